@@ -1,0 +1,268 @@
+//! The validated config: addresses parsed, names resolved to indexes, durations typed, defaults
+//! applied. Children receive slices of it over IPC, hence `Serialize`/`Deserialize`.
+
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use super::raw::{RawBuiltinCheck as BuiltinCheck, RawMode as Mode};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// The file it was read from (for messages).
+    pub source: PathBuf,
+    pub global: Global,
+    pub frontends: Vec<Frontend>,
+    pub backends: Vec<Backend>,
+    pub stats: Option<Stats>,
+    pub vrrp: Vrrp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Global {
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub chroot: Option<PathBuf>,
+    pub maxconn: u32,
+    /// 0 = one per core.
+    pub nbthread: u32,
+    pub log: LogConfig,
+    pub hard_stop_after: Duration,
+    pub worker_crash_limit: CrashLimit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogTarget {
+    Udp(SocketAddr),
+    Unix(PathBuf),
+    Stderr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogConfig {
+    pub target: LogTarget,
+    /// Facility name as syslog spells it (`local1`).
+    pub facility: String,
+    /// Lowest severity sent, as a syslog level name.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrashLimit {
+    pub exits: u32,
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogFormat {
+    Tcplog,
+    Httplog,
+}
+
+/// A listening proxy. A `listen` section becomes a frontend plus a backend of the same name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frontend {
+    pub name: String,
+    pub binds: Vec<SocketAddr>,
+    pub mode: Mode,
+    pub maxconn: u32,
+    pub timeout_client: Duration,
+    pub timeout_http_request: Duration,
+    pub timeout_http_keep_alive: Duration,
+    /// Index into `Config::backends`.
+    pub default_backend: Option<usize>,
+    pub log: bool,
+    pub log_format: Option<LogFormat>,
+    pub dontlognull: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Balance {
+    Roundrobin,
+    StaticRr,
+    Leastconn,
+    First,
+    Source,
+    Random,
+    Uri,
+    Hdr(String),
+    UrlParam(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HashType {
+    MapBased,
+    Consistent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backend {
+    pub name: String,
+    pub mode: Mode,
+    pub balance: Balance,
+    pub hash_type: HashType,
+    pub retries: u32,
+    pub redispatch: bool,
+    pub abortonclose: bool,
+    pub allbackups: bool,
+    pub timeout_connect: Duration,
+    pub timeout_server: Duration,
+    pub timeout_queue: Duration,
+    pub timeout_check: Option<Duration>,
+    pub stick: Option<Stick>,
+    pub health_check: HealthCheck,
+    pub servers: Vec<Server>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stick {
+    pub expire: Duration,
+    pub size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HealthCheck {
+    Tcp,
+    Http { method: String, uri: String, version: String, expect_status: Option<u16> },
+    Mysql { user: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Server {
+    pub name: String,
+    /// HAProxy's server id (1-based position unless set).
+    pub id: u32,
+    pub addr: SocketAddr,
+    pub weight: u32,
+    /// 0 = unlimited.
+    pub maxconn: u32,
+    pub backup: bool,
+    pub disabled: bool,
+    pub cookie: Option<String>,
+    pub check: Option<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub inter: Duration,
+    pub fastinter: Duration,
+    pub downinter: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub bind: SocketAddr,
+    pub uri: String,
+    pub realm: String,
+    pub auth: Vec<(String, String)>,
+    pub refresh: Option<Duration>,
+    pub hide_version: bool,
+    pub admin: bool,
+    pub maxconn: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Vrrp {
+    pub router_id: String,
+    pub script_user: Option<String>,
+    pub enable_script_security: bool,
+    pub garp: Garp,
+    pub scripts: Vec<VrrpScript>,
+    pub instances: Vec<VrrpInstance>,
+    pub sync_groups: Vec<SyncGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Garp {
+    pub master_repeat: u32,
+    pub master_delay: Duration,
+    pub master_refresh: Option<Duration>,
+    pub interval: Duration,
+}
+
+impl Default for Garp {
+    /// keepalived's defaults: 5 GARPs, 5 more after 5 s, no refresh, no spacing.
+    fn default() -> Self {
+        Garp { master_repeat: 5, master_delay: Duration::from_secs(5), master_refresh: None, interval: Duration::ZERO }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScriptAction {
+    Command(String),
+    Builtin(BuiltinCheck),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpScript {
+    pub name: String,
+    pub action: ScriptAction,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub weight: i32,
+    pub rise: u32,
+    pub fall: u32,
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VrrpAuth {
+    None,
+    /// At most 8 bytes, as keepalived truncates it.
+    Pass(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackScript {
+    /// Index into `Vrrp::scripts`.
+    pub script: usize,
+    pub weight: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub priority: u8,
+    pub initial_state: InitialState,
+    pub version: u8,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    pub advert_int: Duration,
+    pub auth: VrrpAuth,
+    pub vips: Vec<VipAddr>,
+    pub track: Vec<TrackScript>,
+    pub track_interface: Vec<String>,
+    pub unicast_src_ip: Option<IpAddr>,
+    pub unicast_peers: Vec<IpAddr>,
+    pub notify_master: Option<String>,
+    pub notify_backup: Option<String>,
+    pub notify_fault: Option<String>,
+    pub notify_stop: Option<String>,
+    pub notify: Option<String>,
+}
+
+/// A virtual address with its prefix length (keepalived's default is /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VipAddr {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncGroup {
+    pub name: String,
+    /// Indexes into `Vrrp::instances`.
+    pub instances: Vec<usize>,
+}

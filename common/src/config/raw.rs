@@ -1,0 +1,420 @@
+//! The config as written in RON, before validation. Every struct rejects unknown fields, so a
+//! typo is an error with a position rather than a silently ignored setting. The importer builds
+//! these structs too and serialises them, which is why they also derive `Serialize`.
+
+use serde::{Deserialize, Serialize};
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    #[serde(skip_serializing_if = "is_default")]
+    pub global: RawGlobal,
+    #[serde(skip_serializing_if = "is_default")]
+    pub defaults: RawProxy,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listen: Vec<RawProxy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frontend: Vec<RawProxy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backend: Vec<RawProxy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<RawStats>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub vrrp: RawVrrp,
+}
+
+/// Process-wide settings (HAProxy's `global`, keepalived's process options).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawGlobal {
+    /// Unprivileged user for the worker and the checker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Empty directory the worker is chrooted to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chroot: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+    /// Event-loop threads in the worker; 0 or absent = one per core.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbthread: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<RawLog>,
+    /// Longest an old worker may keep draining after a reload or stop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hard_stop_after: Option<String>,
+    /// Worker exits within `window` that make this node give up the VIP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_crash_limit: Option<RawCrashLimit>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    /// `udp://HOST:PORT`, `unix:///dev/log`, or `stderr`.
+    pub target: String,
+    /// `local0`..`local7`, `daemon`, `user`, ...
+    pub facility: String,
+    /// Lowest severity sent: `emerg` .. `debug`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCrashLimit {
+    pub exits: u32,
+    pub window: String,
+}
+
+/// Proxy mode, as HAProxy's `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawMode {
+    Tcp,
+    Http,
+}
+
+/// Balancing algorithm, as HAProxy's `balance`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawBalance {
+    Roundrobin,
+    StaticRr,
+    Leastconn,
+    First,
+    Source,
+    Random,
+    Uri,
+    Hdr(String),
+    UrlParam(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawHashType {
+    MapBased,
+    Consistent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawLogFormat {
+    Tcplog,
+    Httplog,
+}
+
+/// Timeouts, each a duration string such as `"5s"`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTimeouts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_request: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_keep_alive: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<String>,
+}
+
+/// One proxy section. HAProxy has one proxy type with capabilities (frontend, backend or both);
+/// so does this struct: `listen`, `frontend`, `backend` and `defaults` share it, and validation
+/// rejects a field that the section cannot use (a `bind` in a backend, say).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawProxy {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bind: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RawMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<RawBalance>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash_type: Option<RawHashType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+    /// Extra connection attempts after the first one fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// HAProxy's `option redispatch`: let the last retry go to another server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redispatch: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abortonclose: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allbackups: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<RawTimeouts>,
+    /// Whether connections are logged (HAProxy's `log global`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<RawLogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dontlognull: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_backend: Option<String>,
+    /// Stick table on the client address (`stick on src`, keepalived `persistence_timeout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stick: Option<RawStick>,
+    /// Health check kind used by servers with `check` (HAProxy `option httpchk` etc.).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<RawHealthCheck>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<RawServer>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStick {
+    pub expire: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+}
+
+/// How a backend's servers are checked.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawHealthCheck {
+    Tcp,
+    Http(RawHttpCheck),
+    Mysql(RawMysqlCheck),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHttpCheck {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMysqlCheck {
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    pub name: String,
+    /// `IP:PORT`.
+    pub addr: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub backup: bool,
+    #[serde(skip_serializing_if = "is_default")]
+    pub disabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// Present = the server is health checked, with these timings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<RawCheck>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCheck {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fastinter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downinter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rise: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fall: Option<u32>,
+    /// Port to check when it differs from the traffic port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// The stats page.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStats {
+    pub bind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    /// `(user, password)` pairs for basic auth.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub hide_version: bool,
+    #[serde(skip_serializing_if = "is_default")]
+    pub admin: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+}
+
+/// keepalived's VRRP half.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawVrrp {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script_user: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub enable_script_security: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub garp: Option<RawGarp>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scripts: Vec<RawVrrpScript>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<RawVrrpInstance>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sync_groups: Vec<RawSyncGroup>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawGarp {
+    /// Gratuitous ARPs sent on becoming master.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_repeat: Option<u32>,
+    /// Delay before the second burst.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_delay: Option<String>,
+    /// Periodic refresh while master; absent = off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_refresh: Option<String>,
+    /// Spacing between packets of a burst.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+}
+
+/// What a tracked script runs: a command, or a check built into hakeeper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawBuiltinCheck {
+    /// The local proxy worker is running and healthy (replaces `haproxy_check.sh`).
+    ProxyAlive,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawVrrpScript {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<RawBuiltinCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rise: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fall: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawVrrpState {
+    Master,
+    Backup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawVrrpAuth {
+    None,
+    Pass(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTrackScript {
+    pub script: String,
+    /// Overrides the script's own weight for this instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawVrrpInstance {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u32,
+    pub priority: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<RawVrrpState>,
+    /// VRRP version 2 or 3; default 2 as keepalived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preempt: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preempt_delay: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advert_int: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<RawVrrpAuth>,
+    pub vips: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track: Vec<RawTrackScript>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track_interface: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unicast_src_ip: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unicast_peers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_master: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_backup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_fault: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_stop: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSyncGroup {
+    pub name: String,
+    pub instances: Vec<String>,
+}

@@ -1,0 +1,245 @@
+//! Config parsing and validation: good configs load, and each kind of mistake is reported at the
+//! line and column of the field at fault.
+
+use super::*;
+use std::time::Duration;
+
+const GOOD: &str = r#"(
+  global: (user: "nobody", maxconn: 4096,
+           log: (target: "udp://127.0.0.1:514", facility: "local1")),
+  defaults: (mode: tcp, retries: 3, redispatch: true, abortonclose: true, maxconn: 2000,
+             timeout: (connect: "5s", client: "50s", server: "50s")),
+  listen: [(name: "proxy_status", bind: ["*:48066"], balance: roundrobin,
+            servers: [(name: "server_1", addr: "192.0.2.1:8066", check: (inter: "10s")),
+                      (name: "server_2", addr: "192.0.2.2:8066")])],
+  stats: (bind: ":7777", uri: "/admin", auth: [("mldn", "java")], refresh: "30s", hide_version: true, admin: true),
+  vrrp: (router_id: "lb1",
+         scripts: [(name: "chk", builtin: proxy_alive, interval: "2s", weight: 2)],
+         instances: [(name: "VI_1", interface: "eth1", vrid: 35, priority: 120, advert_int: "1s",
+                      auth: pass("1111"), vips: ["192.0.2.100"], track: [(script: "chk")])]),
+)"#;
+
+fn errors(text: &str) -> Vec<Diagnostic> {
+    match load_str("t.ron", text) {
+        Ok(_) => panic!("config unexpectedly valid:\n{text}"),
+        Err(ConfigError::Invalid(d)) => d,
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+/// Asserts exactly one error at `line:col` whose text contains `needle`.
+fn assert_error(text: &str, line: usize, col: usize, needle: &str) {
+    let errs = errors(text);
+    assert!(
+        errs.iter().any(|d| d.line == line && d.col == col && d.to_string().contains(needle)),
+        "expected error at {line}:{col} containing {needle:?}, got:\n{}",
+        errs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn good_config_loads_with_defaults_applied() {
+    let loaded = load_str("t.ron", GOOD).unwrap();
+    let c = loaded.config;
+    assert_eq!(c.frontends.len(), 1);
+    assert_eq!(c.backends.len(), 1);
+    let fe = &c.frontends[0];
+    assert_eq!(fe.binds, vec!["0.0.0.0:48066".parse().unwrap()]);
+    assert_eq!(fe.default_backend, Some(0));
+    assert_eq!(fe.timeout_client, Duration::from_secs(50));
+    let be = &c.backends[0];
+    assert!(be.redispatch);
+    assert_eq!(be.retries, 3);
+    assert_eq!(be.timeout_queue, Duration::from_secs(5), "queue timeout defaults to connect");
+    assert_eq!(be.servers[0].check.as_ref().unwrap().inter, Duration::from_secs(10));
+    assert_eq!(be.servers[0].check.as_ref().unwrap().rise, 2);
+    assert_eq!(be.servers[1].id, 2);
+    assert!(be.servers[1].check.is_none());
+    let stats = c.stats.unwrap();
+    assert_eq!(stats.bind, "0.0.0.0:7777".parse().unwrap());
+    assert_eq!(c.vrrp.instances[0].vrid, 35);
+    assert_eq!(c.vrrp.instances[0].auth, VrrpAuth::Pass("1111".into()));
+    assert_eq!(c.vrrp.instances[0].track[0].weight, 2);
+}
+
+#[test]
+fn syntax_error_is_positioned() {
+    assert_error("(\n  global: (maxconn: 12,,),\n)", 2, 24, "");
+}
+
+#[test]
+fn unknown_field_is_rejected_with_position() {
+    let e = errors("(\n  global: (\n    maxcon: 10),\n)");
+    assert_eq!((e[0].line, e[0].col), (3, 5), "{}", e[0]);
+    assert!(e[0].message.contains("maxcon"), "{}", e[0]);
+}
+
+#[test]
+fn wrong_type_is_rejected() {
+    let e = errors("(\n  global: (maxconn: \"lots\"),\n)");
+    assert_eq!(e[0].line, 2, "{}", e[0]);
+}
+
+#[test]
+fn bad_bind_address() {
+    assert_error("(\n listen: [(name: \"a\",\n   bind: [\"*:99999\"])],\n)", 3, 11, "listen[0].bind[0]: invalid address");
+}
+
+#[test]
+fn bad_server_address() {
+    assert_error(
+        "(\n listen: [(name: \"a\", bind: [\":1\"], servers: [\n   (name: \"s\", addr: \"10.0.0.300:80\")])],\n)",
+        3,
+        16,
+        "listen[0].servers[0].addr: invalid server address",
+    );
+}
+
+#[test]
+fn duplicate_proxy_names() {
+    assert_error(
+        "(\n backend: [(name: \"b\"),\n  (name: \"b\")],\n)",
+        3,
+        4,
+        "duplicate backend name \"b\"",
+    );
+}
+
+#[test]
+fn duplicate_server_names() {
+    assert_error(
+        "(\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\"),\n (name: \"s\", addr: \"127.0.0.1:2\")])],\n)",
+        3,
+        3,
+        "duplicate server name",
+    );
+}
+
+#[test]
+fn dangling_backend_name() {
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"],\n    default_backend: \"nowhere\")],\n)",
+        3,
+        5,
+        "frontend[0].default_backend: no backend named \"nowhere\"",
+    );
+}
+
+#[test]
+fn duplicate_vrid_on_one_interface() {
+    let text = "(\n vrrp: (instances: [\n  (name: \"a\", interface: \"eth0\", vrid: 7, priority: 100, vips: [\"192.0.2.1\"]),\n  (name: \"b\", interface: \"eth0\", vrid: 7, priority: 100, vips: [\"192.0.2.2\"]),\n ]),\n)";
+    assert_error(text, 4, 34, "duplicate VRID 7 on interface eth0");
+    // The same VRID on another interface is fine.
+    let ok = text.replacen("\"eth0\", vrid: 7, priority: 100, vips: [\"192.0.2.2\"]", "\"eth1\", vrid: 7, priority: 100, vips: [\"192.0.2.2\"]", 1);
+    load_str("t.ron", &ok).unwrap();
+}
+
+#[test]
+fn bad_durations() {
+    assert_error("(\n defaults: (timeout: (\n   connect: \"5 parsecs\")),\n)", 3, 4, "defaults");
+    assert_error("(\n defaults: (timeout: (connect: \"5x\")),\n)", 2, 23, "invalid duration");
+}
+
+#[test]
+fn weight_out_of_range() {
+    assert_error(
+        "(\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\",\n  weight: 300)])],\n)",
+        3,
+        3,
+        "weight 300 out of range",
+    );
+}
+
+#[test]
+fn vrid_and_priority_out_of_range() {
+    let text = "(\n vrrp: (instances: [(name: \"a\", interface: \"eth0\",\n   vrid: 0, priority: 300, vips: [\"192.0.2.1\"])]),\n)";
+    assert_error(text, 3, 4, "vrid 0 out of range");
+    assert_error(text, 3, 13, "priority 300 out of range");
+}
+
+#[test]
+fn unknown_track_script() {
+    assert_error(
+        "(\n vrrp: (instances: [(name: \"a\", interface: \"eth0\", vrid: 1, priority: 100, vips: [\"192.0.2.1\"],\n   track: [(script: \"nope\")])]),\n)",
+        3,
+        13,
+        "no script named \"nope\"",
+    );
+}
+
+#[test]
+fn bind_in_backend_and_servers_in_frontend() {
+    assert_error("(\n backend: [(name: \"b\", bind: [\":80\"])],\n)", 2, 24, "not allowed in a backend");
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], servers: [(name: \"s\", addr: \"127.0.0.1:1\")])],\n)",
+        2,
+        40,
+        "not allowed in a frontend",
+    );
+}
+
+#[test]
+fn same_address_bound_twice() {
+    assert_error(
+        "(\n listen: [(name: \"a\", bind: [\":80\"]),\n  (name: \"b\", bind: [\"0.0.0.0:80\"])],\n)",
+        3,
+        22,
+        "already bound",
+    );
+}
+
+#[test]
+fn mode_mismatch_between_frontend_and_backend() {
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http, default_backend: \"b\")],\n backend: [(name: \"b\", mode: tcp)],\n)",
+        2,
+        40,
+        "http mode but its backend",
+    );
+}
+
+#[test]
+fn ipv6_vip_needs_v3() {
+    assert_error(
+        "(\n vrrp: (instances: [(name: \"a\", interface: \"eth0\", vrid: 1, priority: 100,\n  vips: [\"2001:db8::1\"])]),\n)",
+        2,
+        21,
+        "need VRRP version 3",
+    );
+}
+
+#[test]
+fn bad_log_facility() {
+    assert_error("(\n global: (log: (target: \"udp://127.0.0.1:514\",\n  facility: \"local9\")),\n)", 3, 3, "unknown syslog facility");
+}
+
+#[test]
+fn all_errors_are_reported_not_just_the_first() {
+    let e = errors("(\n listen: [(name: \"a\", bind: [\"x\"], servers: [(name: \"s\", addr: \"y\")])],\n)");
+    assert!(e.len() >= 2, "{e:?}");
+}
+
+#[test]
+fn missing_file_is_a_read_error() {
+    let e = load_file(std::path::Path::new("/nonexistent/hakeeper.ron")).err().unwrap();
+    assert!(e.to_string().starts_with("/nonexistent/hakeeper.ron: cannot read config"), "{e}");
+}
+
+#[test]
+fn nopreempt_with_state_master_warns() {
+    let loaded = load_str(
+        "t.ron",
+        "(vrrp: (instances: [(name: \"a\", interface: \"eth0\", vrid: 1, priority: 100, state: master, preempt: false, vips: [\"192.0.2.1\"])]))",
+    )
+    .unwrap();
+    assert!(loaded.warnings.iter().any(|w| w.message.contains("nopreempt")));
+    assert!(loaded.config.vrrp.instances[0].preempt);
+}
+
+#[test]
+fn raw_config_round_trips_through_ron() {
+    let raw = parse_raw("t.ron", GOOD).unwrap();
+    let text = to_ron(&raw).unwrap();
+    let again = parse_raw("out.ron", &text).unwrap();
+    assert_eq!(raw, again, "{text}");
+}

@@ -1,0 +1,761 @@
+//! Raw config → checked [`Config`]: every value parsed, every name resolved, defaults applied.
+//! All problems are collected (not just the first) with the path of the field at fault.
+
+use super::model::*;
+use super::raw::*;
+use crate::duration::parse_duration;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A finding before positions are attached: the field path and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Default)]
+struct Checker {
+    errors: Vec<Finding>,
+    warnings: Vec<Finding>,
+}
+
+impl Checker {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let message = message.into();
+        // A bad value in `defaults` is reported once, not again for every proxy inheriting it.
+        if self.errors.iter().any(|e| e.message == message && e.path.starts_with("defaults.")) {
+            return;
+        }
+        self.errors.push(Finding { path: path.into(), message });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Finding { path: path.into(), message: message.into() });
+    }
+
+    fn duration(&mut self, path: &str, text: Option<&String>, default: Duration) -> Duration {
+        match text {
+            None => default,
+            Some(t) => match parse_duration(t) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.error(path, e);
+                    default
+                }
+            },
+        }
+    }
+
+    fn opt_duration(&mut self, path: &str, text: Option<&String>) -> Option<Duration> {
+        text.map(|t| self.duration(path, Some(t), Duration::ZERO))
+    }
+}
+
+/// The result of validation: the config and any warnings, or every error found.
+pub struct Validated {
+    pub config: Config,
+    pub warnings: Vec<Finding>,
+}
+
+pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Finding>, Vec<Finding>)> {
+    let mut c = Checker::default();
+    let global = global(&mut c, &raw.global);
+    let (frontends, backends) = proxies(&mut c, raw);
+    let stats = raw.stats.as_ref().map(|s| stats(&mut c, s));
+    check_bind_conflicts(&mut c, raw, &frontends, stats.as_ref());
+    let vrrp = vrrp(&mut c, &raw.vrrp);
+    if c.errors.is_empty() {
+        Ok(Validated { config: Config { source, global, frontends, backends, stats, vrrp }, warnings: c.warnings })
+    } else {
+        Err((c.errors, c.warnings))
+    }
+}
+
+fn global(c: &mut Checker, g: &RawGlobal) -> Global {
+    for (field, value) in [("user", &g.user), ("group", &g.group)] {
+        if let Some(name) = value {
+            if name.is_empty() || name.contains([':', '/', '\0']) {
+                c.error(format!("global.{field}"), format!("invalid {field} name {name:?}"));
+            }
+        }
+    }
+    let chroot = g.chroot.as_ref().map(PathBuf::from);
+    if let Some(dir) = &chroot {
+        if !dir.is_absolute() {
+            c.error("global.chroot", format!("chroot {:?} must be an absolute path", dir.display()));
+        }
+    }
+    let maxconn = g.maxconn.unwrap_or(4096);
+    if maxconn == 0 {
+        c.error("global.maxconn", "maxconn must be at least 1");
+    }
+    let log = match &g.log {
+        None => LogConfig { target: LogTarget::Unix(PathBuf::from("/dev/log")), facility: "local1".into(), level: "info".into() },
+        Some(l) => log_config(c, l),
+    };
+    let hard_stop_after = c.duration("global.hard_stop_after", g.hard_stop_after.as_ref(), Duration::from_secs(30));
+    let worker_crash_limit = match &g.worker_crash_limit {
+        None => CrashLimit { exits: 5, window: Duration::from_secs(30) },
+        Some(l) => {
+            if l.exits == 0 {
+                c.error("global.worker_crash_limit.exits", "exits must be at least 1");
+            }
+            let window = c.duration("global.worker_crash_limit.window", Some(&l.window), Duration::from_secs(30));
+            CrashLimit { exits: l.exits.max(1), window }
+        }
+    };
+    Global { user: g.user.clone(), group: g.group.clone(), chroot, maxconn, nbthread: g.nbthread.unwrap_or(0), log, hard_stop_after, worker_crash_limit }
+}
+
+pub const FACILITIES: &[&str] = &[
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1",
+    "local2", "local3", "local4", "local5", "local6", "local7",
+];
+
+pub const LEVELS: &[&str] = &["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+
+fn log_config(c: &mut Checker, l: &RawLog) -> LogConfig {
+    let target = if l.target == "stderr" {
+        LogTarget::Stderr
+    } else if let Some(path) = l.target.strip_prefix("unix://") {
+        LogTarget::Unix(PathBuf::from(path))
+    } else if let Some(addr) = l.target.strip_prefix("udp://") {
+        match addr.parse::<SocketAddr>() {
+            Ok(a) => LogTarget::Udp(a),
+            Err(_) => match addr.parse::<IpAddr>() {
+                Ok(ip) => LogTarget::Udp(SocketAddr::new(ip, 514)),
+                Err(_) => {
+                    c.error("global.log.target", format!("invalid UDP syslog address {addr:?}: expected IP or IP:PORT"));
+                    LogTarget::Stderr
+                }
+            },
+        }
+    } else {
+        c.error("global.log.target", format!("invalid log target {:?}: expected udp://IP:PORT, unix:///PATH or stderr", l.target));
+        LogTarget::Stderr
+    };
+    let facility = if l.facility.is_empty() { "local1".to_string() } else { l.facility.clone() };
+    if !FACILITIES.contains(&facility.as_str()) {
+        c.error("global.log.facility", format!("unknown syslog facility {facility:?} (expected one of {})", FACILITIES.join(", ")));
+    }
+    let level = l.level.clone().unwrap_or_else(|| "info".into());
+    if !LEVELS.contains(&level.as_str()) {
+        c.error("global.log.level", format!("unknown log level {level:?} (expected one of {})", LEVELS.join(", ")));
+    }
+    LogConfig { target, facility, level }
+}
+
+/// Parses a listening address as HAProxy writes it: `*:80`, `:80`, `1.2.3.4:80`, `[::1]:80`.
+pub fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+    let fixed = if let Some(port) = text.strip_prefix("*:") {
+        format!("0.0.0.0:{port}")
+    } else if let Some(port) = text.strip_prefix(':') {
+        format!("0.0.0.0:{port}")
+    } else {
+        text.to_string()
+    };
+    let addr: SocketAddr = fixed.parse().map_err(|_| format!("invalid address {text:?}: expected IP:PORT, *:PORT or [IPv6]:PORT"))?;
+    if addr.port() == 0 {
+        return Err(format!("invalid address {text:?}: port 0"));
+    }
+    Ok(addr)
+}
+
+fn parse_server_addr(text: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = text.parse().map_err(|_| format!("invalid server address {text:?}: expected IP:PORT or [IPv6]:PORT"))?;
+    if addr.port() == 0 {
+        return Err(format!("invalid server address {text:?}: port 0"));
+    }
+    if addr.ip().is_unspecified() {
+        return Err(format!("invalid server address {text:?}: unspecified IP"));
+    }
+    Ok(addr)
+}
+
+/// Settings a proxy inherits from `defaults` unless it sets them itself.
+fn inherit<T: Clone>(own: &Option<T>, defaults: &Option<T>) -> Option<T> {
+    own.clone().or_else(|| defaults.clone())
+}
+
+fn inherit_timeouts(own: &Option<RawTimeouts>, defaults: &Option<RawTimeouts>) -> RawTimeouts {
+    let own = own.clone().unwrap_or_default();
+    let d = defaults.clone().unwrap_or_default();
+    RawTimeouts {
+        connect: own.connect.or(d.connect),
+        client: own.client.or(d.client),
+        server: own.server.or(d.server),
+        queue: own.queue.or(d.queue),
+        check: own.check.or(d.check),
+        http_request: own.http_request.or(d.http_request),
+        http_keep_alive: own.http_keep_alive.or(d.http_keep_alive),
+        tunnel: own.tunnel.or(d.tunnel),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Section {
+    Listen,
+    Frontend,
+    Backend,
+}
+
+impl Section {
+    fn key(self) -> &'static str {
+        match self {
+            Section::Listen => "listen",
+            Section::Frontend => "frontend",
+            Section::Backend => "backend",
+        }
+    }
+}
+
+fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
+    let d = &raw.defaults;
+    if !d.name.is_empty() {
+        c.error("defaults.name", "defaults takes no name");
+    }
+    for (field, set) in [("bind", !d.bind.is_empty()), ("servers", !d.servers.is_empty()), ("default_backend", d.default_backend.is_some())] {
+        if set {
+            c.error(format!("defaults.{field}"), format!("`{field}` is not allowed in defaults"));
+        }
+    }
+
+    // Defaults are only inherited, so check their values here or a typo would go unnoticed.
+    if let Some(t) = &d.timeout {
+        for (field, value) in [
+            ("connect", &t.connect),
+            ("client", &t.client),
+            ("server", &t.server),
+            ("queue", &t.queue),
+            ("check", &t.check),
+            ("http_request", &t.http_request),
+            ("http_keep_alive", &t.http_keep_alive),
+            ("tunnel", &t.tunnel),
+        ] {
+            c.opt_duration(&format!("defaults.timeout.{field}"), value.as_ref());
+        }
+    }
+
+    // Every section in file order, so that names resolve whatever order they are written in.
+    let sections: Vec<(Section, usize, &RawProxy)> = raw
+        .listen
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (Section::Listen, i, p))
+        .chain(raw.frontend.iter().enumerate().map(|(i, p)| (Section::Frontend, i, p)))
+        .chain(raw.backend.iter().enumerate().map(|(i, p)| (Section::Backend, i, p)))
+        .collect();
+
+    let mut backend_ids: HashMap<&str, (usize, String)> = HashMap::new();
+    let mut frontend_names: HashMap<&str, String> = HashMap::new();
+    let mut backends = Vec::new();
+    for (section, i, p) in &sections {
+        let path = format!("{}[{i}]", section.key());
+        if p.name.is_empty() {
+            c.error(format!("{path}.name"), format!("a {} needs a name", section.key()));
+        } else if !p.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch)) {
+            c.error(format!("{path}.name"), format!("invalid name {:?}: use letters, digits, '-', '_', '.', ':'", p.name));
+        }
+        if *section != Section::Backend {
+            if let Some(prev) = frontend_names.insert(&p.name, path.clone()) {
+                c.error(format!("{path}.name"), format!("duplicate frontend name {:?} (also {prev})", p.name));
+            }
+        }
+        if *section != Section::Frontend {
+            if let Some((_, prev)) = backend_ids.get(p.name.as_str()) {
+                c.error(format!("{path}.name"), format!("duplicate backend name {:?} (also {prev})", p.name));
+            } else {
+                backend_ids.insert(&p.name, (backends.len(), path.clone()));
+                backends.push(backend(c, &path, p, d));
+            }
+        }
+    }
+
+    let mut frontends = Vec::new();
+    for (section, i, p) in &sections {
+        let path = format!("{}[{i}]", section.key());
+        match section {
+            Section::Backend => {
+                for (field, set) in [("bind", !p.bind.is_empty()), ("default_backend", p.default_backend.is_some())] {
+                    if set {
+                        c.error(format!("{path}.{field}"), format!("`{field}` is not allowed in a backend"));
+                    }
+                }
+            }
+            Section::Frontend | Section::Listen => {
+                if *section == Section::Frontend && !p.servers.is_empty() {
+                    c.error(format!("{path}.servers"), "`servers` is not allowed in a frontend; put them in a backend");
+                }
+                let default_backend = match (&p.default_backend, section) {
+                    (Some(name), _) => match backend_ids.get(name.as_str()) {
+                        Some((id, _)) => Some(*id),
+                        None => {
+                            c.error(format!("{path}.default_backend"), format!("no backend named {name:?}"));
+                            None
+                        }
+                    },
+                    (None, Section::Listen) => backend_ids.get(p.name.as_str()).map(|(id, _)| *id),
+                    (None, _) => d.default_backend.as_ref().and_then(|n| backend_ids.get(n.as_str()).map(|(id, _)| *id)),
+                };
+                let fe = frontend(c, &path, p, d, default_backend);
+                if let Some(b) = fe.default_backend.and_then(|id| backends.get(id)) {
+                    let b: &Backend = b;
+                    if b.mode != fe.mode {
+                        c.error(
+                            format!("{path}.mode"),
+                            format!("{} {:?} is in {} mode but its backend {:?} is in {} mode", section.key(), p.name, mode_name(fe.mode), b.name, mode_name(b.mode)),
+                        );
+                    }
+                }
+                frontends.push(fe);
+            }
+        }
+    }
+    (frontends, backends)
+}
+
+fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::Tcp => "tcp",
+        Mode::Http => "http",
+    }
+}
+
+fn frontend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy, default_backend: Option<usize>) -> Frontend {
+    if p.bind.is_empty() {
+        c.error(format!("{path}.bind"), "at least one bind address is needed");
+    }
+    let mut binds = Vec::new();
+    for (i, b) in p.bind.iter().enumerate() {
+        match parse_bind(b) {
+            Ok(a) => binds.push(a),
+            Err(e) => c.error(format!("{path}.bind[{i}]"), e),
+        }
+    }
+    let t = inherit_timeouts(&p.timeout, &d.timeout);
+    let timeout_client = c.duration(&format!("{path}.timeout.client"), t.client.as_ref(), Duration::from_secs(50));
+    let timeout_http_request = c.duration(&format!("{path}.timeout.http_request"), t.http_request.as_ref(), timeout_client);
+    let timeout_http_keep_alive = c.duration(&format!("{path}.timeout.http_keep_alive"), t.http_keep_alive.as_ref(), timeout_http_request);
+    let maxconn = inherit(&p.maxconn, &d.maxconn).unwrap_or(2000);
+    if maxconn == 0 {
+        c.error(format!("{path}.maxconn"), "maxconn must be at least 1");
+    }
+    let log_format = inherit(&p.log_format, &d.log_format).map(|f| match f {
+        RawLogFormat::Tcplog => LogFormat::Tcplog,
+        RawLogFormat::Httplog => LogFormat::Httplog,
+    });
+    Frontend {
+        name: p.name.clone(),
+        binds,
+        mode: inherit(&p.mode, &d.mode).unwrap_or(Mode::Tcp),
+        maxconn,
+        timeout_client,
+        timeout_http_request,
+        timeout_http_keep_alive,
+        default_backend,
+        log: inherit(&p.log, &d.log).unwrap_or(true),
+        log_format,
+        dontlognull: inherit(&p.dontlognull, &d.dontlognull).unwrap_or(false),
+    }
+}
+
+fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
+    let t = inherit_timeouts(&p.timeout, &d.timeout);
+    let timeout_connect = c.duration(&format!("{path}.timeout.connect"), t.connect.as_ref(), Duration::from_secs(5));
+    let timeout_server = c.duration(&format!("{path}.timeout.server"), t.server.as_ref(), Duration::from_secs(50));
+    let timeout_queue = c.duration(&format!("{path}.timeout.queue"), t.queue.as_ref(), timeout_connect);
+    let timeout_check = c.opt_duration(&format!("{path}.timeout.check"), t.check.as_ref());
+    let balance = match inherit(&p.balance, &d.balance).unwrap_or(RawBalance::Roundrobin) {
+        RawBalance::Roundrobin => Balance::Roundrobin,
+        RawBalance::StaticRr => Balance::StaticRr,
+        RawBalance::Leastconn => Balance::Leastconn,
+        RawBalance::First => Balance::First,
+        RawBalance::Source => Balance::Source,
+        RawBalance::Random => Balance::Random,
+        RawBalance::Uri => Balance::Uri,
+        RawBalance::Hdr(h) => Balance::Hdr(h),
+        RawBalance::UrlParam(u) => Balance::UrlParam(u),
+    };
+    let mode = inherit(&p.mode, &d.mode).unwrap_or(Mode::Tcp);
+    if mode == Mode::Tcp && matches!(balance, Balance::Uri | Balance::Hdr(_) | Balance::UrlParam(_)) {
+        c.error(format!("{path}.balance"), "this balance algorithm needs mode http");
+    }
+    let stick = inherit(&p.stick, &d.stick).map(|s| Stick {
+        expire: c.duration(&format!("{path}.stick.expire"), Some(&s.expire), Duration::from_secs(1800)),
+        size: s.size.unwrap_or(100_000),
+    });
+    let health_check = match inherit(&p.health_check, &d.health_check).unwrap_or(RawHealthCheck::Tcp) {
+        RawHealthCheck::Tcp => HealthCheck::Tcp,
+        RawHealthCheck::Http(h) => HealthCheck::Http {
+            method: h.method.unwrap_or_else(|| "OPTIONS".into()),
+            uri: h.uri.unwrap_or_else(|| "/".into()),
+            version: h.version.unwrap_or_else(|| "HTTP/1.0".into()),
+            expect_status: h.expect_status,
+        },
+        RawHealthCheck::Mysql(m) => HealthCheck::Mysql { user: m.user },
+    };
+    let mut servers = Vec::new();
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut ids: HashMap<u32, usize> = HashMap::new();
+    for (i, s) in p.servers.iter().enumerate() {
+        let sp = format!("{path}.servers[{i}]");
+        if s.name.is_empty() {
+            c.error(format!("{sp}.name"), "a server needs a name");
+        } else if let Some(prev) = names.insert(&s.name, i) {
+            c.error(format!("{sp}.name"), format!("duplicate server name {:?} (also servers[{prev}])", s.name));
+        }
+        let addr = match parse_server_addr(&s.addr) {
+            Ok(a) => a,
+            Err(e) => {
+                c.error(format!("{sp}.addr"), e);
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1)
+            }
+        };
+        let id = s.id.unwrap_or(i as u32 + 1);
+        if id == 0 {
+            c.error(format!("{sp}.id"), "server ids start at 1");
+        } else if let Some(prev) = ids.insert(id, i) {
+            c.error(format!("{sp}.id"), format!("duplicate server id {id} (also servers[{prev}])"));
+        }
+        let weight = s.weight.unwrap_or(1);
+        if weight > 256 {
+            c.error(format!("{sp}.weight"), format!("weight {weight} out of range 0..256"));
+        }
+        let check = s.check.as_ref().map(|k| {
+            let inter = c.duration(&format!("{sp}.check.inter"), k.inter.as_ref(), Duration::from_secs(2));
+            let rise = k.rise.unwrap_or(2);
+            let fall = k.fall.unwrap_or(3);
+            if rise == 0 {
+                c.error(format!("{sp}.check.rise"), "rise must be at least 1");
+            }
+            if fall == 0 {
+                c.error(format!("{sp}.check.fall"), "fall must be at least 1");
+            }
+            if inter.is_zero() {
+                c.error(format!("{sp}.check.inter"), "inter must be more than 0");
+            }
+            Check {
+                inter,
+                fastinter: c.duration(&format!("{sp}.check.fastinter"), k.fastinter.as_ref(), inter),
+                downinter: c.duration(&format!("{sp}.check.downinter"), k.downinter.as_ref(), inter),
+                rise: rise.max(1),
+                fall: fall.max(1),
+                port: k.port.unwrap_or(addr.port()),
+            }
+        });
+        servers.push(Server {
+            name: s.name.clone(),
+            id,
+            addr,
+            weight: weight.min(256),
+            maxconn: s.maxconn.unwrap_or(0),
+            backup: s.backup,
+            disabled: s.disabled,
+            cookie: s.cookie.clone(),
+            check,
+        });
+    }
+    Backend {
+        name: p.name.clone(),
+        mode,
+        balance,
+        hash_type: match inherit(&p.hash_type, &d.hash_type).unwrap_or(RawHashType::MapBased) {
+            RawHashType::MapBased => HashType::MapBased,
+            RawHashType::Consistent => HashType::Consistent,
+        },
+        retries: inherit(&p.retries, &d.retries).unwrap_or(3),
+        redispatch: inherit(&p.redispatch, &d.redispatch).unwrap_or(false),
+        abortonclose: inherit(&p.abortonclose, &d.abortonclose).unwrap_or(false),
+        allbackups: inherit(&p.allbackups, &d.allbackups).unwrap_or(false),
+        timeout_connect,
+        timeout_server,
+        timeout_queue,
+        timeout_check,
+        stick,
+        health_check,
+        servers,
+    }
+}
+
+fn stats(c: &mut Checker, s: &RawStats) -> Stats {
+    let bind = match parse_bind(&s.bind) {
+        Ok(a) => a,
+        Err(e) => {
+            c.error("stats.bind", e);
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1)
+        }
+    };
+    let uri = s.uri.clone().unwrap_or_else(|| "/haproxy?stats".into());
+    if !uri.starts_with('/') {
+        c.error("stats.uri", format!("uri {uri:?} must start with '/'"));
+    }
+    for (i, (user, _)) in s.auth.iter().enumerate() {
+        if user.is_empty() || user.contains(':') {
+            c.error(format!("stats.auth[{i}]"), format!("invalid user name {user:?}"));
+        }
+    }
+    if s.admin && s.auth.is_empty() {
+        c.warn("stats.admin", "admin actions are enabled without any auth user: anyone who reaches the page can change server states");
+    }
+    Stats {
+        bind,
+        uri,
+        realm: s.realm.clone().unwrap_or_else(|| "HAProxy Statistics".into()),
+        auth: s.auth.clone(),
+        refresh: c.opt_duration("stats.refresh", s.refresh.as_ref()),
+        hide_version: s.hide_version,
+        admin: s.admin,
+        maxconn: s.maxconn.unwrap_or(100),
+    }
+}
+
+fn check_bind_conflicts(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], stats: Option<&Stats>) {
+    let mut seen: HashMap<SocketAddr, String> = HashMap::new();
+    let paths = raw
+        .listen
+        .iter()
+        .enumerate()
+        .map(|(i, _)| format!("listen[{i}]"))
+        .chain(raw.frontend.iter().enumerate().map(|(i, _)| format!("frontend[{i}]")));
+    for (fe, path) in frontends.iter().zip(paths) {
+        for (i, addr) in fe.binds.iter().enumerate() {
+            if let Some(prev) = seen.insert(*addr, format!("{path}.bind[{i}]")) {
+                c.error(format!("{path}.bind[{i}]"), format!("address {addr} is already bound by {prev}"));
+            }
+        }
+    }
+    if let Some(s) = stats {
+        if let Some(prev) = seen.get(&s.bind) {
+            c.error("stats.bind", format!("address {} is already bound by {prev}", s.bind));
+        }
+    }
+}
+
+fn parse_vip(text: &str) -> Result<VipAddr, String> {
+    let (ip, prefix) = match text.split_once('/') {
+        Some((ip, p)) => (ip, Some(p)),
+        None => (text, None),
+    };
+    let addr: IpAddr = ip.trim().parse().map_err(|_| format!("invalid virtual address {text:?}"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix_len = match prefix {
+        None => max,
+        Some(p) => p.parse::<u8>().ok().filter(|n| *n <= max).ok_or_else(|| format!("invalid prefix length in {text:?}"))?,
+    };
+    Ok(VipAddr { addr, prefix_len })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+fn vrrp(c: &mut Checker, v: &RawVrrp) -> Vrrp {
+    let garp = match &v.garp {
+        None => Garp::default(),
+        Some(g) => {
+            let d = Garp::default();
+            Garp {
+                master_repeat: g.master_repeat.unwrap_or(d.master_repeat),
+                master_delay: c.duration("vrrp.garp.master_delay", g.master_delay.as_ref(), d.master_delay),
+                master_refresh: c.opt_duration("vrrp.garp.master_refresh", g.master_refresh.as_ref()),
+                interval: c.duration("vrrp.garp.interval", g.interval.as_ref(), d.interval),
+            }
+        }
+    };
+    let mut scripts = Vec::new();
+    let mut script_ids: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in v.scripts.iter().enumerate() {
+        let p = format!("vrrp.scripts[{i}]");
+        if s.name.is_empty() {
+            c.error(format!("{p}.name"), "a script needs a name");
+        } else if script_ids.insert(&s.name, i).is_some() {
+            c.error(format!("{p}.name"), format!("duplicate script name {:?}", s.name));
+        }
+        let action = match (&s.script, s.builtin) {
+            (Some(cmd), None) if !cmd.trim().is_empty() => ScriptAction::Command(cmd.clone()),
+            (None, Some(b)) => ScriptAction::Builtin(b),
+            (Some(_), Some(_)) => {
+                c.error(format!("{p}.builtin"), "set either `script` or `builtin`, not both");
+                ScriptAction::Builtin(BuiltinCheck::ProxyAlive)
+            }
+            _ => {
+                c.error(format!("{p}.script"), "a script needs `script` (a command) or `builtin`");
+                ScriptAction::Builtin(BuiltinCheck::ProxyAlive)
+            }
+        };
+        let interval = c.duration(&format!("{p}.interval"), s.interval.as_ref(), Duration::from_secs(1));
+        let weight = s.weight.unwrap_or(0);
+        if !(-253..=253).contains(&weight) {
+            c.error(format!("{p}.weight"), format!("weight {weight} out of range -253..253"));
+        }
+        for (field, value) in [("rise", s.rise), ("fall", s.fall)] {
+            if value == Some(0) {
+                c.error(format!("{p}.{field}"), format!("{field} must be at least 1"));
+            }
+        }
+        scripts.push(VrrpScript {
+            name: s.name.clone(),
+            action,
+            interval,
+            timeout: c.duration(&format!("{p}.timeout"), s.timeout.as_ref(), interval),
+            weight,
+            rise: s.rise.unwrap_or(1).max(1),
+            fall: s.fall.unwrap_or(1).max(1),
+            user: s.user.clone(),
+        });
+    }
+
+    let mut instances = Vec::new();
+    let mut instance_ids: HashMap<&str, usize> = HashMap::new();
+    let mut vrids: HashMap<(String, u32, bool), String> = HashMap::new();
+    for (i, inst) in v.instances.iter().enumerate() {
+        let p = format!("vrrp.instances[{i}]");
+        if inst.name.is_empty() {
+            c.error(format!("{p}.name"), "an instance needs a name");
+        } else if instance_ids.insert(&inst.name, i).is_some() {
+            c.error(format!("{p}.name"), format!("duplicate instance name {:?}", inst.name));
+        }
+        if inst.interface.is_empty() {
+            c.error(format!("{p}.interface"), "an instance needs an interface");
+        }
+        if !(1..=255).contains(&inst.vrid) {
+            c.error(format!("{p}.vrid"), format!("vrid {} out of range 1..255", inst.vrid));
+        }
+        if !(1..=255).contains(&inst.priority) {
+            c.error(format!("{p}.priority"), format!("priority {} out of range 1..255", inst.priority));
+        }
+        let version = inst.version.unwrap_or(2);
+        if version != 2 && version != 3 {
+            c.error(format!("{p}.version"), format!("VRRP version {version} is not 2 or 3"));
+        }
+        let advert_int = c.duration(&format!("{p}.advert_int"), inst.advert_int.as_ref(), Duration::from_secs(1));
+        if version == 2 && (advert_int.subsec_nanos() != 0 || advert_int.as_secs() == 0 || advert_int.as_secs() > 255) {
+            c.error(format!("{p}.advert_int"), "VRRPv2 adverts are whole seconds from 1s to 255s");
+        }
+        if version == 3 && (advert_int < Duration::from_millis(10) || advert_int > Duration::from_millis(40_950) || advert_int.as_millis() % 10 != 0) {
+            c.error(format!("{p}.advert_int"), "VRRPv3 adverts are centiseconds from 10ms to 40.95s");
+        }
+        let mut vips = Vec::new();
+        if inst.vips.is_empty() {
+            c.error(format!("{p}.vips"), "an instance needs at least one virtual address");
+        }
+        for (j, text) in inst.vips.iter().enumerate() {
+            match parse_vip(text) {
+                Ok(vip) => vips.push(vip),
+                Err(e) => c.error(format!("{p}.vips[{j}]"), e),
+            }
+        }
+        let v6 = vips.first().map(|a| a.addr.is_ipv6()).unwrap_or(false);
+        if vips.iter().any(|a| a.addr.is_ipv6() != v6) {
+            c.error(format!("{p}.vips"), "IPv4 and IPv6 virtual addresses cannot share an instance");
+        }
+        if v6 && version == 2 {
+            c.error(format!("{p}.version"), "IPv6 virtual addresses need VRRP version 3");
+        }
+        if let Some(prev) = vrids.insert((inst.interface.clone(), inst.vrid, v6), inst.name.clone()) {
+            c.error(format!("{p}.vrid"), format!("duplicate VRID {} on interface {} (also instance {prev:?})", inst.vrid, inst.interface));
+        }
+        let auth = match &inst.auth {
+            None | Some(RawVrrpAuth::None) => VrrpAuth::None,
+            Some(RawVrrpAuth::Pass(pw)) => {
+                if pw.is_empty() {
+                    c.error(format!("{p}.auth"), "empty password");
+                }
+                if pw.len() > 8 {
+                    c.warn(format!("{p}.auth"), "password longer than 8 characters: only the first 8 are used, as keepalived does");
+                }
+                if version == 3 {
+                    c.warn(format!("{p}.auth"), "VRRPv3 has no authentication; the password is ignored, as keepalived does");
+                }
+                VrrpAuth::Pass(pw.chars().take(8).collect())
+            }
+        };
+        let initial_state = match inst.state {
+            Some(RawVrrpState::Master) => InitialState::Master,
+            _ => InitialState::Backup,
+        };
+        let mut preempt = inst.preempt.unwrap_or(true);
+        if !preempt && initial_state == InitialState::Master {
+            c.warn(format!("{p}.preempt"), "nopreempt needs state BACKUP; with state MASTER keepalived ignores it, and so does hakeeper");
+            preempt = true;
+        }
+        let mut track = Vec::new();
+        for (j, t) in inst.track.iter().enumerate() {
+            match script_ids.get(t.script.as_str()) {
+                Some(&id) => {
+                    let weight = t.weight.unwrap_or(scripts.get(id).map(|s| s.weight).unwrap_or(0));
+                    if !(-253..=253).contains(&weight) {
+                        c.error(format!("{p}.track[{j}].weight"), format!("weight {weight} out of range -253..253"));
+                    }
+                    track.push(TrackScript { script: id, weight });
+                }
+                None => c.error(format!("{p}.track[{j}].script"), format!("no script named {:?}", t.script)),
+            }
+        }
+        let parse_ip = |c: &mut Checker, path: String, text: &str| -> Option<IpAddr> {
+            match text.parse() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    c.error(path, format!("invalid IP address {text:?}"));
+                    None
+                }
+            }
+        };
+        let unicast_src_ip = inst.unicast_src_ip.as_ref().and_then(|t| parse_ip(c, format!("{p}.unicast_src_ip"), t));
+        let unicast_peers = inst.unicast_peers.iter().enumerate().filter_map(|(j, t)| parse_ip(c, format!("{p}.unicast_peers[{j}]"), t)).collect();
+        instances.push(VrrpInstance {
+            name: inst.name.clone(),
+            interface: inst.interface.clone(),
+            vrid: inst.vrid.clamp(1, 255) as u8,
+            priority: inst.priority.clamp(1, 255) as u8,
+            initial_state,
+            version,
+            preempt,
+            preempt_delay: c.duration(&format!("{p}.preempt_delay"), inst.preempt_delay.as_ref(), Duration::ZERO),
+            advert_int,
+            auth,
+            vips,
+            track,
+            track_interface: inst.track_interface.clone(),
+            unicast_src_ip,
+            unicast_peers,
+            notify_master: inst.notify_master.clone(),
+            notify_backup: inst.notify_backup.clone(),
+            notify_fault: inst.notify_fault.clone(),
+            notify_stop: inst.notify_stop.clone(),
+            notify: inst.notify.clone(),
+        });
+    }
+
+    let mut sync_groups = Vec::new();
+    let mut grouped: HashMap<usize, String> = HashMap::new();
+    for (i, g) in v.sync_groups.iter().enumerate() {
+        let p = format!("vrrp.sync_groups[{i}]");
+        let mut members = Vec::new();
+        for (j, name) in g.instances.iter().enumerate() {
+            match instance_ids.get(name.as_str()) {
+                Some(&id) => {
+                    if let Some(prev) = grouped.insert(id, g.name.clone()) {
+                        c.error(format!("{p}.instances[{j}]"), format!("instance {name:?} is already in sync group {prev:?}"));
+                    }
+                    members.push(id);
+                }
+                None => c.error(format!("{p}.instances[{j}]"), format!("no instance named {name:?}")),
+            }
+        }
+        sync_groups.push(SyncGroup { name: g.name.clone(), instances: members });
+    }
+
+    Vrrp {
+        router_id: v.router_id.clone().unwrap_or_else(hostname),
+        script_user: v.script_user.clone(),
+        enable_script_security: v.enable_script_security,
+        garp,
+        scripts,
+        instances,
+        sync_groups,
+    }
+}

@@ -1,0 +1,248 @@
+//! Framing over the supervisor's Unix socketpairs.
+//!
+//! A frame is a big-endian u32 payload length, a big-endian u32 count of file descriptors, then
+//! the payload (a RON-encoded message). Descriptors travel as SCM_RIGHTS with the frame's first
+//! bytes, so they are queued by the time its header is read; the receiver checks the count.
+//! Lengths are checked against a maximum before anything is allocated.
+
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// Largest payload accepted (a whole config for a large site fits many times over).
+pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+/// Most descriptors in one frame (the kernel's SCM_MAX_FD is 253).
+pub const MAX_FDS: usize = 250;
+const HEADER: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IpcError {
+    #[error("peer closed the channel")]
+    Closed,
+    #[error("channel I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("frame of {0} bytes exceeds the {MAX_FRAME}-byte limit")]
+    TooLarge(usize),
+    #[error("frame announces {0} descriptors, more than {MAX_FDS}")]
+    TooManyFds(usize),
+    #[error("frame announces {announced} descriptors but {received} arrived")]
+    MissingFds { announced: usize, received: usize },
+    #[error("cannot encode message: {0}")]
+    Encode(String),
+    #[error("cannot decode message: {0}")]
+    Decode(String),
+}
+
+fn nix_io(e: nix::Error) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e as i32)
+}
+
+/// Sends one message with `fds` attached. Blocks (polling) while the socket buffer is full.
+pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[RawFd]) -> Result<(), IpcError> {
+    if fds.len() > MAX_FDS {
+        return Err(IpcError::TooManyFds(fds.len()));
+    }
+    let payload = ron::to_string(msg).map_err(|e| IpcError::Encode(e.to_string()))?;
+    if payload.len() > MAX_FRAME {
+        return Err(IpcError::TooLarge(payload.len()));
+    }
+    let mut frame = Vec::with_capacity(HEADER + payload.len());
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&(fds.len() as u32).to_be_bytes());
+    frame.extend_from_slice(payload.as_bytes());
+    let mut sent = 0;
+    while sent < frame.len() {
+        let iov = [IoSlice::new(&frame[sent..])];
+        let rights = [ControlMessage::ScmRights(fds)];
+        let cmsgs: &[ControlMessage] = if sent == 0 && !fds.is_empty() { &rights } else { &[] };
+        match sendmsg::<()>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Ok(n) => sent += n,
+            Err(nix::errno::Errno::EAGAIN) => wait_writable(sock)?,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(nix::errno::Errno::EPIPE) | Err(nix::errno::Errno::ECONNRESET) => return Err(IpcError::Closed),
+            Err(e) => return Err(IpcError::Io(nix_io(e))),
+        }
+    }
+    Ok(())
+}
+
+fn wait_writable(sock: BorrowedFd<'_>) -> Result<(), IpcError> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(sock, PollFlags::POLLOUT)];
+    match poll(&mut fds, PollTimeout::from(1000u16)) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+        Err(e) => Err(IpcError::Io(nix_io(e))),
+    }
+}
+
+/// Reassembles frames from a (possibly non-blocking) stream socket.
+#[derive(Default)]
+pub struct FrameReader {
+    buf: Vec<u8>,
+    fds: VecDeque<OwnedFd>,
+}
+
+/// What one read from the socket gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// Bytes (and maybe descriptors) were queued.
+    Data,
+    /// Nothing to read now (non-blocking socket).
+    WouldBlock,
+}
+
+impl FrameReader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads what the socket has. `Err(Closed)` at end of stream.
+    pub fn read_from(&mut self, sock: BorrowedFd<'_>) -> Result<ReadOutcome, IpcError> {
+        let mut chunk = [0u8; 64 * 1024];
+        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        loop {
+            let mut iov = [IoSliceMut::new(&mut chunk)];
+            match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+                Ok(msg) => {
+                    let n = msg.bytes;
+                    if let Ok(cmsgs) = msg.cmsgs() {
+                        for c in cmsgs {
+                            if let ControlMessageOwned::ScmRights(fds) = c {
+                                // SAFETY: the kernel just gave us these descriptors; nothing else owns them.
+                                self.fds.extend(fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+                            }
+                        }
+                    }
+                    if n == 0 {
+                        return Err(IpcError::Closed);
+                    }
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(ReadOutcome::Data);
+                }
+                Err(nix::errno::Errno::EAGAIN) => return Ok(ReadOutcome::WouldBlock),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::ECONNRESET) => return Err(IpcError::Closed),
+                Err(e) => return Err(IpcError::Io(nix_io(e))),
+            }
+        }
+    }
+
+    /// The next complete message, if one is buffered.
+    pub fn next<T: DeserializeOwned>(&mut self) -> Result<Option<(T, Vec<OwnedFd>)>, IpcError> {
+        if self.buf.len() < HEADER {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
+        let nfds = u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
+        if len > MAX_FRAME {
+            return Err(IpcError::TooLarge(len));
+        }
+        if nfds > MAX_FDS {
+            return Err(IpcError::TooManyFds(nfds));
+        }
+        if self.buf.len() < HEADER + len {
+            return Ok(None);
+        }
+        if self.fds.len() < nfds {
+            return Err(IpcError::MissingFds { announced: nfds, received: self.fds.len() });
+        }
+        let fds: Vec<OwnedFd> = self.fds.drain(..nfds).collect();
+        let payload: Vec<u8> = self.buf.drain(..HEADER + len).skip(HEADER).collect();
+        let text = std::str::from_utf8(&payload).map_err(|e| IpcError::Decode(e.to_string()))?;
+        let msg = ron::from_str(text).map_err(|e| IpcError::Decode(e.to_string()))?;
+        Ok(Some((msg, fds)))
+    }
+
+    /// Blocks until one message arrives (for a child's start-up, before its event loop runs).
+    pub fn recv_blocking<T: DeserializeOwned>(&mut self, sock: BorrowedFd<'_>) -> Result<(T, Vec<OwnedFd>), IpcError> {
+        loop {
+            if let Some(m) = self.next()? {
+                return Ok(m);
+            }
+            if self.read_from(sock)? == ReadOutcome::WouldBlock {
+                use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+                let mut fds = [PollFd::new(sock, PollFlags::POLLIN)];
+                let _ = poll(&mut fds, PollTimeout::NONE);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    use std::os::fd::AsFd;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    enum Msg {
+        Hello(String),
+        Listeners(Vec<u16>),
+    }
+
+    fn pair() -> (OwnedFd, OwnedFd) {
+        socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).unwrap()
+    }
+
+    #[test]
+    fn messages_and_descriptors_arrive_in_order() {
+        let (a, b) = pair();
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        send(a.as_fd(), &Msg::Hello("x".into()), &[]).unwrap();
+        send(a.as_fd(), &Msg::Listeners(vec![1, 2]), &[file.as_raw_fd(), file.as_raw_fd()]).unwrap();
+        let mut r = FrameReader::new();
+        let (m, fds) = r.recv_blocking::<Msg>(b.as_fd()).unwrap();
+        assert_eq!(m, Msg::Hello("x".into()));
+        assert!(fds.is_empty());
+        let (m, fds) = r.recv_blocking::<Msg>(b.as_fd()).unwrap();
+        assert_eq!(m, Msg::Listeners(vec![1, 2]));
+        assert_eq!(fds.len(), 2);
+    }
+
+    #[test]
+    fn oversized_frame_is_refused_before_allocation() {
+        let (a, b) = pair();
+        let mut header = Vec::new();
+        header.extend_from_slice(&(u32::MAX).to_be_bytes());
+        header.extend_from_slice(&0u32.to_be_bytes());
+        nix::unistd::write(&a, &header).unwrap();
+        let mut r = FrameReader::new();
+        assert!(matches!(r.recv_blocking::<Msg>(b.as_fd()), Err(IpcError::TooLarge(_))));
+    }
+
+    #[test]
+    fn announced_descriptors_that_never_came_are_an_error() {
+        let (a, b) = pair();
+        let payload = ron::to_string(&Msg::Hello("x".into())).unwrap();
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        frame.extend_from_slice(&3u32.to_be_bytes());
+        frame.extend_from_slice(payload.as_bytes());
+        nix::unistd::write(&a, &frame).unwrap();
+        let mut r = FrameReader::new();
+        assert!(matches!(r.recv_blocking::<Msg>(b.as_fd()), Err(IpcError::MissingFds { announced: 3, received: 0 })));
+    }
+
+    #[test]
+    fn garbage_payload_is_a_decode_error() {
+        let (a, b) = pair();
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&4u32.to_be_bytes());
+        frame.extend_from_slice(&0u32.to_be_bytes());
+        frame.extend_from_slice(b"\xff{{{");
+        nix::unistd::write(&a, &frame).unwrap();
+        let mut r = FrameReader::new();
+        assert!(matches!(r.recv_blocking::<Msg>(b.as_fd()), Err(IpcError::Decode(_))));
+    }
+
+    #[test]
+    fn closed_peer_is_reported() {
+        let (a, b) = pair();
+        drop(a);
+        let mut r = FrameReader::new();
+        assert!(matches!(r.recv_blocking::<Msg>(b.as_fd()), Err(IpcError::Closed)));
+    }
+}

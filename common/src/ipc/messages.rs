@@ -1,0 +1,98 @@
+//! Typed messages between the supervisor and its children: one enum per direction, named after
+//! who talks to whom. Children never talk to each other; the supervisor forwards.
+
+use crate::config::{Backend, Frontend, Global, Stats, Vrrp, VrrpScript};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The worker's slice of the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerConfig {
+    pub global: Global,
+    pub frontends: Vec<Frontend>,
+    pub backends: Vec<Backend>,
+    pub stats: Option<Stats>,
+}
+
+/// Names one listening socket passed with [`ToWorker::Listeners`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ListenerTag {
+    /// `Config::frontends[frontend].binds[bind]`.
+    Frontend { frontend: usize, bind: usize },
+    Stats,
+}
+
+/// Operator-set state of a server (HAProxy's READY / DRAIN / MAINT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminState {
+    Ready,
+    Drain,
+    Maint,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// First message: the config to serve; `generation` counts reloads.
+    Start { config: WorkerConfig, generation: u64 },
+    /// The listening sockets, one descriptor per tag, in order.
+    Listeners(Vec<ListenerTag>),
+    /// A health transition from the checker.
+    ServerHealth { backend: usize, server: usize, up: bool },
+    ServerAdmin { backend: usize, server: usize, state: AdminState },
+    SetWeight { backend: usize, server: usize, weight: u32 },
+    /// Stop accepting, finish connections within `grace`, then exit 0.
+    Drain { grace: Duration },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// Listeners registered; the worker is serving.
+    Ready { generation: u64 },
+}
+
+/// The checker's slice of the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckerConfig {
+    pub backends: Vec<Backend>,
+    pub scripts: Vec<VrrpScript>,
+    pub script_user: Option<String>,
+    pub enable_script_security: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToChecker {
+    Start(CheckerConfig),
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromChecker {
+    /// A server crossed its rise/fall threshold.
+    ServerHealth { backend: usize, server: usize, up: bool, reason: String, duration: Duration },
+    /// A tracked script's state changed (after its own rise/fall).
+    ScriptState { script: usize, ok: bool },
+}
+
+/// A VRRP instance's state, as keepalived names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VrrpState {
+    Init,
+    Backup,
+    Master,
+    Fault,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToVrrp {
+    Start(Vrrp),
+    ScriptState { script: usize, ok: bool },
+    /// The local proxy is serving (`true`) or has given up (`false`).
+    ProxyHealth { up: bool },
+    /// Release every VIP (priority 0 adverts) and exit.
+    Shutdown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromVrrp {
+    InstanceState { instance: usize, state: VrrpState, priority: u8 },
+}

@@ -1,0 +1,6 @@
+//! Types shared by every hakeeper process: the config and the messages they exchange.
+
+pub mod config;
+pub mod duration;
+pub mod ipc;
+pub mod logging;
