@@ -1,1 +1,43 @@
+//! The checker role: health checks of backend servers (TCP connect, HTTP status, MySQL
+//! handshake) and keepalived `vrrp_script` commands, all in one mio event loop. Only state
+//! changes go to the supervisor, which forwards server states to the worker and script states
+//! to vrrpd.
 
+mod error;
+mod event_loop;
+mod health_counter;
+mod http;
+mod mysql;
+mod probe;
+mod report;
+mod rng;
+mod script_check;
+mod script_counter;
+mod script_process;
+mod security;
+mod server_check;
+mod status;
+mod timers;
+
+pub use error::CheckerError;
+pub use security::{command_security_problem, script_security_problem};
+
+use hakeeper_common::ipc::{FrameReader, IpcError, ToChecker};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use std::os::fd::{AsFd, OwnedFd};
+
+/// The checker's entry point: waits for its Start message, then checks until Stop.
+pub fn run(channel: OwnedFd) -> Result<(), CheckerError> {
+    // Scripts must not inherit the supervisor channel (dup2 to a fixed fd clears close-on-exec).
+    fcntl(channel.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(CheckerError::ChannelSetup)?;
+    let mut reader = FrameReader::new();
+    let config = match reader.recv_blocking::<ToChecker>(channel.as_fd()) {
+        Ok((ToChecker::Start(config), _)) => config,
+        Ok((ToChecker::Stop, _)) | Err(IpcError::Closed) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let flags = fcntl(channel.as_fd(), FcntlArg::F_GETFL).map_err(CheckerError::ChannelSetup)?;
+    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+    fcntl(channel.as_fd(), FcntlArg::F_SETFL(flags)).map_err(CheckerError::ChannelSetup)?;
+    event_loop::Checker::new(channel, reader)?.run(config)
+}

@@ -6,16 +6,12 @@ use std::time::Duration;
 /// Parses `"5s"`, `"500ms"`, `"1m"`, `"5000"` (ms) into a [`Duration`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     if digits.is_empty() {
         return Err(format!("invalid duration {text:?}: expected a number with a unit such as 5s or 500ms"));
     }
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}: number too large"))?;
+    let n: u64 = digits.parse().map_err(|_| format!("invalid duration {text:?}: number too large"))?;
     let micros_per_unit: u64 = match unit {
         "us" => 1,
         "" | "ms" => 1_000,
@@ -23,15 +19,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => 60_000_000,
         "h" => 3_600_000_000,
         "d" => 86_400_000_000,
-        _ => {
-            return Err(format!(
-                "invalid duration {text:?}: unknown unit {unit:?} (use us, ms, s, m, h or d)"
-            ))
-        }
+        _ => return Err(format!("invalid duration {text:?}: unknown unit {unit:?} (use us, ms, s, m, h or d)")),
     };
-    n.checked_mul(micros_per_unit)
-        .map(Duration::from_micros)
-        .ok_or_else(|| format!("invalid duration {text:?}: too large"))
+    n.checked_mul(micros_per_unit).map(Duration::from_micros).ok_or_else(|| format!("invalid duration {text:?}: too large"))
 }
 
 /// Formats a duration the shortest exact way, so that imported configs read naturally.

@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod duration;
+pub mod import;
 pub mod ipc;
 pub mod logging;

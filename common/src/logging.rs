@@ -68,7 +68,8 @@ fn open_syslog(role: &str, config: &LogConfig) -> Result<SyslogLog, LogError> {
             let local = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
             syslog::udp(formatter, local, addr).map_err(|e| LogError::Open { target: format!("udp://{addr}"), reason: e.to_string() })?
         }
-        LogTarget::Unix(path) => syslog::unix_custom(formatter, path).map_err(|e| LogError::Open { target: format!("unix://{}", path.display()), reason: e.to_string() })?,
+        LogTarget::Unix(path) => syslog::unix_custom(formatter, path)
+            .map_err(|e| LogError::Open { target: format!("unix://{}", path.display()), reason: e.to_string() })?,
         LogTarget::Stderr => return Err(LogError::Open { target: "stderr".into(), reason: "not a syslog target".into() }),
     };
     if let LoggerBackend::Udp(sock, _) = &logger.backend {

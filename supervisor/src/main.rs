@@ -1,1 +1,38 @@
-fn main() {}
+//! hakeeper: one binary for the supervisor, its children (by hidden role) and the CLI verbs.
+
+mod check_cmd;
+mod child;
+mod cli;
+mod daemon;
+mod generate;
+mod demo;
+mod import_cmd;
+mod listeners;
+mod privileges;
+mod restart;
+mod run_cmd;
+mod signals;
+mod spawn;
+mod supervisor;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => check_cmd::main(&config),
+        Command::Run { config, foreground, pidfile } => run_cmd::main(supervisor::ConfigSource::File(config), foreground, pidfile.as_deref()),
+        Command::Import { haproxy, keepalived, output, strict } => import_cmd::main(haproxy.as_deref(), keepalived.as_deref(), output.as_deref(), strict),
+        Command::Demo => demo::main(),
+        Command::Generate { dir } => generate::main(&dir),
+        Command::Child { role, spec } => {
+            if role == demo::BACKENDS_ROLE {
+                demo::backends_main(&spec)
+            } else {
+                child::main(&role, &spec)
+            }
+        }
+    }
+}

@@ -1,1 +1,139 @@
+//! hakeeper's proxy worker: accepts on the listening sockets the supervisor passes, balances each
+//! connection onto a server of the frontend's backend and forwards TCP both ways, with HAProxy's
+//! timeouts, retries, queues, persistence and log format.
+//!
+//! `run` reads the config and the sockets, starts `nbthread` event loops (thread 0 is the
+//! caller's and also reads the supervisor's channel), and returns when told to drain and done,
+//! or when the supervisor is gone.
 
+mod backend;
+mod balance;
+mod buffer;
+mod control;
+pub mod counters;
+mod deadline;
+mod error;
+mod eventloop;
+mod listeners;
+mod session;
+mod shared;
+mod start;
+mod stick;
+mod tcplog;
+mod termination;
+
+pub use error::WorkerError;
+
+use control::{supervisor_dispatch, Control};
+use eventloop::{EventLoop, WAKER};
+use hakeeper_common::config::Mode;
+use listeners::Listener;
+use mio::{Poll, Waker};
+use shared::{Shared, ThreadLink};
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Most event-loop threads, whatever `nbthread` says.
+const MAX_THREADS: usize = 64;
+
+fn thread_count(nbthread: u32) -> usize {
+    let n = if nbthread == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { nbthread as usize };
+    n.clamp(1, MAX_THREADS)
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> Result<(), WorkerError> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = fcntl(fd, FcntlArg::F_GETFL).map_err(|e| WorkerError::Poll(e.into()))?;
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK)).map_err(|e| WorkerError::Poll(e.into()))?;
+    Ok(())
+}
+
+fn seed() -> u64 {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    t ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Serves the config the supervisor sends on `channel` until drained (Ok) or orphaned (Err).
+pub fn run(channel: OwnedFd) -> Result<(), WorkerError> {
+    let Some(startup) = start::receive(&channel)? else {
+        log::info!("told to drain before serving: exiting");
+        return Ok(());
+    };
+    set_nonblocking(&channel)?;
+    let threads = thread_count(startup.config.global.nbthread);
+    let mut polls = Vec::with_capacity(threads);
+    let mut links = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let poll = Poll::new().map_err(WorkerError::Poll)?;
+        let waker = Waker::new(poll.registry(), WAKER).map_err(WorkerError::Poll)?;
+        links.push(ThreadLink { waker, inbox: Mutex::new(Vec::new()) });
+        polls.push(poll);
+    }
+    for f in &startup.config.frontends {
+        if f.mode == Mode::Http {
+            log::warn!("frontend {}: mode http is forwarded as plain TCP by this worker", f.name);
+        }
+    }
+    let shared = Arc::new(Shared::new(startup.config, links, seed()));
+    let mut grants = Vec::new();
+    for msg in startup.early {
+        supervisor_dispatch(&shared, msg, &mut grants, Instant::now());
+    }
+    let mut per_thread: Vec<Vec<Listener>> = (0..threads).map(|_| Vec::new()).collect();
+    for (frontend, bind, fd) in startup.listeners {
+        let addr = shared.config.frontends[frontend].binds[bind].to_string();
+        let std_listener = std::net::TcpListener::from(fd);
+        std_listener.set_nonblocking(true).map_err(|source| WorkerError::Listener { addr: addr.clone(), source })?;
+        for list in per_thread.iter_mut() {
+            let copy = std_listener.try_clone().map_err(|source| WorkerError::Listener { addr: addr.clone(), source })?;
+            list.push(Listener { frontend, bind, socket: mio::net::TcpListener::from_std(copy), registered: false });
+        }
+    }
+    // Kept open for the stats page, which is served from this process.
+    let _stats_listener = startup.stats_listener;
+
+    let mut handles = Vec::new();
+    let mut polls = polls.into_iter();
+    let mut lists = per_thread.into_iter();
+    let (Some(poll0), Some(list0)) = (polls.next(), lists.next()) else {
+        return Err(WorkerError::Poll(std::io::Error::other("no event loop")));
+    };
+    for (i, (poll, list)) in polls.zip(lists).enumerate() {
+        let index = i + 1;
+        let for_thread = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("worker-{index}"))
+            .spawn(move || EventLoop::new(index, poll, for_thread, list, None).run(None));
+        match spawned {
+            Ok(h) => handles.push((index, h)),
+            Err(source) => {
+                shared.stop();
+                let _ = join(handles);
+                return Err(WorkerError::Spawn { thread: index, source });
+            }
+        }
+    }
+    let control = Control::new(channel, startup.reader);
+    let result = EventLoop::new(0, poll0, shared.clone(), list0, Some(control)).run(Some(startup.generation));
+    if result.is_err() {
+        shared.stop();
+    }
+    let others = join(handles);
+    result.and(others)
+}
+
+/// Waits for the other event loops; the first failure wins.
+fn join(handles: Vec<(usize, std::thread::JoinHandle<Result<(), WorkerError>>)>) -> Result<(), WorkerError> {
+    let mut outcome = Ok(());
+    for (index, h) in handles {
+        let r = match h.join() {
+            Ok(r) => r,
+            Err(_) => Err(WorkerError::ThreadPanicked(index)),
+        };
+        if outcome.is_ok() {
+            outcome = r;
+        }
+    }
+    outcome
+}

@@ -97,12 +97,7 @@ fn bad_server_address() {
 
 #[test]
 fn duplicate_proxy_names() {
-    assert_error(
-        "(\n backend: [(name: \"b\"),\n  (name: \"b\")],\n)",
-        3,
-        4,
-        "duplicate backend name \"b\"",
-    );
+    assert_error("(\n backend: [(name: \"b\"),\n  (name: \"b\")],\n)", 3, 4, "duplicate backend name \"b\"");
 }
 
 #[test]
@@ -130,7 +125,11 @@ fn duplicate_vrid_on_one_interface() {
     let text = "(\n vrrp: (instances: [\n  (name: \"a\", interface: \"eth0\", vrid: 7, priority: 100, vips: [\"192.0.2.1\"]),\n  (name: \"b\", interface: \"eth0\", vrid: 7, priority: 100, vips: [\"192.0.2.2\"]),\n ]),\n)";
     assert_error(text, 4, 34, "duplicate VRID 7 on interface eth0");
     // The same VRID on another interface is fine.
-    let ok = text.replacen("\"eth0\", vrid: 7, priority: 100, vips: [\"192.0.2.2\"]", "\"eth1\", vrid: 7, priority: 100, vips: [\"192.0.2.2\"]", 1);
+    let ok = text.replacen(
+        "\"eth0\", vrid: 7, priority: 100, vips: [\"192.0.2.2\"]",
+        "\"eth1\", vrid: 7, priority: 100, vips: [\"192.0.2.2\"]",
+        1,
+    );
     load_str("t.ron", &ok).unwrap();
 }
 
@@ -180,12 +179,7 @@ fn bind_in_backend_and_servers_in_frontend() {
 
 #[test]
 fn same_address_bound_twice() {
-    assert_error(
-        "(\n listen: [(name: \"a\", bind: [\":80\"]),\n  (name: \"b\", bind: [\"0.0.0.0:80\"])],\n)",
-        3,
-        22,
-        "already bound",
-    );
+    assert_error("(\n listen: [(name: \"a\", bind: [\":80\"]),\n  (name: \"b\", bind: [\"0.0.0.0:80\"])],\n)", 3, 22, "already bound");
 }
 
 #[test]

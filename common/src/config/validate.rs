@@ -107,12 +107,21 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
             CrashLimit { exits: l.exits.max(1), window }
         }
     };
-    Global { user: g.user.clone(), group: g.group.clone(), chroot, maxconn, nbthread: g.nbthread.unwrap_or(0), log, hard_stop_after, worker_crash_limit }
+    Global {
+        user: g.user.clone(),
+        group: g.group.clone(),
+        chroot,
+        maxconn,
+        nbthread: g.nbthread.unwrap_or(0),
+        log,
+        hard_stop_after,
+        worker_crash_limit,
+    }
 }
 
 pub const FACILITIES: &[&str] = &[
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1",
-    "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2",
+    "local3", "local4", "local5", "local6", "local7",
 ];
 
 pub const LEVELS: &[&str] = &["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
@@ -217,7 +226,8 @@ fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
     if !d.name.is_empty() {
         c.error("defaults.name", "defaults takes no name");
     }
-    for (field, set) in [("bind", !d.bind.is_empty()), ("servers", !d.servers.is_empty()), ("default_backend", d.default_backend.is_some())] {
+    for (field, set) in [("bind", !d.bind.is_empty()), ("servers", !d.servers.is_empty()), ("default_backend", d.default_backend.is_some())]
+    {
         if set {
             c.error(format!("defaults.{field}"), format!("`{field}` is not allowed in defaults"));
         }
@@ -306,7 +316,14 @@ fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
                     if b.mode != fe.mode {
                         c.error(
                             format!("{path}.mode"),
-                            format!("{} {:?} is in {} mode but its backend {:?} is in {} mode", section.key(), p.name, mode_name(fe.mode), b.name, mode_name(b.mode)),
+                            format!(
+                                "{} {:?} is in {} mode but its backend {:?} is in {} mode",
+                                section.key(),
+                                p.name,
+                                mode_name(fe.mode),
+                                b.name,
+                                mode_name(b.mode)
+                            ),
                         );
                     }
                 }
@@ -635,7 +652,9 @@ fn vrrp(c: &mut Checker, v: &RawVrrp) -> Vrrp {
         if version == 2 && (advert_int.subsec_nanos() != 0 || advert_int.as_secs() == 0 || advert_int.as_secs() > 255) {
             c.error(format!("{p}.advert_int"), "VRRPv2 adverts are whole seconds from 1s to 255s");
         }
-        if version == 3 && (advert_int < Duration::from_millis(10) || advert_int > Duration::from_millis(40_950) || advert_int.as_millis() % 10 != 0) {
+        if version == 3
+            && (advert_int < Duration::from_millis(10) || advert_int > Duration::from_millis(40_950) || advert_int.as_millis() % 10 != 0)
+        {
             c.error(format!("{p}.advert_int"), "VRRPv3 adverts are centiseconds from 10ms to 40.95s");
         }
         let mut vips = Vec::new();
@@ -705,7 +724,8 @@ fn vrrp(c: &mut Checker, v: &RawVrrp) -> Vrrp {
             }
         };
         let unicast_src_ip = inst.unicast_src_ip.as_ref().and_then(|t| parse_ip(c, format!("{p}.unicast_src_ip"), t));
-        let unicast_peers = inst.unicast_peers.iter().enumerate().filter_map(|(j, t)| parse_ip(c, format!("{p}.unicast_peers[{j}]"), t)).collect();
+        let unicast_peers =
+            inst.unicast_peers.iter().enumerate().filter_map(|(j, t)| parse_ip(c, format!("{p}.unicast_peers[{j}]"), t)).collect();
         instances.push(VrrpInstance {
             name: inst.name.clone(),
             interface: inst.interface.clone(),

@@ -18,7 +18,10 @@ pub struct WorkerConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ListenerTag {
     /// `Config::frontends[frontend].binds[bind]`.
-    Frontend { frontend: usize, bind: usize },
+    Frontend {
+        frontend: usize,
+        bind: usize,
+    },
     Stats,
 }
 
@@ -33,15 +36,32 @@ pub enum AdminState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
     /// First message: the config to serve; `generation` counts reloads.
-    Start { config: WorkerConfig, generation: u64 },
+    Start {
+        config: WorkerConfig,
+        generation: u64,
+    },
     /// The listening sockets, one descriptor per tag, in order.
     Listeners(Vec<ListenerTag>),
     /// A health transition from the checker.
-    ServerHealth { backend: usize, server: usize, up: bool },
-    ServerAdmin { backend: usize, server: usize, state: AdminState },
-    SetWeight { backend: usize, server: usize, weight: u32 },
+    ServerHealth {
+        backend: usize,
+        server: usize,
+        up: bool,
+    },
+    ServerAdmin {
+        backend: usize,
+        server: usize,
+        state: AdminState,
+    },
+    SetWeight {
+        backend: usize,
+        server: usize,
+        weight: u32,
+    },
     /// Stop accepting, finish connections within `grace`, then exit 0.
-    Drain { grace: Duration },
+    Drain {
+        grace: Duration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,9 +105,14 @@ pub enum VrrpState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToVrrp {
     Start(Vrrp),
-    ScriptState { script: usize, ok: bool },
+    ScriptState {
+        script: usize,
+        ok: bool,
+    },
     /// The local proxy is serving (`true`) or has given up (`false`).
-    ProxyHealth { up: bool },
+    ProxyHealth {
+        up: bool,
+    },
     /// Release every VIP (priority 0 adverts) and exit.
     Shutdown,
 }

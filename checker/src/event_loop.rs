@@ -1,0 +1,455 @@
+//! The checker's single event loop: every server check and every script run of the config is
+//! multiplexed on one mio `Poll` with one deadline queue, so hundreds of servers cost no threads.
+//!
+//! Tokens: 0 is the supervisor channel, then one per checked server (its probe's socket), then one
+//! per script (the running process's pidfd).
+
+use crate::error::CheckerError;
+use crate::report::{no_server_line, transition_line, ServerCounts, Transition};
+use crate::rng::Rng;
+use crate::script_check::{ScriptCheck, KILL_GRACE};
+use crate::script_process::Outcome;
+use crate::security::command_security_problem;
+use crate::server_check::{ServerCheck, Step};
+use crate::status::CheckResult;
+use crate::timers::TimerQueue;
+use hakeeper_common::config::ScriptAction;
+use hakeeper_common::ipc::{send, CheckerConfig, FrameReader, FromChecker, IpcError, ReadOutcome, ToChecker};
+use hakeeper_common::logging::NOTICE;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::Signal;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+const CHANNEL: Token = Token(0);
+const FIRST_SERVER: usize = 1;
+/// How often a script's end is polled on kernels without pidfd.
+const SCRIPT_POLL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum TimerKey {
+    /// The next check of server i, or the deadline of the one in flight.
+    Server(usize),
+    /// Script j's next run.
+    ScriptTick(usize),
+    /// Script j's timeout, then its SIGKILL escalation.
+    ScriptDeadline(usize),
+    /// Script j's exit poll (no pidfd).
+    ScriptPoll(usize),
+}
+
+/// One server as the "N active and M backup servers" count sees it.
+struct Member {
+    backup: bool,
+    /// Not disabled and weight > 0 (HAProxy's `srv_willbe_usable`).
+    usable: bool,
+    /// Index into `Checker::servers` when checked; unchecked servers are always UP.
+    check: Option<usize>,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+pub struct Checker {
+    poll: Poll,
+    channel: OwnedFd,
+    reader: FrameReader,
+    backends: Vec<Vec<Member>>,
+    servers: Vec<ServerCheck>,
+    scripts: Vec<ScriptCheck>,
+    timers: TimerQueue<TimerKey>,
+    rng: Rng,
+}
+
+impl Checker {
+    pub fn new(channel: OwnedFd, reader: FrameReader) -> Result<Self, CheckerError> {
+        let poll = Poll::new().map_err(CheckerError::Poll)?;
+        poll.registry().register(&mut SourceFd(&channel.as_raw_fd()), CHANNEL, Interest::READABLE).map_err(CheckerError::Poll)?;
+        Ok(Checker {
+            poll,
+            channel,
+            reader,
+            backends: Vec::new(),
+            servers: Vec::new(),
+            scripts: Vec::new(),
+            timers: TimerQueue::new(),
+            rng: Rng::from_entropy(),
+        })
+    }
+
+    /// Checks `config` until the supervisor says Stop or goes away.
+    pub fn run(&mut self, config: CheckerConfig) -> Result<(), CheckerError> {
+        let mut events = Events::with_capacity(256);
+        if let Flow::Stop = self.configure(config, Instant::now())? {
+            return Ok(());
+        }
+        // Messages may have arrived together with Start.
+        if let Flow::Stop = self.dispatch_messages(Instant::now())? {
+            return Ok(());
+        }
+        loop {
+            let timeout = self.timers.next_deadline().map(|at| at.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(CheckerError::Poll(e));
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                let flow = match event.token() {
+                    CHANNEL => self.read_channel(now)?,
+                    Token(t) => self.on_event(t, now)?,
+                };
+                if let Flow::Stop = flow {
+                    return Ok(());
+                }
+            }
+            while let Some(key) = self.timers.pop_due(now) {
+                if let Flow::Stop = self.on_timer(key, now)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Replaces every check with those of `config` (at start, or on a later Start): servers
+    /// start UP as HAProxy starts them, scripts undecided as keepalived starts them.
+    fn configure(&mut self, config: CheckerConfig, now: Instant) -> Result<Flow, CheckerError> {
+        self.stop_all();
+        self.timers.clear();
+        self.backends.clear();
+        self.servers.clear();
+        self.scripts.clear();
+        for (b, backend) in config.backends.iter().enumerate() {
+            let mut members = Vec::new();
+            for (s, server) in backend.servers.iter().enumerate() {
+                let check = match &server.check {
+                    // HAProxy does not check a server in maintenance.
+                    Some(check) if !server.disabled => {
+                        let i = self.servers.len();
+                        self.servers.push(ServerCheck::new(b, backend, s, server, check));
+                        // Spread the first checks over `inter` so they do not all fire at once.
+                        let first = now + self.rng.below(check.inter);
+                        self.timers.schedule(TimerKey::Server(i), first);
+                        Some(i)
+                    }
+                    _ => None,
+                };
+                members.push(Member { backup: server.backup, usable: !server.disabled && server.weight > 0, check });
+            }
+            self.backends.push(members);
+        }
+        let mut user_warned = false;
+        for (index, script) in config.scripts.iter().enumerate() {
+            // Builtin checks (proxy_alive) are answered by the supervisor itself.
+            let ScriptAction::Command(command) = &script.action else {
+                continue;
+            };
+            if let Some(user) = script.user.as_ref().or(config.script_user.as_ref()) {
+                if !user_warned {
+                    log::warn!(
+                        "script user {user:?} is not applied: scripts run as the checker's own user (uid {})",
+                        nix::unistd::getuid()
+                    );
+                    user_warned = true;
+                }
+            }
+            let j = self.scripts.len();
+            let mut check = ScriptCheck::new(index, script, command);
+            if config.enable_script_security {
+                check.refused = command_security_problem(command);
+            }
+            self.scripts.push(check);
+            match self.scripts[j].refused.clone() {
+                Some(why) => {
+                    log::error!("VRRP_Script({}) refused by enable_script_security: {why}", script.name);
+                    if let Flow::Stop = self.script_result(j, Outcome::Lost)? {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                None => self.timers.schedule(TimerKey::ScriptTick(j), now),
+            }
+        }
+        log::info!("checking {} servers and {} scripts", self.servers.len(), self.scripts.len());
+        Ok(Flow::Continue)
+    }
+
+    fn read_channel(&mut self, now: Instant) -> Result<Flow, CheckerError> {
+        let mut closed = false;
+        loop {
+            match self.reader.read_from(self.channel.as_fd()) {
+                Ok(ReadOutcome::Data) => {}
+                Ok(ReadOutcome::WouldBlock) => break,
+                Err(IpcError::Closed) => {
+                    closed = true;
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Flow::Stop = self.dispatch_messages(now)? {
+            return Ok(Flow::Stop);
+        }
+        if closed {
+            log::info!("the supervisor closed the channel; stopping");
+            return Ok(Flow::Stop);
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn dispatch_messages(&mut self, now: Instant) -> Result<Flow, CheckerError> {
+        while let Some((msg, _fds)) = self.reader.next::<ToChecker>()? {
+            if let Flow::Stop = self.parent_to_checker(msg, now)? {
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn parent_to_checker(&mut self, msg: ToChecker, now: Instant) -> Result<Flow, CheckerError> {
+        match msg {
+            ToChecker::Stop => {
+                log::info!("stopping on the supervisor's request");
+                Ok(Flow::Stop)
+            }
+            ToChecker::Start(config) => {
+                log::info!("new checks from the supervisor; starting over");
+                self.configure(config, now)
+            }
+        }
+    }
+
+    fn checker_to_parent(&mut self, msg: &FromChecker) -> Result<Flow, CheckerError> {
+        match send(self.channel.as_fd(), msg, &[]) {
+            Ok(()) => Ok(Flow::Continue),
+            Err(IpcError::Closed) => {
+                log::info!("the supervisor closed the channel; stopping");
+                Ok(Flow::Stop)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn on_event(&mut self, token: usize, now: Instant) -> Result<Flow, CheckerError> {
+        let Some(i) = token.checked_sub(FIRST_SERVER) else {
+            return Ok(Flow::Continue);
+        };
+        if i < self.servers.len() {
+            return match self.servers[i].on_event(now) {
+                Step::Waiting => Ok(Flow::Continue),
+                Step::Deadline(at) => {
+                    self.timers.schedule(TimerKey::Server(i), at);
+                    Ok(Flow::Continue)
+                }
+                Step::Done(result) => self.server_result(i, result, now),
+            };
+        }
+        match i.checked_sub(self.servers.len()) {
+            Some(j) if j < self.scripts.len() => self.reap_script(j, now),
+            _ => Ok(Flow::Continue),
+        }
+    }
+
+    fn on_timer(&mut self, key: TimerKey, now: Instant) -> Result<Flow, CheckerError> {
+        match key {
+            TimerKey::Server(i) => self.server_timer(i, now),
+            TimerKey::ScriptTick(j) => self.script_tick(j, now),
+            TimerKey::ScriptDeadline(j) => {
+                self.script_deadline(j, now);
+                Ok(Flow::Continue)
+            }
+            TimerKey::ScriptPoll(j) => self.reap_script(j, now),
+        }
+    }
+
+    fn server_timer(&mut self, i: usize, now: Instant) -> Result<Flow, CheckerError> {
+        let server = &mut self.servers[i];
+        if server.in_flight() {
+            return match server.on_timeout(now) {
+                Some(result) => self.server_result(i, result, now),
+                None => Ok(Flow::Continue),
+            };
+        }
+        match server.begin(self.poll.registry(), Token(FIRST_SERVER + i), now) {
+            Ok(deadline) => {
+                self.timers.schedule(TimerKey::Server(i), deadline);
+                Ok(Flow::Continue)
+            }
+            Err(result) => self.server_result(i, result, now),
+        }
+    }
+
+    /// Counts a finished check, schedules the next one (HAProxy: the interval starts when the
+    /// check ends), and reports a state change.
+    fn server_result(&mut self, i: usize, result: CheckResult, now: Instant) -> Result<Flow, CheckerError> {
+        let server = &mut self.servers[i];
+        let (change, next) = server.conclude(self.poll.registry(), &result);
+        self.timers.schedule(TimerKey::Server(i), now + next);
+        log::debug!(
+            "Health check for server {}/{} {}, reason: {}, check duration: {}ms, status: {}.",
+            server.backend_name,
+            server.server_name,
+            if result.passed() { "succeeded" } else { "failed" },
+            result.reason(),
+            result.duration_ms(),
+            server.counter.status_text()
+        );
+        let Some(up) = change else {
+            return Ok(Flow::Continue);
+        };
+        let server = &self.servers[i];
+        let counts = self.counts(server.backend);
+        let line = transition_line(&Transition {
+            backend: &server.backend_name,
+            server: &server.server_name,
+            backup: server.backup,
+            up,
+            result: &result,
+            counts,
+        });
+        if up {
+            log::info!(target: NOTICE, "{line}");
+        } else {
+            log::warn!("{line}");
+            if counts.active + counts.backup == 0 {
+                log::error!("{}", no_server_line(&server.backend_name));
+            }
+        }
+        let msg = FromChecker::ServerHealth {
+            backend: server.backend,
+            server: server.server,
+            up,
+            reason: result.reason(),
+            duration: result.duration,
+        };
+        self.checker_to_parent(&msg)
+    }
+
+    fn counts(&self, backend: usize) -> ServerCounts {
+        let mut counts = ServerCounts { active: 0, backup: 0 };
+        for m in self.backends.get(backend).map(Vec::as_slice).unwrap_or(&[]) {
+            let up = m.check.map(|i| self.servers[i].counter.is_up()).unwrap_or(true);
+            if m.usable && up {
+                if m.backup {
+                    counts.backup += 1;
+                } else {
+                    counts.active += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    /// keepalived runs a script every `interval` from the previous start, skipping a run while
+    /// the previous one is still going.
+    fn script_tick(&mut self, j: usize, now: Instant) -> Result<Flow, CheckerError> {
+        let script = &mut self.scripts[j];
+        self.timers.schedule(TimerKey::ScriptTick(j), now + script.interval);
+        match script.launch() {
+            Ok(false) => Ok(Flow::Continue),
+            Ok(true) => {
+                let timeout = script.timeout;
+                let pidfd = script.running.as_ref().and_then(|p| p.pidfd());
+                let token = Token(FIRST_SERVER + self.servers.len() + j);
+                let registered = match pidfd {
+                    Some(fd) => match self.poll.registry().register(&mut SourceFd(&fd), token, Interest::READABLE) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            log::warn!("cannot watch script {} through its pidfd ({e}); polling it", self.scripts[j].name);
+                            false
+                        }
+                    },
+                    None => false,
+                };
+                if !registered {
+                    self.timers.schedule(TimerKey::ScriptPoll(j), now + SCRIPT_POLL);
+                }
+                self.timers.schedule(TimerKey::ScriptDeadline(j), now + timeout);
+                Ok(Flow::Continue)
+            }
+            Err(e) => {
+                log::error!("VRRP_Script({}) cannot be started: {e}", script.name);
+                self.script_result(j, Outcome::Lost)
+            }
+        }
+    }
+
+    /// The timeout: SIGTERM to the script's group, then SIGKILL every KILL_GRACE until it is gone.
+    fn script_deadline(&mut self, j: usize, now: Instant) {
+        let script = &mut self.scripts[j];
+        let Some(process) = script.running.as_mut() else {
+            return;
+        };
+        if process.timed_out() {
+            log::warn!("VRRP_Script({}) still running after SIGTERM; killing process group {}", script.name, process.pid());
+            process.signal_group(Signal::SIGKILL);
+        } else {
+            log::warn!("VRRP_Script({}) timed out after {:?}; terminating process group {}", script.name, script.timeout, process.pid());
+            process.time_out();
+        }
+        self.timers.schedule(TimerKey::ScriptDeadline(j), now + KILL_GRACE);
+    }
+
+    fn reap_script(&mut self, j: usize, now: Instant) -> Result<Flow, CheckerError> {
+        let script = &mut self.scripts[j];
+        let Some(process) = script.running.as_mut() else {
+            return Ok(Flow::Continue);
+        };
+        let outcome = match process.try_finish() {
+            Ok(None) => {
+                if process.pidfd().is_none() {
+                    self.timers.schedule(TimerKey::ScriptPoll(j), now + SCRIPT_POLL);
+                }
+                return Ok(Flow::Continue);
+            }
+            Ok(Some(outcome)) => outcome,
+            Err(e) => {
+                log::error!("VRRP_Script({}): cannot learn how process {} ended: {e}", script.name, process.pid());
+                Outcome::Lost
+            }
+        };
+        if let Some(fd) = process.pidfd() {
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        }
+        script.running = None;
+        self.timers.cancel(TimerKey::ScriptDeadline(j));
+        self.timers.cancel(TimerKey::ScriptPoll(j));
+        self.script_result(j, outcome)
+    }
+
+    fn script_result(&mut self, j: usize, outcome: Outcome) -> Result<Flow, CheckerError> {
+        let script = &mut self.scripts[j];
+        match script.record(outcome) {
+            Some(ok) => {
+                let msg = FromChecker::ScriptState { script: script.index, ok };
+                self.checker_to_parent(&msg)
+            }
+            None => Ok(Flow::Continue),
+        }
+    }
+
+    /// Closes every probe and kills every running script (shutdown, reconfiguration).
+    fn stop_all(&mut self) {
+        for server in &mut self.servers {
+            server.abandon(self.poll.registry());
+        }
+        for script in &mut self.scripts {
+            if let Some(process) = script.running.take() {
+                if let Some(fd) = process.pidfd() {
+                    let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+                }
+                process.kill_and_reap();
+            }
+        }
+    }
+}
+
+impl Drop for Checker {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}

@@ -1,0 +1,249 @@
+//! What can only be decided once the whole haproxy.cfg is read: which defaults section each proxy
+//! uses, which section is the stats page, the rules that refer to other lines, and the lints.
+
+use super::global::GlobalState;
+use super::section::{Kind, Section};
+use super::{check, Ctx};
+use crate::config::raw::{RawConfig, RawProxy, RawStats, RawTimeouts};
+use std::collections::HashMap;
+
+pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>) -> RawConfig {
+    for i in 0..sections.len() {
+        sections[i].resolve_stick(&ctx.file, &mut ctx.notes);
+        let inherited = sections[i].defaults.and_then(|d| sections[d].proxy.health_check.clone());
+        check::apply_http_check(ctx, &mut sections[i], inherited.as_ref());
+    }
+    let mut removed = vec![false; sections.len()];
+    let stats = stats_page(ctx, &sections, &mut removed);
+    let defaults = resolve_defaults(&mut sections, &removed);
+    lint_cookies(ctx, &sections, &removed);
+    lint_shared_addresses(ctx, &sections, &removed);
+
+    let mut config = RawConfig { global: global.raw, defaults, stats, ..RawConfig::default() };
+    for (s, gone) in sections.into_iter().zip(removed) {
+        if gone {
+            continue;
+        }
+        let mut p = s.proxy;
+        p.name = s.name;
+        match s.kind {
+            Kind::Defaults => {}
+            Kind::Frontend => config.frontend.push(p),
+            Kind::Backend => config.backend.push(p),
+            Kind::Listen => config.listen.push(p),
+        }
+    }
+    config
+}
+
+/// Turns the first section with `stats` directives into RawConfig.stats. Every section with stats
+/// directives is removed from the proxies; so is a frontend whose only job was to lead to a stats
+/// backend.
+fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool]) -> Option<RawStats> {
+    let mut page: Option<(RawStats, String)> = None;
+    for (i, s) in sections.iter().enumerate() {
+        let Some(stats_line) = s.stats.line else { continue };
+        if s.kind == Kind::Defaults {
+            continue;
+        }
+        removed[i] = true;
+        if let Some((_, first)) = &page {
+            ctx.notes.untranslated(
+                &ctx.file,
+                stats_line,
+                format!("{} {}: hakeeper has one stats page (from {first}); this one is not translated", s.kind.word(), s.name),
+            );
+            continue;
+        }
+        let binds = if s.kind.listens() {
+            s.proxy.bind.clone()
+        } else {
+            match stats_frontend(sections, removed, &s.name) {
+                Some(f) => {
+                    removed[f] = true;
+                    let fe = &sections[f];
+                    ctx.notes.replaced(
+                        &ctx.file,
+                        fe.line,
+                        format!("frontend {} only leads to the stats backend {}: its bind serves hakeeper's stats page", fe.name, s.name),
+                    );
+                    fe.proxy.bind.clone()
+                }
+                None => Vec::new(),
+            }
+        };
+        let Some((bind, extra)) = binds.split_first() else {
+            ctx.notes.untranslated(
+                &ctx.file,
+                stats_line,
+                format!("stats in {} {} has no address to listen on (bind); not translated", s.kind.word(), s.name),
+            );
+            continue;
+        };
+        for b in extra {
+            ctx.notes.untranslated(&ctx.file, stats_line, format!("the stats page listens on one address; bind {b} not translated"));
+        }
+        for (line, text) in &s.proxy_lines {
+            if text.starts_with("option httplog")
+                || text.starts_with("option tcplog")
+                || text.contains("dontlognull")
+                || text.starts_with("log ")
+            {
+                ctx.notes.replaced(
+                    &ctx.file,
+                    *line,
+                    format!(
+                        "`{text}` in {} {}: this section becomes hakeeper's stats page, which writes no access log",
+                        s.kind.word(),
+                        s.name
+                    ),
+                );
+            } else {
+                ctx.notes.untranslated(
+                    &ctx.file,
+                    *line,
+                    format!("`{text}` in {} {} not translated: the section becomes hakeeper's stats page", s.kind.word(), s.name),
+                );
+            }
+        }
+        let maxconn = s.proxy.maxconn.or_else(|| s.defaults.and_then(|d| sections[d].proxy.maxconn));
+        let st = &s.stats;
+        let raw = RawStats {
+            bind: bind.clone(),
+            uri: st.uri.clone(),
+            realm: st.realm.clone(),
+            auth: st.auth.clone(),
+            refresh: st.refresh.clone(),
+            hide_version: st.hide_version,
+            admin: st.admin,
+            maxconn,
+        };
+        page = Some((raw, format!("{} {}", s.kind.word(), s.name)));
+    }
+    page.map(|(raw, _)| raw)
+}
+
+/// A frontend that does nothing but send everything to backend `name`.
+fn stats_frontend(sections: &[Section], removed: &[bool], name: &str) -> Option<usize> {
+    sections.iter().enumerate().position(|(i, s)| {
+        !removed[i] && s.kind == Kind::Frontend && s.proxy.default_backend.as_deref() == Some(name) && !s.proxy.bind.is_empty()
+    })
+}
+
+/// Picks RawConfig.defaults: when every proxy uses the same defaults section it becomes the
+/// RON `defaults`; otherwise (several defaults sections in use) each proxy gets its own defaults
+/// written into it, since the RON config has one defaults block.
+fn resolve_defaults(sections: &mut [Section], removed: &[bool]) -> RawProxy {
+    let used: Vec<Option<usize>> =
+        sections.iter().zip(removed).filter(|(s, gone)| s.kind != Kind::Defaults && !**gone).map(|(s, _)| s.defaults).collect();
+    // With no proxies at all, the last defaults section is still worth keeping.
+    let last = sections.iter().rposition(|s| s.kind == Kind::Defaults);
+    let shared = if used.is_empty() { Some(last) } else { used.first().copied().filter(|first| used.iter().all(|u| u == first)) };
+    // HAProxy allows default_backend in defaults; the RON config wants it on the frontends.
+    for i in 0..sections.len() {
+        let Some(d) = sections[i].defaults else { continue };
+        let inherited = sections[d].proxy.default_backend.clone();
+        let s = &mut sections[i];
+        let takes_it = s.kind == Kind::Frontend || (s.kind == Kind::Listen && s.proxy.servers.is_empty());
+        if takes_it && s.proxy.default_backend.is_none() {
+            s.proxy.default_backend = inherited;
+        }
+    }
+    match shared {
+        Some(Some(d)) => {
+            let mut defaults = sections[d].proxy.clone();
+            defaults.default_backend = None;
+            defaults
+        }
+        Some(None) => RawProxy::default(),
+        None => {
+            for i in 0..sections.len() {
+                if sections[i].kind == Kind::Defaults || removed[i] {
+                    continue;
+                }
+                if let Some(d) = sections[i].defaults {
+                    let d = sections[d].proxy.clone();
+                    inherit(&mut sections[i].proxy, &d);
+                }
+            }
+            RawProxy::default()
+        }
+    }
+}
+
+fn fill<T: Clone>(own: &mut Option<T>, from: &Option<T>) {
+    if own.is_none() {
+        own.clone_from(from);
+    }
+}
+
+/// Writes the settings of defaults section `d` into `p` where `p` has none of its own.
+fn inherit(p: &mut RawProxy, d: &RawProxy) {
+    fill(&mut p.mode, &d.mode);
+    fill(&mut p.balance, &d.balance);
+    fill(&mut p.hash_type, &d.hash_type);
+    fill(&mut p.maxconn, &d.maxconn);
+    fill(&mut p.retries, &d.retries);
+    fill(&mut p.redispatch, &d.redispatch);
+    fill(&mut p.abortonclose, &d.abortonclose);
+    fill(&mut p.allbackups, &d.allbackups);
+    fill(&mut p.log, &d.log);
+    fill(&mut p.log_format, &d.log_format);
+    fill(&mut p.dontlognull, &d.dontlognull);
+    fill(&mut p.stick, &d.stick);
+    fill(&mut p.health_check, &d.health_check);
+    if let Some(dt) = &d.timeout {
+        let t = p.timeout.get_or_insert_with(RawTimeouts::default);
+        fill(&mut t.connect, &dt.connect);
+        fill(&mut t.client, &dt.client);
+        fill(&mut t.server, &dt.server);
+        fill(&mut t.queue, &dt.queue);
+        fill(&mut t.check, &dt.check);
+        fill(&mut t.http_request, &dt.http_request);
+        fill(&mut t.http_keep_alive, &dt.http_keep_alive);
+        fill(&mut t.tunnel, &dt.tunnel);
+    }
+}
+
+/// A backend `cookie` with no server carrying a `cookie` value inserts nothing in HAProxy.
+fn lint_cookies(ctx: &mut Ctx, sections: &[Section], removed: &[bool]) {
+    for (s, gone) in sections.iter().zip(removed) {
+        let Some(line) = s.cookie_line else { continue };
+        if !gone && !s.proxy.servers.is_empty() && s.proxy.servers.iter().all(|sv| sv.cookie.is_none()) {
+            ctx.notes.lint(
+                &ctx.file,
+                line,
+                format!(
+                    "{} {} sets `cookie` but none of its servers has `cookie VALUE`: no persistence cookie is ever set",
+                    s.kind.word(),
+                    s.name
+                ),
+            );
+        }
+    }
+}
+
+/// Two servers of one backend at the same address split one server's load and state.
+fn lint_shared_addresses(ctx: &mut Ctx, sections: &[Section], removed: &[bool]) {
+    for (s, gone) in sections.iter().zip(removed) {
+        if *gone {
+            continue;
+        }
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        for (sv, line) in s.proxy.servers.iter().zip(&s.server_lines) {
+            if let Some(prev) = seen.insert(&sv.addr, &sv.name) {
+                ctx.notes.lint(
+                    &ctx.file,
+                    *line,
+                    format!(
+                        "servers {prev} and {} of {} {} share the address {}: they are one server counted twice",
+                        sv.name,
+                        s.kind.word(),
+                        s.name,
+                        sv.addr
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Keywords of `defaults`, `frontend`, `backend` and `listen`.
+
+use super::section::{directive, Kind, Section};
+use super::server::{self, Address};
+use super::{bind, check, stats, Ctx};
+use crate::config::raw::{RawBalance, RawHashType, RawHealthCheck, RawLogFormat, RawMode, RawStick, RawTimeouts};
+use crate::import::units::{haproxy_size, haproxy_time, number};
+
+/// HTTP features the RON config cannot hold yet (another change adds L7): each such directive
+/// gets a "not translated yet" line.
+const HTTP_KEYWORDS: &[&str] = &[
+    "acl",
+    "use_backend",
+    "use-server",
+    "http-request",
+    "http-response",
+    "http-after-response",
+    "http-error",
+    "http-reuse",
+    "http-send-name-header",
+    "redirect",
+    "errorfile",
+    "errorfiles",
+    "errorloc",
+    "errorloc302",
+    "errorloc303",
+    "capture",
+    "compression",
+    "cookie",
+    "monitor-uri",
+    "monitor",
+    "unique-id-format",
+    "unique-id-header",
+    "reqadd",
+    "rspadd",
+    "filter",
+    "force-persist",
+    "ignore-persist",
+];
+
+const HTTP_OPTIONS: &[&str] = &[
+    "forwardfor",
+    "originalto",
+    "httpclose",
+    "http-server-close",
+    "http-keep-alive",
+    "forceclose",
+    "http-buffer-request",
+    "http-pretend-keepalive",
+    "http-no-delay",
+    "http-use-proxy-header",
+    "http-ignore-probes",
+    "http-restrict-req-hdr-names",
+    "accept-invalid-http-request",
+    "accept-invalid-http-response",
+    "checkcache",
+    "h1-case-adjust-bogus-client",
+    "h1-case-adjust-bogus-server",
+    "persist",
+    "prefer-last-server",
+];
+
+/// Health checks RawHealthCheck has no kind for; servers are checked by TCP connect instead.
+const OTHER_CHECKS: &[&str] =
+    &["tcp-check", "ssl-hello-chk", "smtpchk", "ldap-check", "pgsql-check", "redis-check", "external-check", "spop-check"];
+
+pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
+    let what = directive(words);
+    let (negate, words) = match words[0].as_str() {
+        "no" if words.len() > 1 => (true, &words[1..]),
+        _ => (false, words),
+    };
+    let kw = words[0].as_str();
+    let args = &words[1..];
+    let arg = args.first().map(String::as_str);
+    if negate && !matches!(kw, "option" | "log") {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated"));
+        return;
+    }
+    // HAProxy rejects extra words after these; the importer says it ignored them.
+    if matches!(kw, "mode" | "maxconn" | "retries" | "default_backend" | "log") && args.len() > 1 && !(kw == "log" && arg != Some("global"))
+    {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: extra words `{}` not translated", directive(&args[1..])));
+    }
+    let p = &mut s.proxy;
+    match (kw, arg) {
+        ("mode", Some("tcp")) => p.mode = Some(RawMode::Tcp),
+        ("mode", Some("http")) => p.mode = Some(RawMode::Http),
+        ("balance", Some(_)) => balance(ctx, s, n, args),
+        ("hash-type", Some(_)) => hash_type(ctx, s, n, args),
+        ("maxconn", Some(v)) => match number(v, "maxconn") {
+            Ok(v) => p.maxconn = Some(v),
+            Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: {e}; not translated")),
+        },
+        ("retries", Some(v)) => match number(v, "retries") {
+            Ok(v) => p.retries = Some(v),
+            Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: {e}; not translated")),
+        },
+        ("timeout", Some(_)) => timeout(ctx, s, n, args),
+        ("option", Some(_)) => option(ctx, s, n, negate, args),
+        ("log", None) if negate => p.log = Some(false),
+        ("log", Some("global")) if !negate => p.log = Some(true),
+        ("log", Some(_)) if !negate => {
+            p.log = Some(true);
+            ctx.notes.untranslated(
+                &ctx.file,
+                n,
+                format!("`{what}`: per-proxy log targets are not translated; this proxy logs to the global target"),
+            );
+        }
+        ("default_backend", Some(v)) if s.kind != Kind::Backend => p.default_backend = Some(v.to_string()),
+        ("bind", _) if s.kind.listens() => bind_line(ctx, s, n, args),
+        ("server", Some(_)) if s.kind.serves() => server_line(ctx, s, n, args),
+        ("default-server", Some(_)) if s.kind != Kind::Frontend => {
+            let out = server::parse_params(&mut s.default_server, args, false);
+            report_server_params(ctx, n, "default-server", out);
+        }
+        ("http-check", Some(_)) => check::http_check(ctx, s, n, args),
+        ("stick", Some("on")) if s.kind.serves() => stick_on(ctx, s, n, args),
+        ("stick-table", Some(_)) if s.kind != Kind::Defaults => stick_table(ctx, s, n, args),
+        ("stats", Some(_)) => stats::keyword(ctx, s, n, args),
+        _ if HTTP_KEYWORDS.contains(&kw) => {
+            if kw == "cookie" && s.kind.serves() {
+                s.cookie_line.get_or_insert(n);
+            }
+            ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)"));
+        }
+        ("bind" | "server" | "default-server" | "default_backend" | "stick" | "stick-table", _) => ctx.notes.untranslated(
+            &ctx.file,
+            n,
+            format!("`{what}` is not allowed in a {} section (HAProxy rejects it); not translated", s.kind.word()),
+        ),
+        _ => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated")),
+    }
+}
+
+fn balance(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let algo = args[0].as_str();
+    let extra = &args[1..];
+    let b = match algo {
+        "roundrobin" => RawBalance::Roundrobin,
+        "static-rr" => RawBalance::StaticRr,
+        "leastconn" => RawBalance::Leastconn,
+        "first" => RawBalance::First,
+        "source" => RawBalance::Source,
+        "random" | "random(2)" => RawBalance::Random,
+        "uri" => RawBalance::Uri,
+        "url_param" if !extra.is_empty() => {
+            let b = RawBalance::UrlParam(extra[0].clone());
+            report_balance_extra(ctx, n, &extra[1..]);
+            s.proxy.balance = Some(b);
+            return;
+        }
+        _ => match algo.strip_prefix("hdr(").and_then(|h| h.strip_suffix(')')) {
+            Some(h) if !h.is_empty() => RawBalance::Hdr(h.to_string()),
+            _ => {
+                ctx.notes.untranslated(&ctx.file, n, format!("`balance {}` not translated", directive(args)));
+                return;
+            }
+        },
+    };
+    report_balance_extra(ctx, n, extra);
+    s.proxy.balance = Some(b);
+}
+
+fn report_balance_extra(ctx: &mut Ctx, n: usize, extra: &[String]) {
+    if !extra.is_empty() {
+        ctx.notes.untranslated(&ctx.file, n, format!("balance options not translated: {}", directive(extra)));
+    }
+}
+
+fn hash_type(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let t = match args[0].as_str() {
+        "map-based" => RawHashType::MapBased,
+        "consistent" => RawHashType::Consistent,
+        _ => {
+            ctx.notes.untranslated(&ctx.file, n, format!("`hash-type {}` not translated", directive(args)));
+            return;
+        }
+    };
+    // sdbm is HAProxy's default function; hakeeper has its own hash.
+    if args.len() > 1 && !(args.len() == 2 && args[1] == "sdbm") {
+        ctx.notes.untranslated(&ctx.file, n, format!("hash function `{}` not translated", directive(&args[1..])));
+    }
+    s.proxy.hash_type = Some(t);
+}
+
+fn timeout(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let what = format!("timeout {}", directive(args));
+    let [name, value] = args else {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: expected a name and a time; not translated"));
+        return;
+    };
+    let value = match haproxy_time(value) {
+        Ok(v) => v,
+        Err(e) => {
+            ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: {e}; not translated"));
+            return;
+        }
+    };
+    let t = s.proxy.timeout.get_or_insert_with(RawTimeouts::default);
+    let field = match name.as_str() {
+        "connect" => &mut t.connect,
+        "client" => &mut t.client,
+        "server" => &mut t.server,
+        "queue" => &mut t.queue,
+        "check" => &mut t.check,
+        "http-request" => &mut t.http_request,
+        "http-keep-alive" => &mut t.http_keep_alive,
+        "tunnel" => &mut t.tunnel,
+        _ => {
+            if *t == RawTimeouts::default() {
+                s.proxy.timeout = None;
+            }
+            ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated"));
+            return;
+        }
+    };
+    *field = Some(value);
+}
+
+fn option(ctx: &mut Ctx, s: &mut Section, n: usize, negate: bool, args: &[String]) {
+    let what = format!("{}option {}", if negate { "no " } else { "" }, directive(args));
+    let name = args[0].as_str();
+    let rest = &args[1..];
+    let p = &mut s.proxy;
+    match name {
+        "redispatch" => {
+            p.redispatch = Some(!negate);
+            match rest.first().map(String::as_str) {
+                None | Some("-1") => {}
+                Some("0") => p.redispatch = Some(false),
+                Some(_) => ctx.notes.untranslated(
+                    &ctx.file,
+                    n,
+                    format!("`{what}`: a redispatch interval is not translated; hakeeper redispatches on the last retry"),
+                ),
+            }
+        }
+        "abortonclose" => p.abortonclose = Some(!negate),
+        "allbackups" => p.allbackups = Some(!negate),
+        "dontlognull" => p.dontlognull = Some(!negate),
+        "tcplog" | "httplog" if negate => p.log_format = None,
+        "tcplog" => p.log_format = Some(RawLogFormat::Tcplog),
+        "httplog" => {
+            p.log_format = Some(RawLogFormat::Httplog);
+            if !rest.is_empty() {
+                ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: log format variant not translated"));
+            }
+        }
+        "httpchk" | "mysql-check" if negate => p.health_check = None,
+        "httpchk" => check::httpchk(ctx, s, n, rest),
+        "mysql-check" => check::mysql_check(ctx, s, n, rest),
+        _ if OTHER_CHECKS.contains(&name) && !negate => {
+            p.health_check = Some(RawHealthCheck::Tcp);
+            ctx.notes.untranslated(
+                &ctx.file,
+                n,
+                format!("`{what}` not translated yet: servers with `check` are checked by a TCP connect instead"),
+            );
+        }
+        _ if HTTP_OPTIONS.contains(&name) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)")),
+        _ => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated")),
+    }
+}
+
+fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let b = bind::parse(args);
+    for e in b.bad_addrs {
+        ctx.notes.untranslated(&ctx.file, n, e);
+    }
+    if !b.options.is_empty() {
+        ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));
+    }
+    s.proxy.bind.extend(b.addrs);
+}
+
+fn server_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let [name, addr, params @ ..] = args else {
+        ctx.notes.untranslated(&ctx.file, n, format!("`server {}`: expected a name and an address; not translated", directive(args)));
+        return;
+    };
+    let mut p = s.default_server.clone();
+    let out = server::parse_params(&mut p, params, true);
+    report_server_params(ctx, n, &format!("server {name}"), out);
+    let bind_port = single_bind_port(&s.proxy.bind);
+    let addr = match server::address(addr, bind_port) {
+        Address::Exact(a) => a,
+        Address::Approximated(a, note) => {
+            ctx.notes.replaced(&ctx.file, n, format!("server {name}: {note}"));
+            a
+        }
+        Address::Invalid(e) => {
+            ctx.notes.untranslated(&ctx.file, n, format!("server {name}: {e}; the server is not translated"));
+            return;
+        }
+    };
+    let (raw, lint) = server::build(name, addr, &p);
+    if let Some(l) = lint {
+        ctx.notes.lint(&ctx.file, n, l);
+    }
+    s.proxy.servers.push(raw);
+    s.server_lines.push(n);
+}
+
+/// The port of a section's binds when they all share one.
+fn single_bind_port(binds: &[String]) -> Option<u16> {
+    let mut ports = binds.iter().filter_map(|b| b.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()));
+    let first = ports.next()?;
+    ports.all(|p| p == first).then_some(first)
+}
+
+fn report_server_params(ctx: &mut Ctx, n: usize, who: &str, out: server::ParseOutcome) {
+    for e in out.errors {
+        ctx.notes.untranslated(&ctx.file, n, format!("{who}: {e}; not translated"));
+    }
+    if !out.untranslated.is_empty() {
+        ctx.notes.untranslated(&ctx.file, n, format!("{who}: options not translated: {}", out.untranslated.join(", ")));
+    }
+}
+
+/// `stick on src [table T] [if|unless COND]`.
+fn stick_on(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    if args.len() == 2 && args[1] == "src" {
+        s.stick_on = Some(n);
+    } else {
+        ctx.notes.untranslated(&ctx.file, n, format!("`stick {}` not translated (only `stick on src` is)", directive(args)));
+    }
+}
+
+/// `stick-table type ip size N [expire T] [nopurge] [peers P] [store …]`.
+fn stick_table(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let mut stick = RawStick::default();
+    let mut expire = None;
+    let mut ignored = Vec::new();
+    let mut kind_ok = false;
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).map(String::as_str);
+        match (args[i].as_str(), value) {
+            ("type", Some(t)) => kind_ok = t == "ip" || t == "ipv6",
+            ("size", Some(v)) => match haproxy_size(v) {
+                Ok(v) => stick.size = Some(v),
+                Err(e) => ignored.push(e),
+            },
+            ("expire", Some(v)) => match haproxy_time(v) {
+                Ok(v) => expire = Some(v),
+                Err(e) => ignored.push(e),
+            },
+            ("nopurge", _) => {
+                ignored.push("nopurge".into());
+                i += 1;
+                continue;
+            }
+            (kw, Some(v)) => ignored.push(format!("{kw} {v}")),
+            (kw, None) => ignored.push(kw.to_string()),
+        }
+        i += 2;
+    }
+    if !kind_ok {
+        ctx.notes.untranslated(&ctx.file, n, format!("`stick-table {}` not translated (only type ip tables are)", directive(args)));
+        return;
+    }
+    if !ignored.is_empty() {
+        ctx.notes.untranslated(&ctx.file, n, format!("stick-table options not translated: {}", ignored.join(", ")));
+    }
+    stick.expire = match expire {
+        Some(e) => e,
+        None => {
+            ctx.notes.untranslated(
+                &ctx.file,
+                n,
+                "stick-table without expire: HAProxy keeps entries until the table is full; translated as expire 24d",
+            );
+            "24d".into()
+        }
+    };
+    s.stick_table = Some((n, stick));
+}

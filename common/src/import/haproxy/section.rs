@@ -1,0 +1,113 @@
+//! A proxy section (`defaults`, `frontend`, `backend`, `listen`) while it is being read, with the
+//! bits that are only resolved once the whole file is known.
+
+use super::server::ServerParams;
+use super::stats::StatsDirectives;
+use crate::config::raw::{RawHttpCheck, RawProxy, RawStick};
+use crate::import::warning::Notes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+}
+
+impl Kind {
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::Defaults => "defaults",
+            Kind::Frontend => "frontend",
+            Kind::Backend => "backend",
+            Kind::Listen => "listen",
+        }
+    }
+
+    /// Accepts connections (may `bind`).
+    pub fn listens(self) -> bool {
+        matches!(self, Kind::Frontend | Kind::Listen)
+    }
+
+    /// Has servers of its own.
+    pub fn serves(self) -> bool {
+        matches!(self, Kind::Backend | Kind::Listen)
+    }
+}
+
+#[derive(Debug)]
+pub struct Section {
+    pub kind: Kind,
+    pub name: String,
+    pub line: usize,
+    /// Index of the `defaults` section it inherits from, if any.
+    pub defaults: Option<usize>,
+    pub proxy: RawProxy,
+    /// `default-server` settings, inherited from the defaults section.
+    pub default_server: ServerParams,
+    pub stats: StatsDirectives,
+    /// Translated proxy directives other than `bind`/`mode`/`maxconn`: if the section turns out
+    /// to be the stats page, each of these is reported, since the stats page has no such setting.
+    pub proxy_lines: Vec<(usize, String)>,
+    /// Line of a backend `cookie` directive (for the lint on servers without `cookie`).
+    pub cookie_line: Option<usize>,
+    /// Line of `stick on src`.
+    pub stick_on: Option<usize>,
+    /// Line of `stick-table` and what it translates to.
+    pub stick_table: Option<(usize, RawStick)>,
+    /// Line of each server, in `proxy.servers` order.
+    pub server_lines: Vec<usize>,
+    /// `http-check` rules (first line, what they set), applied once the check kind is known.
+    pub http_check: Option<(usize, RawHttpCheck)>,
+}
+
+impl Section {
+    pub fn new(kind: Kind, name: String, line: usize, defaults: Option<usize>, default_server: ServerParams) -> Self {
+        Section {
+            kind,
+            name,
+            line,
+            defaults,
+            proxy: RawProxy::default(),
+            default_server,
+            stats: StatsDirectives::default(),
+            proxy_lines: Vec::new(),
+            cookie_line: None,
+            stick_on: None,
+            stick_table: None,
+            server_lines: Vec::new(),
+            http_check: None,
+        }
+    }
+
+    /// Joins `stick on src` with its `stick-table`; either one alone does nothing translatable.
+    pub fn resolve_stick(&mut self, file: &str, notes: &mut Notes) {
+        match (self.stick_on, self.stick_table.take()) {
+            (Some(_), Some((_, stick))) => self.proxy.stick = Some(stick),
+            (Some(line), None) => notes.untranslated(
+                file,
+                line,
+                format!("`stick on src` in {} {} has no stick-table in the same section; not translated", self.kind.word(), self.name),
+            ),
+            (None, Some((line, _))) => notes.untranslated(
+                file,
+                line,
+                format!("stick-table in {} {} is not used by `stick on src`; not translated", self.kind.word(), self.name),
+            ),
+            (None, None) => {}
+        }
+    }
+}
+
+/// A directive as text for messages: its words, quoted where needed, cut when long.
+pub fn directive(words: &[String]) -> String {
+    let mut text = words
+        .iter()
+        .map(|w| if w.is_empty() || w.contains(char::is_whitespace) { format!("{w:?}") } else { w.clone() })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if text.chars().count() > 80 {
+        text = text.chars().take(77).collect::<String>() + "...";
+    }
+    text
+}

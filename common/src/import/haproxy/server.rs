@@ -1,0 +1,321 @@
+//! `server` and `default-server` lines: the address and the parameters RawServer can hold;
+//! everything else is listed in one warning per line.
+
+use crate::config::raw::{RawCheck, RawServer};
+use crate::import::units::{haproxy_time, number};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+/// Server parameters, as given by `default-server` and overridden by `server`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerParams {
+    pub weight: Option<u32>,
+    pub maxconn: Option<u32>,
+    pub backup: bool,
+    pub disabled: bool,
+    pub cookie: Option<String>,
+    pub id: Option<u32>,
+    pub check: bool,
+    pub inter: Option<String>,
+    pub fastinter: Option<String>,
+    pub downinter: Option<String>,
+    pub rise: Option<u32>,
+    pub fall: Option<u32>,
+    pub port: Option<u16>,
+}
+
+impl ServerParams {
+    fn has_timings(&self) -> bool {
+        self.inter.is_some() || self.fastinter.is_some() || self.downinter.is_some() || self.rise.is_some() || self.fall.is_some()
+    }
+}
+
+/// Server keywords without an argument that are not translated (so that the word after them is
+/// not taken for their argument).
+const FLAGS: &[&str] = &[
+    "agent-check",
+    "no-agent-check",
+    "allow-0rtt",
+    "check-send-proxy",
+    "check-ssl",
+    "no-check-ssl",
+    "force-sslv3",
+    "force-tlsv10",
+    "force-tlsv11",
+    "force-tlsv12",
+    "force-tlsv13",
+    "no-sslv3",
+    "no-tlsv10",
+    "no-tlsv11",
+    "no-tlsv12",
+    "no-tlsv13",
+    "no-send-proxy",
+    "no-send-proxy-v2",
+    "no-send-proxy-v2-ssl",
+    "no-send-proxy-v2-ssl-cn",
+    "no-ssl",
+    "no-ssl-reuse",
+    "no-tls-tickets",
+    "no-verifyhost",
+    "non-stick",
+    "stick",
+    "send-proxy",
+    "send-proxy-v2",
+    "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn",
+    "ssl",
+    "ssl-reuse",
+    "tfo",
+    "no-tfo",
+    "tls-tickets",
+];
+
+/// What one `server`/`default-server` line left untranslated, and notes about it.
+#[derive(Debug, Default)]
+pub struct ParseOutcome {
+    pub untranslated: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// Reads the parameters after the address into `p`.
+pub fn parse_params(p: &mut ServerParams, words: &[String], allow_server_only: bool) -> ParseOutcome {
+    let mut out = ParseOutcome::default();
+    let mut i = 0;
+    while i < words.len() {
+        let kw = words[i].as_str();
+        let arg = words.get(i + 1).map(String::as_str);
+        let mut used = 1;
+        let needs_arg = |out: &mut ParseOutcome| {
+            if arg.is_none() {
+                out.errors.push(format!("`{kw}` needs a value"));
+            }
+        };
+        match kw {
+            "backup" => p.backup = true,
+            "no-backup" => p.backup = false,
+            "disabled" => p.disabled = true,
+            "enabled" => p.disabled = false,
+            "check" => p.check = true,
+            "no-check" => p.check = false,
+            "weight" | "maxconn" | "id" | "rise" | "fall" | "port" | "cookie" | "inter" | "fastinter" | "downinter" => {
+                needs_arg(&mut out);
+                used = 2;
+                if let Some(v) = arg {
+                    if let Err(e) = set_valued(p, kw, v, allow_server_only) {
+                        out.errors.push(e);
+                    }
+                }
+            }
+            _ if FLAGS.contains(&kw) => out.untranslated.push(kw.to_string()),
+            _ => {
+                // Untranslated keyword with a value (or an unknown word): keep both in the message.
+                match arg {
+                    Some(v) if !is_known(v) => {
+                        out.untranslated.push(format!("{kw} {v}"));
+                        used = 2;
+                    }
+                    _ => out.untranslated.push(kw.to_string()),
+                }
+            }
+        }
+        i += used;
+    }
+    out
+}
+
+fn is_known(word: &str) -> bool {
+    FLAGS.contains(&word)
+        || matches!(
+            word,
+            "backup"
+                | "no-backup"
+                | "disabled"
+                | "enabled"
+                | "check"
+                | "no-check"
+                | "weight"
+                | "maxconn"
+                | "id"
+                | "rise"
+                | "fall"
+                | "port"
+                | "cookie"
+                | "inter"
+                | "fastinter"
+                | "downinter"
+        )
+}
+
+fn set_valued(p: &mut ServerParams, kw: &str, v: &str, allow_server_only: bool) -> Result<(), String> {
+    match kw {
+        "weight" => p.weight = Some(number(v, "weight")?),
+        "maxconn" => p.maxconn = Some(number(v, "maxconn")?),
+        "rise" => p.rise = Some(number(v, "rise")?),
+        "fall" => p.fall = Some(number(v, "fall")?),
+        "port" => p.port = Some(number(v, "port")?),
+        "inter" => p.inter = Some(haproxy_time(v)?),
+        "fastinter" => p.fastinter = Some(haproxy_time(v)?),
+        "downinter" => p.downinter = Some(haproxy_time(v)?),
+        "id" | "cookie" if !allow_server_only => return Err(format!("`{kw}` is not allowed on default-server")),
+        "id" => p.id = Some(number(v, "id")?),
+        _ => p.cookie = Some(v.to_string()),
+    }
+    Ok(())
+}
+
+/// A server's address as RawServer wants it (`IP:PORT`), or why it cannot be.
+pub enum Address {
+    Exact(String),
+    /// Resolved or completed by the importer; the note says how.
+    Approximated(String, String),
+    Invalid(String),
+}
+
+/// Translates `ADDR[:PORT]`; `bind_port` is the section's only listening port, which HAProxy
+/// uses when a server has no port.
+pub fn address(text: &str, bind_port: Option<u16>) -> Address {
+    let t = text.strip_prefix("ipv4@").or_else(|| text.strip_prefix("ipv6@")).unwrap_or(text);
+    if t.starts_with('/') || t.contains('@') {
+        return Address::Invalid(format!("address {text:?} is not a TCP address; hakeeper servers are IP:PORT"));
+    }
+    if let Ok(sa) = t.parse::<SocketAddr>() {
+        return Address::Exact(sa.to_string());
+    }
+    let (host, port) = split_host_port(t);
+    let no_port = |ip: IpAddr| match bind_port {
+        // HAProxy connects to the port the client connected to.
+        Some(port) => Address::Approximated(
+            SocketAddr::new(ip, port).to_string(),
+            format!("address {text:?} has no port: HAProxy uses the port the client connected to, translated as {port}"),
+        ),
+        None => Address::Invalid(format!(
+            "address {text:?} has no port: HAProxy uses the port the client connected to, which hakeeper cannot do"
+        )),
+    };
+    let port: Option<u16> = match port {
+        None | Some("") => None,
+        // HAProxy's `+N`/`-N` are offsets from the client's port, not ports.
+        Some(p) => match p.parse().ok().filter(|_| p.bytes().all(|b| b.is_ascii_digit())) {
+            Some(p) => Some(p),
+            None => {
+                return Address::Invalid(format!("address {text:?}: port {p:?} is not a number (offsets and ranges are not translated)"))
+            }
+        },
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return match port {
+            Some(port) => Address::Exact(SocketAddr::new(ip, port).to_string()),
+            None => no_port(ip),
+        };
+    }
+    let Some(port) = port else {
+        return Address::Invalid(format!("address {text:?} has no port"));
+    };
+    // A host name: HAProxy resolves it at start-up (libc); the importer resolves it now.
+    match (host, port).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            match addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) {
+                Some(a) => Address::Approximated(
+                    a.to_string(),
+                    format!("host name {host:?} resolved now to {}; HAProxy resolves it each time it starts", a.ip()),
+                ),
+                None => Address::Invalid(format!("host name {host:?} does not resolve")),
+            }
+        }
+        Err(e) => Address::Invalid(format!("host name {host:?} does not resolve: {e}")),
+    }
+}
+
+/// Splits `HOST[:PORT]` as HAProxy does: `[v6]:port`, or else at the last colon (so `:::80` is
+/// IPv6 any, port 80).
+pub fn split_host_port(t: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = t.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((h, tail)) => (h, tail.strip_prefix(':')),
+            None => (t, None),
+        };
+    }
+    match t.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (t, None),
+    }
+}
+
+/// Builds the RawServer; returns a lint when check timings are given without `check`.
+pub fn build(name: &str, addr: String, p: &ServerParams) -> (RawServer, Option<String>) {
+    let check = p.check.then(|| RawCheck {
+        inter: p.inter.clone(),
+        fastinter: p.fastinter.clone(),
+        downinter: p.downinter.clone(),
+        rise: p.rise,
+        fall: p.fall,
+        port: p.port,
+    });
+    let lint = (!p.check && p.has_timings())
+        .then(|| format!("server {name} has check timings but no `check`: HAProxy does not check it either, so they are dropped"));
+    let server = RawServer {
+        name: name.to_string(),
+        addr,
+        id: p.id,
+        weight: p.weight,
+        maxconn: p.maxconn,
+        backup: p.backup,
+        disabled: p.disabled,
+        cookie: p.cookie.clone(),
+        check,
+    };
+    (server, lint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn seed_server_parameters() {
+        let mut p = ServerParams::default();
+        let out = parse_params(&mut p, &w("cookie 1 weight 5 check inter 2000 rise 2 fall 3"), true);
+        assert!(out.untranslated.is_empty() && out.errors.is_empty());
+        let (s, lint) = build("web1", "10.0.0.1:8066".into(), &p);
+        assert!(lint.is_none());
+        assert_eq!(s.cookie.as_deref(), Some("1"));
+        assert_eq!(s.weight, Some(5));
+        let c = s.check.unwrap();
+        assert_eq!((c.inter.as_deref(), c.rise, c.fall), (Some("2s"), Some(2), Some(3)));
+    }
+
+    #[test]
+    fn untranslated_options_are_listed_with_their_values() {
+        let mut p = ServerParams::default();
+        let out = parse_params(&mut p, &w("check send-proxy slowstart 10s backup observe layer4 maxconn 7"), true);
+        assert_eq!(out.untranslated, ["send-proxy", "slowstart 10s", "observe layer4"]);
+        assert!(p.backup && p.check);
+        assert_eq!(p.maxconn, Some(7));
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let mut p = ServerParams::default();
+        let out = parse_params(&mut p, &w("weight heavy inter 1x rise"), true);
+        assert_eq!(out.errors.len(), 3, "{:?}", out.errors);
+        let out = parse_params(&mut p, &w("id 3"), false);
+        assert_eq!(out.errors.len(), 1);
+    }
+
+    #[test]
+    fn addresses() {
+        assert!(matches!(address("10.0.0.1:8066", None), Address::Exact(a) if a == "10.0.0.1:8066"));
+        assert!(matches!(address("ipv6@[::1]:80", None), Address::Exact(a) if a == "[::1]:80"));
+        assert!(matches!(address("10.0.0.1", Some(80)), Address::Approximated(a, _) if a == "10.0.0.1:80"));
+        assert!(matches!(address("10.0.0.1", None), Address::Invalid(_)));
+        assert!(matches!(address("/var/run/app.sock", None), Address::Invalid(_)));
+        assert!(matches!(address("10.0.0.1:+1", None), Address::Invalid(_)));
+        assert!(matches!(address("localhost:8080", None), Address::Approximated(a, _) if a.ends_with(":8080")));
+        assert!(matches!(address("fe80::1:8080", None), Address::Exact(a) if a == "[fe80::1]:8080"));
+        assert!(matches!(address("[fe80::1]", Some(443)), Address::Approximated(a, _) if a == "[fe80::1]:443"));
+    }
+}

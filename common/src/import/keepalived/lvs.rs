@@ -1,0 +1,339 @@
+//! LVS `virtual_server IP PORT { … real_server IP PORT { … } }` as an L4 listener: hakeeper
+//! proxies the connections instead of programming IPVS.
+
+use super::tree::Node;
+use super::{words_text, Ctx};
+use crate::config::raw::{
+    RawBalance, RawCheck, RawConfig, RawHealthCheck, RawHttpCheck, RawMode, RawProxy, RawServer, RawStick, RawTimeouts,
+};
+use crate::duration::format_duration;
+use crate::import::units::{keepalived_duration, number};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Checker timings, inherited virtual_server → real_server → checker (keepalived's defaults).
+#[derive(Debug, Clone, Copy)]
+struct Timings {
+    delay_loop: Duration,
+    connect_timeout: Duration,
+    retry: u32,
+    delay_before_retry: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            delay_loop: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
+            retry: 1,
+            delay_before_retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Reads a timing keyword into `t`; false when `n` is not one.
+fn timing(ctx: &mut Ctx, t: &mut Timings, n: &Node) -> bool {
+    let Some(v) = n.arg(0) else { return false };
+    let what = words_text(&n.words);
+    let result = match n.keyword() {
+        "delay_loop" => keepalived_duration(v).map(|d| t.delay_loop = d),
+        "connect_timeout" => keepalived_duration(v).map(|d| t.connect_timeout = d),
+        "delay_before_retry" => keepalived_duration(v).map(|d| t.delay_before_retry = d),
+        "retry" | "nb_get_retry" => number(v, "retry").map(|r| t.retry = r),
+        _ => return false,
+    };
+    if let Err(e) = result {
+        ctx.untranslated(n, format!("`{what}`: {e}; not translated"));
+    }
+    true
+}
+
+/// What one real_server's checker translates to.
+struct ServerCheck {
+    kind: RawHealthCheck,
+    check: RawCheck,
+    connect_timeout: Duration,
+}
+
+pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
+    let (Some(ip), Some(port)) = (node.arg(0), node.arg(1)) else {
+        ctx.not_translated(node, ": only `virtual_server IP PORT` is translated (not fwmark or group)");
+        return None;
+    };
+    let (Ok(ip), Ok(port)) = (ip.parse::<IpAddr>(), port.parse::<u16>()) else {
+        ctx.not_translated(node, ": only `virtual_server IP PORT` is translated (not fwmark or group)");
+        return None;
+    };
+    let addr = SocketAddr::new(ip, port);
+    let mut p = RawProxy {
+        name: format!("vs_{}_{}", ip, port)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "-_.:".contains(c) { c } else { '_' })
+            .collect(),
+        bind: vec![addr.to_string()],
+        mode: Some(RawMode::Tcp),
+        balance: Some(RawBalance::Roundrobin),
+        // IPVS forgets an idle established TCP connection after 15 minutes (`ipvsadm --set`),
+        // not after a proxy's usual client/server timeouts.
+        timeout: Some(RawTimeouts { client: Some("15m".into()), server: Some("15m".into()), ..RawTimeouts::default() }),
+        ..RawProxy::default()
+    };
+    let mut timings = Timings::default();
+    // Timings may follow the real servers in the block; read them first.
+    for n in node.children() {
+        if n.block.is_none() {
+            timing(ctx, &mut timings, n);
+        }
+    }
+    let mut algo: Option<(String, &Node)> = None;
+    let mut checks: Vec<(&Node, Option<ServerCheck>)> = Vec::new();
+    for n in node.children() {
+        let arg = n.arg(0);
+        match (n.keyword(), arg) {
+            ("delay_loop" | "connect_timeout" | "delay_before_retry" | "retry" | "nb_get_retry", Some(_)) => {}
+            ("lb_algo" | "lvs_sched", Some(a)) => {
+                p.balance = balance(ctx, n, a);
+                algo = Some((a.to_string(), n));
+            }
+            ("lb_kind" | "lvs_method", Some("NAT")) => {}
+            ("lb_kind" | "lvs_method", Some(kind)) => ctx.replaced(
+                n,
+                format!(
+                    "lb_kind {kind}: hakeeper proxies the connections (NAT-like) instead: real servers see connections from this host, \
+                     not the client, and need no VIP on their loopback nor arp_ignore/arp_announce settings"
+                ),
+            ),
+            ("protocol", Some("TCP")) => {}
+            ("protocol", Some(_)) => {
+                ctx.not_translated(n, ": hakeeper balances TCP only; the virtual server is not translated");
+                return None;
+            }
+            ("persistence_timeout", v) => {
+                let expire = match v {
+                    None => Ok(Duration::from_secs(360)),
+                    Some(v) => keepalived_duration(v),
+                };
+                match expire {
+                    Ok(d) => p.stick = Some(RawStick { expire: format_duration(d), size: None }),
+                    Err(e) => ctx.untranslated(n, format!("`{}`: {e}; not translated", words_text(&n.words))),
+                }
+            }
+            ("sorry_server", Some(sip)) => {
+                if let Some(s) = sorry_server(ctx, n, sip) {
+                    p.servers.push(s);
+                    checks.push((n, None));
+                }
+            }
+            ("real_server", Some(_)) if n.block.is_some() || n.words.len() == 3 => {
+                if let Some((server, check)) = real_server(ctx, n, timings) {
+                    p.servers.push(server);
+                    checks.push((n, check));
+                }
+            }
+            _ => ctx.not_translated(n, ""),
+        }
+    }
+    apply_checks(ctx, &mut p, &checks);
+    if let Some((a, n)) = algo {
+        let weights: Vec<u32> = p.servers.iter().filter(|s| !s.backup).map(|s| s.weight.unwrap_or(1)).collect();
+        if matches!(a.as_str(), "rr" | "lc") && weights.windows(2).any(|w| w[0] != w[1]) {
+            ctx.lint(
+                n,
+                format!(
+                    "lb_algo {a} ignores the real servers' weights in IPVS; hakeeper's {} honours them",
+                    if a == "rr" { "roundrobin" } else { "leastconn" }
+                ),
+            );
+        }
+    }
+    Some(p)
+}
+
+fn balance(ctx: &mut Ctx, n: &Node, algo: &str) -> Option<RawBalance> {
+    match algo {
+        "rr" | "wrr" => Some(RawBalance::Roundrobin),
+        "lc" | "wlc" => Some(RawBalance::Leastconn),
+        "sh" => {
+            if n.words.len() > 2 {
+                ctx.untranslated(n, format!("lb_algo flags `{}` not translated", words_text(&n.words[2..])));
+            }
+            Some(RawBalance::Source)
+        }
+        _ => {
+            ctx.not_translated(n, ": hakeeper balances rr/wrr, lc/wlc and sh; roundrobin is used");
+            Some(RawBalance::Roundrobin)
+        }
+    }
+}
+
+/// `sorry_server IP PORT`: used when every real server is down, as HAProxy's backup server.
+fn sorry_server(ctx: &mut Ctx, n: &Node, ip: &str) -> Option<RawServer> {
+    let addr = ip.parse::<IpAddr>().ok().zip(n.arg(1).and_then(|p| p.parse::<u16>().ok())).map(|(ip, port)| SocketAddr::new(ip, port));
+    let Some(addr) = addr else {
+        ctx.not_translated(n, ": expected IP PORT");
+        return None;
+    };
+    Some(RawServer { name: "sorry_server".into(), addr: addr.to_string(), backup: true, ..RawServer::default() })
+}
+
+fn real_server(ctx: &mut Ctx, node: &Node, inherited: Timings) -> Option<(RawServer, Option<ServerCheck>)> {
+    let addr = node.arg(0).and_then(|ip| ip.parse::<IpAddr>().ok()).zip(node.arg(1).and_then(|p| p.parse::<u16>().ok()));
+    let Some((ip, port)) = addr else {
+        ctx.not_translated(node, ": expected `real_server IP PORT`");
+        return None;
+    };
+    let addr = SocketAddr::new(ip, port);
+    let name: String =
+        format!("rs_{}_{}", ip, port).chars().map(|c| if c.is_ascii_alphanumeric() || "-_.:".contains(c) { c } else { '_' }).collect();
+    let mut server = RawServer { name, addr: addr.to_string(), ..RawServer::default() };
+    let mut timings = inherited;
+    for n in node.children() {
+        if n.block.is_none() {
+            timing(ctx, &mut timings, n);
+        }
+    }
+    let mut check = None;
+    for n in node.children() {
+        let what = words_text(&n.words);
+        match (n.keyword(), n.arg(0)) {
+            ("delay_loop" | "connect_timeout" | "delay_before_retry" | "retry" | "nb_get_retry", Some(_)) => {}
+            ("weight", Some(w)) => match number(w, "weight") {
+                Ok(w) => server.weight = Some(w),
+                Err(e) => ctx.untranslated(n, format!("`{what}`: {e}; not translated")),
+            },
+            ("uthreshold", Some(v)) => match number(v, "uthreshold") {
+                Ok(v) => server.maxconn = Some(v),
+                Err(e) => ctx.untranslated(n, format!("`{what}`: {e}; not translated")),
+            },
+            (
+                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" | "SMTP_CHECK" | "DNS_CHECK" | "UDP_CHECK" | "PING_CHECK"
+                | "FILE_CHECK" | "BFD_CHECK",
+                None,
+            ) => {
+                if check.is_some() {
+                    ctx.not_translated(n, ": hakeeper runs one check per server; the first one is used");
+                } else {
+                    check = Some(checker(ctx, n, timings, port));
+                }
+            }
+            ("inhibit_on_failure", None) => {
+                ctx.not_translated(n, ": a DOWN server gets no new connections and keeps its established ones, without weight 0")
+            }
+            _ => ctx.not_translated(n, ""),
+        }
+    }
+    Some((server, check))
+}
+
+/// One checker block.
+fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, port: u16) -> ServerCheck {
+    let mut t = inherited;
+    let mut check_port = None;
+    // The block of a checker hakeeper lacks is reported once, as a whole.
+    let known = matches!(node.keyword(), "TCP_CHECK" | "HTTP_GET");
+    let mut http = RawHttpCheck { method: Some("GET".into()), ..RawHttpCheck::default() };
+    let mut url_seen = false;
+    for n in node.children() {
+        if n.block.is_none() && timing(ctx, &mut t, n) {
+            continue;
+        }
+        match (n.keyword(), n.arg(0)) {
+            ("connect_port", Some(p)) => match number::<u16>(p, "connect_port") {
+                Ok(p) if p != port => check_port = Some(p),
+                Ok(_) => {}
+                Err(e) => ctx.untranslated(n, format!("`{}`: {e}; not translated", words_text(&n.words))),
+            },
+            ("url", None) if n.block.is_some() && node.keyword() == "HTTP_GET" => {
+                if url_seen {
+                    ctx.not_translated(n, ": hakeeper checks one URL per server; the first one is used");
+                    continue;
+                }
+                url_seen = true;
+                for u in n.children() {
+                    match (u.keyword(), u.arg(0)) {
+                        ("path", Some(path)) => http.uri = Some(path.to_string()),
+                        ("status_code", Some(code)) if code.parse::<u16>().is_ok() => http.expect_status = code.parse().ok(),
+                        _ => ctx.not_translated(u, ""),
+                    }
+                }
+            }
+            ("http_protocol", Some(v)) if node.keyword() == "HTTP_GET" => http.version = Some(format!("HTTP/{}", v.trim_end_matches('C'))),
+            _ if known => ctx.not_translated(n, ""),
+            _ => {}
+        }
+    }
+    let kind = match node.keyword() {
+        "TCP_CHECK" => RawHealthCheck::Tcp,
+        "HTTP_GET" => RawHealthCheck::Http(http),
+        other => {
+            ctx.untranslated(
+                node,
+                format!("{other} not translated yet: the server is checked by a TCP connect to its port instead, with the same timings"),
+            );
+            RawHealthCheck::Tcp
+        }
+    };
+    // keepalived: DOWN after retry+1 failed attempts, retried every delay_before_retry; UP after one success.
+    let check = RawCheck {
+        inter: Some(format_duration(t.delay_loop)),
+        fastinter: Some(format_duration(t.delay_before_retry)),
+        downinter: None,
+        rise: Some(1),
+        fall: Some(t.retry + 1),
+        port: check_port,
+    };
+    ServerCheck { kind, check, connect_timeout: t.connect_timeout }
+}
+
+/// Puts each server's check timings on it, and the check kind and timeout on the listener
+/// (where the RON config keeps them); servers that disagree on those are reported.
+fn apply_checks(ctx: &mut Ctx, p: &mut RawProxy, checks: &[(&Node, Option<ServerCheck>)]) {
+    let mut first: Option<(&RawHealthCheck, Duration)> = None;
+    for ((node, check), server) in checks.iter().zip(p.servers.iter_mut()) {
+        let Some(c) = check else { continue };
+        server.check = Some(c.check.clone());
+        match first {
+            None => first = Some((&c.kind, c.connect_timeout)),
+            Some((kind, timeout)) => {
+                if *kind != c.kind {
+                    ctx.untranslated(
+                        node,
+                        "this real_server's check kind differs from the first one's; hakeeper checks a listener's servers alike",
+                    );
+                }
+                if timeout != c.connect_timeout {
+                    ctx.untranslated(
+                        node,
+                        "this real_server's connect_timeout differs from the first one's; hakeeper uses the first for all",
+                    );
+                }
+            }
+        }
+    }
+    if let Some((kind, timeout)) = first {
+        p.health_check = Some(kind.clone());
+        p.timeout.get_or_insert_with(RawTimeouts::default).check = Some(format_duration(timeout));
+    }
+}
+
+/// A listener on an address that no VRRP instance holds (nor, probably, the host).
+pub fn lint_vips(ctx: &mut Ctx, config: &RawConfig, origins: &[(String, usize)]) {
+    let vips: Vec<IpAddr> =
+        config.vrrp.instances.iter().flat_map(|i| &i.vips).filter_map(|v| v.split('/').next().and_then(|ip| ip.parse().ok())).collect();
+    for (listen, (file, line)) in config.listen.iter().zip(origins) {
+        for b in &listen.bind {
+            if let Ok(sa) = b.parse::<SocketAddr>() {
+                if !vips.contains(&sa.ip()) {
+                    ctx.notes.lint(
+                        file,
+                        *line,
+                        format!(
+                            "virtual_server {b}: no vrrp_instance in this file holds {}; the listener needs that address on this host",
+                            sa.ip()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}

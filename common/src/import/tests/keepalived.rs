@@ -1,0 +1,300 @@
+//! keepalived.conf details beyond the seed: includes, every instance keyword, LVS checks.
+
+use super::*;
+use crate::config::raw::*;
+use crate::config::{load_str, to_ron};
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap_or_else(|| panic!("{needle:?} not in the config"))
+}
+
+fn import_ok(name: &str, text: &str) -> Imported {
+    let imported = import_keepalived_str(name, text).unwrap_or_else(|e| panic!("{e}"));
+    let ron = to_ron(&imported.config).unwrap();
+    if let Err(e) = load_str("t.ron", &ron) {
+        panic!("imported config fails check:\n{e}\n{ron}\nwarnings:\n{}", printed(&imported).join("\n"));
+    }
+    imported
+}
+
+fn assert_warned(imported: &Imported, text: &str, needle: &str, kind: WarningKind, part: &str) {
+    let line = line_of(text, needle);
+    assert!(
+        imported.warnings.iter().any(|w| w.line == line && w.kind == kind && w.message.contains(part)),
+        "expected a {kind:?} warning at line {line} ({needle:?}) containing {part:?}; got:\n{}",
+        printed(imported).join("\n")
+    );
+}
+
+const FULL: &str = r#"global_defs {
+  router_id lb1
+  vrrp_version 3
+  vrrp_garp_master_repeat 3
+  vrrp_garp_master_refresh 60
+  vrrp_garp_interval 0.001
+  script_user nobody nogroup
+}
+vrrp_script chk {
+  script "killall -0 haproxy"
+  interval 1
+  weight 10
+}
+vrrp_script other {
+  script /usr/local/bin/check.sh --fast
+  timeout 2
+  init_fail
+}
+vrrp_instance VI_A {
+  state BACKUP
+  interface eth0
+  virtual_router_id 10
+  priority 150
+  advert_int 0.5
+  nopreempt
+  preempt_delay 30
+  unicast_src_ip 192.0.2.1
+  unicast_peer {
+    192.0.2.2
+    192.0.2.3 min_ttl 250
+  }
+  virtual_ipaddress {
+    192.0.2.100/24 dev eth0 label eth0:vip
+    192.0.2.101
+  }
+  track_script {
+    chk weight 20
+    other
+  }
+  track_interface {
+    eth1
+  }
+  notify "/usr/local/bin/notify.sh all"
+  garp_master_delay 10
+  garp_master_repeat 5
+  use_vmac
+}
+vrrp_instance VI_B {
+  interface eth0
+  virtual_router_id 11
+  version 2
+  authentication {
+    auth_type AH
+    auth_pass x
+  }
+  virtual_ipaddress {
+    192.0.2.110
+  }
+}
+vrrp_sync_group G {
+  group {
+    VI_A
+    VI_B
+  }
+  notify_master /x
+}
+virtual_server 192.0.2.100 3306 {
+  delay_loop 2
+  lb_algo wlc
+  lb_kind NAT
+  persistence_timeout
+  protocol TCP
+  sorry_server 192.0.2.50 3306
+  real_server 192.0.2.10 3306 {
+    weight 3
+    uthreshold 100
+    HTTP_GET {
+      url {
+        path /health
+        status_code 200
+      }
+      connect_port 8080
+      connect_timeout 3
+      nb_get_retry 2
+      delay_before_retry 2
+    }
+  }
+  real_server 192.0.2.11 3306 {
+    weight 1
+    MISC_CHECK {
+      misc_path "/bin/true"
+    }
+  }
+}
+virtual_server fwmark 1 {
+  lb_algo rr
+}
+"#;
+
+#[test]
+fn every_instance_keyword() {
+    let imported = import_ok("k.conf", FULL);
+    let t = FULL;
+    use WarningKind::*;
+    let v = &imported.config.vrrp;
+    assert_eq!((v.router_id.as_deref(), v.script_user.as_deref()), (Some("lb1"), Some("nobody")));
+    assert_warned(&imported, t, "script_user nobody nogroup", Untranslated, "group");
+    assert_eq!(
+        v.garp,
+        Some(RawGarp {
+            master_repeat: Some(3),
+            master_delay: Some("10s".into()),
+            master_refresh: Some("1m".into()),
+            interval: Some("1ms".into())
+        })
+    );
+    assert_warned(&imported, t, "  garp_master_delay 10", Replaced, "applies to every instance");
+    assert_warned(&imported, t, "  garp_master_repeat 5", Untranslated, "global_defs already set 3");
+
+    let (chk, other) = (&v.scripts[0], &v.scripts[1]);
+    assert_eq!((chk.builtin, chk.script.as_ref(), chk.weight), (Some(RawBuiltinCheck::ProxyAlive), None, Some(10)));
+    assert_warned(&imported, t, "killall -0 haproxy", Replaced, "built-in proxy health track");
+    assert_eq!((other.script.as_deref(), other.timeout.as_deref()), (Some("/usr/local/bin/check.sh --fast"), Some("2s")));
+    assert_warned(&imported, t, "init_fail", Untranslated, "not translated");
+
+    let a = &v.instances[0];
+    assert_eq!((a.interface.as_str(), a.vrid, a.priority, a.version), ("eth0", 10, 150, Some(3)));
+    assert_eq!(
+        (a.state, a.preempt, a.preempt_delay.as_deref(), a.advert_int.as_deref()),
+        (Some(RawVrrpState::Backup), Some(false), Some("30s"), Some("500ms"))
+    );
+    assert_eq!(a.unicast_src_ip.as_deref(), Some("192.0.2.1"));
+    assert_eq!(a.unicast_peers, ["192.0.2.2", "192.0.2.3"]);
+    assert_warned(&imported, t, "192.0.2.3 min_ttl", Untranslated, "min_ttl 250");
+    assert_eq!(a.vips, ["192.0.2.100/24", "192.0.2.101"]);
+    assert_warned(&imported, t, "dev eth0 label", Untranslated, "`dev eth0 label eth0:vip` not translated");
+    assert_eq!(
+        a.track,
+        [RawTrackScript { script: "chk".into(), weight: Some(20) }, RawTrackScript { script: "other".into(), weight: None }]
+    );
+    assert_eq!(a.track_interface, ["eth1"]);
+    assert_eq!(a.notify.as_deref(), Some("/usr/local/bin/notify.sh all"));
+    assert_warned(&imported, t, "use_vmac", Untranslated, "`use_vmac` not translated");
+
+    let b = &v.instances[1];
+    assert_eq!((b.version, b.auth.as_ref(), b.priority), (Some(2), None, 100));
+    assert_warned(&imported, t, "auth_type AH", Untranslated, "PASS");
+    assert_eq!(v.sync_groups, [RawSyncGroup { name: "G".into(), instances: vec!["VI_A".into(), "VI_B".into()] }]);
+    assert_warned(&imported, t, "notify_master /x", Untranslated, "not translated");
+
+    let l = &imported.config.listen;
+    assert_eq!(l.len(), 1);
+    assert_warned(&imported, t, "virtual_server fwmark 1", Untranslated, "not fwmark");
+    let vs = &l[0];
+    assert_eq!((vs.name.as_str(), vs.bind.as_slice()), ("vs_192.0.2.100_3306", &["192.0.2.100:3306".to_string()][..]));
+    assert_eq!(vs.balance, Some(RawBalance::Leastconn));
+    assert_eq!(vs.stick, Some(RawStick { expire: "6m".into(), size: None }), "persistence_timeout without value is 360 s");
+    assert_eq!(
+        vs.health_check,
+        Some(RawHealthCheck::Http(RawHttpCheck {
+            method: Some("GET".into()),
+            uri: Some("/health".into()),
+            version: None,
+            expect_status: Some(200)
+        }))
+    );
+    let timeouts = vs.timeout.as_ref().unwrap();
+    assert_eq!((timeouts.check.as_deref(), timeouts.client.as_deref()), (Some("3s"), Some("15m")));
+    let names: Vec<&str> = vs.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["sorry_server", "rs_192.0.2.10_3306", "rs_192.0.2.11_3306"]);
+    assert!(vs.servers[0].backup && vs.servers[0].check.is_none());
+    let rs = &vs.servers[1];
+    assert_eq!((rs.weight, rs.maxconn), (Some(3), Some(100)));
+    let c = rs.check.as_ref().unwrap();
+    assert_eq!(
+        (c.inter.as_deref(), c.fastinter.as_deref(), c.rise, c.fall, c.port),
+        (Some("2s"), Some("2s"), Some(1), Some(3), Some(8080))
+    );
+    let c2 = vs.servers[2].check.as_ref().unwrap();
+    assert_eq!((c2.fall, c2.fastinter.as_deref()), (Some(2), Some("1s")), "keepalived's defaults: retry 1, delay_before_retry 1 s");
+    assert_warned(&imported, t, "MISC_CHECK", Untranslated, "TCP connect");
+    assert_warned(&imported, t, "real_server 192.0.2.11", Untranslated, "check kind differs");
+    assert_warned(&imported, t, "real_server 192.0.2.11", Untranslated, "connect_timeout differs");
+}
+
+#[test]
+fn nopreempt_and_preempt_delay_with_master_are_linted() {
+    let text = "vrrp_instance V {\n state MASTER\n interface eth0\n virtual_router_id 1\n nopreempt\n preempt_delay 5\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n";
+    let imported = import_ok("k.conf", text);
+    let printed = printed(&imported);
+    assert_eq!(printed.len(), 2, "{printed:?}");
+    assert!(printed[0].starts_with("k.conf:5: warning: nopreempt with state MASTER"), "{}", printed[0]);
+    assert!(printed[1].starts_with("k.conf:6: warning: preempt_delay with state MASTER"), "{}", printed[1]);
+}
+
+#[test]
+fn rr_with_unequal_weights_is_linted() {
+    let text = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvirtual_server 192.0.2.1 80 {\n lb_algo rr\n real_server 192.0.2.5 80 {\n  weight 1\n }\n real_server 192.0.2.6 80 {\n  weight 3\n }\n}\n";
+    let imported = import_ok("k.conf", text);
+    assert_warned(&imported, text, "lb_algo rr", WarningKind::Lint, "ignores the real servers' weights");
+    assert!(imported.config.listen[0].servers.iter().all(|s| s.check.is_none()), "no checker: always up, as in keepalived");
+}
+
+#[test]
+fn virtual_server_on_an_address_no_instance_holds_is_linted() {
+    let text = "virtual_server 192.0.2.9 80 {\n real_server 192.0.2.5 80 {\n }\n}\n";
+    let imported = import_ok("k.conf", text);
+    assert_warned(&imported, text, "virtual_server 192.0.2.9 80", WarningKind::Lint, "no vrrp_instance in this file holds 192.0.2.9");
+}
+
+/// A scratch directory removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("hakeeper-import-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("conf.d")).unwrap();
+        Scratch(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn includes_are_relative_to_the_including_file_and_keep_their_own_lines() {
+    let dir = Scratch::new("include");
+    dir.write(
+        "conf.d/10-vi1.conf",
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 1\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n",
+    );
+    dir.write("conf.d/20-vi2.conf", "vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 2\n  use_vmac\n  virtual_ipaddress {\n    include ../vips.inc\n  }\n}\n");
+    dir.write("vips.inc", "192.0.2.2\n192.0.2.3\n");
+    dir.write("conf.d/skip.txt", "this is not included\n");
+    let main = dir.write("keepalived.conf", "global_defs {\n  router_id x\n}\ninclude conf.d/*.conf\ninclude missing/*.conf\n");
+    let imported = import(None, Some(&main)).unwrap();
+    let v = &imported.config.vrrp;
+    let names: Vec<&str> = v.instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["VI_1", "VI_2"]);
+    assert_eq!(v.instances[1].vips, ["192.0.2.2", "192.0.2.3"]);
+    let printed = printed(&imported);
+    assert_eq!(printed.len(), 2, "{printed:?}");
+    assert!(printed[0].starts_with("keepalived.conf:5: warning: include \"missing/*.conf\" matches no file"), "{}", printed[0]);
+    assert!(printed[1].starts_with("20-vi2.conf:4: warning: `use_vmac` not translated"), "{}", printed[1]);
+}
+
+#[test]
+fn an_include_loop_is_an_error() {
+    let dir = Scratch::new("loop");
+    let main = dir.write("a.conf", "include a.conf\n");
+    let e = import(None, Some(&main)).unwrap_err();
+    assert!(e.to_string().contains("nested more than 16 deep"), "{e}");
+}
+
+#[test]
+fn unreadable_files_and_no_input_are_errors() {
+    let e = import(Some(Path::new("/nonexistent/haproxy.cfg")), None).unwrap_err();
+    assert!(e.to_string().starts_with("/nonexistent/haproxy.cfg: cannot read:"), "{e}");
+    assert!(matches!(import(None, None), Err(ImportError::NoInput)));
+    let e = import_keepalived_str("k.conf", "vrrp_instance V {\n  interface eth0\n").unwrap_err();
+    assert_eq!(e.to_string(), "k.conf:1: error: block opened here is not closed (missing `}`)");
+}

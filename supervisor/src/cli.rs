@@ -1,0 +1,59 @@
+//! The command line. These verbs are an interface: scripts, the systemd unit and the tests rely
+//! on them, so they change only with care.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const DEFAULT_CONFIG: &str = "/etc/hakeeper/hakeeper.ron";
+
+#[derive(Debug, Parser)]
+#[command(name = "hakeeper", version, about = "Load-balancer appliance: VRRP virtual IPs, L4/L7 proxy and health checks in one service")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a config file; print FILE:LINE:COL: message for each problem.
+    Check {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Run the appliance.
+    Run {
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Stay attached to the terminal and log to stderr.
+        #[arg(long)]
+        foreground: bool,
+        /// Write the supervisor's PID to this file.
+        #[arg(long)]
+        pidfile: Option<PathBuf>,
+    },
+    /// Translate haproxy.cfg and/or keepalived.conf into a hakeeper RON config.
+    Import {
+        #[arg(long, value_name = "FILE")]
+        haproxy: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        keepalived: Option<PathBuf>,
+        /// Write the config here instead of standard output.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Treat every untranslated directive as an error.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Run the appliance on loopback with an embedded config and built-in demo backends.
+    Demo,
+    /// Internal: write the man page and shell completions into DIR (used by packaging).
+    #[command(name = "__generate", hide = true)]
+    Generate { dir: PathBuf },
+    /// Internal: a child process role started by the supervisor.
+    #[command(name = "__child", hide = true)]
+    Child {
+        role: String,
+        /// The child's start-up spec (RON), written by the supervisor.
+        spec: String,
+    },
+}

@@ -1,0 +1,96 @@
+//! Listening sockets. The supervisor binds them (it may need root for low ports) and keeps them
+//! for its whole life: a restarted or reloaded worker gets the same sockets, so connections that
+//! arrive meanwhile wait in the kernel's backlog instead of being refused.
+
+use hakeeper_common::config::Config;
+use hakeeper_common::ipc::ListenerTag;
+use nix::sys::socket::{self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr} ({owner}): {source}")]
+pub struct BindError {
+    pub addr: SocketAddr,
+    pub owner: String,
+    pub source: nix::Error,
+}
+
+/// Every socket the current config listens on, by address.
+#[derive(Default)]
+pub struct Listeners {
+    sockets: HashMap<SocketAddr, OwnedFd>,
+}
+
+impl Listeners {
+    /// Makes the set match `config`: keeps sockets whose address is still used, binds new ones,
+    /// closes the rest. On error nothing is closed, so a failed reload keeps the old set.
+    pub fn sync(&mut self, config: &Config) -> Result<(), BindError> {
+        let wanted = wanted(config);
+        let mut fresh = HashMap::new();
+        for (addr, (owner, backlog)) in &wanted {
+            if !self.sockets.contains_key(addr) {
+                let fd = bind_listener(*addr, *backlog).map_err(|source| BindError { addr: *addr, owner: owner.clone(), source })?;
+                fresh.insert(*addr, fd);
+            }
+        }
+        self.sockets.retain(|addr, _| wanted.contains_key(addr));
+        self.sockets.extend(fresh);
+        Ok(())
+    }
+
+    /// The tags and descriptors to hand to a worker for `config`, in matching order.
+    pub fn for_worker(&self, config: &Config) -> (Vec<ListenerTag>, Vec<RawFd>) {
+        let mut tags = Vec::new();
+        let mut fds = Vec::new();
+        for (f, fe) in config.frontends.iter().enumerate() {
+            for (b, addr) in fe.binds.iter().enumerate() {
+                if let Some(fd) = self.sockets.get(addr) {
+                    tags.push(ListenerTag::Frontend { frontend: f, bind: b });
+                    fds.push(fd.as_raw_fd());
+                }
+            }
+        }
+        if let Some(fd) = config.stats.as_ref().and_then(|s| self.sockets.get(&s.bind)) {
+            tags.push(ListenerTag::Stats);
+            fds.push(fd.as_raw_fd());
+        }
+        (tags, fds)
+    }
+
+    /// The bound address of each socket (useful when a config asked for port 0 in tests).
+    pub fn len(&self) -> usize {
+        self.sockets.len()
+    }
+}
+
+fn wanted(config: &Config) -> HashMap<SocketAddr, (String, i32)> {
+    let mut out = HashMap::new();
+    for fe in &config.frontends {
+        for addr in &fe.binds {
+            // The backlog holds what arrives while the worker is at maxconn or restarting.
+            out.insert(*addr, (format!("frontend {}", fe.name), fe.maxconn.clamp(128, 65535) as i32));
+        }
+    }
+    if let Some(s) = &config.stats {
+        out.insert(s.bind, ("stats".to_string(), s.maxconn.clamp(16, 65535) as i32));
+    }
+    out
+}
+
+fn bind_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, nix::Error> {
+    let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+    let fd = socket::socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    socket::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    if addr.is_ipv6() {
+        socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+    }
+    // A backup node binds its VIP before it holds it, as HAProxy does with ip_nonlocal_bind.
+    if addr.is_ipv4() {
+        socket::setsockopt(&fd, sockopt::IpFreebind, &true)?;
+    }
+    socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
+    socket::listen(&fd, Backlog::new(backlog).unwrap_or(Backlog::MAXCONN))?;
+    Ok(fd)
+}

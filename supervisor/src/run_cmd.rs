@@ -1,0 +1,63 @@
+//! `hakeeper run`: load and check the config, set up logging, bind, detach unless
+//! `--foreground`, then supervise until SIGTERM/SIGINT.
+
+use crate::check_cmd::warning_line;
+use crate::daemon;
+use crate::supervisor::{ConfigSource, Supervisor};
+use hakeeper_common::logging::{self, LogSpec};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn main(source: ConfigSource, foreground: bool, pidfile: Option<&Path>) -> ExitCode {
+    let loaded = match source.load() {
+        Ok(l) => l,
+        Err(e) => {
+            for line in e.lines() {
+                eprintln!("{line}");
+            }
+            return ExitCode::from(1);
+        }
+    };
+    for w in &loaded.warnings {
+        eprintln!("{}", warning_line(w));
+    }
+    let spec = LogSpec { config: loaded.config.global.log.clone(), foreground };
+    if let Err(e) = logging::init("supervisor", &spec) {
+        eprintln!("hakeeper: {e}");
+        return ExitCode::from(1);
+    }
+    let supervisor = match Supervisor::new(source, loaded.config, foreground) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{e}");
+            if !foreground {
+                eprintln!("hakeeper: {e}");
+            }
+            return ExitCode::from(1);
+        }
+    };
+    if !foreground {
+        if let Err(e) = daemon::detach() {
+            eprintln!("hakeeper: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    if let Some(path) = pidfile {
+        if let Err(e) = daemon::write_pidfile(path) {
+            log::error!("{e}");
+            return ExitCode::from(1);
+        }
+    }
+    log::info!("hakeeper {} started (pid {})", env!("CARGO_PKG_VERSION"), std::process::id());
+    let result = supervisor.run();
+    if let Some(path) = pidfile {
+        let _ = std::fs::remove_file(path);
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,607 @@
+//! The supervisor: single-threaded, root when started as root. It binds the listeners, starts
+//! the worker, checker and vrrpd, routes their messages (children never talk to each other),
+//! restarts them when they exit, and handles SIGHUP (reload) and SIGTERM/SIGINT (stop).
+//! It never parses network input.
+
+use crate::child::{ChildSpec, Role, EXIT_NO_RESTART};
+use crate::listeners::Listeners;
+use crate::privileges::{self, Privileges};
+use crate::restart::RestartPolicy;
+use crate::signals::Signals;
+use crate::spawn::{spawn, SpawnError};
+use hakeeper_common::config::{self, BuiltinCheck, Config, ConfigError, ScriptAction};
+use hakeeper_common::ipc::*;
+use hakeeper_common::logging::LogSpec;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::collections::HashMap;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const SIGNAL_TOKEN: Token = Token(usize::MAX);
+/// How long the stop sequence may take before stragglers are killed (the promise is 5 s).
+const STOP_DEADLINE: Duration = Duration::from_millis(4500);
+/// Longest wait for vrrpd to release the VIPs before the worker drains anyway.
+const VRRP_RELEASE_WAIT: Duration = Duration::from_millis(1500);
+/// Longest drain on SIGTERM, leaving room for vrrpd's release within the 5 s promise.
+const STOP_DRAIN: Duration = Duration::from_secs(2);
+/// A worker that served this long after giving up the VIPs gets them back.
+const PROXY_RISE: Duration = Duration::from_secs(10);
+
+/// Where the config comes from: a file, or text built into the binary (the demo).
+#[derive(Clone)]
+pub enum ConfigSource {
+    File(PathBuf),
+    Embedded { name: &'static str, text: &'static str },
+}
+
+impl ConfigSource {
+    pub fn load(&self) -> Result<config::Loaded, ConfigError> {
+        match self {
+            ConfigSource::File(path) => config::load_file(path),
+            ConfigSource::Embedded { name, text } => config::load_str(name, text),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error(transparent)]
+    Privileges(#[from] privileges::PrivError),
+    #[error(transparent)]
+    Bind(#[from] crate::listeners::BindError),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error("event loop: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One running child and its channel.
+struct Proc {
+    role: Role,
+    pid: i32,
+    channel: mio::net::UnixStream,
+    reader: FrameReader,
+    open: bool,
+    /// Workers: the config generation it serves.
+    generation: u64,
+    draining: bool,
+    ready_since: Option<Instant>,
+}
+
+pub struct Supervisor {
+    source: ConfigSource,
+    config: Config,
+    generation: u64,
+    foreground: bool,
+    root: bool,
+    /// uid/gid/chroot for the worker and checker when root.
+    worker_privs: Privileges,
+    checker_privs: Privileges,
+    listeners: Listeners,
+    poll: Poll,
+    signals: Signals,
+    procs: HashMap<i32, Proc>,
+    policies: HashMap<&'static str, RestartPolicy>,
+    restarts: Vec<(Role, Instant)>,
+    /// Health reported by the checker, by (backend, server) name, replayed to new workers.
+    server_health: HashMap<(String, String), bool>,
+    script_states: HashMap<usize, bool>,
+    proxy_up: bool,
+    stop: Option<StopState>,
+}
+
+struct StopState {
+    deadline: Instant,
+    vrrp_wait_until: Instant,
+    workers_drained: bool,
+}
+
+impl Supervisor {
+    pub fn new(source: ConfigSource, config: Config, foreground: bool) -> Result<Supervisor, SupervisorError> {
+        let root = nix::unistd::geteuid().is_root();
+        let (worker_privs, checker_privs) = if root {
+            let id = privileges::resolve_identity(config.global.user.as_deref(), config.global.group.as_deref())?;
+            let chroot = privileges::chroot_dir(config.global.chroot.as_deref())?;
+            log::info!("worker and checker run as user {} (uid {}, gid {}); worker chrooted to {}", id.name, id.uid, id.gid, chroot.display());
+            (
+                Privileges::DropTo { uid: id.uid, gid: id.gid, chroot: Some(chroot) },
+                Privileges::DropTo { uid: id.uid, gid: id.gid, chroot: None },
+            )
+        } else {
+            log::warn!(
+                "not running as root: skipping privilege separation (every process runs as uid {}, no chroot) and VRRP (vrrpd is not started; it needs CAP_NET_RAW and CAP_NET_ADMIN)",
+                nix::unistd::geteuid()
+            );
+            (Privileges::Unprivileged, Privileges::Unprivileged)
+        };
+        let mut listeners = Listeners::default();
+        listeners.sync(&config)?;
+        let poll = Poll::new()?;
+        let mut signals = Signals::install()?;
+        poll.registry().register(&mut signals.wake, SIGNAL_TOKEN, Interest::READABLE)?;
+        let limit = config.global.worker_crash_limit;
+        let mut policies = HashMap::new();
+        for role in [Role::Worker, Role::Checker, Role::Vrrpd] {
+            policies.insert(role.name(), RestartPolicy::new(limit.exits, limit.window));
+        }
+        Ok(Supervisor {
+            source,
+            config,
+            generation: 1,
+            foreground,
+            root,
+            worker_privs,
+            checker_privs,
+            listeners,
+            poll,
+            signals,
+            procs: HashMap::new(),
+            policies,
+            restarts: Vec::new(),
+            server_health: HashMap::new(),
+            script_states: HashMap::new(),
+            proxy_up: true,
+            stop: None,
+        })
+    }
+
+    /// Starts the children and runs until stopped. Returns when every child has exited.
+    pub fn run(mut self) -> Result<(), SupervisorError> {
+        self.start(Role::Worker)?;
+        self.start(Role::Checker)?;
+        if self.root {
+            self.start(Role::Vrrpd)?;
+        }
+        let mut events = Events::with_capacity(64);
+        loop {
+            let timeout = self.next_timer().map(|t| t.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e.into());
+                }
+            }
+            for ev in events.iter() {
+                if ev.token() != SIGNAL_TOKEN {
+                    self.read_child(ev.token().0 as i32);
+                }
+            }
+            let pending = self.signals.take();
+            if pending.child {
+                self.reap();
+            }
+            if pending.stop && self.stop.is_none() {
+                self.begin_stop();
+            }
+            if pending.reload && self.stop.is_none() {
+                self.reload();
+            }
+            self.run_timers(Instant::now());
+            if self.stop.is_some() && self.procs.is_empty() {
+                log::info!("all children stopped; exiting");
+                return Ok(());
+            }
+        }
+    }
+
+    fn spec(&self, role: Role) -> ChildSpec {
+        let privileges = match role {
+            Role::Worker => self.worker_privs.clone(),
+            Role::Checker => self.checker_privs.clone(),
+            Role::Vrrpd if self.root => Privileges::NetworkCapsOnly,
+            Role::Vrrpd => Privileges::Unprivileged,
+        };
+        ChildSpec {
+            privileges,
+            log: LogSpec { config: self.config.global.log.clone(), foreground: self.foreground },
+            parent: std::process::id() as i32,
+        }
+    }
+
+    fn start(&mut self, role: Role) -> Result<(), SupervisorError> {
+        let spawned = spawn(role, &self.spec(role))?;
+        let std_stream = std::os::unix::net::UnixStream::from(spawned.channel);
+        let mut channel = mio::net::UnixStream::from_std(std_stream);
+        self.poll.registry().register(&mut channel, Token(spawned.pid as usize), Interest::READABLE)?;
+        log::info!("started {} (pid {})", role.name(), spawned.pid);
+        let proc = Proc {
+            role,
+            pid: spawned.pid,
+            channel,
+            reader: FrameReader::new(),
+            open: true,
+            generation: self.generation,
+            draining: false,
+            ready_since: None,
+        };
+        self.procs.insert(spawned.pid, proc);
+        let pid = spawned.pid;
+        match role {
+            Role::Worker => self.parent_to_new_worker(pid),
+            Role::Checker => {
+                let c = &self.config;
+                let msg = ToChecker::Start(CheckerConfig {
+                    backends: c.backends.clone(),
+                    scripts: c.vrrp.scripts.clone(),
+                    script_user: c.vrrp.script_user.clone(),
+                    enable_script_security: c.vrrp.enable_script_security,
+                });
+                self.send(pid, &msg, &[]);
+            }
+            Role::Vrrpd => {
+                self.send(pid, &ToVrrp::Start(self.config.vrrp.clone()), &[]);
+                self.send(pid, &ToVrrp::ProxyHealth { up: self.proxy_up }, &[]);
+                let states: Vec<(usize, bool)> = self.script_states.iter().map(|(k, v)| (*k, *v)).collect();
+                for (script, ok) in states {
+                    self.send(pid, &ToVrrp::ScriptState { script, ok }, &[]);
+                }
+                self.send_builtin_script_states();
+            }
+        }
+        Ok(())
+    }
+
+    /// A new worker gets its config, the listening sockets and the server states known so far.
+    fn parent_to_new_worker(&mut self, pid: i32) {
+        let c = &self.config;
+        let start = ToWorker::Start {
+            config: WorkerConfig { global: c.global.clone(), frontends: c.frontends.clone(), backends: c.backends.clone(), stats: c.stats.clone() },
+            generation: self.generation,
+        };
+        let (tags, fds) = self.listeners.for_worker(&self.config);
+        let mut replay = Vec::new();
+        for (b, backend) in self.config.backends.iter().enumerate() {
+            for (s, server) in backend.servers.iter().enumerate() {
+                if let Some(up) = self.server_health.get(&(backend.name.clone(), server.name.clone())) {
+                    replay.push(ToWorker::ServerHealth { backend: b, server: s, up: *up });
+                }
+            }
+        }
+        self.send(pid, &start, &[]);
+        self.send(pid, &ToWorker::Listeners(tags), &fds);
+        for msg in replay {
+            self.send(pid, &msg, &[]);
+        }
+    }
+
+    fn send<T: serde::Serialize>(&mut self, pid: i32, msg: &T, fds: &[std::os::fd::RawFd]) {
+        let Some(proc) = self.procs.get_mut(&pid) else { return };
+        if !proc.open {
+            return;
+        }
+        if let Err(e) = send(proc.channel.as_fd(), msg, fds) {
+            log::warn!("cannot send to {} (pid {pid}): {e}", proc.role.name());
+        }
+    }
+
+    fn pids_of(&self, role: Role) -> Vec<i32> {
+        self.procs.values().filter(|p| p.role == role).map(|p| p.pid).collect()
+    }
+
+    fn read_child(&mut self, pid: i32) {
+        let Some(proc) = self.procs.get_mut(&pid) else { return };
+        loop {
+            match proc.reader.read_from(proc.channel.as_fd()) {
+                Ok(ReadOutcome::Data) => continue,
+                Ok(ReadOutcome::WouldBlock) => break,
+                Err(e) => {
+                    if !matches!(e, IpcError::Closed) {
+                        log::warn!("{} (pid {pid}) channel: {e}", proc.role.name());
+                    }
+                    proc.open = false;
+                    let _ = self.poll.registry().deregister(&mut proc.channel);
+                    break;
+                }
+            }
+        }
+        match proc.role {
+            Role::Worker => self.drain_frames(pid, Self::worker_to_parent),
+            Role::Checker => self.drain_frames(pid, Self::checker_to_parent),
+            Role::Vrrpd => self.drain_frames(pid, Self::vrrpd_to_parent),
+        }
+    }
+
+    /// Decodes every buffered frame from `pid` and hands it to `handle`. A child that sends
+    /// something undecodable is killed (and restarted) rather than trusted further.
+    fn drain_frames<T: serde::de::DeserializeOwned>(&mut self, pid: i32, handle: fn(&mut Self, i32, T)) {
+        loop {
+            let Some(proc) = self.procs.get_mut(&pid) else { return };
+            match proc.reader.next::<T>() {
+                Ok(Some((msg, _fds))) => handle(self, pid, msg),
+                Ok(None) => return,
+                Err(e) => {
+                    log::error!("{} (pid {pid}) sent a bad message: {e}; killing it", proc.role.name());
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn worker_to_parent(&mut self, pid: i32, msg: FromWorker) {
+        match msg {
+            FromWorker::Ready { generation } => {
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.ready_since = Some(Instant::now());
+                }
+                log::info!("worker (pid {pid}) serving config generation {generation}");
+                // A reload's new worker is up: the older ones stop accepting and drain.
+                let grace = self.config.global.hard_stop_after;
+                let older: Vec<i32> = self.procs.values().filter(|p| p.role == Role::Worker && p.generation < generation && !p.draining).map(|p| p.pid).collect();
+                for old in older {
+                    if let Some(p) = self.procs.get_mut(&old) {
+                        p.draining = true;
+                    }
+                    log::info!("worker (pid {old}) draining (up to {grace:?})");
+                    self.send(old, &ToWorker::Drain { grace }, &[]);
+                }
+            }
+        }
+    }
+
+    fn checker_to_parent(&mut self, _pid: i32, msg: FromChecker) {
+        match msg {
+            FromChecker::ServerHealth { backend, server, up, .. } => {
+                let names = self.config.backends.get(backend).and_then(|b| b.servers.get(server).map(|s| (b.name.clone(), s.name.clone())));
+                let Some(key) = names else {
+                    log::warn!("checker reported unknown server {backend}/{server}");
+                    return;
+                };
+                self.server_health.insert(key, up);
+                // Every worker, draining ones included, stops using a DOWN server.
+                for pid in self.pids_of(Role::Worker) {
+                    self.send(pid, &ToWorker::ServerHealth { backend, server, up }, &[]);
+                }
+            }
+            FromChecker::ScriptState { script, ok } => {
+                self.script_states.insert(script, ok);
+                for pid in self.pids_of(Role::Vrrpd) {
+                    self.send(pid, &ToVrrp::ScriptState { script, ok }, &[]);
+                }
+            }
+        }
+    }
+
+    fn vrrpd_to_parent(&mut self, _pid: i32, msg: FromVrrp) {
+        match msg {
+            FromVrrp::InstanceState { instance, state, priority } => {
+                let name = self.config.vrrp.instances.get(instance).map(|i| i.name.as_str()).unwrap_or("?");
+                log::info!("VRRP instance {name} is {state:?} (priority {priority})");
+            }
+        }
+    }
+
+    /// Built-in tracks (`builtin: proxy_alive`) are answered here, from the worker's health.
+    fn send_builtin_script_states(&mut self) {
+        let builtin: Vec<usize> = self
+            .config
+            .vrrp
+            .scripts
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.action == ScriptAction::Builtin(BuiltinCheck::ProxyAlive))
+            .map(|(i, _)| i)
+            .collect();
+        let ok = self.proxy_up;
+        for pid in self.pids_of(Role::Vrrpd) {
+            for script in &builtin {
+                self.send(pid, &ToVrrp::ScriptState { script: *script, ok }, &[]);
+            }
+        }
+    }
+
+    fn set_proxy_health(&mut self, up: bool) {
+        if self.proxy_up == up {
+            return;
+        }
+        self.proxy_up = up;
+        if up {
+            log::warn!("worker healthy for {PROXY_RISE:?}: proxy UP, VRRP priority restored");
+        } else {
+            let l = self.config.global.worker_crash_limit;
+            log::error!("worker exited {} times within {:?}: proxy DOWN, this node gives up its VIPs", l.exits, l.window);
+        }
+        for pid in self.pids_of(Role::Vrrpd) {
+            self.send(pid, &ToVrrp::ProxyHealth { up }, &[]);
+        }
+        self.send_builtin_script_states();
+    }
+
+    fn reap(&mut self) {
+        loop {
+            let (pid, how, code) = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid.as_raw(), format!("exited with code {code}"), Some(code)),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid.as_raw(), format!("killed by {sig:?}"), None),
+                Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return,
+                Ok(_) => continue,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    log::error!("waitpid: {e}");
+                    return;
+                }
+            };
+            let Some(mut proc) = self.procs.remove(&pid) else { continue };
+            if proc.open {
+                let _ = self.poll.registry().deregister(&mut proc.channel);
+            }
+            self.child_exited(proc, how, code);
+        }
+    }
+
+    fn child_exited(&mut self, proc: Proc, how: String, code: Option<i32>) {
+        let role = proc.role;
+        if self.stop.is_some() {
+            log::info!("{} (pid {}) {how}", role.name(), proc.pid);
+            if role == Role::Vrrpd {
+                self.drain_workers_for_stop();
+            }
+            return;
+        }
+        if proc.draining && role != Role::Worker {
+            // Told to stop for a reload: its replacement starts now, without counting a crash.
+            log::info!("{} (pid {}) {how}; starting its replacement", role.name(), proc.pid);
+            self.restarts.push((role, Instant::now()));
+            return;
+        }
+        if proc.draining {
+            log::info!("old worker (pid {}) finished draining ({how})", proc.pid);
+            return;
+        }
+        if role == Role::Worker && proc.generation < self.generation {
+            // An older generation that had not been told to drain yet: the newer one serves.
+            log::info!("old worker (pid {}) {how}", proc.pid);
+            return;
+        }
+        log::error!("{} (pid {}) {how}", role.name(), proc.pid);
+        let now = Instant::now();
+        let Some(policy) = self.policies.get_mut(role.name()) else { return };
+        let delay = policy.on_exit(now);
+        let failing = policy.failing(now);
+        if code == Some(EXIT_NO_RESTART as i32) {
+            log::error!("{} cannot run with this config; not restarting it", role.name());
+            if role == Role::Worker {
+                self.set_proxy_health(false);
+            }
+            return;
+        }
+        if role == Role::Worker && failing {
+            self.set_proxy_health(false);
+        }
+        log::info!("restarting {} in {delay:?}", role.name());
+        self.restarts.push((role, now + delay));
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        let mut next = self.restarts.iter().map(|(_, t)| *t).min();
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(stop) = &self.stop {
+            consider(stop.deadline);
+            if !stop.workers_drained {
+                consider(stop.vrrp_wait_until);
+            }
+        }
+        if !self.proxy_up {
+            // Re-check recovery once a second.
+            consider(Instant::now() + Duration::from_secs(1));
+        }
+        next
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        if let Some(stop) = &self.stop {
+            if !stop.workers_drained && now >= stop.vrrp_wait_until {
+                self.drain_workers_for_stop();
+            }
+            if self.stop.as_ref().is_some_and(|s| now >= s.deadline) {
+                for (pid, p) in &self.procs {
+                    log::warn!("{} (pid {pid}) did not stop in time; killing it", p.role.name());
+                    let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+                }
+                // Give the kills a moment to land, then reap whatever is gone.
+                std::thread::sleep(Duration::from_millis(50));
+                self.reap();
+                if !self.procs.is_empty() {
+                    self.procs.clear();
+                }
+            }
+            return;
+        }
+        let due: Vec<Role> = self.restarts.iter().filter(|(_, t)| *t <= now).map(|(r, _)| *r).collect();
+        self.restarts.retain(|(_, t)| *t > now);
+        for role in due {
+            if let Err(e) = self.start(role) {
+                log::error!("{e}");
+                let delay = self.policies.get_mut(role.name()).map(|p| p.on_exit(now)).unwrap_or(Duration::from_secs(1));
+                self.restarts.push((role, now + delay.max(Duration::from_millis(100))));
+            }
+        }
+        if !self.proxy_up {
+            let serving = self.procs.values().any(|p| p.role == Role::Worker && p.ready_since.is_some_and(|t| now.duration_since(t) >= PROXY_RISE));
+            let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(now));
+            if serving && !failing {
+                self.set_proxy_health(true);
+            }
+        }
+    }
+
+    /// SIGTERM/SIGINT: vrrpd releases the VIPs first (priority 0), then the workers drain.
+    fn begin_stop(&mut self) {
+        log::info!("stopping: releasing VIPs, then draining connections");
+        let now = Instant::now();
+        self.restarts.clear();
+        self.stop = Some(StopState { deadline: now + STOP_DEADLINE, vrrp_wait_until: now + VRRP_RELEASE_WAIT, workers_drained: false });
+        for pid in self.pids_of(Role::Checker) {
+            self.send(pid, &ToChecker::Stop, &[]);
+        }
+        let vrrpds = self.pids_of(Role::Vrrpd);
+        if vrrpds.is_empty() {
+            self.drain_workers_for_stop();
+        }
+        for pid in vrrpds {
+            self.send(pid, &ToVrrp::Shutdown, &[]);
+        }
+    }
+
+    fn drain_workers_for_stop(&mut self) {
+        let Some(stop) = &mut self.stop else { return };
+        if stop.workers_drained {
+            return;
+        }
+        stop.workers_drained = true;
+        let remaining = stop.deadline.saturating_duration_since(Instant::now()).saturating_sub(Duration::from_millis(500));
+        // A stop is bounded (5 s in all); a reload's drain is what hard_stop_after is for.
+        let grace = self.config.global.hard_stop_after.min(remaining).min(STOP_DRAIN);
+        for pid in self.pids_of(Role::Worker) {
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.draining = true;
+            }
+            self.send(pid, &ToWorker::Drain { grace }, &[]);
+        }
+    }
+
+    /// SIGHUP: a config that fails validation changes nothing; a good one starts a new worker on
+    /// the same (or newly bound) listeners, and the old one drains once the new one is ready.
+    fn reload(&mut self) {
+        log::info!("reloading configuration");
+        let loaded = match self.source.load() {
+            Ok(l) => l,
+            Err(e) => {
+                for line in e.lines() {
+                    log::error!("reload refused, keeping the running config: {line}");
+                }
+                return;
+            }
+        };
+        for w in &loaded.warnings {
+            log::warn!("{w}");
+        }
+        let new = loaded.config;
+        if let Err(e) = self.listeners.sync(&new) {
+            log::error!("reload refused, keeping the running config: {e}");
+            return;
+        }
+        let old = std::mem::replace(&mut self.config, new);
+        self.generation += 1;
+        if let Err(e) = self.start(Role::Worker) {
+            log::error!("reload: {e}");
+        }
+        if old.backends != self.config.backends || old.vrrp.scripts != self.config.vrrp.scripts {
+            for pid in self.pids_of(Role::Checker) {
+                log::info!("restarting the checker (pid {pid}) with the new checks");
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.draining = true;
+                }
+                self.send(pid, &ToChecker::Stop, &[]);
+            }
+        }
+        if old.vrrp != self.config.vrrp {
+            for pid in self.pids_of(Role::Vrrpd) {
+                self.send(pid, &ToVrrp::Start(self.config.vrrp.clone()), &[]);
+            }
+        }
+        log::info!("configuration generation {} loaded", self.generation);
+    }
+}

@@ -1,0 +1,152 @@
+//! End-to-end: the CLI verbs scripts rely on (check, import, run's errors, demo, --version).
+
+mod harness;
+
+use harness::process::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn seed(name: &str) -> String {
+    let path = format!("{}/../../shared/seed/{name}", env!("CARGO_MANIFEST_DIR"));
+    assert!(std::path::Path::new(&path).exists(), "seed file {path} missing: the shared/ directory must sit beside the checkout");
+    path
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let (code, out, _) = run_cli(&["--version"], Duration::from_secs(5));
+    assert_eq!(code, 0);
+    assert!(out.contains(env!("CARGO_PKG_VERSION")), "{out}");
+}
+
+#[test]
+fn check_accepts_the_shipped_configs() {
+    for file in ["etc/hakeeper.ron", "etc/demo.ron"] {
+        let path = format!("{}/../{file}", env!("CARGO_MANIFEST_DIR"));
+        let (code, out, err) = run_cli(&["check", "-c", &path], Duration::from_secs(5));
+        assert_eq!(code, 0, "{file}: {out}{err}");
+        assert!(out.contains("valid"), "{out}");
+    }
+}
+
+#[test]
+fn check_reports_file_line_col_and_exits_1() {
+    let dir = TempDir::new("checkbad");
+    let path = dir.file("bad.ron");
+    std::fs::write(&path, "(\n  listen: [(name: \"a\", bind: [\"*:80\"],\n    default_backend: \"missing\")],\n)\n").expect("write");
+    let (code, _, err) = run_cli(&["check", "-c", path.to_str().expect("utf8")], Duration::from_secs(5));
+    assert_eq!(code, 1);
+    let line = err.lines().next().expect("an error line");
+    assert_eq!(line, format!("{}:3:5: listen[0].default_backend: no backend named \"missing\"", path.display()));
+}
+
+#[test]
+fn missing_config_file_is_one_clear_error() {
+    let (code, _, err) = run_cli(&["check", "-c", "/nonexistent/h.ron"], Duration::from_secs(5));
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/h.ron: cannot read config"), "{err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn run_with_unknown_user_fails_clearly() {
+    if !require_root("run_with_unknown_user_fails_clearly") {
+        return;
+    }
+    let dir = TempDir::new("nouser");
+    let path = dir.file("h.ron");
+    let port = free_port();
+    std::fs::write(&path, format!("(global: (user: \"no-such-user-hk\"), listen: [(name: \"a\", bind: [\"127.0.0.1:{port}\"])])")).expect("write");
+    let (code, _, err) = run_cli(&["run", "-c", path.to_str().expect("utf8"), "--foreground"], Duration::from_secs(10));
+    assert_ne!(code, 0);
+    assert!(err.contains("user \"no-such-user-hk\" does not exist"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn import_of_the_seed_files_passes_check() {
+    let dir = TempDir::new("import");
+    for (name, args) in [
+        ("tcp", vec!["--haproxy", "haproxy-tcp.cfg", "--keepalived", "keepalived-master.conf"]),
+        ("backup", vec!["--haproxy", "haproxy-tcp.cfg", "--keepalived", "keepalived-backup.conf"]),
+    ] {
+        let out = dir.file(&format!("{name}.ron"));
+        let mut full: Vec<String> = vec!["import".into()];
+        for a in &args {
+            full.push(if a.ends_with(".cfg") || a.ends_with(".conf") { seed(a) } else { a.to_string() });
+        }
+        full.push("-o".into());
+        full.push(out.display().to_string());
+        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        let (code, _, err) = run_cli(&refs, Duration::from_secs(5));
+        assert_eq!(code, 0, "import {name}: {err}");
+        let (code, o, e) = run_cli(&["check", "-c", out.to_str().expect("utf8")], Duration::from_secs(5));
+        assert_eq!(code, 0, "imported {name} config passes check: {o}{e}\n{}", std::fs::read_to_string(&out).unwrap_or_default());
+    }
+}
+
+#[test]
+fn demo_serves_through_the_proxy_and_says_what_it_skipped() {
+    let mut child = Command::new(binary()).arg("demo").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn demo");
+    let pid = child.id() as i32;
+    let guard = scopeguard(pid);
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stdout);
+    for _ in 0..8 {
+        let mut l = String::new();
+        if reader.read_line(&mut l).unwrap_or(0) == 0 {
+            break;
+        }
+        let done = l.contains("try:");
+        lines.push(l);
+        if done {
+            break;
+        }
+    }
+    let text = lines.concat();
+    assert!(text.contains("127.0.0.1:8080"), "{text}");
+    if !is_root() {
+        assert!(text.contains("not root") && text.contains("VRRP"), "{text}");
+    }
+    let mut body = String::new();
+    let served = wait_until(Duration::from_secs(10), || {
+        body.clear();
+        match std::net::TcpStream::connect("127.0.0.1:8080") {
+            Ok(mut c) => {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
+                let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: demo\r\n\r\n");
+                let _ = c.read_to_string(&mut body);
+                body.contains("hello from demo")
+            }
+            Err(_) => false,
+        }
+    });
+    assert!(served, "demo answered: {body:?}");
+    signal(pid, nix::sys::signal::Signal::SIGTERM);
+    let stopped = wait_until(Duration::from_secs(6), || matches!(child.try_wait(), Ok(Some(_))));
+    assert!(stopped, "demo stops on SIGTERM");
+    drop(guard);
+}
+
+/// Kills `pid` and its children if the test ends early.
+fn scopeguard(pid: i32) -> impl Drop {
+    struct Guard(i32, Vec<i32>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let kids: Vec<i32> = children_of(self.0).iter().map(|(_, p)| *p).collect();
+            self.1.extend(kids);
+            if alive(self.0) {
+                signal(self.0, nix::sys::signal::Signal::SIGKILL);
+            }
+            for p in &self.1 {
+                if alive(*p) {
+                    signal(*p, nix::sys::signal::Signal::SIGKILL);
+                }
+            }
+        }
+    }
+    Guard(pid, Vec::new())
+}

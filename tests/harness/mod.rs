@@ -1,0 +1,8 @@
+//! Shared helpers for the end-to-end tests: start the real binary, real loopback backends and
+//! clients, and clean up by PID whatever a test started.
+#![allow(dead_code)]
+
+pub mod backends;
+pub mod mariadb;
+pub mod netns;
+pub mod process;

@@ -1,0 +1,157 @@
+//! What an instance's priority and health depend on: tracked scripts (weights from the checker),
+//! the local proxy, and the links it watches. Pure bookkeeping; the state machine asks it for the
+//! effective priority and whether the instance must be in FAULT.
+
+use hakeeper_common::config::TrackScript;
+
+/// The address owner's priority: it always wins and its priority never changes.
+pub const OWNER: u8 = 255;
+
+/// Why an instance is in FAULT (the first cause found, for the log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultCause {
+    /// A zero-weight tracked script is failing (index into `Vrrp::scripts`).
+    Script(usize),
+    ProxyDown,
+    LinkDown,
+}
+
+#[derive(Debug, Clone)]
+struct Tracked {
+    script: usize,
+    weight: i32,
+    /// `None` until the checker's first result: keepalived lets the first result decide, and
+    /// until then the script neither adds, subtracts nor faults.
+    ok: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tracking {
+    base: u8,
+    tracks: Vec<Tracked>,
+    proxy_up: bool,
+    links_up: bool,
+}
+
+impl Tracking {
+    pub fn new(base: u8, tracks: &[TrackScript]) -> Tracking {
+        let tracks = tracks.iter().map(|t| Tracked { script: t.script, weight: t.weight, ok: None }).collect();
+        Tracking { base, tracks, proxy_up: true, links_up: true }
+    }
+
+    pub fn base(&self) -> u8 {
+        self.base
+    }
+
+    /// Records a script result; returns whether this instance tracks the script.
+    pub fn set_script(&mut self, script: usize, ok: bool) -> bool {
+        let mut tracked = false;
+        for t in self.tracks.iter_mut().filter(|t| t.script == script) {
+            t.ok = Some(ok);
+            tracked = true;
+        }
+        tracked
+    }
+
+    pub fn set_proxy(&mut self, up: bool) {
+        self.proxy_up = up;
+    }
+
+    pub fn set_links(&mut self, up: bool) {
+        self.links_up = up;
+    }
+
+    /// Base priority plus the weights that apply: a positive weight while its script succeeds, a
+    /// negative one while it fails; clamped to 1..=254. The owner's 255 never changes.
+    pub fn effective(&self) -> u8 {
+        if self.base == OWNER {
+            return OWNER;
+        }
+        let delta: i32 = self
+            .tracks
+            .iter()
+            .map(|t| match t.ok {
+                Some(true) if t.weight > 0 => t.weight,
+                Some(false) if t.weight < 0 => t.weight,
+                _ => 0,
+            })
+            .sum();
+        (i32::from(self.base) + delta).clamp(1, 254) as u8
+    }
+
+    /// The reason this instance must be in FAULT, if any.
+    pub fn fault(&self) -> Option<FaultCause> {
+        if !self.links_up {
+            return Some(FaultCause::LinkDown);
+        }
+        if !self.proxy_up {
+            return Some(FaultCause::ProxyDown);
+        }
+        self.tracks.iter().find(|t| t.weight == 0 && t.ok == Some(false)).map(|t| FaultCause::Script(t.script))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracking(base: u8, weights: &[i32]) -> Tracking {
+        let tracks: Vec<TrackScript> = weights.iter().enumerate().map(|(i, w)| TrackScript { script: i, weight: *w }).collect();
+        Tracking::new(base, &tracks)
+    }
+
+    #[test]
+    fn unknown_scripts_change_nothing() {
+        let t = tracking(100, &[20, -30, 0]);
+        assert_eq!(t.effective(), 100);
+        assert_eq!(t.fault(), None);
+    }
+
+    #[test]
+    fn positive_weight_counts_while_ok_negative_while_failing() {
+        let mut t = tracking(100, &[20, -30]);
+        t.set_script(0, true);
+        t.set_script(1, true);
+        assert_eq!(t.effective(), 120);
+        t.set_script(0, false);
+        t.set_script(1, false);
+        assert_eq!(t.effective(), 70);
+    }
+
+    #[test]
+    fn effective_priority_is_clamped_to_1_254() {
+        let mut t = tracking(250, &[20]);
+        t.set_script(0, true);
+        assert_eq!(t.effective(), 254);
+        let mut t = tracking(10, &[-50]);
+        t.set_script(0, false);
+        assert_eq!(t.effective(), 1);
+    }
+
+    #[test]
+    fn owner_priority_never_changes() {
+        let mut t = tracking(OWNER, &[-50]);
+        t.set_script(0, false);
+        assert_eq!(t.effective(), OWNER);
+    }
+
+    #[test]
+    fn zero_weight_failure_proxy_down_and_link_down_fault() {
+        let mut t = tracking(100, &[0]);
+        t.set_script(0, false);
+        assert_eq!(t.fault(), Some(FaultCause::Script(0)));
+        t.set_script(0, true);
+        assert_eq!(t.fault(), None);
+        t.set_proxy(false);
+        assert_eq!(t.fault(), Some(FaultCause::ProxyDown));
+        t.set_links(false);
+        assert_eq!(t.fault(), Some(FaultCause::LinkDown));
+    }
+
+    #[test]
+    fn untracked_scripts_are_reported_as_such() {
+        let mut t = tracking(100, &[5]);
+        assert!(!t.set_script(7, false));
+        assert!(t.set_script(0, false));
+    }
+}

@@ -1,0 +1,368 @@
+//! One VRRP instance's state machine (RFC 3768 §6.4, RFC 5798 §6.4), with keepalived's departures
+//! from the RFC where keepalived 2.2 behaves differently. No I/O: events in, actions out; the
+//! driver turns actions into packets, netlink calls and log lines, and calls `handle(Timer)` at
+//! [`Machine::next_deadline`].
+
+use crate::packet::Version;
+use crate::priority::{FaultCause, Tracking, OWNER};
+use crate::timing;
+use hakeeper_common::config::{Garp, TrackScript};
+use std::fmt;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Init,
+    Backup,
+    Master,
+    Fault,
+    /// After shutdown; nothing more happens.
+    Stopped,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+            State::Stopped => "STOP",
+        })
+    }
+}
+
+/// An advertisement that passed validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub src: IpAddr,
+    pub priority: u8,
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Startup,
+    Advert(Received),
+    /// A deadline passed; the machine fires whichever timers are due.
+    Timer,
+    /// A tracked script's state (after the checker's rise/fall).
+    Script {
+        script: usize,
+        ok: bool,
+    },
+    /// The local proxy is serving or not.
+    Proxy {
+        up: bool,
+    },
+    /// Whether the instance's interface and every `track_interface` are up.
+    Links {
+        up: bool,
+    },
+    Shutdown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// The state changed (log it, tell the supervisor, run notify scripts).
+    Transition {
+        to: State,
+        priority: u8,
+        cause: Option<FaultCause>,
+    },
+    Advertise {
+        priority: u8,
+    },
+    AddVips,
+    RemoveVips,
+    /// Announce the VIPs: `count` gratuitous ARPs / unsolicited NAs per address.
+    Garp {
+        count: u32,
+    },
+}
+
+/// What the machine needs from the config.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub version: Version,
+    pub priority: u8,
+    pub advert_int: Duration,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    /// Our primary address, for the tie-break between equal priorities.
+    pub local_addr: IpAddr,
+    pub garp: Garp,
+    pub track: Vec<TrackScript>,
+}
+
+#[derive(Debug)]
+pub struct Machine {
+    p: Params,
+    state: State,
+    tracking: Tracking,
+    /// The master's interval: our own, or (v3 backups) learned from its adverts.
+    master_adver_int: Duration,
+    adver_timer: Option<Instant>,
+    down_timer: Option<Instant>,
+    garp_delay_timer: Option<Instant>,
+    garp_refresh_timer: Option<Instant>,
+    /// keepalived's preempt_time: lower-priority adverts are accepted until it passes.
+    preempt_time: Option<Instant>,
+}
+
+impl Machine {
+    pub fn new(p: Params) -> Machine {
+        let tracking = Tracking::new(p.priority, &p.track);
+        let master_adver_int = p.advert_int;
+        Machine {
+            p,
+            state: State::Init,
+            tracking,
+            master_adver_int,
+            adver_timer: None,
+            down_timer: None,
+            garp_delay_timer: None,
+            garp_refresh_timer: None,
+            preempt_time: None,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn priority(&self) -> u8 {
+        self.tracking.effective()
+    }
+
+    pub fn master_adver_int(&self) -> Duration {
+        self.master_adver_int
+    }
+
+    /// The earliest time at which `handle(Event::Timer)` has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [self.adver_timer, self.down_timer, self.garp_delay_timer, self.garp_refresh_timer].into_iter().flatten().min()
+    }
+
+    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.state == State::Stopped {
+            return out;
+        }
+        match event {
+            Event::Startup => self.start(now, &mut out),
+            Event::Advert(adv) => match self.state {
+                State::Backup => self.backup_rx(adv, now),
+                State::Master => self.master_rx(adv, now, &mut out),
+                State::Init | State::Fault | State::Stopped => {}
+            },
+            Event::Timer => self.timers(now, &mut out),
+            Event::Script { script, ok } => {
+                if self.tracking.set_script(script, ok) {
+                    self.reevaluate(now, &mut out);
+                }
+            }
+            Event::Proxy { up } => {
+                self.tracking.set_proxy(up);
+                self.reevaluate(now, &mut out);
+            }
+            Event::Links { up } => {
+                self.tracking.set_links(up);
+                self.reevaluate(now, &mut out);
+            }
+            Event::Shutdown => self.shutdown(&mut out),
+        }
+        out
+    }
+
+    fn mdi(&self) -> Duration {
+        timing::master_down(self.p.version, self.priority(), self.master_adver_int)
+    }
+
+    fn skew(&self) -> Duration {
+        timing::skew(self.p.version, self.priority(), self.master_adver_int)
+    }
+
+    fn clear_timers(&mut self) {
+        self.adver_timer = None;
+        self.down_timer = None;
+        self.garp_delay_timer = None;
+        self.garp_refresh_timer = None;
+    }
+
+    fn transition(&mut self, to: State, out: &mut Vec<Action>) {
+        self.state = to;
+        let cause = if to == State::Fault { self.tracking.fault() } else { None };
+        out.push(Action::Transition { to, priority: self.priority(), cause });
+    }
+
+    /// Initialize (RFC §6.4.1). Only the owner starts as master; keepalived's `state MASTER`
+    /// below 255 still starts as backup and waits one Master_Down_Interval.
+    fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state != State::Init {
+            return;
+        }
+        if self.tracking.fault().is_some() {
+            self.enter_fault(out);
+        } else if self.tracking.base() == OWNER {
+            self.enter_master(now, out);
+        } else {
+            self.enter_backup(now, out);
+        }
+    }
+
+    fn enter_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.clear_timers();
+        self.master_adver_int = self.p.advert_int;
+        self.transition(State::Master, out);
+        out.push(Action::AddVips);
+        out.push(Action::Advertise { priority: self.priority() });
+        if self.p.garp.master_repeat > 0 {
+            out.push(Action::Garp { count: self.p.garp.master_repeat });
+            if !self.p.garp.master_delay.is_zero() {
+                self.garp_delay_timer = Some(now + self.p.garp.master_delay);
+            }
+        }
+        self.garp_refresh_timer = self.p.garp.master_refresh.filter(|r| !r.is_zero()).map(|r| now + r);
+        self.adver_timer = Some(now + self.p.advert_int);
+    }
+
+    fn enter_backup(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let from = self.state;
+        self.clear_timers();
+        self.transition(State::Backup, out);
+        // From Init too: a VIP left behind by a crashed vrrpd must not stay on a backup.
+        if matches!(from, State::Master | State::Init) {
+            out.push(Action::RemoveVips);
+        }
+        self.down_timer = Some(now + self.mdi());
+    }
+
+    /// keepalived: a master entering FAULT sends two priority-0 adverts, then removes its VIPs
+    /// and stays silent.
+    fn enter_fault(&mut self, out: &mut Vec<Action>) {
+        let from = self.state;
+        self.clear_timers();
+        self.preempt_time = None;
+        self.transition(State::Fault, out);
+        match from {
+            State::Master => {
+                out.push(Action::Advertise { priority: 0 });
+                out.push(Action::Advertise { priority: 0 });
+                out.push(Action::RemoveVips);
+            }
+            State::Init => out.push(Action::RemoveVips),
+            State::Backup | State::Fault | State::Stopped => {}
+        }
+    }
+
+    /// Re-checks FAULT after a script, proxy or link change. A changed effective priority is
+    /// otherwise carried by the next regular advert, as keepalived does.
+    fn reevaluate(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let fault = self.tracking.fault().is_some();
+        match self.state {
+            State::Backup | State::Master if fault => self.enter_fault(out),
+            // Leaving FAULT waits a full Master_Down_Interval, except for the owner.
+            State::Fault if !fault && self.tracking.base() == OWNER => self.enter_master(now, out),
+            State::Fault if !fault => {
+                self.master_adver_int = self.p.advert_int;
+                self.enter_backup(now, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn timers(&mut self, now: Instant, out: &mut Vec<Action>) {
+        match self.state {
+            State::Backup => {
+                if self.down_timer.is_some_and(|t| t <= now) {
+                    self.enter_master(now, out);
+                }
+            }
+            State::Master => {
+                if let Some(t) = self.adver_timer.filter(|t| *t <= now) {
+                    out.push(Action::Advertise { priority: self.priority() });
+                    // Keep the cadence unless we fell more than an interval behind.
+                    let next = t + self.p.advert_int;
+                    self.adver_timer = Some(if next > now { next } else { now + self.p.advert_int });
+                }
+                if self.garp_delay_timer.is_some_and(|t| t <= now) {
+                    self.garp_delay_timer = None;
+                    out.push(Action::Garp { count: self.p.garp.master_repeat });
+                }
+                if let Some(refresh) = self.p.garp.master_refresh.filter(|r| !r.is_zero()) {
+                    if self.garp_refresh_timer.is_some_and(|t| t <= now) {
+                        // keepalived's garp_master_refresh_repeat defaults to 1.
+                        out.push(Action::Garp { count: 1 });
+                        self.garp_refresh_timer = Some(now + refresh);
+                    }
+                }
+            }
+            State::Init | State::Fault | State::Stopped => {}
+        }
+    }
+
+    /// Backup receiving an advert (RFC §6.4.2, keepalived's `vrrp_state_backup`).
+    fn backup_rx(&mut self, adv: Received, now: Instant) {
+        if adv.priority == 0 {
+            // The master is leaving: take over after Skew_Time only.
+            self.down_timer = Some(now + self.skew());
+            return;
+        }
+        let ours = self.priority();
+        let delaying = !self.p.preempt_delay.is_zero() && self.preempt_time.is_none_or(|t| t > now);
+        if !self.p.preempt || adv.priority >= ours || delaying {
+            if !self.p.preempt_delay.is_zero() {
+                // keepalived: the delay window opens at the first lower-priority advert and
+                // closes on a higher one; takeover comes one MDI after it ends.
+                if adv.priority > ours {
+                    self.preempt_time = None;
+                } else if self.preempt_time.is_none() {
+                    self.preempt_time = Some(now + self.p.preempt_delay);
+                }
+            }
+            if self.p.version == Version::V3 {
+                self.master_adver_int = adv.interval;
+            }
+            self.down_timer = Some(now + self.mdi());
+        }
+        // Otherwise: a lower priority and we preempt, so the advert is discarded and the
+        // Master_Down_Timer runs out.
+    }
+
+    /// Master receiving an advert (RFC §6.4.3, keepalived's `vrrp_state_master_rx`).
+    fn master_rx(&mut self, adv: Received, now: Instant, out: &mut Vec<Action>) {
+        let ours = self.priority();
+        if adv.priority == 0 {
+            out.push(Action::Advertise { priority: ours });
+            self.adver_timer = Some(now + self.p.advert_int);
+        } else if adv.priority > ours || (adv.priority == ours && adv.src > self.p.local_addr) {
+            self.master_adver_int = if self.p.version == Version::V3 { adv.interval } else { self.p.advert_int };
+            self.enter_backup(now, out);
+        } else {
+            // keepalived departs from the RFC: it answers a lower priority (or a lost tie) at
+            // once, and refreshes the neighbours' ARP caches.
+            out.push(Action::Advertise { priority: ours });
+            if self.p.garp.master_repeat > 0 {
+                out.push(Action::Garp { count: self.p.garp.master_repeat });
+            }
+            self.adver_timer = Some(now + self.p.advert_int);
+        }
+    }
+
+    /// Shutdown (RFC §6.4.3): a master releases with one priority-0 advert.
+    fn shutdown(&mut self, out: &mut Vec<Action>) {
+        let was_master = self.state == State::Master;
+        self.clear_timers();
+        self.transition(State::Stopped, out);
+        if was_master {
+            out.push(Action::Advertise { priority: 0 });
+            out.push(Action::RemoveVips);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

@@ -1,0 +1,185 @@
+//! Traffic counters per listener, frontend, backend and server, in atomics shared by every
+//! event-loop thread. The stats page reads them without taking any lock; the field names follow
+//! HAProxy's CSV columns (scur/smax/stot, bin/bout, econ, wretr, wredis, qcur/qmax).
+
+use hakeeper_common::config::{Backend, Frontend};
+use hakeeper_common::ipc::AdminState;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// One set of counters; which ones are meaningful depends on what it counts.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Sessions open now (`scur`).
+    pub cur: AtomicU64,
+    /// Highest `cur` seen (`smax`).
+    pub max: AtomicU64,
+    /// Sessions since start (`stot`).
+    pub total: AtomicU64,
+    /// Bytes received from clients (`bin`).
+    pub bytes_in: AtomicU64,
+    /// Bytes sent to clients (`bout`).
+    pub bytes_out: AtomicU64,
+    /// Connections to a server that finally failed (`econ`).
+    pub connect_errors: AtomicU64,
+    /// Connect attempts retried on the same server (`wretr`).
+    pub retries: AtomicU64,
+    /// Retries that went to another server (`wredis`).
+    pub redispatches: AtomicU64,
+    /// Sessions waiting in the queue now (`qcur`).
+    pub queue_cur: AtomicU64,
+    /// Highest `queue_cur` seen (`qmax`).
+    pub queue_max: AtomicU64,
+    /// Sessions that were balanced onto this server or backend (`lbtot`).
+    pub lb_total: AtomicU64,
+}
+
+impl Counters {
+    pub fn session_opened(&self) {
+        let now = self.cur.fetch_add(1, Relaxed) + 1;
+        self.max.fetch_max(now, Relaxed);
+        self.total.fetch_add(1, Relaxed);
+    }
+
+    /// Takes one of `limit` session slots (the accept-time maxconn check); false when full.
+    pub fn try_reserve(&self, limit: u64) -> bool {
+        self.cur.fetch_update(Relaxed, Relaxed, |c| (c < limit).then_some(c + 1)).is_ok()
+    }
+
+    /// A reserved slot became a session.
+    pub fn confirm(&self) {
+        self.max.fetch_max(self.cur.load(Relaxed), Relaxed);
+        self.total.fetch_add(1, Relaxed);
+    }
+
+    pub fn session_closed(&self) {
+        self.cur.fetch_sub(1, Relaxed);
+    }
+
+    pub fn set_queue(&self, len: usize) {
+        let len = len as u64;
+        self.queue_cur.store(len, Relaxed);
+        self.queue_max.fetch_max(len, Relaxed);
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        if n > 0 {
+            counter.fetch_add(n, Relaxed);
+        }
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Relaxed)
+    }
+}
+
+pub struct ListenerStats {
+    pub addr: std::net::SocketAddr,
+    pub counters: Counters,
+}
+
+pub struct FrontendStats {
+    pub name: String,
+    pub counters: Counters,
+    /// One per `bind` line, in config order.
+    pub listeners: Vec<ListenerStats>,
+}
+
+/// A server's state as the stats page shows it, mirrored from the balancer's locked state.
+pub struct ServerStats {
+    pub name: String,
+    pub counters: Counters,
+    pub up: AtomicBool,
+    /// [`AdminState`] as `admin_code`.
+    pub admin: AtomicU8,
+    pub weight: AtomicU32,
+}
+
+impl ServerStats {
+    pub fn admin_state(&self) -> AdminState {
+        match self.admin.load(Relaxed) {
+            1 => AdminState::Drain,
+            2 => AdminState::Maint,
+            _ => AdminState::Ready,
+        }
+    }
+}
+
+pub fn admin_code(state: AdminState) -> u8 {
+    match state {
+        AdminState::Ready => 0,
+        AdminState::Drain => 1,
+        AdminState::Maint => 2,
+    }
+}
+
+pub struct BackendStats {
+    pub name: String,
+    pub counters: Counters,
+    pub servers: Vec<ServerStats>,
+}
+
+/// Everything the stats page can read.
+pub struct Stats {
+    /// Sessions of this worker, all frontends together (`cur` is HAProxy's `actconn`).
+    pub process: Counters,
+    pub frontends: Vec<FrontendStats>,
+    pub backends: Vec<Arc<BackendStats>>,
+}
+
+impl Stats {
+    pub fn new(frontends: &[Frontend], backends: &[Backend]) -> Self {
+        Stats {
+            process: Counters::default(),
+            frontends: frontends
+                .iter()
+                .map(|f| FrontendStats {
+                    name: f.name.clone(),
+                    counters: Counters::default(),
+                    listeners: f.binds.iter().map(|&addr| ListenerStats { addr, counters: Counters::default() }).collect(),
+                })
+                .collect(),
+            backends: backends
+                .iter()
+                .map(|b| {
+                    Arc::new(BackendStats {
+                        name: b.name.clone(),
+                        counters: Counters::default(),
+                        servers: b
+                            .servers
+                            .iter()
+                            .map(|s| ServerStats {
+                                name: s.name.clone(),
+                                counters: Counters::default(),
+                                up: AtomicBool::new(true),
+                                admin: AtomicU8::new(admin_code(if s.disabled { AdminState::Maint } else { AdminState::Ready })),
+                                weight: AtomicU32::new(s.weight),
+                            })
+                            .collect(),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_follows_the_highest_concurrency() {
+        let c = Counters::default();
+        c.session_opened();
+        c.session_opened();
+        c.session_closed();
+        c.session_opened();
+        assert_eq!(Counters::get(&c.cur), 2);
+        assert_eq!(Counters::get(&c.max), 2);
+        assert_eq!(Counters::get(&c.total), 3);
+        c.set_queue(5);
+        c.set_queue(1);
+        assert_eq!(Counters::get(&c.queue_cur), 1);
+        assert_eq!(Counters::get(&c.queue_max), 5);
+    }
+}

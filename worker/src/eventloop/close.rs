@@ -1,0 +1,88 @@
+//! Ending a session: sockets closed, queue left or slot freed (which may wake a waiter),
+//! counters decremented, and the `option tcplog` line written.
+
+use super::EventLoop;
+use crate::counters::Counters;
+use crate::session::{Session, Stage};
+use crate::tcplog::TcpLog;
+use crate::termination::Termination;
+use std::time::Duration;
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl EventLoop {
+    pub(super) fn close(&mut self, key: usize, term: Termination) {
+        let Some(mut s) = self.sessions.try_remove(key) else { return };
+        let registry = self.poll.registry();
+        let _ = registry.deregister(&mut s.client);
+        if let Some(mut server) = s.server.take() {
+            let _ = registry.deregister(&mut server);
+        }
+        if let (Stage::Queued { server }, Some(be)) = (s.stage, s.backend) {
+            // False when a grant is already on its way; it is returned when it arrives.
+            self.shared.backend(be).withdraw(s.id, server);
+        }
+        // Logged before the counters drop: HAProxy's counts include the session being logged.
+        self.log_session(&s, term);
+        let (_, mut ctx) = self.ctx(key);
+        s.release_slot(&mut ctx);
+        s.release_buffers(ctx.pool);
+        let stats = &self.shared.stats;
+        stats.process.session_closed();
+        stats.frontends[s.frontend].counters.session_closed();
+        stats.frontends[s.frontend].listeners[s.listener].counters.session_closed();
+        if let Some(be) = s.backend {
+            stats.backends[be].counters.session_closed();
+        }
+        self.shared.slot_freed();
+    }
+
+    fn log_session(&self, s: &Session, term: Termination) {
+        let cfg = &self.shared.config;
+        let fe = &cfg.frontends[s.frontend];
+        if !fe.log || fe.log_format.is_none() || !log::log_enabled!(log::Level::Info) {
+            return;
+        }
+        if fe.dontlognull && s.req.bytes == 0 {
+            return;
+        }
+        let stats = &self.shared.stats;
+        let backend = s.backend.map(|b| &cfg.backends[b]);
+        let server = match (backend, s.target) {
+            (Some(b), Some(t)) => Some(b.servers[t].name.as_str()),
+            _ => None,
+        };
+        // A session that timed out in the queue spent all its time there.
+        let left_queue = s.queue_left.or(matches!(s.stage, Stage::Queued { .. }).then_some(self.now));
+        let line = TcpLog {
+            client: s.client_addr,
+            accepted: s.accepted_wall,
+            frontend: &fe.name,
+            backend: backend.map_or(fe.name.as_str(), |b| b.name.as_str()),
+            server,
+            queue_ms: left_queue.map(|q| millis(q - s.accepted)),
+            connect_ms: match (s.queue_left, s.established_at) {
+                (Some(q), Some(e)) => Some(millis(e - q)),
+                _ => None,
+            },
+            total_ms: millis(self.now.saturating_duration_since(s.accepted)),
+            bytes: s.res.bytes,
+            termination: term,
+            actconn: Counters::get(&stats.process.cur),
+            feconn: Counters::get(&stats.frontends[s.frontend].counters.cur),
+            beconn: s.backend.map_or(0, |b| Counters::get(&stats.backends[b].counters.cur)),
+            srvconn: match (s.backend, s.target) {
+                (Some(b), Some(t)) => Counters::get(&stats.backends[b].servers[t].counters.cur),
+                _ => 0,
+            },
+            retries: s.retries,
+            redispatched: s.redispatched,
+            srv_queue: s.srv_queue_pos,
+            backend_queue: s.be_queue_pos,
+        }
+        .line();
+        log::info!("{line}");
+    }
+}

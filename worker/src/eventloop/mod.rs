@@ -1,0 +1,258 @@
+//! One event-loop thread: its own mio `Poll`, its copies of the listeners, a slab of sessions and
+//! their deadlines. Token ranges: the supervisor channel (thread 0 only), the waker other threads
+//! use, the listeners, then two tokens per session (client, server).
+//!
+//! Each turn: check stop/drain, resume paused listeners, poll (sleeping until the next deadline),
+//! handle socket events, take queue grants from other threads, finish accept batches, then fire
+//! due deadlines.
+
+mod accept;
+mod close;
+
+use crate::backend::Grant;
+use crate::buffer::BufferPool;
+use crate::control::{supervisor_dispatch, ChannelState, Control};
+use crate::deadline::{Deadlines, Wake};
+use crate::error::WorkerError;
+use crate::listeners::{Listener, Listeners, LISTENER_BASE};
+use crate::session::{Ctx, Session, Side, Stage, Step};
+use crate::shared::{lock, Shared};
+use crate::termination::{Cause, Termination};
+use hakeeper_common::ipc::FromWorker;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const CONTROL: Token = Token(0);
+pub const WAKER: Token = Token(1);
+/// First session token; everything between the waker and this is a listener.
+pub const SESSION_BASE: usize = 1 << 24;
+
+const _: () = assert!(LISTENER_BASE == WAKER.0 + 1);
+
+pub struct EventLoop {
+    index: usize,
+    poll: Poll,
+    shared: Arc<Shared>,
+    sessions: Slab<Session>,
+    deadlines: Deadlines,
+    pool: BufferPool,
+    listeners: Listeners,
+    control: Option<Control>,
+    /// Slots freed by handlers, not yet handed out.
+    grants: Vec<Grant>,
+    /// Slots for this thread's own waiting sessions.
+    local: Vec<Grant>,
+    now: Instant,
+    draining: bool,
+}
+
+fn session_of(token: usize) -> (usize, Side) {
+    let k = token - SESSION_BASE;
+    (k / 2, if k.is_multiple_of(2) { Side::Client } else { Side::Server })
+}
+
+pub fn client_token(key: usize) -> Token {
+    Token(SESSION_BASE + 2 * key)
+}
+
+impl EventLoop {
+    pub fn new(index: usize, poll: Poll, shared: Arc<Shared>, listeners: Vec<Listener>, control: Option<Control>) -> Self {
+        let mut this = EventLoop {
+            index,
+            poll,
+            shared,
+            sessions: Slab::new(),
+            deadlines: Deadlines::default(),
+            pool: BufferPool::default(),
+            listeners: Listeners::new(listeners),
+            control,
+            grants: Vec::new(),
+            local: Vec::new(),
+            now: Instant::now(),
+            draining: false,
+        };
+        for i in 0..this.listeners.list.len() {
+            this.listeners.register(i, this.poll.registry());
+        }
+        this
+    }
+
+    /// Serves until drained or stopped. Thread 0 first tells the supervisor it is `Ready`.
+    pub fn run(mut self, generation: Option<u64>) -> Result<(), WorkerError> {
+        let mut events = Events::with_capacity(1024);
+        if let Some(control) = &self.control {
+            let fd = control.fd.as_raw_fd();
+            self.poll.registry().register(&mut SourceFd(&fd), CONTROL, Interest::READABLE).map_err(WorkerError::Poll)?;
+            if let Some(generation) = generation {
+                control.send(&FromWorker::Ready { generation })?;
+                log::info!("worker generation {generation} serving");
+            }
+            // Messages that arrived with the listeners are already buffered.
+            self.control_readable()?;
+        }
+        loop {
+            self.now = Instant::now();
+            if self.shared.stopping() {
+                self.kill_all();
+                return if self.control.is_some() { Err(WorkerError::SupervisorGone) } else { Ok(()) };
+            }
+            if let Some(deadline) = self.shared.draining() {
+                if !self.draining {
+                    self.draining = true;
+                    self.listeners.close_all(self.poll.registry());
+                }
+                if self.sessions.is_empty() {
+                    return Ok(());
+                }
+                if self.now >= deadline {
+                    log::warn!("drain grace over: closing {} remaining sessions", self.sessions.len());
+                    self.kill_all();
+                    return Ok(());
+                }
+            } else {
+                self.resume_listeners();
+            }
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(WorkerError::Poll(e));
+            }
+            self.now = Instant::now();
+            for ev in events.iter() {
+                match ev.token() {
+                    CONTROL => self.control_readable()?,
+                    WAKER => {}
+                    Token(t) if t >= SESSION_BASE => {
+                        let (key, side) = session_of(t);
+                        self.session_event(key, side, ev);
+                    }
+                    Token(t) => self.accept(t - LISTENER_BASE),
+                }
+            }
+            self.take_inbox();
+            self.process_grants();
+            self.accept_backlog();
+            self.run_deadlines();
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        if !self.local.is_empty() || !self.listeners.backlog.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let until = |t: Instant| t.saturating_duration_since(self.now);
+        [self.deadlines.timeout(self.now), self.shared.draining().map(until), self.listeners.resource_pause.map(until)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn control_readable(&mut self) -> Result<(), WorkerError> {
+        let Some(control) = self.control.as_mut() else { return Ok(()) };
+        let (msgs, state) = control.read()?;
+        for msg in msgs {
+            supervisor_dispatch(&self.shared, msg, &mut self.grants, self.now);
+        }
+        self.flush_grants();
+        if state == ChannelState::Closed {
+            log::error!("the supervisor closed the channel: stopping");
+            self.shared.stop();
+        }
+        Ok(())
+    }
+
+    fn ctx(&mut self, key: usize) -> (Option<&mut Session>, Ctx<'_>) {
+        let session = self.sessions.get_mut(key);
+        let ctx = Ctx {
+            shared: &self.shared,
+            registry: self.poll.registry(),
+            pool: &mut self.pool,
+            grants: &mut self.grants,
+            now: self.now,
+            thread: self.index,
+            key,
+        };
+        (session, ctx)
+    }
+
+    fn session_event(&mut self, key: usize, side: Side, ev: &mio::event::Event) {
+        let (Some(session), mut ctx) = self.ctx(key) else { return };
+        let step = session.on_event(&mut ctx, side, ev);
+        self.finish(key, step);
+    }
+
+    /// After a handler: reschedule the session's deadline, or close it.
+    fn finish(&mut self, key: usize, step: Step) {
+        match step {
+            Step::Continue => {
+                if let Some(s) = self.sessions.get_mut(key) {
+                    s.update_armed(self.now);
+                    let next = s.next_deadline(&self.shared);
+                    s.armed.schedule(next, Wake { key, session: s.id }, &mut self.deadlines);
+                }
+            }
+            Step::Close(term) => self.close(key, term),
+        }
+        self.flush_grants();
+    }
+
+    fn flush_grants(&mut self) {
+        if !self.grants.is_empty() {
+            self.shared.deliver(self.index, &mut self.grants, &mut self.local);
+        }
+    }
+
+    fn take_inbox(&mut self) {
+        let mut inbox = lock(&self.shared.threads[self.index].inbox);
+        self.local.append(&mut inbox);
+    }
+
+    /// Hands granted slots to the waiting sessions; a slot whose session is gone goes back.
+    fn process_grants(&mut self) {
+        while !self.local.is_empty() {
+            let batch = std::mem::take(&mut self.local);
+            for g in batch {
+                let key = g.pending.key;
+                let (session, mut ctx) = self.ctx(key);
+                match session {
+                    Some(s) if s.id == g.pending.session && matches!(s.stage, Stage::Queued { .. }) => {
+                        let step = s.on_grant(&mut ctx, g.server);
+                        self.finish(key, step);
+                    }
+                    _ => {
+                        self.shared.backend(g.backend).release(g.server, &mut self.grants);
+                        self.flush_grants();
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_deadlines(&mut self) {
+        while let Some((at, wake)) = self.deadlines.pop_due(self.now) {
+            let (Some(s), mut ctx) = self.ctx(wake.key) else { continue };
+            if s.id != wake.session {
+                continue;
+            }
+            s.armed.fired(at);
+            let step = s.on_timeout(&mut ctx);
+            self.finish(wake.key, step);
+        }
+    }
+
+    /// Ends every session (stop, or the drain grace is over).
+    fn kill_all(&mut self) {
+        let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            let phase = self.sessions[key].phase();
+            self.close(key, Termination::new(Cause::Killed, phase));
+        }
+        self.flush_grants();
+    }
+}

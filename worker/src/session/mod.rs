@@ -1,0 +1,271 @@
+//! One proxied TCP connection: the client socket, the server socket once connected, a buffer per
+//! direction, and the stage it is in. Transitions are driven by socket events, queue grants and
+//! deadlines; each handler returns a [`Step`] telling the event loop whether the session goes on.
+
+mod connect;
+pub mod flow;
+mod timeouts;
+
+use crate::backend::Grant;
+use crate::buffer::BufferPool;
+use crate::counters::Counters;
+use crate::deadline::Armed;
+use crate::shared::Shared;
+use crate::termination::{Cause, Phase, Termination};
+use flow::{Flow, FlowError, Ready};
+use mio::net::TcpStream;
+use mio::Registry;
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Accepted, no server chosen yet (also between a failed attempt and its redispatch).
+    Assigning,
+    /// Waiting for a slot in `server`'s queue, or in the backend's queue when `None`.
+    Queued {
+        server: Option<usize>,
+    },
+    /// Pausing before the next connect attempt, as HAProxy's turn-around after a refusal.
+    TurnAround,
+    Connecting,
+    Established,
+}
+
+/// What the event loop does with a session after a handler ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Continue,
+    Close(Termination),
+}
+
+/// Which of the session's sockets an event is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// What a handler may use besides the session itself.
+pub struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub registry: &'a Registry,
+    pub pool: &'a mut BufferPool,
+    /// Slots freed by this handler, to be handed to waiting sessions.
+    pub grants: &'a mut Vec<Grant>,
+    pub now: Instant,
+    pub thread: usize,
+    pub key: usize,
+}
+
+pub struct Session {
+    pub id: u64,
+    pub frontend: usize,
+    pub listener: usize,
+    pub backend: Option<usize>,
+    pub client: TcpStream,
+    pub client_addr: SocketAddr,
+    client_ready: Ready,
+    pub server: Option<TcpStream>,
+    server_ready: Ready,
+    pub stage: Stage,
+    /// The server this session is (or was last) assigned to.
+    pub target: Option<usize>,
+    /// A slot on `target` is held (counted against its maxconn).
+    pub holds_slot: bool,
+    /// The stick table chose the server: no early redispatch.
+    persistent: bool,
+    /// The next assignment is a redispatch away from this server.
+    redispatch_from: Option<usize>,
+    pub redispatched: bool,
+    pub retries: u32,
+    /// Client → server.
+    pub req: Flow,
+    /// Server → client.
+    pub res: Flow,
+    pub accepted: Instant,
+    pub accepted_wall: SystemTime,
+    /// When the session left the queues (its first connect attempt).
+    pub queue_left: Option<Instant>,
+    pub established_at: Option<Instant>,
+    /// Connect, queue or turn-around deadline.
+    stage_deadline: Option<Instant>,
+    client_last: Instant,
+    server_last: Instant,
+    client_armed: bool,
+    server_armed: bool,
+    /// Sessions ahead in the server / backend queue when this one was queued (`%sq/%bq`).
+    pub srv_queue_pos: usize,
+    pub be_queue_pos: usize,
+    pub armed: Armed,
+}
+
+impl Session {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: u64,
+        frontend: usize,
+        listener: usize,
+        backend: Option<usize>,
+        client: TcpStream,
+        client_addr: SocketAddr,
+        now: Instant,
+    ) -> Self {
+        Session {
+            id,
+            frontend,
+            listener,
+            backend,
+            client,
+            client_addr,
+            client_ready: Ready::default(),
+            server: None,
+            server_ready: Ready { readable: false, writable: false, hup: false },
+            stage: Stage::Assigning,
+            target: None,
+            holds_slot: false,
+            persistent: false,
+            redispatch_from: None,
+            redispatched: false,
+            retries: 0,
+            req: Flow::default(),
+            res: Flow::default(),
+            accepted: now,
+            accepted_wall: SystemTime::now(),
+            queue_left: None,
+            established_at: None,
+            stage_deadline: None,
+            client_last: now,
+            server_last: now,
+            client_armed: false,
+            server_armed: false,
+            srv_queue_pos: 0,
+            be_queue_pos: 0,
+            armed: Armed::default(),
+        }
+    }
+
+    /// The phase letter of the termination code for an end now.
+    pub fn phase(&self) -> Phase {
+        match self.stage {
+            Stage::Queued { .. } => Phase::Queue,
+            Stage::Assigning | Stage::TurnAround | Stage::Connecting => Phase::Connect,
+            Stage::Established if self.res.eof && self.res.pending() > 0 => Phase::LastData,
+            Stage::Established => Phase::Data,
+        }
+    }
+
+    pub fn on_event(&mut self, ctx: &mut Ctx<'_>, side: Side, ev: &mio::event::Event) -> Step {
+        match side {
+            Side::Client => self.client_ready.update(ev),
+            Side::Server => {
+                self.server_ready.update(ev);
+                if self.stage == Stage::Connecting {
+                    return self.check_connect(ctx);
+                }
+            }
+        }
+        self.progress(ctx)
+    }
+
+    /// Moves data as far as the stage allows.
+    fn progress(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        if self.stage == Stage::Established {
+            return self.forward(ctx);
+        }
+        // Before the server is there, only take the client's first bytes and watch for it leaving.
+        match self.req.pump(&self.client, &mut self.client_ready, None, ctx.pool) {
+            Ok(moved) => {
+                if moved.read > 0 {
+                    self.client_last = ctx.now;
+                    self.count_in(ctx, moved.read);
+                }
+            }
+            Err(FlowError::Source(e) | FlowError::Sink(e)) => return self.aborted(Side::Client, e),
+        }
+        if self.req.eof && self.backend.is_some_and(|b| ctx.shared.config.backends[b].abortonclose) {
+            return Step::Close(Termination::new(Cause::ClientAbort, self.phase()));
+        }
+        Step::Continue
+    }
+
+    /// Forwards both directions of an established session.
+    fn forward(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let Some(server) = self.server.as_ref() else {
+            return Step::Close(Termination::new(Cause::Internal, Phase::Data));
+        };
+        match self.req.pump(&self.client, &mut self.client_ready, Some((server, &mut self.server_ready)), ctx.pool) {
+            Ok(moved) => {
+                if moved.read > 0 {
+                    self.client_last = ctx.now;
+                    self.count_in(ctx, moved.read);
+                }
+                if moved.written > 0 {
+                    self.server_last = ctx.now;
+                }
+            }
+            Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
+            Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
+        }
+        match self.res.pump(server, &mut self.server_ready, Some((&self.client, &mut self.client_ready)), ctx.pool) {
+            Ok(moved) => {
+                if moved.read > 0 {
+                    self.server_last = ctx.now;
+                }
+                if moved.written > 0 {
+                    self.client_last = ctx.now;
+                    self.count_out(ctx, moved.written);
+                }
+            }
+            Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
+            Err(FlowError::Sink(e)) => return self.aborted(Side::Client, e),
+        }
+        if self.req.done() && self.res.done() {
+            return Step::Close(Termination::NORMAL);
+        }
+        Step::Continue
+    }
+
+    /// A socket failed (reset, broken pipe): the side it belongs to aborted.
+    fn aborted(&self, side: Side, e: std::io::Error) -> Step {
+        log::debug!("session {} from {}: {side:?} side failed: {e}", self.id, self.client_addr);
+        let (cause, phase) = match side {
+            Side::Client => (Cause::ClientAbort, self.phase()),
+            Side::Server => (Cause::ServerAbort, Phase::Data),
+        };
+        Step::Close(Termination::new(cause, phase))
+    }
+
+    fn count_in(&self, ctx: &Ctx<'_>, n: u64) {
+        let stats = &ctx.shared.stats;
+        let fe = &stats.frontends[self.frontend];
+        Counters::add(&fe.counters.bytes_in, n);
+        Counters::add(&fe.listeners[self.listener].counters.bytes_in, n);
+        if let Some(be) = self.backend {
+            Counters::add(&stats.backends[be].counters.bytes_in, n);
+            if let Some(s) = self.target {
+                Counters::add(&stats.backends[be].servers[s].counters.bytes_in, n);
+            }
+        }
+    }
+
+    fn count_out(&self, ctx: &Ctx<'_>, n: u64) {
+        let stats = &ctx.shared.stats;
+        let fe = &stats.frontends[self.frontend];
+        Counters::add(&fe.counters.bytes_out, n);
+        Counters::add(&fe.listeners[self.listener].counters.bytes_out, n);
+        if let Some(be) = self.backend {
+            Counters::add(&stats.backends[be].counters.bytes_out, n);
+            if let Some(s) = self.target {
+                Counters::add(&stats.backends[be].servers[s].counters.bytes_out, n);
+            }
+        }
+    }
+
+    /// Gives the buffers back (the session is ending).
+    pub fn release_buffers(&mut self, pool: &mut BufferPool) {
+        self.req.release(pool);
+        self.res.release(pool);
+    }
+}
