@@ -32,6 +32,20 @@ enum Stage {
     MysqlReply { version: String },
 }
 
+/// What an event said about the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    pub writable: bool,
+    /// Error or hang-up.
+    pub error: bool,
+}
+
+impl Readiness {
+    pub fn of(event: &mio::event::Event) -> Self {
+        Readiness { writable: event.is_writable(), error: event.is_error() || event.is_write_closed() }
+    }
+}
+
 /// What one readiness event led to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Progress {
@@ -54,19 +68,10 @@ impl Probe {
     /// Starts connecting; an immediate failure is already the check's result.
     pub fn start(addr: SocketAddr, protocol: &Protocol, registry: &Registry, token: Token, now: Instant) -> Result<Probe, CheckResult> {
         let fail = |status, e: &std::io::Error| CheckResult::new(status, now.elapsed()).with_info(os_error_text(e));
-        let mut stream = TcpStream::connect(addr).map_err(|e| {
-            let local = matches!(e.raw_os_error(), Some(nix::libc::EMFILE | nix::libc::ENFILE | nix::libc::ENOBUFS | nix::libc::ENOMEM));
-            fail(if local { CheckStatus::SocketError } else { CheckStatus::L4Connection }, &e)
-        })?;
-        if !matches!(protocol, Protocol::Mysql { .. }) {
-            // Close with a reset, as HAProxy does for checks: no TIME_WAIT pile-up on our side
-            // at hundreds of checks a second. MySQL gets a polite COM_QUIT and FIN instead.
-            let no_linger = nix::libc::linger { l_onoff: 1, l_linger: 0 };
-            if let Err(e) = nix::sys::socket::setsockopt(&stream, nix::sys::socket::sockopt::Linger, &no_linger) {
-                log::debug!("cannot set SO_LINGER on a check socket: {e}");
-            }
-        }
-        registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE).map_err(|e| fail(CheckStatus::SocketError, &e))?;
+        let mut stream = connect(addr, protocol).map_err(|(status, e)| fail(status, &e))?;
+        registry
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|e| fail(CheckStatus::SocketError, &e))?;
         Ok(Probe { stream, started: now, stage: Stage::Connecting, out: Vec::new(), out_pos: 0, input: Vec::new() })
     }
 
@@ -75,19 +80,24 @@ impl Probe {
     }
 
     /// Handles a readiness event.
-    pub fn on_ready(&mut self, protocol: &Protocol, now: Instant) -> Progress {
+    pub fn on_ready(&mut self, ready: Readiness, protocol: &Protocol, now: Instant) -> Progress {
         if self.stage != Stage::Connecting {
             return self.advance(protocol, now);
         }
-        match self.stream.take_error() {
-            Ok(Some(e)) | Err(e) => return Progress::Done(self.result(CheckStatus::L4Connection, now).with_info(os_error_text(&e))),
-            Ok(None) => {}
-        }
-        match self.stream.peer_addr() {
-            Ok(_) => {}
-            // A wake-up before the handshake finished.
-            Err(e) if e.kind() == ErrorKind::NotConnected => return Progress::Waiting,
-            Err(e) => return Progress::Done(self.result(CheckStatus::L4Connection, now).with_info(os_error_text(&e))),
+        // A connecting socket turns writable once established; an error or hang-up means it
+        // failed. Judging from the event spares two system calls per check (SO_ERROR,
+        // getpeername) in the common case.
+        if ready.error || !ready.writable {
+            match self.stream.take_error() {
+                Ok(Some(e)) | Err(e) => return Progress::Done(self.result(CheckStatus::L4Connection, now).with_info(os_error_text(&e))),
+                Ok(None) => {}
+            }
+            match self.stream.peer_addr() {
+                Ok(_) => {}
+                // A wake-up before the handshake finished.
+                Err(e) if e.kind() == ErrorKind::NotConnected => return Progress::Waiting,
+                Err(e) => return Progress::Done(self.result(CheckStatus::L4Connection, now).with_info(os_error_text(&e))),
+            }
         }
         match protocol {
             Protocol::Tcp => return Progress::Done(self.result(CheckStatus::L4Ok, now)),
@@ -109,9 +119,10 @@ impl Probe {
         self.result(status, now)
     }
 
-    /// Unregisters and closes the connection.
-    pub fn close(mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.stream);
+    /// Closes the connection. Closing the descriptor removes it from epoll, so no separate
+    /// deregistration (one system call less per check).
+    pub fn close(self) {
+        drop(self.stream);
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -211,6 +222,47 @@ impl Probe {
             },
         }
     }
+}
+
+/// Opens a non-blocking connection set up as HAProxy sets up its check connections.
+/// - Closing resets (SO_LINGER 0) rather than FIN: no TIME_WAIT pile-up on our side at hundreds
+///   of checks a second. MySQL gets a COM_QUIT and a FIN instead.
+/// - When we speak first or not at all (TCP, HTTP), the handshake's final ACK is delayed
+///   (TCP_QUICKACK 0, HAProxy's CONNECT_DELACK_ALWAYS / CONNECT_HAS_DATA): a TCP check is then
+///   SYN, SYN-ACK, RST, and the server never has to accept a connection; an HTTP request carries
+///   the ACK. MySQL servers speak first, so they get their ACK at once.
+fn connect(addr: SocketAddr, protocol: &Protocol) -> Result<TcpStream, (CheckStatus, std::io::Error)> {
+    use nix::sys::socket::{self, setsockopt, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
+    let local = |e: nix::Error| (CheckStatus::SocketError, std::io::Error::from(e));
+    let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+    let fd = socket::socket(family, SockType::Stream, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None).map_err(local)?;
+    if !matches!(protocol, Protocol::Mysql { .. }) {
+        setsockopt(&fd, sockopt::Linger, &nix::libc::linger { l_onoff: 1, l_linger: 0 }).map_err(local)?;
+        set_quickack_off(&fd).map_err(|e| (CheckStatus::SocketError, e))?;
+    }
+    match socket::connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(addr)) {
+        Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => {}
+        Err(e) => return Err((CheckStatus::L4Connection, e.into())),
+    }
+    Ok(TcpStream::from_std(std::net::TcpStream::from(fd)))
+}
+
+fn set_quickack_off(fd: &std::os::fd::OwnedFd) -> std::io::Result<()> {
+    let off: nix::libc::c_int = 0;
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a valid, live c_int.
+    let rc = unsafe {
+        nix::libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(fd),
+            nix::libc::IPPROTO_TCP,
+            nix::libc::TCP_QUICKACK,
+            (&off as *const nix::libc::c_int).cast(),
+            std::mem::size_of::<nix::libc::c_int>() as nix::libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn decode_problem(e: &DecodeError) -> String {

@@ -3,7 +3,7 @@
 use crate::health_counter::{HealthCounter, Pace};
 use crate::http;
 use crate::mysql;
-use crate::probe::{Probe, Progress, Protocol};
+use crate::probe::{Probe, Progress, Protocol, Readiness};
 use crate::status::CheckResult;
 use hakeeper_common::config::{Backend, Check, HealthCheck, Server};
 use mio::{Registry, Token};
@@ -104,11 +104,11 @@ impl ServerCheck {
         Ok(now + self.timing.connect)
     }
 
-    pub fn on_event(&mut self, now: Instant) -> Step {
+    pub fn on_event(&mut self, ready: Readiness, now: Instant) -> Step {
         let Some(probe) = self.probe.as_mut() else {
             return Step::Waiting;
         };
-        match probe.on_ready(&self.protocol, now) {
+        match probe.on_ready(ready, &self.protocol, now) {
             Progress::Waiting => Step::Waiting,
             Progress::Connected => match self.timing.read {
                 Some(read) => Step::Deadline(now + read),
@@ -125,18 +125,18 @@ impl ServerCheck {
 
     /// Closes the probe, counts the result; returns the transition (if any) and when the next
     /// check is due.
-    pub fn conclude(&mut self, registry: &Registry, result: &CheckResult) -> (Option<bool>, Duration) {
+    pub fn conclude(&mut self, result: &CheckResult) -> (Option<bool>, Duration) {
         if let Some(probe) = self.probe.take() {
-            probe.close(registry);
+            probe.close();
         }
         let change = self.counter.record(result.passed());
         (change, self.timing.interval(self.counter.pace()))
     }
 
     /// Drops a probe without counting it (shutdown, reconfiguration).
-    pub fn abandon(&mut self, registry: &Registry) {
+    pub fn abandon(&mut self) {
         if let Some(probe) = self.probe.take() {
-            probe.close(registry);
+            probe.close();
         }
     }
 }

@@ -46,6 +46,21 @@ pub enum Command {
     },
     /// Run the appliance on loopback with an embedded config and built-in demo backends.
     Demo,
+    /// Runtime commands to the running appliance: show info|stat|servers|vrrp,
+    /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N.
+    Ctl {
+        /// The ctl socket (default: the config's `ctl_socket`, else /run/hakeeper/ctl.sock).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Read `ctl_socket` from this config file.
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Print the answer as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Internal: write the man page and shell completions into DIR (used by packaging).
     #[command(name = "__generate", hide = true)]
     Generate { dir: PathBuf },

@@ -21,8 +21,10 @@ pub fn main(haproxy: Option<&Path>, keepalived: Option<&Path>, output: Option<&P
     for w in &imported.warnings {
         eprintln!("{w}");
     }
-    if strict && !imported.warnings.is_empty() {
-        eprintln!("hakeeper import: {} directive(s) not translated (--strict)", imported.warnings.len());
+    // Lints and notes about what hakeeper replaces are advice; only untranslated directives fail.
+    let untranslated = imported.untranslated().count();
+    if strict && untranslated > 0 {
+        eprintln!("hakeeper import: {untranslated} directive(s) not translated (--strict)");
         return ExitCode::from(1);
     }
     let text = match config::to_ron(&imported.config) {

@@ -58,11 +58,6 @@ impl Listeners {
         }
         (tags, fds)
     }
-
-    /// The bound address of each socket (useful when a config asked for port 0 in tests).
-    pub fn len(&self) -> usize {
-        self.sockets.len()
-    }
 }
 
 fn wanted(config: &Config) -> HashMap<SocketAddr, (String, i32)> {

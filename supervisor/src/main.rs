@@ -3,6 +3,9 @@
 mod check_cmd;
 mod child;
 mod cli;
+mod ctl_client;
+#[allow(dead_code)] // Used by supervisor.rs once the lead wires the ctl socket (issue 8).
+mod ctl_server;
 mod daemon;
 mod generate;
 mod demo;
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         Command::Run { config, foreground, pidfile } => run_cmd::main(supervisor::ConfigSource::File(config), foreground, pidfile.as_deref()),
         Command::Import { haproxy, keepalived, output, strict } => import_cmd::main(haproxy.as_deref(), keepalived.as_deref(), output.as_deref(), strict),
         Command::Demo => demo::main(),
+        Command::Ctl { socket, config, json, command } => ctl_client::main(socket.as_deref(), config.as_deref(), json, &command),
         Command::Generate { dir } => generate::main(&dir),
         Command::Child { role, spec } => {
             if role == demo::BACKENDS_ROLE {

@@ -90,6 +90,8 @@ pub struct Supervisor {
     /// Health reported by the checker, by (backend, server) name, replayed to new workers.
     server_health: HashMap<(String, String), bool>,
     script_states: HashMap<usize, bool>,
+    /// Last state sent to vrrpd for each built-in track.
+    builtin_sent: HashMap<usize, bool>,
     proxy_up: bool,
     stop: Option<StopState>,
 }
@@ -144,6 +146,7 @@ impl Supervisor {
             restarts: Vec::new(),
             server_health: HashMap::new(),
             script_states: HashMap::new(),
+            builtin_sent: HashMap::new(),
             proxy_up: true,
             stop: None,
         })
@@ -238,7 +241,7 @@ impl Supervisor {
                 for (script, ok) in states {
                     self.send(pid, &ToVrrp::ScriptState { script, ok }, &[]);
                 }
-                self.send_builtin_script_states();
+                self.send_builtin_script_states(true);
             }
         }
         Ok(())
@@ -339,6 +342,12 @@ impl Supervisor {
                     self.send(old, &ToWorker::Drain { grace }, &[]);
                 }
             }
+            // Issue 8 (stats page, hakeeper ctl): placeholders until the lead wires the ctl
+            // socket and the admin-state replay (see the helper's report).
+            FromWorker::AdminChanged { backend, server, state, weight } => {
+                log::info!("worker (pid {pid}): server {backend}/{server} set to {state:?} (weight override {weight:?})");
+            }
+            FromWorker::CtlReply { id, .. } => log::warn!("worker (pid {pid}) answered ctl request {id}, but no ctl socket is wired"),
         }
     }
 
@@ -355,6 +364,7 @@ impl Supervisor {
                 for pid in self.pids_of(Role::Worker) {
                     self.send(pid, &ToWorker::ServerHealth { backend, server, up }, &[]);
                 }
+                self.send_builtin_script_states(false);
             }
             FromChecker::ScriptState { script, ok } => {
                 self.script_states.insert(script, ok);
@@ -374,21 +384,39 @@ impl Supervisor {
         }
     }
 
-    /// Built-in tracks (`builtin: proxy_alive`) are answered here, from the worker's health.
-    fn send_builtin_script_states(&mut self) {
-        let builtin: Vec<usize> = self
-            .config
-            .vrrp
-            .scripts
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.action == ScriptAction::Builtin(BuiltinCheck::ProxyAlive))
-            .map(|(i, _)| i)
-            .collect();
-        let ok = self.proxy_up;
+    /// Built-in tracks are answered here: `proxy_alive` from the worker's health,
+    /// `min_servers_up` from the checker's reports (a server never reported is UP, as the
+    /// checker starts it). Only changes are sent, unless `all` (a new vrrpd).
+    fn send_builtin_script_states(&mut self, all: bool) {
+        let mut states = Vec::new();
+        for (i, script) in self.config.vrrp.scripts.iter().enumerate() {
+            let ok = match &script.action {
+                ScriptAction::Builtin(BuiltinCheck::ProxyAlive) => self.proxy_up,
+                ScriptAction::Builtin(BuiltinCheck::MinServersUp { backend, servers }) => {
+                    let Some(b) = self.config.backends.get(*backend) else { continue };
+                    let up = b
+                        .servers
+                        .iter()
+                        .filter(|s| !s.disabled && self.server_health.get(&(b.name.clone(), s.name.clone())).copied().unwrap_or(true))
+                        .count();
+                    up >= *servers as usize
+                }
+                ScriptAction::Command(_) => continue,
+            };
+            if all || self.builtin_sent.get(&i) != Some(&ok) {
+                states.push((i, ok));
+            }
+            self.builtin_sent.insert(i, ok);
+        }
+        for (script, ok) in &states {
+            if !all {
+                let name = &self.config.vrrp.scripts[*script].name;
+                log::warn!("track {name} is now {}", if *ok { "OK" } else { "KO" });
+            }
+        }
         for pid in self.pids_of(Role::Vrrpd) {
-            for script in &builtin {
-                self.send(pid, &ToVrrp::ScriptState { script: *script, ok }, &[]);
+            for (script, ok) in &states {
+                self.send(pid, &ToVrrp::ScriptState { script: *script, ok: *ok }, &[]);
             }
         }
     }
@@ -407,7 +435,7 @@ impl Supervisor {
         for pid in self.pids_of(Role::Vrrpd) {
             self.send(pid, &ToVrrp::ProxyHealth { up }, &[]);
         }
-        self.send_builtin_script_states();
+        self.send_builtin_script_states(false);
     }
 
     fn reap(&mut self) {

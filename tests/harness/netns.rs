@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// The virtual address every VRRP test moves around.
 pub const VIP: &str = "192.0.2.100";
+/// The IPv6 one (VRRPv3).
+pub const VIP6: &str = "2001:db8::100";
 
 /// One lab at a time per test binary: failover timings are asserted to half a second, and two
 /// labs electing at once on two cores would blur them.
@@ -38,6 +40,11 @@ pub fn host_addr(index: usize) -> String {
     format!("192.0.2.{}", 11 + index)
 }
 
+/// A host's IPv6 address on the lab network (2001:db8::/64).
+pub fn host_addr6(index: usize) -> String {
+    format!("2001:db8::{}", 11 + index)
+}
+
 /// A host's deterministic MAC (02:00:c0:00:02:XX, XX = last address byte).
 pub fn host_mac(index: usize) -> String {
     format!("02:00:c0:00:02:{:02x}", 11 + index)
@@ -47,6 +54,8 @@ pub struct Lab {
     prefix: String,
     hosts: Vec<String>,
     children: Vec<Child>,
+    /// PID files of processes this lab did not spawn itself (keepalived's VRRP child).
+    pidfiles: Vec<PathBuf>,
     pub dir: PathBuf,
     _one: MutexGuard<'static, ()>,
 }
@@ -70,7 +79,7 @@ impl Lab {
             let _ = ip(&["netns", "del", &format!("{prefix}-sw")]);
             panic!("cannot create {}: {e}", dir.display());
         }
-        let mut lab = Lab { prefix, hosts: Vec::new(), children: Vec::new(), dir, _one: one };
+        let mut lab = Lab { prefix, hosts: Vec::new(), children: Vec::new(), pidfiles: Vec::new(), dir, _one: one };
         let sw = lab.ns("sw");
         must(&["-n", &sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
         must(&["-n", &sw, "link", "set", "br0", "up"]);
@@ -78,6 +87,9 @@ impl Lab {
             let ns = lab.ns(host);
             must(&["netns", "add", &ns]);
             lab.hosts.push(host.to_string());
+            // No duplicate address detection: link-local and lab addresses are usable at once.
+            let dad = lab.exec(host, &["sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad"]);
+            assert!(dad.status.success(), "accept_dad in {host}: {}", String::from_utf8_lossy(&dad.stderr));
             let port = format!("p-{host}");
             must(&["-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
             must(&["-n", &sw, "link", "set", &port, "master", "br0", "up"]);
@@ -85,6 +97,7 @@ impl Lab {
             must(&["-n", &ns, "link", "set", "eth0", "address", &host_mac(i)]);
             must(&["-n", &ns, "link", "set", "eth0", "up"]);
             must(&["-n", &ns, "addr", "add", &format!("{}/24", host_addr(i)), "dev", "eth0"]);
+            must(&["-n", &ns, "addr", "add", &format!("{}/64", host_addr6(i)), "dev", "eth0"]);
         }
         Some(lab)
     }
@@ -152,7 +165,7 @@ impl Lab {
 
     /// Whether `host` has `addr` on eth0.
     pub fn has_addr(&self, host: &str, addr: &str) -> bool {
-        let out = ip(&["-n", &self.ns(host), "-4", "-o", "addr", "show", "dev", "eth0"]);
+        let out = ip(&["-n", &self.ns(host), "-o", "addr", "show", "dev", "eth0"]);
         let text = String::from_utf8_lossy(&out.stdout);
         text.split_whitespace().any(|w| w.split('/').next() == Some(addr))
     }
@@ -196,7 +209,12 @@ impl Lab {
 
     /// Runs vrrpd (the `vrrp_lab` example) on `host` with one instance; its log is `HOST.log`.
     pub fn start_vrrp(&mut self, host: &str, spec: &InstanceSpec) -> u32 {
-        let config = self.write(&format!("{host}.ron"), &vrrp_config(host, spec));
+        self.start_vrrp_ron(host, &vrrp_config(host, spec))
+    }
+
+    /// Runs vrrpd on `host` with a config written out in full.
+    pub fn start_vrrp_ron(&mut self, host: &str, ron: &str) -> u32 {
+        let config = self.write(&format!("{host}.ron"), ron);
         let config = config.to_string_lossy().into_owned();
         self.spawn(host, host, vrrp_lab(), &[&config])
     }
@@ -207,6 +225,22 @@ impl Lab {
         let _ = self.exec(host, &["bash", "-c", &format!("echo probe > /dev/udp/{addr}/9")]);
         time_until(Duration::from_secs(2), || self.neighbour_mac(host, addr).is_some())?;
         self.neighbour_mac(host, addr)
+    }
+
+    /// Runs keepalived (VRRP only, in the foreground, logging to `HOST.log`) on `host` with one
+    /// instance; returns (parent PID, VRRP child PID).
+    pub fn start_keepalived(&mut self, host: &str, spec: &InstanceSpec) -> (u32, u32) {
+        let config = self.write(&format!("{host}.conf"), &keepalived_config(host, spec));
+        let pid = |kind: &str| self.dir.join(format!("{host}-{kind}.pid")).to_string_lossy().into_owned();
+        let (main_pid, vrrp_pid, chk_pid) = (pid("main"), pid("vrrp"), pid("checker"));
+        self.pidfiles.push(PathBuf::from(&vrrp_pid));
+        let config = config.to_string_lossy().into_owned();
+        let args = ["-n", "-l", "-D", "-G", "-P", "-R", "-f", &config, "-p", &main_pid, "-r", &vrrp_pid, "-c", &chk_pid];
+        let parent = self.spawn(host, host, Path::new(KEEPALIVED), &args);
+        let vrrp_path = PathBuf::from(&vrrp_pid);
+        let child = time_until(Duration::from_secs(5), || read_pid(&vrrp_path).is_some()).and_then(|_| read_pid(&vrrp_path));
+        let child = child.unwrap_or_else(|| panic!("keepalived on {host} wrote no VRRP pid file\n{}", self.logs()));
+        (parent, child)
     }
 
     /// Every log of the lab, for a failure message.
@@ -226,6 +260,11 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        for pidfile in &self.pidfiles {
+            if let Some(pid) = read_pid(pidfile) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
         for child in &mut self.children {
             // `ip netns exec` execs the program, so this PID is the program itself.
             let _ = child.kill();
@@ -241,6 +280,23 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Where Debian installs keepalived (tests/install-deps installs it).
+pub const KEEPALIVED: &str = "/usr/sbin/keepalived";
+
+/// Whether keepalived is installed; without it the interop tests skip, or fail under CI=true.
+pub fn have_keepalived() -> bool {
+    if Path::new(KEEPALIVED).exists() {
+        return true;
+    }
+    assert!(!in_ci(), "CI=true but {KEEPALIVED} is missing: run tests/install-deps");
+    eprintln!("skipping: {KEEPALIVED} is not installed (apt-get install keepalived)");
+    false
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// Polls `cond` every 10 ms; how long it took to become true, or None after `timeout`.
@@ -290,6 +346,7 @@ pub struct InstanceSpec {
     pub password: Option<&'static str>,
     pub unicast_src: Option<String>,
     pub unicast_peers: Vec<String>,
+    pub vips: Vec<&'static str>,
 }
 
 impl Default for InstanceSpec {
@@ -303,6 +360,7 @@ impl Default for InstanceSpec {
             password: None,
             unicast_src: None,
             unicast_peers: Vec::new(),
+            vips: vec![VIP],
         }
     }
 }
@@ -319,7 +377,42 @@ pub fn vrrp_config(router_id: &str, spec: &InstanceSpec) -> String {
     };
     format!(
         "(\n  vrrp: (\n    router_id: \"{router_id}\",\n    instances: [(\n      name: \"VI_1\", interface: \"eth0\", vrid: {}, priority: {}, version: {},\n      \
-         state: backup, preempt: {}, advert_int: \"{}\", {auth}{unicast}\n      vips: [\"{VIP}\"],\n    )],\n  ),\n)\n",
-        spec.vrid, spec.priority, spec.version, spec.preempt, spec.advert_int
+         state: backup, preempt: {}, advert_int: \"{}\", {auth}{unicast}\n      vips: [{}],\n    )],\n  ),\n)\n",
+        spec.vrid,
+        spec.priority,
+        spec.version,
+        spec.preempt,
+        spec.advert_int,
+        spec.vips.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
     )
+}
+
+/// The same instance as [`vrrp_config`], in keepalived's syntax.
+pub fn keepalived_config(router_id: &str, spec: &InstanceSpec) -> String {
+    let mut inst = format!(
+        "vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {}\n  priority {}\n  advert_int {}\n  version {}\n",
+        spec.vrid,
+        spec.priority,
+        spec.advert_int.trim_end_matches('s'),
+        spec.version
+    );
+    if !spec.preempt {
+        inst.push_str("  nopreempt\n");
+    }
+    if let Some(p) = spec.password {
+        inst.push_str(&format!("  authentication {{\n    auth_type PASS\n    auth_pass {p}\n  }}\n"));
+    }
+    if let Some(src) = &spec.unicast_src {
+        inst.push_str(&format!("  unicast_src_ip {src}\n  unicast_peer {{\n"));
+        for p in &spec.unicast_peers {
+            inst.push_str(&format!("    {p}\n"));
+        }
+        inst.push_str("  }\n");
+    }
+    inst.push_str("  virtual_ipaddress {\n");
+    for v in &spec.vips {
+        inst.push_str(&format!("    {v}\n"));
+    }
+    inst.push_str("  }\n}\n");
+    format!("global_defs {{\n  router_id {router_id}\n}}\n{inst}")
 }

@@ -8,17 +8,18 @@ use crate::garp::{self, GarpSocket};
 use crate::iface::{self, IfaceInfo};
 use crate::instance::Instance;
 use crate::linkwatch::LinkWatch;
-use crate::packet::ChecksumScope;
+use crate::ndisc::{self, NaSocket};
 use crate::priority::FaultCause;
 use crate::rawsock::VrrpSocketV4;
+use crate::rawsock6::VrrpSocketV6;
 use crate::state::{Action, Event, State};
-use crate::validate::{self, DropCounters, DropReason};
+use crate::validate::{self, DropCounters, DropReason, Incoming};
 use crate::vip::{AddrControl, Outcome};
 use hakeeper_common::config::Vrrp;
 use hakeeper_common::ipc::{send, FrameReader, FromVrrp, IpcError, ReadOutcome, ToVrrp, VrrpState};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -49,8 +50,30 @@ struct Iface {
     name: String,
     index: u32,
     mac: [u8; 6],
-    primary: Ipv4Addr,
-    sock: VrrpSocketV4,
+    /// Set when an IPv4 instance uses the interface.
+    primary: Option<Ipv4Addr>,
+    sock4: Option<VrrpSocketV4>,
+    /// Set when an IPv6 instance uses the interface.
+    link_local: Option<Ipv6Addr>,
+    sock6: Option<VrrpSocketV6>,
+}
+
+impl Iface {
+    fn owns(&self, addr: IpAddr) -> bool {
+        match addr {
+            IpAddr::V4(a) => self.primary == Some(a),
+            IpAddr::V6(a) => self.link_local == Some(a),
+        }
+    }
+}
+
+/// A socket the loop polls: interface index and family.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Supervisor,
+    Links,
+    V4(usize),
+    V6(usize),
 }
 
 struct Node {
@@ -60,10 +83,21 @@ struct Node {
     ifaces: Vec<Iface>,
     instances: Vec<Instance>,
     addrs: AddrControl,
-    garp_sock: GarpSocket,
+    garp_sock: Option<GarpSocket>,
+    na_sock: Option<NaSocket>,
     links: LinkWatch,
     /// Drops that belong to no instance (malformed IP, unknown VRID).
     stray: DropCounters,
+    groups: Vec<Group>,
+    /// True while a sync group's members follow one of them, so they do not echo it back.
+    following: bool,
+}
+
+/// A `vrrp_sync_group`: its members move together.
+struct Group {
+    name: String,
+    members: Vec<usize>,
+    faulted: bool,
 }
 
 /// Whether the loop goes on.
@@ -83,52 +117,67 @@ impl Node {
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut instances = Vec::new();
         for (id, cfg) in vrrp.instances.iter().enumerate() {
-            let k = match ifaces.iter().position(|f| f.name == cfg.interface) {
+            let name = cfg.interface.clone();
+            let err = |reason: &str| VrrpError::Interface { name: name.clone(), reason: reason.to_string() };
+            let info = snapshot.get(&name).filter(|i| i.index != 0).ok_or_else(|| err("no such interface"))?;
+            let k = match ifaces.iter().position(|f| f.name == name) {
                 Some(k) => k,
                 None => {
-                    let name = cfg.interface.clone();
-                    let err = |reason: &str| VrrpError::Interface { name: name.clone(), reason: reason.to_string() };
-                    let info = snapshot.get(&name).filter(|i| i.index != 0).ok_or_else(|| err("no such interface"))?;
                     let mac = info.mac.ok_or_else(|| err("has no MAC address"))?;
-                    // The primary address is the first one that is not a VIP (a crashed
-                    // vrrpd may have left one behind).
-                    let primary =
-                        info.v4.iter().copied().find(|a| !all_vips.contains(&IpAddr::V4(*a))).ok_or_else(|| err("has no IPv4 address"))?;
-                    let multicast = vrrp.instances.iter().any(|i| i.interface == name && i.unicast_peers.is_empty());
-                    let sock = VrrpSocketV4::open(&name, info.index, multicast)?;
-                    ifaces.push(Iface { name, index: info.index, mac, primary, sock });
+                    ifaces.push(Iface { name: name.clone(), index: info.index, mac, primary: None, sock4: None, link_local: None, sock6: None });
                     ifaces.len() - 1
                 }
             };
-            let local = match cfg.unicast_src_ip {
-                Some(IpAddr::V4(a)) => a,
-                Some(IpAddr::V6(_)) => {
-                    return Err(VrrpError::Unsupported {
-                        instance: cfg.name.clone(),
-                        reason: "an IPv6 unicast_src_ip needs IPv6 VIPs".into(),
-                    })
-                }
-                None => ifaces[k].primary,
+            let ipv6 = cfg.vips.first().is_some_and(|v| v.addr.is_ipv6());
+            let same_family = |i: &&hakeeper_common::config::VrrpInstance| {
+                i.interface == name && i.vips.first().is_some_and(|v| v.addr.is_ipv6()) == ipv6
             };
+            let multicast = vrrp.instances.iter().filter(same_family).any(|i| i.unicast_peers.is_empty());
+            let f = &mut ifaces[k];
+            let default_src = if ipv6 {
+                if f.sock6.is_none() {
+                    f.link_local = Some(info.v6_link_local.ok_or_else(|| err("has no IPv6 link-local address"))?);
+                    f.sock6 = Some(VrrpSocketV6::open(&name, info.index, multicast)?);
+                }
+                f.link_local.map(IpAddr::V6)
+            } else {
+                if f.sock4.is_none() {
+                    // The primary address is the first one that is not a VIP (a crashed vrrpd
+                    // may have left one behind).
+                    let primary = info.v4.iter().copied().find(|a| !all_vips.contains(&IpAddr::V4(*a)));
+                    f.primary = Some(primary.ok_or_else(|| err("has no IPv4 address"))?);
+                    f.sock4 = Some(VrrpSocketV4::open(&name, info.index, multicast)?);
+                }
+                f.primary.map(IpAddr::V4)
+            };
+            let local = cfg.unicast_src_ip.or(default_src).ok_or_else(|| err("has no source address"))?;
             instances.push(Instance::new(id, cfg.clone(), k, local, &vrrp.garp)?);
         }
+        let any_v4 = instances.iter().any(|i| !i.ipv6);
+        let any_v6 = instances.iter().any(|i| i.ipv6);
+        let groups = vrrp.sync_groups.iter().map(|g| Group { name: g.name.clone(), members: g.instances.clone(), faulted: false }).collect();
         Ok(Node {
             channel,
             reader,
             addrs: AddrControl::open()?,
-            garp_sock: GarpSocket::open()?,
+            garp_sock: if any_v4 { Some(GarpSocket::open()?) } else { None },
+            na_sock: if any_v6 { Some(NaSocket::open()?) } else { None },
             links: LinkWatch::open()?,
             vrrp,
             ifaces,
             instances,
             stray: DropCounters::default(),
+            groups,
+            following: false,
         })
     }
 
     fn start(&mut self, early: Vec<ToVrrp>) {
         let now = Instant::now();
         for f in &self.ifaces {
-            log::info!("VRRP on {} (index {}), primary address {}", f.name, f.index, f.primary);
+            let v4 = f.primary.map(|a| format!(", primary address {a}")).unwrap_or_default();
+            let v6 = f.link_local.map(|a| format!(", link-local address {a}")).unwrap_or_default();
+            log::info!("VRRP on {} (index {}){v4}{v6}", f.name, f.index);
         }
         let snapshot = iface::snapshot().unwrap_or_default();
         for i in 0..self.instances.len() {
@@ -145,6 +194,7 @@ impl Node {
             let actions = self.instances[i].machine.handle(Event::Startup, now);
             self.execute(i, actions, now);
         }
+        self.sync_group_faults(now);
     }
 
     fn serve(&mut self) -> Result<(), VrrpError> {
@@ -153,27 +203,39 @@ impl Node {
             let now = Instant::now();
             self.fire_timers(now);
             let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
-            let ready = self.wait(timeout)?;
-            if ready[0] {
-                if let Flow::Stop(result) = self.supervisor_readable() {
-                    return result;
-                }
-            }
-            if ready[1] && self.links.drain() {
-                self.links_changed();
-            }
-            for k in 0..self.ifaces.len() {
-                if ready[2 + k] {
-                    self.receive(k, &mut buf);
+            for source in self.wait(timeout)? {
+                match source {
+                    Source::Supervisor => {
+                        if let Flow::Stop(result) = self.supervisor_readable() {
+                            return result;
+                        }
+                    }
+                    Source::Links => {
+                        if self.links.drain() {
+                            self.links_changed();
+                        }
+                    }
+                    Source::V4(k) => self.receive4(k, &mut buf),
+                    Source::V6(k) => self.receive6(k, &mut buf),
                 }
             }
         }
     }
 
-    /// Polls channel, link watch and sockets; which of them are readable.
-    fn wait(&self, timeout: Option<Duration>) -> Result<Vec<bool>, VrrpError> {
+    /// Polls channel, link watch and sockets; the ones that are readable.
+    fn wait(&self, timeout: Option<Duration>) -> Result<Vec<Source>, VrrpError> {
+        let mut sources = vec![Source::Supervisor, Source::Links];
         let mut fds = vec![PollFd::new(self.channel.as_fd(), PollFlags::POLLIN), PollFd::new(self.links.as_fd(), PollFlags::POLLIN)];
-        fds.extend(self.ifaces.iter().map(|f| PollFd::new(f.sock.as_fd(), PollFlags::POLLIN)));
+        for (k, f) in self.ifaces.iter().enumerate() {
+            if let Some(s) = &f.sock4 {
+                sources.push(Source::V4(k));
+                fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
+            }
+            if let Some(s) = &f.sock6 {
+                sources.push(Source::V6(k));
+                fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
+            }
+        }
         // Round up so a deadline half a millisecond away does not spin.
         let timeout = match timeout {
             None => PollTimeout::NONE,
@@ -181,11 +243,11 @@ impl Node {
         };
         match poll(&mut fds, timeout) {
             Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => return Ok(vec![false; fds.len()]),
+            Err(nix::errno::Errno::EINTR) => return Ok(Vec::new()),
             Err(e) => return Err(VrrpError::Poll(e)),
         }
         let readable = PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLHUP;
-        Ok(fds.iter().map(|f| f.revents().is_some_and(|r| r.intersects(readable))).collect())
+        Ok(fds.iter().zip(sources).filter(|(f, _)| f.revents().is_some_and(|r| r.intersects(readable))).map(|(_, s)| s).collect())
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -254,6 +316,7 @@ impl Node {
             let actions = self.instances[i].machine.handle(event.clone(), now);
             self.execute(i, actions, now);
         }
+        self.sync_group_faults(now);
         Flow::Continue
     }
 
@@ -283,12 +346,14 @@ impl Node {
                 self.execute(i, actions, now);
             }
         }
+        self.sync_group_faults(now);
     }
 
-    /// Drains one interface's socket, validating each advert before its instance sees it.
-    fn receive(&mut self, k: usize, buf: &mut [u8]) {
+    /// Drains one interface's IPv4 socket.
+    fn receive4(&mut self, k: usize, buf: &mut [u8]) {
         loop {
-            let n = match self.ifaces[k].sock.recv(buf) {
+            let Some(sock) = &self.ifaces[k].sock4 else { return };
+            let n = match sock.recv(buf) {
                 Ok(Some(n)) => n,
                 Ok(None) => return,
                 Err(e) => {
@@ -296,51 +361,76 @@ impl Node {
                     return;
                 }
             };
-            let now = Instant::now();
-            let pkt = match validate::parse_ipv4(&buf[..n]) {
-                Ok(p) => p,
+            match validate::parse_ipv4(&buf[..n]) {
+                Ok(pkt) => self.dispatch(k, false, &pkt),
                 Err(rej) => {
-                    if self.stray.count(rej.reason, now) {
+                    if self.stray.count(rej.reason, Instant::now()) {
                         log::warn!("dropped a packet on {}: {} ({})", self.ifaces[k].name, rej.reason, rej.detail);
-                    }
-                    continue;
-                }
-            };
-            let vrid = validate::peek_vrid(pkt.payload);
-            let Some(i) = self.instances.iter().position(|inst| inst.iface == k && Some(inst.cfg.vrid) == vrid) else {
-                self.stray.count(DropReason::UnknownVrid, now);
-                continue;
-            };
-            let inst = &mut self.instances[i];
-            if pkt.src == IpAddr::V4(inst.local) || pkt.src == IpAddr::V4(self.ifaces[k].primary) {
-                inst.drops.count(DropReason::Own, now);
-                continue;
-            }
-            match validate::check(&pkt, &inst.expect) {
-                Ok(adv) => {
-                    let actions = inst.machine.handle(Event::Advert(adv), now);
-                    self.execute(i, actions, now);
-                }
-                Err(rej) => {
-                    if inst.drops.count(rej.reason, now) {
-                        log::warn!(
-                            "{} dropped an advert from {}: {} ({}); {} dropped for this reason so far",
-                            inst.tag(),
-                            pkt.src,
-                            rej.reason,
-                            rej.detail,
-                            inst.drops.get(rej.reason)
-                        );
                     }
                 }
             }
         }
     }
 
+    /// Drains one interface's IPv6 socket.
+    fn receive6(&mut self, k: usize, buf: &mut [u8]) {
+        loop {
+            let Some(sock) = &self.ifaces[k].sock6 else { return };
+            let rx = match sock.recv(buf) {
+                Ok(Some(rx)) => rx,
+                Ok(None) => return,
+                Err(e) => {
+                    log::warn!("receive error on {}: {e}", self.ifaces[k].name);
+                    return;
+                }
+            };
+            let pkt = Incoming { src: rx.src.into(), dst: rx.dst.into(), ttl: rx.hop_limit, payload: &buf[..rx.len.min(buf.len())] };
+            self.dispatch(k, true, &pkt);
+        }
+    }
+
+    /// Finds the advert's instance by VRID and validates it before the instance sees it.
+    fn dispatch(&mut self, k: usize, ipv6: bool, pkt: &Incoming<'_>) {
+        let now = Instant::now();
+        let vrid = validate::peek_vrid(pkt.payload);
+        let Some(i) = self.instances.iter().position(|inst| inst.iface == k && inst.ipv6 == ipv6 && Some(inst.cfg.vrid) == vrid) else {
+            self.stray.count(DropReason::UnknownVrid, now);
+            return;
+        };
+        let inst = &mut self.instances[i];
+        if pkt.src == inst.local || self.ifaces[k].owns(pkt.src) {
+            inst.drops.count(DropReason::Own, now);
+            return;
+        }
+        match validate::check(pkt, &inst.expect) {
+            Ok(adv) => {
+                let actions = inst.machine.handle(Event::Advert(adv), now);
+                self.execute(i, actions, now);
+            }
+            Err(rej) => {
+                if inst.drops.count(rej.reason, now) {
+                    log::warn!(
+                        "{} dropped an advert from {}: {} ({}); {} dropped for this reason so far",
+                        inst.tag(),
+                        pkt.src,
+                        rej.reason,
+                        rej.detail,
+                        inst.drops.get(rej.reason)
+                    );
+                }
+            }
+        }
+    }
+
     fn execute(&mut self, i: usize, actions: Vec<Action>, now: Instant) {
+        let mut moved = None;
         for action in actions {
             match action {
-                Action::Transition { to, priority, cause } => self.transition(i, to, priority, cause),
+                Action::Transition { to, priority, cause } => {
+                    moved = Some((self.instances[i].reported, to));
+                    self.instances[i].reported = to;
+                    self.transition(i, to, priority, cause);
+                }
                 Action::Advertise { priority } => self.advertise(i, priority),
                 Action::AddVips => self.set_vips(i, true),
                 Action::RemoveVips => {
@@ -353,6 +443,53 @@ impl Node {
                 }
             }
         }
+        if let Some((from, to)) = moved {
+            self.sync_group_follow(i, from, to, now);
+        }
+    }
+
+    /// keepalived's `vrrp_sync_group`: when a member becomes master the others follow, and
+    /// when a master member yields to a higher priority the other masters yield too.
+    fn sync_group_follow(&mut self, i: usize, from: State, to: State, now: Instant) {
+        if self.following {
+            return;
+        }
+        let event = match (from, to) {
+            (_, State::Master) => Event::GroupMaster,
+            (State::Master, State::Backup) => Event::GroupBackup,
+            _ => return,
+        };
+        let Some(g) = self.groups.iter().position(|g| g.members.contains(&i)) else { return };
+        log::info!("VRRP_Group({}) following {} to {to}", self.groups[g].name, self.instances[i].tag());
+        self.following = true;
+        for m in self.groups[g].members.clone() {
+            if m != i && m < self.instances.len() {
+                let actions = self.instances[m].machine.handle(event.clone(), now);
+                self.execute(m, actions, now);
+            }
+        }
+        self.following = false;
+    }
+
+    /// A sync group is in FAULT while any member has a fault of its own.
+    fn sync_group_faults(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let members = self.groups[g].members.clone();
+            let faulted = members.iter().any(|&m| self.instances.get(m).is_some_and(|inst| inst.machine.own_fault()));
+            if faulted == self.groups[g].faulted {
+                continue;
+            }
+            self.groups[g].faulted = faulted;
+            log::info!("VRRP_Group({}) {}", self.groups[g].name, if faulted { "entering FAULT" } else { "leaving FAULT" });
+            self.following = true;
+            for &m in &members {
+                if m < self.instances.len() {
+                    let actions = self.instances[m].machine.handle(Event::GroupFault { on: faulted }, now);
+                    self.execute(m, actions, now);
+                }
+            }
+            self.following = false;
+        }
     }
 
     fn transition(&mut self, i: usize, to: State, priority: u8, cause: Option<FaultCause>) {
@@ -363,6 +500,7 @@ impl Node {
             }
             Some(FaultCause::ProxyDown) => " (the local proxy is down)".to_string(),
             Some(FaultCause::LinkDown) => " (a tracked link is down)".to_string(),
+            Some(FaultCause::SyncGroup) => " (another member of its sync group is in FAULT)".to_string(),
             None => String::new(),
         };
         log::info!("{} Entering {to} STATE, priority {priority}{why}", inst.tag());
@@ -385,10 +523,14 @@ impl Node {
         let iface = &self.ifaces[inst.iface];
         let advert = inst.advert(priority);
         for dst in inst.destinations() {
-            let sent = advert
-                .encode(ChecksumScope::V4 { src: inst.local, dst })
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| iface.sock.send(inst.local, dst, &bytes).map_err(|e| e.to_string()));
+            let sent = advert.encode(inst.scope(dst)).map_err(|e| e.to_string()).and_then(|bytes| {
+                let result = match (inst.local, dst, &iface.sock4, &iface.sock6) {
+                    (IpAddr::V4(src), IpAddr::V4(dst), Some(sock), _) => sock.send(src, dst, &bytes),
+                    (IpAddr::V6(src), IpAddr::V6(dst), _, Some(sock)) => sock.send(src, dst, &bytes),
+                    _ => Err(nix::errno::Errno::EAFNOSUPPORT),
+                };
+                result.map_err(|e| e.to_string())
+            });
             if let Err(e) = sent {
                 log::warn!("{} cannot send an advert to {dst} on {}: {e}", inst.tag(), iface.name);
             }
@@ -414,6 +556,7 @@ impl Node {
         }
     }
 
+    /// Sends the gratuitous ARPs / unsolicited NAs that are due.
     fn pump_garp(&mut self, i: usize, now: Instant) {
         let rounds = self.instances[i].garp.due(now, self.vrrp.garp.interval);
         if rounds == 0 {
@@ -422,14 +565,21 @@ impl Node {
         let inst = &self.instances[i];
         let iface = &self.ifaces[inst.iface];
         for vip in &inst.cfg.vips {
-            let IpAddr::V4(ip) = vip.addr else { continue };
-            log::info!("{} Sending {rounds} gratuitous ARP(s) on {} for {ip}", inst.tag(), iface.name);
-            let frame = garp::announcement(iface.mac, ip);
-            for _ in 0..rounds {
-                if let Err(e) = self.garp_sock.send(iface.index, &frame) {
-                    log::warn!("{} cannot send a gratuitous ARP on {}: {e}", inst.tag(), iface.name);
-                    break;
+            let sent = match (vip.addr, &self.garp_sock, &self.na_sock, iface.link_local) {
+                (IpAddr::V4(ip), Some(sock), _, _) => {
+                    log::info!("{} Sending {rounds} gratuitous ARP(s) on {} for {ip}", inst.tag(), iface.name);
+                    let frame = garp::announcement(iface.mac, ip);
+                    (0..rounds).try_for_each(|_| sock.send(iface.index, &frame))
                 }
+                (IpAddr::V6(ip), _, Some(sock), Some(src)) => {
+                    log::info!("{} Sending {rounds} unsolicited neighbour advertisement(s) on {} for {ip}", inst.tag(), iface.name);
+                    let message = ndisc::advertisement(iface.mac, ip);
+                    (0..rounds).try_for_each(|_| sock.send(iface.index, src, &message))
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = sent {
+                log::warn!("{} cannot announce {} on {}: {e}", inst.tag(), vip.addr, iface.name);
             }
         }
     }

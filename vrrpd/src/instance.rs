@@ -3,11 +3,11 @@
 
 use crate::error::VrrpError;
 use crate::garp::GarpPacer;
-use crate::packet::{Advert, Auth, Version, MULTICAST_V4};
-use crate::state::{Machine, Params};
+use crate::packet::{Advert, Auth, ChecksumScope, Version, MULTICAST_V4, MULTICAST_V6};
+use crate::state::{Machine, Params, State};
 use crate::validate::{DropCounters, Expect};
 use hakeeper_common::config::{Garp, VrrpAuth, VrrpInstance};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 pub struct Instance {
     /// Index in `Vrrp::instances` (the id the supervisor knows).
@@ -15,25 +15,31 @@ pub struct Instance {
     pub cfg: VrrpInstance,
     /// Index into the driver's interfaces.
     pub iface: usize,
-    /// Source of our adverts: `unicast_src_ip` or the interface's primary address.
-    pub local: Ipv4Addr,
+    /// Source of our adverts: `unicast_src_ip`, or the interface's primary IPv4 address or
+    /// IPv6 link-local address.
+    pub local: IpAddr,
+    /// IPv6 VIPs (VRRPv3 over IPv6); IPv4 otherwise.
+    pub ipv6: bool,
     pub machine: Machine,
     pub expect: Expect,
     pub drops: DropCounters,
     pub garp: GarpPacer,
     /// Last known state of `watched_links` (all up).
     pub links_up: bool,
+    /// The state last reported (for sync groups, which follow transitions).
+    pub reported: State,
 }
 
 impl Instance {
-    pub fn new(id: usize, cfg: VrrpInstance, iface: usize, local: Ipv4Addr, garp: &Garp) -> Result<Instance, VrrpError> {
+    pub fn new(id: usize, cfg: VrrpInstance, iface: usize, local: IpAddr, garp: &Garp) -> Result<Instance, VrrpError> {
         let unsupported = |reason: &str| VrrpError::Unsupported { instance: cfg.name.clone(), reason: reason.into() };
         let version = Version::from_number(cfg.version).ok_or_else(|| unsupported("VRRP version must be 2 or 3"))?;
-        if cfg.vips.iter().any(|v| v.addr.is_ipv6()) {
-            return Err(unsupported("IPv6 virtual addresses are not supported yet"));
+        let ipv6 = cfg.vips.first().is_some_and(|v| v.addr.is_ipv6());
+        if ipv6 && version != Version::V3 {
+            return Err(unsupported("IPv6 virtual addresses need VRRP version 3"));
         }
-        if cfg.unicast_peers.iter().any(|p| p.is_ipv6()) {
-            return Err(unsupported("IPv6 unicast peers need IPv6 virtual addresses"));
+        if cfg.vips.iter().any(|v| v.addr.is_ipv6() != ipv6) || cfg.unicast_peers.iter().any(|p| p.is_ipv6() != ipv6) || local.is_ipv6() != ipv6 {
+            return Err(unsupported("virtual addresses, unicast peers and the source address must all be IPv4 or all IPv6"));
         }
         let auth = match (&cfg.auth, version) {
             (VrrpAuth::Pass(pw), Version::V2) => Auth::pass(pw),
@@ -54,11 +60,11 @@ impl Instance {
             advert_int: cfg.advert_int,
             preempt: cfg.preempt,
             preempt_delay: cfg.preempt_delay,
-            local_addr: IpAddr::V4(local),
+            local_addr: local,
             garp: garp.clone(),
             track: cfg.track.clone(),
         });
-        Ok(Instance { id, cfg, iface, local, machine, expect, drops: DropCounters::default(), garp: GarpPacer::default(), links_up: true })
+        Ok(Instance { id, cfg, iface, local, ipv6, machine, expect, drops: DropCounters::default(), garp: GarpPacer::default(), links_up: true, reported: State::Init })
     }
 
     /// keepalived's log prefix.
@@ -77,19 +83,22 @@ impl Instance {
         }
     }
 
-    /// Where adverts go: 224.0.0.18, or each unicast peer.
-    pub fn destinations(&self) -> Vec<Ipv4Addr> {
-        if self.expect.multicast {
-            return vec![MULTICAST_V4];
+    /// Where adverts go: 224.0.0.18 or ff02::12, or each unicast peer.
+    pub fn destinations(&self) -> Vec<IpAddr> {
+        match (self.expect.multicast, self.ipv6) {
+            (true, false) => vec![IpAddr::V4(MULTICAST_V4)],
+            (true, true) => vec![IpAddr::V6(MULTICAST_V6)],
+            (false, _) => self.cfg.unicast_peers.clone(),
         }
-        self.cfg
-            .unicast_peers
-            .iter()
-            .filter_map(|p| match p {
-                IpAddr::V4(a) => Some(*a),
-                IpAddr::V6(_) => None,
-            })
-            .collect()
+    }
+
+    /// The checksum scope of an advert from us to `dst`.
+    pub fn scope(&self, dst: IpAddr) -> ChecksumScope {
+        match (self.local, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => ChecksumScope::V4 { src, dst },
+            (IpAddr::V6(src), IpAddr::V6(dst)) => ChecksumScope::V6 { src, dst },
+            _ => ChecksumScope::MessageOnly,
+        }
     }
 
     /// The interfaces whose links this instance depends on.

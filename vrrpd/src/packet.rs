@@ -304,7 +304,7 @@ fn checksum(version: Version, scope: ChecksumScope, msg: &[u8]) -> u16 {
         (Version::V3, ChecksumScope::V4 { src, dst }) => sum.feed(&ipv4_pseudo(src, dst, msg.len())),
         (Version::V3, ChecksumScope::V6 { src, dst }) => sum.feed(&ipv6_pseudo(src, dst, msg.len())),
     };
-    sum.add(msg).finish()
+    sum.feed(msg).finish()
 }
 
 #[cfg(test)]

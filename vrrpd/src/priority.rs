@@ -14,6 +14,8 @@ pub enum FaultCause {
     Script(usize),
     ProxyDown,
     LinkDown,
+    /// Another member of the instance's sync group is in FAULT.
+    SyncGroup,
 }
 
 #[derive(Debug, Clone)]
@@ -31,12 +33,13 @@ pub struct Tracking {
     tracks: Vec<Tracked>,
     proxy_up: bool,
     links_up: bool,
+    group_fault: bool,
 }
 
 impl Tracking {
     pub fn new(base: u8, tracks: &[TrackScript]) -> Tracking {
         let tracks = tracks.iter().map(|t| Tracked { script: t.script, weight: t.weight, ok: None }).collect();
-        Tracking { base, tracks, proxy_up: true, links_up: true }
+        Tracking { base, tracks, proxy_up: true, links_up: true, group_fault: false }
     }
 
     pub fn base(&self) -> u8 {
@@ -61,6 +64,10 @@ impl Tracking {
         self.links_up = up;
     }
 
+    pub fn set_group_fault(&mut self, on: bool) {
+        self.group_fault = on;
+    }
+
     /// Base priority plus the weights that apply: a positive weight while its script succeeds, a
     /// negative one while it fails; clamped to 1..=254. The owner's 255 never changes.
     pub fn effective(&self) -> u8 {
@@ -81,6 +88,11 @@ impl Tracking {
 
     /// The reason this instance must be in FAULT, if any.
     pub fn fault(&self) -> Option<FaultCause> {
+        self.own_fault().or(if self.group_fault { Some(FaultCause::SyncGroup) } else { None })
+    }
+
+    /// A fault of this instance itself, not inherited from its sync group.
+    pub fn own_fault(&self) -> Option<FaultCause> {
         if !self.links_up {
             return Some(FaultCause::LinkDown);
         }
@@ -146,6 +158,16 @@ mod tests {
         assert_eq!(t.fault(), Some(FaultCause::ProxyDown));
         t.set_links(false);
         assert_eq!(t.fault(), Some(FaultCause::LinkDown));
+    }
+
+    #[test]
+    fn a_group_fault_is_not_the_instance_own() {
+        let mut t = tracking(100, &[]);
+        t.set_group_fault(true);
+        assert_eq!(t.fault(), Some(FaultCause::SyncGroup));
+        assert_eq!(t.own_fault(), None);
+        t.set_proxy(false);
+        assert_eq!(t.fault(), Some(FaultCause::ProxyDown));
     }
 
     #[test]

@@ -9,18 +9,19 @@ use crate::checksum::IPPROTO_VRRP;
 use crate::error::VrrpError;
 use crate::packet::MULTICAST_V4;
 use nix::errno::Errno;
-use nix::sys::socket::{recv, sendmsg, setsockopt, sockopt, ControlMessage, MsgFlags, SockaddrIn};
+use crate::sockopt;
+use nix::sys::socket::{recv, sendmsg, setsockopt, sockopt as nixopt, ControlMessage, MsgFlags, SockaddrIn};
 use std::ffi::OsString;
 use std::io::IoSlice;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 pub struct VrrpSocketV4 {
     fd: OwnedFd,
     ifindex: u32,
 }
 
-fn sock_err<'a>(what: &'static str, iface: &'a str) -> impl FnOnce(Errno) -> VrrpError + 'a {
+pub(crate) fn sock_err<'a>(what: &'static str, iface: &'a str) -> impl FnOnce(Errno) -> VrrpError + 'a {
     move |source| VrrpError::Socket { what, iface: iface.to_string(), source }
 }
 
@@ -31,39 +32,18 @@ fn set_mreqn(fd: &OwnedFd, option: libc::c_int, group: Ipv4Addr, ifindex: u32) -
         imr_address: libc::in_addr { s_addr: 0 },
         imr_ifindex: ifindex as libc::c_int,
     };
-    // SAFETY: a valid descriptor and a properly sized, initialised ip_mreqn.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::IPPROTO_IP,
-            option,
-            &mreq as *const libc::ip_mreqn as *const libc::c_void,
-            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(Errno::last());
-    }
-    Ok(())
+    sockopt::set(fd, libc::IPPROTO_IP, option, &mreq)
 }
 
 impl VrrpSocketV4 {
     /// Opens the socket on `iface`; joins 224.0.0.18 there when some instance uses multicast.
     pub fn open(iface: &str, ifindex: u32, join_multicast: bool) -> Result<VrrpSocketV4, VrrpError> {
-        // SAFETY: plain socket(2); the result is checked before it is owned.
-        let raw = unsafe {
-            libc::socket(libc::AF_INET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, libc::c_int::from(IPPROTO_VRRP))
-        };
-        if raw < 0 {
-            return Err(sock_err("raw VRRP socket", iface)(Errno::last()));
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        setsockopt(&fd, sockopt::BindToDevice, &OsString::from(iface)).map_err(sock_err("SO_BINDTODEVICE", iface))?;
-        setsockopt(&fd, sockopt::Ipv4Ttl, &255).map_err(sock_err("IP_TTL", iface))?;
-        setsockopt(&fd, sockopt::IpMulticastTtl, &255).map_err(sock_err("IP_MULTICAST_TTL", iface))?;
-        setsockopt(&fd, sockopt::IpMulticastLoop, &false).map_err(sock_err("IP_MULTICAST_LOOP", iface))?;
-        setsockopt(&fd, sockopt::Ipv4Tos, &0xc0).map_err(sock_err("IP_TOS", iface))?;
+        let fd = sockopt::raw_socket(libc::AF_INET, libc::c_int::from(IPPROTO_VRRP)).map_err(sock_err("raw VRRP socket", iface))?;
+        setsockopt(&fd, nixopt::BindToDevice, &OsString::from(iface)).map_err(sock_err("SO_BINDTODEVICE", iface))?;
+        setsockopt(&fd, nixopt::Ipv4Ttl, &255).map_err(sock_err("IP_TTL", iface))?;
+        setsockopt(&fd, nixopt::IpMulticastTtl, &255).map_err(sock_err("IP_MULTICAST_TTL", iface))?;
+        setsockopt(&fd, nixopt::IpMulticastLoop, &false).map_err(sock_err("IP_MULTICAST_LOOP", iface))?;
+        setsockopt(&fd, nixopt::Ipv4Tos, &0xc0).map_err(sock_err("IP_TOS", iface))?;
         set_mreqn(&fd, libc::IP_MULTICAST_IF, Ipv4Addr::UNSPECIFIED, ifindex).map_err(sock_err("IP_MULTICAST_IF", iface))?;
         if join_multicast {
             set_mreqn(&fd, libc::IP_ADD_MEMBERSHIP, MULTICAST_V4, ifindex).map_err(sock_err("IP_ADD_MEMBERSHIP 224.0.0.18", iface))?;

@@ -60,6 +60,14 @@ pub enum Event {
     Links {
         up: bool,
     },
+    /// `vrrp_sync_group`: another member entered (or every member left) FAULT.
+    GroupFault {
+        on: bool,
+    },
+    /// `vrrp_sync_group`: another member became master; a backup member follows at once.
+    GroupMaster,
+    /// `vrrp_sync_group`: another member left MASTER for BACKUP; a master member follows.
+    GroupBackup,
     Shutdown,
 }
 
@@ -136,6 +144,11 @@ impl Machine {
         self.tracking.effective()
     }
 
+    /// Whether this instance itself (not its sync group) must be in FAULT.
+    pub fn own_fault(&self) -> bool {
+        self.tracking.own_fault().is_some()
+    }
+
     pub fn master_adver_int(&self) -> Duration {
         self.master_adver_int
     }
@@ -171,6 +184,13 @@ impl Machine {
                 self.tracking.set_links(up);
                 self.reevaluate(now, &mut out);
             }
+            Event::GroupFault { on } => {
+                self.tracking.set_group_fault(on);
+                self.reevaluate(now, &mut out);
+            }
+            Event::GroupMaster if self.state == State::Backup => self.enter_master(now, &mut out),
+            Event::GroupBackup if self.state == State::Master => self.enter_backup(now, &mut out),
+            Event::GroupMaster | Event::GroupBackup => {}
             Event::Shutdown => self.shutdown(&mut out),
         }
         out

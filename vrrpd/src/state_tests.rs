@@ -439,3 +439,37 @@ fn scripts_the_instance_does_not_track_are_ignored() {
     steps.push(step(4000, Event::Script { script: 5, ok: false }, vec![], State::Master, Some(4610)));
     run("untracked", p, steps);
 }
+
+#[test]
+fn sync_group_events_move_the_member_along() {
+    // Another member became master: a backup follows at once.
+    run(
+        "group master",
+        params(100),
+        vec![
+            step(0, Event::Startup, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(3610)),
+            step(1000, Event::GroupMaster, becomes_master(100), State::Master, Some(2000)),
+            // Already master: nothing to do.
+            step(1500, Event::GroupMaster, vec![], State::Master, Some(2000)),
+            // Another member lost to a higher priority: follow it to BACKUP.
+            step(1800, Event::GroupBackup, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(5410)),
+            step(1900, Event::GroupBackup, vec![], State::Backup, Some(5410)),
+        ],
+    );
+}
+
+#[test]
+fn sync_group_fault_faults_every_member_and_clears_with_it() {
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::GroupFault { on: true },
+        vec![fault(100, FaultCause::SyncGroup), adv(0), adv(0), Action::RemoveVips],
+        State::Fault,
+        None,
+    ));
+    steps.push(step(4500, Event::GroupMaster, vec![], State::Fault, None));
+    steps.push(step(5000, Event::GroupFault { on: false }, vec![to(State::Backup, 100)], State::Backup, Some(8610)));
+    let m = run("group fault", params(100), steps);
+    assert!(!m.own_fault());
+}

@@ -1,6 +1,15 @@
 //! Forwarding buffers: 16 KiB per direction, taken from a per-thread pool only while data is in
 //! flight and given back as soon as they drain, so idle connections hold none.
 
+use crate::pipe::PipePool;
+
+/// Per-thread pools: forwarding buffers, and pipes for splice(2).
+#[derive(Default)]
+pub struct Pools {
+    pub buffers: BufferPool,
+    pub pipes: PipePool,
+}
+
 /// Size of one direction's buffer.
 pub const BUFFER_SIZE: usize = 16 * 1024;
 

@@ -15,9 +15,11 @@ mod deadline;
 mod error;
 mod eventloop;
 mod listeners;
+mod pipe;
 mod session;
 mod shared;
 mod start;
+pub mod stats;
 mod stick;
 mod tcplog;
 mod termination;
@@ -25,6 +27,7 @@ mod termination;
 pub use error::WorkerError;
 
 use control::{supervisor_dispatch, Control};
+use counters::Stats;
 use eventloop::{EventLoop, WAKER};
 use hakeeper_common::config::Mode;
 use listeners::Listener;
@@ -56,6 +59,12 @@ fn seed() -> u64 {
 
 /// Serves the config the supervisor sends on `channel` until drained (Ok) or orphaned (Err).
 pub fn run(channel: OwnedFd) -> Result<(), WorkerError> {
+    run_observed(channel, |_| {})
+}
+
+/// As [`run`], handing the live counters to `observe` once the config is known (for the stats
+/// page, and for tests).
+pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Result<(), WorkerError> {
     let Some(startup) = start::receive(&channel)? else {
         log::info!("told to drain before serving: exiting");
         return Ok(());
@@ -76,6 +85,7 @@ pub fn run(channel: OwnedFd) -> Result<(), WorkerError> {
         }
     }
     let shared = Arc::new(Shared::new(startup.config, links, seed()));
+    observe(shared.stats.clone());
     let mut grants = Vec::new();
     for msg in startup.early {
         supervisor_dispatch(&shared, msg, &mut grants, Instant::now());
@@ -90,8 +100,14 @@ pub fn run(channel: OwnedFd) -> Result<(), WorkerError> {
             list.push(Listener { frontend, bind, socket: mio::net::TcpListener::from_std(copy), registered: false });
         }
     }
-    // Kept open for the stats page, which is served from this process.
-    let _stats_listener = startup.stats_listener;
+    // The stats page is served from this process until it ends.
+    let _stats_page = match startup.stats_listener {
+        Some(fd) => stats::start(&shared, fd).unwrap_or_else(|e| {
+            log::error!("{e}: the stats page is not served");
+            None
+        }),
+        None => None,
+    };
 
     let mut handles = Vec::new();
     let mut polls = polls.into_iter();

@@ -3,6 +3,7 @@
 
 use crate::backend::{BackendState, Grant};
 use crate::counters::Stats;
+use crate::stats::StatsHub;
 use hakeeper_common::ipc::WorkerConfig;
 use mio::Waker;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +20,8 @@ pub struct ThreadLink {
 pub struct Shared {
     pub config: WorkerConfig,
     pub stats: Arc<Stats>,
+    /// The stats page's state beyond the counters, and its queues to thread 0.
+    pub stats_hub: Arc<StatsHub>,
     pub backends: Vec<Mutex<BackendState>>,
     pub threads: Vec<ThreadLink>,
     next_session: AtomicU64,
@@ -44,9 +47,11 @@ impl Shared {
             .enumerate()
             .map(|(i, b)| Mutex::new(BackendState::new(b, i, stats.backends[i].clone(), seed.wrapping_add(i as u64))))
             .collect();
+        let stats_hub = Arc::new(StatsHub::new(&config, &stats));
         Shared {
             config,
             stats,
+            stats_hub,
             backends,
             threads,
             next_session: AtomicU64::new(1),

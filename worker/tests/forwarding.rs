@@ -180,7 +180,7 @@ fn drain_grace_expiry_ends_remaining_sessions() {
     let mut worker = Worker::start(config(frontend("fe_grace"), backend("be_grace", &[server.addr])));
     let mut conn = worker.connect();
     conn.write_all(b"x").unwrap();
-    wait_until(|| server.accepted() == 1);
+    wait_until("the server accepted", || server.accepted() == 1);
     let t0 = Instant::now();
     worker.send(ToWorker::Drain { grace: Duration::from_millis(300) });
     worker.join(Duration::from_secs(3)).expect("drain ends with Ok");
@@ -271,12 +271,4 @@ fn global_maxconn_holds_excess_clients_in_the_backlog() {
     drop(first);
     third.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     assert_eq!(read_tag(&mut third), "s1");
-}
-
-fn wait_until(cond: impl Fn() -> bool) {
-    let end = Instant::now() + Duration::from_secs(5);
-    while !cond() {
-        assert!(Instant::now() < end, "condition not met within 5 s");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }

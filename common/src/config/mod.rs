@@ -1,6 +1,9 @@
 //! The RON config: [`raw`] as written, [`model`] as validated, and the loading that joins them.
 
 pub mod error;
+pub mod errorfile;
+pub mod http;
+pub mod http_syntax;
 pub mod locate;
 pub mod model;
 pub mod raw;
@@ -28,7 +31,23 @@ pub fn ron_options() -> ron::Options {
 /// Reads and validates a config file.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    load_str(&path.display().to_string(), &text)
+    let file = path.display().to_string();
+    let mut loaded = load_str(&file, &text)?;
+    // Errorfiles are read here, at start-up and on reload, as HAProxy reads them.
+    let base = path.parent().unwrap_or(Path::new("."));
+    let problems = errorfile::read_errorfiles(&mut loaded.config, base);
+    if !problems.is_empty() {
+        let locator = Locator::new(&text);
+        let diags = problems
+            .into_iter()
+            .map(|f| {
+                let pos = locator.find(&f.path);
+                Diagnostic { file: file.clone(), line: pos.line, col: pos.col, field: f.path, message: f.message }
+            })
+            .collect();
+        return Err(ConfigError::Invalid(diags));
+    }
+    Ok(loaded)
 }
 
 /// Parses RON text into the raw structs, with syntax errors positioned in `file`.

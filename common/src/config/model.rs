@@ -6,7 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use super::raw::{RawBuiltinCheck as BuiltinCheck, RawMode as Mode};
+pub use super::http::*;
+pub use super::raw::RawMode as Mode;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -15,6 +16,8 @@ pub struct Config {
     pub global: Global,
     pub frontends: Vec<Frontend>,
     pub backends: Vec<Backend>,
+    /// L7 settings, indexed as `frontends` and `backends`.
+    pub http: HttpConfig,
     pub stats: Option<Stats>,
     pub vrrp: Vrrp,
 }
@@ -30,6 +33,8 @@ pub struct Global {
     pub log: LogConfig,
     pub hard_stop_after: Duration,
     pub worker_crash_limit: CrashLimit,
+    /// Where the supervisor listens for `hakeeper ctl` (mode 0600, owned by root).
+    pub ctl_socket: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +194,15 @@ impl Default for Garp {
     fn default() -> Self {
         Garp { master_repeat: 5, master_delay: Duration::from_secs(5), master_refresh: None, interval: Duration::ZERO }
     }
+}
+
+/// A track that hakeeper evaluates itself instead of running a script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BuiltinCheck {
+    /// The local worker is serving (it has not exited `worker_crash_limit` times).
+    ProxyAlive,
+    /// At least `servers` servers of `Config::backends[backend]` are UP.
+    MinServersUp { backend: usize, servers: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

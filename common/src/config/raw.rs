@@ -53,6 +53,9 @@ pub struct RawGlobal {
     /// Worker exits within `window` that make this node give up the VIP.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_crash_limit: Option<RawCrashLimit>,
+    /// Unix socket of `hakeeper ctl` (default `/run/hakeeper/ctl.sock`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctl_socket: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -180,6 +183,108 @@ pub struct RawProxy {
     pub health_check: Option<RawHealthCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub servers: Vec<RawServer>,
+    /// L7 (`mode http`) settings from here on; see [`RawAcl`] and its neighbours.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acls: Vec<RawAcl>,
+    /// `use_backend NAME if COND`: the first rule whose condition holds picks the backend.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub use_backend: Vec<RawUseBackend>,
+    /// `http-request` rules in HAProxy's syntax: `"deny deny_status 403 if bad"`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_request: Vec<String>,
+    /// `http-response` rules in HAProxy's syntax: `"set-header X-Served-By lb1"`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_response: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<RawCookie>,
+    /// `option forwardfor`: `forwardfor: ()` or `forwardfor: (except: "127.0.0.0/8")`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forwardfor: Option<RawForwardFor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_connection: Option<RawHttpConnection>,
+    /// `option persist`: a cookie naming a DOWN server still goes to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persist: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errorfiles: Vec<RawErrorFile>,
+}
+
+/// `acl NAME CRITERION`: `(name: "web", criterion: "hdr(host) -i www.abc.com")`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAcl {
+    pub name: String,
+    pub criterion: String,
+}
+
+/// `(backend: "webserver", cond: "if web")`; no `cond` = always.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUseBackend {
+    pub backend: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cond: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawCookieMode {
+    Insert,
+    Prefix,
+    Rewrite,
+}
+
+/// `cookie NAME insert indirect nocache`: `(name: "SERVERID", mode: insert, indirect: true, nocache: true)`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCookie {
+    pub name: String,
+    /// Absent: the cookie is only read (HAProxy's `cookie NAME` without a mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RawCookieMode>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub indirect: bool,
+    #[serde(skip_serializing_if = "is_default")]
+    pub nocache: bool,
+    #[serde(skip_serializing_if = "is_default")]
+    pub preserve: bool,
+    #[serde(skip_serializing_if = "is_default")]
+    pub httponly: bool,
+    #[serde(skip_serializing_if = "is_default")]
+    pub secure: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawForwardFor {
+    /// Clients in this network get no header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub except: Option<String>,
+    /// Header name instead of `X-Forwarded-For`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Only add the header when the request has none.
+    #[serde(skip_serializing_if = "is_default")]
+    pub if_none: bool,
+}
+
+/// `option http-keep-alive` / `http-server-close` / `httpclose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawHttpConnection {
+    KeepAlive,
+    ServerClose,
+    Close,
+}
+
+/// `errorfile CODE FILE`: `(code: 503, file: "/etc/hakeeper/errors/503.http")`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawErrorFile {
+    pub code: u16,
+    pub file: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -319,11 +424,14 @@ pub struct RawGarp {
 }
 
 /// What a tracked script runs: a command, or a check built into hakeeper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RawBuiltinCheck {
     /// The local proxy worker is running and healthy (replaces `haproxy_check.sh`).
     ProxyAlive,
+    /// At least `servers` servers of `backend` are UP: a host whose backends are unreachable
+    /// should give up the VIP.
+    MinServersUp { backend: String, servers: u32 },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -237,3 +237,171 @@ fn raw_config_round_trips_through_ron() {
     let again = parse_raw("out.ron", &text).unwrap();
     assert_eq!(raw, again, "{text}");
 }
+
+/// The seed's HTTP setup in RON: host routing, cookie persistence, forwardfor, httpclose.
+const HTTP: &str = r#"(
+  defaults: (mode: http, forwardfor: (), http_connection: close, log_format: httplog,
+             errorfiles: [(code: 503, file: "errors/503.http")]),
+  frontend: [(name: "main", bind: ["*:80"],
+              acls: [(name: "web", criterion: "hdr(host) -i www.abc.com"),
+                     (name: "img", criterion: "hdr(host) -i img.abc.com")],
+              use_backend: [(backend: "webserver", cond: "if web"),
+                            (backend: "imgserver", cond: "if img")],
+              http_request: ["deny deny_status 403 if { src 192.0.2.66 }", "set-header X-Proto http"],
+              default_backend: "dynamic")],
+  backend: [(name: "webserver", balance: roundrobin,
+             cookie: (name: "SERVERID", mode: insert, indirect: true, nocache: true),
+             servers: [(name: "web1", addr: "192.0.2.1:8066", cookie: "1", weight: 5),
+                       (name: "web2", addr: "192.0.2.2:8066", cookie: "2", weight: 3)]),
+            (name: "imgserver", balance: source, servers: [(name: "img1", addr: "192.0.2.3:80")]),
+            (name: "dynamic", balance: leastconn, persist: true, http_connection: server_close,
+             errorfiles: [(code: 502, file: "/nonexistent/502.http")],
+             servers: [(name: "app1", addr: "192.0.2.6:8080")])],
+)"#;
+
+#[test]
+fn http_settings_load_into_the_l7_model() {
+    let c = load_str("t.ron", HTTP).unwrap().config;
+    let fe = &c.http.frontends[0];
+    assert_eq!(fe.acls.len(), 3, "two named ACLs and one anonymous");
+    assert_eq!(fe.use_backend.len(), 2);
+    assert_eq!(c.backends[fe.use_backend[0].backend].name, "webserver");
+    assert_eq!(c.backends[fe.use_backend[1].backend].name, "imgserver");
+    assert_eq!(fe.use_backend[1].cond, Some(Cond { unless: false, any_of: vec![vec![AclRef { negate: false, acl: 1 }]] }));
+    assert_eq!(fe.request_rules[0].action, RequestAction::Deny { status: 403 });
+    assert_eq!(fe.connection, HttpConnMode::Close);
+    assert_eq!(fe.forwardfor.as_ref().unwrap().header, "X-Forwarded-For");
+    assert_eq!(fe.errorfiles.len(), 1);
+    assert_eq!(fe.errorfiles[0].field, "defaults.errorfiles[0].file");
+    assert_eq!(fe.listen_backend, None);
+    let web = &c.http.backends[0];
+    let cookie = web.cookie.as_ref().unwrap();
+    assert_eq!((cookie.name.as_str(), cookie.mode, cookie.indirect, cookie.nocache), ("SERVERID", CookieMode::Insert, true, true));
+    assert!(!web.persist);
+    let dynamic = &c.http.backends[2];
+    assert!(dynamic.persist);
+    assert_eq!(dynamic.connection, HttpConnMode::ServerClose);
+    let codes: Vec<u16> = dynamic.errorfiles.iter().map(|e| e.code).collect();
+    assert_eq!(codes, vec![502, 503], "own errorfile first, then the inherited one");
+}
+
+#[test]
+fn listen_shares_its_rules_with_its_backend_and_points_at_it() {
+    let text = r#"(listen: [(name: "l", bind: [":8080"], mode: http, acls: [(name: "a", criterion: "path_beg /x")],
+        http_request: ["deny if a"], servers: [(name: "s", addr: "192.0.2.1:80")])])"#;
+    let c = load_str("t.ron", text).unwrap().config;
+    assert_eq!(c.http.frontends[0].listen_backend, Some(0));
+    assert_eq!(c.http.backends[0].request_rules, c.http.frontends[0].request_rules);
+}
+
+#[test]
+fn forwardfor_unit_struct_and_options() {
+    let text = r#"(frontend: [(name: "f", bind: [":80"], mode: http, forwardfor: (except: "127.0.0.0/8", header: "X-Client", if_none: true))])"#;
+    let c = load_str("t.ron", text).unwrap().config;
+    let ff = c.http.frontends[0].forwardfor.clone().unwrap();
+    assert_eq!((ff.except.unwrap().prefix_len, ff.header.as_str(), ff.if_none), (8, "X-Client", true));
+    assert_error("(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  forwardfor: (except: \"127.0.0.0/40\"))],\n)", 3, 16, "invalid network");
+}
+
+#[test]
+fn use_backend_names_must_resolve() {
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  use_backend: [(backend: \"nowhere\", cond: \"if TRUE\")])],\n)",
+        3,
+        18,
+        "frontend[0].use_backend[0].backend: no backend named \"nowhere\"",
+    );
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  use_backend: [(backend: \"b\")])],\n backend: [(name: \"b\", mode: tcp)],\n)",
+        3,
+        18,
+        "tcp mode",
+    );
+}
+
+#[test]
+fn bad_acls_and_conditions_are_positioned() {
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  acls: [(name: \"a\", criterion: \"cook(x) y\")])],\n)",
+        3,
+        22,
+        "acls[0].criterion: unknown fetch \"cook\"",
+    );
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  use_backend: [(backend: \"f2\",\n    cond: \"if web\")])],\n backend: [(name: \"f2\", mode: http)],\n)",
+        4,
+        5,
+        "no ACL named \"web\"",
+    );
+}
+
+#[test]
+fn bad_http_rules_are_positioned() {
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  http_request: [\"allow\", \"tarpit\"])],\n)",
+        3,
+        27,
+        "http_request[1]: http-request action \"tarpit\" is not supported",
+    );
+    assert_error("(\n backend: [(name: \"b\", mode: http,\n  http_response: [\"deny deny_status 299\"])],\n)", 3, 19, "deny_status 299");
+}
+
+#[test]
+fn l7_rules_are_not_allowed_in_defaults() {
+    assert_error("(\n defaults: (mode: http,\n  acls: [(name: \"a\", criterion: \"src 10.0.0.0/8\")]),\n)", 3, 3, "not allowed in defaults");
+}
+
+#[test]
+fn cookie_values_must_tell_servers_apart() {
+    let text = "(\n backend: [(name: \"b\", mode: http, cookie: (name: \"S\", mode: insert), servers: [\n  (name: \"a\", addr: \"192.0.2.1:80\", cookie: \"1\"),\n  (name: \"b\", addr: \"192.0.2.2:80\", cookie: \"1\")])],\n)";
+    assert_error(text, 4, 37, "also the cookie of servers[0]");
+    assert_error(
+        "(\n backend: [(name: \"b\", mode: http, cookie: (name: \"S\", mode: insert), servers: [\n  (name: \"a\", addr: \"192.0.2.1:80\", cookie: \"x;y\")])],\n)",
+        3,
+        37,
+        "invalid cookie value",
+    );
+    assert_error("(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  cookie: (name: \"S\"))],\n)", 3, 3, "not allowed in a frontend");
+}
+
+#[test]
+fn errorfile_codes_are_checked() {
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  errorfiles: [(code: 302, file: \"/x\")])],\n)",
+        3,
+        17,
+        "errorfile code 302",
+    );
+}
+
+#[test]
+fn l7_settings_in_tcp_mode_warn() {
+    let loaded = load_str("t.ron", r#"(frontend: [(name: "f", bind: [":80"], http_request: ["deny"])])"#).unwrap();
+    assert!(loaded.warnings.iter().any(|w| w.field == "frontend[0].http_request" && w.message.contains("ignored in mode tcp")));
+}
+
+#[test]
+fn errorfiles_are_read_by_load_file_and_named_when_missing() {
+    let dir = std::env::temp_dir().join(format!("hakeeper-errorfile-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("errors")).unwrap();
+    std::fs::write(dir.join("errors/503.http"), "HTTP/1.0 503 Service Unavailable\nContent-Type: text/html\n\nsorry\n").unwrap();
+    let good = HTTP.replace("/nonexistent/502.http", "errors/503.http");
+    std::fs::write(dir.join("good.ron"), &good).unwrap();
+    std::fs::write(dir.join("bad.ron"), HTTP).unwrap();
+    let loaded = load_file(&dir.join("good.ron"));
+    let err = load_file(&dir.join("bad.ron")).err();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let c = loaded.unwrap().config;
+    let e = &c.http.frontends[0].errorfiles[0];
+    assert!(e.response.starts_with(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\nsorry\n"));
+    let err = err.expect("missing errorfile accepted").to_string();
+    assert!(err.contains("bad.ron:17:39: backend[2].errorfiles[0].file: cannot read errorfile /nonexistent/502.http"), "{err}");
+}
+
+#[test]
+fn http_raw_config_round_trips_through_ron() {
+    let raw = parse_raw("t.ron", HTTP).unwrap();
+    let text = to_ron(&raw).unwrap();
+    assert_eq!(raw, parse_raw("out.ron", &text).unwrap(), "{text}");
+}

@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod l7;
+
 /// A finding before positions are attached: the field path and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -66,9 +68,10 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     let (frontends, backends) = proxies(&mut c, raw);
     let stats = raw.stats.as_ref().map(|s| stats(&mut c, s));
     check_bind_conflicts(&mut c, raw, &frontends, stats.as_ref());
-    let vrrp = vrrp(&mut c, &raw.vrrp);
+    let http = l7::http_config(&mut c, raw, &frontends, &backends);
+    let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
     if c.errors.is_empty() {
-        Ok(Validated { config: Config { source, global, frontends, backends, stats, vrrp }, warnings: c.warnings })
+        Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp }, warnings: c.warnings })
     } else {
         Err((c.errors, c.warnings))
     }
@@ -107,6 +110,10 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
             CrashLimit { exits: l.exits.max(1), window }
         }
     };
+    let ctl_socket = PathBuf::from(g.ctl_socket.as_deref().unwrap_or(crate::ctl::DEFAULT_CTL_SOCKET));
+    if !ctl_socket.is_absolute() {
+        c.error("global.ctl_socket", format!("ctl_socket {:?} must be an absolute path", ctl_socket.display()));
+    }
     Global {
         user: g.user.clone(),
         group: g.group.clone(),
@@ -116,6 +123,7 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
         log,
         hard_stop_after,
         worker_crash_limit,
+        ctl_socket,
     }
 }
 
@@ -569,7 +577,7 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
-fn vrrp(c: &mut Checker, v: &RawVrrp) -> Vrrp {
+fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
     let garp = match &v.garp {
         None => Garp::default(),
         Some(g) => {
@@ -591,9 +599,21 @@ fn vrrp(c: &mut Checker, v: &RawVrrp) -> Vrrp {
         } else if script_ids.insert(&s.name, i).is_some() {
             c.error(format!("{p}.name"), format!("duplicate script name {:?}", s.name));
         }
-        let action = match (&s.script, s.builtin) {
+        let action = match (&s.script, &s.builtin) {
             (Some(cmd), None) if !cmd.trim().is_empty() => ScriptAction::Command(cmd.clone()),
-            (None, Some(b)) => ScriptAction::Builtin(b),
+            (None, Some(RawBuiltinCheck::ProxyAlive)) => ScriptAction::Builtin(BuiltinCheck::ProxyAlive),
+            (None, Some(RawBuiltinCheck::MinServersUp { backend, servers })) => match backends.iter().position(|b| &b.name == backend) {
+                Some(id) => {
+                    if *servers as usize > backends[id].servers.len() {
+                        c.error(format!("{p}.builtin"), format!("backend {backend:?} has only {} servers, fewer than {servers}", backends[id].servers.len()));
+                    }
+                    ScriptAction::Builtin(BuiltinCheck::MinServersUp { backend: id, servers: *servers })
+                }
+                None => {
+                    c.error(format!("{p}.builtin"), format!("no backend named {backend:?}"));
+                    ScriptAction::Builtin(BuiltinCheck::ProxyAlive)
+                }
+            },
             (Some(_), Some(_)) => {
                 c.error(format!("{p}.builtin"), "set either `script` or `builtin`, not both");
                 ScriptAction::Builtin(BuiltinCheck::ProxyAlive)
@@ -653,7 +673,7 @@ fn vrrp(c: &mut Checker, v: &RawVrrp) -> Vrrp {
             c.error(format!("{p}.advert_int"), "VRRPv2 adverts are whole seconds from 1s to 255s");
         }
         if version == 3
-            && (advert_int < Duration::from_millis(10) || advert_int > Duration::from_millis(40_950) || advert_int.as_millis() % 10 != 0)
+            && (advert_int < Duration::from_millis(10) || advert_int > Duration::from_millis(40_950) || !advert_int.as_millis().is_multiple_of(10))
         {
             c.error(format!("{p}.advert_int"), "VRRPv3 adverts are centiseconds from 10ms to 40.95s");
         }

@@ -130,7 +130,9 @@ impl FrameReader {
         }
     }
 
-    /// The next complete message, if one is buffered.
+    /// The next complete message, if one is buffered. (Not an Iterator: it can fail and it is
+    /// generic over the message type.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next<T: DeserializeOwned>(&mut self) -> Result<Option<(T, Vec<OwnedFd>)>, IpcError> {
         if self.buf.len() < HEADER {
             return Ok(None);

@@ -2,6 +2,7 @@
 //! who talks to whom. Children never talk to each other; the supervisor forwards.
 
 use crate::config::{Backend, Frontend, Global, Stats, Vrrp, VrrpScript};
+use crate::ctl::{CtlReply, CtlRequest, VrrpView};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub enum AdminState {
     Maint,
 }
 
+// Start carries a whole config slice and is sent once per worker; boxing it buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
     /// First message: the config to serve; `generation` counts reloads.
@@ -62,12 +65,33 @@ pub enum ToWorker {
     Drain {
         grace: Duration,
     },
+    /// This host's VRRP instances, for the stats page (the whole list, after each change).
+    VrrpStates(Vec<VrrpView>),
+    /// A `hakeeper ctl` command; answered with [`FromWorker::CtlReply`] carrying the same `id`.
+    Ctl {
+        id: u64,
+        request: CtlRequest,
+    },
+    /// The checker's verdict at a health transition (sent next to `ServerHealth`), for the
+    /// stats page's check columns.
+    CheckResult {
+        backend: usize,
+        server: usize,
+        reason: String,
+        duration: Duration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FromWorker {
     /// Listeners registered; the worker is serving.
     Ready { generation: u64 },
+    /// An operator changed a server from the stats page or `hakeeper ctl`: its admin state and,
+    /// when it differs from the configured one, its weight, now. The supervisor keeps these and
+    /// replays them (`ServerAdmin`, `SetWeight`) to the workers it starts later.
+    AdminChanged { backend: String, server: String, state: AdminState, weight: Option<u32> },
+    /// The answer to `ToWorker::Ctl { id, .. }`.
+    CtlReply { id: u64, reply: CtlReply },
 }
 
 /// The checker's slice of the config.

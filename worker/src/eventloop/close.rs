@@ -28,7 +28,7 @@ impl EventLoop {
         self.log_session(&s, term);
         let (_, mut ctx) = self.ctx(key);
         s.release_slot(&mut ctx);
-        s.release_buffers(ctx.pool);
+        s.release_buffers(ctx.pools);
         let stats = &self.shared.stats;
         stats.process.session_closed();
         stats.frontends[s.frontend].counters.session_closed();

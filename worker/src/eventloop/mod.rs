@@ -10,7 +10,7 @@ mod accept;
 mod close;
 
 use crate::backend::Grant;
-use crate::buffer::BufferPool;
+use crate::buffer::Pools;
 use crate::control::{supervisor_dispatch, ChannelState, Control};
 use crate::deadline::{Deadlines, Wake};
 use crate::error::WorkerError;
@@ -39,7 +39,7 @@ pub struct EventLoop {
     shared: Arc<Shared>,
     sessions: Slab<Session>,
     deadlines: Deadlines,
-    pool: BufferPool,
+    pools: Pools,
     listeners: Listeners,
     control: Option<Control>,
     /// Slots freed by handlers, not yet handed out.
@@ -67,7 +67,7 @@ impl EventLoop {
             shared,
             sessions: Slab::new(),
             deadlines: Deadlines::default(),
-            pool: BufferPool::default(),
+            pools: Pools::default(),
             listeners: Listeners::new(listeners),
             control,
             grants: Vec::new(),
@@ -135,6 +135,11 @@ impl EventLoop {
                     Token(t) => self.accept(t - LISTENER_BASE),
                 }
             }
+            if let Some(control) = &self.control {
+                // Admin actions and ctl commands queued by the stats page and the supervisor.
+                crate::stats::event_loop_turn(&self.shared, control, &mut self.grants, self.now);
+                self.flush_grants();
+            }
             self.take_inbox();
             self.process_grants();
             self.accept_backlog();
@@ -172,7 +177,7 @@ impl EventLoop {
         let ctx = Ctx {
             shared: &self.shared,
             registry: self.poll.registry(),
-            pool: &mut self.pool,
+            pools: &mut self.pools,
             grants: &mut self.grants,
             now: self.now,
             thread: self.index,

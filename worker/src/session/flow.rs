@@ -5,9 +5,15 @@
 //! Sockets are edge-triggered, so each side keeps what the kernel last told us ([`Ready`]) and a
 //! pump only makes the syscalls that can succeed: a short read means the receive queue is empty
 //! and a short write means the send queue is full, both until the next event.
+//!
+//! A direction that shows bulk traffic (a read fills the whole buffer) switches to splice(2):
+//! socket → pipe → socket inside the kernel, without copying through user space.
 
-use crate::buffer::{BufferPool, BUFFER_SIZE};
+use crate::buffer::{Pools, BUFFER_SIZE};
+use crate::pipe::Pipe;
 use mio::net::TcpStream;
+use nix::errno::Errno;
+use nix::fcntl::{splice, SpliceFFlags};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 
@@ -60,6 +66,10 @@ pub struct Flow {
     buf: Option<Box<[u8]>>,
     start: usize,
     end: usize,
+    /// Bulk traffic seen: forward with splice(2) from now on.
+    bulk: bool,
+    pipe: Option<Pipe>,
+    in_pipe: usize,
     /// The source sent FIN.
     pub eof: bool,
     /// The sink's write side is shut (FIN passed on).
@@ -68,14 +78,23 @@ pub struct Flow {
     pub bytes: u64,
 }
 
+fn errno_io(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
 impl Flow {
-    pub fn pending(&self) -> usize {
+    fn buffered(&self) -> usize {
         self.end - self.start
+    }
+
+    /// Bytes read but not yet written, in the buffer or the pipe.
+    pub fn pending(&self) -> usize {
+        self.buffered() + self.in_pipe
     }
 
     /// No room to read more until the sink takes some.
     pub fn is_full(&self) -> bool {
-        self.buf.is_some() && self.end == BUFFER_SIZE
+        (self.buf.is_some() && self.end == BUFFER_SIZE) || self.in_pipe > 0
     }
 
     pub fn done(&self) -> bool {
@@ -89,12 +108,13 @@ impl Flow {
         src: &TcpStream,
         src_ready: &mut Ready,
         mut dst: Option<(&TcpStream, &mut Ready)>,
-        pool: &mut BufferPool,
+        pools: &mut Pools,
     ) -> Result<Moved, FlowError> {
         let mut moved = Moved::default();
         loop {
-            if self.pending() > 0 {
-                let Some((sink, sink_ready)) = dst.as_mut() else { break };
+            // Without a sink yet, data stays buffered and reading goes on (to see the client's
+            // FIN or reset while its session waits for a server).
+            if let (true, Some((sink, sink_ready))) = (self.buffered() > 0, dst.as_mut()) {
                 if !sink_ready.writable {
                     break;
                 }
@@ -122,6 +142,12 @@ impl Flow {
                 }
                 continue;
             }
+            if self.bulk && self.buffered() == 0 {
+                if let Some((sink, sink_ready)) = dst.as_mut() {
+                    self.splice_pump(src, src_ready, sink, sink_ready, pools, &mut moved)?;
+                    break;
+                }
+            }
             if self.eof {
                 if let Some((sink, _)) = dst.as_ref() {
                     if !self.shut {
@@ -135,7 +161,7 @@ impl Flow {
             if !src_ready.readable || self.is_full() {
                 break;
             }
-            let buf = self.buf.get_or_insert_with(|| pool.take());
+            let buf = self.buf.get_or_insert_with(|| pools.buffers.take());
             let room = buf.len() - self.end;
             match (&*src).read(&mut buf[self.end..]) {
                 Ok(0) => {
@@ -146,6 +172,9 @@ impl Flow {
                     self.end += n;
                     self.bytes += n as u64;
                     moved.read += n as u64;
+                    if n == BUFFER_SIZE {
+                        self.bulk = true;
+                    }
                     if n < room && !src_ready.hup {
                         src_ready.readable = false;
                     }
@@ -155,18 +184,106 @@ impl Flow {
                 Err(e) => return Err(FlowError::Source(e)),
             }
         }
-        if self.pending() == 0 {
-            self.release(pool);
+        if self.buffered() == 0 {
+            if let Some(b) = self.buf.take() {
+                pools.buffers.give(b);
+            }
+            self.start = 0;
+            self.end = 0;
         }
         Ok(moved)
     }
 
-    /// Gives the buffer back to the pool.
-    pub fn release(&mut self, pool: &mut BufferPool) {
+    /// Bulk forwarding: fill an empty pipe from the source, drain it into the sink, repeat.
+    /// Splicing into an empty pipe makes EAGAIN unambiguous (the socket is empty, not the pipe
+    /// full).
+    fn splice_pump(
+        &mut self,
+        src: &TcpStream,
+        src_ready: &mut Ready,
+        sink: &TcpStream,
+        sink_ready: &mut Ready,
+        pools: &mut Pools,
+        moved: &mut Moved,
+    ) -> Result<(), FlowError> {
+        let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK;
+        loop {
+            if self.in_pipe > 0 {
+                if !sink_ready.writable {
+                    break;
+                }
+                let Some(pipe) = self.pipe.as_ref() else { break };
+                match splice(&pipe.read, None, sink, None, self.in_pipe, flags) {
+                    Ok(n) => {
+                        self.in_pipe -= n;
+                        moved.written += n as u64;
+                    }
+                    Err(Errno::EAGAIN) => {
+                        sink_ready.writable = false;
+                        break;
+                    }
+                    Err(Errno::EINTR) => {}
+                    Err(e) => return Err(FlowError::Sink(errno_io(e))),
+                }
+                continue;
+            }
+            if self.eof {
+                if !self.shut {
+                    let _ = sink.shutdown(Shutdown::Write);
+                    self.shut = true;
+                }
+                break;
+            }
+            if !src_ready.readable {
+                break;
+            }
+            if self.pipe.is_none() {
+                match pools.pipes.take() {
+                    Some(p) => self.pipe = Some(p),
+                    None => {
+                        // Out of descriptors: copy instead.
+                        self.bulk = false;
+                        return Ok(());
+                    }
+                }
+            }
+            let Some(pipe) = self.pipe.as_ref() else { break };
+            match splice(src, None, &pipe.write, None, pipe.size, flags) {
+                Ok(0) => {
+                    self.eof = true;
+                    src_ready.readable = false;
+                }
+                Ok(n) => {
+                    self.in_pipe += n;
+                    self.bytes += n as u64;
+                    moved.read += n as u64;
+                }
+                Err(Errno::EAGAIN) => src_ready.readable = false,
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(FlowError::Source(errno_io(e))),
+            }
+        }
+        if self.in_pipe == 0 {
+            if let Some(p) = self.pipe.take() {
+                pools.pipes.give(p);
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the buffer and pipe back (the session is ending). A pipe still holding bytes is
+    /// closed rather than reused.
+    pub fn release(&mut self, pools: &mut Pools) {
         if let Some(b) = self.buf.take() {
-            pool.give(b);
+            pools.buffers.give(b);
+        }
+        if let Some(p) = self.pipe.take() {
+            if self.in_pipe == 0 {
+                pools.pipes.give(p);
+            }
         }
         self.start = 0;
         self.end = 0;
+        self.in_pipe = 0;
     }
 }

@@ -7,7 +7,7 @@ pub mod flow;
 mod timeouts;
 
 use crate::backend::Grant;
-use crate::buffer::BufferPool;
+use crate::buffer::Pools;
 use crate::counters::Counters;
 use crate::deadline::Armed;
 use crate::shared::Shared;
@@ -51,7 +51,7 @@ pub enum Side {
 pub struct Ctx<'a> {
     pub shared: &'a Shared,
     pub registry: &'a Registry,
-    pub pool: &'a mut BufferPool,
+    pub pools: &'a mut Pools,
     /// Slots freed by this handler, to be handed to waiting sessions.
     pub grants: &'a mut Vec<Grant>,
     pub now: Instant,
@@ -175,7 +175,7 @@ impl Session {
             return self.forward(ctx);
         }
         // Before the server is there, only take the client's first bytes and watch for it leaving.
-        match self.req.pump(&self.client, &mut self.client_ready, None, ctx.pool) {
+        match self.req.pump(&self.client, &mut self.client_ready, None, ctx.pools) {
             Ok(moved) => {
                 if moved.read > 0 {
                     self.client_last = ctx.now;
@@ -195,7 +195,7 @@ impl Session {
         let Some(server) = self.server.as_ref() else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Data));
         };
-        match self.req.pump(&self.client, &mut self.client_ready, Some((server, &mut self.server_ready)), ctx.pool) {
+        match self.req.pump(&self.client, &mut self.client_ready, Some((server, &mut self.server_ready)), ctx.pools) {
             Ok(moved) => {
                 if moved.read > 0 {
                     self.client_last = ctx.now;
@@ -208,7 +208,7 @@ impl Session {
             Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
         }
-        match self.res.pump(server, &mut self.server_ready, Some((&self.client, &mut self.client_ready)), ctx.pool) {
+        match self.res.pump(server, &mut self.server_ready, Some((&self.client, &mut self.client_ready)), ctx.pools) {
             Ok(moved) => {
                 if moved.read > 0 {
                     self.server_last = ctx.now;
@@ -263,9 +263,9 @@ impl Session {
         }
     }
 
-    /// Gives the buffers back (the session is ending).
-    pub fn release_buffers(&mut self, pool: &mut BufferPool) {
-        self.req.release(pool);
-        self.res.release(pool);
+    /// Gives the buffers and pipes back (the session is ending).
+    pub fn release_buffers(&mut self, pools: &mut Pools) {
+        self.req.release(pools);
+        self.res.release(pools);
     }
 }

@@ -7,6 +7,7 @@ use hakeeper_common::config::{
     Backend, Balance, CrashLimit, Frontend, Global, HashType, HealthCheck, LogConfig, LogFormat, LogTarget, Mode, Server,
 };
 use hakeeper_common::ipc::{self, FrameReader, FromWorker, ListenerTag, ToWorker, WorkerConfig};
+use hakeeper_worker::counters::Stats;
 use hakeeper_worker::WorkerError;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use std::hash::Hasher;
@@ -81,6 +82,7 @@ pub fn global() -> Global {
         log: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level: "info".into() },
         hard_stop_after: Duration::from_secs(5),
         worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30) },
+        ctl_socket: "/run/hakeeper/ctl.sock".into(),
     }
 }
 
@@ -142,6 +144,7 @@ pub fn config(fe: Frontend, be: Backend) -> WorkerConfig {
 
 pub struct Worker {
     pub addr: SocketAddr,
+    pub stats: Arc<Stats>,
     supervisor: Option<OwnedFd>,
     reader: FrameReader,
     thread: Option<JoinHandle<Result<(), WorkerError>>>,
@@ -156,11 +159,13 @@ impl Worker {
         let addr = listener.local_addr().unwrap();
         cfg.frontends[0].binds = vec![addr];
         let (sup, child) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).unwrap();
-        let thread = std::thread::spawn(move || hakeeper_worker::run(child));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || hakeeper_worker::run_observed(child, move |stats| tx.send(stats).unwrap()));
         ipc::send(sup.as_fd(), &ToWorker::Start { config: cfg, generation: 7 }, &[]).unwrap();
         ipc::send(sup.as_fd(), &ToWorker::Listeners(vec![ListenerTag::Frontend { frontend: 0, bind: 0 }]), &[listener.as_raw_fd()])
             .unwrap();
-        let mut w = Worker { addr, supervisor: Some(sup), reader: FrameReader::new(), thread: Some(thread), _listener: listener };
+        let stats = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        let mut w = Worker { addr, stats, supervisor: Some(sup), reader: FrameReader::new(), thread: Some(thread), _listener: listener };
         let (msg, _) = w.recv();
         assert_eq!(msg, FromWorker::Ready { generation: 7 });
         w
@@ -248,6 +253,8 @@ pub struct TestServer {
     pub accepted: Arc<AtomicUsize>,
     /// Connections open now.
     pub open: Arc<AtomicUsize>,
+    /// Most connections open at once.
+    pub max_open: Arc<AtomicUsize>,
     /// (length, hash) of what each Bulk connection received.
     pub received: Arc<Mutex<Vec<(usize, u64)>>>,
     stop: Arc<AtomicBool>,
@@ -282,15 +289,17 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicUsize::new(0));
+        let max_open = Arc::new(AtomicUsize::new(0));
         let received = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (a, o, r, s, n) = (accepted.clone(), open.clone(), received.clone(), stop.clone(), name.to_string());
+        let (a, o, m, r, s, n) = (accepted.clone(), open.clone(), max_open.clone(), received.clone(), stop.clone(), name.to_string());
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((conn, _)) => {
                         a.fetch_add(1, Ordering::SeqCst);
-                        o.fetch_add(1, Ordering::SeqCst);
+                        let now = o.fetch_add(1, Ordering::SeqCst) + 1;
+                        m.fetch_max(now, Ordering::SeqCst);
                         let (o, r, n) = (o.clone(), r.clone(), n.clone());
                         std::thread::spawn(move || {
                             conn.set_nonblocking(false).unwrap();
@@ -303,11 +312,15 @@ impl TestServer {
                 }
             }
         });
-        TestServer { addr, name: name.into(), accepted, open, received, stop, thread: Some(thread) }
+        TestServer { addr, name: name.into(), accepted, open, max_open, received, stop, thread: Some(thread) }
     }
 
     pub fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
+    }
+
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
     }
 }
 
@@ -364,16 +377,16 @@ fn serve(mut conn: TcpStream, behaviour: Behaviour, name: &str, received: &Mutex
         }
         Behaviour::ResetAfterRead => {
             let _ = conn.read(&mut buf);
-            reset(&conn);
+            reset(conn);
         }
     }
 }
 
-/// Closes with RST (SO_LINGER 0).
-pub fn reset(conn: &TcpStream) {
+/// Closes with RST (SO_LINGER 0, then close).
+pub fn reset(conn: TcpStream) {
     use nix::sys::socket::{setsockopt, sockopt::Linger};
-    let _ = setsockopt(conn, Linger, &nix::libc::linger { l_onoff: 1, l_linger: 0 });
-    let _ = conn.shutdown(Shutdown::Both);
+    setsockopt(&conn, Linger, &nix::libc::linger { l_onoff: 1, l_linger: 0 }).unwrap();
+    drop(conn);
 }
 
 /// An address where nothing listens (connections are refused).
@@ -407,4 +420,28 @@ pub fn wait_closed(conn: &mut TcpStream, within: Duration) -> bool {
             Err(_) => return true,
         }
     }
+}
+
+/// Connects to `to` from the loopback address `from` (any 127.0.0.0/8 address works on Linux).
+pub fn connect_from(to: SocketAddr, from: std::net::Ipv4Addr) -> TcpStream {
+    use nix::sys::socket::{bind, connect, socket, SockFlag, SockType, SockaddrIn};
+    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+    bind(fd.as_raw_fd(), &SockaddrIn::from(std::net::SocketAddrV4::new(from, 0))).unwrap();
+    let SocketAddr::V4(to) = to else { panic!("IPv4 only") };
+    connect(fd.as_raw_fd(), &SockaddrIn::from(to)).unwrap();
+    let s = TcpStream::from(fd);
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+pub fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let end = Instant::now() + Duration::from_secs(5);
+    while !cond() {
+        assert!(Instant::now() < end, "{what}: not within 5 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn get(c: &std::sync::atomic::AtomicU64) -> u64 {
+    c.load(Ordering::SeqCst)
 }

@@ -146,7 +146,7 @@ fn every_instance_keyword() {
     assert_warned(&imported, t, "  garp_master_repeat 5", Untranslated, "global_defs already set 3");
 
     let (chk, other) = (&v.scripts[0], &v.scripts[1]);
-    assert_eq!((chk.builtin, chk.script.as_ref(), chk.weight), (Some(RawBuiltinCheck::ProxyAlive), None, Some(10)));
+    assert_eq!((chk.builtin.clone(), chk.script.as_ref(), chk.weight), (Some(RawBuiltinCheck::ProxyAlive), None, Some(10)));
     assert_warned(&imported, t, "killall -0 haproxy", Replaced, "built-in proxy health track");
     assert_eq!((other.script.as_deref(), other.timeout.as_deref()), (Some("/usr/local/bin/check.sh --fast"), Some("2s")));
     assert_warned(&imported, t, "init_fail", Untranslated, "not translated");

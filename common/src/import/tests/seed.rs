@@ -79,7 +79,7 @@ fn tcp_seed_with_master_imports_exactly() {
     assert_eq!(v.router_id.as_deref(), Some("haproxymaster"));
     assert_eq!(v.scripts.len(), 1);
     let chk = &v.scripts[0];
-    assert_eq!((chk.name.as_str(), chk.builtin, chk.script.as_deref()), ("chk_haproxy", Some(RawBuiltinCheck::ProxyAlive), None));
+    assert_eq!((chk.name.as_str(), chk.builtin.clone(), chk.script.as_deref()), ("chk_haproxy", Some(RawBuiltinCheck::ProxyAlive), None));
     assert_eq!((chk.interval.as_deref(), chk.weight), (Some("2s"), Some(0)));
     let vi = &v.instances[0];
     assert_eq!((vi.name.as_str(), vi.interface.as_str(), vi.vrid, vi.priority), ("VI_1", "eth1", 35, 120));

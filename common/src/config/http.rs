@@ -1,0 +1,314 @@
+//! The validated layer-7 settings of `mode http` proxies: ACLs and the conditions built from them,
+//! `use_backend` rules, `http-request` / `http-response` rules, cookie persistence,
+//! `option forwardfor`, the connection mode and `errorfile` responses.
+//!
+//! They live in [`HttpConfig`], beside `Config::frontends` / `Config::backends` and indexed the
+//! same way, so that the L4 structs keep their shape.
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// The L7 settings of every proxy: `frontends[i]` belongs to `Config::frontends[i]`, and
+/// `backends[j]` to `Config::backends[j]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpConfig {
+    pub frontends: Vec<FrontendHttp>,
+    pub backends: Vec<BackendHttp>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FrontendHttp {
+    /// Named, predefined and anonymous ACLs that this frontend's conditions refer to by index.
+    pub acls: Vec<Acl>,
+    pub use_backend: Vec<UseBackend>,
+    pub request_rules: Vec<HttpRule<RequestAction>>,
+    pub response_rules: Vec<HttpRule<ResponseAction>>,
+    pub forwardfor: Option<ForwardFor>,
+    pub connection: HttpConnMode,
+    pub errorfiles: Vec<ErrorFile>,
+    /// For a `listen`: the backend made from the same section. Its rules are these very rules,
+    /// which must not run twice when the request stays in it.
+    pub listen_backend: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackendHttp {
+    pub acls: Vec<Acl>,
+    pub request_rules: Vec<HttpRule<RequestAction>>,
+    pub response_rules: Vec<HttpRule<ResponseAction>>,
+    pub forwardfor: Option<ForwardFor>,
+    pub connection: HttpConnMode,
+    pub errorfiles: Vec<ErrorFile>,
+    pub cookie: Option<CookiePersistence>,
+    /// `option persist`: a cookie naming a DOWN server still goes to it.
+    pub persist: bool,
+}
+
+/// HAProxy's `option http-keep-alive` (default), `option http-server-close`, `option httpclose`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum HttpConnMode {
+    #[default]
+    KeepAlive,
+    ServerClose,
+    Close,
+}
+
+impl HttpConnMode {
+    /// The mode in force for a frontend/backend pair: the more closing of the two, as HAProxy
+    /// combines the options of both proxies.
+    pub fn combine(self, other: HttpConnMode) -> HttpConnMode {
+        self.max(other)
+    }
+}
+
+/// An address block, as `src` ACLs and `forwardfor except` take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this block. An IPv4-mapped IPv6 address counts as its IPv4 address.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = if self.prefix_len == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix_len.min(32))) };
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = if self.prefix_len == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix_len.min(128))) };
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How a string sample is compared with the patterns (HAProxy's `-m str|beg|end|sub|found`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StrMatch {
+    Exact,
+    Prefix,
+    Suffix,
+    Substring,
+    /// The sample exists, whatever its value.
+    Found,
+}
+
+/// A string comparison. With `ignore_case` (`-i`) the patterns are stored lowercased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrMatcher {
+    pub how: StrMatch,
+    pub ignore_case: bool,
+    pub patterns: Vec<String>,
+}
+
+impl StrMatcher {
+    /// Whether `sample` matches any pattern.
+    pub fn matches(&self, sample: &[u8]) -> bool {
+        if self.how == StrMatch::Found {
+            return true;
+        }
+        self.patterns.iter().any(|p| {
+            let p = p.as_bytes();
+            let eq = |a: &[u8], b: &[u8]| if self.ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
+            match self.how {
+                StrMatch::Exact => eq(sample, p),
+                StrMatch::Prefix => sample.len() >= p.len() && eq(&sample[..p.len()], p),
+                StrMatch::Suffix => sample.len() >= p.len() && eq(&sample[sample.len() - p.len()..], p),
+                StrMatch::Substring => p.is_empty() || sample.windows(p.len()).any(|w| eq(w, p)),
+                StrMatch::Found => true,
+            }
+        })
+    }
+}
+
+/// One test an ACL makes on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AclTest {
+    /// `hdr(name)`, `hdr_beg`, `hdr_end`, `hdr_sub`: each comma-separated value of each
+    /// occurrence of the header (name stored lowercased). Matches if any value matches.
+    Header { name: String, matcher: StrMatcher },
+    /// `path`, `path_beg`, `path_end`, `path_sub`: the URI's path, without the query string.
+    Path(StrMatcher),
+    /// `url`, `url_beg`, `url_end`, `url_sub`: the request target as received.
+    Url(StrMatcher),
+    /// `method`, case-sensitive unless `-i`.
+    Method(StrMatcher),
+    /// `req.ver`: `1.0` or `1.1`.
+    Version(StrMatcher),
+    /// `src`: the client address is in one of the blocks.
+    Src(Vec<IpNet>),
+    /// `always_true` / `always_false` (the predefined `TRUE` / `FALSE`).
+    Const(bool),
+}
+
+/// A named ACL: HAProxy ORs every `acl` line that shares a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acl {
+    pub name: String,
+    pub tests: Vec<AclTest>,
+}
+
+/// One ACL in a condition, possibly negated (`!name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclRef {
+    pub negate: bool,
+    /// Index into the proxy's `acls`.
+    pub acl: usize,
+}
+
+/// `if|unless A B || !C`: an OR of ANDs, negated as a whole by `unless`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cond {
+    pub unless: bool,
+    pub any_of: Vec<Vec<AclRef>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UseBackend {
+    /// Index into `Config::backends`.
+    pub backend: usize,
+    pub cond: Option<Cond>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRule<A> {
+    pub action: A,
+    pub cond: Option<Cond>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestAction {
+    /// Stops evaluating the http-request rules; the request goes on.
+    Allow,
+    /// Answers with the error response for `status` (403 by default).
+    Deny { status: u16 },
+    Redirect(Redirect),
+    SetHeader { name: String, value: String },
+    AddHeader { name: String, value: String },
+    DelHeader { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResponseAction {
+    Allow,
+    /// Replaces the server's response with the error response for `status` (502 by default).
+    Deny { status: u16 },
+    SetHeader { name: String, value: String },
+    AddHeader { name: String, value: String },
+    DelHeader { name: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RedirectKind {
+    /// `Location:` is the target as written.
+    Location,
+    /// The target followed by the request's URI.
+    Prefix,
+    /// `target://host` followed by the request's URI.
+    Scheme,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    pub kind: RedirectKind,
+    pub target: String,
+    /// 301, 302 (default), 303, 307 or 308.
+    pub code: u16,
+    pub drop_query: bool,
+    pub append_slash: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CookieMode {
+    /// `insert`: the proxy sets the cookie on responses.
+    Insert,
+    /// `prefix`: the server's own cookie carries `SERVER~` in front of its value.
+    Prefix,
+    /// `rewrite`: the server sets the cookie and the proxy rewrites its value.
+    Rewrite,
+    /// No mode keyword: the cookie is only read.
+    Passive,
+}
+
+/// `cookie NAME insert|prefix|rewrite [indirect] [nocache] [preserve] [httponly] [secure] [domain D]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CookiePersistence {
+    pub name: String,
+    pub mode: CookieMode,
+    pub indirect: bool,
+    pub nocache: bool,
+    pub preserve: bool,
+    pub httponly: bool,
+    pub secure: bool,
+    pub domain: Option<String>,
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardFor {
+    pub except: Option<IpNet>,
+    /// `X-Forwarded-For` unless set.
+    pub header: String,
+    pub if_none: bool,
+}
+
+/// `errorfile CODE FILE`: a complete raw HTTP response sent instead of the built-in one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorFile {
+    pub code: u16,
+    pub path: PathBuf,
+    /// The config field it came from (`defaults.errorfiles[0].file`), for messages.
+    pub field: String,
+    /// The file's bytes; empty until [`super::errorfile::read_errorfiles`] has run.
+    pub response: Vec<u8>,
+}
+
+/// Status codes HAProxy 2.6 accepts in `errorfile` and `deny_status`, plus 431.
+pub const ERROR_CODES: &[u16] = &[200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 431, 500, 501, 502, 503, 504];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_contain_their_addresses() {
+        let net = IpNet { addr: "10.1.0.0".parse().unwrap(), prefix_len: 16 };
+        assert!(net.contains("10.1.255.3".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(!net.contains("2001:db8::1".parse().unwrap()));
+        let all = IpNet { addr: "0.0.0.0".parse().unwrap(), prefix_len: 0 };
+        assert!(all.contains("192.0.2.1".parse().unwrap()));
+        let v6 = IpNet { addr: "2001:db8::".parse().unwrap(), prefix_len: 32 };
+        assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
+        assert!(!v6.contains("2001:db9::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn string_matchers() {
+        let m = |how, ic, p: &str| StrMatcher { how, ignore_case: ic, patterns: vec![p.to_string()] };
+        assert!(m(StrMatch::Exact, true, "www.abc.com").matches(b"WWW.abc.COM"));
+        assert!(!m(StrMatch::Exact, true, "www.abc.com").matches(b"www.abc.com:80"));
+        assert!(!m(StrMatch::Exact, false, "www.abc.com").matches(b"WWW.abc.com"));
+        assert!(m(StrMatch::Prefix, false, "/api").matches(b"/api/v1"));
+        assert!(!m(StrMatch::Prefix, false, "/api").matches(b"/ap"));
+        assert!(m(StrMatch::Suffix, true, ".JPG").matches(b"/a/b.jpg"));
+        assert!(m(StrMatch::Substring, false, "img").matches(b"/x/img/y"));
+        assert!(!m(StrMatch::Substring, false, "img").matches(b"/x/im"));
+        assert!(m(StrMatch::Found, false, "").matches(b""));
+    }
+
+    #[test]
+    fn the_more_closing_mode_wins() {
+        assert_eq!(HttpConnMode::KeepAlive.combine(HttpConnMode::Close), HttpConnMode::Close);
+        assert_eq!(HttpConnMode::ServerClose.combine(HttpConnMode::KeepAlive), HttpConnMode::ServerClose);
+    }
+}

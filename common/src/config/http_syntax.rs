@@ -1,0 +1,602 @@
+//! HAProxy's own syntax for ACLs, conditions and `http-request` / `http-response` rules, which
+//! the RON config keeps as strings (`"hdr(host) -i www.abc.com"`, `"deny deny_status 403 if bad"`)
+//! so that operators read what they know and the importer copies lines over unchanged.
+//! Parsing turns them into the typed [`super::http`] model; errors are plain messages that
+//! validation attaches to the field.
+
+use super::http::*;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Splits a line into words as HAProxy does: blanks separate, `"..."` and `'...'` group, and a
+/// backslash escapes the next character outside single quotes.
+pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            ' ' | '\t' => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c) => cur.push(c),
+                            None => return Err("unfinished escape at the end".into()),
+                        },
+                        Some(c) => cur.push(c),
+                        None => return Err("unmatched double quote".into()),
+                    }
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                        None => return Err("unmatched single quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(c) => cur.push(c),
+                    None => return Err("unfinished escape at the end".into()),
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+/// Parses `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `192.0.2.1`, `2001:db8::/32`.
+pub fn parse_net(text: &str) -> Result<IpNet, String> {
+    let bad = || format!("invalid network {text:?}: expected ADDRESS or ADDRESS/PREFIX");
+    let (ip, len) = match text.split_once('/') {
+        Some((ip, len)) => (ip, Some(len)),
+        None => (text, None),
+    };
+    let addr: IpAddr = ip.parse().map_err(|_| bad())?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix_len = match len {
+        None => max,
+        Some(l) => match l.parse::<u8>() {
+            Ok(n) if n <= max => n,
+            Ok(_) => return Err(bad()),
+            Err(_) => match (addr, l.parse::<std::net::Ipv4Addr>()) {
+                // A dotted netmask, as HAProxy also accepts; it must be contiguous.
+                (IpAddr::V4(_), Ok(mask)) => {
+                    let m = u32::from(mask);
+                    if m.leading_ones() + m.trailing_zeros() != 32 {
+                        return Err(bad());
+                    }
+                    m.leading_ones() as u8
+                }
+                _ => return Err(bad()),
+            },
+        },
+    };
+    Ok(IpNet { addr, prefix_len })
+}
+
+/// A proxy's ACLs while its config is read: named ones, then predefined and anonymous ones
+/// added as conditions use them.
+#[derive(Debug, Default)]
+pub struct AclTable {
+    acls: Vec<Acl>,
+    by_name: HashMap<String, usize>,
+}
+
+impl AclTable {
+    /// Adds a test under `name`; a name used twice ORs its tests, as in HAProxy.
+    pub fn define(&mut self, name: &str, test: AclTest) {
+        match self.by_name.get(name) {
+            Some(&i) => self.acls[i].tests.push(test),
+            None => {
+                self.by_name.insert(name.to_string(), self.acls.len());
+                self.acls.push(Acl { name: name.to_string(), tests: vec![test] });
+            }
+        }
+    }
+
+    /// The index of a named or predefined ACL.
+    fn resolve(&mut self, name: &str) -> Option<usize> {
+        if let Some(&i) = self.by_name.get(name) {
+            return Some(i);
+        }
+        let test = predefined(name)?;
+        self.define(name, test);
+        self.by_name.get(name).copied()
+    }
+
+    fn anonymous(&mut self, test: AclTest) -> usize {
+        self.acls.push(Acl { name: format!("{{anonymous #{}}}", self.acls.len()), tests: vec![test] });
+        self.acls.len() - 1
+    }
+
+    pub fn is_defined(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    pub fn into_acls(self) -> Vec<Acl> {
+        self.acls
+    }
+}
+
+fn exact(patterns: &[&str]) -> StrMatcher {
+    StrMatcher { how: StrMatch::Exact, ignore_case: false, patterns: patterns.iter().map(|p| p.to_string()).collect() }
+}
+
+/// HAProxy's predefined ACLs that make sense here.
+fn predefined(name: &str) -> Option<AclTest> {
+    Some(match name {
+        "TRUE" => AclTest::Const(true),
+        "FALSE" => AclTest::Const(false),
+        "HTTP" => AclTest::Const(true),
+        "LOCALHOST" => AclTest::Src(vec![
+            IpNet { addr: IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0)), prefix_len: 8 },
+            IpNet { addr: IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), prefix_len: 128 },
+        ]),
+        "METH_CONNECT" => AclTest::Method(exact(&["CONNECT"])),
+        "METH_DELETE" => AclTest::Method(exact(&["DELETE"])),
+        "METH_GET" => AclTest::Method(exact(&["GET", "HEAD"])),
+        "METH_HEAD" => AclTest::Method(exact(&["HEAD"])),
+        "METH_OPTIONS" => AclTest::Method(exact(&["OPTIONS"])),
+        "METH_POST" => AclTest::Method(exact(&["POST"])),
+        "METH_PUT" => AclTest::Method(exact(&["PUT"])),
+        "METH_TRACE" => AclTest::Method(exact(&["TRACE"])),
+        "HTTP_1.0" => AclTest::Version(exact(&["1.0"])),
+        "HTTP_1.1" => AclTest::Version(exact(&["1.1"])),
+        "HTTP_URL_SLASH" => AclTest::Url(StrMatcher { how: StrMatch::Prefix, ignore_case: false, patterns: vec!["/".into()] }),
+        "HTTP_URL_STAR" => AclTest::Url(exact(&["*"])),
+        "HTTP_URL_ABS" => {
+            AclTest::Url(StrMatcher { how: StrMatch::Prefix, ignore_case: true, patterns: vec!["http://".into(), "https://".into()] })
+        }
+        _ => return None,
+    })
+}
+
+/// What a fetch name means: which sample, and the match it implies.
+enum Sample {
+    Header(String),
+    Path,
+    Url,
+    Method,
+    Version,
+    Src,
+    Const(bool),
+}
+
+fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
+    if let Some((f, rest)) = word.split_once('(') {
+        let arg = rest.strip_suffix(')').ok_or_else(|| format!("missing ')' in {word:?}"))?;
+        if arg.is_empty() || arg.contains(',') || !arg.bytes().all(is_token_byte) {
+            return Err(format!("{word:?}: expected one header name in parentheses (occurrence arguments are not supported)"));
+        }
+        let how = match f {
+            "hdr" | "req.hdr" => StrMatch::Exact,
+            "hdr_beg" => StrMatch::Prefix,
+            "hdr_end" => StrMatch::Suffix,
+            "hdr_sub" => StrMatch::Substring,
+            _ => return Err(format!("unknown fetch {f:?}: expected hdr, hdr_beg, hdr_end or hdr_sub")),
+        };
+        return Ok((Sample::Header(arg.to_ascii_lowercase()), how));
+    }
+    Ok(match word {
+        "path" => (Sample::Path, StrMatch::Exact),
+        "path_beg" => (Sample::Path, StrMatch::Prefix),
+        "path_end" => (Sample::Path, StrMatch::Suffix),
+        "path_sub" => (Sample::Path, StrMatch::Substring),
+        "url" => (Sample::Url, StrMatch::Exact),
+        "url_beg" => (Sample::Url, StrMatch::Prefix),
+        "url_end" => (Sample::Url, StrMatch::Suffix),
+        "url_sub" => (Sample::Url, StrMatch::Substring),
+        "method" => (Sample::Method, StrMatch::Exact),
+        "req.ver" | "req_ver" => (Sample::Version, StrMatch::Exact),
+        "src" => (Sample::Src, StrMatch::Exact),
+        "always_true" => (Sample::Const(true), StrMatch::Exact),
+        "always_false" => (Sample::Const(false), StrMatch::Exact),
+        _ => {
+            return Err(format!(
+                "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, path, path_beg, path_end, path_sub, \
+                 url, url_beg, url_end, url_sub, method, req.ver, src, always_true or always_false"
+            ))
+        }
+    })
+}
+
+/// RFC 9110 token characters, which header names are made of.
+pub fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Parses an ACL criterion: `FETCH [-i] [-m METHOD] [--] PATTERN...`.
+pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
+    let Some(first) = words.first() else {
+        return Err("empty ACL: expected a fetch such as hdr(host) and patterns".into());
+    };
+    let (sample, mut how) = fetch(first)?;
+    let mut ignore_case = false;
+    let mut i = 1;
+    while let Some(w) = words.get(i) {
+        match w.as_str() {
+            "-i" => ignore_case = true,
+            "-m" => {
+                i += 1;
+                how = match words.get(i).map(String::as_str) {
+                    Some("str") => StrMatch::Exact,
+                    Some("beg") => StrMatch::Prefix,
+                    Some("end") => StrMatch::Suffix,
+                    Some("sub") => StrMatch::Substring,
+                    Some("found") => StrMatch::Found,
+                    Some("ip") if matches!(sample, Sample::Src) => StrMatch::Exact,
+                    other => return Err(format!("-m {}: expected str, beg, end, sub or found", other.unwrap_or("(nothing)"))),
+                };
+            }
+            "--" => {
+                i += 1;
+                break;
+            }
+            "-f" => return Err("-f (patterns from a file) is not supported; list the patterns inline".into()),
+            "-n" | "-u" => return Err(format!("flag {w} is not supported")),
+            _ => break,
+        }
+        i += 1;
+    }
+    let patterns = &words[i.min(words.len())..];
+    if patterns.is_empty() && how != StrMatch::Found && !matches!(sample, Sample::Const(_)) {
+        return Err(format!("ACL on {first} has no pattern to match"));
+    }
+    let matcher = || StrMatcher {
+        how,
+        ignore_case,
+        patterns: patterns.iter().map(|p| if ignore_case { p.to_ascii_lowercase() } else { p.clone() }).collect(),
+    };
+    Ok(match sample {
+        Sample::Header(name) => AclTest::Header { name, matcher: matcher() },
+        Sample::Path => AclTest::Path(matcher()),
+        Sample::Url => AclTest::Url(matcher()),
+        Sample::Method => AclTest::Method(matcher()),
+        Sample::Version => AclTest::Version(matcher()),
+        Sample::Src => {
+            if how == StrMatch::Found {
+                AclTest::Const(true)
+            } else {
+                AclTest::Src(patterns.iter().map(|p| parse_net(p)).collect::<Result<_, _>>()?)
+            }
+        }
+        Sample::Const(v) => {
+            if !patterns.is_empty() {
+                return Err(format!("{first} takes no pattern"));
+            }
+            AclTest::Const(v)
+        }
+    })
+}
+
+/// Parses a condition: `if|unless TERM...` where terms are ACL names (`!` negates), `{ ... }`
+/// anonymous ACLs, and `||` / `or` separate alternatives.
+pub fn parse_cond(words: &[String], table: &mut AclTable) -> Result<Cond, String> {
+    let unless = match words.first().map(String::as_str) {
+        Some("if") => false,
+        Some("unless") => true,
+        Some(w) => return Err(format!("expected `if` or `unless` before a condition, found {w:?}")),
+        None => return Err("empty condition".into()),
+    };
+    let mut any_of = vec![Vec::new()];
+    let mut i = 1;
+    let mut negate = false;
+    while let Some(w) = words.get(i) {
+        match w.as_str() {
+            "||" | "or" => {
+                if negate || any_of.last().is_some_and(Vec::is_empty) {
+                    return Err(format!("`{w}` needs an ACL on each side"));
+                }
+                any_of.push(Vec::new());
+            }
+            "!" => negate = !negate,
+            "{" => {
+                let close = words[i..].iter().position(|w| w == "}").ok_or("unmatched `{` in condition")?;
+                let test = parse_criterion(&words[i + 1..i + close])?;
+                let acl = table.anonymous(test);
+                push_term(&mut any_of, AclRef { negate, acl });
+                negate = false;
+                i += close;
+            }
+            "}" => return Err("unmatched `}` in condition".into()),
+            name => {
+                let (neg, name) = match name.strip_prefix('!') {
+                    Some(rest) => (!negate, rest),
+                    None => (negate, name),
+                };
+                let acl = table.resolve(name).ok_or_else(|| format!("no ACL named {name:?}"))?;
+                push_term(&mut any_of, AclRef { negate: neg, acl });
+                negate = false;
+            }
+        }
+        i += 1;
+    }
+    if negate || any_of.iter().any(Vec::is_empty) {
+        return Err("incomplete condition".into());
+    }
+    Ok(Cond { unless, any_of })
+}
+
+fn push_term(any_of: &mut [Vec<AclRef>], term: AclRef) {
+    if let Some(last) = any_of.last_mut() {
+        last.push(term);
+    }
+}
+
+/// Splits `words` at the first `if` / `unless` and parses the condition after it.
+fn split_cond(words: &[String], table: &mut AclTable) -> Result<(Vec<String>, Option<Cond>), String> {
+    match words.iter().position(|w| w == "if" || w == "unless") {
+        Some(at) => Ok((words[..at].to_vec(), Some(parse_cond(&words[at..], table)?))),
+        None => Ok((words.to_vec(), None)),
+    }
+}
+
+/// A header value as written; `%` starts a log-format expression in HAProxy, which is not
+/// supported here, except `%%` for a literal percent sign.
+fn literal_value(v: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            if chars.peek() == Some(&'%') {
+                chars.next();
+            } else {
+                return Err(format!("value {v:?}: log-format expressions (%...) are not supported; write the value literally, %% for %"));
+            }
+        }
+        if c.is_control() && c != '\t' {
+            return Err(format!("value {v:?} contains a control character"));
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn header_name(w: Option<&String>, action: &str) -> Result<String, String> {
+    let name = w.ok_or_else(|| format!("{action} needs a header name"))?;
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(format!("invalid header name {name:?}"));
+    }
+    Ok(name.clone())
+}
+
+fn header_edit(args: &[String], action: &str) -> Result<(String, Option<String>), String> {
+    let name = header_name(args.get(1), action)?;
+    match action {
+        "del-header" => {
+            if args.len() > 2 {
+                return Err(format!("del-header takes only a name, found {:?}", args[2]));
+            }
+            Ok((name, None))
+        }
+        _ => {
+            let value = args.get(2).ok_or_else(|| format!("{action} needs a name and a value"))?;
+            if args.len() > 3 {
+                return Err(format!("{action}: unexpected {:?} after the value (quote a value with spaces)", args[3]));
+            }
+            Ok((name, Some(literal_value(value)?)))
+        }
+    }
+}
+
+fn deny_status(args: &[String], default: u16) -> Result<u16, String> {
+    match args.get(1).map(String::as_str) {
+        None => Ok(default),
+        Some("deny_status") => {
+            let code = args.get(2).and_then(|c| c.parse::<u16>().ok()).ok_or("deny_status needs a status code")?;
+            if !ERROR_CODES.contains(&code) {
+                return Err(format!("deny_status {code} has no error response (one of {ERROR_CODES:?})"));
+            }
+            if args.len() > 3 {
+                return Err(format!("unexpected {:?} after deny_status", args[3]));
+            }
+            Ok(code)
+        }
+        Some(w) => Err(format!("deny: unexpected {w:?} (expected deny_status N or a condition)")),
+    }
+}
+
+fn redirect(args: &[String]) -> Result<Redirect, String> {
+    let kind = match args.get(1).map(String::as_str) {
+        Some("location") => RedirectKind::Location,
+        Some("prefix") => RedirectKind::Prefix,
+        Some("scheme") => RedirectKind::Scheme,
+        _ => return Err("redirect needs `location`, `prefix` or `scheme` and a target".into()),
+    };
+    let target = literal_value(args.get(2).ok_or("redirect needs a target")?)?;
+    if target.is_empty() {
+        return Err("empty redirect target".into());
+    }
+    let mut r = Redirect { kind, target, code: 302, drop_query: false, append_slash: false };
+    let mut i = 3;
+    while let Some(w) = args.get(i) {
+        match w.as_str() {
+            "code" => {
+                i += 1;
+                r.code = args.get(i).and_then(|c| c.parse().ok()).ok_or("code needs a number")?;
+                if ![301, 302, 303, 307, 308].contains(&r.code) {
+                    return Err(format!("redirect code {} is not one of 301, 302, 303, 307, 308", r.code));
+                }
+            }
+            "drop-query" => r.drop_query = true,
+            "append-slash" => r.append_slash = true,
+            other => return Err(format!("redirect option {other:?} is not supported (code, drop-query, append-slash are)")),
+        }
+        i += 1;
+    }
+    Ok(r)
+}
+
+/// Parses an `http-request` rule (the words after `http-request`).
+pub fn parse_request_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<RequestAction>, String> {
+    let words = split_words(line)?;
+    let (args, cond) = split_cond(&words, table)?;
+    let verb = args.first().map(String::as_str).unwrap_or("");
+    let action = match verb {
+        "allow" if args.len() == 1 => RequestAction::Allow,
+        "deny" => RequestAction::Deny { status: deny_status(&args, 403)? },
+        "redirect" => RequestAction::Redirect(redirect(&args)?),
+        "set-header" | "add-header" | "del-header" => match header_edit(&args, verb)? {
+            (name, None) => RequestAction::DelHeader { name },
+            (name, Some(value)) if verb == "set-header" => RequestAction::SetHeader { name, value },
+            (name, Some(value)) => RequestAction::AddHeader { name, value },
+        },
+        "allow" => return Err("allow takes no argument besides a condition".into()),
+        "" => return Err("empty http-request rule".into()),
+        other => {
+            return Err(format!("http-request action {other:?} is not supported (allow, deny, redirect, set-header, add-header, del-header are)"))
+        }
+    };
+    Ok(HttpRule { action, cond })
+}
+
+/// Parses an `http-response` rule (the words after `http-response`).
+pub fn parse_response_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<ResponseAction>, String> {
+    let words = split_words(line)?;
+    let (args, cond) = split_cond(&words, table)?;
+    let verb = args.first().map(String::as_str).unwrap_or("");
+    let action = match verb {
+        "allow" if args.len() == 1 => ResponseAction::Allow,
+        "deny" => ResponseAction::Deny { status: deny_status(&args, 502)? },
+        "set-header" | "add-header" | "del-header" => match header_edit(&args, verb)? {
+            (name, None) => ResponseAction::DelHeader { name },
+            (name, Some(value)) if verb == "set-header" => ResponseAction::SetHeader { name, value },
+            (name, Some(value)) => ResponseAction::AddHeader { name, value },
+        },
+        "allow" => return Err("allow takes no argument besides a condition".into()),
+        "" => return Err("empty http-response rule".into()),
+        other => {
+            return Err(format!("http-response action {other:?} is not supported (allow, deny, set-header, add-header, del-header are)"))
+        }
+    };
+    Ok(HttpRule { action, cond })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &str) -> Vec<String> {
+        split_words(s).unwrap()
+    }
+
+    #[test]
+    fn words_split_as_haproxy_does() {
+        assert_eq!(w("set-header X-A \"a b\" if x"), ["set-header", "X-A", "a b", "if", "x"]);
+        assert_eq!(w("a\\ b 'c \\d'  e"), ["a b", "c \\d", "e"]);
+        assert_eq!(w("x \"\""), ["x", ""]);
+        assert!(split_words("a \"b").is_err());
+    }
+
+    #[test]
+    fn criteria_parse() {
+        let t = parse_criterion(&w("hdr(Host) -i www.ABC.com")).unwrap();
+        let AclTest::Header { name, matcher } = t else { panic!() };
+        assert_eq!(name, "host");
+        assert_eq!(matcher, StrMatcher { how: StrMatch::Exact, ignore_case: true, patterns: vec!["www.abc.com".into()] });
+        assert!(matches!(parse_criterion(&w("path_beg /api /static")).unwrap(), AclTest::Path(m) if m.how == StrMatch::Prefix && m.patterns.len() == 2));
+        assert!(matches!(parse_criterion(&w("hdr(x-a) -m found")).unwrap(), AclTest::Header { matcher, .. } if matcher.how == StrMatch::Found));
+        let AclTest::Src(nets) = parse_criterion(&w("src 10.0.0.0/8 192.0.2.1 2001:db8::/32 172.16.0.0/255.240.0.0")).unwrap() else { panic!() };
+        assert_eq!(nets[0].prefix_len, 8);
+        assert_eq!(nets[1].prefix_len, 32);
+        assert_eq!(nets[3].prefix_len, 12);
+        assert!(parse_criterion(&w("src 10.0.0.0/33")).is_err());
+        assert!(parse_criterion(&w("src 10.0.0.0/255.0.255.0")).is_err());
+        assert!(parse_criterion(&w("hdr(host)")).is_err(), "no pattern");
+        assert!(parse_criterion(&w("hdr(host,1) x")).is_err());
+        assert!(parse_criterion(&w("cook(x) y")).is_err());
+        assert!(parse_criterion(&w("path -f /etc/list")).is_err());
+    }
+
+    #[test]
+    fn conditions_parse_with_or_and_negation() {
+        let mut t = AclTable::default();
+        t.define("a", AclTest::Const(true));
+        t.define("b", AclTest::Const(false));
+        let c = parse_cond(&w("if a !b || ! a { src 10.0.0.0/8 }"), &mut t).unwrap();
+        assert!(!c.unless);
+        assert_eq!(c.any_of.len(), 2);
+        assert_eq!(c.any_of[0], vec![AclRef { negate: false, acl: 0 }, AclRef { negate: true, acl: 1 }]);
+        assert_eq!(c.any_of[1][0], AclRef { negate: true, acl: 0 });
+        assert_eq!(c.any_of[1][1].acl, 2, "anonymous ACL appended");
+        let c = parse_cond(&w("unless TRUE"), &mut t).unwrap();
+        assert!(c.unless);
+        assert!(parse_cond(&w("if nope"), &mut t).unwrap_err().contains("no ACL named \"nope\""));
+        assert!(parse_cond(&w("if a ||"), &mut t).is_err());
+        assert!(parse_cond(&w("if || a"), &mut t).is_err());
+        assert!(parse_cond(&w("if { src 1.2.3.4"), &mut t).is_err());
+        assert!(parse_cond(&w("when a"), &mut t).is_err());
+    }
+
+    #[test]
+    fn acl_names_repeat_as_or() {
+        let mut t = AclTable::default();
+        t.define("x", AclTest::Const(false));
+        t.define("x", AclTest::Const(true));
+        assert_eq!(t.into_acls()[0].tests.len(), 2);
+    }
+
+    #[test]
+    fn request_rules_parse() {
+        let mut t = AclTable::default();
+        t.define("bad", AclTest::Const(true));
+        let r = parse_request_rule("deny deny_status 429 if bad", &mut t).unwrap();
+        assert_eq!(r.action, RequestAction::Deny { status: 429 });
+        assert!(r.cond.is_some());
+        assert_eq!(parse_request_rule("deny", &mut t).unwrap().action, RequestAction::Deny { status: 403 });
+        let r = parse_request_rule("redirect scheme https code 301 unless bad", &mut t).unwrap();
+        assert_eq!(
+            r.action,
+            RequestAction::Redirect(Redirect { kind: RedirectKind::Scheme, target: "https".into(), code: 301, drop_query: false, append_slash: false })
+        );
+        let r = parse_request_rule("set-header X-Proto \"https 100%%\"", &mut t).unwrap();
+        assert_eq!(r.action, RequestAction::SetHeader { name: "X-Proto".into(), value: "https 100%".into() });
+        assert_eq!(parse_request_rule("del-header Cookie", &mut t).unwrap().action, RequestAction::DelHeader { name: "Cookie".into() });
+        for bad in [
+            "deny deny_status 299",
+            "redirect location",
+            "redirect location /x code 305",
+            "set-header X-A",
+            "set-header X-A %[src]",
+            "set-header X:A b",
+            "tarpit",
+            "add-header X-A a b",
+            "",
+        ] {
+            assert!(parse_request_rule(bad, &mut t).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn response_rules_parse() {
+        let mut t = AclTable::default();
+        assert_eq!(parse_response_rule("deny", &mut t).unwrap().action, ResponseAction::Deny { status: 502 });
+        assert_eq!(
+            parse_response_rule("add-header X-Served-By lb1", &mut t).unwrap().action,
+            ResponseAction::AddHeader { name: "X-Served-By".into(), value: "lb1".into() }
+        );
+        assert!(parse_response_rule("redirect location /", &mut t).is_err());
+    }
+}

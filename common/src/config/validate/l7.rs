@@ -1,0 +1,312 @@
+//! Validation of the L7 settings (ACLs, `use_backend`, http rules, cookie, forwardfor,
+//! connection mode, errorfiles) into [`HttpConfig`], after the L4 pass has built the frontends
+//! and backends it refers to.
+
+use super::super::http::*;
+use super::super::http_syntax::{is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, split_words, AclTable};
+use super::{Checker, Section};
+use crate::config::model::{Backend, Frontend, Mode};
+use crate::config::raw::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// The settings inherited from `defaults`, checked once.
+struct Inherited {
+    forwardfor: Option<ForwardFor>,
+    connection: Option<HttpConnMode>,
+    errorfiles: Vec<ErrorFile>,
+    cookie: Option<CookiePersistence>,
+    persist: Option<bool>,
+}
+
+pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], backends: &[Backend]) -> HttpConfig {
+    let d = &raw.defaults;
+    for (field, set) in [
+        ("acls", !d.acls.is_empty()),
+        ("use_backend", !d.use_backend.is_empty()),
+        ("http_request", !d.http_request.is_empty()),
+        ("http_response", !d.http_response.is_empty()),
+    ] {
+        if set {
+            c.error(format!("defaults.{field}"), format!("`{field}` is not allowed in defaults; put it in a frontend, listen or backend"));
+        }
+    }
+    let inherited = Inherited {
+        forwardfor: d.forwardfor.as_ref().and_then(|f| forwardfor(c, "defaults", f)),
+        connection: d.http_connection.map(conn_mode),
+        errorfiles: errorfiles(c, "defaults", &d.errorfiles),
+        cookie: d.cookie.as_ref().and_then(|k| cookie(c, "defaults", k)),
+        persist: d.persist,
+    };
+    let backend_ids: HashMap<&str, usize> = backends.iter().enumerate().rev().map(|(i, b)| (b.name.as_str(), i)).collect();
+
+    let mut http = HttpConfig::default();
+    let front_sections = raw.listen.iter().enumerate().map(|(i, p)| (Section::Listen, i, p)).chain(raw.frontend.iter().enumerate().map(|(i, p)| (Section::Frontend, i, p)));
+    for ((section, i, p), fe) in front_sections.zip(frontends) {
+        let path = format!("{}[{i}]", section.key());
+        let (acls, request_rules, response_rules) = proxy_rules(c, &path, p);
+        let mut use_backend = Vec::new();
+        let mut table = acls;
+        for (j, u) in p.use_backend.iter().enumerate() {
+            let up = format!("{path}.use_backend[{j}]");
+            let Some(&backend) = backend_ids.get(u.backend.as_str()) else {
+                c.error(format!("{up}.backend"), format!("no backend named {:?}", u.backend));
+                continue;
+            };
+            if fe.mode == Mode::Http && backends[backend].mode != Mode::Http {
+                c.error(format!("{up}.backend"), format!("backend {:?} is in tcp mode; an http frontend can only use http backends", u.backend));
+            }
+            let cond = match &u.cond {
+                None => None,
+                Some(text) => match split_words(text).and_then(|w| parse_cond(&w, &mut table)) {
+                    Ok(cond) => Some(cond),
+                    Err(e) => {
+                        c.error(format!("{up}.cond"), e);
+                        None
+                    }
+                },
+            };
+            use_backend.push(UseBackend { backend, cond });
+        }
+        if section == Section::Frontend {
+            reject_backend_only(c, &path, p);
+        }
+        if fe.mode == Mode::Tcp {
+            warn_tcp(c, &path, p);
+        }
+        http.frontends.push(FrontendHttp {
+            acls: table.into_acls(),
+            use_backend,
+            request_rules,
+            response_rules,
+            forwardfor: own_forwardfor(c, &path, p, &inherited),
+            connection: p.http_connection.map(conn_mode).or(inherited.connection).unwrap_or_default(),
+            errorfiles: merge_errorfiles(errorfiles(c, &path, &p.errorfiles), &inherited.errorfiles),
+            listen_backend: if section == Section::Listen { backend_ids.get(p.name.as_str()).copied() } else { None },
+        });
+    }
+
+    let mut seen: HashMap<&str, ()> = HashMap::new();
+    let back_sections = raw.listen.iter().enumerate().map(|(i, p)| (Section::Listen, i, p)).chain(raw.backend.iter().enumerate().map(|(i, p)| (Section::Backend, i, p)));
+    for (section, i, p) in back_sections {
+        // Mirrors the L4 pass: a duplicate name was reported there and built no backend.
+        if seen.insert(p.name.as_str(), ()).is_some() {
+            continue;
+        }
+        let path = format!("{}[{i}]", section.key());
+        let Some(be) = backends.get(http.backends.len()) else { break };
+        if section == Section::Backend {
+            for (field, set) in [("use_backend", !p.use_backend.is_empty())] {
+                if set {
+                    c.error(format!("{path}.{field}"), format!("`{field}` is not allowed in a backend"));
+                }
+            }
+            if be.mode == Mode::Tcp {
+                warn_tcp(c, &path, p);
+            }
+        }
+        // A listen's rules were checked (and reported) with its frontend half; parse them
+        // again quietly for the backend half.
+        let (acls, request_rules, response_rules) = if section == Section::Listen {
+            let mut quiet = Checker::default();
+            proxy_rules(&mut quiet, &path, p)
+        } else {
+            proxy_rules(c, &path, p)
+        };
+        let cookie_cfg = match &p.cookie {
+            Some(k) => cookie(c, &path, k),
+            None => inherited.cookie.clone(),
+        };
+        if let Some(k) = &cookie_cfg {
+            check_server_cookies(c, &path, p, be, k);
+        }
+        let quiet_fe = section == Section::Listen;
+        let mut scratch = Checker::default();
+        let ck: &mut Checker = if quiet_fe { &mut scratch } else { c };
+        http.backends.push(BackendHttp {
+            acls: acls.into_acls(),
+            request_rules,
+            response_rules,
+            forwardfor: own_forwardfor(ck, &path, p, &inherited),
+            connection: p.http_connection.map(conn_mode).or(inherited.connection).unwrap_or_default(),
+            errorfiles: merge_errorfiles(errorfiles(ck, &path, &p.errorfiles), &inherited.errorfiles),
+            cookie: cookie_cfg,
+            persist: p.persist.or(inherited.persist).unwrap_or(false),
+        });
+    }
+    http
+}
+
+/// ACLs and http rules of one section.
+fn proxy_rules(c: &mut Checker, path: &str, p: &RawProxy) -> (AclTable, Vec<HttpRule<RequestAction>>, Vec<HttpRule<ResponseAction>>) {
+    let mut table = AclTable::default();
+    for (j, a) in p.acls.iter().enumerate() {
+        let ap = format!("{path}.acls[{j}]");
+        if a.name.is_empty() || !a.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch)) {
+            c.error(format!("{ap}.name"), format!("invalid ACL name {:?}: use letters, digits, '-', '_', '.', ':'", a.name));
+            continue;
+        }
+        match split_words(&a.criterion).and_then(|w| parse_criterion(&w)) {
+            Ok(test) => table.define(&a.name, test),
+            Err(e) => c.error(format!("{ap}.criterion"), e),
+        }
+    }
+    let mut request = Vec::new();
+    for (j, line) in p.http_request.iter().enumerate() {
+        match parse_request_rule(line, &mut table) {
+            Ok(r) => request.push(r),
+            Err(e) => c.error(format!("{path}.http_request[{j}]"), e),
+        }
+    }
+    let mut response = Vec::new();
+    for (j, line) in p.http_response.iter().enumerate() {
+        match parse_response_rule(line, &mut table) {
+            Ok(r) => response.push(r),
+            Err(e) => c.error(format!("{path}.http_response[{j}]"), e),
+        }
+    }
+    (table, request, response)
+}
+
+fn reject_backend_only(c: &mut Checker, path: &str, p: &RawProxy) {
+    for (field, set) in [("cookie", p.cookie.is_some()), ("persist", p.persist.is_some())] {
+        if set {
+            c.error(format!("{path}.{field}"), format!("`{field}` is not allowed in a frontend; put it in the backend"));
+        }
+    }
+}
+
+/// L7 settings written in a tcp-mode section are ignored, as HAProxy ignores them (with a warning).
+fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
+    for (field, set) in [
+        ("acls", !p.acls.is_empty()),
+        ("use_backend", !p.use_backend.is_empty()),
+        ("http_request", !p.http_request.is_empty()),
+        ("http_response", !p.http_response.is_empty()),
+        ("cookie", p.cookie.is_some()),
+        ("forwardfor", p.forwardfor.is_some()),
+        ("http_connection", p.http_connection.is_some()),
+        ("errorfiles", !p.errorfiles.is_empty()),
+    ] {
+        if set {
+            c.warn(format!("{path}.{field}"), format!("`{field}` is ignored in mode tcp: it needs mode http"));
+        }
+    }
+}
+
+fn conn_mode(m: RawHttpConnection) -> HttpConnMode {
+    match m {
+        RawHttpConnection::KeepAlive => HttpConnMode::KeepAlive,
+        RawHttpConnection::ServerClose => HttpConnMode::ServerClose,
+        RawHttpConnection::Close => HttpConnMode::Close,
+    }
+}
+
+fn own_forwardfor(c: &mut Checker, path: &str, p: &RawProxy, inherited: &Inherited) -> Option<ForwardFor> {
+    match &p.forwardfor {
+        Some(f) => forwardfor(c, path, f),
+        None => inherited.forwardfor.clone(),
+    }
+}
+
+fn forwardfor(c: &mut Checker, path: &str, f: &RawForwardFor) -> Option<ForwardFor> {
+    let except = match f.except.as_deref().map(parse_net) {
+        None => None,
+        Some(Ok(net)) => Some(net),
+        Some(Err(e)) => {
+            c.error(format!("{path}.forwardfor.except"), e);
+            return None;
+        }
+    };
+    let header = f.header.clone().unwrap_or_else(|| "X-Forwarded-For".into());
+    if header.is_empty() || !header.bytes().all(is_token_byte) {
+        c.error(format!("{path}.forwardfor.header"), format!("invalid header name {header:?}"));
+        return None;
+    }
+    Some(ForwardFor { except, header, if_none: f.if_none })
+}
+
+/// RFC 6265 cookie-octets: what a cookie name or value may hold without quoting.
+fn is_cookie_octet(ch: char) -> bool {
+    ch.is_ascii_graphic() && !matches!(ch, '"' | ',' | ';' | '\\')
+}
+
+fn cookie(c: &mut Checker, path: &str, k: &RawCookie) -> Option<CookiePersistence> {
+    if k.name.is_empty() || !k.name.bytes().all(is_token_byte) {
+        c.error(format!("{path}.cookie.name"), format!("invalid cookie name {:?}", k.name));
+        return None;
+    }
+    if let Some(domain) = &k.domain {
+        if domain.is_empty() || !domain.chars().all(is_cookie_octet) {
+            c.error(format!("{path}.cookie.domain"), format!("invalid cookie domain {domain:?}"));
+        }
+    }
+    let mode = match k.mode {
+        Some(RawCookieMode::Insert) => CookieMode::Insert,
+        Some(RawCookieMode::Prefix) => CookieMode::Prefix,
+        Some(RawCookieMode::Rewrite) => CookieMode::Rewrite,
+        None => CookieMode::Passive,
+    };
+    if k.nocache && mode != CookieMode::Insert {
+        c.warn(format!("{path}.cookie.nocache"), "nocache only acts in insert mode");
+    }
+    Some(CookiePersistence {
+        name: k.name.clone(),
+        mode,
+        indirect: k.indirect,
+        nocache: k.nocache,
+        preserve: k.preserve,
+        httponly: k.httponly,
+        secure: k.secure,
+        domain: k.domain.clone(),
+    })
+}
+
+fn check_server_cookies(c: &mut Checker, path: &str, p: &RawProxy, be: &Backend, k: &CookiePersistence) {
+    let mut values: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in be.servers.iter().enumerate() {
+        let Some(v) = s.cookie.as_deref() else { continue };
+        let sp = format!("{path}.servers[{i}].cookie");
+        if v.is_empty() || !v.chars().all(is_cookie_octet) {
+            c.error(sp, format!("invalid cookie value {v:?}: no blanks, quotes, commas, semicolons or backslashes"));
+        } else if k.mode == CookieMode::Prefix && v.contains('~') {
+            c.error(sp, format!("cookie value {v:?} contains '~', the prefix delimiter"));
+        } else if let Some(prev) = values.insert(v, i) {
+            c.error(sp, format!("cookie value {v:?} is also the cookie of servers[{prev}]: persistence could not tell them apart"));
+        }
+    }
+    if !be.servers.is_empty() && be.servers.iter().all(|s| s.cookie.is_none()) && p.cookie.is_some() {
+        c.warn(format!("{path}.cookie"), "no server has a `cookie` value: no persistence cookie is ever set");
+    }
+}
+
+fn errorfiles(c: &mut Checker, path: &str, list: &[RawErrorFile]) -> Vec<ErrorFile> {
+    let mut out: Vec<ErrorFile> = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        let ep = format!("{path}.errorfiles[{i}]");
+        if !ERROR_CODES.contains(&e.code) {
+            c.error(format!("{ep}.code"), format!("errorfile code {} is not one of {ERROR_CODES:?}", e.code));
+            continue;
+        }
+        if e.file.is_empty() {
+            c.error(format!("{ep}.file"), "errorfile needs a file");
+            continue;
+        }
+        if out.iter().any(|o| o.code == e.code) {
+            c.error(format!("{ep}.code"), format!("a second errorfile for {}", e.code));
+            continue;
+        }
+        out.push(ErrorFile { code: e.code, path: PathBuf::from(&e.file), field: format!("{ep}.file"), response: Vec::new() });
+    }
+    out
+}
+
+/// A proxy's own errorfiles, then the inherited ones for the codes it does not set.
+fn merge_errorfiles(mut own: Vec<ErrorFile>, inherited: &[ErrorFile]) -> Vec<ErrorFile> {
+    for e in inherited {
+        if !own.iter().any(|o| o.code == e.code) {
+            own.push(e.clone());
+        }
+    }
+    own
+}

@@ -1,0 +1,315 @@
+//! `hakeeper ctl`: the runtime commands an operator sends over the supervisor's Unix socket, and
+//! the answers. The supervisor parses the line, the worker (which holds the live state) answers;
+//! both directions travel inside `ToWorker::Ctl` / `FromWorker::CtlReply`.
+//!
+//! Wire protocol on the socket: the client writes one command line (UTF-8, `\n`-terminated,
+//! at most [`MAX_LINE`] bytes), the server answers with one line of JSON (a [`CtlReply`]) and
+//! closes the connection.
+
+use crate::config::Vrrp;
+use crate::ipc::{AdminState, VrrpState};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub const DEFAULT_CTL_SOCKET: &str = "/run/hakeeper/ctl.sock";
+
+/// Longest command line accepted.
+pub const MAX_LINE: usize = 4096;
+
+/// The commands, in the syntax `CtlRequest::parse` accepts.
+pub const USAGE: &str = "commands:
+  show info                              process information
+  show stat                              HAProxy-compatible CSV statistics
+  show servers                           one line per server: state, weight, sessions
+  show vrrp                              this host's VRRP instances
+  enable server BACKEND/SERVER           leave maintenance (state READY)
+  disable server BACKEND/SERVER          enter maintenance (state MAINT)
+  set server BACKEND/SERVER state ready|drain|maint
+  set server BACKEND/SERVER weight N     0..256";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CtlRequest {
+    ShowInfo,
+    ShowStat,
+    ShowServers,
+    ShowVrrp,
+    SetState { backend: String, server: String, state: AdminState },
+    SetWeight { backend: String, server: String, weight: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CtlParseError {
+    #[error("empty command\n{USAGE}")]
+    Empty,
+    #[error("unknown command {0:?}\n{USAGE}")]
+    Unknown(String),
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    #[error("{0:?} is not BACKEND/SERVER")]
+    Target(String),
+    #[error("unknown state {0:?}: expected ready, drain or maint")]
+    State(String),
+    #[error("bad weight {0:?}: expected an integer from 0 to 256")]
+    Weight(String),
+}
+
+fn target(word: &str) -> Result<(String, String), CtlParseError> {
+    match word.split_once('/') {
+        Some((b, s)) if !b.is_empty() && !s.is_empty() && !s.contains('/') => Ok((b.to_string(), s.to_string())),
+        _ => Err(CtlParseError::Target(word.to_string())),
+    }
+}
+
+fn state(word: &str) -> Result<AdminState, CtlParseError> {
+    match word.to_ascii_lowercase().as_str() {
+        "ready" => Ok(AdminState::Ready),
+        "drain" => Ok(AdminState::Drain),
+        "maint" => Ok(AdminState::Maint),
+        _ => Err(CtlParseError::State(word.to_string())),
+    }
+}
+
+fn weight(word: &str) -> Result<u32, CtlParseError> {
+    // HAProxy also takes `N%` of the configured weight; only absolute weights here.
+    match word.parse::<u32>() {
+        Ok(w) if w <= 256 => Ok(w),
+        _ => Err(CtlParseError::Weight(word.to_string())),
+    }
+}
+
+impl CtlRequest {
+    /// Parses one command line. Words are separated by any whitespace; keywords are
+    /// case-sensitive lowercase as in HAProxy's CLI.
+    pub fn parse(line: &str) -> Result<CtlRequest, CtlParseError> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        const SET_USAGE: &str = "set server BACKEND/SERVER state ready|drain|maint | set server BACKEND/SERVER weight N";
+        match words.as_slice() {
+            [] => Err(CtlParseError::Empty),
+            ["show", "info"] => Ok(CtlRequest::ShowInfo),
+            ["show", "stat"] => Ok(CtlRequest::ShowStat),
+            ["show", "servers"] => Ok(CtlRequest::ShowServers),
+            ["show", "vrrp"] => Ok(CtlRequest::ShowVrrp),
+            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp")),
+            ["enable", "server", t] => {
+                let (backend, server) = target(t)?;
+                Ok(CtlRequest::SetState { backend, server, state: AdminState::Ready })
+            }
+            ["disable", "server", t] => {
+                let (backend, server) = target(t)?;
+                Ok(CtlRequest::SetState { backend, server, state: AdminState::Maint })
+            }
+            ["enable" | "disable", ..] => Err(CtlParseError::Usage("enable|disable server BACKEND/SERVER")),
+            ["set", "server", t, "state", s] => {
+                let (backend, server) = target(t)?;
+                Ok(CtlRequest::SetState { backend, server, state: state(s)? })
+            }
+            ["set", "server", t, "weight", w] => {
+                let (backend, server) = target(t)?;
+                Ok(CtlRequest::SetWeight { backend, server, weight: weight(w)? })
+            }
+            ["set", ..] => Err(CtlParseError::Usage(SET_USAGE)),
+            [first, ..] => Err(CtlParseError::Unknown(first.to_string())),
+        }
+    }
+
+    /// Whether the command changes state (logged, and reported to the supervisor).
+    pub fn changes_state(&self) -> bool {
+        matches!(self, CtlRequest::SetState { .. } | CtlRequest::SetWeight { .. })
+    }
+}
+
+impl fmt::Display for CtlRequest {
+    /// The canonical command line, which `parse` reads back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CtlRequest::ShowInfo => f.write_str("show info"),
+            CtlRequest::ShowStat => f.write_str("show stat"),
+            CtlRequest::ShowServers => f.write_str("show servers"),
+            CtlRequest::ShowVrrp => f.write_str("show vrrp"),
+            CtlRequest::SetState { backend, server, state } => {
+                write!(f, "set server {backend}/{server} state {}", admin_state_name(*state).to_ascii_lowercase())
+            }
+            CtlRequest::SetWeight { backend, server, weight } => write!(f, "set server {backend}/{server} weight {weight}"),
+        }
+    }
+}
+
+/// HAProxy's spelling of an admin state.
+pub fn admin_state_name(state: AdminState) -> &'static str {
+    match state {
+        AdminState::Ready => "READY",
+        AdminState::Drain => "DRAIN",
+        AdminState::Maint => "MAINT",
+    }
+}
+
+/// keepalived's spelling of a VRRP state.
+pub fn vrrp_state_name(state: VrrpState) -> &'static str {
+    match state {
+        VrrpState::Init => "INIT",
+        VrrpState::Backup => "BACKUP",
+        VrrpState::Master => "MASTER",
+        VrrpState::Fault => "FAULT",
+    }
+}
+
+/// One server as `show servers` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerRow {
+    pub backend: String,
+    pub server: String,
+    pub addr: String,
+    /// As the CSV's `status` column: `UP`, `DOWN`, `MAINT`, `DRAIN`, `no check`.
+    pub status: String,
+    pub admin: AdminState,
+    /// Health as last reported by the checker (true when unchecked).
+    pub up: bool,
+    pub weight: u32,
+    pub configured_weight: u32,
+    pub backup: bool,
+    pub sessions: u64,
+    pub total: u64,
+    pub queued: u64,
+    /// Seconds since the last state change.
+    pub last_change: u64,
+    /// The last check verdict and its duration, when the checker reported one.
+    pub check: Option<String>,
+}
+
+/// One VRRP instance of this host, for the stats page and `show vrrp`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpView {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub state: VrrpState,
+    /// Effective priority (base + track weights), as vrrpd last reported it.
+    pub priority: u8,
+    /// Configured priority.
+    pub base_priority: u8,
+    pub vips: Vec<String>,
+}
+
+/// The views of every configured instance; `states` holds `(instance index, state, effective
+/// priority)` as vrrpd reported them. Instances not reported yet show as INIT at their base
+/// priority.
+pub fn vrrp_views(config: &Vrrp, states: &[(usize, VrrpState, u8)]) -> Vec<VrrpView> {
+    config
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| {
+            let reported = states.iter().rev().find(|(idx, _, _)| *idx == i);
+            VrrpView {
+                name: inst.name.clone(),
+                interface: inst.interface.clone(),
+                vrid: inst.vrid,
+                state: reported.map_or(VrrpState::Init, |r| r.1),
+                priority: reported.map_or(inst.priority, |r| r.2),
+                base_priority: inst.priority,
+                vips: inst.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CtlReply {
+    /// `show info`: ordered `name: value` pairs, HAProxy's field names where they exist.
+    Info(Vec<(String, String)>),
+    /// `show stat`: the CSV text, header included.
+    Stat(String),
+    Servers(Vec<ServerRow>),
+    Vrrp(Vec<VrrpView>),
+    /// A state change was applied; the message says what.
+    Done(String),
+    Error(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_state(b: &str, s: &str, state: AdminState) -> CtlRequest {
+        CtlRequest::SetState { backend: b.into(), server: s.into(), state }
+    }
+
+    #[test]
+    fn every_command_parses() {
+        assert_eq!(CtlRequest::parse("show info"), Ok(CtlRequest::ShowInfo));
+        assert_eq!(CtlRequest::parse("  show   stat \n"), Ok(CtlRequest::ShowStat));
+        assert_eq!(CtlRequest::parse("show servers"), Ok(CtlRequest::ShowServers));
+        assert_eq!(CtlRequest::parse("show vrrp"), Ok(CtlRequest::ShowVrrp));
+        assert_eq!(CtlRequest::parse("enable server web/s1"), Ok(set_state("web", "s1", AdminState::Ready)));
+        assert_eq!(CtlRequest::parse("disable server web/s1"), Ok(set_state("web", "s1", AdminState::Maint)));
+        assert_eq!(CtlRequest::parse("set server web/s1 state drain"), Ok(set_state("web", "s1", AdminState::Drain)));
+        assert_eq!(CtlRequest::parse("set server web/s1 state MAINT"), Ok(set_state("web", "s1", AdminState::Maint)));
+        assert_eq!(
+            CtlRequest::parse("set server web/s1 weight 0"),
+            Ok(CtlRequest::SetWeight { backend: "web".into(), server: "s1".into(), weight: 0 })
+        );
+        assert_eq!(
+            CtlRequest::parse("set server web/s1 weight 256"),
+            Ok(CtlRequest::SetWeight { backend: "web".into(), server: "s1".into(), weight: 256 })
+        );
+    }
+
+    #[test]
+    fn bad_commands_say_why() {
+        assert_eq!(CtlRequest::parse(""), Err(CtlParseError::Empty));
+        assert_eq!(CtlRequest::parse("   "), Err(CtlParseError::Empty));
+        assert_eq!(CtlRequest::parse("reboot now"), Err(CtlParseError::Unknown("reboot".into())));
+        assert!(matches!(CtlRequest::parse("show"), Err(CtlParseError::Usage(_))));
+        assert!(matches!(CtlRequest::parse("show stat extra"), Err(CtlParseError::Usage(_))));
+        assert!(matches!(CtlRequest::parse("enable server"), Err(CtlParseError::Usage(_))));
+        assert_eq!(CtlRequest::parse("enable server web"), Err(CtlParseError::Target("web".into())));
+        assert_eq!(CtlRequest::parse("enable server /s1"), Err(CtlParseError::Target("/s1".into())));
+        assert_eq!(CtlRequest::parse("enable server web/"), Err(CtlParseError::Target("web/".into())));
+        assert_eq!(CtlRequest::parse("enable server a/b/c"), Err(CtlParseError::Target("a/b/c".into())));
+        assert_eq!(CtlRequest::parse("set server web/s1 state up"), Err(CtlParseError::State("up".into())));
+        assert_eq!(CtlRequest::parse("set server web/s1 weight 257"), Err(CtlParseError::Weight("257".into())));
+        assert_eq!(CtlRequest::parse("set server web/s1 weight -1"), Err(CtlParseError::Weight("-1".into())));
+        assert_eq!(CtlRequest::parse("set server web/s1 weight 50%"), Err(CtlParseError::Weight("50%".into())));
+        assert!(matches!(CtlRequest::parse("set server web/s1 colour red"), Err(CtlParseError::Usage(_))));
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for line in [
+            "show info",
+            "show stat",
+            "show servers",
+            "show vrrp",
+            "set server b/s state ready",
+            "set server b/s state drain",
+            "set server b/s state maint",
+            "set server b/s weight 7",
+        ] {
+            let req = CtlRequest::parse(line).expect("parses");
+            assert_eq!(req.to_string(), line);
+            assert_eq!(CtlRequest::parse(&req.to_string()), Ok(req));
+        }
+    }
+
+    #[test]
+    fn replies_survive_the_ipc_encoding() {
+        let reply = CtlReply::Servers(vec![ServerRow {
+            backend: "b".into(),
+            server: "s".into(),
+            addr: "127.0.0.1:80".into(),
+            status: "no check".into(),
+            admin: AdminState::Drain,
+            up: true,
+            weight: 3,
+            configured_weight: 1,
+            backup: false,
+            sessions: 1,
+            total: 2,
+            queued: 0,
+            last_change: 5,
+            check: None,
+        }]);
+        let text = ron::to_string(&reply).expect("encode");
+        assert_eq!(ron::from_str::<CtlReply>(&text).expect("decode"), reply);
+    }
+}

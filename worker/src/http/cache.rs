@@ -1,0 +1,53 @@
+//! Whether a response may be stored by a shared cache, as HAProxy judges it for `cookie ...
+//! nocache`: a response that carries a persistence cookie must not be cached and served to
+//! other clients, so HAProxy marks the cacheable ones `Cache-control: private`.
+
+use super::head::{RequestHead, ResponseHead};
+
+/// Statuses cacheable by default (RFC 9110 section 15.1).
+const HEURISTIC: &[u16] = &[200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501];
+
+pub fn is_cacheable(req: &RequestHead, resp: &ResponseHead) -> bool {
+    if !matches!(req.method(), b"GET" | b"HEAD") || !HEURISTIC.contains(&resp.status) {
+        return false;
+    }
+    if resp.headers.elements("pragma").any(|v| v.eq_ignore_ascii_case(b"no-cache")) {
+        return false;
+    }
+    let mut cacheable = true;
+    for directive in resp.headers.elements("cache-control") {
+        let lower = directive.to_ascii_lowercase();
+        match lower.as_slice() {
+            b"public" => return true,
+            b"private" | b"no-cache" | b"no-store" | b"max-age=0" | b"s-maxage=0" => cacheable = false,
+            d if d.starts_with(b"private=") || d.starts_with(b"no-cache=") => cacheable = false,
+            _ => {}
+        }
+    }
+    cacheable
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::head::{parse_request, parse_response};
+
+    fn judge(method: &str, resp: &str) -> bool {
+        let req = parse_request(format!("{method} / HTTP/1.1\r\n\r\n").as_bytes()).unwrap().unwrap();
+        let resp = parse_response(resp.as_bytes()).unwrap().unwrap();
+        is_cacheable(&req, &resp)
+    }
+
+    #[test]
+    fn cacheability() {
+        assert!(judge("GET", "HTTP/1.1 200 OK\r\n\r\n"));
+        assert!(judge("HEAD", "HTTP/1.1 404 Not Found\r\n\r\n"));
+        assert!(!judge("POST", "HTTP/1.1 200 OK\r\n\r\n"));
+        assert!(!judge("GET", "HTTP/1.1 302 Found\r\n\r\n"));
+        assert!(!judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: max-age=60, Private\r\n\r\n"));
+        assert!(!judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: no-cache=\"set-cookie\"\r\n\r\n"));
+        assert!(!judge("GET", "HTTP/1.1 200 OK\r\nPragma: no-cache\r\n\r\n"));
+        assert!(judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: public, no-cache\r\n\r\n"));
+        assert!(judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\n\r\n"));
+    }
+}

@@ -1,0 +1,134 @@
+//! What the stats page knows beyond the traffic counters, shared between the stats thread and
+//! event-loop thread 0: this host's VRRP instances, the checker's last verdicts, state-change
+//! history, session rates, and the two queues towards thread 0 (admin actions from the page,
+//! `hakeeper ctl` commands from the supervisor).
+
+use super::admin::AdminCommand;
+use super::tracker::Tracker;
+use crate::counters::Stats;
+use crate::shared::lock;
+use hakeeper_common::ctl::{CtlRequest, VrrpView};
+use hakeeper_common::ipc::WorkerConfig;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The checker's verdict at a server's last health transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckInfo {
+    /// HAProxy's wording: `Layer4 connection problem, info: "Connection refused"`.
+    pub reason: String,
+    pub duration: Duration,
+}
+
+/// Which row a rate belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateKey {
+    Frontend(usize),
+    Backend(usize),
+    Server(usize, usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RateMeter {
+    at: Instant,
+    total: u64,
+    rate: u64,
+    max: u64,
+}
+
+/// Shortest window a rate is computed over.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+
+pub struct StatsHub {
+    pub started: Instant,
+    pub started_wall: SystemTime,
+    vrrp: Mutex<Vec<VrrpView>>,
+    checks: Mutex<Vec<Vec<Option<CheckInfo>>>>,
+    tracker: Mutex<Tracker>,
+    rates: Mutex<HashMap<RateKey, RateMeter>>,
+    admin: Mutex<Vec<AdminCommand>>,
+    ctl: Mutex<Vec<(u64, CtlRequest)>>,
+    /// Something waits in `admin` or `ctl`: checked by thread 0 each turn without locking.
+    pending: AtomicBool,
+}
+
+impl StatsHub {
+    pub fn new(config: &WorkerConfig, stats: &Stats) -> Self {
+        let now = Instant::now();
+        StatsHub {
+            started: now,
+            started_wall: SystemTime::now(),
+            vrrp: Mutex::new(Vec::new()),
+            checks: Mutex::new(config.backends.iter().map(|b| vec![None; b.servers.len()]).collect()),
+            tracker: Mutex::new(Tracker::new(stats, now)),
+            rates: Mutex::new(HashMap::new()),
+            admin: Mutex::new(Vec::new()),
+            ctl: Mutex::new(Vec::new()),
+            pending: AtomicBool::new(false),
+        }
+    }
+
+    pub fn set_vrrp(&self, views: Vec<VrrpView>) {
+        *lock(&self.vrrp) = views;
+    }
+
+    pub fn vrrp(&self) -> Vec<VrrpView> {
+        lock(&self.vrrp).clone()
+    }
+
+    pub fn set_check(&self, backend: usize, server: usize, info: CheckInfo) {
+        let mut checks = lock(&self.checks);
+        match checks.get_mut(backend).and_then(|b| b.get_mut(server)) {
+            Some(slot) => *slot = Some(info),
+            None => log::warn!("check result for unknown server {backend}/{server} ignored"),
+        }
+    }
+
+    pub fn check(&self, backend: usize, server: usize) -> Option<CheckInfo> {
+        lock(&self.checks).get(backend)?.get(server)?.clone()
+    }
+
+    pub fn scan_states(&self, stats: &Stats, now: Instant) {
+        lock(&self.tracker).scan(stats, now);
+    }
+
+    pub fn with_tracker<T>(&self, f: impl FnOnce(&Tracker) -> T) -> T {
+        f(&lock(&self.tracker))
+    }
+
+    /// Sessions per second for `key` given its running `total`, computed over the time since the
+    /// previous sample at least a second old; and the highest rate seen.
+    pub fn rate(&self, key: RateKey, total: u64, now: Instant) -> (u64, u64) {
+        let mut rates = lock(&self.rates);
+        let m = rates.entry(key).or_insert(RateMeter { at: self.started, total: 0, rate: 0, max: 0 });
+        let elapsed = now.saturating_duration_since(m.at);
+        if elapsed >= RATE_WINDOW {
+            let delta = total.saturating_sub(m.total);
+            m.rate = (delta as f64 / elapsed.as_secs_f64()).round() as u64;
+            m.max = m.max.max(m.rate);
+            m.at = now;
+            m.total = total;
+        }
+        (m.rate, m.max)
+    }
+
+    pub fn push_admin(&self, cmd: AdminCommand) {
+        lock(&self.admin).push(cmd);
+        self.pending.store(true, Ordering::Release);
+    }
+
+    pub fn push_ctl(&self, id: u64, request: CtlRequest) {
+        lock(&self.ctl).push((id, request));
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Everything queued for thread 0, oldest first; empty (without locking) when nothing is.
+    pub fn take_pending(&self) -> (Vec<AdminCommand>, Vec<(u64, CtlRequest)>) {
+        if !self.pending.swap(false, Ordering::AcqRel) {
+            return (Vec::new(), Vec::new());
+        }
+        (std::mem::take(&mut *lock(&self.admin)), std::mem::take(&mut *lock(&self.ctl)))
+    }
+}

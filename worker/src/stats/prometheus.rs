@@ -1,0 +1,147 @@
+//! `/metrics`: Prometheus text exposition format 0.0.4, with the metric names of HAProxy's
+//! built-in exporter (`haproxy_frontend_*`, `haproxy_backend_*`, `haproxy_server_*`) plus
+//! hakeeper's own (`hakeeper_vrrp_*`, dropped log lines).
+
+use super::snapshot::{Row, RowKind, Snapshot};
+use hakeeper_common::ctl::{vrrp_state_name, VrrpView};
+use std::fmt::Write;
+
+struct Family {
+    name: String,
+    help: &'static str,
+    kind: &'static str,
+    samples: Vec<(String, u64)>,
+}
+
+struct Exposition {
+    families: Vec<Family>,
+}
+
+/// Escapes a label value: backslash, double quote and newline.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+impl Exposition {
+    fn add(&mut self, name: &str, help: &'static str, kind: &'static str, labels: String, value: u64) {
+        let idx = match self.families.iter().position(|f| f.name == name) {
+            Some(i) => i,
+            None => {
+                self.families.push(Family { name: name.to_string(), help, kind, samples: Vec::new() });
+                self.families.len() - 1
+            }
+        };
+        self.families[idx].samples.push((labels, value));
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::new();
+        for f in &self.families {
+            let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
+            let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
+            for (labels, v) in &f.samples {
+                if labels.is_empty() {
+                    let _ = writeln!(out, "{} {v}", f.name);
+                } else {
+                    let _ = writeln!(out, "{}{{{labels}}} {v}", f.name);
+                }
+            }
+        }
+        out
+    }
+}
+
+const SERVER_STATES: [&str; 5] = ["UP", "DOWN", "MAINT", "DRAIN", "no check"];
+
+fn row_metrics(e: &mut Exposition, row: &Row) {
+    let (prefix, labels) = match row.kind {
+        RowKind::Frontend => ("haproxy_frontend", format!("proxy=\"{}\"", label(&row.pxname))),
+        RowKind::Backend => ("haproxy_backend", format!("proxy=\"{}\"", label(&row.pxname))),
+        RowKind::Server => ("haproxy_server", format!("proxy=\"{}\",server=\"{}\"", label(&row.pxname), label(&row.svname))),
+    };
+    let mut m = |suffix: &str, help: &'static str, kind: &'static str, v: u64| {
+        e.add(&format!("{prefix}_{suffix}"), help, kind, labels.clone(), v);
+    };
+    m("current_sessions", "Number of current sessions.", "gauge", row.scur);
+    m("max_sessions", "Maximum observed number of active sessions.", "gauge", row.smax);
+    if let Some(v) = row.slim {
+        m("limit_sessions", "Configured session limit.", "gauge", v);
+    }
+    m("sessions_total", "Total number of sessions.", "counter", row.stot);
+    m("bytes_in_total", "Current total of incoming bytes.", "counter", row.bin);
+    m("bytes_out_total", "Current total of outgoing bytes.", "counter", row.bout);
+    m("current_session_rate", "Current number of sessions per second over last elapsed second.", "gauge", row.rate);
+    m("max_session_rate", "Maximum observed number of sessions per second.", "gauge", row.rate_max);
+    if let Some(v) = row.qcur {
+        m("current_queue", "Current number of queued requests.", "gauge", v);
+    }
+    if let Some(v) = row.qmax {
+        m("max_queue", "Maximum observed number of queued requests.", "gauge", v);
+    }
+    if let Some(v) = row.econ {
+        m("connection_errors_total", "Total number of connection errors.", "counter", v);
+    }
+    if let Some(v) = row.wretr {
+        m("retry_warnings_total", "Total number of retry warnings.", "counter", v);
+    }
+    if let Some(v) = row.wredis {
+        m("redispatch_warnings_total", "Total number of redispatch warnings.", "counter", v);
+    }
+    if let Some(v) = row.weight {
+        m("weight", "Service weight.", "gauge", v);
+    }
+    if let Some(v) = row.lbtot {
+        m("loadbalanced_total", "Total number of times a service was selected.", "counter", v);
+    }
+    if let Some(v) = row.chkdown {
+        m("check_up_down_total", "Total number of UP->DOWN transitions.", "counter", v);
+    }
+    if let Some(v) = row.downtime {
+        m("downtime_seconds_total", "Total downtime (in seconds) for the service.", "counter", v);
+    }
+    if let Some(v) = row.lastchg {
+        m("last_change_seconds", "Seconds since the last state change.", "gauge", v);
+    }
+    match row.kind {
+        RowKind::Frontend => {}
+        RowKind::Backend => {
+            m("active_servers", "Current number of active servers.", "gauge", row.act.unwrap_or(0));
+            m("backup_servers", "Current number of backup servers.", "gauge", row.bck.unwrap_or(0));
+            for state in ["UP", "DOWN"] {
+                let l = format!("{labels},state=\"{state}\"");
+                e.add("haproxy_backend_status", "Current status of the service.", "gauge", l, u64::from(row.status == state));
+            }
+        }
+        RowKind::Server => {
+            for state in SERVER_STATES {
+                let l = format!("{labels},state=\"{state}\"");
+                e.add("haproxy_server_status", "Current status of the service.", "gauge", l, u64::from(row.status == state));
+            }
+            if let Some(ms) = row.server.as_ref().and_then(|s| s.check_ms) {
+                e.add("haproxy_server_check_duration_milliseconds", "Duration of the last health check transition.", "gauge", labels, ms);
+            }
+        }
+    }
+}
+
+pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], dropped_log_lines: u64) -> String {
+    let mut e = Exposition { families: Vec::new() };
+    e.add("haproxy_process_current_connections", "Number of active sessions.", "gauge", String::new(), snapshot.process_cur);
+    e.add("haproxy_process_max_connections_observed", "Highest number of active sessions seen.", "gauge", String::new(), snapshot.process_max);
+    e.add("haproxy_process_connections_total", "Total number of sessions.", "counter", String::new(), snapshot.process_total);
+    e.add("haproxy_process_uptime_seconds", "How long ago this worker started.", "gauge", String::new(), snapshot.uptime_secs);
+    e.add("hakeeper_log_lines_dropped_total", "Log lines dropped because the log target could not keep up.", "counter", String::new(), dropped_log_lines);
+    for row in &snapshot.rows {
+        row_metrics(&mut e, row);
+    }
+    for v in vrrp {
+        let base = format!("instance=\"{}\",interface=\"{}\",vrid=\"{}\"", label(&v.name), label(&v.interface), v.vrid);
+        for state in ["INIT", "BACKUP", "MASTER", "FAULT"] {
+            let l = format!("{base},state=\"{state}\"");
+            e.add("hakeeper_vrrp_instance_state", "VRRP state of this host's instance.", "gauge", l, u64::from(vrrp_state_name(v.state) == state));
+        }
+        e.add("hakeeper_vrrp_effective_priority", "Effective VRRP priority (base plus track weights).", "gauge", base.clone(), u64::from(v.priority));
+        e.add("hakeeper_vrrp_base_priority", "Configured VRRP priority.", "gauge", base, u64::from(v.base_priority));
+    }
+    e.render()
+}
