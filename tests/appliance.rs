@@ -187,9 +187,7 @@ fn sighup_with_good_config_applies_the_change_without_refusals() {
     let only_s3 = [&s.backends[2]];
     std::fs::write(s.dir.file("hakeeper.ron"), tcp_config(s.port, &only_s3, "")).expect("write");
     signal(s.app.pid, nix::sys::signal::Signal::SIGHUP);
-    let applied = wait_until(Duration::from_secs(5), || {
-        (0..3).all(|_| matches!(connect_and_name(addr), Ok((_, n)) if n == "s3"))
-    });
+    let applied = wait_until(Duration::from_secs(5), || (0..3).all(|_| matches!(connect_and_name(addr), Ok((_, n)) if n == "s3")));
     assert!(applied, "after reload only s3 serves; log:\n{}", s.app.log_text());
 }
 

@@ -58,7 +58,8 @@ fn run_with_unknown_user_fails_clearly() {
     let dir = TempDir::new("nouser");
     let path = dir.file("h.ron");
     let port = free_port();
-    std::fs::write(&path, format!("(global: (user: \"no-such-user-hk\"), listen: [(name: \"a\", bind: [\"127.0.0.1:{port}\"])])")).expect("write");
+    std::fs::write(&path, format!("(global: (user: \"no-such-user-hk\"), listen: [(name: \"a\", bind: [\"127.0.0.1:{port}\"])])"))
+        .expect("write");
     let (code, _, err) = run_cli(&["run", "-c", path.to_str().expect("utf8"), "--foreground"], Duration::from_secs(10));
     assert_ne!(code, 0);
     assert!(err.contains("user \"no-such-user-hk\" does not exist"), "{err}");
@@ -89,7 +90,8 @@ fn import_of_the_seed_files_passes_check() {
 
 #[test]
 fn demo_serves_through_the_proxy_and_says_what_it_skipped() {
-    let mut child = Command::new(binary()).arg("demo").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn demo");
+    let mut child =
+        Command::new(binary()).arg("demo").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn demo");
     let pid = child.id() as i32;
     let guard = scopeguard(pid);
     let stdout = child.stdout.take().expect("stdout");
@@ -149,4 +151,26 @@ fn scopeguard(pid: i32) -> impl Drop {
         }
     }
     Guard(pid, Vec::new())
+}
+
+#[test]
+fn check_refuses_a_writable_script_under_enable_script_security() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("scriptsec");
+    let script = dir.file("chk.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let path = dir.file("h.ron");
+    let text = format!(
+        "(\n vrrp: (enable_script_security: true,\n  scripts: [(name: \"chk\",\n    script: \"{} --flag\")]),\n)\n",
+        script.display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    let (code, _, err) = run_cli(&["check", "-c", path.to_str().expect("utf8")], Duration::from_secs(5));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with(&format!("{}:4:5: vrrp.scripts[0].script: refused by enable_script_security", path.display())), "{err}");
+    // The same script is accepted without enable_script_security.
+    std::fs::write(&path, std::fs::read_to_string(&path).expect("read").replace("enable_script_security: true,", "")).expect("rewrite");
+    let (code, _, err) = run_cli(&["check", "-c", path.to_str().expect("utf8")], Duration::from_secs(5));
+    assert_eq!(code, 0, "{err}");
 }

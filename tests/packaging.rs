@@ -111,7 +111,7 @@ fn deb_has_no_lintian_errors() {
     }
     let deb = packages().deb;
     let deb = deb.to_str().expect("utf8 path");
-    let lint = run("lintian", &["--info", "--display-info", "--pedantic", deb], Duration::from_secs(300));
+    let lint = run("lintian", &["--display-info", "--pedantic", deb], Duration::from_secs(300));
     eprintln!("lintian:\n{}{}", lint.stdout, lint.stderr);
     let errors: Vec<&str> = lint.stdout.lines().filter(|l| l.starts_with("E: ")).collect();
     assert!(errors.is_empty(), "lintian errors:\n{}", errors.join("\n"));
@@ -189,6 +189,10 @@ fn rpm_lists_the_expected_files_and_metadata() {
         "try-restart hakeeper.service",
     ] {
         assert!(scripts.contains(expected), "rpm scriptlets lack {expected:?}:\n{scripts}");
+    }
+    for script in ["pre.sh", "post.sh", "preun.sh", "postun.sh"] {
+        let path = workspace().join("packaging/rpm").join(script);
+        run("sh", &["-n", path.to_str().expect("utf8")], Duration::from_secs(10)).expect_ok();
     }
     let requires = query(&["-R"]);
     assert!(requires.lines().any(|l| l.trim() == "/usr/sbin/useradd"), "rpm -qpR:\n{requires}");

@@ -23,7 +23,8 @@ fn udp_syslog_receives_lines_with_facility_local1() {
     .expect("write config");
     let pidfile = dir.file("h.pid");
     // Without --foreground: detaches, and logs go to syslog, not stderr.
-    let (code, _, err) = run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
+    let (code, _, err) =
+        run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
     assert_eq!(code, 0, "{err}");
     assert!(wait_until(Duration::from_secs(5), || pidfile.exists()), "pid file written");
     let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
@@ -39,7 +40,11 @@ fn udp_syslog_receives_lines_with_facility_local1() {
     }
     assert!(!lines.is_empty(), "no syslog line received");
     for line in &lines {
-        let pri: u32 = line.strip_prefix('<').and_then(|r| r.split_once('>')).and_then(|(p, _)| p.parse().ok()).unwrap_or_else(|| panic!("no PRI in {line:?}"));
+        let pri: u32 = line
+            .strip_prefix('<')
+            .and_then(|r| r.split_once('>'))
+            .and_then(|(p, _)| p.parse().ok())
+            .unwrap_or_else(|| panic!("no PRI in {line:?}"));
         assert_eq!(pri / 8, 17, "facility local1 (17) in {line:?}");
     }
     assert!(lines.iter().any(|l| l.contains(" hakeeper[")), "supervisor ident: {lines:?}");

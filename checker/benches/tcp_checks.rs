@@ -62,7 +62,17 @@ fn main() {
         .map(|i| {
             let addr: SocketAddr = addrs[i / SERVERS_PER_LISTENER];
             let check = Check { inter, fastinter: inter, downinter: inter, rise: 2, fall: 3, port: addr.port() };
-            Server { name: format!("s{i}"), id: i as u32 + 1, addr, weight: 1, maxconn: 0, backup: false, disabled: false, cookie: None, check: Some(check) }
+            Server {
+                name: format!("s{i}"),
+                id: i as u32 + 1,
+                addr,
+                weight: 1,
+                maxconn: 0,
+                backup: false,
+                disabled: false,
+                cookie: None,
+                check: Some(check),
+            }
         })
         .collect();
     let backend = Backend {
@@ -104,14 +114,20 @@ fn main() {
 
     // The first checks are spread over one inter; let the loop settle first.
     std::thread::sleep(inter * 2);
+    let opens = active_opens();
     let (checker_cpu, elapsed) = measure(pid, Duration::from_secs(seconds));
+    let checks = (active_opens() - opens) as f64 / elapsed.as_secs_f64();
     let transitions = drain(&parent);
     let _ = send(parent.as_fd(), &ToChecker::Stop, &[]);
     let _ = checker.wait();
     let served = accepted.load(Ordering::Relaxed);
 
     let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
-    let mut floor = Command::new(std::env::current_exe().expect("own path")).arg(FLOOR_ARG).env(FLOOR_ADDRS, list.join(",")).spawn().expect("start the floor loop");
+    let mut floor = Command::new(std::env::current_exe().expect("own path"))
+        .arg(FLOOR_ARG)
+        .env(FLOOR_ADDRS, list.join(","))
+        .spawn()
+        .expect("start the floor loop");
     std::thread::sleep(Duration::from_secs(1));
     let (floor_cpu, floor_elapsed) = measure(floor.id(), Duration::from_secs(seconds));
     let _ = floor.kill();
@@ -122,6 +138,7 @@ fn main() {
     let floor_share = share(floor_cpu, floor_elapsed);
     println!("servers: {servers}, inter: {inter:?}, window: {:.1} s", elapsed.as_secs_f64());
     // TCP checks end with SYN, SYN-ACK, RST (delayed ACK, as HAProxy), so backends accept nothing.
+    println!("checks made: {checks:.0}/s (TCP active opens, system-wide; expected {servers}/s)");
     println!("connections the backends had to accept: {served} (expected 0)");
     println!("state changes reported: {transitions} (expected 0: every server stays UP)");
     println!("checker CPU: user {:.2} s + system {:.2} s = {checker_share:.2}% of one core (target < 5%)", checker_cpu.0, checker_cpu.1);
@@ -130,6 +147,15 @@ fn main() {
     if checker_share >= 5.0 || transitions != 0 {
         std::process::exit(1);
     }
+}
+
+/// The kernel's count of outgoing TCP connection attempts (/proc/net/snmp, Tcp ActiveOpens).
+fn active_opens() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").expect("read /proc/net/snmp");
+    let mut tcp = snmp.lines().filter(|l| l.starts_with("Tcp:"));
+    let (names, values) = (tcp.next().unwrap_or(""), tcp.next().unwrap_or(""));
+    let at = names.split_whitespace().position(|n| n == "ActiveOpens").expect("ActiveOpens column");
+    values.split_whitespace().nth(at).and_then(|v| v.parse().ok()).expect("ActiveOpens value")
 }
 
 /// CPU seconds (user, system) `pid` used during `window`.
@@ -158,7 +184,13 @@ fn floor_loop(rate: usize) {
             let off: nix::libc::c_int = 0;
             // SAFETY: setsockopt reads one live c_int.
             unsafe {
-                nix::libc::setsockopt(fd.as_raw_fd(), nix::libc::IPPROTO_TCP, nix::libc::TCP_QUICKACK, (&off as *const nix::libc::c_int).cast(), 4);
+                nix::libc::setsockopt(
+                    fd.as_raw_fd(),
+                    nix::libc::IPPROTO_TCP,
+                    nix::libc::TCP_QUICKACK,
+                    (&off as *const nix::libc::c_int).cast(),
+                    4,
+                );
             }
             let _ = connect(fd.as_raw_fd(), &SockaddrStorage::from(addrs[k % addrs.len()]));
             k += 1;

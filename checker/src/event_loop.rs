@@ -5,12 +5,12 @@
 //! per script (the running process's pidfd).
 
 use crate::error::CheckerError;
+use crate::probe::Readiness;
 use crate::report::{no_server_line, transition_line, ServerCounts, Transition};
 use crate::rng::Rng;
 use crate::script_check::{ScriptCheck, KILL_GRACE};
 use crate::script_process::Outcome;
 use crate::security::command_security_problem;
-use crate::probe::Readiness;
 use crate::server_check::{ServerCheck, Step};
 use crate::status::CheckResult;
 use crate::timers::TimerQueue;

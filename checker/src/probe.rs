@@ -69,9 +69,7 @@ impl Probe {
     pub fn start(addr: SocketAddr, protocol: &Protocol, registry: &Registry, token: Token, now: Instant) -> Result<Probe, CheckResult> {
         let fail = |status, e: &std::io::Error| CheckResult::new(status, now.elapsed()).with_info(os_error_text(e));
         let mut stream = connect(addr, protocol).map_err(|(status, e)| fail(status, &e))?;
-        registry
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-            .map_err(|e| fail(CheckStatus::SocketError, &e))?;
+        registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE).map_err(|e| fail(CheckStatus::SocketError, &e))?;
         Ok(Probe { stream, started: now, stage: Stage::Connecting, out: Vec::new(), out_pos: 0, input: Vec::new() })
     }
 

@@ -5,17 +5,18 @@ mod support;
 
 use hakeeper_common::config::HealthCheck;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 use support::*;
 
-/// A listener that accepts (and drops) connections until stopped, counting them.
+/// A listener that accepts (and drops) connections until stopped. TCP checks end with SYN,
+/// SYN-ACK, RST (delayed ACK, as HAProxy's), so it usually has nothing to accept: the checks
+/// are counted by their timing instead.
 struct Listener {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    accepted: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -25,23 +26,15 @@ impl Listener {
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("local addr");
         let stop = Arc::new(AtomicBool::new(false));
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let (s, a) = (stop.clone(), accepted.clone());
+        let s = stop.clone();
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok(_) => {
-                        a.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(_) => std::thread::sleep(ms(2)),
+                if listener.accept().is_err() {
+                    std::thread::sleep(ms(2));
                 }
             }
         });
-        Listener { addr, stop, accepted, thread: Some(thread) }
-    }
-
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
+        Listener { addr, stop, thread: Some(thread) }
     }
 
     /// Stops listening: later connections are refused.
@@ -75,7 +68,6 @@ fn backend_that_stops_listening_is_down_after_fall_checks_and_up_after_rise() {
 
     // Servers start UP: while the backend listens, nothing is reported.
     assert_eq!(checker.recv(ms(800)), None, "no transition while the server answers");
-    assert!(listener.accepted() >= 2, "the server was checked");
 
     let stopped = Instant::now();
     listener.stop();
@@ -93,7 +85,7 @@ fn backend_that_stops_listening_is_down_after_fall_checks_and_up_after_rise() {
     assert!(lines[0].ends_with("ms. 1 active and 0 backup servers left."), "{}", lines[0]);
 
     let restarted = Instant::now();
-    let listener = Listener::start(addr);
+    let _listener = Listener::start(addr);
     let (_, _, up, reason, _, at) = checker.server_change(ms(3000)).expect("UP after the listener came back");
     assert!(up);
     assert_eq!(reason, "Layer4 check passed");
@@ -101,9 +93,6 @@ fn backend_that_stops_listening_is_down_after_fall_checks_and_up_after_rise() {
     let earliest = inter * (rise - 1);
     assert!(took >= earliest - ms(30), "UP after {took:?}, before {rise} checks could have passed");
     assert!(took <= earliest + inter + ms(250), "UP after {took:?}, more than one inter late");
-    // Exactly `rise` successful checks made it UP (the next one is an inter away).
-    std::thread::sleep(ms(60));
-    assert_eq!(listener.accepted(), rise as usize);
     let lines = logged("Server webserver/web1 is UP, reason: Layer4 check passed, check duration: ");
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].ends_with("ms. 2 active and 0 backup servers online."), "{}", lines[0]);
@@ -190,6 +179,15 @@ fn many_servers_share_one_loop_and_every_one_is_reported() {
     }
     let expected: std::collections::BTreeSet<usize> = (0..40).filter(|i| i % 2 == 1).collect();
     assert_eq!(down, expected);
+    // The live ones were being checked all along: they go DOWN when their backend does.
+    live.stop();
+    let mut down = std::collections::BTreeSet::new();
+    while down.len() < 20 {
+        let (_, s, up, _, _, _) = checker.server_change(ms(2000)).expect("every live server goes DOWN");
+        assert!(!up);
+        assert!(down.insert(s), "server {s} reported twice");
+    }
+    let expected: std::collections::BTreeSet<usize> = (0..40).filter(|i| i % 2 == 0).collect();
+    assert_eq!(down, expected);
     checker.stop();
-    assert!(live.accepted() >= 20, "every live server was checked");
 }

@@ -88,7 +88,11 @@ pub fn human(reply: &CtlReply) -> String {
                         r.addr.clone(),
                         r.status.clone(),
                         admin_state_name(r.admin).to_string(),
-                        if r.weight == r.configured_weight { r.weight.to_string() } else { format!("{} (cfg {})", r.weight, r.configured_weight) },
+                        if r.weight == r.configured_weight {
+                            r.weight.to_string()
+                        } else {
+                            format!("{} (cfg {})", r.weight, r.configured_weight)
+                        },
                         if r.backup { "backup" } else { "active" }.to_string(),
                         r.sessions.to_string(),
                         r.total.to_string(),
@@ -98,7 +102,10 @@ pub fn human(reply: &CtlReply) -> String {
                     ]
                 })
                 .collect();
-            table(&["BACKEND", "SERVER", "ADDRESS", "STATUS", "ADMIN", "WEIGHT", "ROLE", "SESS", "TOTAL", "QUEUE", "LASTCHG", "CHECK"], &rows)
+            table(
+                &["BACKEND", "SERVER", "ADDRESS", "STATUS", "ADMIN", "WEIGHT", "ROLE", "SESS", "TOTAL", "QUEUE", "LASTCHG", "CHECK"],
+                &rows,
+            )
         }
         CtlReply::Vrrp(views) => {
             if views.is_empty() {

@@ -140,7 +140,14 @@ impl CtlServer {
                         log::warn!("ctl: cannot watch a client: {e}");
                         continue;
                     }
-                    let client = Client { stream, input: Vec::new(), output: Vec::new(), written: 0, stage: Stage::Reading, deadline: now + CTL_TIMEOUT };
+                    let client = Client {
+                        stream,
+                        input: Vec::new(),
+                        output: Vec::new(),
+                        written: 0,
+                        stage: Stage::Reading,
+                        deadline: now + CTL_TIMEOUT,
+                    };
                     self.clients.insert(id, client);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
@@ -304,7 +311,12 @@ mod tests {
     }
 
     /// Runs the server's side until `done` says so, answering forwarded requests with `reply`.
-    fn pump(poll: &mut Poll, server: &mut CtlServer, reply: &dyn Fn(&CtlRequest) -> CtlReply, mut done: impl FnMut() -> bool) -> Vec<CtlRequest> {
+    fn pump(
+        poll: &mut Poll,
+        server: &mut CtlServer,
+        reply: &dyn Fn(&CtlRequest) -> CtlReply,
+        mut done: impl FnMut() -> bool,
+    ) -> Vec<CtlRequest> {
         let mut events = Events::with_capacity(16);
         let mut seen = Vec::new();
         let end = Instant::now() + Duration::from_secs(5);
@@ -331,6 +343,8 @@ mod tests {
             let mut s = StdStream::connect(&path).expect("connect");
             s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
             s.write_all(&line).expect("send");
+            // As `echo -n CMD | socat - UNIX:PATH` does: the end of input ends the command.
+            let _ = s.shutdown(std::net::Shutdown::Write);
             let mut answer = String::new();
             let _ = std::io::BufReader::new(s).read_line(&mut answer);
             answer
@@ -380,7 +394,9 @@ mod tests {
             pending.iter().all(Option::is_none)
         });
         assert_eq!(
-            seen.iter().filter(|r| **r == CtlRequest::SetState { backend: "web".into(), server: "s1".into(), state: AdminState::Maint }).count(),
+            seen.iter()
+                .filter(|r| **r == CtlRequest::SetState { backend: "web".into(), server: "s1".into(), state: AdminState::Maint })
+                .count(),
             1
         );
         assert!(seen.contains(&CtlRequest::ShowStat), "a line without newline ends at EOF");
@@ -414,6 +430,9 @@ mod tests {
         assert!(server.next_deadline().is_some());
         server.expire(poll.registry(), Instant::now() + CTL_TIMEOUT + Duration::from_millis(1));
         let answer = client.join().expect("client");
-        assert_eq!(serde_json::from_str::<CtlReply>(answer.trim_end()).expect("JSON"), CtlReply::Error("the worker did not answer in time".into()));
+        assert_eq!(
+            serde_json::from_str::<CtlReply>(answer.trim_end()).expect("JSON"),
+            CtlReply::Error("the worker did not answer in time".into())
+        );
     }
 }

@@ -31,5 +31,6 @@ pub fn detach() -> Result<(), DaemonError> {
 }
 
 pub fn write_pidfile(path: &Path) -> Result<(), DaemonError> {
-    std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| DaemonError::Pidfile { path: path.display().to_string(), source })
+    std::fs::write(path, format!("{}\n", std::process::id()))
+        .map_err(|source| DaemonError::Pidfile { path: path.display().to_string(), source })
 }

@@ -62,13 +62,14 @@ pub fn backends_main(parent: &str) -> ExitCode {
     let mut threads = Vec::new();
     for (i, addr) in BACKENDS.iter().enumerate() {
         let name = format!("demo{}", i + 1);
-        let listener = match addr.parse::<SocketAddr>().map_err(|e| e.to_string()).and_then(|a| TcpListener::bind(a).map_err(|e| e.to_string())) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("hakeeper demo: backend {name} cannot listen on {addr}: {e}");
-                return ExitCode::from(1);
-            }
-        };
+        let listener =
+            match addr.parse::<SocketAddr>().map_err(|e| e.to_string()).and_then(|a| TcpListener::bind(a).map_err(|e| e.to_string())) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("hakeeper demo: backend {name} cannot listen on {addr}: {e}");
+                    return ExitCode::from(1);
+                }
+            };
         threads.push(std::thread::spawn(move || serve(listener, name)));
     }
     for t in threads {
@@ -96,6 +97,7 @@ fn answer(mut stream: TcpStream, name: &str) {
         }
     }
     let body = format!("hello from {name}\n");
-    let response = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let response =
+        format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     let _ = stream.write_all(response.as_bytes());
 }

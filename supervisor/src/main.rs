@@ -7,8 +7,8 @@ mod ctl_client;
 #[allow(dead_code)] // Used by supervisor.rs once the lead wires the ctl socket (issue 8).
 mod ctl_server;
 mod daemon;
-mod generate;
 mod demo;
+mod generate;
 mod import_cmd;
 mod listeners;
 mod privileges;
@@ -26,8 +26,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => check_cmd::main(&config),
-        Command::Run { config, foreground, pidfile } => run_cmd::main(supervisor::ConfigSource::File(config), foreground, pidfile.as_deref()),
-        Command::Import { haproxy, keepalived, output, strict } => import_cmd::main(haproxy.as_deref(), keepalived.as_deref(), output.as_deref(), strict),
+        Command::Run { config, foreground, pidfile } => {
+            run_cmd::main(supervisor::ConfigSource::File(config), foreground, pidfile.as_deref())
+        }
+        Command::Import { haproxy, keepalived, output, strict } => {
+            import_cmd::main(haproxy.as_deref(), keepalived.as_deref(), output.as_deref(), strict)
+        }
         Command::Demo => demo::main(),
         Command::Ctl { socket, config, json, command } => ctl_client::main(socket.as_deref(), config.as_deref(), json, &command),
         Command::Generate { dir } => generate::main(&dir),

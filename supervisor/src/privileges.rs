@@ -103,7 +103,8 @@ pub fn apply(privs: &Privileges, parent: i32) -> Result<(), PrivError> {
             nix::unistd::setgid(gid).map_err(sys("setgid"))?;
             nix::unistd::setuid(Uid::from_raw(*uid)).map_err(sys("setuid"))?;
             // setuid from root clears the capability sets; check rather than trust.
-            let effective = caps::read(None, CapSet::Effective).map_err(|e| PrivError::Caps { step: "read capabilities", reason: e.to_string() })?;
+            let effective =
+                caps::read(None, CapSet::Effective).map_err(|e| PrivError::Caps { step: "read capabilities", reason: e.to_string() })?;
             if !effective.is_empty() {
                 return Err(PrivError::Caps { step: "drop capabilities", reason: format!("still holding {effective:?}") });
             }

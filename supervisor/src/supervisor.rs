@@ -108,7 +108,13 @@ impl Supervisor {
         let (worker_privs, checker_privs) = if root {
             let id = privileges::resolve_identity(config.global.user.as_deref(), config.global.group.as_deref())?;
             let chroot = privileges::chroot_dir(config.global.chroot.as_deref())?;
-            log::info!("worker and checker run as user {} (uid {}, gid {}); worker chrooted to {}", id.name, id.uid, id.gid, chroot.display());
+            log::info!(
+                "worker and checker run as user {} (uid {}, gid {}); worker chrooted to {}",
+                id.name,
+                id.uid,
+                id.gid,
+                chroot.display()
+            );
             (
                 Privileges::DropTo { uid: id.uid, gid: id.gid, chroot: Some(chroot) },
                 Privileges::DropTo { uid: id.uid, gid: id.gid, chroot: None },
@@ -225,6 +231,24 @@ impl Supervisor {
         match role {
             Role::Worker => self.parent_to_new_worker(pid),
             Role::Checker => {
+                // A new checker starts every server UP (as HAProxy does) and reports only
+                // changes, so forget what the old one said or a recovered server stays DOWN.
+                let down: Vec<(usize, usize)> = self
+                    .config
+                    .backends
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(b, be)| be.servers.iter().enumerate().map(move |(s, sv)| (b, s, be.name.clone(), sv.name.clone())))
+                    .filter(|(_, _, bn, sn)| self.server_health.get(&(bn.clone(), sn.clone())) == Some(&false))
+                    .map(|(b, s, _, _)| (b, s))
+                    .collect();
+                self.server_health.clear();
+                for pid in self.pids_of(Role::Worker) {
+                    for (backend, server) in &down {
+                        self.send(pid, &ToWorker::ServerHealth { backend: *backend, server: *server, up: true }, &[]);
+                    }
+                }
+                self.send_builtin_script_states(false);
                 let c = &self.config;
                 let msg = ToChecker::Start(CheckerConfig {
                     backends: c.backends.clone(),
@@ -251,7 +275,12 @@ impl Supervisor {
     fn parent_to_new_worker(&mut self, pid: i32) {
         let c = &self.config;
         let start = ToWorker::Start {
-            config: WorkerConfig { global: c.global.clone(), frontends: c.frontends.clone(), backends: c.backends.clone(), stats: c.stats.clone() },
+            config: WorkerConfig {
+                global: c.global.clone(),
+                frontends: c.frontends.clone(),
+                backends: c.backends.clone(),
+                stats: c.stats.clone(),
+            },
             generation: self.generation,
         };
         let (tags, fds) = self.listeners.for_worker(&self.config);
@@ -333,7 +362,12 @@ impl Supervisor {
                 log::info!("worker (pid {pid}) serving config generation {generation}");
                 // A reload's new worker is up: the older ones stop accepting and drain.
                 let grace = self.config.global.hard_stop_after;
-                let older: Vec<i32> = self.procs.values().filter(|p| p.role == Role::Worker && p.generation < generation && !p.draining).map(|p| p.pid).collect();
+                let older: Vec<i32> = self
+                    .procs
+                    .values()
+                    .filter(|p| p.role == Role::Worker && p.generation < generation && !p.draining)
+                    .map(|p| p.pid)
+                    .collect();
                 for old in older {
                     if let Some(p) = self.procs.get_mut(&old) {
                         p.draining = true;
@@ -547,7 +581,8 @@ impl Supervisor {
             }
         }
         if !self.proxy_up {
-            let serving = self.procs.values().any(|p| p.role == Role::Worker && p.ready_since.is_some_and(|t| now.duration_since(t) >= PROXY_RISE));
+            let serving =
+                self.procs.values().any(|p| p.role == Role::Worker && p.ready_since.is_some_and(|t| now.duration_since(t) >= PROXY_RISE));
             let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(now));
             if serving && !failing {
                 self.set_proxy_health(true);

@@ -83,7 +83,10 @@ pub fn connect_and_name(addr: SocketAddr) -> std::io::Result<(TcpStream, String)
     loop {
         let n = s.read(&mut byte)?;
         if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("closed after {:?}", String::from_utf8_lossy(&name))));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("closed after {:?}", String::from_utf8_lossy(&name)),
+            ));
         }
         if byte[0] == b'\n' {
             break;

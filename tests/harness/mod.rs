@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod backends;
+pub mod cdp;
 pub mod mariadb;
 pub mod netns;
 pub mod process;
+pub mod stats;

@@ -72,7 +72,13 @@ pub fn free_port() -> u16 {
 
 /// Runs `hakeeper ARGS` to completion with a time bound; returns (exit code, stdout, stderr).
 pub fn run_cli(args: &[&str], timeout: Duration) -> (i32, String, String) {
-    let mut child = Command::new(binary()).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn hakeeper");
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hakeeper");
     let mut out = String::new();
     let mut err = String::new();
     let mut stdout = child.stdout.take().expect("stdout");

@@ -38,7 +38,10 @@ impl Instance {
         if ipv6 && version != Version::V3 {
             return Err(unsupported("IPv6 virtual addresses need VRRP version 3"));
         }
-        if cfg.vips.iter().any(|v| v.addr.is_ipv6() != ipv6) || cfg.unicast_peers.iter().any(|p| p.is_ipv6() != ipv6) || local.is_ipv6() != ipv6 {
+        if cfg.vips.iter().any(|v| v.addr.is_ipv6() != ipv6)
+            || cfg.unicast_peers.iter().any(|p| p.is_ipv6() != ipv6)
+            || local.is_ipv6() != ipv6
+        {
             return Err(unsupported("virtual addresses, unicast peers and the source address must all be IPv4 or all IPv6"));
         }
         let auth = match (&cfg.auth, version) {
@@ -64,7 +67,19 @@ impl Instance {
             garp: garp.clone(),
             track: cfg.track.clone(),
         });
-        Ok(Instance { id, cfg, iface, local, ipv6, machine, expect, drops: DropCounters::default(), garp: GarpPacer::default(), links_up: true, reported: State::Init })
+        Ok(Instance {
+            id,
+            cfg,
+            iface,
+            local,
+            ipv6,
+            machine,
+            expect,
+            drops: DropCounters::default(),
+            garp: GarpPacer::default(),
+            links_up: true,
+            reported: State::Init,
+        })
     }
 
     /// keepalived's log prefix.

@@ -8,8 +8,8 @@
 use crate::checksum::IPPROTO_VRRP;
 use crate::error::VrrpError;
 use crate::packet::MULTICAST_V4;
-use nix::errno::Errno;
 use crate::sockopt;
+use nix::errno::Errno;
 use nix::sys::socket::{recv, sendmsg, setsockopt, sockopt as nixopt, ControlMessage, MsgFlags, SockaddrIn};
 use std::ffi::OsString;
 use std::io::IoSlice;

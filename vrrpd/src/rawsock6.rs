@@ -51,7 +51,8 @@ impl VrrpSocketV6 {
         int(libc::IPV6_RECVPKTINFO, 1).map_err(sock_err("IPV6_RECVPKTINFO", iface))?;
         if join_multicast {
             let mreq = libc::ipv6_mreq { ipv6mr_multiaddr: in6(MULTICAST_V6), ipv6mr_interface: ifindex };
-            sockopt::set(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq).map_err(sock_err("IPV6_ADD_MEMBERSHIP ff02::12", iface))?;
+            sockopt::set(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq)
+                .map_err(sock_err("IPV6_ADD_MEMBERSHIP ff02::12", iface))?;
         }
         Ok(VrrpSocketV6 { fd, ifindex })
     }

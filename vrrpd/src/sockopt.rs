@@ -8,7 +8,13 @@ use std::os::fd::{AsRawFd, OwnedFd};
 pub fn set<T>(fd: &OwnedFd, level: libc::c_int, option: libc::c_int, value: &T) -> Result<(), Errno> {
     // SAFETY: a valid descriptor and a value of exactly the size passed.
     let rc = unsafe {
-        libc::setsockopt(fd.as_raw_fd(), level, option, value as *const T as *const libc::c_void, std::mem::size_of::<T>() as libc::socklen_t)
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            option,
+            value as *const T as *const libc::c_void,
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
     };
     if rc < 0 {
         return Err(Errno::last());

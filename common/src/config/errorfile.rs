@@ -15,7 +15,8 @@ pub const MAX_ERRORFILE: usize = 16 * 1024;
 /// naming the config field it came from.
 pub fn read_errorfiles(config: &mut Config, base: &Path) -> Vec<Finding> {
     let mut problems: Vec<Finding> = Vec::new();
-    let lists = config.http.frontends.iter_mut().map(|f| &mut f.errorfiles).chain(config.http.backends.iter_mut().map(|b| &mut b.errorfiles));
+    let lists =
+        config.http.frontends.iter_mut().map(|f| &mut f.errorfiles).chain(config.http.backends.iter_mut().map(|b| &mut b.errorfiles));
     for list in lists {
         for e in list.iter_mut() {
             match read_one(e, base) {
@@ -54,7 +55,10 @@ pub fn normalize(raw: &[u8]) -> Result<Vec<u8>, String> {
     let head = std::str::from_utf8(&raw[..head_end]).map_err(|_| "the response head is not text".to_string())?;
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let status = lines.next().unwrap_or("");
-    let code = status.strip_prefix("HTTP/1.1 ").or_else(|| status.strip_prefix("HTTP/1.0 ")).ok_or("the first line is not an HTTP/1.x status line")?;
+    let code = status
+        .strip_prefix("HTTP/1.1 ")
+        .or_else(|| status.strip_prefix("HTTP/1.0 "))
+        .ok_or("the first line is not an HTTP/1.x status line")?;
     if code.len() < 3 || !code.as_bytes()[..3].iter().all(u8::is_ascii_digit) || code.as_bytes().get(3).is_some_and(|b| *b != b' ') {
         return Err(format!("bad status line {status:?}"));
     }

@@ -189,21 +189,41 @@ pub enum RequestAction {
     /// Stops evaluating the http-request rules; the request goes on.
     Allow,
     /// Answers with the error response for `status` (403 by default).
-    Deny { status: u16 },
+    Deny {
+        status: u16,
+    },
     Redirect(Redirect),
-    SetHeader { name: String, value: String },
-    AddHeader { name: String, value: String },
-    DelHeader { name: String },
+    SetHeader {
+        name: String,
+        value: String,
+    },
+    AddHeader {
+        name: String,
+        value: String,
+    },
+    DelHeader {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseAction {
     Allow,
     /// Replaces the server's response with the error response for `status` (502 by default).
-    Deny { status: u16 },
-    SetHeader { name: String, value: String },
-    AddHeader { name: String, value: String },
-    DelHeader { name: String },
+    Deny {
+        status: u16,
+    },
+    SetHeader {
+        name: String,
+        value: String,
+    },
+    AddHeader {
+        name: String,
+        value: String,
+    },
+    DelHeader {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -466,7 +466,9 @@ pub fn parse_request_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<R
         "allow" => return Err("allow takes no argument besides a condition".into()),
         "" => return Err("empty http-request rule".into()),
         other => {
-            return Err(format!("http-request action {other:?} is not supported (allow, deny, redirect, set-header, add-header, del-header are)"))
+            return Err(format!(
+                "http-request action {other:?} is not supported (allow, deny, redirect, set-header, add-header, del-header are)"
+            ))
         }
     };
     Ok(HttpRule { action, cond })
@@ -516,9 +518,15 @@ mod tests {
         let AclTest::Header { name, matcher } = t else { panic!() };
         assert_eq!(name, "host");
         assert_eq!(matcher, StrMatcher { how: StrMatch::Exact, ignore_case: true, patterns: vec!["www.abc.com".into()] });
-        assert!(matches!(parse_criterion(&w("path_beg /api /static")).unwrap(), AclTest::Path(m) if m.how == StrMatch::Prefix && m.patterns.len() == 2));
-        assert!(matches!(parse_criterion(&w("hdr(x-a) -m found")).unwrap(), AclTest::Header { matcher, .. } if matcher.how == StrMatch::Found));
-        let AclTest::Src(nets) = parse_criterion(&w("src 10.0.0.0/8 192.0.2.1 2001:db8::/32 172.16.0.0/255.240.0.0")).unwrap() else { panic!() };
+        assert!(
+            matches!(parse_criterion(&w("path_beg /api /static")).unwrap(), AclTest::Path(m) if m.how == StrMatch::Prefix && m.patterns.len() == 2)
+        );
+        assert!(
+            matches!(parse_criterion(&w("hdr(x-a) -m found")).unwrap(), AclTest::Header { matcher, .. } if matcher.how == StrMatch::Found)
+        );
+        let AclTest::Src(nets) = parse_criterion(&w("src 10.0.0.0/8 192.0.2.1 2001:db8::/32 172.16.0.0/255.240.0.0")).unwrap() else {
+            panic!()
+        };
         assert_eq!(nets[0].prefix_len, 8);
         assert_eq!(nets[1].prefix_len, 32);
         assert_eq!(nets[3].prefix_len, 12);
@@ -569,7 +577,13 @@ mod tests {
         let r = parse_request_rule("redirect scheme https code 301 unless bad", &mut t).unwrap();
         assert_eq!(
             r.action,
-            RequestAction::Redirect(Redirect { kind: RedirectKind::Scheme, target: "https".into(), code: 301, drop_query: false, append_slash: false })
+            RequestAction::Redirect(Redirect {
+                kind: RedirectKind::Scheme,
+                target: "https".into(),
+                code: 301,
+                drop_query: false,
+                append_slash: false
+            })
         );
         let r = parse_request_rule("set-header X-Proto \"https 100%%\"", &mut t).unwrap();
         assert_eq!(r.action, RequestAction::SetHeader { name: "X-Proto".into(), value: "https 100%".into() });

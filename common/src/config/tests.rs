@@ -296,11 +296,17 @@ fn listen_shares_its_rules_with_its_backend_and_points_at_it() {
 
 #[test]
 fn forwardfor_unit_struct_and_options() {
-    let text = r#"(frontend: [(name: "f", bind: [":80"], mode: http, forwardfor: (except: "127.0.0.0/8", header: "X-Client", if_none: true))])"#;
+    let text =
+        r#"(frontend: [(name: "f", bind: [":80"], mode: http, forwardfor: (except: "127.0.0.0/8", header: "X-Client", if_none: true))])"#;
     let c = load_str("t.ron", text).unwrap().config;
     let ff = c.http.frontends[0].forwardfor.clone().unwrap();
     assert_eq!((ff.except.unwrap().prefix_len, ff.header.as_str(), ff.if_none), (8, "X-Client", true));
-    assert_error("(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  forwardfor: (except: \"127.0.0.0/40\"))],\n)", 3, 16, "invalid network");
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  forwardfor: (except: \"127.0.0.0/40\"))],\n)",
+        3,
+        16,
+        "invalid network",
+    );
 }
 
 #[test]
@@ -348,7 +354,12 @@ fn bad_http_rules_are_positioned() {
 
 #[test]
 fn l7_rules_are_not_allowed_in_defaults() {
-    assert_error("(\n defaults: (mode: http,\n  acls: [(name: \"a\", criterion: \"src 10.0.0.0/8\")]),\n)", 3, 3, "not allowed in defaults");
+    assert_error(
+        "(\n defaults: (mode: http,\n  acls: [(name: \"a\", criterion: \"src 10.0.0.0/8\")]),\n)",
+        3,
+        3,
+        "not allowed in defaults",
+    );
 }
 
 #[test]
@@ -361,7 +372,12 @@ fn cookie_values_must_tell_servers_apart() {
         37,
         "invalid cookie value",
     );
-    assert_error("(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  cookie: (name: \"S\"))],\n)", 3, 3, "not allowed in a frontend");
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  cookie: (name: \"S\"))],\n)",
+        3,
+        3,
+        "not allowed in a frontend",
+    );
 }
 
 #[test]

@@ -605,7 +605,10 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
             (None, Some(RawBuiltinCheck::MinServersUp { backend, servers })) => match backends.iter().position(|b| &b.name == backend) {
                 Some(id) => {
                     if *servers as usize > backends[id].servers.len() {
-                        c.error(format!("{p}.builtin"), format!("backend {backend:?} has only {} servers, fewer than {servers}", backends[id].servers.len()));
+                        c.error(
+                            format!("{p}.builtin"),
+                            format!("backend {backend:?} has only {} servers, fewer than {servers}", backends[id].servers.len()),
+                        );
                     }
                     ScriptAction::Builtin(BuiltinCheck::MinServersUp { backend: id, servers: *servers })
                 }
@@ -673,7 +676,9 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
             c.error(format!("{p}.advert_int"), "VRRPv2 adverts are whole seconds from 1s to 255s");
         }
         if version == 3
-            && (advert_int < Duration::from_millis(10) || advert_int > Duration::from_millis(40_950) || !advert_int.as_millis().is_multiple_of(10))
+            && (advert_int < Duration::from_millis(10)
+                || advert_int > Duration::from_millis(40_950)
+                || !advert_int.as_millis().is_multiple_of(10))
         {
             c.error(format!("{p}.advert_int"), "VRRPv3 adverts are centiseconds from 10ms to 40.95s");
         }

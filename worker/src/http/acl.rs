@@ -3,6 +3,7 @@
 //! `Host: www.abc.com:80` does not match `www.abc.com`), and a condition is an OR of ANDs.
 
 use super::head::{RequestHead, Version};
+use super::headers::Headers;
 use super::uri;
 use hakeeper_common::config::{Acl, AclTest, Cond};
 use std::net::IpAddr;
@@ -11,16 +12,25 @@ use std::net::IpAddr;
 #[derive(Clone, Copy)]
 pub struct RequestView<'a> {
     pub head: &'a RequestHead,
+    /// The lines `hdr()` reads: the request's, or the response's in `http-response` rules
+    /// (as HAProxy's `hdr` means `res.hdr` there).
+    pub headers: &'a Headers,
     pub client: IpAddr,
+}
+
+impl<'a> RequestView<'a> {
+    pub fn new(head: &'a RequestHead, client: IpAddr) -> Self {
+        RequestView { head, headers: &head.headers, client }
+    }
 }
 
 fn test_holds(test: &AclTest, req: &RequestView<'_>) -> bool {
     match test {
         AclTest::Header { name, matcher } => {
             if matcher.how == hakeeper_common::config::StrMatch::Found {
-                return req.head.headers.contains(name);
+                return req.headers.contains(name);
             }
-            req.head.headers.elements(name).any(|v| matcher.matches(v))
+            req.headers.elements(name).any(|v| matcher.matches(v))
         }
         AclTest::Path(m) => m.matches(uri::path(req.head.target())),
         AclTest::Url(m) => m.matches(req.head.target()),
@@ -65,7 +75,7 @@ mod tests {
         let test = parse_criterion(&split_words(criterion).unwrap()).unwrap();
         let h = head(request);
         let acl = Acl { name: "t".into(), tests: vec![test] };
-        acl_holds(&acl, &RequestView { head: &h, client: client.parse().unwrap() })
+        acl_holds(&acl, &RequestView::new(&h, client.parse().unwrap()))
     }
 
     const WWW: &str = "GET /img/logo.PNG?x=1 HTTP/1.1\r\nHost: WWW.abc.com\r\n\r\n";
@@ -127,10 +137,11 @@ mod tests {
             ("if { path_end .PNG } local || FALSE", false),
             ("if METH_GET HTTP_1.1", true),
         ];
-        let parsed: Vec<(Cond, bool)> = conds.iter().map(|(c, want)| (parse_cond(&split_words(c).unwrap(), &mut t).unwrap(), *want)).collect();
+        let parsed: Vec<(Cond, bool)> =
+            conds.iter().map(|(c, want)| (parse_cond(&split_words(c).unwrap(), &mut t).unwrap(), *want)).collect();
         let acls = t.into_acls();
         let h = head(WWW);
-        let req = RequestView { head: &h, client: "10.0.0.1".parse().unwrap() };
+        let req = RequestView::new(&h, "10.0.0.1".parse().unwrap());
         for ((cond, want), (text, _)) in parsed.iter().zip(&conds) {
             assert_eq!(cond_holds(cond, &acls, &req), *want, "{text}");
         }

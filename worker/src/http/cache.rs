@@ -14,11 +14,12 @@ pub fn is_cacheable(req: &RequestHead, resp: &ResponseHead) -> bool {
     if resp.headers.elements("pragma").any(|v| v.eq_ignore_ascii_case(b"no-cache")) {
         return false;
     }
+    // Directives apply in order, as HAProxy reads them.
     let mut cacheable = true;
     for directive in resp.headers.elements("cache-control") {
         let lower = directive.to_ascii_lowercase();
         match lower.as_slice() {
-            b"public" => return true,
+            b"public" => cacheable = true,
             b"private" | b"no-cache" | b"no-store" | b"max-age=0" | b"s-maxage=0" => cacheable = false,
             d if d.starts_with(b"private=") || d.starts_with(b"no-cache=") => cacheable = false,
             _ => {}
@@ -47,7 +48,8 @@ mod tests {
         assert!(!judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: max-age=60, Private\r\n\r\n"));
         assert!(!judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: no-cache=\"set-cookie\"\r\n\r\n"));
         assert!(!judge("GET", "HTTP/1.1 200 OK\r\nPragma: no-cache\r\n\r\n"));
-        assert!(judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: public, no-cache\r\n\r\n"));
+        assert!(!judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: public, no-cache\r\n\r\n"));
+        assert!(!judge("GET", "HTTP/1.1 302 Found\r\nCache-Control: public\r\n\r\n"), "status first");
         assert!(judge("GET", "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\n\r\n"));
     }
 }

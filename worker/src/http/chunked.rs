@@ -32,14 +32,25 @@ const MAX_CHUNK: u64 = 1 << 60;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Reading the hex size; `digits` so far.
-    Size { digits: u8, size: u64 },
+    Size {
+        digits: u8,
+        size: u64,
+    },
     /// Blanks after the size.
-    SizeBlank { size: u64 },
+    SizeBlank {
+        size: u64,
+    },
     /// Inside `;ext` up to CR.
-    Ext { size: u64 },
+    Ext {
+        size: u64,
+    },
     /// Saw CR after the size line.
-    SizeLf { size: u64 },
-    Data { left: u64 },
+    SizeLf {
+        size: u64,
+    },
+    Data {
+        left: u64,
+    },
     DataCr,
     DataLf,
     /// At the start of a trailer line or of the final CRLF.

@@ -395,7 +395,9 @@ mod tests {
 
     #[test]
     fn upgrade_and_expect_are_noticed() {
-        let h = req("GET /ws HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nExpect: 100-continue\r\n\r\n").unwrap().unwrap();
+        let h = req("GET /ws HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nExpect: 100-continue\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert!(h.kind().upgrade);
         assert!(h.expect_continue);
         let h = req("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").unwrap().unwrap();

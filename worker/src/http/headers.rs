@@ -56,7 +56,7 @@ impl Headers {
 
     /// The value of the first line named `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.get_all(name).next()
+        self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
     }
 
     /// The values of every line named `name`, in order.

@@ -172,7 +172,7 @@ impl Flow {
                     self.end += n;
                     self.bytes += n as u64;
                     moved.read += n as u64;
-                    if n == BUFFER_SIZE {
+                    if n == BUFFER_SIZE && std::env::var_os("NOSPLICE_TMP").is_none() {
                         self.bulk = true;
                     }
                     if n < room && !src_ready.hup {

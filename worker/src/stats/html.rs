@@ -71,7 +71,8 @@ h1 { font-size: 20px; margin: 0 0 .3em 0; }
 h2 { font-size: 15px; margin: 1.2em 0 .3em 0; }
 table { border-collapse: collapse; margin-bottom: .5em; }
 th, td { border: 1px solid #999; padding: 2px 6px; text-align: right; white-space: nowrap; }
-th { background: #20D0D0; }
+th { background: #20D0D0; text-align: center; }
+input[type=number] { width: 5em; }
 td.name, th.name { text-align: left; }
 tr.frontend td, tr.backend td { background: #e8e8d0; font-weight: bold; }
 tr.up td { background: #c0ffc0; }

@@ -127,10 +127,22 @@ fn row_metrics(e: &mut Exposition, row: &Row) {
 pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], dropped_log_lines: u64) -> String {
     let mut e = Exposition { families: Vec::new() };
     e.add("haproxy_process_current_connections", "Number of active sessions.", "gauge", String::new(), snapshot.process_cur);
-    e.add("haproxy_process_max_connections_observed", "Highest number of active sessions seen.", "gauge", String::new(), snapshot.process_max);
+    e.add(
+        "haproxy_process_max_connections_observed",
+        "Highest number of active sessions seen.",
+        "gauge",
+        String::new(),
+        snapshot.process_max,
+    );
     e.add("haproxy_process_connections_total", "Total number of sessions.", "counter", String::new(), snapshot.process_total);
     e.add("haproxy_process_uptime_seconds", "How long ago this worker started.", "gauge", String::new(), snapshot.uptime_secs);
-    e.add("hakeeper_log_lines_dropped_total", "Log lines dropped because the log target could not keep up.", "counter", String::new(), dropped_log_lines);
+    e.add(
+        "hakeeper_log_lines_dropped_total",
+        "Log lines dropped because the log target could not keep up.",
+        "counter",
+        String::new(),
+        dropped_log_lines,
+    );
     for row in &snapshot.rows {
         row_metrics(&mut e, row);
     }
@@ -138,9 +150,21 @@ pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], dropped_log_lines: u64) ->
         let base = format!("instance=\"{}\",interface=\"{}\",vrid=\"{}\"", label(&v.name), label(&v.interface), v.vrid);
         for state in ["INIT", "BACKUP", "MASTER", "FAULT"] {
             let l = format!("{base},state=\"{state}\"");
-            e.add("hakeeper_vrrp_instance_state", "VRRP state of this host's instance.", "gauge", l, u64::from(vrrp_state_name(v.state) == state));
+            e.add(
+                "hakeeper_vrrp_instance_state",
+                "VRRP state of this host's instance.",
+                "gauge",
+                l,
+                u64::from(vrrp_state_name(v.state) == state),
+            );
         }
-        e.add("hakeeper_vrrp_effective_priority", "Effective VRRP priority (base plus track weights).", "gauge", base.clone(), u64::from(v.priority));
+        e.add(
+            "hakeeper_vrrp_effective_priority",
+            "Effective VRRP priority (base plus track weights).",
+            "gauge",
+            base.clone(),
+            u64::from(v.priority),
+        );
         e.add("hakeeper_vrrp_base_priority", "Configured VRRP priority.", "gauge", base, u64::from(v.base_priority));
     }
     e.render()

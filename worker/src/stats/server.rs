@@ -91,7 +91,12 @@ struct Ctx {
 
 /// Serves the stats page on `listener` (the supervisor's `ListenerTag::Stats` socket) until the
 /// returned handle is dropped. `config.maxconn` bounds the requests served at once; more wait.
-pub fn spawn_stats_thread(listener: std::net::TcpListener, config: Stats, view: StatsView, admin: AdminLink) -> Result<StatsThread, StatsError> {
+pub fn spawn_stats_thread(
+    listener: std::net::TcpListener,
+    config: Stats,
+    view: StatsView,
+    admin: AdminLink,
+) -> Result<StatsThread, StatsError> {
     // tiny_http's accept thread blocks in accept(); a non-blocking socket would end it.
     listener.set_nonblocking(false).map_err(StatsError::Listener)?;
     let server = Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| StatsError::Server(e.to_string()))?);
@@ -137,11 +142,8 @@ fn header(name: &str, value: &str) -> Option<Header> {
 fn respond(request: Request, ctx: &Ctx, status: u16, content_type: &str, body: String, extra: &[(&str, String)]) {
     // The length is known: no chunked encoding, whatever the size.
     let mut response = Response::from_string(body).with_status_code(status).with_chunked_threshold(usize::MAX);
-    let mut headers = vec![
-        ("Server", ctx.server_header.clone()),
-        ("Content-Type", content_type.to_string()),
-        ("Cache-Control", "no-cache".to_string()),
-    ];
+    let mut headers =
+        vec![("Server", ctx.server_header.clone()), ("Content-Type", content_type.to_string()), ("Cache-Control", "no-cache".to_string())];
     headers.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
     for (k, v) in headers {
         if let Some(h) = header(k, &v) {

@@ -172,7 +172,9 @@ fn server_rows(config: &Backend, b: usize, iid: usize, stats: &Stats, hub: &Stat
             let checked = srv.check.is_some();
             let (rate, rate_max) = hub.rate(RateKey::Server(b, s), get(&c.total), now);
             let (lastchg, downtime, chkdown) = hub.with_tracker(|t| match t.server(b, s) {
-                Some(h) => (Some(now.saturating_duration_since(h.last_change).as_secs()), Some(h.downtime(now).as_secs()), Some(h.went_down)),
+                Some(h) => {
+                    (Some(now.saturating_duration_since(h.last_change).as_secs()), Some(h.downtime(now).as_secs()), Some(h.went_down))
+                }
                 None => (None, None, None),
             });
             let check = hub.check(b, s);

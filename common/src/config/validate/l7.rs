@@ -3,7 +3,9 @@
 //! and backends it refers to.
 
 use super::super::http::*;
-use super::super::http_syntax::{is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, split_words, AclTable};
+use super::super::http_syntax::{
+    is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, split_words, AclTable,
+};
 use super::{Checker, Section};
 use crate::config::model::{Backend, Frontend, Mode};
 use crate::config::raw::*;
@@ -41,7 +43,12 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
     let backend_ids: HashMap<&str, usize> = backends.iter().enumerate().rev().map(|(i, b)| (b.name.as_str(), i)).collect();
 
     let mut http = HttpConfig::default();
-    let front_sections = raw.listen.iter().enumerate().map(|(i, p)| (Section::Listen, i, p)).chain(raw.frontend.iter().enumerate().map(|(i, p)| (Section::Frontend, i, p)));
+    let front_sections = raw
+        .listen
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (Section::Listen, i, p))
+        .chain(raw.frontend.iter().enumerate().map(|(i, p)| (Section::Frontend, i, p)));
     for ((section, i, p), fe) in front_sections.zip(frontends) {
         let path = format!("{}[{i}]", section.key());
         let (acls, request_rules, response_rules) = proxy_rules(c, &path, p);
@@ -54,7 +61,10 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
                 continue;
             };
             if fe.mode == Mode::Http && backends[backend].mode != Mode::Http {
-                c.error(format!("{up}.backend"), format!("backend {:?} is in tcp mode; an http frontend can only use http backends", u.backend));
+                c.error(
+                    format!("{up}.backend"),
+                    format!("backend {:?} is in tcp mode; an http frontend can only use http backends", u.backend),
+                );
             }
             let cond = match &u.cond {
                 None => None,
@@ -87,7 +97,12 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
     }
 
     let mut seen: HashMap<&str, ()> = HashMap::new();
-    let back_sections = raw.listen.iter().enumerate().map(|(i, p)| (Section::Listen, i, p)).chain(raw.backend.iter().enumerate().map(|(i, p)| (Section::Backend, i, p)));
+    let back_sections = raw
+        .listen
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (Section::Listen, i, p))
+        .chain(raw.backend.iter().enumerate().map(|(i, p)| (Section::Backend, i, p)));
     for (section, i, p) in back_sections {
         // Mirrors the L4 pass: a duplicate name was reported there and built no backend.
         if seen.insert(p.name.as_str(), ()).is_some() {

@@ -3,17 +3,21 @@
 //! It turns received packets and supervisor messages into events, and actions into adverts,
 //! netlink calls, gratuitous ARPs, log lines and `FromVrrp` messages.
 
+mod announce;
+mod receive;
+mod sync_group;
+
 use crate::error::VrrpError;
-use crate::garp::{self, GarpSocket};
+use crate::garp::GarpSocket;
 use crate::iface::{self, IfaceInfo};
 use crate::instance::Instance;
 use crate::linkwatch::LinkWatch;
-use crate::ndisc::{self, NaSocket};
+use crate::ndisc::NaSocket;
 use crate::priority::FaultCause;
 use crate::rawsock::VrrpSocketV4;
 use crate::rawsock6::VrrpSocketV6;
 use crate::state::{Action, Event, State};
-use crate::validate::{self, DropCounters, DropReason, Incoming};
+use crate::validate::DropCounters;
 use crate::vip::{AddrControl, Outcome};
 use hakeeper_common::config::Vrrp;
 use hakeeper_common::ipc::{send, FrameReader, FromVrrp, IpcError, ReadOutcome, ToVrrp, VrrpState};
@@ -22,6 +26,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
+use sync_group::Group;
 
 /// vrrpd's entry point: waits for `ToVrrp::Start`, then runs the instances until `Shutdown`
 /// (masters release with priority 0 and remove their VIPs) and returns Ok.
@@ -93,13 +98,6 @@ struct Node {
     following: bool,
 }
 
-/// A `vrrp_sync_group`: its members move together.
-struct Group {
-    name: String,
-    members: Vec<usize>,
-    faulted: bool,
-}
-
 /// Whether the loop goes on.
 enum Flow {
     Continue,
@@ -124,7 +122,15 @@ impl Node {
                 Some(k) => k,
                 None => {
                     let mac = info.mac.ok_or_else(|| err("has no MAC address"))?;
-                    ifaces.push(Iface { name: name.clone(), index: info.index, mac, primary: None, sock4: None, link_local: None, sock6: None });
+                    ifaces.push(Iface {
+                        name: name.clone(),
+                        index: info.index,
+                        mac,
+                        primary: None,
+                        sock4: None,
+                        link_local: None,
+                        sock6: None,
+                    });
                     ifaces.len() - 1
                 }
             };
@@ -155,7 +161,8 @@ impl Node {
         }
         let any_v4 = instances.iter().any(|i| !i.ipv6);
         let any_v6 = instances.iter().any(|i| i.ipv6);
-        let groups = vrrp.sync_groups.iter().map(|g| Group { name: g.name.clone(), members: g.instances.clone(), faulted: false }).collect();
+        let groups =
+            vrrp.sync_groups.iter().map(|g| Group { name: g.name.clone(), members: g.instances.clone(), faulted: false }).collect();
         Ok(Node {
             channel,
             reader,
@@ -349,79 +356,6 @@ impl Node {
         self.sync_group_faults(now);
     }
 
-    /// Drains one interface's IPv4 socket.
-    fn receive4(&mut self, k: usize, buf: &mut [u8]) {
-        loop {
-            let Some(sock) = &self.ifaces[k].sock4 else { return };
-            let n = match sock.recv(buf) {
-                Ok(Some(n)) => n,
-                Ok(None) => return,
-                Err(e) => {
-                    log::warn!("receive error on {}: {e}", self.ifaces[k].name);
-                    return;
-                }
-            };
-            match validate::parse_ipv4(&buf[..n]) {
-                Ok(pkt) => self.dispatch(k, false, &pkt),
-                Err(rej) => {
-                    if self.stray.count(rej.reason, Instant::now()) {
-                        log::warn!("dropped a packet on {}: {} ({})", self.ifaces[k].name, rej.reason, rej.detail);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Drains one interface's IPv6 socket.
-    fn receive6(&mut self, k: usize, buf: &mut [u8]) {
-        loop {
-            let Some(sock) = &self.ifaces[k].sock6 else { return };
-            let rx = match sock.recv(buf) {
-                Ok(Some(rx)) => rx,
-                Ok(None) => return,
-                Err(e) => {
-                    log::warn!("receive error on {}: {e}", self.ifaces[k].name);
-                    return;
-                }
-            };
-            let pkt = Incoming { src: rx.src.into(), dst: rx.dst.into(), ttl: rx.hop_limit, payload: &buf[..rx.len.min(buf.len())] };
-            self.dispatch(k, true, &pkt);
-        }
-    }
-
-    /// Finds the advert's instance by VRID and validates it before the instance sees it.
-    fn dispatch(&mut self, k: usize, ipv6: bool, pkt: &Incoming<'_>) {
-        let now = Instant::now();
-        let vrid = validate::peek_vrid(pkt.payload);
-        let Some(i) = self.instances.iter().position(|inst| inst.iface == k && inst.ipv6 == ipv6 && Some(inst.cfg.vrid) == vrid) else {
-            self.stray.count(DropReason::UnknownVrid, now);
-            return;
-        };
-        let inst = &mut self.instances[i];
-        if pkt.src == inst.local || self.ifaces[k].owns(pkt.src) {
-            inst.drops.count(DropReason::Own, now);
-            return;
-        }
-        match validate::check(pkt, &inst.expect) {
-            Ok(adv) => {
-                let actions = inst.machine.handle(Event::Advert(adv), now);
-                self.execute(i, actions, now);
-            }
-            Err(rej) => {
-                if inst.drops.count(rej.reason, now) {
-                    log::warn!(
-                        "{} dropped an advert from {}: {} ({}); {} dropped for this reason so far",
-                        inst.tag(),
-                        pkt.src,
-                        rej.reason,
-                        rej.detail,
-                        inst.drops.get(rej.reason)
-                    );
-                }
-            }
-        }
-    }
-
     fn execute(&mut self, i: usize, actions: Vec<Action>, now: Instant) {
         let mut moved = None;
         for action in actions {
@@ -445,50 +379,6 @@ impl Node {
         }
         if let Some((from, to)) = moved {
             self.sync_group_follow(i, from, to, now);
-        }
-    }
-
-    /// keepalived's `vrrp_sync_group`: when a member becomes master the others follow, and
-    /// when a master member yields to a higher priority the other masters yield too.
-    fn sync_group_follow(&mut self, i: usize, from: State, to: State, now: Instant) {
-        if self.following {
-            return;
-        }
-        let event = match (from, to) {
-            (_, State::Master) => Event::GroupMaster,
-            (State::Master, State::Backup) => Event::GroupBackup,
-            _ => return,
-        };
-        let Some(g) = self.groups.iter().position(|g| g.members.contains(&i)) else { return };
-        log::info!("VRRP_Group({}) following {} to {to}", self.groups[g].name, self.instances[i].tag());
-        self.following = true;
-        for m in self.groups[g].members.clone() {
-            if m != i && m < self.instances.len() {
-                let actions = self.instances[m].machine.handle(event.clone(), now);
-                self.execute(m, actions, now);
-            }
-        }
-        self.following = false;
-    }
-
-    /// A sync group is in FAULT while any member has a fault of its own.
-    fn sync_group_faults(&mut self, now: Instant) {
-        for g in 0..self.groups.len() {
-            let members = self.groups[g].members.clone();
-            let faulted = members.iter().any(|&m| self.instances.get(m).is_some_and(|inst| inst.machine.own_fault()));
-            if faulted == self.groups[g].faulted {
-                continue;
-            }
-            self.groups[g].faulted = faulted;
-            log::info!("VRRP_Group({}) {}", self.groups[g].name, if faulted { "entering FAULT" } else { "leaving FAULT" });
-            self.following = true;
-            for &m in &members {
-                if m < self.instances.len() {
-                    let actions = self.instances[m].machine.handle(Event::GroupFault { on: faulted }, now);
-                    self.execute(m, actions, now);
-                }
-            }
-            self.following = false;
         }
     }
 
@@ -552,34 +442,6 @@ impl Node {
                 }
                 Ok(Outcome::Unchanged) => {}
                 Err(e) => log::error!("{} {e}", inst.tag()),
-            }
-        }
-    }
-
-    /// Sends the gratuitous ARPs / unsolicited NAs that are due.
-    fn pump_garp(&mut self, i: usize, now: Instant) {
-        let rounds = self.instances[i].garp.due(now, self.vrrp.garp.interval);
-        if rounds == 0 {
-            return;
-        }
-        let inst = &self.instances[i];
-        let iface = &self.ifaces[inst.iface];
-        for vip in &inst.cfg.vips {
-            let sent = match (vip.addr, &self.garp_sock, &self.na_sock, iface.link_local) {
-                (IpAddr::V4(ip), Some(sock), _, _) => {
-                    log::info!("{} Sending {rounds} gratuitous ARP(s) on {} for {ip}", inst.tag(), iface.name);
-                    let frame = garp::announcement(iface.mac, ip);
-                    (0..rounds).try_for_each(|_| sock.send(iface.index, &frame))
-                }
-                (IpAddr::V6(ip), _, Some(sock), Some(src)) => {
-                    log::info!("{} Sending {rounds} unsolicited neighbour advertisement(s) on {} for {ip}", inst.tag(), iface.name);
-                    let message = ndisc::advertisement(iface.mac, ip);
-                    (0..rounds).try_for_each(|_| sock.send(iface.index, src, &message))
-                }
-                _ => Ok(()),
-            };
-            if let Err(e) = sent {
-                log::warn!("{} cannot announce {} on {}: {e}", inst.tag(), vip.addr, iface.name);
             }
         }
     }
