@@ -127,6 +127,17 @@ fn demo_serves_through_the_proxy_and_says_what_it_skipped() {
         }
     });
     assert!(served, "demo answered: {body:?}");
+    // The stats page it advertises answers with the printed credentials.
+    assert!(text.contains("http://127.0.0.1:8404/stats (user admin, password admin)"), "{text}");
+    let mut page = String::new();
+    if let Ok(mut c) = std::net::TcpStream::connect("127.0.0.1:8404") {
+        let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
+        // admin:admin in base64.
+        let _ = c.write_all(b"GET /stats HTTP/1.0\r\nAuthorization: Basic YWRtaW46YWRtaW4=\r\n\r\n");
+        let _ = c.read_to_string(&mut page);
+    }
+    assert!(page.starts_with("HTTP/1.1 200") || page.starts_with("HTTP/1.0 200"), "stats page: {page:.200}");
+    assert!(page.contains("demo1") && page.contains("demo3"), "stats page lists the demo servers");
     signal(pid, nix::sys::signal::Signal::SIGTERM);
     let stopped = wait_until(Duration::from_secs(6), || matches!(child.try_wait(), Ok(Some(_))));
     assert!(stopped, "demo stops on SIGTERM");

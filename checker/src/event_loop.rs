@@ -2,9 +2,14 @@
 //! multiplexed on one mio `Poll` with one deadline queue, so hundreds of servers cost no threads.
 //!
 //! Tokens: 0 is the supervisor channel, then one per checked server (its probe's socket), then one
-//! per script (the running process's pidfd).
+//! per script (the running process's pidfd), and from NOTIFY_TOKENS on one per notify lane (the
+//! pidfd of its running notify script).
+//!
+//! Notify scripts (`ToChecker::Notify`) run beside the checks, never blocking them; `Stop` ends
+//! the checks at once and lets queued notify scripts finish within a bound.
 
 use crate::error::CheckerError;
+use crate::notify_lanes::{Lanes, NotifyJob};
 use crate::probe::Readiness;
 use crate::report::{no_server_line, transition_line, ServerCounts, Transition};
 use crate::rng::Rng;
@@ -23,8 +28,15 @@ use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+mod notify_runs;
+
+pub use notify_runs::NotifyLimits;
+use notify_runs::RunningNotify;
+
 const CHANNEL: Token = Token(0);
 const FIRST_SERVER: usize = 1;
+/// The first notify lane's token, far above any server or script.
+const NOTIFY_TOKENS: usize = usize::MAX / 2;
 /// How often a script's end is polled on kernels without pidfd.
 const SCRIPT_POLL: Duration = Duration::from_millis(100);
 /// Deadlines may fire this much late (never early), so that checks due within the same few
@@ -49,6 +61,19 @@ enum TimerKey {
     ScriptDeadline(usize),
     /// Script j's exit poll (no pidfd).
     ScriptPoll(usize),
+    /// The timeout of notify lane k's running script.
+    NotifyDeadline(usize),
+    /// Notify lane k's exit poll (no pidfd).
+    NotifyPoll(usize),
+    /// After Stop: notify scripts still queued or running then are abandoned.
+    StopBound,
+}
+
+impl TimerKey {
+    /// Timers of the health checks, which end at Stop.
+    fn is_check(self) -> bool {
+        matches!(self, TimerKey::Server(_) | TimerKey::ScriptTick(_) | TimerKey::ScriptDeadline(_) | TimerKey::ScriptPoll(_))
+    }
 }
 
 /// One server as the "N active and M backup servers" count sees it.
@@ -74,6 +99,14 @@ pub struct Checker {
     scripts: Vec<ScriptCheck>,
     timers: TimerQueue<TimerKey>,
     rng: Rng,
+    notify: Lanes<RunningNotify>,
+    notify_limits: NotifyLimits,
+    /// From the config: `enable_script_security` and `script_user` also apply to notify scripts.
+    script_security: bool,
+    script_user: Option<String>,
+    notify_user_warned: bool,
+    /// Set by Stop (or a closed channel): checks have ended, notify scripts may finish until then.
+    stopping: Option<Instant>,
 }
 
 impl Checker {
@@ -89,20 +122,39 @@ impl Checker {
             scripts: Vec::new(),
             timers: TimerQueue::new(),
             rng: Rng::from_entropy(),
+            notify: Lanes::new(),
+            notify_limits: NotifyLimits::default(),
+            script_security: false,
+            script_user: None,
+            notify_user_warned: false,
+            stopping: None,
         })
     }
 
-    /// Checks `config` until the supervisor says Stop or goes away.
-    pub fn run(&mut self, config: CheckerConfig) -> Result<(), CheckerError> {
+    /// Other notify timeouts than keepalived-like defaults (tests).
+    pub fn with_notify_limits(mut self, limits: NotifyLimits) -> Self {
+        self.notify_limits = limits;
+        self
+    }
+
+    /// Checks `config` until the supervisor says Stop or goes away; `early` are notify requests
+    /// that came before Start.
+    pub fn run(&mut self, config: CheckerConfig, early: Vec<NotifyJob>) -> Result<(), CheckerError> {
         let mut events = Events::with_capacity(256);
         if let Flow::Stop = self.configure(config, Instant::now())? {
             return Ok(());
+        }
+        for job in early {
+            self.queue_notify(job, Instant::now());
         }
         // Messages may have arrived together with Start.
         if let Flow::Stop = self.dispatch_messages(Instant::now())? {
             return Ok(());
         }
         loop {
+            if self.stopping.is_some() && self.notify.idle() {
+                return Ok(());
+            }
             let timeout = self.timers.next_deadline().map(|at| coalesced(at.saturating_duration_since(Instant::now())));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
@@ -132,7 +184,9 @@ impl Checker {
     /// start UP as HAProxy starts them, scripts undecided as keepalived starts them.
     fn configure(&mut self, config: CheckerConfig, now: Instant) -> Result<Flow, CheckerError> {
         self.stop_all();
-        self.timers.clear();
+        self.script_security = config.enable_script_security;
+        self.script_user = config.script_user.clone();
+        self.timers.retain(|key| !key.is_check());
         self.backends.clear();
         self.servers.clear();
         self.scripts.clear();
@@ -208,7 +262,8 @@ impl Checker {
         }
         if closed {
             log::info!("the supervisor closed the channel; stopping");
-            return Ok(Flow::Stop);
+            let _ = self.poll.registry().deregister(&mut SourceFd(&self.channel.as_raw_fd()));
+            return Ok(self.begin_stop(now));
         }
         Ok(Flow::Continue)
     }
@@ -226,11 +281,19 @@ impl Checker {
         match msg {
             ToChecker::Stop => {
                 log::info!("stopping on the supervisor's request");
-                Ok(Flow::Stop)
+                Ok(self.begin_stop(now))
+            }
+            ToChecker::Start(_) if self.stopping.is_some() => {
+                log::info!("new checks from the supervisor while stopping; ignored");
+                Ok(Flow::Continue)
             }
             ToChecker::Start(config) => {
                 log::info!("new checks from the supervisor; starting over");
                 self.configure(config, now)
+            }
+            ToChecker::Notify { instance, command, args } => {
+                self.queue_notify(NotifyJob { instance, command, args }, now);
+                Ok(Flow::Continue)
             }
         }
     }
@@ -247,6 +310,13 @@ impl Checker {
     }
 
     fn on_event(&mut self, token: usize, ready: Readiness, now: Instant) -> Result<Flow, CheckerError> {
+        if let Some(lane) = token.checked_sub(NOTIFY_TOKENS) {
+            self.reap_notify(lane, now);
+            return Ok(Flow::Continue);
+        }
+        if self.stopping.is_some() {
+            return Ok(Flow::Continue);
+        }
         let Some(i) = token.checked_sub(FIRST_SERVER) else {
             return Ok(Flow::Continue);
         };
@@ -267,6 +337,9 @@ impl Checker {
     }
 
     fn on_timer(&mut self, key: TimerKey, now: Instant) -> Result<Flow, CheckerError> {
+        if self.stopping.is_some() && key.is_check() {
+            return Ok(Flow::Continue);
+        }
         match key {
             TimerKey::Server(i) => self.server_timer(i, now),
             TimerKey::ScriptTick(j) => self.script_tick(j, now),
@@ -275,6 +348,18 @@ impl Checker {
                 Ok(Flow::Continue)
             }
             TimerKey::ScriptPoll(j) => self.reap_script(j, now),
+            TimerKey::NotifyDeadline(lane) => {
+                self.notify_deadline(lane, now);
+                Ok(Flow::Continue)
+            }
+            TimerKey::NotifyPoll(lane) => {
+                self.reap_notify(lane, now);
+                Ok(Flow::Continue)
+            }
+            TimerKey::StopBound => {
+                self.abandon_notifies();
+                Ok(Flow::Stop)
+            }
         }
     }
 
@@ -463,6 +548,7 @@ impl Checker {
 impl Drop for Checker {
     fn drop(&mut self) {
         self.stop_all();
+        self.abandon_notifies();
     }
 }
 

@@ -1,13 +1,15 @@
 //! The checker role: health checks of backend servers (TCP connect, HTTP status, MySQL
 //! handshake) and keepalived `vrrp_script` commands, all in one mio event loop. Only state
 //! changes go to the supervisor, which forwards server states to the worker and script states
-//! to vrrpd.
+//! to vrrpd. It also runs vrrpd's notify scripts (the supervisor forwards them), unprivileged.
 
 mod error;
 mod event_loop;
 mod health_counter;
 mod http;
 mod mysql;
+mod notify_command;
+mod notify_lanes;
 mod probe;
 mod report;
 mod rng;
@@ -20,24 +22,41 @@ mod status;
 mod timers;
 
 pub use error::CheckerError;
+pub use event_loop::NotifyLimits;
 pub use security::{command_security_problem, script_security_problem};
 
 use hakeeper_common::ipc::{FrameReader, IpcError, ToChecker};
+use notify_lanes::NotifyJob;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use std::os::fd::{AsFd, OwnedFd};
 
 /// The checker's entry point: waits for its Start message, then checks until Stop.
 pub fn run(channel: OwnedFd) -> Result<(), CheckerError> {
+    run_with_limits(channel, NotifyLimits::default())
+}
+
+/// [`run`] with other notify script limits than the defaults (10 s per script, 1.5 s after Stop).
+pub fn run_with_limits(channel: OwnedFd, limits: NotifyLimits) -> Result<(), CheckerError> {
     // Scripts must not inherit the supervisor channel (dup2 to a fixed fd clears close-on-exec).
     fcntl(channel.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(CheckerError::ChannelSetup)?;
     let mut reader = FrameReader::new();
-    let config = match reader.recv_blocking::<ToChecker>(channel.as_fd()) {
-        Ok((ToChecker::Start(config), _)) => config,
-        Ok((ToChecker::Stop, _)) | Err(IpcError::Closed) => return Ok(()),
-        Err(e) => return Err(e.into()),
+    // Notify requests that come first run once the config (and its script security) is known.
+    let mut early = Vec::new();
+    let config = loop {
+        match reader.recv_blocking::<ToChecker>(channel.as_fd()) {
+            Ok((ToChecker::Start(config), _)) => break config,
+            Ok((ToChecker::Notify { instance, command, args }, _)) => early.push(NotifyJob { instance, command, args }),
+            Ok((ToChecker::Stop, _)) | Err(IpcError::Closed) => {
+                for job in early {
+                    log::warn!("VRRP_Instance({}) notify script `{}` not run: stopped before the config came", job.instance, job.command);
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
     let flags = fcntl(channel.as_fd(), FcntlArg::F_GETFL).map_err(CheckerError::ChannelSetup)?;
     let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
     fcntl(channel.as_fd(), FcntlArg::F_SETFL(flags)).map_err(CheckerError::ChannelSetup)?;
-    event_loop::Checker::new(channel, reader)?.run(config)
+    event_loop::Checker::new(channel, reader)?.with_notify_limits(limits).run(config, early)
 }

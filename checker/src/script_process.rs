@@ -1,12 +1,14 @@
-//! One run of a check script: `/bin/sh -c COMMAND` in a process group of its own, so a timeout
-//! can signal the script and everything it started. Its exit is noticed through a pidfd in the
-//! event loop (no SIGCHLD handler, no thread).
+//! One run of a script in a process group of its own, so a timeout can signal the script and
+//! everything it started: a check script as `/bin/sh -c COMMAND`, a notify script exec'd
+//! directly with its arguments (as keepalived runs both). Its exit is noticed through a pidfd in
+//! the event loop (no SIGCHLD handler, no thread).
 
 use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
@@ -48,14 +50,28 @@ pub struct ScriptProcess {
 
 impl ScriptProcess {
     pub fn spawn(command: &str) -> io::Result<ScriptProcess> {
-        let child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(command)
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(command);
+        Self::start(cmd)
+    }
+
+    /// Execs `program` with `args`, no shell. A file without a `#!` line (ENOEXEC) is run by
+    /// /bin/sh, as execvp and keepalived (which then uses system()) do.
+    pub fn spawn_program(program: &Path, args: &[String]) -> io::Result<ScriptProcess> {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        match Self::start(cmd) {
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOEXEC) => {
+                let mut cmd = Command::new("/bin/sh");
+                cmd.arg(program).args(args);
+                Self::start(cmd)
+            }
+            other => other,
+        }
+    }
+
+    fn start(mut cmd: Command) -> io::Result<ScriptProcess> {
+        let child = cmd.process_group(0).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
         let raw = i32::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
         let pid = Pid::from_raw(raw);
         let pidfd = match pidfd_open(pid) {
@@ -95,6 +111,12 @@ impl ScriptProcess {
     pub fn time_out(&mut self) {
         self.timed_out = true;
         self.signal_group(Signal::SIGTERM);
+    }
+
+    /// The timeout passed and no grace is given: kill the whole group now.
+    pub fn kill_timed_out(&mut self) {
+        self.timed_out = true;
+        self.signal_group(Signal::SIGKILL);
     }
 
     /// Reaps the script if it has exited. Before reaping a timed-out script, whatever is left of

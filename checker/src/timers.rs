@@ -61,9 +61,12 @@ impl<K: Copy + Eq + Hash + Ord> TimerQueue<K> {
         None
     }
 
-    pub fn clear(&mut self) {
-        self.heap.clear();
-        self.live.clear();
+    /// Cancels every key for which `keep` is false.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.live.retain(|key, _| keep(key));
+        if self.live.is_empty() {
+            self.heap.clear();
+        }
     }
 }
 
@@ -95,5 +98,18 @@ mod tests {
         assert_eq!(q.next_deadline(), Some(t0 + ms(50)));
         assert_eq!(q.pop_due(t0 + ms(50)), Some(3));
         assert_eq!(q.next_deadline(), None);
+    }
+
+    #[test]
+    fn retain_cancels_the_others() {
+        let t0 = Instant::now();
+        let mut q = TimerQueue::new();
+        for k in 1u32..=4 {
+            q.schedule(k, t0 + Duration::from_millis(u64::from(k)));
+        }
+        q.retain(|k| k % 2 == 0);
+        assert_eq!(q.pop_due(t0 + Duration::from_secs(1)), Some(2));
+        assert_eq!(q.pop_due(t0 + Duration::from_secs(1)), Some(4));
+        assert_eq!(q.pop_due(t0 + Duration::from_secs(1)), None);
     }
 }

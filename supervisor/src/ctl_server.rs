@@ -252,9 +252,9 @@ impl CtlServer {
         }
     }
 
-    /// The requests forwarded to the worker and not answered yet (e.g. to fail them when the
-    /// worker exits).
-    pub fn waiting(&self) -> Vec<u64> {
+    /// The requests forwarded to the worker and not answered yet.
+    #[cfg(test)]
+    fn waiting(&self) -> Vec<u64> {
         self.clients.iter().filter(|(_, c)| c.stage == Stage::Waiting).map(|(id, _)| *id).collect()
     }
 

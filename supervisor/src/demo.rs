@@ -40,7 +40,10 @@ pub fn main() -> ExitCode {
         }
     }
     match &config.stats {
-        Some(s) => println!("  stats  http://{}{}", s.bind, s.uri),
+        Some(s) => {
+            let login = s.auth.first().map(|(u, p)| format!(" (user {u}, password {p})")).unwrap_or_default();
+            println!("  stats  http://{}{}{login}", s.bind, s.uri)
+        }
         None => println!("  stats  (not configured in the demo)"),
     }
     if !nix::unistd::geteuid().is_root() {

@@ -4,7 +4,6 @@ mod check_cmd;
 mod child;
 mod cli;
 mod ctl_client;
-#[allow(dead_code)] // Used by supervisor.rs once the lead wires the ctl socket (issue 8).
 mod ctl_server;
 mod daemon;
 mod demo;

@@ -4,12 +4,14 @@
 //! It never parses network input.
 
 use crate::child::{ChildSpec, Role, EXIT_NO_RESTART};
+use crate::ctl_server::CtlServer;
 use crate::listeners::Listeners;
 use crate::privileges::{self, Privileges};
 use crate::restart::RestartPolicy;
 use crate::signals::Signals;
 use crate::spawn::{spawn, SpawnError};
 use hakeeper_common::config::{self, BuiltinCheck, Config, ConfigError, ScriptAction};
+use hakeeper_common::ctl::{vrrp_views, CtlReply, CtlRequest};
 use hakeeper_common::ipc::*;
 use hakeeper_common::logging::LogSpec;
 use mio::{Events, Interest, Poll, Token};
@@ -90,8 +92,15 @@ pub struct Supervisor {
     /// Health reported by the checker, by (backend, server) name, replayed to new workers.
     server_health: HashMap<(String, String), bool>,
     script_states: HashMap<usize, bool>,
+    /// Last state vrrpd reported for each instance.
+    vrrp_states: HashMap<usize, (VrrpState, u8)>,
     /// Last state sent to vrrpd for each built-in track.
     builtin_sent: HashMap<usize, bool>,
+    /// Operator overrides (admin state, weight) by (backend, server) name, from the stats page
+    /// and `hakeeper ctl`, replayed to new workers.
+    server_admin: HashMap<(String, String), (AdminState, Option<u32>)>,
+    /// `hakeeper ctl`'s socket; None when it could not be created.
+    ctl: Option<CtlServer>,
     proxy_up: bool,
     stop: Option<StopState>,
 }
@@ -131,6 +140,19 @@ impl Supervisor {
         let poll = Poll::new()?;
         let mut signals = Signals::install()?;
         poll.registry().register(&mut signals.wake, SIGNAL_TOKEN, Interest::READABLE)?;
+        let ctl = match CtlServer::bind(&config.global.ctl_socket) {
+            Ok(mut c) => match c.register(poll.registry()) {
+                Ok(()) => Some(c),
+                Err(e) => {
+                    log::warn!("ctl socket {}: {e}; `hakeeper ctl` is unavailable", c.path().display());
+                    None
+                }
+            },
+            Err(e) => {
+                log::warn!("{e}; `hakeeper ctl` is unavailable");
+                None
+            }
+        };
         let limit = config.global.worker_crash_limit;
         let mut policies = HashMap::new();
         for role in [Role::Worker, Role::Checker, Role::Vrrpd] {
@@ -153,6 +175,9 @@ impl Supervisor {
             server_health: HashMap::new(),
             script_states: HashMap::new(),
             builtin_sent: HashMap::new(),
+            server_admin: HashMap::new(),
+            vrrp_states: HashMap::new(),
+            ctl,
             proxy_up: true,
             stop: None,
         })
@@ -174,8 +199,11 @@ impl Supervisor {
                 }
             }
             for ev in events.iter() {
-                if ev.token() != SIGNAL_TOKEN {
-                    self.read_child(ev.token().0 as i32);
+                let token = ev.token();
+                if self.ctl.as_ref().is_some_and(|c| c.owns(token)) {
+                    self.ctl_ready(token);
+                } else if token != SIGNAL_TOKEN {
+                    self.read_child(token.0 as i32);
                 }
             }
             let pending = self.signals.take();
@@ -287,11 +315,19 @@ impl Supervisor {
         let mut replay = Vec::new();
         for (b, backend) in self.config.backends.iter().enumerate() {
             for (s, server) in backend.servers.iter().enumerate() {
-                if let Some(up) = self.server_health.get(&(backend.name.clone(), server.name.clone())) {
+                let key = (backend.name.clone(), server.name.clone());
+                if let Some(up) = self.server_health.get(&key) {
                     replay.push(ToWorker::ServerHealth { backend: b, server: s, up: *up });
+                }
+                if let Some((state, weight)) = self.server_admin.get(&key) {
+                    replay.push(ToWorker::ServerAdmin { backend: b, server: s, state: *state });
+                    if let Some(weight) = weight {
+                        replay.push(ToWorker::SetWeight { backend: b, server: s, weight: *weight });
+                    }
                 }
             }
         }
+        replay.push(ToWorker::VrrpStates(self.vrrp_views()));
         self.send(pid, &start, &[]);
         self.send(pid, &ToWorker::Listeners(tags), &fds);
         for msg in replay {
@@ -376,18 +412,25 @@ impl Supervisor {
                     self.send(old, &ToWorker::Drain { grace }, &[]);
                 }
             }
-            // Issue 8 (stats page, hakeeper ctl): placeholders until the lead wires the ctl
-            // socket and the admin-state replay (see the helper's report).
             FromWorker::AdminChanged { backend, server, state, weight } => {
-                log::info!("worker (pid {pid}): server {backend}/{server} set to {state:?} (weight override {weight:?})");
+                log::info!("worker (pid {pid}): server {backend}/{server} is {state:?} (weight override {weight:?})");
+                if state == AdminState::Ready && weight.is_none() {
+                    self.server_admin.remove(&(backend, server));
+                } else {
+                    self.server_admin.insert((backend, server), (state, weight));
+                }
             }
-            FromWorker::CtlReply { id, .. } => log::warn!("worker (pid {pid}) answered ctl request {id}, but no ctl socket is wired"),
+            FromWorker::CtlReply { id, reply } => {
+                if let Some(ctl) = self.ctl.as_mut() {
+                    ctl.answer(self.poll.registry(), id, &reply);
+                }
+            }
         }
     }
 
     fn checker_to_parent(&mut self, _pid: i32, msg: FromChecker) {
         match msg {
-            FromChecker::ServerHealth { backend, server, up, .. } => {
+            FromChecker::ServerHealth { backend, server, up, reason, duration } => {
                 let names = self.config.backends.get(backend).and_then(|b| b.servers.get(server).map(|s| (b.name.clone(), s.name.clone())));
                 let Some(key) = names else {
                     log::warn!("checker reported unknown server {backend}/{server}");
@@ -397,6 +440,7 @@ impl Supervisor {
                 // Every worker, draining ones included, stops using a DOWN server.
                 for pid in self.pids_of(Role::Worker) {
                     self.send(pid, &ToWorker::ServerHealth { backend, server, up }, &[]);
+                    self.send(pid, &ToWorker::CheckResult { backend, server, reason: reason.clone(), duration }, &[]);
                 }
                 self.send_builtin_script_states(false);
             }
@@ -412,8 +456,85 @@ impl Supervisor {
     fn vrrpd_to_parent(&mut self, _pid: i32, msg: FromVrrp) {
         match msg {
             FromVrrp::InstanceState { instance, state, priority } => {
-                let name = self.config.vrrp.instances.get(instance).map(|i| i.name.as_str()).unwrap_or("?");
+                let Some(name) = self.config.vrrp.instances.get(instance).map(|i| i.name.clone()) else {
+                    log::warn!("vrrpd reported unknown instance {instance}");
+                    return;
+                };
                 log::info!("VRRP instance {name} is {state:?} (priority {priority})");
+                let previous = self.vrrp_states.insert(instance, (state, priority));
+                let views = ToWorker::VrrpStates(self.vrrp_views());
+                for pid in self.pids_of(Role::Worker) {
+                    self.send(pid, &views, &[]);
+                }
+                if previous.map(|(s, _)| s) != Some(state) {
+                    let word = match state {
+                        VrrpState::Master => "MASTER",
+                        VrrpState::Backup => "BACKUP",
+                        VrrpState::Fault => "FAULT",
+                        VrrpState::Init => return,
+                    };
+                    self.notify(instance, word, priority);
+                }
+            }
+            #[allow(unreachable_patterns)]
+            other => log::debug!("vrrpd: {other:?}"),
+        }
+    }
+
+    fn vrrp_views(&self) -> Vec<hakeeper_common::ctl::VrrpView> {
+        let states: Vec<(usize, VrrpState, u8)> = self.vrrp_states.iter().map(|(i, (s, p))| (*i, *s, *p)).collect();
+        vrrp_views(&self.config.vrrp, &states)
+    }
+
+    /// Readiness on the ctl socket or one of its clients: complete commands go to the worker.
+    fn ctl_ready(&mut self, token: Token) {
+        let Some(ctl) = self.ctl.as_mut() else { return };
+        let requests = ctl.ready(self.poll.registry(), token, Instant::now());
+        for (id, request) in requests {
+            self.parent_to_worker_ctl(id, request);
+        }
+    }
+
+    /// The newest serving worker answers; without one, the client is told so at once.
+    fn parent_to_worker_ctl(&mut self, id: u64, request: CtlRequest) {
+        let serving = self
+            .procs
+            .values()
+            .filter(|p| p.role == Role::Worker && p.open && !p.draining && p.ready_since.is_some())
+            .max_by_key(|p| p.generation)
+            .map(|p| p.pid);
+        match serving {
+            Some(pid) => self.send(pid, &ToWorker::Ctl { id, request }, &[]),
+            None => {
+                if let Some(ctl) = self.ctl.as_mut() {
+                    ctl.answer(self.poll.registry(), id, &CtlReply::Error("no worker is serving".into()));
+                }
+            }
+        }
+    }
+
+    /// Runs keepalived's notify scripts for a transition, through the checker (which runs
+    /// scripts unprivileged, one at a time per instance): the state's own script with its
+    /// configured arguments, then the generic `notify` with INSTANCE NAME STATE PRIORITY.
+    fn notify(&mut self, instance: usize, state: &str, priority: u8) {
+        let Some(inst) = self.config.vrrp.instances.get(instance) else { return };
+        let specific = match state {
+            "MASTER" => &inst.notify_master,
+            "BACKUP" => &inst.notify_backup,
+            "FAULT" => &inst.notify_fault,
+            _ => &inst.notify_stop,
+        };
+        let mut runs = Vec::new();
+        if let Some(cmd) = specific {
+            runs.push(ToChecker::Notify { instance: inst.name.clone(), command: cmd.clone(), args: Vec::new() });
+        }
+        if let Some(cmd) = &inst.notify {
+            let args = vec!["INSTANCE".to_string(), inst.name.clone(), state.to_string(), priority.to_string()];
+            runs.push(ToChecker::Notify { instance: inst.name.clone(), command: cmd.clone(), args });
+        }
+        for pid in self.pids_of(Role::Checker) {
+            for msg in &runs {
+                self.send(pid, msg, &[]);
             }
         }
     }
@@ -549,10 +670,16 @@ impl Supervisor {
             // Re-check recovery once a second.
             consider(Instant::now() + Duration::from_secs(1));
         }
+        if let Some(t) = self.ctl.as_ref().and_then(|c| c.next_deadline()) {
+            consider(t);
+        }
         next
     }
 
     fn run_timers(&mut self, now: Instant) {
+        if let Some(ctl) = self.ctl.as_mut() {
+            ctl.expire(self.poll.registry(), now);
+        }
         if let Some(stop) = &self.stop {
             if !stop.workers_drained && now >= stop.vrrp_wait_until {
                 self.drain_workers_for_stop();
@@ -596,9 +723,6 @@ impl Supervisor {
         let now = Instant::now();
         self.restarts.clear();
         self.stop = Some(StopState { deadline: now + STOP_DEADLINE, vrrp_wait_until: now + VRRP_RELEASE_WAIT, workers_drained: false });
-        for pid in self.pids_of(Role::Checker) {
-            self.send(pid, &ToChecker::Stop, &[]);
-        }
         let vrrpds = self.pids_of(Role::Vrrpd);
         if vrrpds.is_empty() {
             self.drain_workers_for_stop();
@@ -614,7 +738,17 @@ impl Supervisor {
             return;
         }
         stop.workers_drained = true;
-        let remaining = stop.deadline.saturating_duration_since(Instant::now()).saturating_sub(Duration::from_millis(500));
+        let deadline = stop.deadline;
+        // The VIPs are released (or vrrpd took too long): run notify_stop, then let the checker
+        // finish its queued scripts and exit.
+        let instances: Vec<(usize, u8)> = self.vrrp_states.iter().map(|(i, (_, p))| (*i, *p)).collect();
+        for (instance, priority) in instances {
+            self.notify(instance, "STOP", priority);
+        }
+        for pid in self.pids_of(Role::Checker) {
+            self.send(pid, &ToChecker::Stop, &[]);
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now()).saturating_sub(Duration::from_millis(500));
         // A stop is bounded (5 s in all); a reload's drain is what hard_stop_after is for.
         let grace = self.config.global.hard_stop_after.min(remaining).min(STOP_DRAIN);
         for pid in self.pids_of(Role::Worker) {
@@ -661,6 +795,8 @@ impl Supervisor {
             }
         }
         if old.vrrp != self.config.vrrp {
+            // Instance indexes may have moved: vrrpd reports the new ones afresh.
+            self.vrrp_states.clear();
             for pid in self.pids_of(Role::Vrrpd) {
                 self.send(pid, &ToVrrp::Start(self.config.vrrp.clone()), &[]);
             }

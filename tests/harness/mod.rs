@@ -4,6 +4,7 @@
 
 pub mod backends;
 pub mod cdp;
+pub mod ha;
 pub mod mariadb;
 pub mod netns;
 pub mod process;

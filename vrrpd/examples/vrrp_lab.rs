@@ -1,6 +1,7 @@
 //! Runs vrrpd on its own, the way the supervisor would, for lab and end-to-end tests:
 //! `ip netns exec NS vrrp_lab CONFIG.ron`. It loads the config, hands vrrpd its `Start` over a
 //! socketpair, logs what vrrpd reports, and turns SIGTERM/SIGINT into `ToVrrp::Shutdown`.
+//! SIGHUP re-reads the file and sends `Start` again (a reload, as the supervisor does it).
 //! SIGKILL kills it outright, like a host that dies.
 
 use hakeeper_common::config::{load_file, LogConfig, LogTarget};
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
     };
     // Blocked in every thread (threads inherit the mask); the main thread waits for them.
     let mut signals = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGUSR1] {
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGUSR1, Signal::SIGHUP] {
         signals.add(s);
     }
     if let Err(e) = signals.thread_block() {
@@ -65,15 +66,30 @@ fn main() -> ExitCode {
             }
         });
     }
-    match signals.wait() {
-        Ok(Signal::SIGUSR1) => {}
-        Ok(sig) => {
-            log::info!("{sig}: shutting vrrpd down");
-            if let Err(e) = send(parent.as_fd(), &ToVrrp::Shutdown, &[]) {
-                log::error!("cannot send Shutdown: {e}");
+    loop {
+        match signals.wait() {
+            Ok(Signal::SIGUSR1) => break,
+            Ok(Signal::SIGHUP) => match load_file(&path) {
+                Ok(loaded) => {
+                    log::info!("SIGHUP: sending the config of {} again", path.display());
+                    if let Err(e) = send(parent.as_fd(), &ToVrrp::Start(loaded.config.vrrp), &[]) {
+                        log::error!("cannot send Start: {e}");
+                    }
+                }
+                Err(e) => log::error!("SIGHUP: keeping the running config: {e}"),
+            },
+            Ok(sig) => {
+                log::info!("{sig}: shutting vrrpd down");
+                if let Err(e) = send(parent.as_fd(), &ToVrrp::Shutdown, &[]) {
+                    log::error!("cannot send Shutdown: {e}");
+                }
+                break;
+            }
+            Err(e) => {
+                log::error!("sigwait: {e}");
+                break;
             }
         }
-        Err(e) => log::error!("sigwait: {e}"),
     }
     match runner.join() {
         Ok(Ok(())) => ExitCode::SUCCESS,

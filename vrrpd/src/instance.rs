@@ -23,6 +23,10 @@ pub struct Instance {
     pub machine: Machine,
     pub expect: Expect,
     pub drops: DropCounters,
+    /// Packets for this instance's VRID on its interface, accepted or dropped.
+    pub received: u64,
+    /// (received, dropped) when the counters were last sent to the supervisor.
+    pub counters_sent: Option<(u64, u64)>,
     pub garp: GarpPacer,
     /// Last known state of `watched_links` (all up).
     pub links_up: bool,
@@ -55,7 +59,7 @@ impl Instance {
             auth,
             interval: Advert::interval_field(version, cfg.advert_int),
             vips: cfg.vips.iter().map(|v| v.addr).collect(),
-            pseudo_header: true,
+            pseudo_header: cfg.v3_checksum_pseudo_header,
         };
         let machine = Machine::new(Params {
             version,
@@ -66,6 +70,7 @@ impl Instance {
             local_addr: local,
             garp: garp.clone(),
             track: cfg.track.clone(),
+            proxy_down: cfg.proxy_down,
         });
         Ok(Instance {
             id,
@@ -76,6 +81,8 @@ impl Instance {
             machine,
             expect,
             drops: DropCounters::default(),
+            received: 0,
+            counters_sent: None,
             garp: GarpPacer::default(),
             links_up: true,
             reported: State::Init,
@@ -107,9 +114,11 @@ impl Instance {
         }
     }
 
-    /// The checksum scope of an advert from us to `dst`.
+    /// The checksum scope of an advert from us to `dst`; v3 over IPv4 leaves out the
+    /// pseudo-header when `v3_checksum_pseudo_header` is off (v2 never has one).
     pub fn scope(&self, dst: IpAddr) -> ChecksumScope {
         match (self.local, dst) {
+            (IpAddr::V4(_), IpAddr::V4(_)) if !self.expect.pseudo_header => ChecksumScope::MessageOnly,
             (IpAddr::V4(src), IpAddr::V4(dst)) => ChecksumScope::V4 { src, dst },
             (IpAddr::V6(src), IpAddr::V6(dst)) => ChecksumScope::V6 { src, dst },
             _ => ChecksumScope::MessageOnly,
@@ -119,5 +128,44 @@ impl Instance {
     /// The interfaces whose links this instance depends on.
     pub fn watched_links(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.cfg.interface.as_str()).chain(self.cfg.track_interface.iter().map(String::as_str))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::MULTICAST_V4;
+    use crate::validate::{check, Incoming};
+    use hakeeper_common::config::load_str;
+    use std::net::Ipv4Addr;
+
+    const LOCAL: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 11);
+
+    fn instance(extra: &str) -> Instance {
+        let text = format!(
+            "(vrrp: (instances: [(name: \"VI_1\", interface: \"eth0\", vrid: 51, priority: 100, version: 3, vips: [\"192.0.2.100\"], {extra})]))"
+        );
+        let vrrp = load_str("t.ron", &text).unwrap_or_else(|e| panic!("{e}")).config.vrrp;
+        Instance::new(0, vrrp.instances[0].clone(), 0, LOCAL.into(), &vrrp.garp).unwrap()
+    }
+
+    /// What a peer configured like `inst` makes of our advert.
+    fn accepted_by(inst: &Instance, bytes: &[u8]) -> bool {
+        let pkt = Incoming { src: LOCAL.into(), dst: MULTICAST_V4.into(), ttl: 255, payload: bytes };
+        check(&pkt, &inst.expect).is_ok()
+    }
+
+    #[test]
+    fn v3_checksum_pseudo_header_option_decides_what_is_sent_and_accepted() {
+        let with = instance("");
+        let without = instance("v3_checksum_pseudo_header: false");
+        let dst = IpAddr::V4(MULTICAST_V4);
+        assert_eq!(with.scope(dst), ChecksumScope::V4 { src: LOCAL, dst: MULTICAST_V4 });
+        assert_eq!(without.scope(dst), ChecksumScope::MessageOnly);
+        let ours = with.advert(100).encode(with.scope(dst)).unwrap();
+        let bare = without.advert(100).encode(without.scope(dst)).unwrap();
+        assert_ne!(ours, bare);
+        assert!(accepted_by(&with, &ours) && accepted_by(&without, &bare));
+        assert!(!accepted_by(&with, &bare) && !accepted_by(&without, &ours), "the two settings do not interoperate");
     }
 }

@@ -1,8 +1,9 @@
 //! What an instance's priority and health depend on: tracked scripts (weights from the checker),
-//! the local proxy, and the links it watches. Pure bookkeeping; the state machine asks it for the
-//! effective priority and whether the instance must be in FAULT.
+//! the local proxy (FAULT or a weight while it is down, per instance), and the links it watches.
+//! Pure bookkeeping; the state machine asks it for the effective priority and whether the
+//! instance must be in FAULT.
 
-use hakeeper_common::config::TrackScript;
+use hakeeper_common::config::{ProxyDown, TrackScript};
 
 /// The address owner's priority: it always wins and its priority never changes.
 pub const OWNER: u8 = 255;
@@ -31,15 +32,28 @@ struct Tracked {
 pub struct Tracking {
     base: u8,
     tracks: Vec<Tracked>,
+    proxy_down: ProxyDown,
     proxy_up: bool,
     links_up: bool,
     group_fault: bool,
 }
 
 impl Tracking {
-    pub fn new(base: u8, tracks: &[TrackScript]) -> Tracking {
+    pub fn new(base: u8, tracks: &[TrackScript], proxy_down: ProxyDown) -> Tracking {
         let tracks = tracks.iter().map(|t| Tracked { script: t.script, weight: t.weight, ok: None }).collect();
-        Tracking { base, tracks, proxy_up: true, links_up: true, group_fault: false }
+        Tracking { base, tracks, proxy_down, proxy_up: true, links_up: true, group_fault: false }
+    }
+
+    /// After a reload that renumbered the scripts: the same tracks (in the same order) now name
+    /// scripts by these indexes. Their last results are kept.
+    pub fn renumber(&mut self, tracks: &[TrackScript]) {
+        for (t, new) in self.tracks.iter_mut().zip(tracks) {
+            t.script = new.script;
+        }
+    }
+
+    pub fn group_fault(&self) -> bool {
+        self.group_fault
     }
 
     pub fn base(&self) -> u8 {
@@ -69,7 +83,8 @@ impl Tracking {
     }
 
     /// Base priority plus the weights that apply: a positive weight while its script succeeds, a
-    /// negative one while it fails; clamped to 1..=254. The owner's 255 never changes.
+    /// negative one while it fails, minus the proxy_down weight while the proxy is down; clamped
+    /// to 1..=254. The owner's 255 never changes.
     pub fn effective(&self) -> u8 {
         if self.base == OWNER {
             return OWNER;
@@ -83,7 +98,11 @@ impl Tracking {
                 _ => 0,
             })
             .sum();
-        (i32::from(self.base) + delta).clamp(1, 254) as u8
+        let proxy = match (self.proxy_up, self.proxy_down) {
+            (false, ProxyDown::Weight(w)) => -i32::from(w),
+            _ => 0,
+        };
+        (i32::from(self.base) + delta + proxy).clamp(1, 254) as u8
     }
 
     /// The reason this instance must be in FAULT, if any.
@@ -96,7 +115,7 @@ impl Tracking {
         if !self.links_up {
             return Some(FaultCause::LinkDown);
         }
-        if !self.proxy_up {
+        if !self.proxy_up && self.proxy_down == ProxyDown::Fault {
             return Some(FaultCause::ProxyDown);
         }
         self.tracks.iter().find(|t| t.weight == 0 && t.ok == Some(false)).map(|t| FaultCause::Script(t.script))
@@ -109,7 +128,7 @@ mod tests {
 
     fn tracking(base: u8, weights: &[i32]) -> Tracking {
         let tracks: Vec<TrackScript> = weights.iter().enumerate().map(|(i, w)| TrackScript { script: i, weight: *w }).collect();
-        Tracking::new(base, &tracks)
+        Tracking::new(base, &tracks, ProxyDown::Fault)
     }
 
     #[test]
@@ -168,6 +187,36 @@ mod tests {
         assert_eq!(t.own_fault(), None);
         t.set_proxy(false);
         assert_eq!(t.fault(), Some(FaultCause::ProxyDown));
+    }
+
+    #[test]
+    fn proxy_down_with_a_weight_lowers_the_priority_instead_of_faulting() {
+        let mut t = Tracking::new(150, &[TrackScript { script: 0, weight: 10 }], ProxyDown::Weight(60));
+        t.set_script(0, true);
+        assert_eq!(t.effective(), 160);
+        t.set_proxy(false);
+        assert_eq!(t.effective(), 100);
+        assert_eq!(t.fault(), None);
+        t.set_proxy(true);
+        assert_eq!(t.effective(), 160);
+        // Clamped like track weights, and never for the owner.
+        let mut low = Tracking::new(20, &[], ProxyDown::Weight(253));
+        low.set_proxy(false);
+        assert_eq!(low.effective(), 1);
+        let mut owner = Tracking::new(OWNER, &[], ProxyDown::Weight(50));
+        owner.set_proxy(false);
+        assert_eq!(owner.effective(), OWNER);
+    }
+
+    #[test]
+    fn renumbered_tracks_keep_their_results() {
+        let mut t = tracking(100, &[20]);
+        t.set_script(0, true);
+        t.renumber(&[TrackScript { script: 3, weight: 20 }]);
+        assert_eq!(t.effective(), 120);
+        assert!(!t.set_script(0, false), "index 0 is another script now");
+        assert!(t.set_script(3, false));
+        assert_eq!(t.effective(), 100);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::packet::Version;
 use crate::priority::{FaultCause, Tracking, OWNER};
 use crate::timing;
-use hakeeper_common::config::{Garp, TrackScript};
+use hakeeper_common::config::{Garp, ProxyDown, TrackScript};
 use std::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -102,6 +102,8 @@ pub struct Params {
     pub local_addr: IpAddr,
     pub garp: Garp,
     pub track: Vec<TrackScript>,
+    /// FAULT (the default) or a lower priority while the local proxy is down.
+    pub proxy_down: ProxyDown,
 }
 
 #[derive(Debug)]
@@ -121,7 +123,7 @@ pub struct Machine {
 
 impl Machine {
     pub fn new(p: Params) -> Machine {
-        let tracking = Tracking::new(p.priority, &p.track);
+        let tracking = Tracking::new(p.priority, &p.track, p.proxy_down);
         let master_adver_int = p.advert_int;
         Machine {
             p,
@@ -147,6 +149,19 @@ impl Machine {
     /// Whether this instance itself (not its sync group) must be in FAULT.
     pub fn own_fault(&self) -> bool {
         self.tracking.own_fault().is_some()
+    }
+
+    /// Whether the machine holds a FAULT for its sync group (`Event::GroupFault`).
+    pub fn group_fault(&self) -> bool {
+        self.tracking.group_fault()
+    }
+
+    /// A reload that left the instance as it was may still renumber the scripts it tracks, or
+    /// change the GARP settings: applied in place, with no effect on the state or timers.
+    pub fn reconfigure(&mut self, track: &[TrackScript], garp: &Garp) {
+        self.tracking.renumber(track);
+        self.p.track = track.to_vec();
+        self.p.garp = garp.clone();
     }
 
     pub fn master_adver_int(&self) -> Duration {

@@ -18,6 +18,7 @@ fn params(priority: u8) -> Params {
         local_addr: LOCAL.into(),
         garp: Garp::default(),
         track: Vec::new(),
+        proxy_down: ProxyDown::Fault,
     }
 }
 
@@ -355,6 +356,23 @@ fn proxy_down_faults_by_default_and_proxy_up_recovers() {
     ));
     steps.push(step(5000, Event::Proxy { up: true }, vec![to(State::Backup, 100)], State::Backup, Some(8610)));
     run("proxy", params(100), steps);
+}
+
+#[test]
+fn proxy_down_with_a_weight_lowers_the_priority_on_the_next_advert() {
+    let mut p = params(100);
+    p.proxy_down = ProxyDown::Weight(60);
+    let mut steps = master_at_3610();
+    // No FAULT, no release: the lower priority rides on the next regular advert.
+    steps.push(step(4000, Event::Proxy { up: false }, vec![], State::Master, Some(4610)));
+    steps.push(step(4610, Event::Timer, vec![adv(40)], State::Master, Some(5610)));
+    // A peer at 50 now wins over us.
+    steps.push(step(5000, advert(50), vec![to(State::Backup, 40), Action::RemoveVips], State::Backup, Some(5000 + 3844)));
+    steps.push(step(6000, Event::Proxy { up: true }, vec![], State::Backup, Some(8844)));
+    // Back at 100 and preempting: the lower master's adverts no longer reset the timer.
+    steps.push(step(7000, advert(50), vec![], State::Backup, Some(8844)));
+    steps.push(step(8844, Event::Timer, becomes_master(100), State::Master, Some(9844)));
+    run("proxy weight", p, steps);
 }
 
 #[test]

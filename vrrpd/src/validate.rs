@@ -53,6 +53,26 @@ impl DropReason {
         DropReason::ALL.iter().position(|r| *r == self).unwrap_or(0)
     }
 
+    /// A stable name for counters (stats page, metrics labels).
+    pub fn key(self) -> &'static str {
+        match self {
+            DropReason::IpHeader => "ip_header",
+            DropReason::UnknownVrid => "unknown_vrid",
+            DropReason::Own => "own",
+            DropReason::Ttl => "ttl",
+            DropReason::Mode => "mode",
+            DropReason::Length => "length",
+            DropReason::Version => "version",
+            DropReason::Type => "type",
+            DropReason::Checksum => "checksum",
+            DropReason::AuthType => "auth_type",
+            DropReason::Password => "password",
+            DropReason::Interval => "interval",
+            DropReason::AddressCount => "address_count",
+            DropReason::AddressList => "address_list",
+        }
+    }
+
     /// Whether an operator should hear about it: misconfigured peers yes, noise no.
     pub fn worth_logging(self) -> bool {
         !matches!(self, DropReason::UnknownVrid | DropReason::Own)
@@ -124,6 +144,15 @@ impl DropCounters {
 
     pub fn get(&self, reason: DropReason) -> u64 {
         self.counts[reason.index()]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The reasons seen so far with their counts, by stable name.
+    pub fn by_reason(&self) -> Vec<(String, u64)> {
+        DropReason::ALL.iter().filter(|r| self.get(**r) > 0).map(|r| (r.key().to_string(), self.get(*r))).collect()
     }
 }
 
@@ -340,5 +369,7 @@ mod tests {
         assert!(!c.count(DropReason::UnknownVrid, t));
         assert_eq!(c.get(DropReason::Password), 3);
         assert_eq!(c.get(DropReason::UnknownVrid), 1);
+        assert_eq!(c.total(), 4);
+        assert_eq!(c.by_reason(), [("unknown_vrid".to_string(), 1), ("password".to_string(), 3)]);
     }
 }

@@ -1,10 +1,11 @@
 //! Loopback micro-benchmark of the worker alone (run by hand, release build):
 //!
-//! `cargo run --release -p hakeeper-worker --example loopback_bench -- [bulk|rr|conn] [SECONDS]`
+//! `cargo run --release -p hakeeper-worker --example loopback_bench -- [bulk|rr|conn] [SECONDS] [haproxy]`
 //!
-//! The worker runs in this process with one event-loop thread; the proxy and the backends are
-//! pinned to CPU 1, the load generator to CPU 0. It prints the rate and the proxy thread's CPU
-//! time per unit of work (from /proc/self/task/TID/stat).
+//! The worker runs in this process with one event-loop thread (or, with `haproxy`, HAProxy runs
+//! with `nbthread 1` and the same `mode tcp` settings); the proxy and the backend are pinned to
+//! CPU 1, the load generator to CPU 0. It prints the rate and the proxy's CPU time per unit of
+//! work (from /proc/.../stat).
 //!
 //! - `bulk`: one connection downloading from a server that streams without end (Gbit/s);
 //! - `rr`: 50 kept connections, 64-byte request, 64-byte response (requests/s);
@@ -33,9 +34,9 @@ fn tid() -> i32 {
     nix::unistd::gettid().as_raw()
 }
 
-/// utime + stime of one thread, in clock ticks.
-fn thread_ticks(tid: i32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+/// utime + stime of a thread or process, in clock ticks.
+fn ticks(stat_path: &str) -> u64 {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
     // Fields after the command: state is index 0, utime 11, stime 12.
@@ -152,17 +153,51 @@ fn start_worker(server: SocketAddr) -> (SocketAddr, Arc<AtomicU64>, std::os::fd:
     (addr, proxy_tid, sup)
 }
 
+/// HAProxy with one thread in front of `server`, pinned to CPU 1; returns its address and pid.
+fn start_haproxy(server: SocketAddr) -> (SocketAddr, std::process::Child) {
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let cfg = format!(
+        "global\n  nbthread 1\n  maxconn 100000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  \
+         timeout server 30s\nlisten bench\n  bind 127.0.0.1:{port}\n  server s1 {server}\n"
+    );
+    let path = std::env::temp_dir().join(format!("loopback_bench_{}.cfg", std::process::id()));
+    std::fs::write(&path, cfg).expect("write haproxy config");
+    let child = std::process::Command::new("taskset")
+        .args(["-c", "1", "haproxy", "-db", "-f"])
+        .arg(&path)
+        .spawn()
+        .expect("start haproxy (is it installed?)");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let end = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < end, "haproxy did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (addr, child)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map(String::as_str).unwrap_or("bulk");
     let secs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let use_haproxy = args.get(3).is_some_and(|a| a == "haproxy");
     let server = backend(mode == "bulk");
-    let (proxy, proxy_tid, _channel) = start_worker(server);
+    let mut haproxy = None;
+    let mut channel = None;
+    let (proxy, stat_path) = if use_haproxy {
+        let (addr, child) = start_haproxy(server);
+        let path = format!("/proc/{}/stat", child.id());
+        haproxy = Some(child);
+        (addr, path)
+    } else {
+        let (addr, tid, ch) = start_worker(server);
+        channel = Some(ch);
+        (addr, format!("/proc/self/task/{}/stat", tid.load(Ordering::SeqCst)))
+    };
     pin(0);
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
-    let tid = proxy_tid.load(Ordering::SeqCst) as i32;
-    let ticks0 = thread_ticks(tid);
+    let ticks0 = ticks(&stat_path);
     let t0 = Instant::now();
     let mut clients = Vec::new();
     let conns = if mode == "rr" { 50 } else { 1 };
@@ -208,9 +243,11 @@ fn main() {
     std::thread::sleep(Duration::from_secs(secs));
     stop.store(true, Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
-    let ticks = thread_ticks(tid) - ticks0;
+    let ticks = ticks(&stat_path) - ticks0;
     let total = done.load(Ordering::Relaxed);
     let cpu_s = ticks as f64 / 100.0;
+    let who = if use_haproxy { "haproxy " } else { "hakeeper" };
+    print!("{who} ");
     match mode {
         "bulk" => println!(
             "bulk: {:.2} Gbit/s, proxy CPU {:.0}% ({:.2} s per GB)",
@@ -225,5 +262,10 @@ fn main() {
             cpu_s * 1e6 / total.max(1) as f64
         ),
     }
+    if let Some(mut child) = haproxy {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    drop(channel);
     std::process::exit(0);
 }

@@ -338,42 +338,9 @@ pub struct Change {
 mod tests {
     use super::*;
     use crate::counters::Stats;
-    use hakeeper_common::config::{Balance, HashType, HealthCheck, Mode, Server, Stick};
+    use crate::testkit::backend;
+    use hakeeper_common::config::{Balance, Stick};
     use std::time::Duration;
-
-    fn backend(servers: &[(u32, u32, bool)]) -> Backend {
-        Backend {
-            name: "be".into(),
-            mode: Mode::Tcp,
-            balance: Balance::Roundrobin,
-            hash_type: HashType::MapBased,
-            retries: 3,
-            redispatch: false,
-            abortonclose: false,
-            allbackups: false,
-            timeout_connect: Duration::from_secs(1),
-            timeout_server: Duration::from_secs(1),
-            timeout_queue: Duration::from_secs(1),
-            timeout_check: None,
-            stick: None,
-            health_check: HealthCheck::Tcp,
-            servers: servers
-                .iter()
-                .enumerate()
-                .map(|(i, &(weight, maxconn, backup))| Server {
-                    name: format!("s{i}"),
-                    id: i as u32 + 1,
-                    addr: "127.0.0.1:1".parse().unwrap(),
-                    weight,
-                    maxconn,
-                    backup,
-                    disabled: false,
-                    cookie: None,
-                    check: None,
-                })
-                .collect(),
-        }
-    }
 
     fn state(cfg: &Backend) -> BackendState {
         let stats = Stats::new(&[], std::slice::from_ref(cfg));

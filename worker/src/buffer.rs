@@ -14,7 +14,7 @@ pub struct Pools {
 pub const BUFFER_SIZE: usize = 16 * 1024;
 
 /// Buffers kept for reuse per thread; more are freed.
-const POOL_KEEP: usize = 256;
+const POOL_KEEP: usize = 64;
 
 #[derive(Default)]
 pub struct BufferPool {

@@ -24,6 +24,8 @@ pub mod stats;
 mod stick;
 mod tcplog;
 mod termination;
+#[cfg(test)]
+mod testkit;
 
 pub use error::WorkerError;
 
@@ -96,6 +98,10 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
         let addr = shared.config.frontends[frontend].binds[bind].to_string();
         let std_listener = std::net::TcpListener::from(fd);
         std_listener.set_nonblocking(true).map_err(|source| WorkerError::Listener { addr: addr.clone(), source })?;
+        // Accepted sockets inherit TCP_NODELAY: one syscall per connection saved.
+        if let Err(e) = nix::sys::socket::setsockopt(&std_listener, nix::sys::socket::sockopt::TcpNoDelay, &true) {
+            log::warn!("cannot set TCP_NODELAY on {addr}: {e}");
+        }
         for list in per_thread.iter_mut() {
             let copy = std_listener.try_clone().map_err(|source| WorkerError::Listener { addr: addr.clone(), source })?;
             list.push(Listener { frontend, bind, socket: mio::net::TcpListener::from_std(copy), registered: false });

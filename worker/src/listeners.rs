@@ -4,7 +4,9 @@
 //! waking the loop over and over.
 
 use mio::net::TcpListener;
-use mio::{Interest, Registry, Token};
+use mio::{Registry, Token};
+use std::io;
+use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 pub struct Listener {
@@ -28,6 +30,31 @@ pub fn listener_token(i: usize) -> Token {
     Token(LISTENER_BASE + i)
 }
 
+/// Registers a listener edge-triggered with EPOLLEXCLUSIVE, which mio does not offer: every
+/// thread polls the same socket, and a new connection should wake one of them, not all.
+fn register_exclusive(registry: &Registry, socket: &TcpListener, token: Token) -> io::Result<()> {
+    use nix::libc;
+    let ev = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLET | libc::EPOLLEXCLUSIVE) as u32, u64: token.0 as u64 };
+    epoll_ctl(registry, libc::EPOLL_CTL_ADD, socket, ev)
+}
+
+/// The counterpart of [`register_exclusive`] (mio's own deregister refuses sources it did not
+/// register).
+fn deregister_raw(registry: &Registry, socket: &TcpListener) -> io::Result<()> {
+    epoll_ctl(registry, nix::libc::EPOLL_CTL_DEL, socket, nix::libc::epoll_event { events: 0, u64: 0 })
+}
+
+fn epoll_ctl(registry: &Registry, op: i32, socket: &TcpListener, mut ev: nix::libc::epoll_event) -> io::Result<()> {
+    // SAFETY: both descriptors stay open for the call and `ev` is a valid epoll_event; mio reads
+    // the token back from `u64` as it does for its own registrations.
+    let rc = unsafe { nix::libc::epoll_ctl(registry.as_raw_fd(), op, socket.as_raw_fd(), &mut ev) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 impl Listeners {
     pub fn new(list: Vec<Listener>) -> Self {
         Listeners { list, backlog: Vec::new(), resource_pause: None }
@@ -38,7 +65,7 @@ impl Listeners {
         if l.registered {
             return;
         }
-        match registry.register(&mut l.socket, listener_token(i), Interest::READABLE) {
+        match register_exclusive(registry, &l.socket, listener_token(i)) {
             Ok(()) => {
                 l.registered = true;
                 // Connections that queued up while paused produce no new edge: look now.
@@ -51,7 +78,7 @@ impl Listeners {
     pub fn pause(&mut self, i: usize, registry: &Registry) {
         let l = &mut self.list[i];
         if l.registered {
-            if let Err(e) = registry.deregister(&mut l.socket) {
+            if let Err(e) = deregister_raw(registry, &l.socket) {
                 log::error!("cannot pause listener {i}: {e}");
             }
             l.registered = false;

@@ -30,6 +30,9 @@ pub struct Shared {
     drain_deadline: Mutex<Option<Instant>>,
     /// Some thread paused its listeners at a maxconn limit and waits for a session to end.
     listeners_paused: AtomicBool,
+    /// Threads whose loop has ended, read and set under that thread's inbox lock: a grant for
+    /// one of them is released at once instead of waiting in an inbox nobody reads.
+    exited: Vec<AtomicBool>,
 }
 
 /// Locks ignoring poisoning: a panicking thread ends the worker anyway, and the state it guards
@@ -48,7 +51,9 @@ impl Shared {
             .map(|(i, b)| Mutex::new(BackendState::new(b, i, stats.backends[i].clone(), seed.wrapping_add(i as u64))))
             .collect();
         let stats_hub = Arc::new(StatsHub::new(&config, &stats));
+        let exited = threads.iter().map(|_| AtomicBool::new(false)).collect();
         Shared {
+            exited,
             config,
             stats,
             stats_hub,
@@ -72,16 +77,39 @@ impl Shared {
 
     /// Sends grants to the threads owning the sessions; those for `me` go to `local`.
     pub fn deliver(&self, me: usize, grants: &mut Vec<Grant>, local: &mut Vec<Grant>) {
-        for g in grants.drain(..) {
-            if g.pending.thread == me {
-                local.push(g);
-            } else if let Some(link) = self.threads.get(g.pending.thread) {
-                lock(&link.inbox).push(g);
+        let mut orphans = Vec::new();
+        while !grants.is_empty() {
+            for g in grants.drain(..) {
+                let t = g.pending.thread;
+                if t == me {
+                    local.push(g);
+                    continue;
+                }
+                let Some(link) = self.threads.get(t) else { continue };
+                let mut inbox = lock(&link.inbox);
+                if self.exited[t].load(Ordering::Relaxed) {
+                    orphans.push(g);
+                    continue;
+                }
+                inbox.push(g);
+                drop(inbox);
                 if let Err(e) = link.waker.wake() {
-                    log::error!("cannot wake event-loop thread {}: {e}", g.pending.thread);
+                    log::error!("cannot wake event-loop thread {t}: {e}");
                 }
             }
+            // Slots granted to a thread that has ended go back, possibly to other waiters.
+            for g in orphans.drain(..) {
+                self.backend(g.backend).release(g.server, grants);
+            }
         }
+    }
+
+    /// Thread `me` ends: from now on grants for it are released, and those already in its
+    /// inbox are returned for the caller to release.
+    pub fn thread_exited(&self, me: usize) -> Vec<Grant> {
+        let mut inbox = lock(&self.threads[me].inbox);
+        self.exited[me].store(true, Ordering::Relaxed);
+        std::mem::take(&mut *inbox)
     }
 
     pub fn wake_all(&self) {
@@ -130,5 +158,41 @@ impl Shared {
         if self.listeners_paused.swap(false, Ordering::AcqRel) {
             self.wake_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Assignment, Pending};
+    use crate::testkit::{backend, worker_config};
+    use mio::{Poll, Token};
+
+    fn link(poll: &Poll) -> ThreadLink {
+        ThreadLink { waker: Waker::new(poll.registry(), Token(1)).expect("waker"), inbox: Mutex::new(Vec::new()) }
+    }
+
+    #[test]
+    fn a_slot_granted_to_an_ended_thread_goes_back() {
+        let config = worker_config(vec![backend(&[(1, 1, false)])]);
+        let (p0, p1) = (Poll::new().expect("poll"), Poll::new().expect("poll"));
+        let shared = Shared::new(config, vec![link(&p0), link(&p1)], 1);
+        let now = Instant::now();
+        let client = "10.0.0.1".parse().expect("ip");
+        let first = Pending { thread: 0, key: 0, session: 1, since: now };
+        let waiter = Pending { thread: 1, key: 0, session: 2, since: now };
+        assert_eq!(shared.backend(0).assign(client, None, first, now), Assignment::Server { server: 0, persistent: false });
+        assert!(matches!(shared.backend(0).assign(client, None, waiter, now), Assignment::Queued { .. }));
+        assert!(shared.thread_exited(1).is_empty());
+        // Thread 0's session ends: the slot goes to thread 1's waiter, whose thread is gone.
+        let (mut grants, mut local) = (Vec::new(), Vec::new());
+        shared.backend(0).release(0, &mut grants);
+        assert_eq!(grants.len(), 1);
+        shared.deliver(0, &mut grants, &mut local);
+        assert!(local.is_empty());
+        assert!(lock(&shared.threads[1].inbox).is_empty());
+        // The slot is free again.
+        let third = Pending { thread: 0, key: 1, session: 3, since: now };
+        assert_eq!(shared.backend(0).assign(client, None, third, now), Assignment::Server { server: 0, persistent: false });
     }
 }

@@ -24,9 +24,14 @@ pub struct CheckerUnderTest {
 
 impl CheckerUnderTest {
     pub fn start(config: CheckerConfig) -> Self {
+        Self::start_with_limits(config, hakeeper_checker::NotifyLimits::default())
+    }
+
+    /// Like `start`, with other notify script limits.
+    pub fn start_with_limits(config: CheckerConfig, limits: hakeeper_checker::NotifyLimits) -> Self {
         capture_logs();
         let (supervisor, child) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).expect("socketpair");
-        let thread = std::thread::spawn(move || hakeeper_checker::run(child));
+        let thread = std::thread::spawn(move || hakeeper_checker::run_with_limits(child, limits));
         send(supervisor.as_fd(), &ToChecker::Start(config), &[]).expect("send Start");
         CheckerUnderTest { supervisor, reader: FrameReader::new(), thread: Some(thread) }
     }
@@ -75,9 +80,22 @@ impl CheckerUnderTest {
         }
     }
 
+    /// Asks the checker to run a notify script, as the supervisor does for vrrpd.
+    pub fn notify(&self, instance: &str, command: &str, args: &[&str]) {
+        let msg = ToChecker::Notify { instance: instance.into(), command: command.into(), args: args.iter().map(|a| a.to_string()).collect() };
+        send(self.supervisor.as_fd(), &msg, &[]).expect("send Notify");
+    }
+
     /// Sends Stop and checks that the checker returned Ok promptly.
     pub fn stop(mut self) {
         self.finish();
+    }
+
+    /// Sends Stop; how long the checker took to return (Ok) after it.
+    pub fn stop_timed(mut self) -> Duration {
+        let start = Instant::now();
+        self.finish();
+        start.elapsed()
     }
 
     fn finish(&mut self) {

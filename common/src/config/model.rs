@@ -265,6 +265,19 @@ pub struct VrrpInstance {
     pub notify_fault: Option<String>,
     pub notify_stop: Option<String>,
     pub notify: Option<String>,
+    pub proxy_down: ProxyDown,
+    /// VRRPv3 over IPv4: checksum with the IPv4 pseudo-header (sent and expected).
+    pub v3_checksum_pseudo_header: bool,
+}
+
+/// What an instance does while the local proxy is down.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProxyDown {
+    /// FAULT: priority-0 adverts, VIPs released (the default).
+    #[default]
+    Fault,
+    /// Priority lowered by this much (1..=253), clamped to 1..=254 like track weights.
+    Weight(u8),
 }
 
 /// A virtual address with its prefix length (keepalived's default is /32 or /128).

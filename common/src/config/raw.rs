@@ -518,6 +518,23 @@ pub struct RawVrrpInstance {
     pub notify_stop: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+    /// What the instance does while the local proxy is down; absent = `fault`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_down: Option<RawProxyDown>,
+    /// VRRPv3 over IPv4: checksum with the IPv4 pseudo-header (RFC 5798, keepalived); `false`
+    /// for routers that omit it (Cisco, old FRR). Absent = true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v3_checksum_pseudo_header: Option<bool>,
+}
+
+/// An instance's reaction to `ProxyDown` (the local proxy worker keeps dying or cannot start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProxyDown {
+    /// Enter FAULT: priority-0 adverts, VIPs released.
+    Fault,
+    /// Lower the priority by this much (1..=253) while the proxy is down.
+    Weight(i32),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

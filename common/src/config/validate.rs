@@ -9,7 +9,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod command_line;
 mod l7;
+mod vrrp_options;
+
+pub use command_line::split_command_line;
 
 /// A finding before positions are attached: the field path and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -751,6 +755,9 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
         let unicast_src_ip = inst.unicast_src_ip.as_ref().and_then(|t| parse_ip(c, format!("{p}.unicast_src_ip"), t));
         let unicast_peers =
             inst.unicast_peers.iter().enumerate().filter_map(|(j, t)| parse_ip(c, format!("{p}.unicast_peers[{j}]"), t)).collect();
+        vrrp_options::notify_commands(c, &p, inst);
+        let proxy_down = vrrp_options::proxy_down(c, &p, inst);
+        let v3_checksum_pseudo_header = vrrp_options::pseudo_header(c, &p, inst, version, v6);
         instances.push(VrrpInstance {
             name: inst.name.clone(),
             interface: inst.interface.clone(),
@@ -772,6 +779,8 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
             notify_fault: inst.notify_fault.clone(),
             notify_stop: inst.notify_stop.clone(),
             notify: inst.notify.clone(),
+            proxy_down,
+            v3_checksum_pseudo_header,
         });
     }
 

@@ -106,6 +106,11 @@ pub struct CheckerConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToChecker {
     Start(CheckerConfig),
+    /// Run a VRRP notify script (keepalived's notify_* and generic `notify`): `command` is the
+    /// configured command line, `args` are appended. Scripts of one `instance` run in order,
+    /// one at a time; different instances do not wait for each other.
+    Notify { instance: String, command: String, args: Vec<String> },
+    /// Finish queued notify scripts (bounded), then exit.
     Stop,
 }
 
@@ -144,4 +149,8 @@ pub enum ToVrrp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FromVrrp {
     InstanceState { instance: usize, state: VrrpState, priority: u8 },
+    /// Received-packet counters of `Vrrp::instances[instance]`, sent every 10 s when they
+    /// changed: packets for its VRID (accepted or not), and the drops among them by reason
+    /// (`ttl`, `checksum`, `password`, `address_list`, …; only reasons seen so far).
+    Counters { instance: usize, received: u64, dropped: Vec<(String, u64)> },
 }

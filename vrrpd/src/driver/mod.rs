@@ -1,10 +1,13 @@
 //! The thin driver around the state machines: one poll loop over the supervisor channel, the
 //! link watch and one raw socket per interface, with the machines' deadlines as its timeout.
 //! It turns received packets and supervisor messages into events, and actions into adverts,
-//! netlink calls, gratuitous ARPs, log lines and `FromVrrp` messages.
+//! netlink calls, gratuitous ARPs, log lines and `FromVrrp` messages. A later `Start` is a
+//! reload, applied in place (`reload`).
 
 mod announce;
+mod counters;
 mod receive;
+mod reload;
 mod sync_group;
 
 use crate::error::VrrpError;
@@ -19,7 +22,7 @@ use crate::rawsock6::VrrpSocketV6;
 use crate::state::{Action, Event, State};
 use crate::validate::DropCounters;
 use crate::vip::{AddrControl, Outcome};
-use hakeeper_common::config::Vrrp;
+use hakeeper_common::config::{Vrrp, VrrpInstance};
 use hakeeper_common::ipc::{send, FrameReader, FromVrrp, IpcError, ReadOutcome, ToVrrp, VrrpState};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::collections::HashMap;
@@ -58,9 +61,13 @@ struct Iface {
     /// Set when an IPv4 instance uses the interface.
     primary: Option<Ipv4Addr>,
     sock4: Option<VrrpSocketV4>,
+    /// Whether `sock4` joined 224.0.0.18.
+    joined4: bool,
     /// Set when an IPv6 instance uses the interface.
     link_local: Option<Ipv6Addr>,
     sock6: Option<VrrpSocketV6>,
+    /// Whether `sock6` joined ff02::12.
+    joined6: bool,
 }
 
 impl Iface {
@@ -96,6 +103,12 @@ struct Node {
     groups: Vec<Group>,
     /// True while a sync group's members follow one of them, so they do not echo it back.
     following: bool,
+    /// The last script states and proxy health from the supervisor, for instances a reload
+    /// starts (it sends them only when they change).
+    script_states: HashMap<usize, bool>,
+    proxy_up: bool,
+    /// When the counters are next sent to the supervisor.
+    counters_due: Instant,
 }
 
 /// Whether the loop goes on.
@@ -108,61 +121,80 @@ fn links_up<'a>(snapshot: &HashMap<String, IfaceInfo>, mut names: impl Iterator<
     names.all(|n| snapshot.get(n).is_some_and(|i| i.up))
 }
 
+/// Finds or opens what `cfg` needs on its interface (IPv4 or IPv6 raw socket, joined to the
+/// VRRP group when some instance of `all` there uses multicast); returns the interface's index
+/// in `ifaces` and the instance's advert source address.
+fn attach(
+    ifaces: &mut Vec<Iface>,
+    snapshot: &HashMap<String, IfaceInfo>,
+    all: &[VrrpInstance],
+    cfg: &VrrpInstance,
+) -> Result<(usize, IpAddr), VrrpError> {
+    let name = cfg.interface.clone();
+    let err = |reason: &str| VrrpError::Interface { name: name.clone(), reason: reason.to_string() };
+    let info = snapshot.get(&name).filter(|i| i.index != 0).ok_or_else(|| err("no such interface"))?;
+    let k = match ifaces.iter().position(|f| f.name == name) {
+        Some(k) => k,
+        None => {
+            let mac = info.mac.ok_or_else(|| err("has no MAC address"))?;
+            ifaces.push(Iface {
+                name: name.clone(),
+                index: info.index,
+                mac,
+                primary: None,
+                sock4: None,
+                joined4: false,
+                link_local: None,
+                sock6: None,
+                joined6: false,
+            });
+            ifaces.len() - 1
+        }
+    };
+    let ipv6 = cfg.vips.first().is_some_and(|v| v.addr.is_ipv6());
+    let same_family = |i: &&VrrpInstance| i.interface == name && i.vips.first().is_some_and(|v| v.addr.is_ipv6()) == ipv6;
+    let multicast = all.iter().filter(same_family).any(|i| i.unicast_peers.is_empty());
+    let f = &mut ifaces[k];
+    let default_src = if ipv6 {
+        if f.link_local.is_none() {
+            f.link_local = Some(info.v6_link_local.ok_or_else(|| err("has no IPv6 link-local address"))?);
+        }
+        // A reload may bring the first multicast instance to a unicast-only interface.
+        if f.sock6.is_none() || (multicast && !f.joined6) {
+            f.sock6 = Some(VrrpSocketV6::open(&name, f.index, multicast)?);
+            f.joined6 = multicast;
+        }
+        f.link_local.map(IpAddr::V6)
+    } else {
+        if f.primary.is_none() {
+            // The primary address is the first one that is not a VIP (a crashed vrrpd may
+            // have left one behind).
+            let vips: Vec<IpAddr> = all.iter().flat_map(|i| i.vips.iter().map(|v| v.addr)).collect();
+            let primary = info.v4.iter().copied().find(|a| !vips.contains(&IpAddr::V4(*a)));
+            f.primary = Some(primary.ok_or_else(|| err("has no IPv4 address"))?);
+        }
+        if f.sock4.is_none() || (multicast && !f.joined4) {
+            f.sock4 = Some(VrrpSocketV4::open(&name, f.index, multicast)?);
+            f.joined4 = multicast;
+        }
+        f.primary.map(IpAddr::V4)
+    };
+    let local = cfg.unicast_src_ip.or(default_src).ok_or_else(|| err("has no source address"))?;
+    Ok((k, local))
+}
+
 impl Node {
     fn new(vrrp: Vrrp, channel: OwnedFd, reader: FrameReader) -> Result<Node, VrrpError> {
         let snapshot = iface::snapshot()?;
-        let all_vips: Vec<IpAddr> = vrrp.instances.iter().flat_map(|i| i.vips.iter().map(|v| v.addr)).collect();
         let mut ifaces: Vec<Iface> = Vec::new();
         let mut instances = Vec::new();
         for (id, cfg) in vrrp.instances.iter().enumerate() {
-            let name = cfg.interface.clone();
-            let err = |reason: &str| VrrpError::Interface { name: name.clone(), reason: reason.to_string() };
-            let info = snapshot.get(&name).filter(|i| i.index != 0).ok_or_else(|| err("no such interface"))?;
-            let k = match ifaces.iter().position(|f| f.name == name) {
-                Some(k) => k,
-                None => {
-                    let mac = info.mac.ok_or_else(|| err("has no MAC address"))?;
-                    ifaces.push(Iface {
-                        name: name.clone(),
-                        index: info.index,
-                        mac,
-                        primary: None,
-                        sock4: None,
-                        link_local: None,
-                        sock6: None,
-                    });
-                    ifaces.len() - 1
-                }
-            };
-            let ipv6 = cfg.vips.first().is_some_and(|v| v.addr.is_ipv6());
-            let same_family = |i: &&hakeeper_common::config::VrrpInstance| {
-                i.interface == name && i.vips.first().is_some_and(|v| v.addr.is_ipv6()) == ipv6
-            };
-            let multicast = vrrp.instances.iter().filter(same_family).any(|i| i.unicast_peers.is_empty());
-            let f = &mut ifaces[k];
-            let default_src = if ipv6 {
-                if f.sock6.is_none() {
-                    f.link_local = Some(info.v6_link_local.ok_or_else(|| err("has no IPv6 link-local address"))?);
-                    f.sock6 = Some(VrrpSocketV6::open(&name, info.index, multicast)?);
-                }
-                f.link_local.map(IpAddr::V6)
-            } else {
-                if f.sock4.is_none() {
-                    // The primary address is the first one that is not a VIP (a crashed vrrpd
-                    // may have left one behind).
-                    let primary = info.v4.iter().copied().find(|a| !all_vips.contains(&IpAddr::V4(*a)));
-                    f.primary = Some(primary.ok_or_else(|| err("has no IPv4 address"))?);
-                    f.sock4 = Some(VrrpSocketV4::open(&name, info.index, multicast)?);
-                }
-                f.primary.map(IpAddr::V4)
-            };
-            let local = cfg.unicast_src_ip.or(default_src).ok_or_else(|| err("has no source address"))?;
+            let (k, local) = attach(&mut ifaces, &snapshot, &vrrp.instances, cfg)?;
             instances.push(Instance::new(id, cfg.clone(), k, local, &vrrp.garp)?);
         }
         let any_v4 = instances.iter().any(|i| !i.ipv6);
         let any_v6 = instances.iter().any(|i| i.ipv6);
-        let groups =
-            vrrp.sync_groups.iter().map(|g| Group { name: g.name.clone(), members: g.instances.clone(), faulted: false }).collect();
+        let groups = sync_group::groups(&vrrp, &instances, &[]);
         Ok(Node {
             channel,
             reader,
@@ -176,6 +208,9 @@ impl Node {
             stray: DropCounters::default(),
             groups,
             following: false,
+            script_states: HashMap::new(),
+            proxy_up: true,
+            counters_due: Instant::now() + counters::COUNTERS_EVERY,
         })
     }
 
@@ -258,7 +293,8 @@ impl Node {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.instances.iter().flat_map(|i| [i.machine.next_deadline(), i.garp.deadline()]).flatten().min()
+        let instances = self.instances.iter().flat_map(|i| [i.machine.next_deadline(), i.garp.deadline()]).flatten();
+        instances.chain(std::iter::once(self.counters_due)).min()
     }
 
     fn fire_timers(&mut self, now: Instant) {
@@ -269,6 +305,7 @@ impl Node {
             }
             self.pump_garp(i, now);
         }
+        self.report_counters(now);
     }
 
     fn supervisor_readable(&mut self) -> Flow {
@@ -300,7 +337,7 @@ impl Node {
         let event = match msg {
             ToVrrp::Start(vrrp) => {
                 if vrrp != self.vrrp {
-                    log::warn!("a changed VRRP config needs a vrrpd restart; keeping the running one");
+                    self.reload(vrrp);
                 }
                 return Flow::Continue;
             }
@@ -312,10 +349,12 @@ impl Node {
             ToVrrp::ScriptState { script, ok } => {
                 let name = self.vrrp.scripts.get(script).map(|s| s.name.as_str()).unwrap_or("?");
                 log::info!("VRRP_Script({name}) {}", if ok { "succeeded" } else { "failed" });
+                self.script_states.insert(script, ok);
                 Event::Script { script, ok }
             }
             ToVrrp::ProxyHealth { up } => {
                 log::info!("the local proxy is {}", if up { "up" } else { "down" });
+                self.proxy_up = up;
                 Event::Proxy { up }
             }
         };
@@ -394,12 +433,19 @@ impl Node {
             None => String::new(),
         };
         log::info!("{} Entering {to} STATE, priority {priority}{why}", inst.tag());
+        self.report_state(i, to, priority);
+    }
+
+    /// Tells the supervisor an instance's state (it runs the notify scripts).
+    fn report_state(&self, i: usize, to: State, priority: u8) {
+        let inst = &self.instances[i];
         let state = match to {
             State::Init => VrrpState::Init,
             State::Backup => VrrpState::Backup,
             State::Master => VrrpState::Master,
             State::Fault => VrrpState::Fault,
-            // The process is about to exit; the supervisor sees that.
+            // The process is about to exit, or a reload removed the instance; the supervisor
+            // knows both.
             State::Stopped => return,
         };
         let msg = FromVrrp::InstanceState { instance: inst.id, state, priority };

@@ -56,6 +56,7 @@ impl Node {
             return;
         };
         let inst = &mut self.instances[i];
+        inst.received += 1;
         if pkt.src == inst.local || self.ifaces[k].owns(pkt.src) {
             inst.drops.count(DropReason::Own, now);
             return;

@@ -136,7 +136,6 @@ impl EventLoop {
         if let Some(be) = backend {
             stats.backends[be].counters.session_opened();
         }
-        let _ = stream.set_nodelay(true);
         if fe.log && fe.log_format.is_none() {
             let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
             log::info!("Connect from {addr} to {local} ({}/TCP)", fe.name);

@@ -14,12 +14,10 @@ fn millis(d: Duration) -> u64 {
 
 impl EventLoop {
     pub(super) fn close(&mut self, key: usize, term: Termination) {
+        // Closing a socket removes it from the epoll set (it is never duplicated), so no
+        // deregistration: two syscalls fewer per connection.
         let Some(mut s) = self.sessions.try_remove(key) else { return };
-        let registry = self.poll.registry();
-        let _ = registry.deregister(&mut s.client);
-        if let Some(mut server) = s.server.take() {
-            let _ = registry.deregister(&mut server);
-        }
+        drop(s.server.take());
         if let (Stage::Queued { server }, Some(be)) = (s.stage, s.backend) {
             // False when a grant is already on its way; it is returned when it arrives.
             self.shared.backend(be).withdraw(s.id, server);

@@ -83,6 +83,27 @@ impl EventLoop {
 
     /// Serves until drained or stopped. Thread 0 first tells the supervisor it is `Ready`.
     pub fn run(mut self, generation: Option<u64>) -> Result<(), WorkerError> {
+        let result = self.serve(generation);
+        self.retire();
+        result
+    }
+
+    /// Returns the queue slots granted to sessions of this thread that no longer exist.
+    fn retire(&mut self) {
+        let mut late = self.shared.thread_exited(self.index);
+        late.append(&mut self.local);
+        for g in late {
+            self.shared.backend(g.backend).release(g.server, &mut self.grants);
+        }
+        self.flush_grants();
+        // Grants `flush_grants` routed back to this thread have no session either.
+        for g in std::mem::take(&mut self.local) {
+            self.shared.backend(g.backend).release(g.server, &mut self.grants);
+            self.flush_grants();
+        }
+    }
+
+    fn serve(&mut self, generation: Option<u64>) -> Result<(), WorkerError> {
         let mut events = Events::with_capacity(1024);
         if let Some(control) = &self.control {
             let fd = control.fd.as_raw_fd();

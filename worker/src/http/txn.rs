@@ -399,6 +399,20 @@ mod tests {
     }
 
     #[test]
+    fn early_replies_close_when_a_body_is_left_unread() {
+        let c = config();
+        let site = fe_index(&c, "site");
+        let client = "192.0.2.50".parse().unwrap();
+        let mut h = head("POST /p HTTP/1.1\r\nHost: h\r\nX-Proto: http\r\nContent-Length: 10\r\n\r\n");
+        let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client) else { panic!() };
+        assert!(r.close, "the unread body would be taken for the next request");
+        assert!(r.bytes.ends_with(b"Connection: close\r\n\r\n"));
+        let mut h = head("GET /p HTTP/1.0\r\nHost: h\r\nX-Proto: http\r\n\r\n");
+        let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client) else { panic!() };
+        assert!(r.close, "an HTTP/1.0 client without keep-alive");
+    }
+
+    #[test]
     fn uri_balancing_gets_a_hash() {
         let c = config();
         let main = fe_index(&c, "main");

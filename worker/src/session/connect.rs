@@ -65,7 +65,11 @@ impl Session {
             Assignment::Queued { server, ahead } => {
                 self.stage = Stage::Queued { server };
                 match server {
-                    Some(_) => self.srv_queue_pos = ahead,
+                    // Waiting for one server (persistence): the log names it.
+                    Some(s) => {
+                        self.target = Some(s);
+                        self.srv_queue_pos = ahead;
+                    }
                     None => self.be_queue_pos = ahead,
                 }
                 self.set_stage_deadline(ctx.now, ctx.shared.config.backends[be].timeout_queue);
@@ -149,13 +153,17 @@ impl Session {
     }
 
     /// The server socket reported something while connecting: connected, failed, or not yet.
-    pub(super) fn check_connect(&mut self, ctx: &mut Ctx<'_>) -> Step {
+    /// A failed connect shows as an error or hang-up event; getpeername then tells a real
+    /// connection from a stale event.
+    pub(super) fn check_connect(&mut self, ctx: &mut Ctx<'_>, ev: &mio::event::Event) -> Step {
         let Some(stream) = self.server.as_ref() else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
         };
-        match stream.take_error() {
-            Ok(None) => {}
-            Ok(Some(_)) | Err(_) => return self.connect_failed(ctx, Failure::Error),
+        if ev.is_error() || ev.is_write_closed() || ev.is_read_closed() {
+            match stream.take_error() {
+                Ok(None) => {}
+                Ok(Some(_)) | Err(_) => return self.connect_failed(ctx, Failure::Error),
+            }
         }
         match stream.peer_addr() {
             Ok(_) => self.established(ctx),
@@ -183,9 +191,8 @@ impl Session {
 
     /// An attempt failed: retry, redispatch, or give up, as HAProxy decides.
     pub(super) fn connect_failed(&mut self, ctx: &mut Ctx<'_>, failure: Failure) -> Step {
-        if let Some(mut s) = self.server.take() {
-            let _ = ctx.registry.deregister(&mut s);
-        }
+        // Dropping closes the socket, which also removes it from the epoll set.
+        drop(self.server.take());
         let (Some(be), Some(server)) = (self.backend, self.target) else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
         };

@@ -74,6 +74,8 @@ pub struct Flow {
     pub eof: bool,
     /// The sink's write side is shut (FIN passed on).
     pub shut: bool,
+    /// The opposite direction has finished (set by the session before each pump).
+    pub other_done: bool,
     /// Bytes read from the source so far.
     pub bytes: u64,
 }
@@ -99,6 +101,18 @@ impl Flow {
 
     pub fn done(&self) -> bool {
         self.eof && self.shut
+    }
+
+    /// Passes the source's FIN on. When the other direction is already finished the session
+    /// closes both sockets right after, and close() sends the FIN: no shutdown call needed.
+    fn pass_fin(&mut self, sink: &TcpStream) {
+        if !self.shut {
+            if !self.other_done {
+                // A peer that already reset makes this fail; its next read reports why.
+                let _ = sink.shutdown(Shutdown::Write);
+            }
+            self.shut = true;
+        }
     }
 
     /// Moves what it can from `src` to `dst`. Without a sink (server not connected yet) it only
@@ -150,11 +164,7 @@ impl Flow {
             }
             if self.eof {
                 if let Some((sink, _)) = dst.as_ref() {
-                    if !self.shut {
-                        // A peer that already reset makes this fail; its next read reports why.
-                        let _ = sink.shutdown(Shutdown::Write);
-                        self.shut = true;
-                    }
+                    self.pass_fin(sink);
                 }
                 break;
             }
@@ -172,7 +182,7 @@ impl Flow {
                     self.end += n;
                     self.bytes += n as u64;
                     moved.read += n as u64;
-                    if n == BUFFER_SIZE && std::env::var_os("NOSPLICE_TMP").is_none() {
+                    if n == BUFFER_SIZE {
                         self.bulk = true;
                     }
                     if n < room && !src_ready.hup {
@@ -228,10 +238,7 @@ impl Flow {
                 continue;
             }
             if self.eof {
-                if !self.shut {
-                    let _ = sink.shutdown(Shutdown::Write);
-                    self.shut = true;
-                }
+                self.pass_fin(sink);
                 break;
             }
             if !src_ready.readable {

@@ -162,7 +162,7 @@ impl Session {
             Side::Server => {
                 self.server_ready.update(ev);
                 if self.stage == Stage::Connecting {
-                    return self.check_connect(ctx);
+                    return self.check_connect(ctx, ev);
                 }
             }
         }
@@ -195,6 +195,7 @@ impl Session {
         let Some(server) = self.server.as_ref() else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Data));
         };
+        self.req.other_done = self.res.done();
         match self.req.pump(&self.client, &mut self.client_ready, Some((server, &mut self.server_ready)), ctx.pools) {
             Ok(moved) => {
                 if moved.read > 0 {
@@ -208,6 +209,7 @@ impl Session {
             Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
         }
+        self.res.other_done = self.req.done();
         match self.res.pump(server, &mut self.server_ready, Some((&self.client, &mut self.client_ready)), ctx.pools) {
             Ok(moved) => {
                 if moved.read > 0 {

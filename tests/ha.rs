@@ -1,0 +1,136 @@
+//! High availability end to end (issue 7), with `hakeeper run` on two LB hosts in network
+//! namespaces, three HTTP backends and a client sending a steady stream of new connections and
+//! requests to the VIP. Each test builds its own lab (the harness runs one lab at a time), so
+//! each scenario passes or fails on its own; the measured figures are printed (`--nocapture`).
+
+mod harness;
+
+use harness::ha::client::Report;
+use harness::ha::hakeeper::Hakeeper;
+use harness::ha::scenarios::{self, Setup};
+use harness::ha::{Vrrp, BACKENDS, BACKUP_PRIORITY, CLIENT_THREADS};
+use std::time::Duration;
+
+/// The supervisor's rise period (supervisor.rs PROXY_RISE): a worker must serve this long after
+/// a crash loop before the node takes its VIPs back.
+const PROXY_RISE: Duration = Duration::from_secs(10);
+
+fn up(tag: &str, vrrp: Vrrp) -> Option<Setup<Hakeeper>> {
+    scenarios::setup(tag, vrrp, Hakeeper::default())
+}
+
+fn ms(d: Option<Duration>) -> String {
+    d.map(|d| format!("{} ms", d.as_millis())).unwrap_or_else(|| "never".into())
+}
+
+#[test]
+fn worker_kill_refuses_no_connection_and_keeps_the_vip() {
+    let Some(mut s) = up("wkill", Vrrp::V2_1S) else { return };
+    let r = scenarios::kill_worker_once(&mut s);
+    eprintln!("kill -9 of the master's worker: new worker after {}; {}", ms(r.replaced), r.report);
+    let logs = || s.ha.logs();
+    assert!(r.replaced.is_some_and(|d| d <= Duration::from_secs(1)), "no new worker within 1 s ({})\n{}", ms(r.replaced), logs());
+    assert_eq!(r.report.refused, 0, "connections were refused: {}\n{}", r.report, logs());
+    assert_eq!(r.report.timeouts, 0, "SYNs went unanswered: {}\n{}", r.report, logs());
+    // Only requests in flight on the dead worker may be lost: at most one per client thread.
+    assert!(r.report.failed <= CLIENT_THREADS, "more failures than requests in flight: {}\n{}", r.report, logs());
+    assert!(r.vip_stayed, "the VIP moved after a single worker crash\n{}", logs());
+    assert!(r.report.outage < Duration::from_secs(1), "service gap too long: {}\n{}", r.report, logs());
+}
+
+#[test]
+fn worker_crash_loop_hands_the_vip_over_and_takes_it_back_after_the_rise() {
+    let Some(mut s) = up("crash", Vrrp::V2_1S) else { return };
+    let r = scenarios::crash_loop(&mut s, 5, Duration::from_secs(30));
+    eprintln!(
+        "worker killed {} times in {} ms: VIP on the backup {} after the last kill, back {} after it; move: {}; return: {}",
+        r.kills,
+        r.span.as_millis(),
+        ms(r.moved),
+        ms(r.back),
+        r.report_move,
+        r.report_back
+    );
+    let logs = || s.ha.logs();
+    assert_eq!(r.kills, 5, "the supervisor stopped restarting the worker\n{}", logs());
+    assert!(r.span <= Duration::from_secs(10), "5 kills took {:?}\n{}", r.span, logs());
+    assert!(r.moved.is_some_and(|d| d <= Duration::from_secs(2)), "VIP not on the backup within 2 s: {}\n{}", ms(r.moved), logs());
+    let back = r.back.unwrap_or_else(|| panic!("the VIP never came back to the master\n{}", logs()));
+    assert!(back >= PROXY_RISE, "the VIP came back after {back:?}, before the worker was healthy for {PROXY_RISE:?}\n{}", logs());
+    assert!(back <= Duration::from_secs(25), "the VIP came back only after {back:?}\n{}", logs());
+}
+
+#[test]
+fn unreachable_backends_move_the_vip() {
+    let Some(mut s) = up("blackhole", Vrrp::V2_1S) else { return };
+    let r = scenarios::backends_unreachable(&mut s, Duration::from_secs(8));
+    eprintln!("every backend blackholed on the master: VIP moved after {}; {}", ms(r.moved), r.report);
+    // Two failed checks at 500 ms, then FAULT (priority 0) and the backup's skew time.
+    assert!(r.moved.is_some_and(|d| d <= Duration::from_secs(5)), "VIP not moved within 5 s: {}\n{}", ms(r.moved), s.ha.logs());
+    assert!(r.report.outage < Duration::from_secs(5), "{}\n{}", r.report, s.ha.logs());
+}
+
+#[test]
+fn sigterm_of_the_master_costs_under_800_ms() {
+    let Some(mut s) = up("term", Vrrp::V2_1S) else { return };
+    let r = scenarios::stop_master(&mut s);
+    eprintln!("SIGTERM of the master: VIP moved after {}, all exited after {}; {}", ms(r.moved), ms(r.exited), r.report);
+    let logs = || s.ha.logs();
+    assert!(r.moved.is_some(), "the backup never took the VIP\n{}", logs());
+    assert!(r.exited.is_some_and(|d| d <= Duration::from_secs(5)), "the master's processes ran on: {}\n{}", ms(r.exited), logs());
+    assert!(r.report.outage < Duration::from_millis(800), "client-visible outage: {}\n{}", r.report, logs());
+}
+
+fn kill_all(tag: &str, vrrp: Vrrp, bound: Duration) -> Option<Report> {
+    let mut s = up(tag, vrrp)?;
+    let r = scenarios::kill_all(&mut s);
+    eprintln!(
+        "kill -9 of all {} processes on the master (v{}, {:?} adverts): backup holds the VIP after {}; {} (bound {} ms)",
+        r.killed,
+        vrrp.version,
+        vrrp.advert_int,
+        ms(r.moved),
+        r.report,
+        bound.as_millis()
+    );
+    assert!(r.killed >= 4, "expected supervisor, worker, checker and vrrpd, killed {}\n{}", r.killed, s.ha.logs());
+    assert!(r.moved.is_some(), "the backup never took the VIP\n{}", s.ha.logs());
+    assert!(r.report.outage < bound, "client-visible outage {} over {bound:?}\n{}", r.report, s.ha.logs());
+    Some(r.report)
+}
+
+#[test]
+fn kill_of_everything_on_the_master_v2_costs_under_master_down_interval() {
+    let v = Vrrp::V2_1S;
+    kill_all("killall2", v, v.advert_int * 3 + v.skew(BACKUP_PRIORITY) + Duration::from_millis(300));
+}
+
+#[test]
+fn kill_of_everything_on_the_master_v3_fast_adverts_costs_under_half_a_second() {
+    kill_all("killall3", Vrrp::V3_100MS, Duration::from_millis(500));
+}
+
+#[test]
+fn ten_reloads_under_load_lose_nothing_and_leak_nothing() {
+    let Some(mut s) = up("reload", Vrrp::V2_1S) else { return };
+    let r = scenarios::reloads(&mut s, 10, 5);
+    let (b, a) = (&r.footprint_before, &r.footprint_after);
+    eprintln!(
+        "{} reloads: {}; before the change {:?}, after it {:?}; fds {} -> {}, VmRSS {} -> {} kiB",
+        r.reloads, r.report, r.before_change.by_backend, r.after_change.by_backend, b.fds, a.fds, b.rss_kib, a.rss_kib
+    );
+    let logs = || s.ha.logs();
+    assert_eq!(r.report.failures(), 0, "requests failed during the reloads: {}\n{}", r.report, logs());
+    assert!(r.report.ok > 1000, "too few requests to mean anything: {}", r.report);
+    assert!(r.before_change.by_backend.contains_key(r.dropped), "{} served nothing before the change: {}", r.dropped, r.before_change);
+    assert!(!r.after_change.by_backend.contains_key(r.dropped), "{} still served after it was removed: {}\n{}", r.dropped, r.after_change, logs());
+    for kept in BACKENDS.iter().filter(|n| **n != r.dropped) {
+        assert!(r.after_change.by_backend.contains_key(*kept), "{kept} served nothing after the change: {}", r.after_change);
+    }
+    assert_eq!(a.processes.len(), b.processes.len(), "process count changed:\nbefore {:?}\nafter {:?}", b.processes, a.processes);
+    // A health check may hold a socket at either instant; a leak per reload would show ten.
+    assert!(a.fds <= b.fds + 2, "descriptors grew from {} to {}:\nbefore {:?}\nafter {:?}", b.fds, a.fds, b.processes, a.processes);
+    assert!(a.rss_kib <= b.rss_kib + 4096, "resident memory grew from {} to {} kiB:\nbefore {:?}\nafter {:?}", b.rss_kib, a.rss_kib, b.processes, a.processes);
+    let loaded = std::fs::read_to_string(s.ha.lab.log_path("lb1")).unwrap_or_default().matches("configuration generation").count();
+    assert_eq!(loaded, r.reloads, "not every reload was applied\n{}", logs());
+}
