@@ -8,7 +8,7 @@ mod harness;
 use harness::ha::client::Report;
 use harness::ha::hakeeper::Hakeeper;
 use harness::ha::scenarios::{self, Setup};
-use harness::ha::{Vrrp, BACKENDS, BACKUP_PRIORITY, CLIENT_THREADS};
+use harness::ha::{Vrrp, BACKENDS, BACKUP_PRIORITY};
 use std::time::Duration;
 
 /// The supervisor's rise period (supervisor.rs PROXY_RISE): a worker must serve this long after
@@ -32,8 +32,9 @@ fn worker_kill_refuses_no_connection_and_keeps_the_vip() {
     assert!(r.replaced.is_some_and(|d| d <= Duration::from_secs(1)), "no new worker within 1 s ({})\n{}", ms(r.replaced), logs());
     assert_eq!(r.report.refused, 0, "connections were refused: {}\n{}", r.report, logs());
     assert_eq!(r.report.timeouts, 0, "SYNs went unanswered: {}\n{}", r.report, logs());
-    // Only requests in flight on the dead worker may be lost: at most one per client thread.
-    assert!(r.report.failed <= CLIENT_THREADS, "more failures than requests in flight: {}\n{}", r.report, logs());
+    // Only requests in flight on the dead worker may be lost: at 500 new connections a second,
+    // each done in a millisecond or two, a handful at most.
+    assert!(r.report.failed <= 10, "more failures than requests in flight: {}\n{}", r.report, logs());
     assert!(r.vip_stayed, "the VIP moved after a single worker crash\n{}", logs());
     assert!(r.report.outage < Duration::from_secs(1), "service gap too long: {}\n{}", r.report, logs());
 }
@@ -123,14 +124,27 @@ fn ten_reloads_under_load_lose_nothing_and_leak_nothing() {
     assert_eq!(r.report.failures(), 0, "requests failed during the reloads: {}\n{}", r.report, logs());
     assert!(r.report.ok > 1000, "too few requests to mean anything: {}", r.report);
     assert!(r.before_change.by_backend.contains_key(r.dropped), "{} served nothing before the change: {}", r.dropped, r.before_change);
-    assert!(!r.after_change.by_backend.contains_key(r.dropped), "{} still served after it was removed: {}\n{}", r.dropped, r.after_change, logs());
+    assert!(
+        !r.after_change.by_backend.contains_key(r.dropped),
+        "{} still served after it was removed: {}\n{}",
+        r.dropped,
+        r.after_change,
+        logs()
+    );
     for kept in BACKENDS.iter().filter(|n| **n != r.dropped) {
         assert!(r.after_change.by_backend.contains_key(*kept), "{kept} served nothing after the change: {}", r.after_change);
     }
     assert_eq!(a.processes.len(), b.processes.len(), "process count changed:\nbefore {:?}\nafter {:?}", b.processes, a.processes);
     // A health check may hold a socket at either instant; a leak per reload would show ten.
     assert!(a.fds <= b.fds + 2, "descriptors grew from {} to {}:\nbefore {:?}\nafter {:?}", b.fds, a.fds, b.processes, a.processes);
-    assert!(a.rss_kib <= b.rss_kib + 4096, "resident memory grew from {} to {} kiB:\nbefore {:?}\nafter {:?}", b.rss_kib, a.rss_kib, b.processes, a.processes);
+    assert!(
+        a.rss_kib <= b.rss_kib + 4096,
+        "resident memory grew from {} to {} kiB:\nbefore {:?}\nafter {:?}",
+        b.rss_kib,
+        a.rss_kib,
+        b.processes,
+        a.processes
+    );
     let loaded = std::fs::read_to_string(s.ha.lab.log_path("lb1")).unwrap_or_default().matches("configuration generation").count();
     assert_eq!(loaded, r.reloads, "not every reload was applied\n{}", logs());
 }

@@ -1,7 +1,7 @@
 //! Reloading vrrpd's config in place (a second `ToVrrp::Start`, sent by `vrrp_lab` on SIGHUP as
 //! the supervisor sends it on its own SIGHUP): an instance the reload does not change keeps its
 //! VIP without a flap while a new instance comes up beside it; a removed instance releases its
-//! VIP; a changed instance restarts with its new VIPs.
+//! VIP; a changed instance restarts with its new VIPs. vrrpd also reports its packet counters.
 
 mod harness;
 
@@ -43,7 +43,12 @@ fn reload_with_an_unchanged_instance_keeps_its_vip_without_a_flap() {
     let start = Instant::now();
     let mut vip2_after = None;
     while start.elapsed() < Duration::from_secs(5) {
-        assert!(lab.has_addr("lb1", VIP), "lb1 lost the VIP of the unchanged instance {:?} after the reload\n{}", start.elapsed(), lab.logs());
+        assert!(
+            lab.has_addr("lb1", VIP),
+            "lb1 lost the VIP of the unchanged instance {:?} after the reload\n{}",
+            start.elapsed(),
+            lab.logs()
+        );
         assert!(!lab.has_addr("lb2", VIP), "lb2 took the VIP during lb1's reload\n{}", lab.logs());
         if vip2_after.is_none() && lab.has_addr("lb1", VIP2) {
             vip2_after = Some(start.elapsed());
@@ -55,11 +60,25 @@ fn reload_with_an_unchanged_instance_keeps_its_vip_without_a_flap() {
 
     let after = lab.log("lb1");
     assert!(after.contains("1 instance(s) unchanged, 0 to stop, 1 to start"), "{after}");
+    // What the supervisor hears: VI_1 carried on as master (no notify due), VI_2 transitions.
+    assert!(after.contains("supervisor got ReloadKept { instances: [(0, Master, 150)] }"), "{after}");
+    assert!(after.contains("supervisor got InstanceState { instance: 1, state: Master, priority: 150 }"), "{after}");
     let count = |log: &str, needle: &str| log.matches(needle).count();
     for needle in ["VRRP_Instance(VI_1) Entering", "VRRP_Instance(VI_1) removing protocol VIPs", "VRRP_Instance(VI_1) sent 0 priority"] {
         assert_eq!(count(&after, needle), count(&before, needle), "the reload touched VI_1 ({needle:?})\n{after}");
     }
     assert!(!lab.log("lb2").contains("VRRP_Instance(VI_1) Entering MASTER"), "{}", lab.logs());
+
+    // The backup reports its received-packet counters (every 10 s): lb1's adverts, none dropped.
+    let counters = || {
+        let log = lab.log("lb2");
+        let line = log.lines().find(|l| l.contains("supervisor got Counters { instance: 0,"))?.to_string();
+        let received: u64 = line.split("received: ").nth(1)?.split(',').next()?.trim().parse().ok()?;
+        Some((received, line.contains("dropped: []")))
+    };
+    assert!(time_until(Duration::from_secs(8), || counters().is_some()).is_some(), "lb2 sent no counters\n{}", lab.logs());
+    let (received, none_dropped) = counters().unwrap_or_default();
+    assert!(received >= 5 && none_dropped, "lb2's counters: {received} received, none dropped: {none_dropped}\n{}", lab.log("lb2"));
 }
 
 #[test]
@@ -81,4 +100,5 @@ fn reload_releases_a_removed_instance_and_restarts_a_changed_one_with_its_new_vi
     assert!(log.contains("0 instance(s) unchanged, 2 to stop, 1 to start"), "{log}");
     assert!(log.contains("VRRP_Instance(VI_2) was removed; stopping it"), "{log}");
     assert!(log.contains("VRRP_Instance(VI_1) changed; stopping it"), "{log}");
+    assert!(log.contains("supervisor got ReloadKept { instances: [] }"), "{log}");
 }

@@ -26,8 +26,8 @@ pub use event_loop::NotifyLimits;
 pub use security::{command_security_problem, script_security_problem};
 
 use hakeeper_common::ipc::{FrameReader, IpcError, ToChecker};
-use notify_lanes::NotifyJob;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use notify_lanes::NotifyJob;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// The checker's entry point: waits for its Start message, then checks until Stop.

@@ -89,7 +89,9 @@ fn wait_for_records(log: &Path, n: usize, timeout: Duration) -> Vec<Record> {
 }
 
 fn find<'a>(r: &'a [Record], start: bool, label: &str) -> &'a Record {
-    r.iter().find(|x| x.start == start && x.label == label).unwrap_or_else(|| panic!("no {} {label} in {r:?}", if start { "start" } else { "end" }))
+    r.iter()
+        .find(|x| x.start == start && x.label == label)
+        .unwrap_or_else(|| panic!("no {} {label} in {r:?}", if start { "start" } else { "end" }))
 }
 
 /// Live (not zombie) processes whose process group is `pgid`.

@@ -476,8 +476,23 @@ impl Supervisor {
                     self.notify(instance, word, priority);
                 }
             }
-            #[allow(unreachable_patterns)]
-            other => log::debug!("vrrpd: {other:?}"),
+            FromVrrp::ReloadKept { instances } => {
+                // Unchanged instances carried on through a reload: record, no notify is due.
+                for (instance, state, priority) in instances {
+                    self.vrrp_states.insert(instance, (state, priority));
+                }
+                let views = ToWorker::VrrpStates(self.vrrp_views());
+                for pid in self.pids_of(Role::Worker) {
+                    self.send(pid, &views, &[]);
+                }
+            }
+            FromVrrp::Counters { instance, received, dropped } => {
+                let name = self.config.vrrp.instances.get(instance).map(|i| i.name.as_str()).unwrap_or("?");
+                if !dropped.is_empty() {
+                    let reasons: Vec<String> = dropped.iter().map(|(r, n)| format!("{r}={n}")).collect();
+                    log::info!("VRRP instance {name}: {received} adverts received, dropped: {}", reasons.join(" "));
+                }
+            }
         }
     }
 
@@ -532,7 +547,9 @@ impl Supervisor {
             let args = vec!["INSTANCE".to_string(), inst.name.clone(), state.to_string(), priority.to_string()];
             runs.push(ToChecker::Notify { instance: inst.name.clone(), command: cmd.clone(), args });
         }
-        for pid in self.pids_of(Role::Checker) {
+        // Only the current checker: one being replaced may not live to run them.
+        let checkers: Vec<i32> = self.procs.values().filter(|p| p.role == Role::Checker && !p.draining).map(|p| p.pid).collect();
+        for pid in checkers {
             for msg in &runs {
                 self.send(pid, msg, &[]);
             }

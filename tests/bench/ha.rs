@@ -11,7 +11,6 @@
 //! lb2 100, both BACKUP with preempt), so that only the stacks differ.
 
 #[path = "../harness/mod.rs"]
-#[allow(dead_code)]
 mod harness;
 
 use harness::ha::client::Report;
@@ -91,7 +90,8 @@ impl Seed {
 
     fn keepalived_config(ha: &HaLab, host: &str, priority: u8) -> String {
         let file = |n: &str| Self::file(ha, n).display().to_string();
-        let check = format!("{} {} {}", file("haproxy_check.sh"), file(&format!("{host}-haproxy.pid")), file(&format!("{host}-keepalived.pid")));
+        let check =
+            format!("{} {} {}", file("haproxy_check.sh"), file(&format!("{host}-haproxy.pid")), file(&format!("{host}-keepalived.pid")));
         let auth = if ha.vrrp.version == 2 { "    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n" } else { "" };
         format!(
             "global_defs {{\n    router_id {host}\n    script_user root\n}}\n\

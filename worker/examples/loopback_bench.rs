@@ -157,7 +157,7 @@ fn start_worker(server: SocketAddr) -> (SocketAddr, Arc<AtomicU64>, std::os::fd:
 fn start_haproxy(server: SocketAddr) -> (SocketAddr, std::process::Child) {
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
     let cfg = format!(
-        "global\n  nbthread 1\n  maxconn 100000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  \
+        "global\n  nbthread 1\n  maxconn 5000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  \
          timeout server 30s\nlisten bench\n  bind 127.0.0.1:{port}\n  server s1 {server}\n"
     );
     let path = std::env::temp_dir().join(format!("loopback_bench_{}.cfg", std::process::id()));

@@ -152,7 +152,12 @@ impl Checker {
             if let Some(fd) = run.process.pidfd() {
                 let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
             }
-            log::warn!("{} notify script {} still running at shutdown; killing process group {}", tag(self.notify.instance(lane)), run.shown, run.process.pid());
+            log::warn!(
+                "{} notify script {} still running at shutdown; killing process group {}",
+                tag(self.notify.instance(lane)),
+                run.shown,
+                run.process.pid()
+            );
             run.process.kill_and_reap();
         }
         for job in queued {

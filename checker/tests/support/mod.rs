@@ -82,7 +82,8 @@ impl CheckerUnderTest {
 
     /// Asks the checker to run a notify script, as the supervisor does for vrrpd.
     pub fn notify(&self, instance: &str, command: &str, args: &[&str]) {
-        let msg = ToChecker::Notify { instance: instance.into(), command: command.into(), args: args.iter().map(|a| a.to_string()).collect() };
+        let msg =
+            ToChecker::Notify { instance: instance.into(), command: command.into(), args: args.iter().map(|a| a.to_string()).collect() };
         send(self.supervisor.as_fd(), &msg, &[]).expect("send Notify");
     }
 

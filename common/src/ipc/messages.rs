@@ -109,7 +109,11 @@ pub enum ToChecker {
     /// Run a VRRP notify script (keepalived's notify_* and generic `notify`): `command` is the
     /// configured command line, `args` are appended. Scripts of one `instance` run in order,
     /// one at a time; different instances do not wait for each other.
-    Notify { instance: String, command: String, args: Vec<String> },
+    Notify {
+        instance: String,
+        command: String,
+        args: Vec<String>,
+    },
     /// Finish queued notify scripts (bounded), then exit.
     Stop,
 }
@@ -148,9 +152,23 @@ pub enum ToVrrp {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FromVrrp {
-    InstanceState { instance: usize, state: VrrpState, priority: u8 },
+    InstanceState {
+        instance: usize,
+        state: VrrpState,
+        priority: u8,
+    },
+    /// After a reload (a later `ToVrrp::Start`): every instance that carried on unchanged, by
+    /// its index in the new config, with its state and priority now. Not a transition: no notify
+    /// script is due. Instances the reload started report their transitions as usual.
+    ReloadKept {
+        instances: Vec<(usize, VrrpState, u8)>,
+    },
     /// Received-packet counters of `Vrrp::instances[instance]`, sent every 10 s when they
     /// changed: packets for its VRID (accepted or not), and the drops among them by reason
     /// (`ttl`, `checksum`, `password`, `address_list`, …; only reasons seen so far).
-    Counters { instance: usize, received: u64, dropped: Vec<(String, u64)> },
+    Counters {
+        instance: usize,
+        received: u64,
+        dropped: Vec<(String, u64)>,
+    },
 }

@@ -1,22 +1,24 @@
-//! The lab's client: threads in the client namespace, each opening a new connection to the VIP,
-//! sending one HTTP request and reading the whole answer, over and over. Every attempt is
-//! recorded with its start and end time; [`analyse`] turns the record into what a user saw.
+//! The lab's client: a steady stream of new connections to the VIP from the client namespace,
+//! one HTTP request each. It is open-loop: a ticker starts a request every [`PERIOD`] whatever
+//! became of the earlier ones, so requests hanging on a host that lost the VIP do not stop the
+//! sampling. Every attempt is recorded with its start and end time; [`analyse`] turns the record
+//! into what a user saw.
 
 use super::backends::enter_netns;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A SYN that gets no answer within this is given up and a new connection tried: the lab's
-/// round trip is microseconds, and a short timeout keeps the outage measurement fine-grained.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(200);
+/// A new connection this often: 500 a second.
+pub const PERIOD: Duration = Duration::from_millis(2);
+/// Requests in flight at most (hanging ones included); the ticker waits beyond that.
+const MAX_IN_FLIGHT: usize = 1000;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const IO_TIMEOUT: Duration = Duration::from_secs(3);
-/// Between two requests of one thread: a steady stream, not a flood.
-const PAUSE: Duration = Duration::from_millis(4);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -24,7 +26,7 @@ pub enum Outcome {
     Ok(String),
     /// The connection was refused (RST to the SYN).
     Refused,
-    /// No answer to the SYN within [`CONNECT_TIMEOUT`].
+    /// No answer to the SYN within the connect timeout (1 s).
     Timeout,
     /// Anything else: reset or closed mid-request, a bad answer, no route.
     Failed(String),
@@ -37,67 +39,61 @@ pub struct Attempt {
     pub outcome: Outcome,
 }
 
+/// State shared by the ticker and the request threads.
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    paused: AtomicBool,
+    in_flight: AtomicUsize,
+    attempts: Mutex<Vec<Attempt>>,
+}
+
 pub struct Client {
-    stop: Arc<AtomicBool>,
-    paused: Arc<AtomicBool>,
-    attempts: Arc<Mutex<Vec<Attempt>>>,
-    threads: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    ticker: Option<JoinHandle<()>>,
 }
 
 impl Client {
-    /// Starts `threads` client threads in namespace `ns`, all requesting from `target`.
-    pub fn start(ns: &str, target: SocketAddr, threads: usize) -> Client {
-        let stop = Arc::new(AtomicBool::new(false));
-        let paused = Arc::new(AtomicBool::new(false));
-        let attempts = Arc::new(Mutex::new(Vec::new()));
+    /// Starts the stream from namespace `ns` to `target`.
+    pub fn start(ns: &str, target: SocketAddr) -> Client {
+        let shared = Arc::new(Shared::default());
         let (ready_tx, ready_rx) = mpsc::channel();
-        let mut handles = Vec::new();
-        for _ in 0..threads {
-            let (ns, stop, paused, attempts, ready) = (ns.to_string(), stop.clone(), paused.clone(), attempts.clone(), ready_tx.clone());
-            handles.push(std::thread::spawn(move || {
-                if let Err(e) = enter_netns(&ns) {
-                    let _ = ready.send(Err(e.to_string()));
-                    return;
-                }
-                let _ = ready.send(Ok(()));
-                while !stop.load(Ordering::SeqCst) {
-                    if paused.load(Ordering::SeqCst) {
-                        std::thread::sleep(PAUSE);
-                        continue;
-                    }
-                    let start = Instant::now();
-                    let outcome = request(target);
-                    let attempt = Attempt { start, end: Instant::now(), outcome };
-                    attempts.lock().unwrap_or_else(|p| p.into_inner()).push(attempt);
-                    std::thread::sleep(PAUSE);
-                }
-            }));
-        }
-        let client = Client { stop, paused, attempts, threads: handles };
-        for _ in 0..threads {
-            match ready_rx.recv_timeout(Duration::from_secs(5)) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => panic!("client thread cannot enter {ns}: {e}"),
-                Err(e) => panic!("client thread did not start: {e}"),
+        let (ns_owned, state) = (ns.to_string(), shared.clone());
+        // Threads inherit the namespace of the thread that spawns them: the ticker's.
+        let ticker = std::thread::spawn(move || {
+            if let Err(e) = enter_netns(&ns_owned) {
+                let _ = ready_tx.send(Err(e.to_string()));
+                return;
             }
+            let _ = ready_tx.send(Ok(()));
+            tick(&state, target);
+        });
+        match ready_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("client cannot enter {ns}: {e}"),
+            Err(e) => panic!("client did not start: {e}"),
         }
-        client
+        Client { shared, ticker: Some(ticker) }
     }
 
     /// A copy of every attempt so far.
     pub fn attempts(&self) -> Vec<Attempt> {
-        self.attempts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared.attempts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Stops starting new requests (the ones in flight finish) until [`Client::resume`].
+    /// Stops starting requests and waits (bounded) for those in flight, until [`Client::resume`].
     pub fn pause(&self) {
-        self.paused.store(true, Ordering::SeqCst);
-        // Long enough for any request in flight to end (they take a millisecond or so).
-        std::thread::sleep(Duration::from_millis(300));
+        self.shared.paused.store(true, Ordering::SeqCst);
+        let end = Instant::now() + IO_TIMEOUT + CONNECT_TIMEOUT;
+        while self.shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // The proxy closes its side of the last connections a moment after the client does.
+        std::thread::sleep(Duration::from_millis(200));
     }
 
     pub fn resume(&self) {
-        self.paused.store(false, Ordering::SeqCst);
+        self.shared.paused.store(false, Ordering::SeqCst);
     }
 
     /// Waits (bounded) until `n` requests that started after `since` succeeded, and every
@@ -114,10 +110,45 @@ impl Client {
         false
     }
 
-    pub fn stop(self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads {
+    /// Stops the stream and waits (bounded by the request timeouts) for the requests in flight.
+    pub fn stop(mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.ticker.take() {
             let _ = t.join();
+        }
+        let end = Instant::now() + IO_TIMEOUT + CONNECT_TIMEOUT;
+        while self.shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Starts one request every [`PERIOD`] on a thread of its own, on a fixed schedule.
+fn tick(state: &Arc<Shared>, target: SocketAddr) {
+    let mut next = Instant::now();
+    while !state.stop.load(Ordering::SeqCst) {
+        next += PERIOD;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        if state.paused.load(Ordering::SeqCst) || state.in_flight.load(Ordering::SeqCst) >= MAX_IN_FLIGHT {
+            continue;
+        }
+        state.in_flight.fetch_add(1, Ordering::SeqCst);
+        let shared = state.clone();
+        let spawned = std::thread::Builder::new().stack_size(128 * 1024).spawn(move || {
+            let start = Instant::now();
+            let outcome = request(target);
+            let attempt = Attempt { start, end: Instant::now(), outcome };
+            shared.attempts.lock().unwrap_or_else(|p| p.into_inner()).push(attempt);
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
+        if spawned.is_err() {
+            state.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -231,4 +262,3 @@ pub fn analyse(attempts: &[Attempt], from: Instant, to: Instant) -> Report {
     }
     report
 }
-

@@ -25,9 +25,6 @@ pub const MASTER_PRIORITY: u8 = 150;
 pub const BACKUP_PRIORITY: u8 = 100;
 pub const BACKEND_PORT: u16 = 8080;
 pub const VIP_PORT: u16 = 80;
-/// Client threads: each runs one request at a time, so several of them keep the sampling of the
-/// service fine (a SYN every few ms) even when a lost SYN holds one thread for its timeout.
-pub const CLIENT_THREADS: usize = 8;
 
 /// VRRP timing, the same on both LB hosts apart from the priority.
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +115,7 @@ impl HaLab {
 
     /// Starts the client in its namespace.
     pub fn start_client(&mut self) {
-        let client = Client::start(&self.lab.ns("cl"), self.vip(), CLIENT_THREADS);
+        let client = Client::start(&self.lab.ns("cl"), self.vip());
         self.client = Some(client);
     }
 

@@ -121,6 +121,17 @@ fn links_up<'a>(snapshot: &HashMap<String, IfaceInfo>, mut names: impl Iterator<
     names.all(|n| snapshot.get(n).is_some_and(|i| i.up))
 }
 
+/// A state as the supervisor knows it; `None` for Stopped.
+fn wire_state(state: State) -> Option<VrrpState> {
+    match state {
+        State::Init => Some(VrrpState::Init),
+        State::Backup => Some(VrrpState::Backup),
+        State::Master => Some(VrrpState::Master),
+        State::Fault => Some(VrrpState::Fault),
+        State::Stopped => None,
+    }
+}
+
 /// Finds or opens what `cfg` needs on its interface (IPv4 or IPv6 raw socket, joined to the
 /// VRRP group when some instance of `all` there uses multicast); returns the interface's index
 /// in `ifaces` and the instance's advert source address.
@@ -436,18 +447,12 @@ impl Node {
         self.report_state(i, to, priority);
     }
 
-    /// Tells the supervisor an instance's state (it runs the notify scripts).
+    /// Tells the supervisor an instance's new state (it runs the notify scripts).
     fn report_state(&self, i: usize, to: State, priority: u8) {
         let inst = &self.instances[i];
-        let state = match to {
-            State::Init => VrrpState::Init,
-            State::Backup => VrrpState::Backup,
-            State::Master => VrrpState::Master,
-            State::Fault => VrrpState::Fault,
-            // The process is about to exit, or a reload removed the instance; the supervisor
-            // knows both.
-            State::Stopped => return,
-        };
+        // Stopped: the process is about to exit, or a reload removed the instance; the
+        // supervisor knows both.
+        let Some(state) = wire_state(to) else { return };
         let msg = FromVrrp::InstanceState { instance: inst.id, state, priority };
         if let Err(e) = send(self.channel.as_fd(), &msg, &[]) {
             log::warn!("cannot tell the supervisor about {}: {e}", inst.tag());

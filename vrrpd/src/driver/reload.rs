@@ -7,7 +7,7 @@
 //! over and only adds or removes the VIPs that differ; hakeeper restarts it, so a changed
 //! instance waits one Master_Down_Interval in BACKUP before it takes its VIPs back.
 
-use super::{attach, links_up, sync_group, Node};
+use super::{attach, links_up, sync_group, wire_state, Node};
 use crate::garp::GarpSocket;
 use crate::iface;
 use crate::instance::Instance;
@@ -15,7 +15,9 @@ use crate::ndisc::NaSocket;
 use crate::state::{Event, State};
 use crate::vip::Outcome;
 use hakeeper_common::config::{TrackScript, Vrrp, VrrpInstance, VrrpScript};
+use hakeeper_common::ipc::{send, FromVrrp};
 use std::collections::HashMap;
+use std::os::fd::AsFd;
 use std::time::Instant;
 
 /// What a reload does with each instance.
@@ -77,7 +79,7 @@ impl Node {
             HashMap::new()
         });
         let mut running: Vec<Option<Instance>> = std::mem::take(&mut self.instances).into_iter().map(Some).collect();
-        let (mut kept, mut fresh, mut moved) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut kept, mut fresh) = (Vec::new(), Vec::new());
         for (id, cfg) in new.instances.iter().enumerate() {
             let carried = plan.keep.iter().find(|(_, n)| *n == id).and_then(|(pos, _)| running.get_mut(*pos).and_then(Option::take));
             if let Some(mut inst) = carried {
@@ -86,7 +88,6 @@ impl Node {
                 if inst.id != id {
                     inst.id = id;
                     inst.counters_sent = None;
-                    moved.push(self.instances.len());
                 }
                 kept.push(self.instances.len());
                 self.instances.push(inst);
@@ -115,9 +116,17 @@ impl Node {
             })
             .collect();
         self.vrrp = new;
-        // The supervisor knows instances by index: one that moved is reported where it is now.
-        for &i in &moved {
-            self.report_state(i, self.instances[i].reported, self.instances[i].machine.priority());
+        // The supervisor knows instances by index, which a reload may change: it hears where
+        // the unchanged ones are now, and that no notify script is due for them.
+        let carried = kept
+            .iter()
+            .filter_map(|&i| {
+                let inst = &self.instances[i];
+                Some((inst.id, wire_state(inst.reported)?, inst.machine.priority()))
+            })
+            .collect();
+        if let Err(e) = send(self.channel.as_fd(), &FromVrrp::ReloadKept { instances: carried }, &[]) {
+            log::warn!("cannot tell the supervisor which instances the reload kept: {e}");
         }
         // A stopped instance may have shared a VIP with a master that carries on.
         if !plan.stop.is_empty() {
@@ -157,7 +166,9 @@ impl Node {
         let index = self.ifaces[inst.iface].index;
         for vip in &inst.cfg.vips {
             match self.addrs.add(index, vip) {
-                Ok(Outcome::Done) => log::info!("{} re-added {}/{} after a stopped instance removed it", inst.tag(), vip.addr, vip.prefix_len),
+                Ok(Outcome::Done) => {
+                    log::info!("{} re-added {}/{} after a stopped instance removed it", inst.tag(), vip.addr, vip.prefix_len)
+                }
                 Ok(Outcome::Unchanged) => {}
                 Err(e) => log::error!("{} {e}", inst.tag()),
             }
@@ -228,7 +239,11 @@ mod tests {
 
     #[test]
     fn added_removed_and_changed_instances_are_told_apart_by_name() {
-        let old = vrrp(&[&inst("VI_1", 51, "\"192.0.2.100\"", ""), &inst("VI_2", 52, "\"192.0.2.101\"", ""), &inst("VI_3", 53, "\"192.0.2.102\"", "")]);
+        let old = vrrp(&[
+            &inst("VI_1", 51, "\"192.0.2.100\"", ""),
+            &inst("VI_2", 52, "\"192.0.2.101\"", ""),
+            &inst("VI_3", 53, "\"192.0.2.102\"", ""),
+        ]);
         // VI_1 removed, VI_2 unchanged but now first, VI_3 gets a VIP more, VI_4 is new.
         let new = vrrp(&[
             &inst("VI_2", 52, "\"192.0.2.101\"", ""),
@@ -241,7 +256,9 @@ mod tests {
     #[test]
     fn any_instance_setting_is_a_change() {
         let base = vrrp(&[&inst("VI_1", 51, "\"192.0.2.100\"", "")]);
-        for extra in ["advert_int: \"2s\"", "preempt: false", "notify: \"/bin/true\"", "proxy_down: weight(10)", "track: [(script: \"chk_a\")]"] {
+        for extra in
+            ["advert_int: \"2s\"", "preempt: false", "notify: \"/bin/true\"", "proxy_down: weight(10)", "track: [(script: \"chk_a\")]"]
+        {
             let new = vrrp(&[&inst("VI_1", 51, "\"192.0.2.100\"", extra)]);
             assert_eq!(plan_between(&base, &new), Plan { keep: vec![], stop: vec![0], start: vec![0] }, "{extra}");
         }
@@ -249,9 +266,13 @@ mod tests {
 
     #[test]
     fn a_renumbered_script_is_no_change_but_another_script_is() {
-        let old = vrrp_with_scripts(&["chk_a", "chk_b"], &[&inst("VI_1", 51, "\"192.0.2.100\"", "track: [(script: \"chk_b\", weight: 5)]")]);
+        let old =
+            vrrp_with_scripts(&["chk_a", "chk_b"], &[&inst("VI_1", 51, "\"192.0.2.100\"", "track: [(script: \"chk_b\", weight: 5)]")]);
         assert_eq!(old.instances[0].track[0].script, 1);
-        let moved = vrrp_with_scripts(&["chk_x", "chk_y", "chk_b"], &[&inst("VI_1", 51, "\"192.0.2.100\"", "track: [(script: \"chk_b\", weight: 5)]")]);
+        let moved = vrrp_with_scripts(
+            &["chk_x", "chk_y", "chk_b"],
+            &[&inst("VI_1", 51, "\"192.0.2.100\"", "track: [(script: \"chk_b\", weight: 5)]")],
+        );
         assert_eq!(moved.instances[0].track[0].script, 2);
         assert_eq!(plan_between(&old, &moved).keep, vec![(0, 0)], "same script name at another index");
         let other = vrrp(&[&inst("VI_1", 51, "\"192.0.2.100\"", "track: [(script: \"chk_a\", weight: 5)]")]);

@@ -9,7 +9,7 @@ use super::super::http_syntax::{
 use super::{Checker, Section};
 use crate::config::model::{Backend, Frontend, Mode};
 use crate::config::raw::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// The settings inherited from `defaults`, checked once.
@@ -96,7 +96,7 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         });
     }
 
-    let mut seen: HashMap<&str, ()> = HashMap::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     let back_sections = raw
         .listen
         .iter()
@@ -105,16 +105,14 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         .chain(raw.backend.iter().enumerate().map(|(i, p)| (Section::Backend, i, p)));
     for (section, i, p) in back_sections {
         // Mirrors the L4 pass: a duplicate name was reported there and built no backend.
-        if seen.insert(p.name.as_str(), ()).is_some() {
+        if !seen.insert(p.name.as_str()) {
             continue;
         }
         let path = format!("{}[{i}]", section.key());
         let Some(be) = backends.get(http.backends.len()) else { break };
         if section == Section::Backend {
-            for (field, set) in [("use_backend", !p.use_backend.is_empty())] {
-                if set {
-                    c.error(format!("{path}.{field}"), format!("`{field}` is not allowed in a backend"));
-                }
+            if !p.use_backend.is_empty() {
+                c.error(format!("{path}.use_backend"), "`use_backend` is not allowed in a backend");
             }
             if be.mode == Mode::Tcp {
                 warn_tcp(c, &path, p);

@@ -76,6 +76,7 @@ fn translate(name: &str, text: &str) -> Result<Translation, ImportError> {
     }
     let mut listen_origins = Vec::new();
     let mut replaced_scripts = HashMap::new();
+    let mut instance_nodes = Vec::new();
     for node in &nodes {
         match node.keyword() {
             "global_defs" => {}
@@ -90,6 +91,7 @@ fn translate(name: &str, text: &str) -> Result<Translation, ImportError> {
             "vrrp_instance" => {
                 if let Some(inst) = vrrp::instance(&mut ctx, &mut globals, node, &replaced_scripts) {
                     config.vrrp.instances.push(inst);
+                    instance_nodes.push(node);
                 }
             }
             "vrrp_sync_group" => {
@@ -107,6 +109,7 @@ fn translate(name: &str, text: &str) -> Result<Translation, ImportError> {
         }
     }
     globals.apply(&mut config.vrrp);
+    vrrp::lint_owner_weights(&mut ctx, &config.vrrp, &instance_nodes);
     lvs::lint_vips(&mut ctx, &config, &listen_origins);
     let mut warnings = ctx.notes.list;
     sort_by_file_then_line(&mut warnings, name);

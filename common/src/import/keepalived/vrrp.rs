@@ -3,7 +3,9 @@
 use super::global_defs::{self, Globals};
 use super::tree::Node;
 use super::{words_text, Ctx};
-use crate::config::raw::{RawBuiltinCheck, RawSyncGroup, RawTrackScript, RawVrrpAuth, RawVrrpInstance, RawVrrpScript, RawVrrpState};
+use crate::config::raw::{
+    RawBuiltinCheck, RawSyncGroup, RawTrackScript, RawVrrp, RawVrrpAuth, RawVrrpInstance, RawVrrpScript, RawVrrpState,
+};
 use crate::import::units::{keepalived_seconds, number};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -124,6 +126,52 @@ fn command(words: &[String]) -> String {
     }
 }
 
+/// A notify command (`notify_master CMD [USER [GROUP]]`): keepalived 2.2 (`notify_script_init`)
+/// takes one word as the command, so a command with arguments must be quoted, and reads the
+/// next words as the user and group to run it as.
+fn notify_command(ctx: &mut Ctx, n: &Node) -> String {
+    if let [keyword, command, user, group @ ..] = n.words.as_slice() {
+        let group = group.first().map(|g| format!(" and {g:?} as its group")).unwrap_or_default();
+        ctx.untranslated(
+            n,
+            format!(
+                "`{}`: keepalived reads {user:?} as the user to run {command} as{group}, not as an argument (quote the whole \
+                 command to pass arguments); the user is not translated: notify scripts run as the checker's user, and \
+                 {keyword} runs {command} without arguments",
+                words_text(&n.words)
+            ),
+        );
+    }
+    n.words[1].clone()
+}
+
+/// keepalived ignores track weights on the address owner (priority 255), whose priority never
+/// changes: there a weighted track cannot move the VIP, only a failing weight-0 one (FAULT) can.
+/// (Whether a weight is too small to change which host wins depends on the peer's priority,
+/// which is in another host's file: not decidable here.)
+pub fn lint_owner_weights(ctx: &mut Ctx, vrrp: &RawVrrp, nodes: &[&Node]) {
+    for (inst, node) in vrrp.instances.iter().zip(nodes) {
+        if inst.priority != 255 {
+            continue;
+        }
+        let weight = |t: &RawTrackScript| t.weight.or_else(|| vrrp.scripts.iter().find(|s| s.name == t.script).and_then(|s| s.weight));
+        let weighted: Vec<&str> = inst.track.iter().filter(|t| weight(t).unwrap_or(0) != 0).map(|t| t.script.as_str()).collect();
+        if weighted.is_empty() {
+            continue;
+        }
+        let at = node.children().iter().find(|n| n.keyword() == "priority").unwrap_or(node);
+        ctx.lint(
+            at,
+            format!(
+                "vrrp_instance {}: priority 255 (the address owner) never changes, so the weights of {} are ignored (by \
+                 keepalived too); only a weight-0 track that fails (FAULT) moves the VIP",
+                inst.name,
+                weighted.join(", ")
+            ),
+        );
+    }
+}
+
 /// `vrrp_instance NAME { … }`. `replaced` lists scripts that became the built-in check with
 /// FAULT semantics (their line), whose per-instance weights no longer apply.
 pub fn instance(ctx: &mut Ctx, g: &mut Globals, node: &Node, replaced: &HashMap<String, usize>) -> Option<RawVrrpInstance> {
@@ -214,11 +262,11 @@ pub fn instance(ctx: &mut Ctx, g: &mut Globals, node: &Node, replaced: &HashMap<
                     }
                 }
             }
-            ("notify_master", Some(_)) => inst.notify_master = Some(command(&n.words[1..])),
-            ("notify_backup", Some(_)) => inst.notify_backup = Some(command(&n.words[1..])),
-            ("notify_fault", Some(_)) => inst.notify_fault = Some(command(&n.words[1..])),
-            ("notify_stop", Some(_)) => inst.notify_stop = Some(command(&n.words[1..])),
-            ("notify", Some(_)) => inst.notify = Some(command(&n.words[1..])),
+            ("notify_master", Some(_)) => inst.notify_master = Some(notify_command(ctx, n)),
+            ("notify_backup", Some(_)) => inst.notify_backup = Some(notify_command(ctx, n)),
+            ("notify_fault", Some(_)) => inst.notify_fault = Some(notify_command(ctx, n)),
+            ("notify_stop", Some(_)) => inst.notify_stop = Some(notify_command(ctx, n)),
+            ("notify", Some(_)) => inst.notify = Some(notify_command(ctx, n)),
             ("garp_master_delay" | "garp_master_repeat" | "garp_master_refresh" | "garp_interval" | "gna_interval", Some(_)) => {
                 global_defs::garp(ctx, g, n, n.keyword(), &owner)
             }
@@ -352,6 +400,35 @@ pub fn sync_group(ctx: &mut Ctx, node: &Node) -> Option<RawSyncGroup> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::import::WarningKind;
+
+    #[test]
+    fn notify_words_after_the_command_are_keepalived_user_and_group() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n \
+                    notify_master /etc/ka/master.sh keepalived_script\n notify \"/etc/ka/notify.sh 'a b'\"\n}\n";
+        let imported = super::super::translate_str("k.conf", text).unwrap();
+        let inst = &imported.config.vrrp.instances[0];
+        assert_eq!(inst.notify_master.as_deref(), Some("/etc/ka/master.sh"));
+        assert_eq!(inst.notify.as_deref(), Some("/etc/ka/notify.sh 'a b'"));
+        let w: Vec<_> = imported.warnings.iter().filter(|w| w.line == 7).collect();
+        assert!(w.len() == 1 && w[0].kind == WarningKind::Untranslated && w[0].message.contains("as the user"), "{w:?}");
+        let ron = crate::config::to_ron(&imported.config).unwrap();
+        let loaded = crate::config::load_str("t.ron", &ron).unwrap_or_else(|e| panic!("{e}\n{ron}"));
+        assert_eq!(loaded.config.vrrp.instances[0].notify.as_deref(), Some("/etc/ka/notify.sh 'a b'"));
+    }
+
+    #[test]
+    fn weights_on_the_address_owner_are_linted() {
+        let text = "vrrp_script chk {\n script /bin/true\n weight 10\n}\nvrrp_instance VI_1 {\n interface eth0\n \
+                    virtual_router_id 1\n priority 255\n virtual_ipaddress {\n  192.0.2.1\n }\n track_script {\n  chk\n }\n}\n";
+        let imported = super::super::translate_str("k.conf", text).unwrap();
+        let lint: Vec<_> = imported.warnings.iter().filter(|w| w.kind == WarningKind::Lint).collect();
+        assert!(lint.len() == 1 && lint[0].line == 8 && lint[0].message.contains("weights of chk are ignored"), "{lint:?}");
+        let lower = text.replace("priority 255", "priority 254");
+        let imported = super::super::translate_str("k.conf", &lower).unwrap();
+        assert!(imported.warnings.iter().all(|w| w.kind != WarningKind::Lint));
+    }
 
     #[test]
     fn script_kinds() {
