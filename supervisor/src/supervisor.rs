@@ -308,6 +308,7 @@ impl Supervisor {
                 frontends: c.frontends.clone(),
                 backends: c.backends.clone(),
                 stats: c.stats.clone(),
+                http: c.http.clone(),
             },
             generation: self.generation,
         };

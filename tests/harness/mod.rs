@@ -5,6 +5,7 @@
 pub mod backends;
 pub mod cdp;
 pub mod ha;
+pub mod http_backend;
 pub mod mariadb;
 pub mod netns;
 pub mod process;

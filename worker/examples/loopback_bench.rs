@@ -98,6 +98,7 @@ fn config(listen: SocketAddr, server: SocketAddr) -> WorkerConfig {
             }],
         }],
         stats: None,
+        http: Default::default(),
     }
 }
 

@@ -17,6 +17,17 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// How an HTTP request wants its server chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpChoice {
+    /// The persistence cookie names this server.
+    Persist(usize),
+    /// The `balance uri|hdr|url_param` key's hash.
+    Hash(u32),
+    /// The backend's balancer.
+    Balance,
+}
+
 /// A session waiting for a slot, named so that its thread can find it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pending {
@@ -177,10 +188,15 @@ impl BackendState {
                 picked
             }
         };
+        self.reserve(target, stuck.is_some(), waiter)
+    }
+
+    /// Reserves a slot on `target`, or queues the session on it (or on the backend when `None`).
+    fn reserve(&mut self, target: Option<usize>, persistent: bool, waiter: Pending) -> Assignment {
         match target {
             Some(s) if self.loads[s].has_slot() && self.servers[s].queue.is_empty() => {
                 self.loads[s].served += 1;
-                Assignment::Server { server: s, persistent: stuck.is_some() }
+                Assignment::Server { server: s, persistent }
             }
             Some(s) => {
                 let ahead = self.servers[s].queue.len();
@@ -194,6 +210,26 @@ impl BackendState {
                 self.queue_changed(None);
                 Assignment::Queued { server: None, ahead }
             }
+        }
+    }
+
+    /// Assigns an HTTP request: to the server its persistence cookie names (unless that server
+    /// can no longer take traffic, or this is a redispatch), to the server its balance key
+    /// hashes to (`balance uri|hdr|url_param`, map-based), else as [`Self::assign`] does.
+    pub fn assign_http(&mut self, choice: HttpChoice, client: IpAddr, avoid: Option<usize>, waiter: Pending, now: Instant) -> Assignment {
+        match choice {
+            HttpChoice::Persist(s) if avoid.is_none() && s < self.servers.len() && self.persistable(s) => {
+                self.reserve(Some(s), true, waiter)
+            }
+            HttpChoice::Hash(hash) if !self.members.is_empty() => {
+                let picked = crate::balance::pick_by_hash(&Pool { servers: &self.loads, members: &self.members }, u64::from(hash), avoid);
+                if let Some(s) = picked {
+                    Counters::add(&self.stats.counters.lb_total, 1);
+                    Counters::add(&self.stats.servers[s].counters.lb_total, 1);
+                }
+                self.reserve(picked, false, waiter)
+            }
+            _ => self.assign(client, avoid, waiter, now),
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Counters {
     pub queue_max: AtomicU64,
     /// Sessions that were balanced onto this server or backend (`lbtot`).
     pub lb_total: AtomicU64,
+    /// HTTP requests refused as invalid or timed out before their head was complete (`ereq`).
+    pub request_errors: AtomicU64,
 }
 
 impl Counters {

@@ -82,8 +82,9 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
         links.push(ThreadLink { waker, inbox: Mutex::new(Vec::new()) });
         polls.push(poll);
     }
-    for f in &startup.config.frontends {
-        if f.mode == Mode::Http {
+    for (i, f) in startup.config.frontends.iter().enumerate() {
+        // A supervisor that sends no L7 settings gets plain TCP forwarding.
+        if f.mode == Mode::Http && startup.config.http.frontends.len() <= i {
             log::warn!("frontend {}: mode http is forwarded as plain TCP by this worker", f.name);
         }
     }

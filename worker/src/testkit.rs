@@ -56,5 +56,6 @@ pub fn worker_config(backends: Vec<Backend>) -> WorkerConfig {
         frontends: Vec::new(),
         backends,
         stats: None,
+        http: Default::default(),
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 mod command_line;
 mod l7;
+mod lints;
 mod vrrp_options;
 
 pub use command_line::split_command_line;
@@ -74,6 +75,7 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     check_bind_conflicts(&mut c, raw, &frontends, stats.as_ref());
     let http = l7::http_config(&mut c, raw, &frontends, &backends);
     let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
+    lints::lint(&mut c, raw);
     if c.errors.is_empty() {
         Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp }, warnings: c.warnings })
     } else {

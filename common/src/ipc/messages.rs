@@ -1,6 +1,7 @@
 //! Typed messages between the supervisor and its children: one enum per direction, named after
 //! who talks to whom. Children never talk to each other; the supervisor forwards.
 
+use crate::config::http::HttpConfig;
 use crate::config::{Backend, Frontend, Global, Stats, Vrrp, VrrpScript};
 use crate::ctl::{CtlReply, CtlRequest, VrrpView};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,9 @@ pub struct WorkerConfig {
     pub frontends: Vec<Frontend>,
     pub backends: Vec<Backend>,
     pub stats: Option<Stats>,
+    /// The L7 settings, indexed like `frontends` / `backends`.
+    #[serde(default)]
+    pub http: HttpConfig,
 }
 
 /// Names one listening socket passed with [`ToWorker::Listeners`].

@@ -98,6 +98,19 @@ pub fn new_balancer(balance: &Balance, hash_type: HashType, seed: u64) -> Box<dy
     }
 }
 
+/// Map-based hashing for `balance uri|hdr|url_param`: the key's hash indexes the members'
+/// weighted sequence, as `balance source` does with the client address; a redispatch walks on
+/// past the server to avoid.
+pub fn pick_by_hash(pool: &Pool<'_>, hash: u64, avoid: Option<usize>) -> Option<usize> {
+    let map = weighted_sequence(pool);
+    if map.is_empty() {
+        return None;
+    }
+    let avoid = pool.effective_avoid(avoid);
+    let start = (hash % map.len() as u64) as usize;
+    (0..map.len()).map(|k| map[(start + k) % map.len()]).find(|&i| Some(i) != avoid)
+}
+
 /// Interleaves members by weight (smooth weighted round-robin): the order static maps follow.
 fn weighted_sequence(pool: &Pool<'_>) -> Vec<usize> {
     let total: i64 = pool.members.iter().map(|&i| i64::from(pool.servers[i].weight)).sum();

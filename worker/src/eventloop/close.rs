@@ -23,7 +23,11 @@ impl EventLoop {
             self.shared.backend(be).withdraw(s.id, server);
         }
         // Logged before the counters drop: HAProxy's counts include the session being logged.
-        self.log_session(&s, term);
+        if s.http.is_some() {
+            s.http_log_on_close(&self.shared, term, self.now);
+        } else {
+            self.log_session(&s, term);
+        }
         let (_, mut ctx) = self.ctx(key);
         s.release_slot(&mut ctx);
         s.release_buffers(ctx.pools);

@@ -44,19 +44,25 @@ pub enum Failure {
 impl Session {
     /// Starts a new session: no backend means nothing to connect to.
     pub fn start(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        if super::http::is_http_frontend(ctx.shared, self.frontend) {
+            return self.http_start(ctx);
+        }
         if self.backend.is_none() {
             return Step::Close(Termination::new(Cause::ServerAbort, Phase::Connect));
         }
         self.assign(ctx)
     }
 
-    fn assign(&mut self, ctx: &mut Ctx<'_>) -> Step {
+    pub(super) fn assign(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let Some(be) = self.backend else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
         };
         self.stage = Stage::Assigning;
         let waiter = Pending { thread: ctx.thread, key: ctx.key, session: self.id, since: ctx.now };
-        let assignment = ctx.shared.backend(be).assign(self.client_addr.ip(), self.redispatch_from, waiter, ctx.now);
+        let assignment = match self.http.as_deref() {
+            Some(h) => ctx.shared.backend(be).assign_http(h.choice, self.client_addr.ip(), self.redispatch_from, waiter, ctx.now),
+            None => ctx.shared.backend(be).assign(self.client_addr.ip(), self.redispatch_from, waiter, ctx.now),
+        };
         match assignment {
             Assignment::Server { server, persistent } => {
                 self.persistent = persistent;
@@ -86,10 +92,13 @@ impl Session {
 
     /// A waiting session got a slot on `server` from the queue.
     pub fn on_grant(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
+        if self.http.is_some() {
+            return self.http_on_grant(ctx, server);
+        }
         self.got_slot(ctx, server)
     }
 
-    fn got_slot(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
+    pub(super) fn got_slot(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
         let Some(be) = self.backend else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
         };
@@ -128,6 +137,9 @@ impl Session {
         let shared = ctx.shared;
         let backend = &shared.config.backends[be];
         let addr = backend.servers[server].addr;
+        if self.http.is_some() && self.http_take_idle(ctx, be, server) {
+            return Step::Continue;
+        }
         self.stage = Stage::Connecting;
         self.set_stage_deadline(ctx.now, backend.timeout_connect);
         match TcpStream::connect(addr) {
@@ -185,6 +197,10 @@ impl Session {
             if ctx.shared.config.backends[be].stick.is_some() {
                 ctx.shared.backend(be).stick_store(self.client_addr.ip(), server, ctx.now);
             }
+        }
+        if self.http.is_some() {
+            // The HTTP session's driver runs after this and sends the request.
+            return Step::Continue;
         }
         self.forward(ctx)
     }

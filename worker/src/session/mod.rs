@@ -2,8 +2,9 @@
 //! direction, and the stage it is in. Transitions are driven by socket events, queue grants and
 //! deadlines; each handler returns a [`Step`] telling the event loop whether the session goes on.
 
-mod connect;
+pub(crate) mod connect;
 pub mod flow;
+pub mod http;
 mod timeouts;
 
 use crate::backend::Grant;
@@ -99,6 +100,8 @@ pub struct Session {
     pub srv_queue_pos: usize,
     pub be_queue_pos: usize,
     pub armed: Armed,
+    /// `mode http`: the transaction state (see [`http`]).
+    pub http: Option<Box<http::HttpState>>,
 }
 
 impl Session {
@@ -143,6 +146,7 @@ impl Session {
             srv_queue_pos: 0,
             be_queue_pos: 0,
             armed: Armed::default(),
+            http: None,
         }
     }
 
@@ -157,6 +161,9 @@ impl Session {
     }
 
     pub fn on_event(&mut self, ctx: &mut Ctx<'_>, side: Side, ev: &mio::event::Event) -> Step {
+        if self.http.is_some() {
+            return self.http_on_event(ctx, side, ev);
+        }
         match side {
             Side::Client => self.client_ready.update(ev),
             Side::Server => {

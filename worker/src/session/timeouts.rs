@@ -26,6 +26,9 @@ impl Session {
 
     /// Re-evaluates which sides are expected to act; call after every handler.
     pub fn update_armed(&mut self, now: Instant) {
+        if self.http.is_some() {
+            return;
+        }
         let client = (!self.req.eof && !self.req.is_full()) || self.res.pending() > 0;
         let server = self.stage == Stage::Established && ((!self.res.eof && !self.res.is_full()) || self.req.pending() > 0);
         if client && !self.client_armed {
@@ -40,6 +43,9 @@ impl Session {
 
     /// The earliest moment something must be checked.
     pub fn next_deadline(&self, shared: &Shared) -> Option<Instant> {
+        if self.http.is_some() {
+            return self.http_next_deadline(shared);
+        }
         let client = if self.client_armed { after(self.client_last, self.client_timeout(shared)) } else { None };
         let server = if self.server_armed { after(self.server_last, self.server_timeout(shared)) } else { None };
         [self.stage_deadline, client, server].into_iter().flatten().min()
@@ -51,6 +57,9 @@ impl Session {
 
     /// A deadline entry fired: acts on whatever expired.
     pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        if self.http.is_some() {
+            return self.http_on_timeout(ctx);
+        }
         let now = ctx.now;
         if self.stage_deadline.is_some_and(|d| d <= now) {
             self.stage_deadline = None;

@@ -3,7 +3,7 @@
 
 use super::global::GlobalState;
 use super::section::{Kind, Section};
-use super::{check, Ctx};
+use super::{check, http_finish, Ctx};
 use crate::config::raw::{RawConfig, RawProxy, RawStats, RawTimeouts};
 use std::collections::HashMap;
 
@@ -15,6 +15,9 @@ pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>) ->
     }
     let mut removed = vec![false; sections.len()];
     let stats = stats_page(ctx, &sections, &mut removed);
+    http_finish::resolve_unset_connection(&mut sections);
+    http_finish::check_use_backend(ctx, &mut sections, &removed);
+    http_finish::check_server_cookies(ctx, &mut sections, &removed);
     let defaults = resolve_defaults(&mut sections, &removed);
     lint_cookies(ctx, &sections, &removed);
     lint_shared_addresses(ctx, &sections, &removed);
@@ -163,7 +166,8 @@ fn resolve_defaults(sections: &mut [Section], removed: &[bool]) -> RawProxy {
                 }
                 if let Some(d) = sections[i].defaults {
                     let d = sections[d].proxy.clone();
-                    inherit(&mut sections[i].proxy, &d);
+                    let backend_side = sections[i].kind.serves();
+                    inherit(&mut sections[i].proxy, &d, backend_side);
                 }
             }
             RawProxy::default()
@@ -177,8 +181,9 @@ fn fill<T: Clone>(own: &mut Option<T>, from: &Option<T>) {
     }
 }
 
-/// Writes the settings of defaults section `d` into `p` where `p` has none of its own.
-fn inherit(p: &mut RawProxy, d: &RawProxy) {
+/// Writes the settings of defaults section `d` into `p` where `p` has none of its own; the
+/// backend-only ones (cookie, persist) only into a section with servers (`backend_side`).
+fn inherit(p: &mut RawProxy, d: &RawProxy, backend_side: bool) {
     fill(&mut p.mode, &d.mode);
     fill(&mut p.balance, &d.balance);
     fill(&mut p.hash_type, &d.hash_type);
@@ -192,6 +197,18 @@ fn inherit(p: &mut RawProxy, d: &RawProxy) {
     fill(&mut p.dontlognull, &d.dontlognull);
     fill(&mut p.stick, &d.stick);
     fill(&mut p.health_check, &d.health_check);
+    fill(&mut p.forwardfor, &d.forwardfor);
+    fill(&mut p.http_connection, &d.http_connection);
+    if backend_side {
+        fill(&mut p.cookie, &d.cookie);
+        fill(&mut p.persist, &d.persist);
+    }
+    // An errorfile of the proxy's own replaces the inherited one for that code only.
+    for e in &d.errorfiles {
+        if !p.errorfiles.iter().any(|o| o.code == e.code) {
+            p.errorfiles.push(e.clone());
+        }
+    }
     if let Some(dt) = &d.timeout {
         let t = p.timeout.get_or_insert_with(RawTimeouts::default);
         fill(&mut t.connect, &dt.connect);

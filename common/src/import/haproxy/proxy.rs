@@ -2,31 +2,25 @@
 
 use super::section::{directive, Kind, Section};
 use super::server::{self, Address};
-use super::{bind, check, stats, Ctx};
-use crate::config::raw::{RawBalance, RawHashType, RawHealthCheck, RawLogFormat, RawMode, RawStick, RawTimeouts};
+use super::{bind, check, http_options, http_rules, stats, Ctx};
+use crate::config::raw::{RawBalance, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts};
 use crate::import::units::{haproxy_size, haproxy_time, number};
 
-/// HTTP features the RON config cannot hold yet (another change adds L7): each such directive
-/// gets a "not translated yet" line.
+/// HTTP features the RON config cannot hold yet: each such directive gets a "not translated yet"
+/// line.
 const HTTP_KEYWORDS: &[&str] = &[
-    "acl",
-    "use_backend",
     "use-server",
-    "http-request",
-    "http-response",
     "http-after-response",
     "http-error",
     "http-reuse",
     "http-send-name-header",
     "redirect",
-    "errorfile",
     "errorfiles",
     "errorloc",
     "errorloc302",
     "errorloc303",
     "capture",
     "compression",
-    "cookie",
     "monitor-uri",
     "monitor",
     "unique-id-format",
@@ -39,11 +33,7 @@ const HTTP_KEYWORDS: &[&str] = &[
 ];
 
 const HTTP_OPTIONS: &[&str] = &[
-    "forwardfor",
     "originalto",
-    "httpclose",
-    "http-server-close",
-    "http-keep-alive",
     "forceclose",
     "http-buffer-request",
     "http-pretend-keepalive",
@@ -56,7 +46,6 @@ const HTTP_OPTIONS: &[&str] = &[
     "checkcache",
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
-    "persist",
     "prefer-last-server",
 ];
 
@@ -119,12 +108,13 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         ("stick", Some("on")) if s.kind.serves() => stick_on(ctx, s, n, args),
         ("stick-table", Some(_)) if s.kind != Kind::Defaults => stick_table(ctx, s, n, args),
         ("stats", Some(_)) => stats::keyword(ctx, s, n, args),
-        _ if HTTP_KEYWORDS.contains(&kw) => {
-            if kw == "cookie" && s.kind.serves() {
-                s.cookie_line.get_or_insert(n);
-            }
-            ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)"));
-        }
+        ("acl", Some(_)) => http_rules::acl(ctx, s, n, args),
+        ("use_backend", Some(_)) => http_rules::use_backend(ctx, s, n, args),
+        ("http-request", Some(_)) => http_rules::http_rule(ctx, s, n, args, false),
+        ("http-response", Some(_)) => http_rules::http_rule(ctx, s, n, args, true),
+        ("cookie", Some(_)) => http_options::cookie(ctx, s, n, args),
+        ("errorfile", Some(_)) => http_options::errorfile(ctx, s, n, args),
+        _ if HTTP_KEYWORDS.contains(&kw) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)")),
         ("bind" | "server" | "default-server" | "default_backend" | "stick" | "stick-table", _) => ctx.notes.untranslated(
             &ctx.file,
             n,
@@ -251,6 +241,14 @@ fn option(ctx: &mut Ctx, s: &mut Section, n: usize, negate: bool, args: &[String
         "httpchk" | "mysql-check" if negate => p.health_check = None,
         "httpchk" => check::httpchk(ctx, s, n, rest),
         "mysql-check" => check::mysql_check(ctx, s, n, rest),
+        "forwardfor" => http_options::forwardfor(ctx, s, n, negate, rest),
+        "http-keep-alive" | "http-server-close" | "httpclose" if !rest.is_empty() => {
+            ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: unexpected arguments; not translated"))
+        }
+        "http-keep-alive" => http_options::connection(s, negate, RawHttpConnection::KeepAlive),
+        "http-server-close" => http_options::connection(s, negate, RawHttpConnection::ServerClose),
+        "httpclose" => http_options::connection(s, negate, RawHttpConnection::Close),
+        "persist" => http_options::persist(ctx, s, n, negate),
         _ if OTHER_CHECKS.contains(&name) && !negate => {
             p.health_check = Some(RawHealthCheck::Tcp);
             ctx.notes.untranslated(

@@ -3,7 +3,8 @@
 
 use super::server::ServerParams;
 use super::stats::StatsDirectives;
-use crate::config::raw::{RawHttpCheck, RawProxy, RawStick};
+use crate::config::http_syntax::AclTable;
+use crate::config::raw::{RawHttpCheck, RawHttpConnection, RawProxy, RawStick};
 use crate::import::warning::Notes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,14 @@ pub struct Section {
     pub server_lines: Vec<usize>,
     /// `http-check` rules (first line, what they set), applied once the check kind is known.
     pub http_check: Option<(usize, RawHttpCheck)>,
+    /// The ACLs defined so far, to check conditions as HAProxy does: a name must be declared
+    /// before a rule uses it.
+    pub acl_table: AclTable,
+    /// Line of each rule, in `proxy.use_backend` order.
+    pub use_backend_lines: Vec<usize>,
+    /// `no option httpclose|http-server-close` with no mode of the section's own: it resets the
+    /// inherited mode only if that is the one named, which is known once the file is read.
+    pub unset_connection: Option<RawHttpConnection>,
 }
 
 impl Section {
@@ -77,6 +86,9 @@ impl Section {
             stick_table: None,
             server_lines: Vec::new(),
             http_check: None,
+            acl_table: AclTable::default(),
+            use_backend_lines: Vec::new(),
+            unset_connection: None,
         }
     }
 

@@ -6,12 +6,12 @@ use crate::config::raw::*;
 use crate::config::{load_str, to_ron};
 
 /// Line number of the first line of `text` containing `needle`.
-fn line_of(text: &str, needle: &str) -> usize {
+pub(super) fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap_or_else(|| panic!("{needle:?} not in the config"))
 }
 
 /// Imports and validates; returns the import.
-fn import_ok(text: &str) -> Imported {
+pub(super) fn import_ok(text: &str) -> Imported {
     let imported = import_haproxy_str("t.cfg", text).unwrap_or_else(|e| panic!("{e}"));
     let ron = to_ron(&imported.config).unwrap();
     if let Err(e) = load_str("t.ron", &ron) {
@@ -21,7 +21,7 @@ fn import_ok(text: &str) -> Imported {
 }
 
 /// Asserts a warning of `kind` at the line of `needle` whose message contains `part`.
-fn assert_warned(imported: &Imported, text: &str, needle: &str, kind: WarningKind, part: &str) {
+pub(super) fn assert_warned(imported: &Imported, text: &str, needle: &str, kind: WarningKind, part: &str) {
     let line = line_of(text, needle);
     assert!(
         imported.warnings.iter().any(|w| w.line == line && w.kind == kind && w.message.contains(part)),
@@ -239,7 +239,7 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
     let h = proxy(&c.backend, "h");
     assert_eq!(h.balance, Some(RawBalance::Hdr("Host".into())));
     assert_eq!(h.health_check, Some(RawHealthCheck::Http(RawHttpCheck { uri: Some("/ping".into()), ..Default::default() })));
-    assert_warned(&imported, t, "cookie SRV insert", Untranslated, "not translated yet");
+    assert_eq!(h.cookie.as_ref().map(|k| k.mode), Some(Some(RawCookieMode::Insert)));
     assert_warned(&imported, t, "cookie SRV insert", Lint, "none of its servers has `cookie VALUE`");
 
     let h2 = proxy(&c.backend, "h2");

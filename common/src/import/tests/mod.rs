@@ -1,6 +1,7 @@
 //! Importer tests: the seed's files end to end, then each format's details.
 
 mod haproxy;
+mod http;
 mod keepalived;
 mod seed;
 

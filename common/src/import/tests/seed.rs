@@ -1,6 +1,7 @@
 //! The seed's files: each imports, its RON passes validation, and says exactly what it should.
 
 use super::*;
+use crate::config::http::{CookieMode, HttpConnMode};
 use crate::config::raw::*;
 use crate::config::{load_str, to_ron, Loaded};
 use WarningKind::{Lint, Replaced, Untranslated};
@@ -119,7 +120,7 @@ fn backup_seed_imports_with_only_the_replaced_script_noted() {
 }
 
 #[test]
-fn http_seed_imports_and_names_each_http_feature_not_yet_translated() {
+fn http_seed_imports_its_routing_and_persistence() {
     let (imported, loaded) = import_seed(Some("haproxy-http.cfg"), None);
     let c = &imported.config;
     let log = c.global.log.as_ref().unwrap();
@@ -152,25 +153,56 @@ fn http_seed_imports_and_names_each_http_feature_not_yet_translated() {
     assert_eq!(s.auth, [("admin".to_string(), "admin".to_string()), ("Frank".to_string(), "Frank".to_string())]);
     assert!(s.admin && s.hide_version);
 
-    let f = "haproxy-http.cfg";
-    expect_warnings(
-        &imported,
-        &[
-            (f, 6, Untranslated),
-            (f, 16, Untranslated),
-            (f, 17, Untranslated),
-            (f, 32, Replaced),
-            (f, 43, Untranslated),
-            (f, 44, Untranslated),
-            (f, 45, Untranslated),
-            (f, 46, Untranslated),
-            (f, 51, Untranslated),
-            (f, 52, Lint),
-        ],
+    // L7: host routing, cookie insert, forwardfor and httpclose from defaults.
+    assert_eq!(d.forwardfor, Some(RawForwardFor::default()));
+    assert_eq!(d.http_connection, Some(RawHttpConnection::Close));
+    let fe = &c.frontend[0];
+    assert_eq!(
+        fe.acls,
+        [
+            RawAcl { name: "web".into(), criterion: "hdr(host) -i www.abc.com".into() },
+            RawAcl { name: "img".into(), criterion: "hdr(host) -i img.abc.com".into() }
+        ]
     );
+    assert_eq!(
+        fe.use_backend,
+        [
+            RawUseBackend { backend: "webserver".into(), cond: Some("if web".into()) },
+            RawUseBackend { backend: "imgserver".into(), cond: Some("if img".into()) }
+        ]
+    );
+    assert_eq!(
+        web.cookie,
+        Some(RawCookie { name: "SERVERID".into(), mode: Some(RawCookieMode::Insert), indirect: true, nocache: true, ..Default::default() })
+    );
+    assert_eq!(web.servers[1].cookie.as_deref(), Some("2"));
+
+    // What is left: the second log target (hakeeper has one), the stats page's access log
+    // (replaced), and the httpchk trap (translated as written).
+    let f = "haproxy-http.cfg";
+    expect_warnings(&imported, &[(f, 6, Untranslated), (f, 32, Replaced), (f, 52, Lint)]);
     assert!(message_at(&imported, 52).contains("reads as METHOD URI"), "{}", message_at(&imported, 52));
     assert!(message_at(&imported, 6).contains("one log target"));
-    assert!(printed(&imported)[1].starts_with("haproxy-http.cfg:16: warning: `option forwardfor` not translated yet"));
+
+    // The validated routing: www → webserver, img → imgserver, else dynamic.
+    let cfg = &loaded.config;
+    let names: Vec<&str> = cfg.backends.iter().map(|b| b.name.as_str()).collect();
+    let fh = &cfg.http.frontends[0];
+    let routes: Vec<(&str, &str)> = fh
+        .use_backend
+        .iter()
+        .map(|u| {
+            let cond = u.cond.as_ref().unwrap();
+            (names[u.backend], fh.acls[cond.any_of[0][0].acl].name.as_str())
+        })
+        .collect();
+    assert_eq!(routes, [("webserver", "web"), ("imgserver", "img")]);
+    assert_eq!(names[cfg.frontends[0].default_backend.unwrap()], "dynamic");
+    let web_http = &cfg.http.backends[0];
+    let k = web_http.cookie.as_ref().unwrap();
+    assert_eq!((k.name.as_str(), k.mode, k.indirect, k.nocache), ("SERVERID", CookieMode::Insert, true, true));
+    assert_eq!(fh.connection, HttpConnMode::Close);
+    assert_eq!(fh.forwardfor.as_ref().map(|f| f.header.as_str()), Some("X-Forwarded-For"));
     assert_eq!(loaded.config.backends.len(), 3);
 }
 

@@ -1,0 +1,125 @@
+//! `acl`, `use_backend`, `http-request` and `http-response`: copied into the RON in HAProxy's
+//! own syntax, and checked with the validator's parser as they are read, so that a line the
+//! validator would reject becomes a warning instead of an invalid config.
+
+use super::section::{directive, Kind, Section};
+use super::Ctx;
+use crate::config::http_syntax::{parse_cond, parse_criterion, parse_request_rule, parse_response_rule};
+use crate::config::raw::{RawAcl, RawUseBackend};
+
+/// Words back into one string that [`split_words`] reads as the same words: plain words stay as
+/// written, others are double-quoted with `"` and `\` escaped.
+pub fn rule_text(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            if !w.is_empty() && !w.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '\\')) {
+                w.clone()
+            } else {
+                format!("\"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The names the validator accepts for an ACL.
+fn valid_acl_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch))
+}
+
+/// `acl NAME CRITERION...`
+pub fn acl(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let what = format!("acl {}", directive(args));
+    if s.kind == Kind::Defaults {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}` in defaults not translated (HAProxy 2.6 rejects it there)"));
+        return;
+    }
+    let [name, criterion @ ..] = args else { return };
+    if !valid_acl_name(name) {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: invalid ACL name {name:?}; not translated"));
+        return;
+    }
+    match parse_criterion(criterion) {
+        Ok(test) => {
+            s.acl_table.define(name, test);
+            s.proxy.acls.push(RawAcl { name: name.clone(), criterion: rule_text(criterion) });
+        }
+        Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: {e}")),
+    }
+}
+
+/// `use_backend NAME [if|unless COND]`; whether NAME exists is checked once the file is read.
+pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let what = format!("use_backend {}", directive(args));
+    if !s.kind.listens() {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}` is not allowed in a {} section; not translated", s.kind.word()));
+        return;
+    }
+    let [backend, cond @ ..] = args else { return };
+    if backend.contains('%') {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: backend names built at run time (log-format) are not translated"));
+        return;
+    }
+    let cond = if cond.is_empty() {
+        None
+    } else {
+        match parse_cond(cond, &mut s.acl_table) {
+            Ok(_) => Some(rule_text(cond)),
+            Err(e) => {
+                ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: {e}"));
+                return;
+            }
+        }
+    };
+    s.proxy.use_backend.push(RawUseBackend { backend: backend.clone(), cond });
+    s.use_backend_lines.push(n);
+}
+
+/// `http-request ACTION...` (`response` false) or `http-response ACTION...`.
+pub fn http_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], response: bool) {
+    let kw = if response { "http-response" } else { "http-request" };
+    let what = format!("{kw} {}", directive(args));
+    if s.kind == Kind::Defaults {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}` in defaults not translated: put it in the frontends or backends"));
+        return;
+    }
+    let mut words = args.to_vec();
+    // HAProxy 2.6 takes `deny status N` as well as `deny deny_status N`.
+    if words.len() > 2 && words[0] == "deny" && words[1] == "status" {
+        words[1] = "deny_status".into();
+    }
+    let text = rule_text(&words);
+    let checked = if response {
+        parse_response_rule(&text, &mut s.acl_table).map(|_| ())
+    } else {
+        parse_request_rule(&text, &mut s.acl_table).map(|_| ())
+    };
+    match checked {
+        Ok(()) if response => s.proxy.http_response.push(text),
+        Ok(()) => s.proxy.http_request.push(text),
+        Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::http_syntax::split_words;
+
+    #[test]
+    fn rule_text_reads_back_as_the_same_words() {
+        for words in [
+            vec!["hdr(host)", "-i", "www.abc.com"],
+            vec!["hdr(host)", "-i", "a b"],
+            vec!["set-header", "X-A", "say \"hi\" \\ there"],
+            vec!["x", "", "it's"],
+            vec!["tab\there"],
+        ] {
+            let words: Vec<String> = words.into_iter().map(String::from).collect();
+            let text = rule_text(&words);
+            assert_eq!(split_words(&text).unwrap(), words, "{text}");
+        }
+        assert_eq!(rule_text(&["hdr(host)".into(), "-i".into(), "a b".into()]), "hdr(host) -i \"a b\"");
+    }
+}

@@ -1,0 +1,99 @@
+//! `option httplog` lines for HTTP sessions: one per transaction, written when its response
+//! is complete, when the proxy answers itself, or when the session ends in the middle of one.
+
+use super::HttpPhase;
+use crate::counters::Counters;
+use crate::http::httplog::HttpLog;
+use crate::http::termination::HttpTermination;
+use crate::session::Session;
+use crate::shared::Shared;
+use crate::termination::Termination;
+use hakeeper_common::config::LogFormat;
+use std::time::{Duration, Instant};
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl Session {
+    /// Logs the current transaction once, if the frontend logs HTTP.
+    pub(crate) fn http_log(&mut self, shared: &Shared, termination: HttpTermination, now: Instant) {
+        let Some(h) = self.http.as_deref_mut() else { return };
+        if h.logged {
+            return;
+        }
+        h.logged = true;
+        let fe = &shared.config.frontends[self.frontend];
+        if !fe.log || fe.log_format != Some(LogFormat::Httplog) || !::log::log_enabled!(::log::Level::Info) {
+            return;
+        }
+        if fe.dontlognull && h.request_line.is_none() && h.bytes_out == 0 {
+            return;
+        }
+        let stats = &shared.stats;
+        let backend = self.backend.map(|b| &shared.config.backends[b]);
+        let server = match (backend, self.target) {
+            (Some(b), Some(t)) if self.queue_left.is_some() => Some(b.servers[t].name.as_str()),
+            _ => None,
+        };
+        let start = h.request_start.unwrap_or(h.wait_start);
+        let head_done = h.head_done;
+        let line = HttpLog {
+            client: self.client_addr,
+            request_date: h.request_wall,
+            frontend: &fe.name,
+            backend: backend.map_or(fe.name.as_str(), |b| b.name.as_str()),
+            server,
+            request_ms: head_done.map(|d| millis(d.saturating_duration_since(start))),
+            queue_ms: match (head_done, self.queue_left) {
+                (Some(d), Some(q)) => Some(millis(q.saturating_duration_since(d))),
+                _ => None,
+            },
+            connect_ms: match (self.queue_left, self.established_at) {
+                (Some(q), Some(e)) => Some(millis(e.saturating_duration_since(q))),
+                _ => None,
+            },
+            response_ms: match (self.established_at, h.response_head) {
+                (Some(e), Some(r)) => Some(millis(r.saturating_duration_since(e))),
+                _ => None,
+            },
+            active_ms: millis(now.saturating_duration_since(start)),
+            status: h.status,
+            bytes: h.bytes_out,
+            termination,
+            actconn: Counters::get(&stats.process.cur),
+            feconn: Counters::get(&stats.frontends[self.frontend].counters.cur),
+            beconn: self.backend.map_or(0, |b| Counters::get(&stats.backends[b].counters.cur)),
+            srvconn: match (self.backend, self.target) {
+                (Some(b), Some(t)) => Counters::get(&stats.backends[b].servers[t].counters.cur),
+                _ => 0,
+            },
+            retries: self.retries,
+            redispatched: self.redispatched,
+            srv_queue: self.srv_queue_pos,
+            backend_queue: self.be_queue_pos,
+            request_line: h.request_line.as_deref(),
+        }
+        .line();
+        ::log::info!("{line}");
+    }
+
+    /// The session ends with `t` (from a socket or timeout): logs the transaction in progress.
+    pub(crate) fn http_log_end(&mut self, ctx: &crate::session::Ctx<'_>, t: Termination) {
+        self.http_log_on_close(ctx.shared, t, ctx.now);
+    }
+
+    /// As [`Self::http_log_end`], for the event loop's close.
+    pub(crate) fn http_log_on_close(&mut self, shared: &Shared, t: Termination, now: Instant) {
+        let Some(h) = self.http.as_deref() else { return };
+        if h.logged {
+            return;
+        }
+        let awaiting_headers = h.phase == HttpPhase::Exchange && h.response_head.is_none();
+        let mut term = HttpTermination::from_tcp(t, awaiting_headers);
+        if let Some(txn) = h.txn.as_ref() {
+            term = term.with_cookies(txn.cookie.state, txn.response_cookie);
+        }
+        self.http_log(shared, term, now);
+    }
+}

@@ -1,0 +1,300 @@
+//! `mode http` sessions: the client connection carries a sequence of HTTP/1.1 transactions,
+//! each routed, balanced and forwarded on its own (see [`crate::http`] for the L7 logic).
+//!
+//! The session reuses the TCP session's socket, readiness, assignment and connect/retry code
+//! (`stage` says where the connect is); this module adds the transaction state machine
+//! ([`HttpPhase`]), driven by [`Session::http_drive`] after every event until nothing moves.
+//! Server connections that may be kept alive go to the thread's [`idle::IdleServers`] after
+//! each response and are taken from there by the next request for the same server.
+
+mod exchange;
+pub mod idle;
+mod io;
+mod log;
+mod timeouts;
+
+use super::{Ctx, Session, Side, Stage, Step};
+use crate::backend::HttpChoice;
+use crate::http::body::BodyCursor;
+use crate::http::connection::ConnPlan;
+use crate::http::framing::BodyFraming;
+use crate::http::txn::Txn;
+use crate::termination::{Cause, Phase, Termination};
+use io::{read_into, OutBuf, ReadOutcome};
+use std::time::{Instant, SystemTime};
+
+/// Most bytes buffered from one side while the other side does not take them.
+const MAX_PENDING: usize = 64 * 1024;
+
+/// Where the session is in its current transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpPhase {
+    /// Waiting for a request head (the first, or the next on a kept-alive connection).
+    Head,
+    /// The request is assigned and waits for its server connection (`stage` tells more).
+    Connecting,
+    /// Request body out, response in.
+    Exchange,
+    /// After 101 Switching Protocols (or CONNECT): bytes flow both ways unframed.
+    Tunnel,
+    /// A final response is going out; then the client's side is shut and its remaining input
+    /// drained until it closes or `until` (so the response is not lost to a reset).
+    Closing { until: Instant, shut: bool },
+}
+
+/// The per-transaction and per-connection HTTP state of a session.
+pub struct HttpState {
+    pub phase: HttpPhase,
+    /// Client bytes not yet processed: a partial head, body not yet forwarded, or pipelined
+    /// requests.
+    cin: Vec<u8>,
+    /// Server bytes not yet processed.
+    sin: Vec<u8>,
+    to_server: OutBuf,
+    to_client: OutBuf,
+    client_eof: bool,
+    server_eof: bool,
+    /// Tunnel: FIN passed on to the server / to the client.
+    shut_server: bool,
+    shut_client: bool,
+    txn: Option<Txn>,
+    pub choice: HttpChoice,
+    /// Whether each of the backend's servers could take persistent traffic when the request
+    /// was routed (the cookie's view of them).
+    ups: Vec<bool>,
+    req_body: BodyCursor,
+    /// The final response's body, once its head is forwarded.
+    res_body: Option<BodyCursor>,
+    conn: ConnPlan,
+    /// Transactions completed on this connection.
+    requests: u64,
+    /// When the current request's wait started: accept for the first, the end of the previous
+    /// response otherwise (keep-alive idle).
+    wait_start: Instant,
+    /// First byte of the current request (`timeout http-request` runs from here on a kept-alive
+    /// connection).
+    request_start: Option<Instant>,
+    request_wall: SystemTime,
+    head_done: Option<Instant>,
+    response_head: Option<Instant>,
+    status: Option<u16>,
+    /// Bytes sent to the client for the current transaction (`%B`).
+    bytes_out: u64,
+    request_line: Option<Vec<u8>>,
+    /// The current transaction's log line was written (or must not be).
+    logged: bool,
+    client_last: Instant,
+    server_last: Instant,
+}
+
+impl HttpState {
+    pub fn new(now: Instant) -> Self {
+        HttpState {
+            phase: HttpPhase::Head,
+            cin: Vec::new(),
+            sin: Vec::new(),
+            to_server: OutBuf::default(),
+            to_client: OutBuf::default(),
+            client_eof: false,
+            server_eof: false,
+            shut_server: false,
+            shut_client: false,
+            txn: None,
+            choice: HttpChoice::Balance,
+            ups: Vec::new(),
+            req_body: BodyCursor::new(BodyFraming::None),
+            res_body: None,
+            conn: ConnPlan { client_keep_alive: false, server_keep_alive: false },
+            requests: 0,
+            wait_start: now,
+            request_start: None,
+            request_wall: SystemTime::now(),
+            head_done: None,
+            response_head: None,
+            status: None,
+            bytes_out: 0,
+            request_line: None,
+            logged: true,
+            client_last: now,
+            server_last: now,
+        }
+    }
+}
+
+/// Whether a frontend is served as HTTP.
+pub fn is_http_frontend(shared: &crate::shared::Shared, frontend: usize) -> bool {
+    shared.config.frontends[frontend].mode == hakeeper_common::config::Mode::Http && shared.config.http.frontends.len() > frontend
+}
+
+impl Session {
+    /// Starts an HTTP session: wait for the first request head.
+    pub(crate) fn http_start(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        self.http = Some(Box::new(HttpState::new(ctx.now)));
+        self.http_drive(ctx)
+    }
+
+    pub(crate) fn http_on_event(&mut self, ctx: &mut Ctx<'_>, side: Side, ev: &mio::event::Event) -> Step {
+        match side {
+            Side::Client => self.client_ready.update(ev),
+            Side::Server => {
+                self.server_ready.update(ev);
+                if self.stage == Stage::Connecting {
+                    let step = self.check_connect(ctx, ev);
+                    if let Step::Close(t) = step {
+                        if let Some(step) = self.http_connect_failed(ctx, t) {
+                            return step;
+                        }
+                    }
+                }
+            }
+        }
+        self.http_drive(ctx)
+    }
+
+    /// A queued request got a slot.
+    pub(crate) fn http_on_grant(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
+        if let Step::Close(t) = self.got_slot(ctx, server) {
+            if let Some(step) = self.http_connect_failed(ctx, t) {
+                return step;
+            }
+        }
+        self.http_drive(ctx)
+    }
+
+    /// Moves everything that can move, until nothing does.
+    pub(crate) fn http_drive(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        loop {
+            let mut moved = false;
+            match self.http_read(ctx) {
+                Ok(m) => moved |= m,
+                Err(step) => return step,
+            }
+            match self.http_process(ctx) {
+                Ok(m) => moved |= m,
+                Err(step) => return step,
+            }
+            match self.http_write(ctx) {
+                Ok(m) => moved |= m,
+                Err(step) => return step,
+            }
+            if let Some(step) = self.http_finished() {
+                return step;
+            }
+            if !moved {
+                return Step::Continue;
+            }
+        }
+    }
+
+    /// Reads from both sides as far as the buffers allow.
+    fn http_read(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
+        let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
+        let mut moved = false;
+        let mut client_bytes = 0;
+        if !h.client_eof && h.cin.len() < MAX_PENDING {
+            match read_into(&self.client, &mut self.client_ready, &mut h.cin) {
+                Ok(ReadOutcome::Data(n)) => {
+                    client_bytes = n;
+                    h.client_last = ctx.now;
+                    if h.phase == HttpPhase::Head && h.request_start.is_none() {
+                        h.request_start = Some(ctx.now);
+                        h.request_wall = SystemTime::now();
+                    }
+                }
+                Ok(ReadOutcome::Eof) => {
+                    h.client_eof = true;
+                    moved = true;
+                }
+                Ok(ReadOutcome::Empty) => {}
+                Err(e) => return Err(self.http_abort(ctx, Side::Client, e)),
+            }
+        }
+        let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
+        let server_open = self.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel);
+        if let (true, Some(server)) = (server_open && !h.server_eof && h.sin.len() < MAX_PENDING, self.server.as_ref()) {
+            match read_into(server, &mut self.server_ready, &mut h.sin) {
+                Ok(ReadOutcome::Data(_)) => {
+                    h.server_last = ctx.now;
+                    moved = true;
+                }
+                Ok(ReadOutcome::Eof) => {
+                    h.server_eof = true;
+                    moved = true;
+                }
+                Ok(ReadOutcome::Empty) => {}
+                Err(e) => return Err(self.http_abort(ctx, Side::Server, e)),
+            }
+        }
+        if client_bytes > 0 {
+            self.count_in(ctx, client_bytes as u64);
+            moved = true;
+        }
+        Ok(moved)
+    }
+
+    /// Writes what both sides take.
+    fn http_write(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
+        let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
+        let mut moved = false;
+        if self.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel) {
+            if let Some(server) = self.server.as_ref() {
+                match h.to_server.flush(server, &mut self.server_ready) {
+                    Ok(n) => {
+                        if n > 0 {
+                            h.server_last = ctx.now;
+                            moved = true;
+                        }
+                    }
+                    Err(e) => return Err(self.http_abort(ctx, Side::Server, e)),
+                }
+            }
+        }
+        let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
+        let written = match h.to_client.flush(&self.client, &mut self.client_ready) {
+            Ok(n) => n,
+            Err(e) => return Err(self.http_abort(ctx, Side::Client, e)),
+        };
+        if written > 0 {
+            h.client_last = ctx.now;
+            h.bytes_out += written as u64;
+            self.count_out(ctx, written as u64);
+            moved = true;
+        }
+        Ok(moved)
+    }
+
+    /// Whether the session is over.
+    fn http_finished(&mut self) -> Option<Step> {
+        let h = self.http.as_deref_mut()?;
+        match h.phase {
+            HttpPhase::Head if h.client_eof && h.cin.is_empty() && h.to_client.is_empty() => Some(Step::Close(Termination::NORMAL)),
+            HttpPhase::Closing { shut: true, .. } if h.client_eof => Some(Step::Close(Termination::NORMAL)),
+            HttpPhase::Closing { shut, until } if !shut && h.to_client.is_empty() => {
+                // Everything is out: FIN, then wait for the client's.
+                let _ = self.client.shutdown(std::net::Shutdown::Write);
+                h.phase = HttpPhase::Closing { until, shut: true };
+                None
+            }
+            HttpPhase::Tunnel if h.client_eof && h.server_eof && h.to_client.is_empty() && h.to_server.is_empty() => {
+                Some(Step::Close(Termination::NORMAL))
+            }
+            _ => None,
+        }
+    }
+
+    /// A socket failed: the transaction (if any) is logged and the session ends.
+    fn http_abort(&mut self, ctx: &mut Ctx<'_>, side: Side, e: std::io::Error) -> Step {
+        ::log::debug!("http session {} from {}: {side:?} side failed: {e}", self.id, self.client_addr);
+        let cause = match side {
+            Side::Client => Cause::ClientAbort,
+            Side::Server => Cause::ServerAbort,
+        };
+        let term = Termination::new(cause, self.phase());
+        self.http_log_end(ctx, term);
+        Step::Close(term)
+    }
+}
+
+fn internal() -> Step {
+    Step::Close(Termination::new(Cause::Internal, Phase::Data))
+}

@@ -1,0 +1,148 @@
+//! Deadlines of HTTP sessions: `timeout http-request` for a request head (408), `timeout
+//! http-keep-alive` between requests (silent close), the connect stages as for TCP (503),
+//! `timeout server` before the response head (504), and the usual inactivity timeouts.
+
+use super::HttpPhase;
+use crate::counters::Counters;
+use crate::http::termination::{Cause as HCause, Phase as HPhase};
+use crate::http::txn::request_timeout;
+use crate::session::connect::Failure;
+use crate::session::{Ctx, Session, Stage, Step};
+use crate::shared::Shared;
+use crate::termination::{Cause, Phase, Termination};
+use std::time::{Duration, Instant};
+
+/// A zero timeout means "none".
+fn after(at: Instant, timeout: Duration) -> Option<Instant> {
+    (!timeout.is_zero()).then(|| at + timeout)
+}
+
+/// The first non-zero timeout.
+fn first(timeouts: &[Duration]) -> Duration {
+    timeouts.iter().copied().find(|t| !t.is_zero()).unwrap_or(Duration::ZERO)
+}
+
+/// What expired.
+enum Expired {
+    Nothing,
+    /// No byte of a next request came in time: close without a word.
+    KeepAlive,
+    RequestHead,
+    Connect,
+    Server,
+    Client,
+    Linger,
+}
+
+impl Session {
+    fn server_deadline(&self, shared: &Shared) -> Option<Instant> {
+        let h = self.http.as_deref()?;
+        let timeout = self.backend.map_or(Duration::ZERO, |b| shared.config.backends[b].timeout_server);
+        let waiting = h.res_body.as_ref().is_none_or(|b| !b.is_done()) || !h.to_server.is_empty();
+        if waiting {
+            after(h.server_last, timeout)
+        } else {
+            None
+        }
+    }
+
+    fn client_deadline(&self, shared: &Shared) -> Option<Instant> {
+        let h = self.http.as_deref()?;
+        let timeout = shared.config.frontends[self.frontend].timeout_client;
+        let waiting = (!h.req_body.is_done() && !h.client_eof) || !h.to_client.is_empty();
+        if waiting {
+            after(h.client_last, timeout)
+        } else {
+            None
+        }
+    }
+
+    /// When waiting for a request head ends: (deadline, whether it is a keep-alive wait).
+    fn head_deadline(&self, shared: &Shared) -> Option<(Instant, bool)> {
+        let h = self.http.as_deref()?;
+        let fe = &shared.config.frontends[self.frontend];
+        let request = first(&[fe.timeout_http_request, fe.timeout_client]);
+        match h.request_start {
+            None if h.requests > 0 => {
+                after(h.wait_start, first(&[fe.timeout_http_keep_alive, fe.timeout_http_request, fe.timeout_client])).map(|d| (d, true))
+            }
+            // The first request's head is timed from the accept, later ones from their first byte.
+            start => {
+                let from = if h.requests == 0 { h.wait_start } else { start.unwrap_or(h.wait_start) };
+                after(from, request).map(|d| (d, false))
+            }
+        }
+    }
+
+    pub(crate) fn http_next_deadline(&self, shared: &Shared) -> Option<Instant> {
+        let h = self.http.as_deref()?;
+        match h.phase {
+            HttpPhase::Head => [self.head_deadline(shared).map(|(d, _)| d), self.client_deadline(shared)].into_iter().flatten().min(),
+            HttpPhase::Connecting => [self.stage_deadline, self.client_deadline(shared)].into_iter().flatten().min(),
+            HttpPhase::Exchange | HttpPhase::Tunnel => {
+                [self.server_deadline(shared), self.client_deadline(shared)].into_iter().flatten().min()
+            }
+            HttpPhase::Closing { until, .. } => Some(until),
+        }
+    }
+
+    fn expired(&self, shared: &Shared, now: Instant) -> Expired {
+        let Some(h) = self.http.as_deref() else { return Expired::Nothing };
+        let due = |d: Option<Instant>| d.is_some_and(|d| d <= now);
+        match h.phase {
+            HttpPhase::Head => match self.head_deadline(shared) {
+                Some((d, true)) if d <= now => Expired::KeepAlive,
+                Some((d, false)) if d <= now => Expired::RequestHead,
+                _ => Expired::Nothing,
+            },
+            HttpPhase::Connecting if due(self.stage_deadline) => Expired::Connect,
+            HttpPhase::Connecting if due(self.client_deadline(shared)) => Expired::Client,
+            HttpPhase::Exchange | HttpPhase::Tunnel if due(self.server_deadline(shared)) => Expired::Server,
+            HttpPhase::Exchange | HttpPhase::Tunnel if due(self.client_deadline(shared)) => Expired::Client,
+            HttpPhase::Closing { until, .. } if until <= now => Expired::Linger,
+            _ => Expired::Nothing,
+        }
+    }
+
+    pub(crate) fn http_on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        match self.expired(ctx.shared, ctx.now) {
+            Expired::Nothing => return Step::Continue,
+            Expired::KeepAlive | Expired::Linger => return Step::Close(Termination::NORMAL),
+            Expired::RequestHead => {
+                Counters::add(&ctx.shared.stats.frontends[self.frontend].counters.request_errors, 1);
+                let fe_http = ctx.shared.config.http.frontends.get(self.frontend);
+                self.http_reply(ctx, request_timeout(fe_http));
+            }
+            Expired::Connect => {
+                self.stage_deadline = None;
+                let step = match self.stage {
+                    Stage::Queued { .. } => Step::Close(Termination::new(Cause::ServerTimeout, Phase::Queue)),
+                    Stage::TurnAround => self.retry(ctx),
+                    Stage::Connecting => self.connect_failed(ctx, Failure::Timeout),
+                    Stage::Assigning | Stage::Established => Step::Continue,
+                };
+                if let Step::Close(t) = step {
+                    if let Some(step) = self.http_connect_failed(ctx, t) {
+                        return step;
+                    }
+                }
+            }
+            Expired::Server => {
+                let awaiting = self.http.as_deref().is_some_and(|h| h.phase == HttpPhase::Exchange && h.response_head.is_none());
+                if !awaiting {
+                    let t = Termination::new(Cause::ServerTimeout, Phase::Data);
+                    self.http_log_end(ctx, t);
+                    return Step::Close(t);
+                }
+                self.http_detach_server(ctx);
+                self.http_error(ctx, 504, HCause::ServerTimeout, HPhase::Headers);
+            }
+            Expired::Client => {
+                let t = Termination::new(Cause::ClientTimeout, self.phase());
+                self.http_log_end(ctx, t);
+                return Step::Close(t);
+            }
+        }
+        self.http_drive(ctx)
+    }
+}
