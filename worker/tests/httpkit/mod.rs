@@ -259,7 +259,7 @@ impl Client {
     /// The server closed (EOF) within the read timeout.
     pub fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
-        matches!(self.r.read_to_end(&mut rest), Ok(_)) && rest.is_empty()
+        self.r.read_to_end(&mut rest).is_ok() && rest.is_empty()
     }
 }
 

@@ -161,9 +161,9 @@ impl Session {
     /// Leaves any queue, closes the server connection and frees its slot.
     pub(super) fn http_detach_server(&mut self, ctx: &mut Ctx<'_>) {
         if let (Stage::Queued { server }, Some(be)) = (self.stage, self.backend) {
-            if !ctx.shared.backend(be).withdraw(self.id, server) {
-                // A grant is on its way: it finds the session no longer queued and goes back.
-            }
+            // False when a grant is already on its way: it finds the session no longer queued
+            // and its slot goes back.
+            let _ = ctx.shared.backend(be).withdraw(self.id, server);
         }
         drop(self.server.take());
         self.release_slot(ctx);
