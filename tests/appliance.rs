@@ -201,3 +201,44 @@ fn sigterm_ends_every_process_within_5s() {
     assert!(wait_until(Duration::from_millis(200), || children.iter().all(|p| !alive(*p))), "every child gone");
     eprintln!("stopped in {took:?}");
 }
+
+#[test]
+fn checker_marks_a_dead_server_down_and_the_worker_stops_using_it() {
+    let dir = TempDir::new("checkdown");
+    let s1 = NamedEcho::start("s1");
+    let s2 = NamedEcho::start("s2");
+    // s2 is a server that stops listening: bind a port, then close it.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_addr = dead.local_addr().expect("addr");
+    let port = free_port();
+    let config = format!(
+        r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, retries: 0, timeout: (connect: "1s", client: "10s", server: "10s")),
+  listen: [(name: "p", bind: ["127.0.0.1:{port}"], balance: roundrobin,
+            servers: [(name: "s1", addr: "{}", check: (inter: "200ms", fall: 2, rise: 1)),
+                      (name: "s2", addr: "{dead_addr}", check: (inter: "200ms", fall: 2, rise: 1))])],
+)
+"#,
+        s1.addr
+    );
+    std::fs::write(dir.file("h.ron"), config).expect("write");
+    let mut app = Appliance::start(&dir.file("h.ron"), &dir.file("h.log"));
+    app.wait_for_children(&["checker", "worker"], Duration::from_secs(10));
+    drop(dead);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    // Within fall x inter (+ margin) the checker reports DOWN and every new connection goes to s1.
+    assert!(app.wait_for_log("Server p/s2 is DOWN", Duration::from_secs(3)), "checker log line; log:\n{}", app.log_text());
+    // The checker's word reaches the worker through the supervisor a moment later.
+    let settled = wait_until(Duration::from_secs(2), || (0..3).all(|_| matches!(connect_and_name(addr), Ok((_, n)) if n == "s1")));
+    assert!(settled, "the worker stopped using the DOWN server; log:\n{}", app.log_text());
+    for _ in 0..10 {
+        let (_c, name) = connect_and_name(addr).expect("served by the live server");
+        assert_eq!(name, "s1");
+    }
+    // The server comes back: UP after `rise` successes, and it is used again.
+    let revived = std::net::TcpListener::bind(dead_addr).expect("rebind the dead server's port");
+    assert!(app.wait_for_log("Server p/s2 is UP", Duration::from_secs(3)), "UP again; log:\n{}", app.log_text());
+    drop(revived);
+    drop(s2);
+}

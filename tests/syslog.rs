@@ -66,3 +66,61 @@ impl Drop for Cleanup {
         }
     }
 }
+
+/// HAProxy's httplog format, field by field:
+/// `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r`.
+const HTTPLOG: &str = r#"^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d hakeeper-worker\[\d+\]: (\d{1,3}(?:\.\d{1,3}){3}):(\d+) \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3})\] (\S+) (\S+)/(\S+) (-?\d+)/(-?\d+)/(-?\d+)/(-?\d+)/(\+?\d+) (\d{3}) (\+?\d+) (\S+) (\S+) ([\w-]{4}) (\d+)/(\d+)/(\d+)/(\d+)/(\+?\d+) (\d+)/(\d+) "(\S+) (\S+) (HTTP/1\.[01])"$"#;
+
+#[test]
+fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
+    use harness::http_backend::{HttpBackend, HttpClient};
+    let dir = TempDir::new("httplog");
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
+    sink.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    let sink_addr = sink.local_addr().expect("addr");
+    let backend = HttpBackend::start("web1");
+    let port = free_port();
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            "(global: (user: \"nobody\", log: (target: \"udp://{sink_addr}\", facility: \"local1\")),\n defaults: (mode: http, log_format: httplog),\n listen: [(name: \"web\", bind: [\"127.0.0.1:{port}\"], servers: [(name: \"web1\", addr: \"{}\")])])",
+            backend.addr
+        ),
+    )
+    .expect("write config");
+    let pidfile = dir.file("h.pid");
+    let (code, _, err) = run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(Duration::from_secs(5), || pidfile.exists()), "pid file written");
+    let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
+    let guard = Cleanup(pid);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut client = None;
+    assert!(wait_until(Duration::from_secs(5), || {
+        client = HttpClient::connect(addr).ok();
+        client.is_some()
+    }));
+    let answer = client.expect("client").get("www.example.com", "").expect("response");
+    assert_eq!(answer.status, 200);
+
+    let re = regex::Regex::new(HTTPLOG).expect("regex");
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 2048];
+    let mut seen = Vec::new();
+    let mut matched = None;
+    while Instant::now() < end && matched.is_none() {
+        if let Ok(n) = sink.recv(&mut buf) {
+            let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if let Some(c) = re.captures(&line) {
+                matched = Some((c[1].parse::<u32>().expect("pri"), c[5].to_string(), c[6].to_string(), c[7].to_string(), c[13].to_string(), c[25].to_string(), c[26].to_string()));
+            }
+            seen.push(line);
+        }
+    }
+    let (pri, frontend, backend_name, server, status, method, uri) = matched.unwrap_or_else(|| panic!("no httplog line matched; received:\n{}", seen.join("\n")));
+    assert_eq!(pri / 8, 17, "facility local1");
+    assert_eq!((frontend.as_str(), backend_name.as_str(), server.as_str()), ("web", "web", "web1"));
+    assert_eq!((status.as_str(), method.as_str(), uri.as_str()), ("200", "GET", "/"));
+    drop(guard);
+}

@@ -6,8 +6,8 @@ from /proc/PID/stat (utime+stime) before and after each round.
 """
 import atexit, os, re, signal, socket, statistics, subprocess, sys, tempfile, time, json, resource
 
-ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3
+SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 10
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HAKEEPER = os.path.join(ROOT, "target", "release", "hakeeper")
 TMP = tempfile.mkdtemp(prefix="hakeeper-bench-")
@@ -31,8 +31,15 @@ atexit.register(cleanup)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
+def raise_fd_limit():
+    # Each proxied connection takes two descriptors in the proxy; use all the hard limit allows.
+    # (Where the hard limit is 20,000, as in some sandboxes, IDLE below is sized to fit.)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def start(cmd, cpu, **kw):
-    p = subprocess.Popen(["taskset", "-c", str(cpu)] + cmd, start_new_session=True,
+    p = subprocess.Popen(["taskset", "-c", str(cpu)] + cmd, start_new_session=True, preexec_fn=raise_fd_limit,
                          stdout=subprocess.DEVNULL, stderr=open(os.path.join(TMP, "stderr.log"), "a"), **kw)
     PROCS.append(p)
     return p
@@ -101,7 +108,7 @@ def start_haproxy():
     conf = os.path.join(TMP, "haproxy.cfg")
     with open(conf, "w") as f:
         f.write(f"""global
-  maxconn 40000
+  maxconn {MAXCONN}
   nbthread 1
 defaults
   mode tcp
@@ -126,12 +133,12 @@ def start_hakeeper():
     conf = os.path.join(TMP, "hakeeper.ron")
     with open(conf, "w") as f:
         f.write(f"""(
-  global: (maxconn: 40000, nbthread: 1, log: (target: "stderr", facility: "local1", level: "err")),
+  global: (maxconn: {MAXCONN}, nbthread: 1, log: (target: "stderr", facility: "local1", level: "err")),
   defaults: (mode: tcp, log: false, timeout: (connect: "5s", client: "50s", server: "50s")),
   listen: [
-    (name: "l4", bind: ["127.0.0.1:{port}"], maxconn: 40000, balance: roundrobin,
+    (name: "l4", bind: ["127.0.0.1:{port}"], maxconn: {MAXCONN}, balance: roundrobin,
      servers: [(name: "s1", addr: "127.0.0.1:{NGINX_PORT}")]),
-    (name: "bulk", bind: ["127.0.0.1:{bulk}"], maxconn: 40000, servers: [(name: "s1", addr: "127.0.0.1:{IPERF_PORT}")]),
+    (name: "bulk", bind: ["127.0.0.1:{bulk}"], maxconn: {MAXCONN}, servers: [(name: "s1", addr: "127.0.0.1:{IPERF_PORT}")]),
   ],
 )
 """)
@@ -142,12 +149,10 @@ def start_hakeeper():
     return [p.pid] + children(p.pid)
 
 
-def wrk(port, close):
-    cmd = ["taskset", "-c", "0", "wrk", "-t1", "-c50", f"-d{SECONDS}s", "--latency"]
-    if close:
-        cmd += ["-H", "Connection: close"]
-    out = subprocess.run(cmd + [f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
+def parse_wrk(out):
+    """(requests/s, p50 us, p99 us, total requests) from wrk --latency output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
     def lat(pct):
         m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
         v, unit = float(m.group(1)), m.group(2)
@@ -156,14 +161,26 @@ def wrk(port, close):
     return rps, lat(50), lat(99), total
 
 
+def wrk(port, close):
+    cmd = ["taskset", "-c", "0", "wrk", "-t1", "-c50", f"-d{SECONDS}s", "--latency"]
+    if close:
+        cmd += ["-H", "Connection: close"]
+    out = subprocess.run(cmd + [f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
+    return parse_wrk(out)
+
+
 def iperf(port):
     out = subprocess.run(["taskset", "-c", "0", "iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(SECONDS), "-J"],
                          capture_output=True, text=True).stdout
     return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
 
 
-def idle_rss(port, pids, n=10000):
-    resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+IDLE = min(10000, (resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 1500) // 2)
+MAXCONN = IDLE + 200
+
+
+def idle_rss(port, pids, n=IDLE):
+    raise_fd_limit()
     socks = []
     for _ in range(n):
         s = socket.create_connection(("127.0.0.1", port))
@@ -213,7 +230,7 @@ def main():
         ("p50 latency us, kept connections", lambda r: r["keepalive"][1], False),
         ("p99 latency us, kept connections", lambda r: r["keepalive"][2], False),
         ("bulk Gbit/s (iperf3)", lambda r: r["gbps"], True),
-        ("RSS KiB, 10,000 idle connections", lambda r: r["idle_rss_kib"], False),
+        (f"RSS KiB, {IDLE} idle connections", lambda r: r["idle_rss_kib"], False),
     ]
     print(f"\nL4 benchmark, {ROUNDS} rounds x {SECONDS}s, medians; load on CPU 0, proxy+backends on CPU 1, nbthread 1\n")
     print(f"| figure | HAProxy {haproxy_version()} | hakeeper | ratio hakeeper/HAProxy |")
