@@ -90,7 +90,8 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
     )
     .expect("write config");
     let pidfile = dir.file("h.pid");
-    let (code, _, err) = run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
+    let (code, _, err) =
+        run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
     assert_eq!(code, 0, "{err}");
     assert!(wait_until(Duration::from_secs(5), || pidfile.exists()), "pid file written");
     let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
@@ -113,12 +114,21 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
         if let Ok(n) = sink.recv(&mut buf) {
             let line = String::from_utf8_lossy(&buf[..n]).into_owned();
             if let Some(c) = re.captures(&line) {
-                matched = Some((c[1].parse::<u32>().expect("pri"), c[5].to_string(), c[6].to_string(), c[7].to_string(), c[13].to_string(), c[25].to_string(), c[26].to_string()));
+                matched = Some((
+                    c[1].parse::<u32>().expect("pri"),
+                    c[5].to_string(),
+                    c[6].to_string(),
+                    c[7].to_string(),
+                    c[13].to_string(),
+                    c[25].to_string(),
+                    c[26].to_string(),
+                ));
             }
             seen.push(line);
         }
     }
-    let (pri, frontend, backend_name, server, status, method, uri) = matched.unwrap_or_else(|| panic!("no httplog line matched; received:\n{}", seen.join("\n")));
+    let (pri, frontend, backend_name, server, status, method, uri) =
+        matched.unwrap_or_else(|| panic!("no httplog line matched; received:\n{}", seen.join("\n")));
     assert_eq!(pri / 8, 17, "facility local1");
     assert_eq!((frontend.as_str(), backend_name.as_str(), server.as_str()), ("web", "web", "web1"));
     assert_eq!((status.as_str(), method.as_str(), uri.as_str()), ("200", "GET", "/"));
