@@ -30,8 +30,6 @@ const STOP_DEADLINE: Duration = Duration::from_millis(4500);
 const VRRP_RELEASE_WAIT: Duration = Duration::from_millis(1500);
 /// Longest drain on SIGTERM, leaving room for vrrpd's release within the 5 s promise.
 const STOP_DRAIN: Duration = Duration::from_secs(2);
-/// A worker that served this long after giving up the VIPs gets them back.
-const PROXY_RISE: Duration = Duration::from_secs(10);
 
 /// Where the config comes from: a file, or text built into the binary (the demo).
 #[derive(Clone)]
@@ -600,7 +598,7 @@ impl Supervisor {
         }
         self.proxy_up = up;
         if up {
-            log::warn!("worker healthy for {PROXY_RISE:?}: proxy UP, VRRP priority restored");
+            log::warn!("worker healthy for {:?}: proxy UP, VRRP priority restored", self.config.global.worker_crash_limit.rise);
         } else {
             let l = self.config.global.worker_crash_limit;
             log::error!("worker exited {} times within {:?}: proxy DOWN, this node gives up its VIPs", l.exits, l.window);
@@ -726,8 +724,9 @@ impl Supervisor {
             }
         }
         if !self.proxy_up {
-            let serving =
-                self.procs.values().any(|p| p.role == Role::Worker && p.ready_since.is_some_and(|t| now.duration_since(t) >= PROXY_RISE));
+            let serving = self.procs.values().any(|p| {
+                p.role == Role::Worker && p.ready_since.is_some_and(|t| now.duration_since(t) >= self.config.global.worker_crash_limit.rise)
+            });
             let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(now));
             if serving && !failing {
                 self.set_proxy_health(true);

@@ -57,6 +57,8 @@ pub struct LogConfig {
 pub struct CrashLimit {
     pub exits: u32,
     pub window: Duration,
+    /// Serving this long after giving up the VIPs restores the proxy's health (hysteresis).
+    pub rise: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

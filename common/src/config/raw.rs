@@ -75,6 +75,9 @@ pub struct RawLog {
 pub struct RawCrashLimit {
     pub exits: u32,
     pub window: String,
+    /// How long a restarted worker must serve before this node takes its VIPs back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rise: Option<String>,
 }
 
 /// Proxy mode, as HAProxy's `mode`.

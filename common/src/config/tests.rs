@@ -421,3 +421,13 @@ fn http_raw_config_round_trips_through_ron() {
     let text = to_ron(&raw).unwrap();
     assert_eq!(raw, parse_raw("out.ron", &text).unwrap(), "{text}");
 }
+
+#[test]
+fn worker_crash_limit_rise_is_configurable_and_positive() {
+    let c = load_str("t.ron", "(global: (worker_crash_limit: (exits: 3, window: \"10s\", rise: \"2s\")))").unwrap().config;
+    assert_eq!(c.global.worker_crash_limit.exits, 3);
+    assert_eq!(c.global.worker_crash_limit.rise, Duration::from_secs(2));
+    let d = load_str("t.ron", "(global: (maxconn: 10))").unwrap().config;
+    assert_eq!(d.global.worker_crash_limit.rise, Duration::from_secs(10), "default rise");
+    assert_error("(\n global: (worker_crash_limit: (exits: 3, window: \"10s\",\n   rise: \"0s\")),\n)", 3, 4, "rise must be more than 0");
+}

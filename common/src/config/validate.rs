@@ -107,13 +107,17 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
     };
     let hard_stop_after = c.duration("global.hard_stop_after", g.hard_stop_after.as_ref(), Duration::from_secs(30));
     let worker_crash_limit = match &g.worker_crash_limit {
-        None => CrashLimit { exits: 5, window: Duration::from_secs(30) },
+        None => CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
         Some(l) => {
             if l.exits == 0 {
                 c.error("global.worker_crash_limit.exits", "exits must be at least 1");
             }
             let window = c.duration("global.worker_crash_limit.window", Some(&l.window), Duration::from_secs(30));
-            CrashLimit { exits: l.exits.max(1), window }
+            let rise = c.duration("global.worker_crash_limit.rise", l.rise.as_ref(), Duration::from_secs(10));
+            if rise.is_zero() {
+                c.error("global.worker_crash_limit.rise", "rise must be more than 0");
+            }
+            CrashLimit { exits: l.exits.max(1), window, rise }
         }
     };
     let ctl_socket = PathBuf::from(g.ctl_socket.as_deref().unwrap_or(crate::ctl::DEFAULT_CTL_SOCKET));
