@@ -148,3 +148,34 @@ fn ten_reloads_under_load_lose_nothing_and_leak_nothing() {
     let loaded = std::fs::read_to_string(s.ha.lab.log_path("lb1")).unwrap_or_default().matches("configuration generation").count();
     assert_eq!(loaded, r.reloads, "not every reload was applied\n{}", logs());
 }
+
+#[test]
+fn planned_switchover_hands_the_vip_over_and_switchback_takes_it_back() {
+    use harness::ha::client::analyse;
+    use harness::ha::scenarios::wait_for;
+    use harness::ha::{Stack, BACKUP, MASTER};
+    use harness::process::run_cli;
+    use std::time::Instant;
+    let Some(mut s) = up("switch", Vrrp::V2_1S) else { return };
+    let ctl = s.ha.lab.dir.join(format!("{MASTER}-ctl.sock")).display().to_string();
+    let workers_before = s.stack.workers(&s.ha, MASTER);
+    let event = Instant::now();
+    let (code, out, err) = run_cli(&["ctl", "--socket", &ctl, "switchover"], Duration::from_secs(5));
+    assert_eq!(code, 0, "ctl switchover: {out}{err}\n{}", s.ha.logs());
+    let moved = wait_for(Duration::from_secs(3), || s.ha.sole_holder(BACKUP));
+    std::thread::sleep(Duration::from_secs(1));
+    let report = analyse(&s.ha.client().attempts(), event - Duration::from_secs(1), Instant::now());
+    eprintln!("switchover: VIP on the backup after {}; {report}", ms(moved.map(|t| t - event)));
+    let logs = || s.ha.logs();
+    // The master advertises priority 0: the backup takes over after its skew time.
+    let bound = Vrrp::V2_1S.skew(BACKUP_PRIORITY) + Duration::from_millis(600);
+    assert!(moved.is_some_and(|t| t - event <= bound), "VIP not on the backup within {bound:?}\n{}", logs());
+    assert_eq!(report.refused, 0, "{report}\n{}", logs());
+    assert!(report.outage < Duration::from_millis(800), "{report}\n{}", logs());
+    assert_eq!(s.stack.workers(&s.ha, MASTER), workers_before, "the master's worker keeps serving what it has");
+
+    let (code, out, err) = run_cli(&["ctl", "--socket", &ctl, "switchback"], Duration::from_secs(5));
+    assert_eq!(code, 0, "ctl switchback: {out}{err}");
+    let back = wait_for(Vrrp::V2_1S.master_down(150) + Duration::from_secs(3), || s.ha.sole_holder(MASTER));
+    assert!(back.is_some(), "preempt did not bring the VIP back after switchback\n{}", logs());
+}

@@ -25,7 +25,10 @@ pub const USAGE: &str = "commands:
   enable server BACKEND/SERVER           leave maintenance (state READY)
   disable server BACKEND/SERVER          enter maintenance (state MAINT)
   set server BACKEND/SERVER state ready|drain|maint
-  set server BACKEND/SERVER weight N     0..256";
+  set server BACKEND/SERVER weight N     0..256
+  switchover                             planned handover: give up this host's VIPs (FAULT,
+                                         priority 0); established connections carry on
+  switchback                             take part in VRRP again (the VIPs come back by preempt)";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CtlRequest {
@@ -33,8 +36,20 @@ pub enum CtlRequest {
     ShowStat,
     ShowServers,
     ShowVrrp,
-    SetState { backend: String, server: String, state: AdminState },
-    SetWeight { backend: String, server: String, weight: u32 },
+    SetState {
+        backend: String,
+        server: String,
+        state: AdminState,
+    },
+    SetWeight {
+        backend: String,
+        server: String,
+        weight: u32,
+    },
+    /// Planned handover (answered by the supervisor): release the VIPs, keep serving what is open.
+    Switchover,
+    /// Undo `Switchover`.
+    Switchback,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +105,9 @@ impl CtlRequest {
             ["show", "servers"] => Ok(CtlRequest::ShowServers),
             ["show", "vrrp"] => Ok(CtlRequest::ShowVrrp),
             ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp")),
+            ["switchover"] => Ok(CtlRequest::Switchover),
+            ["switchback"] => Ok(CtlRequest::Switchback),
+            ["switchover" | "switchback", ..] => Err(CtlParseError::Usage("switchover | switchback")),
             ["enable", "server", t] => {
                 let (backend, server) = target(t)?;
                 Ok(CtlRequest::SetState { backend, server, state: AdminState::Ready })
@@ -130,6 +148,8 @@ impl fmt::Display for CtlRequest {
                 write!(f, "set server {backend}/{server} state {}", admin_state_name(*state).to_ascii_lowercase())
             }
             CtlRequest::SetWeight { backend, server, weight } => write!(f, "set server {backend}/{server} weight {weight}"),
+            CtlRequest::Switchover => f.write_str("switchover"),
+            CtlRequest::Switchback => f.write_str("switchback"),
         }
     }
 }
@@ -259,6 +279,9 @@ mod tests {
         assert_eq!(CtlRequest::parse(""), Err(CtlParseError::Empty));
         assert_eq!(CtlRequest::parse("   "), Err(CtlParseError::Empty));
         assert_eq!(CtlRequest::parse("reboot now"), Err(CtlParseError::Unknown("reboot".into())));
+        assert_eq!(CtlRequest::parse("switchover"), Ok(CtlRequest::Switchover));
+        assert_eq!(CtlRequest::parse(" switchback "), Ok(CtlRequest::Switchback));
+        assert!(matches!(CtlRequest::parse("switchover now"), Err(CtlParseError::Usage(_))));
         assert!(matches!(CtlRequest::parse("show"), Err(CtlParseError::Usage(_))));
         assert!(matches!(CtlRequest::parse("show stat extra"), Err(CtlParseError::Usage(_))));
         assert!(matches!(CtlRequest::parse("enable server"), Err(CtlParseError::Usage(_))));

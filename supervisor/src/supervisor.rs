@@ -100,6 +100,8 @@ pub struct Supervisor {
     /// `hakeeper ctl`'s socket; None when it could not be created.
     ctl: Option<CtlServer>,
     proxy_up: bool,
+    /// Set by `hakeeper ctl switchover`: the proxy counts as down for VRRP until `switchback`.
+    switched_over: bool,
     stop: Option<StopState>,
 }
 
@@ -177,6 +179,7 @@ impl Supervisor {
             vrrp_states: HashMap::new(),
             ctl,
             proxy_up: true,
+            switched_over: false,
             stop: None,
         })
     }
@@ -509,8 +512,16 @@ impl Supervisor {
         }
     }
 
-    /// The newest serving worker answers; without one, the client is told so at once.
+    /// The newest serving worker answers; without one, the client is told so at once. A planned
+    /// switchover is the supervisor's own: it concerns vrrpd, not the worker.
     fn parent_to_worker_ctl(&mut self, id: u64, request: CtlRequest) {
+        if matches!(request, CtlRequest::Switchover | CtlRequest::Switchback) {
+            let reply = self.switchover(request == CtlRequest::Switchover);
+            if let Some(ctl) = self.ctl.as_mut() {
+                ctl.answer(self.poll.registry(), id, &reply);
+            }
+            return;
+        }
         let serving = self
             .procs
             .values()
@@ -592,12 +603,39 @@ impl Supervisor {
         }
     }
 
+    /// `hakeeper ctl switchover`: this host gives up its VIPs the way a failed proxy does
+    /// (FAULT: priority-0 adverts, VIPs removed, so a peer takes over after its skew time) while
+    /// the worker keeps serving the connections it has. `switchback` undoes it.
+    fn switchover(&mut self, release: bool) -> CtlReply {
+        if self.pids_of(Role::Vrrpd).is_empty() || self.config.vrrp.instances.is_empty() {
+            return CtlReply::Error("no VRRP instance runs on this host".into());
+        }
+        self.switched_over = release;
+        if release {
+            log::warn!("planned switchover: releasing this host's VIPs; established connections continue");
+            self.set_proxy_health(false);
+            CtlReply::Done("switchover: VIPs released (FAULT, priority 0); `hakeeper ctl switchback` takes part in VRRP again".into())
+        } else {
+            let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(Instant::now()));
+            if failing {
+                return CtlReply::Error("the worker is still failing; the VIPs come back once it is healthy".into());
+            }
+            log::warn!("switchback: this host takes part in VRRP again");
+            self.set_proxy_health(true);
+            CtlReply::Done("switchback: VRRP instances leave FAULT; preempt brings the VIPs back".into())
+        }
+    }
+
     fn set_proxy_health(&mut self, up: bool) {
+        // A planned switchover holds the proxy down for VRRP until switchback.
+        let up = up && !self.switched_over;
         if self.proxy_up == up {
             return;
         }
         self.proxy_up = up;
-        if up {
+        if self.switched_over {
+            // switchover() says why.
+        } else if up {
             log::warn!("worker healthy for {:?}: proxy UP, VRRP priority restored", self.config.global.worker_crash_limit.rise);
         } else {
             let l = self.config.global.worker_crash_limit;

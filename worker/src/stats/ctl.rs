@@ -89,5 +89,7 @@ pub fn answer(shared: &Shared, hub: &StatsHub, request: &CtlRequest, grants: &mu
         CtlRequest::ShowVrrp => (CtlReply::Vrrp(hub.vrrp()), None),
         CtlRequest::SetState { backend, server, state } => change(backend, server, AdminAction::State(*state), grants),
         CtlRequest::SetWeight { backend, server, weight } => change(backend, server, AdminAction::Weight(*weight), grants),
+        // VRRP is the supervisor's business; it answers these itself and never forwards them.
+        CtlRequest::Switchover | CtlRequest::Switchback => (CtlReply::Error(format!("`{request}` is handled by the supervisor")), None),
     }
 }
