@@ -156,7 +156,7 @@ fn planned_switchover_hands_the_vip_over_and_switchback_takes_it_back() {
     use harness::ha::{Stack, BACKUP, MASTER};
     use harness::process::run_cli;
     use std::time::Instant;
-    let Some(mut s) = up("switch", Vrrp::V2_1S) else { return };
+    let Some(s) = up("switch", Vrrp::V2_1S) else { return };
     let ctl = s.ha.lab.dir.join(format!("{MASTER}-ctl.sock")).display().to_string();
     let workers_before = s.stack.workers(&s.ha, MASTER);
     let event = Instant::now();
