@@ -72,13 +72,17 @@ fn run_starts_four_processes_with_separated_privileges() {
     let children = s.app.wait_for_children(&["checker", "vrrpd", "worker"], Duration::from_secs(5));
     assert_eq!(children.len(), 3, "supervisor + 3 children: {children:?}");
     let pid_of = |role: &str| children.iter().find(|(r, _)| r == role).map(|(_, p)| *p).expect("role");
+    // A child drops its privileges right after exec: give it a moment before looking.
+    let net_raw_admin = (1u64 << 12) | (1u64 << 13);
+    wait_until(Duration::from_secs(3), || {
+        uid_and_caps(pid_of("worker")).0 != 0 && uid_and_caps(pid_of("checker")).0 != 0 && uid_and_caps(pid_of("vrrpd")).1 == net_raw_admin
+    });
     let (uid, caps) = uid_and_caps(pid_of("worker"));
     assert_ne!(uid, 0, "worker runs unprivileged");
     assert_eq!(caps, 0, "worker has no effective capabilities");
     let (uid, _) = uid_and_caps(pid_of("checker"));
     assert_ne!(uid, 0, "checker runs unprivileged");
     let (_, caps) = uid_and_caps(pid_of("vrrpd"));
-    let net_raw_admin = (1u64 << 12) | (1u64 << 13);
     assert_eq!(caps, net_raw_admin, "vrrpd keeps only CAP_NET_RAW and CAP_NET_ADMIN (CapEff {caps:x})");
     // The worker is chrooted: its root is not the host's.
     let root = std::fs::read_link(format!("/proc/{}/root", pid_of("worker"))).expect("root link");
@@ -241,4 +245,58 @@ fn checker_marks_a_dead_server_down_and_the_worker_stops_using_it() {
     assert!(app.wait_for_log("Server p/s2 is UP", Duration::from_secs(3)), "UP again; log:\n{}", app.log_text());
     drop(revived);
     drop(s2);
+}
+
+/// Connects to `addr` from the loopback address `src` (a distinct client for the stick table).
+fn name_from(src: &str, addr: SocketAddr) -> String {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+    use std::os::fd::AsRawFd;
+    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).expect("socket");
+    let local: std::net::SocketAddrV4 = format!("{src}:0").parse().expect("source");
+    bind(fd.as_raw_fd(), &SockaddrIn::from(local)).expect("bind source");
+    let SocketAddr::V4(remote) = addr else { panic!("IPv4 only") };
+    connect(fd.as_raw_fd(), &SockaddrIn::from(remote)).expect("connect");
+    let mut s = TcpStream::from(fd);
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut name = Vec::new();
+    let mut byte = [0u8; 1];
+    while s.read(&mut byte).expect("read name") == 1 && byte[0] != b'\n' {
+        name.push(byte[0]);
+    }
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+#[test]
+fn stick_table_survives_a_reload() {
+    let dir = TempDir::new("stickreload");
+    let s1 = NamedEcho::start("s1");
+    let s2 = NamedEcho::start("s2");
+    let port = free_port();
+    let config = format!(
+        r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, timeout: (connect: "1s", client: "10s", server: "10s")),
+  listen: [(name: "p", bind: ["127.0.0.1:{port}"], balance: roundrobin, stick: (expire: "60s"),
+            servers: [(name: "s1", addr: "{}"), (name: "s2", addr: "{}")])],
+)
+"#,
+        s1.addr, s2.addr
+    );
+    std::fs::write(dir.file("h.ron"), &config).expect("write");
+    let mut app = Appliance::start(&dir.file("h.ron"), &dir.file("h.log"));
+    app.wait_for_children(&["worker"], Duration::from_secs(10));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    assert!(wait_until(Duration::from_secs(5), || TcpStream::connect(addr).is_ok()), "proxy up; log:\n{}", app.log_text());
+    // Eight clients (distinct source addresses), spread over both servers by the balancer.
+    let clients: Vec<(String, String)> = (2..10).map(|i| format!("127.0.0.{i}")).map(|src| (src.clone(), name_from(&src, addr))).collect();
+    assert!(clients.iter().any(|(_, n)| n == "s1") && clients.iter().any(|(_, n)| n == "s2"), "both servers used: {clients:?}");
+    for (src, name) in &clients {
+        assert_eq!(&name_from(src, addr), name, "the stick table keeps {src} on its server");
+    }
+    signal(app.pid, nix::sys::signal::Signal::SIGHUP);
+    assert!(app.wait_for_log("stick-table entries from the previous worker", Duration::from_secs(10)), "log:\n{}", app.log_text());
+    // The new worker's balancer starts over; the adopted entries win, in reverse order too.
+    for (src, name) in clients.iter().rev() {
+        assert_eq!(&name_from(src, addr), name, "{src} stays on its server across the reload");
+    }
 }

@@ -422,6 +422,14 @@ impl Supervisor {
                     self.server_admin.insert((backend, server), (state, weight));
                 }
             }
+            FromWorker::StickTables(tables) => {
+                // A draining worker's persistence carries on in its successors.
+                let successors: Vec<i32> =
+                    self.procs.values().filter(|p| p.role == Role::Worker && p.pid != pid && !p.draining).map(|p| p.pid).collect();
+                for to in successors {
+                    self.send(to, &ToWorker::StickTables(tables.clone()), &[]);
+                }
+            }
             FromWorker::CtlReply { id, reply } => {
                 if let Some(ctl) = self.ctl.as_mut() {
                     ctl.answer(self.poll.registry(), id, &reply);

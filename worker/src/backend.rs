@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How an HTTP request wants its server chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +237,20 @@ impl BackendState {
     pub fn stick_store(&mut self, client: IpAddr, server: usize, now: Instant) {
         if let Some(t) = self.stick.as_mut() {
             t.store(client, server, now);
+        }
+    }
+
+    /// The stick table's live entries (client, server, remaining lifetime).
+    pub fn stick_export(&self, now: Instant) -> Vec<(IpAddr, usize, Duration)> {
+        self.stick.as_ref().map(|t| t.export(now)).unwrap_or_default()
+    }
+
+    /// Adopts a predecessor's entry (after a reload).
+    pub fn stick_import(&mut self, client: IpAddr, server: usize, remaining: Duration, now: Instant) {
+        if server < self.servers.len() {
+            if let Some(t) = self.stick.as_mut() {
+                t.import(client, server, remaining, now);
+            }
         }
     }
 

@@ -3,8 +3,8 @@
 //! sends them (relayd's `parent_dispatch_*` style): `supervisor_dispatch` handles one.
 
 use crate::backend::{Change, Grant};
-use crate::shared::Shared;
-use hakeeper_common::ipc::{self, AdminState, FrameReader, FromWorker, IpcError, ReadOutcome, ToWorker};
+use crate::shared::{lock, Shared};
+use hakeeper_common::ipc::{self, AdminState, FrameReader, FromWorker, IpcError, ReadOutcome, StickEntries, ToWorker};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Instant;
 
@@ -129,5 +129,40 @@ pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Gran
             crate::stats::check_result(shared, backend, server, reason, duration)
         }
         ToWorker::Ctl { id, request } => crate::stats::ctl_request(shared, id, request),
+        ToWorker::StickTables(tables) => stick_load(shared, tables, now),
     }
+}
+
+/// Every backend's stick table by names, for the worker that takes over after a reload.
+pub fn stick_dump(shared: &Shared, now: Instant) -> Vec<StickEntries> {
+    let mut out = Vec::new();
+    for (b, cfg) in shared.config.backends.iter().enumerate() {
+        let Some(state) = shared.backends.get(b) else { continue };
+        let entries: Vec<_> = lock(state)
+            .stick_export(now)
+            .into_iter()
+            .filter_map(|(client, s, left)| cfg.servers.get(s).map(|srv| (client, srv.name.clone(), left)))
+            .collect();
+        if !entries.is_empty() {
+            out.push(StickEntries { backend: cfg.name.clone(), entries });
+        }
+    }
+    out
+}
+
+/// Adopts a draining predecessor's stick entries, matching backends and servers by name.
+fn stick_load(shared: &Shared, tables: Vec<StickEntries>, now: Instant) {
+    let mut adopted = 0usize;
+    for table in tables {
+        let Some(b) = shared.config.backends.iter().position(|c| c.name == table.backend) else { continue };
+        let cfg = &shared.config.backends[b];
+        let mut state = lock(&shared.backends[b]);
+        for (client, server, left) in table.entries {
+            if let Some(s) = cfg.servers.iter().position(|srv| srv.name == server) {
+                state.stick_import(client, s, left, now);
+                adopted += 1;
+            }
+        }
+    }
+    log::info!("adopted {adopted} stick-table entries from the previous worker");
 }

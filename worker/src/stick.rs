@@ -49,6 +49,22 @@ impl StickTable {
         self.entries.insert(client, Entry { server, expires });
     }
 
+    /// Live entries as (client, server, remaining lifetime), to hand to a successor worker.
+    pub fn export(&self, now: Instant) -> Vec<(IpAddr, usize, Duration)> {
+        self.entries.iter().filter(|(_, e)| e.expires > now).map(|(c, e)| (*c, e.server, e.expires - now)).collect()
+    }
+
+    /// Adopts an entry from a predecessor unless this table already knows the client.
+    pub fn import(&mut self, client: IpAddr, server: usize, remaining: Duration, now: Instant) {
+        if self.entries.contains_key(&client) || remaining.is_zero() {
+            return;
+        }
+        self.store(client, server, now);
+        if let Some(e) = self.entries.get_mut(&client) {
+            e.expires = now + remaining.min(self.expire);
+        }
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -58,6 +74,23 @@ impl StickTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_then_import_keeps_remaining_lifetimes() {
+        let t0 = Instant::now();
+        let mut old = StickTable::new(Duration::from_secs(30), 10);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        old.store(a, 2, t0);
+        let dump = old.export(t0 + Duration::from_secs(10));
+        assert_eq!(dump, vec![(a, 2, Duration::from_secs(20))]);
+        let mut new = StickTable::new(Duration::from_secs(30), 10);
+        let t1 = t0 + Duration::from_secs(11);
+        for (c, s, left) in dump {
+            new.import(c, s, left, t1);
+        }
+        assert_eq!(new.lookup(a, t1 + Duration::from_secs(19)), Some(2));
+        assert_eq!(new.lookup(a, t1 + Duration::from_secs(21)), None, "the remaining lifetime carried over, not a fresh one");
+    }
 
     fn ip(n: u8) -> IpAddr {
         IpAddr::from([10, 0, 0, n])

@@ -19,6 +19,14 @@ pub struct WorkerConfig {
     pub http: HttpConfig,
 }
 
+/// One backend's stick table: (client address, server name, remaining lifetime) per entry.
+/// Names, not indexes, so that entries survive a reload that reorders servers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StickEntries {
+    pub backend: String,
+    pub entries: Vec<(std::net::IpAddr, String, Duration)>,
+}
+
 /// Names one listening socket passed with [`ToWorker::Listeners`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ListenerTag {
@@ -84,6 +92,8 @@ pub enum ToWorker {
         reason: String,
         duration: Duration,
     },
+    /// Stick-table entries from a worker that is draining (a reload), to carry on in this one.
+    StickTables(Vec<StickEntries>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +106,8 @@ pub enum FromWorker {
     AdminChanged { backend: String, server: String, state: AdminState, weight: Option<u32> },
     /// The answer to `ToWorker::Ctl { id, .. }`.
     CtlReply { id: u64, reply: CtlReply },
+    /// This worker's stick tables, sent when it starts draining so that a reload keeps them.
+    StickTables(Vec<StickEntries>),
 }
 
 /// The checker's slice of the config.

@@ -18,7 +18,7 @@ use crate::listeners::{Listener, Listeners, LISTENER_BASE};
 use crate::session::{Ctx, Session, Side, Stage, Step};
 use crate::shared::{lock, Shared};
 use crate::termination::{Cause, Termination};
-use hakeeper_common::ipc::FromWorker;
+use hakeeper_common::ipc::{FromWorker, ToWorker};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
@@ -183,6 +183,13 @@ impl EventLoop {
         let Some(control) = self.control.as_mut() else { return Ok(()) };
         let (msgs, state) = control.read()?;
         for msg in msgs {
+            if matches!(msg, ToWorker::Drain { .. }) && self.shared.draining().is_none() {
+                // A reload: the next worker carries on with this one's stick tables.
+                let tables = crate::control::stick_dump(&self.shared, self.now);
+                if !tables.is_empty() {
+                    control.send(&FromWorker::StickTables(tables))?;
+                }
+            }
             supervisor_dispatch(&self.shared, msg, &mut self.grants, self.now);
         }
         self.flush_grants();
