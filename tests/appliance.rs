@@ -300,3 +300,35 @@ fn stick_table_survives_a_reload() {
         assert_eq!(&name_from(src, addr), name, "{src} stays on its server across the reload");
     }
 }
+
+#[test]
+fn a_server_configured_initially_down_gets_traffic_only_after_rise_checks() {
+    let dir = TempDir::new("initialdown");
+    let s1 = NamedEcho::start("s1");
+    let s2 = NamedEcho::start("s2");
+    let port = free_port();
+    let config = format!(
+        r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, timeout: (connect: "1s", client: "10s", server: "10s")),
+  listen: [(name: "p", bind: ["127.0.0.1:{port}"], balance: roundrobin,
+            servers: [(name: "s1", addr: "{}"),
+                      (name: "s2", addr: "{}", check: (inter: "1s", rise: 3, initial: down))])],
+)
+"#,
+        s1.addr, s2.addr
+    );
+    std::fs::write(dir.file("h.ron"), config).expect("write");
+    let mut app = Appliance::start(&dir.file("h.ron"), &dir.file("h.log"));
+    app.wait_for_children(&["checker", "worker"], Duration::from_secs(10));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    assert!(wait_until(Duration::from_secs(5), || connect_and_name(addr).is_ok()), "proxy up; log:\n{}", app.log_text());
+    // Three passing checks at 1 s take over 2 s: until then only s1 serves.
+    for _ in 0..6 {
+        let (_c, name) = connect_and_name(addr).expect("served");
+        assert_eq!(name, "s1", "s2 starts DOWN; log:\n{}", app.log_text());
+    }
+    assert!(app.wait_for_log("Server p/s2 is UP", Duration::from_secs(6)), "s2 comes UP after rise checks; log:\n{}", app.log_text());
+    let served = wait_until(Duration::from_secs(2), || matches!(connect_and_name(addr), Ok((_, n)) if n == "s2"));
+    assert!(served, "s2 gets traffic once UP");
+}

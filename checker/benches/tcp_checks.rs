@@ -61,7 +61,7 @@ fn main() {
     let list: Vec<Server> = (0..servers)
         .map(|i| {
             let addr: SocketAddr = addrs[i / SERVERS_PER_LISTENER];
-            let check = Check { inter, fastinter: inter, downinter: inter, rise: 2, fall: 3, port: addr.port() };
+            let check = Check { inter, fastinter: inter, downinter: inter, rise: 2, fall: 3, port: addr.port(), initial_up: true };
             Server {
                 name: format!("s{i}"),
                 id: i as u32 + 1,

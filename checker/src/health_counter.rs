@@ -35,6 +35,16 @@ impl HealthCounter {
         HealthCounter { health: rise, rise, fall: fall.max(1) }
     }
 
+    /// A counter for a server configured to start UP (as `new`) or fully DOWN (`initial: down`:
+    /// it needs `rise` successes before it gets traffic).
+    pub fn starting(rise: u32, fall: u32, up: bool) -> Self {
+        let mut c = Self::new(rise, fall);
+        if !up {
+            c.health = 0;
+        }
+        c
+    }
+
     pub fn is_up(&self) -> bool {
         self.health >= self.rise
     }
@@ -171,5 +181,14 @@ mod tests {
         assert_eq!(c.pace(), Pace::Fast, "going up");
         // With fall = 1 the start value rise is already fully UP.
         assert_eq!(HealthCounter::new(2, 1).pace(), Pace::Inter);
+    }
+
+    #[test]
+    fn a_server_configured_down_needs_rise_successes() {
+        let mut c = HealthCounter::starting(2, 3, false);
+        assert!(!c.is_up());
+        assert_eq!(c.record(true), None, "one success is not enough");
+        assert_eq!(c.record(true), Some(true), "UP after rise successes");
+        assert!(HealthCounter::starting(2, 3, true).is_up());
     }
 }

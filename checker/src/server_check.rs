@@ -87,7 +87,7 @@ impl ServerCheck {
             backup: server.backup,
             target,
             timing: Timing::new(check, backend.timeout_connect, backend.timeout_check),
-            counter: HealthCounter::new(check.rise, check.fall),
+            counter: HealthCounter::starting(check.rise, check.fall, check.initial_up),
             protocol,
             probe: None,
         }
@@ -147,7 +147,7 @@ mod tests {
 
     fn check(inter_ms: u64) -> Check {
         let inter = Duration::from_millis(inter_ms);
-        Check { inter, fastinter: inter / 2, downinter: inter * 2, rise: 2, fall: 3, port: 80 }
+        Check { inter, fastinter: inter / 2, downinter: inter * 2, rise: 2, fall: 3, port: 80, initial_up: true }
     }
 
     #[test]

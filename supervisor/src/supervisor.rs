@@ -186,8 +186,10 @@ impl Supervisor {
 
     /// Starts the children and runs until stopped. Returns when every child has exited.
     pub fn run(mut self) -> Result<(), SupervisorError> {
-        self.start(Role::Worker)?;
+        // The checker first: starting it settles each server's initial health, which the
+        // worker then receives with its config (no request reaches an `initial: down` server).
         self.start(Role::Checker)?;
+        self.start(Role::Worker)?;
         if self.root {
             self.start(Role::Vrrpd)?;
         }
@@ -260,21 +262,27 @@ impl Supervisor {
         match role {
             Role::Worker => self.parent_to_new_worker(pid),
             Role::Checker => {
-                // A new checker starts every server UP (as HAProxy does) and reports only
-                // changes, so forget what the old one said or a recovered server stays DOWN.
-                let down: Vec<(usize, usize)> = self
-                    .config
-                    .backends
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(b, be)| be.servers.iter().enumerate().map(move |(s, sv)| (b, s, be.name.clone(), sv.name.clone())))
-                    .filter(|(_, _, bn, sn)| self.server_health.get(&(bn.clone(), sn.clone())) == Some(&false))
-                    .map(|(b, s, _, _)| (b, s))
-                    .collect();
-                self.server_health.clear();
+                // A new checker starts every server in its configured initial state (UP unless
+                // `initial: down`, as HAProxy) and reports only changes, so the workers are told
+                // that starting point, or a server recovered meanwhile would stay DOWN.
+                let mut changes = Vec::new();
+                let mut health = HashMap::new();
+                for (b, be) in self.config.backends.iter().enumerate() {
+                    for (s, sv) in be.servers.iter().enumerate() {
+                        let key = (be.name.clone(), sv.name.clone());
+                        let initial = sv.check.as_ref().is_none_or(|c| c.initial_up);
+                        if self.server_health.get(&key).copied().unwrap_or(true) != initial {
+                            changes.push(ToWorker::ServerHealth { backend: b, server: s, up: initial });
+                        }
+                        if !initial {
+                            health.insert(key, false);
+                        }
+                    }
+                }
+                self.server_health = health;
                 for pid in self.pids_of(Role::Worker) {
-                    for (backend, server) in &down {
-                        self.send(pid, &ToWorker::ServerHealth { backend: *backend, server: *server, up: true }, &[]);
+                    for msg in &changes {
+                        self.send(pid, msg, &[]);
                     }
                 }
                 self.send_builtin_script_states(false);

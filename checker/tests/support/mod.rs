@@ -126,7 +126,7 @@ impl Drop for CheckerUnderTest {
 }
 
 pub fn check(inter: Duration, rise: u32, fall: u32, port: u16) -> Check {
-    Check { inter, fastinter: inter, downinter: inter, rise, fall, port }
+    Check { inter, fastinter: inter, downinter: inter, rise, fall, port, initial_up: true }
 }
 
 pub fn server(name: &str, addr: SocketAddr, check: Option<Check>) -> Server {

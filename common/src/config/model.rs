@@ -158,6 +158,8 @@ pub struct Check {
     pub rise: u32,
     pub fall: u32,
     pub port: u16,
+    /// Whether the server counts as UP before its first check.
+    pub initial_up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -365,6 +365,17 @@ pub struct RawCheck {
     /// Port to check when it differs from the traffic port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// Health before the first check: `up` (HAProxy's behaviour, the default) or `down`
+    /// (no traffic until `rise` checks pass, as keepalived's `alpha`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial: Option<RawInitialHealth>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawInitialHealth {
+    Up,
+    Down,
 }
 
 /// The stats page.

@@ -479,6 +479,7 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
                 rise: rise.max(1),
                 fall: fall.max(1),
                 port: k.port.unwrap_or(addr.port()),
+                initial_up: k.initial != Some(RawInitialHealth::Down),
             }
         });
         servers.push(Server {

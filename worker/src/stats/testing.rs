@@ -53,6 +53,7 @@ pub fn backend(name: &str, servers: &[&str]) -> Backend {
                     rise: 2,
                     fall: 3,
                     port: 8066,
+                    initial_up: true,
                 }),
             })
             .collect(),

@@ -250,6 +250,7 @@ pub fn build(name: &str, addr: String, p: &ServerParams) -> (RawServer, Option<S
         rise: p.rise,
         fall: p.fall,
         port: p.port,
+        initial: None,
     });
     let lint = (!p.check && p.has_timings())
         .then(|| format!("server {name} has check timings but no `check`: HAProxy does not check it either, so they are dropped"));

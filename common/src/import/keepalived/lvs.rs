@@ -281,6 +281,7 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, port: u16) -> ServerC
         rise: Some(1),
         fall: Some(t.retry + 1),
         port: check_port,
+        initial: None,
     };
     ServerCheck { kind, check, connect_timeout: t.connect_timeout }
 }
