@@ -39,23 +39,22 @@ pub fn backend(servers: &[(u32, u32, bool)]) -> Backend {
     }
 }
 
+/// The global settings every unit-test config uses.
+pub fn global() -> Global {
+    Global {
+        user: None,
+        group: None,
+        chroot: None,
+        maxconn: 4096,
+        nbthread: 1,
+        log: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level: "info".into() },
+        hard_stop_after: Duration::from_secs(5),
+        worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
+        ctl_socket: "/run/hakeeper/ctl.sock".into(),
+    }
+}
+
 /// A worker config with these backends and no frontend.
 pub fn worker_config(backends: Vec<Backend>) -> WorkerConfig {
-    WorkerConfig {
-        global: Global {
-            user: None,
-            group: None,
-            chroot: None,
-            maxconn: 4096,
-            nbthread: 1,
-            log: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level: "info".into() },
-            hard_stop_after: Duration::from_secs(5),
-            worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
-            ctl_socket: "/run/hakeeper/ctl.sock".into(),
-        },
-        frontends: Vec::new(),
-        backends,
-        stats: None,
-        http: Default::default(),
-    }
+    WorkerConfig { global: global(), frontends: Vec::new(), backends, stats: None, http: Default::default() }
 }

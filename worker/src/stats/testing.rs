@@ -6,9 +6,7 @@ use super::{event_loop_turn, start, StatsThread};
 use crate::control::Control;
 use crate::counters::Stats;
 use crate::shared::{Shared, ThreadLink};
-use hakeeper_common::config::{
-    self, Backend, Balance, Check, CrashLimit, Frontend, Global, HashType, HealthCheck, LogConfig, LogTarget, Mode, Server,
-};
+use hakeeper_common::config::{self, Backend, Balance, Check, Frontend, HashType, HealthCheck, Mode, Server};
 use hakeeper_common::ipc::{FrameReader, FromWorker, WorkerConfig};
 use mio::{Events, Poll, Token, Waker};
 use std::io::{Read, Write};
@@ -95,17 +93,7 @@ pub fn stats_config(admin: bool) -> config::Stats {
 
 pub fn worker_config(admin: bool) -> WorkerConfig {
     WorkerConfig {
-        global: Global {
-            user: None,
-            group: None,
-            chroot: None,
-            maxconn: 4096,
-            nbthread: 1,
-            log: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level: "info".into() },
-            hard_stop_after: Duration::from_secs(5),
-            worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
-            ctl_socket: "/run/hakeeper/ctl.sock".into(),
-        },
+        global: crate::testkit::global(),
         frontends: vec![frontend("proxy_status")],
         backends: vec![backend("proxy_status", &["server_1", "server_2", "server_3"]), backend("other", &["o1"])],
         stats: Some(stats_config(admin)),
