@@ -102,7 +102,7 @@ fn backend_that_stops_listening_is_down_after_fall_checks_and_up_after_rise() {
 #[test]
 fn first_failure_after_start_marks_the_server_down() {
     // fall 3, but a server starts at counter = rise: one failure is enough (SEMANTICS.md).
-    let port = free_port();
+    let port = refused_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut c = check(ms(200), 2, 3, port);
     c.fastinter = ms(2000);
@@ -165,7 +165,7 @@ fn many_servers_share_one_loop_and_every_one_is_reported() {
     // 40 servers, half of them on a dead port: one DOWN message each, nothing for the others.
     let live = Listener::start("127.0.0.1:0".parse().unwrap());
     let live_addr = live.addr;
-    let dead_port = free_port();
+    let dead_port = refused_port();
     let mut servers = Vec::new();
     for i in 0..40 {
         let port = if i % 2 == 0 { live_addr.port() } else { dead_port };
