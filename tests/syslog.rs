@@ -134,3 +134,74 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
     assert_eq!((status.as_str(), method.as_str(), uri.as_str()), ("200", "GET", "/"));
     drop(guard);
 }
+
+/// Receives datagrams on `sink` until `done` holds for what arrived or `within` passes.
+fn collect(sink: &UdpSocket, within: Duration, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    let end = Instant::now() + within;
+    let mut buf = [0u8; 2048];
+    while Instant::now() < end && !done(&lines) {
+        if let Ok(n) = sink.recv(&mut buf) {
+            lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    lines
+}
+
+#[test]
+fn several_log_targets_each_get_the_lines_their_level_admits() {
+    let dir = TempDir::new("twolog");
+    let open_sink = || {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
+        s.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+        s
+    };
+    let (all, notice) = (open_sink(), open_sink());
+    let (all_addr, notice_addr) = (all.local_addr().expect("addr"), notice.local_addr().expect("addr"));
+    let port = free_port();
+    // A server nobody listens on, checked: the worker logs the failed connection (info), the
+    // checker logs the server going DOWN (warning).
+    let dead = format!("127.0.0.1:{}", refused_port());
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            "(global: (user: \"nobody\", log: (target: \"udp://{all_addr}\", facility: \"local0\"),
+                additional_logs: [(target: \"udp://{notice_addr}\", facility: \"local1\", level: \"notice\")]),
+              defaults: (log_format: tcplog),
+              listen: [(name: \"p\", bind: [\"127.0.0.1:{port}\"], servers: [(name: \"s\", addr: \"{dead}\", check: (inter: \"200ms\"))])])"
+        ),
+    )
+    .expect("write config");
+    let pidfile = dir.file("h.pid");
+    let (code, _, err) =
+        run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(Duration::from_secs(5), || pidfile.exists()), "pid file written");
+    let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
+    let guard = Cleanup(pid);
+
+    // One client connection: the tcplog line (info) for a connection that found no server.
+    assert!(wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
+    let all_lines = collect(&all, Duration::from_secs(6), |l| {
+        l.iter().any(|l| l.contains(" p p/")) && l.iter().any(|l| l.contains("Server p/s is DOWN"))
+    });
+    let notice_lines = collect(&notice, Duration::from_secs(2), |l| l.iter().any(|l| l.contains("Server p/s is DOWN")));
+    drop(guard);
+
+    let pri = |line: &String| -> u32 {
+        line.strip_prefix('<')
+            .and_then(|r| r.split_once('>'))
+            .and_then(|(p, _)| p.parse().ok())
+            .unwrap_or_else(|| panic!("no PRI in {line:?}"))
+    };
+    assert!(all_lines.iter().any(|l| l.contains(" p p/")), "the info target gets the connection log: {all_lines:#?}");
+    assert!(all_lines.iter().any(|l| l.contains("Server p/s is DOWN")), "and the events: {all_lines:#?}");
+    assert!(all_lines.iter().all(|l| pri(l) / 8 == 16), "facility local0 on the first target: {all_lines:#?}");
+    assert!(notice_lines.iter().any(|l| l.contains("Server p/s is DOWN")), "the notice target gets the DOWN event: {notice_lines:#?}");
+    for line in &notice_lines {
+        assert_eq!(pri(line) / 8, 17, "facility local1 on the second target: {line:?}");
+        assert!(pri(line) % 8 <= 5, "nothing below notice on the second target: {line:?}");
+    }
+    assert!(!notice_lines.iter().any(|l| l.contains(" p p/")), "no connection log at notice: {notice_lines:#?}");
+}

@@ -9,6 +9,11 @@
 //! reset) is charged to the checker, so the bench also measures a floor: a bare loop doing only
 //! the same socket / connect / close calls at the same rate, without any event loop. The
 //! checker's own overhead is the difference.
+//!
+//! In the same run HAProxy (`/usr/sbin/haproxy`, or BENCH_HAPROXY; 2.6 from Debian) checks the
+//! same loopback targets with one backend of as many `server … check inter 1s` lines, one thread
+//! (`nbthread 1`: the checker is one thread too), and the bench prints the ratio of CPU used.
+//! Without HAProxy installed that part is skipped.
 
 use hakeeper_common::config::{Backend, Balance, Check, HashType, HealthCheck, Mode, Server};
 use hakeeper_common::ipc::{send, CheckerConfig, FrameReader, FromChecker, ReadOutcome, ToChecker};
@@ -122,6 +127,8 @@ fn main() {
     let _ = checker.wait();
     let served = accepted.load(Ordering::Relaxed);
 
+    let haproxy = haproxy_run(&addrs, servers, Duration::from_secs(seconds));
+
     let list: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
     let mut floor = Command::new(std::env::current_exe().expect("own path"))
         .arg(FLOOR_ARG)
@@ -144,9 +151,66 @@ fn main() {
     println!("checker CPU: user {:.2} s + system {:.2} s = {checker_share:.2}% of one core (target < 5%)", checker_cpu.0, checker_cpu.1);
     println!("kernel floor (same connects, no event loop): {floor_share:.2}% of one core");
     println!("checker overhead above the floor: {:.2}% of one core", checker_share - floor_share);
+    match haproxy {
+        Some(h) => {
+            let haproxy_share = share(h.cpu, h.elapsed);
+            println!(
+                "HAProxy ({}) on the same targets: {:.0} checks/s, user {:.2} s + system {:.2} s = {haproxy_share:.2}% of one core",
+                h.version, h.checks, h.cpu.0, h.cpu.1
+            );
+            println!(
+                "CPU ratio hakeeper / HAProxy: {:.2} (above the floor: {:.2})",
+                checker_share / haproxy_share,
+                (checker_share - floor_share) / (haproxy_share - floor_share)
+            );
+        }
+        None => println!("HAProxy comparison skipped: no haproxy binary (set BENCH_HAPROXY)"),
+    }
     if checker_share >= 5.0 || transitions != 0 {
         std::process::exit(1);
     }
+}
+
+/// What HAProxy used for the same checks.
+struct HaproxyRun {
+    version: String,
+    cpu: (f64, f64),
+    elapsed: Duration,
+    checks: f64,
+}
+
+/// Runs HAProxy checking `servers` servers spread over `addrs` at inter 1s, measures it over
+/// `window` after the same settling time as the checker, and stops it (by its PID).
+fn haproxy_run(addrs: &[SocketAddr], servers: usize, window: Duration) -> Option<HaproxyRun> {
+    let binary = std::env::var("BENCH_HAPROXY").unwrap_or_else(|_| "/usr/sbin/haproxy".into());
+    let version = Command::new(&binary).arg("-v").output().ok()?;
+    let version = String::from_utf8_lossy(&version.stdout).split_whitespace().nth(2).unwrap_or("?").to_string();
+    let mut cfg = String::from(
+        "global\n    nbthread 1\n    maxconn 4096\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 50s\n    \
+         timeout server 50s\n",
+    );
+    // HAProxy refuses to run without a listener: one on a free loopback port, never used.
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    cfg.push_str(&format!("frontend unused\n    bind 127.0.0.1:{port}\n    default_backend bench\nbackend bench\n"));
+    for i in 0..servers {
+        cfg.push_str(&format!("    server s{i} {} check inter 1s\n", addrs[i / SERVERS_PER_LISTENER]));
+    }
+    let path = std::env::temp_dir().join(format!("hakeeper-bench-haproxy-{}.cfg", std::process::id()));
+    std::fs::write(&path, cfg).expect("write the HAProxy config");
+    let mut haproxy = Command::new(&binary).arg("-db").arg("-q").arg("-f").arg(&path).spawn().expect("start HAProxy");
+    std::thread::sleep(Duration::from_secs(2));
+    if let Ok(Some(status)) = haproxy.try_wait() {
+        eprintln!("HAProxy exited at start ({status}); comparison skipped");
+        let _ = std::fs::remove_file(&path);
+        return None;
+    }
+    let opens = active_opens();
+    let (cpu, elapsed) = measure(haproxy.id(), window);
+    let checks = (active_opens() - opens) as f64 / elapsed.as_secs_f64();
+    let _ = haproxy.kill();
+    let _ = haproxy.wait();
+    let _ = std::fs::remove_file(&path);
+    Some(HaproxyRun { version, cpu, elapsed, checks })
 }
 
 /// The kernel's count of outgoing TCP connection attempts (/proc/net/snmp, Tcp ActiveOpens).

@@ -13,10 +13,11 @@ use crate::notify_lanes::{Lanes, NotifyJob};
 use crate::probe::Readiness;
 use crate::report::{no_server_line, transition_line, ServerCounts, Transition};
 use crate::rng::Rng;
+use crate::run_as::{drop_script_caps, Credentials, RunAs};
 use crate::script_check::{ScriptCheck, KILL_GRACE};
 use crate::script_process::Outcome;
 use crate::security::command_security_problem;
-use crate::server_check::{ServerCheck, Step};
+use crate::server_check::{Conclusion, ServerCheck, Step};
 use crate::status::CheckResult;
 use crate::timers::TimerQueue;
 use hakeeper_common::config::ScriptAction;
@@ -55,6 +56,8 @@ fn coalesced(wait: Duration) -> Duration {
 enum TimerKey {
     /// The next check of server i, or the deadline of the one in flight.
     Server(usize),
+    /// Server i's check script's exit poll (no pidfd).
+    ServerPoll(usize),
     /// Script j's next run.
     ScriptTick(usize),
     /// Script j's timeout, then its SIGKILL escalation.
@@ -72,7 +75,10 @@ enum TimerKey {
 impl TimerKey {
     /// Timers of the health checks, which end at Stop.
     fn is_check(self) -> bool {
-        matches!(self, TimerKey::Server(_) | TimerKey::ScriptTick(_) | TimerKey::ScriptDeadline(_) | TimerKey::ScriptPoll(_))
+        matches!(
+            self,
+            TimerKey::Server(_) | TimerKey::ServerPoll(_) | TimerKey::ScriptTick(_) | TimerKey::ScriptDeadline(_) | TimerKey::ScriptPoll(_)
+        )
     }
 }
 
@@ -103,8 +109,10 @@ pub struct Checker {
     notify_limits: NotifyLimits,
     /// From the config: `enable_script_security` and `script_user` also apply to notify scripts.
     script_security: bool,
-    script_user: Option<String>,
-    notify_user_warned: bool,
+    /// Whom notify scripts run as, or why they may not run.
+    notify_run_as: Result<RunAs, String>,
+    /// The checker's user and whether it may still switch to another one for a script.
+    creds: Credentials,
     /// Set by Stop (or a closed channel): checks have ended, notify scripts may finish until then.
     stopping: Option<Instant>,
 }
@@ -125,8 +133,8 @@ impl Checker {
             notify: Lanes::new(),
             notify_limits: NotifyLimits::default(),
             script_security: false,
-            script_user: None,
-            notify_user_warned: false,
+            notify_run_as: Ok(RunAs::Own),
+            creds: Credentials::current(),
             stopping: None,
         })
     }
@@ -185,7 +193,6 @@ impl Checker {
     fn configure(&mut self, config: CheckerConfig, now: Instant) -> Result<Flow, CheckerError> {
         self.stop_all();
         self.script_security = config.enable_script_security;
-        self.script_user = config.script_user.clone();
         self.timers.retain(|key| !key.is_check());
         self.backends.clear();
         self.servers.clear();
@@ -197,7 +204,21 @@ impl Checker {
                     // HAProxy does not check a server in maintenance.
                     Some(check) if !server.disabled => {
                         let i = self.servers.len();
-                        self.servers.push(ServerCheck::new(b, backend, s, server, check));
+                        let mut checked = ServerCheck::new(b, backend, s, server, check);
+                        if let Some(script) = checked.script_mut() {
+                            match self.creds.run_as(config.script_user.as_ref()) {
+                                Ok(run_as) => script.run_as = run_as,
+                                Err(why) => script.refused = Some(why),
+                            }
+                            if config.enable_script_security && script.refused.is_none() {
+                                script.refused = command_security_problem(&script.command)
+                                    .map(|why| format!("refused by enable_script_security: {why}"));
+                            }
+                            if let Some(why) = &script.refused {
+                                log::error!("check script of server {}/{}: {why}", backend.name, server.name);
+                            }
+                        }
+                        self.servers.push(checked);
                         // Spread the first checks over `inter` so they do not all fire at once.
                         let first = now + self.rng.below(check.inter);
                         self.timers.schedule(TimerKey::Server(i), first);
@@ -209,30 +230,28 @@ impl Checker {
             }
             self.backends.push(members);
         }
-        let mut user_warned = false;
+        self.notify_run_as = self.creds.run_as(config.script_user.as_ref());
+        let mut unapplied = self.creds.unapplied(config.script_user.as_ref()).cloned();
         for (index, script) in config.scripts.iter().enumerate() {
             // Builtin checks (proxy_alive) are answered by the supervisor itself.
             let ScriptAction::Command(command) = &script.action else {
                 continue;
             };
-            if let Some(user) = script.user.as_ref().or(config.script_user.as_ref()) {
-                if !user_warned {
-                    log::warn!(
-                        "script user {user:?} is not applied: scripts run as the checker's own user (uid {})",
-                        nix::unistd::getuid()
-                    );
-                    user_warned = true;
-                }
-            }
+            let user = script.user.as_ref().or(config.script_user.as_ref());
+            unapplied = unapplied.or_else(|| self.creds.unapplied(user).cloned());
             let j = self.scripts.len();
             let mut check = ScriptCheck::new(index, script, command);
-            if config.enable_script_security {
-                check.refused = command_security_problem(command);
+            match self.creds.run_as(user) {
+                Ok(run_as) => check.run_as = run_as,
+                Err(why) => check.refused = Some(why),
+            }
+            if config.enable_script_security && check.refused.is_none() {
+                check.refused = command_security_problem(command).map(|why| format!("refused by enable_script_security: {why}"));
             }
             self.scripts.push(check);
             match self.scripts[j].refused.clone() {
                 Some(why) => {
-                    log::error!("VRRP_Script({}) refused by enable_script_security: {why}", script.name);
+                    log::error!("VRRP_Script({}) {why}", script.name);
                     if let Flow::Stop = self.script_result(j, Outcome::Lost)? {
                         return Ok(Flow::Stop);
                     }
@@ -240,6 +259,14 @@ impl Checker {
                 None => self.timers.schedule(TimerKey::ScriptTick(j), now),
             }
         }
+        if let Some(user) = unapplied {
+            log::warn!(
+                "script user {:?} is not applied: hakeeper was not started as root, so scripts run as the checker's own user (uid {})",
+                user.name,
+                self.creds.own.uid
+            );
+        }
+        self.settle_script_caps();
         log::info!("checking {} servers and {} scripts", self.servers.len(), self.scripts.len());
         Ok(Flow::Continue)
     }
@@ -322,7 +349,12 @@ impl Checker {
         };
         if i < self.servers.len() {
             return match self.servers[i].on_event(ready, now) {
-                Step::Waiting => Ok(Flow::Continue),
+                Step::Waiting => {
+                    if self.servers[i].needs_poll() {
+                        self.timers.schedule(TimerKey::ServerPoll(i), now + SCRIPT_POLL);
+                    }
+                    Ok(Flow::Continue)
+                }
                 Step::Deadline(at) => {
                     self.timers.schedule(TimerKey::Server(i), at);
                     Ok(Flow::Continue)
@@ -342,6 +374,10 @@ impl Checker {
         }
         match key {
             TimerKey::Server(i) => self.server_timer(i, now),
+            TimerKey::ServerPoll(i) => {
+                let ready = Readiness { writable: false, error: false };
+                self.on_event(FIRST_SERVER + i, ready, now)
+            }
             TimerKey::ScriptTick(j) => self.script_tick(j, now),
             TimerKey::ScriptDeadline(j) => {
                 self.script_deadline(j, now);
@@ -367,12 +403,19 @@ impl Checker {
         let server = &mut self.servers[i];
         if server.in_flight() {
             return match server.on_timeout(now) {
-                Some(result) => self.server_result(i, result, now),
-                None => Ok(Flow::Continue),
+                Step::Done(result) => self.server_result(i, result, now),
+                Step::Deadline(at) => {
+                    self.timers.schedule(TimerKey::Server(i), at);
+                    Ok(Flow::Continue)
+                }
+                Step::Waiting => Ok(Flow::Continue),
             };
         }
         match server.begin(self.poll.registry(), Token(FIRST_SERVER + i), now) {
             Ok(deadline) => {
+                if server.needs_poll() {
+                    self.timers.schedule(TimerKey::ServerPoll(i), now + SCRIPT_POLL);
+                }
                 self.timers.schedule(TimerKey::Server(i), deadline);
                 Ok(Flow::Continue)
             }
@@ -384,7 +427,8 @@ impl Checker {
     /// check ends), and reports a state change.
     fn server_result(&mut self, i: usize, result: CheckResult, now: Instant) -> Result<Flow, CheckerError> {
         let server = &mut self.servers[i];
-        let (change, next) = server.conclude(&result);
+        let Conclusion { change, next, weight } = server.conclude(&result);
+        self.timers.cancel(TimerKey::ServerPoll(i));
         self.timers.schedule(TimerKey::Server(i), now + next);
         log::debug!(
             "Health check for server {}/{} {}, reason: {}, check duration: {}ms, status: {}.",
@@ -395,6 +439,12 @@ impl Checker {
             result.duration_ms(),
             server.counter.status_text()
         );
+        if let Some(weight) = weight {
+            // Before the health change, so that a server coming UP serves with its new weight.
+            if let Flow::Stop = self.server_weight(i, weight)? {
+                return Ok(Flow::Stop);
+            }
+        }
         let Some(up) = change else {
             return Ok(Flow::Continue);
         };
@@ -424,6 +474,17 @@ impl Checker {
             duration: result.duration,
         };
         self.checker_to_parent(&msg)
+    }
+
+    /// A `dynamic` check script set server i's weight (keepalived's misc_dynamic).
+    fn server_weight(&mut self, i: usize, weight: u32) -> Result<Flow, CheckerError> {
+        let server = &self.servers[i];
+        log::info!("Server {}/{} weight set to {weight} by its check script.", server.backend_name, server.server_name);
+        let (backend, index) = (server.backend, server.server);
+        if let Some(member) = self.backends.get_mut(backend).and_then(|m| m.get_mut(index)) {
+            member.usable = weight > 0;
+        }
+        self.checker_to_parent(&FromChecker::ServerWeight { backend, server: index, weight })
     }
 
     fn counts(&self, backend: usize) -> ServerCounts {
@@ -526,6 +587,24 @@ impl Checker {
                 self.checker_to_parent(&msg)
             }
             None => Ok(Flow::Continue),
+        }
+    }
+
+    /// Keeps CAP_SETUID/SETGID/KILL only while a script runs as another user.
+    fn settle_script_caps(&mut self) {
+        let switching = |r: &RunAs| matches!(r, RunAs::User(_));
+        let needed = self.scripts.iter().any(|s| s.refused.is_none() && switching(&s.run_as))
+            || self.servers.iter_mut().filter_map(ServerCheck::script_mut).any(|s| s.refused.is_none() && switching(&s.run_as))
+            || self.notify_run_as.as_ref().is_ok_and(switching);
+        if needed || !self.creds.can_switch {
+            return;
+        }
+        match drop_script_caps() {
+            Ok(()) => {
+                self.creds.can_switch = false;
+                log::debug!("no script runs as another user: capabilities dropped");
+            }
+            Err(e) => log::warn!("cannot drop the capabilities kept for script_user: {e}"),
         }
     }
 

@@ -13,11 +13,13 @@ mod notify_lanes;
 mod probe;
 mod report;
 mod rng;
+mod run_as;
 mod script_check;
 mod script_counter;
 mod script_process;
 mod security;
 mod server_check;
+mod server_script;
 mod status;
 mod timers;
 

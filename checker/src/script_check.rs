@@ -1,6 +1,7 @@
 //! One `vrrp_script` with a command: keepalived's schedule (a run every `interval`, skipped while
 //! the previous one still runs), its timeout, and its rise/fall counter.
 
+use crate::run_as::RunAs;
 use crate::script_counter::ScriptCounter;
 use crate::script_process::{Outcome, ScriptProcess};
 use hakeeper_common::config::VrrpScript;
@@ -18,8 +19,10 @@ pub struct ScriptCheck {
     pub timeout: Duration,
     pub counter: ScriptCounter,
     pub running: Option<ScriptProcess>,
-    /// Set when `enable_script_security` refused the script: it never runs and stays failed.
+    /// Set when `enable_script_security` (or a user missing on this host) refused the script:
+    /// it never runs and stays failed.
     pub refused: Option<String>,
+    pub run_as: RunAs,
 }
 
 impl ScriptCheck {
@@ -33,6 +36,7 @@ impl ScriptCheck {
             counter: ScriptCounter::new(script.rise, script.fall),
             running: None,
             refused: None,
+            run_as: RunAs::Own,
         }
     }
 
@@ -54,7 +58,7 @@ impl ScriptCheck {
             log::debug!("VRRP_Script({}) is still running, skipping this run", self.name);
             return Ok(false);
         }
-        self.running = Some(ScriptProcess::spawn(&self.command)?);
+        self.running = Some(ScriptProcess::spawn(&self.command, &[], self.run_as)?);
         Ok(true)
     }
 }

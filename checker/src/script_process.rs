@@ -3,6 +3,7 @@
 //! directly with its arguments (as keepalived runs both). Its exit is noticed through a pidfd in
 //! the event loop (no SIGCHLD handler, no thread).
 
+use crate::run_as::{switch_user, RunAs};
 use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -49,28 +50,32 @@ pub struct ScriptProcess {
 }
 
 impl ScriptProcess {
-    pub fn spawn(command: &str) -> io::Result<ScriptProcess> {
+    pub fn spawn(command: &str, env: &[(&str, String)], run_as: RunAs) -> io::Result<ScriptProcess> {
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(command);
-        Self::start(cmd)
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        Self::start(cmd, run_as)
     }
 
     /// Execs `program` with `args`, no shell. A file without a `#!` line (ENOEXEC) is run by
     /// /bin/sh, as execvp and keepalived (which then uses system()) do.
-    pub fn spawn_program(program: &Path, args: &[String]) -> io::Result<ScriptProcess> {
+    pub fn spawn_program(program: &Path, args: &[String], run_as: RunAs) -> io::Result<ScriptProcess> {
         let mut cmd = Command::new(program);
         cmd.args(args);
-        match Self::start(cmd) {
+        match Self::start(cmd, run_as) {
             Err(e) if e.raw_os_error() == Some(nix::libc::ENOEXEC) => {
                 let mut cmd = Command::new("/bin/sh");
                 cmd.arg(program).args(args);
-                Self::start(cmd)
+                Self::start(cmd, run_as)
             }
             other => other,
         }
     }
 
-    fn start(mut cmd: Command) -> io::Result<ScriptProcess> {
+    fn start(mut cmd: Command, run_as: RunAs) -> io::Result<ScriptProcess> {
+        if let RunAs::User(ids) = run_as {
+            switch_user(&mut cmd, ids);
+        }
         let child = cmd.process_group(0).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
         let raw = i32::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
         let pid = Pid::from_raw(raw);

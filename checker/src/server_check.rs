@@ -1,14 +1,22 @@
-//! One checked server: what to check and how often, its health counter and its probe in flight.
+//! One checked server: what to check and how often, its health counter and its check in flight
+//! (a network probe, or a check script's process).
 
 use crate::health_counter::{HealthCounter, Pace};
 use crate::http;
 use crate::mysql;
 use crate::probe::{Probe, Progress, Protocol, Readiness};
-use crate::status::CheckResult;
+use crate::script_process::ScriptProcess;
+use crate::server_script::{ServerScript, WeightVerdict};
+use crate::status::{os_error_text, CheckResult, CheckStatus};
 use hakeeper_common::config::{Backend, Check, HealthCheck, Server};
-use mio::{Registry, Token};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
+
+/// After a check script's timeout: how often the loop looks again (and kills again) until the
+/// killed group's leader has been reaped. Its pidfd normally tells first.
+const SCRIPT_REAP_RETRY: Duration = Duration::from_millis(200);
 
 /// What the loop does after an event on a probe.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,6 +59,36 @@ impl Timing {
     }
 }
 
+/// How a server is checked.
+enum Method {
+    Network(Protocol),
+    Script(ServerScript),
+}
+
+/// The check in progress.
+enum InFlight {
+    Probe(Probe),
+    Script {
+        process: ScriptProcess,
+        started: Instant,
+        /// The pidfd could not be watched: the loop polls.
+        polled: bool,
+        /// Reaped: nothing left to kill.
+        reaped: bool,
+    },
+}
+
+/// What a finished check changed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Conclusion {
+    /// The new health, at a rise/fall transition.
+    pub change: Option<bool>,
+    /// When the next check is due, from now.
+    pub next: Duration,
+    /// The new weight, when a `dynamic` script changed it.
+    pub weight: Option<u32>,
+}
+
 pub struct ServerCheck {
     pub backend: usize,
     pub server: usize,
@@ -60,24 +98,32 @@ pub struct ServerCheck {
     pub target: SocketAddr,
     pub timing: Timing,
     pub counter: HealthCounter,
-    protocol: Protocol,
-    probe: Option<Probe>,
+    method: Method,
+    in_flight: Option<InFlight>,
+    configured_weight: u32,
+    /// The weight as last set (a `dynamic` script may change it).
+    pub weight: u32,
+    /// What the script that just ended asked for, applied by `conclude`.
+    asked_weight: Option<WeightVerdict>,
 }
 
 impl ServerCheck {
     pub fn new(backend_index: usize, backend: &Backend, server_index: usize, server: &Server, check: &Check) -> Self {
         let target = SocketAddr::new(server.addr.ip(), check.port);
-        let protocol = match &backend.health_check {
-            HealthCheck::Tcp => Protocol::Tcp,
+        let method = match &backend.health_check {
+            HealthCheck::Tcp => Method::Network(Protocol::Tcp),
             HealthCheck::Http { method, uri, version, expect_status } => {
                 let host = match (check.port, target.ip()) {
                     (80, IpAddr::V6(ip)) => format!("[{ip}]"),
                     (80, ip) => ip.to_string(),
                     _ => target.to_string(),
                 };
-                Protocol::Http { request: http::request(method, uri, version, &host), expect: *expect_status }
+                Method::Network(Protocol::Http { request: http::request(method, uri, version, &host), expect: *expect_status })
             }
-            HealthCheck::Mysql { user } => Protocol::Mysql { login: mysql::login_and_quit(user) },
+            HealthCheck::Mysql { user } => Method::Network(Protocol::Mysql { login: mysql::login_and_quit(user) }),
+            HealthCheck::Script { command, timeout, dynamic } => {
+                Method::Script(ServerScript::new(command, *timeout, *dynamic, &backend.name, &server.name, target))
+            }
         };
         ServerCheck {
             backend: backend_index,
@@ -88,55 +134,138 @@ impl ServerCheck {
             target,
             timing: Timing::new(check, backend.timeout_connect, backend.timeout_check),
             counter: HealthCounter::starting(check.rise, check.fall, check.initial_up),
-            protocol,
-            probe: None,
+            method,
+            in_flight: None,
+            configured_weight: server.weight,
+            weight: server.weight,
+            asked_weight: None,
+        }
+    }
+
+    /// The server's check script, if it is checked by one (to set whom it runs as).
+    pub fn script_mut(&mut self) -> Option<&mut ServerScript> {
+        match &mut self.method {
+            Method::Script(s) => Some(s),
+            Method::Network(_) => None,
         }
     }
 
     pub fn in_flight(&self) -> bool {
-        self.probe.is_some()
+        self.in_flight.is_some()
+    }
+
+    /// A check script runs whose end the loop must poll for (no pidfd).
+    pub fn needs_poll(&self) -> bool {
+        matches!(self.in_flight, Some(InFlight::Script { polled: true, .. }))
     }
 
     /// Starts a check; returns its deadline, or its result if it failed at once.
     pub fn begin(&mut self, registry: &Registry, token: Token, now: Instant) -> Result<Instant, CheckResult> {
-        let probe = Probe::start(self.target, &self.protocol, registry, token, now)?;
-        self.probe = Some(probe);
-        Ok(now + self.timing.connect)
+        match &self.method {
+            Method::Network(protocol) => {
+                let probe = Probe::start(self.target, protocol, registry, token, now)?;
+                self.in_flight = Some(InFlight::Probe(probe));
+                Ok(now + self.timing.connect)
+            }
+            Method::Script(script) => {
+                if let Some(why) = &script.refused {
+                    return Err(CheckResult::new(CheckStatus::ProcError, Duration::ZERO).with_info(why.clone()));
+                }
+                let process =
+                    script.spawn().map_err(|e| CheckResult::new(CheckStatus::ProcError, now.elapsed()).with_info(os_error_text(&e)))?;
+                let watched = process.pidfd().is_some_and(|fd| registry.register(&mut SourceFd(&fd), token, Interest::READABLE).is_ok());
+                let timeout = script.timeout.unwrap_or(self.timing.inter);
+                self.in_flight = Some(InFlight::Script { process, started: now, polled: !watched, reaped: false });
+                Ok(now + timeout)
+            }
+        }
     }
 
     pub fn on_event(&mut self, ready: Readiness, now: Instant) -> Step {
-        let Some(probe) = self.probe.as_mut() else {
-            return Step::Waiting;
-        };
-        match probe.on_ready(ready, &self.protocol, now) {
-            Progress::Waiting => Step::Waiting,
-            Progress::Connected => match self.timing.read {
-                Some(read) => Step::Deadline(now + read),
-                None => Step::Waiting,
-            },
-            Progress::Done(result) => Step::Done(result),
+        match self.in_flight.as_mut() {
+            None => Step::Waiting,
+            Some(InFlight::Probe(probe)) => {
+                let Method::Network(protocol) = &self.method else { return Step::Waiting };
+                match probe.on_ready(ready, protocol, now) {
+                    Progress::Waiting => Step::Waiting,
+                    Progress::Connected => match self.timing.read {
+                        Some(read) => Step::Deadline(now + read),
+                        None => Step::Waiting,
+                    },
+                    Progress::Done(result) => Step::Done(result),
+                }
+            }
+            Some(InFlight::Script { process, started, reaped, .. }) => {
+                let Method::Script(script) = &self.method else { return Step::Waiting };
+                let took = now.saturating_duration_since(*started);
+                match process.try_finish() {
+                    Ok(None) => Step::Waiting,
+                    Ok(Some(outcome)) => {
+                        *reaped = true;
+                        let (result, weight) = script.judge(outcome, took);
+                        self.asked_weight = weight;
+                        Step::Done(result)
+                    }
+                    Err(e) => Step::Done(CheckResult::new(CheckStatus::ProcError, took).with_info(os_error_text(&e))),
+                }
+            }
         }
     }
 
-    /// The verdict for a check whose deadline passed (`None` when none was running).
-    pub fn on_timeout(&mut self, now: Instant) -> Option<CheckResult> {
-        self.probe.as_ref().map(|p| p.on_timeout(now))
+    /// The check's deadline passed: a probe's verdict, or a script's group killed (its end,
+    /// a timeout, is then reaped from its pidfd or a later look).
+    pub fn on_timeout(&mut self, now: Instant) -> Step {
+        match self.in_flight.as_mut() {
+            None => Step::Waiting,
+            Some(InFlight::Probe(probe)) => Step::Done(probe.on_timeout(now)),
+            Some(InFlight::Script { process, .. }) => {
+                if !process.timed_out() {
+                    log::warn!(
+                        "check script of server {}/{} timed out; killing process group {}",
+                        self.backend_name,
+                        self.server_name,
+                        process.pid()
+                    );
+                }
+                process.kill_timed_out();
+                match self.on_event(Readiness { writable: false, error: false }, now) {
+                    Step::Waiting => Step::Deadline(now + SCRIPT_REAP_RETRY),
+                    other => other,
+                }
+            }
+        }
     }
 
-    /// Closes the probe, counts the result; returns the transition (if any) and when the next
-    /// check is due.
-    pub fn conclude(&mut self, result: &CheckResult) -> (Option<bool>, Duration) {
-        if let Some(probe) = self.probe.take() {
-            probe.close();
-        }
+    /// Ends the check in flight, counts the result; returns the transition (if any), when the
+    /// next check is due and a weight change.
+    pub fn conclude(&mut self, result: &CheckResult) -> Conclusion {
+        // Closing a probe's socket or a script's pidfd also removes it from the poll.
+        self.end_in_flight();
         let change = self.counter.record(result.passed());
-        (change, self.timing.interval(self.counter.pace()))
+        let wanted = match self.asked_weight.take() {
+            Some(WeightVerdict::Configured) => Some(self.configured_weight),
+            Some(WeightVerdict::Set(w)) => Some(w),
+            None => None,
+        };
+        let weight = wanted.filter(|w| *w != self.weight);
+        if let Some(w) = weight {
+            self.weight = w;
+        }
+        Conclusion { change, next: self.timing.interval(self.counter.pace()), weight }
     }
 
-    /// Drops a probe without counting it (shutdown, reconfiguration).
+    /// Drops the check in flight without counting it (shutdown, reconfiguration).
     pub fn abandon(&mut self) {
-        if let Some(probe) = self.probe.take() {
-            probe.close();
+        self.end_in_flight();
+        self.asked_weight = None;
+    }
+
+    fn end_in_flight(&mut self) {
+        match self.in_flight.take() {
+            Some(InFlight::Probe(probe)) => probe.close(),
+            // Not reaped: shutdown, or a run whose end could not be observed; leave nothing behind.
+            Some(InFlight::Script { process, reaped: false, .. }) => process.kill_and_reap(),
+            Some(InFlight::Script { reaped: true, .. }) | None => {}
         }
     }
 }

@@ -22,6 +22,12 @@ pub enum CheckStatus {
     L7Ok,
     /// The answer is well formed but reports an error or an unwanted status (`L7STS`).
     L7Status,
+    /// A check script exited with a failing status (`PROCERR`).
+    ProcError,
+    /// A check script ran past its timeout and was killed (`PROCTOUT`).
+    ProcTimeout,
+    /// A check script passed (`PROCOK`).
+    ProcOk,
 }
 
 impl CheckStatus {
@@ -36,16 +42,20 @@ impl CheckStatus {
             CheckStatus::L7Response => "Layer7 invalid response",
             CheckStatus::L7Ok => "Layer7 check passed",
             CheckStatus::L7Status => "Layer7 wrong status",
+            CheckStatus::ProcError => "External check error",
+            CheckStatus::ProcTimeout => "External check timeout",
+            CheckStatus::ProcOk => "External check passed",
         }
     }
 
     pub fn passed(self) -> bool {
-        matches!(self, CheckStatus::L4Ok | CheckStatus::L7Ok)
+        matches!(self, CheckStatus::L4Ok | CheckStatus::L7Ok | CheckStatus::ProcOk)
     }
 
-    /// HAProxy prints `code:` for statuses at or above `L57DATA`, i.e. layer-7 verdicts.
+    /// HAProxy prints `code:` for statuses at or above `L57DATA`: layer-7 verdicts and
+    /// external checks (the script's exit status).
     fn shows_code(self) -> bool {
-        matches!(self, CheckStatus::L7Ok | CheckStatus::L7Status)
+        matches!(self, CheckStatus::L7Ok | CheckStatus::L7Status | CheckStatus::ProcError | CheckStatus::ProcTimeout | CheckStatus::ProcOk)
     }
 }
 

@@ -27,6 +27,8 @@ pub enum LogError {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogSpec {
     pub config: LogConfig,
+    /// Further syslog targets; ignored in foreground mode, where everything goes to stderr.
+    pub additional: Vec<LogConfig>,
     pub foreground: bool,
 }
 
@@ -41,11 +43,13 @@ pub fn level_filter(name: &str) -> LevelFilter {
 
 /// Installs the process-wide logger for `role`.
 pub fn init(role: &str, spec: &LogSpec) -> Result<(), LogError> {
-    let level = level_filter(&spec.config.level);
-    let logger: Box<dyn Log> = if spec.foreground || spec.config.target == LogTarget::Stderr {
-        Box::new(StderrLog { ident: ident(role) })
+    let (logger, level): (Box<dyn Log>, LevelFilter) = if spec.foreground || spec.config.target == LogTarget::Stderr {
+        (Box::new(StderrLog { ident: ident(role) }), level_filter(&spec.config.level))
     } else {
-        Box::new(open_syslog(role, &spec.config)?)
+        let targets =
+            std::iter::once(&spec.config).chain(&spec.additional).map(|config| open_syslog(role, config)).collect::<Result<Vec<_>, _>>()?;
+        let level = targets.iter().map(|t| t.level).max().unwrap_or(LevelFilter::Error);
+        (Box::new(SyslogTargets { targets }), level)
     };
     log::set_boxed_logger(logger).map_err(|_| LogError::AlreadySet)?;
     log::set_max_level(level);
@@ -60,7 +64,7 @@ fn ident(role: &str) -> String {
     }
 }
 
-fn open_syslog(role: &str, config: &LogConfig) -> Result<SyslogLog, LogError> {
+fn open_syslog(role: &str, config: &LogConfig) -> Result<SyslogTarget, LogError> {
     let facility: Facility = config.facility.parse().map_err(|_| LogError::Facility(config.facility.clone()))?;
     let formatter = Formatter3164 { facility, hostname: None, process: ident(role), pid: std::process::id() };
     let logger = match &config.target {
@@ -79,14 +83,60 @@ fn open_syslog(role: &str, config: &LogConfig) -> Result<SyslogLog, LogError> {
     if let LoggerBackend::Unix(sock) = &logger.backend {
         let _ = sock.set_nonblocking(true);
     }
-    Ok(SyslogLog { logger: Mutex::new(logger) })
+    Ok(SyslogTarget { logger: Mutex::new(logger), level: level_filter(&config.level), severity: severity_of_name(&config.level) })
 }
 
-struct SyslogLog {
+/// Syslog severity number of a level name (`err` = 3 … `debug` = 7).
+fn severity_of_name(name: &str) -> u8 {
+    crate::config::validate::LEVELS.iter().position(|l| *l == name).map_or(3, |p| p as u8)
+}
+
+/// Syslog severity a record is sent with (info lines aimed at [`NOTICE`] go as notice).
+fn severity_of_record(level: Level, notice: bool) -> u8 {
+    match level {
+        Level::Error => 3,
+        Level::Warn => 4,
+        Level::Info if notice => 5,
+        Level::Info => 6,
+        Level::Debug | Level::Trace => 7,
+    }
+}
+
+/// One syslog destination with its own lowest severity.
+struct SyslogTarget {
     logger: Mutex<Logger<LoggerBackend, Formatter3164>>,
+    /// Coarse filter for `log::set_max_level`.
+    level: LevelFilter,
+    /// Highest severity number sent (syslog counts down: 3 = err, 5 = notice, 6 = info).
+    severity: u8,
 }
 
-impl Log for SyslogLog {
+impl SyslogTarget {
+    fn send(&self, level: Level, notice: bool, message: &str) {
+        let Ok(mut logger) = self.logger.lock() else {
+            DROPPED_LINES.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let result = match level {
+            Level::Error => logger.err(message),
+            Level::Warn => logger.warning(message),
+            Level::Info if notice => logger.notice(message),
+            Level::Info => logger.info(message),
+            Level::Debug | Level::Trace => logger.debug(message),
+        };
+        if result.is_err() {
+            DROPPED_LINES.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Every configured syslog destination (HAProxy's several `log` lines); each line goes to the
+/// ones whose level admits it.
+struct SyslogTargets {
+    targets: Vec<SyslogTarget>,
+}
+
+impl Log for SyslogTargets {
     fn enabled(&self, metadata: &Metadata) -> bool {
         metadata.level() <= log::max_level()
     }
@@ -104,19 +154,10 @@ impl Log for SyslogLog {
             }
             message.truncate(cut);
         }
-        let Ok(mut logger) = self.logger.lock() else {
-            DROPPED_LINES.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let result = match record.level() {
-            Level::Error => logger.err(message),
-            Level::Warn => logger.warning(message),
-            Level::Info if record.target() == NOTICE => logger.notice(message),
-            Level::Info => logger.info(message),
-            Level::Debug | Level::Trace => logger.debug(message),
-        };
-        if result.is_err() {
-            DROPPED_LINES.fetch_add(1, Ordering::Relaxed);
+        let notice = record.target() == NOTICE;
+        let severity = severity_of_record(record.level(), notice);
+        for target in self.targets.iter().filter(|t| severity <= t.severity) {
+            target.send(record.level(), notice, &message);
         }
     }
 

@@ -56,7 +56,10 @@ pub fn main(role_name: &str, spec_text: &str) -> ExitCode {
     if let Err(e) = logging::init(role.name(), &spec.log) {
         eprintln!("hakeeper-{}: {e}", role.name());
     }
-    if let Err(e) = privileges::apply(&spec.privileges, spec.parent) {
+    // The checker may need to run scripts as `script_user`: it keeps what that takes and gives
+    // it up itself once its config shows no script needs it.
+    let keep: &[caps::Capability] = if role == Role::Checker { &privileges::SCRIPT_USER_CAPS } else { &[] };
+    if let Err(e) = privileges::apply(&spec.privileges, spec.parent, keep) {
         log::error!("cannot drop privileges: {e}");
         return ExitCode::from(1);
     }

@@ -88,9 +88,18 @@ fn sys(step: &'static str) -> impl FnOnce(nix::Error) -> PrivError {
     move |source| PrivError::Sys { step, source }
 }
 
-/// Applies `privs` to the calling (child) process. Also sets no_new_privs and a parent-death
+/// What the checker keeps after dropping to its user, so that it can run scripts as
+/// `script_user`: switch uid/gid in a forked script (SETUID, SETGID) and signal that script's
+/// process group at its timeout (KILL). The checker gives them up once its config shows that no
+/// script runs as another user.
+pub const SCRIPT_USER_CAPS: [Capability; 3] = [Capability::CAP_SETUID, Capability::CAP_SETGID, Capability::CAP_KILL];
+
+/// Applies `privs` to the calling (child) process, keeping `keep` (permitted and effective, not
+/// inheritable nor ambient) across a `DropTo`. Also sets no_new_privs and a parent-death
 /// signal, which must come after the uid change (the kernel clears it on a credential change).
-pub fn apply(privs: &Privileges, parent: i32) -> Result<(), PrivError> {
+/// no_new_privs only stops execve from granting privileges (setuid files, file capabilities);
+/// a forked child may still use the capabilities kept here.
+pub fn apply(privs: &Privileges, parent: i32, keep: &[Capability]) -> Result<(), PrivError> {
     match privs {
         Privileges::Unprivileged => {}
         Privileges::DropTo { uid, gid, chroot } => {
@@ -98,15 +107,31 @@ pub fn apply(privs: &Privileges, parent: i32) -> Result<(), PrivError> {
                 nix::unistd::chroot(dir).map_err(sys("chroot"))?;
                 nix::unistd::chdir("/").map_err(sys("chdir to the new root"))?;
             }
+            let keep: CapsHashSet = keep.iter().copied().collect();
+            if !keep.is_empty() {
+                // Limit the bounding set while CAP_SETPCAP is still held, and let the permitted
+                // set survive setuid (the effective set is cleared and restored below).
+                drop_bounding_except(&keep)?;
+                nix::sys::prctl::set_keepcaps(true).map_err(sys("set keepcaps"))?;
+            }
             let gid = Gid::from_raw(*gid);
             nix::unistd::setgroups(&[gid]).map_err(sys("setgroups"))?;
             nix::unistd::setgid(gid).map_err(sys("setgid"))?;
             nix::unistd::setuid(Uid::from_raw(*uid)).map_err(sys("setuid"))?;
-            // setuid from root clears the capability sets; check rather than trust.
+            if !keep.is_empty() {
+                nix::sys::prctl::set_keepcaps(false).map_err(sys("clear keepcaps"))?;
+                set_only(&keep)?;
+            }
+            // setuid from root clears the capability sets (but `keep`); check rather than trust.
             let effective =
                 caps::read(None, CapSet::Effective).map_err(|e| PrivError::Caps { step: "read capabilities", reason: e.to_string() })?;
-            if !effective.is_empty() {
-                return Err(PrivError::Caps { step: "drop capabilities", reason: format!("still holding {effective:?}") });
+            let permitted =
+                caps::read(None, CapSet::Permitted).map_err(|e| PrivError::Caps { step: "read capabilities", reason: e.to_string() })?;
+            if effective != keep || permitted != keep {
+                return Err(PrivError::Caps {
+                    step: "drop capabilities",
+                    reason: format!("holding {effective:?} (permitted {permitted:?}), expected {keep:?}"),
+                });
             }
         }
         Privileges::NetworkCapsOnly => keep_network_caps()?,
@@ -120,18 +145,32 @@ pub fn apply(privs: &Privileges, parent: i32) -> Result<(), PrivError> {
     Ok(())
 }
 
-fn keep_network_caps() -> Result<(), PrivError> {
-    let keep: CapsHashSet = [Capability::CAP_NET_RAW, Capability::CAP_NET_ADMIN].into_iter().collect();
-    let fail = |step: &'static str| move |e: caps::errors::CapsError| PrivError::Caps { step, reason: e.to_string() };
-    // The bounding set first: it needs CAP_SETPCAP, which the later steps remove.
+fn caps_error(step: &'static str) -> impl Fn(caps::errors::CapsError) -> PrivError {
+    move |e| PrivError::Caps { step, reason: e.to_string() }
+}
+
+/// Drops every capability but `keep` from the bounding set (needs CAP_SETPCAP).
+fn drop_bounding_except(keep: &CapsHashSet) -> Result<(), PrivError> {
     for cap in caps::all() {
         if !keep.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(fail("drop a bounding capability"))?;
+            caps::drop(None, CapSet::Bounding, cap).map_err(caps_error("drop a bounding capability"))?;
         }
     }
-    caps::clear(None, CapSet::Ambient).map_err(fail("clear ambient capabilities"))?;
-    caps::set(None, CapSet::Inheritable, &CapsHashSet::new()).map_err(fail("clear inheritable capabilities"))?;
-    caps::set(None, CapSet::Effective, &keep).map_err(fail("set effective capabilities"))?;
-    caps::set(None, CapSet::Permitted, &keep).map_err(fail("set permitted capabilities"))?;
     Ok(())
+}
+
+/// Leaves exactly `keep` in the effective and permitted sets, nothing inheritable or ambient.
+fn set_only(keep: &CapsHashSet) -> Result<(), PrivError> {
+    caps::clear(None, CapSet::Ambient).map_err(caps_error("clear ambient capabilities"))?;
+    caps::set(None, CapSet::Inheritable, &CapsHashSet::new()).map_err(caps_error("clear inheritable capabilities"))?;
+    caps::set(None, CapSet::Effective, keep).map_err(caps_error("set effective capabilities"))?;
+    caps::set(None, CapSet::Permitted, keep).map_err(caps_error("set permitted capabilities"))?;
+    Ok(())
+}
+
+fn keep_network_caps() -> Result<(), PrivError> {
+    let keep: CapsHashSet = [Capability::CAP_NET_RAW, Capability::CAP_NET_ADMIN].into_iter().collect();
+    // The bounding set first: it needs CAP_SETPCAP, which the later steps remove.
+    drop_bounding_except(&keep)?;
+    set_only(&keep)
 }

@@ -21,7 +21,7 @@ pub fn main(source: ConfigSource, foreground: bool, pidfile: Option<&Path>) -> E
     for w in &loaded.warnings {
         eprintln!("{}", warning_line(w));
     }
-    let spec = LogSpec { config: loaded.config.global.log.clone(), foreground };
+    let spec = LogSpec { config: loaded.config.global.log.clone(), additional: loaded.config.global.additional_logs.clone(), foreground };
     if let Err(e) = logging::init("supervisor", &spec) {
         eprintln!("hakeeper: {e}");
         return ExitCode::from(1);

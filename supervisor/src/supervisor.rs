@@ -89,6 +89,8 @@ pub struct Supervisor {
     restarts: Vec<(Role, Instant)>,
     /// Health reported by the checker, by (backend, server) name, replayed to new workers.
     server_health: HashMap<(String, String), bool>,
+    /// Weights set by the checker (`misc_dynamic`), by (backend, server) name, replayed too.
+    server_weights: HashMap<(String, String), u32>,
     script_states: HashMap<usize, bool>,
     /// Last state vrrpd reported for each instance.
     vrrp_states: HashMap<usize, (VrrpState, u8)>,
@@ -173,6 +175,7 @@ impl Supervisor {
             policies,
             restarts: Vec::new(),
             server_health: HashMap::new(),
+            server_weights: HashMap::new(),
             script_states: HashMap::new(),
             builtin_sent: HashMap::new(),
             server_admin: HashMap::new(),
@@ -236,7 +239,11 @@ impl Supervisor {
         };
         ChildSpec {
             privileges,
-            log: LogSpec { config: self.config.global.log.clone(), foreground: self.foreground },
+            log: LogSpec {
+                config: self.config.global.log.clone(),
+                additional: self.config.global.additional_logs.clone(),
+                foreground: self.foreground,
+            },
             parent: std::process::id() as i32,
         }
     }
@@ -280,6 +287,8 @@ impl Supervisor {
                     }
                 }
                 self.server_health = health;
+                // A new checker starts from the configured weights and reports changes from there.
+                self.server_weights.clear();
                 for pid in self.pids_of(Role::Worker) {
                     for msg in &changes {
                         self.send(pid, msg, &[]);
@@ -328,6 +337,9 @@ impl Supervisor {
                 let key = (backend.name.clone(), server.name.clone());
                 if let Some(up) = self.server_health.get(&key) {
                     replay.push(ToWorker::ServerHealth { backend: b, server: s, up: *up });
+                }
+                if let Some(weight) = self.server_weights.get(&key) {
+                    replay.push(ToWorker::SetWeight { backend: b, server: s, weight: *weight });
                 }
                 if let Some((state, weight)) = self.server_admin.get(&key) {
                     replay.push(ToWorker::ServerAdmin { backend: b, server: s, state: *state });
@@ -461,6 +473,17 @@ impl Supervisor {
                     self.send(pid, &ToWorker::CheckResult { backend, server, reason: reason.clone(), duration }, &[]);
                 }
                 self.send_builtin_script_states(false);
+            }
+            FromChecker::ServerWeight { backend, server, weight } => {
+                let names = self.config.backends.get(backend).and_then(|b| b.servers.get(server).map(|s| (b.name.clone(), s.name.clone())));
+                let Some(key) = names else {
+                    log::warn!("checker reported a weight for unknown server {backend}/{server}");
+                    return;
+                };
+                self.server_weights.insert(key, weight);
+                for pid in self.pids_of(Role::Worker) {
+                    self.send(pid, &ToWorker::SetWeight { backend, server, weight }, &[]);
+                }
             }
             FromChecker::ScriptState { script, ok } => {
                 self.script_states.insert(script, ok);
@@ -856,7 +879,12 @@ impl Supervisor {
         if let Err(e) = self.start(Role::Worker) {
             log::error!("reload: {e}");
         }
-        if old.backends != self.config.backends || old.vrrp.scripts != self.config.vrrp.scripts {
+        // The checker's capabilities and its scripts' user are fixed when it starts.
+        let checker_changed = old.backends != self.config.backends
+            || old.vrrp.scripts != self.config.vrrp.scripts
+            || old.vrrp.script_user != self.config.vrrp.script_user
+            || old.vrrp.enable_script_security != self.config.vrrp.enable_script_security;
+        if checker_changed {
             for pid in self.pids_of(Role::Checker) {
                 log::info!("restarting the checker (pid {pid}) with the new checks");
                 if let Some(p) = self.procs.get_mut(&pid) {

@@ -53,7 +53,9 @@ fn serve(conn: TcpStream, name: &str) {
             return;
         }
         let text = format!("server={name}\ncookie={}\n", header(&headers, "cookie").unwrap_or("-"));
-        let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{text}", text.len());
+        // Last-Modified makes the answer cacheable, so `cookie … nocache` has something to mark.
+        let resp =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nLast-Modified: Tue, 24 Nov 2026 10:00:00 GMT\r\n\r\n{text}", text.len());
         if w.write_all(resp.as_bytes()).is_err() {
             return;
         }

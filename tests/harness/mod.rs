@@ -4,6 +4,12 @@
 
 pub mod backends;
 pub mod cdp;
+pub mod differential;
+pub mod differential_backends;
+pub mod differential_client;
+pub mod differential_compare;
+pub mod differential_haproxy;
+pub mod differential_script;
 pub mod ha;
 pub mod http_backend;
 pub mod mariadb;

@@ -70,6 +70,20 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+/// A port on 127.0.0.1 that refuses connections for the whole test run: bound (without
+/// SO_REUSEADDR) but never listening and never closed, so no parallel test can take it.
+#[allow(dead_code)]
+pub fn refused_port() -> u16 {
+    use nix::sys::socket::{bind, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+    use std::os::fd::{AsRawFd, OwnedFd};
+    static HELD: std::sync::Mutex<Vec<OwnedFd>> = std::sync::Mutex::new(Vec::new());
+    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).expect("socket");
+    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("bind");
+    let port = getsockname::<SockaddrIn>(fd.as_raw_fd()).expect("getsockname").port();
+    HELD.lock().expect("held ports").push(fd);
+    port
+}
+
 /// Runs `hakeeper ARGS` to completion with a time bound; returns (exit code, stdout, stderr).
 pub fn run_cli(args: &[&str], timeout: Duration) -> (i32, String, String) {
     let mut child = Command::new(binary())

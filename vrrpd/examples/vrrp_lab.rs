@@ -20,7 +20,11 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let level = std::env::var("VRRP_LAB_LOG").unwrap_or_else(|_| "info".into());
-    let spec = LogSpec { config: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level }, foreground: true };
+    let spec = LogSpec {
+        config: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level },
+        additional: Vec::new(),
+        foreground: true,
+    };
     if let Err(e) = init("vrrpd", &spec) {
         eprintln!("vrrp_lab: {e}");
         return ExitCode::from(2);

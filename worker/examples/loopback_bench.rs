@@ -53,6 +53,7 @@ fn config(listen: SocketAddr, server: SocketAddr) -> WorkerConfig {
             maxconn: 100_000,
             nbthread: 1,
             log: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level: "warning".into() },
+            additional_logs: Vec::new(),
             hard_stop_after: Duration::from_secs(5),
             worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
             ctl_socket: "/tmp/hakeeper-bench.sock".into(),

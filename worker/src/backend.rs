@@ -6,10 +6,10 @@
 //! a slot or queues, `release` frees one and hands it to the oldest waiter as a [`Grant`] that
 //! the caller delivers to the waiter's thread once the lock is dropped.
 
-use crate::balance::{new_balancer, Balancer, Pool, ServerLoad};
+use crate::balance::{new_balancer, Balancer, KeyMap, Pool, ServerLoad};
 use crate::counters::{admin_code, BackendStats, Counters};
 use crate::stick::StickTable;
-use hakeeper_common::config::Backend;
+use hakeeper_common::config::{Backend, Balance};
 use hakeeper_common::ipc::AdminState;
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -72,6 +72,9 @@ pub struct BackendState {
     using_backups: bool,
     active_balancer: Box<dyn Balancer>,
     backup_balancer: Box<dyn Balancer>,
+    /// `balance uri|hdr|url_param`: the members' map for request keys (`None` for the other
+    /// algorithms), kept in step with `members`.
+    key_map: Option<KeyMap>,
     /// Sessions no particular server was chosen for (all were full).
     queue: VecDeque<Pending>,
     stick: Option<StickTable>,
@@ -102,6 +105,7 @@ impl BackendState {
             using_backups: false,
             active_balancer: new_balancer(&cfg.balance, cfg.hash_type, seed),
             backup_balancer: new_balancer(&cfg.balance, cfg.hash_type, seed.rotate_left(17)),
+            key_map: matches!(cfg.balance, Balance::Uri | Balance::Hdr(_) | Balance::UrlParam(_)).then(|| KeyMap::new(cfg.hash_type)),
             queue: VecDeque::new(),
             stick: cfg.stick.as_ref().map(|s| StickTable::new(s.expire, s.size)),
             allbackups: cfg.allbackups,
@@ -143,7 +147,11 @@ impl BackendState {
         }
         let members = std::mem::take(&mut self.members);
         let loads = std::mem::take(&mut self.loads);
-        self.balancer().rebuild(&Pool { servers: &loads, members: &members });
+        let pool = Pool { servers: &loads, members: &members };
+        self.balancer().rebuild(&pool);
+        if let Some(k) = self.key_map.as_mut() {
+            k.rebuild(&pool);
+        }
         self.members = members;
         self.loads = loads;
     }
@@ -221,8 +229,9 @@ impl BackendState {
             HttpChoice::Persist(s) if avoid.is_none() && s < self.servers.len() && self.persistable(s) => {
                 self.reserve(Some(s), true, waiter)
             }
-            HttpChoice::Hash(hash) if !self.members.is_empty() => {
-                let picked = crate::balance::pick_by_hash(&Pool { servers: &self.loads, members: &self.members }, u64::from(hash), avoid);
+            HttpChoice::Hash(hash) if !self.members.is_empty() && self.key_map.is_some() => {
+                let pool = Pool { servers: &self.loads, members: &self.members };
+                let picked = self.key_map.as_ref().and_then(|k| k.pick(&pool, hash, avoid));
                 if let Some(s) = picked {
                     Counters::add(&self.stats.counters.lb_total, 1);
                     Counters::add(&self.stats.servers[s].counters.lb_total, 1);

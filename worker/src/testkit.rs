@@ -48,6 +48,7 @@ pub fn global() -> Global {
         maxconn: 4096,
         nbthread: 1,
         log: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level: "info".into() },
+        additional_logs: Vec::new(),
         hard_stop_after: Duration::from_secs(5),
         worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
         ctl_socket: "/run/hakeeper/ctl.sock".into(),

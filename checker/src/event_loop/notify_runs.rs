@@ -42,10 +42,6 @@ fn tag(instance: &str) -> String {
 impl Checker {
     /// Queues a notify script behind its instance's others and starts it if its lane is free.
     pub(super) fn queue_notify(&mut self, job: NotifyJob, now: Instant) {
-        if let (Some(user), false) = (&self.script_user, self.notify_user_warned) {
-            log::warn!("script user {user:?} is not applied: notify scripts run as the checker's own user (uid {})", nix::unistd::getuid());
-            self.notify_user_warned = true;
-        }
         let lane = self.notify.push(job);
         self.start_notify(lane, now);
     }
@@ -54,6 +50,13 @@ impl Checker {
     fn start_notify(&mut self, lane: usize, now: Instant) {
         while let Some(job) = self.notify.next_job(lane) {
             let who = tag(&job.instance);
+            let run_as = match &self.notify_run_as {
+                Ok(run_as) => *run_as,
+                Err(why) => {
+                    log::error!("{who} notify script `{}` not run: {why}", job.command);
+                    continue;
+                }
+            };
             let command = match prepare(&job.command, &job.args, self.script_security) {
                 Ok(c) => c,
                 Err(why) => {
@@ -62,7 +65,7 @@ impl Checker {
                 }
             };
             let shown = command.display();
-            let process = match ScriptProcess::spawn_program(&command.program, &command.args) {
+            let process = match ScriptProcess::spawn_program(&command.program, &command.args, run_as) {
                 Ok(p) => p,
                 Err(e) => {
                     log::error!("{who} notify script {shown} cannot be started: {e}");

@@ -43,6 +43,10 @@ pub struct BackendHttp {
     pub cookie: Option<CookiePersistence>,
     /// `option persist`: a cookie naming a DOWN server still goes to it.
     pub persist: bool,
+    /// `timeout tunnel`: the inactivity timeout of both sides once the connection is a tunnel
+    /// (after `101 Switching Protocols`); `None`: the client and server timeouts apply.
+    #[serde(default)]
+    pub timeout_tunnel: Option<std::time::Duration>,
 }
 
 /// HAProxy's `option http-keep-alive` (default), `option http-server-close`, `option httpclose`.

@@ -31,6 +31,8 @@ pub struct Global {
     /// 0 = one per core.
     pub nbthread: u32,
     pub log: LogConfig,
+    /// Further syslog targets (never stderr), each with its own facility and level.
+    pub additional_logs: Vec<LogConfig>,
     pub hard_stop_after: Duration,
     pub worker_crash_limit: CrashLimit,
     /// Where the supervisor listens for `hakeeper ctl` (mode 0600, owned by root).
@@ -131,8 +133,22 @@ pub struct Stick {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HealthCheck {
     Tcp,
-    Http { method: String, uri: String, version: String, expect_status: Option<u16> },
-    Mysql { user: String },
+    Http {
+        method: String,
+        uri: String,
+        version: String,
+        expect_status: Option<u16>,
+    },
+    Mysql {
+        user: String,
+    },
+    /// `command` through `/bin/sh -c`, killed at `timeout` (default: the server's `inter`);
+    /// `dynamic`: exit codes 2..255 pass and set the weight to code - 2.
+    Script {
+        command: String,
+        timeout: Option<Duration>,
+        dynamic: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,7 +193,7 @@ pub struct Stats {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Vrrp {
     pub router_id: String,
-    pub script_user: Option<String>,
+    pub script_user: Option<ScriptUser>,
     pub enable_script_security: bool,
     pub garp: Garp,
     pub scripts: Vec<VrrpScript>,
@@ -224,7 +240,22 @@ pub struct VrrpScript {
     pub weight: i32,
     pub rise: u32,
     pub fall: u32,
-    pub user: Option<String>,
+    pub user: Option<ScriptUser>,
+}
+
+/// Who scripts run as (keepalived's `script_user`, a script's `user`): the name, and its uid and
+/// primary gid as this host resolved them when the config was validated (`None`: no such user
+/// here, so the scripts are refused rather than run as someone else).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptUser {
+    pub name: String,
+    pub ids: Option<UserIds>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserIds {
+    pub uid: u32,
+    pub gid: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,6 +47,10 @@ pub struct RawGlobal {
     pub nbthread: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<RawLog>,
+    /// More syslog targets that get the same lines, each with its own facility and level
+    /// (HAProxy allows several `log` lines in `global`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub additional_logs: Vec<RawLog>,
     /// Longest an old worker may keep draining after a reload or stop.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hard_stop_after: Option<String>,
@@ -305,6 +309,23 @@ pub enum RawHealthCheck {
     Tcp,
     Http(RawHttpCheck),
     Mysql(RawMysqlCheck),
+    /// A command per server (keepalived's MISC_CHECK, HAProxy's external-check).
+    Script(RawScriptCheck),
+}
+
+/// `command` runs through `/bin/sh -c` as `script_user`, with HAProxy's external-check
+/// variables set: HAPROXY_PROXY_NAME, HAPROXY_SERVER_NAME, HAPROXY_SERVER_ADDR,
+/// HAPROXY_SERVER_PORT. Exit 0 passes; with `dynamic` (keepalived's `misc_dynamic`), 1 fails and
+/// 2..255 pass with weight = code - 2.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawScriptCheck {
+    pub command: String,
+    /// Default: the server's `inter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub dynamic: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -286,6 +286,20 @@ fn http_settings_load_into_the_l7_model() {
 }
 
 #[test]
+fn timeout_tunnel_is_inherited_per_backend_and_checked() {
+    let text = r#"(defaults: (mode: http, timeout: (tunnel: "1h")),
+      listen: [(name: "l", bind: [":8080"], servers: [(name: "s", addr: "192.0.2.1:80")])],
+      backend: [(name: "ws", timeout: (tunnel: "30s"), servers: [(name: "s", addr: "192.0.2.2:80")])])"#;
+    let c = load_str("t.ron", text).unwrap().config;
+    assert_eq!(c.http.backends[0].timeout_tunnel, Some(Duration::from_secs(3600)), "inherited from defaults");
+    assert_eq!(c.http.backends[1].timeout_tunnel, Some(Duration::from_secs(30)));
+    let c = load_str("t.ron", r#"(backend: [(name: "b", mode: http, servers: [(name: "s", addr: "192.0.2.2:80")])])"#).unwrap().config;
+    assert_eq!(c.http.backends[0].timeout_tunnel, None, "unset: client and server timeouts apply");
+    // A listen's tunnel timeout is checked although its other L7 settings are checked once.
+    assert_error("(listen: [(name: \"l\", bind: [\":8080\"],\n  timeout: (tunnel: \"5x\"))])", 2, 13, "listen[0].timeout.tunnel");
+}
+
+#[test]
 fn listen_shares_its_rules_with_its_backend_and_points_at_it() {
     let text = r#"(listen: [(name: "l", bind: [":8080"], mode: http, acls: [(name: "a", criterion: "path_beg /x")],
         http_request: ["deny if a"], servers: [(name: "s", addr: "192.0.2.1:80")])])"#;
@@ -430,4 +444,16 @@ fn worker_crash_limit_rise_is_configurable_and_positive() {
     let d = load_str("t.ron", "(global: (maxconn: 10))").unwrap().config;
     assert_eq!(d.global.worker_crash_limit.rise, Duration::from_secs(10), "default rise");
     assert_error("(\n global: (worker_crash_limit: (exits: 3, window: \"10s\",\n   rise: \"0s\")),\n)", 3, 4, "rise must be more than 0");
+}
+
+#[test]
+fn additional_log_targets_are_syslog_and_checked_at_their_position() {
+    let text = "(global: (additional_logs: [\n  (target: \"udp://127.0.0.1:5514\", facility: \"local0\", level: \"notice\"),\n  (target: \"stderr\", facility: \"local9\")]))";
+    assert_error(text, 3, 4, "global.additional_logs[1].target: an additional log target must be syslog");
+    assert_error(text, 3, 22, "global.additional_logs[1].facility: unknown syslog facility \"local9\"");
+    let good = "(global: (additional_logs: [(target: \"udp://127.0.0.1:5514\", facility: \"local0\", level: \"notice\")]))";
+    let config = load_str("t.ron", good).map_err(|e| e.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let more = &config.config.global.additional_logs;
+    assert_eq!(more.len(), 1);
+    assert_eq!((&more[0].facility[..], &more[0].level[..]), ("local0", "notice"));
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 mod command_line;
 mod l7;
 mod lints;
+mod script_user;
 mod vrrp_options;
 
 pub use command_line::split_command_line;
@@ -103,8 +104,21 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
     }
     let log = match &g.log {
         None => LogConfig { target: LogTarget::Unix(PathBuf::from("/dev/log")), facility: "local1".into(), level: "info".into() },
-        Some(l) => log_config(c, l),
+        Some(l) => log_config(c, "global.log", l),
     };
+    let additional_logs = g
+        .additional_logs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let field = format!("global.additional_logs[{i}]");
+            let config = log_config(c, &field, l);
+            if config.target == LogTarget::Stderr {
+                c.error(format!("{field}.target"), "an additional log target must be syslog (udp:// or unix://), not stderr");
+            }
+            config
+        })
+        .collect();
     let hard_stop_after = c.duration("global.hard_stop_after", g.hard_stop_after.as_ref(), Duration::from_secs(30));
     let worker_crash_limit = match &g.worker_crash_limit {
         None => CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
@@ -131,6 +145,7 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
         maxconn,
         nbthread: g.nbthread.unwrap_or(0),
         log,
+        additional_logs,
         hard_stop_after,
         worker_crash_limit,
         ctl_socket,
@@ -144,7 +159,7 @@ pub const FACILITIES: &[&str] = &[
 
 pub const LEVELS: &[&str] = &["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
-fn log_config(c: &mut Checker, l: &RawLog) -> LogConfig {
+fn log_config(c: &mut Checker, field: &str, l: &RawLog) -> LogConfig {
     let target = if l.target == "stderr" {
         LogTarget::Stderr
     } else if let Some(path) = l.target.strip_prefix("unix://") {
@@ -155,22 +170,22 @@ fn log_config(c: &mut Checker, l: &RawLog) -> LogConfig {
             Err(_) => match addr.parse::<IpAddr>() {
                 Ok(ip) => LogTarget::Udp(SocketAddr::new(ip, 514)),
                 Err(_) => {
-                    c.error("global.log.target", format!("invalid UDP syslog address {addr:?}: expected IP or IP:PORT"));
+                    c.error(format!("{field}.target"), format!("invalid UDP syslog address {addr:?}: expected IP or IP:PORT"));
                     LogTarget::Stderr
                 }
             },
         }
     } else {
-        c.error("global.log.target", format!("invalid log target {:?}: expected udp://IP:PORT, unix:///PATH or stderr", l.target));
+        c.error(format!("{field}.target"), format!("invalid log target {:?}: expected udp://IP:PORT, unix:///PATH or stderr", l.target));
         LogTarget::Stderr
     };
     let facility = if l.facility.is_empty() { "local1".to_string() } else { l.facility.clone() };
     if !FACILITIES.contains(&facility.as_str()) {
-        c.error("global.log.facility", format!("unknown syslog facility {facility:?} (expected one of {})", FACILITIES.join(", ")));
+        c.error(format!("{field}.facility"), format!("unknown syslog facility {facility:?} (expected one of {})", FACILITIES.join(", ")));
     }
     let level = l.level.clone().unwrap_or_else(|| "info".into());
     if !LEVELS.contains(&level.as_str()) {
-        c.error("global.log.level", format!("unknown log level {level:?} (expected one of {})", LEVELS.join(", ")));
+        c.error(format!("{field}.level"), format!("unknown log level {level:?} (expected one of {})", LEVELS.join(", ")));
     }
     LogConfig { target, facility, level }
 }
@@ -431,6 +446,13 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
             expect_status: h.expect_status,
         },
         RawHealthCheck::Mysql(m) => HealthCheck::Mysql { user: m.user },
+        RawHealthCheck::Script(sc) => {
+            if sc.command.trim().is_empty() {
+                c.error(format!("{path}.health_check"), "a script check needs a command");
+            }
+            let timeout = c.opt_duration(&format!("{path}.health_check.timeout"), sc.timeout.as_ref());
+            HealthCheck::Script { command: sc.command, timeout, dynamic: sc.dynamic }
+        }
     };
     let mut servers = Vec::new();
     let mut names: HashMap<&str, usize> = HashMap::new();
@@ -655,7 +677,7 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
             weight,
             rise: s.rise.unwrap_or(1).max(1),
             fall: s.fall.unwrap_or(1).max(1),
-            user: s.user.clone(),
+            user: s.user.as_deref().map(|u| script_user::resolve(c, &format!("{p}.user"), u)),
         });
     }
 
@@ -812,7 +834,7 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
 
     Vrrp {
         router_id: v.router_id.clone().unwrap_or_else(hostname),
-        script_user: v.script_user.clone(),
+        script_user: v.script_user.as_deref().map(|u| script_user::resolve(c, "vrrp.script_user", u)),
         enable_script_security: v.enable_script_security,
         garp,
         scripts,

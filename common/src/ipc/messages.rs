@@ -2,7 +2,7 @@
 //! who talks to whom. Children never talk to each other; the supervisor forwards.
 
 use crate::config::http::HttpConfig;
-use crate::config::{Backend, Frontend, Global, Stats, Vrrp, VrrpScript};
+use crate::config::{Backend, Frontend, Global, ScriptUser, Stats, Vrrp, VrrpScript};
 use crate::ctl::{CtlReply, CtlRequest, VrrpView};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -115,7 +115,7 @@ pub enum FromWorker {
 pub struct CheckerConfig {
     pub backends: Vec<Backend>,
     pub scripts: Vec<VrrpScript>,
-    pub script_user: Option<String>,
+    pub script_user: Option<ScriptUser>,
     pub enable_script_security: bool,
 }
 
@@ -140,6 +140,9 @@ pub enum FromChecker {
     ServerHealth { backend: usize, server: usize, up: bool, reason: String, duration: Duration },
     /// A tracked script's state changed (after its own rise/fall).
     ScriptState { script: usize, ok: bool },
+    /// A script check with `dynamic` set the server's weight (keepalived's `misc_dynamic`);
+    /// the supervisor forwards it as `ToWorker::SetWeight`.
+    ServerWeight { backend: usize, server: usize, weight: u32 },
 }
 
 /// A VRRP instance's state, as keepalived names them.

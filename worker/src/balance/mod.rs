@@ -4,11 +4,15 @@
 
 mod first;
 mod hash;
+mod key_map;
 mod leastconn;
 mod random;
+mod ring;
 mod roundrobin;
 mod source;
 mod static_rr;
+
+pub use key_map::KeyMap;
 
 use hakeeper_common::config::{Balance, HashType};
 use std::net::IpAddr;
@@ -98,34 +102,32 @@ pub fn new_balancer(balance: &Balance, hash_type: HashType, seed: u64) -> Box<dy
     }
 }
 
-/// Map-based hashing for `balance uri|hdr|url_param`: the key's hash indexes the members'
-/// weighted sequence, as `balance source` does with the client address; a redispatch walks on
-/// past the server to avoid.
-pub fn pick_by_hash(pool: &Pool<'_>, hash: u64, avoid: Option<usize>) -> Option<usize> {
-    let map = weighted_sequence(pool);
-    if map.is_empty() {
-        return None;
-    }
-    let avoid = pool.effective_avoid(avoid);
-    let start = (hash % map.len() as u64) as usize;
-    (0..map.len()).map(|k| map[(start + k) % map.len()]).find(|&i| Some(i) != avoid)
-}
-
-/// Interleaves members by weight (smooth weighted round-robin): the order static maps follow.
+/// The members' map by weight, slot for slot as HAProxy's `recalc_server_map()` builds it:
+/// for each slot every member gains its weight, the slot goes to the first declared member with
+/// the highest `(score + total) / total` (integer division), which then loses `total`. static-rr
+/// walks this map and the map-based hashes index it, so the same keys reach the same servers as
+/// under HAProxy.
 fn weighted_sequence(pool: &Pool<'_>) -> Vec<usize> {
-    let total: i64 = pool.members.iter().map(|&i| i64::from(pool.servers[i].weight)).sum();
-    let mut current = vec![0i64; pool.members.len()];
+    let weighted: Vec<usize> = pool.members.iter().copied().filter(|&i| pool.servers[i].weight > 0).collect();
+    let total: i64 = weighted.iter().map(|&i| i64::from(pool.servers[i].weight)).sum();
+    if total == 1 {
+        return weighted;
+    }
+    let mut score = vec![0i64; weighted.len()];
     let mut out = Vec::with_capacity(total as usize);
     for _ in 0..total {
-        let mut best = 0;
-        for (k, &i) in pool.members.iter().enumerate() {
-            current[k] += i64::from(pool.servers[i].weight);
-            if current[k] > current[best] {
-                best = k;
+        let mut best: Option<(usize, i64)> = None;
+        for (k, &i) in weighted.iter().enumerate() {
+            score[k] += i64::from(pool.servers[i].weight);
+            let v = (score[k] + total) / total;
+            if best.is_none_or(|(_, max)| v > max) {
+                best = Some((k, v));
             }
         }
-        current[best] -= total;
-        out.push(pool.members[best]);
+        if let Some((k, _)) = best {
+            score[k] -= total;
+            out.push(weighted[k]);
+        }
     }
     out
 }
@@ -167,10 +169,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn weighted_sequence_interleaves_by_weight() {
-        let s = servers(&[2, 1]);
-        let m = all(&s);
-        assert_eq!(weighted_sequence(&Pool { servers: &s, members: &m }), vec![0, 1, 0]);
+    fn weighted_sequence_is_haproxys_server_map() {
+        let map = |weights: &[u32]| {
+            let s = servers(weights);
+            let m = all(&s);
+            weighted_sequence(&Pool { servers: &s, members: &m })
+        };
+        // Worked through recalc_server_map() by hand: the first declared server wins ties.
+        assert_eq!(map(&[2, 1]), vec![0, 0, 1]);
+        assert_eq!(map(&[3, 1]), vec![0, 0, 0, 1]);
+        assert_eq!(map(&[1, 3]), vec![0, 1, 1, 1]);
+        assert_eq!(map(&[1, 1, 1]), vec![0, 1, 2]);
+        assert_eq!(map(&[3, 2, 1]), vec![0, 0, 1, 0, 1, 2]);
+        assert_eq!(map(&[0, 1]), vec![1], "weight 0 takes no slot");
+        assert_eq!(map(&[0, 0]), Vec::<usize>::new());
     }
 
     #[test]

@@ -2,12 +2,11 @@
 //!
 //! - [`SourceMap`] (`hash-type map-based`, the default): `map[key % total_weight]` over the
 //!   members, so any change of the member set moves most clients (HAProxy's behaviour).
-//! - [`SourceConsistent`] (`hash-type consistent`): each member owns `weight × 16` points on a
-//!   ring placed by its server id; a client goes to the first point at or after its hashed key,
-//!   so only the clients of a server that leaves (or joins) move. Keys are always mixed with
-//!   `full_hash` first, so clients from one subnet still spread over the ring.
+//! - [`SourceConsistent`] (`hash-type consistent`): the address's key on HAProxy's ring (see
+//!   `ring.rs`), so only the clients of a server that leaves (or joins) move.
 
-use super::hash::{full_hash, source_key};
+use super::hash::source_key;
+use super::ring::Ring;
 use super::{weighted_sequence, Balancer, Pool};
 use std::net::IpAddr;
 
@@ -37,48 +36,22 @@ impl Balancer for SourceMap {
     }
 }
 
-/// Points per unit of weight, as HAProxy's BE_WEIGHT_SCALE.
-const POINTS_PER_WEIGHT: u32 = 16;
-
+/// `hash-type consistent`: the client address's key on HAProxy's ring.
 #[derive(Default)]
 pub struct SourceConsistent {
-    /// (point, server index), sorted by point.
-    ring: Vec<(u32, usize)>,
+    ring: Ring,
 }
 
 impl Balancer for SourceConsistent {
     fn pick(&mut self, pool: &Pool<'_>, client: IpAddr, avoid: Option<usize>) -> Option<usize> {
-        if self.ring.is_empty() {
-            return None;
-        }
-        let avoid = pool.effective_avoid(avoid);
-        let key = full_hash(source_key(client));
-        let start = self.ring.partition_point(|&(p, _)| p < key);
-        let n = self.ring.len();
-        let mut fallback = None;
-        for k in 0..n {
-            let i = self.ring[(start + k) % n].1;
-            if Some(i) == avoid {
-                continue;
-            }
-            if pool.servers[i].has_slot() {
-                return Some(i);
-            }
-            fallback.get_or_insert(i);
-        }
-        // Every member full: queue on the client's own server.
-        fallback
+        // HAProxy hashes the address as it is (no avalanche mixing by default), so clients of one
+        // subnet sit close together on the ring; matching it keeps them on their server across a
+        // move from HAProxy to hakeeper.
+        self.ring.pick(pool, source_key(client), avoid)
     }
 
     fn rebuild(&mut self, pool: &Pool<'_>) {
-        self.ring.clear();
-        for &i in pool.members {
-            let s = &pool.servers[i];
-            for point in 0..s.weight * POINTS_PER_WEIGHT {
-                self.ring.push((full_hash(s.id.wrapping_mul(256 * POINTS_PER_WEIGHT).wrapping_add(point)), i));
-            }
-        }
-        self.ring.sort_unstable();
+        self.ring.rebuild(pool);
     }
 }
 
@@ -91,6 +64,18 @@ mod tests {
         let pool = Pool { servers: s, members };
         b.rebuild(&pool);
         (0..clients).map(|c| b.pick(&pool, client(c), None).unwrap()).collect()
+    }
+
+    /// Client addresses spread over the whole IPv4 space (the consistent ring takes the address
+    /// unmixed, as HAProxy does, so neighbouring addresses would share one arc).
+    fn spread(c: u32) -> IpAddr {
+        IpAddr::V4(std::net::Ipv4Addr::from(c.wrapping_mul(4_294_967)))
+    }
+
+    fn assign_spread(b: &mut dyn Balancer, s: &[super::super::ServerLoad], members: &[usize], clients: u32) -> Vec<usize> {
+        let pool = Pool { servers: s, members };
+        b.rebuild(&pool);
+        (0..clients).map(|c| b.pick(&pool, spread(c), None).unwrap()).collect()
     }
 
     #[test]
@@ -109,8 +94,8 @@ mod tests {
     fn consistent_moves_only_the_clients_of_a_removed_server() {
         let s = servers(&[1, 1, 1, 1]);
         let mut b = SourceConsistent::default();
-        let before = assign_all(&mut b, &s, &[0, 1, 2, 3], 1000);
-        let after = assign_all(&mut b, &s, &[0, 1, 3], 1000);
+        let before = assign_spread(&mut b, &s, &[0, 1, 2, 3], 1000);
+        let after = assign_spread(&mut b, &s, &[0, 1, 3], 1000);
         let mut moved_from_2 = 0;
         for (b, a) in before.iter().zip(&after) {
             if *b == 2 {
@@ -123,7 +108,7 @@ mod tests {
         // Each server holds a fair share of the ring.
         assert!((150..350).contains(&moved_from_2), "{moved_from_2}");
         // And they come back when the server returns.
-        assert_eq!(before, assign_all(&mut b, &s, &[0, 1, 2, 3], 1000));
+        assert_eq!(before, assign_spread(&mut b, &s, &[0, 1, 2, 3], 1000));
     }
 
     #[test]
@@ -137,7 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn consistent_skips_a_full_server_and_avoid() {
+    fn consistent_avoids_on_redispatch_and_queues_on_a_full_server() {
         let mut s = servers(&[1, 1]);
         let m = all(&s);
         let mut b = SourceConsistent::default();
@@ -146,6 +131,6 @@ mod tests {
         assert_eq!(b.pick(&Pool { servers: &s, members: &m }, client(7), Some(home)), Some(1 - home));
         s[home].maxconn = 1;
         s[home].served = 1;
-        assert_eq!(b.pick(&Pool { servers: &s, members: &m }, client(7), None), Some(1 - home));
+        assert_eq!(b.pick(&Pool { servers: &s, members: &m }, client(7), None), Some(home), "HAProxy queues on the hashed server");
     }
 }

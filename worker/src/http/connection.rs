@@ -28,6 +28,15 @@ pub fn plan_request(mode: HttpConnMode, req: &RequestHead) -> ConnPlan {
 
 /// Replaces the `close` / `keep-alive` tokens of `Connection` with `token` (if any).
 fn rewrite_tokens(headers: &mut Headers, token: Option<&[u8]>) {
+    let ours = |t: &[u8]| t.eq_ignore_ascii_case(b"close") || t.eq_ignore_ascii_case(b"keep-alive");
+    if headers.elements("connection").all(ours) {
+        // The usual case (no other token to keep): no list to build.
+        headers.remove("connection");
+        if let Some(t) = token {
+            headers.append(b"Connection", t);
+        }
+        return;
+    }
     let mut keep: Vec<Vec<u8>> = headers
         .elements("connection")
         .filter(|t| !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive"))

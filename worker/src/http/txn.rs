@@ -342,7 +342,8 @@ mod tests {
             "GET / HTTP/1.1\r\nHost: www.abc.com\r\nX-Forwarded-For: 192.0.2.50\r\nConnection: close\r\n\r\n",
             "forwardfor appended, httpclose toward the server"
         );
-        let mut resp = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n").unwrap().unwrap();
+        // ETag makes it cacheable, so `nocache` marks it private.
+        let mut resp = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: \"v1\"\r\n\r\n").unwrap().unwrap();
         let Responded::Forward { framing, conn, .. } =
             t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(1), &mut resp)
         else {
@@ -354,7 +355,7 @@ mod tests {
         resp.write(&mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Backend: web\r\nSet-Cookie: SERVERID=2; path=/\r\nCache-control: private\r\nConnection: close\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: \"v1\"\r\nX-Backend: web\r\nSet-Cookie: SERVERID=2; path=/\r\nCache-control: private\r\nConnection: close\r\n\r\n"
         );
         assert_eq!(t.termination(Cause::Normal, Phase::None).to_string(), "--NI");
 

@@ -134,8 +134,16 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// Answers one connection: `GET /big` gets 1 MiB of `pattern(.., 7)` chunked; anything else
-/// gets `server=NAME`, the Cookie header it saw and the body length, with Content-Length.
+/// The body `GET /until-close` gets, delimited by the server closing its connection.
+pub const UNTIL_CLOSE_LEN: usize = 300_000;
+
+/// Answers one connection: `GET /big` gets 1 MiB of `pattern(.., 7)` chunked; `GET
+/// /until-close` gets `UNTIL_CLOSE_LEN` bytes of `pattern(.., 5)` without length, then the
+/// server closes; `/status/204` and `/status/304` get that status with a (bodiless)
+/// `Content-Length: 7`; a HEAD gets the head a GET would, without its body; an upgrade request
+/// gets `101` and then its bytes echoed; anything else gets `server=NAME`, the Cookie header
+/// it saw and the body length, with Content-Length. `Expect: 100-continue` is answered with
+/// `100 Continue` before the body is read.
 fn serve(conn: TcpStream, name: &str, seen: &Mutex<Vec<Seen>>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(20)));
     let mut w = match conn.try_clone() {
@@ -144,11 +152,30 @@ fn serve(conn: TcpStream, name: &str, seen: &Mutex<Vec<Seen>>) {
     };
     let mut r = BufReader::new(conn);
     while let Some(head) = read_head(&mut r) {
+        if head.get("expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+            && w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+        {
+            return;
+        }
         let body = read_body(&mut r, &head, false);
         seen.lock().unwrap().push(Seen { head: head.raw.clone(), body: body.clone() });
         let close = head.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
         let conn_hdr = if close { "Connection: close\r\n" } else { "" };
-        let ok = if head.first.starts_with("GET /big ") {
+        let target = head.first.split(' ').nth(1).unwrap_or("");
+        if head.get("upgrade").is_some() {
+            let switch = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+            if w.write_all(switch.as_bytes()).is_ok() {
+                let _ = std::io::copy(&mut r, &mut w);
+            }
+            return;
+        }
+        let ok = if let Some(status) = target.strip_prefix("/status/") {
+            w.write_all(format!("HTTP/1.1 {status} Nothing\r\nContent-Length: 7\r\n{conn_hdr}\r\n").as_bytes()).is_ok()
+        } else if target == "/until-close" {
+            let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n");
+            let _ = w.write_all(&pattern(UNTIL_CLOSE_LEN, 5));
+            return;
+        } else if head.first.starts_with("GET /big ") {
             let data = chunked(&pattern(1024 * 1024, 7), 10_000);
             w.write_all(format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n{conn_hdr}\r\n").as_bytes()).is_ok()
                 && w.write_all(&data).is_ok()
@@ -159,7 +186,10 @@ fn serve(conn: TcpStream, name: &str, seen: &Mutex<Vec<Seen>>) {
                 body.len(),
                 body.iter().fold(0u64, |h, &b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
             );
-            w.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n{conn_hdr}\r\n{text}", text.len()).as_bytes()).is_ok()
+            let body = if head.first.starts_with("HEAD ") { "" } else { text.as_str() };
+            // Last-Modified makes the answer cacheable, so `cookie … nocache` has something to mark.
+            let lm = "Last-Modified: Tue, 24 Nov 2026 10:00:00 GMT\r\n";
+            w.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n{lm}{conn_hdr}\r\n{body}", text.len()).as_bytes()).is_ok()
         };
         if !ok || close {
             return;

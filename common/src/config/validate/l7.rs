@@ -145,6 +145,8 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             errorfiles: merge_errorfiles(errorfiles(ck, &path, &p.errorfiles), &inherited.errorfiles),
             cookie: cookie_cfg,
             persist: p.persist.or(inherited.persist).unwrap_or(false),
+            timeout_tunnel: c
+                .opt_duration(&format!("{path}.timeout.tunnel"), super::inherit_timeouts(&p.timeout, &d.timeout).tunnel.as_ref()),
         });
     }
     http

@@ -3,18 +3,19 @@
 
 use super::global::GlobalState;
 use super::section::{Kind, Section};
+use super::userlist::{stats_users, Userlist};
 use super::{check, http_finish, Ctx};
 use crate::config::raw::{RawConfig, RawProxy, RawStats, RawTimeouts};
 use std::collections::HashMap;
 
-pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>) -> RawConfig {
+pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>, userlists: &[Userlist]) -> RawConfig {
     for i in 0..sections.len() {
         sections[i].resolve_stick(&ctx.file, &mut ctx.notes);
         let inherited = sections[i].defaults.and_then(|d| sections[d].proxy.health_check.clone());
         check::apply_http_check(ctx, &mut sections[i], inherited.as_ref());
     }
     let mut removed = vec![false; sections.len()];
-    let stats = stats_page(ctx, &sections, &mut removed);
+    let stats = stats_page(ctx, &sections, &mut removed, userlists);
     http_finish::resolve_unset_connection(&mut sections);
     http_finish::check_use_backend(ctx, &mut sections, &removed);
     http_finish::check_server_cookies(ctx, &mut sections, &removed);
@@ -42,8 +43,9 @@ pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>) ->
 /// Turns the first section with `stats` directives into RawConfig.stats. Every section with stats
 /// directives is removed from the proxies; so is a frontend whose only job was to lead to a stats
 /// backend.
-fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool]) -> Option<RawStats> {
+fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlists: &[Userlist]) -> Option<RawStats> {
     let mut page: Option<(RawStats, String)> = None;
+    let mut used = vec![false; userlists.len()];
     for (i, s) in sections.iter().enumerate() {
         let Some(stats_line) = s.stats.line else { continue };
         if s.kind == Kind::Defaults {
@@ -111,17 +113,48 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool]) -> Opti
         }
         let maxconn = s.proxy.maxconn.or_else(|| s.defaults.and_then(|d| sections[d].proxy.maxconn));
         let st = &s.stats;
+        let mut auth = st.auth.clone();
+        if let Some((name, line)) = &st.userlist {
+            match userlists.iter().rposition(|l| &l.name == name) {
+                Some(i) => {
+                    used[i] = true;
+                    auth.extend(stats_users(ctx, &userlists[i]));
+                }
+                None => {
+                    ctx.notes.untranslated(&ctx.file, *line, format!("no userlist named {name:?}; the stats page gets no users from it"))
+                }
+            }
+        }
         let raw = RawStats {
             bind: bind.clone(),
             uri: st.uri.clone(),
             realm: st.realm.clone(),
-            auth: st.auth.clone(),
+            auth,
             refresh: st.refresh.clone(),
             hide_version: st.hide_version,
             admin: st.admin,
             maxconn,
         };
         page = Some((raw, format!("{} {}", s.kind.word(), s.name)));
+    }
+    for (list, used) in userlists.iter().zip(used) {
+        if !used {
+            ctx.notes.untranslated(
+                &ctx.file,
+                list.line,
+                format!(
+                    "userlist {} is not used by the stats page (hakeeper uses userlists only for stats authentication); not translated",
+                    list.name
+                ),
+            );
+            for user in &list.users {
+                ctx.notes.untranslated(
+                    &ctx.file,
+                    user.line,
+                    format!("user {} of the unused userlist {}: not translated", user.name, list.name),
+                );
+            }
+        }
     }
     page.map(|(raw, _)| raw)
 }

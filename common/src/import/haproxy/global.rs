@@ -7,11 +7,10 @@ use crate::config::validate::{FACILITIES, LEVELS};
 use crate::import::units::{haproxy_time, number};
 use std::net::{IpAddr, SocketAddr};
 
-/// Global state that spans lines: where the first `log` line was.
+/// Global state that spans lines.
 #[derive(Debug, Default)]
 pub struct GlobalState {
     pub raw: RawGlobal,
-    log_line: Option<usize>,
 }
 
 pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
@@ -64,15 +63,8 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
 }
 
 /// `log <target> [len N] [format F] [sample R:S] <facility> [<level> [<minlevel>]]`.
+/// The first one becomes `log`, later ones `additional_logs`.
 fn log(ctx: &mut Ctx, g: &mut GlobalState, n: usize, args: &[String]) {
-    if let Some(first) = g.log_line {
-        ctx.notes.untranslated(
-            &ctx.file,
-            n,
-            format!("`log {}` not translated: hakeeper sends to one log target, the one of line {first}", directive(args)),
-        );
-        return;
-    }
     let target = match log_target(&args[0]) {
         Ok(t) => t,
         Err(e) => {
@@ -108,6 +100,11 @@ fn log(ctx: &mut Ctx, g: &mut GlobalState, n: usize, args: &[String]) {
     if !ignored.is_empty() {
         ctx.notes.untranslated(&ctx.file, n, format!("log options not translated: {}", ignored.join(", ")));
     }
+    let later = g.raw.log.is_some();
+    if target == "stderr" && later {
+        ctx.notes.untranslated(&ctx.file, n, format!("`log {}` not translated: stderr can only be the first log target", directive(args)));
+        return;
+    }
     if args[0] == "stdout" {
         ctx.notes.replaced(
             &ctx.file,
@@ -115,8 +112,12 @@ fn log(ctx: &mut Ctx, g: &mut GlobalState, n: usize, args: &[String]) {
             "log to stdout: hakeeper logs to stderr with `--foreground` and to syslog otherwise; translated as stderr",
         );
     }
-    g.log_line = Some(n);
-    g.raw.log = Some(RawLog { target, facility, level });
+    let log = RawLog { target, facility, level };
+    if later {
+        g.raw.additional_logs.push(log);
+    } else {
+        g.raw.log = Some(log);
+    }
 }
 
 /// HAProxy log targets as hakeeper's: `udp://IP:PORT`, `unix:///PATH`, `stderr`.

@@ -13,6 +13,7 @@ mod section;
 mod server;
 mod stats;
 pub mod tokenize;
+mod userlist;
 
 use crate::config::raw::RawConfig;
 use crate::import::error::ImportError;
@@ -26,20 +27,8 @@ pub struct Ctx {
 }
 
 /// Sections HAProxy knows that hakeeper does not translate; their lines are each reported.
-const OTHER_SECTIONS: &[&str] = &[
-    "userlist",
-    "peers",
-    "resolvers",
-    "mailers",
-    "program",
-    "http-errors",
-    "ring",
-    "cache",
-    "fcgi-app",
-    "log-forward",
-    "crt-store",
-    "traces",
-];
+const OTHER_SECTIONS: &[&str] =
+    &["peers", "resolvers", "mailers", "program", "http-errors", "ring", "cache", "fcgi-app", "log-forward", "crt-store", "traces"];
 
 enum Current {
     Nothing,
@@ -47,6 +36,7 @@ enum Current {
     Section(usize),
     /// An untranslated section: its header text.
     Other(String),
+    Userlist(usize),
 }
 
 pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning>), ImportError> {
@@ -54,6 +44,7 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
     let lines = tokenize::tokenize(file, text, &mut ctx.notes)?;
     let mut global = global::GlobalState::default();
     let mut sections: Vec<Section> = Vec::new();
+    let mut userlists: Vec<userlist::Userlist> = Vec::new();
     let mut last_defaults: Option<usize> = None;
     let mut current = Current::Nothing;
     for line in &lines {
@@ -72,6 +63,19 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
             };
             continue;
         }
+        if kw == "userlist" {
+            current = match &words[1..] {
+                [name] => {
+                    userlists.push(userlist::Userlist { name: name.clone(), line: n, users: Vec::new() });
+                    Current::Userlist(userlists.len() - 1)
+                }
+                _ => {
+                    ctx.notes.untranslated(file, n, format!("`{}`: expected one name; section not translated", directive(words)));
+                    Current::Other(directive(words))
+                }
+            };
+            continue;
+        }
         if OTHER_SECTIONS.contains(&kw) {
             ctx.notes.untranslated(file, n, format!("section `{}` not translated", directive(words)));
             current = Current::Other(directive(words));
@@ -80,6 +84,7 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
         match &current {
             Current::Nothing => ctx.notes.untranslated(file, n, format!("`{}` outside any section; not translated", directive(words))),
             Current::Global => global::keyword(&mut ctx, &mut global, n, words),
+            Current::Userlist(i) => userlist::keyword(&mut ctx, &mut userlists[*i], n, words),
             Current::Other(header) => ctx.notes.untranslated(file, n, format!("`{}` (in `{header}`) not translated", directive(words))),
             Current::Section(i) => {
                 let s = &mut sections[*i];
@@ -92,7 +97,7 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
             }
         }
     }
-    let config = finish::finish(&mut ctx, global, sections);
+    let config = finish::finish(&mut ctx, global, sections, &userlists);
     let mut warnings = ctx.notes.list;
     warnings.sort_by_key(|w| w.line);
     Ok((config, warnings))

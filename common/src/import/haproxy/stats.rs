@@ -16,6 +16,8 @@ pub struct StatsDirectives {
     pub refresh: Option<String>,
     pub hide_version: bool,
     pub admin: bool,
+    /// `stats http-request auth … unless { http_auth(LIST) }`: the userlist and the line.
+    pub userlist: Option<(String, usize)>,
 }
 
 /// `stats …`, arguments after `stats`.
@@ -52,7 +54,29 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
                 format!("`{what}`: only an unconditional `stats admin if TRUE` is translated; admin actions stay off"),
             ),
         },
+        ("http-request", Some(action)) if action == "auth" => http_request_auth(ctx, st, n, &what, &args[2..]),
         ("uri" | "realm" | "auth" | "refresh", None) => missing(ctx),
         _ => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated")),
+    }
+}
+
+/// `stats http-request auth [realm R] unless { http_auth(LIST) }`: basic auth against a userlist.
+fn http_request_auth(ctx: &mut Ctx, st: &mut StatsDirectives, n: usize, what: &str, args: &[String]) {
+    let (realm, cond) = match args {
+        [kw, realm, rest @ ..] if kw == "realm" => (Some(realm.clone()), rest),
+        rest => (None, rest),
+    };
+    match super::userlist::auth_condition(cond) {
+        Some(list) => {
+            if realm.is_some() {
+                st.realm = realm;
+            }
+            st.userlist = Some((list, n));
+        }
+        None => ctx.notes.untranslated(
+            &ctx.file,
+            n,
+            format!("`{what}`: only `unless {{ http_auth(LIST) }}` (or `if !{{ http_auth(LIST) }}`) is translated"),
+        ),
     }
 }

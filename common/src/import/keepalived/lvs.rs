@@ -4,7 +4,8 @@
 use super::tree::Node;
 use super::{words_text, Ctx};
 use crate::config::raw::{
-    RawBalance, RawCheck, RawConfig, RawHealthCheck, RawHttpCheck, RawMode, RawProxy, RawServer, RawStick, RawTimeouts,
+    RawBalance, RawCheck, RawConfig, RawHealthCheck, RawHttpCheck, RawInitialHealth, RawMode, RawProxy, RawScriptCheck, RawServer,
+    RawStick, RawTimeouts,
 };
 use crate::duration::format_duration;
 use crate::import::units::{keepalived_duration, number};
@@ -18,6 +19,8 @@ struct Timings {
     connect_timeout: Duration,
     retry: u32,
     delay_before_retry: Duration,
+    /// `alpha`: servers start DOWN until a check passes.
+    alpha: bool,
 }
 
 impl Default for Timings {
@@ -27,12 +30,17 @@ impl Default for Timings {
             connect_timeout: Duration::from_secs(5),
             retry: 1,
             delay_before_retry: Duration::from_secs(1),
+            alpha: false,
         }
     }
 }
 
 /// Reads a timing keyword into `t`; false when `n` is not one.
 fn timing(ctx: &mut Ctx, t: &mut Timings, n: &Node) -> bool {
+    if n.keyword() == "alpha" && n.arg(0).is_none() {
+        t.alpha = true;
+        return true;
+    }
     let Some(v) = n.arg(0) else { return false };
     let what = words_text(&n.words);
     let result = match n.keyword() {
@@ -90,7 +98,7 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
     for n in node.children() {
         let arg = n.arg(0);
         match (n.keyword(), arg) {
-            ("delay_loop" | "connect_timeout" | "delay_before_retry" | "retry" | "nb_get_retry", Some(_)) => {}
+            ("delay_loop" | "connect_timeout" | "delay_before_retry" | "retry" | "nb_get_retry", Some(_)) | ("alpha", None) => {}
             ("lb_algo" | "lvs_sched", Some(a)) => {
                 p.balance = balance(ctx, n, a);
                 algo = Some((a.to_string(), n));
@@ -196,7 +204,7 @@ fn real_server(ctx: &mut Ctx, node: &Node, inherited: Timings) -> Option<(RawSer
     for n in node.children() {
         let what = words_text(&n.words);
         match (n.keyword(), n.arg(0)) {
-            ("delay_loop" | "connect_timeout" | "delay_before_retry" | "retry" | "nb_get_retry", Some(_)) => {}
+            ("delay_loop" | "connect_timeout" | "delay_before_retry" | "retry" | "nb_get_retry", Some(_)) | ("alpha", None) => {}
             ("weight", Some(w)) => match number(w, "weight") {
                 Ok(w) => server.weight = Some(w),
                 Err(e) => ctx.untranslated(n, format!("`{what}`: {e}; not translated")),
@@ -213,7 +221,7 @@ fn real_server(ctx: &mut Ctx, node: &Node, inherited: Timings) -> Option<(RawSer
                 if check.is_some() {
                     ctx.not_translated(n, ": hakeeper runs one check per server; the first one is used");
                 } else {
-                    check = Some(checker(ctx, n, timings, port));
+                    check = Some(checker(ctx, n, timings, addr));
                 }
             }
             ("inhibit_on_failure", None) => {
@@ -226,13 +234,15 @@ fn real_server(ctx: &mut Ctx, node: &Node, inherited: Timings) -> Option<(RawSer
 }
 
 /// One checker block.
-fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, port: u16) -> ServerCheck {
+fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, server: SocketAddr) -> ServerCheck {
+    let port = server.port();
     let mut t = inherited;
     let mut check_port = None;
     // The block of a checker hakeeper lacks is reported once, as a whole.
-    let known = matches!(node.keyword(), "TCP_CHECK" | "HTTP_GET");
+    let known = matches!(node.keyword(), "TCP_CHECK" | "HTTP_GET" | "MISC_CHECK");
     let mut http = RawHttpCheck { method: Some("GET".into()), ..RawHttpCheck::default() };
     let mut url_seen = false;
+    let mut misc = RawScriptCheck::default();
     for n in node.children() {
         if n.block.is_none() && timing(ctx, &mut t, n) {
             continue;
@@ -258,6 +268,25 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, port: u16) -> ServerC
                 }
             }
             ("http_protocol", Some(v)) if node.keyword() == "HTTP_GET" => http.version = Some(format!("HTTP/{}", v.trim_end_matches('C'))),
+            ("misc_path", Some(_)) if node.keyword() == "MISC_CHECK" => {
+                let (command, substituted) = misc_command(&n.words[1..], server);
+                if substituted {
+                    ctx.replaced(
+                        n,
+                        "the real server's address in misc_path becomes $HAPROXY_SERVER_ADDR (and its port $HAPROXY_SERVER_PORT): \
+                         hakeeper runs one command, through /bin/sh, for all servers of a listener",
+                    );
+                }
+                misc.command = command;
+            }
+            ("misc_timeout", Some(v)) if node.keyword() == "MISC_CHECK" => match keepalived_duration(v) {
+                Ok(d) => misc.timeout = Some(format_duration(d)),
+                Err(e) => ctx.untranslated(n, format!("`{}`: {e}; not translated", words_text(&n.words))),
+            },
+            ("misc_dynamic", None) if node.keyword() == "MISC_CHECK" => misc.dynamic = true,
+            ("user", Some(_)) if node.keyword() == "MISC_CHECK" => {
+                ctx.untranslated(n, format!("`{}` not translated: check scripts run as global_defs' script_user", words_text(&n.words)))
+            }
             _ if known => ctx.not_translated(n, ""),
             _ => {}
         }
@@ -265,6 +294,11 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, port: u16) -> ServerC
     let kind = match node.keyword() {
         "TCP_CHECK" => RawHealthCheck::Tcp,
         "HTTP_GET" => RawHealthCheck::Http(http),
+        "MISC_CHECK" if misc.command.is_empty() => {
+            ctx.untranslated(node, "MISC_CHECK without misc_path: the server is checked by a TCP connect to its port instead");
+            RawHealthCheck::Tcp
+        }
+        "MISC_CHECK" => RawHealthCheck::Script(misc),
         other => {
             ctx.untranslated(
                 node,
@@ -281,9 +315,38 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, port: u16) -> ServerC
         rise: Some(1),
         fall: Some(t.retry + 1),
         port: check_port,
-        initial: None,
+        initial: t.alpha.then_some(RawInitialHealth::Down),
     };
     ServerCheck { kind, check, connect_timeout: t.connect_timeout }
+}
+
+/// misc_path's command, with the real server's address (and the port after it) replaced by
+/// HAProxy's external-check variables so that the servers of a listener share one command;
+/// whether anything was replaced.
+fn misc_command(words: &[String], server: SocketAddr) -> (String, bool) {
+    let text = match words {
+        [one] => one.clone(),
+        _ => words_text(words),
+    };
+    let (ip, port) = (server.ip().to_string(), server.port().to_string());
+    let mut out = Vec::new();
+    let mut substituted = false;
+    let mut after_ip = false;
+    for token in text.split(' ') {
+        let replaced = if token == ip {
+            Some("$HAPROXY_SERVER_ADDR")
+        } else if token == format!("{ip}:{port}") {
+            Some("$HAPROXY_SERVER_ADDR:$HAPROXY_SERVER_PORT")
+        } else if after_ip && token == port {
+            Some("$HAPROXY_SERVER_PORT")
+        } else {
+            None
+        };
+        after_ip = token == ip;
+        substituted |= replaced.is_some();
+        out.push(replaced.unwrap_or(token).to_string());
+    }
+    (out.join(" "), substituted)
 }
 
 /// Puts each server's check timings on it, and the check kind and timeout on the listener

@@ -209,7 +209,9 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
     assert_warned(&imported, t, "stats socket", Untranslated, "runtime API");
     let log = c.global.log.as_ref().unwrap();
     assert_eq!((log.target.as_str(), log.facility.as_str(), log.level.as_deref()), ("unix:///dev/log", "local2", Some("info")));
-    assert_warned(&imported, t, "log 10.0.0.9", Untranslated, "one log target");
+    let more = &c.global.additional_logs;
+    assert_eq!(more.len(), 1);
+    assert_eq!((more[0].target.as_str(), more[0].facility.as_str(), more[0].level.as_deref()), ("udp://10.0.0.9:514", "local3", None));
 
     assert_eq!((c.defaults.abortonclose, c.defaults.redispatch), (Some(false), Some(true)));
     assert_warned(&imported, t, "option redispatch 2", Untranslated, "interval");
@@ -267,8 +269,8 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
     assert_eq!((h4.balance.as_ref(), h4.health_check.as_ref()), (None, Some(&RawHealthCheck::Tcp)));
     assert_warned(&imported, t, "rdp-cookie", Untranslated, "not translated");
     assert_warned(&imported, t, "option smtpchk", Untranslated, "TCP connect instead");
-    assert_warned(&imported, t, "userlist admins", Untranslated, "section `userlist admins` not translated");
-    assert_warned(&imported, t, "user admin", Untranslated, "(in `userlist admins`) not translated");
+    assert_warned(&imported, t, "userlist admins", Untranslated, "userlist admins is not used by the stats page");
+    assert_warned(&imported, t, "user admin", Untranslated, "unused userlist admins");
     // Every warning is at a line of its own directive, in order.
     let lines: Vec<usize> = imported.warnings.iter().map(|w| w.line).collect();
     assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
@@ -336,6 +338,17 @@ fn time_units_normalise() {
 }
 
 #[test]
+fn proxy_timeout_tunnel_reaches_the_backend_model() {
+    let text = "defaults\n  mode http\n  timeout tunnel 1h\nbackend ws\n  timeout tunnel 30s\n  server s 127.0.0.1:80\nbackend plain\n  server p 127.0.0.1:81\n";
+    let imported = import_ok(text);
+    assert_eq!(proxy(&imported.config.backend, "ws").timeout.as_ref().and_then(|t| t.tunnel.as_deref()), Some("30s"));
+    let c = load_str("t.ron", &to_ron(&imported.config).unwrap()).unwrap().config;
+    let tunnel = |name: &str| c.http.backends[c.backends.iter().position(|b| b.name == name).unwrap()].timeout_tunnel;
+    assert_eq!(tunnel("ws"), Some(std::time::Duration::from_secs(30)));
+    assert_eq!(tunnel("plain"), Some(std::time::Duration::from_secs(3600)), "from defaults");
+}
+
+#[test]
 fn escaped_and_quoted_words_reach_the_config() {
     let text = "listen s\n  bind :1\n  stats realm My\\ Realm\\ \\#1\n  stats auth 'ad min':\"p w\"\n";
     let s = import_ok(text).config.stats.unwrap();
@@ -347,4 +360,45 @@ fn escaped_and_quoted_words_reach_the_config() {
 fn syntax_errors_stop_the_import_with_file_and_line() {
     let e = import_haproxy_str("bad.cfg", "global\n  maxconn 1\nlisten x\n  bind \":80\n").unwrap_err();
     assert_eq!(e.to_string(), "bad.cfg:4: error: unmatched double quote");
+}
+
+#[test]
+fn userlist_users_become_stats_users() {
+    let text = "\
+listen stats
+  bind 127.0.0.1:8404
+  stats enable
+  stats uri /admin
+  stats http-request auth realm Ops unless { http_auth(ops) }
+userlist ops
+  group admins users alice
+  user alice insecure-password s3cret groups admins
+  user bob password $6$salt$hash
+userlist spare
+  user carol insecure-password x
+";
+    let imported = import_ok(text);
+    let s = imported.config.stats.as_ref().unwrap();
+    assert_eq!(s.auth, [("alice".to_string(), "s3cret".to_string())]);
+    assert_eq!(s.realm.as_deref(), Some("Ops"));
+    use WarningKind::*;
+    assert_warned(&imported, text, "user bob", Untranslated, "cannot check crypt(3) password hashes");
+    assert_warned(&imported, text, "group admins", Replaced, "same rights");
+    assert_warned(&imported, text, "userlist spare", Untranslated, "not used by the stats page");
+    assert_warned(&imported, text, "user carol", Untranslated, "unused userlist spare");
+    assert!(!imported.warnings.iter().any(|w| w.line == line_of(text, "http_auth")), "{:#?}", printed(&imported));
+}
+
+#[test]
+fn stats_auth_against_a_missing_userlist_or_another_condition_is_reported() {
+    let text = "\
+listen stats
+  bind 127.0.0.1:8404
+  stats enable
+  stats http-request auth unless { http_auth(nobody) }
+  stats http-request auth if { src 10.0.0.0/8 }
+";
+    let imported = import_ok(text);
+    assert_warned(&imported, text, "http_auth(nobody)", WarningKind::Untranslated, "no userlist named \"nobody\"");
+    assert_warned(&imported, text, "src 10.0.0.0/8", WarningKind::Untranslated, "only `unless { http_auth(LIST) }`");
 }

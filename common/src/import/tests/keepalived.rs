@@ -206,7 +206,7 @@ fn every_instance_keyword() {
     );
     let c2 = vs.servers[2].check.as_ref().unwrap();
     assert_eq!((c2.fall, c2.fastinter.as_deref()), (Some(2), Some("1s")), "keepalived's defaults: retry 1, delay_before_retry 1 s");
-    assert_warned(&imported, t, "MISC_CHECK", Untranslated, "TCP connect");
+    assert!(!imported.warnings.iter().any(|w| w.line == line_of(t, "MISC_CHECK")), "MISC_CHECK is translated");
     assert_warned(&imported, t, "real_server 192.0.2.11", Untranslated, "check kind differs");
     assert_warned(&imported, t, "real_server 192.0.2.11", Untranslated, "connect_timeout differs");
 }
@@ -227,6 +227,43 @@ fn rr_with_unequal_weights_is_linted() {
     let imported = import_ok("k.conf", text);
     assert_warned(&imported, text, "lb_algo rr", WarningKind::Lint, "ignores the real servers' weights");
     assert!(imported.config.listen[0].servers.iter().all(|s| s.check.is_none()), "no checker: always up, as in keepalived");
+}
+
+#[test]
+fn misc_check_becomes_a_script_check_shared_by_the_real_servers() {
+    let text = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n\
+virtual_server 192.0.2.1 3306 {\n delay_loop 5\n\
+ real_server 192.0.2.5 3306 {\n  MISC_CHECK {\n   misc_path \"/usr/local/bin/chk.sh 192.0.2.5 3306 --fast\"\n   misc_timeout 3\n   misc_dynamic\n   user nobody\n  }\n }\n\
+ real_server 192.0.2.6 3306 {\n  MISC_CHECK {\n   misc_path /usr/local/bin/chk.sh 192.0.2.6 3306 --fast\n   misc_timeout 3\n   misc_dynamic\n  }\n }\n}\n";
+    let imported = import_ok("k.conf", text);
+    let vs = &imported.config.listen[0];
+    assert_eq!(
+        vs.health_check,
+        Some(RawHealthCheck::Script(RawScriptCheck {
+            command: "/usr/local/bin/chk.sh $HAPROXY_SERVER_ADDR $HAPROXY_SERVER_PORT --fast".into(),
+            timeout: Some("3s".into()),
+            dynamic: true,
+        }))
+    );
+    assert_warned(&imported, text, "misc_path \"/usr", WarningKind::Replaced, "$HAPROXY_SERVER_ADDR");
+    assert_warned(&imported, text, "user nobody", WarningKind::Untranslated, "script_user");
+    assert!(!imported.warnings.iter().any(|w| w.message.contains("check kind differs")), "{:?}", printed(&imported));
+    assert_eq!(vs.servers[1].check.as_ref().and_then(|c| c.inter.as_deref()), Some("5s"));
+}
+
+#[test]
+fn alpha_starts_the_servers_down() {
+    let text = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n\
+virtual_server 192.0.2.1 80 {\n alpha\n real_server 192.0.2.5 80 {\n  TCP_CHECK {\n  }\n }\n}\n\
+virtual_server 192.0.2.1 81 {\n real_server 192.0.2.5 81 {\n  alpha\n  TCP_CHECK {\n  }\n }\n real_server 192.0.2.6 81 {\n  TCP_CHECK {\n   alpha\n  }\n }\n\
+ real_server 192.0.2.7 81 {\n  TCP_CHECK {\n  }\n }\n}\n";
+    let imported = import_ok("k.conf", text);
+    let initial = |l: usize, s: usize| imported.config.listen[l].servers[s].check.as_ref().and_then(|c| c.initial);
+    assert_eq!(initial(0, 0), Some(RawInitialHealth::Down), "alpha in virtual_server");
+    assert_eq!(initial(1, 0), Some(RawInitialHealth::Down), "alpha in real_server");
+    assert_eq!(initial(1, 1), Some(RawInitialHealth::Down), "alpha in the checker");
+    assert_eq!(initial(1, 2), None, "no alpha: HAProxy's default (UP)");
+    assert!(!printed(&imported).iter().any(|w| w.contains("alpha")), "{:?}", printed(&imported));
 }
 
 #[test]

@@ -177,12 +177,18 @@ fn http_seed_imports_its_routing_and_persistence() {
     );
     assert_eq!(web.servers[1].cookie.as_deref(), Some("2"));
 
-    // What is left: the second log target (hakeeper has one), the stats page's access log
-    // (replaced), and the httpchk trap (translated as written).
+    // Both log targets translate, the second with its own facility and level.
+    let more = &c.global.additional_logs;
+    assert_eq!(more.len(), 1);
+    assert_eq!(
+        (more[0].target.as_str(), more[0].facility.as_str(), more[0].level.as_deref()),
+        ("udp://127.0.0.1:514", "local1", Some("notice"))
+    );
+
+    // What is left: the stats page's access log (replaced) and the httpchk trap (translated as written).
     let f = "haproxy-http.cfg";
-    expect_warnings(&imported, &[(f, 6, Untranslated), (f, 32, Replaced), (f, 52, Lint)]);
+    expect_warnings(&imported, &[(f, 32, Replaced), (f, 52, Lint)]);
     assert!(message_at(&imported, 52).contains("reads as METHOD URI"), "{}", message_at(&imported, 52));
-    assert!(message_at(&imported, 6).contains("one log target"));
 
     // The validated routing: www → webserver, img → imgserver, else dynamic.
     let cfg = &loaded.config;

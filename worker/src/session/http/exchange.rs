@@ -18,9 +18,20 @@ use std::time::{Duration, Instant};
 /// How long a closing client connection is drained after the last response.
 const LINGER: Duration = Duration::from_secs(2);
 
-/// The cookie's view of a backend's servers.
+/// The cookie's view of a backend's servers (empty, without allocating, when the backend has
+/// no persistence cookie: nothing else reads it).
 fn cookie_servers<'a>(be: &'a hakeeper_common::config::Backend, ups: &[bool]) -> Vec<CookieServer<'a>> {
     be.servers.iter().zip(ups).map(|(s, &up)| CookieServer { cookie: s.cookie.as_deref(), up }).collect()
+}
+
+/// Which of the backend's servers can take persistent traffic, into `ups` (reused), for the
+/// cookie; left empty without one, so that requests skip the backend's lock here.
+fn fill_ups(ups: &mut Vec<bool>, shared: &crate::shared::Shared, b: usize, cookie: bool) {
+    ups.clear();
+    if cookie {
+        let state = shared.backend(b);
+        ups.extend((0..shared.config.backends[b].servers.len()).map(|i| state.server_running(i)));
+    }
 }
 
 impl Session {
@@ -61,12 +72,14 @@ impl Session {
             Ok(None) => {
                 if h.client_eof {
                     // The client closed inside a head.
+                    self.http_log_aborted_head(ctx.shared, ctx.now);
                     return Err(Step::Close(Termination::new(Cause::ClientAbort, Phase::Connect)));
                 }
                 Ok(false)
             }
             Err(e) => {
                 ::log::debug!("bad request from {}: {e}", self.client_addr);
+                h.start_log(None);
                 self.count_request_error(ctx);
                 let fe_http = ctx.shared.config.http.frontends.get(self.frontend);
                 self.http_reply(ctx, bad_request(&e, fe_http));
@@ -91,29 +104,37 @@ impl Session {
         let Some(fe_http) = shared.config.http.frontends.get(self.frontend) else { return };
         let client = self.client_addr.ip();
         if let Some(h) = self.http.as_deref_mut() {
-            h.request_line = Some(request_line(&head));
-            h.logged = false;
-            h.status = None;
-            h.bytes_out = 0;
-            h.response_head = None;
+            // The request line is only kept for a log line that will be written.
+            let logs = fe.log && fe.log_format == Some(hakeeper_common::config::LogFormat::Httplog);
+            h.start_log(logs.then(|| request_line(&head)));
         }
+        // The previous request's server timings must not show in this request's log line.
+        self.queue_left = None;
+        self.established_at = None;
         let b = match route_request(fe, fe_http, &mut head, client) {
             Routed::Backend(b) => b,
             Routed::Reply(r) => return self.http_reply(ctx, r),
         };
         self.http_switch_backend(ctx, b);
+        if let Some(h) = self.http.as_deref_mut() {
+            h.log_backend = Some(b);
+        }
         let be = &shared.config.backends[b];
         let Some(be_http) = shared.config.http.backends.get(b) else {
             let t = HttpTermination::new(HCause::Internal, HPhase::Request);
             return self.http_reply(ctx, error_reply(500, Some(fe_http), None, t, true));
         };
-        let ups: Vec<bool> = {
-            let state = shared.backend(b);
-            (0..be.servers.len()).map(|i| state.server_running(i)).collect()
-        };
+        let Some(h) = self.http.as_deref_mut() else { return };
+        let mut ups = std::mem::take(&mut h.ups);
+        fill_ups(&mut ups, shared, b, be_http.cookie.is_some());
         let txn = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client) {
             Prepared::Forward(t) => t,
-            Prepared::Reply(r) => return self.http_reply(ctx, r),
+            Prepared::Reply(r) => {
+                if let Some(h) = self.http.as_deref_mut() {
+                    h.ups = ups;
+                }
+                return self.http_reply(ctx, r);
+            }
         };
         let Some(h) = self.http.as_deref_mut() else { return };
         h.choice = match (txn.persist_to, txn.balance_hash) {

@@ -4,7 +4,7 @@
 use super::HttpPhase;
 use crate::counters::Counters;
 use crate::http::httplog::HttpLog;
-use crate::http::termination::HttpTermination;
+use crate::http::termination::{Cause, HttpTermination, Phase};
 use crate::session::Session;
 use crate::shared::Shared;
 use crate::termination::Termination;
@@ -27,11 +27,12 @@ impl Session {
         if !fe.log || fe.log_format != Some(LogFormat::Httplog) || !::log::log_enabled!(::log::Level::Info) {
             return;
         }
-        if fe.dontlognull && h.request_line.is_none() && h.bytes_out == 0 {
+        // `option dontlognull`: nothing is logged for a transaction the client sent no byte of.
+        if fe.dontlognull && h.request_start.is_none() {
             return;
         }
         let stats = &shared.stats;
-        let backend = self.backend.map(|b| &shared.config.backends[b]);
+        let backend = h.log_backend.map(|b| &shared.config.backends[b]);
         let server = match (backend, self.target) {
             (Some(b), Some(t)) if self.queue_left.is_some() => Some(b.servers[t].name.as_str()),
             _ => None,
@@ -63,8 +64,8 @@ impl Session {
             termination,
             actconn: Counters::get(&stats.process.cur),
             feconn: Counters::get(&stats.frontends[self.frontend].counters.cur),
-            beconn: self.backend.map_or(0, |b| Counters::get(&stats.backends[b].counters.cur)),
-            srvconn: match (self.backend, self.target) {
+            beconn: h.log_backend.map_or(0, |b| Counters::get(&stats.backends[b].counters.cur)),
+            srvconn: match (h.log_backend, self.target) {
                 (Some(b), Some(t)) => Counters::get(&stats.backends[b].servers[t].counters.cur),
                 _ => 0,
             },
@@ -76,6 +77,18 @@ impl Session {
         }
         .line();
         ::log::info!("{line}");
+    }
+
+    /// The client closed before its request head was complete: HAProxy logs `<BADREQ>` 400
+    /// `CR--`, except for a clean close between requests on a kept-alive connection.
+    pub(crate) fn http_log_aborted_head(&mut self, shared: &Shared, now: Instant) {
+        let Some(h) = self.http.as_deref_mut() else { return };
+        if h.requests > 0 && h.cin.is_empty() {
+            return;
+        }
+        h.start_log(None);
+        h.status = Some(400);
+        self.http_log(shared, HttpTermination::new(Cause::ClientAbort, Phase::Request), now);
     }
 
     /// The session ends with `t` (from a socket or timeout): logs the transaction in progress.

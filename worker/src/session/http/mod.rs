@@ -83,6 +83,9 @@ pub struct HttpState {
     request_line: Option<Vec<u8>>,
     /// The current transaction's log line was written (or must not be).
     logged: bool,
+    /// The backend the current request was routed to (the session's may be an earlier
+    /// request's when the frontend answers this one itself).
+    log_backend: Option<usize>,
     client_last: Instant,
     server_last: Instant,
 }
@@ -115,9 +118,23 @@ impl HttpState {
             bytes_out: 0,
             request_line: None,
             logged: true,
+            log_backend: None,
             client_last: now,
             server_last: now,
         }
+    }
+}
+
+impl HttpState {
+    /// A new transaction's log state: its request line (`None`: no valid request, logged as
+    /// `<BADREQ>`), nothing answered yet, a line still to write.
+    fn start_log(&mut self, request_line: Option<Vec<u8>>) {
+        self.request_line = request_line;
+        self.logged = false;
+        self.status = None;
+        self.bytes_out = 0;
+        self.response_head = None;
+        self.log_backend = None;
     }
 }
 
@@ -177,7 +194,7 @@ impl Session {
                 Ok(m) => moved |= m,
                 Err(step) => return step,
             }
-            if let Some(step) = self.http_finished() {
+            if let Some(step) = self.http_finished(ctx) {
                 return step;
             }
             if !moved {
@@ -264,10 +281,16 @@ impl Session {
     }
 
     /// Whether the session is over.
-    fn http_finished(&mut self) -> Option<Step> {
+    fn http_finished(&mut self, ctx: &Ctx<'_>) -> Option<Step> {
         let h = self.http.as_deref_mut()?;
         match h.phase {
-            HttpPhase::Head if h.client_eof && h.cin.is_empty() && h.to_client.is_empty() => Some(Step::Close(Termination::NORMAL)),
+            HttpPhase::Head if h.client_eof && h.cin.is_empty() && h.to_client.is_empty() => {
+                if h.requests == 0 {
+                    // Not even one request: HAProxy logs it (`CR--`) unless `option dontlognull`.
+                    self.http_log_aborted_head(ctx.shared, ctx.now);
+                }
+                Some(Step::Close(Termination::NORMAL))
+            }
             HttpPhase::Closing { shut: true, .. } if h.client_eof => Some(Step::Close(Termination::NORMAL)),
             HttpPhase::Closing { shut, until } if !shut && h.to_client.is_empty() => {
                 // Everything is out: FIN, then wait for the client's.

@@ -1,6 +1,7 @@
 //! Deadlines of HTTP sessions: `timeout http-request` for a request head (408), `timeout
 //! http-keep-alive` between requests (silent close), the connect stages as for TCP (503),
-//! `timeout server` before the response head (504), and the usual inactivity timeouts.
+//! `timeout server` before the response head (504), the usual inactivity timeouts, and
+//! `timeout tunnel` after a protocol switch.
 
 use super::HttpPhase;
 use crate::counters::Counters;
@@ -31,6 +32,8 @@ enum Expired {
     Connect,
     Server,
     Client,
+    /// The tunnel was idle both ways (`cD`, as HAProxy reports it from the client's side).
+    Tunnel,
     Linger,
 }
 
@@ -57,6 +60,24 @@ impl Session {
         }
     }
 
+    /// Once tunnelled, inactivity both ways ends the session: after `timeout tunnel` when the
+    /// backend sets it, else after the shorter of the client and server timeouts. Any byte
+    /// moving either way refreshes both sides, as HAProxy does without `option
+    /// independent-streams`.
+    fn tunnel_deadline(&self, shared: &Shared) -> Option<Instant> {
+        let h = self.http.as_deref()?;
+        let tunnel = self.backend.and_then(|b| shared.config.http.backends.get(b)).and_then(|b| b.timeout_tunnel);
+        let timeout = match tunnel {
+            Some(t) => t,
+            None => {
+                let client = shared.config.frontends[self.frontend].timeout_client;
+                let server = self.backend.map_or(Duration::ZERO, |b| shared.config.backends[b].timeout_server);
+                [client, server].into_iter().filter(|t| !t.is_zero()).min().unwrap_or(Duration::ZERO)
+            }
+        };
+        after(h.client_last.max(h.server_last), timeout)
+    }
+
     /// When waiting for a request head ends: (deadline, whether it is a keep-alive wait).
     fn head_deadline(&self, shared: &Shared) -> Option<(Instant, bool)> {
         let h = self.http.as_deref()?;
@@ -79,9 +100,8 @@ impl Session {
         match h.phase {
             HttpPhase::Head => [self.head_deadline(shared).map(|(d, _)| d), self.client_deadline(shared)].into_iter().flatten().min(),
             HttpPhase::Connecting => [self.stage_deadline, self.client_deadline(shared)].into_iter().flatten().min(),
-            HttpPhase::Exchange | HttpPhase::Tunnel => {
-                [self.server_deadline(shared), self.client_deadline(shared)].into_iter().flatten().min()
-            }
+            HttpPhase::Exchange => [self.server_deadline(shared), self.client_deadline(shared)].into_iter().flatten().min(),
+            HttpPhase::Tunnel => self.tunnel_deadline(shared),
             HttpPhase::Closing { until, .. } => Some(until),
         }
     }
@@ -97,8 +117,9 @@ impl Session {
             },
             HttpPhase::Connecting if due(self.stage_deadline) => Expired::Connect,
             HttpPhase::Connecting if due(self.client_deadline(shared)) => Expired::Client,
-            HttpPhase::Exchange | HttpPhase::Tunnel if due(self.server_deadline(shared)) => Expired::Server,
-            HttpPhase::Exchange | HttpPhase::Tunnel if due(self.client_deadline(shared)) => Expired::Client,
+            HttpPhase::Exchange if due(self.server_deadline(shared)) => Expired::Server,
+            HttpPhase::Exchange if due(self.client_deadline(shared)) => Expired::Client,
+            HttpPhase::Tunnel if due(self.tunnel_deadline(shared)) => Expired::Tunnel,
             HttpPhase::Closing { until, .. } if until <= now => Expired::Linger,
             _ => Expired::Nothing,
         }
@@ -110,6 +131,9 @@ impl Session {
             Expired::KeepAlive | Expired::Linger => return Step::Close(Termination::NORMAL),
             Expired::RequestHead => {
                 Counters::add(&ctx.shared.stats.frontends[self.frontend].counters.request_errors, 1);
+                if let Some(h) = self.http.as_deref_mut() {
+                    h.start_log(None);
+                }
                 let fe_http = ctx.shared.config.http.frontends.get(self.frontend);
                 self.http_reply(ctx, request_timeout(fe_http));
             }
@@ -136,6 +160,11 @@ impl Session {
                 }
                 self.http_detach_server(ctx);
                 self.http_error(ctx, 504, HCause::ServerTimeout, HPhase::Headers);
+            }
+            Expired::Tunnel => {
+                let t = Termination::new(Cause::ClientTimeout, Phase::Data);
+                self.http_log_end(ctx, t);
+                return Step::Close(t);
             }
             Expired::Client => {
                 let t = Termination::new(Cause::ClientTimeout, self.phase());

@@ -1,0 +1,162 @@
+//! HTTP connection modes (`option http-server-close`, `option httpclose`), `http-request
+//! redirect` / `deny` on conditions, the request-hashing balance algorithms (`uri`,
+//! `hdr(name)`, `url_param`) and `option dontlognull` for HTTP, through the worker.
+
+mod httpkit;
+mod support;
+
+use httpkit::*;
+use std::collections::HashSet;
+use std::time::Duration;
+use support::{logs_with, wait_logs, Worker};
+
+/// Frontend `fe` (with `frontend` extra fields) in front of backend `fe_be` (with `backend`
+/// extra fields) and the given servers, named s1, s2, …
+fn proxy(fe: &str, frontend: &str, backend: &str, servers: &[&HttpServer]) -> Worker {
+    let list: Vec<String> = servers.iter().enumerate().map(|(i, s)| format!(r#"(name: "s{}", addr: "{}")"#, i + 1, s.addr)).collect();
+    Worker::start(worker_config(&format!(
+        r#"(
+      global: (maxconn: 100, log: (target: "stderr", facility: "local1")),
+      defaults: (mode: http, retries: 1, log: true, log_format: httplog,
+                 timeout: (connect: "2s", client: "10s", server: "10s", http_request: "5s", http_keep_alive: "5s")),
+      frontend: [(name: "{fe}", bind: ["127.0.0.1:1"], default_backend: "{fe}_be", {frontend})],
+      backend: [(name: "{fe}_be", {backend} servers: [{}])],
+    )"#,
+        list.join(", ")
+    )))
+}
+
+fn start(names: &[&str]) -> Vec<HttpServer> {
+    names.iter().map(|n| HttpServer::start(n)).collect()
+}
+
+#[test]
+fn http_server_close_closes_each_server_connection_and_keeps_the_client() {
+    let s = start(&["s1"]);
+    let w = proxy("fesc", "", "http_connection: server_close,", &[&s[0]]);
+    let mut c = Client::connect(w.addr);
+    for i in 0..5 {
+        let r = c.request(&get("x", ""));
+        assert_eq!(r.server(), "s1", "request {i} on the same client connection");
+        assert_eq!(r.head.get("connection"), None, "the client connection stays open");
+    }
+    assert_eq!(s[0].accepted(), 5, "one server connection per request");
+    for seen in s[0].seen() {
+        assert!(seen.head.contains("\r\nConnection: close\r\n"), "the server is told: {}", seen.head);
+    }
+}
+
+#[test]
+fn httpclose_closes_both_sides_and_says_so() {
+    let s = start(&["s1"]);
+    let w = proxy("fehc", "", "http_connection: close,", &[&s[0]]);
+    for _ in 0..2 {
+        let mut c = Client::connect(w.addr);
+        let r = c.request(&get("x", "Connection: keep-alive\r\n"));
+        assert_eq!(r.server(), "s1");
+        assert_eq!(r.head.get("connection"), Some("close"));
+        assert!(c.closed(), "the client connection ends after the response");
+    }
+    assert_eq!(s[0].accepted(), 2);
+    assert!(s[0].seen().iter().all(|seen| seen.head.contains("\r\nConnection: close\r\n")));
+    // The frontend's mode applies as well as the backend's.
+    let w = proxy("fehc2", "http_connection: close,", "", &[&s[0]]);
+    let mut c = Client::connect(w.addr);
+    assert_eq!(c.request(&get("x", "")).head.get("connection"), Some("close"));
+    assert!(c.closed());
+}
+
+#[test]
+fn redirect_and_deny_answer_on_their_condition_and_no_server_sees_them() {
+    let s = start(&["s1"]);
+    let rules = r#"http_request: ["redirect location /new code 301 if { path_beg /old }",
+                                  "deny deny_status 403 if { hdr(x-block) -i yes }"],"#;
+    let w = proxy("ferules", rules, "", &[&s[0]]);
+    let mut c = Client::connect(w.addr);
+    // A request served first: the frontend's own answers after it name no backend or server.
+    assert_eq!(c.request(&get("x", "")).server(), "s1");
+    let r = c.request("GET /old/page HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!((r.head.status(), r.head.get("location")), (301, Some("/new")));
+    let r = c.request(&get("x", "X-Block: YES\r\n"));
+    assert_eq!(r.head.status(), 403);
+    // Neither closed the connection (no body was left unread), and other requests pass.
+    let r = c.request("GET /older HTTP/1.1\r\nHost: x\r\nX-Block: no\r\n\r\n");
+    assert_eq!(r.head.status(), 301, "path_beg /old");
+    let r = c.request("GET /fine HTTP/1.1\r\nHost: x\r\nX-Block: no\r\n\r\n");
+    assert_eq!(r.server(), "s1");
+    let seen = s[0].seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[1].head.starts_with("GET /fine "));
+    let lines = wait_logs("ferules ferules/<NOSRV> ", 3, Duration::from_secs(5));
+    assert!(lines[0].contains(" 301 ") && lines[0].contains(" LR-- "), "{}", lines[0]);
+    assert!(lines[1].contains(" 403 ") && lines[1].contains(" PR-- "), "{}", lines[1]);
+}
+
+/// The server each request reaches, on one client connection.
+fn servers_for(w: &Worker, requests: &[String]) -> Vec<String> {
+    let mut c = Client::connect(w.addr);
+    requests.iter().map(|r| c.request(r).server()).collect()
+}
+
+/// Each key reaches one server every time, different keys reach different servers, and
+/// requests without the key are balanced round-robin.
+fn check_hashing(fe: &str, balance: &str, with_key: impl Fn(u32) -> String, without_key: Option<&str>) {
+    let s = start(&["s1", "s2", "s3"]);
+    let w = proxy(fe, "", &format!("balance: {balance},"), &[&s[0], &s[1], &s[2]]);
+    let mut used = HashSet::new();
+    for key in 0..24 {
+        let got = servers_for(&w, &vec![with_key(key); 4]);
+        assert!(got.iter().all(|g| *g == got[0]), "{balance}: key {key} went to {got:?}");
+        // And on another connection, after other keys, still the same.
+        assert_eq!(servers_for(&w, &[with_key(key)])[0], got[0], "{balance}: key {key} moved");
+        used.insert(got[0].clone());
+    }
+    assert_eq!(used.len(), 3, "{balance}: 24 keys over 3 servers used only {used:?}");
+    if let Some(request) = without_key {
+        let got: HashSet<String> = servers_for(&w, &vec![request.to_string(); 3]).into_iter().collect();
+        assert_eq!(got.len(), 3, "{balance}: requests without the key are spread: {got:?}");
+    }
+}
+
+#[test]
+fn balance_uri_keeps_a_path_on_one_server_and_spreads_paths() {
+    check_hashing("feuri", "uri", |k| format!("GET /img/{k}.png?v={} HTTP/1.1\r\nHost: x\r\n\r\n", k * 7 + 1), None);
+}
+
+#[test]
+fn balance_hdr_keeps_a_header_value_on_one_server_and_spreads_values() {
+    check_hashing("fehdr", r#"hdr("X-User")"#, |k| get("x", &format!("X-User: user{k}\r\n")), Some(&get("x", "")));
+}
+
+#[test]
+fn balance_url_param_keeps_a_parameter_on_one_server_and_spreads_values() {
+    check_hashing(
+        "feparam",
+        r#"url_param("uid")"#,
+        |k| format!("GET /p?a=1&uid={k}&b={} HTTP/1.1\r\nHost: x\r\n\r\n", k % 3),
+        Some("GET /p?a=1 HTTP/1.1\r\nHost: x\r\n\r\n"),
+    );
+}
+
+#[test]
+fn dontlognull_skips_empty_http_connections_that_are_logged_otherwise() {
+    let s = start(&["s1"]);
+    let quiet = proxy("fenull_on", "dontlognull: true,", "", &[&s[0]]);
+    let loud = proxy("fenull_off", "", "", &[&s[0]]);
+    for w in [&quiet, &loud] {
+        drop(w.connect());
+        // A head cut short is logged either way: the client did send something.
+        let mut c = w.connect();
+        std::io::Write::write_all(&mut c, b"GET / HT").unwrap();
+        drop(c);
+        assert_eq!(Client::connect(w.addr).request(&get("x", "")).server(), "s1");
+    }
+    wait_logs("fenull_on fenull_on_be/s1 ", 1, Duration::from_secs(5));
+    wait_logs("fenull_off fenull_off_be/s1 ", 1, Duration::from_secs(5));
+    let off = wait_logs("fenull_off fenull_off/<NOSRV> ", 2, Duration::from_secs(5));
+    for line in &off {
+        assert!(line.contains(" 400 0 ") && line.contains(" CR-- ") && line.ends_with("\"<BADREQ>\""), "{line}");
+    }
+    let on = logs_with("fenull_on fenull_on/<NOSRV> ");
+    assert_eq!(on.len(), 1, "only the cut-short head: {on:?}");
+}
