@@ -160,3 +160,36 @@ fn dontlognull_skips_empty_http_connections_that_are_logged_otherwise() {
     let on = logs_with("fenull_on fenull_on/<NOSRV> ");
     assert_eq!(on.len(), 1, "only the cut-short head: {on:?}");
 }
+
+#[test]
+fn keep_alive_alternating_servers_reuses_one_connection_to_each() {
+    // Round-robin over two servers on one client connection: each request's server differs from
+    // the previous one, so the session's kept connection goes to the thread's pool and the one
+    // to the other server comes back from it. Two server connections serve every request.
+    let s = start(&["s1", "s2"]);
+    // One event-loop thread: idle connections are pooled per thread.
+    let w = Worker::start(worker_config(&format!(
+        r#"(
+      global: (maxconn: 100, nbthread: 1, log: (target: "stderr", facility: "local1")),
+      defaults: (mode: http, timeout: (connect: "2s", client: "10s", server: "10s", http_keep_alive: "5s")),
+      frontend: [(name: "fealt", bind: ["127.0.0.1:1"], default_backend: "fealt_be")],
+      backend: [(name: "fealt_be", servers: [(name: "s1", addr: "{}"), (name: "s2", addr: "{}")])],
+    )"#,
+        s[0].addr, s[1].addr
+    )));
+    let mut c = Client::connect(w.addr);
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        seen.push(c.request(&get("x", "")).server().to_string());
+    }
+    assert!(seen.windows(2).all(|p| p[0] != p[1]), "round-robin alternates: {seen:?}");
+    assert_eq!((s[0].accepted(), s[1].accepted()), (1, 1), "one server connection each, reused");
+    // A second client takes over the connections the first one left when it closes.
+    drop(c);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut c2 = Client::connect(w.addr);
+    for _ in 0..4 {
+        c2.request(&get("x", ""));
+    }
+    assert_eq!((s[0].accepted(), s[1].accepted()), (1, 1), "the closed client's connections were pooled");
+}

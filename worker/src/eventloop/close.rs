@@ -29,6 +29,8 @@ impl EventLoop {
             self.log_session(&s, term);
         }
         let (_, mut ctx) = self.ctx(key);
+        // The session's kept server connection serves other sessions now.
+        s.http_unpark(&mut ctx);
         s.release_slot(&mut ctx);
         s.release_buffers(ctx.pools);
         let stats = &self.shared.stats;

@@ -1,6 +1,7 @@
 //! One transaction's steps: the request head (route, backend rules, persistence, assignment),
 //! the request body, the response head(s) and body, and the end (log, keep-alive or close).
 
+use super::idle::Parked;
 use super::{HttpPhase, Session, MAX_PENDING};
 use crate::backend::HttpChoice;
 use crate::counters::Counters;
@@ -378,9 +379,15 @@ impl Session {
         let reusable = h.conn.server_keep_alive && !h.server_eof && h.sin.is_empty() && h.to_server.is_empty() && h.req_body.is_done();
         let keep_client = h.conn.client_keep_alive && h.req_body.is_done();
         self.http_log(ctx.shared, term, ctx.now);
-        if let (true, Some(mut stream), Some(be), Some(server)) = (reusable, self.server.take(), self.backend, self.target) {
-            if ctx.registry.deregister(&mut stream).is_ok() {
-                ctx.pools.idle.put(be, server, stream, ctx.now);
+        if let (true, Some(stream), Some(be), Some(server)) = (reusable, self.server.take(), self.backend, self.target) {
+            if keep_client {
+                // Kept with the session, still registered, for its next request.
+                self.http_unpark(ctx);
+                if let Some(h) = self.http.as_deref_mut() {
+                    h.parked = Some(Parked { backend: be, server, stream, since: ctx.now });
+                }
+            } else {
+                Self::pool_idle(ctx, be, server, stream);
             }
         }
         self.http_detach_server(ctx);
@@ -415,13 +422,39 @@ impl Session {
         moved
     }
 
-    /// Takes an idle connection to `server` instead of connecting, when one is open.
-    pub(crate) fn http_take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
-        let Some(mut stream) = ctx.pools.idle.take(be, server, ctx.now) else { return false };
-        let token = crate::session::connect::server_token(ctx.key);
-        if ctx.registry.register(&mut stream, token, mio::Interest::READABLE | mio::Interest::WRITABLE).is_err() {
-            return false;
+    /// Hands a kept-alive server connection to the thread's pool, for any session.
+    fn pool_idle(ctx: &mut Ctx<'_>, be: usize, server: usize, mut stream: mio::net::TcpStream) {
+        if ctx.registry.deregister(&mut stream).is_ok() {
+            ctx.pools.idle.put(be, server, stream, ctx.now);
         }
+    }
+
+    /// Moves the session's parked server connection, if any, to the thread's pool (the next
+    /// request goes elsewhere, or the client left).
+    pub(crate) fn http_unpark(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(p) = self.http.as_deref_mut().and_then(|h| h.parked.take()) {
+            if p.usable_for(p.backend, p.server, ctx.now) {
+                Self::pool_idle(ctx, p.backend, p.server, p.stream);
+            }
+        }
+    }
+
+    /// Takes an idle connection to `server` instead of connecting, when one is open: the
+    /// session's own parked one first (already registered), else one from the thread's pool.
+    pub(crate) fn http_take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
+        let parked = self.http.as_deref_mut().and_then(|h| h.parked.take_if(|p| p.usable_for(be, server, ctx.now)));
+        let stream = match parked {
+            Some(p) => p.stream,
+            None => {
+                self.http_unpark(ctx);
+                let Some(mut stream) = ctx.pools.idle.take(be, server, ctx.now) else { return false };
+                let token = crate::session::connect::server_token(ctx.key);
+                if ctx.registry.register(&mut stream, token, mio::Interest::READABLE | mio::Interest::WRITABLE).is_err() {
+                    return false;
+                }
+                stream
+            }
+        };
         self.server = Some(stream);
         self.server_ready = crate::session::flow::Ready { readable: true, writable: true, hup: false };
         self.stage = Stage::Established;

@@ -23,8 +23,26 @@ pub struct IdleServers {
     conns: Vec<Idle>,
 }
 
+/// A session's own idle server connection (see `HttpState::parked`).
+pub struct Parked {
+    pub backend: usize,
+    pub server: usize,
+    pub stream: TcpStream,
+    pub since: Instant,
+}
+
+impl Parked {
+    /// Usable for `server` of `backend`: the same server, not idle too long, and still open.
+    pub fn usable_for(&self, backend: usize, server: usize, now: Instant) -> bool {
+        self.backend == backend
+            && self.server == server
+            && now.saturating_duration_since(self.since) < IDLE_KEEP
+            && still_open(&self.stream)
+    }
+}
+
 /// Whether an idle connection is still usable: open, and with nothing unsolicited to read.
-fn still_open(stream: &TcpStream) -> bool {
+pub fn still_open(stream: &TcpStream) -> bool {
     let mut byte = [0u8; 1];
     matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }

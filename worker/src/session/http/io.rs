@@ -4,7 +4,7 @@
 
 use crate::session::flow::Ready;
 use mio::net::TcpStream;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 /// Bytes one read may add.
 const READ_CHUNK: usize = 16 * 1024;
@@ -25,34 +25,46 @@ pub fn read_into(src: &TcpStream, ready: &mut Ready, buf: &mut Vec<u8>) -> io::R
     if !ready.readable {
         return Ok(ReadOutcome::Empty);
     }
-    let old = buf.len();
-    buf.resize(old + READ_CHUNK, 0);
-    let result = (&*src).read(&mut buf[old..]);
-    match result {
+    match recv_append(src, buf) {
         Ok(0) => {
-            buf.truncate(old);
             ready.readable = false;
             Ok(ReadOutcome::Eof)
         }
         Ok(n) => {
-            buf.truncate(old + n);
             if n < READ_CHUNK && !ready.hup {
                 ready.readable = false;
             }
             Ok(ReadOutcome::Data(n))
         }
-        Err(e) => {
-            buf.truncate(old);
-            match e.kind() {
-                io::ErrorKind::WouldBlock => {
-                    ready.readable = false;
-                    Ok(ReadOutcome::Empty)
-                }
-                io::ErrorKind::Interrupted => Ok(ReadOutcome::Empty),
-                _ => Err(e),
+        Err(e) => match e.kind() {
+            io::ErrorKind::WouldBlock => {
+                ready.readable = false;
+                Ok(ReadOutcome::Empty)
             }
-        }
+            io::ErrorKind::Interrupted => Ok(ReadOutcome::Empty),
+            _ => Err(e),
+        },
     }
+}
+
+/// One `recv` of up to [`READ_CHUNK`] bytes straight into `buf`'s spare capacity. Zeroing the
+/// chunk first (as `resize` + `read` would) cost more CPU than parsing a small request.
+fn recv_append(src: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    buf.reserve(READ_CHUNK);
+    let old = buf.len();
+    let spare = buf.spare_capacity_mut();
+    debug_assert!(spare.len() >= READ_CHUNK);
+    // SAFETY: `reserve` guarantees at least READ_CHUNK bytes of spare capacity, recv writes at
+    // most READ_CHUNK bytes there, and `set_len` exposes only the bytes it reports written.
+    let n = unsafe { nix::libc::recv(src.as_raw_fd(), spare.as_mut_ptr().cast(), READ_CHUNK, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: see above; n <= READ_CHUNK <= spare capacity.
+    unsafe { buf.set_len(old + n) };
+    Ok(n)
 }
 
 /// Bytes waiting to be written to one socket.
