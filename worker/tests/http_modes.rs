@@ -193,3 +193,45 @@ fn keep_alive_alternating_servers_reuses_one_connection_to_each() {
     }
     assert_eq!((s[0].accepted(), s[1].accepted()), (1, 1), "the closed client's connections were pooled");
 }
+
+#[test]
+fn a_kept_server_connection_that_the_server_closed_is_not_reused() {
+    // A backend that answers one request per connection without saying so (no
+    // `Connection: close`), then closes a moment later, as servers with a short keep-alive do.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = accepts.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                std::thread::sleep(Duration::from_millis(50));
+            });
+        }
+    });
+    let w = Worker::start(worker_config(&format!(
+        r#"(
+      global: (maxconn: 100, nbthread: 1, log: (target: "stderr", facility: "local1")),
+      defaults: (mode: http, timeout: (connect: "2s", client: "10s", server: "10s", http_keep_alive: "5s")),
+      frontend: [(name: "feclosed", bind: ["127.0.0.1:1"], default_backend: "feclosed_be")],
+      backend: [(name: "feclosed_be", servers: [(name: "s1", addr: "{addr}")])],
+    )"#
+    )));
+    let mut c = Client::connect(w.addr);
+    for i in 0..3 {
+        let r = c.request(&get("x", ""));
+        assert_eq!(r.head.status(), 200, "request {i}");
+        // The server closes its side meanwhile; the next request must not be sent on it.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(accepts.load(std::sync::atomic::Ordering::SeqCst), 3, "a new server connection per request");
+}

@@ -432,8 +432,9 @@ impl Session {
     /// Moves the session's parked server connection, if any, to the thread's pool (the next
     /// request goes elsewhere, or the client left).
     pub(crate) fn http_unpark(&mut self, ctx: &mut Ctx<'_>) {
+        let quiet = !self.server_ready.readable && !self.server_ready.hup;
         if let Some(p) = self.http.as_deref_mut().and_then(|h| h.parked.take()) {
-            if p.usable_for(p.backend, p.server, ctx.now) {
+            if p.usable_for(p.backend, p.server, ctx.now, quiet) {
                 Self::pool_idle(ctx, p.backend, p.server, p.stream);
             }
         }
@@ -442,9 +443,12 @@ impl Session {
     /// Takes an idle connection to `server` instead of connecting, when one is open: the
     /// session's own parked one first (already registered), else one from the thread's pool.
     pub(crate) fn http_take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
-        let parked = self.http.as_deref_mut().and_then(|h| h.parked.take_if(|p| p.usable_for(be, server, ctx.now)));
-        let stream = match parked {
-            Some(p) => p.stream,
+        let quiet = !self.server_ready.readable && !self.server_ready.hup;
+        let parked = self.http.as_deref_mut().and_then(|h| h.parked.take_if(|p| p.usable_for(be, server, ctx.now, quiet)));
+        let (stream, readable) = match parked {
+            // Still registered: the events that arrived while it was parked kept `server_ready`
+            // current (nothing to read, or it would not be usable), so no read is tried in vain.
+            Some(p) => (p.stream, self.server_ready.readable),
             None => {
                 self.http_unpark(ctx);
                 let Some(mut stream) = ctx.pools.idle.take(be, server, ctx.now) else { return false };
@@ -452,11 +456,11 @@ impl Session {
                 if ctx.registry.register(&mut stream, token, mio::Interest::READABLE | mio::Interest::WRITABLE).is_err() {
                     return false;
                 }
-                stream
+                (stream, true)
             }
         };
         self.server = Some(stream);
-        self.server_ready = crate::session::flow::Ready { readable: true, writable: true, hup: false };
+        self.server_ready = crate::session::flow::Ready { readable, writable: true, hup: false };
         self.stage = Stage::Established;
         self.stage_deadline = None;
         self.established_at = Some(ctx.now);

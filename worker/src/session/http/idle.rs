@@ -33,11 +33,13 @@ pub struct Parked {
 
 impl Parked {
     /// Usable for `server` of `backend`: the same server, not idle too long, and still open.
-    pub fn usable_for(&self, backend: usize, server: usize, now: Instant) -> bool {
+    /// `quiet`: no event arrived for it since it was parked (it stayed registered, so a FIN or
+    /// stray bytes would have raised one); then it is known open without a peek syscall.
+    pub fn usable_for(&self, backend: usize, server: usize, now: Instant, quiet: bool) -> bool {
         self.backend == backend
             && self.server == server
             && now.saturating_duration_since(self.since) < IDLE_KEEP
-            && still_open(&self.stream)
+            && (quiet || still_open(&self.stream))
     }
 }
 
