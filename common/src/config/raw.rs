@@ -427,6 +427,7 @@ pub struct RawStats {
 pub struct RawVrrp {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub router_id: Option<String>,
+    /// Who scripts run as: `USER` or `USER:GROUP` (keepalived's `script_user USER [GROUP]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script_user: Option<String>,
     #[serde(skip_serializing_if = "is_default")]
@@ -487,6 +488,7 @@ pub struct RawVrrpScript {
     pub rise: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fall: Option<u32>,
+    /// This script's own user, `USER` or `USER:GROUP`, instead of `script_user`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }

@@ -46,9 +46,13 @@ pub fn translate(ctx: &mut Ctx, g: &mut Globals, node: &Node) {
         match (n.keyword(), arg) {
             ("router_id" | "lvs_id", Some(id)) => g.router_id = Some(id.to_string()),
             ("script_user", Some(user)) => {
-                g.script_user = Some(user.to_string());
-                if n.words.len() > 2 {
-                    ctx.untranslated(n, format!("script group {:?} not translated: scripts run with the user's own group", n.words[2]));
+                // `script_user USER GROUP` becomes "USER:GROUP".
+                g.script_user = Some(match n.words.get(2) {
+                    Some(group) => format!("{user}:{group}"),
+                    None => user.to_string(),
+                });
+                if n.words.len() > 3 {
+                    ctx.untranslated(n, format!("extra words after the group in `{}` not translated", n.words.join(" ")));
                 }
             }
             ("enable_script_security", None) => g.enable_script_security = true,

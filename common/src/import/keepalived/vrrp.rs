@@ -80,9 +80,13 @@ pub fn script(ctx: &mut Ctx, node: &Node) -> Option<(RawVrrpScript, bool)> {
                 Err(e) => bad(ctx, e),
             },
             ("user", Some(u)) => {
-                s.user = Some(u.to_string());
-                if n.words.len() > 2 {
-                    ctx.untranslated(n, format!("script group {:?} not translated: scripts run with the user's own group", n.words[2]));
+                // `user USER GROUP` becomes "USER:GROUP".
+                s.user = Some(match n.words.get(2) {
+                    Some(group) => format!("{u}:{group}"),
+                    None => u.to_string(),
+                });
+                if n.words.len() > 3 {
+                    ctx.untranslated(n, format!("extra words after the group in `{}` not translated", n.words.join(" ")));
                 }
             }
             _ => ctx.not_translated(n, ""),

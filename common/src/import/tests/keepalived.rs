@@ -131,8 +131,8 @@ fn every_instance_keyword() {
     let t = FULL;
     use WarningKind::*;
     let v = &imported.config.vrrp;
-    assert_eq!((v.router_id.as_deref(), v.script_user.as_deref()), (Some("lb1"), Some("nobody")));
-    assert_warned(&imported, t, "script_user nobody nogroup", Untranslated, "group");
+    assert_eq!((v.router_id.as_deref(), v.script_user.as_deref()), (Some("lb1"), Some("nobody:nogroup")));
+    assert!(!imported.warnings.iter().any(|w| w.line == line_of(t, "script_user nobody nogroup")), "{:#?}", printed(&imported));
     assert_eq!(
         v.garp,
         Some(RawGarp {
