@@ -1,6 +1,7 @@
 //! Phase-one behaviour of the L4 worker, end to end in one process: balancing, intact bulk data,
 //! half-close, timeouts, server state changes, drain, retries and redispatch.
 
+mod httpkit;
 mod support;
 
 use hakeeper_common::ipc::ToWorker;
@@ -271,4 +272,24 @@ fn global_maxconn_holds_excess_clients_in_the_backlog() {
     drop(first);
     third.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     assert_eq!(read_tag(&mut third), "s1");
+}
+
+#[test]
+fn timeout_tunnel_supersedes_the_client_and_server_timeouts_once_connected() {
+    // HAProxy's TCP mode: once the server connection is up, `timeout tunnel` replaces both.
+    let server = TestServer::start("quiet", Behaviour::Silent);
+    let worker = Worker::start(httpkit::worker_config(&format!(
+        r#"(
+      global: (maxconn: 100, log: (target: "stderr", facility: "local1")),
+      defaults: (mode: tcp, timeout: (connect: "2s", client: "200ms", server: "200ms", tunnel: "1200ms")),
+      listen: [(name: "tun", bind: ["127.0.0.1:1"], servers: [(name: "s1", addr: "{}")])],
+    )"#,
+        server.addr
+    )));
+    let mut conn = worker.connect();
+    conn.write_all(b"x").unwrap();
+    let t0 = Instant::now();
+    assert!(wait_closed(&mut conn, Duration::from_secs(5)), "the tunnel timeout never closed it");
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(1000) && waited < Duration::from_secs(3), "closed after {waited:?}");
 }

@@ -16,12 +16,21 @@ fn after(at: Instant, timeout: Duration) -> Option<Instant> {
 }
 
 impl Session {
+    /// `timeout tunnel` of the backend, once the connection is established: in TCP mode HAProxy
+    /// lets it supersede both the client and the server timeouts from then on.
+    fn tunnel_timeout(&self, shared: &Shared) -> Option<Duration> {
+        if self.stage != Stage::Established {
+            return None;
+        }
+        self.backend.and_then(|b| shared.config.http.backends.get(b)).and_then(|b| b.timeout_tunnel)
+    }
+
     fn client_timeout(&self, shared: &Shared) -> Duration {
-        shared.config.frontends[self.frontend].timeout_client
+        self.tunnel_timeout(shared).unwrap_or(shared.config.frontends[self.frontend].timeout_client)
     }
 
     fn server_timeout(&self, shared: &Shared) -> Duration {
-        self.backend.map_or(Duration::ZERO, |b| shared.config.backends[b].timeout_server)
+        self.tunnel_timeout(shared).or(self.backend.map(|b| shared.config.backends[b].timeout_server)).unwrap_or(Duration::ZERO)
     }
 
     /// Re-evaluates which sides are expected to act; call after every handler.
