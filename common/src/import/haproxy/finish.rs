@@ -11,6 +11,8 @@ use std::collections::HashMap;
 pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>, userlists: &[Userlist]) -> RawConfig {
     for i in 0..sections.len() {
         sections[i].resolve_stick(&ctx.file, &mut ctx.notes);
+        let s = &mut sections[i];
+        s.proxy.http_request.append(&mut s.legacy_redirects);
         let inherited = sections[i].defaults.and_then(|d| sections[d].proxy.health_check.clone());
         check::apply_http_check(ctx, &mut sections[i], inherited.as_ref());
     }

@@ -102,6 +102,22 @@ pub fn http_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], resp
     }
 }
 
+/// Legacy `redirect location|prefix|scheme …`: the same rule as `http-request redirect …` with
+/// a static target, kept apart until the section ends (see `Section::legacy_redirects`).
+pub fn legacy_redirect(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let what = format!("redirect {}", directive(args));
+    if s.kind == Kind::Defaults {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}` in defaults not translated: put it in the frontends or backends"));
+        return;
+    }
+    let words: Vec<String> = std::iter::once("redirect".to_string()).chain(args.iter().cloned()).collect();
+    let text = rule_text(&words);
+    match parse_request_rule(&text, &mut s.acl_table) {
+        Ok(_) => s.legacy_redirects.push(text),
+        Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

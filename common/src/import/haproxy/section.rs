@@ -68,6 +68,9 @@ pub struct Section {
     /// `no option httpclose|http-server-close` with no mode of the section's own: it resets the
     /// inherited mode only if that is the one named, which is known once the file is read.
     pub unset_connection: Option<RawHttpConnection>,
+    /// Legacy `redirect` rules as `http-request redirect` rules: HAProxy evaluates them after
+    /// the section's `http-request` rules, so they are appended once the section is read.
+    pub legacy_redirects: Vec<String>,
 }
 
 impl Section {
@@ -89,6 +92,7 @@ impl Section {
             acl_table: AclTable::default(),
             use_backend_lines: Vec::new(),
             unset_connection: None,
+            legacy_redirects: Vec::new(),
         }
     }
 

@@ -392,3 +392,26 @@ backend o from other
     assert_eq!((c.backend[1].cookie.as_ref(), c.backend[1].forwardfor.as_ref()), (None, None));
     assert!(cfg.http.backends[0].cookie.is_some() && cfg.http.backends[1].cookie.is_none());
 }
+
+#[test]
+fn legacy_redirect_runs_after_the_http_request_rules() {
+    let text = "\
+frontend f
+  mode http
+  bind :8080
+  acl old hdr(host) -i old.example.com
+  redirect prefix https://new.example.com code 301 if old
+  http-request deny if { path_beg /private }
+  redirect location /moved set-cookie GONE=1
+  default_backend b
+backend b
+  mode http
+  server s 127.0.0.1:1
+";
+    let (imported, _) = import_checked(text);
+    let f = &imported.config.frontend[0];
+    // HAProxy evaluates `redirect` rules after all `http-request` rules of the section.
+    assert_eq!(f.http_request, ["deny if { path_beg /private }", "redirect prefix https://new.example.com code 301 if old"]);
+    assert_warned(&imported, text, "set-cookie GONE", Untranslated, "not translated");
+    assert_eq!(untranslated(&imported).len(), 1, "{:#?}", untranslated(&imported));
+}
