@@ -70,10 +70,10 @@ pub fn translate(ctx: &mut Ctx, g: &mut Globals, node: &Node) {
                 Some(_),
             ) => garp(ctx, g, n, &n.keyword()["vrrp_".len()..], "global_defs"),
             ("vrrp_strict", None) => strict_lint(ctx, n),
-            ("vrrp_skip_check_adv_addr", None) => ctx.not_translated(
+            ("vrrp_skip_check_adv_addr", None) => ctx.replaced(
                 n,
-                ": an optimisation that lets keepalived skip re-checking the address list of adverts from the same master; it does \
-                 not change which host holds the VIP",
+                "`vrrp_skip_check_adv_addr`: an optimisation that lets keepalived skip re-checking the address list of adverts from \
+                 the same master; hakeeper checks every advert, which does not change which host holds the VIP",
             ),
             (
                 "notification_email"
@@ -86,10 +86,24 @@ pub fn translate(ctx: &mut Ctx, g: &mut Globals, node: &Node) {
                 | "smtp_alert_checker"
                 | "email_faults",
                 _,
-            ) => ctx.not_translated(n, ": hakeeper sends no e-mail alerts; use notify scripts"),
+            ) => mail_replaced(ctx, n),
             _ => ctx.not_translated(n, ""),
         }
     }
+}
+
+/// keepalived's SMTP alerts: hakeeper sends no mail; every state change it would have mailed
+/// about is a syslog event (local1), and notify scripts can send mail where that is wanted.
+pub fn mail_replaced(ctx: &mut Ctx, n: &Node) {
+    let block = if n.block.is_some() { " { … }" } else { "" };
+    ctx.replaced(
+        n,
+        format!(
+            "`{}{block}`: hakeeper sends no e-mail; the VRRP and health-check transitions keepalived mailed about are logged \
+             to syslog (local1), and a notify script can mail them",
+            words_text(&n.words)
+        ),
+    );
 }
 
 pub fn strict_lint(ctx: &mut Ctx, n: &Node) {

@@ -277,8 +277,10 @@ pub fn instance(ctx: &mut Ctx, g: &mut Globals, node: &Node, replaced: &HashMap<
             ("strict_mode", _) => global_defs::strict_lint(ctx, n),
             // keepalived accepts packets to the VIP unless strict; so does a hakeeper host.
             ("accept", None) => {}
-            ("skip_check_adv_addr", None) => ctx.not_translated(n, ": an optimisation of keepalived's advert checks"),
-            ("smtp_alert", _) => ctx.not_translated(n, ": hakeeper sends no e-mail alerts"),
+            ("skip_check_adv_addr", None) => {
+                ctx.replaced(n, "`skip_check_adv_addr`: an optimisation of keepalived's advert checks; hakeeper checks every advert")
+            }
+            ("smtp_alert", _) => super::global_defs::mail_replaced(ctx, n),
             _ => ctx.not_translated(n, ""),
         }
     }

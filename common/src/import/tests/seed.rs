@@ -251,11 +251,11 @@ fn full_keepalived_seed_imports_vrrp_and_lvs() {
     expect_warnings(
         &imported,
         &[
-            (f, 4, Untranslated),
-            (f, 7, Untranslated),
-            (f, 8, Untranslated),
-            (f, 9, Untranslated),
-            (f, 11, Untranslated),
+            (f, 4, Replaced),
+            (f, 7, Replaced),
+            (f, 8, Replaced),
+            (f, 9, Replaced),
+            (f, 11, Replaced),
             (f, 12, Lint),
             (f, 13, Lint),
             (f, 14, Lint),
@@ -263,6 +263,7 @@ fn full_keepalived_seed_imports_vrrp_and_lvs() {
             (f, 88, Replaced),
         ],
     );
+    assert!(message_at(&imported, 4).contains("sends no e-mail") && message_at(&imported, 4).contains("syslog"));
     assert!(message_at(&imported, 12).contains("DROP rules"));
     assert!(message_at(&imported, 13).contains("rejects an interval of 0"));
     assert!(message_at(&imported, 49).contains("NAT-like"));
