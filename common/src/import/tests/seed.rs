@@ -4,7 +4,7 @@ use super::*;
 use crate::config::http::{CookieMode, HttpConnMode};
 use crate::config::raw::*;
 use crate::config::{load_str, to_ron, Loaded};
-use WarningKind::{Lint, Replaced, Untranslated};
+use WarningKind::{Lint, Replaced};
 
 /// Imports seed files and checks the RON round trip through the validator.
 fn import_seed(haproxy: Option<&str>, keepalived: Option<&str>) -> (Imported, Loaded) {
