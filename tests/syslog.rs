@@ -21,23 +21,8 @@ fn udp_syslog_receives_lines_with_facility_local1() {
         ),
     )
     .expect("write config");
-    let pidfile = dir.file("h.pid");
-    // Without --foreground: detaches, and logs go to syslog, not stderr.
-    let (code, _, err) =
-        run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
-    assert_eq!(code, 0, "{err}");
-    assert!(wait_until(Duration::from_secs(5), || pidfile.exists()), "pid file written");
-    let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
-    let guard = Cleanup(pid);
-
-    let mut lines = Vec::new();
-    let end = Instant::now() + Duration::from_secs(5);
-    let mut buf = [0u8; 2048];
-    while Instant::now() < end && !lines.iter().any(|l: &String| l.contains("hakeeper-worker[")) {
-        if let Ok(n) = sink.recv(&mut buf) {
-            lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-    }
+    let guard = run_detached(&dir, &config);
+    let lines = collect(&sink, Duration::from_secs(5), |l| l.iter().any(|l| l.contains("hakeeper-worker[")));
     assert!(!lines.is_empty(), "no syslog line received");
     for line in &lines {
         let pri: u32 = line
@@ -50,6 +35,18 @@ fn udp_syslog_receives_lines_with_facility_local1() {
     assert!(lines.iter().any(|l| l.contains(" hakeeper[")), "supervisor ident: {lines:?}");
     assert!(lines.iter().any(|l| l.contains(" hakeeper-worker[")), "one ident per role: {lines:?}");
     drop(guard);
+}
+
+/// `hakeeper run -c CONFIG` without --foreground (it detaches, and logs go to syslog, not
+/// stderr); the guard stops it and its children.
+fn run_detached(dir: &TempDir, config: &std::path::Path) -> Cleanup {
+    let pidfile = dir.file("h.pid");
+    let (code, _, err) =
+        run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(Duration::from_secs(5), || pidfile.exists()), "pid file written");
+    let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
+    Cleanup(pid)
 }
 
 struct Cleanup(i32);
@@ -89,13 +86,7 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
         ),
     )
     .expect("write config");
-    let pidfile = dir.file("h.pid");
-    let (code, _, err) =
-        run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
-    assert_eq!(code, 0, "{err}");
-    assert!(wait_until(Duration::from_secs(5), || pidfile.exists()), "pid file written");
-    let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
-    let guard = Cleanup(pid);
+    let guard = run_detached(&dir, &config);
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let mut client = None;
     assert!(wait_until(Duration::from_secs(5), || {
@@ -173,13 +164,7 @@ fn several_log_targets_each_get_the_lines_their_level_admits() {
         ),
     )
     .expect("write config");
-    let pidfile = dir.file("h.pid");
-    let (code, _, err) =
-        run_cli(&["run", "-c", config.to_str().expect("utf8"), "--pidfile", pidfile.to_str().expect("utf8")], Duration::from_secs(10));
-    assert_eq!(code, 0, "{err}");
-    assert!(wait_until(Duration::from_secs(5), || pidfile.exists()), "pid file written");
-    let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
-    let guard = Cleanup(pid);
+    let guard = run_detached(&dir, &config);
 
     // One client connection: the tcplog line (info) for a connection that found no server.
     assert!(wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
