@@ -11,7 +11,7 @@
 //! - `rr`: 50 kept connections, 64-byte request, 64-byte response (requests/s);
 //! - `conn`: a new connection per 64-byte request/response (connections/s).
 
-use hakeeper_common::config::{Backend, Balance, CrashLimit, Frontend, Global, HashType, HealthCheck, LogConfig, LogTarget, Mode, Server};
+use hakeeper_common::config::{Backend, Frontend, Global, LogConfig};
 use hakeeper_common::ipc::{self, FrameReader, FromWorker, ListenerTag, ToWorker, WorkerConfig};
 use nix::sched::{sched_setaffinity, CpuSet};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
@@ -45,58 +45,26 @@ fn ticks(stat_path: &str) -> u64 {
 }
 
 fn config(listen: SocketAddr, server: SocketAddr) -> WorkerConfig {
+    use hakeeper_worker::testkit;
+    let global = testkit::global();
     WorkerConfig {
         global: Global {
-            user: None,
-            group: None,
-            chroot: None,
             maxconn: 100_000,
-            nbthread: 1,
-            log: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level: "warning".into() },
-            additional_logs: Vec::new(),
-            hard_stop_after: Duration::from_secs(5),
-            worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
+            log: LogConfig { level: "warning".into(), ..global.log.clone() },
             ctl_socket: "/tmp/hakeeper-bench.sock".into(),
+            ..global
         },
         frontends: vec![Frontend {
-            name: "bench".into(),
-            binds: vec![listen],
-            mode: Mode::Tcp,
             maxconn: 100_000,
             timeout_client: Duration::from_secs(30),
-            timeout_http_request: Duration::from_secs(5),
-            timeout_http_keep_alive: Duration::from_secs(5),
-            default_backend: Some(0),
             log: false,
-            log_format: None,
-            dontlognull: false,
+            ..testkit::tcp_frontend("bench", listen)
         }],
         backends: vec![Backend {
-            name: "bench".into(),
-            mode: Mode::Tcp,
-            balance: Balance::Roundrobin,
-            hash_type: HashType::MapBased,
-            retries: 3,
-            redispatch: false,
-            abortonclose: false,
-            allbackups: false,
             timeout_connect: Duration::from_secs(5),
             timeout_server: Duration::from_secs(30),
             timeout_queue: Duration::from_secs(5),
-            timeout_check: None,
-            stick: None,
-            health_check: HealthCheck::Tcp,
-            servers: vec![Server {
-                name: "s1".into(),
-                id: 1,
-                addr: server,
-                weight: 1,
-                maxconn: 0,
-                backup: false,
-                disabled: false,
-                cookie: None,
-                check: None,
-            }],
+            ..testkit::tcp_backend("bench", vec![testkit::server(0, "s1", server)])
         }],
         stats: None,
         http: Default::default(),

@@ -24,8 +24,8 @@ pub mod stats;
 mod stick;
 mod tcplog;
 mod termination;
-#[cfg(test)]
-mod testkit;
+#[doc(hidden)]
+pub mod testkit;
 
 pub use error::WorkerError;
 

@@ -6,7 +6,8 @@ use super::{event_loop_turn, start, StatsThread};
 use crate::control::Control;
 use crate::counters::Stats;
 use crate::shared::{Shared, ThreadLink};
-use hakeeper_common::config::{self, Backend, Balance, Check, Frontend, HashType, HealthCheck, Mode, Server};
+use crate::testkit;
+use hakeeper_common::config::{self, Backend, Check, Frontend, Server};
 use hakeeper_common::ipc::{FrameReader, FromWorker, WorkerConfig};
 use mio::{Events, Poll, Token, Waker};
 use std::io::{Read, Write};
@@ -17,61 +18,28 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub fn backend(name: &str, servers: &[&str]) -> Backend {
-    Backend {
-        name: name.into(),
-        mode: Mode::Tcp,
-        balance: Balance::Roundrobin,
-        hash_type: HashType::MapBased,
-        retries: 3,
-        redispatch: true,
-        abortonclose: false,
-        allbackups: false,
-        timeout_connect: Duration::from_secs(1),
-        timeout_server: Duration::from_secs(1),
-        timeout_queue: Duration::from_secs(1),
-        timeout_check: None,
-        stick: None,
-        health_check: HealthCheck::Tcp,
-        servers: servers
-            .iter()
-            .enumerate()
-            .map(|(i, n)| Server {
-                name: n.to_string(),
-                id: i as u32 + 1,
-                addr: format!("10.0.0.{}:8066", i + 1).parse().expect("addr"),
-                weight: 1,
-                maxconn: 0,
-                backup: false,
-                disabled: false,
-                cookie: None,
-                check: Some(Check {
-                    inter: Duration::from_secs(10),
-                    fastinter: Duration::from_secs(10),
-                    downinter: Duration::from_secs(10),
-                    rise: 2,
-                    fall: 3,
-                    port: 8066,
-                    initial_up: true,
-                }),
-            })
-            .collect(),
-    }
+    let check = Check {
+        inter: Duration::from_secs(10),
+        fastinter: Duration::from_secs(10),
+        downinter: Duration::from_secs(10),
+        rise: 2,
+        fall: 3,
+        port: 8066,
+        initial_up: true,
+    };
+    let servers = servers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let addr = SocketAddr::from(([10, 0, 0, i as u8 + 1], 8066));
+            Server { check: Some(check.clone()), ..testkit::server(i, n, addr) }
+        })
+        .collect();
+    Backend { redispatch: true, ..testkit::tcp_backend(name, servers) }
 }
 
 pub fn frontend(name: &str) -> Frontend {
-    Frontend {
-        name: name.into(),
-        binds: vec!["127.0.0.1:48066".parse().expect("addr")],
-        mode: Mode::Tcp,
-        maxconn: 2000,
-        timeout_client: Duration::from_secs(50),
-        timeout_http_request: Duration::from_secs(5),
-        timeout_http_keep_alive: Duration::from_secs(5),
-        default_backend: Some(0),
-        log: true,
-        log_format: None,
-        dontlognull: false,
-    }
+    Frontend { timeout_client: Duration::from_secs(50), ..testkit::tcp_frontend(name, SocketAddr::from(([127, 0, 0, 1], 48066))) }
 }
 
 pub fn stats_for(frontends: &[Frontend], backends: &[Backend]) -> Stats {
@@ -93,7 +61,7 @@ pub fn stats_config(admin: bool) -> config::Stats {
 
 pub fn worker_config(admin: bool) -> WorkerConfig {
     WorkerConfig {
-        global: crate::testkit::global(),
+        global: testkit::global(),
         frontends: vec![frontend("proxy_status")],
         backends: vec![backend("proxy_status", &["server_1", "server_2", "server_3"]), backend("other", &["o1"])],
         stats: Some(stats_config(admin)),

@@ -3,9 +3,7 @@
 //! logger that keeps the lines so tests can check them.
 #![allow(dead_code)]
 
-use hakeeper_common::config::{
-    Backend, Balance, CrashLimit, Frontend, Global, HashType, HealthCheck, LogConfig, LogFormat, LogTarget, Mode, Server,
-};
+use hakeeper_common::config::{Backend, Frontend, LogFormat};
 use hakeeper_common::ipc::{self, FrameReader, FromWorker, ListenerTag, ToWorker, WorkerConfig};
 use hakeeper_worker::counters::Stats;
 use hakeeper_worker::WorkerError;
@@ -72,68 +70,21 @@ pub fn wait_logs(needle: &str, count: usize, within: Duration) -> Vec<String> {
 
 // ---------------------------------------------------------------- config
 
-pub fn global() -> Global {
-    Global {
-        user: None,
-        group: None,
-        chroot: None,
-        maxconn: 4096,
-        nbthread: 1,
-        log: LogConfig { target: LogTarget::Stderr, facility: "local1".into(), level: "info".into() },
-        additional_logs: Vec::new(),
-        hard_stop_after: Duration::from_secs(5),
-        worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
-        ctl_socket: "/run/hakeeper/ctl.sock".into(),
-    }
-}
+pub use hakeeper_worker::testkit::global;
 
 pub fn frontend(name: &str) -> Frontend {
-    Frontend {
-        name: name.into(),
-        binds: vec!["127.0.0.1:0".parse().unwrap()],
-        mode: Mode::Tcp,
-        maxconn: 2000,
-        timeout_client: Duration::from_secs(10),
-        timeout_http_request: Duration::from_secs(5),
-        timeout_http_keep_alive: Duration::from_secs(5),
-        default_backend: Some(0),
-        log: true,
-        log_format: Some(LogFormat::Tcplog),
-        dontlognull: false,
-    }
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    Frontend { log_format: Some(LogFormat::Tcplog), ..hakeeper_worker::testkit::tcp_frontend(name, any) }
 }
 
 pub fn backend(name: &str, servers: &[SocketAddr]) -> Backend {
+    use hakeeper_worker::testkit::{server, tcp_backend};
+    let servers = servers.iter().enumerate().map(|(i, &addr)| server(i, &format!("s{}", i + 1), addr)).collect();
     Backend {
-        name: name.into(),
-        mode: Mode::Tcp,
-        balance: Balance::Roundrobin,
-        hash_type: HashType::MapBased,
-        retries: 3,
-        redispatch: false,
-        abortonclose: false,
-        allbackups: false,
         timeout_connect: Duration::from_secs(2),
         timeout_server: Duration::from_secs(10),
         timeout_queue: Duration::from_secs(2),
-        timeout_check: None,
-        stick: None,
-        health_check: HealthCheck::Tcp,
-        servers: servers
-            .iter()
-            .enumerate()
-            .map(|(i, &addr)| Server {
-                name: format!("s{}", i + 1),
-                id: i as u32 + 1,
-                addr,
-                weight: 1,
-                maxconn: 0,
-                backup: false,
-                disabled: false,
-                cookie: None,
-                check: None,
-            })
-            .collect(),
+        ..tcp_backend(name, servers)
     }
 }
 
