@@ -1,7 +1,7 @@
-//! Request-key hashing for `balance uri|hdr|url_param`: with `hash-type map-based` (the default)
-//! the key's hash indexes the members' weighted map, as `balance source` does with the client
-//! address; with `hash-type consistent` it finds its place on the members' ring, so only the keys
-//! of a server that leaves move. A redispatch walks on past the server to avoid. The map or ring
+//! Key hashing for `balance source` (the client address) and `balance uri|hdr|url_param` (a
+//! request key): with `hash-type map-based` (the default) the key's hash indexes the members'
+//! weighted map; with `hash-type consistent` it finds its place on the members' ring, so only the
+//! keys of a server that leaves move. A redispatch walks on past the server to avoid. The map or ring
 //! is built when the members or their weights change, never per request.
 
 use super::ring::Ring;

@@ -94,10 +94,7 @@ pub fn new_balancer(balance: &Balance, hash_type: HashType, seed: u64) -> Box<dy
         Balance::StaticRr => Box::new(static_rr::StaticRr::default()),
         Balance::Leastconn => Box::new(leastconn::LeastConn::default()),
         Balance::First => Box::new(first::First::default()),
-        Balance::Source => match hash_type {
-            HashType::MapBased => Box::new(source::SourceMap::default()),
-            HashType::Consistent => Box::new(source::SourceConsistent::default()),
-        },
+        Balance::Source => Box::new(source::Source::new(hash_type)),
         Balance::Random => Box::new(random::Random::new(seed)),
     }
 }

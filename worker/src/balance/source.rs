@@ -1,57 +1,38 @@
-//! `balance source`: the client address decides the server.
-//!
-//! - [`SourceMap`] (`hash-type map-based`, the default): `map[key % total_weight]` over the
-//!   members, so any change of the member set moves most clients (HAProxy's behaviour).
-//! - [`SourceConsistent`] (`hash-type consistent`): the address's key on HAProxy's ring (see
-//!   `ring.rs`), so only the clients of a server that leaves (or joins) move.
+//! `balance source`: the client address's key (HAProxy's XOR of its 32-bit words) picks the
+//! server through a [`KeyMap`], as the request keys of `balance uri|hdr|url_param` do:
+//! `hash-type map-based` (the default) indexes the members' weighted map, so any change of the
+//! member set moves most clients (HAProxy's behaviour); `hash-type consistent` uses HAProxy's ring
+//! (see `ring.rs`), so only the clients of a server that leaves (or joins) move.
 
 use super::hash::source_key;
-use super::ring::Ring;
-use super::{weighted_sequence, Balancer, Pool};
+use super::{Balancer, KeyMap, Pool};
+use hakeeper_common::config::HashType;
 use std::net::IpAddr;
 
-#[derive(Default)]
-pub struct SourceMap {
-    map: Vec<usize>,
+pub struct Source {
+    keys: KeyMap,
 }
 
-impl Balancer for SourceMap {
+impl Source {
+    pub fn new(hash_type: HashType) -> Self {
+        Source { keys: KeyMap::new(hash_type) }
+    }
+}
+
+impl Balancer for Source {
+    /// The hashed server even when full (the connection then waits in its queue); only a
+    /// redispatch walks on to another one.
     fn pick(&mut self, pool: &Pool<'_>, client: IpAddr, avoid: Option<usize>) -> Option<usize> {
-        if self.map.is_empty() {
-            return None;
-        }
-        let avoid = pool.effective_avoid(avoid);
-        let start = source_key(client) as usize % self.map.len();
-        // The hashed server even when full (the connection then waits in its queue); only a
-        // redispatch walks on to another one.
-        (0..self.map.len()).map(|k| self.map[(start + k) % self.map.len()]).find(|&i| Some(i) != avoid)
+        self.keys.pick(pool, source_key(client), avoid)
     }
 
     fn rebuild(&mut self, pool: &Pool<'_>) {
-        self.map = weighted_sequence(pool);
+        self.keys.rebuild(pool);
     }
 
+    /// HAProxy's map-based hashing is static: only 0 % and 100 % weight changes apply.
     fn dynamic_weights(&self) -> bool {
-        false
-    }
-}
-
-/// `hash-type consistent`: the client address's key on HAProxy's ring.
-#[derive(Default)]
-pub struct SourceConsistent {
-    ring: Ring,
-}
-
-impl Balancer for SourceConsistent {
-    fn pick(&mut self, pool: &Pool<'_>, client: IpAddr, avoid: Option<usize>) -> Option<usize> {
-        // HAProxy hashes the address as it is (no avalanche mixing by default), so clients of one
-        // subnet sit close together on the ring; matching it keeps them on their server across a
-        // move from HAProxy to hakeeper.
-        self.ring.pick(pool, source_key(client), avoid)
-    }
-
-    fn rebuild(&mut self, pool: &Pool<'_>) {
-        self.ring.rebuild(pool);
+        matches!(self.keys, KeyMap::Ring(_))
     }
 }
 
@@ -82,7 +63,7 @@ mod tests {
     fn map_based_keeps_a_client_on_one_server() {
         let s = servers(&[1, 1, 1]);
         let m = all(&s);
-        let mut b = SourceMap::default();
+        let mut b = Source::new(HashType::MapBased);
         let first = assign_all(&mut b, &s, &m, 30);
         assert_eq!(first, assign_all(&mut b, &s, &m, 30));
         let mut per = [0; 3];
@@ -93,7 +74,7 @@ mod tests {
     #[test]
     fn consistent_moves_only_the_clients_of_a_removed_server() {
         let s = servers(&[1, 1, 1, 1]);
-        let mut b = SourceConsistent::default();
+        let mut b = Source::new(HashType::Consistent);
         let before = assign_spread(&mut b, &s, &[0, 1, 2, 3], 1000);
         let after = assign_spread(&mut b, &s, &[0, 1, 3], 1000);
         let mut moved_from_2 = 0;
@@ -114,7 +95,7 @@ mod tests {
     #[test]
     fn map_based_moves_many_clients_on_removal() {
         let s = servers(&[1, 1, 1, 1]);
-        let mut b = SourceMap::default();
+        let mut b = Source::new(HashType::MapBased);
         let before = assign_all(&mut b, &s, &[0, 1, 2, 3], 1000);
         let after = assign_all(&mut b, &s, &[0, 1, 3], 1000);
         let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
@@ -125,7 +106,7 @@ mod tests {
     fn consistent_avoids_on_redispatch_and_queues_on_a_full_server() {
         let mut s = servers(&[1, 1]);
         let m = all(&s);
-        let mut b = SourceConsistent::default();
+        let mut b = Source::new(HashType::Consistent);
         b.rebuild(&Pool { servers: &s, members: &m });
         let home = b.pick(&Pool { servers: &s, members: &m }, client(7), None).unwrap();
         assert_eq!(b.pick(&Pool { servers: &s, members: &m }, client(7), Some(home)), Some(1 - home));

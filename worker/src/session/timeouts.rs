@@ -22,6 +22,11 @@ impl Session {
         if self.stage != Stage::Established {
             return None;
         }
+        self.configured_tunnel_timeout(shared)
+    }
+
+    /// The backend's `timeout tunnel`, if set.
+    pub(crate) fn configured_tunnel_timeout(&self, shared: &Shared) -> Option<Duration> {
         self.backend.and_then(|b| shared.config.http.backends.get(b)).and_then(|b| b.timeout_tunnel)
     }
 

@@ -66,8 +66,7 @@ impl Session {
     /// independent-streams`.
     fn tunnel_deadline(&self, shared: &Shared) -> Option<Instant> {
         let h = self.http.as_deref()?;
-        let tunnel = self.backend.and_then(|b| shared.config.http.backends.get(b)).and_then(|b| b.timeout_tunnel);
-        let timeout = match tunnel {
+        let timeout = match self.configured_tunnel_timeout(shared) {
             Some(t) => t,
             None => {
                 let client = shared.config.frontends[self.frontend].timeout_client;
