@@ -122,17 +122,8 @@ pub fn chunked(data: &[u8], chunk: usize) -> Vec<u8> {
     out
 }
 
-pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+/// Every test crate that uses this module also has `support`, which makes the bytes.
+pub use crate::support::pattern;
 
 /// The body `GET /until-close` gets, delimited by the server closing its connection.
 pub const UNTIL_CLOSE_LEN: usize = 300_000;
