@@ -422,6 +422,13 @@ impl Session {
         moved
     }
 
+    /// No event arrived for the parked server connection since it was parked: it stayed
+    /// registered under this session's server token, so a FIN or stray bytes would have set
+    /// `server_ready`.
+    fn parked_quiet(&self) -> bool {
+        !self.server_ready.readable && !self.server_ready.hup
+    }
+
     /// Hands a kept-alive server connection to the thread's pool, for any session.
     fn pool_idle(ctx: &mut Ctx<'_>, be: usize, server: usize, mut stream: mio::net::TcpStream) {
         if ctx.registry.deregister(&mut stream).is_ok() {
@@ -432,9 +439,9 @@ impl Session {
     /// Moves the session's parked server connection, if any, to the thread's pool (the next
     /// request goes elsewhere, or the client left).
     pub(crate) fn http_unpark(&mut self, ctx: &mut Ctx<'_>) {
-        let quiet = !self.server_ready.readable && !self.server_ready.hup;
+        let quiet = self.parked_quiet();
         if let Some(p) = self.http.as_deref_mut().and_then(|h| h.parked.take()) {
-            if p.usable_for(p.backend, p.server, ctx.now, quiet) {
+            if p.still_usable(ctx.now, quiet) {
                 Self::pool_idle(ctx, p.backend, p.server, p.stream);
             }
         }
@@ -443,12 +450,11 @@ impl Session {
     /// Takes an idle connection to `server` instead of connecting, when one is open: the
     /// session's own parked one first (already registered), else one from the thread's pool.
     pub(crate) fn http_take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
-        let quiet = !self.server_ready.readable && !self.server_ready.hup;
+        let quiet = self.parked_quiet();
         let parked = self.http.as_deref_mut().and_then(|h| h.parked.take_if(|p| p.usable_for(be, server, ctx.now, quiet)));
         let (stream, readable) = match parked {
-            // Still registered: the events that arrived while it was parked kept `server_ready`
-            // current (nothing to read, or it would not be usable), so no read is tried in vain.
-            Some(p) => (p.stream, self.server_ready.readable),
+            // Usable means nothing waits to be read on it, so no read is tried in vain.
+            Some(p) => (p.stream, false),
             None => {
                 self.http_unpark(ctx);
                 let Some(mut stream) = ctx.pools.idle.take(be, server, ctx.now) else { return false };

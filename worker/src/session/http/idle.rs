@@ -36,10 +36,12 @@ impl Parked {
     /// `quiet`: no event arrived for it since it was parked (it stayed registered, so a FIN or
     /// stray bytes would have raised one); then it is known open without a peek syscall.
     pub fn usable_for(&self, backend: usize, server: usize, now: Instant, quiet: bool) -> bool {
-        self.backend == backend
-            && self.server == server
-            && now.saturating_duration_since(self.since) < IDLE_KEEP
-            && (quiet || still_open(&self.stream))
+        self.backend == backend && self.server == server && self.still_usable(now, quiet)
+    }
+
+    /// Not idle too long, and still open (see [`Self::usable_for`]).
+    pub fn still_usable(&self, now: Instant, quiet: bool) -> bool {
+        now.saturating_duration_since(self.since) < IDLE_KEEP && (quiet || still_open(&self.stream))
     }
 }
 
