@@ -25,6 +25,13 @@ pub struct TcpLog<'a> {
     /// Bytes sent to the client.
     pub bytes: u64,
     pub termination: Termination,
+    pub counts: LogCounts,
+}
+
+/// What ends both of HAProxy's log formats: `%ac/%fc/%bc/%sc/%rc %sq/%bq`, the connection
+/// counts, the retries (after a `+` when the session was redispatched) and the queue positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogCounts {
     pub actconn: u64,
     pub feconn: u64,
     pub beconn: u64,
@@ -35,7 +42,25 @@ pub struct TcpLog<'a> {
     pub backend_queue: usize,
 }
 
-fn ms(v: Option<u64>) -> String {
+impl std::fmt::Display for LogCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}/{}{} {}/{}",
+            self.actconn,
+            self.feconn,
+            self.beconn,
+            self.srvconn,
+            if self.redispatched { "+" } else { "" },
+            self.retries,
+            self.srv_queue,
+            self.backend_queue
+        )
+    }
+}
+
+/// A duration field in ms; `None` prints -1, as HAProxy does for a step never reached.
+pub fn ms(v: Option<u64>) -> String {
     v.map_or_else(|| "-1".to_string(), |v| v.to_string())
 }
 
@@ -44,7 +69,7 @@ impl TcpLog<'_> {
         let mut s = String::with_capacity(160);
         let _ = write!(
             s,
-            "{}:{} [{}] {} {}/{} {}/{}/{} {} {} {}/{}/{}/{}/{}{} {}/{}",
+            "{}:{} [{}] {} {}/{} {}/{}/{} {} {} {}",
             self.client.ip(),
             self.client.port(),
             accept_date(self.accepted),
@@ -56,14 +81,7 @@ impl TcpLog<'_> {
             self.total_ms,
             self.bytes,
             self.termination,
-            self.actconn,
-            self.feconn,
-            self.beconn,
-            self.srvconn,
-            if self.redispatched { "+" } else { "" },
-            self.retries,
-            self.srv_queue,
-            self.backend_queue,
+            self.counts,
         );
         s
     }
@@ -130,21 +148,23 @@ mod tests {
             total_ms: 5007,
             bytes: 212,
             termination: Termination::NORMAL,
-            actconn: 0,
-            feconn: 0,
-            beconn: 0,
-            srvconn: 0,
-            retries: 3,
-            redispatched: false,
-            srv_queue: 0,
-            backend_queue: 0,
+            counts: LogCounts {
+                actconn: 0,
+                feconn: 0,
+                beconn: 0,
+                srvconn: 0,
+                retries: 3,
+                redispatched: false,
+                srv_queue: 0,
+                backend_queue: 0,
+            },
         };
         assert_eq!(log.line(), "10.0.1.2:33313 [06/Feb/2009:12:12:51.443] fnt bck/srv1 0/0/5007 212 -- 0/0/0/0/3 0/0");
         let failed = TcpLog {
             server: None,
             queue_ms: None,
             connect_ms: None,
-            redispatched: true,
+            counts: LogCounts { redispatched: true, ..log.counts },
             termination: Termination::new(Cause::ServerAbort, Phase::Connect),
             ..log
         };

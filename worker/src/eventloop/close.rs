@@ -2,7 +2,6 @@
 //! counters decremented, and the `option tcplog` line written.
 
 use super::EventLoop;
-use crate::counters::Counters;
 use crate::session::{Session, Stage};
 use crate::tcplog::TcpLog;
 use crate::termination::Termination;
@@ -52,7 +51,6 @@ impl EventLoop {
         if fe.dontlognull && s.req.bytes == 0 {
             return;
         }
-        let stats = &self.shared.stats;
         let backend = s.backend.map(|b| &cfg.backends[b]);
         let server = match (backend, s.target) {
             (Some(b), Some(t)) => Some(b.servers[t].name.as_str()),
@@ -74,17 +72,7 @@ impl EventLoop {
             total_ms: millis(self.now.saturating_duration_since(s.accepted)),
             bytes: s.res.bytes,
             termination: term,
-            actconn: Counters::get(&stats.process.cur),
-            feconn: Counters::get(&stats.frontends[s.frontend].counters.cur),
-            beconn: s.backend.map_or(0, |b| Counters::get(&stats.backends[b].counters.cur)),
-            srvconn: match (s.backend, s.target) {
-                (Some(b), Some(t)) => Counters::get(&stats.backends[b].servers[t].counters.cur),
-                _ => 0,
-            },
-            retries: s.retries,
-            redispatched: s.redispatched,
-            srv_queue: s.srv_queue_pos,
-            backend_queue: s.be_queue_pos,
+            counts: s.log_counts(&self.shared, s.backend),
         }
         .line();
         log::info!("{line}");

@@ -7,7 +7,7 @@
 
 use super::head::RequestHead;
 use super::termination::HttpTermination;
-use crate::tcplog::accept_date;
+use crate::tcplog::{accept_date, ms, LogCounts};
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -36,20 +36,9 @@ pub struct HttpLog<'a> {
     /// `%B`: bytes sent to the client, head included.
     pub bytes: u64,
     pub termination: HttpTermination,
-    pub actconn: u64,
-    pub feconn: u64,
-    pub beconn: u64,
-    pub srvconn: u64,
-    pub retries: u32,
-    pub redispatched: bool,
-    pub srv_queue: usize,
-    pub backend_queue: usize,
+    pub counts: LogCounts,
     /// `%r`: the request line; `None` (no valid request) prints `<BADREQ>`.
     pub request_line: Option<&'a [u8]>,
-}
-
-fn ms(v: Option<u64>) -> String {
-    v.map_or_else(|| "-1".to_string(), |v| v.to_string())
 }
 
 /// `method target version`, as logged.
@@ -79,7 +68,7 @@ impl HttpLog<'_> {
         let mut s = String::with_capacity(200);
         let _ = write!(
             s,
-            "{}:{} [{}] {} {}/{} {}/{}/{}/{}/{} {} {} - - {} {}/{}/{}/{}/{}{} {}/{} \"",
+            "{}:{} [{}] {} {}/{} {}/{}/{}/{}/{} {} {} - - {} {} \"",
             self.client.ip(),
             self.client.port(),
             accept_date(self.request_date),
@@ -94,14 +83,7 @@ impl HttpLog<'_> {
             self.status.map_or(-1, i32::from),
             self.bytes,
             self.termination,
-            self.actconn,
-            self.feconn,
-            self.beconn,
-            self.srvconn,
-            if self.redispatched { "+" } else { "" },
-            self.retries,
-            self.srv_queue,
-            self.backend_queue,
+            self.counts,
         );
         match self.request_line {
             Some(r) => push_encoded(&mut s, r),
@@ -138,14 +120,16 @@ mod tests {
             status: Some(200),
             bytes: 2750,
             termination: HttpTermination::normal(),
-            actconn: 1,
-            feconn: 1,
-            beconn: 1,
-            srvconn: 1,
-            retries: 0,
-            redispatched: false,
-            srv_queue: 0,
-            backend_queue: 0,
+            counts: LogCounts {
+                actconn: 1,
+                feconn: 1,
+                beconn: 1,
+                srvconn: 1,
+                retries: 0,
+                redispatched: false,
+                srv_queue: 0,
+                backend_queue: 0,
+            },
             request_line: Some(b"GET /index.html HTTP/1.1"),
         }
     }
@@ -220,9 +204,9 @@ mod tests {
         let line = log.line();
         assert!(line.ends_with("http-in http-in/<NOSRV> -1/-1/-1/-1/10001 408 212 - - cR-- 1/1/1/1/0 0/0 \"<BADREQ>\""), "{line}");
         assert!(re.is_match(&line));
+        let base = sample();
         let redispatched = HttpLog {
-            retries: 2,
-            redispatched: true,
+            counts: LogCounts { retries: 2, redispatched: true, ..base.counts },
             status: None,
             termination: HttpTermination::new(Cause::ServerTimeout, Phase::Headers)
                 .with_cookies(RequestCookie::Valid, ResponseCookie::Inserted),

@@ -150,6 +150,25 @@ impl Session {
         }
     }
 
+    /// The counts ending this session's log line, with `backend` the one being logged (an HTTP
+    /// transaction's may differ from the session's).
+    pub fn log_counts(&self, shared: &Shared, backend: Option<usize>) -> crate::tcplog::LogCounts {
+        let stats = &shared.stats;
+        crate::tcplog::LogCounts {
+            actconn: Counters::get(&stats.process.cur),
+            feconn: Counters::get(&stats.frontends[self.frontend].counters.cur),
+            beconn: backend.map_or(0, |b| Counters::get(&stats.backends[b].counters.cur)),
+            srvconn: match (backend, self.target) {
+                (Some(b), Some(t)) => Counters::get(&stats.backends[b].servers[t].counters.cur),
+                _ => 0,
+            },
+            retries: self.retries,
+            redispatched: self.redispatched,
+            srv_queue: self.srv_queue_pos,
+            backend_queue: self.be_queue_pos,
+        }
+    }
+
     /// The phase letter of the termination code for an end now.
     pub fn phase(&self) -> Phase {
         match self.stage {

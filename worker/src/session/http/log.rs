@@ -2,7 +2,6 @@
 //! is complete, when the proxy answers itself, or when the session ends in the middle of one.
 
 use super::HttpPhase;
-use crate::counters::Counters;
 use crate::http::httplog::HttpLog;
 use crate::http::termination::{Cause, HttpTermination, Phase};
 use crate::session::Session;
@@ -31,7 +30,9 @@ impl Session {
         if fe.dontlognull && h.request_start.is_none() {
             return;
         }
-        let stats = &shared.stats;
+        let log_backend = h.log_backend;
+        let counts = self.log_counts(shared, log_backend);
+        let Some(h) = self.http.as_deref() else { return };
         let backend = h.log_backend.map(|b| &shared.config.backends[b]);
         let server = match (backend, self.target) {
             (Some(b), Some(t)) if self.queue_left.is_some() => Some(b.servers[t].name.as_str()),
@@ -62,17 +63,7 @@ impl Session {
             status: h.status,
             bytes: h.bytes_out,
             termination,
-            actconn: Counters::get(&stats.process.cur),
-            feconn: Counters::get(&stats.frontends[self.frontend].counters.cur),
-            beconn: h.log_backend.map_or(0, |b| Counters::get(&stats.backends[b].counters.cur)),
-            srvconn: match (h.log_backend, self.target) {
-                (Some(b), Some(t)) => Counters::get(&stats.backends[b].servers[t].counters.cur),
-                _ => 0,
-            },
-            retries: self.retries,
-            redispatched: self.redispatched,
-            srv_queue: self.srv_queue_pos,
-            backend_queue: self.be_queue_pos,
+            counts,
             request_line: h.request_line.as_deref(),
         }
         .line();
