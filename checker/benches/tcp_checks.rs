@@ -77,6 +77,7 @@ fn main() {
                 disabled: false,
                 cookie: None,
                 check: Some(check),
+                pool: Default::default(),
             }
         })
         .collect();

@@ -26,6 +26,9 @@ pub enum HttpChoice {
     Hash(u32),
     /// The backend's balancer.
     Balance,
+    /// `option prefer-last-server`: the server the session still holds a connection to, if it
+    /// can take the request now; else the balancer.
+    LastServer(usize),
 }
 
 /// A session waiting for a slot, named so that its thread can find it again.
@@ -238,6 +241,9 @@ impl BackendState {
                 }
                 self.reserve(picked, false, waiter)
             }
+            HttpChoice::LastServer(s) if avoid.is_none() && s < self.servers.len() && self.balanced(s) && self.loads[s].has_slot() => {
+                self.reserve(Some(s), false, waiter)
+            }
             _ => self.assign(client, avoid, waiter, now),
         }
     }
@@ -340,6 +346,10 @@ impl BackendState {
             self.serve_queues(server, grants);
         }
         let st = &self.stats.servers[server];
+        if st.running() && !self.persistable(server) {
+            st.stopped_epoch.fetch_add(1, Relaxed);
+            self.stats.stopped_epoch.fetch_add(1, Relaxed);
+        }
         st.up.store(self.servers[server].up, Relaxed);
         st.admin.store(admin_code(self.servers[server].admin), Relaxed);
         st.weight.store(self.loads[server].weight, Relaxed);

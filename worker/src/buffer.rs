@@ -8,8 +8,6 @@ use crate::pipe::PipePool;
 pub struct Pools {
     pub buffers: BufferPool,
     pub pipes: PipePool,
-    /// Idle server connections of HTTP sessions (server-side keep-alive).
-    pub idle: crate::session::http::idle::IdleServers,
 }
 
 /// Size of one direction's buffer.

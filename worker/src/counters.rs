@@ -95,9 +95,20 @@ pub struct ServerStats {
     /// [`AdminState`] as `admin_code`.
     pub admin: AtomicU8,
     pub weight: AtomicU32,
+    /// Idle connections to this server kept by all threads (HAProxy's `idle_conn_cur`), held
+    /// under `pool-max-conn`.
+    pub idle_conns: AtomicU32,
+    /// Bumped each time the server stops taking traffic (DOWN or MAINT): idle connections
+    /// pooled before that are closed, as HAProxy does when a server goes down.
+    pub stopped_epoch: AtomicU64,
 }
 
 impl ServerStats {
+    /// Whether it takes traffic now: UP and not in maintenance.
+    pub fn running(&self) -> bool {
+        self.up.load(Relaxed) && self.admin_state() != AdminState::Maint
+    }
+
     pub fn admin_state(&self) -> AdminState {
         match self.admin.load(Relaxed) {
             1 => AdminState::Drain,
@@ -119,6 +130,9 @@ pub struct BackendStats {
     pub name: String,
     pub counters: Counters,
     pub servers: Vec<ServerStats>,
+    /// Bumped with any server's `stopped_epoch`: one load per loop turn tells a thread whether
+    /// its idle connections need a look.
+    pub stopped_epoch: AtomicU64,
 }
 
 /// Everything the stats page can read.
@@ -147,6 +161,7 @@ impl Stats {
                     Arc::new(BackendStats {
                         name: b.name.clone(),
                         counters: Counters::default(),
+                        stopped_epoch: AtomicU64::new(0),
                         servers: b
                             .servers
                             .iter()
@@ -156,6 +171,8 @@ impl Stats {
                                 up: AtomicBool::new(true),
                                 admin: AtomicU8::new(admin_code(if s.disabled { AdminState::Maint } else { AdminState::Ready })),
                                 weight: AtomicU32::new(s.weight),
+                                idle_conns: AtomicU32::new(0),
+                                stopped_epoch: AtomicU64::new(0),
                             })
                             .collect(),
                     })

@@ -26,12 +26,13 @@ mod tcplog;
 mod termination;
 #[doc(hidden)]
 pub mod testkit;
+mod tokens;
 
 pub use error::WorkerError;
 
 use control::{supervisor_dispatch, Control};
 use counters::Stats;
-use eventloop::{EventLoop, WAKER};
+use eventloop::EventLoop;
 use hakeeper_common::config::Mode;
 use listeners::Listener;
 use mio::{Poll, Waker};
@@ -39,6 +40,7 @@ use shared::{Shared, ThreadLink};
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tokens::WAKER;
 
 /// Most event-loop threads, whatever `nbthread` says.
 const MAX_THREADS: usize = 64;

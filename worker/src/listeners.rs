@@ -24,12 +24,6 @@ pub struct Listeners {
     pub resource_pause: Option<Instant>,
 }
 
-pub const LISTENER_BASE: usize = 2;
-
-pub fn listener_token(i: usize) -> Token {
-    Token(LISTENER_BASE + i)
-}
-
 /// Registers a listener edge-triggered with EPOLLEXCLUSIVE, which mio does not offer: every
 /// thread polls the same socket, and a new connection should wake one of them, not all.
 fn register_exclusive(registry: &Registry, socket: &TcpListener, token: Token) -> io::Result<()> {
@@ -65,7 +59,7 @@ impl Listeners {
         if l.registered {
             return;
         }
-        match register_exclusive(registry, &l.socket, listener_token(i)) {
+        match register_exclusive(registry, &l.socket, crate::tokens::listener(i)) {
             Ok(()) => {
                 l.registered = true;
                 // Connections that queued up while paused produce no new edge: look now.

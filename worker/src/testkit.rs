@@ -35,6 +35,7 @@ pub fn server(index: usize, name: &str, addr: SocketAddr) -> Server {
         disabled: false,
         cookie: None,
         check: None,
+        pool: Default::default(),
     }
 }
 

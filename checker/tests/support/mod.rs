@@ -130,7 +130,18 @@ pub fn check(inter: Duration, rise: u32, fall: u32, port: u16) -> Check {
 }
 
 pub fn server(name: &str, addr: SocketAddr, check: Option<Check>) -> Server {
-    Server { name: name.into(), id: 1, addr, weight: 1, maxconn: 0, backup: false, disabled: false, cookie: None, check }
+    Server {
+        name: name.into(),
+        id: 1,
+        addr,
+        weight: 1,
+        maxconn: 0,
+        backup: false,
+        disabled: false,
+        cookie: None,
+        check,
+        pool: Default::default(),
+    }
 }
 
 pub fn backend(name: &str, health_check: HealthCheck, servers: Vec<Server>) -> Backend {

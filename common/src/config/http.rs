@@ -47,6 +47,34 @@ pub struct BackendHttp {
     /// (after `101 Switching Protocols`); `None`: the client and server timeouts apply.
     #[serde(default)]
     pub timeout_tunnel: Option<std::time::Duration>,
+    #[serde(default)]
+    pub reuse: HttpReuse,
+    /// `option prefer-last-server`: a request goes back to the server the client's previous
+    /// request used while the session still holds a connection to it.
+    #[serde(default)]
+    pub prefer_last_server: bool,
+}
+
+/// HAProxy's `http-reuse`: which idle server connections a request may be sent over. An idle
+/// connection is "safe" once it has carried a request that was not its first (it proved the
+/// server keeps connections alive), else it is merely "idle".
+///
+/// | mode | first request of a client connection | later requests |
+/// | --- | --- | --- |
+/// | never | a connection of its own | the session's own connection only |
+/// | safe | safe, else a new connection | idle, else safe |
+/// | aggressive | safe only | idle, else safe |
+/// | always | safe, else idle | idle, else safe |
+///
+/// HAProxy 2.6's `safe` sends a first request over a new connection even when a safe one is
+/// idle; hakeeper's lets it take a safe one, as `aggressive` does (see KNOWN-DIFFERENCES.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HttpReuse {
+    Never,
+    #[default]
+    Safe,
+    Aggressive,
+    Always,
 }
 
 /// HAProxy's `option http-keep-alive` (default), `option http-server-close`, `option httpclose`.

@@ -164,6 +164,28 @@ pub struct Server {
     pub disabled: bool,
     pub cookie: Option<String>,
     pub check: Option<Check>,
+    #[serde(default)]
+    pub pool: ServerPool,
+}
+
+/// How idle connections to a server are kept (HAProxy's `pool-max-conn`, `pool-purge-delay`,
+/// `pool-low-conn`, `max-reuse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerPool {
+    /// Most idle connections kept to the server by the whole worker; `None`: no limit.
+    pub max_conn: Option<u32>,
+    /// Idle connections unused this long are closed.
+    pub purge_delay: Duration,
+    /// Idle connections each thread keeps when purging.
+    pub low_conn: u32,
+    /// Most requests sent on one connection after its first; `None`: no limit.
+    pub max_reuse: Option<u32>,
+}
+
+impl Default for ServerPool {
+    fn default() -> Self {
+        ServerPool { max_conn: None, purge_delay: Duration::from_secs(5), low_conn: 0, max_reuse: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

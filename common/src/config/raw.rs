@@ -214,6 +214,22 @@ pub struct RawProxy {
     pub persist: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errorfiles: Vec<RawErrorFile>,
+    /// HAProxy's `http-reuse`: which idle server connections a request may take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_reuse: Option<RawHttpReuse>,
+    /// `option prefer-last-server`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefer_last_server: Option<bool>,
+}
+
+/// `http-reuse never|safe|aggressive|always`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawHttpReuse {
+    Never,
+    Safe,
+    Aggressive,
+    Always,
 }
 
 /// `acl NAME CRITERION`: `(name: "web", criterion: "hdr(host) -i www.abc.com")`.
@@ -368,6 +384,18 @@ pub struct RawServer {
     /// Present = the server is health checked, with these timings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<RawCheck>,
+    /// `pool-max-conn`: most idle connections kept to this server (absent: no limit; 0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_max_conn: Option<u32>,
+    /// `pool-purge-delay` (default 5s): idle connections unused this long are closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_purge_delay: Option<String>,
+    /// `pool-low-conn`: idle connections each thread keeps to this server when purging.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_low_conn: Option<u32>,
+    /// `max-reuse`: most requests sent on one connection after its first (absent: no limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_reuse: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

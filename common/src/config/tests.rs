@@ -457,3 +457,27 @@ fn additional_log_targets_are_syslog_and_checked_at_their_position() {
     assert_eq!(more.len(), 1);
     assert_eq!((&more[0].facility[..], &more[0].level[..]), ("local0", "notice"));
 }
+
+#[test]
+fn connection_reuse_settings_are_inherited_and_checked() {
+    use crate::config::http::HttpReuse;
+    let text = r#"(defaults: (mode: http, http_reuse: always),
+      backend: [(name: "a", prefer_last_server: true, servers: [(name: "s", addr: "192.0.2.1:80",
+                 pool_max_conn: 10, pool_purge_delay: "2s", pool_low_conn: 2, max_reuse: 100)]),
+                (name: "b", http_reuse: never, servers: [(name: "s", addr: "192.0.2.2:80")])])"#;
+    let c = load_str("t.ron", text).unwrap().config;
+    assert_eq!((c.http.backends[0].reuse, c.http.backends[0].prefer_last_server), (HttpReuse::Always, true), "from defaults");
+    assert_eq!(c.http.backends[1].reuse, HttpReuse::Never);
+    let pool = c.backends[0].servers[0].pool;
+    assert_eq!((pool.max_conn, pool.purge_delay, pool.low_conn, pool.max_reuse), (Some(10), Duration::from_secs(2), 2, Some(100)));
+    let default = c.backends[1].servers[0].pool;
+    assert_eq!((default.max_conn, default.purge_delay, default.max_reuse), (None, Duration::from_secs(5), None), "HAProxy's defaults");
+    let c = load_str("t.ron", r#"(backend: [(name: "b", mode: http, servers: [(name: "s", addr: "192.0.2.2:80")])])"#).unwrap().config;
+    assert_eq!(c.http.backends[0].reuse, HttpReuse::Safe, "safe unless set");
+    assert_error(
+        "(backend: [(name: \"b\", servers: [(name: \"s\", addr: \"192.0.2.2:80\",\n  pool_purge_delay: \"soon\")])])",
+        2,
+        3,
+        "backend[0].servers[0].pool_purge_delay",
+    );
+}

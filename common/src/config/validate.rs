@@ -514,6 +514,12 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
             disabled: s.disabled,
             cookie: s.cookie.clone(),
             check,
+            pool: ServerPool {
+                max_conn: s.pool_max_conn,
+                purge_delay: c.duration(&format!("{sp}.pool_purge_delay"), s.pool_purge_delay.as_ref(), Duration::from_secs(5)),
+                low_conn: s.pool_low_conn.unwrap_or(0),
+                max_reuse: s.max_reuse,
+            },
         });
     }
     Backend {

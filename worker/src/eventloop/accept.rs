@@ -2,7 +2,7 @@
 //! before each accept; when none is left the listener is paused (deregistered) so that excess
 //! clients wait in the kernel backlog, and it resumes when a session ends anywhere.
 
-use super::{client_token, EventLoop};
+use super::EventLoop;
 use crate::session::Session;
 use mio::net::TcpStream;
 use mio::Interest;
@@ -142,7 +142,7 @@ impl EventLoop {
         }
         let entry = self.sessions.vacant_entry();
         let key = entry.key();
-        let registered = self.poll.registry().register(&mut stream, client_token(key), Interest::READABLE | Interest::WRITABLE);
+        let registered = self.poll.registry().register(&mut stream, crate::tokens::client(key), Interest::READABLE | Interest::WRITABLE);
         entry.insert(Session::new(shared.new_session_id(), frontend, bind, backend, stream, addr, self.now));
         if let Err(e) = registered {
             log::error!("cannot register a client of {}: {e}", fe.name);

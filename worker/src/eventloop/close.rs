@@ -16,7 +16,6 @@ impl EventLoop {
         // Closing a socket removes it from the epoll set (it is never duplicated), so no
         // deregistration: two syscalls fewer per connection.
         let Some(mut s) = self.sessions.try_remove(key) else { return };
-        drop(s.server.take());
         if let (Stage::Queued { server }, Some(be)) = (s.stage, s.backend) {
             // False when a grant is already on its way; it is returned when it arrives.
             self.shared.backend(be).withdraw(s.id, server);
@@ -28,8 +27,10 @@ impl EventLoop {
             self.log_session(&s, term);
         }
         let (_, mut ctx) = self.ctx(key);
-        // The session's kept server connection serves other sessions now.
-        s.http_unpark(&mut ctx);
+        // A connection in use mid-request is closed; a private idle one (`http-reuse never`)
+        // dies with its session.
+        s.close_conn(&mut ctx);
+        s.http_close_private(&mut ctx);
         s.release_slot(&mut ctx);
         s.release_buffers(ctx.pools);
         let stats = &self.shared.stats;

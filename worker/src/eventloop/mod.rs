@@ -1,6 +1,5 @@
 //! One event-loop thread: its own mio `Poll`, its copies of the listeners, a slab of sessions and
-//! their deadlines. Token ranges: the supervisor channel (thread 0 only), the waker other threads
-//! use, the listeners, then two tokens per session (client, server).
+//! their deadlines, and its server connections (see [`crate::tokens`] for the token layout).
 //!
 //! Each turn: check stop/drain, resume paused listeners, poll (sleeping until the next deadline),
 //! handle socket events, take queue grants from other threads, finish accept batches, then fire
@@ -14,24 +13,19 @@ use crate::buffer::Pools;
 use crate::control::{supervisor_dispatch, ChannelState, Control};
 use crate::deadline::{Deadlines, Wake};
 use crate::error::WorkerError;
-use crate::listeners::{Listener, Listeners, LISTENER_BASE};
+use crate::listeners::{Listener, Listeners};
+use crate::session::upstream::conns::{ConnEvent, ServerConns};
 use crate::session::{Ctx, Session, Side, Stage, Step};
 use crate::shared::{lock, Shared};
 use crate::termination::{Cause, Termination};
+use crate::tokens::{self, Target, CONTROL};
 use hakeeper_common::ipc::{FromWorker, ToWorker};
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll};
 use slab::Slab;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-pub const CONTROL: Token = Token(0);
-pub const WAKER: Token = Token(1);
-/// First session token; everything between the waker and this is a listener.
-pub const SESSION_BASE: usize = 1 << 24;
-
-const _: () = assert!(LISTENER_BASE == WAKER.0 + 1);
 
 pub struct EventLoop {
     index: usize,
@@ -40,6 +34,7 @@ pub struct EventLoop {
     sessions: Slab<Session>,
     deadlines: Deadlines,
     pools: Pools,
+    conns: ServerConns,
     listeners: Listeners,
     control: Option<Control>,
     /// Slots freed by handlers, not yet handed out.
@@ -50,17 +45,9 @@ pub struct EventLoop {
     draining: bool,
 }
 
-fn session_of(token: usize) -> (usize, Side) {
-    let k = token - SESSION_BASE;
-    (k / 2, if k.is_multiple_of(2) { Side::Client } else { Side::Server })
-}
-
-pub fn client_token(key: usize) -> Token {
-    Token(SESSION_BASE + 2 * key)
-}
-
 impl EventLoop {
     pub fn new(index: usize, poll: Poll, shared: Arc<Shared>, listeners: Vec<Listener>, control: Option<Control>) -> Self {
+        let conns = ServerConns::new(&shared.config.backends);
         let mut this = EventLoop {
             index,
             poll,
@@ -68,6 +55,7 @@ impl EventLoop {
             sessions: Slab::new(),
             deadlines: Deadlines::default(),
             pools: Pools::default(),
+            conns,
             listeners: Listeners::new(listeners),
             control,
             grants: Vec::new(),
@@ -85,6 +73,7 @@ impl EventLoop {
     pub fn run(mut self, generation: Option<u64>) -> Result<(), WorkerError> {
         let result = self.serve(generation);
         self.retire();
+        self.conns.clear(&self.shared.stats);
         result
     }
 
@@ -146,14 +135,15 @@ impl EventLoop {
             }
             self.now = Instant::now();
             for ev in events.iter() {
-                match ev.token() {
-                    CONTROL => self.control_readable()?,
-                    WAKER => {}
-                    Token(t) if t >= SESSION_BASE => {
-                        let (key, side) = session_of(t);
-                        self.session_event(key, side, ev);
-                    }
-                    Token(t) => self.accept(t - LISTENER_BASE),
+                match tokens::classify(ev.token()) {
+                    Target::Control => self.control_readable()?,
+                    Target::Waker => {}
+                    Target::Client(key) => self.session_event(key, Side::Client, ev),
+                    Target::Conn(key) => match self.conns.on_event(key, ev, &self.shared.stats) {
+                        ConnEvent::Session(session) => self.session_event(session, Side::Server, ev),
+                        ConnEvent::Closed | ConnEvent::Nothing => {}
+                    },
+                    Target::Listener(i) => self.accept(i),
                 }
             }
             if let Some(control) = &self.control {
@@ -165,6 +155,7 @@ impl EventLoop {
             self.process_grants();
             self.accept_backlog();
             self.run_deadlines();
+            self.conns.maintain(&self.shared.config.backends, &self.shared.stats, self.now);
         }
     }
 
@@ -173,10 +164,15 @@ impl EventLoop {
             return Some(Duration::ZERO);
         }
         let until = |t: Instant| t.saturating_duration_since(self.now);
-        [self.deadlines.timeout(self.now), self.shared.draining().map(until), self.listeners.resource_pause.map(until)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.deadlines.timeout(self.now),
+            self.shared.draining().map(until),
+            self.listeners.resource_pause.map(until),
+            self.conns.next_purge().map(until),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn control_readable(&mut self) -> Result<(), WorkerError> {
@@ -206,6 +202,7 @@ impl EventLoop {
             shared: &self.shared,
             registry: self.poll.registry(),
             pools: &mut self.pools,
+            conns: &mut self.conns,
             grants: &mut self.grants,
             now: self.now,
             thread: self.index,

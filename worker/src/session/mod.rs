@@ -2,10 +2,10 @@
 //! direction, and the stage it is in. Transitions are driven by socket events, queue grants and
 //! deadlines; each handler returns a [`Step`] telling the event loop whether the session goes on.
 
-pub(crate) mod connect;
 pub mod flow;
 pub mod http;
 mod timeouts;
+pub mod upstream;
 
 use crate::backend::Grant;
 use crate::buffer::Pools;
@@ -18,6 +18,7 @@ use mio::net::TcpStream;
 use mio::Registry;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
+use upstream::conns::ServerConns;
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub struct Ctx<'a> {
     pub shared: &'a Shared,
     pub registry: &'a Registry,
     pub pools: &'a mut Pools,
+    /// This thread's server connections, busy and idle.
+    pub conns: &'a mut ServerConns,
     /// Slots freed by this handler, to be handed to waiting sessions.
     pub grants: &'a mut Vec<Grant>,
     pub now: Instant,
@@ -68,8 +71,9 @@ pub struct Session {
     pub client: TcpStream,
     pub client_addr: SocketAddr,
     client_ready: Ready,
-    pub server: Option<TcpStream>,
-    server_ready: Ready,
+    /// The server connection the session (or its current request) uses: a key of the
+    /// thread's [`ServerConns`].
+    pub conn: Option<usize>,
     pub stage: Stage,
     /// The server this session is (or was last) assigned to.
     pub target: Option<usize>,
@@ -123,8 +127,7 @@ impl Session {
             client,
             client_addr,
             client_ready: Ready::default(),
-            server: None,
-            server_ready: Ready { readable: false, writable: false, hup: false },
+            conn: None,
             stage: Stage::Assigning,
             target: None,
             holds_slot: false,
@@ -179,6 +182,8 @@ impl Session {
         }
     }
 
+    /// A readiness event on one of the session's sockets (the server connection's readiness
+    /// is already recorded in its table entry).
     pub fn on_event(&mut self, ctx: &mut Ctx<'_>, side: Side, ev: &mio::event::Event) -> Step {
         if self.http.is_some() {
             return self.http_on_event(ctx, side, ev);
@@ -186,13 +191,19 @@ impl Session {
         match side {
             Side::Client => self.client_ready.update(ev),
             Side::Server => {
-                self.server_ready.update(ev);
                 if self.stage == Stage::Connecting {
                     return self.check_connect(ctx, ev);
                 }
             }
         }
         self.progress(ctx)
+    }
+
+    /// Closes the session's server connection, if any.
+    pub fn close_conn(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(k) = self.conn.take() {
+            ctx.conns.close(k, &ctx.shared.stats);
+        }
     }
 
     /// Moves data as far as the stage allows.
@@ -218,36 +229,32 @@ impl Session {
 
     /// Forwards both directions of an established session.
     fn forward(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let Some(server) = self.server.as_ref() else {
+        let Some(server) = self.conn.and_then(|k| ctx.conns.get_mut(k)) else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Data));
         };
         self.req.other_done = self.res.done();
-        match self.req.pump(&self.client, &mut self.client_ready, Some((server, &mut self.server_ready)), ctx.pools) {
-            Ok(moved) => {
-                if moved.read > 0 {
-                    self.client_last = ctx.now;
-                    self.count_in(ctx, moved.read);
-                }
-                if moved.written > 0 {
-                    self.server_last = ctx.now;
-                }
-            }
+        let up = match self.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools) {
+            Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
-        }
+        };
         self.res.other_done = self.req.done();
-        match self.res.pump(server, &mut self.server_ready, Some((&self.client, &mut self.client_ready)), ctx.pools) {
-            Ok(moved) => {
-                if moved.read > 0 {
-                    self.server_last = ctx.now;
-                }
-                if moved.written > 0 {
-                    self.client_last = ctx.now;
-                    self.count_out(ctx, moved.written);
-                }
-            }
+        let down = match self.res.pump(&server.stream, &mut server.ready, Some((&self.client, &mut self.client_ready)), ctx.pools) {
+            Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Client, e),
+        };
+        if up.read > 0 || down.written > 0 {
+            self.client_last = ctx.now;
+        }
+        if up.written > 0 || down.read > 0 {
+            self.server_last = ctx.now;
+        }
+        if up.read > 0 {
+            self.count_in(ctx, up.read);
+        }
+        if down.written > 0 {
+            self.count_out(ctx, down.written);
         }
         if self.req.done() && self.res.done() {
             return Step::Close(Termination::NORMAL);

@@ -80,7 +80,7 @@ impl Session {
             match self.stage {
                 Stage::Queued { .. } => return Step::Close(Termination::new(Cause::ServerTimeout, Phase::Queue)),
                 Stage::TurnAround => return self.retry(ctx),
-                Stage::Connecting => return self.connect_failed(ctx, super::connect::Failure::Timeout),
+                Stage::Connecting => return self.connect_failed(ctx, super::upstream::connect::Failure::Timeout),
                 Stage::Assigning | Stage::Established => {}
             }
         }

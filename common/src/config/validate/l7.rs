@@ -19,6 +19,8 @@ struct Inherited {
     errorfiles: Vec<ErrorFile>,
     cookie: Option<CookiePersistence>,
     persist: Option<bool>,
+    reuse: Option<HttpReuse>,
+    prefer_last_server: Option<bool>,
 }
 
 pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], backends: &[Backend]) -> HttpConfig {
@@ -39,6 +41,8 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         errorfiles: errorfiles(c, "defaults", &d.errorfiles),
         cookie: d.cookie.as_ref().and_then(|k| cookie(c, "defaults", k)),
         persist: d.persist,
+        reuse: d.http_reuse.map(reuse_mode),
+        prefer_last_server: d.prefer_last_server,
     };
     let backend_ids: HashMap<&str, usize> = backends.iter().enumerate().rev().map(|(i, b)| (b.name.as_str(), i)).collect();
 
@@ -147,6 +151,8 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             persist: p.persist.or(inherited.persist).unwrap_or(false),
             timeout_tunnel: c
                 .opt_duration(&format!("{path}.timeout.tunnel"), super::inherit_timeouts(&p.timeout, &d.timeout).tunnel.as_ref()),
+            reuse: p.http_reuse.map(reuse_mode).or(inherited.reuse).unwrap_or_default(),
+            prefer_last_server: p.prefer_last_server.or(inherited.prefer_last_server).unwrap_or(false),
         });
     }
     http
@@ -184,7 +190,12 @@ fn proxy_rules(c: &mut Checker, path: &str, p: &RawProxy) -> (AclTable, Vec<Http
 }
 
 fn reject_backend_only(c: &mut Checker, path: &str, p: &RawProxy) {
-    for (field, set) in [("cookie", p.cookie.is_some()), ("persist", p.persist.is_some())] {
+    for (field, set) in [
+        ("cookie", p.cookie.is_some()),
+        ("persist", p.persist.is_some()),
+        ("http_reuse", p.http_reuse.is_some()),
+        ("prefer_last_server", p.prefer_last_server.is_some()),
+    ] {
         if set {
             c.error(format!("{path}.{field}"), format!("`{field}` is not allowed in a frontend; put it in the backend"));
         }
@@ -202,10 +213,21 @@ fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
         ("forwardfor", p.forwardfor.is_some()),
         ("http_connection", p.http_connection.is_some()),
         ("errorfiles", !p.errorfiles.is_empty()),
+        ("http_reuse", p.http_reuse.is_some()),
+        ("prefer_last_server", p.prefer_last_server.is_some()),
     ] {
         if set {
             c.warn(format!("{path}.{field}"), format!("`{field}` is ignored in mode tcp: it needs mode http"));
         }
+    }
+}
+
+fn reuse_mode(m: RawHttpReuse) -> HttpReuse {
+    match m {
+        RawHttpReuse::Never => HttpReuse::Never,
+        RawHttpReuse::Safe => HttpReuse::Safe,
+        RawHttpReuse::Aggressive => HttpReuse::Aggressive,
+        RawHttpReuse::Always => HttpReuse::Always,
     }
 }
 

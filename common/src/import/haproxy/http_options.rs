@@ -5,7 +5,7 @@ use super::section::{directive, Kind, Section};
 use super::Ctx;
 use crate::config::http::ERROR_CODES;
 use crate::config::http_syntax::{is_token_byte, parse_net};
-use crate::config::raw::{RawCookie, RawCookieMode, RawErrorFile, RawForwardFor, RawHttpConnection};
+use crate::config::raw::{RawCookie, RawCookieMode, RawErrorFile, RawForwardFor, RawHttpConnection, RawHttpReuse};
 
 /// RFC 6265 cookie-octets, what the validator accepts in a cookie value or domain.
 pub fn is_cookie_octet(ch: char) -> bool {
@@ -177,4 +177,34 @@ pub fn persist(ctx: &mut Ctx, s: &mut Section, n: usize, negate: bool) {
         return;
     }
     s.proxy.persist = Some(!negate);
+}
+
+/// `http-reuse never|safe|aggressive|always`.
+pub fn http_reuse(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let what = format!("http-reuse {}", directive(args));
+    if s.kind == Kind::Frontend {
+        ctx.notes.untranslated(
+            &ctx.file,
+            n,
+            format!("`{what}` in a frontend not translated: HAProxy ignores it there (it needs a backend)"),
+        );
+        return;
+    }
+    let mode = match args {
+        [m] => match m.as_str() {
+            "never" => RawHttpReuse::Never,
+            "safe" => RawHttpReuse::Safe,
+            "aggressive" => RawHttpReuse::Aggressive,
+            "always" => RawHttpReuse::Always,
+            _ => {
+                ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: unknown mode (HAProxy rejects it); not translated"));
+                return;
+            }
+        },
+        _ => {
+            ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: expected one mode; not translated"));
+            return;
+        }
+    };
+    s.proxy.http_reuse = Some(mode);
 }

@@ -12,7 +12,6 @@ const HTTP_KEYWORDS: &[&str] = &[
     "use-server",
     "http-after-response",
     "http-error",
-    "http-reuse",
     "http-send-name-header",
     "errorfiles",
     "errorloc",
@@ -45,7 +44,6 @@ const HTTP_OPTIONS: &[&str] = &[
     "checkcache",
     "h1-case-adjust-bogus-client",
     "h1-case-adjust-bogus-server",
-    "prefer-last-server",
 ];
 
 /// Health checks RawHealthCheck has no kind for; servers are checked by TCP connect instead.
@@ -114,6 +112,7 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         ("http-response", Some(_)) => http_rules::http_rule(ctx, s, n, args, true),
         ("cookie", Some(_)) => http_options::cookie(ctx, s, n, args),
         ("errorfile", Some(_)) => http_options::errorfile(ctx, s, n, args),
+        ("http-reuse", Some(_)) => http_options::http_reuse(ctx, s, n, args),
         _ if HTTP_KEYWORDS.contains(&kw) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)")),
         ("bind" | "server" | "default-server" | "default_backend" | "stick" | "stick-table", _) => ctx.notes.untranslated(
             &ctx.file,
@@ -249,6 +248,12 @@ fn option(ctx: &mut Ctx, s: &mut Section, n: usize, negate: bool, args: &[String
         "http-server-close" => http_options::connection(s, negate, RawHttpConnection::ServerClose),
         "httpclose" => http_options::connection(s, negate, RawHttpConnection::Close),
         "persist" => http_options::persist(ctx, s, n, negate),
+        "prefer-last-server" if s.kind == Kind::Frontend => ctx.notes.untranslated(
+            &ctx.file,
+            n,
+            format!("`{what}` in a frontend not translated: HAProxy ignores it there (it needs a backend)"),
+        ),
+        "prefer-last-server" => p.prefer_last_server = Some(!negate),
         _ if OTHER_CHECKS.contains(&name) && !negate => {
             p.health_check = Some(RawHealthCheck::Tcp);
             ctx.notes.untranslated(

@@ -21,6 +21,10 @@ pub struct ServerParams {
     pub rise: Option<u32>,
     pub fall: Option<u32>,
     pub port: Option<u16>,
+    pub pool_max_conn: Option<u32>,
+    pub pool_purge_delay: Option<String>,
+    pub pool_low_conn: Option<u32>,
+    pub max_reuse: Option<u32>,
 }
 
 impl ServerParams {
@@ -96,7 +100,8 @@ pub fn parse_params(p: &mut ServerParams, words: &[String], allow_server_only: b
             "enabled" => p.disabled = false,
             "check" => p.check = true,
             "no-check" => p.check = false,
-            "weight" | "maxconn" | "id" | "rise" | "fall" | "port" | "cookie" | "inter" | "fastinter" | "downinter" => {
+            "weight" | "maxconn" | "id" | "rise" | "fall" | "port" | "cookie" | "inter" | "fastinter" | "downinter" | "pool-max-conn"
+            | "pool-purge-delay" | "pool-low-conn" | "max-reuse" => {
                 needs_arg(&mut out);
                 used = 2;
                 if let Some(v) = arg {
@@ -142,6 +147,10 @@ fn is_known(word: &str) -> bool {
                 | "inter"
                 | "fastinter"
                 | "downinter"
+                | "pool-max-conn"
+                | "pool-purge-delay"
+                | "pool-low-conn"
+                | "max-reuse"
         )
 }
 
@@ -155,11 +164,24 @@ fn set_valued(p: &mut ServerParams, kw: &str, v: &str, allow_server_only: bool) 
         "inter" => p.inter = Some(haproxy_time(v)?),
         "fastinter" => p.fastinter = Some(haproxy_time(v)?),
         "downinter" => p.downinter = Some(haproxy_time(v)?),
+        // -1 is HAProxy's "no limit".
+        "pool-max-conn" => p.pool_max_conn = unlimited_or(v, kw)?,
+        "max-reuse" => p.max_reuse = unlimited_or(v, kw)?,
+        "pool-low-conn" => p.pool_low_conn = Some(number(v, kw)?),
+        "pool-purge-delay" => p.pool_purge_delay = Some(haproxy_time(v)?),
         "id" | "cookie" if !allow_server_only => return Err(format!("`{kw}` is not allowed on default-server")),
         "id" => p.id = Some(number(v, "id")?),
         _ => p.cookie = Some(v.to_string()),
     }
     Ok(())
+}
+
+/// A count where HAProxy's -1 means "no limit" (`None`).
+fn unlimited_or(v: &str, kw: &str) -> Result<Option<u32>, String> {
+    if v == "-1" {
+        return Ok(None);
+    }
+    number(v, kw).map(Some)
 }
 
 /// A server's address as RawServer wants it (`IP:PORT`), or why it cannot be.
@@ -264,6 +286,10 @@ pub fn build(name: &str, addr: String, p: &ServerParams) -> (RawServer, Option<S
         disabled: p.disabled,
         cookie: p.cookie.clone(),
         check,
+        pool_max_conn: p.pool_max_conn,
+        pool_purge_delay: p.pool_purge_delay.clone(),
+        pool_low_conn: p.pool_low_conn,
+        max_reuse: p.max_reuse,
     };
     (server, lint)
 }
@@ -296,6 +322,18 @@ mod tests {
         assert_eq!(out.untranslated, ["send-proxy", "slowstart 10s", "observe layer4"]);
         assert!(p.backup && p.check);
         assert_eq!(p.maxconn, Some(7));
+    }
+
+    #[test]
+    fn connection_pool_parameters() {
+        let mut p = ServerParams::default();
+        let out = parse_params(&mut p, &w("pool-max-conn 20 pool-purge-delay 10s pool-low-conn 2 max-reuse -1"), true);
+        assert!(out.untranslated.is_empty() && out.errors.is_empty(), "{out:?}");
+        let (s, _) = build("web1", "10.0.0.1:80".into(), &p);
+        assert_eq!((s.pool_max_conn, s.pool_purge_delay.as_deref(), s.pool_low_conn, s.max_reuse), (Some(20), Some("10s"), Some(2), None));
+        let out = parse_params(&mut p, &w("pool-max-conn -1 max-reuse 0"), true);
+        assert!(out.errors.is_empty());
+        assert_eq!((p.pool_max_conn, p.max_reuse), (None, Some(0)));
     }
 
     #[test]

@@ -402,3 +402,16 @@ listen stats
     assert_warned(&imported, text, "http_auth(nobody)", WarningKind::Untranslated, "no userlist named \"nobody\"");
     assert_warned(&imported, text, "src 10.0.0.0/8", WarningKind::Untranslated, "only `unless { http_auth(LIST) }`");
 }
+
+#[test]
+fn http_reuse_and_pool_keywords_reach_the_backend_model() {
+    use crate::config::http::HttpReuse;
+    let text = "defaults\n  mode http\n  http-reuse aggressive\nbackend app\n  option prefer-last-server\n  server s 127.0.0.1:80 pool-max-conn 50 pool-purge-delay 1s max-reuse -1\nbackend legacy\n  http-reuse never\n  server p 127.0.0.1:81\n";
+    let imported = import_ok(text);
+    let c = load_str("t.ron", &to_ron(&imported.config).unwrap()).unwrap().config;
+    let b = |name: &str| c.backends.iter().position(|b| b.name == name).unwrap();
+    assert_eq!((c.http.backends[b("app")].reuse, c.http.backends[b("app")].prefer_last_server), (HttpReuse::Aggressive, true));
+    assert_eq!(c.http.backends[b("legacy")].reuse, HttpReuse::Never);
+    let pool = c.backends[b("app")].servers[0].pool;
+    assert_eq!((pool.max_conn, pool.purge_delay, pool.max_reuse), (Some(50), std::time::Duration::from_secs(1), None));
+}

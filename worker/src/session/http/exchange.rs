@@ -1,7 +1,6 @@
 //! One transaction's steps: the request head (route, backend rules, persistence, assignment),
 //! the request body, the response head(s) and body, and the end (log, keep-alive or close).
 
-use super::idle::Parked;
 use super::{HttpPhase, Session, MAX_PENDING};
 use crate::backend::HttpChoice;
 use crate::counters::Counters;
@@ -14,6 +13,7 @@ use crate::http::termination::{Cause as HCause, HttpTermination, Phase as HPhase
 use crate::http::txn::{bad_request, error_reply, prepare_for_backend, route_request, Prepared, Reply, Responded, Routed};
 use crate::session::{Ctx, Stage, Step};
 use crate::termination::{Cause, Phase, Termination};
+use hakeeper_common::config::{Balance, HttpReuse};
 use std::time::{Duration, Instant};
 
 /// How long a closing client connection is drained after the last response.
@@ -52,7 +52,7 @@ impl Session {
                 Ok(false)
             }
             HttpPhase::Exchange => self.http_exchange(ctx),
-            HttpPhase::Tunnel => Ok(self.http_tunnel()),
+            HttpPhase::Tunnel => Ok(self.http_tunnel(ctx)),
             HttpPhase::Closing { .. } => {
                 h.cin.clear();
                 Ok(false)
@@ -187,7 +187,7 @@ impl Session {
             // and its slot goes back.
             let _ = ctx.shared.backend(be).withdraw(self.id, server);
         }
-        drop(self.server.take());
+        self.close_conn(ctx);
         self.release_slot(ctx);
         self.stage = Stage::Assigning;
         self.stage_deadline = None;
@@ -369,7 +369,8 @@ impl Session {
         Ok(moved)
     }
 
-    /// The response is complete: log, park the server connection, then keep-alive or close.
+    /// The response is complete: log, give the server connection back to the idle ones (or
+    /// close it), then keep-alive or close.
     fn http_end_txn(&mut self, ctx: &mut Ctx<'_>) {
         let Some(h) = self.http.as_deref_mut() else { return };
         let term = match h.txn.as_ref() {
@@ -379,23 +380,68 @@ impl Session {
         let reusable = h.conn.server_keep_alive && !h.server_eof && h.sin.is_empty() && h.to_server.is_empty() && h.req_body.is_done();
         let keep_client = h.conn.client_keep_alive && h.req_body.is_done();
         self.http_log(ctx.shared, term, ctx.now);
-        if let (true, Some(stream), Some(be), Some(server)) = (reusable, self.server.take(), self.backend, self.target) {
-            if keep_client {
-                // Kept with the session, still registered, for its next request.
-                self.http_unpark(ctx);
-                if let Some(h) = self.http.as_deref_mut() {
-                    h.parked = Some(Parked { backend: be, server, stream, since: ctx.now });
-                }
-            } else {
-                Self::pool_idle(ctx, be, server, stream);
-            }
+        if let (true, Some(key), Some(be), Some(server)) = (reusable, self.conn, self.backend, self.target) {
+            self.conn = None;
+            self.http_park(ctx, key, be, server, keep_client);
         }
         self.http_detach_server(ctx);
         self.http_next(ctx.now, keep_client);
     }
 
+    /// Keeps a server connection that finished a request for later ones, as `http-reuse` says:
+    /// shared with the thread's other sessions, or (`never`) for this session's next request.
+    fn http_park(&mut self, ctx: &mut Ctx<'_>, key: usize, be: usize, server: usize, keep_client: bool) {
+        let reuse = ctx.shared.config.http.backends.get(be).map(|b| b.reuse).unwrap_or_default();
+        let Some(c) = ctx.conns.get_mut(key) else { return };
+        let unread = c.ready.readable || c.ready.hup;
+        c.requests += 1;
+        if unread || (reuse == HttpReuse::Never && !keep_client) {
+            // Bytes or a FIN may wait on it, or nobody can use it any more.
+            ctx.conns.close(key, &ctx.shared.stats);
+            return;
+        }
+        let pool = &ctx.shared.config.backends[be].servers[server].pool;
+        if reuse == HttpReuse::Never {
+            self.http_close_private(ctx);
+        }
+        match ctx.conns.park(key, reuse, self.id, pool, &ctx.shared.stats, ctx.now) {
+            Ok(()) if reuse == HttpReuse::Never => {
+                let private = ctx.conns.reference(key);
+                if let Some(h) = self.http.as_deref_mut() {
+                    h.private = private;
+                }
+            }
+            Ok(()) => {}
+            Err(why) => ::log::debug!(
+                "connection to {}/{} not kept idle: {why:?}",
+                ctx.shared.config.backends[be].name,
+                ctx.shared.config.backends[be].servers[server].name
+            ),
+        }
+    }
+
+    /// Closes the session's private idle server connection, if any (`http-reuse never`).
+    pub(crate) fn http_close_private(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(r) = self.http.as_deref_mut().and_then(|h| h.private.take()) {
+            ctx.conns.close_private(r, &ctx.shared.stats);
+        }
+    }
+
+    /// `option prefer-last-server`: the server of the session's own idle connection, for a
+    /// request balanced by a non-deterministic algorithm.
+    pub(crate) fn http_last_server(&self, ctx: &Ctx<'_>, be: usize) -> Option<usize> {
+        let r = self.http.as_deref()?.private?;
+        let cfg = &ctx.shared.config;
+        let wanted = cfg.http.backends.get(be).is_some_and(|b| b.prefer_last_server)
+            && !matches!(cfg.backends[be].balance, Balance::Source | Balance::Uri | Balance::Hdr(_) | Balance::UrlParam(_));
+        match ctx.conns.private_target(r) {
+            Some((b, s)) if wanted && b == be => Some(s),
+            _ => None,
+        }
+    }
+
     /// After a protocol switch: everything is forwarded as is, FINs passed on.
-    fn http_tunnel(&mut self) -> bool {
+    fn http_tunnel(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let Some(h) = self.http.as_deref_mut() else { return false };
         let mut moved = false;
         if !h.cin.is_empty() && h.to_server.pending() < MAX_PENDING {
@@ -410,8 +456,8 @@ impl Session {
             moved = true;
         }
         if h.client_eof && h.cin.is_empty() && h.to_server.is_empty() && !h.shut_server {
-            if let Some(s) = self.server.as_ref() {
-                let _ = s.shutdown(std::net::Shutdown::Write);
+            if let Some(c) = self.conn.and_then(|k| ctx.conns.get(k)) {
+                let _ = c.stream.shutdown(std::net::Shutdown::Write);
             }
             h.shut_server = true;
         }
@@ -422,51 +468,23 @@ impl Session {
         moved
     }
 
-    /// No event arrived for the parked server connection since it was parked: it stayed
-    /// registered under this session's server token, so a FIN or stray bytes would have set
-    /// `server_ready`.
-    fn parked_quiet(&self) -> bool {
-        !self.server_ready.readable && !self.server_ready.hup
-    }
-
-    /// Hands a kept-alive server connection to the thread's pool, for any session.
-    fn pool_idle(ctx: &mut Ctx<'_>, be: usize, server: usize, mut stream: mio::net::TcpStream) {
-        if ctx.registry.deregister(&mut stream).is_ok() {
-            ctx.pools.idle.put(be, server, stream, ctx.now);
-        }
-    }
-
-    /// Moves the session's parked server connection, if any, to the thread's pool (the next
-    /// request goes elsewhere, or the client left).
-    pub(crate) fn http_unpark(&mut self, ctx: &mut Ctx<'_>) {
-        let quiet = self.parked_quiet();
-        if let Some(p) = self.http.as_deref_mut().and_then(|h| h.parked.take()) {
-            if p.still_usable(ctx.now, quiet) {
-                Self::pool_idle(ctx, p.backend, p.server, p.stream);
-            }
-        }
-    }
-
-    /// Takes an idle connection to `server` instead of connecting, when one is open: the
-    /// session's own parked one first (already registered), else one from the thread's pool.
+    /// Takes an idle connection to `server` instead of connecting, when `http-reuse` allows
+    /// one: the session's own (`never`), else one of the thread's shared ones.
     pub(crate) fn http_take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
-        let quiet = self.parked_quiet();
-        let parked = self.http.as_deref_mut().and_then(|h| h.parked.take_if(|p| p.usable_for(be, server, ctx.now, quiet)));
-        let (stream, readable) = match parked {
-            // Usable means nothing waits to be read on it, so no read is tried in vain.
-            Some(p) => (p.stream, false),
-            None => {
-                self.http_unpark(ctx);
-                let Some(mut stream) = ctx.pools.idle.take(be, server, ctx.now) else { return false };
-                let token = crate::session::connect::server_token(ctx.key);
-                if ctx.registry.register(&mut stream, token, mio::Interest::READABLE | mio::Interest::WRITABLE).is_err() {
-                    return false;
-                }
-                (stream, true)
+        let reuse = ctx.shared.config.http.backends.get(be).map(|b| b.reuse).unwrap_or_default();
+        let Some(h) = self.http.as_deref_mut() else { return false };
+        let first = h.requests == 0;
+        let private = h.private.take();
+        let mut key = private.and_then(|r| ctx.conns.take_private(r, be, server, ctx.key));
+        if key.is_none() {
+            if let Some(r) = private {
+                // One private connection per session: the one to another server goes.
+                ctx.conns.close_private(r, &ctx.shared.stats);
             }
-        };
-        self.server = Some(stream);
-        self.server_ready = crate::session::flow::Ready { readable, writable: true, hup: false };
+            key = ctx.conns.take(be, server, reuse, first, ctx.key, &ctx.shared.stats);
+        }
+        let Some(key) = key else { return false };
+        self.conn = Some(key);
         self.stage = Stage::Established;
         self.stage_deadline = None;
         self.established_at = Some(ctx.now);

@@ -4,11 +4,10 @@
 //! The session reuses the TCP session's socket, readiness, assignment and connect/retry code
 //! (`stage` says where the connect is); this module adds the transaction state machine
 //! ([`HttpPhase`]), driven by [`Session::http_drive`] after every event until nothing moves.
-//! Server connections that may be kept alive go to the thread's [`idle::IdleServers`] after
-//! each response and are taken from there by the next request for the same server.
+//! Server connections that may be kept alive go back to the thread's idle connections after
+//! each response (see [`crate::session::upstream::conns`]), so an idle client holds none.
 
 mod exchange;
-pub mod idle;
 mod io;
 mod log;
 mod timeouts;
@@ -19,6 +18,7 @@ use crate::http::body::BodyCursor;
 use crate::http::connection::ConnPlan;
 use crate::http::framing::BodyFraming;
 use crate::http::txn::Txn;
+use crate::session::upstream::conns::ConnRef;
 use crate::termination::{Cause, Phase, Termination};
 use io::{read_into, OutBuf, ReadOutcome};
 use std::time::{Instant, SystemTime};
@@ -88,10 +88,8 @@ pub struct HttpState {
     log_backend: Option<usize>,
     client_last: Instant,
     server_last: Instant,
-    /// The server connection of the previous transaction, still registered under this
-    /// session's server token: the next request to the same server takes it back without
-    /// two epoll_ctl calls (HAProxy's `http-reuse safe` keeps it with the session too).
-    parked: Option<idle::Parked>,
+    /// `http-reuse never`: the session's own idle server connection, kept for its next request.
+    private: Option<ConnRef>,
 }
 
 impl HttpState {
@@ -125,7 +123,7 @@ impl HttpState {
             log_backend: None,
             client_last: now,
             server_last: now,
-            parked: None,
+            private: None,
         }
     }
 }
@@ -159,7 +157,6 @@ impl Session {
         match side {
             Side::Client => self.client_ready.update(ev),
             Side::Server => {
-                self.server_ready.update(ev);
                 if self.stage == Stage::Connecting {
                     let step = self.check_connect(ctx, ev);
                     if let Step::Close(t) = step {
@@ -233,8 +230,9 @@ impl Session {
         }
         let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
         let server_open = self.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel);
-        if let (true, Some(server)) = (server_open && !h.server_eof && h.sin.len() < MAX_PENDING, self.server.as_ref()) {
-            match read_into(server, &mut self.server_ready, &mut h.sin) {
+        let server = self.conn.and_then(|k| ctx.conns.get_mut(k));
+        if let (true, Some(server)) = (server_open && !h.server_eof && h.sin.len() < MAX_PENDING, server) {
+            match read_into(&server.stream, &mut server.ready, &mut h.sin) {
                 Ok(ReadOutcome::Data(_)) => {
                     h.server_last = ctx.now;
                     moved = true;
@@ -259,8 +257,8 @@ impl Session {
         let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
         let mut moved = false;
         if self.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel) {
-            if let Some(server) = self.server.as_ref() {
-                match h.to_server.flush(server, &mut self.server_ready) {
+            if let Some(server) = self.conn.and_then(|k| ctx.conns.get_mut(k)) {
+                match h.to_server.flush(&server.stream, &mut server.ready) {
                     Ok(n) => {
                         if n > 0 {
                             h.server_last = ctx.now;

@@ -7,7 +7,7 @@ use super::HttpPhase;
 use crate::counters::Counters;
 use crate::http::termination::{Cause as HCause, Phase as HPhase};
 use crate::http::txn::request_timeout;
-use crate::session::connect::Failure;
+use crate::session::upstream::connect::Failure;
 use crate::session::{Ctx, Session, Stage, Step};
 use crate::shared::Shared;
 use crate::termination::{Cause, Phase, Termination};

@@ -9,20 +9,13 @@
 //!   the server went down, or at once for round-robin algorithms with several active servers
 //!   (unless the stick table chose the server).
 
-use super::{Ctx, Session, Stage, Step};
 use crate::backend::Assignment;
-use crate::backend::Pending;
+use crate::backend::{HttpChoice, Pending};
 use crate::counters::Counters;
+use crate::session::{Ctx, Session, Stage, Step};
 use crate::termination::{Cause, Phase, Termination};
-use mio::net::TcpStream;
-use mio::{Interest, Token};
 use std::io;
 use std::time::Duration;
-
-/// Token of a session's server socket (client socket: `SESSION_BASE + 2 * key`).
-pub fn server_token(key: usize) -> Token {
-    Token(crate::eventloop::SESSION_BASE + 2 * key + 1)
-}
 
 /// Out of descriptors, memory or source ports: not the server's fault, and not retried.
 fn is_resource_shortage(e: &io::Error) -> bool {
@@ -44,7 +37,7 @@ pub enum Failure {
 impl Session {
     /// Starts a new session: no backend means nothing to connect to.
     pub fn start(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        if super::http::is_http_frontend(ctx.shared, self.frontend) {
+        if crate::session::http::is_http_frontend(ctx.shared, self.frontend) {
             return self.http_start(ctx);
         }
         if self.backend.is_none() {
@@ -53,14 +46,20 @@ impl Session {
         self.assign(ctx)
     }
 
-    pub(super) fn assign(&mut self, ctx: &mut Ctx<'_>) -> Step {
+    pub(crate) fn assign(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let Some(be) = self.backend else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
         };
         self.stage = Stage::Assigning;
         let waiter = Pending { thread: ctx.thread, key: ctx.key, session: self.id, since: ctx.now };
         let assignment = match self.http.as_deref() {
-            Some(h) => ctx.shared.backend(be).assign_http(h.choice, self.client_addr.ip(), self.redispatch_from, waiter, ctx.now),
+            Some(h) => {
+                let choice = match (h.choice, self.http_last_server(ctx, be)) {
+                    (HttpChoice::Balance, Some(last)) => HttpChoice::LastServer(last),
+                    (choice, _) => choice,
+                };
+                ctx.shared.backend(be).assign_http(choice, self.client_addr.ip(), self.redispatch_from, waiter, ctx.now)
+            }
             None => ctx.shared.backend(be).assign(self.client_addr.ip(), self.redispatch_from, waiter, ctx.now),
         };
         match assignment {
@@ -98,7 +97,7 @@ impl Session {
         self.got_slot(ctx, server)
     }
 
-    pub(super) fn got_slot(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
+    pub(crate) fn got_slot(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
         let Some(be) = self.backend else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
         };
@@ -142,14 +141,9 @@ impl Session {
         }
         self.stage = Stage::Connecting;
         self.set_stage_deadline(ctx.now, backend.timeout_connect);
-        match TcpStream::connect(addr) {
-            Ok(mut stream) => {
-                if let Err(e) = ctx.registry.register(&mut stream, server_token(ctx.key), Interest::READABLE | Interest::WRITABLE) {
-                    log::error!("cannot register a connection to {}/{}: {e}", backend.name, backend.servers[server].name);
-                    return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
-                }
-                self.server = Some(stream);
-                self.server_ready = super::Ready { readable: false, writable: false, hup: false };
+        match ctx.conns.connect(ctx.registry, addr, be, server, ctx.key) {
+            Ok(key) => {
+                self.conn = Some(key);
                 Step::Continue
             }
             Err(e) if is_resource_shortage(&e) => {
@@ -167,8 +161,8 @@ impl Session {
     /// The server socket reported something while connecting: connected, failed, or not yet.
     /// A failed connect shows as an error or hang-up event; getpeername then tells a real
     /// connection from a stale event.
-    pub(super) fn check_connect(&mut self, ctx: &mut Ctx<'_>, ev: &mio::event::Event) -> Step {
-        let Some(stream) = self.server.as_ref() else {
+    pub(crate) fn check_connect(&mut self, ctx: &mut Ctx<'_>, ev: &mio::event::Event) -> Step {
+        let Some(stream) = self.conn.and_then(|k| ctx.conns.get(k)).map(|c| &c.stream) else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
         };
         if ev.is_error() || ev.is_write_closed() || ev.is_read_closed() {
@@ -189,9 +183,9 @@ impl Session {
         self.stage_deadline = None;
         self.established_at = Some(ctx.now);
         self.server_last = ctx.now;
-        if let Some(s) = self.server.as_ref() {
+        if let Some(c) = self.conn.and_then(|k| ctx.conns.get(k)) {
             // Forwarding is latency-sensitive: small writes go out at once.
-            let _ = s.set_nodelay(true);
+            let _ = c.stream.set_nodelay(true);
         }
         if let (Some(be), Some(server)) = (self.backend, self.target) {
             if ctx.shared.config.backends[be].stick.is_some() {
@@ -206,9 +200,9 @@ impl Session {
     }
 
     /// An attempt failed: retry, redispatch, or give up, as HAProxy decides.
-    pub(super) fn connect_failed(&mut self, ctx: &mut Ctx<'_>, failure: Failure) -> Step {
-        // Dropping closes the socket, which also removes it from the epoll set.
-        drop(self.server.take());
+    pub(crate) fn connect_failed(&mut self, ctx: &mut Ctx<'_>, failure: Failure) -> Step {
+        // Closing the socket also removes it from the epoll set.
+        self.close_conn(ctx);
         let (Some(be), Some(server)) = (self.backend, self.target) else {
             return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
         };
@@ -252,7 +246,7 @@ impl Session {
     }
 
     /// The next attempt: a new assignment after a redispatch, else the same server.
-    pub(super) fn retry(&mut self, ctx: &mut Ctx<'_>) -> Step {
+    pub(crate) fn retry(&mut self, ctx: &mut Ctx<'_>) -> Step {
         if self.redispatch_from.is_some() {
             self.assign(ctx)
         } else {
