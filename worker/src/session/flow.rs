@@ -9,12 +9,12 @@
 //! A direction that shows bulk traffic (a read fills the whole buffer) switches to splice(2):
 //! socket → pipe → socket inside the kernel, without copying through user space.
 
-use crate::buffer::{Pools, BUFFER_SIZE};
+use crate::buffer::{recv_spare, Pools, BUFFER_SIZE};
 use crate::pipe::Pipe;
 use mio::net::TcpStream;
 use nix::errno::Errno;
 use nix::fcntl::{splice, SpliceFFlags};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::Shutdown;
 
 /// What the kernel last reported for one socket.
@@ -63,9 +63,9 @@ pub enum FlowError {
 
 #[derive(Default)]
 pub struct Flow {
-    buf: Option<Box<[u8]>>,
+    /// Bytes `start..len()` wait for the sink.
+    buf: Option<Vec<u8>>,
     start: usize,
-    end: usize,
     /// Bulk traffic seen: forward with splice(2) from now on.
     bulk: bool,
     pipe: Option<Pipe>,
@@ -86,7 +86,7 @@ fn errno_io(e: Errno) -> io::Error {
 
 impl Flow {
     fn buffered(&self) -> usize {
-        self.end - self.start
+        self.buf.as_ref().map_or(0, |b| b.len() - self.start)
     }
 
     /// Bytes read but not yet written, in the buffer or the pipe.
@@ -96,7 +96,7 @@ impl Flow {
 
     /// No room to read more until the sink takes some.
     pub fn is_full(&self) -> bool {
-        (self.buf.is_some() && self.end == BUFFER_SIZE) || self.in_pipe > 0
+        self.buf.as_ref().is_some_and(|b| b.len() >= BUFFER_SIZE) || self.in_pipe > 0
     }
 
     pub fn done(&self) -> bool {
@@ -132,15 +132,15 @@ impl Flow {
                 if !sink_ready.writable {
                     break;
                 }
-                let Some(buf) = self.buf.as_deref() else { break };
-                match (&**sink).write(&buf[self.start..self.end]) {
+                let Some(buf) = self.buf.as_mut() else { break };
+                match (&**sink).write(&buf[self.start..]) {
                     Ok(n) => {
                         moved.written += n as u64;
-                        let wanted = self.end - self.start;
+                        let wanted = buf.len() - self.start;
                         self.start += n;
-                        if self.start == self.end {
+                        if self.start == buf.len() {
                             self.start = 0;
-                            self.end = 0;
+                            buf.clear();
                         }
                         if n < wanted {
                             sink_ready.writable = false;
@@ -172,14 +172,13 @@ impl Flow {
                 break;
             }
             let buf = self.buf.get_or_insert_with(|| pools.buffers.take());
-            let room = buf.len() - self.end;
-            match (&*src).read(&mut buf[self.end..]) {
+            let room = BUFFER_SIZE - buf.len();
+            match recv_spare(src, buf, room) {
                 Ok(0) => {
                     self.eof = true;
                     src_ready.readable = false;
                 }
                 Ok(n) => {
-                    self.end += n;
                     self.bytes += n as u64;
                     moved.read += n as u64;
                     if n == BUFFER_SIZE {
@@ -199,7 +198,6 @@ impl Flow {
                 pools.buffers.give(b);
             }
             self.start = 0;
-            self.end = 0;
         }
         Ok(moved)
     }
@@ -290,7 +288,6 @@ impl Flow {
             }
         }
         self.start = 0;
-        self.end = 0;
         self.in_pipe = 0;
     }
 }

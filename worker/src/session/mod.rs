@@ -302,5 +302,8 @@ impl Session {
     pub fn release_buffers(&mut self, pools: &mut Pools) {
         self.req.release(pools);
         self.res.release(pools);
+        if let Some(h) = self.http.as_deref_mut() {
+            h.release_buffers(pools, true);
+        }
     }
 }

@@ -69,7 +69,7 @@ impl Session {
         if h.cin.is_empty() {
             return Ok(false);
         }
-        match parse_request(&h.cin) {
+        match parse_request(h.cin.bytes()) {
             Ok(None) => {
                 if h.client_eof {
                     // The client closed inside a head.
@@ -87,7 +87,7 @@ impl Session {
                 Ok(true)
             }
             Ok(Some(head)) => {
-                h.cin.drain(..head.head_len);
+                h.cin.consume(head.head_len);
                 h.head_done = Some(ctx.now);
                 if h.request_start.is_none() {
                     h.request_start = Some(h.wait_start);
@@ -144,9 +144,9 @@ impl Session {
             (None, None) => HttpChoice::Balance,
         };
         h.ups = ups;
-        let before = h.to_server.pending();
-        txn.write_request(h.to_server.tail());
-        debug_assert!(h.to_server.pending() > before);
+        let before = h.to_server.len();
+        txn.write_request(h.to_server.tail(ctx.pools));
+        debug_assert!(h.to_server.len() > before);
         h.req_body = txn.request_body();
         h.res_body = None;
         h.conn = txn.conn;
@@ -223,7 +223,7 @@ impl Session {
     pub(super) fn http_reply(&mut self, ctx: &mut Ctx<'_>, reply: Reply) {
         self.http_detach_server(ctx);
         let Some(h) = self.http.as_deref_mut() else { return };
-        h.to_client.extend(&reply.bytes);
+        h.to_client.extend(&reply.bytes, ctx.pools);
         h.bytes_out += reply.bytes.len() as u64;
         h.status = Some(reply.status);
         h.to_server.clear();
@@ -259,12 +259,12 @@ impl Session {
         let Some(h) = self.http.as_deref_mut() else { return Err(super::internal()) };
         let mut moved = false;
         // Request body, in place, as far as its framing goes.
-        if !h.req_body.is_done() && !h.cin.is_empty() && h.to_server.pending() < MAX_PENDING {
-            match h.req_body.advance(&h.cin) {
+        if !h.req_body.is_done() && !h.cin.is_empty() && h.to_server.len() < MAX_PENDING {
+            match h.req_body.advance(h.cin.bytes()) {
                 Ok(p) => {
                     if p.consumed > 0 {
-                        h.to_server.extend(&h.cin[..p.consumed]);
-                        h.cin.drain(..p.consumed);
+                        h.to_server.extend(&h.cin.bytes()[..p.consumed], ctx.pools);
+                        h.cin.consume(p.consumed);
                         moved = true;
                     }
                 }
@@ -289,7 +289,7 @@ impl Session {
         }
         // Response heads: interim ones pass, the final one sets the body's framing.
         while h.res_body.is_none() {
-            let parsed = match parse_response(&h.sin) {
+            let parsed = match parse_response(h.sin.bytes()) {
                 Ok(None) if h.server_eof => Err(()),
                 Ok(None) => break,
                 Ok(Some(resp)) => Ok(resp),
@@ -310,14 +310,14 @@ impl Session {
                     return Ok(true);
                 }
             };
-            h.sin.drain(..resp.head_len);
+            h.sin.consume(resp.head_len);
             h.response_head.get_or_insert(ctx.now);
             let Some(be) = self.backend.map(|b| &shared.config.backends[b]) else { return Err(super::internal()) };
             match txn.on_response(fe_http, be_http, &cookie_servers(be, &h.ups), target, &mut resp) {
                 Responded::Forward { framing, interim, conn } => {
-                    let before = h.to_client.pending();
-                    resp.write(h.to_client.tail());
-                    h.bytes_out += (h.to_client.pending() - before) as u64;
+                    let before = h.to_client.len();
+                    resp.write(h.to_client.tail(ctx.pools));
+                    h.bytes_out += (h.to_client.len() - before) as u64;
                     moved = true;
                     if interim {
                         continue;
@@ -339,13 +339,13 @@ impl Session {
         // Response body.
         let mut truncated = false;
         if let Some(body) = h.res_body.as_mut() {
-            if !body.is_done() && !h.sin.is_empty() && h.to_client.pending() < MAX_PENDING {
-                match body.advance(&h.sin) {
+            if !body.is_done() && !h.sin.is_empty() && h.to_client.len() < MAX_PENDING {
+                match body.advance(h.sin.bytes()) {
                     Ok(p) => {
                         if p.consumed > 0 {
-                            h.to_client.extend(&h.sin[..p.consumed]);
+                            h.to_client.extend(&h.sin.bytes()[..p.consumed], ctx.pools);
                             h.bytes_out += p.consumed as u64;
-                            h.sin.drain(..p.consumed);
+                            h.sin.consume(p.consumed);
                             moved = true;
                         }
                     }
@@ -444,13 +444,13 @@ impl Session {
     fn http_tunnel(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let Some(h) = self.http.as_deref_mut() else { return false };
         let mut moved = false;
-        if !h.cin.is_empty() && h.to_server.pending() < MAX_PENDING {
-            h.to_server.extend(&h.cin);
+        if !h.cin.is_empty() && h.to_server.len() < MAX_PENDING {
+            h.to_server.extend(h.cin.bytes(), ctx.pools);
             h.cin.clear();
             moved = true;
         }
-        if !h.sin.is_empty() && h.to_client.pending() < MAX_PENDING {
-            h.to_client.extend(&h.sin);
+        if !h.sin.is_empty() && h.to_client.len() < MAX_PENDING {
+            h.to_client.extend(h.sin.bytes(), ctx.pools);
             h.bytes_out += h.sin.len() as u64;
             h.sin.clear();
             moved = true;

@@ -8,23 +8,22 @@
 //! each response (see [`crate::session::upstream::conns`]), so an idle client holds none.
 
 mod exchange;
-mod io;
 mod log;
 mod timeouts;
 
 use super::{Ctx, Session, Side, Stage, Step};
 use crate::backend::HttpChoice;
+use crate::buffer::{Buf, ReadOutcome};
 use crate::http::body::BodyCursor;
 use crate::http::connection::ConnPlan;
 use crate::http::framing::BodyFraming;
 use crate::http::txn::Txn;
 use crate::session::upstream::conns::ConnRef;
 use crate::termination::{Cause, Phase, Termination};
-use io::{read_into, OutBuf, ReadOutcome};
 use std::time::{Instant, SystemTime};
 
-/// Most bytes buffered from one side while the other side does not take them.
-const MAX_PENDING: usize = 64 * 1024;
+/// Most bytes queued for one side before the other side's input stops being moved to it.
+const MAX_PENDING: usize = crate::buffer::BUFFER_SIZE;
 
 /// Where the session is in its current transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +46,11 @@ pub struct HttpState {
     pub phase: HttpPhase,
     /// Client bytes not yet processed: a partial head, body not yet forwarded, or pipelined
     /// requests.
-    cin: Vec<u8>,
+    cin: Buf,
     /// Server bytes not yet processed.
-    sin: Vec<u8>,
-    to_server: OutBuf,
-    to_client: OutBuf,
+    sin: Buf,
+    to_server: Buf,
+    to_client: Buf,
     client_eof: bool,
     server_eof: bool,
     /// Tunnel: FIN passed on to the server / to the client.
@@ -96,10 +95,10 @@ impl HttpState {
     pub fn new(now: Instant) -> Self {
         HttpState {
             phase: HttpPhase::Head,
-            cin: Vec::new(),
-            sin: Vec::new(),
-            to_server: OutBuf::default(),
-            to_client: OutBuf::default(),
+            cin: Buf::default(),
+            sin: Buf::default(),
+            to_server: Buf::default(),
+            to_client: Buf::default(),
             client_eof: false,
             server_eof: false,
             shut_server: false,
@@ -129,6 +128,18 @@ impl HttpState {
 }
 
 impl HttpState {
+    /// Gives the buffers that hold nothing back to the thread's pool (all of them when the
+    /// session ends), so that an idle keep-alive client holds none.
+    pub fn release_buffers(&mut self, pools: &mut crate::buffer::Pools, all: bool) {
+        for b in [&mut self.cin, &mut self.sin, &mut self.to_server, &mut self.to_client] {
+            if all {
+                b.release(pools);
+            } else {
+                b.release_if_empty(pools);
+            }
+        }
+    }
+
     /// A new transaction's log state: its request line (`None`: no valid request, logged as
     /// `<BADREQ>`), nothing answered yet, a line still to write.
     fn start_log(&mut self, request_line: Option<Vec<u8>>) {
@@ -200,6 +211,9 @@ impl Session {
                 return step;
             }
             if !moved {
+                if let Some(h) = self.http.as_deref_mut() {
+                    h.release_buffers(ctx.pools, false);
+                }
                 return Step::Continue;
             }
         }
@@ -210,8 +224,8 @@ impl Session {
         let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
         let mut moved = false;
         let mut client_bytes = 0;
-        if !h.client_eof && h.cin.len() < MAX_PENDING {
-            match read_into(&self.client, &mut self.client_ready, &mut h.cin) {
+        if !h.client_eof {
+            match h.cin.recv(&self.client, &mut self.client_ready, ctx.pools) {
                 Ok(ReadOutcome::Data(n)) => {
                     client_bytes = n;
                     h.client_last = ctx.now;
@@ -231,8 +245,8 @@ impl Session {
         let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
         let server_open = self.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel);
         let server = self.conn.and_then(|k| ctx.conns.get_mut(k));
-        if let (true, Some(server)) = (server_open && !h.server_eof && h.sin.len() < MAX_PENDING, server) {
-            match read_into(&server.stream, &mut server.ready, &mut h.sin) {
+        if let (true, Some(server)) = (server_open && !h.server_eof, server) {
+            match h.sin.recv(&server.stream, &mut server.ready, ctx.pools) {
                 Ok(ReadOutcome::Data(_)) => {
                     h.server_last = ctx.now;
                     moved = true;
