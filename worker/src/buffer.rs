@@ -4,7 +4,7 @@
 //! `tune.bufsize` buffers, allocated on demand).
 
 use crate::pipe::PipePool;
-use crate::session::flow::Ready;
+use crate::session::tcp::flow::Ready;
 use mio::net::TcpStream;
 use std::io::{self, Write};
 

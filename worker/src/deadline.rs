@@ -8,6 +8,11 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
+/// The moment `timeout` after `at`; a zero timeout means "none", as an unset HAProxy timeout.
+pub fn after(at: Instant, timeout: Duration) -> Option<Instant> {
+    (!timeout.is_zero()).then(|| at + timeout)
+}
+
 /// Which session an entry wakes: its slab key and its unique id (the key may have been reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Wake {

@@ -3,7 +3,7 @@
 //! clients wait in the kernel backlog, and it resumes when a session ends anywhere.
 
 use super::EventLoop;
-use crate::session::Session;
+use crate::session::{Origin, Session};
 use mio::net::TcpStream;
 use mio::Interest;
 use std::io;
@@ -143,7 +143,9 @@ impl EventLoop {
         let entry = self.sessions.vacant_entry();
         let key = entry.key();
         let registered = self.poll.registry().register(&mut stream, crate::tokens::client(key), Interest::READABLE | Interest::WRITABLE);
-        entry.insert(Session::new(shared.new_session_id(), frontend, bind, backend, stream, addr, self.now));
+        let http = crate::session::http::is_http_frontend(&shared, frontend);
+        let origin = Origin { frontend, listener: bind, backend, http };
+        entry.insert(Session::new(shared.new_session_id(), origin, stream, addr, self.now));
         if let Err(e) = registered {
             log::error!("cannot register a client of {}: {e}", fe.name);
             self.close(key, crate::termination::Termination::new(crate::termination::Cause::Internal, crate::termination::Phase::Connect));

@@ -2,7 +2,7 @@
 //! counters decremented, and the `option tcplog` line written.
 
 use super::EventLoop;
-use crate::session::{Session, Stage};
+use crate::session::{Proto, Session, Stage};
 use crate::tcplog::TcpLog;
 use crate::termination::Termination;
 use std::time::Duration;
@@ -16,12 +16,12 @@ impl EventLoop {
         // Closing a socket removes it from the epoll set (it is never duplicated), so no
         // deregistration: two syscalls fewer per connection.
         let Some(mut s) = self.sessions.try_remove(key) else { return };
-        if let (Stage::Queued { server }, Some(be)) = (s.stage, s.backend) {
+        if let (Stage::Queued { server }, Some(be)) = (s.up.stage, s.up.backend) {
             // False when a grant is already on its way; it is returned when it arrives.
             self.shared.backend(be).withdraw(s.id, server);
         }
         // Logged before the counters drop: HAProxy's counts include the session being logged.
-        if s.http.is_some() {
+        if s.proto.is_http() {
             s.http_log_on_close(&self.shared, term, self.now);
         } else {
             self.log_session(&s, term);
@@ -30,14 +30,14 @@ impl EventLoop {
         // A connection in use mid-request is closed; a private idle one (`http-reuse never`)
         // dies with its session.
         s.close_conn(&mut ctx);
-        s.http_close_private(&mut ctx);
+        s.close_private(&mut ctx);
         s.release_slot(&mut ctx);
         s.release_buffers(ctx.pools);
         let stats = &self.shared.stats;
         stats.process.session_closed();
         stats.frontends[s.frontend].counters.session_closed();
         stats.frontends[s.frontend].listeners[s.listener].counters.session_closed();
-        if let Some(be) = s.backend {
+        if let Some(be) = s.up.backend {
             stats.backends[be].counters.session_closed();
         }
         self.shared.slot_freed();
@@ -49,16 +49,17 @@ impl EventLoop {
         if !fe.log || fe.log_format.is_none() || !log::log_enabled!(log::Level::Info) {
             return;
         }
-        if fe.dontlognull && s.req.bytes == 0 {
+        let Proto::Tcp(t) = &s.proto else { return };
+        if fe.dontlognull && t.req.bytes == 0 {
             return;
         }
-        let backend = s.backend.map(|b| &cfg.backends[b]);
-        let server = match (backend, s.target) {
+        let backend = s.up.backend.map(|b| &cfg.backends[b]);
+        let server = match (backend, s.up.target) {
             (Some(b), Some(t)) => Some(b.servers[t].name.as_str()),
             _ => None,
         };
         // A session that timed out in the queue spent all its time there.
-        let left_queue = s.queue_left.or(matches!(s.stage, Stage::Queued { .. }).then_some(self.now));
+        let left_queue = s.up.queue_left.or(matches!(s.up.stage, Stage::Queued { .. }).then_some(self.now));
         let line = TcpLog {
             client: s.client_addr,
             accepted: s.accepted_wall,
@@ -66,14 +67,14 @@ impl EventLoop {
             backend: backend.map_or(fe.name.as_str(), |b| b.name.as_str()),
             server,
             queue_ms: left_queue.map(|q| millis(q - s.accepted)),
-            connect_ms: match (s.queue_left, s.established_at) {
+            connect_ms: match (s.up.queue_left, s.up.established_at) {
                 (Some(q), Some(e)) => Some(millis(e - q)),
                 _ => None,
             },
             total_ms: millis(self.now.saturating_duration_since(s.accepted)),
-            bytes: s.res.bytes,
+            bytes: t.res.bytes,
             termination: term,
-            counts: s.log_counts(&self.shared, s.backend),
+            counts: s.log_counts(&self.shared, s.up.backend),
         }
         .line();
         log::info!("{line}");

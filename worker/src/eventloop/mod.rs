@@ -251,7 +251,7 @@ impl EventLoop {
                 let key = g.pending.key;
                 let (session, mut ctx) = self.ctx(key);
                 match session {
-                    Some(s) if s.id == g.pending.session && matches!(s.stage, Stage::Queued { .. }) => {
+                    Some(s) if s.id == g.pending.session && matches!(s.up.stage, Stage::Queued { .. }) => {
                         let step = s.on_grant(&mut ctx, g.server);
                         self.finish(key, step);
                     }

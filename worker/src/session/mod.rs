@@ -1,10 +1,16 @@
-//! One proxied TCP connection: the client socket, the server socket once connected, a buffer per
-//! direction, and the stage it is in. Transitions are driven by socket events, queue grants and
-//! deadlines; each handler returns a [`Step`] telling the event loop whether the session goes on.
+//! One client connection and what it is proxied to, by layer:
+//!
+//! - the **client side** (this struct's own fields): the socket, its readiness, its address;
+//! - the **upstream side** ([`upstream`]): which server (assignment, queues, slots), the
+//!   connection to it (connect, retries, redispatch, idle connection reuse), whatever runs on it;
+//! - the **protocol** ([`Proto`]): [`tcp`] forwards bytes both ways, [`http`] runs HTTP/1.1
+//!   transactions and asks the upstream side for a server per request.
+//!
+//! Transitions are driven by socket events, queue grants and deadlines; each handler returns a
+//! [`Step`] telling the event loop whether the session goes on.
 
-pub mod flow;
 pub mod http;
-mod timeouts;
+pub mod tcp;
 pub mod upstream;
 
 use crate::backend::Grant;
@@ -12,28 +18,14 @@ use crate::buffer::Pools;
 use crate::counters::Counters;
 use crate::deadline::Armed;
 use crate::shared::Shared;
-use crate::termination::{Cause, Phase, Termination};
-use flow::{Flow, FlowError, Ready};
+use crate::termination::{Phase, Termination};
 use mio::net::TcpStream;
 use mio::Registry;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
+use tcp::flow::Ready;
 use upstream::conns::ServerConns;
-
-/// Where a session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Accepted, no server chosen yet (also between a failed attempt and its redispatch).
-    Assigning,
-    /// Waiting for a slot in `server`'s queue, or in the backend's queue when `None`.
-    Queued {
-        server: Option<usize>,
-    },
-    /// Pausing before the next connect attempt, as HAProxy's turn-around after a refusal.
-    TurnAround,
-    Connecting,
-    Established,
-}
+pub use upstream::{Stage, Upstream};
 
 /// What the event loop does with a session after a handler ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,93 +55,74 @@ pub struct Ctx<'a> {
     pub key: usize,
 }
 
+/// The protocol a session runs (boxed: an idle HTTP client keeps only what waiting needs).
+pub enum Proto {
+    Tcp(Box<tcp::TcpProto>),
+    Http(Box<http::HttpState>),
+}
+
+impl Proto {
+    pub fn http(&self) -> Option<&http::HttpState> {
+        match self {
+            Proto::Http(h) => Some(h),
+            Proto::Tcp(_) => None,
+        }
+    }
+
+    pub fn http_mut(&mut self) -> Option<&mut http::HttpState> {
+        match self {
+            Proto::Http(h) => Some(h),
+            Proto::Tcp(_) => None,
+        }
+    }
+
+    pub fn is_http(&self) -> bool {
+        matches!(self, Proto::Http(_))
+    }
+}
+
+/// Where a session was accepted, and what it starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub frontend: usize,
+    pub listener: usize,
+    /// The frontend's default backend.
+    pub backend: Option<usize>,
+    /// The frontend speaks HTTP.
+    pub http: bool,
+}
+
 pub struct Session {
     pub id: u64,
     pub frontend: usize,
     pub listener: usize,
-    pub backend: Option<usize>,
     pub client: TcpStream,
     pub client_addr: SocketAddr,
     client_ready: Ready,
-    /// The server connection the session (or its current request) uses: a key of the
-    /// thread's [`ServerConns`].
-    pub conn: Option<usize>,
-    pub stage: Stage,
-    /// The server this session is (or was last) assigned to.
-    pub target: Option<usize>,
-    /// A slot on `target` is held (counted against its maxconn).
-    pub holds_slot: bool,
-    /// The stick table chose the server: no early redispatch.
-    persistent: bool,
-    /// The next assignment is a redispatch away from this server.
-    redispatch_from: Option<usize>,
-    pub redispatched: bool,
-    pub retries: u32,
-    /// Client → server.
-    pub req: Flow,
-    /// Server → client.
-    pub res: Flow,
     pub accepted: Instant,
     pub accepted_wall: SystemTime,
-    /// When the session left the queues (its first connect attempt).
-    pub queue_left: Option<Instant>,
-    pub established_at: Option<Instant>,
-    /// Connect, queue or turn-around deadline.
-    stage_deadline: Option<Instant>,
-    client_last: Instant,
-    server_last: Instant,
-    client_armed: bool,
-    server_armed: bool,
-    /// Sessions ahead in the server / backend queue when this one was queued (`%sq/%bq`).
-    pub srv_queue_pos: usize,
-    pub be_queue_pos: usize,
     pub armed: Armed,
-    /// `mode http`: the transaction state (see [`http`]).
-    pub http: Option<Box<http::HttpState>>,
+    pub up: Upstream,
+    pub proto: Proto,
 }
 
 impl Session {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        id: u64,
-        frontend: usize,
-        listener: usize,
-        backend: Option<usize>,
-        client: TcpStream,
-        client_addr: SocketAddr,
-        now: Instant,
-    ) -> Self {
+    /// A new session accepted by `origin`'s listener.
+    pub fn new(id: u64, origin: Origin, client: TcpStream, client_addr: SocketAddr, now: Instant) -> Self {
+        let Origin { frontend, listener, backend, http } = origin;
+        let proto = if http { Proto::Http(Box::new(http::HttpState::new(now))) } else { Proto::Tcp(Box::new(tcp::TcpProto::new(now))) };
         Session {
             id,
             frontend,
             listener,
-            backend,
             client,
             client_addr,
             client_ready: Ready::default(),
-            conn: None,
-            stage: Stage::Assigning,
-            target: None,
-            holds_slot: false,
-            persistent: false,
-            redispatch_from: None,
-            redispatched: false,
-            retries: 0,
-            req: Flow::default(),
-            res: Flow::default(),
             accepted: now,
             accepted_wall: SystemTime::now(),
-            queue_left: None,
-            established_at: None,
-            stage_deadline: None,
-            client_last: now,
-            server_last: now,
-            client_armed: false,
-            server_armed: false,
-            srv_queue_pos: 0,
-            be_queue_pos: 0,
             armed: Armed::default(),
-            http: None,
+            up: Upstream::new(backend),
+            proto,
         }
     }
 
@@ -161,115 +134,44 @@ impl Session {
             actconn: Counters::get(&stats.process.cur),
             feconn: Counters::get(&stats.frontends[self.frontend].counters.cur),
             beconn: backend.map_or(0, |b| Counters::get(&stats.backends[b].counters.cur)),
-            srvconn: match (backend, self.target) {
+            srvconn: match (backend, self.up.target) {
                 (Some(b), Some(t)) => Counters::get(&stats.backends[b].servers[t].counters.cur),
                 _ => 0,
             },
-            retries: self.retries,
-            redispatched: self.redispatched,
-            srv_queue: self.srv_queue_pos,
-            backend_queue: self.be_queue_pos,
+            retries: self.up.retries,
+            redispatched: self.up.redispatched,
+            srv_queue: self.up.srv_queue_pos,
+            backend_queue: self.up.be_queue_pos,
         }
     }
 
     /// The phase letter of the termination code for an end now.
     pub fn phase(&self) -> Phase {
-        match self.stage {
-            Stage::Queued { .. } => Phase::Queue,
-            Stage::Assigning | Stage::TurnAround | Stage::Connecting => Phase::Connect,
-            Stage::Established if self.res.eof && self.res.pending() > 0 => Phase::LastData,
-            Stage::Established => Phase::Data,
+        match (self.up.stage, &self.proto) {
+            (Stage::Queued { .. }, _) => Phase::Queue,
+            (Stage::Assigning | Stage::TurnAround | Stage::Connecting, _) => Phase::Connect,
+            (Stage::Established, Proto::Tcp(t)) if t.res.eof && t.res.pending() > 0 => Phase::LastData,
+            (Stage::Established, _) => Phase::Data,
         }
     }
 
     /// A readiness event on one of the session's sockets (the server connection's readiness
     /// is already recorded in its table entry).
     pub fn on_event(&mut self, ctx: &mut Ctx<'_>, side: Side, ev: &mio::event::Event) -> Step {
-        if self.http.is_some() {
-            return self.http_on_event(ctx, side, ev);
+        if side == Side::Client {
+            self.client_ready.update(ev);
         }
-        match side {
-            Side::Client => self.client_ready.update(ev),
-            Side::Server => {
-                if self.stage == Stage::Connecting {
-                    return self.check_connect(ctx, ev);
-                }
-            }
+        match &self.proto {
+            Proto::Http(_) => self.http_on_event(ctx, side, ev),
+            Proto::Tcp(_) => self.tcp_on_event(ctx, side, ev),
         }
-        self.progress(ctx)
     }
 
     /// Closes the session's server connection, if any.
     pub fn close_conn(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(k) = self.conn.take() {
+        if let Some(k) = self.up.conn.take() {
             ctx.conns.close(k, &ctx.shared.stats);
         }
-    }
-
-    /// Moves data as far as the stage allows.
-    fn progress(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        if self.stage == Stage::Established {
-            return self.forward(ctx);
-        }
-        // Before the server is there, only take the client's first bytes and watch for it leaving.
-        match self.req.pump(&self.client, &mut self.client_ready, None, ctx.pools) {
-            Ok(moved) => {
-                if moved.read > 0 {
-                    self.client_last = ctx.now;
-                    self.count_in(ctx, moved.read);
-                }
-            }
-            Err(FlowError::Source(e) | FlowError::Sink(e)) => return self.aborted(Side::Client, e),
-        }
-        if self.req.eof && self.backend.is_some_and(|b| ctx.shared.config.backends[b].abortonclose) {
-            return Step::Close(Termination::new(Cause::ClientAbort, self.phase()));
-        }
-        Step::Continue
-    }
-
-    /// Forwards both directions of an established session.
-    fn forward(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let Some(server) = self.conn.and_then(|k| ctx.conns.get_mut(k)) else {
-            return Step::Close(Termination::new(Cause::Internal, Phase::Data));
-        };
-        self.req.other_done = self.res.done();
-        let up = match self.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools) {
-            Ok(moved) => moved,
-            Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
-            Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
-        };
-        self.res.other_done = self.req.done();
-        let down = match self.res.pump(&server.stream, &mut server.ready, Some((&self.client, &mut self.client_ready)), ctx.pools) {
-            Ok(moved) => moved,
-            Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
-            Err(FlowError::Sink(e)) => return self.aborted(Side::Client, e),
-        };
-        if up.read > 0 || down.written > 0 {
-            self.client_last = ctx.now;
-        }
-        if up.written > 0 || down.read > 0 {
-            self.server_last = ctx.now;
-        }
-        if up.read > 0 {
-            self.count_in(ctx, up.read);
-        }
-        if down.written > 0 {
-            self.count_out(ctx, down.written);
-        }
-        if self.req.done() && self.res.done() {
-            return Step::Close(Termination::NORMAL);
-        }
-        Step::Continue
-    }
-
-    /// A socket failed (reset, broken pipe): the side it belongs to aborted.
-    fn aborted(&self, side: Side, e: std::io::Error) -> Step {
-        log::debug!("session {} from {}: {side:?} side failed: {e}", self.id, self.client_addr);
-        let (cause, phase) = match side {
-            Side::Client => (Cause::ClientAbort, self.phase()),
-            Side::Server => (Cause::ServerAbort, Phase::Data),
-        };
-        Step::Close(Termination::new(cause, phase))
     }
 
     fn count_in(&self, ctx: &Ctx<'_>, n: u64) {
@@ -277,9 +179,9 @@ impl Session {
         let fe = &stats.frontends[self.frontend];
         Counters::add(&fe.counters.bytes_in, n);
         Counters::add(&fe.listeners[self.listener].counters.bytes_in, n);
-        if let Some(be) = self.backend {
+        if let Some(be) = self.up.backend {
             Counters::add(&stats.backends[be].counters.bytes_in, n);
-            if let Some(s) = self.target {
+            if let Some(s) = self.up.target {
                 Counters::add(&stats.backends[be].servers[s].counters.bytes_in, n);
             }
         }
@@ -290,9 +192,9 @@ impl Session {
         let fe = &stats.frontends[self.frontend];
         Counters::add(&fe.counters.bytes_out, n);
         Counters::add(&fe.listeners[self.listener].counters.bytes_out, n);
-        if let Some(be) = self.backend {
+        if let Some(be) = self.up.backend {
             Counters::add(&stats.backends[be].counters.bytes_out, n);
-            if let Some(s) = self.target {
+            if let Some(s) = self.up.target {
                 Counters::add(&stats.backends[be].servers[s].counters.bytes_out, n);
             }
         }
@@ -300,10 +202,55 @@ impl Session {
 
     /// Gives the buffers and pipes back (the session is ending).
     pub fn release_buffers(&mut self, pools: &mut Pools) {
-        self.req.release(pools);
-        self.res.release(pools);
-        if let Some(h) = self.http.as_deref_mut() {
-            h.release_buffers(pools, true);
+        match &mut self.proto {
+            Proto::Tcp(t) => {
+                t.req.release(pools);
+                t.res.release(pools);
+            }
+            Proto::Http(h) => h.release_buffers(pools, true),
+        }
+    }
+}
+
+/// Dispatch of the event loop's calls to the protocol.
+impl Session {
+    /// Starts a new session.
+    pub fn start(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        match &self.proto {
+            Proto::Http(_) => self.http_start(ctx),
+            Proto::Tcp(_) => self.tcp_start(ctx),
+        }
+    }
+
+    /// A waiting session got a slot on `server` from the queue.
+    pub fn on_grant(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
+        let p = self.got_slot(ctx, server);
+        match &self.proto {
+            Proto::Http(_) => self.http_upstream(ctx, p),
+            Proto::Tcp(_) => self.tcp_upstream(ctx, p),
+        }
+    }
+
+    /// Re-evaluates which sides are expected to act; call after every handler.
+    pub fn update_armed(&mut self, now: Instant) {
+        if let Proto::Tcp(_) = self.proto {
+            self.tcp_update_armed(now);
+        }
+    }
+
+    /// The earliest moment something must be checked.
+    pub fn next_deadline(&self, shared: &Shared) -> Option<Instant> {
+        match &self.proto {
+            Proto::Http(_) => self.http_next_deadline(shared),
+            Proto::Tcp(_) => self.tcp_next_deadline(shared),
+        }
+    }
+
+    /// A deadline entry fired: acts on whatever expired.
+    pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        match &self.proto {
+            Proto::Http(_) => self.http_on_timeout(ctx),
+            Proto::Tcp(_) => self.tcp_on_timeout(ctx),
         }
     }
 }

@@ -11,9 +11,9 @@ use crate::http::head::{parse_request, parse_response};
 use crate::http::httplog::request_line;
 use crate::http::termination::{Cause as HCause, HttpTermination, Phase as HPhase};
 use crate::http::txn::{bad_request, error_reply, prepare_for_backend, route_request, Prepared, Reply, Responded, Routed};
+use crate::session::upstream::{Progress, RequestHints};
 use crate::session::{Ctx, Stage, Step};
 use crate::termination::{Cause, Phase, Termination};
-use hakeeper_common::config::{Balance, HttpReuse};
 use std::time::{Duration, Instant};
 
 /// How long a closing client connection is drained after the last response.
@@ -38,11 +38,11 @@ fn fill_ups(ups: &mut Vec<bool>, shared: &crate::shared::Shared, b: usize, cooki
 impl Session {
     /// Advances the transaction by its phase; true when something changed.
     pub(super) fn http_process(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let Some(h) = self.http.as_deref_mut() else { return Err(super::internal()) };
+        let Some(h) = self.proto.http_mut() else { return Err(super::internal()) };
         match h.phase {
             HttpPhase::Head => self.http_head(ctx),
             HttpPhase::Connecting => {
-                if self.stage == Stage::Established {
+                if self.up.stage == Stage::Established {
                     h.phase = HttpPhase::Exchange;
                     h.server_last = ctx.now;
                     h.sin.clear();
@@ -65,7 +65,7 @@ impl Session {
     }
 
     fn http_head(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let Some(h) = self.http.as_deref_mut() else { return Err(super::internal()) };
+        let Some(h) = self.proto.http_mut() else { return Err(super::internal()) };
         if h.cin.is_empty() {
             return Ok(false);
         }
@@ -104,20 +104,20 @@ impl Session {
         let fe = &shared.config.frontends[self.frontend];
         let Some(fe_http) = shared.config.http.frontends.get(self.frontend) else { return };
         let client = self.client_addr.ip();
-        if let Some(h) = self.http.as_deref_mut() {
+        if let Some(h) = self.proto.http_mut() {
             // The request line is only kept for a log line that will be written.
             let logs = fe.log && fe.log_format == Some(hakeeper_common::config::LogFormat::Httplog);
             h.start_log(logs.then(|| request_line(&head)));
         }
         // The previous request's server timings must not show in this request's log line.
-        self.queue_left = None;
-        self.established_at = None;
+        self.up.queue_left = None;
+        self.up.established_at = None;
         let b = match route_request(fe, fe_http, &mut head, client) {
             Routed::Backend(b) => b,
             Routed::Reply(r) => return self.http_reply(ctx, r),
         };
         self.http_switch_backend(ctx, b);
-        if let Some(h) = self.http.as_deref_mut() {
+        if let Some(h) = self.proto.http_mut() {
             h.log_backend = Some(b);
         }
         let be = &shared.config.backends[b];
@@ -125,20 +125,20 @@ impl Session {
             let t = HttpTermination::new(HCause::Internal, HPhase::Request);
             return self.http_reply(ctx, error_reply(500, Some(fe_http), None, t, true));
         };
-        let Some(h) = self.http.as_deref_mut() else { return };
+        let Some(h) = self.proto.http_mut() else { return };
         let mut ups = std::mem::take(&mut h.ups);
         fill_ups(&mut ups, shared, b, be_http.cookie.is_some());
         let txn = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client) {
             Prepared::Forward(t) => t,
             Prepared::Reply(r) => {
-                if let Some(h) = self.http.as_deref_mut() {
+                if let Some(h) = self.proto.http_mut() {
                     h.ups = ups;
                 }
                 return self.http_reply(ctx, r);
             }
         };
-        let Some(h) = self.http.as_deref_mut() else { return };
-        h.choice = match (txn.persist_to, txn.balance_hash) {
+        let Some(h) = self.proto.http_mut() else { return };
+        let choice = match (txn.persist_to, txn.balance_hash) {
             (Some(s), _) => HttpChoice::Persist(s),
             (None, Some(hash)) => HttpChoice::Hash(hash),
             (None, None) => HttpChoice::Balance,
@@ -152,51 +152,50 @@ impl Session {
         h.conn = txn.conn;
         h.txn = Some(txn);
         h.phase = HttpPhase::Connecting;
-        self.retries = 0;
-        self.redispatch_from = None;
-        self.redispatched = false;
-        self.persistent = false;
-        self.queue_left = None;
-        self.established_at = None;
-        self.srv_queue_pos = 0;
-        self.be_queue_pos = 0;
-        if let Step::Close(t) = self.assign(ctx) {
+        let first = h.requests == 0;
+        self.up.reset_attempt();
+        let choice = match (choice, self.last_server(ctx, b)) {
+            (HttpChoice::Balance, Some(last)) => HttpChoice::LastServer(last),
+            (choice, _) => choice,
+        };
+        let hints = RequestHints { choice, reuse: be_http.reuse, first };
+        if let Progress::Failed(t) = self.assign(ctx, Some(hints)) {
             self.http_connect_failed(ctx, t);
         }
     }
 
     /// Moves the session to backend `b` for this request (the counters follow).
     fn http_switch_backend(&mut self, ctx: &mut Ctx<'_>, b: usize) {
-        if self.backend == Some(b) {
+        if self.up.backend == Some(b) {
             return;
         }
         self.http_detach_server(ctx);
         let stats = &ctx.shared.stats;
-        if let Some(old) = self.backend {
+        if let Some(old) = self.up.backend {
             stats.backends[old].counters.session_closed();
         }
         stats.backends[b].counters.session_opened();
-        self.backend = Some(b);
-        self.target = None;
+        self.up.backend = Some(b);
+        self.up.target = None;
     }
 
     /// Leaves any queue, closes the server connection and frees its slot.
     pub(super) fn http_detach_server(&mut self, ctx: &mut Ctx<'_>) {
-        if let (Stage::Queued { server }, Some(be)) = (self.stage, self.backend) {
+        if let (Stage::Queued { server }, Some(be)) = (self.up.stage, self.up.backend) {
             // False when a grant is already on its way: it finds the session no longer queued
             // and its slot goes back.
             let _ = ctx.shared.backend(be).withdraw(self.id, server);
         }
         self.close_conn(ctx);
         self.release_slot(ctx);
-        self.stage = Stage::Assigning;
-        self.stage_deadline = None;
+        self.up.stage = Stage::Assigning;
+        self.up.stage_deadline = None;
     }
 
     /// The connect machinery gave up (`t` says why): 503 (or the session ends when no request
     /// is waiting for a server). Returns the step when the session must end now.
     pub(super) fn http_connect_failed(&mut self, ctx: &mut Ctx<'_>, t: Termination) -> Option<Step> {
-        let connecting = self.http.as_deref().is_some_and(|h| h.phase == HttpPhase::Connecting);
+        let connecting = self.proto.http().is_some_and(|h| h.phase == HttpPhase::Connecting);
         if !connecting || matches!(t.cause, Cause::ClientAbort | Cause::Killed) {
             self.http_log_end(ctx, t);
             return Some(Step::Close(t));
@@ -211,8 +210,8 @@ impl Session {
     /// Answers the current request with the error page for `status`, closing afterwards.
     pub(super) fn http_error(&mut self, ctx: &mut Ctx<'_>, status: u16, cause: HCause, phase: HPhase) {
         let fe_http = ctx.shared.config.http.frontends.get(self.frontend);
-        let be_http = self.backend.and_then(|b| ctx.shared.config.http.backends.get(b));
-        let term = match self.http.as_deref().and_then(|h| h.txn.as_ref()) {
+        let be_http = self.up.backend.and_then(|b| ctx.shared.config.http.backends.get(b));
+        let term = match self.proto.http().and_then(|h| h.txn.as_ref()) {
             Some(txn) => txn.termination(cause, phase),
             None => HttpTermination::new(cause, phase),
         };
@@ -222,19 +221,19 @@ impl Session {
     /// Sends a response of the proxy's own; the transaction ends with it.
     pub(super) fn http_reply(&mut self, ctx: &mut Ctx<'_>, reply: Reply) {
         self.http_detach_server(ctx);
-        let Some(h) = self.http.as_deref_mut() else { return };
+        let Some(h) = self.proto.http_mut() else { return };
         h.to_client.extend(&reply.bytes, ctx.pools);
         h.bytes_out += reply.bytes.len() as u64;
         h.status = Some(reply.status);
         h.to_server.clear();
         self.http_log(ctx.shared, reply.termination, ctx.now);
-        let close = reply.close || !self.http.as_deref().is_some_and(|h| h.req_body.is_done());
+        let close = reply.close || !self.proto.http().is_some_and(|h| h.req_body.is_done());
         self.http_next(ctx.now, !close);
     }
 
     /// Resets the transaction state: wait for the next request, or close.
     fn http_next(&mut self, now: Instant, keep_alive: bool) {
-        let Some(h) = self.http.as_deref_mut() else { return };
+        let Some(h) = self.proto.http_mut() else { return };
         h.txn = None;
         h.res_body = None;
         h.req_body = BodyCursor::new(BodyFraming::None);
@@ -255,8 +254,8 @@ impl Session {
 
     fn http_exchange(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
         let shared = ctx.shared;
-        let target = self.target;
-        let Some(h) = self.http.as_deref_mut() else { return Err(super::internal()) };
+        let target = self.up.target;
+        let Some(h) = self.proto.http_mut() else { return Err(super::internal()) };
         let mut moved = false;
         // Request body, in place, as far as its framing goes.
         if !h.req_body.is_done() && !h.cin.is_empty() && h.to_server.len() < MAX_PENDING {
@@ -297,7 +296,7 @@ impl Session {
             };
             let (Some(fe_http), Some(be_http), Some(txn)) = (
                 shared.config.http.frontends.get(self.frontend),
-                self.backend.and_then(|b| shared.config.http.backends.get(b)),
+                self.up.backend.and_then(|b| shared.config.http.backends.get(b)),
                 h.txn.as_mut(),
             ) else {
                 return Err(super::internal());
@@ -312,7 +311,7 @@ impl Session {
             };
             h.sin.consume(resp.head_len);
             h.response_head.get_or_insert(ctx.now);
-            let Some(be) = self.backend.map(|b| &shared.config.backends[b]) else { return Err(super::internal()) };
+            let Some(be) = self.up.backend.map(|b| &shared.config.backends[b]) else { return Err(super::internal()) };
             match txn.on_response(fe_http, be_http, &cookie_servers(be, &h.ups), target, &mut resp) {
                 Responded::Forward { framing, interim, conn } => {
                     let before = h.to_client.len();
@@ -372,7 +371,7 @@ impl Session {
     /// The response is complete: log, give the server connection back to the idle ones (or
     /// close it), then keep-alive or close.
     fn http_end_txn(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(h) = self.http.as_deref_mut() else { return };
+        let Some(h) = self.proto.http_mut() else { return };
         let term = match h.txn.as_ref() {
             Some(t) => t.termination(HCause::Normal, HPhase::None),
             None => HttpTermination::normal(),
@@ -380,69 +379,16 @@ impl Session {
         let reusable = h.conn.server_keep_alive && !h.server_eof && h.sin.is_empty() && h.to_server.is_empty() && h.req_body.is_done();
         let keep_client = h.conn.client_keep_alive && h.req_body.is_done();
         self.http_log(ctx.shared, term, ctx.now);
-        if let (true, Some(key), Some(be), Some(server)) = (reusable, self.conn, self.backend, self.target) {
-            self.conn = None;
-            self.http_park(ctx, key, be, server, keep_client);
+        if reusable {
+            self.park_conn(ctx, keep_client);
         }
         self.http_detach_server(ctx);
         self.http_next(ctx.now, keep_client);
     }
 
-    /// Keeps a server connection that finished a request for later ones, as `http-reuse` says:
-    /// shared with the thread's other sessions, or (`never`) for this session's next request.
-    fn http_park(&mut self, ctx: &mut Ctx<'_>, key: usize, be: usize, server: usize, keep_client: bool) {
-        let reuse = ctx.shared.config.http.backends.get(be).map(|b| b.reuse).unwrap_or_default();
-        let Some(c) = ctx.conns.get_mut(key) else { return };
-        let unread = c.ready.readable || c.ready.hup;
-        c.requests += 1;
-        if unread || (reuse == HttpReuse::Never && !keep_client) {
-            // Bytes or a FIN may wait on it, or nobody can use it any more.
-            ctx.conns.close(key, &ctx.shared.stats);
-            return;
-        }
-        let pool = &ctx.shared.config.backends[be].servers[server].pool;
-        if reuse == HttpReuse::Never {
-            self.http_close_private(ctx);
-        }
-        match ctx.conns.park(key, reuse, self.id, pool, &ctx.shared.stats, ctx.now) {
-            Ok(()) if reuse == HttpReuse::Never => {
-                let private = ctx.conns.reference(key);
-                if let Some(h) = self.http.as_deref_mut() {
-                    h.private = private;
-                }
-            }
-            Ok(()) => {}
-            Err(why) => ::log::debug!(
-                "connection to {}/{} not kept idle: {why:?}",
-                ctx.shared.config.backends[be].name,
-                ctx.shared.config.backends[be].servers[server].name
-            ),
-        }
-    }
-
-    /// Closes the session's private idle server connection, if any (`http-reuse never`).
-    pub(crate) fn http_close_private(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(r) = self.http.as_deref_mut().and_then(|h| h.private.take()) {
-            ctx.conns.close_private(r, &ctx.shared.stats);
-        }
-    }
-
-    /// `option prefer-last-server`: the server of the session's own idle connection, for a
-    /// request balanced by a non-deterministic algorithm.
-    pub(crate) fn http_last_server(&self, ctx: &Ctx<'_>, be: usize) -> Option<usize> {
-        let r = self.http.as_deref()?.private?;
-        let cfg = &ctx.shared.config;
-        let wanted = cfg.http.backends.get(be).is_some_and(|b| b.prefer_last_server)
-            && !matches!(cfg.backends[be].balance, Balance::Source | Balance::Uri | Balance::Hdr(_) | Balance::UrlParam(_));
-        match ctx.conns.private_target(r) {
-            Some((b, s)) if wanted && b == be => Some(s),
-            _ => None,
-        }
-    }
-
     /// After a protocol switch: everything is forwarded as is, FINs passed on.
     fn http_tunnel(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        let Some(h) = self.http.as_deref_mut() else { return false };
+        let Some(h) = self.proto.http_mut() else { return false };
         let mut moved = false;
         if !h.cin.is_empty() && h.to_server.len() < MAX_PENDING {
             h.to_server.extend(h.cin.bytes(), ctx.pools);
@@ -456,7 +402,7 @@ impl Session {
             moved = true;
         }
         if h.client_eof && h.cin.is_empty() && h.to_server.is_empty() && !h.shut_server {
-            if let Some(c) = self.conn.and_then(|k| ctx.conns.get(k)) {
+            if let Some(c) = self.up.conn.and_then(|k| ctx.conns.get(k)) {
                 let _ = c.stream.shutdown(std::net::Shutdown::Write);
             }
             h.shut_server = true;
@@ -466,28 +412,5 @@ impl Session {
             h.shut_client = true;
         }
         moved
-    }
-
-    /// Takes an idle connection to `server` instead of connecting, when `http-reuse` allows
-    /// one: the session's own (`never`), else one of the thread's shared ones.
-    pub(crate) fn http_take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
-        let reuse = ctx.shared.config.http.backends.get(be).map(|b| b.reuse).unwrap_or_default();
-        let Some(h) = self.http.as_deref_mut() else { return false };
-        let first = h.requests == 0;
-        let private = h.private.take();
-        let mut key = private.and_then(|r| ctx.conns.take_private(r, be, server, ctx.key));
-        if key.is_none() {
-            if let Some(r) = private {
-                // One private connection per session: the one to another server goes.
-                ctx.conns.close_private(r, &ctx.shared.stats);
-            }
-            key = ctx.conns.take(be, server, reuse, first, ctx.key, &ctx.shared.stats);
-        }
-        let Some(key) = key else { return false };
-        self.conn = Some(key);
-        self.stage = Stage::Established;
-        self.stage_deadline = None;
-        self.established_at = Some(ctx.now);
-        true
     }
 }

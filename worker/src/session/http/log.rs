@@ -17,7 +17,7 @@ fn millis(d: Duration) -> u64 {
 impl Session {
     /// Logs the current transaction once, if the frontend logs HTTP.
     pub(crate) fn http_log(&mut self, shared: &Shared, termination: HttpTermination, now: Instant) {
-        let Some(h) = self.http.as_deref_mut() else { return };
+        let Some(h) = self.proto.http_mut() else { return };
         if h.logged {
             return;
         }
@@ -32,10 +32,10 @@ impl Session {
         }
         let log_backend = h.log_backend;
         let counts = self.log_counts(shared, log_backend);
-        let Some(h) = self.http.as_deref() else { return };
+        let Some(h) = self.proto.http() else { return };
         let backend = h.log_backend.map(|b| &shared.config.backends[b]);
-        let server = match (backend, self.target) {
-            (Some(b), Some(t)) if self.queue_left.is_some() => Some(b.servers[t].name.as_str()),
+        let server = match (backend, self.up.target) {
+            (Some(b), Some(t)) if self.up.queue_left.is_some() => Some(b.servers[t].name.as_str()),
             _ => None,
         };
         let start = h.request_start.unwrap_or(h.wait_start);
@@ -47,15 +47,15 @@ impl Session {
             backend: backend.map_or(fe.name.as_str(), |b| b.name.as_str()),
             server,
             request_ms: head_done.map(|d| millis(d.saturating_duration_since(start))),
-            queue_ms: match (head_done, self.queue_left) {
+            queue_ms: match (head_done, self.up.queue_left) {
                 (Some(d), Some(q)) => Some(millis(q.saturating_duration_since(d))),
                 _ => None,
             },
-            connect_ms: match (self.queue_left, self.established_at) {
+            connect_ms: match (self.up.queue_left, self.up.established_at) {
                 (Some(q), Some(e)) => Some(millis(e.saturating_duration_since(q))),
                 _ => None,
             },
-            response_ms: match (self.established_at, h.response_head) {
+            response_ms: match (self.up.established_at, h.response_head) {
                 (Some(e), Some(r)) => Some(millis(r.saturating_duration_since(e))),
                 _ => None,
             },
@@ -73,7 +73,7 @@ impl Session {
     /// The client closed before its request head was complete: HAProxy logs `<BADREQ>` 400
     /// `CR--`, except for a clean close between requests on a kept-alive connection.
     pub(crate) fn http_log_aborted_head(&mut self, shared: &Shared, now: Instant) {
-        let Some(h) = self.http.as_deref_mut() else { return };
+        let Some(h) = self.proto.http_mut() else { return };
         if h.requests > 0 && h.cin.is_empty() {
             return;
         }
@@ -89,7 +89,7 @@ impl Session {
 
     /// As [`Self::http_log_end`], for the event loop's close.
     pub(crate) fn http_log_on_close(&mut self, shared: &Shared, t: Termination, now: Instant) {
-        let Some(h) = self.http.as_deref() else { return };
+        let Some(h) = self.proto.http() else { return };
         if h.logged {
             return;
         }

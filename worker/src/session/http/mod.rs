@@ -12,13 +12,12 @@ mod log;
 mod timeouts;
 
 use super::{Ctx, Session, Side, Stage, Step};
-use crate::backend::HttpChoice;
 use crate::buffer::{Buf, ReadOutcome};
 use crate::http::body::BodyCursor;
 use crate::http::connection::ConnPlan;
 use crate::http::framing::BodyFraming;
 use crate::http::txn::Txn;
-use crate::session::upstream::conns::ConnRef;
+use crate::session::upstream::Progress;
 use crate::termination::{Cause, Phase, Termination};
 use std::time::{Instant, SystemTime};
 
@@ -57,7 +56,6 @@ pub struct HttpState {
     shut_server: bool,
     shut_client: bool,
     txn: Option<Txn>,
-    pub choice: HttpChoice,
     /// Whether each of the backend's servers could take persistent traffic when the request
     /// was routed (the cookie's view of them).
     ups: Vec<bool>,
@@ -87,8 +85,6 @@ pub struct HttpState {
     log_backend: Option<usize>,
     client_last: Instant,
     server_last: Instant,
-    /// `http-reuse never`: the session's own idle server connection, kept for its next request.
-    private: Option<ConnRef>,
 }
 
 impl HttpState {
@@ -104,7 +100,6 @@ impl HttpState {
             shut_server: false,
             shut_client: false,
             txn: None,
-            choice: HttpChoice::Balance,
             ups: Vec::new(),
             req_body: BodyCursor::new(BodyFraming::None),
             res_body: None,
@@ -122,7 +117,6 @@ impl HttpState {
             log_backend: None,
             client_last: now,
             server_last: now,
-            private: None,
         }
     }
 }
@@ -160,35 +154,34 @@ pub fn is_http_frontend(shared: &crate::shared::Shared, frontend: usize) -> bool
 impl Session {
     /// Starts an HTTP session: wait for the first request head.
     pub(crate) fn http_start(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        self.http = Some(Box::new(HttpState::new(ctx.now)));
         self.http_drive(ctx)
     }
 
     pub(crate) fn http_on_event(&mut self, ctx: &mut Ctx<'_>, side: Side, ev: &mio::event::Event) -> Step {
-        match side {
-            Side::Client => self.client_ready.update(ev),
-            Side::Server => {
-                if self.stage == Stage::Connecting {
-                    let step = self.check_connect(ctx, ev);
-                    if let Step::Close(t) = step {
-                        if let Some(step) = self.http_connect_failed(ctx, t) {
-                            return step;
-                        }
-                    }
-                }
+        if side == Side::Server && self.up.stage == Stage::Connecting {
+            let p = self.check_connect(ctx, ev);
+            if let Some(step) = self.http_upstream_failed(ctx, p) {
+                return step;
             }
         }
         self.http_drive(ctx)
     }
 
-    /// A queued request got a slot.
-    pub(crate) fn http_on_grant(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
-        if let Step::Close(t) = self.got_slot(ctx, server) {
-            if let Some(step) = self.http_connect_failed(ctx, t) {
-                return step;
-            }
+    /// An upstream step for the current request (a grant, a deadline): on failure the request
+    /// is answered (503), then everything moves that can.
+    pub(crate) fn http_upstream(&mut self, ctx: &mut Ctx<'_>, p: Progress) -> Step {
+        if let Some(step) = self.http_upstream_failed(ctx, p) {
+            return step;
         }
         self.http_drive(ctx)
+    }
+
+    /// The upstream side gave up on the request: the step if the session must end now.
+    fn http_upstream_failed(&mut self, ctx: &mut Ctx<'_>, p: Progress) -> Option<Step> {
+        match p {
+            Progress::Failed(t) => self.http_connect_failed(ctx, t),
+            Progress::Connected | Progress::Pending => None,
+        }
     }
 
     /// Moves everything that can move, until nothing does.
@@ -211,7 +204,7 @@ impl Session {
                 return step;
             }
             if !moved {
-                if let Some(h) = self.http.as_deref_mut() {
+                if let Some(h) = self.proto.http_mut() {
                     h.release_buffers(ctx.pools, false);
                 }
                 return Step::Continue;
@@ -221,7 +214,7 @@ impl Session {
 
     /// Reads from both sides as far as the buffers allow.
     fn http_read(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
+        let Some(h) = self.proto.http_mut() else { return Err(internal()) };
         let mut moved = false;
         let mut client_bytes = 0;
         if !h.client_eof {
@@ -242,9 +235,9 @@ impl Session {
                 Err(e) => return Err(self.http_abort(ctx, Side::Client, e)),
             }
         }
-        let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
-        let server_open = self.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel);
-        let server = self.conn.and_then(|k| ctx.conns.get_mut(k));
+        let Some(h) = self.proto.http_mut() else { return Err(internal()) };
+        let server_open = self.up.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel);
+        let server = self.up.conn.and_then(|k| ctx.conns.get_mut(k));
         if let (true, Some(server)) = (server_open && !h.server_eof, server) {
             match h.sin.recv(&server.stream, &mut server.ready, ctx.pools) {
                 Ok(ReadOutcome::Data(_)) => {
@@ -268,10 +261,10 @@ impl Session {
 
     /// Writes what both sides take.
     fn http_write(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
+        let Some(h) = self.proto.http_mut() else { return Err(internal()) };
         let mut moved = false;
-        if self.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel) {
-            if let Some(server) = self.conn.and_then(|k| ctx.conns.get_mut(k)) {
+        if self.up.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel) {
+            if let Some(server) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) {
                 match h.to_server.flush(&server.stream, &mut server.ready) {
                     Ok(n) => {
                         if n > 0 {
@@ -283,7 +276,7 @@ impl Session {
                 }
             }
         }
-        let Some(h) = self.http.as_deref_mut() else { return Err(internal()) };
+        let Some(h) = self.proto.http_mut() else { return Err(internal()) };
         let written = match h.to_client.flush(&self.client, &mut self.client_ready) {
             Ok(n) => n,
             Err(e) => return Err(self.http_abort(ctx, Side::Client, e)),
@@ -299,7 +292,7 @@ impl Session {
 
     /// Whether the session is over.
     fn http_finished(&mut self, ctx: &Ctx<'_>) -> Option<Step> {
-        let h = self.http.as_deref_mut()?;
+        let h = self.proto.http_mut()?;
         match h.phase {
             HttpPhase::Head if h.client_eof && h.cin.is_empty() && h.to_client.is_empty() => {
                 if h.requests == 0 {

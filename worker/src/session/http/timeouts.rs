@@ -5,18 +5,13 @@
 
 use super::HttpPhase;
 use crate::counters::Counters;
+use crate::deadline::after;
 use crate::http::termination::{Cause as HCause, Phase as HPhase};
 use crate::http::txn::request_timeout;
-use crate::session::upstream::connect::Failure;
-use crate::session::{Ctx, Session, Stage, Step};
+use crate::session::{Ctx, Session, Step};
 use crate::shared::Shared;
 use crate::termination::{Cause, Phase, Termination};
 use std::time::{Duration, Instant};
-
-/// A zero timeout means "none".
-fn after(at: Instant, timeout: Duration) -> Option<Instant> {
-    (!timeout.is_zero()).then(|| at + timeout)
-}
 
 /// The first non-zero timeout.
 fn first(timeouts: &[Duration]) -> Duration {
@@ -39,8 +34,8 @@ enum Expired {
 
 impl Session {
     fn server_deadline(&self, shared: &Shared) -> Option<Instant> {
-        let h = self.http.as_deref()?;
-        let timeout = self.backend.map_or(Duration::ZERO, |b| shared.config.backends[b].timeout_server);
+        let h = self.proto.http()?;
+        let timeout = self.up.backend.map_or(Duration::ZERO, |b| shared.config.backends[b].timeout_server);
         let waiting = h.res_body.as_ref().is_none_or(|b| !b.is_done()) || !h.to_server.is_empty();
         if waiting {
             after(h.server_last, timeout)
@@ -50,7 +45,7 @@ impl Session {
     }
 
     fn client_deadline(&self, shared: &Shared) -> Option<Instant> {
-        let h = self.http.as_deref()?;
+        let h = self.proto.http()?;
         let timeout = shared.config.frontends[self.frontend].timeout_client;
         let waiting = (!h.req_body.is_done() && !h.client_eof) || !h.to_client.is_empty();
         if waiting {
@@ -65,12 +60,12 @@ impl Session {
     /// moving either way refreshes both sides, as HAProxy does without `option
     /// independent-streams`.
     fn tunnel_deadline(&self, shared: &Shared) -> Option<Instant> {
-        let h = self.http.as_deref()?;
+        let h = self.proto.http()?;
         let timeout = match self.configured_tunnel_timeout(shared) {
             Some(t) => t,
             None => {
                 let client = shared.config.frontends[self.frontend].timeout_client;
-                let server = self.backend.map_or(Duration::ZERO, |b| shared.config.backends[b].timeout_server);
+                let server = self.up.backend.map_or(Duration::ZERO, |b| shared.config.backends[b].timeout_server);
                 [client, server].into_iter().filter(|t| !t.is_zero()).min().unwrap_or(Duration::ZERO)
             }
         };
@@ -79,7 +74,7 @@ impl Session {
 
     /// When waiting for a request head ends: (deadline, whether it is a keep-alive wait).
     fn head_deadline(&self, shared: &Shared) -> Option<(Instant, bool)> {
-        let h = self.http.as_deref()?;
+        let h = self.proto.http()?;
         let fe = &shared.config.frontends[self.frontend];
         let request = first(&[fe.timeout_http_request, fe.timeout_client]);
         match h.request_start {
@@ -95,10 +90,10 @@ impl Session {
     }
 
     pub(crate) fn http_next_deadline(&self, shared: &Shared) -> Option<Instant> {
-        let h = self.http.as_deref()?;
+        let h = self.proto.http()?;
         match h.phase {
             HttpPhase::Head => [self.head_deadline(shared).map(|(d, _)| d), self.client_deadline(shared)].into_iter().flatten().min(),
-            HttpPhase::Connecting => [self.stage_deadline, self.client_deadline(shared)].into_iter().flatten().min(),
+            HttpPhase::Connecting => [self.up.stage_deadline, self.client_deadline(shared)].into_iter().flatten().min(),
             HttpPhase::Exchange => [self.server_deadline(shared), self.client_deadline(shared)].into_iter().flatten().min(),
             HttpPhase::Tunnel => self.tunnel_deadline(shared),
             HttpPhase::Closing { until, .. } => Some(until),
@@ -106,7 +101,7 @@ impl Session {
     }
 
     fn expired(&self, shared: &Shared, now: Instant) -> Expired {
-        let Some(h) = self.http.as_deref() else { return Expired::Nothing };
+        let Some(h) = self.proto.http() else { return Expired::Nothing };
         let due = |d: Option<Instant>| d.is_some_and(|d| d <= now);
         match h.phase {
             HttpPhase::Head => match self.head_deadline(shared) {
@@ -114,7 +109,7 @@ impl Session {
                 Some((d, false)) if d <= now => Expired::RequestHead,
                 _ => Expired::Nothing,
             },
-            HttpPhase::Connecting if due(self.stage_deadline) => Expired::Connect,
+            HttpPhase::Connecting if due(self.up.stage_deadline) => Expired::Connect,
             HttpPhase::Connecting if due(self.client_deadline(shared)) => Expired::Client,
             HttpPhase::Exchange if due(self.server_deadline(shared)) => Expired::Server,
             HttpPhase::Exchange if due(self.client_deadline(shared)) => Expired::Client,
@@ -130,28 +125,19 @@ impl Session {
             Expired::KeepAlive | Expired::Linger => return Step::Close(Termination::NORMAL),
             Expired::RequestHead => {
                 Counters::add(&ctx.shared.stats.frontends[self.frontend].counters.request_errors, 1);
-                if let Some(h) = self.http.as_deref_mut() {
+                if let Some(h) = self.proto.http_mut() {
                     h.start_log(None);
                 }
                 let fe_http = ctx.shared.config.http.frontends.get(self.frontend);
                 self.http_reply(ctx, request_timeout(fe_http));
             }
             Expired::Connect => {
-                self.stage_deadline = None;
-                let step = match self.stage {
-                    Stage::Queued { .. } => Step::Close(Termination::new(Cause::ServerTimeout, Phase::Queue)),
-                    Stage::TurnAround => self.retry(ctx),
-                    Stage::Connecting => self.connect_failed(ctx, Failure::Timeout),
-                    Stage::Assigning | Stage::Established => Step::Continue,
-                };
-                if let Step::Close(t) = step {
-                    if let Some(step) = self.http_connect_failed(ctx, t) {
-                        return step;
-                    }
+                if let Some(p) = self.upstream_deadline(ctx) {
+                    return self.http_upstream(ctx, p);
                 }
             }
             Expired::Server => {
-                let awaiting = self.http.as_deref().is_some_and(|h| h.phase == HttpPhase::Exchange && h.response_head.is_none());
+                let awaiting = self.proto.http().is_some_and(|h| h.phase == HttpPhase::Exchange && h.response_head.is_none());
                 if !awaiting {
                     let t = Termination::new(Cause::ServerTimeout, Phase::Data);
                     self.http_log_end(ctx, t);

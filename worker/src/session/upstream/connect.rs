@@ -9,13 +9,16 @@
 //!   the server went down, or at once for round-robin algorithms with several active servers
 //!   (unless the stick table chose the server).
 
+use super::{Progress, Stage};
 use crate::backend::Assignment;
 use crate::backend::{HttpChoice, Pending};
 use crate::counters::Counters;
-use crate::session::{Ctx, Session, Stage, Step};
+use crate::deadline::after;
+use crate::session::{Ctx, Session};
 use crate::termination::{Cause, Phase, Termination};
+use hakeeper_common::config::HttpReuse;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Out of descriptors, memory or source ports: not the server's fault, and not retried.
 fn is_resource_shortage(e: &io::Error) -> bool {
@@ -34,78 +37,73 @@ pub enum Failure {
     Timeout,
 }
 
+/// What an HTTP request asks of the upstream side (TCP sessions ask nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestHints {
+    /// How its server is chosen (persistence cookie, balance key, prefer-last-server).
+    pub choice: HttpChoice,
+    /// Which idle connections it may take.
+    pub reuse: HttpReuse,
+    /// The client connection's first request (see [`HttpReuse`]).
+    pub first: bool,
+}
+
+fn failed(cause: Cause, phase: Phase) -> Progress {
+    Progress::Failed(Termination::new(cause, phase))
+}
+
 impl Session {
-    /// Starts a new session: no backend means nothing to connect to.
-    pub fn start(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        if crate::session::http::is_http_frontend(ctx.shared, self.frontend) {
-            return self.http_start(ctx);
-        }
-        if self.backend.is_none() {
-            return Step::Close(Termination::new(Cause::ServerAbort, Phase::Connect));
-        }
-        self.assign(ctx)
+    /// Chooses a server (stick table, the request's hints, the balancer) and connects to it, or
+    /// queues; `hints` stay for the retries of this attempt.
+    pub(crate) fn assign(&mut self, ctx: &mut Ctx<'_>, hints: Option<RequestHints>) -> Progress {
+        self.up.hints = hints;
+        self.assign_again(ctx)
     }
 
-    pub(crate) fn assign(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let Some(be) = self.backend else {
-            return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
-        };
-        self.stage = Stage::Assigning;
+    fn assign_again(&mut self, ctx: &mut Ctx<'_>) -> Progress {
+        let Some(be) = self.up.backend else { return failed(Cause::Internal, Phase::Connect) };
+        self.up.stage = Stage::Assigning;
         let waiter = Pending { thread: ctx.thread, key: ctx.key, session: self.id, since: ctx.now };
-        let assignment = match self.http.as_deref() {
-            Some(h) => {
-                let choice = match (h.choice, self.http_last_server(ctx, be)) {
-                    (HttpChoice::Balance, Some(last)) => HttpChoice::LastServer(last),
-                    (choice, _) => choice,
-                };
-                ctx.shared.backend(be).assign_http(choice, self.client_addr.ip(), self.redispatch_from, waiter, ctx.now)
-            }
-            None => ctx.shared.backend(be).assign(self.client_addr.ip(), self.redispatch_from, waiter, ctx.now),
+        let client = self.client_addr.ip();
+        let assignment = match self.up.hints {
+            Some(h) => ctx.shared.backend(be).assign_http(h.choice, client, self.up.redispatch_from, waiter, ctx.now),
+            None => ctx.shared.backend(be).assign(client, self.up.redispatch_from, waiter, ctx.now),
         };
         match assignment {
             Assignment::Server { server, persistent } => {
-                self.persistent = persistent;
+                self.up.persistent = persistent;
                 self.got_slot(ctx, server)
             }
             Assignment::Queued { server, ahead } => {
-                self.stage = Stage::Queued { server };
+                self.up.stage = Stage::Queued { server };
                 match server {
                     // Waiting for one server (persistence): the log names it.
                     Some(s) => {
-                        self.target = Some(s);
-                        self.srv_queue_pos = ahead;
+                        self.up.target = Some(s);
+                        self.up.srv_queue_pos = ahead;
                     }
-                    None => self.be_queue_pos = ahead,
+                    None => self.up.be_queue_pos = ahead,
                 }
                 self.set_stage_deadline(ctx.now, ctx.shared.config.backends[be].timeout_queue);
-                Step::Continue
+                Progress::Pending
             }
             Assignment::NoServer => {
-                if self.redispatch_from.is_some() {
+                if self.up.redispatch_from.is_some() {
                     Counters::add(&ctx.shared.stats.backends[be].counters.connect_errors, 1);
                 }
-                Step::Close(Termination::new(Cause::ServerAbort, Phase::Connect))
+                failed(Cause::ServerAbort, Phase::Connect)
             }
         }
     }
 
-    /// A waiting session got a slot on `server` from the queue.
-    pub fn on_grant(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
-        if self.http.is_some() {
-            return self.http_on_grant(ctx, server);
-        }
-        self.got_slot(ctx, server)
-    }
-
-    pub(crate) fn got_slot(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
-        let Some(be) = self.backend else {
-            return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
-        };
+    /// A slot on `server` is this session's (at once, or granted from a queue): connect.
+    pub(crate) fn got_slot(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Progress {
+        let Some(be) = self.up.backend else { return failed(Cause::Internal, Phase::Connect) };
         let shared = ctx.shared;
         let stats = &shared.stats.backends[be];
-        if let Some(prev) = self.redispatch_from.take() {
+        if let Some(prev) = self.up.redispatch_from.take() {
             if prev != server {
-                self.redispatched = true;
+                self.up.redispatched = true;
                 Counters::add(&stats.servers[prev].counters.redispatches, 1);
                 Counters::add(&stats.counters.redispatches, 1);
             } else {
@@ -113,43 +111,46 @@ impl Session {
                 Counters::add(&stats.counters.retries, 1);
             }
         }
-        self.target = Some(server);
-        self.holds_slot = true;
+        self.up.target = Some(server);
+        self.up.holds_slot = true;
         stats.servers[server].counters.session_opened();
-        self.queue_left.get_or_insert(ctx.now);
+        self.up.queue_left.get_or_insert(ctx.now);
         self.connect(ctx)
     }
 
     /// Frees the slot held on the target server (its counters follow).
     pub fn release_slot(&mut self, ctx: &mut Ctx<'_>) {
-        if let (true, Some(be), Some(server)) = (self.holds_slot, self.backend, self.target) {
+        if let (true, Some(be), Some(server)) = (self.up.holds_slot, self.up.backend, self.up.target) {
             ctx.shared.backend(be).release(server, ctx.grants);
             ctx.shared.stats.backends[be].servers[server].counters.session_closed();
         }
-        self.holds_slot = false;
+        self.up.holds_slot = false;
     }
 
-    fn connect(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let (Some(be), Some(server)) = (self.backend, self.target) else {
-            return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
+    /// An idle connection to the target when the request may take one, else a new connect.
+    fn connect(&mut self, ctx: &mut Ctx<'_>) -> Progress {
+        let (Some(be), Some(server)) = (self.up.backend, self.up.target) else {
+            return failed(Cause::Internal, Phase::Connect);
         };
-        let shared = ctx.shared;
-        let backend = &shared.config.backends[be];
-        let addr = backend.servers[server].addr;
-        if self.http.is_some() && self.http_take_idle(ctx, be, server) {
-            return Step::Continue;
+        if self.take_idle(ctx, be, server) {
+            self.up.stage = Stage::Established;
+            self.up.stage_deadline = None;
+            self.up.established_at = Some(ctx.now);
+            return Progress::Connected;
         }
-        self.stage = Stage::Connecting;
+        let backend = &ctx.shared.config.backends[be];
+        let addr = backend.servers[server].addr;
+        self.up.stage = Stage::Connecting;
         self.set_stage_deadline(ctx.now, backend.timeout_connect);
         match ctx.conns.connect(ctx.registry, addr, be, server, ctx.key) {
             Ok(key) => {
-                self.conn = Some(key);
-                Step::Continue
+                self.up.conn = Some(key);
+                Progress::Pending
             }
             Err(e) if is_resource_shortage(&e) => {
                 log::error!("cannot connect to {}/{} ({addr}): {e}", backend.name, backend.servers[server].name);
                 self.release_slot(ctx);
-                Step::Close(Termination::new(Cause::Resource, Phase::Connect))
+                failed(Cause::Resource, Phase::Connect)
             }
             Err(e) => {
                 log::debug!("connect to {}/{} ({addr}) failed at once: {e}", backend.name, backend.servers[server].name);
@@ -161,9 +162,9 @@ impl Session {
     /// The server socket reported something while connecting: connected, failed, or not yet.
     /// A failed connect shows as an error or hang-up event; getpeername then tells a real
     /// connection from a stale event.
-    pub(crate) fn check_connect(&mut self, ctx: &mut Ctx<'_>, ev: &mio::event::Event) -> Step {
-        let Some(stream) = self.conn.and_then(|k| ctx.conns.get(k)).map(|c| &c.stream) else {
-            return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
+    pub(crate) fn check_connect(&mut self, ctx: &mut Ctx<'_>, ev: &mio::event::Event) -> Progress {
+        let Some(stream) = self.up.conn.and_then(|k| ctx.conns.get(k)).map(|c| &c.stream) else {
+            return failed(Cause::Internal, Phase::Connect);
         };
         if ev.is_error() || ev.is_write_closed() || ev.is_read_closed() {
             match stream.take_error() {
@@ -173,38 +174,33 @@ impl Session {
         }
         match stream.peer_addr() {
             Ok(_) => self.established(ctx),
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Step::Continue,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Progress::Pending,
             Err(_) => self.connect_failed(ctx, Failure::Error),
         }
     }
 
-    fn established(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        self.stage = Stage::Established;
-        self.stage_deadline = None;
-        self.established_at = Some(ctx.now);
-        self.server_last = ctx.now;
-        if let Some(c) = self.conn.and_then(|k| ctx.conns.get(k)) {
+    fn established(&mut self, ctx: &mut Ctx<'_>) -> Progress {
+        self.up.stage = Stage::Established;
+        self.up.stage_deadline = None;
+        self.up.established_at = Some(ctx.now);
+        if let Some(c) = self.up.conn.and_then(|k| ctx.conns.get(k)) {
             // Forwarding is latency-sensitive: small writes go out at once.
             let _ = c.stream.set_nodelay(true);
         }
-        if let (Some(be), Some(server)) = (self.backend, self.target) {
+        if let (Some(be), Some(server)) = (self.up.backend, self.up.target) {
             if ctx.shared.config.backends[be].stick.is_some() {
                 ctx.shared.backend(be).stick_store(self.client_addr.ip(), server, ctx.now);
             }
         }
-        if self.http.is_some() {
-            // The HTTP session's driver runs after this and sends the request.
-            return Step::Continue;
-        }
-        self.forward(ctx)
+        Progress::Connected
     }
 
     /// An attempt failed: retry, redispatch, or give up, as HAProxy decides.
-    pub(crate) fn connect_failed(&mut self, ctx: &mut Ctx<'_>, failure: Failure) -> Step {
+    fn connect_failed(&mut self, ctx: &mut Ctx<'_>, failure: Failure) -> Progress {
         // Closing the socket also removes it from the epoll set.
         self.close_conn(ctx);
-        let (Some(be), Some(server)) = (self.backend, self.target) else {
-            return Step::Close(Termination::new(Cause::Internal, Phase::Connect));
+        let (Some(be), Some(server)) = (self.up.backend, self.up.target) else {
+            return failed(Cause::Internal, Phase::Connect);
         };
         let shared = ctx.shared;
         let cfg = &shared.config.backends[be];
@@ -212,45 +208,63 @@ impl Session {
             Failure::Error => Cause::ServerAbort,
             Failure::Timeout => Cause::ServerTimeout,
         };
-        if self.retries >= cfg.retries {
+        if self.up.retries >= cfg.retries {
             self.release_slot(ctx);
             let stats = &shared.stats.backends[be];
             Counters::add(&stats.counters.connect_errors, 1);
             Counters::add(&stats.servers[server].counters.connect_errors, 1);
-            return Step::Close(Termination::new(cause, Phase::Connect));
+            return failed(cause, Phase::Connect);
         }
-        self.retries += 1;
+        self.up.retries += 1;
         let (redispatch, immediate) = {
             let lb = shared.backend(be);
-            let immediate = !self.persistent && lb.immediate_redispatch();
-            let redispatch = cfg.redispatch && (!lb.server_running(server) || self.retries == cfg.retries || immediate);
+            let immediate = !self.up.persistent && lb.immediate_redispatch();
+            let redispatch = cfg.redispatch && (!lb.server_running(server) || self.up.retries == cfg.retries || immediate);
             (redispatch, immediate)
         };
         // Only a refusal pauses, and not when the redispatch goes straight to another server.
         let pause = failure == Failure::Error && !(redispatch && immediate);
         if redispatch {
             self.release_slot(ctx);
-            self.redispatch_from = Some(server);
+            self.up.redispatch_from = Some(server);
         } else {
             let stats = &shared.stats.backends[be];
             Counters::add(&stats.counters.retries, 1);
             Counters::add(&stats.servers[server].counters.retries, 1);
         }
         if pause {
-            self.stage = Stage::TurnAround;
+            self.up.stage = Stage::TurnAround;
             self.set_stage_deadline(ctx.now, cfg.timeout_connect.min(Duration::from_secs(1)).max(Duration::from_millis(1)));
-            Step::Continue
+            Progress::Pending
         } else {
             self.retry(ctx)
         }
     }
 
     /// The next attempt: a new assignment after a redispatch, else the same server.
-    pub(crate) fn retry(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        if self.redispatch_from.is_some() {
-            self.assign(ctx)
+    fn retry(&mut self, ctx: &mut Ctx<'_>) -> Progress {
+        if self.up.redispatch_from.is_some() {
+            self.assign_again(ctx)
         } else {
             self.connect(ctx)
+        }
+    }
+
+    pub(crate) fn set_stage_deadline(&mut self, now: Instant, timeout: Duration) {
+        self.up.stage_deadline = after(now, timeout);
+    }
+
+    /// The queue, turn-around or connect deadline, if it has passed: what it leads to.
+    pub(crate) fn upstream_deadline(&mut self, ctx: &mut Ctx<'_>) -> Option<Progress> {
+        if self.up.stage_deadline.is_none_or(|d| d > ctx.now) {
+            return None;
+        }
+        self.up.stage_deadline = None;
+        match self.up.stage {
+            Stage::Queued { .. } => Some(failed(Cause::ServerTimeout, Phase::Queue)),
+            Stage::TurnAround => Some(self.retry(ctx)),
+            Stage::Connecting => Some(self.connect_failed(ctx, Failure::Timeout)),
+            Stage::Assigning | Stage::Established => None,
         }
     }
 }

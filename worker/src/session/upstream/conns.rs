@@ -10,8 +10,8 @@
 //! something unasked: it is closed, as HAProxy does. Threads never take each other's
 //! connections, so `pool-low-conn` only keeps that many per thread from being purged.
 
-use super::super::flow::Ready;
 use crate::counters::Stats;
+use crate::session::tcp::flow::Ready;
 use hakeeper_common::config::{Backend, HttpReuse, ServerPool};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};

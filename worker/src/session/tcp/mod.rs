@@ -1,0 +1,144 @@
+//! `mode tcp`: bytes forwarded both ways between the client and the server connection, with
+//! half-closes passed on ([`flow`]) and HAProxy's inactivity timeouts ([`timeouts`]).
+
+pub mod flow;
+pub(crate) mod timeouts;
+
+use super::upstream::Progress;
+use super::{Ctx, Proto, Session, Side, Stage, Step};
+use crate::termination::{Cause, Phase, Termination};
+use flow::{Flow, FlowError};
+use std::time::Instant;
+
+/// The TCP protocol's state: one flow per direction, and when each side last moved.
+pub struct TcpProto {
+    /// Client → server.
+    pub req: Flow,
+    /// Server → client.
+    pub res: Flow,
+    client_last: Instant,
+    server_last: Instant,
+    client_armed: bool,
+    server_armed: bool,
+}
+
+impl TcpProto {
+    pub fn new(now: Instant) -> Self {
+        TcpProto {
+            req: Flow::default(),
+            res: Flow::default(),
+            client_last: now,
+            server_last: now,
+            client_armed: false,
+            server_armed: false,
+        }
+    }
+}
+
+fn internal(phase: Phase) -> Step {
+    Step::Close(Termination::new(Cause::Internal, phase))
+}
+
+impl Session {
+    /// Starts a TCP session: no backend means nothing to connect to.
+    pub(crate) fn tcp_start(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        if self.up.backend.is_none() {
+            return Step::Close(Termination::new(Cause::ServerAbort, Phase::Connect));
+        }
+        let p = self.assign(ctx, None);
+        self.tcp_upstream(ctx, p)
+    }
+
+    /// What an upstream step means for a TCP session: forward once connected, end on failure.
+    pub(crate) fn tcp_upstream(&mut self, ctx: &mut Ctx<'_>, p: Progress) -> Step {
+        match p {
+            Progress::Connected => {
+                if let Proto::Tcp(t) = &mut self.proto {
+                    t.server_last = ctx.now;
+                }
+                self.tcp_forward(ctx)
+            }
+            Progress::Pending => Step::Continue,
+            Progress::Failed(t) => Step::Close(t),
+        }
+    }
+
+    pub(crate) fn tcp_on_event(&mut self, ctx: &mut Ctx<'_>, side: Side, ev: &mio::event::Event) -> Step {
+        if side == Side::Server && self.up.stage == Stage::Connecting {
+            let p = self.check_connect(ctx, ev);
+            return self.tcp_upstream(ctx, p);
+        }
+        self.tcp_progress(ctx)
+    }
+
+    /// Moves data as far as the stage allows.
+    fn tcp_progress(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        if self.up.stage == Stage::Established {
+            return self.tcp_forward(ctx);
+        }
+        // Before the server is there, only take the client's first bytes and watch for it leaving.
+        let Proto::Tcp(t) = &mut self.proto else { return internal(Phase::Connect) };
+        let read = match t.req.pump(&self.client, &mut self.client_ready, None, ctx.pools) {
+            Ok(moved) => moved.read,
+            Err(FlowError::Source(e) | FlowError::Sink(e)) => return self.aborted(Side::Client, e),
+        };
+        if read > 0 {
+            t.client_last = ctx.now;
+        }
+        let eof = t.req.eof;
+        if read > 0 {
+            self.count_in(ctx, read);
+        }
+        if eof && self.up.backend.is_some_and(|b| ctx.shared.config.backends[b].abortonclose) {
+            return Step::Close(Termination::new(Cause::ClientAbort, self.phase()));
+        }
+        Step::Continue
+    }
+
+    /// Forwards both directions of an established session.
+    fn tcp_forward(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let Proto::Tcp(t) = &mut self.proto else { return internal(Phase::Data) };
+        let Some(server) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) else {
+            return internal(Phase::Data);
+        };
+        t.req.other_done = t.res.done();
+        let up = match t.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools) {
+            Ok(moved) => moved,
+            Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
+            Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
+        };
+        t.res.other_done = t.req.done();
+        let down = match t.res.pump(&server.stream, &mut server.ready, Some((&self.client, &mut self.client_ready)), ctx.pools) {
+            Ok(moved) => moved,
+            Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
+            Err(FlowError::Sink(e)) => return self.aborted(Side::Client, e),
+        };
+        if up.read > 0 || down.written > 0 {
+            t.client_last = ctx.now;
+        }
+        if up.written > 0 || down.read > 0 {
+            t.server_last = ctx.now;
+        }
+        let done = t.req.done() && t.res.done();
+        if up.read > 0 {
+            self.count_in(ctx, up.read);
+        }
+        if down.written > 0 {
+            self.count_out(ctx, down.written);
+        }
+        if done {
+            return Step::Close(Termination::NORMAL);
+        }
+        Step::Continue
+    }
+
+    /// A socket failed (reset, broken pipe): the side it belongs to aborted.
+    fn aborted(&self, side: Side, e: std::io::Error) -> Step {
+        log::debug!("session {} from {}: {side:?} side failed: {e}", self.id, self.client_addr);
+        let (cause, phase) = match side {
+            Side::Client => (Cause::ClientAbort, self.phase()),
+            Side::Server => (Cause::ServerAbort, Phase::Data),
+        };
+        Step::Close(Termination::new(cause, phase))
+    }
+}
