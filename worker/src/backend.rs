@@ -91,7 +91,9 @@ impl BackendState {
             .servers
             .iter()
             .map(|s| ServerState {
-                up: true,
+                // `check.initial: down` (keepalived's `alpha`): DOWN until the checker says
+                // otherwise, whichever thread accepts first.
+                up: s.check.as_ref().is_none_or(|c| c.initial_up),
                 admin: if s.disabled { AdminState::Maint } else { AdminState::Ready },
                 backup: s.backup,
                 configured_weight: s.weight,

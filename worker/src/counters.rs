@@ -168,7 +168,7 @@ impl Stats {
                             .map(|s| ServerStats {
                                 name: s.name.clone(),
                                 counters: Counters::default(),
-                                up: AtomicBool::new(true),
+                                up: AtomicBool::new(s.check.as_ref().is_none_or(|c| c.initial_up)),
                                 admin: AtomicU8::new(admin_code(if s.disabled { AdminState::Maint } else { AdminState::Ready })),
                                 weight: AtomicU32::new(s.weight),
                                 idle_conns: AtomicU32::new(0),

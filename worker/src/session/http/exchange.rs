@@ -1,7 +1,7 @@
 //! One transaction's steps: the request head (route, backend rules, persistence, assignment),
 //! the request body, the response head(s) and body, and the end (log, keep-alive or close).
 
-use super::{HttpPhase, Session, MAX_PENDING};
+use super::{internal, Exchange, HttpPhase, Session, Turn, MAX_PENDING};
 use crate::backend::HttpChoice;
 use crate::counters::Counters;
 use crate::http::body::BodyCursor;
@@ -37,8 +37,8 @@ fn fill_ups(ups: &mut Vec<bool>, shared: &crate::shared::Shared, b: usize, cooki
 
 impl Session {
     /// Advances the transaction by its phase; true when something changed.
-    pub(super) fn http_process(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let Some(h) = self.proto.http_mut() else { return Err(super::internal()) };
+    pub(super) fn http_process(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let Some(h) = self.proto.http_mut() else { return internal() };
         match h.phase {
             HttpPhase::Head => self.http_head(ctx),
             HttpPhase::Connecting => {
@@ -47,15 +47,15 @@ impl Session {
                     h.server_last = ctx.now;
                     h.sin.clear();
                     h.server_eof = false;
-                    return Ok(true);
+                    return Turn::Moved;
                 }
-                Ok(false)
+                Turn::Still
             }
             HttpPhase::Exchange => self.http_exchange(ctx),
-            HttpPhase::Tunnel => Ok(self.http_tunnel(ctx)),
+            HttpPhase::Tunnel => Turn::moved(self.http_tunnel(ctx)),
             HttpPhase::Closing { .. } => {
                 h.cin.clear();
-                Ok(false)
+                Turn::Still
             }
         }
     }
@@ -64,19 +64,19 @@ impl Session {
         Counters::add(&ctx.shared.stats.frontends[self.frontend].counters.request_errors, 1);
     }
 
-    fn http_head(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let Some(h) = self.proto.http_mut() else { return Err(super::internal()) };
+    fn http_head(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let Some(h) = self.proto.http_mut() else { return internal() };
         if h.cin.is_empty() {
-            return Ok(false);
+            return Turn::Still;
         }
         match parse_request(h.cin.bytes()) {
             Ok(None) => {
                 if h.client_eof {
                     // The client closed inside a head.
                     self.http_log_aborted_head(ctx.shared, ctx.now);
-                    return Err(Step::Close(Termination::new(Cause::ClientAbort, Phase::Connect)));
+                    return Turn::End(Step::Close(Termination::new(Cause::ClientAbort, Phase::Connect)));
                 }
-                Ok(false)
+                Turn::Still
             }
             Err(e) => {
                 ::log::debug!("bad request from {}: {e}", self.client_addr);
@@ -84,7 +84,7 @@ impl Session {
                 self.count_request_error(ctx);
                 let fe_http = ctx.shared.config.http.frontends.get(self.frontend);
                 self.http_reply(ctx, bad_request(&e, fe_http));
-                Ok(true)
+                Turn::Moved
             }
             Ok(Some(head)) => {
                 h.cin.consume(head.head_len);
@@ -93,7 +93,7 @@ impl Session {
                     h.request_start = Some(h.wait_start);
                 }
                 self.http_request(ctx, head);
-                Ok(true)
+                Turn::Moved
             }
         }
     }
@@ -252,120 +252,155 @@ impl Session {
         }
     }
 
-    fn http_exchange(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let shared = ctx.shared;
-        let target = self.up.target;
-        let Some(h) = self.proto.http_mut() else { return Err(super::internal()) };
-        let mut moved = false;
-        // Request body, in place, as far as its framing goes.
-        if !h.req_body.is_done() && !h.cin.is_empty() && h.to_server.len() < MAX_PENDING {
-            match h.req_body.advance(h.cin.bytes()) {
+    /// Request body out, response heads and body in, then the end of the transaction; a
+    /// step that answers or ends the transaction itself stops the round.
+    fn http_exchange(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let steps: [fn(&mut Self, &mut Ctx<'_>) -> Turn; 4] =
+            [Self::exchange_request_body, Self::exchange_response_heads, Self::exchange_response_body, Self::exchange_end];
+        let mut turn = Turn::Still;
+        for step in steps {
+            turn = turn.then(step(self, ctx));
+            if matches!(turn, Turn::End(_)) || self.proto.http().is_none_or(|h| h.phase != HttpPhase::Exchange) {
+                return turn;
+            }
+        }
+        turn
+    }
+
+    /// The request body, in place, as far as its framing goes.
+    fn exchange_request_body(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let Some(h) = self.proto.http_mut() else { return internal() };
+        let client_eof = h.client_eof;
+        let x: &mut Exchange = h;
+        let mut turn = Turn::Still;
+        if !x.req_body.is_done() && !x.cin.is_empty() && x.to_server.len() < MAX_PENDING {
+            match x.req_body.advance(x.cin.bytes()) {
                 Ok(p) => {
                     if p.consumed > 0 {
-                        h.to_server.extend(&h.cin.bytes()[..p.consumed], ctx.pools);
-                        h.cin.consume(p.consumed);
-                        moved = true;
+                        x.to_server.extend(&x.cin.bytes()[..p.consumed], ctx.pools);
+                        x.cin.consume(p.consumed);
+                        turn = Turn::Moved;
                     }
                 }
                 Err(e) => {
                     ::log::debug!("bad request body from {}: {e}", self.client_addr);
-                    let answered = h.response_head.is_some();
+                    let answered = x.response_head.is_some();
                     self.count_request_error(ctx);
                     if answered {
                         let t = Termination::new(Cause::ClientAbort, Phase::Data);
                         self.http_log_end(ctx, t);
-                        return Err(Step::Close(t));
+                        return Turn::End(Step::Close(t));
                     }
                     self.http_error(ctx, 400, HCause::Proxy, HPhase::Data);
-                    return Ok(true);
+                    return Turn::Moved;
                 }
             }
         }
-        if !h.req_body.is_done() && h.client_eof && h.cin.is_empty() {
+        if !x.req_body.is_done() && client_eof && x.cin.is_empty() {
             let t = Termination::new(Cause::ClientAbort, Phase::Data);
             self.http_log_end(ctx, t);
-            return Err(Step::Close(t));
+            return Turn::End(Step::Close(t));
         }
-        // Response heads: interim ones pass, the final one sets the body's framing.
-        while h.res_body.is_none() {
-            let parsed = match parse_response(h.sin.bytes()) {
-                Ok(None) if h.server_eof => Err(()),
-                Ok(None) => break,
+        turn
+    }
+
+    /// Response heads: interim ones pass, the final one sets the body's framing (or makes the
+    /// connection a tunnel).
+    fn exchange_response_heads(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let shared = ctx.shared;
+        let target = self.up.target;
+        let (Some(fe_http), Some(b)) = (shared.config.http.frontends.get(self.frontend), self.up.backend) else { return internal() };
+        let (Some(be_http), be) = (shared.config.http.backends.get(b), &shared.config.backends[b]) else { return internal() };
+        let mut turn = Turn::Still;
+        loop {
+            let Some(h) = self.proto.http_mut() else { return internal() };
+            let x: &mut Exchange = h;
+            if x.res_body.is_some() {
+                return turn;
+            }
+            let parsed = match parse_response(x.sin.bytes()) {
+                Ok(None) if x.server_eof => Err(()),
+                Ok(None) => return turn,
                 Ok(Some(resp)) => Ok(resp),
                 Err(_) => Err(()),
             };
-            let (Some(fe_http), Some(be_http), Some(txn)) = (
-                shared.config.http.frontends.get(self.frontend),
-                self.up.backend.and_then(|b| shared.config.http.backends.get(b)),
-                h.txn.as_mut(),
-            ) else {
-                return Err(super::internal());
-            };
+            let Some(txn) = x.txn.as_mut() else { return internal() };
             let mut resp = match parsed {
                 Ok(r) => r,
                 Err(()) => {
                     let reply = txn.bad_response(fe_http, be_http);
                     self.http_reply(ctx, reply);
-                    return Ok(true);
+                    return Turn::Moved;
                 }
             };
-            h.sin.consume(resp.head_len);
-            h.response_head.get_or_insert(ctx.now);
-            let Some(be) = self.up.backend.map(|b| &shared.config.backends[b]) else { return Err(super::internal()) };
-            match txn.on_response(fe_http, be_http, &cookie_servers(be, &h.ups), target, &mut resp) {
+            x.sin.consume(resp.head_len);
+            x.response_head.get_or_insert(ctx.now);
+            match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp) {
                 Responded::Forward { framing, interim, conn } => {
-                    let before = h.to_client.len();
-                    resp.write(h.to_client.tail(ctx.pools));
-                    h.bytes_out += (h.to_client.len() - before) as u64;
-                    moved = true;
+                    let before = x.to_client.len();
+                    resp.write(x.to_client.tail(ctx.pools));
+                    x.bytes_out += (x.to_client.len() - before) as u64;
+                    turn = Turn::Moved;
                     if interim {
                         continue;
                     }
-                    h.status = Some(resp.status);
-                    h.conn = conn;
+                    x.status = Some(resp.status);
+                    x.conn = conn;
                     if framing == BodyFraming::Tunnel {
                         h.phase = HttpPhase::Tunnel;
-                        return Ok(true);
+                        return Turn::Moved;
                     }
-                    h.res_body = Some(BodyCursor::new(framing));
+                    x.res_body = Some(BodyCursor::new(framing));
                 }
                 Responded::Reply(r) => {
                     self.http_reply(ctx, r);
-                    return Ok(true);
+                    return Turn::Moved;
                 }
             }
         }
-        // Response body.
+    }
+
+    /// The final response's body, as far as its framing goes; a server that stops short
+    /// ends the session (`SD`).
+    fn exchange_response_body(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let Some(h) = self.proto.http_mut() else { return internal() };
+        let x: &mut Exchange = h;
+        let Some(body) = x.res_body.as_mut() else { return Turn::Still };
+        let mut turn = Turn::Still;
         let mut truncated = false;
-        if let Some(body) = h.res_body.as_mut() {
-            if !body.is_done() && !h.sin.is_empty() && h.to_client.len() < MAX_PENDING {
-                match body.advance(h.sin.bytes()) {
-                    Ok(p) => {
-                        if p.consumed > 0 {
-                            h.to_client.extend(&h.sin.bytes()[..p.consumed], ctx.pools);
-                            h.bytes_out += p.consumed as u64;
-                            h.sin.consume(p.consumed);
-                            moved = true;
-                        }
+        if !body.is_done() && !x.sin.is_empty() && x.to_client.len() < MAX_PENDING {
+            match body.advance(x.sin.bytes()) {
+                Ok(p) => {
+                    if p.consumed > 0 {
+                        x.to_client.extend(&x.sin.bytes()[..p.consumed], ctx.pools);
+                        x.bytes_out += p.consumed as u64;
+                        x.sin.consume(p.consumed);
+                        turn = Turn::Moved;
                     }
-                    Err(_) => truncated = true,
                 }
+                Err(_) => truncated = true,
             }
-            if !body.is_done() && h.server_eof && h.sin.is_empty() && body.on_close().is_err() {
-                truncated = true;
-            }
+        }
+        if !body.is_done() && x.server_eof && x.sin.is_empty() && body.on_close().is_err() {
+            truncated = true;
         }
         if truncated {
             let t = Termination::new(Cause::ServerAbort, Phase::Data);
             self.http_log_end(ctx, t);
-            return Err(Step::Close(t));
+            return Turn::End(Step::Close(t));
         }
+        turn
+    }
+
+    /// The response is complete (and the request too, unless the client is not kept).
+    fn exchange_end(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let Some(h) = self.proto.http() else { return internal() };
         let response_done = h.res_body.as_ref().is_some_and(BodyCursor::is_done);
         if response_done && (h.req_body.is_done() || !h.conn.client_keep_alive) {
             self.http_end_txn(ctx);
-            moved = true;
+            return Turn::Moved;
         }
-        Ok(moved)
+        Turn::Still
     }
 
     /// The response is complete: log, give the server connection back to the idle ones (or
@@ -389,27 +424,29 @@ impl Session {
     /// After a protocol switch: everything is forwarded as is, FINs passed on.
     fn http_tunnel(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let Some(h) = self.proto.http_mut() else { return false };
+        let client_eof = h.client_eof;
+        let x: &mut Exchange = h;
         let mut moved = false;
-        if !h.cin.is_empty() && h.to_server.len() < MAX_PENDING {
-            h.to_server.extend(h.cin.bytes(), ctx.pools);
-            h.cin.clear();
+        if !x.cin.is_empty() && x.to_server.len() < MAX_PENDING {
+            x.to_server.extend(x.cin.bytes(), ctx.pools);
+            x.cin.clear();
             moved = true;
         }
-        if !h.sin.is_empty() && h.to_client.len() < MAX_PENDING {
-            h.to_client.extend(h.sin.bytes(), ctx.pools);
-            h.bytes_out += h.sin.len() as u64;
-            h.sin.clear();
+        if !x.sin.is_empty() && x.to_client.len() < MAX_PENDING {
+            x.to_client.extend(x.sin.bytes(), ctx.pools);
+            x.bytes_out += x.sin.len() as u64;
+            x.sin.clear();
             moved = true;
         }
-        if h.client_eof && h.cin.is_empty() && h.to_server.is_empty() && !h.shut_server {
+        if client_eof && x.cin.is_empty() && x.to_server.is_empty() && !x.shut_server {
             if let Some(c) = self.up.conn.and_then(|k| ctx.conns.get(k)) {
                 let _ = c.stream.shutdown(std::net::Shutdown::Write);
             }
-            h.shut_server = true;
+            x.shut_server = true;
         }
-        if h.server_eof && h.sin.is_empty() && h.to_client.is_empty() && !h.shut_client {
+        if x.server_eof && x.sin.is_empty() && x.to_client.is_empty() && !x.shut_client {
             let _ = self.client.shutdown(std::net::Shutdown::Write);
-            h.shut_client = true;
+            x.shut_client = true;
         }
         moved
     }

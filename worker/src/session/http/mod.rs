@@ -40,9 +40,28 @@ pub enum HttpPhase {
     Closing { until: Instant, shut: bool },
 }
 
-/// The per-transaction and per-connection HTTP state of a session.
+/// The HTTP state of a session. What waiting for a request needs is here; everything a
+/// request in flight needs is in an [`Exchange`], allocated when the first byte of a request
+/// arrives and freed once the client is idle again with nothing buffered, so an idle keep-alive
+/// client costs this struct and its socket. `HttpState` dereferences to the exchange (an empty
+/// one while there is none; writing through it creates it).
 pub struct HttpState {
     pub phase: HttpPhase,
+    client_eof: bool,
+    /// Transactions completed on this connection.
+    requests: u64,
+    /// When the current request's wait started: accept for the first, the end of the previous
+    /// response otherwise (keep-alive idle).
+    wait_start: Instant,
+    /// First byte of the current request (`timeout http-request` runs from here on a kept-alive
+    /// connection).
+    request_start: Option<Instant>,
+    client_last: Instant,
+    ex: Option<Box<Exchange>>,
+}
+
+/// A request in flight: its buffers, transaction, body framing and log fields.
+pub struct Exchange {
     /// Client bytes not yet processed: a partial head, body not yet forwarded, or pipelined
     /// requests.
     cin: Buf,
@@ -50,7 +69,6 @@ pub struct HttpState {
     sin: Buf,
     to_server: Buf,
     to_client: Buf,
-    client_eof: bool,
     server_eof: bool,
     /// Tunnel: FIN passed on to the server / to the client.
     shut_server: bool,
@@ -63,14 +81,6 @@ pub struct HttpState {
     /// The final response's body, once its head is forwarded.
     res_body: Option<BodyCursor>,
     conn: ConnPlan,
-    /// Transactions completed on this connection.
-    requests: u64,
-    /// When the current request's wait started: accept for the first, the end of the previous
-    /// response otherwise (keep-alive idle).
-    wait_start: Instant,
-    /// First byte of the current request (`timeout http-request` runs from here on a kept-alive
-    /// connection).
-    request_start: Option<Instant>,
     request_wall: SystemTime,
     head_done: Option<Instant>,
     response_head: Option<Instant>,
@@ -83,19 +93,16 @@ pub struct HttpState {
     /// The backend the current request was routed to (the session's may be an earlier
     /// request's when the frontend answers this one itself).
     log_backend: Option<usize>,
-    client_last: Instant,
     server_last: Instant,
 }
 
-impl HttpState {
-    pub fn new(now: Instant) -> Self {
-        HttpState {
-            phase: HttpPhase::Head,
+impl Exchange {
+    fn new(now: Instant) -> Self {
+        Exchange {
             cin: Buf::default(),
             sin: Buf::default(),
             to_server: Buf::default(),
             to_client: Buf::default(),
-            client_eof: false,
             server_eof: false,
             shut_server: false,
             shut_client: false,
@@ -104,10 +111,7 @@ impl HttpState {
             req_body: BodyCursor::new(BodyFraming::None),
             res_body: None,
             conn: ConnPlan { client_keep_alive: false, server_keep_alive: false },
-            requests: 0,
-            wait_start: now,
-            request_start: None,
-            request_wall: SystemTime::now(),
+            request_wall: SystemTime::UNIX_EPOCH,
             head_done: None,
             response_head: None,
             status: None,
@@ -115,8 +119,48 @@ impl HttpState {
             request_line: None,
             logged: true,
             log_backend: None,
-            client_last: now,
             server_last: now,
+        }
+    }
+
+    /// Nothing held and no request under way: the exchange can go.
+    fn is_idle(&self) -> bool {
+        self.cin.is_empty()
+            && self.sin.is_empty()
+            && self.to_server.is_empty()
+            && self.to_client.is_empty()
+            && self.txn.is_none()
+            && self.logged
+    }
+}
+
+/// What an idle session reads through [`HttpState`]'s dereference: no bytes, no request.
+static IDLE: std::sync::LazyLock<Exchange> = std::sync::LazyLock::new(|| Exchange::new(Instant::now()));
+
+impl std::ops::Deref for HttpState {
+    type Target = Exchange;
+    fn deref(&self) -> &Exchange {
+        self.ex.as_deref().unwrap_or(&IDLE)
+    }
+}
+
+impl std::ops::DerefMut for HttpState {
+    fn deref_mut(&mut self) -> &mut Exchange {
+        let now = self.client_last;
+        self.ex.get_or_insert_with(|| Box::new(Exchange::new(now)))
+    }
+}
+
+impl HttpState {
+    pub fn new(now: Instant) -> Self {
+        HttpState {
+            phase: HttpPhase::Head,
+            client_eof: false,
+            requests: 0,
+            wait_start: now,
+            request_start: None,
+            client_last: now,
+            ex: None,
         }
     }
 }
@@ -125,12 +169,16 @@ impl HttpState {
     /// Gives the buffers that hold nothing back to the thread's pool (all of them when the
     /// session ends), so that an idle keep-alive client holds none.
     pub fn release_buffers(&mut self, pools: &mut crate::buffer::Pools, all: bool) {
-        for b in [&mut self.cin, &mut self.sin, &mut self.to_server, &mut self.to_client] {
+        let Some(ex) = self.ex.as_deref_mut() else { return };
+        for b in [&mut ex.cin, &mut ex.sin, &mut ex.to_server, &mut ex.to_client] {
             if all {
                 b.release(pools);
             } else {
                 b.release_if_empty(pools);
             }
+        }
+        if all || (self.phase == HttpPhase::Head && ex.is_idle()) {
+            self.ex = None;
         }
     }
 
@@ -187,23 +235,20 @@ impl Session {
     /// Moves everything that can move, until nothing does.
     pub(crate) fn http_drive(&mut self, ctx: &mut Ctx<'_>) -> Step {
         loop {
-            let mut moved = false;
-            match self.http_read(ctx) {
-                Ok(m) => moved |= m,
-                Err(step) => return step,
+            let mut turn = self.http_read(ctx);
+            if !matches!(turn, Turn::End(_)) {
+                turn = turn.then(self.http_process(ctx));
             }
-            match self.http_process(ctx) {
-                Ok(m) => moved |= m,
-                Err(step) => return step,
+            if !matches!(turn, Turn::End(_)) {
+                turn = turn.then(self.http_write(ctx));
             }
-            match self.http_write(ctx) {
-                Ok(m) => moved |= m,
-                Err(step) => return step,
+            if let Turn::End(step) = turn {
+                return step;
             }
             if let Some(step) = self.http_finished(ctx) {
                 return step;
             }
-            if !moved {
+            if turn == Turn::Still {
                 if let Some(h) = self.proto.http_mut() {
                     h.release_buffers(ctx.pools, false);
                 }
@@ -213,11 +258,12 @@ impl Session {
     }
 
     /// Reads from both sides as far as the buffers allow.
-    fn http_read(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let Some(h) = self.proto.http_mut() else { return Err(internal()) };
+    fn http_read(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let Some(h) = self.proto.http_mut() else { return internal() };
         let mut moved = false;
         let mut client_bytes = 0;
-        if !h.client_eof {
+        // Checked first: touching `cin` would give an idle session an exchange.
+        if !h.client_eof && self.client_ready.readable {
             match h.cin.recv(&self.client, &mut self.client_ready, ctx.pools) {
                 Ok(ReadOutcome::Data(n)) => {
                     client_bytes = n;
@@ -232,10 +278,10 @@ impl Session {
                     moved = true;
                 }
                 Ok(ReadOutcome::Empty) => {}
-                Err(e) => return Err(self.http_abort(ctx, Side::Client, e)),
+                Err(e) => return Turn::End(self.http_abort(ctx, Side::Client, e)),
             }
         }
-        let Some(h) = self.proto.http_mut() else { return Err(internal()) };
+        let Some(h) = self.proto.http_mut() else { return internal() };
         let server_open = self.up.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel);
         let server = self.up.conn.and_then(|k| ctx.conns.get_mut(k));
         if let (true, Some(server)) = (server_open && !h.server_eof, server) {
@@ -249,19 +295,19 @@ impl Session {
                     moved = true;
                 }
                 Ok(ReadOutcome::Empty) => {}
-                Err(e) => return Err(self.http_abort(ctx, Side::Server, e)),
+                Err(e) => return Turn::End(self.http_abort(ctx, Side::Server, e)),
             }
         }
         if client_bytes > 0 {
             self.count_in(ctx, client_bytes as u64);
             moved = true;
         }
-        Ok(moved)
+        Turn::moved(moved)
     }
 
     /// Writes what both sides take.
-    fn http_write(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
-        let Some(h) = self.proto.http_mut() else { return Err(internal()) };
+    fn http_write(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let Some(h) = self.proto.http_mut() else { return internal() };
         let mut moved = false;
         if self.up.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel) {
             if let Some(server) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) {
@@ -272,14 +318,14 @@ impl Session {
                             moved = true;
                         }
                     }
-                    Err(e) => return Err(self.http_abort(ctx, Side::Server, e)),
+                    Err(e) => return Turn::End(self.http_abort(ctx, Side::Server, e)),
                 }
             }
         }
-        let Some(h) = self.proto.http_mut() else { return Err(internal()) };
+        let Some(h) = self.proto.http_mut() else { return internal() };
         let written = match h.to_client.flush(&self.client, &mut self.client_ready) {
             Ok(n) => n,
-            Err(e) => return Err(self.http_abort(ctx, Side::Client, e)),
+            Err(e) => return Turn::End(self.http_abort(ctx, Side::Client, e)),
         };
         if written > 0 {
             h.client_last = ctx.now;
@@ -287,7 +333,7 @@ impl Session {
             self.count_out(ctx, written as u64);
             moved = true;
         }
-        Ok(moved)
+        Turn::moved(moved)
     }
 
     /// Whether the session is over.
@@ -328,6 +374,40 @@ impl Session {
     }
 }
 
-fn internal() -> Step {
+/// What one step of an HTTP session's machine came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// Nothing could move.
+    Still,
+    /// Something moved: the steps run again.
+    Moved,
+    /// The session ends.
+    End(Step),
+}
+
+impl Turn {
+    fn moved(moved: bool) -> Turn {
+        if moved {
+            Turn::Moved
+        } else {
+            Turn::Still
+        }
+    }
+
+    /// This step's outcome followed by `next`'s.
+    fn then(self, next: Turn) -> Turn {
+        match (self, next) {
+            (Turn::End(s), _) | (_, Turn::End(s)) => Turn::End(s),
+            (Turn::Moved, _) | (_, Turn::Moved) => Turn::Moved,
+            (Turn::Still, Turn::Still) => Turn::Still,
+        }
+    }
+}
+
+fn internal_step() -> Step {
     Step::Close(Termination::new(Cause::Internal, Phase::Data))
+}
+
+fn internal() -> Turn {
+    Turn::End(internal_step())
 }
