@@ -235,3 +235,32 @@ fn a_kept_server_connection_that_the_server_closed_is_not_reused() {
     }
     assert_eq!(accepts.load(std::sync::atomic::Ordering::SeqCst), 3, "a new server connection per request");
 }
+
+#[test]
+fn clients_answered_408_leave_maxconn_at_once_instead_of_after_a_linger() {
+    // Two clients take the frontend's two slots and send nothing; `timeout http-request` answers
+    // them 408. They never close their side, so the slots must be freed when the 408 and the FIN
+    // are out (as HAProxy closes at once), not after the 2 s drain that waits for their FIN.
+    let s = start(&["s1"]);
+    let w = Worker::start(worker_config(&format!(
+        r#"(
+      global: (maxconn: 100, nbthread: 1, log: (target: "stderr", facility: "local1")),
+      defaults: (mode: http, timeout: (connect: "2s", client: "10s", server: "10s", http_request: "300ms")),
+      frontend: [(name: "fe408", bind: ["127.0.0.1:1"], maxconn: 2, default_backend: "fe408_be")],
+      backend: [(name: "fe408_be", servers: [(name: "s1", addr: "{}")])],
+    )"#,
+        s[0].addr
+    )));
+    let idle: Vec<Client> = (0..2).map(|_| Client::connect(w.addr)).collect();
+    std::thread::sleep(Duration::from_millis(50));
+    let t0 = std::time::Instant::now();
+    // Waits in the listen backlog until a slot frees.
+    let mut c = Client::connect(w.addr);
+    let r = c.request(&get("x", ""));
+    let waited = t0.elapsed();
+    assert_eq!(r.head.status(), 200);
+    assert!(waited < Duration::from_millis(1200), "the third client waited {waited:?}; the idle ones were answered after 300 ms");
+    for mut i in idle {
+        assert_eq!(i.response().expect("the 408").head.status(), 408);
+    }
+}

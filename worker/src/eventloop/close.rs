@@ -33,14 +33,7 @@ impl EventLoop {
         s.close_private(&mut ctx);
         s.release_slot(&mut ctx);
         s.release_buffers(ctx.pools);
-        let stats = &self.shared.stats;
-        stats.process.session_closed();
-        stats.frontends[s.frontend].counters.session_closed();
-        stats.frontends[s.frontend].listeners[s.listener].counters.session_closed();
-        if let Some(be) = s.up.backend {
-            stats.backends[be].counters.session_closed();
-        }
-        self.shared.slot_freed();
+        s.leave_counts(&self.shared);
     }
 
     fn log_session(&self, s: &Session, term: Termination) {

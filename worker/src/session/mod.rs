@@ -102,6 +102,8 @@ pub struct Session {
     pub accepted: Instant,
     pub accepted_wall: SystemTime,
     pub armed: Armed,
+    /// The session no longer counts against `maxconn` (see [`Session::leave_counts`]).
+    left_counts: bool,
     pub up: Upstream,
     pub proto: Proto,
 }
@@ -121,6 +123,7 @@ impl Session {
             accepted: now,
             accepted_wall: SystemTime::now(),
             armed: Armed::default(),
+            left_counts: false,
             up: Upstream::new(backend),
             proto,
         }
@@ -198,6 +201,24 @@ impl Session {
                 Counters::add(&stats.backends[be].servers[s].counters.bytes_out, n);
             }
         }
+    }
+
+    /// Stops counting the session in the process, frontend and backend counts (`maxconn`),
+    /// once: when it closes, or earlier when only a FIN to a client that was answered is left
+    /// (HAProxy closes such a connection at once; waiting for the client's own FIN must not
+    /// keep the 1,001st client of `maxconn 1000` waiting).
+    pub fn leave_counts(&mut self, shared: &Shared) {
+        if std::mem::replace(&mut self.left_counts, true) {
+            return;
+        }
+        let stats = &shared.stats;
+        stats.process.session_closed();
+        stats.frontends[self.frontend].counters.session_closed();
+        stats.frontends[self.frontend].listeners[self.listener].counters.session_closed();
+        if let Some(be) = self.up.backend {
+            stats.backends[be].counters.session_closed();
+        }
+        shared.slot_freed();
     }
 
     /// Gives the buffers and pipes back (the session is ending).

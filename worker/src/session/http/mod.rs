@@ -349,9 +349,11 @@ impl Session {
             }
             HttpPhase::Closing { shut: true, .. } if h.client_eof => Some(Step::Close(Termination::NORMAL)),
             HttpPhase::Closing { shut, until } if !shut && h.to_client.is_empty() => {
-                // Everything is out: FIN, then wait for the client's.
+                // Everything is out: FIN, then wait for the client's (its late bytes must not
+                // meet a reset), no longer counted against maxconn.
                 let _ = self.client.shutdown(std::net::Shutdown::Write);
                 h.phase = HttpPhase::Closing { until, shut: true };
+                self.leave_counts(ctx.shared);
                 None
             }
             HttpPhase::Tunnel if h.client_eof && h.server_eof && h.to_client.is_empty() && h.to_server.is_empty() => {
