@@ -23,8 +23,11 @@ enum Fate {
     /// The client gets an error (4xx, 502) or an incomplete response; the backend answers
     /// nothing.
     Refuses,
+    /// In the table only: HAProxy's answer depends on how the bytes reach it (seen with
+    /// invalid trailer names when many requests arrive at once).
+    Either,
 }
-use Fate::{Forwards as F, Refuses as R};
+use Fate::{Either as E, Forwards as F, Refuses as R};
 
 /// One hostile request: id, bytes (an `X-Case` line is inserted after the request line),
 /// HAProxy's fate, hakeeper's, and whether both forwards must mean the same.
@@ -115,8 +118,8 @@ const CASES: &[Case] = &[
     case("trailer-content-length", "T:Content-Length: 5\r\n\r\n", F, R),
     case("trailer-transfer-encoding", "T:Transfer-Encoding: chunked\r\n\r\n", F, R),
     case("trailer-host", "T:Host: secret.abc.com\r\n\r\n", F, R),
-    case("trailer-space-in-name", "T:X Sum: 1\r\n\r\n", F, R),
-    case("trailer-space-before-colon", "T:X-Sum : 1\r\n\r\n", F, R),
+    case("trailer-space-in-name", "T:X Sum: 1\r\n\r\n", E, R),
+    case("trailer-space-before-colon", "T:X-Sum : 1\r\n\r\n", E, R),
     case("trailer-ctl", "T:X-Sum: a\x01b\r\n\r\n", F, R),
     case("trailer-del", "T:X-Sum: a\x7fb\r\n\r\n", F, R),
     case("trailer-bare-lf", "T:X-Sum: 1\n\r\n", F, R),
@@ -289,7 +292,7 @@ fn hakeeper_is_never_more_permissive_than_haproxy() {
                 from_hk.brief()
             ));
         }
-        if fate_hap != c.haproxy {
+        if fate_hap != c.haproxy && c.haproxy != Fate::Either {
             failures.push(format!("{}: HAProxy {:?}, the table says {:?}\n    haproxy {}", c.id, fate_hap, c.haproxy, from_hap.brief()));
         }
         if fate_hk != c.hakeeper {
