@@ -11,6 +11,7 @@ pub mod differential_compare;
 pub mod differential_haproxy;
 pub mod differential_script;
 pub mod ha;
+pub mod hostile_backend;
 pub mod http_backend;
 pub mod mariadb;
 pub mod netns;

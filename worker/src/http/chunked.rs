@@ -2,6 +2,13 @@
 //! forwards chunks unchanged, in place, and only needs to know where the message ends and that
 //! every chunk size line, chunk end and trailer is well formed.
 //!
+//! Trailer lines are header fields (RFC 9112 section 7.1.2, RFC 9110 section 5): a token, a
+//! colon, a value without controls. HAProxy 2.6 refuses a line without a colon (so a request
+//! line in the trailers) and an empty name; hakeeper also refuses what HAProxy forwards there
+//! and RFC 9110 forbids in a field: a blank or control in the name, a control in the value,
+//! obs-fold, and (RFC 9110 section 6.5.1) fields that frame, route or steer the connection,
+//! which a server merging trailers into its headers would act on.
+//!
 //! ```text
 //! chunked-body = *chunk last-chunk trailer-section CRLF
 //! chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
@@ -22,6 +29,8 @@ pub enum ChunkError {
     MissingCrlf,
     #[error("invalid trailer line")]
     BadTrailer,
+    #[error("trailer field not allowed in trailers (framing, routing or connection)")]
+    ForbiddenTrailer,
     #[error("trailers larger than {MAX_HEAD} bytes")]
     TrailersTooLarge,
 }
@@ -55,25 +64,39 @@ enum State {
     DataLf,
     /// At the start of a trailer line or of the final CRLF.
     LineStart,
-    /// Inside a trailer line.
-    Trailer,
+    /// Inside a trailer field's name, `len` bytes so far.
+    TrailerName {
+        len: usize,
+    },
+    /// After the colon, up to CR.
+    TrailerValue,
     TrailerLf,
     /// Saw the CR of the final empty line.
     EndLf,
     Done,
 }
 
+/// Fields that may not come as trailers: they frame the message, route it or steer the
+/// connection, and are only valid in the header section (RFC 9110 section 6.5.1).
+const FORBIDDEN_TRAILERS: &[&[u8]] =
+    &[b"content-length", b"transfer-encoding", b"trailer", b"host", b"connection", b"keep-alive", b"upgrade", b"te", b"expect"];
+
+/// Longest name in [`FORBIDDEN_TRAILERS`]; longer names need not be kept.
+const NAME_KEPT: usize = 17;
+
 #[derive(Debug, Clone)]
 pub struct ChunkedDecoder {
     state: State,
     trailer_bytes: usize,
+    /// The current trailer name's first bytes, lowercased.
+    name: [u8; NAME_KEPT],
     /// Payload bytes seen (chunk data only).
     payload: u64,
 }
 
 impl Default for ChunkedDecoder {
     fn default() -> Self {
-        ChunkedDecoder { state: State::Size { digits: 0, size: 0 }, trailer_bytes: 0, payload: 0 }
+        ChunkedDecoder { state: State::Size { digits: 0, size: 0 }, trailer_bytes: 0, name: [0; NAME_KEPT], payload: 0 }
     }
 }
 
@@ -86,9 +109,14 @@ fn hex(b: u8) -> Option<u64> {
     }
 }
 
-/// Bytes allowed in extensions and trailer lines: visible, blanks, obs-text.
+/// Bytes allowed in extensions and field values: visible, blanks, obs-text.
 fn is_text(b: u8) -> bool {
     b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
+}
+
+/// A token byte (RFC 9110 section 5.6.2): what a field name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 impl ChunkedDecoder {
@@ -158,14 +186,21 @@ impl ChunkedDecoder {
                 },
                 State::LineStart => match b {
                     b'\r' => State::EndLf,
-                    // A trailer line, which may not be folded.
-                    b' ' | b'\t' => return Err(ChunkError::BadTrailer),
-                    b if is_text(b) => self.trailer_byte()?,
+                    // A trailer line starts with its name: not a blank (obs-fold), not a colon.
+                    b if is_tchar(b) => self.name_byte(0, b)?,
                     _ => return Err(ChunkError::BadTrailer),
                 },
-                State::Trailer => match b {
+                State::TrailerName { len } => match b {
+                    b':' => self.name_end(len)?,
+                    b if is_tchar(b) => self.name_byte(len, b)?,
+                    _ => return Err(ChunkError::BadTrailer),
+                },
+                State::TrailerValue => match b {
                     b'\r' => State::TrailerLf,
-                    b if is_text(b) => self.trailer_byte()?,
+                    b if is_text(b) => {
+                        self.count_trailer_byte()?;
+                        State::TrailerValue
+                    }
                     _ => return Err(ChunkError::BadTrailer),
                 },
                 State::TrailerLf => match b {
@@ -194,12 +229,30 @@ impl ChunkedDecoder {
         })
     }
 
-    fn trailer_byte(&mut self) -> Result<State, ChunkError> {
+    fn count_trailer_byte(&mut self) -> Result<(), ChunkError> {
         self.trailer_bytes += 1;
         if self.trailer_bytes > MAX_HEAD {
             return Err(ChunkError::TrailersTooLarge);
         }
-        Ok(State::Trailer)
+        Ok(())
+    }
+
+    /// Byte `len` of a trailer name.
+    fn name_byte(&mut self, len: usize, b: u8) -> Result<State, ChunkError> {
+        self.count_trailer_byte()?;
+        if let Some(slot) = self.name.get_mut(len) {
+            *slot = b.to_ascii_lowercase();
+        }
+        Ok(State::TrailerName { len: len + 1 })
+    }
+
+    /// The colon after a trailer name of `len` bytes.
+    fn name_end(&mut self, len: usize) -> Result<State, ChunkError> {
+        self.count_trailer_byte()?;
+        if len <= NAME_KEPT && FORBIDDEN_TRAILERS.contains(&&self.name[..len]) {
+            return Err(ChunkError::ForbiddenTrailer);
+        }
+        Ok(State::TrailerValue)
     }
 }
 
@@ -238,7 +291,7 @@ mod tests {
 
     #[test]
     fn trailers_and_size_blanks() {
-        let body = b"3  \r\nabc\r\n000\r\nX-Checksum: 1\r\nX-B: 2\r\n\r\n";
+        let body = b"3  \r\nabc\r\n000\r\nX-Checksum: 1\r\nX-B:2\r\nContent-Length-Ish: \xe9\r\nX-Empty:\r\n\r\n";
         assert_eq!(whole(body), Ok((body.len(), true)));
         assert_eq!(bytewise(body), Ok((body.len(), true)));
     }
@@ -271,6 +324,18 @@ mod tests {
             (b"0\r\nX: a\x00\r\n\r\n", ChunkError::BadTrailer),
             (b"0\r\nX: a\n\r\n", ChunkError::BadTrailer),
             (b"0\r\n\rX", ChunkError::MissingCrlf),
+            (b"0\r\nbadtrailer\r\n\r\n", ChunkError::BadTrailer),
+            (b"0\r\nGET /admin HTTP/1.1\r\nHost: a\r\n\r\n", ChunkError::BadTrailer),
+            (b"0\r\nX-T: 1\r\n 2\r\n\r\n", ChunkError::BadTrailer),
+            (b"0\r\n: 1\r\n\r\n", ChunkError::BadTrailer),
+            (b"0\r\nX T: 1\r\n\r\n", ChunkError::BadTrailer),
+            (b"0\r\nX-T : 1\r\n\r\n", ChunkError::BadTrailer),
+            (b"0\r\nX-T: a\x01b\r\n\r\n", ChunkError::BadTrailer),
+            (b"0\r\nX-T: a\x7fb\r\n\r\n", ChunkError::BadTrailer),
+            (b"0\r\nContent-Length: 5\r\n\r\n", ChunkError::ForbiddenTrailer),
+            (b"0\r\nTRANSFER-ENCODING: chunked\r\n\r\n", ChunkError::ForbiddenTrailer),
+            (b"0\r\nX: 1\r\nHost: evil\r\n\r\n", ChunkError::ForbiddenTrailer),
+            (b"0\r\nConnection: close\r\n\r\n", ChunkError::ForbiddenTrailer),
         ] {
             assert_eq!(whole(bad), Err(err), "{:?}", String::from_utf8_lossy(bad));
             assert_eq!(bytewise(bad), Err(err), "bytewise {:?}", String::from_utf8_lossy(bad));

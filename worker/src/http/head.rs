@@ -6,6 +6,7 @@
 
 use super::framing::{framing_headers, request_framing, BodyFraming, FramingHeaders, RequestKind, Transfer};
 use super::headers::{Headers, Span};
+use super::target::{check_host, classify, without_default_port, TargetError, TargetForm};
 use super::HeadError;
 
 /// Largest head accepted, in bytes.
@@ -216,6 +217,55 @@ fn own_headers(head: &[u8], lines: &[httparse::Header<'_>]) -> Headers {
     h
 }
 
+/// Checks the target's form and its agreement with `Host` (see [`super::target`]), then
+/// normalizes both as HAProxy's `http_scheme_based_normalize` does (the scheme's default port
+/// dropped; for CONNECT, Host's port dropped), so that ACLs read what the server will. A
+/// missing Host is added from the authority.
+fn check_target_and_host(headers: &mut Headers, method: Span, target: &mut Span) -> Result<(), TargetError> {
+    let form = classify(headers.slice(method), headers.slice(*target))?;
+    let host = headers.get("host");
+    if let Some(h) = host {
+        check_host(h)?;
+    }
+    let (authority, default_port) = match form {
+        TargetForm::Origin | TargetForm::Asterisk => return Ok(()),
+        TargetForm::Absolute { authority, default_port } => (authority, Some(default_port)),
+        TargetForm::Authority => ((0, headers.slice(*target).len()), None),
+    };
+    let full = headers.slice(*target);
+    let (from, to) = authority;
+    let given = &full[from..to];
+    let wanted = without_default_port(given, default_port);
+    let Some(host) = host else {
+        // RFC 9112 section 3.2.2: the server acts on the target's authority, so the ACLs read
+        // it as Host (HAProxy would forward the request without one).
+        let (wanted, rewritten) = (wanted.to_vec(), [&full[..from], wanted, &full[to..]].concat());
+        if default_port.is_some() {
+            *target = headers.store(&rewritten);
+        }
+        headers.append(b"Host", &wanted);
+        return Ok(());
+    };
+    let host_n = without_default_port(host, default_port);
+    let agree = match default_port {
+        Some(_) => wanted.eq_ignore_ascii_case(host_n),
+        // CONNECT: Host names the authority, with or without its port.
+        None => host.eq_ignore_ascii_case(given) || host.eq_ignore_ascii_case(wanted),
+    };
+    if !agree {
+        return Err(TargetError::HostMismatch);
+    }
+    let new_host = (host_n.len() != host.len()).then(|| host_n.to_vec());
+    if default_port.is_some() && wanted.len() != given.len() {
+        let rewritten = [&full[..from], wanted, &full[to..]].concat();
+        *target = headers.store(&rewritten);
+    }
+    if let Some(h) = new_host {
+        headers.edit_values("host", |_| Some(Some(h.clone())));
+    }
+    Ok(())
+}
+
 /// Parses a request head at the start of `buf`. `Ok(None)`: incomplete, read more.
 pub fn parse_request(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
     if !may_be_complete(buf) {
@@ -238,12 +288,15 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
     if headers.get_all("host").nth(1).is_some() {
         return Err(HeadError::DuplicateHost);
     }
+    let mut target = span_of(head, target.as_bytes());
+    let mut headers = headers;
+    check_target_and_host(&mut headers, span_of(head, method.as_bytes()), &mut target)?;
     let framing = request_framing(framing_headers(&headers, true, version == Version::Http10)?);
     let expect_continue = headers.get("expect").is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
     let connection = ConnectionTokens::read(&headers);
     Ok(Some(RequestHead {
         method: span_of(head, method.as_bytes()),
-        target: span_of(head, target.as_bytes()),
+        target,
         headers,
         version,
         head_len: len,
@@ -391,6 +444,55 @@ mod tests {
         assert_eq!(req("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").unwrap_err(), HeadError::DuplicateHost);
         let ok = req("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap().unwrap();
         assert_eq!(ok.framing, BodyFraming::Chunked);
+    }
+
+    #[test]
+    fn hostile_targets_are_bad_requests() {
+        for (bad, err) in [
+            ("GET /secret.bak#x HTTP/1.1\r\nHost: a\r\n\r\n", TargetError::Fragment),
+            ("GET /a\u{e9} HTTP/1.1\r\nHost: a\r\n\r\n", TargetError::BadByte),
+            ("GET admin/x HTTP/1.1\r\nHost: a\r\n\r\n", TargetError::UnknownForm),
+            ("GET http:/admin/x HTTP/1.1\r\nHost: a\r\n\r\n", TargetError::UnknownForm),
+            ("GET * HTTP/1.1\r\nHost: a\r\n\r\n", TargetError::AsteriskNotOptions),
+            ("CONNECT /p HTTP/1.1\r\nHost: a\r\n\r\n", TargetError::ConnectNotAuthority),
+            ("GET http://img.abc.com/abs HTTP/1.1\r\nHost: www.abc.com\r\n\r\n", TargetError::HostMismatch),
+            ("GET http://www.abc.com:8080/ HTTP/1.1\r\nHost: www.abc.com\r\n\r\n", TargetError::HostMismatch),
+            ("GET http://www.abc.com/ HTTP/1.1\r\nHost: \r\n\r\n", TargetError::HostMismatch),
+            ("CONNECT a.com:443 HTTP/1.1\r\nHost: b.com:443\r\n\r\n", TargetError::HostMismatch),
+            ("CONNECT a.com:443 HTTP/1.1\r\nHost: a.com:8443\r\n\r\n", TargetError::HostMismatch),
+            ("GET http://www.abc.com@img.abc.com/ui HTTP/1.1\r\nHost: img.abc.com\r\n\r\n", TargetError::Userinfo),
+            ("GET /p HTTP/1.1\r\nHost: a b\r\n\r\n", TargetError::BadHost),
+            ("GET /p HTTP/1.1\r\nHost: a,b\r\n\r\n", TargetError::BadHost),
+        ] {
+            let e = req(bad).expect_err(bad);
+            assert_eq!(e, HeadError::Target(err), "{bad:?}");
+            assert_eq!(e.request_status(), 400);
+        }
+        // httparse refuses DEL itself (HAProxy forwards it).
+        assert_eq!(req("GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n").unwrap_err().request_status(), 400);
+    }
+
+    #[test]
+    fn absolute_form_is_normalized_like_haproxy() {
+        let text = |h: &RequestHead| {
+            let mut out = Vec::new();
+            h.write(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let h = req("GET http://WWW.abc.com:80/p?q HTTP/1.1\r\nHost: www.abc.com:80\r\n\r\n").unwrap().unwrap();
+        assert_eq!(text(&h), "GET http://WWW.abc.com/p?q HTTP/1.1\r\nHost: www.abc.com\r\n\r\n");
+        let h = req("GET https://h:443 HTTP/1.1\r\nHost: h\r\n\r\n").unwrap().unwrap();
+        assert_eq!(text(&h), "GET https://h HTTP/1.1\r\nHost: h\r\n\r\n");
+        let h = req("GET http://h:8080/ HTTP/1.1\r\nHost: h:8080\r\n\r\n").unwrap().unwrap();
+        assert_eq!(text(&h), "GET http://h:8080/ HTTP/1.1\r\nHost: h:8080\r\n\r\n");
+        let h = req("GET http://h.com/x HTTP/1.0\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.headers.get("host"), Some(&b"h.com"[..]), "the ACLs read the authority the server acts on");
+        let h = req("CONNECT h.com:443 HTTP/1.1\r\nHost: h.com:443\r\n\r\n").unwrap().unwrap();
+        assert_eq!(text(&h), "CONNECT h.com:443 HTTP/1.1\r\nHost: h.com\r\n\r\n");
+        let h = req("CONNECT h.com:8443 HTTP/1.1\r\n\r\n").unwrap().unwrap();
+        assert_eq!(text(&h), "CONNECT h.com:8443 HTTP/1.1\r\nHost: h.com\r\n\r\n");
+        assert!(req("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").unwrap().is_some());
+        assert!(req("GET /p HTTP/1.1\r\nHost: \r\n\r\n").unwrap().is_some(), "an empty Host is valid with origin-form");
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl Headers {
         &self.buf[s.start as usize..s.end as usize]
     }
 
-    fn store(&mut self, bytes: &[u8]) -> Span {
+    pub(super) fn store(&mut self, bytes: &[u8]) -> Span {
         let start = self.buf.len();
         self.buf.extend_from_slice(bytes);
         Span::new(start, self.buf.len())

@@ -63,6 +63,7 @@ pub mod headers;
 pub mod httplog;
 pub mod reply;
 pub mod rules;
+pub mod target;
 pub mod termination;
 pub mod txn;
 pub mod uri;
@@ -90,6 +91,8 @@ pub enum HeadError {
     DuplicateHost,
     #[error("101 Switching Protocols without an upgrade request")]
     UnexpectedSwitch,
+    #[error("{0}")]
+    Target(#[from] target::TargetError),
 }
 
 impl HeadError {

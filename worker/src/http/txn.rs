@@ -292,6 +292,17 @@ mod tests {
     }
 
     #[test]
+    fn absolute_form_routes_on_the_authority_the_server_acts_on() {
+        let c = config();
+        let main = fe_index(&c, "main");
+        assert_eq!(backend_name(&c, main, "GET http://img.abc.com/x HTTP/1.1\r\nHost: img.abc.com\r\n\r\n"), "imgserver");
+        // HAProxy drops the default port from both before the ACLs run.
+        assert_eq!(backend_name(&c, main, "GET http://www.abc.com:80/ HTTP/1.1\r\nHost: www.abc.com:80\r\n\r\n"), "webserver");
+        // No Host: the authority stands for it.
+        assert_eq!(backend_name(&c, main, "GET http://img.abc.com/x HTTP/1.0\r\n\r\n"), "imgserver");
+    }
+
+    #[test]
     fn no_backend_is_503_and_deny_is_its_status() {
         let c = config();
         let bare = fe_index(&c, "bare");
