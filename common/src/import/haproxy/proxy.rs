@@ -2,7 +2,7 @@
 
 use super::section::{directive, Kind, Section};
 use super::server::{self, Address};
-use super::{bind, check, http_options, http_rules, stats, Ctx};
+use super::{bind, check, http_options, http_rules, lossy, stats, Ctx};
 use crate::config::raw::{RawBalance, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts};
 use crate::import::units::{haproxy_size, haproxy_time, number};
 
@@ -114,7 +114,19 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         ("http-response", Some(_)) => http_rules::http_rule(ctx, s, n, args, true),
         ("cookie", Some(_)) => http_options::cookie(ctx, s, n, args),
         ("errorfile", Some(_)) => http_options::errorfile(ctx, s, n, args),
+        ("use-server", _) => ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`{what}` would have sent matching requests to server {}", arg.unwrap_or_default()),
+            "hakeeper has no `use-server` rules yet",
+        ),
         _ if HTTP_KEYWORDS.contains(&kw) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)")),
+        ("tcp-request" | "tcp-response", _) => {
+            lossy::report(ctx, n, words, &format!("hakeeper has no `{kw}` rules yet"), format!("`{what}` not translated"))
+        }
+        _ if lossy::removed_keyword(kw).is_some() => {
+            lossy::report(ctx, n, words, lossy::removed_keyword(kw).unwrap_or_default(), format!("`{what}` not translated"))
+        }
         ("bind" | "server" | "default-server" | "default_backend" | "stick" | "stick-table", _) => ctx.notes.untranslated(
             &ctx.file,
             n,
@@ -267,7 +279,15 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     for e in b.bad_addrs {
         ctx.notes.untranslated(&ctx.file, n, e);
     }
-    if !b.options.is_empty() {
+    if b.options.iter().any(|o| o == "ssl") {
+        // The listener would answer in plaintext where clients expect TLS.
+        ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`bind {}` would have accepted TLS connections", directive(args)),
+            "hakeeper terminates no TLS: the address would serve plaintext",
+        );
+    } else if !b.options.is_empty() {
         ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));
     }
     s.proxy.bind.extend(b.addrs);
@@ -308,7 +328,16 @@ fn single_bind_port(binds: &[String]) -> Option<u16> {
     ports.all(|p| p == first).then_some(first)
 }
 
-fn report_server_params(ctx: &mut Ctx, n: usize, who: &str, out: server::ParseOutcome) {
+fn report_server_params(ctx: &mut Ctx, n: usize, who: &str, mut out: server::ParseOutcome) {
+    if let Some(i) = out.untranslated.iter().position(|o| o == "ssl") {
+        out.untranslated.remove(i);
+        ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`{who} … ssl` would have encrypted the connections to the server"),
+            "hakeeper has no TLS to servers: they would be sent in plaintext",
+        );
+    }
     for e in out.errors {
         ctx.notes.untranslated(&ctx.file, n, format!("{who}: {e}; not translated"));
     }

@@ -138,7 +138,7 @@ listen two
     assert_eq!(imported.config.stats.as_ref().unwrap().bind, ":81");
     assert!(imported.config.listen.is_empty());
     assert_warned(&imported, text, "balance leastconn", WarningKind::Untranslated, "becomes hakeeper's stats page");
-    assert_warned(&imported, text, "server s", WarningKind::Untranslated, "becomes hakeeper's stats page");
+    assert_warned(&imported, text, "server s", WarningKind::Lossy, "becomes hakeeper's stats page");
     assert_warned(&imported, text, "stats enable", WarningKind::Untranslated, "one stats page");
 }
 
@@ -220,7 +220,7 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
 
     let db = proxy(&c.listen, "db");
     assert_eq!(db.bind, [":3306"]);
-    assert_warned(&imported, t, "bind :3306", Untranslated, "bind options not translated: ssl crt /etc/x.pem");
+    assert_warned(&imported, t, "bind :3306", Lossy, "hakeeper terminates no TLS");
     assert_eq!((db.balance.clone(), db.hash_type), (Some(RawBalance::Source), Some(RawHashType::Consistent)));
     assert_eq!(db.health_check, Some(RawHealthCheck::Mysql(RawMysqlCheck { user: "haproxy".into() })));
     assert_eq!(db.stick, Some(RawStick { expire: "30m".into(), size: Some(204_800) }));
