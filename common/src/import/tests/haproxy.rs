@@ -78,7 +78,8 @@ fn several_named_defaults_are_written_into_each_proxy() {
             method: Some("GET".into()),
             uri: Some("/health".into()),
             version: None,
-            expect_status: Some(204)
+            expect_status: Some(204),
+            expect_status_range: None
         }))
     );
     let w2 = web.servers[1].check.as_ref().unwrap();
@@ -253,7 +254,8 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
             method: Some("HEAD".into()),
             uri: Some("/".into()),
             version: Some("HTTP/1.1".into()),
-            expect_status: None
+            expect_status: None,
+            expect_status_range: None
         }))
     );
     assert_warned(&imported, t, "HEAD / HTTP/1.1", Untranslated, "Host: example.com");
