@@ -19,6 +19,10 @@ pub enum Command {
     Check {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+        /// Also fail on what this host lacks and `run` would refuse (chroot directory, VRRP
+        /// interfaces, user); without it these are warnings.
+        #[arg(long)]
+        host: bool,
     },
     /// Run the appliance.
     Run {

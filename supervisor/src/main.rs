@@ -24,7 +24,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => check_cmd::main(&config),
+        Command::Check { config, host } => check_cmd::main(&config, host),
         Command::Run { config, foreground, pidfile } => {
             run_cmd::main(supervisor::ConfigSource::File(config), foreground, pidfile.as_deref())
         }
