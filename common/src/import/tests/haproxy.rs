@@ -402,5 +402,7 @@ listen stats
 ";
     let imported = import_ok(text);
     assert_warned(&imported, text, "http_auth(nobody)", WarningKind::Untranslated, "no userlist named \"nobody\"");
-    assert_warned(&imported, text, "src 10.0.0.0/8", WarningKind::Untranslated, "only `unless { http_auth(LIST) }`");
+    // With no user left, the page would be open: that line fails the import.
+    assert_warned(&imported, text, "http_auth(nobody)", WarningKind::Lossy, "open to anyone");
+    assert_warned(&imported, text, "src 10.0.0.0/8", WarningKind::Lossy, "only `unless { http_auth(LIST) }`");
 }

@@ -180,6 +180,24 @@ listen stats
 }
 
 #[test]
+fn stats_rules_and_malformed_auth_are_lossy() {
+    let text = "\
+listen stats
+  mode http
+  bind :8404
+  stats enable
+  stats auth admin
+  stats http-request deny unless { src 10.0.0.0/8 }
+";
+    let imported = import_haproxy_str("t.cfg", text).unwrap();
+    assert_lossy(
+        &imported,
+        text,
+        &[("stats auth admin", "expected USER:PASSWORD"), ("stats http-request deny", "no rules besides its users")],
+    );
+}
+
+#[test]
 fn errorfile_dev_null_imports_and_loads_cleanly() {
     // HAProxy's manual: `errorfile 408 /dev/null` closes silently instead of sending a 408 page.
     let text = "\
