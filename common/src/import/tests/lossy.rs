@@ -5,7 +5,7 @@
 use super::haproxy::{import_ok, line_of};
 use super::*;
 use crate::config::raw::*;
-use WarningKind::{Lossy, Replaced};
+use WarningKind::Replaced;
 
 /// The lines reported as lossy, with their messages.
 fn lossy_lines(imported: &Imported) -> Vec<(usize, String)> {
