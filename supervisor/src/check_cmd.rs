@@ -30,9 +30,13 @@ impl Host for ThisHost {
         nix::net::if_::if_nametoindex(name).is_ok()
     }
 
-    fn has_user(&self, name: &str) -> bool {
-        // A lookup that fails for another reason is not proof that the user is missing.
-        !matches!(nix::unistd::User::from_name(name), Ok(None))
+    // A failed lookup counts as missing: `run` refuses to start on it too.
+    fn user_uid(&self, name: &str) -> Option<u32> {
+        nix::unistd::User::from_name(name).ok().flatten().map(|u| u.uid.as_raw())
+    }
+
+    fn has_group(&self, name: &str) -> bool {
+        matches!(nix::unistd::Group::from_name(name), Ok(Some(_)))
     }
 }
 

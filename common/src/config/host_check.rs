@@ -13,7 +13,9 @@ pub trait Host {
     /// Why `path` cannot serve as a chroot directory, or `None` when it can.
     fn dir_problem(&self, path: &Path) -> Option<String>;
     fn has_interface(&self, name: &str) -> bool;
-    fn has_user(&self, name: &str) -> bool;
+    /// The user's uid, `None` when the host has no such user.
+    fn user_uid(&self, name: &str) -> Option<u32>;
+    fn has_group(&self, name: &str) -> bool;
 }
 
 /// One finding per setting this host cannot honour, with the config field it came from.
@@ -21,8 +23,18 @@ pub fn check(config: &Config, host: &impl Host) -> Vec<Finding> {
     let mut found = Vec::new();
     let g = &config.global;
     if let Some(user) = &g.user {
-        if !host.has_user(user) {
-            found.push(Finding { path: "global.user".into(), message: format!("user {user:?} does not exist on this host") });
+        let problem = match host.user_uid(user) {
+            None => Some(format!("user {user:?} does not exist on this host")),
+            Some(0) => Some(format!("user {user:?} has uid 0, not an unprivileged user")),
+            Some(_) => None,
+        };
+        if let Some(message) = problem {
+            found.push(Finding { path: "global.user".into(), message });
+        }
+    }
+    if let Some(group) = &g.group {
+        if !host.has_group(group) {
+            found.push(Finding { path: "global.group".into(), message: format!("group {group:?} does not exist on this host") });
         }
     }
     if let Some(dir) = &g.chroot {
@@ -63,14 +75,21 @@ mod tests {
         fn has_interface(&self, name: &str) -> bool {
             name == "lo"
         }
-        fn has_user(&self, name: &str) -> bool {
+        fn user_uid(&self, name: &str) -> Option<u32> {
+            match name {
+                "haproxy" => Some(101),
+                "root" => Some(0),
+                _ => None,
+            }
+        }
+        fn has_group(&self, name: &str) -> bool {
             name == "haproxy"
         }
     }
 
     fn config(chroot: &str, user: &str, interface: &str) -> Config {
         let text = format!(
-            r#"(global: (chroot: "{chroot}", user: "{user}"),
+            r#"(global: (chroot: "{chroot}", user: "{user}", group: "haproxy"),
                 vrrp: (instances: [(name: "VI_1", interface: "{interface}", vrid: 51, priority: 100, vips: ["10.0.0.5"])]))"#
         );
         load_str("t.ron", &text).unwrap_or_else(|e| panic!("{e}")).config
@@ -82,6 +101,15 @@ mod tests {
         let paths: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["global.user", "global.chroot", "vrrp.instances[0].interface"]);
         assert!(found[1].message.contains("/usr/share/haproxy") && found[2].message.contains("eth9"));
+    }
+
+    #[test]
+    fn root_and_a_missing_group_are_refused_as_run_refuses_them() {
+        let mut c = config("/var/empty", "root", "lo");
+        c.global.group = Some("wheel-hk".into());
+        let found = check(&c, &FakeHost);
+        let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(messages, ["user \"root\" has uid 0, not an unprivileged user", "group \"wheel-hk\" does not exist on this host"]);
     }
 
     #[test]
