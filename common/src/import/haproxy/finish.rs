@@ -169,7 +169,8 @@ fn report_lost_lines(ctx: &mut Ctx, s: &Section, why: &str, skip: Option<&str>) 
             );
             continue;
         }
-        lossy::report(ctx, *line, words, why, format!("`{text}` in {} {} not translated: {why}", s.kind.word(), s.name));
+        let untranslated = format!("`{text}` in {} {} not translated: {why}", s.kind.word(), s.name);
+        lossy::report_with(ctx, *line, lossy::meaning_beside_stats(words), why, untranslated);
     }
 }
 

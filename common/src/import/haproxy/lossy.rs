@@ -37,15 +37,32 @@ pub fn meaning(words: &[String]) -> Option<String> {
         "use_backend" | "use-server" | "default_backend" => {
             Some(format!("`{}` would have routed requests to {arg}", super::section::directive(words)))
         }
-        "server" => Some(format!("`{}` would have served the requests not for the stats page", super::section::directive(words))),
+        "bind" if words.iter().any(|w| w == "ssl") => {
+            Some(format!("`{}` would have accepted TLS connections", super::section::directive(words)))
+        }
+        "disabled" => Some("`disabled` would have kept this proxy stopped".into()),
         _ => None,
+    }
+}
+
+/// Like [`meaning`], for a directive of a section that became the stats page: its servers
+/// would also have served every other request.
+pub fn meaning_beside_stats(words: &[String]) -> Option<String> {
+    match words.first().map(String::as_str) {
+        Some("server") => Some(format!("`{}` would have served the requests not for the stats page", super::section::directive(words))),
+        _ => meaning(words),
     }
 }
 
 /// Reports a directive that is not in the output: lossy when [`meaning`] says it mattered,
 /// otherwise an ordinary "not translated" warning with `untranslated` as its message.
 pub fn report(ctx: &mut Ctx, n: usize, words: &[String], why: &str, untranslated: String) {
-    match meaning(words) {
+    report_with(ctx, n, meaning(words), why, untranslated)
+}
+
+/// [`report`] with the meaning already worked out.
+pub fn report_with(ctx: &mut Ctx, n: usize, meaning: Option<String>, why: &str, untranslated: String) {
+    match meaning {
         Some(meant) => ctx.notes.lossy(&ctx.file, n, meant, why),
         None => ctx.notes.untranslated(&ctx.file, n, untranslated),
     }
@@ -82,6 +99,8 @@ mod tests {
             "acl bad src 10.0.0.1",
             "use_backend db if primary",
             "use-server s1 if x",
+            "bind :443 ssl crt /x.pem",
+            "disabled",
         ] {
             assert!(meaning(&w(line)).is_some(), "{line}");
         }

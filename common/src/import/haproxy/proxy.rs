@@ -114,6 +114,12 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         ("http-response", Some(_)) => http_rules::http_rule(ctx, s, n, args, true),
         ("cookie", Some(_)) => http_options::cookie(ctx, s, n, args),
         ("errorfile", Some(_)) => http_options::errorfile(ctx, s, n, args),
+        ("disabled", None) => ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`disabled` would have kept {} {} stopped", s.kind.word(), s.name),
+            "hakeeper has no disabled proxies: it would serve it",
+        ),
         ("use-server", _) => ctx.notes.lossy(
             &ctx.file,
             n,
@@ -286,6 +292,19 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
             n,
             format!("`bind {}` would have accepted TLS connections", directive(args)),
             "hakeeper terminates no TLS: the address would serve plaintext",
+        );
+    } else if let Some(i) = b.options.iter().position(|o| o == "interface" || o == "namespace") {
+        // Without it the address is reachable from every interface (or the host's namespace).
+        ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!(
+                "`bind {}` would have accepted connections only through {} {}",
+                directive(args),
+                b.options[i],
+                b.options.get(i + 1).map(String::as_str).unwrap_or("")
+            ),
+            "hakeeper binds no listener to an interface or namespace",
         );
     } else if !b.options.is_empty() {
         ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));

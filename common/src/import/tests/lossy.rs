@@ -117,6 +117,40 @@ backend app
 }
 
 #[test]
+fn a_wider_listener_a_disabled_proxy_and_env_variables_in_rules_are_lossy() {
+    let text = "\
+frontend internal
+  mode http
+  bind :8080 interface eth1
+  acl trusted hdr(x-token) \"${TRUSTED_TOKEN}\"
+  http-request deny unless trusted
+  http-request set-header X-Env \"${ENV_NAME}\"
+  default_backend app
+frontend old
+  mode http
+  bind :8081
+  disabled
+  default_backend app
+backend app
+  mode http
+  server s1 10.0.0.1:80
+";
+    let imported = import_haproxy_str("t.cfg", text).unwrap();
+    assert_lossy(
+        &imported,
+        text,
+        &[
+            ("interface eth1", "only through interface eth1"),
+            ("TRUSTED_TOKEN", "expanded by HAProxy at start-up"),
+            ("  disabled", "would have kept frontend old stopped"),
+        ],
+    );
+    // An environment variable in a header value changes no access: an ordinary warning.
+    let line = line_of(text, "ENV_NAME");
+    assert!(imported.warnings.iter().any(|w| w.line == line && w.kind == WarningKind::Untranslated));
+}
+
+#[test]
 fn a_stats_section_keeps_no_rule_or_routing_quietly() {
     // HAProxy serves /stats and proxies the rest through the servers, after the deny rule.
     let text = "\
