@@ -81,7 +81,7 @@ fn host_problems(path: &Path, config: &Config, as_errors: bool) -> Vec<String> {
         .into_iter()
         .map(|f| {
             let pos = locator.find(&f.path);
-            format!("{}:{}:{}: {kind}{}: {}; `hakeeper run` would refuse to start", path.display(), pos.line, pos.col, f.path, f.message)
+            format!("{}:{}:{}: {kind}{}: {}", path.display(), pos.line, pos.col, f.path, f.message)
         })
         .collect()
 }

@@ -18,14 +18,18 @@ pub trait Host {
     fn has_group(&self, name: &str) -> bool;
 }
 
-/// One finding per setting this host cannot honour, with the config field it came from.
+/// What `run` does on a finding that is not said otherwise.
+const REFUSED: &str = "`hakeeper run` would refuse to start";
+
+/// One finding per setting this host cannot honour, with the config field it came from; the
+/// message says what `run` would do about it.
 pub fn check(config: &Config, host: &impl Host) -> Vec<Finding> {
     let mut found = Vec::new();
     let g = &config.global;
     if let Some(user) = &g.user {
         let problem = match host.user_uid(user) {
-            None => Some(format!("user {user:?} does not exist on this host")),
-            Some(0) => Some(format!("user {user:?} has uid 0, not an unprivileged user")),
+            None => Some(format!("user {user:?} does not exist on this host; {REFUSED}")),
+            Some(0) => Some(format!("user {user:?} has uid 0, not an unprivileged user; {REFUSED}")),
             Some(_) => None,
         };
         if let Some(message) = problem {
@@ -34,26 +38,29 @@ pub fn check(config: &Config, host: &impl Host) -> Vec<Finding> {
     }
     if let Some(group) = &g.group {
         if !host.has_group(group) {
-            found.push(Finding { path: "global.group".into(), message: format!("group {group:?} does not exist on this host") });
+            found.push(Finding { path: "global.group".into(), message: format!("group {group:?} does not exist on this host; {REFUSED}") });
         }
     }
     if let Some(dir) = &g.chroot {
         if let Some(why) = host.dir_problem(dir) {
-            found.push(Finding { path: "global.chroot".into(), message: format!("chroot directory {}: {why}", dir.display()) });
+            found.push(Finding { path: "global.chroot".into(), message: format!("chroot directory {}: {why}; {REFUSED}", dir.display()) });
         }
     }
     for (i, inst) in config.vrrp.instances.iter().enumerate() {
         if !host.has_interface(&inst.interface) {
             found.push(Finding {
                 path: format!("vrrp.instances[{i}].interface"),
-                message: format!("interface {:?} of vrrp instance {} does not exist on this host", inst.interface, inst.name),
+                message: format!("interface {:?} of vrrp instance {} does not exist on this host; {REFUSED}", inst.interface, inst.name),
             });
         }
         for (j, name) in inst.track_interface.iter().enumerate() {
             if !host.has_interface(name) {
                 found.push(Finding {
                     path: format!("vrrp.instances[{i}].track_interface[{j}]"),
-                    message: format!("tracked interface {name:?} of vrrp instance {} does not exist on this host", inst.name),
+                    message: format!(
+                        "tracked interface {name:?} of vrrp instance {} does not exist on this host; the instance would stay in FAULT",
+                        inst.name
+                    ),
                 });
             }
         }
@@ -109,7 +116,9 @@ mod tests {
         c.global.group = Some("wheel-hk".into());
         let found = check(&c, &FakeHost);
         let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(messages, ["user \"root\" has uid 0, not an unprivileged user", "group \"wheel-hk\" does not exist on this host"]);
+        assert!(messages[0].starts_with("user \"root\" has uid 0, not an unprivileged user"), "{messages:?}");
+        assert!(messages[1].starts_with("group \"wheel-hk\" does not exist on this host"), "{messages:?}");
+        assert_eq!(messages.len(), 2);
     }
 
     #[test]
