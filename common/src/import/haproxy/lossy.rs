@@ -13,7 +13,11 @@ const TCP_ACCESS_ACTIONS: &[&str] = &["reject", "silent-drop"];
 
 /// Directives HAProxy 2.1 removed that denied requests (2.6 refuses them; they must be rewritten
 /// as `http-request deny`/`tarpit` or `http-response deny`).
-const REMOVED_ACCESS: &[&str] = &["block", "reqdeny", "reqideny", "reqtarpit", "reqitarpit", "rspdeny", "rspideny"];
+pub const REMOVED_ACCESS: &[&str] = &["block", "reqdeny", "reqideny", "reqtarpit", "reqitarpit", "rspdeny", "rspideny"];
+
+/// Why a [`REMOVED_ACCESS`] directive cannot be kept.
+pub const REMOVED_WHY: &str =
+    "HAProxy 2.1 removed it and 2.6 refuses it: write it as `http-request deny` (or `tarpit`, `http-response deny`)";
 
 /// True when an `http-request`/`http-response` rule starting with `action` controls access.
 pub fn is_access_action(action: &str) -> bool {
@@ -65,16 +69,6 @@ pub fn report_with(ctx: &mut Ctx, n: usize, meaning: Option<String>, why: &str, 
     match meaning {
         Some(meant) => ctx.notes.lossy(&ctx.file, n, meant, why),
         None => ctx.notes.untranslated(&ctx.file, n, untranslated),
-    }
-}
-
-/// Why a removed keyword cannot be kept.
-pub fn removed_keyword(kw: &str) -> Option<&'static str> {
-    match kw {
-        "block" | "reqdeny" | "reqideny" | "reqtarpit" | "reqitarpit" | "rspdeny" | "rspideny" => {
-            Some("HAProxy 2.1 removed it and 2.6 refuses it: write it as `http-request deny` (or `tarpit`, `http-response deny`)")
-        }
-        _ => None,
     }
 }
 

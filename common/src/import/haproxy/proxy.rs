@@ -130,9 +130,7 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         ("tcp-request" | "tcp-response", _) => {
             lossy::report(ctx, n, words, &format!("hakeeper has no `{kw}` rules yet"), format!("`{what}` not translated"))
         }
-        _ if lossy::removed_keyword(kw).is_some() => {
-            lossy::report(ctx, n, words, lossy::removed_keyword(kw).unwrap_or_default(), format!("`{what}` not translated"))
-        }
+        _ if lossy::REMOVED_ACCESS.contains(&kw) => lossy::report(ctx, n, words, lossy::REMOVED_WHY, format!("`{what}` not translated")),
         ("bind" | "server" | "default-server" | "default_backend" | "stick" | "stick-table", _) => ctx.notes.untranslated(
             &ctx.file,
             n,
