@@ -87,8 +87,9 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
 pub fn http_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], response: bool) {
     let kw = if response { "http-response" } else { "http-request" };
     let what = format!("{kw} {}", directive(args));
-    let access = args.first().is_some_and(|a| lossy::is_access_action(a));
-    let meant = format!("`{what}` would have applied `{}` to matching requests", args[0]);
+    let action = args.first().map_or("", String::as_str);
+    let access = lossy::is_access_action(action);
+    let meant = format!("`{what}` would have applied `{action}` to matching requests");
     if s.kind == Kind::Defaults {
         let why = "rules in defaults are not supported: put it in the frontends or backends";
         if access {
