@@ -76,10 +76,11 @@ pub fn parse_status_line(buf: &[u8]) -> StatusLine {
     }
 }
 
-/// `http-check expect status N` when set, else HAProxy's default: 2xx and 3xx pass.
-pub fn status_passes(code: u16, expect: Option<u16>) -> bool {
+/// `http-check expect status N` (or keepalived's `status_code` range) when set, else HAProxy's
+/// default: 2xx and 3xx pass.
+pub fn status_passes(code: u16, expect: Option<(u16, u16)>) -> bool {
     match expect {
-        Some(want) => code == want,
+        Some((lo, hi)) => (lo..=hi).contains(&code),
         None => (200..400).contains(&code),
     }
 }
@@ -138,7 +139,10 @@ mod tests {
         assert!(!status_passes(404, None));
         assert!(!status_passes(500, None));
         assert!(!status_passes(199, None));
-        assert!(status_passes(404, Some(404)));
-        assert!(!status_passes(200, Some(204)));
+        assert!(status_passes(404, Some((404, 404))));
+        assert!(!status_passes(200, Some((204, 204))));
+        // keepalived's HTTP_GET default: 2xx only.
+        assert!(status_passes(299, Some((200, 299))));
+        assert!(!status_passes(302, Some((200, 299))));
     }
 }

@@ -19,7 +19,7 @@ pub enum Protocol {
     /// The connection is the check.
     Tcp,
     /// Send `request`, judge the status line.
-    Http { request: Vec<u8>, expect: Option<u16> },
+    Http { request: Vec<u8>, expect: Option<(u16, u16)> },
     /// Read the greeting, send `login` (login + COM_QUIT), judge the reply.
     Mysql { login: Vec<u8> },
 }

@@ -132,7 +132,7 @@ fn http_1_0_request_is_sent_byte_for_byte_and_expect_status_is_exact() {
     let web = HttpServer::start(200);
     let mut hc = http("OPTIONS", "/", "HTTP/1.0");
     if let HealthCheck::Http { expect_status, .. } = &mut hc {
-        *expect_status = Some(204);
+        *expect_status = Some((204, 204));
     }
     let servers = vec![server("s", web.addr, Some(check(ms(200), 2, 2, web.addr.port())))];
     let mut checker = CheckerUnderTest::start(backends_only(vec![backend("web_expect", hc, servers)]));

@@ -1,6 +1,9 @@
-//! `hakeeper check -c FILE`: exit 0 when valid, else 1 with one `FILE:LINE:COL: message` line
-//! per problem. Warnings (lints) are printed too but do not fail the check.
+//! `hakeeper check -c FILE [--host]`: exit 0 when valid, else 1 with one `FILE:LINE:COL: message`
+//! line per problem. Warnings (lints) are printed too but do not fail the check. What this host
+//! lacks and `run` would refuse (chroot directory, VRRP interface, user) is a warning, or an
+//! error with `--host`.
 
+use hakeeper_common::config::host_check::{self, Host};
 use hakeeper_common::config::locate::Locator;
 use hakeeper_common::config::{self, Config, Diagnostic, ScriptAction};
 use std::path::Path;
@@ -11,26 +14,45 @@ pub fn warning_line(d: &Diagnostic) -> String {
     format!("{}:{}:{}: warning: {field}{}", d.file, d.line, d.col, d.message)
 }
 
-pub fn main(path: &Path) -> ExitCode {
+/// The machine `check` runs on, as `run` would find it.
+struct ThisHost;
+
+impl Host for ThisHost {
+    fn dir_problem(&self, path: &Path) -> Option<String> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => None,
+            Ok(_) => Some("not a directory".into()),
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
+    fn has_interface(&self, name: &str) -> bool {
+        nix::net::if_::if_nametoindex(name).is_ok()
+    }
+
+    // A failed lookup counts as missing: `run` refuses to start on it too.
+    fn user_uid(&self, name: &str) -> Option<u32> {
+        nix::unistd::User::from_name(name).ok().flatten().map(|u| u.uid.as_raw())
+    }
+
+    fn has_group(&self, name: &str) -> bool {
+        matches!(nix::unistd::Group::from_name(name), Ok(Some(_)))
+    }
+}
+
+pub fn main(path: &Path, host_errors: bool) -> ExitCode {
     match config::load_file(path) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("{}", warning_line(w));
             }
-            let g = &loaded.config.global;
-            if let Some(user) = &g.user {
-                if matches!(nix::unistd::User::from_name(user), Ok(None)) {
-                    eprintln!(
-                        "{}: warning: global.user: user {user:?} does not exist on this host; `hakeeper run` will refuse to start",
-                        path.display()
-                    );
-                }
-            }
+            let host = host_problems(path, &loaded.config, host_errors);
             let unsafe_scripts = script_security_errors(path, &loaded.config);
-            if !unsafe_scripts.is_empty() {
-                for line in unsafe_scripts {
-                    eprintln!("{line}");
-                }
+            let failed = !unsafe_scripts.is_empty() || (host_errors && !host.is_empty());
+            for line in host.into_iter().chain(unsafe_scripts) {
+                eprintln!("{line}");
+            }
+            if failed {
                 return ExitCode::from(1);
             }
             println!("Configuration file is valid");
@@ -43,6 +65,25 @@ pub fn main(path: &Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// What this host lacks for the config, one `FILE:LINE:COL:` line each: a warning, or an error
+/// with `--host`.
+fn host_problems(path: &Path, config: &Config, as_errors: bool) -> Vec<String> {
+    let findings = host_check::check(config, &ThisHost);
+    if findings.is_empty() {
+        return Vec::new();
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let locator = Locator::new(&text);
+    let kind = if as_errors { "" } else { "warning: " };
+    findings
+        .into_iter()
+        .map(|f| {
+            let pos = locator.find(&f.path);
+            format!("{}:{}:{}: {kind}{}: {}", path.display(), pos.line, pos.col, f.path, f.message)
+        })
+        .collect()
 }
 
 /// Under `enable_script_security`, a script that a non-root user could change is refused, as

@@ -19,6 +19,10 @@ pub enum Command {
     Check {
         #[arg(short, long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+        /// Also fail on what this host lacks and `run` would refuse (chroot directory, VRRP
+        /// interfaces, user); without it these are warnings.
+        #[arg(long)]
+        host: bool,
     },
     /// Run the appliance.
     Run {
@@ -43,6 +47,11 @@ pub enum Command {
         /// Treat every untranslated directive as an error.
         #[arg(long)]
         strict: bool,
+        /// Write the config even though lines that meant access control (deny, reject, auth,
+        /// ACL-guarded routing), encryption (ssl), authentication or routing could not be kept;
+        /// without it such an import fails with exit status 2 and lists those lines.
+        #[arg(long)]
+        allow_lossy: bool,
     },
     /// Run the appliance on loopback with an embedded config and built-in demo backends.
     Demo,

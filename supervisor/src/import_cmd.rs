@@ -1,12 +1,26 @@
 //! `hakeeper import`: translate haproxy.cfg / keepalived.conf into RON, with one
-//! `FILE:LINE: warning: …` line on stderr for each directive that was not translated.
+//! `FILE:LINE: warning: …` line on stderr for each directive that was not translated. It fails
+//! closed: a line whose loss weakens access control, encryption, authentication or routing
+//! stops it (exit 2, nothing written) unless `--allow-lossy`.
 
 use hakeeper_common::config;
 use hakeeper_common::import;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn main(haproxy: Option<&Path>, keepalived: Option<&Path>, output: Option<&Path>, strict: bool) -> ExitCode {
+/// Exit status of an import that would drop or weaken security or routing.
+const LOSSY_EXIT: u8 = 2;
+
+/// What makes an import fail.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Any untranslated directive fails (exit 1).
+    pub strict: bool,
+    /// Lossy lines are reported but do not stop the import.
+    pub allow_lossy: bool,
+}
+
+pub fn main(haproxy: Option<&Path>, keepalived: Option<&Path>, output: Option<&Path>, policy: Policy) -> ExitCode {
     if haproxy.is_none() && keepalived.is_none() {
         eprintln!("hakeeper import: give --haproxy FILE and/or --keepalived FILE");
         return ExitCode::from(1);
@@ -21,9 +35,17 @@ pub fn main(haproxy: Option<&Path>, keepalived: Option<&Path>, output: Option<&P
     for w in &imported.warnings {
         eprintln!("{w}");
     }
+    let lossy = imported.lossy().count();
+    if lossy > 0 && !policy.allow_lossy {
+        eprintln!(
+            "hakeeper import: {lossy} line(s) would drop or weaken access control, encryption, authentication or routing; \
+             nothing written (--allow-lossy writes the config anyway)"
+        );
+        return ExitCode::from(LOSSY_EXIT);
+    }
     // Lints and notes about what hakeeper replaces are advice; only untranslated directives fail.
     let untranslated = imported.untranslated().count();
-    if strict && untranslated > 0 {
+    if policy.strict && untranslated > 0 {
         eprintln!("hakeeper import: {untranslated} directive(s) not translated (--strict)");
         return ExitCode::from(1);
     }

@@ -24,12 +24,12 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config } => check_cmd::main(&config),
+        Command::Check { config, host } => check_cmd::main(&config, host),
         Command::Run { config, foreground, pidfile } => {
             run_cmd::main(supervisor::ConfigSource::File(config), foreground, pidfile.as_deref())
         }
-        Command::Import { haproxy, keepalived, output, strict } => {
-            import_cmd::main(haproxy.as_deref(), keepalived.as_deref(), output.as_deref(), strict)
+        Command::Import { haproxy, keepalived, output, strict, allow_lossy } => {
+            import_cmd::main(haproxy.as_deref(), keepalived.as_deref(), output.as_deref(), import_cmd::Policy { strict, allow_lossy })
         }
         Command::Demo => demo::main(),
         Command::Ctl { socket, config, json, command } => ctl_client::main(socket.as_deref(), config.as_deref(), json, &command),

@@ -33,11 +33,21 @@ pub fn read_errorfiles(config: &mut Config, base: &Path) -> Vec<Finding> {
     problems
 }
 
+/// Reads at most one byte more than [`MAX_ERRORFILE`], so that a device such as `/dev/zero`
+/// is refused rather than read forever. An empty file (HAProxy's manual shows
+/// `errorfile 408 /dev/null`) stays empty: HAProxy then sends nothing and closes.
 fn read_one(e: &ErrorFile, base: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
     let path = if e.path.is_absolute() { e.path.clone() } else { base.join(&e.path) };
-    let bytes = std::fs::read(&path).map_err(|err| format!("cannot read errorfile {}: {err}", path.display()))?;
+    let cannot = |err: std::io::Error| format!("cannot read errorfile {}: {err}", path.display());
+    let file = std::fs::File::open(&path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ERRORFILE as u64 + 1).read_to_end(&mut bytes).map_err(cannot)?;
     if bytes.len() > MAX_ERRORFILE {
-        return Err(format!("errorfile {} is {} bytes, more than {MAX_ERRORFILE}", path.display(), bytes.len()));
+        return Err(format!("errorfile {} is more than {MAX_ERRORFILE} bytes", path.display()));
+    }
+    if bytes.is_empty() {
+        return Ok(bytes);
     }
     normalize(&bytes).map_err(|why| format!("errorfile {}: {why}", path.display()))
 }
@@ -108,6 +118,14 @@ mod tests {
     fn crlf_files_with_a_length_are_kept() {
         let raw = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno";
         assert_eq!(normalize(raw).unwrap(), raw);
+    }
+
+    #[test]
+    fn an_empty_file_or_dev_null_reads_as_an_empty_response() {
+        let e = ErrorFile { code: 408, path: "/dev/null".into(), field: "frontend[0].errorfiles[0]".into(), response: Vec::new() };
+        assert_eq!(read_one(&e, Path::new("/")), Ok(Vec::new()));
+        let zero = ErrorFile { path: "/dev/zero".into(), ..e };
+        assert!(read_one(&zero, Path::new("/")).unwrap_err().contains("more than"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod errorfile;
+pub mod host_check;
 pub mod http;
 pub mod http_syntax;
 pub mod locate;

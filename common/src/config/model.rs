@@ -137,7 +137,8 @@ pub enum HealthCheck {
         method: String,
         uri: String,
         version: String,
-        expect_status: Option<u16>,
+        /// Statuses that pass, inclusive (one code: both ends equal); `None`: 2xx and 3xx.
+        expect_status: Option<(u16, u16)>,
     },
     Mysql {
         user: String,

@@ -355,6 +355,10 @@ pub struct RawHttpCheck {
     pub version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_status: Option<u16>,
+    /// Any status from the first to the second (inclusive) passes: keepalived's HTTP_GET
+    /// default is 200-299 (where HAProxy's is 2xx and 3xx).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect_status_range: Option<(u16, u16)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -410,6 +410,15 @@ fn l7_settings_in_tcp_mode_warn() {
     assert!(loaded.warnings.iter().any(|w| w.field == "frontend[0].http_request" && w.message.contains("ignored in mode tcp")));
 }
 
+/// HAProxy 2.6 applies use_backend in mode tcp (e.g. routing by `src`); the worker does not yet,
+/// so `check` refuses the rules instead of letting every connection reach default_backend.
+#[test]
+fn use_backend_in_a_tcp_frontend_is_an_error_at_its_position() {
+    let text = "(\n frontend: [(name: \"db\", bind: [\":3306\"], default_backend: \"replica\",\n  acls: [(name: \"app\", criterion: \"hdr(host) -i x\")],\n  use_backend: [(backend: \"primary\", cond: \"if app\")])],\n backend: [(name: \"primary\", servers: [(name: \"p\", addr: \"127.0.0.1:1\")]), (name: \"replica\", servers: [(name: \"r\", addr: \"127.0.0.1:2\")])],\n)";
+    assert_error(text, 4, 3, "use_backend rules in mode tcp are not supported");
+    assert!(!errors(text).iter().any(|d| d.to_string().contains("HAProxy ignores")));
+}
+
 #[test]
 fn errorfiles_are_read_by_load_file_and_named_when_missing() {
     let dir = std::env::temp_dir().join(format!("hakeeper-errorfile-{}", std::process::id()));

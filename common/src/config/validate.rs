@@ -443,7 +443,19 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
             method: h.method.unwrap_or_else(|| "OPTIONS".into()),
             uri: h.uri.unwrap_or_else(|| "/".into()),
             version: h.version.unwrap_or_else(|| "HTTP/1.0".into()),
-            expect_status: h.expect_status,
+            expect_status: match (h.expect_status, h.expect_status_range) {
+                (Some(code), None) => Some((code, code)),
+                (None, Some((lo, hi))) if (100..=599).contains(&lo) && (lo..=599).contains(&hi) => Some((lo, hi)),
+                (None, Some((lo, hi))) => {
+                    c.error(format!("{path}.health_check"), format!("expect_status_range ({lo}, {hi}) is not a range of statuses 100-599"));
+                    None
+                }
+                (Some(_), Some(_)) => {
+                    c.error(format!("{path}.health_check"), "give expect_status or expect_status_range, not both");
+                    None
+                }
+                (None, None) => None,
+            },
         },
         RawHealthCheck::Mysql(m) => HealthCheck::Mysql { user: m.user },
         RawHealthCheck::Script(sc) => {

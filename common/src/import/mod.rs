@@ -1,6 +1,8 @@
 //! `hakeeper import`: translates an haproxy.cfg and/or a keepalived.conf into the RON config.
 //! Whatever cannot be translated is reported, one `FILE:LINE: warning: …` per directive, along
-//! with lints for known traps and notes where hakeeper replaces something by its own.
+//! with lints for known traps and notes where hakeeper replaces something by its own. A line
+//! whose loss weakens access control, encryption, authentication or routing is *lossy*
+//! (`FILE:LINE: <meant> — <why>`): the import fails closed on it.
 
 mod error;
 mod haproxy;
@@ -25,6 +27,12 @@ impl Imported {
     /// The warnings `--strict` turns into errors: parts of the input missing from the output.
     pub fn untranslated(&self) -> impl Iterator<Item = &ImportWarning> {
         self.warnings.iter().filter(|w| w.is_untranslated())
+    }
+
+    /// The lines whose loss weakens access control, encryption, authentication or routing: the
+    /// import fails closed on them unless `--allow-lossy`.
+    pub fn lossy(&self) -> impl Iterator<Item = &ImportWarning> {
+        self.warnings.iter().filter(|w| w.is_lossy())
     }
 }
 

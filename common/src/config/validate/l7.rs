@@ -202,11 +202,22 @@ fn reject_backend_only(c: &mut Checker, path: &str, p: &RawProxy) {
     }
 }
 
-/// L7 settings written in a tcp-mode section are ignored, as HAProxy ignores them (with a warning).
+/// HTTP settings written in a tcp-mode section are ignored, as HAProxy ignores them (with a
+/// warning). `use_backend` is not: HAProxy 2.6 switches TCP connections by content (e.g. on
+/// `src`), which the worker does not do yet, so such rules are an error rather than traffic sent
+/// silently to the default backend. ACLs alone decide nothing.
 fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
+    if !p.use_backend.is_empty() {
+        c.error(
+            format!("{path}.use_backend"),
+            "use_backend rules in mode tcp are not supported yet: HAProxy 2.6 applies them, hakeeper would send every connection \
+             to default_backend",
+        );
+    }
+    if !p.acls.is_empty() {
+        c.warn(format!("{path}.acls"), "`acls` are used by no rule hakeeper applies in mode tcp");
+    }
     for (field, set) in [
-        ("acls", !p.acls.is_empty()),
-        ("use_backend", !p.use_backend.is_empty()),
         ("http_request", !p.http_request.is_empty()),
         ("http_response", !p.http_response.is_empty()),
         ("cookie", p.cookie.is_some()),

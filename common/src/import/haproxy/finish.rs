@@ -2,9 +2,9 @@
 //! uses, which section is the stats page, the rules that refer to other lines, and the lints.
 
 use super::global::GlobalState;
-use super::section::{Kind, Section};
+use super::section::{directive, Kind, Section};
 use super::userlist::{stats_users, Userlist};
-use super::{check, http_finish, Ctx};
+use super::{check, http_finish, lossy, Ctx};
 use crate::config::raw::{RawConfig, RawProxy, RawStats, RawTimeouts};
 use std::collections::HashMap;
 
@@ -55,11 +55,9 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
         }
         removed[i] = true;
         if let Some((_, first)) = &page {
-            ctx.notes.untranslated(
-                &ctx.file,
-                stats_line,
-                format!("{} {}: hakeeper has one stats page (from {first}); this one is not translated", s.kind.word(), s.name),
-            );
+            let why = format!("hakeeper has one stats page (from {first}); {} {} is not translated", s.kind.word(), s.name);
+            ctx.notes.untranslated(&ctx.file, stats_line, why.clone());
+            report_lost_lines(ctx, s, &why, None);
             continue;
         }
         let binds = if s.kind.listens() {
@@ -72,47 +70,27 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
                     ctx.notes.replaced(
                         &ctx.file,
                         fe.line,
-                        format!("frontend {} only leads to the stats backend {}: its bind serves hakeeper's stats page", fe.name, s.name),
+                        format!("frontend {} leads to the stats backend {}: its bind serves hakeeper's stats page", fe.name, s.name),
                     );
+                    // Its rules and other settings vanish with it.
+                    let why = format!("frontend {} becomes hakeeper's stats page, which has no such setting", fe.name);
+                    report_lost_lines(ctx, fe, &why, Some("default_backend"));
                     fe.proxy.bind.clone()
                 }
                 None => Vec::new(),
             }
         };
         let Some((bind, extra)) = binds.split_first() else {
-            ctx.notes.untranslated(
-                &ctx.file,
-                stats_line,
-                format!("stats in {} {} has no address to listen on (bind); not translated", s.kind.word(), s.name),
-            );
+            let why = format!("stats in {} {} has no address to listen on (bind); the section is not translated", s.kind.word(), s.name);
+            ctx.notes.untranslated(&ctx.file, stats_line, why.clone());
+            report_lost_lines(ctx, s, &why, None);
             continue;
         };
         for b in extra {
             ctx.notes.untranslated(&ctx.file, stats_line, format!("the stats page listens on one address; bind {b} not translated"));
         }
-        for (line, text) in &s.proxy_lines {
-            if text.starts_with("option httplog")
-                || text.starts_with("option tcplog")
-                || text.contains("dontlognull")
-                || text.starts_with("log ")
-            {
-                ctx.notes.replaced(
-                    &ctx.file,
-                    *line,
-                    format!(
-                        "`{text}` in {} {}: this section becomes hakeeper's stats page, which writes no access log",
-                        s.kind.word(),
-                        s.name
-                    ),
-                );
-            } else {
-                ctx.notes.untranslated(
-                    &ctx.file,
-                    *line,
-                    format!("`{text}` in {} {} not translated: the section becomes hakeeper's stats page", s.kind.word(), s.name),
-                );
-            }
-        }
+        let why = format!("{} {} becomes hakeeper's stats page, which has no such setting", s.kind.word(), s.name);
+        report_lost_lines(ctx, s, &why, None);
         let maxconn = s.proxy.maxconn.or_else(|| s.defaults.and_then(|d| sections[d].proxy.maxconn));
         let st = &s.stats;
         let mut auth = st.auth.clone();
@@ -126,6 +104,15 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
                     ctx.notes.untranslated(&ctx.file, *line, format!("no userlist named {name:?}; the stats page gets no users from it"))
                 }
             }
+        }
+        if auth.is_empty() && (!st.auth.is_empty() || st.userlist.is_some()) {
+            let line = st.userlist.as_ref().map_or(stats_line, |(_, l)| *l);
+            ctx.notes.lossy(
+                &ctx.file,
+                line,
+                format!("the stats page of {} {} would have asked for a user and password", s.kind.word(), s.name),
+                "none of its users could be translated: the page would be open to anyone",
+            );
         }
         let raw = RawStats {
             bind: bind.clone(),
@@ -161,7 +148,33 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
     page.map(|(raw, _)| raw)
 }
 
-/// A frontend that does nothing but send everything to backend `name`.
+/// Reports each translated directive of a section that does not reach the output (it became, or
+/// led to, the stats page, or was dropped): lossy when it routed or controlled access, a note for
+/// logging (the stats page writes no access log), else untranslated. `skip` is a keyword kept
+/// in another form.
+fn report_lost_lines(ctx: &mut Ctx, s: &Section, why: &str, skip: Option<&str>) {
+    for (line, words) in &s.proxy_lines {
+        let text = directive(words);
+        let kw = words.first().map(String::as_str);
+        if kw.is_some() && kw == skip {
+            continue;
+        }
+        let logging = matches!(kw, Some("log"))
+            || (kw == Some("option") && matches!(words.get(1).map(String::as_str), Some("httplog" | "tcplog" | "dontlognull")));
+        if logging {
+            ctx.notes.replaced(
+                &ctx.file,
+                *line,
+                format!("`{text}` in {} {}: this section becomes hakeeper's stats page, which writes no access log", s.kind.word(), s.name),
+            );
+            continue;
+        }
+        let untranslated = format!("`{text}` in {} {} not translated: {why}", s.kind.word(), s.name);
+        lossy::report_with(ctx, *line, lossy::meaning_beside_stats(words), why, untranslated);
+    }
+}
+
+/// A frontend that sends everything else to backend `name`.
 fn stats_frontend(sections: &[Section], removed: &[bool], name: &str) -> Option<usize> {
     sections.iter().enumerate().position(|(i, s)| {
         !removed[i] && s.kind == Kind::Frontend && s.proxy.default_backend.as_deref() == Some(name) && !s.proxy.bind.is_empty()

@@ -26,8 +26,9 @@ pub fn resolve_unset_connection(sections: &mut [Section]) {
     }
 }
 
-/// Drops, with a warning, each `use_backend` rule whose backend does not exist, became the
-/// stats page, or is a tcp backend behind an http frontend (HAProxy refuses both).
+/// Drops, as a lossy line, each `use_backend` rule whose backend does not exist, became the
+/// stats page, or is a tcp backend behind an http frontend (HAProxy refuses both), and every rule
+/// of a tcp-mode frontend (content switching in mode tcp is not implemented yet).
 pub fn check_use_backend(ctx: &mut Ctx, sections: &mut [Section], removed: &[bool]) {
     for i in 0..sections.len() {
         if removed[i] || !sections[i].kind.listens() || sections[i].proxy.use_backend.is_empty() {
@@ -40,6 +41,13 @@ pub fn check_use_backend(ctx: &mut Ctx, sections: &mut [Section], removed: &[boo
             let target =
                 |gone: bool| sections.iter().enumerate().position(|(k, b)| removed[k] == gone && b.kind.serves() && b.name == rule.backend);
             let problem = match target(false) {
+                // HAProxy 2.6 switches TCP connections by content too (e.g. on `src`); the worker
+                // does not yet, so every connection would go to the default backend.
+                _ if fe_mode == RawMode::Tcp => Some(format!(
+                    "hakeeper does not switch connections by content in mode tcp yet ({} {} is in tcp mode): they would all go to the default backend",
+                    sections[i].kind.word(),
+                    sections[i].name
+                )),
                 Some(b) if fe_mode == RawMode::Http && mode_of(sections, b) != RawMode::Http => Some(format!(
                     "backend {} is in tcp mode and {} {} in http mode",
                     rule.backend,
@@ -50,8 +58,14 @@ pub fn check_use_backend(ctx: &mut Ctx, sections: &mut [Section], removed: &[boo
                 None if target(true).is_some() => Some(format!("backend {} became hakeeper's stats page", rule.backend)),
                 None => Some(format!("there is no backend named {}", rule.backend)),
             };
+            let guard = rule.cond.as_deref().map(|c| format!(" {c}")).unwrap_or_default();
             match problem {
-                Some(p) => ctx.notes.untranslated(&ctx.file, line, format!("`use_backend {}` not translated: {p}", rule.backend)),
+                Some(p) => ctx.notes.lossy(
+                    &ctx.file,
+                    line,
+                    format!("`use_backend {}{guard}` would have routed matching requests to {}", rule.backend, rule.backend),
+                    p,
+                ),
                 None => keep.push(j),
             }
         }

@@ -3,7 +3,7 @@
 //! validator would reject becomes a warning instead of an invalid config.
 
 use super::section::{directive, Kind, Section};
-use super::Ctx;
+use super::{lossy, Ctx};
 use crate::config::http_syntax::{parse_cond, parse_criterion, parse_request_rule, parse_response_rule};
 use crate::config::raw::{RawAcl, RawUseBackend};
 
@@ -45,7 +45,13 @@ pub fn acl(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
             s.acl_table.define(name, test);
             s.proxy.acls.push(RawAcl { name: name.clone(), criterion: rule_text(criterion) });
         }
-        Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: {e}")),
+        // Rules naming this ACL would match differently without it.
+        Err(e) => ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`{what}` would have defined condition {name} of access or routing rules"),
+            format!("hakeeper cannot evaluate it: {e}"),
+        ),
     }
 }
 
@@ -57,8 +63,9 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         return;
     }
     let [backend, cond @ ..] = args else { return };
+    let meant = format!("`{what}` would have routed matching requests to {backend}");
     if backend.contains('%') {
-        ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: backend names built at run time (log-format) are not translated"));
+        ctx.notes.lossy(&ctx.file, n, meant, "backend names built at run time (log-format) are not supported");
         return;
     }
     let cond = if cond.is_empty() {
@@ -67,7 +74,7 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         match parse_cond(cond, &mut s.acl_table) {
             Ok(_) => Some(rule_text(cond)),
             Err(e) => {
-                ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: {e}"));
+                ctx.notes.lossy(&ctx.file, n, meant, format!("hakeeper cannot evaluate its condition: {e}"));
                 return;
             }
         }
@@ -80,8 +87,16 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
 pub fn http_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], response: bool) {
     let kw = if response { "http-response" } else { "http-request" };
     let what = format!("{kw} {}", directive(args));
+    let action = args.first().map_or("", String::as_str);
+    let access = lossy::is_access_action(action);
+    let meant = format!("`{what}` would have applied `{action}` to matching requests");
     if s.kind == Kind::Defaults {
-        ctx.notes.untranslated(&ctx.file, n, format!("`{what}` in defaults not translated: put it in the frontends or backends"));
+        let why = "rules in defaults are not supported: put it in the frontends or backends";
+        if access {
+            ctx.notes.lossy(&ctx.file, n, meant, why);
+        } else {
+            ctx.notes.untranslated(&ctx.file, n, format!("`{what}` in defaults not translated: {why}"));
+        }
         return;
     }
     let mut words = args.to_vec();
@@ -98,6 +113,7 @@ pub fn http_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], resp
     match checked {
         Ok(()) if response => s.proxy.http_response.push(text),
         Ok(()) => s.proxy.http_request.push(text),
+        Err(e) if access => ctx.notes.lossy(&ctx.file, n, meant, format!("hakeeper cannot apply it: {e}")),
         Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: {e}")),
     }
 }
@@ -106,15 +122,16 @@ pub fn http_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], resp
 /// a static target, kept apart until the section ends (see `Section::legacy_redirects`).
 pub fn legacy_redirect(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     let what = format!("redirect {}", directive(args));
+    let meant = format!("`{what}` would have redirected matching requests");
     if s.kind == Kind::Defaults {
-        ctx.notes.untranslated(&ctx.file, n, format!("`{what}` in defaults not translated: put it in the frontends or backends"));
+        ctx.notes.lossy(&ctx.file, n, meant, "rules in defaults are not supported: put it in the frontends or backends");
         return;
     }
     let words: Vec<String> = std::iter::once("redirect".to_string()).chain(args.iter().cloned()).collect();
     let text = rule_text(&words);
     match parse_request_rule(&text, &mut s.acl_table) {
         Ok(_) => s.legacy_redirects.push(text),
-        Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: {e}")),
+        Err(e) => ctx.notes.lossy(&ctx.file, n, meant, format!("hakeeper cannot apply it: {e}")),
     }
 }
 

@@ -8,6 +8,7 @@ mod global;
 mod http_finish;
 mod http_options;
 mod http_rules;
+mod lossy;
 mod proxy;
 mod section;
 mod server;
@@ -92,7 +93,7 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
                 proxy::keyword(&mut ctx, s, n, words);
                 // Remembered in case the section turns out to be the stats page.
                 if s.proxy != before && !matches!(kw, "bind" | "mode" | "maxconn" | "stats") {
-                    s.proxy_lines.push((n, directive(words)));
+                    s.proxy_lines.push((n, words.clone()));
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use super::section::{directive, Kind, Section};
 use super::server::{self, Address};
-use super::{bind, check, http_options, http_rules, stats, Ctx};
+use super::{bind, check, http_options, http_rules, lossy, stats, Ctx};
 use crate::config::raw::{RawBalance, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts};
 use crate::import::units::{haproxy_size, haproxy_time, number};
 
@@ -113,7 +113,23 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         ("cookie", Some(_)) => http_options::cookie(ctx, s, n, args),
         ("errorfile", Some(_)) => http_options::errorfile(ctx, s, n, args),
         ("http-reuse", Some(_)) => http_options::http_reuse(ctx, s, n, args),
+        ("disabled", None) => ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`disabled` would have kept {} {} stopped", s.kind.word(), s.name),
+            "hakeeper has no disabled proxies: it would serve it",
+        ),
+        ("use-server", _) => ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`{what}` would have sent matching requests to server {}", arg.unwrap_or_default()),
+            "hakeeper has no `use-server` rules yet",
+        ),
         _ if HTTP_KEYWORDS.contains(&kw) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)")),
+        ("tcp-request" | "tcp-response", _) => {
+            lossy::report(ctx, n, words, &format!("hakeeper has no `{kw}` rules yet"), format!("`{what}` not translated"))
+        }
+        _ if lossy::REMOVED_ACCESS.contains(&kw) => lossy::report(ctx, n, words, lossy::REMOVED_WHY, format!("`{what}` not translated")),
         ("bind" | "server" | "default-server" | "default_backend" | "stick" | "stick-table", _) => ctx.notes.untranslated(
             &ctx.file,
             n,
@@ -272,7 +288,28 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     for e in b.bad_addrs {
         ctx.notes.untranslated(&ctx.file, n, e);
     }
-    if !b.options.is_empty() {
+    if b.options.iter().any(|o| o == "ssl") {
+        // The listener would answer in plaintext where clients expect TLS.
+        ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`bind {}` would have accepted TLS connections", directive(args)),
+            "hakeeper terminates no TLS: the address would serve plaintext",
+        );
+    } else if let Some(i) = b.options.iter().position(|o| o == "interface" || o == "namespace") {
+        // Without it the address is reachable from every interface (or the host's namespace).
+        ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!(
+                "`bind {}` would have accepted connections only through {} {}",
+                directive(args),
+                b.options[i],
+                b.options.get(i + 1).map(String::as_str).unwrap_or("")
+            ),
+            "hakeeper binds no listener to an interface or namespace",
+        );
+    } else if !b.options.is_empty() {
         ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));
     }
     s.proxy.bind.extend(b.addrs);
@@ -313,7 +350,16 @@ fn single_bind_port(binds: &[String]) -> Option<u16> {
     ports.all(|p| p == first).then_some(first)
 }
 
-fn report_server_params(ctx: &mut Ctx, n: usize, who: &str, out: server::ParseOutcome) {
+fn report_server_params(ctx: &mut Ctx, n: usize, who: &str, mut out: server::ParseOutcome) {
+    if let Some(i) = out.untranslated.iter().position(|o| o == "ssl") {
+        out.untranslated.remove(i);
+        ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`{who} … ssl` would have encrypted the connections to the server"),
+            "hakeeper has no TLS to servers: they would be sent in plaintext",
+        );
+    }
     for e in out.errors {
         ctx.notes.untranslated(&ctx.file, n, format!("{who}: {e}; not translated"));
     }

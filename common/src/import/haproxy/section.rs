@@ -49,7 +49,7 @@ pub struct Section {
     pub stats: StatsDirectives,
     /// Translated proxy directives other than `bind`/`mode`/`maxconn`: if the section turns out
     /// to be the stats page, each of these is reported, since the stats page has no such setting.
-    pub proxy_lines: Vec<(usize, String)>,
+    pub proxy_lines: Vec<(usize, Vec<String>)>,
     /// Line of a backend `cookie` directive (for the lint on servers without `cookie`).
     pub cookie_line: Option<usize>,
     /// Line of `stick on src`.

@@ -39,7 +39,12 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         ("realm", Some(realm)) => st.realm = Some(realm),
         ("auth", Some(pair)) => match pair.split_once(':') {
             Some((user, pass)) => st.auth.push((user.to_string(), pass.to_string())),
-            None => ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: expected USER:PASSWORD; not translated")),
+            None => ctx.notes.lossy(
+                &ctx.file,
+                n,
+                format!("`{what}` would have required a user and password on the stats page"),
+                "expected USER:PASSWORD",
+            ),
         },
         ("refresh", Some(t)) => match haproxy_time(&t) {
             Ok(t) => st.refresh = Some(t),
@@ -55,6 +60,13 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
             ),
         },
         ("http-request", Some(action)) if action == "auth" => http_request_auth(ctx, st, n, &what, &args[2..]),
+        // `stats http-request deny|allow …` guards the page; hakeeper's page has only its users.
+        ("http-request", Some(action)) => ctx.notes.lossy(
+            &ctx.file,
+            n,
+            format!("`{what}` would have applied `{action}` to requests for the stats page"),
+            "hakeeper's stats page has no rules besides its users",
+        ),
         ("uri" | "realm" | "auth" | "refresh", None) => missing(ctx),
         _ => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated")),
     }
@@ -73,10 +85,11 @@ fn http_request_auth(ctx: &mut Ctx, st: &mut StatsDirectives, n: usize, what: &s
             }
             st.userlist = Some((list, n));
         }
-        None => ctx.notes.untranslated(
+        None => ctx.notes.lossy(
             &ctx.file,
             n,
-            format!("`{what}`: only `unless {{ http_auth(LIST) }}` (or `if !{{ http_auth(LIST) }}`) is translated"),
+            format!("`{what}` would have required a user and password on the stats page"),
+            "only `unless { http_auth(LIST) }` (or `if !{ http_auth(LIST) }`) is supported",
         ),
     }
 }

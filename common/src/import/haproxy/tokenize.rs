@@ -65,13 +65,8 @@ fn split_line(file: &str, number: usize, raw: &str, notes: &mut Notes) -> Result
         } else if c == '#' && !squote && !dquote {
             break;
         } else {
-            if c == '$' && dquote && !env_seen && chars.get(i + 1).is_some_and(|n| *n == '{' || n.is_ascii_alphabetic() || *n == '_') {
+            if c == '$' && dquote && chars.get(i + 1).is_some_and(|n| *n == '{' || n.is_ascii_alphabetic() || *n == '_') {
                 env_seen = true;
-                notes.untranslated(
-                    file,
-                    number,
-                    "environment variables in double quotes are expanded by HAProxy at start-up; the importer keeps the text as written",
-                );
             }
             word.push(c);
             in_word = true;
@@ -83,6 +78,15 @@ fn split_line(file: &str, number: usize, raw: &str, notes: &mut Notes) -> Result
     }
     if in_word {
         words.push(word);
+    }
+    if env_seen {
+        const WHY: &str =
+            "environment variables in double quotes are expanded by HAProxy at start-up; the importer keeps the text as written";
+        match super::lossy::meaning(&words) {
+            // A rule would then test, or route to, the literal `${…}` text.
+            Some(meant) => notes.lossy(file, number, meant, WHY),
+            None => notes.untranslated(file, number, WHY),
+        }
     }
     Ok(words)
 }

@@ -12,6 +12,18 @@ use crate::import::units::{keepalived_duration, number};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+/// IPVS NAT rewrites only the destination, so real servers see the client's address; a proxy
+/// connects from its own.
+const NAT_NOTE: &str = "lb_kind NAT: hakeeper proxies the connections instead of rewriting them: real servers see connections from \
+                        this host, not the client's address (their logs and any access rule by client address see the load balancer)";
+
+/// keepalived's `status_code N` or `status_code LO-HI`.
+fn status_code(text: &str) -> Option<(u16, u16)> {
+    let (lo, hi) = text.split_once('-').unwrap_or((text, text));
+    let (lo, hi) = (lo.parse::<u16>().ok()?, hi.parse::<u16>().ok()?);
+    ((100..=599).contains(&lo) && (lo..=599).contains(&hi)).then_some((lo, hi))
+}
+
 /// Checker timings, inherited virtual_server → real_server → checker (keepalived's defaults).
 #[derive(Debug, Clone, Copy)]
 struct Timings {
@@ -94,6 +106,7 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
         }
     }
     let mut algo: Option<(String, &Node)> = None;
+    let mut kind_seen = false;
     let mut checks: Vec<(&Node, Option<ServerCheck>)> = Vec::new();
     for n in node.children() {
         let arg = n.arg(0);
@@ -103,14 +116,20 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
                 p.balance = balance(ctx, n, a);
                 algo = Some((a.to_string(), n));
             }
-            ("lb_kind" | "lvs_method", Some("NAT")) => {}
-            ("lb_kind" | "lvs_method", Some(kind)) => ctx.replaced(
-                n,
-                format!(
-                    "lb_kind {kind}: hakeeper proxies the connections (NAT-like) instead: real servers see connections from this host, \
-                     not the client, and need no VIP on their loopback nor arp_ignore/arp_announce settings"
-                ),
-            ),
+            ("lb_kind" | "lvs_method", Some("NAT")) => {
+                kind_seen = true;
+                ctx.replaced(n, NAT_NOTE);
+            }
+            ("lb_kind" | "lvs_method", Some(kind)) => {
+                kind_seen = true;
+                ctx.replaced(
+                    n,
+                    format!(
+                        "lb_kind {kind}: hakeeper proxies the connections (NAT-like) instead: real servers see connections from this host, \
+                         not the client, and need no VIP on their loopback nor arp_ignore/arp_announce settings"
+                    ),
+                )
+            }
             ("protocol", Some("TCP")) => {}
             ("protocol", Some(_)) => {
                 ctx.not_translated(n, ": hakeeper balances TCP only; the virtual server is not translated");
@@ -140,6 +159,9 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
             }
             _ => ctx.not_translated(n, ""),
         }
+    }
+    if !kind_seen {
+        ctx.replaced(node, format!("no lb_kind (NAT by default): {NAT_NOTE}"));
     }
     apply_checks(ctx, &mut p, &checks);
     if let Some((a, n)) = algo {
@@ -262,7 +284,11 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, server: SocketAddr) -
                 for u in n.children() {
                     match (u.keyword(), u.arg(0)) {
                         ("path", Some(path)) => http.uri = Some(path.to_string()),
-                        ("status_code", Some(code)) if code.parse::<u16>().is_ok() => http.expect_status = code.parse().ok(),
+                        ("status_code", Some(code)) => match status_code(code) {
+                            Some((lo, hi)) if lo == hi => http.expect_status = Some(lo),
+                            Some(range) => http.expect_status_range = Some(range),
+                            None => ctx.not_translated(u, ": expected a status or a range LO-HI; 2xx pass"),
+                        },
                         _ => ctx.not_translated(u, ""),
                     }
                 }
@@ -290,6 +316,10 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, server: SocketAddr) -
             _ if known => ctx.not_translated(n, ""),
             _ => {}
         }
+    }
+    // keepalived's HTTP_GET passes 2xx only without `status_code` (HAProxy's httpchk: 2xx and 3xx).
+    if http.expect_status.is_none() && http.expect_status_range.is_none() {
+        http.expect_status_range = Some((200, 299));
     }
     let kind = match node.keyword() {
         "TCP_CHECK" => RawHealthCheck::Tcp,

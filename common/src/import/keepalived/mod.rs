@@ -29,6 +29,11 @@ impl Ctx {
         self.notes.lint(&node.file, node.line, message);
     }
 
+    /// See [`Notes::lossy`].
+    pub fn lossy(&mut self, node: &Node, meant: impl AsRef<str>, why: impl AsRef<str>) {
+        self.notes.lossy(&node.file, node.line, meant, why);
+    }
+
     pub fn replaced(&mut self, node: &Node, message: impl Into<String>) {
         self.notes.replaced(&node.file, node.line, message);
     }

@@ -326,11 +326,19 @@ fn authentication(ctx: &mut Ctx, node: &Node) -> Option<RawVrrpAuth> {
     match (kind, pass) {
         (Some((t, _)), Some(p)) if t == "PASS" => Some(RawVrrpAuth::Pass(p)),
         (Some((t, n)), _) if t != "PASS" => {
-            ctx.untranslated(n, format!("auth_type {t} not translated (hakeeper supports PASS); the instance has no authentication"));
+            ctx.lossy(
+                n,
+                format!("auth_type {t} would have authenticated the VRRP adverts of this instance"),
+                "hakeeper supports only auth_type PASS: the instance would accept unauthenticated adverts",
+            );
             None
         }
         _ => {
-            ctx.untranslated(node, "authentication without auth_type PASS and auth_pass; not translated");
+            ctx.lossy(
+                node,
+                "`authentication { … }` would have authenticated the VRRP adverts of this instance",
+                "it needs auth_type PASS and auth_pass: the instance would accept unauthenticated adverts",
+            );
             None
         }
     }

@@ -78,7 +78,8 @@ fn several_named_defaults_are_written_into_each_proxy() {
             method: Some("GET".into()),
             uri: Some("/health".into()),
             version: None,
-            expect_status: Some(204)
+            expect_status: Some(204),
+            expect_status_range: None
         }))
     );
     let w2 = web.servers[1].check.as_ref().unwrap();
@@ -138,7 +139,7 @@ listen two
     assert_eq!(imported.config.stats.as_ref().unwrap().bind, ":81");
     assert!(imported.config.listen.is_empty());
     assert_warned(&imported, text, "balance leastconn", WarningKind::Untranslated, "becomes hakeeper's stats page");
-    assert_warned(&imported, text, "server s", WarningKind::Untranslated, "becomes hakeeper's stats page");
+    assert_warned(&imported, text, "server s", WarningKind::Lossy, "becomes hakeeper's stats page");
     assert_warned(&imported, text, "stats enable", WarningKind::Untranslated, "one stats page");
 }
 
@@ -220,7 +221,7 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
 
     let db = proxy(&c.listen, "db");
     assert_eq!(db.bind, [":3306"]);
-    assert_warned(&imported, t, "bind :3306", Untranslated, "bind options not translated: ssl crt /etc/x.pem");
+    assert_warned(&imported, t, "bind :3306", Lossy, "hakeeper terminates no TLS");
     assert_eq!((db.balance.clone(), db.hash_type), (Some(RawBalance::Source), Some(RawHashType::Consistent)));
     assert_eq!(db.health_check, Some(RawHealthCheck::Mysql(RawMysqlCheck { user: "haproxy".into() })));
     assert_eq!(db.stick, Some(RawStick { expire: "30m".into(), size: Some(204_800) }));
@@ -253,7 +254,8 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
             method: Some("HEAD".into()),
             uri: Some("/".into()),
             version: Some("HTTP/1.1".into()),
-            expect_status: None
+            expect_status: None,
+            expect_status_range: None
         }))
     );
     assert_warned(&imported, t, "HEAD / HTTP/1.1", Untranslated, "Host: example.com");
@@ -400,7 +402,9 @@ listen stats
 ";
     let imported = import_ok(text);
     assert_warned(&imported, text, "http_auth(nobody)", WarningKind::Untranslated, "no userlist named \"nobody\"");
-    assert_warned(&imported, text, "src 10.0.0.0/8", WarningKind::Untranslated, "only `unless { http_auth(LIST) }`");
+    // With no user left, the page would be open: that line fails the import.
+    assert_warned(&imported, text, "http_auth(nobody)", WarningKind::Lossy, "open to anyone");
+    assert_warned(&imported, text, "src 10.0.0.0/8", WarningKind::Lossy, "only `unless { http_auth(LIST) }`");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use super::*;
 use crate::config::http::*;
 use crate::config::raw::*;
 use crate::config::{load_str, to_ron, Config};
-use WarningKind::{Lint, Untranslated};
+use WarningKind::{Lint, Lossy, Untranslated};
 
 /// Imports, validates, and returns both.
 fn import_checked(text: &str) -> (Imported, Config) {
@@ -122,13 +122,13 @@ defaults
   acl d path /
 ";
     let (imported, _) = import_checked(text);
-    assert_warned(&imported, text, "acl bad", Untranslated, "unknown fetch \"cook\"");
+    assert_warned(&imported, text, "acl bad", Lossy, "unknown fetch \"cook\"");
     assert_warned(&imported, text, "sp ace", Untranslated, "invalid ACL name");
-    assert_warned(&imported, text, "use_backend web if later", Untranslated, "no ACL named \"later\"");
-    assert_warned(&imported, text, "use_backend nowhere", Untranslated, "no backend named nowhere");
-    assert_warned(&imported, text, "use_backend tcpb", Untranslated, "tcp mode");
-    assert_warned(&imported, text, "known ||", Untranslated, "incomplete condition");
-    assert_warned(&imported, text, "%[req", Untranslated, "log-format");
+    assert_warned(&imported, text, "use_backend web if later", Lossy, "no ACL named \"later\"");
+    assert_warned(&imported, text, "use_backend nowhere", Lossy, "no backend named nowhere");
+    assert_warned(&imported, text, "use_backend tcpb", Lossy, "tcp mode");
+    assert_warned(&imported, text, "known ||", Lossy, "incomplete condition");
+    assert_warned(&imported, text, "%[req", Lossy, "log-format");
     assert_warned(&imported, text, "# in a backend", Untranslated, "not allowed in a backend");
     assert_warned(&imported, text, "acl d path", Untranslated, "in defaults");
     let f = &imported.config.frontend[0];
@@ -184,9 +184,9 @@ defaults
     assert_eq!(f.http_response, ["set-header X-Served-By lb1", "add-header Via hakeeper", "del-header Server if !bad"]);
     assert_eq!(imported.config.backend[0].http_request, ["set-header X-Backend b"]);
     assert_warned(&imported, text, "X-Src", Untranslated, "log-format expressions");
-    assert_warned(&imported, text, "tarpit", Untranslated, "not supported");
-    assert_warned(&imported, text, "http-response redirect", Untranslated, "not supported");
-    assert_warned(&imported, text, "# in defaults", Untranslated, "in defaults");
+    assert_warned(&imported, text, "tarpit", Lossy, "not supported");
+    assert_warned(&imported, text, "http-response redirect", Lossy, "not supported");
+    assert_warned(&imported, text, "# in defaults", Lossy, "in defaults");
     assert_eq!(untranslated(&imported).len(), 4, "{:#?}", untranslated(&imported));
 
     let rules = &cfg.http.frontends[0].request_rules;
@@ -412,6 +412,6 @@ backend b
     let f = &imported.config.frontend[0];
     // HAProxy evaluates `redirect` rules after all `http-request` rules of the section.
     assert_eq!(f.http_request, ["deny if { path_beg /private }", "redirect prefix https://new.example.com code 301 if old"]);
-    assert_warned(&imported, text, "set-cookie GONE", Untranslated, "not translated");
+    assert_warned(&imported, text, "set-cookie GONE", Lossy, "not supported");
     assert_eq!(untranslated(&imported).len(), 1, "{:#?}", untranslated(&imported));
 }

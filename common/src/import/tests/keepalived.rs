@@ -172,7 +172,7 @@ fn every_instance_keyword() {
 
     let b = &v.instances[1];
     assert_eq!((b.version, b.auth.as_ref(), b.priority), (Some(2), None, 100));
-    assert_warned(&imported, t, "auth_type AH", Untranslated, "PASS");
+    assert_warned(&imported, t, "auth_type AH", Lossy, "only auth_type PASS");
     assert_eq!(v.sync_groups, [RawSyncGroup { name: "G".into(), instances: vec!["VI_A".into(), "VI_B".into()] }]);
     assert_warned(&imported, t, "notify_master /x", Untranslated, "not translated");
 
@@ -189,7 +189,8 @@ fn every_instance_keyword() {
             method: Some("GET".into()),
             uri: Some("/health".into()),
             version: None,
-            expect_status: Some(200)
+            expect_status: Some(200),
+            expect_status_range: None
         }))
     );
     let timeouts = vs.timeout.as_ref().unwrap();

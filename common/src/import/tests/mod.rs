@@ -3,6 +3,7 @@
 mod haproxy;
 mod http;
 mod keepalived;
+mod lossy;
 mod seed;
 
 use super::*;

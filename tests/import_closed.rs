@@ -1,0 +1,121 @@
+//! End-to-end: `hakeeper import` fails closed (exit 2, each lossy line listed, nothing written)
+//! unless `--allow-lossy`; `hakeeper check` reports what this host lacks, and fails on it with
+//! `--host`.
+
+mod harness;
+
+use harness::process::*;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+/// Source-based routing in a tcp frontend, TLS on the listener, and a deny rule hakeeper cannot
+/// evaluate: three lines whose loss would weaken routing, encryption and access control.
+const LOSSY_CFG: &str = "\
+frontend mysql
+  mode tcp
+  bind :3306
+  acl app_hosts src 10.0.1.0/24
+  use_backend primary if app_hosts
+  default_backend replica
+frontend https
+  mode http
+  bind :8443 ssl crt /etc/ssl/site.pem
+  http-request deny if { sc_http_req_rate(0) gt 10 }
+  default_backend web
+backend primary
+  mode tcp
+  server p 127.0.0.1:3307
+backend replica
+  mode tcp
+  server r 127.0.0.1:3308
+backend web
+  mode http
+  server w 127.0.0.1:8081
+";
+
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf8 path")
+}
+
+#[test]
+fn lossy_import_exits_2_lists_each_line_and_allow_lossy_writes_it() {
+    let dir = TempDir::new("import-closed");
+    let cfg = dir.file("haproxy.cfg");
+    std::fs::write(&cfg, LOSSY_CFG).expect("write cfg");
+    let out = dir.file("out.ron");
+
+    let (code, stdout, err) = run_cli(&["import", "--haproxy", s(&cfg), "-o", s(&out)], T);
+    assert_eq!(code, 2, "{stdout}{err}");
+    assert!(!out.exists(), "nothing is written when the import fails closed");
+    let listed: Vec<&str> = err.lines().filter(|l| l.contains(" — ")).collect();
+    let prefix = |n: usize| format!("{}:{n}: ", cfg.display());
+    assert_eq!(listed.len(), 3, "{err}");
+    assert!(listed[0].starts_with(&prefix(5)) && listed[0].contains("tcp"), "{}", listed[0]);
+    assert!(listed[1].starts_with(&prefix(9)) && listed[1].contains("TLS"), "{}", listed[1]);
+    assert!(listed[2].starts_with(&prefix(10)) && listed[2].contains("deny"), "{}", listed[2]);
+    assert!(err.contains("--allow-lossy"), "the way out is named: {err}");
+
+    // --strict alone does not let it through either.
+    let (code, _, _) = run_cli(&["import", "--strict", "--haproxy", s(&cfg), "-o", s(&out)], T);
+    assert_eq!(code, 2);
+    assert!(!out.exists());
+
+    let (code, stdout, err) = run_cli(&["import", "--allow-lossy", "--haproxy", s(&cfg), "-o", s(&out)], T);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert_eq!(err.lines().filter(|l| l.contains(" — ")).count(), 3, "the lines are still reported: {err}");
+    let ron = std::fs::read_to_string(&out).expect("the config is written");
+    assert!(!ron.contains("use_backend: [(backend: \"primary\""), "the tcp rule is not written: {ron}");
+    let (code, o, e) = run_cli(&["check", "-c", s(&out)], T);
+    assert_eq!(code, 0, "the written config passes check: {o}{e}");
+}
+
+#[test]
+fn import_help_names_allow_lossy() {
+    let (code, out, _) = run_cli(&["import", "--help"], T);
+    assert_eq!(code, 0);
+    assert!(out.contains("--allow-lossy") && out.contains("exit status 2"), "{out}");
+}
+
+#[test]
+fn errorfile_dev_null_imports_and_checks_cleanly() {
+    let dir = TempDir::new("import-devnull");
+    let cfg = dir.file("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        "defaults\n  mode http\n  errorfile 408 /dev/null\nfrontend web\n  bind :8080\n  default_backend app\nbackend app\n  server s 127.0.0.1:8081\n",
+    )
+    .expect("write cfg");
+    let out = dir.file("out.ron");
+    let (code, _, err) = run_cli(&["import", "--strict", "--haproxy", s(&cfg), "-o", s(&out)], T);
+    assert_eq!((code, err.as_str()), (0, ""), "imports with nothing to say");
+    let (code, o, e) = run_cli(&["check", "-c", s(&out)], T);
+    assert_eq!(code, 0, "{o}{e}");
+    assert!(!e.contains("errorfile"), "{e}");
+}
+
+#[test]
+fn check_warns_about_what_this_host_lacks_and_host_makes_it_fail() {
+    let dir = TempDir::new("check-host");
+    let path = dir.file("h.ron");
+    let chroot = dir.file("no-such-chroot");
+    let text = format!(
+        "(\n  global: (chroot: \"{}\"),\n  vrrp: (instances: [(name: \"VI_1\", interface: \"hk-nosuch0\",\n    vrid: 51, priority: 100, vips: [\"192.0.2.10\"])]),\n)\n",
+        chroot.display()
+    );
+    std::fs::write(&path, text).expect("write ron");
+
+    let (code, out, err) = run_cli(&["check", "-c", s(&path)], T);
+    assert_eq!(code, 0, "warnings only by default: {out}{err}");
+    let at = |line: usize, col: usize| format!("{}:{line}:{col}: ", path.display());
+    let chroot_line = err.lines().find(|l| l.contains("global.chroot")).unwrap_or_else(|| panic!("chroot reported: {err}"));
+    assert!(chroot_line.starts_with(&format!("{}warning: ", at(2, 12))), "{chroot_line}");
+    let iface = err.lines().find(|l| l.contains("hk-nosuch0")).unwrap_or_else(|| panic!("interface reported: {err}"));
+    assert!(iface.starts_with(&format!("{}warning: ", at(3, 37))), "{iface}");
+
+    let (code, out, err) = run_cli(&["check", "--host", "-c", s(&path)], T);
+    assert_eq!(code, 1, "--host makes them errors: {out}{err}");
+    assert!(!out.contains("valid"), "{out}");
+    assert!(err.lines().any(|l| l.starts_with(&at(2, 12)) && !l.contains("warning:") && l.contains("would refuse to start")), "{err}");
+    assert!(err.lines().any(|l| l.starts_with(&at(3, 37)) && !l.contains("warning:")), "{err}");
+}
