@@ -20,7 +20,7 @@ pub fn read_errorfiles(config: &mut Config, base: &Path) -> Vec<Finding> {
     for list in lists {
         for e in list.iter_mut() {
             match read_one(e, base) {
-                Ok(bytes) => e.response = bytes,
+                Ok(bytes) => e.response = Some(bytes),
                 Err(message) => {
                     // A file inherited from defaults is reported once.
                     if !problems.iter().any(|p| p.path == e.field) {
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn an_empty_file_or_dev_null_reads_as_an_empty_response() {
-        let e = ErrorFile { code: 408, path: "/dev/null".into(), field: "frontend[0].errorfiles[0]".into(), response: Vec::new() };
+        let e = ErrorFile { code: 408, path: "/dev/null".into(), field: "frontend[0].errorfiles[0]".into(), response: None };
         assert_eq!(read_one(&e, Path::new("/")), Ok(Vec::new()));
         let zero = ErrorFile { path: "/dev/zero".into(), ..e };
         assert!(read_one(&zero, Path::new("/")).unwrap_err().contains("more than"));

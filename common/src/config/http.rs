@@ -319,8 +319,9 @@ pub struct ErrorFile {
     pub path: PathBuf,
     /// The config field it came from (`defaults.errorfiles[0].file`), for messages.
     pub field: String,
-    /// The file's bytes; empty until [`super::errorfile::read_errorfiles`] has run.
-    pub response: Vec<u8>,
+    /// The file's bytes, once [`super::errorfile::read_errorfiles`] has run (they may be none:
+    /// `/dev/null`).
+    pub response: Option<Vec<u8>>,
 }
 
 /// Status codes HAProxy 2.6 accepts in `errorfile` and `deny_status`, plus 431.

@@ -433,7 +433,11 @@ fn errorfiles_are_read_by_load_file_and_named_when_missing() {
 
     let c = loaded.unwrap().config;
     let e = &c.http.frontends[0].errorfiles[0];
-    assert!(e.response.starts_with(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\nsorry\n"));
+    assert!(e
+        .response
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\nsorry\n"));
     let err = err.expect("missing errorfile accepted").to_string();
     assert!(err.contains("bad.ron:17:39: backend[2].errorfiles[0].file: cannot read errorfile /nonexistent/502.http"), "{err}");
 }

@@ -38,14 +38,10 @@ pub fn builtin(status: u16) -> &'static [u8] {
 }
 
 /// The response for `status`: the backend's errorfile, else the frontend's, else the built-in
-/// page. An errorfile not read yet (empty) is skipped.
+/// page. An errorfile not read yet is skipped; an empty one (`errorfile 408 /dev/null`, an
+/// idiom of HAProxy's manual) answers nothing: the connection just closes.
 pub fn error_response<'a>(status: u16, backend: &'a [ErrorFile], frontend: &'a [ErrorFile]) -> &'a [u8] {
-    backend
-        .iter()
-        .chain(frontend)
-        .find(|e| e.code == status && !e.response.is_empty())
-        .map(|e| e.response.as_slice())
-        .unwrap_or_else(|| builtin(status))
+    backend.iter().chain(frontend).find_map(|e| e.response.as_deref().filter(|_| e.code == status)).unwrap_or_else(|| builtin(status))
 }
 
 /// The status code a response's bytes carry (for the log), `None` if unreadable.
@@ -132,15 +128,22 @@ mod tests {
 
     #[test]
     fn errorfiles_override_backend_first() {
-        let file =
-            |code, text: &str| ErrorFile { code, path: PathBuf::from("/x"), field: String::new(), response: text.as_bytes().to_vec() };
+        let file = |code, text: &str| ErrorFile {
+            code,
+            path: PathBuf::from("/x"),
+            field: String::new(),
+            response: Some(text.as_bytes().to_vec()),
+        };
         let fe = vec![file(503, "HTTP/1.1 503 FE\r\n\r\n"), file(403, "HTTP/1.1 403 FE\r\n\r\n")];
         let be = vec![file(503, "HTTP/1.1 503 BE\r\n\r\n")];
         assert_eq!(error_response(503, &be, &fe), b"HTTP/1.1 503 BE\r\n\r\n");
         assert_eq!(error_response(403, &be, &fe), b"HTTP/1.1 403 FE\r\n\r\n");
         assert_eq!(error_response(502, &be, &fe), builtin(502));
-        let unread = vec![ErrorFile { code: 502, path: PathBuf::from("/x"), field: String::new(), response: Vec::new() }];
+        let unread = vec![ErrorFile { code: 502, path: PathBuf::from("/x"), field: String::new(), response: None }];
         assert_eq!(error_response(502, &unread, &[]), builtin(502));
+        // `errorfile 408 /dev/null`: nothing is sent, the connection just closes.
+        let silent = vec![file(408, "")];
+        assert_eq!(error_response(408, &[], &silent), b"");
     }
 
     fn rule(kind: RedirectKind, target: &str, code: u16, drop_query: bool, append_slash: bool) -> Redirect {

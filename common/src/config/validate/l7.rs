@@ -344,7 +344,7 @@ fn errorfiles(c: &mut Checker, path: &str, list: &[RawErrorFile]) -> Vec<ErrorFi
             c.error(format!("{ep}.code"), format!("a second errorfile for {}", e.code));
             continue;
         }
-        out.push(ErrorFile { code: e.code, path: PathBuf::from(&e.file), field: format!("{ep}.file"), response: Vec::new() });
+        out.push(ErrorFile { code: e.code, path: PathBuf::from(&e.file), field: format!("{ep}.file"), response: None });
     }
     out
 }

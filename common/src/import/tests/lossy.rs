@@ -251,7 +251,7 @@ backend app
     let path = dir.join("h.ron");
     std::fs::write(&path, crate::config::to_ron(&imported.config).unwrap()).unwrap();
     let loaded = crate::config::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert!(loaded.config.http.frontends[0].errorfiles.iter().any(|e| e.code == 408 && e.response.is_empty()));
+    assert!(loaded.config.http.frontends[0].errorfiles.iter().any(|e| e.code == 408 && e.response.as_deref() == Some(&[][..])));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
