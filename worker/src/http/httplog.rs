@@ -6,8 +6,8 @@
 //! and `%hr`/`%hs` print nothing, their separators collapsing as HAProxy's do. Dates are UTC.
 
 use super::head::RequestHead;
-use super::termination::HttpTermination;
 use crate::tcplog::{accept_date, ms, LogCounts};
+use crate::termination::Termination;
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -35,7 +35,7 @@ pub struct HttpLog<'a> {
     pub status: Option<u16>,
     /// `%B`: bytes sent to the client, head included.
     pub bytes: u64,
-    pub termination: HttpTermination,
+    pub termination: Termination,
     pub counts: LogCounts,
     /// `%r`: the request line; `None` (no valid request) prints `<BADREQ>`.
     pub request_line: Option<&'a [u8]>,
@@ -82,7 +82,7 @@ impl HttpLog<'_> {
             self.active_ms,
             self.status.map_or(-1, i32::from),
             self.bytes,
-            self.termination,
+            self.termination.http(),
             self.counts,
         );
         match self.request_line {
@@ -99,7 +99,7 @@ mod tests {
     use super::*;
     use crate::http::cookie::{RequestCookie, ResponseCookie};
     use crate::http::head::parse_request;
-    use crate::http::termination::{Cause, Phase};
+    use crate::termination::{Cause, Phase};
     use std::time::{Duration, UNIX_EPOCH};
 
     /// HAProxy's httplog format as a regex, one named group per field.
@@ -119,7 +119,7 @@ mod tests {
             active_ms: 109,
             status: Some(200),
             bytes: 2750,
-            termination: HttpTermination::normal(),
+            termination: Termination::NORMAL,
             counts: LogCounts {
                 actconn: 1,
                 feconn: 1,
@@ -197,7 +197,7 @@ mod tests {
             active_ms: 10001,
             status: Some(408),
             bytes: 212,
-            termination: HttpTermination::new(Cause::ClientTimeout, Phase::Request),
+            termination: Termination::new(Cause::ClientTimeout, Phase::Request),
             request_line: None,
             ..sample()
         };
@@ -208,8 +208,8 @@ mod tests {
         let redispatched = HttpLog {
             counts: LogCounts { retries: 2, redispatched: true, ..base.counts },
             status: None,
-            termination: HttpTermination::new(Cause::ServerTimeout, Phase::Headers)
-                .with_cookies(RequestCookie::Valid, ResponseCookie::Inserted),
+            termination: Termination::new(Cause::ServerTimeout, Phase::Headers)
+                .with_cookies(RequestCookie::Valid.code(), ResponseCookie::Inserted.code()),
             ..sample()
         };
         let line = redispatched.line();

@@ -40,8 +40,8 @@
 //!    plain TCP tunnel; `UntilClose` forwards until the server closes
 //!    ([`body::BodyCursor::on_close`]).
 //! 6. **End.** When the response body is done: log with [`httplog::HttpLog`] (terminations
-//!    from [`txn::Txn::termination`], or [`termination::HttpTermination::from_tcp`] for
-//!    socket-level ends), then keep or close each side per the `ConnPlan`. `timeout
+//!    from [`txn::Txn::termination`], or the session's [`crate::termination::Termination`]
+//!    for socket-level ends), then keep or close each side per the `ConnPlan`. `timeout
 //!    http-keep-alive` then bounds the wait for the client's next request.
 //!
 //! Errors on the way map to proxy responses with [`txn::error_reply`] (backend errorfile,
@@ -64,7 +64,6 @@ pub mod httplog;
 pub mod reply;
 pub mod rules;
 pub mod target;
-pub mod termination;
 pub mod txn;
 pub mod uri;
 

@@ -16,8 +16,8 @@ use super::framing::{response_framing, BodyFraming};
 use super::head::{RequestHead, ResponseHead};
 use super::reply::{error_response, redirect};
 use super::rules::{run_request_rules, run_response_rules, RequestVerdict, ResponseVerdict};
-use super::termination::{Cause, HttpTermination, Phase};
 use super::HeadError;
+use crate::termination::{Cause, Phase, Termination};
 use hakeeper_common::config::{Backend, BackendHttp, Frontend, FrontendHttp, HttpConnMode};
 use std::net::IpAddr;
 
@@ -27,14 +27,14 @@ pub struct Reply {
     pub bytes: Vec<u8>,
     /// The status, for the log.
     pub status: u16,
-    pub termination: HttpTermination,
+    pub termination: Termination,
     /// Close the client connection after sending it.
     pub close: bool,
 }
 
 /// The error response for `status`, from the backend's errorfiles, the frontend's, or the
 /// built-in pages.
-pub fn error_reply(status: u16, fe: Option<&FrontendHttp>, be: Option<&BackendHttp>, termination: HttpTermination, close: bool) -> Reply {
+pub fn error_reply(status: u16, fe: Option<&FrontendHttp>, be: Option<&BackendHttp>, termination: Termination, close: bool) -> Reply {
     let bytes = error_response(status, be.map_or(&[][..], |b| &b.errorfiles), fe.map_or(&[][..], |f| &f.errorfiles)).to_vec();
     // HAProxy's own 400/408/431 pages close the connection.
     let close = close || matches!(status, 400 | 408 | 431);
@@ -43,12 +43,12 @@ pub fn error_reply(status: u16, fe: Option<&FrontendHttp>, be: Option<&BackendHt
 
 /// The answer to a request head the parser refused (400 or 431), counted as a request error.
 pub fn bad_request(err: &HeadError, fe: Option<&FrontendHttp>) -> Reply {
-    error_reply(err.request_status(), fe, None, HttpTermination::new(Cause::Proxy, Phase::Request), true)
+    error_reply(err.request_status(), fe, None, Termination::new(Cause::Proxy, Phase::Request), true)
 }
 
 /// `timeout http-request` expired before the head was complete.
 pub fn request_timeout(fe: Option<&FrontendHttp>) -> Reply {
-    error_reply(408, fe, None, HttpTermination::new(Cause::ClientTimeout, Phase::Request), true)
+    error_reply(408, fe, None, Termination::new(Cause::ClientTimeout, Phase::Request), true)
 }
 
 /// Where the frontend sends a request.
@@ -70,11 +70,11 @@ fn verdict_reply(v: RequestVerdict, head: &RequestHead, fe: &FrontendHttp, be: O
     let close = early_close(head) || mode == HttpConnMode::Close;
     match v {
         RequestVerdict::Continue => None,
-        RequestVerdict::Deny(status) => Some(error_reply(status, Some(fe), be, HttpTermination::new(Cause::Proxy, Phase::Request), close)),
+        RequestVerdict::Deny(status) => Some(error_reply(status, Some(fe), be, Termination::new(Cause::Proxy, Phase::Request), close)),
         RequestVerdict::Redirect(rule) => Some(Reply {
             bytes: redirect(&rule, head, close),
             status: rule.code,
-            termination: HttpTermination::new(Cause::Local, Phase::Request),
+            termination: Termination::new(Cause::Local, Phase::Request),
             close,
         }),
     }
@@ -92,13 +92,9 @@ pub fn route_request(fe: &Frontend, fe_http: &FrontendHttp, head: &mut RequestHe
         fe_http.use_backend.iter().find(|u| applies(u.cond.as_ref(), &fe_http.acls, &view)).map(|u| u.backend).or(fe.default_backend);
     match chosen {
         Some(b) => Routed::Backend(b),
-        None => Routed::Reply(error_reply(
-            503,
-            Some(fe_http),
-            None,
-            HttpTermination::new(Cause::ServerAbort, Phase::Connect),
-            early_close(head),
-        )),
+        None => {
+            Routed::Reply(error_reply(503, Some(fe_http), None, Termination::new(Cause::ServerAbort, Phase::Connect), early_close(head)))
+        }
     }
 }
 
@@ -190,8 +186,8 @@ impl Txn {
     }
 
     /// The termination state so far, with this transaction's cookie codes.
-    pub fn termination(&self, cause: Cause, phase: Phase) -> HttpTermination {
-        HttpTermination::new(cause, phase).with_cookies(self.cookie.state, self.response_cookie)
+    pub fn termination(&self, cause: Cause, phase: Phase) -> Termination {
+        Termination::new(cause, phase).with_cookies(self.cookie.state.code(), self.response_cookie.code())
     }
 
     /// Processes the response head from server `served` (index in the backend).
@@ -311,7 +307,7 @@ mod tests {
         let Routed::Reply(r) = route_request(&c.frontends[bare], &c.http.frontends[bare], &mut h, "192.0.2.50".parse().unwrap()) else {
             panic!()
         };
-        assert_eq!((r.status, r.termination.to_string().as_str(), r.close), (429, "PR--", true), "httpclose from defaults");
+        assert_eq!((r.status, r.termination.http().to_string().as_str(), r.close), (429, "PR--", true), "httpclose from defaults");
         assert!(r.bytes.starts_with(b"HTTP/1.1 429 Too Many Requests\r\n"));
         let mut h = head("POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n");
         let Routed::Reply(r) = route_request(&c.frontends[bare], &c.http.frontends[bare], &mut h, "192.0.2.50".parse().unwrap()) else {
@@ -368,7 +364,7 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: \"v1\"\r\nX-Backend: web\r\nSet-Cookie: SERVERID=2; path=/\r\nCache-control: private\r\nConnection: close\r\n\r\n"
         );
-        assert_eq!(t.termination(Cause::Normal, Phase::None).to_string(), "--NI");
+        assert_eq!(t.termination(Cause::Normal, Phase::None).http().to_string(), "--NI");
 
         // Replaying the cookie: straight to web2, cookie stripped (indirect), nothing set.
         let mut t = to_webserver(&c, "GET / HTTP/1.1\r\nHost: www.abc.com\r\nCookie: SERVERID=2; lang=en\r\n\r\n", true);
@@ -377,7 +373,7 @@ mod tests {
         let mut resp = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap().unwrap();
         t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(1), &mut resp);
         assert!(!resp.headers.contains("set-cookie"));
-        assert_eq!(t.termination(Cause::Normal, Phase::None).to_string(), "--VN");
+        assert_eq!(t.termination(Cause::Normal, Phase::None).http().to_string(), "--VN");
 
         // web2 DOWN: the cookie is ignored and a new one names the server that answered.
         let mut t = to_webserver(&c, "GET / HTTP/1.1\r\nHost: www.abc.com\r\nCookie: SERVERID=2\r\n\r\n", false);
@@ -386,7 +382,7 @@ mod tests {
         let mut resp = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap().unwrap();
         t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(false), Some(0), &mut resp);
         assert_eq!(resp.headers.get("set-cookie"), Some(&b"SERVERID=1; path=/"[..]));
-        assert_eq!(t.termination(Cause::Normal, Phase::None).to_string(), "--DI");
+        assert_eq!(t.termination(Cause::Normal, Phase::None).http().to_string(), "--DI");
     }
 
     #[test]
@@ -407,7 +403,7 @@ mod tests {
         let mut h = head("GET /p?q HTTP/1.1\r\nHost: h\r\nX-Proto: http\r\n\r\n");
         let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client) else { panic!() };
         assert_eq!(r.bytes, b"HTTP/1.1 301 Moved Permanently\r\nContent-length: 0\r\nLocation: https://h/p?q\r\n\r\n");
-        assert_eq!((r.status, r.termination.to_string().as_str(), r.close), (301, "LR--", false));
+        assert_eq!((r.status, r.termination.http().to_string().as_str(), r.close), (301, "LR--", false));
     }
 
     #[test]
@@ -437,7 +433,7 @@ mod tests {
         };
         assert_eq!(t.balance_hash, Some(crate::http::balance_key::sdbm(b"/logo.png")));
         assert_eq!(t.cookie, Lookup::NOT_CONFIGURED);
-        assert_eq!(t.termination(Cause::Normal, Phase::None).to_string(), "----");
+        assert_eq!(t.termination(Cause::Normal, Phase::None).http().to_string(), "----");
     }
 
     #[test]
@@ -456,10 +452,10 @@ mod tests {
         let Responded::Reply(r) = t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(0), &mut switch) else {
             panic!()
         };
-        assert_eq!((r.status, r.termination.to_string().as_str()), (502, "PHNN"));
+        assert_eq!((r.status, r.termination.http().to_string().as_str()), (502, "PHNN"));
         let fe = &c.http.frontends[main];
         assert_eq!(bad_request(&HeadError::TooLarge, Some(fe)).status, 431);
         let timeout = request_timeout(Some(fe));
-        assert_eq!((timeout.status, timeout.termination.to_string().as_str(), timeout.close), (408, "cR--", true));
+        assert_eq!((timeout.status, timeout.termination.http().to_string().as_str(), timeout.close), (408, "cR--", true));
     }
 }

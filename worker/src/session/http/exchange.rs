@@ -9,7 +9,7 @@ use crate::http::cookie::CookieServer;
 use crate::http::framing::BodyFraming;
 use crate::http::head::{parse_request, parse_response};
 use crate::http::httplog::request_line;
-use crate::http::termination::{Cause as HCause, HttpTermination, Phase as HPhase};
+
 use crate::http::txn::{bad_request, error_reply, prepare_for_backend, route_request, Prepared, Reply, Responded, Routed};
 use crate::session::upstream::{Progress, RequestHints};
 use crate::session::{Ctx, Stage, Step};
@@ -122,7 +122,7 @@ impl Session {
         }
         let be = &shared.config.backends[b];
         let Some(be_http) = shared.config.http.backends.get(b) else {
-            let t = HttpTermination::new(HCause::Internal, HPhase::Request);
+            let t = Termination::new(Cause::Internal, Phase::Request);
             return self.http_reply(ctx, error_reply(500, Some(fe_http), None, t, true));
         };
         let Some(h) = self.proto.http_mut() else { return };
@@ -202,18 +202,18 @@ impl Session {
         }
         self.http_detach_server(ctx);
         let status = if t.cause == Cause::Internal { 500 } else { 503 };
-        let term = HttpTermination::from_tcp(t, false);
+        let term = t;
         self.http_error(ctx, status, term.cause, term.phase);
         None
     }
 
     /// Answers the current request with the error page for `status`, closing afterwards.
-    pub(super) fn http_error(&mut self, ctx: &mut Ctx<'_>, status: u16, cause: HCause, phase: HPhase) {
+    pub(super) fn http_error(&mut self, ctx: &mut Ctx<'_>, status: u16, cause: Cause, phase: Phase) {
         let fe_http = ctx.shared.config.http.frontends.get(self.frontend);
         let be_http = self.up.backend.and_then(|b| ctx.shared.config.http.backends.get(b));
         let term = match self.proto.http().and_then(|h| h.txn.as_ref()) {
             Some(txn) => txn.termination(cause, phase),
-            None => HttpTermination::new(cause, phase),
+            None => Termination::new(cause, phase),
         };
         self.http_reply(ctx, error_reply(status, fe_http, be_http, term, true));
     }
@@ -291,7 +291,7 @@ impl Session {
                         self.http_log_end(ctx, t);
                         return Turn::End(Step::Close(t));
                     }
-                    self.http_error(ctx, 400, HCause::Proxy, HPhase::Data);
+                    self.http_error(ctx, 400, Cause::Proxy, Phase::Data);
                     return Turn::Moved;
                 }
             }
@@ -408,8 +408,8 @@ impl Session {
     fn http_end_txn(&mut self, ctx: &mut Ctx<'_>) {
         let Some(h) = self.proto.http_mut() else { return };
         let term = match h.txn.as_ref() {
-            Some(t) => t.termination(HCause::Normal, HPhase::None),
-            None => HttpTermination::normal(),
+            Some(t) => t.termination(Cause::Normal, Phase::None),
+            None => Termination::NORMAL,
         };
         let reusable = h.conn.server_keep_alive && !h.server_eof && h.sin.is_empty() && h.to_server.is_empty() && h.req_body.is_done();
         let keep_client = h.conn.client_keep_alive && h.req_body.is_done();

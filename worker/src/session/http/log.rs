@@ -3,10 +3,9 @@
 
 use super::HttpPhase;
 use crate::http::httplog::HttpLog;
-use crate::http::termination::{Cause, HttpTermination, Phase};
 use crate::session::Session;
 use crate::shared::Shared;
-use crate::termination::Termination;
+use crate::termination::{Cause, Phase, Termination};
 use hakeeper_common::config::LogFormat;
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ fn millis(d: Duration) -> u64 {
 
 impl Session {
     /// Logs the current transaction once, if the frontend logs HTTP.
-    pub(crate) fn http_log(&mut self, shared: &Shared, termination: HttpTermination, now: Instant) {
+    pub(crate) fn http_log(&mut self, shared: &Shared, termination: Termination, now: Instant) {
         let Some(h) = self.proto.http_mut() else { return };
         if h.logged {
             return;
@@ -79,7 +78,7 @@ impl Session {
         }
         h.start_log(None);
         h.status = Some(400);
-        self.http_log(shared, HttpTermination::new(Cause::ClientAbort, Phase::Request), now);
+        self.http_log(shared, Termination::new(Cause::ClientAbort, Phase::Request), now);
     }
 
     /// The session ends with `t` (from a socket or timeout): logs the transaction in progress.
@@ -94,9 +93,9 @@ impl Session {
             return;
         }
         let awaiting_headers = h.phase == HttpPhase::Exchange && h.response_head.is_none();
-        let mut term = HttpTermination::from_tcp(t, awaiting_headers);
+        let mut term = if awaiting_headers { t.awaiting_headers() } else { t };
         if let Some(txn) = h.txn.as_ref() {
-            term = term.with_cookies(txn.cookie.state, txn.response_cookie);
+            term = term.with_cookies(txn.cookie.state.code(), txn.response_cookie.code());
         }
         self.http_log(shared, term, now);
     }

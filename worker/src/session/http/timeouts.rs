@@ -6,7 +6,7 @@
 use super::HttpPhase;
 use crate::counters::Counters;
 use crate::deadline::after;
-use crate::http::termination::{Cause as HCause, Phase as HPhase};
+
 use crate::http::txn::request_timeout;
 use crate::session::{Ctx, Session, Step};
 use crate::shared::Shared;
@@ -144,7 +144,7 @@ impl Session {
                     return Step::Close(t);
                 }
                 self.http_detach_server(ctx);
-                self.http_error(ctx, 504, HCause::ServerTimeout, HPhase::Headers);
+                self.http_error(ctx, 504, Cause::ServerTimeout, Phase::Headers);
             }
             Expired::Tunnel => {
                 let t = Termination::new(Cause::ClientTimeout, Phase::Data);
