@@ -457,3 +457,19 @@ fn additional_log_targets_are_syslog_and_checked_at_their_position() {
     assert_eq!(more.len(), 1);
     assert_eq!((&more[0].facility[..], &more[0].level[..]), ("local0", "notice"));
 }
+
+#[test]
+fn stats_limits_have_small_defaults_and_are_checked() {
+    let s = load_str("t.ron", GOOD).unwrap().config.stats.unwrap();
+    assert_eq!((s.maxconn, s.timeout_http_request, s.timeout_client), (10, Duration::from_secs(10), Duration::from_secs(30)));
+    let own = GOOD.replace("admin: true)", "admin: true, maxconn: 3, timeout: (http_request: \"2s\", client: \"5s\"))");
+    let s = load_str("t.ron", &own).unwrap().config.stats.unwrap();
+    assert_eq!((s.maxconn, s.timeout_http_request, s.timeout_client), (3, Duration::from_secs(2), Duration::from_secs(5)));
+    let bad = |fields: &str| errors(&GOOD.replace("admin: true)", &format!("admin: true, {fields})")));
+    let has = |errs: Vec<Diagnostic>, needle: &str| errs.iter().any(|d| d.to_string().contains(needle));
+    assert!(has(bad("maxconn: 0"), "stats.maxconn"));
+    assert!(has(bad("maxconn: 5000"), "out of range"));
+    assert!(has(bad("timeout: (http_request: \"0s\")"), "stats.timeout.http_request"));
+    assert!(has(bad("timeout: (client: \"0s\")"), "must be more than 0"));
+    assert!(has(bad("timeout: (server: \"1s\")"), "server"));
+}

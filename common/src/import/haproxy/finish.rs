@@ -5,7 +5,8 @@ use super::global::GlobalState;
 use super::section::{Kind, Section};
 use super::userlist::{stats_users, Userlist};
 use super::{check, http_finish, Ctx};
-use crate::config::raw::{RawConfig, RawProxy, RawStats, RawTimeouts};
+use crate::config::raw::{RawConfig, RawProxy, RawStats, RawStatsTimeouts, RawTimeouts};
+use crate::config::STATS_MAX_MAXCONN;
 use std::collections::HashMap;
 
 pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>, userlists: &[Userlist]) -> RawConfig {
@@ -91,6 +92,10 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
             ctx.notes.untranslated(&ctx.file, stats_line, format!("the stats page listens on one address; bind {b} not translated"));
         }
         for (line, text) in &s.proxy_lines {
+            // Translated below, as the page's own limits.
+            if text.starts_with("timeout http-request ") || text.starts_with("timeout client ") {
+                continue;
+            }
             if text.starts_with("option httplog")
                 || text.starts_with("option tcplog")
                 || text.contains("dontlognull")
@@ -113,7 +118,16 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
                 );
             }
         }
-        let maxconn = s.proxy.maxconn.or_else(|| s.defaults.and_then(|d| sections[d].proxy.maxconn));
+        let mut maxconn = s.proxy.maxconn.or_else(|| s.defaults.and_then(|d| sections[d].proxy.maxconn));
+        if let Some(m) = maxconn.filter(|m| *m > STATS_MAX_MAXCONN) {
+            ctx.notes.replaced(
+                &ctx.file,
+                stats_line,
+                format!("maxconn {m} of the stats page lowered to {STATS_MAX_MAXCONN}, the most hakeeper's stats page serves at once"),
+            );
+            maxconn = Some(STATS_MAX_MAXCONN);
+        }
+        let timeout = stats_timeouts(s.proxy.timeout.as_ref(), s.defaults.and_then(|d| sections[d].proxy.timeout.as_ref()));
         let st = &s.stats;
         let mut auth = st.auth.clone();
         if let Some((name, line)) = &st.userlist {
@@ -136,6 +150,7 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
             hide_version: st.hide_version,
             admin: st.admin,
             maxconn,
+            timeout,
         };
         page = Some((raw, format!("{} {}", s.kind.word(), s.name)));
     }
@@ -162,6 +177,15 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
 }
 
 /// A frontend that does nothing but send everything to backend `name`.
+/// The stats section's `timeout http-request` and `timeout client`, its own or else its
+/// defaults'. As in HAProxy, a head with no `timeout http-request` gets `timeout client`.
+fn stats_timeouts(own: Option<&RawTimeouts>, defaults: Option<&RawTimeouts>) -> Option<RawStatsTimeouts> {
+    let pick = |f: fn(&RawTimeouts) -> &Option<String>| own.and_then(|t| f(t).clone()).or_else(|| defaults.and_then(|t| f(t).clone()));
+    let client = pick(|t| &t.client);
+    let http_request = pick(|t| &t.http_request).or_else(|| client.clone());
+    (client.is_some() || http_request.is_some()).then_some(RawStatsTimeouts { http_request, client })
+}
+
 fn stats_frontend(sections: &[Section], removed: &[bool], name: &str) -> Option<usize> {
     sections.iter().enumerate().position(|(i, s)| {
         !removed[i] && s.kind == Kind::Frontend && s.proxy.default_backend.as_deref() == Some(name) && !s.proxy.bind.is_empty()
