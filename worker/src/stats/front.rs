@@ -11,7 +11,8 @@
 //!
 //! Every answer closes the connection. After it the write side is shut and what the client
 //! still sends is read and dropped for [`LINGER`], so that it reads the answer rather than a
-//! reset (HAProxy lingers the same way).
+//! reset. A lingering connection no longer counts against `maxconn` (HAProxy frees the slot
+//! when it answers), but at most `maxconn` linger at once: beyond, they are closed at once.
 
 use super::request::{self, Method, Progress, MAX_HEAD};
 use super::response::refusal;
@@ -102,7 +103,15 @@ impl Front {
             return;
         }
         self.accept_after = None;
-        while self.conns.len() < self.ctx.config.maxconn as usize {
+        let maxconn = self.ctx.config.maxconn as usize;
+        let mut lingering: Vec<usize> = self.conns.iter().filter(|(_, c)| matches!(c.phase, Phase::Linger)).map(|(k, _)| k).collect();
+        // The surplus is closed without lingering.
+        while lingering.len() > maxconn {
+            if let Some(key) = lingering.pop() {
+                self.close(key);
+            }
+        }
+        while self.conns.len() - lingering.len() < maxconn {
             let mut stream = match self.listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
