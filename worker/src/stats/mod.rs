@@ -17,6 +17,8 @@ mod form;
 mod front;
 #[cfg(test)]
 mod front_tests;
+#[doc(hidden)]
+pub mod fuzz;
 mod html;
 mod hub;
 mod json;

@@ -86,9 +86,16 @@ impl Drop for StatsThread {
 
 pub(super) struct Ctx {
     pub config: Stats,
-    view: StatsView,
+    pub view: StatsView,
     admin: AdminLink,
     pub server_header: String,
+}
+
+impl Ctx {
+    pub fn new(config: Stats, view: StatsView, admin: AdminLink) -> Ctx {
+        let server_header = if config.hide_version { "hakeeper".to_string() } else { format!("hakeeper/{VERSION}") };
+        Ctx { config, view, admin, server_header }
+    }
 }
 
 /// Serves the stats page on `listener` (the supervisor's `ListenerTag::Stats` socket) from one
@@ -100,8 +107,7 @@ pub fn spawn_stats_thread(
     view: StatsView,
     admin: AdminLink,
 ) -> Result<StatsThread, StatsError> {
-    let server_header = if config.hide_version { "hakeeper".to_string() } else { format!("hakeeper/{VERSION}") };
-    let ctx = Ctx { config, view, admin, server_header };
+    let ctx = Ctx::new(config, view, admin);
     let stop = Arc::new(AtomicBool::new(false));
     let front = Front::new(listener, ctx, stop.clone())?;
     let waker = front.waker();
