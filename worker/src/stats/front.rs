@@ -16,7 +16,7 @@
 
 use super::request::{self, Method, Progress, MAX_HEAD};
 use super::response::refusal;
-use super::server::{handle, Answer, Ctx, PendingAdmin, StatsError};
+use super::server::{handle, precheck, Answer, Ctx, PendingAdmin, StatsError};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
@@ -216,7 +216,7 @@ fn step(conn: &mut Conn, ctx: &Ctx, scratch: &mut [u8], now: Instant) -> Next {
     match conn.phase {
         Phase::Request { .. } => read_request(conn, ctx, scratch, now),
         Phase::Admin(_) => Next::Keep,
-        Phase::Write { .. } => write(conn, now),
+        Phase::Write { .. } => write(conn, ctx, now),
         Phase::Linger => drain(conn, scratch),
     }
 }
@@ -238,8 +238,13 @@ fn read_request(conn: &mut Conn, ctx: &Ctx, scratch: &mut [u8], now: Instant) ->
         }
         match request::read(&conn.buf) {
             Progress::Head => {}
-            Progress::Body { end: at, expect_continue } => {
+            Progress::Body { end: at, expect_continue, request } => {
                 if end.is_none() {
+                    // No body is read for a request refused anyway (no credentials, say).
+                    if let Err(refused) = precheck(&request, ctx) {
+                        conn.buf = Vec::new();
+                        return answer(conn, refused.encode(&ctx.server_header, false), ctx, now);
+                    }
                     // The head took its time; the body gets `timeout client`.
                     conn.deadline = now + ctx.config.timeout_client;
                     *end = Some(at);
@@ -271,15 +276,19 @@ fn read_request(conn: &mut Conn, ctx: &Ctx, scratch: &mut [u8], now: Instant) ->
 fn answer(conn: &mut Conn, out: Vec<u8>, ctx: &Ctx, now: Instant) -> Next {
     conn.phase = Phase::Write { out, sent: 0 };
     conn.deadline = now + ctx.config.timeout_client;
-    write(conn, now)
+    write(conn, ctx, now)
 }
 
-fn write(conn: &mut Conn, now: Instant) -> Next {
+/// Sends the answer; `timeout client` runs from the last progress.
+fn write(conn: &mut Conn, ctx: &Ctx, now: Instant) -> Next {
     let Phase::Write { out, sent } = &mut conn.phase else { return Next::Keep };
     while *sent < out.len() {
         match conn.stream.write(&out[*sent..]) {
             Ok(0) => return Next::Close,
-            Ok(n) => *sent += n,
+            Ok(n) => {
+                *sent += n;
+                conn.deadline = now + ctx.config.timeout_client;
+            }
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Next::Keep,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(_) => return Next::Close,

@@ -130,3 +130,14 @@ fn a_post_without_a_length_or_with_a_huge_one_is_refused() {
     s.write_all(b"POST /admin HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n").expect("send");
     assert!(read_all(&mut s).0.starts_with("HTTP/1.1 413 "));
 }
+
+#[test]
+fn a_post_without_credentials_is_refused_before_its_body() {
+    let page = page();
+    let mut s = connect(page.addr);
+    // The body never comes: the answer must not wait for it.
+    s.write_all(b"POST /admin HTTP/1.1\r\nContent-Length: 60000\r\n\r\n").expect("send");
+    let (reply, took) = read_all(&mut s);
+    assert!(reply.starts_with("HTTP/1.1 401 "), "{reply:?}");
+    assert!(took < HEAD_TIMEOUT, "{took:?}");
+}

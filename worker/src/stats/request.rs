@@ -34,10 +34,11 @@ pub struct Request {
 pub enum Progress {
     /// The head is not complete: read more, at most up to [`MAX_HEAD`] bytes in all.
     Head,
-    /// The head is complete; the request ends at byte `end` of the buffer.
+    /// The head is complete (`request`, with no body yet); the request ends at byte `end`.
     Body {
         end: usize,
         expect_continue: bool,
+        request: Request,
     },
     Complete(Request),
     /// Answer with this status and close: a malformed or oversized head (400/431, as the proxy
@@ -60,7 +61,7 @@ pub fn read(buf: &[u8]) -> Progress {
         b"POST" => Method::Post,
         _ => Method::Other,
     };
-    let mut body = Vec::new();
+    let mut request = request(&head, method, Vec::new());
     if method == Method::Post {
         let len = match head.framing {
             BodyFraming::None => 0,
@@ -73,11 +74,11 @@ pub fn read(buf: &[u8]) -> Progress {
         };
         let end = head.head_len + len;
         match buf.get(head.head_len..end) {
-            Some(b) => body = b.to_vec(),
-            None => return Progress::Body { end, expect_continue: head.expect_continue },
+            Some(b) => request.body = b.to_vec(),
+            None => return Progress::Body { end, expect_continue: head.expect_continue, request },
         }
     }
-    Progress::Complete(request(&head, method, body))
+    Progress::Complete(request)
 }
 
 fn request(head: &RequestHead, method: Method, body: Vec<u8>) -> Request {
@@ -118,7 +119,12 @@ mod tests {
     fn a_post_waits_for_its_whole_body() {
         let head = b"POST /admin HTTP/1.1\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n";
         let end = head.len() + 10;
-        assert_eq!(read(head), Progress::Body { end, expect_continue: true });
+        match read(head) {
+            Progress::Body { end: e, expect_continue: true, request } => {
+                assert_eq!((e, request.method, request.target.as_str(), request.body.len()), (end, Method::Post, "/admin", 0));
+            }
+            other => panic!("{other:?}"),
+        }
         let mut all = head.to_vec();
         all.extend_from_slice(b"b=web&s=a1");
         all.extend_from_slice(b"trailing bytes are not read");

@@ -11,7 +11,7 @@ use super::front::{self, Front};
 use super::hub::StatsHub;
 use super::request::{Method, Request};
 use super::response::Response;
-use super::route::{route, Format};
+use super::route::{route, Format, Route};
 use super::snapshot::Snapshot;
 use super::{csv, html, json, prometheus, VERSION};
 use crate::counters::Stats as Counters;
@@ -122,20 +122,36 @@ pub(super) enum Answer {
     Admin(PendingAdmin),
 }
 
-pub(super) fn handle(request: &Request, ctx: &Ctx) -> Answer {
+/// The checks that need no body: the route, the credentials, the method. A POST's body is read
+/// only once they pass, so that a client without credentials makes the page buffer nothing.
+pub(super) fn precheck(request: &Request, ctx: &Ctx) -> Result<(Route, Access), Response> {
     let Some(route) = route(&ctx.config.uri, &request.target) else {
-        return Answer::Now(Response::text(404, "404 Not Found"));
+        return Err(Response::text(404, "404 Not Found"));
     };
     let access = auth::check(&ctx.config.auth, request.authorization.as_deref());
     if !access.allowed() {
         let challenge = format!("Basic realm=\"{}\"", ctx.config.realm.replace(['"', '\\'], ""));
         let r = Response::text(401, "401 Unauthorized: this page needs a user name and password");
-        return Answer::Now(r.with("WWW-Authenticate", challenge));
+        return Err(r.with("WWW-Authenticate", challenge));
     }
     match request.method {
-        Method::Get | Method::Head => Answer::Now(render(ctx, &route.format, route.up_only, &access)),
-        Method::Post if matches!(route.format, Format::Html { .. }) => admin_post(request, ctx, &access),
-        _ => Answer::Now(Response::text(405, "405 Method Not Allowed").with("Allow", "GET, HEAD, POST".into())),
+        Method::Get | Method::Head => Ok((route, access)),
+        Method::Post if matches!(route.format, Format::Html { .. }) => match ctx.config.admin {
+            true => Ok((route, access)),
+            false => Err(Response::text(403, "403 Forbidden: admin actions are not enabled")),
+        },
+        _ => Err(Response::text(405, "405 Method Not Allowed").with("Allow", "GET, HEAD, POST".into())),
+    }
+}
+
+pub(super) fn handle(request: &Request, ctx: &Ctx) -> Answer {
+    let (route, access) = match precheck(request, ctx) {
+        Ok(passed) => passed,
+        Err(refused) => return Answer::Now(refused),
+    };
+    match request.method {
+        Method::Post => admin_post(request, ctx, &access),
+        _ => Answer::Now(render(ctx, &route.format, route.up_only, &access)),
     }
 }
 
@@ -175,9 +191,6 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
 
 /// HAProxy's `;st=` outcome of an admin POST, as a redirect to the page.
 fn admin_post(request: &Request, ctx: &Ctx, access: &Access) -> Answer {
-    if !ctx.config.admin {
-        return Answer::Now(Response::text(403, "403 Forbidden: admin actions are not enabled"));
-    }
     let location = format!("{};st=", ctx.config.uri);
     let Ok(body) = std::str::from_utf8(&request.body) else { return Answer::Now(redirect(location, "ERRP")) };
     let form = form::parse(body);
