@@ -4,10 +4,9 @@
 //! `hakeeper ctl`.
 //!
 //! Threads: the page is served from one thread of its own ([`spawn_stats_thread`], `front`),
-//! held to a frontend's `maxconn` and timeouts; anything
-//! that changes state goes to event-loop thread 0 through the [`StatsHub`] queue and that
-//! thread's waker, and is applied there by [`event_loop_turn`], which also answers `ToWorker::Ctl`
-//! and reports changes to the supervisor.
+//! held to a frontend's `maxconn` and timeouts; anything that changes state goes to event-loop
+//! thread 0 through the [`StatsHub`] queue and that thread's waker, and is applied there by
+//! [`event_loop_turn`], which also answers `ToWorker::Ctl` and reports changes to the supervisor.
 
 mod admin;
 mod auth;
