@@ -220,6 +220,7 @@ fn an_oversized_head_is_refused_at_once_and_takes_no_memory() {
     // Ten 4 MiB heads at once, one per maxconn slot: the worker keeps at most a buffer each.
     let worker = pair.worker();
     let before = rss_kib(worker);
+    assert!(before > 0, "the worker's RSS cannot be read");
     let addr = pair.hakeeper;
     let senders: Vec<_> = (0..MAXCONN).map(|_| std::thread::spawn(move || oversized(addr, 4 << 20))).collect();
     let outcomes: Vec<Outcome> = senders.into_iter().map(|h| h.join().expect("sender")).collect();
@@ -235,6 +236,7 @@ fn clients_above_maxconn_take_no_thread_and_a_normal_request_still_gets_the_page
     let Some(mut pair) = start("stats_hostile_maxconn") else { return };
     let worker = pair.worker();
     let base_threads = threads(worker);
+    assert!(base_threads > 0, "the worker's threads cannot be counted");
 
     // Attackers hold all but one slot: a normal request is served at once by both.
     for addr in [pair.hakeeper, pair.haproxy] {
