@@ -201,6 +201,14 @@ pub struct Check {
     pub initial_up: bool,
 }
 
+/// The stats page's defaults: few connections and short waits, since it is an operator's page
+/// served by the process that carries the traffic (HAProxy would fall back to `timeout client`).
+pub const STATS_MAXCONN: u32 = 10;
+pub const STATS_TIMEOUT_HTTP_REQUEST: Duration = Duration::from_secs(10);
+pub const STATS_TIMEOUT_CLIENT: Duration = Duration::from_secs(30);
+/// Each connection may hold a 15 KiB head buffer: this bounds what stats clients can take.
+pub const STATS_MAX_MAXCONN: u32 = 1000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub bind: SocketAddr,
@@ -210,7 +218,12 @@ pub struct Stats {
     pub refresh: Option<Duration>,
     pub hide_version: bool,
     pub admin: bool,
+    /// Connections served at once; more wait in the listener's backlog, as on a frontend.
     pub maxconn: u32,
+    /// `timeout http-request`: the whole request head must arrive within it, else 408.
+    pub timeout_http_request: Duration,
+    /// `timeout client`: the request body and each write of the response.
+    pub timeout_client: Duration,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

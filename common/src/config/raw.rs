@@ -451,6 +451,18 @@ pub struct RawStats {
     pub admin: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maxconn: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<RawStatsTimeouts>,
+}
+
+/// The stats page's timeouts, named as a frontend's.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStatsTimeouts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_request: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 /// keepalived's VRRP half.

@@ -494,3 +494,19 @@ fn connection_reuse_settings_are_inherited_and_checked() {
         "backend[0].servers[0].pool_purge_delay",
     );
 }
+
+#[test]
+fn stats_limits_have_small_defaults_and_are_checked() {
+    let s = load_str("t.ron", GOOD).unwrap().config.stats.unwrap();
+    assert_eq!((s.maxconn, s.timeout_http_request, s.timeout_client), (10, Duration::from_secs(10), Duration::from_secs(30)));
+    let own = GOOD.replace("admin: true)", "admin: true, maxconn: 3, timeout: (http_request: \"2s\", client: \"5s\"))");
+    let s = load_str("t.ron", &own).unwrap().config.stats.unwrap();
+    assert_eq!((s.maxconn, s.timeout_http_request, s.timeout_client), (3, Duration::from_secs(2), Duration::from_secs(5)));
+    let bad = |fields: &str| errors(&GOOD.replace("admin: true)", &format!("admin: true, {fields})")));
+    let has = |errs: Vec<Diagnostic>, needle: &str| errs.iter().any(|d| d.to_string().contains(needle));
+    assert!(has(bad("maxconn: 0"), "stats.maxconn"));
+    assert!(has(bad("maxconn: 5000"), "out of range"));
+    assert!(has(bad("timeout: (http_request: \"0s\")"), "stats.timeout.http_request"));
+    assert!(has(bad("timeout: (client: \"0s\")"), "must be more than 0"));
+    assert!(has(bad("timeout: (server: \"1s\")"), "server"));
+}

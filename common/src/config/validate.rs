@@ -576,6 +576,18 @@ fn stats(c: &mut Checker, s: &RawStats) -> Stats {
     if s.admin && s.auth.is_empty() {
         c.warn("stats.admin", "admin actions are enabled without any auth user: anyone who reaches the page can change server states");
     }
+    let t = s.timeout.clone().unwrap_or_default();
+    let timeout_client = c.duration("stats.timeout.client", t.client.as_ref(), STATS_TIMEOUT_CLIENT);
+    let timeout_http_request = c.duration("stats.timeout.http_request", t.http_request.as_ref(), STATS_TIMEOUT_HTTP_REQUEST);
+    for (path, d) in [("stats.timeout.client", timeout_client), ("stats.timeout.http_request", timeout_http_request)] {
+        if d.is_zero() {
+            c.error(path, "must be more than 0: an endless wait lets idle clients hold the stats page");
+        }
+    }
+    let maxconn = s.maxconn.unwrap_or(STATS_MAXCONN);
+    if !(1..=STATS_MAX_MAXCONN).contains(&maxconn) {
+        c.error("stats.maxconn", format!("{maxconn} is out of range 1..={STATS_MAX_MAXCONN}"));
+    }
     Stats {
         bind,
         uri,
@@ -584,7 +596,9 @@ fn stats(c: &mut Checker, s: &RawStats) -> Stats {
         refresh: c.opt_duration("stats.refresh", s.refresh.as_ref()),
         hide_version: s.hide_version,
         admin: s.admin,
-        maxconn: s.maxconn.unwrap_or(100),
+        maxconn,
+        timeout_http_request,
+        timeout_client,
     }
 }
 

@@ -3,20 +3,27 @@
 //! (READY, DRAIN, MAINT, weight), this host's VRRP instances, and the worker's side of
 //! `hakeeper ctl`.
 //!
-//! Threads: tiny_http serves the page from threads of its own ([`spawn_stats_thread`]); anything
-//! that changes state goes to event-loop thread 0 through the [`StatsHub`] queue and that
-//! thread's waker, and is applied there by [`event_loop_turn`], which also answers `ToWorker::Ctl`
-//! and reports changes to the supervisor.
+//! Threads: the page is served from one thread of its own ([`spawn_stats_thread`], `front`),
+//! held to a frontend's `maxconn` and timeouts; anything that changes state goes to event-loop
+//! thread 0 through the [`StatsHub`] queue and that thread's waker, and is applied there by
+//! [`event_loop_turn`], which also answers `ToWorker::Ctl` and reports changes to the supervisor.
 
 mod admin;
 mod auth;
 mod csv;
 mod ctl;
 mod form;
+mod front;
+#[cfg(test)]
+mod front_tests;
+#[doc(hidden)]
+pub mod fuzz;
 mod html;
 mod hub;
 mod json;
 mod prometheus;
+mod request;
+mod response;
 mod route;
 mod server;
 mod snapshot;

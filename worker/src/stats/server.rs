@@ -1,39 +1,37 @@
-//! The stats listener, served with tiny_http from threads of the worker process: authentication,
-//! routing to the HTML/CSV/JSON/Prometheus outputs, and the admin form's POST, which is handed
-//! to event-loop thread 0 and waited for so that the redirect reports what happened.
+//! What the stats page answers, once the front ([`super::front`]) has read a whole request:
+//! authentication, routing to the HTML/CSV/JSON/Prometheus outputs, and the admin form's POST,
+//! which is handed to event-loop thread 0 and waited for (without blocking the front) so that
+//! the redirect reports what happened.
 
-use super::admin::{AdminAction, AdminCommand};
+use super::admin::{AdminAction, AdminCommand, AdminOutcome};
 use super::auth::{self, Access};
 use super::ctl::resolve;
-use super::form::{self, MAX_BODY};
+use super::form;
+use super::front::{self, Front};
 use super::hub::StatsHub;
-use super::route::{route, Format};
+use super::request::{Method, Request};
+use super::response::Response;
+use super::route::{route, Format, Route};
 use super::snapshot::Snapshot;
 use super::{csv, html, json, prometheus, VERSION};
 use crate::counters::Stats as Counters;
 use hakeeper_common::config::Stats;
 use hakeeper_common::ipc::WorkerConfig;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tiny_http::{Header, Method, Request, Response};
 
 /// Longest wait for thread 0 to apply an admin action before answering anyway.
 const ADMIN_WAIT: Duration = Duration::from_secs(2);
-/// How often the serving threads look at the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(200);
-/// Most requests served at once, whatever `maxconn` allows: the page is cheap to render.
-const MAX_HANDLERS: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
     #[error("stats listener: {0}")]
     Listener(#[source] std::io::Error),
-    #[error("stats server: {0}")]
-    Server(String),
+    #[error("stats poll: {0}")]
+    Poll(#[source] std::io::Error),
     #[error("stats thread: {0}")]
     Spawn(#[source] std::io::Error),
 }
@@ -67,129 +65,106 @@ impl AdminLink {
     }
 }
 
-/// The serving threads; dropping it stops them (within [`STOP_POLL`]).
+/// The page's one thread; dropping it stops the thread and closes its connections.
 pub struct StatsThread {
     stop: Arc<AtomicBool>,
-    handles: Vec<JoinHandle<()>>,
+    waker: Arc<mio::Waker>,
+    handle: Option<JoinHandle<()>>,
 }
 
 impl Drop for StatsThread {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        for h in self.handles.drain(..) {
+        if let Err(e) = self.waker.wake() {
+            log::warn!("stats: cannot wake the page's thread to stop it: {e}");
+        }
+        if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
     }
 }
 
-struct Ctx {
-    config: Stats,
-    view: StatsView,
+pub(super) struct Ctx {
+    pub config: Stats,
+    pub view: StatsView,
     admin: AdminLink,
-    server_header: String,
+    pub server_header: String,
 }
 
-/// Serves the stats page on `listener` (the supervisor's `ListenerTag::Stats` socket) until the
-/// returned handle is dropped. `config.maxconn` bounds the requests served at once; more wait.
+impl Ctx {
+    pub fn new(config: Stats, view: StatsView, admin: AdminLink) -> Ctx {
+        let server_header = if config.hide_version { "hakeeper".to_string() } else { format!("hakeeper/{VERSION}") };
+        Ctx { config, view, admin, server_header }
+    }
+}
+
+/// Serves the stats page on `listener` (the supervisor's `ListenerTag::Stats` socket) from one
+/// thread until the returned handle is dropped. At most `config.maxconn` connections are open
+/// at once; more wait in the listener's backlog, as on an HAProxy frontend.
 pub fn spawn_stats_thread(
     listener: std::net::TcpListener,
     config: Stats,
     view: StatsView,
     admin: AdminLink,
 ) -> Result<StatsThread, StatsError> {
-    // tiny_http's accept thread blocks in accept(); a non-blocking socket would end it.
-    listener.set_nonblocking(false).map_err(StatsError::Listener)?;
-    let server = Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| StatsError::Server(e.to_string()))?);
-    let handlers = config.maxconn.clamp(1, MAX_HANDLERS);
-    let server_header = if config.hide_version { "hakeeper".to_string() } else { format!("hakeeper/{VERSION}") };
-    let ctx = Arc::new(Ctx { config, view, admin, server_header });
+    let ctx = Ctx::new(config, view, admin);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut handles = Vec::new();
-    for i in 0..handlers {
-        let (server, ctx, flag) = (server.clone(), ctx.clone(), stop.clone());
-        let spawned = std::thread::Builder::new().name(format!("stats-{i}")).spawn(move || serve(&server, &ctx, &flag));
-        match spawned {
-            Ok(h) => handles.push(h),
-            Err(e) => {
-                // Dropping what was built stops the threads already started.
-                drop(StatsThread { stop, handles });
-                return Err(StatsError::Spawn(e));
-            }
-        }
-    }
-    log::info!("stats page on {} (uri {})", ctx.config.bind, ctx.config.uri);
-    Ok(StatsThread { stop, handles })
+    let front = Front::new(listener, ctx, stop.clone())?;
+    let waker = front.waker();
+    log::info!("stats page on {} (uri {}, maxconn {})", front.ctx().config.bind, front.ctx().config.uri, front.ctx().config.maxconn);
+    let handle = std::thread::Builder::new().name("stats".into()).spawn(move || front::run(front)).map_err(StatsError::Spawn)?;
+    Ok(StatsThread { stop, waker, handle: Some(handle) })
 }
 
-fn serve(server: &tiny_http::Server, ctx: &Ctx, stop: &AtomicBool) {
-    while !stop.load(Ordering::Acquire) {
-        match server.recv_timeout(STOP_POLL) {
-            Ok(Some(request)) => handle(request, ctx),
-            Ok(None) => {}
-            Err(e) => {
-                log::warn!("stats: {e}");
-                std::thread::sleep(STOP_POLL);
-            }
-        }
-    }
+/// What a request gets: a response now, or once thread 0 has applied an admin action.
+pub(super) enum Answer {
+    Now(Response),
+    Admin(PendingAdmin),
 }
 
-fn header(name: &str, value: &str) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
-}
-
-/// A response carrying the headers every answer has.
-fn respond(request: Request, ctx: &Ctx, status: u16, content_type: &str, body: String, extra: &[(&str, String)]) {
-    // The length is known: no chunked encoding, whatever the size.
-    let mut response = Response::from_string(body).with_status_code(status).with_chunked_threshold(usize::MAX);
-    let mut headers =
-        vec![("Server", ctx.server_header.clone()), ("Content-Type", content_type.to_string()), ("Cache-Control", "no-cache".to_string())];
-    headers.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-    for (k, v) in headers {
-        if let Some(h) = header(k, &v) {
-            response.add_header(h);
-        }
-    }
-    if let Err(e) = request.respond(response) {
-        log::debug!("stats: response not sent: {e}");
-    }
-}
-
-fn text(request: Request, ctx: &Ctx, status: u16, body: &str, extra: &[(&str, String)]) {
-    respond(request, ctx, status, "text/plain; charset=utf-8", format!("{body}\n"), extra);
-}
-
-fn authorization(request: &Request) -> Option<String> {
-    request.headers().iter().find(|h| h.field.equiv("Authorization")).map(|h| h.value.as_str().to_string())
-}
-
-fn handle(request: Request, ctx: &Ctx) {
-    let url = request.url().to_string();
-    let Some(route) = route(&ctx.config.uri, &url) else {
-        return text(request, ctx, 404, "404 Not Found", &[]);
+/// The checks that need no body: the route, the credentials, the method. A POST's body is read
+/// only once they pass, so that a client without credentials makes the page buffer nothing.
+pub(super) fn precheck(request: &Request, ctx: &Ctx) -> Result<(Route, Access), Response> {
+    let Some(route) = route(&ctx.config.uri, &request.target) else {
+        return Err(Response::text(404, "404 Not Found"));
     };
-    let access = auth::check(&ctx.config.auth, authorization(&request).as_deref());
+    let access = auth::check(&ctx.config.auth, request.authorization.as_deref());
     if !access.allowed() {
         let challenge = format!("Basic realm=\"{}\"", ctx.config.realm.replace(['"', '\\'], ""));
-        return text(request, ctx, 401, "401 Unauthorized: this page needs a user name and password", &[("WWW-Authenticate", challenge)]);
+        let r = Response::text(401, "401 Unauthorized: this page needs a user name and password");
+        return Err(r.with("WWW-Authenticate", challenge));
     }
-    match request.method() {
-        Method::Get | Method::Head => render(request, ctx, &route.format, route.up_only, &access),
-        Method::Post if matches!(route.format, Format::Html { .. }) => admin_post(request, ctx, &access),
-        _ => text(request, ctx, 405, "405 Method Not Allowed", &[("Allow", "GET, HEAD, POST".into())]),
+    match request.method {
+        Method::Get | Method::Head => Ok((route, access)),
+        Method::Post if matches!(route.format, Format::Html { .. }) => match ctx.config.admin {
+            true => Ok((route, access)),
+            false => Err(Response::text(403, "403 Forbidden: admin actions are not enabled")),
+        },
+        _ => Err(Response::text(405, "405 Method Not Allowed").with("Allow", "GET, HEAD, POST".into())),
     }
 }
 
-fn render(request: Request, ctx: &Ctx, format: &Format, up_only: bool, access: &Access) {
+pub(super) fn handle(request: &Request, ctx: &Ctx) -> Answer {
+    let (route, access) = match precheck(request, ctx) {
+        Ok(passed) => passed,
+        Err(refused) => return Answer::Now(refused),
+    };
+    match request.method {
+        Method::Post => admin_post(request, ctx, &access),
+        _ => Answer::Now(render(ctx, &route.format, route.up_only, &access)),
+    }
+}
+
+fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Response {
     let view = &ctx.view;
     let snapshot = Snapshot::take(&view.config, &view.counters, &view.hub, Instant::now());
     let dropped = hakeeper_common::logging::DROPPED_LINES.load(Ordering::Relaxed);
     match format {
-        Format::Csv => respond(request, ctx, 200, "text/plain; charset=utf-8", csv::render(&snapshot), &[]),
-        Format::Json => respond(request, ctx, 200, "application/json", json::render(&snapshot), &[]),
+        Format::Csv => Response::new(200, "text/plain; charset=utf-8", csv::render(&snapshot)),
+        Format::Json => Response::new(200, "application/json", json::render(&snapshot)),
         Format::Metrics => {
             let body = prometheus::render(&snapshot, &view.hub.vrrp(), dropped);
-            respond(request, ctx, 200, "text/plain; version=0.0.4; charset=utf-8", body, &[])
+            Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         }
         Format::Html { refresh, admin_status } => {
             let refresh_secs = ctx.config.refresh.filter(|_| *refresh).map(|d| d.as_secs().max(1));
@@ -205,66 +180,109 @@ fn render(request: Request, ctx: &Ctx, format: &Format, up_only: bool, access: &
                 dropped_log_lines: dropped,
                 vrrp: &vrrp,
             };
-            let extra: Vec<(&str, String)> = refresh_secs.map(|s| ("Refresh", s.to_string())).into_iter().collect();
-            respond(request, ctx, 200, "text/html; charset=utf-8", html::render(&snapshot, &info), &extra)
+            let page = Response::new(200, "text/html; charset=utf-8", html::render(&snapshot, &info));
+            match refresh_secs {
+                Some(s) => page.with("Refresh", s.to_string()),
+                None => page,
+            }
         }
     }
 }
 
-/// HAProxy's `;st=` outcome of an admin POST.
-fn admin_post(mut request: Request, ctx: &Ctx, access: &Access) {
-    if !ctx.config.admin {
-        return text(request, ctx, 403, "403 Forbidden: admin actions are not enabled", &[]);
-    }
-    let mut body = String::new();
-    let read = request.as_reader().take(MAX_BODY as u64 + 1).read_to_string(&mut body);
-    let status = match read {
-        Ok(n) if n <= MAX_BODY => apply_form(&form::parse(&body), ctx, access),
-        _ => "ERRP",
+/// HAProxy's `;st=` outcome of an admin POST, as a redirect to the page.
+fn admin_post(request: &Request, ctx: &Ctx, access: &Access) -> Answer {
+    let location = format!("{};st=", ctx.config.uri);
+    let Ok(body) = std::str::from_utf8(&request.body) else { return Answer::Now(redirect(location, "ERRP")) };
+    let form = form::parse(body);
+    let (Some(backend), Some(action)) = (&form.backend, &form.action) else { return Answer::Now(redirect(location, "ERRP")) };
+    let Some(action) = AdminAction::from_form(action, form.weight.as_deref()) else {
+        return Answer::Now(redirect(location, "ERRP"));
     };
-    let location = format!("{};st={status}", ctx.config.uri);
-    respond(request, ctx, 303, "text/plain; charset=utf-8", format!("{status}\n"), &[("Location", location)]);
-}
-
-fn apply_form(form: &form::AdminForm, ctx: &Ctx, access: &Access) -> &'static str {
-    let config = &ctx.view.config;
-    let (Some(backend), Some(action)) = (&form.backend, &form.action) else { return "ERRP" };
-    let Some(action) = AdminAction::from_form(action, form.weight.as_deref()) else { return "ERRP" };
     if form.servers.is_empty() {
-        return "NONE";
+        return Answer::Now(redirect(location, "NONE"));
     }
-    let mut waits = Vec::new();
-    let mut refused = 0;
+    let config = &ctx.view.config;
+    let mut pending = PendingAdmin {
+        waits: Vec::new(),
+        changed: 0,
+        refused: 0,
+        total: form.servers.len(),
+        deadline: Instant::now() + ADMIN_WAIT,
+        who: access.who(),
+        location,
+    };
     for server in &form.servers {
         match resolve(config, backend, server) {
             Ok((b, s)) => {
                 let (tx, rx) = mpsc::channel();
                 ctx.admin.submit(AdminCommand { backend: b, server: s, action, who: access.who(), done: Some(tx) });
-                waits.push(rx);
+                pending.waits.push(rx);
             }
             Err(e) => {
                 log::warn!("stats admin by {}: {e}", access.who());
-                refused += 1;
+                pending.refused += 1;
             }
         }
     }
-    let deadline = Instant::now() + ADMIN_WAIT;
-    let mut changed = 0;
-    for rx in waits {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Ok(true)) => changed += 1,
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => {
-                log::warn!("stats admin by {}: {e}", access.who());
-                refused += 1;
+    Answer::Admin(pending)
+}
+
+fn redirect(location: String, status: &str) -> Response {
+    Response::text(303, status).with("Location", format!("{location}{status}"))
+}
+
+/// Admin actions handed to thread 0, whose outcomes the front collects without blocking.
+pub(super) struct PendingAdmin {
+    waits: Vec<Receiver<AdminOutcome>>,
+    changed: usize,
+    refused: usize,
+    total: usize,
+    deadline: Instant,
+    who: String,
+    /// The page's uri with `;st=`.
+    location: String,
+}
+
+impl PendingAdmin {
+    /// The redirect once every outcome is in or [`ADMIN_WAIT`] has passed; `None`: not yet.
+    pub fn poll(&mut self, now: Instant) -> Option<Response> {
+        let late = now >= self.deadline;
+        let mut i = 0;
+        while i < self.waits.len() {
+            match self.waits[i].try_recv() {
+                Ok(outcome) => {
+                    match outcome {
+                        Ok(true) => self.changed += 1,
+                        Ok(false) => {}
+                        Err(e) => {
+                            log::warn!("stats admin by {}: {e}", self.who);
+                            self.refused += 1;
+                        }
+                    }
+                    self.waits.swap_remove(i);
+                }
+                Err(TryRecvError::Disconnected) => {
+                    self.refused += 1;
+                    self.waits.swap_remove(i);
+                }
+                Err(TryRecvError::Empty) => i += 1,
             }
-            Err(_) => refused += 1,
         }
+        if !self.waits.is_empty() && !late {
+            return None;
+        }
+        // Those still waiting when time is up count as refused.
+        self.refused += std::mem::take(&mut self.waits).len();
+        let status = match (self.changed, self.refused) {
+            (c, 0) if c > 0 => "DONE",
+            (0, 0) => "NONE",
+            (0, r) if r == self.total => "ERRP",
+            _ => "PART",
+        };
+        Some(redirect(std::mem::take(&mut self.location), status))
     }
-    match (changed, refused) {
-        (_, 0) if changed > 0 => "DONE",
-        (0, 0) => "NONE",
-        (0, _) if refused == form.servers.len() => "ERRP",
-        _ => "PART",
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
     }
 }

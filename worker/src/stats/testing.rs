@@ -56,6 +56,8 @@ pub fn stats_config(admin: bool) -> config::Stats {
         hide_version: true,
         admin,
         maxconn: 10,
+        timeout_http_request: Duration::from_secs(5),
+        timeout_client: Duration::from_secs(10),
     }
 }
 

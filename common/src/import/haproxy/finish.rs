@@ -5,7 +5,8 @@ use super::global::GlobalState;
 use super::section::{directive, Kind, Section};
 use super::userlist::{stats_users, Userlist};
 use super::{check, http_finish, lossy, Ctx};
-use crate::config::raw::{RawConfig, RawProxy, RawStats, RawTimeouts};
+use crate::config::raw::{RawConfig, RawProxy, RawStats, RawStatsTimeouts, RawTimeouts};
+use crate::config::STATS_MAX_MAXCONN;
 use std::collections::HashMap;
 
 pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>, userlists: &[Userlist]) -> RawConfig {
@@ -57,7 +58,7 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
         if let Some((_, first)) = &page {
             let why = format!("hakeeper has one stats page (from {first}); {} {} is not translated", s.kind.word(), s.name);
             ctx.notes.untranslated(&ctx.file, stats_line, why.clone());
-            report_lost_lines(ctx, s, &why, None);
+            report_lost_lines(ctx, s, &why, &|_| false);
             continue;
         }
         let binds = if s.kind.listens() {
@@ -74,7 +75,7 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
                     );
                     // Its rules and other settings vanish with it.
                     let why = format!("frontend {} becomes hakeeper's stats page, which has no such setting", fe.name);
-                    report_lost_lines(ctx, fe, &why, Some("default_backend"));
+                    report_lost_lines(ctx, fe, &why, &|w| w.first().is_some_and(|k| k == "default_backend"));
                     fe.proxy.bind.clone()
                 }
                 None => Vec::new(),
@@ -83,15 +84,27 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
         let Some((bind, extra)) = binds.split_first() else {
             let why = format!("stats in {} {} has no address to listen on (bind); the section is not translated", s.kind.word(), s.name);
             ctx.notes.untranslated(&ctx.file, stats_line, why.clone());
-            report_lost_lines(ctx, s, &why, None);
+            report_lost_lines(ctx, s, &why, &|_| false);
             continue;
         };
         for b in extra {
             ctx.notes.untranslated(&ctx.file, stats_line, format!("the stats page listens on one address; bind {b} not translated"));
         }
         let why = format!("{} {} becomes hakeeper's stats page, which has no such setting", s.kind.word(), s.name);
-        report_lost_lines(ctx, s, &why, None);
-        let maxconn = s.proxy.maxconn.or_else(|| s.defaults.and_then(|d| sections[d].proxy.maxconn));
+        // Its `timeout http-request` and `timeout client` are translated below, as the page's own.
+        report_lost_lines(ctx, s, &why, &|w| {
+            w.first().is_some_and(|k| k == "timeout") && matches!(w.get(1).map(String::as_str), Some("http-request" | "client"))
+        });
+        let mut maxconn = s.proxy.maxconn.or_else(|| s.defaults.and_then(|d| sections[d].proxy.maxconn));
+        if let Some(m) = maxconn.filter(|m| *m > STATS_MAX_MAXCONN) {
+            ctx.notes.replaced(
+                &ctx.file,
+                stats_line,
+                format!("maxconn {m} of the stats page lowered to {STATS_MAX_MAXCONN}, the most hakeeper's stats page serves at once"),
+            );
+            maxconn = Some(STATS_MAX_MAXCONN);
+        }
+        let timeout = stats_timeouts(s.proxy.timeout.as_ref(), s.defaults.and_then(|d| sections[d].proxy.timeout.as_ref()));
         let st = &s.stats;
         let mut auth = st.auth.clone();
         if let Some((name, line)) = &st.userlist {
@@ -123,6 +136,7 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
             hide_version: st.hide_version,
             admin: st.admin,
             maxconn,
+            timeout,
         };
         page = Some((raw, format!("{} {}", s.kind.word(), s.name)));
     }
@@ -148,15 +162,24 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
     page.map(|(raw, _)| raw)
 }
 
+/// The stats section's `timeout http-request` and `timeout client`, its own or else its
+/// defaults'. As in HAProxy, a head with no `timeout http-request` gets `timeout client`.
+fn stats_timeouts(own: Option<&RawTimeouts>, defaults: Option<&RawTimeouts>) -> Option<RawStatsTimeouts> {
+    let pick = |f: fn(&RawTimeouts) -> &Option<String>| own.and_then(|t| f(t).clone()).or_else(|| defaults.and_then(|t| f(t).clone()));
+    let client = pick(|t| &t.client);
+    let http_request = pick(|t| &t.http_request).or_else(|| client.clone());
+    (client.is_some() || http_request.is_some()).then_some(RawStatsTimeouts { http_request, client })
+}
+
 /// Reports each translated directive of a section that does not reach the output (it became, or
 /// led to, the stats page, or was dropped): lossy when it routed or controlled access, a note for
-/// logging (the stats page writes no access log), else untranslated. `skip` is a keyword kept
-/// in another form.
-fn report_lost_lines(ctx: &mut Ctx, s: &Section, why: &str, skip: Option<&str>) {
+/// logging (the stats page writes no access log), else untranslated. `skip` picks the directives
+/// kept in another form.
+fn report_lost_lines(ctx: &mut Ctx, s: &Section, why: &str, skip: &dyn Fn(&[String]) -> bool) {
     for (line, words) in &s.proxy_lines {
         let text = directive(words);
         let kw = words.first().map(String::as_str);
-        if kw.is_some() && kw == skip {
+        if skip(words) {
             continue;
         }
         let logging = matches!(kw, Some("log"))

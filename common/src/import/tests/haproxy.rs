@@ -419,3 +419,31 @@ fn http_reuse_and_pool_keywords_reach_the_backend_model() {
     let pool = c.backends[b("app")].servers[0].pool;
     assert_eq!((pool.max_conn, pool.purge_delay, pool.max_reuse), (Some(50), std::time::Duration::from_secs(1), None));
 }
+
+#[test]
+fn stats_timeouts_and_maxconn_come_from_the_section_or_its_defaults() {
+    let text = "\
+defaults
+  mode http
+  timeout client 30s
+  maxconn 5000
+listen stats
+  bind 127.0.0.1:8404
+  timeout http-request 4s
+  stats enable
+  stats uri /admin
+";
+    let imported = import_ok(text);
+    let s = imported.config.stats.as_ref().unwrap();
+    let t = s.timeout.as_ref().unwrap();
+    assert_eq!((t.http_request.as_deref(), t.client.as_deref()), (Some("4s"), Some("30s")));
+    assert_eq!(s.maxconn, Some(1000), "lowered to the page's limit");
+    assert_warned(&imported, text, "stats enable", WarningKind::Replaced, "lowered to 1000");
+    assert!(!imported.warnings.iter().any(|w| w.line == line_of(text, "http-request")), "{:?}", printed(&imported));
+
+    // Without timeout http-request, HAProxy waits for the head as long as timeout client.
+    let imported = import_ok("listen stats\n  bind 127.0.0.1:8404\n  timeout client 7s\n  maxconn 5\n  stats enable\n");
+    let s = imported.config.stats.as_ref().unwrap();
+    let t = s.timeout.as_ref().unwrap();
+    assert_eq!((t.http_request.as_deref(), t.client.as_deref(), s.maxconn), (Some("7s"), Some("7s"), Some(5)));
+}
