@@ -4,7 +4,7 @@
 //! `tune.bufsize` buffers, allocated on demand).
 
 use crate::pipe::PipePool;
-use crate::session::tcp::flow::Ready;
+use crate::ready::Ready;
 use mio::net::TcpStream;
 use std::io::{self, Write};
 

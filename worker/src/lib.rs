@@ -17,6 +17,7 @@ mod eventloop;
 pub mod http;
 mod listeners;
 mod pipe;
+mod ready;
 mod session;
 mod shared;
 mod start;

@@ -23,7 +23,7 @@ use mio::net::TcpStream;
 use mio::Registry;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
-use tcp::flow::Ready;
+use crate::ready::Ready;
 use upstream::conns::ServerConns;
 pub use upstream::{Stage, Upstream};
 

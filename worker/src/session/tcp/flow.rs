@@ -11,41 +11,12 @@
 
 use crate::buffer::{recv_spare, Pools, BUFFER_SIZE};
 use crate::pipe::Pipe;
+pub use crate::ready::Ready;
 use mio::net::TcpStream;
 use nix::errno::Errno;
 use nix::fcntl::{splice, SpliceFFlags};
 use std::io::{self, Write};
 use std::net::Shutdown;
-
-/// What the kernel last reported for one socket.
-#[derive(Debug, Clone, Copy)]
-pub struct Ready {
-    pub readable: bool,
-    pub writable: bool,
-    /// The peer closed or the socket failed: read until EOF/error even after a short read.
-    pub hup: bool,
-}
-
-impl Default for Ready {
-    /// A fresh socket is tried at once; an empty read costs one syscall, a missed one a round trip.
-    fn default() -> Self {
-        Ready { readable: true, writable: true, hup: false }
-    }
-}
-
-impl Ready {
-    pub fn update(&mut self, ev: &mio::event::Event) {
-        if ev.is_read_closed() || ev.is_error() {
-            self.hup = true;
-        }
-        if ev.is_readable() || self.hup {
-            self.readable = true;
-        }
-        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-            self.writable = true;
-        }
-    }
-}
 
 /// Bytes one pump moved.
 #[derive(Debug, Default, Clone, Copy)]

@@ -11,7 +11,7 @@
 //! connections, so `pool-low-conn` only keeps that many per thread from being purged.
 
 use crate::counters::Stats;
-use crate::session::tcp::flow::Ready;
+use crate::ready::Ready;
 use hakeeper_common::config::{Backend, HttpReuse, ServerPool};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};

@@ -1,0 +1,34 @@
+//! What the kernel last said about a socket. Sockets are registered edge-triggered, so each
+//! one's readiness is kept here and a read or write is only tried when it can succeed: a short
+//! read means the receive queue is empty, a short write that the send queue is full, both until
+//! the socket's next event.
+
+/// What the kernel last reported for one socket.
+#[derive(Debug, Clone, Copy)]
+pub struct Ready {
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer closed or the socket failed: read until EOF/error even after a short read.
+    pub hup: bool,
+}
+
+impl Default for Ready {
+    /// A fresh socket is tried at once; an empty read costs one syscall, a missed one a round trip.
+    fn default() -> Self {
+        Ready { readable: true, writable: true, hup: false }
+    }
+}
+
+impl Ready {
+    pub fn update(&mut self, ev: &mio::event::Event) {
+        if ev.is_read_closed() || ev.is_error() {
+            self.hup = true;
+        }
+        if ev.is_readable() || self.hup {
+            self.readable = true;
+        }
+        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+            self.writable = true;
+        }
+    }
+}
