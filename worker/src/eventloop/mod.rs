@@ -155,7 +155,11 @@ impl EventLoop {
             self.process_grants();
             self.accept_backlog();
             self.run_deadlines();
-            self.conns.maintain(&self.shared.config.backends, &self.shared.stats, self.now);
+            let stopped = self.conns.maintain(&self.shared.config.backends, &self.shared.stats, self.now);
+            if stopped && self.control.is_some() {
+                // Thread 0 applies health and admin changes: the other threads sweep too.
+                self.shared.wake_all();
+            }
         }
     }
 

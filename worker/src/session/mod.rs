@@ -17,13 +17,13 @@ use crate::backend::Grant;
 use crate::buffer::Pools;
 use crate::counters::Counters;
 use crate::deadline::Armed;
+use crate::ready::Ready;
 use crate::shared::Shared;
 use crate::termination::{Phase, Termination};
 use mio::net::TcpStream;
 use mio::Registry;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
-use crate::ready::Ready;
 use upstream::conns::ServerConns;
 pub use upstream::{Stage, Upstream};
 

@@ -215,7 +215,10 @@ impl ServerConns {
             (_, false) => &[false, true],
         };
         let list = self.idle.get(backend)?.get(server)?;
-        let found = order.iter().find_map(|&safe| list.iter().rposition(|&k| self.conns.get(k).is_some_and(|c| c.safe() == safe)));
+        // One parked before the server's last stop is closed by the next sweep, not reused.
+        let epoch = stats.backends[backend].servers[server].stopped_epoch.load(Relaxed);
+        let usable = |c: &ServerConn, safe: bool| c.safe() == safe && matches!(c.state, State::Idle { epoch: e, .. } if e == epoch);
+        let found = order.iter().find_map(|&safe| list.iter().rposition(|&k| self.conns.get(k).is_some_and(|c| usable(c, safe))));
         let i = found?;
         let key = self.idle[backend][server].remove(i);
         stats.backends[backend].servers[server].idle_conns.fetch_sub(1, Relaxed);
@@ -262,17 +265,19 @@ impl ServerConns {
 
     /// Once per loop turn: closes the idle connections of servers that stopped (DOWN or MAINT)
     /// since they were parked, and those unused for their `pool-purge-delay` (keeping
-    /// `pool-low-conn` per server).
-    pub fn maintain(&mut self, backends: &[Backend], stats: &Stats, now: Instant) {
+    /// `pool-low-conn` per server). Returns whether a server stopped since the last call.
+    pub fn maintain(&mut self, backends: &[Backend], stats: &Stats, now: Instant) -> bool {
+        let mut stopped = false;
         for (b, seen) in self.swept.iter_mut().enumerate() {
             let epoch = stats.backends[b].stopped_epoch.load(Relaxed);
             if epoch != *seen {
                 *seen = epoch;
+                stopped = true;
                 self.next_purge = Some(now);
             }
         }
         if self.next_purge.is_none_or(|d| d > now) {
-            return;
+            return stopped;
         }
         self.next_purge = None;
         for b in 0..self.idle.len() {
@@ -304,6 +309,7 @@ impl ServerConns {
                 self.idle[b][s] = kept;
             }
         }
+        stopped
     }
 
     /// Closes every connection (the thread ends).
@@ -490,7 +496,8 @@ mod tests {
         srv.up.store(false, Relaxed);
         srv.stopped_epoch.fetch_add(1, Relaxed);
         l.stats.backends[0].stopped_epoch.fetch_add(1, Relaxed);
-        l.conns.maintain(&l.backends, &l.stats, now);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 9, &l.stats), None, "parked before the stop: not reused");
+        assert!(l.conns.maintain(&l.backends, &l.stats, now), "the sweep saw the stop");
         assert_eq!((l.conns.idle_count(0, 0), l.conns.idle_count(0, 1)), (0, 1), "only the stopped server's");
         // A request finishing on a stopped server does not park its connection either.
         l.stats.backends[0].servers[0].up.store(false, Relaxed);
