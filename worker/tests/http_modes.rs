@@ -264,3 +264,117 @@ fn clients_answered_408_leave_maxconn_at_once_instead_of_after_a_linger() {
         assert_eq!(i.response().expect("the 408").head.status(), 408);
     }
 }
+
+/// A backend answering each request with a short keep-alive response, counting the connections
+/// it accepted and those the proxy closed.
+struct CountingBackend {
+    addr: std::net::SocketAddr,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingBackend {
+    fn start() -> CountingBackend {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::sync::Arc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (accepted, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (a, c) = (accepted.clone(), closed.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                a.fetch_add(1, SeqCst);
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(20)));
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    loop {
+                        match conn.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => {
+                                c.fetch_add(1, SeqCst);
+                                return;
+                            }
+                        }
+                        if head.ends_with(b"\r\n\r\n") {
+                            head.clear();
+                            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                        }
+                    }
+                });
+            }
+        });
+        CountingBackend { addr, accepted, closed }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn closed(&self) -> usize {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn reuse_worker(name: &str, reuse: &str, server: std::net::SocketAddr) -> Worker {
+    Worker::start(worker_config(&format!(
+        r#"(
+      global: (maxconn: 100, nbthread: 1, log: (target: "stderr", facility: "local1")),
+      defaults: (mode: http, timeout: (connect: "2s", client: "10s", server: "10s", http_keep_alive: "5s")),
+      frontend: [(name: "{name}", bind: ["127.0.0.1:1"], default_backend: "{name}_be")],
+      backend: [(name: "{name}_be", {reuse} servers: [(name: "s1", addr: "{server}")])],
+    )"#
+    )))
+}
+
+/// Two clients one after the other, three requests each.
+fn two_clients_three_requests(w: &Worker) {
+    for _ in 0..2 {
+        let mut c = Client::connect(w.addr);
+        for _ in 0..3 {
+            assert_eq!(c.request(&get("x", "")).head.status(), 200);
+        }
+        drop(c);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn http_reuse_safe_shares_a_proven_connection_across_clients_and_never_does_not() {
+    let shared = CountingBackend::start();
+    let w = reuse_worker("fereuse_safe", "", shared.addr);
+    two_clients_three_requests(&w);
+    assert_eq!(shared.accepted(), 1, "safe (the default): the second client takes the first one's connection");
+    let private = CountingBackend::start();
+    let w = reuse_worker("fereuse_never", "http_reuse: never,", private.addr);
+    two_clients_three_requests(&w);
+    assert_eq!(private.accepted(), 2, "never: one connection per client, reused only by its own requests");
+    assert!(
+        (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            private.closed() == 2
+        }),
+        "never: a client's connection closes with it ({} closed)",
+        private.closed()
+    );
+}
+
+#[test]
+fn a_server_marked_down_has_its_idle_connections_closed() {
+    let s = CountingBackend::start();
+    let w = reuse_worker("fedown", "", s.addr);
+    let mut c = Client::connect(w.addr);
+    assert_eq!(c.request(&get("x", "")).head.status(), 200);
+    drop(c);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!((s.accepted(), s.closed()), (1, 0), "the connection waits idle for another request");
+    w.send(hakeeper_common::ipc::ToWorker::ServerHealth { backend: 0, server: 0, up: false });
+    let closed = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        s.closed() == 1
+    });
+    assert!(closed, "the DOWN server's idle connection is closed");
+}
