@@ -98,6 +98,11 @@ pub struct ServerStats {
     /// Idle connections to this server kept by all threads (HAProxy's `idle_conn_cur`), held
     /// under `pool-max-conn`.
     pub idle_conns: AtomicU32,
+    /// Connections to this server a request is using (HAProxy's `curr_used_conns`), the most
+    /// since the last purge, and the estimate of how many are needed (`est_need_conns`).
+    pub used_conns: AtomicU32,
+    pub max_used_conns: AtomicU32,
+    pub est_need_conns: AtomicU32,
     /// Bumped each time the server stops taking traffic (DOWN or MAINT): idle connections
     /// pooled before that are closed, as HAProxy does when a server goes down.
     pub stopped_epoch: AtomicU64,
@@ -139,6 +144,9 @@ pub struct BackendStats {
 pub struct Stats {
     /// Sessions of this worker, all frontends together (`cur` is HAProxy's `actconn`).
     pub process: Counters,
+    /// Server connections open, busy or idle, all threads together: with the sessions' client
+    /// sockets, the descriptors in use that `tune.pool-*-fd-ratio` compare against.
+    pub server_conns: AtomicU64,
     pub frontends: Vec<FrontendStats>,
     pub backends: Vec<Arc<BackendStats>>,
 }
@@ -147,6 +155,7 @@ impl Stats {
     pub fn new(frontends: &[Frontend], backends: &[Backend]) -> Self {
         Stats {
             process: Counters::default(),
+            server_conns: AtomicU64::new(0),
             frontends: frontends
                 .iter()
                 .map(|f| FrontendStats {
@@ -172,6 +181,9 @@ impl Stats {
                                 admin: AtomicU8::new(admin_code(if s.disabled { AdminState::Maint } else { AdminState::Ready })),
                                 weight: AtomicU32::new(s.weight),
                                 idle_conns: AtomicU32::new(0),
+                                used_conns: AtomicU32::new(0),
+                                max_used_conns: AtomicU32::new(0),
+                                est_need_conns: AtomicU32::new(0),
                                 stopped_epoch: AtomicU64::new(0),
                             })
                             .collect(),

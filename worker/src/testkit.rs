@@ -20,6 +20,7 @@ pub fn global() -> Global {
         hard_stop_after: Duration::from_secs(5),
         worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
         ctl_socket: "/run/hakeeper/ctl.sock".into(),
+        pool_fd_ratios: hakeeper_common::config::default_pool_fd_ratios(),
     }
 }
 

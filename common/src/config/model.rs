@@ -37,6 +37,16 @@ pub struct Global {
     pub worker_crash_limit: CrashLimit,
     /// Where the supervisor listens for `hakeeper ctl` (mode 0600, owned by root).
     pub ctl_socket: PathBuf,
+    /// `tune.pool-low-fd-ratio` / `tune.pool-high-fd-ratio`: percentages of the descriptors the
+    /// worker may use (two per `maxconn`) above which idle server connections are kept sparingly
+    /// / not at all.
+    #[serde(default = "default_pool_fd_ratios")]
+    pub pool_fd_ratios: (u32, u32),
+}
+
+/// HAProxy's defaults for `tune.pool-low-fd-ratio` and `tune.pool-high-fd-ratio`.
+pub fn default_pool_fd_ratios() -> (u32, u32) {
+    (20, 25)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

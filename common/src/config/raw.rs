@@ -60,6 +60,13 @@ pub struct RawGlobal {
     /// Unix socket of `hakeeper ctl` (default `/run/hakeeper/ctl.sock`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ctl_socket: Option<String>,
+    /// HAProxy's `tune.pool-low-fd-ratio` (default 20): above this share of the file
+    /// descriptors in use, a server connection is kept idle only as the first of its thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_low_fd_ratio: Option<u32>,
+    /// `tune.pool-high-fd-ratio` (default 25): above it, no server connection is kept idle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_high_fd_ratio: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

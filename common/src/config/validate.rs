@@ -138,6 +138,17 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
     if !ctl_socket.is_absolute() {
         c.error("global.ctl_socket", format!("ctl_socket {:?} must be an absolute path", ctl_socket.display()));
     }
+    let (low_default, high_default) = default_pool_fd_ratios();
+    let mut ratio = |field: &str, v: Option<u32>, default: u32| match v {
+        Some(r) if r > 100 => {
+            c.error(format!("global.{field}"), format!("{field} {r} out of range 0..100 (a percentage)"));
+            default
+        }
+        Some(r) => r,
+        None => default,
+    };
+    let pool_fd_ratios =
+        (ratio("pool_low_fd_ratio", g.pool_low_fd_ratio, low_default), ratio("pool_high_fd_ratio", g.pool_high_fd_ratio, high_default));
     Global {
         user: g.user.clone(),
         group: g.group.clone(),
@@ -149,6 +160,7 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
         hard_stop_after,
         worker_crash_limit,
         ctl_socket,
+        pool_fd_ratios,
     }
 }
 

@@ -47,7 +47,7 @@ pub struct EventLoop {
 
 impl EventLoop {
     pub fn new(index: usize, poll: Poll, shared: Arc<Shared>, listeners: Vec<Listener>, control: Option<Control>) -> Self {
-        let conns = ServerConns::new(&shared.config.backends);
+        let conns = ServerConns::new(&shared.config.backends, &shared.config.global);
         let mut this = EventLoop {
             index,
             poll,

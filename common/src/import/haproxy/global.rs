@@ -19,7 +19,15 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
     let what = directive(words);
     let bad = |ctx: &mut Ctx, e: String| ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: {e}; not translated"));
     let arity = match kw {
-        "maxconn" | "nbthread" | "chroot" | "user" | "group" | "hard-stop-after" | "nbproc" => 2,
+        "maxconn"
+        | "nbthread"
+        | "chroot"
+        | "user"
+        | "group"
+        | "hard-stop-after"
+        | "nbproc"
+        | "tune.pool-low-fd-ratio"
+        | "tune.pool-high-fd-ratio" => 2,
         "daemon" | "master-worker" => 1,
         _ => usize::MAX,
     };
@@ -34,6 +42,14 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
         },
         ("nbthread", Some(v)) => match number(v, "nbthread") {
             Ok(v) => g.raw.nbthread = Some(v),
+            Err(e) => bad(ctx, e),
+        },
+        ("tune.pool-low-fd-ratio", Some(v)) => match number(v, kw) {
+            Ok(v) => g.raw.pool_low_fd_ratio = Some(v),
+            Err(e) => bad(ctx, e),
+        },
+        ("tune.pool-high-fd-ratio", Some(v)) => match number(v, kw) {
+            Ok(v) => g.raw.pool_high_fd_ratio = Some(v),
             Err(e) => bad(ctx, e),
         },
         ("chroot", Some(v)) => g.raw.chroot = Some(v.to_string()),

@@ -447,3 +447,13 @@ listen stats
     let t = s.timeout.as_ref().unwrap();
     assert_eq!((t.http_request.as_deref(), t.client.as_deref(), s.maxconn), (Some("7s"), Some("7s"), Some(5)));
 }
+
+#[test]
+fn pool_fd_ratios_reach_the_global_model() {
+    let text = "global\n  maxconn 500\n  tune.pool-low-fd-ratio 10\n  tune.pool-high-fd-ratio 30\nlisten l\n  mode http\n  bind :80\n  server s 127.0.0.1:81\n";
+    let imported = import_ok(text);
+    let c = load_str("t.ron", &to_ron(&imported.config).unwrap()).unwrap().config;
+    assert_eq!(c.global.pool_fd_ratios, (10, 30));
+    let c = load_str("t.ron", "(listen: [(name: \"l\", bind: [\":80\"])])").unwrap().config;
+    assert_eq!(c.global.pool_fd_ratios, (20, 25), "HAProxy's defaults");
+}

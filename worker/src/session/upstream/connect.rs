@@ -142,7 +142,7 @@ impl Session {
         let addr = backend.servers[server].addr;
         self.up.stage = Stage::Connecting;
         self.set_stage_deadline(ctx.now, backend.timeout_connect);
-        match ctx.conns.connect(ctx.registry, addr, be, server, ctx.key) {
+        match ctx.conns.connect(ctx.registry, addr, be, server, ctx.key, &ctx.shared.stats) {
             Ok(key) => {
                 self.up.conn = Some(key);
                 Progress::Pending

@@ -12,7 +12,7 @@
 
 use crate::counters::Stats;
 use crate::ready::Ready;
-use hakeeper_common::config::{Backend, HttpReuse, ServerPool};
+use hakeeper_common::config::{Backend, Global, HttpReuse, ServerPool};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
 use slab::Slab;
@@ -72,6 +72,15 @@ pub enum NotKept {
     MaxReuse,
     PoolFull,
     ServerStopped,
+    /// Too many descriptors in use, or more idle connections than the server needs.
+    FdsLow,
+}
+
+/// A connection to `server` starts serving a request.
+fn count_busy(stats: &Stats, backend: usize, server: usize) {
+    let srv = &stats.backends[backend].servers[server];
+    let used = srv.used_conns.fetch_add(1, Relaxed) + 1;
+    srv.max_used_conns.fetch_max(used, Relaxed);
 }
 
 pub struct ServerConns {
@@ -83,21 +92,51 @@ pub struct ServerConns {
     swept: Vec<u64>,
     /// When the oldest idle connection's purge delay runs out.
     next_purge: Option<Instant>,
+    /// Descriptors in use above which idle connections are kept sparingly / not at all
+    /// (HAProxy's `pool_low_count` / `pool_high_count`).
+    fd_low: u64,
+    fd_high: u64,
+}
+
+/// The descriptors in use: the sessions' client sockets and the server connections.
+fn used_fds(stats: &Stats) -> u64 {
+    stats.process.cur.load(Relaxed) + stats.server_conns.load(Relaxed)
 }
 
 impl ServerConns {
-    pub fn new(backends: &[Backend]) -> Self {
+    /// `maxconn` and the `tune.pool-*-fd-ratio` percentages come from `global`: the worker may
+    /// use two descriptors per connection.
+    pub fn new(backends: &[Backend], global: &Global) -> Self {
+        let maxsock = 2 * u64::from(global.maxconn);
+        let (low, high) = global.pool_fd_ratios;
         ServerConns {
             conns: Slab::new(),
             idle: backends.iter().map(|b| vec![Vec::new(); b.servers.len()]).collect(),
             next_serial: 1,
             swept: vec![0; backends.len()],
             next_purge: None,
+            fd_low: maxsock * u64::from(low) / 100,
+            fd_high: maxsock * u64::from(high) / 100,
         }
     }
 
-    /// Starts a non-blocking connect for `session`; the connection is busy from the start.
-    pub fn connect(&mut self, registry: &Registry, addr: SocketAddr, backend: usize, server: usize, session: usize) -> io::Result<usize> {
+    /// Starts a non-blocking connect for `session`; the connection is busy from the start. Over
+    /// `pool_high_count` descriptors, an idle connection to the same server goes first, as
+    /// HAProxy's `connect_server()` kills one.
+    pub fn connect(
+        &mut self,
+        registry: &Registry,
+        addr: SocketAddr,
+        backend: usize,
+        server: usize,
+        session: usize,
+        stats: &Stats,
+    ) -> io::Result<usize> {
+        if used_fds(stats) > self.fd_high {
+            if let Some(&oldest) = self.idle.get(backend).and_then(|b| b.get(server)).and_then(|l| l.first()) {
+                self.close(oldest, stats);
+            }
+        }
         let mut stream = TcpStream::connect(addr)?;
         let entry = self.conns.vacant_entry();
         let key = entry.key();
@@ -113,6 +152,8 @@ impl ServerConns {
             requests: 0,
             state: State::Busy { session },
         });
+        stats.server_conns.fetch_add(1, Relaxed);
+        count_busy(stats, backend, server);
         Ok(key)
     }
 
@@ -131,8 +172,13 @@ impl ServerConns {
     /// Closes a connection (dropping the socket also takes it out of the poll set).
     pub fn close(&mut self, key: usize, stats: &Stats) {
         let Some(c) = self.conns.try_remove(key) else { return };
-        if let State::Idle { private: None, .. } = c.state {
-            self.unlist(&c, key, stats);
+        stats.server_conns.fetch_sub(1, Relaxed);
+        match c.state {
+            State::Idle { private: None, .. } => self.unlist(&c, key, stats),
+            State::Idle { .. } => {}
+            State::Busy { .. } => {
+                stats.backends[c.backend].servers[c.server].used_conns.fetch_sub(1, Relaxed);
+            }
         }
     }
 
@@ -180,6 +226,8 @@ impl ServerConns {
             Err(NotKept::ServerStopped)
         } else if reuse != HttpReuse::Never && pool.max_conn.is_some_and(|max| srv.idle_conns.load(Relaxed) >= max) {
             Err(NotKept::PoolFull)
+        } else if reuse != HttpReuse::Never && !self.worth_keeping(c, pool, srv, stats) {
+            Err(NotKept::FdsLow)
         } else {
             Ok(())
         };
@@ -190,6 +238,7 @@ impl ServerConns {
         let epoch = srv.stopped_epoch.load(Relaxed);
         let (backend, server) = (c.backend, c.server);
         let private = (reuse == HttpReuse::Never).then_some(session);
+        srv.used_conns.fetch_sub(1, Relaxed);
         if let Some(c) = self.conns.get_mut(key) {
             c.state = State::Idle { since: now, private, epoch };
             // Whatever it said while busy was read; from now on any event closes it.
@@ -202,6 +251,25 @@ impl ServerConns {
             self.next_purge = Some(self.next_purge.map_or(due, |d| d.min(due)));
         }
         Ok(())
+    }
+
+    /// HAProxy's `srv_add_to_idle_list()` rule: below `pool_high_count` descriptors in use, keep
+    /// the thread's first idle connection to a server (the first safe one, if it has idle ones
+    /// only), and more only below `pool_low_count` while used + idle connections stay within
+    /// what the server was seen to need plus `pool-low-conn`.
+    fn worth_keeping(&self, c: &ServerConn, pool: &ServerPool, srv: &crate::counters::ServerStats, stats: &Stats) -> bool {
+        let fds = used_fds(stats);
+        if fds >= self.fd_high {
+            return false;
+        }
+        let list = &self.idle[c.backend][c.server];
+        let has_safe = list.iter().any(|&k| self.conns.get(k).is_some_and(ServerConn::safe));
+        if !has_safe && (c.safe() || list.is_empty()) {
+            return true;
+        }
+        let used = srv.used_conns.load(Relaxed);
+        let need = used.max(srv.est_need_conns.load(Relaxed));
+        fds < self.fd_low && used + srv.idle_conns.load(Relaxed) <= need + pool.low_conn
     }
 
     /// An idle connection to `server` for a request of `session` (slab key), chosen as
@@ -222,19 +290,19 @@ impl ServerConns {
         let i = found?;
         let key = self.idle[backend][server].remove(i);
         stats.backends[backend].servers[server].idle_conns.fetch_sub(1, Relaxed);
-        self.make_busy(key, session);
+        self.make_busy(key, session, stats);
         Some(key)
     }
 
     /// The session's own idle connection (`http-reuse never`), if still open and to `server`.
-    pub fn take_private(&mut self, r: ConnRef, backend: usize, server: usize, session: usize) -> Option<usize> {
+    pub fn take_private(&mut self, r: ConnRef, backend: usize, server: usize, session: usize, stats: &Stats) -> Option<usize> {
         let c = self.conns.get(r.key)?;
         let ok =
             c.serial == r.serial && c.backend == backend && c.server == server && matches!(c.state, State::Idle { private: Some(_), .. });
         if !ok {
             return None;
         }
-        self.make_busy(r.key, session);
+        self.make_busy(r.key, session, stats);
         Some(r.key)
     }
 
@@ -252,9 +320,10 @@ impl ServerConns {
         }
     }
 
-    fn make_busy(&mut self, key: usize, session: usize) {
+    fn make_busy(&mut self, key: usize, session: usize, stats: &Stats) {
         if let Some(c) = self.conns.get_mut(key) {
             c.state = State::Busy { session };
+            count_busy(stats, c.backend, c.server);
         }
     }
 
@@ -284,6 +353,10 @@ impl ServerConns {
             for s in 0..self.idle[b].len() {
                 let Some(cfg) = backends.get(b).and_then(|be| be.servers.get(s)) else { continue };
                 let srv = &stats.backends[b].servers[s];
+                // HAProxy's purge: the need estimate follows the most used since the last one.
+                let max_used = srv.max_used_conns.swap(srv.used_conns.load(Relaxed), Relaxed);
+                let est = srv.est_need_conns.load(Relaxed);
+                srv.est_need_conns.store(((est + max_used) / 2).max(max_used), Relaxed);
                 let epoch = srv.stopped_epoch.load(Relaxed);
                 let keep_low = cfg.pool.low_conn as usize;
                 let list = std::mem::take(&mut self.idle[b][s]);
@@ -298,6 +371,7 @@ impl ServerConns {
                     if stopped || expired {
                         self.conns.remove(key);
                         srv.idle_conns.fetch_sub(1, Relaxed);
+                        stats.server_conns.fetch_sub(1, Relaxed);
                     } else {
                         if !(total - i <= keep_low && now.saturating_duration_since(since) >= cfg.pool.purge_delay) {
                             let due = since + cfg.pool.purge_delay;
@@ -350,6 +424,10 @@ mod tests {
     }
 
     fn lab(pool: ServerPool) -> Lab {
+        lab_with(pool, crate::testkit::global())
+    }
+
+    fn lab_with(pool: ServerPool, global: hakeeper_common::config::Global) -> Lab {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut b = backend(&[(1, 0, false), (1, 0, false)]);
         for s in &mut b.servers {
@@ -358,7 +436,7 @@ mod tests {
         }
         let backends = vec![b];
         let stats = Stats::new(&[], &backends);
-        let conns = ServerConns::new(&backends);
+        let conns = ServerConns::new(&backends, &global);
         Lab { poll: Poll::new().unwrap(), listener, peers: Vec::new(), backends, stats, conns }
     }
 
@@ -366,7 +444,7 @@ mod tests {
         /// A connected, busy connection of session `session` to `server`.
         fn open(&mut self, server: usize, session: usize) -> usize {
             let addr = self.listener.local_addr().unwrap();
-            let key = self.conns.connect(self.poll.registry(), addr, 0, server, session).unwrap();
+            let key = self.conns.connect(self.poll.registry(), addr, 0, server, session, &self.stats).unwrap();
             let (peer, _) = self.listener.accept().unwrap();
             self.peers.push(peer);
             key
@@ -427,12 +505,12 @@ mod tests {
         assert_eq!(l.idle_gauge(0), 0, "not in the shared list");
         assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, &l.stats), None, "no other session gets it");
         assert_eq!(l.conns.private_target(r), Some((0, 0)));
-        assert_eq!(l.conns.take_private(r, 0, 1, 1), None, "another server");
-        assert_eq!(l.conns.take_private(r, 0, 0, 1), Some(a));
+        assert_eq!(l.conns.take_private(r, 0, 1, 1, &l.stats), None, "another server");
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, &l.stats), Some(a));
         l.finish(a, HttpReuse::Never, now).unwrap();
         l.conns.close_private(r, &l.stats);
         assert_eq!(l.conns.open(), 0);
-        assert_eq!(l.conns.take_private(r, 0, 0, 1), None, "closed");
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, &l.stats), None, "closed");
     }
 
     #[test]
@@ -518,5 +596,32 @@ mod tests {
         // Reused once: a third request would be its second reuse.
         assert_eq!(l.finish(a, HttpReuse::Safe, now), Err(NotKept::MaxReuse));
         assert_eq!(l.conns.open(), 0);
+    }
+
+    #[test]
+    fn idle_connections_beyond_the_servers_need_or_the_fd_ratios_are_not_kept() {
+        // maxconn 10: 20 descriptors, pool_low_count 4 (20 %), pool_high_count 5 (25 %).
+        let global = hakeeper_common::config::Global { maxconn: 10, ..crate::testkit::global() };
+        let mut l = lab_with(ServerPool::default(), global);
+        let now = Instant::now();
+        let (a, b, c) = (l.open(0, 1), l.open(0, 2), l.open(0, 3));
+        l.finish(a, HttpReuse::Safe, now).unwrap();
+        // Three in use a moment ago, two now with one idle: the server needs no more idle ones.
+        assert_eq!(l.finish(b, HttpReuse::Safe, now), Err(NotKept::FdsLow));
+        // Over pool_high_count (client sockets count too), not even the first one of a thread.
+        let other = l.open(1, 4);
+        l.stats.process.cur.store(10, Relaxed);
+        assert_eq!(l.finish(other, HttpReuse::Safe, now), Err(NotKept::FdsLow));
+        l.stats.process.cur.store(0, Relaxed);
+        // A new connection over pool_high_count first closes an idle one to the same server.
+        l.stats.process.cur.store(10, Relaxed);
+        let d = l.open(0, 5);
+        assert_eq!(l.conns.idle_count(0, 0), 0, "a was closed to make room");
+        l.stats.process.cur.store(0, Relaxed);
+        let used = l.stats.backends[0].servers[0].used_conns.load(Relaxed);
+        assert_eq!((used, l.stats.server_conns.load(Relaxed)), (2, 2), "c and d busy, nothing else open");
+        l.finish(c, HttpReuse::Safe, now).unwrap();
+        l.finish(d, HttpReuse::Never, now).unwrap();
+        assert_eq!(l.stats.backends[0].servers[0].used_conns.load(Relaxed), 0);
     }
 }

@@ -12,7 +12,7 @@ impl Session {
     pub(super) fn take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
         let Some(hints) = self.up.hints else { return false };
         let private = self.up.private.take();
-        let mut key = private.and_then(|r| ctx.conns.take_private(r, be, server, ctx.key));
+        let mut key = private.and_then(|r| ctx.conns.take_private(r, be, server, ctx.key, &ctx.shared.stats));
         if key.is_none() {
             if let Some(r) = private {
                 // One private connection per session: the one to another server goes.
@@ -74,5 +74,6 @@ fn not_kept(why: NotKept) -> &'static str {
         NotKept::MaxReuse => "max-reuse reached",
         NotKept::PoolFull => "pool-max-conn reached",
         NotKept::ServerStopped => "the server stopped",
+        NotKept::FdsLow => "tune.pool-low-fd-ratio/pool-high-fd-ratio or the server's estimated need reached",
     }
 }
