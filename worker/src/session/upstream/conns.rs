@@ -81,6 +81,8 @@ fn count_busy(stats: &Stats, backend: usize, server: usize) {
     let srv = &stats.backends[backend].servers[server];
     let used = srv.used_conns.fetch_add(1, Relaxed) + 1;
     srv.max_used_conns.fetch_max(used, Relaxed);
+    // HAProxy's srv_use_conn(): the estimate never lags the current use.
+    srv.est_need_conns.fetch_max(used, Relaxed);
 }
 
 pub struct ServerConns {
@@ -599,29 +601,27 @@ mod tests {
     }
 
     #[test]
-    fn idle_connections_beyond_the_servers_need_or_the_fd_ratios_are_not_kept() {
+    fn idle_connections_beyond_the_fd_ratios_are_not_kept() {
         // maxconn 10: 20 descriptors, pool_low_count 4 (20 %), pool_high_count 5 (25 %).
         let global = hakeeper_common::config::Global { maxconn: 10, ..crate::testkit::global() };
         let mut l = lab_with(ServerPool::default(), global);
         let now = Instant::now();
-        let (a, b, c) = (l.open(0, 1), l.open(0, 2), l.open(0, 3));
+        let (a, b, c, d) = (l.open(0, 1), l.open(0, 2), l.open(1, 3), l.open(0, 4));
+        // Four descriptors in use: at pool_low_count only a thread's first idle one is kept.
         l.finish(a, HttpReuse::Safe, now).unwrap();
-        // Three in use a moment ago, two now with one idle: the server needs no more idle ones.
         assert_eq!(l.finish(b, HttpReuse::Safe, now), Err(NotKept::FdsLow));
-        // Over pool_high_count (client sockets count too), not even the first one of a thread.
-        let other = l.open(1, 4);
+        // Over pool_high_count (client sockets count too), not even the first one.
         l.stats.process.cur.store(10, Relaxed);
-        assert_eq!(l.finish(other, HttpReuse::Safe, now), Err(NotKept::FdsLow));
-        l.stats.process.cur.store(0, Relaxed);
+        assert_eq!(l.finish(c, HttpReuse::Safe, now), Err(NotKept::FdsLow));
         // A new connection over pool_high_count first closes an idle one to the same server.
-        l.stats.process.cur.store(10, Relaxed);
-        let d = l.open(0, 5);
+        let e = l.open(0, 5);
         assert_eq!(l.conns.idle_count(0, 0), 0, "a was closed to make room");
         l.stats.process.cur.store(0, Relaxed);
         let used = l.stats.backends[0].servers[0].used_conns.load(Relaxed);
-        assert_eq!((used, l.stats.server_conns.load(Relaxed)), (2, 2), "c and d busy, nothing else open");
-        l.finish(c, HttpReuse::Safe, now).unwrap();
-        l.finish(d, HttpReuse::Never, now).unwrap();
+        assert_eq!((used, l.stats.server_conns.load(Relaxed)), (2, 2), "d and e busy, nothing else open");
+        assert_eq!(l.stats.backends[0].servers[0].est_need_conns.load(Relaxed), 3, "the peak of a, b and d");
+        l.finish(d, HttpReuse::Safe, now).unwrap();
+        l.finish(e, HttpReuse::Never, now).unwrap();
         assert_eq!(l.stats.backends[0].servers[0].used_conns.load(Relaxed), 0);
     }
 }
