@@ -262,7 +262,7 @@ def open_idle_clients(port, n, timeout=60):
         return m is not None and len(buf) >= h + 4 + int(m.group(1))
 
     while answered < n and time.time() < end:
-        while opened < n and len(sel.get_map()) < window:
+        while opened < n and len(sel.get_map()) < window and time.time() < end:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.settimeout(5)
             s.connect(("127.0.0.1", port))
