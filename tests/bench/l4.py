@@ -15,6 +15,9 @@ PROCS = []
 CLK = os.sysconf("SC_CLK_TCK")
 
 NGINX_PORT, IPERF_PORT = 18100, 18101
+# Three more nginx server blocks, same 64-byte body: the backend of three servers of l7's
+# seed-shaped config.
+NGINX_PORTS3 = (18111, 18112, 18113)
 PORTS = {"haproxy": (18200, 18201), "hakeeper": (18300, 18301)}
 
 
@@ -75,6 +78,25 @@ def rss_kib(pids, field="VmRSS"):
     return total
 
 
+def workers(pid):
+    """The hakeeper worker process(es) under supervisor `pid` (argv: hakeeper __child worker SPEC),
+    waited for up to 5 s: the supervisor spawns its children after it has read the config."""
+    end = time.time() + 5
+    while True:
+        found = []
+        for c in children(pid):
+            try:
+                with open(f"/proc/{c}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv[1:3] == [b"__child", b"worker"]:
+                found.append(c)
+        if found or time.time() > end:
+            return found
+        time.sleep(0.05)
+
+
 def children(pid):
     out = []
     for d in os.listdir("/proc"):
@@ -90,16 +112,19 @@ def children(pid):
 
 def backends():
     conf = os.path.join(TMP, "nginx.conf")
+    servers = "".join(f"""  server {{ listen 127.0.0.1:{port} backlog=4096; location / {{ return 200 "{'x' * 63}\\n"; }} }}\n"""
+                      for port in (NGINX_PORT,) + NGINX_PORTS3)
     with open(conf, "w") as f:
         f.write(f"""daemon off; worker_processes 1; pid {TMP}/nginx.pid; error_log {TMP}/nginx.err;
 events {{ worker_connections 30000; }}
 worker_rlimit_nofile 65536;
 http {{ access_log off; keepalive_requests 100000000;
-  server {{ listen 127.0.0.1:{NGINX_PORT} backlog=4096; location / {{ return 200 "{'x' * 63}\\n"; }} }} }}
+{servers} }}
 """)
     start(["nginx", "-c", conf, "-p", TMP], 1)
     start(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(IPERF_PORT)], 1)
-    wait_port(NGINX_PORT)
+    for port in (NGINX_PORT,) + NGINX_PORTS3:
+        wait_port(port)
     wait_port(IPERF_PORT)
 
 
