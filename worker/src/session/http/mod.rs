@@ -123,6 +123,14 @@ impl Exchange {
         }
     }
 
+    /// Back to the state of a new one, keeping its allocations (a recycled exchange holds no
+    /// buffers: they went back to the pool first).
+    fn reset(&mut self, now: Instant) {
+        let ups = std::mem::take(&mut self.ups);
+        *self = Exchange { ups, ..Exchange::new(now) };
+        self.ups.clear();
+    }
+
     /// Nothing held and no request under way: the exchange can go.
     fn is_idle(&self) -> bool {
         self.cin.is_empty()
@@ -147,8 +155,38 @@ impl std::ops::Deref for HttpState {
 impl std::ops::DerefMut for HttpState {
     fn deref_mut(&mut self) -> &mut Exchange {
         let now = self.client_last;
-        self.ex.get_or_insert_with(|| Box::new(Exchange::new(now)))
+        self.ex.get_or_insert_with(|| fresh_exchange(now))
     }
+}
+
+/// Request states kept for reuse per event-loop thread; more are freed.
+const EXCHANGES_KEEP: usize = 64;
+
+thread_local! {
+    // Boxes, not values: a recycled one moves back into a session without a copy.
+    /// Request states of this thread's finished requests, recycled instead of freed and
+    /// allocated again for every request.
+    #[allow(clippy::vec_box)]
+    static EXCHANGES: std::cell::RefCell<Vec<Box<Exchange>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn fresh_exchange(now: Instant) -> Box<Exchange> {
+    match EXCHANGES.with(|e| e.borrow_mut().pop()) {
+        Some(mut ex) => {
+            ex.reset(now);
+            ex
+        }
+        None => Box::new(Exchange::new(now)),
+    }
+}
+
+fn recycle(ex: Box<Exchange>) {
+    EXCHANGES.with(|e| {
+        let mut free = e.borrow_mut();
+        if free.len() < EXCHANGES_KEEP {
+            free.push(ex);
+        }
+    });
 }
 
 impl HttpState {
@@ -178,7 +216,9 @@ impl HttpState {
             }
         }
         if all || (self.phase == HttpPhase::Head && ex.is_idle()) {
-            self.ex = None;
+            if let Some(ex) = self.ex.take() {
+                recycle(ex);
+            }
         }
     }
 
