@@ -42,17 +42,7 @@ fn nix_io(e: nix::Error) -> std::io::Error {
 
 /// Sends one message with `fds` attached. Blocks (polling) while the socket buffer is full.
 pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[RawFd]) -> Result<(), IpcError> {
-    if fds.len() > MAX_FDS {
-        return Err(IpcError::TooManyFds(fds.len()));
-    }
-    let payload = ron::to_string(msg).map_err(|e| IpcError::Encode(e.to_string()))?;
-    if payload.len() > MAX_FRAME {
-        return Err(IpcError::TooLarge(payload.len()));
-    }
-    let mut frame = Vec::with_capacity(HEADER + payload.len());
-    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&(fds.len() as u32).to_be_bytes());
-    frame.extend_from_slice(payload.as_bytes());
+    let frame = encode_frame(msg, fds.len())?;
     let mut sent = 0;
     while sent < frame.len() {
         let iov = [IoSlice::new(&frame[sent..])];
@@ -67,6 +57,24 @@ pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[RawFd]) -> Resul
         }
     }
     Ok(())
+}
+
+/// One frame's bytes: header announcing `nfds` descriptors, then the RON payload. Public for
+/// the fuzz target's round trip (common/fuzz).
+#[doc(hidden)]
+pub fn encode_frame<T: Serialize>(msg: &T, nfds: usize) -> Result<Vec<u8>, IpcError> {
+    if nfds > MAX_FDS {
+        return Err(IpcError::TooManyFds(nfds));
+    }
+    let payload = ron::to_string(msg).map_err(|e| IpcError::Encode(e.to_string()))?;
+    if payload.len() > MAX_FRAME {
+        return Err(IpcError::TooLarge(payload.len()));
+    }
+    let mut frame = Vec::with_capacity(HEADER + payload.len());
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&(nfds as u32).to_be_bytes());
+    frame.extend_from_slice(payload.as_bytes());
+    Ok(frame)
 }
 
 fn wait_writable(sock: BorrowedFd<'_>) -> Result<(), IpcError> {
@@ -97,6 +105,12 @@ pub enum ReadOutcome {
 impl FrameReader {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Queues bytes as if the socket had delivered them: the fuzz target's way in (common/fuzz).
+    #[doc(hidden)]
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
     }
 
     /// Reads what the socket has. `Err(Closed)` at end of stream.
@@ -238,6 +252,23 @@ mod tests {
         nix::unistd::write(&a, &frame).unwrap();
         let mut r = FrameReader::new();
         assert!(matches!(r.recv_blocking::<Msg>(b.as_fd()), Err(IpcError::Decode(_))));
+    }
+
+    #[test]
+    fn pushed_frames_decode_as_sent_whatever_the_pieces() {
+        let mut stream = encode_frame(&Msg::Hello("x".into()), 0).unwrap();
+        stream.extend(encode_frame(&Msg::Listeners(vec![7]), 0).unwrap());
+        let mut r = FrameReader::new();
+        let mut got = Vec::new();
+        for piece in stream.chunks(3) {
+            r.push_bytes(piece);
+            while let Some((m, fds)) = r.next::<Msg>().unwrap() {
+                assert!(fds.is_empty());
+                got.push(m);
+            }
+        }
+        assert_eq!(got, vec![Msg::Hello("x".into()), Msg::Listeners(vec![7])]);
+        assert!(matches!(encode_frame(&Msg::Hello("x".into()), MAX_FDS + 1), Err(IpcError::TooManyFds(_))));
     }
 
     #[test]
