@@ -291,6 +291,10 @@ impl Session {
             if turn == Turn::Still {
                 if let Some(h) = self.proto.http_mut() {
                     h.release_buffers(ctx.pools, false);
+                    if h.ex.is_none() {
+                        // Idle between requests: no attempt to reach a server either.
+                        self.up.end_attempt();
+                    }
                 }
                 return Step::Continue;
             }
