@@ -147,12 +147,14 @@ static IDLE: std::sync::LazyLock<Exchange> = std::sync::LazyLock::new(|| Exchang
 
 impl std::ops::Deref for HttpState {
     type Target = Exchange;
+    #[inline]
     fn deref(&self) -> &Exchange {
         self.ex.as_deref().unwrap_or(&IDLE)
     }
 }
 
 impl std::ops::DerefMut for HttpState {
+    #[inline]
     fn deref_mut(&mut self) -> &mut Exchange {
         let now = self.client_last;
         self.ex.get_or_insert_with(|| fresh_exchange(now))

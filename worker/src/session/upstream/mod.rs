@@ -102,12 +102,14 @@ static NO_ATTEMPT: Attempt = Attempt::NEW;
 
 impl std::ops::Deref for Upstream {
     type Target = Attempt;
+    #[inline]
     fn deref(&self) -> &Attempt {
         self.attempt.as_deref().unwrap_or(&NO_ATTEMPT)
     }
 }
 
 impl std::ops::DerefMut for Upstream {
+    #[inline]
     fn deref_mut(&mut self) -> &mut Attempt {
         self.attempt.get_or_insert_with(|| match SPARE.with(|s| s.borrow_mut().pop()) {
             Some(mut a) => {
