@@ -65,9 +65,24 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+/// A port on 127.0.0.1 that is free now, for a process the test starts to bind. It is taken
+/// below the kernel's ephemeral range (32768–60999), where no outbound connection (of a parallel
+/// test, or of a proxy under test keeping idle server connections) can take it meanwhile, and
+/// one test process never hands the same one out twice.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Test binaries of one run start at different places of the span.
+    let start = (std::process::id() * 97) % SPAN;
+    for _ in 0..SPAN {
+        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + SPAN)
 }
 
 /// A port on 127.0.0.1 that refuses connections for the whole test run: bound (without
