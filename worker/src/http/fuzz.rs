@@ -140,6 +140,35 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }
+
+    /// One to four mutations of `data`: a byte changed, up to 8 bytes removed, one of `tokens`
+    /// inserted, a byte appended, and (`duplicate`) a slice repeated, e.g. a header line.
+    pub fn mutate(&mut self, data: &mut Vec<u8>, tokens: &[&[u8]], duplicate: bool) {
+        for _ in 0..=self.below(4) {
+            let at = self.below(data.len() + 1);
+            match self.below(if duplicate { 5 } else { 4 }) {
+                0 if !data.is_empty() => {
+                    let i = at.min(data.len() - 1);
+                    data[i] = self.next_u64() as u8;
+                }
+                1 if !data.is_empty() => {
+                    let end = (at + self.below(8)).min(data.len());
+                    data.drain(at.min(end)..end);
+                }
+                2 => {
+                    let t = tokens[self.below(tokens.len())];
+                    data.splice(at..at, t.iter().copied());
+                }
+                3 if duplicate && !data.is_empty() => {
+                    let start = at.min(data.len() - 1);
+                    let end = (start + self.below(24)).min(data.len());
+                    let copy = data[start..end].to_vec();
+                    data.splice(start..start, copy);
+                }
+                _ => data.push(self.next_u64() as u8),
+            }
+        }
+    }
 }
 
 /// The stable stand-in for cargo-fuzz: `target` over inputs from `generate`, in batches, for
@@ -199,31 +228,7 @@ pub fn generate(rng: &mut Rng) -> Vec<u8> {
         b"\x00",
         b"\xff",
     ];
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(data.len() + 1);
-        match rng.below(5) {
-            0 if !data.is_empty() => {
-                let i = at.min(data.len() - 1);
-                data[i] = rng.next_u64() as u8;
-            }
-            1 if !data.is_empty() => {
-                let end = (at + rng.below(8)).min(data.len());
-                data.drain(at.min(end)..end);
-            }
-            2 => {
-                let t = TOKENS[rng.below(TOKENS.len())];
-                data.splice(at..at, t.iter().copied());
-            }
-            3 if !data.is_empty() => {
-                // Duplicate a slice, e.g. a header line.
-                let start = at.min(data.len() - 1);
-                let end = (start + rng.below(24)).min(data.len());
-                let copy = data[start..end].to_vec();
-                data.splice(start..start, copy);
-            }
-            _ => data.push(rng.next_u64() as u8),
-        }
-    }
+    rng.mutate(&mut data, TOKENS, true);
     data
 }
 

@@ -131,24 +131,7 @@ pub const SEEDS: &[&[u8]] = &[
 pub fn generate(rng: &mut crate::http::fuzz::Rng) -> Vec<u8> {
     const TOKENS: &[&[u8]] = &[b"\r\n", b";", b"%", b"+", b"&", b"=", b"s=", b"\"", b"<", b" ", b":", b"\x00", b"\xff", b"Basic "];
     let mut data = SEEDS[rng.below(SEEDS.len())].to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(data.len() + 1);
-        match rng.below(4) {
-            0 if !data.is_empty() => {
-                let i = at.min(data.len() - 1);
-                data[i] = rng.next_u64() as u8;
-            }
-            1 if !data.is_empty() => {
-                let end = (at + rng.below(8)).min(data.len());
-                data.drain(at.min(end)..end);
-            }
-            2 => {
-                let t = TOKENS[rng.below(TOKENS.len())];
-                data.splice(at..at, t.iter().copied());
-            }
-            _ => data.push(rng.next_u64() as u8),
-        }
-    }
+    rng.mutate(&mut data, TOKENS, false);
     data
 }
 
