@@ -40,6 +40,10 @@ impl BufferPool {
     }
 
     pub fn give(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() < BUFFER_SIZE {
+            // Not one of the pool's (a head's bytes copied out of a buffer): freed.
+            return;
+        }
         // One that grew for an oversized head is not kept at that size.
         if self.free.len() < POOL_KEEP && buf.capacity() <= 2 * BUFFER_SIZE {
             buf.clear();
@@ -126,6 +130,28 @@ impl Buf {
                 self.pos = 0;
             }
         }
+    }
+
+    /// Hands over the first `n` bytes (a parsed head) with as little copying as possible: the
+    /// vector itself, truncated after them, with the offset where they start, when what follows
+    /// them is shorter than they are (it moves to a fresh pooled vector); otherwise a copy of
+    /// them (offset 0) and they are consumed here.
+    pub fn take_front(&mut self, n: usize, pools: &mut Pools) -> (Vec<u8>, usize) {
+        let n = n.min(self.len());
+        let Some(mut d) = self.data.take_if(|d| d.len() - self.pos - n <= n) else {
+            let head = self.bytes()[..n].to_vec();
+            self.consume(n);
+            return (head, 0);
+        };
+        let (start, end) = (self.pos, self.pos + n);
+        if end < d.len() {
+            let mut rest = pools.buffers.take();
+            rest.extend_from_slice(&d[end..]);
+            self.data = Some(rest);
+        }
+        d.truncate(end);
+        self.pos = 0;
+        (d, start)
     }
 
     pub fn clear(&mut self) {
@@ -225,6 +251,22 @@ impl Buf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_head_is_handed_over_without_a_copy_unless_more_follows_it() {
+        let mut pools = Pools::default();
+        let mut b = Buf::default();
+        b.extend(b"xxGET / HTTP/1.1\r\n\r\nab", &mut pools);
+        b.consume(2);
+        let (v, at) = b.take_front(18, &mut pools);
+        assert_eq!((&v[at..], v.capacity() >= BUFFER_SIZE), (&b"GET / HTTP/1.1\r\n\r\n"[..], true), "the vector itself");
+        assert_eq!(b.bytes(), b"ab", "the rest moved to a fresh one");
+        pools.buffers.give(v);
+        b.extend(b"cdefgh", &mut pools);
+        let (v, at) = b.take_front(2, &mut pools);
+        assert_eq!((&v[at..], v.capacity() < 16), (&b"ab"[..], true), "more follows: a copy");
+        assert_eq!(b.bytes(), b"cdefgh");
+    }
 
     #[test]
     fn buffers_are_reused() {

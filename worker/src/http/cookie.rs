@@ -218,10 +218,17 @@ pub fn on_response(
 /// `NAME=VALUE; path=/` with the configured attributes; a server without a cookie value makes
 /// the client forget the cookie, as HAProxy does.
 fn set_cookie_value(cfg: &CookiePersistence, value: Option<&str>) -> Vec<u8> {
-    let mut s = match value {
-        Some(v) => format!("{}={v}; path=/", cfg.name),
-        None => format!("{}=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/", cfg.name),
-    };
+    // One allocation of the right size: this runs for every response of a new client.
+    const FORGET: &str = "; Expires=Thu, 01-Jan-1970 00:00:01 GMT";
+    let mut s =
+        String::with_capacity(cfg.name.len() + value.map_or(FORGET.len(), str::len) + 48 + cfg.domain.as_ref().map_or(0, String::len));
+    s.push_str(&cfg.name);
+    s.push('=');
+    s.push_str(value.unwrap_or(""));
+    if value.is_none() {
+        s.push_str(FORGET);
+    }
+    s.push_str("; path=/");
     if let Some(d) = &cfg.domain {
         s.push_str("; domain=");
         s.push_str(d);

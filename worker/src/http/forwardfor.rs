@@ -5,6 +5,7 @@
 
 use super::headers::Headers;
 use hakeeper_common::config::ForwardFor;
+use std::io::Write;
 use std::net::IpAddr;
 
 pub fn apply(frontend: Option<&ForwardFor>, backend: Option<&ForwardFor>, client: IpAddr, headers: &mut Headers) {
@@ -18,7 +19,13 @@ pub fn apply(frontend: Option<&ForwardFor>, backend: Option<&ForwardFor>, client
     if [frontend, backend].into_iter().flatten().any(|f| f.except.is_some_and(|net| net.contains(client))) {
         return;
     }
-    headers.append(name.as_bytes(), client.to_string().as_bytes());
+    // Formatted on the stack: this runs for every request.
+    let mut text = [0u8; 64];
+    let mut rest = &mut text[..];
+    if write!(rest, "{client}").is_ok() {
+        let len = 64 - rest.len();
+        headers.append(name.as_bytes(), &text[..len]);
+    }
 }
 
 #[cfg(test)]

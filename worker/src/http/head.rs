@@ -8,6 +8,7 @@ use super::framing::{framing_headers, request_framing, BodyFraming, FramingHeade
 use super::headers::{Headers, Span};
 use super::target::{check_host, classify, without_default_port, TargetError, TargetForm};
 use super::HeadError;
+use crate::buffer::{Buf, Pools};
 
 /// Largest head accepted, in bytes.
 pub const MAX_HEAD: usize = 16 * 1024;
@@ -155,7 +156,8 @@ impl ResponseHead {
         out.reserve(self.reason().len() + 16 + self.headers.written_len() + 2);
         out.extend_from_slice(self.version.as_str().as_bytes());
         out.push(b' ');
-        out.extend_from_slice(self.status.to_string().as_bytes());
+        // Into the output directly, without a string of its own.
+        let _ = std::io::Write::write_fmt(out, format_args!("{}", self.status));
         out.push(b' ');
         out.extend_from_slice(self.reason());
         out.extend_from_slice(b"\r\n");
@@ -207,14 +209,21 @@ fn span_of(base: &[u8], part: &[u8]) -> Span {
     Span::new(start, start + part.len())
 }
 
-/// Copies the parsed header lines into an owned [`Headers`] whose buffer starts with `head`.
-fn own_headers(head: &[u8], lines: &[httparse::Header<'_>]) -> Headers {
-    let mut h = Headers::with_buf(head.to_vec(), lines.len());
+/// The header lines' spans in `head` (values trimmed), before the head's bytes are owned.
+fn line_spans(head: &[u8], lines: &[httparse::Header<'_>]) -> Vec<(Span, Span)> {
+    let mut list = Vec::with_capacity(lines.len() + 4);
     for line in lines {
         let value = super::headers::trim(line.value);
-        h.push_span(span_of(head, line.name.as_bytes()), span_of(head, value));
+        list.push((span_of(head, line.name.as_bytes()), span_of(head, value)));
     }
-    h
+    list
+}
+
+/// The owned headers of a parsed head: `buf` holds the head's bytes from `at` on, `list` has
+/// the lines' spans in the parsed slice.
+fn own_headers((buf, at): (Vec<u8>, usize), list: Vec<(Span, Span)>) -> Headers {
+    let list = if at == 0 { list } else { list.into_iter().map(|(n, v)| (n.shifted(at), v.shifted(at))).collect() };
+    Headers::from_parts(buf, list)
 }
 
 /// Checks the target's form and its agreement with `Host` (see [`super::target`]), then
@@ -266,8 +275,40 @@ fn check_target_and_host(headers: &mut Headers, method: Span, target: &mut Span)
     Ok(())
 }
 
+/// A request head found in a buffer, before its bytes are owned (spans are in that buffer).
+struct ScannedRequest {
+    len: usize,
+    method: Span,
+    target: Span,
+    minor: u8,
+    lines: Vec<(Span, Span)>,
+}
+
+/// A response head found in a buffer, before its bytes are owned.
+struct ScannedResponse {
+    len: usize,
+    status: u16,
+    reason: Option<Span>,
+    minor: u8,
+    lines: Vec<(Span, Span)>,
+}
+
 /// Parses a request head at the start of `buf`. `Ok(None)`: incomplete, read more.
 pub fn parse_request(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
+    let Some(scan) = scan_request(buf)? else { return Ok(None) };
+    let owned = (buf[..scan.len].to_vec(), 0);
+    own_request(scan, owned).map(Some)
+}
+
+/// Parses a request head at the start of the session's buffer and takes it out of it: the
+/// buffer's vector itself, not a copy, when little follows the head ([`Buf::take_front`]).
+pub fn parse_request_in(buf: &mut Buf, pools: &mut Pools) -> Result<Option<RequestHead>, HeadError> {
+    let Some(scan) = scan_request(buf.bytes())? else { return Ok(None) };
+    let owned = buf.take_front(scan.len, pools);
+    own_request(scan, owned).map(Some)
+}
+
+fn scan_request(buf: &[u8]) -> Result<Option<ScannedRequest>, HeadError> {
     if !may_be_complete(buf) {
         return if buf.len() >= MAX_HEAD { Err(HeadError::TooLarge) } else { Ok(None) };
     }
@@ -283,31 +324,48 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
         return Ok(None);
     };
     let head = &buf[..len];
-    let headers = own_headers(head, req.headers);
-    let version = Version::from_minor(minor);
+    Ok(Some(ScannedRequest {
+        len,
+        method: span_of(head, method.as_bytes()),
+        target: span_of(head, target.as_bytes()),
+        minor,
+        lines: line_spans(head, req.headers),
+    }))
+}
+
+/// The checks and readings of a request head once its bytes are owned (`owned`: the vector
+/// and the head's offset in it).
+fn own_request(scan: ScannedRequest, owned: (Vec<u8>, usize)) -> Result<RequestHead, HeadError> {
+    let at = owned.1;
+    let mut headers = own_headers(owned, scan.lines);
+    let (method, mut target) = (scan.method.shifted(at), scan.target.shifted(at));
+    let version = Version::from_minor(scan.minor);
     if headers.get_all("host").nth(1).is_some() {
         return Err(HeadError::DuplicateHost);
     }
-    let mut target = span_of(head, target.as_bytes());
-    let mut headers = headers;
-    check_target_and_host(&mut headers, span_of(head, method.as_bytes()), &mut target)?;
+    check_target_and_host(&mut headers, method, &mut target)?;
     let framing = request_framing(framing_headers(&headers, true, version == Version::Http10)?);
     let expect_continue = headers.get("expect").is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"));
     let connection = ConnectionTokens::read(&headers);
-    Ok(Some(RequestHead {
-        method: span_of(head, method.as_bytes()),
-        target,
-        headers,
-        version,
-        head_len: len,
-        framing,
-        connection,
-        expect_continue,
-    }))
+    Ok(RequestHead { method, target, headers, version, head_len: scan.len, framing, connection, expect_continue })
 }
 
 /// Parses a response head at the start of `buf`. `Ok(None)`: incomplete, read more.
 pub fn parse_response(buf: &[u8]) -> Result<Option<ResponseHead>, HeadError> {
+    let Some(scan) = scan_response(buf)? else { return Ok(None) };
+    let owned = (buf[..scan.len].to_vec(), 0);
+    own_response(scan, owned).map(Some)
+}
+
+/// Parses a response head at the start of the session's buffer and takes it out of it, as
+/// [`parse_request_in`].
+pub fn parse_response_in(buf: &mut Buf, pools: &mut Pools) -> Result<Option<ResponseHead>, HeadError> {
+    let Some(scan) = scan_response(buf.bytes())? else { return Ok(None) };
+    let owned = buf.take_front(scan.len, pools);
+    own_response(scan, owned).map(Some)
+}
+
+fn scan_response(buf: &[u8]) -> Result<Option<ScannedResponse>, HeadError> {
     if !may_be_complete(buf) {
         return if buf.len() >= MAX_HEAD { Err(HeadError::TooLarge) } else { Ok(None) };
     }
@@ -326,13 +384,19 @@ pub fn parse_response(buf: &[u8]) -> Result<Option<ResponseHead>, HeadError> {
         return Err(HeadError::Syntax(httparse::Error::Status));
     }
     let head = &buf[..len];
-    let mut headers = own_headers(head, resp.headers);
     let reason = match resp.reason {
         // httparse's reason may hold obs-text; it is a slice of `head` either way.
-        Some(r) if !r.is_empty() => span_of(head, r.as_bytes()),
-        _ => Span::new(0, 0),
+        Some(r) if !r.is_empty() => Some(span_of(head, r.as_bytes())),
+        _ => None,
     };
-    let version = Version::from_minor(minor);
+    Ok(Some(ScannedResponse { len, status, reason, minor, lines: line_spans(head, resp.headers) }))
+}
+
+fn own_response(scan: ScannedResponse, owned: (Vec<u8>, usize)) -> Result<ResponseHead, HeadError> {
+    let at = owned.1;
+    let mut headers = own_headers(owned, scan.lines);
+    let reason = scan.reason.map_or(Span::new(0, 0), |r| r.shifted(at));
+    let version = Version::from_minor(scan.minor);
     let mut framing_headers = framing_headers(&headers, false, version == Version::Http10)?;
     if framing_headers.transfer != Transfer::Absent && framing_headers.content_length.is_some() {
         // Transfer-Encoding wins; the length must not reach the client (RFC 9112 6.3).
@@ -340,7 +404,7 @@ pub fn parse_response(buf: &[u8]) -> Result<Option<ResponseHead>, HeadError> {
         framing_headers.content_length = None;
     }
     let connection = ConnectionTokens::read(&headers);
-    Ok(Some(ResponseHead { headers, version, status, reason, head_len: len, framing_headers, connection }))
+    Ok(ResponseHead { headers, version, status: scan.status, reason, head_len: scan.len, framing_headers, connection })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! The header lines of one message, owned: a copy of the head's bytes plus the (name, value)
-//! ranges into it. Edits (add, set, delete) append new bytes or drop ranges, so a head is copied
-//! once when parsed and once when written out.
+//! The header lines of one message, owned: the head's bytes (the pooled buffer they were read
+//! into, handed over by the parser, or a copy) plus the (name, value) ranges into it. Edits (add,
+//! set, delete) append new bytes or drop ranges, so a head is copied only when written out.
 
 /// A byte range in [`Headers::buf`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,11 @@ impl Span {
     pub(super) fn new(start: usize, end: usize) -> Span {
         Span { start: start as u32, end: end as u32 }
     }
+
+    /// The same bytes `by` further into the buffer.
+    pub(super) fn shifted(self, by: usize) -> Span {
+        Span::new(self.start as usize + by, self.end as usize + by)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -22,13 +27,14 @@ pub struct Headers {
 }
 
 impl Headers {
-    /// Headers over `buf`, which holds the head's bytes; lines are added with [`Headers::push_span`].
-    pub(super) fn with_buf(buf: Vec<u8>, capacity: usize) -> Headers {
-        Headers { buf, list: Vec::with_capacity(capacity + 4) }
+    /// Headers over `buf`, which holds the head's bytes, with `list` the lines' spans in it.
+    pub(super) fn from_parts(buf: Vec<u8>, list: Vec<(Span, Span)>) -> Headers {
+        Headers { buf, list }
     }
 
-    pub(super) fn push_span(&mut self, name: Span, value: Span) {
-        self.list.push((name, value));
+    /// The buffer the lines are in (for a pooled one to go back to its pool).
+    pub fn into_buf(self) -> Vec<u8> {
+        self.buf
     }
 
     pub(super) fn slice(&self, s: Span) -> &[u8] {

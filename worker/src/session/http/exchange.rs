@@ -7,14 +7,14 @@ use crate::counters::Counters;
 use crate::http::body::BodyCursor;
 use crate::http::cookie::CookieServer;
 use crate::http::framing::BodyFraming;
-use crate::http::head::{parse_request, parse_response};
+use crate::http::head::{parse_request_in, parse_response_in};
 use crate::http::httplog::request_line;
 
 use crate::http::txn::{bad_request, error_reply, prepare_for_backend, route_request, Prepared, Reply, Responded, Routed};
 use crate::session::upstream::{Progress, RequestHints};
 use crate::session::{Ctx, Stage, Step};
 use crate::termination::{Cause, Phase, Termination};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a closing client connection is drained after the last response.
 const LINGER: Duration = Duration::from_secs(2);
@@ -69,7 +69,7 @@ impl Session {
         if h.cin.is_empty() {
             return Turn::Still;
         }
-        match parse_request(h.cin.bytes()) {
+        match parse_request_in(&mut h.cin, ctx.pools) {
             Ok(None) => {
                 if h.client_eof {
                     // The client closed inside a head.
@@ -87,7 +87,6 @@ impl Session {
                 Turn::Moved
             }
             Ok(Some(head)) => {
-                h.cin.consume(head.head_len);
                 h.head_done = Some(ctx.now);
                 if h.request_start.is_none() {
                     h.request_start = Some(h.wait_start);
@@ -228,13 +227,17 @@ impl Session {
         h.to_server.clear();
         self.http_log(ctx.shared, reply.termination, ctx.now);
         let close = reply.close || !self.proto.http().is_some_and(|h| h.req_body.is_done());
-        self.http_next(ctx.now, !close);
+        self.http_next(ctx, !close);
     }
 
     /// Resets the transaction state: wait for the next request, or close.
-    fn http_next(&mut self, now: Instant, keep_alive: bool) {
+    fn http_next(&mut self, ctx: &mut Ctx<'_>, keep_alive: bool) {
+        let now = ctx.now;
         let Some(h) = self.proto.http_mut() else { return };
-        h.txn = None;
+        if let Some(txn) = h.txn.take() {
+            // The request head's bytes may be a pooled buffer handed over by the parser.
+            ctx.pools.buffers.give(txn.head.headers.into_buf());
+        }
         h.res_body = None;
         h.req_body = BodyCursor::new(BodyFraming::None);
         h.sin.clear();
@@ -318,7 +321,7 @@ impl Session {
             if x.res_body.is_some() {
                 return turn;
             }
-            let parsed = match parse_response(x.sin.bytes()) {
+            let parsed = match parse_response_in(&mut x.sin, ctx.pools) {
                 Ok(None) if x.server_eof => Err(()),
                 Ok(None) => return turn,
                 Ok(Some(resp)) => Ok(resp),
@@ -333,13 +336,13 @@ impl Session {
                     return Turn::Moved;
                 }
             };
-            x.sin.consume(resp.head_len);
             x.response_head.get_or_insert(ctx.now);
             match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp) {
                 Responded::Forward { framing, interim, conn } => {
                     let before = x.to_client.len();
                     resp.write(x.to_client.tail(ctx.pools));
                     x.bytes_out += (x.to_client.len() - before) as u64;
+                    ctx.pools.buffers.give(resp.headers.into_buf());
                     turn = Turn::Moved;
                     if interim {
                         continue;
@@ -418,7 +421,7 @@ impl Session {
             self.park_conn(ctx, keep_client);
         }
         self.http_detach_server(ctx);
-        self.http_next(ctx.now, keep_client);
+        self.http_next(ctx, keep_client);
     }
 
     /// After a protocol switch: everything is forwarded as is, FINs passed on.
