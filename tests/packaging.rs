@@ -386,6 +386,13 @@ fn rsyslog_snippet_files_hakeeper_local1_lines_only_and_logrotate_accepts_its_co
     });
     assert!(others, "other lines did not reach the catch-all log:\n{}", read(&rest));
     drop(rsyslogd);
+    {
+        // Debian's logs are root:adm 0640; a new /var/log/hakeeper.log must be too.
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&log).expect("hakeeper.log metadata");
+        let adm = nix::unistd::Group::from_name("adm").ok().flatten().expect("group adm");
+        assert_eq!((meta.mode() & 0o777, meta.uid(), meta.gid()), (0o640, 0, adm.gid.as_raw()), "hakeeper.log mode and owner");
+    }
     let filed = read(&log);
     assert!(!filed.contains("not hakeeper") && !filed.contains("local0"), "hakeeper.log got foreign lines:\n{filed}");
     assert!(!read(&rest).contains("Connect from"), "`stop` did not keep hakeeper's lines out of the other logs");

@@ -190,3 +190,105 @@ fn several_log_targets_each_get_the_lines_their_level_admits() {
     }
     assert!(!notice_lines.iter().any(|l| l.contains(" p p/")), "no connection log at notice: {notice_lines:#?}");
 }
+
+/// Fields of one native journal datagram (`NAME=value` lines, or `NAME`, a 64-bit length and the
+/// value for values with newlines).
+fn journal_fields(mut d: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    while let Some(nl) = d.iter().position(|&b| b == b'\n') {
+        let line = &d[..nl];
+        if let Some(eq) = line.iter().position(|&b| b == b'=') {
+            out.push((String::from_utf8_lossy(&line[..eq]).into_owned(), String::from_utf8_lossy(&line[eq + 1..]).into_owned()));
+            d = &d[nl + 1..];
+        } else {
+            let len_bytes: [u8; 8] = d.get(nl + 1..nl + 9).and_then(|b| b.try_into().ok()).expect("binary field length");
+            let len = u64::from_le_bytes(len_bytes) as usize;
+            let value = d.get(nl + 9..nl + 9 + len).expect("binary field value");
+            out.push((String::from_utf8_lossy(line).into_owned(), String::from_utf8_lossy(value).into_owned()));
+            d = &d[(nl + 10 + len).min(d.len())..];
+        }
+    }
+    out
+}
+
+#[test]
+fn under_systemd_the_foreground_logs_to_the_journal_natively_with_priorities_and_roles() {
+    use harness::process::Appliance;
+    use std::os::unix::net::UnixDatagram;
+    let dir = TempDir::new("journal");
+    let socket = dir.file("journal.sock");
+    let journal = UnixDatagram::bind(&socket).expect("bind journal socket");
+    journal.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    let port = free_port();
+    let dead = format!("127.0.0.1:{}", refused_port());
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            "(global: (user: \"nobody\", log: (target: \"stderr\", facility: \"local1\", level: \"info\")),
+              listen: [(name: \"p\", bind: [\"127.0.0.1:{port}\"], servers: [(name: \"s\", addr: \"{dead}\", check: (inter: \"200ms\"))])])"
+        ),
+    )
+    .expect("write config");
+    let log = dir.file("stderr.log");
+    let app = Appliance::start_under_journal(&config, &log, &socket);
+    let mut entries: Vec<Vec<(String, String)>> = Vec::new();
+    let end = Instant::now() + Duration::from_secs(8);
+    let mut buf = vec![0u8; 65536];
+    let down = |e: &Vec<(String, String)>| e.iter().any(|(k, v)| k == "MESSAGE" && v.contains("Server p/s is DOWN"));
+    while Instant::now() < end && !entries.iter().any(down) {
+        if let Ok(n) = journal.recv(&mut buf) {
+            entries.push(journal_fields(&buf[..n]));
+        }
+    }
+    let stderr_text = app.log_text();
+    drop(app);
+    let get = |e: &Vec<(String, String)>, k: &str| e.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let Some(event) = entries.iter().find(|e| down(e)) else {
+        panic!("no DOWN event in the journal: {entries:#?}\nstderr:\n{stderr_text}")
+    };
+    assert_eq!(get(event, "PRIORITY").as_deref(), Some("4"), "a DOWN event is a warning: {event:?}");
+    assert_eq!(get(event, "SYSLOG_IDENTIFIER").as_deref(), Some("hakeeper-checker"), "{event:?}");
+    assert_eq!(get(event, "HAKEEPER_ROLE").as_deref(), Some("checker"), "{event:?}");
+    assert_eq!(get(event, "SYSLOG_FACILITY").as_deref(), Some("17"), "local1: {event:?}");
+    assert_eq!((get(event, "BACKEND").as_deref(), get(event, "SERVER").as_deref()), (Some("p"), Some("s")), "{event:?}");
+    for (role, ident) in [("supervisor", "hakeeper"), ("worker", "hakeeper-worker")] {
+        assert!(
+            entries
+                .iter()
+                .any(|e| get(e, "HAKEEPER_ROLE").as_deref() == Some(role) && get(e, "SYSLOG_IDENTIFIER").as_deref() == Some(ident)),
+            "an entry from the {role} as {ident}: {entries:#?}"
+        );
+    }
+    for e in &entries {
+        assert_eq!(e.iter().filter(|(k, _)| k == "SYSLOG_IDENTIFIER").count(), 1, "one identifier per entry: {e:?}");
+        let message = get(e, "MESSAGE").unwrap_or_default();
+        assert!(!stderr_text.contains(&message), "{message:?} went to the journal and to stderr:\n{stderr_text}");
+    }
+}
+
+#[test]
+fn the_foreground_keeps_the_configured_syslog_targets() {
+    use harness::process::Appliance;
+    let dir = TempDir::new("fgsyslog");
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
+    sink.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    let sink_addr = sink.local_addr().expect("addr");
+    let port = free_port();
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            "(global: (user: \"nobody\", log: (target: \"udp://{sink_addr}\", facility: \"local1\", level: \"info\")),
+              listen: [(name: \"p\", bind: [\"127.0.0.1:{port}\"], servers: [(name: \"s\", addr: \"127.0.0.1:9\")])])"
+        ),
+    )
+    .expect("write config");
+    let log = dir.file("stderr.log");
+    let app = Appliance::start(&config, &log);
+    let lines = collect(&sink, Duration::from_secs(6), |l| l.iter().any(|l| l.contains(" hakeeper-worker[")));
+    let on_console = app.wait_for_log("hakeeper-worker[", Duration::from_secs(3));
+    drop(app);
+    assert!(lines.iter().any(|l| l.contains(" hakeeper-worker[")), "--foreground still sends to the configured syslog target: {lines:?}");
+    assert!(on_console, "and to stderr");
+}

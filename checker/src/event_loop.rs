@@ -458,12 +458,14 @@ impl Checker {
             result: &result,
             counts,
         });
+        // BACKEND and SERVER fields for the journal (`journalctl BACKEND=webserver`).
+        let (be, srv) = (server.backend_name.as_str(), server.server_name.as_str());
         if up {
-            log::info!(target: NOTICE, "{line}");
+            log::info!(target: NOTICE, backend = be, server = srv; "{line}");
         } else {
-            log::warn!("{line}");
+            log::warn!(backend = be, server = srv; "{line}");
             if counts.active + counts.backup == 0 {
-                log::error!("{}", no_server_line(&server.backend_name));
+                log::error!(backend = be; "{}", no_server_line(be));
             }
         }
         let msg = FromChecker::ServerHealth {

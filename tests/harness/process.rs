@@ -185,8 +185,25 @@ pub struct Appliance {
 impl Appliance {
     /// Starts `hakeeper run -c config --foreground`, stderr to `log`.
     pub fn start(config: &Path, log: &Path) -> Appliance {
-        let log_file = std::fs::File::create(log).expect("create log file");
+        Appliance::start_with_env(config, log, &[])
+    }
+
+    /// As [`Appliance::start`], with stderr passed off as systemd's journal stream
+    /// (`JOURNAL_STREAM` names the log file) and the journal's socket at `socket`.
+    pub fn start_under_journal(config: &Path, log: &Path, socket: &Path) -> Appliance {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::File::create(log).expect("create log file");
+        let meta = std::fs::metadata(log).expect("log file metadata");
+        let stream = format!("{}:{}", meta.dev(), meta.ino());
+        let socket = socket.to_str().expect("utf8").to_string();
+        Appliance::start_with_env(config, log, &[("JOURNAL_STREAM", stream), ("HAKEEPER_JOURNAL_SOCKET", socket)])
+    }
+
+    fn start_with_env(config: &Path, log: &Path, env: &[(&str, String)]) -> Appliance {
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open log file");
+        log_file.set_len(0).expect("truncate log file");
         let child = Command::new(binary())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .args(["run", "-c"])
             .arg(config)
             .arg("--foreground")
