@@ -70,7 +70,8 @@ const HTTPLOG: &str = r#"^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d hakeeper-worker\[\
 
 #[test]
 fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
-    use harness::http_backend::{HttpBackend, HttpClient};
+    use harness::http_backend::HttpBackend;
+    use std::io::{Read, Write};
     let dir = TempDir::new("httplog");
     let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
     sink.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
@@ -90,11 +91,16 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let mut client = None;
     assert!(wait_until(Duration::from_secs(5), || {
-        client = HttpClient::connect(addr).ok();
+        client = std::net::TcpStream::connect(addr).ok();
         client.is_some()
     }));
-    let answer = client.expect("client").get("www.example.com", "").expect("response");
-    assert_eq!(answer.status, 200);
+    // Every byte the client gets, to hold %B (HAProxy's bytes_read: head and body, once) to.
+    let mut client = client.expect("client");
+    client.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    client.write_all(b"GET / HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n").expect("send request");
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).expect("response");
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
 
     let re = regex::Regex::new(HTTPLOG).expect("regex");
     let end = Instant::now() + Duration::from_secs(5);
@@ -111,6 +117,7 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
                     c[6].to_string(),
                     c[7].to_string(),
                     c[13].to_string(),
+                    c[14].to_string(),
                     c[25].to_string(),
                     c[26].to_string(),
                 ));
@@ -118,11 +125,12 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
             seen.push(line);
         }
     }
-    let (pri, frontend, backend_name, server, status, method, uri) =
+    let (pri, frontend, backend_name, server, status, bytes, method, uri) =
         matched.unwrap_or_else(|| panic!("no httplog line matched; received:\n{}", seen.join("\n")));
     assert_eq!(pri / 8, 17, "facility local1");
     assert_eq!((frontend.as_str(), backend_name.as_str(), server.as_str()), ("web", "web", "web1"));
     assert_eq!((status.as_str(), method.as_str(), uri.as_str()), ("200", "GET", "/"));
+    assert_eq!(bytes, answer.len().to_string(), "%B counts each byte sent to the client once");
     drop(guard);
 }
 
@@ -291,4 +299,56 @@ fn the_foreground_keeps_the_configured_syslog_targets() {
     drop(app);
     assert!(lines.iter().any(|l| l.contains(" hakeeper-worker[")), "--foreground still sends to the configured syslog target: {lines:?}");
     assert!(on_console, "and to stderr");
+}
+
+#[test]
+fn httplog_bytes_count_each_byte_once_when_the_body_comes_after_the_head() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = TempDir::new("httplogbytes");
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
+    sink.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    let sink_addr = sink.local_addr().expect("addr");
+    // A server that sends its head, then its body 300 ms later: the head is forwarded before
+    // the transaction ends.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind server");
+    let server_addr = server.local_addr().expect("server addr");
+    let thread = std::thread::spawn(move || {
+        let Ok((conn, _)) = server.accept() else { return };
+        let mut r = BufReader::new(conn.try_clone().expect("clone"));
+        let mut line = String::new();
+        while r.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+            line.clear();
+        }
+        let mut w = conn;
+        let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n");
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = w.write_all(b"hello");
+    });
+    let port = free_port();
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            "(global: (user: \"nobody\", log: (target: \"udp://{sink_addr}\", facility: \"local1\")),\n defaults: (mode: http, log_format: httplog),\n listen: [(name: \"web\", bind: [\"127.0.0.1:{port}\"], servers: [(name: \"web1\", addr: \"{server_addr}\")])])"
+        ),
+    )
+    .expect("write config");
+    let guard = run_detached(&dir, &config);
+    let mut client = None;
+    assert!(wait_until(Duration::from_secs(5), || {
+        client = std::net::TcpStream::connect(("127.0.0.1", port)).ok();
+        client.is_some()
+    }));
+    let mut client = client.expect("client");
+    client.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    client.write_all(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").expect("send request");
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).expect("response");
+    assert!(answer.ends_with(b"hello"), "{}", String::from_utf8_lossy(&answer));
+    let re = regex::Regex::new(HTTPLOG).expect("regex");
+    let lines = collect(&sink, Duration::from_secs(5), |l| l.iter().any(|l| re.is_match(l)));
+    drop(guard);
+    let _ = thread.join();
+    let bytes = lines.iter().find_map(|l| re.captures(l).map(|c| c[14].to_string()));
+    assert_eq!(bytes, Some(answer.len().to_string()), "%B against the {} bytes the client got: {lines:#?}", answer.len());
 }

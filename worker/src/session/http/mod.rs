@@ -85,7 +85,8 @@ pub struct Exchange {
     head_done: Option<Instant>,
     response_head: Option<Instant>,
     status: Option<u16>,
-    /// Bytes sent to the client for the current transaction (`%B`).
+    /// Bytes forwarded to the client for the current transaction (`%B`), counted once, when
+    /// queued.
     bytes_out: u64,
     request_line: Option<Vec<u8>>,
     /// The current transaction's log line was written (or must not be).
@@ -374,8 +375,8 @@ impl Session {
             Err(e) => return Turn::End(self.http_abort(ctx, Side::Client, e)),
         };
         if written > 0 {
+            // `bytes_out` (%B) was counted when the bytes were queued for the client.
             h.client_last = ctx.now;
-            h.bytes_out += written as u64;
             self.count_out(ctx, written as u64);
             moved = true;
         }
