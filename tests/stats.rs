@@ -177,3 +177,56 @@ fn admin_state_survives_a_worker_restart() {
     assert!(wait_until(Duration::from_secs(10), csv_has_maint), "server_2 still MAINT after the restart; log:\n{}", s.app.log_text());
     server_2_gets_nothing_new(&s);
 }
+
+/// The `column` of the CSV row whose first two fields are `px,sv`.
+fn csv_field(csv: &str, px: &str, sv: &str, column: &str) -> Option<u64> {
+    // HAProxy's page is chunked: the header is the line that starts the CSV, not the first.
+    let header = csv.lines().find_map(|l| l.strip_prefix("# pxname"))?;
+    let header = format!("pxname{header}");
+    let at = header.split(',').position(|c| c == column)?;
+    let row = csv.lines().find(|l| l.starts_with(&format!("{px},{sv},")))?;
+    row.split(',').nth(at)?.parse().ok()
+}
+
+#[test]
+fn session_rate_is_per_second_as_haproxys_for_the_same_burst() {
+    use harness::differential_haproxy::{binary, Haproxy};
+    let test = "session_rate_is_per_second_as_haproxys_for_the_same_burst";
+    let Some(haproxy_bin) = binary(test) else { return };
+    let s = start("rate");
+    let dir = TempDir::new("rate-haproxy");
+    let (hport, hstats) = (free_port(), free_port());
+    let servers: String = s.backends.iter().map(|b| format!("  server {} {}\n", b.name, b.addr)).collect();
+    std::fs::write(
+        dir.file("haproxy.cfg"),
+        format!(
+            "global\n  nbthread 1\ndefaults\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n\
+             listen proxy_status\n  mode tcp\n  bind 127.0.0.1:{hport}\n  balance roundrobin\n{servers}\
+             listen stats\n  mode http\n  bind 127.0.0.1:{hstats}\n  stats enable\n  stats uri /admin\n"
+        ),
+    )
+    .expect("write haproxy.cfg");
+    let mut ha = Haproxy::start(&haproxy_bin, &dir.file("haproxy.cfg"), &dir.file("haproxy.log"));
+    let ha_proxy: SocketAddr = format!("127.0.0.1:{hport}").parse().expect("addr");
+    let ha_stats: SocketAddr = format!("127.0.0.1:{hstats}").parse().expect("addr");
+    let up = wait_until(Duration::from_secs(10), || {
+        harness::differential_haproxy::listening(hport) && harness::differential_haproxy::listening(hstats)
+    });
+    assert!(up && !ha.exited(), "haproxy did not start:\n{}", ha.log_text());
+    // Let the seconds of the warm-up connections pass (start() made some through hakeeper).
+    std::thread::sleep(Duration::from_millis(2100));
+    // The same burst through both, interleaved, then both read at once.
+    const BURST: u64 = 40;
+    for _ in 0..BURST {
+        connect_and_name(s.proxy).expect("through hakeeper");
+        connect_and_name(ha_proxy).expect("through haproxy");
+    }
+    let ours = http(s.stats, "GET", "/admin;csv", Some(MLDN), None).expect("hakeeper csv").body;
+    let theirs = http(ha_stats, "GET", "/admin;csv", None, None).expect("haproxy csv").body;
+    let rate =
+        |csv: &str, sv: &str, col: &str| csv_field(csv, "proxy_status", sv, col).unwrap_or_else(|| panic!("no {col} for {sv} in:\n{csv}"));
+    for (sv, col) in [("FRONTEND", "rate"), ("BACKEND", "rate"), ("FRONTEND", "rate_max")] {
+        let (a, b) = (rate(&ours, sv, col), rate(&theirs, sv, col));
+        assert!(a.abs_diff(b) <= 3 && a + 5 >= BURST, "{sv} {col}: hakeeper {a}, HAProxy {b}, for a burst of {BURST}");
+    }
+}

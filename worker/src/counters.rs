@@ -2,6 +2,7 @@
 //! event-loop thread. The stats page reads them without taking any lock; the field names follow
 //! HAProxy's CSV columns (scur/smax/stot, bin/bout, econ, wretr, wredis, qcur/qmax).
 
+use crate::freq::FreqCtr;
 use hakeeper_common::config::{Backend, Frontend};
 use hakeeper_common::ipc::AdminState;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
@@ -34,6 +35,8 @@ pub struct Counters {
     pub lb_total: AtomicU64,
     /// HTTP requests refused as invalid or timed out before their head was complete (`ereq`).
     pub request_errors: AtomicU64,
+    /// Sessions per second (`rate`, `rate_max`).
+    pub rate: FreqCtr,
 }
 
 impl Counters {
@@ -41,6 +44,7 @@ impl Counters {
         let now = self.cur.fetch_add(1, Relaxed) + 1;
         self.max.fetch_max(now, Relaxed);
         self.total.fetch_add(1, Relaxed);
+        self.rate.add();
     }
 
     /// Takes one of `limit` session slots (the accept-time maxconn check); false when full.
@@ -52,6 +56,7 @@ impl Counters {
     pub fn confirm(&self) {
         self.max.fetch_max(self.cur.load(Relaxed), Relaxed);
         self.total.fetch_add(1, Relaxed);
+        self.rate.add();
     }
 
     pub fn session_closed(&self) {

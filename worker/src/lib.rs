@@ -14,6 +14,7 @@ pub mod counters;
 mod deadline;
 mod error;
 mod eventloop;
+pub mod freq;
 pub mod http;
 mod listeners;
 mod pipe;

@@ -1,6 +1,6 @@
 //! What the stats page knows beyond the traffic counters, shared between the stats thread and
 //! event-loop thread 0: this host's VRRP instances, the checker's last verdicts, state-change
-//! history, session rates, and the two queues towards thread 0 (admin actions from the page,
+//! history, and the two queues towards thread 0 (admin actions from the page,
 //! `hakeeper ctl` commands from the supervisor).
 
 use super::admin::AdminCommand;
@@ -9,7 +9,6 @@ use crate::counters::Stats;
 use crate::shared::lock;
 use hakeeper_common::ctl::{CtlRequest, VrrpView};
 use hakeeper_common::ipc::WorkerConfig;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -22,32 +21,12 @@ pub struct CheckInfo {
     pub duration: Duration,
 }
 
-/// Which row a rate belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RateKey {
-    Frontend(usize),
-    Backend(usize),
-    Server(usize, usize),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct RateMeter {
-    at: Instant,
-    total: u64,
-    rate: u64,
-    max: u64,
-}
-
-/// Shortest window a rate is computed over.
-const RATE_WINDOW: Duration = Duration::from_secs(1);
-
 pub struct StatsHub {
     pub started: Instant,
     pub started_wall: SystemTime,
     vrrp: Mutex<Vec<VrrpView>>,
     checks: Mutex<Vec<Vec<Option<CheckInfo>>>>,
     tracker: Mutex<Tracker>,
-    rates: Mutex<HashMap<RateKey, RateMeter>>,
     admin: Mutex<Vec<AdminCommand>>,
     ctl: Mutex<Vec<(u64, CtlRequest)>>,
     /// Something waits in `admin` or `ctl`: checked by thread 0 each turn without locking.
@@ -63,7 +42,6 @@ impl StatsHub {
             vrrp: Mutex::new(Vec::new()),
             checks: Mutex::new(config.backends.iter().map(|b| vec![None; b.servers.len()]).collect()),
             tracker: Mutex::new(Tracker::new(stats, now)),
-            rates: Mutex::new(HashMap::new()),
             admin: Mutex::new(Vec::new()),
             ctl: Mutex::new(Vec::new()),
             pending: AtomicBool::new(false),
@@ -96,22 +74,6 @@ impl StatsHub {
 
     pub fn with_tracker<T>(&self, f: impl FnOnce(&Tracker) -> T) -> T {
         f(&lock(&self.tracker))
-    }
-
-    /// Sessions per second for `key` given its running `total`, computed over the time since the
-    /// previous sample at least a second old; and the highest rate seen.
-    pub fn rate(&self, key: RateKey, total: u64, now: Instant) -> (u64, u64) {
-        let mut rates = lock(&self.rates);
-        let m = rates.entry(key).or_insert(RateMeter { at: self.started, total: 0, rate: 0, max: 0 });
-        let elapsed = now.saturating_duration_since(m.at);
-        if elapsed >= RATE_WINDOW {
-            let delta = total.saturating_sub(m.total);
-            m.rate = (delta as f64 / elapsed.as_secs_f64()).round() as u64;
-            m.max = m.max.max(m.rate);
-            m.at = now;
-            m.total = total;
-        }
-        (m.rate, m.max)
     }
 
     pub fn push_admin(&self, cmd: AdminCommand) {

@@ -2,7 +2,7 @@
 //! (FRONTEND, BACKEND, one per server). The CSV, JSON, Prometheus and HTML outputs and the ctl
 //! answers are all rendered from it.
 
-use super::hub::{RateKey, StatsHub};
+use super::hub::StatsHub;
 use crate::counters::{Counters, Stats};
 use hakeeper_common::config::{Backend, Balance, Mode};
 use hakeeper_common::ipc::{AdminState, WorkerConfig};
@@ -170,7 +170,7 @@ fn server_rows(config: &Backend, b: usize, iid: usize, stats: &Stats, hub: &Stat
             let up = st.up.load(Relaxed);
             let admin = st.admin_state();
             let checked = srv.check.is_some();
-            let (rate, rate_max) = hub.rate(RateKey::Server(b, s), get(&c.total), now);
+            let (rate, rate_max) = (c.rate.rate(), c.rate.max());
             let (lastchg, downtime, chkdown) = hub.with_tracker(|t| match t.server(b, s) {
                 Some(h) => {
                     (Some(now.saturating_duration_since(h.last_change).as_secs()), Some(h.downtime(now).as_secs()), Some(h.went_down))
@@ -234,7 +234,7 @@ fn backend_row(config: &Backend, b: usize, iid: usize, servers: &[Row], stats: &
     // HAProxy's backend weight: the active servers', or the backups' when none is active.
     let weight: u64 = if act > 0 { usable(false).filter_map(|r| r.weight).sum() } else { usable(true).filter_map(|r| r.weight).sum() };
     let running = servers.iter().any(|r| r.server.as_ref().is_some_and(|i| i.up && i.admin != AdminState::Maint));
-    let (rate, rate_max) = hub.rate(RateKey::Backend(b), get(&c.total), now);
+    let (rate, rate_max) = (c.rate.rate(), c.rate.max());
     let (lastchg, downtime, chkdown) = hub.with_tracker(|t| match t.backend(b) {
         Some(h) => (Some(now.saturating_duration_since(h.last_change).as_secs()), Some(h.downtime(now).as_secs()), Some(h.went_down)),
         None => (None, None, None),
@@ -281,7 +281,7 @@ impl Snapshot {
         for (f, fe) in config.frontends.iter().enumerate() {
             let Some(fs) = stats.frontends.get(f) else { continue };
             let c = &fs.counters;
-            let (rate, rate_max) = hub.rate(RateKey::Frontend(f), get(&c.total), now);
+            let (rate, rate_max) = (c.rate.rate(), c.rate.max());
             rows.push(Row {
                 kind: RowKind::Frontend,
                 pxname: fe.name.clone(),
