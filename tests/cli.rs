@@ -42,6 +42,24 @@ fn check_reports_file_line_col_and_exits_1() {
 }
 
 #[test]
+fn check_suggests_the_field_meant_and_shows_the_line_with_a_caret() {
+    let dir = TempDir::new("checkhint");
+    let path = dir.file("h.ron");
+    std::fs::write(&path, "(\n  global: (maxconnn: 100),\n  listen: [],\n)\n").expect("write");
+    let (code, _, err) = run_cli(&["check", "-c", path.to_str().expect("utf8")], Duration::from_secs(5));
+    assert_eq!(code, 1, "{err}");
+    let want = format!(
+        "{}:2:12: global.maxconnn: unknown field `maxconnn` in `global`: did you mean `maxconn`?\n2 |   global: (maxconnn: 100),\n  |            ^\n",
+        path.display()
+    );
+    assert_eq!(err, want);
+    std::fs::write(&path, "(listen: [(name: \"p\", bind: [\"127.0.0.1:1\"], balance: static-rr, servers: [])])").expect("write");
+    let (code, _, err) = run_cli(&["check", "-c", path.to_str().expect("utf8")], Duration::from_secs(5));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("listen[0].balance: `static-rr` cannot be written bare") && !err.contains("r#"), "{err}");
+}
+
+#[test]
 fn missing_config_file_is_one_clear_error() {
     let (code, _, err) = run_cli(&["check", "-c", "/nonexistent/h.ron"], Duration::from_secs(5));
     assert_eq!(code, 1);

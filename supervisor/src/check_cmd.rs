@@ -59,9 +59,7 @@ pub fn main(path: &Path, host_errors: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            for line in e.lines() {
-                eprintln!("{line}");
-            }
+            eprintln!("{}", e.report());
             ExitCode::from(1)
         }
     }

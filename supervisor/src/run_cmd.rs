@@ -12,9 +12,7 @@ pub fn main(source: ConfigSource, foreground: bool, pidfile: Option<&Path>) -> E
     let loaded = match source.load() {
         Ok(l) => l,
         Err(e) => {
-            for line in e.lines() {
-                eprintln!("{line}");
-            }
+            eprintln!("{}", e.report());
             return ExitCode::from(1);
         }
     };

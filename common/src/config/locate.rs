@@ -29,6 +29,15 @@ impl Locator {
         locator
     }
 
+    /// The field written last before `pos` (where a syntax error at `pos` is).
+    pub fn field_at(&self, pos: Pos) -> Option<String> {
+        self.positions
+            .iter()
+            .filter(|(path, p)| !path.is_empty() && (p.line, p.col) <= (pos.line, pos.col))
+            .max_by_key(|(path, p)| (p.line, p.col, path.len()))
+            .map(|(path, _)| path.clone())
+    }
+
     /// Position of `path`, or of its nearest ancestor that is written in the file (a missing
     /// field is reported where its enclosing struct starts).
     pub fn find(&self, path: &str) -> Pos {

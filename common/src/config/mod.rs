@@ -8,6 +8,8 @@ pub mod http_syntax;
 pub mod locate;
 pub mod model;
 pub mod raw;
+mod suggest;
+mod syntax;
 pub mod validate;
 
 pub use error::{ConfigError, Diagnostic};
@@ -43,7 +45,14 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
             .into_iter()
             .map(|f| {
                 let pos = locator.find(&f.path);
-                Diagnostic { file: file.clone(), line: pos.line, col: pos.col, field: f.path, message: f.message }
+                Diagnostic {
+                    file: file.clone(),
+                    line: pos.line,
+                    col: pos.col,
+                    field: f.path,
+                    message: f.message,
+                    excerpt: syntax::excerpt(&text, pos),
+                }
             })
             .collect();
         return Err(ConfigError::Invalid(diags));
@@ -54,14 +63,15 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
 /// Parses RON text into the raw structs, with syntax errors positioned in `file`.
 pub fn parse_raw(file: &str, text: &str) -> Result<RawConfig, ConfigError> {
     ron_options().from_str::<RawConfig>(text).map_err(|e| {
-        // serde names the Rust structs; operators know the sections.
-        let message = e.code.to_string().replace("`Raw", "`");
+        let (field, message) = syntax::describe(&e, text);
+        let pos = locate::Pos { line: e.span.start.line.max(1), col: e.span.start.col.max(1) };
         ConfigError::Invalid(vec![Diagnostic {
             file: file.to_string(),
-            line: e.span.start.line.max(1),
-            col: e.span.start.col.max(1),
-            field: String::new(),
+            line: pos.line,
+            col: pos.col,
+            field,
             message,
+            excerpt: syntax::excerpt(text, pos),
         }])
     })
 }
@@ -72,7 +82,14 @@ pub fn load_str(file: &str, text: &str) -> Result<Loaded, ConfigError> {
     let locator = Locator::new(text);
     let position = |f: validate::Finding| {
         let pos = locator.find(&f.path);
-        Diagnostic { file: file.to_string(), line: pos.line, col: pos.col, field: f.path, message: f.message }
+        Diagnostic {
+            file: file.to_string(),
+            line: pos.line,
+            col: pos.col,
+            field: f.path,
+            message: f.message,
+            excerpt: syntax::excerpt(text, pos),
+        }
     };
     match validate::validate(&raw, file.into()) {
         Ok(v) => Ok(Loaded { config: v.config, warnings: v.warnings.into_iter().map(position).collect() }),
