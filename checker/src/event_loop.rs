@@ -548,7 +548,12 @@ impl Checker {
             log::warn!("VRRP_Script({}) still running after SIGTERM; killing process group {}", script.name, process.pid());
             process.signal_group(Signal::SIGKILL);
         } else {
-            log::warn!("VRRP_Script({}) timed out after {:?}; terminating process group {}", script.name, script.timeout, process.pid());
+            log::warn!(
+                "VRRP_Script({}) timed out after {}; terminating process group {}",
+                script.name,
+                hakeeper_common::duration::format_duration(script.timeout),
+                process.pid()
+            );
             process.time_out();
         }
         self.timers.schedule(TimerKey::ScriptDeadline(j), now + KILL_GRACE);

@@ -6,6 +6,7 @@ use super::{Checker, Flow, TimerKey, NOTIFY_TOKENS};
 use crate::notify_command::prepare;
 use crate::notify_lanes::NotifyJob;
 use crate::script_process::{Outcome, ScriptProcess};
+use hakeeper_common::duration::format_duration;
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 use std::time::{Duration, Instant};
@@ -126,7 +127,12 @@ impl Checker {
         let who = tag(self.notify.instance(lane));
         let timeout = self.notify_limits.timeout;
         let Some(run) = self.notify.running_mut(lane) else { return };
-        log::warn!("{who} notify script {} still running after {timeout:?}; killing process group {}", run.shown, run.process.pid());
+        log::warn!(
+            "{who} notify script {} still running after {}; killing process group {}",
+            run.shown,
+            format_duration(timeout),
+            run.process.pid()
+        );
         run.process.kill_timed_out();
         // Should the pidfd never fire, look again.
         self.timers.schedule(TimerKey::NotifyPoll(lane), now + NOTIFY_POLL);
@@ -143,7 +149,7 @@ impl Checker {
         if self.notify.idle() {
             Flow::Stop
         } else {
-            log::info!("finishing queued notify scripts (at most {:?})", self.notify_limits.stop_bound);
+            log::info!("finishing queued notify scripts (at most {})", format_duration(self.notify_limits.stop_bound));
             Flow::Continue
         }
     }
