@@ -60,6 +60,28 @@ fn check_suggests_the_field_meant_and_shows_the_line_with_a_caret() {
 }
 
 #[test]
+fn children_are_titled_by_role_and_keep_their_spec_off_the_command_line() {
+    let dir = TempDir::new("titles");
+    let port = free_port();
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!("(global: (user: \"nobody\", log: (target: \"stderr\", facility: \"local1\")), listen: [(name: \"p\", bind: [\"127.0.0.1:{port}\"], servers: [(name: \"s\", addr: \"127.0.0.1:9\")])])"),
+    )
+    .expect("write config");
+    let mut app = Appliance::start(&config, &dir.file("log"));
+    let children = app.wait_for_children(&["checker", "worker"], Duration::from_secs(10));
+    for (role, pid) in children {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
+        assert_eq!(cmdline, format!("hakeeper: {role}\0").into_bytes(), "only the title on the {role}'s command line");
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).expect("comm");
+        assert_eq!(comm.trim_end(), "hakeeper", "the {role}'s process name (ps -e, top, ss -p)");
+    }
+    let (_, out, _) = run_cli(&["--help"], Duration::from_secs(5));
+    assert!(!out.contains("__child"), "no internal role verb in the help: {out}");
+}
+
+#[test]
 fn missing_config_file_is_one_clear_error() {
     let (code, _, err) = run_cli(&["check", "-c", "/nonexistent/h.ron"], Duration::from_secs(5));
     assert_eq!(code, 1);

@@ -1,11 +1,13 @@
-//! The child side of a fork+exec: `hakeeper __child ROLE SPEC`. The spec says who to become;
+//! The child side of a fork+exec: started as `hakeeper: ROLE` (its `argv[0]`, what `ps` shows),
+//! with its channel at descriptor 3 and its start-up spec in a pipe at 4. The spec says who to become;
 //! the child sets up logging (opening /dev/log before a chroot hides it), drops privileges,
 //! and only then reads its config from the supervisor and starts work.
 
 use crate::privileges::{self, Privileges};
-use hakeeper_common::ipc::CHILD_CHANNEL_FD;
+use hakeeper_common::ipc::{CHILD_CHANNEL_FD, CHILD_SPEC_FD, CHILD_TITLE_PREFIX};
 use hakeeper_common::logging::{self, LogSpec};
 use serde::{Deserialize, Serialize};
+use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::ExitCode;
 
@@ -41,12 +43,30 @@ pub struct ChildSpec {
 /// Exit code meaning "do not restart me": the config cannot be served.
 pub const EXIT_NO_RESTART: u8 = 2;
 
-pub fn main(role_name: &str, spec_text: &str) -> ExitCode {
+/// The child role this process was started as, from its `argv[0]` (`hakeeper: worker`), with
+/// the arguments that follow it; `None` for a command-line invocation.
+pub fn invoked_as() -> Option<(String, Vec<String>)> {
+    let mut args = std::env::args();
+    let role = args.next()?.strip_prefix(CHILD_TITLE_PREFIX)?.to_string();
+    Some((role, args.collect()))
+}
+
+pub fn main(role_name: &str) -> ExitCode {
     let Some(role) = Role::from_name(role_name) else {
         eprintln!("hakeeper: unknown child role {role_name:?}");
         return ExitCode::from(EXIT_NO_RESTART);
     };
-    let spec: ChildSpec = match ron::from_str(spec_text) {
+    // `ps -e`, `top` and `ss -p` show the kernel's name of the process: ours, not `exe`.
+    let _ = nix::sys::prctl::set_name(c"hakeeper");
+    let mut spec_text = String::new();
+    // SAFETY: the supervisor placed the spec pipe's read end at this fd before exec, and
+    // nothing else in this process owns it.
+    let spec_pipe = unsafe { OwnedFd::from_raw_fd(CHILD_SPEC_FD) };
+    if let Err(e) = std::fs::File::from(spec_pipe).read_to_string(&mut spec_text) {
+        eprintln!("hakeeper-{}: cannot read the start-up spec: {e}", role.name());
+        return ExitCode::from(EXIT_NO_RESTART);
+    }
+    let spec: ChildSpec = match ron::from_str(&spec_text) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("hakeeper-{}: bad start-up spec: {e}", role.name());

@@ -73,11 +73,4 @@ pub enum Command {
     /// Internal: write the man page and shell completions into DIR (used by packaging).
     #[command(name = "__generate", hide = true)]
     Generate { dir: PathBuf },
-    /// Internal: a child process role started by the supervisor.
-    #[command(name = "__child", hide = true)]
-    Child {
-        role: String,
-        /// The child's start-up spec (RON), written by the supervisor.
-        spec: String,
-    },
 }

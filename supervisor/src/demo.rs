@@ -3,6 +3,7 @@
 
 use crate::run_cmd;
 use crate::supervisor::ConfigSource;
+use hakeeper_common::ipc::CHILD_TITLE_PREFIX;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -25,7 +26,7 @@ pub fn main() -> ExitCode {
     };
     // The backends run in a process of their own so that the supervisor stays single-threaded.
     let mut backends = Command::new("/proc/self/exe");
-    backends.arg0("hakeeper").arg("__child").arg(BACKENDS_ROLE).arg(std::process::id().to_string()).stdin(Stdio::null());
+    backends.arg0(format!("{CHILD_TITLE_PREFIX}{BACKENDS_ROLE}")).arg(std::process::id().to_string()).stdin(Stdio::null());
     let mut child = match backends.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -36,7 +37,11 @@ pub fn main() -> ExitCode {
     println!("hakeeper demo {}", env!("CARGO_PKG_VERSION"));
     for fe in &config.frontends {
         for bind in &fe.binds {
-            println!("  proxy  {:<10} {} (mode {:?}) -> backends {}", fe.name, bind, fe.mode, BACKENDS.join(", "));
+            let mode = match fe.mode {
+                hakeeper_common::config::Mode::Tcp => "tcp",
+                hakeeper_common::config::Mode::Http => "http",
+            };
+            println!("  proxy  {:<10} {} (mode {mode}) -> backends {}", fe.name, bind, BACKENDS.join(", "));
         }
     }
     match &config.stats {

@@ -22,6 +22,10 @@ use cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A child the supervisor started (`hakeeper: worker`), not a command line.
+    if let Some((role, args)) = child::invoked_as() {
+        return if role == demo::BACKENDS_ROLE { demo::backends_main(args.first().map_or("", String::as_str)) } else { child::main(&role) };
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config, host } => check_cmd::main(&config, host),
@@ -34,12 +38,5 @@ fn main() -> ExitCode {
         Command::Demo => demo::main(),
         Command::Ctl { socket, config, json, command } => ctl_client::main(socket.as_deref(), config.as_deref(), json, &command),
         Command::Generate { dir } => generate::main(&dir),
-        Command::Child { role, spec } => {
-            if role == demo::BACKENDS_ROLE {
-                demo::backends_main(&spec)
-            } else {
-                child::main(&role, &spec)
-            }
-        }
     }
 }

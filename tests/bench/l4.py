@@ -79,7 +79,7 @@ def rss_kib(pids, field="VmRSS"):
 
 
 def workers(pid):
-    """The hakeeper worker process(es) under supervisor `pid` (argv: hakeeper __child worker SPEC),
+    """The hakeeper worker process(es) under supervisor `pid` (titled `hakeeper: worker`),
     waited for up to 5 s: the supervisor spawns its children after it has read the config."""
     end = time.time() + 5
     while True:
@@ -90,7 +90,7 @@ def workers(pid):
                     argv = f.read().split(b"\0")
             except OSError:
                 continue
-            if argv[1:3] == [b"__child", b"worker"]:
+            if argv[0] == b"hakeeper: worker":
                 found.append(c)
         if found or time.time() > end:
             return found

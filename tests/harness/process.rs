@@ -152,10 +152,11 @@ pub fn children_of(pid: i32) -> Vec<(String, i32)> {
         if ppid != Some(pid) {
             continue;
         }
+        // A child's title is its argv[0]: `hakeeper: worker`.
         let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
-        let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        if args.get(1).map(String::as_str) == Some("__child") {
-            out.push((args.get(2).cloned().unwrap_or_default(), child));
+        let title = String::from_utf8_lossy(cmdline.split(|b| *b == 0).next().unwrap_or_default()).into_owned();
+        if let Some(role) = title.strip_prefix("hakeeper: ") {
+            out.push((role.to_string(), child));
         }
     }
     out.sort();
