@@ -14,7 +14,7 @@ mod snapshot;
 
 use commands::{have, run, run_command};
 use harness::process::{in_ci, require_root, wait_until, TempDir};
-use installed::{dpkg_field, dpkg_status, unit_values, PurgeOnDrop, Service, DPKG_TIMEOUT, PACKAGE};
+use installed::{dpkg_field, dpkg_status, expand_command, unit_values, PurgeOnDrop, Service, DPKG_TIMEOUT, PACKAGE};
 use snapshot::Snapshot;
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -34,9 +34,9 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn seed_files() -> Vec<String> {
-    let dir = workspace().join("../shared/seed");
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}: shared/ must sit beside the checkout", dir.display()));
+fn example_files() -> Vec<String> {
+    let dir = workspace().join("examples");
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert!(!names.is_empty(), "{} is empty", dir.display());
@@ -149,17 +149,19 @@ fn rpm_lists_the_expected_files_and_metadata() {
         "/etc/hakeeper/hakeeper.ron",
         "/etc/logrotate.d/hakeeper",
         "/etc/rsyslog.d/49-hakeeper.conf",
+        "/etc/sysconfig/hakeeper",
         "/usr/lib/systemd/system/hakeeper.service",
         "/usr/sbin/hakeeper",
         "/usr/share/bash-completion/completions/hakeeper",
         "/usr/share/doc/hakeeper/README.md",
         "/usr/share/fish/vendor_completions.d/hakeeper.fish",
+        "/usr/share/licenses/hakeeper/copyright",
         "/usr/share/man/man8/hakeeper.8.gz",
         "/usr/share/zsh/site-functions/_hakeeper",
     ]
     .map(String::from)
     .into();
-    expected.extend(seed_files().iter().map(|f| format!("/usr/share/doc/hakeeper/examples/{f}")));
+    expected.extend(example_files().iter().map(|f| format!("/usr/share/doc/hakeeper/examples/{f}")));
     expected.sort();
     let listed: Vec<String> = query(&["-l"]).lines().map(String::from).collect();
     assert_eq!(listed, expected, "rpm -qpl");
@@ -174,7 +176,11 @@ fn rpm_lists_the_expected_files_and_metadata() {
     }
 
     let configs: Vec<String> = query(&["-c"]).lines().map(String::from).collect();
-    assert_eq!(configs, ["/etc/hakeeper/hakeeper.ron", "/etc/logrotate.d/hakeeper", "/etc/rsyslog.d/49-hakeeper.conf"], "rpm -qpc");
+    assert_eq!(
+        configs,
+        ["/etc/hakeeper/hakeeper.ron", "/etc/logrotate.d/hakeeper", "/etc/rsyslog.d/49-hakeeper.conf", "/etc/sysconfig/hakeeper"],
+        "rpm -qpc"
+    );
     let dump = query(&["--dump"]);
     let mode = dump.lines().find(|l| l.starts_with("/usr/sbin/hakeeper ")).and_then(|l| l.split_whitespace().nth(4)).map(String::from);
     assert_eq!(mode.as_deref(), Some("0100755"), "mode of /usr/sbin/hakeeper:\n{dump}");
@@ -241,6 +247,30 @@ fn deb_installs_a_working_service_and_purge_leaves_no_trace() {
     let after = Snapshot::take();
     let diff = before.diff(&after);
     assert!(diff.is_empty(), "the machine differs after purge:\n{}", diff.join("\n"));
+
+    // A `hakeeper` user that existed before the package is used, not adopted: purge leaves it.
+    run("useradd", &["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "hakeeper"], DPKG_TIMEOUT).expect_ok();
+    let own_user = scopeguard_user();
+    let guard = PurgeOnDrop::new();
+    run("dpkg", &["-i", deb.to_str().expect("utf8")], DPKG_TIMEOUT).expect_ok();
+    assert_eq!(dpkg_status(), "installed");
+    run("dpkg", &["--purge", PACKAGE], DPKG_TIMEOUT).expect_ok();
+    drop(guard);
+    assert!(nix::unistd::User::from_name("hakeeper").ok().flatten().is_some(), "purge deleted a user the package did not create");
+    assert!(nix::unistd::Group::from_name("hakeeper").ok().flatten().is_some(), "purge deleted a group the package did not create");
+    drop(own_user);
+}
+
+/// Deletes the test's own `hakeeper` user and group when dropped.
+fn scopeguard_user() -> impl Drop {
+    struct User;
+    impl Drop for User {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("userdel").arg("hakeeper").status();
+            let _ = std::process::Command::new("groupdel").arg("hakeeper").status();
+        }
+    }
+    User
 }
 
 fn check_installed_files() {
@@ -249,10 +279,20 @@ fn check_installed_files() {
     run("/usr/sbin/hakeeper", &["check", "-c", "/etc/hakeeper/hakeeper.ron"], Duration::from_secs(10)).expect_ok();
     let conffiles = dpkg_field("Conffiles");
     assert!(conffiles.contains("/etc/hakeeper/hakeeper.ron"), "dpkg conffiles:\n{conffiles}");
-    for f in seed_files() {
+    assert!(conffiles.contains("/etc/default/hakeeper"), "dpkg conffiles:\n{conffiles}");
+    for f in example_files() {
         let path = format!("/usr/share/doc/hakeeper/examples/{f}");
         assert!(Path::new(&path).is_file(), "{path} missing");
+        if f.ends_with(".ron") {
+            // Examples name interfaces this host may lack: warnings, not errors.
+            run("/usr/sbin/hakeeper", &["check", "-c", &path], Duration::from_secs(10)).expect_ok();
+        }
     }
+    // DEBIAN/md5sums: dpkg can verify every installed file (silence means all match).
+    let verify = run("dpkg", &["--verify", PACKAGE], Duration::from_secs(30));
+    assert!(verify.ok() && verify.stdout.trim().is_empty(), "dpkg --verify:\n{}{}", verify.stdout, verify.stderr);
+    let md5sums = std::fs::read_to_string(format!("/var/lib/dpkg/info/{PACKAGE}.md5sums")).expect("the package has md5sums");
+    assert!(md5sums.contains("usr/sbin/hakeeper") && !md5sums.contains("etc/hakeeper/hakeeper.ron"), "md5sums:\n{md5sums}");
     for path in [
         "/usr/share/doc/hakeeper/copyright",
         "/usr/share/doc/hakeeper/changelog.Debian.gz",
@@ -289,7 +329,10 @@ fn check_unit_and_run_the_service() {
     let verify = run("systemd-analyze", &["verify", unit_path], Duration::from_secs(60));
     assert!(verify.ok() && verify.stderr.trim().is_empty(), "systemd-analyze verify:\n{}{}", verify.stdout, verify.stderr);
     let unit = std::fs::read_to_string(unit_path).expect("read unit");
-    assert_eq!(unit_values(&unit, "ExecStartPre"), ["/usr/sbin/hakeeper check -c /etc/hakeeper/hakeeper.ron"]);
+    // CONFIG comes from the unit's default, overridable in /etc/default/hakeeper.
+    let pre = unit_values(&unit, "ExecStartPre");
+    assert_eq!(pre.len(), 1, "ExecStartPre:\n{unit}");
+    assert_eq!(expand_command(&unit, &pre[0]), "/usr/sbin/hakeeper check -c /etc/hakeeper/hakeeper.ron");
     assert!(unit_values(&unit, "ExecReload").iter().any(|v| v == "/bin/kill -HUP $MAINPID"), "ExecReload:\n{unit}");
     assert_eq!(unit_values(&unit, "Restart"), ["on-failure"]);
     assert!(!unit_values(&unit, "LimitNOFILE").is_empty(), "LimitNOFILE:\n{unit}");
@@ -301,14 +344,24 @@ fn check_unit_and_run_the_service() {
         assert!(bounding.split_whitespace().any(|c| c == cap), "CapabilityBoundingSet lacks {cap}");
     }
 
-    let pre = unit_values(&unit, "ExecStartPre").remove(0);
+    let pre = expand_command(&unit, &unit_values(&unit, "ExecStartPre").remove(0));
     let words: Vec<&str> = pre.split_whitespace().collect();
     run(words[0], &words[1..], Duration::from_secs(10)).expect_ok();
 
     let start = unit_values(&unit, "ExecStart");
     assert_eq!(start.len(), 1, "ExecStart:\n{unit}");
+    let start = expand_command(&unit, &start[0]);
+    assert_eq!(start, "/usr/sbin/hakeeper run -c /etc/hakeeper/hakeeper.ron --foreground");
+    // An operator's choice in /etc/default/hakeeper reaches the command line.
+    let defaults = Path::new("/etc/default/hakeeper");
+    let shipped = std::fs::read_to_string(defaults).expect("read /etc/default/hakeeper");
+    std::fs::write(defaults, format!("{shipped}CONFIG=/etc/hakeeper/other.ron\nEXTRAOPTS=\"--pidfile /run/hk.pid\"\n"))
+        .expect("edit defaults");
+    let chosen = expand_command(&unit, &unit_values(&unit, "ExecStart")[0]);
+    std::fs::write(defaults, &shipped).expect("restore defaults");
+    assert_eq!(chosen, "/usr/sbin/hakeeper run -c /etc/hakeeper/other.ron --foreground --pidfile /run/hk.pid");
     let logs = TempDir::new("deb-service");
-    let mut service = Service::start(&start[0], &logs.file("service.log"));
+    let mut service = Service::start(&start, &logs.file("service.log"));
     let children = service.wait_for_children(&["worker", "checker", "vrrpd"], Duration::from_secs(10));
     let listening = wait_until(Duration::from_secs(5), || TcpStream::connect(DEFAULT_LISTENER).is_ok());
     assert!(listening, "nothing accepts on {DEFAULT_LISTENER}\nlog:\n{}", service.log_text());

@@ -59,6 +59,46 @@ pub fn unit_values(unit: &str, key: &str) -> Vec<String> {
     unit.lines().filter_map(|l| l.trim().strip_prefix(&prefix)).map(str::to_string).collect()
 }
 
+/// A unit's command line as systemd runs it: `${VAR}` and `$VAR` replaced from its `Environment=`
+/// lines, then from its `EnvironmentFile=` files in order (a leading `-`: optional), later
+/// assignments winning; an unbraced variable that is empty disappears, as a word.
+pub fn expand_command(unit: &str, command_line: &str) -> String {
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: &str| {
+        env.retain(|(key, _)| key != k);
+        env.push((k.to_string(), v.trim_matches('"').to_string()));
+    };
+    for line in unit_values(unit, "Environment") {
+        for pair in line.split_whitespace() {
+            if let Some((k, v)) = pair.split_once('=') {
+                set(k, v);
+            }
+        }
+    }
+    for file in unit_values(unit, "EnvironmentFile") {
+        let Ok(text) = std::fs::read_to_string(file.trim_start_matches('-')) else { continue };
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            if let Some((k, v)) = line.split_once('=') {
+                set(k.trim(), v.trim());
+            }
+        }
+    }
+    let mut words = Vec::new();
+    for word in command_line.split_whitespace() {
+        let mut out = word.to_string();
+        for (k, v) in &env {
+            out = out.replace(&format!("${{{k}}}"), v);
+            if out == format!("${k}") {
+                out = v.clone();
+            }
+        }
+        if !out.is_empty() {
+            words.push(out);
+        }
+    }
+    words.join(" ")
+}
+
 /// A service process started from a unit's ExecStart= line, stopped and reaped on drop.
 pub struct Service {
     child: Child,

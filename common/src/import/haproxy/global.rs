@@ -73,7 +73,16 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
             n,
             format!("`{what}` not translated: hakeeper takes user and group names; use `user`/`group`"),
         ),
-        ("stats", _) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated: hakeeper has no runtime API socket")),
+        // hakeeper's runtime API is its ctl socket: the same commands, a different client.
+        ("stats", _) => ctx.notes.replaced(
+            &ctx.file,
+            n,
+            format!(
+                "`{what}`: hakeeper's runtime API is `hakeeper ctl` on its own socket (global.ctl_socket, default \
+                 /run/hakeeper/ctl.sock, root only): show info, show stat, enable/disable server, set server … state|weight \
+                 answer as HAProxy's do (replies in JSON); scripts that send these to this socket with socat call `hakeeper ctl` instead"
+            ),
+        ),
         _ => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated")),
     }
 }

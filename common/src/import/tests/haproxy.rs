@@ -207,7 +207,7 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
     assert_warned(&imported, t, "nbproc 2", Untranslated, "nbthread");
     assert_eq!((c.global.nbthread, c.global.user.as_deref(), c.global.group.as_deref()), (Some(4), Some("haproxy"), Some("haproxy")));
     assert_eq!(c.global.hard_stop_after.as_deref(), Some("30s"));
-    assert_warned(&imported, t, "stats socket", Untranslated, "runtime API");
+    assert_warned(&imported, t, "stats socket", Replaced, "hakeeper's runtime API is `hakeeper ctl`");
     let log = c.global.log.as_ref().unwrap();
     assert_eq!((log.target.as_str(), log.facility.as_str(), log.level.as_deref()), ("unix:///dev/log", "local2", Some("info")));
     let more = &c.global.additional_logs;
