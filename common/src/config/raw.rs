@@ -187,6 +187,11 @@ pub struct RawProxy {
     pub log_format: Option<RawLogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dontlognull: Option<bool>,
+    /// HAProxy's `accept-proxy`: every client of this section's binds first sends a PROXY
+    /// protocol header (v1 or v2); a connection without a valid one is closed after at most
+    /// `timeout.client`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_proxy: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_backend: Option<String>,
     /// Stick table on the client address (`stick on src`, keepalived `persistence_timeout`).
@@ -407,6 +412,20 @@ pub struct RawServer {
     /// `max-reuse`: most requests sent on one connection after its first (absent: no limit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_reuse: Option<u32>,
+    /// `send-proxy` (`v1`) / `send-proxy-v2` (`v2`): each connection to the server starts with
+    /// a PROXY header carrying the client's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_proxy: Option<RawProxyVersion>,
+    /// `check-send-proxy`: health checks start with a PROXY header too.
+    #[serde(skip_serializing_if = "is_default")]
+    pub check_send_proxy: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProxyVersion {
+    V1,
+    V2,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -133,10 +133,12 @@ impl EventLoop {
         stats.frontends[frontend].listeners[bind].counters.session_opened();
         let fe = &shared.config.frontends[frontend];
         let backend = fe.default_backend;
-        if let Some(be) = backend {
+        // Behind `accept-proxy`, the backend and the connect log wait for the header.
+        let proxy_deadline = fe.accept_proxy.then(|| self.now + fe.timeout_client);
+        if let (Some(be), None) = (backend, proxy_deadline) {
             stats.backends[be].counters.session_opened();
         }
-        if fe.log && fe.log_format.is_none() {
+        if fe.log && fe.log_format.is_none() && proxy_deadline.is_none() {
             let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
             log::info!("Connect from {addr} to {local} ({}/TCP)", fe.name);
         }
@@ -144,7 +146,7 @@ impl EventLoop {
         let key = entry.key();
         let registered = self.poll.registry().register(&mut stream, crate::tokens::client(key), Interest::READABLE | Interest::WRITABLE);
         let http = crate::session::http::is_http_frontend(&shared, frontend);
-        let origin = Origin { frontend, listener: bind, backend, http };
+        let origin = Origin { frontend, listener: bind, backend, http, proxy_deadline };
         entry.insert(Session::new(shared.new_session_id(), origin, stream, addr, self.now));
         if let Err(e) = registered {
             log::error!("cannot register a client of {}: {e}", fe.name);

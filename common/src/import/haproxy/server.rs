@@ -290,6 +290,8 @@ pub fn build(name: &str, addr: String, p: &ServerParams) -> (RawServer, Option<S
         pool_purge_delay: p.pool_purge_delay.clone(),
         pool_low_conn: p.pool_low_conn,
         max_reuse: p.max_reuse,
+        send_proxy: None,
+        check_send_proxy: false,
     };
     (server, lint)
 }

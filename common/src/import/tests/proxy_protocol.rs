@@ -1,0 +1,49 @@
+//! The PROXY protocol in haproxy.cfg: `accept-proxy` on binds, `send-proxy`, `send-proxy-v2`
+//! and `check-send-proxy` on servers.
+
+use super::haproxy::{assert_warned, import_ok};
+use super::*;
+
+#[test]
+fn accept_proxy_on_every_bind_is_the_sections() {
+    let text = "\
+frontend fe
+  mode tcp
+  bind 127.0.0.1:8066 accept-proxy
+  bind 127.0.0.1:8067 accept-proxy
+  default_backend be
+backend be
+  mode tcp
+  server s1 10.0.0.1:8066
+";
+    let imported = import_ok(text);
+    let fe = imported.config.frontend.iter().find(|p| p.name == "fe").expect("fe");
+    assert_eq!(fe.accept_proxy, Some(true));
+    assert_eq!(fe.bind.len(), 2);
+    assert!(imported.lossy().next().is_none(), "{:?}", printed(&imported));
+    assert!(!printed(&imported).join("\n").contains("accept-proxy"), "accept-proxy is translated, not reported");
+}
+
+#[test]
+fn binds_disagreeing_on_accept_proxy_are_lossy() {
+    let text = "\
+frontend fe
+  mode tcp
+  bind 127.0.0.1:8066
+  bind 127.0.0.1:8067 accept-proxy
+  default_backend be
+frontend fe2
+  mode tcp
+  bind 127.0.0.1:8068 accept-proxy
+  bind 127.0.0.1:8069
+  default_backend be
+backend be
+  mode tcp
+  server s1 10.0.0.1:8066
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    assert_warned(&imported, text, "8067 accept-proxy", WarningKind::Lossy, "would have expected a PROXY header first");
+    assert_warned(&imported, text, "bind 127.0.0.1:8069", WarningKind::Lossy, "without a PROXY header");
+    let fe = imported.config.frontend.iter().find(|p| p.name == "fe").expect("fe");
+    assert_eq!(fe.accept_proxy, None, "the first bind decides");
+}
