@@ -366,3 +366,236 @@ fn hostile_proxy_headers_hakeeper_is_never_more_permissive_than_haproxy() {
     assert_eq!(echo_hk.accepted(), forwarded, "hakeeper connected to the server only for the headers it accepted");
     eprintln!("{} hostile PROXY headers compared:\n{table}", cases.len());
 }
+
+/// One connection a [`ProxyParsingBackend`] accepted: the PROXY header it began with, as text
+/// (`TCP4 src dst sport dport` for v1, `v2 PROXY src dst` / `v2 LOCAL` for v2, `none`), and
+/// the HTTP requests it carried.
+#[derive(Debug, Clone, Default)]
+struct SeenConn {
+    header: String,
+    requests: usize,
+}
+
+/// A server that expects a PROXY header on each connection (v1 or v2, parsed here, apart from
+/// hakeeper's parser), then either greets with `hdr=<header>` and echoes (`http: false`) or
+/// answers each HTTP request with `hdr=<header> n=<request number on this connection>`.
+struct ProxyParsingBackend {
+    addr: SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<SeenConn>>>,
+}
+
+fn read_proxy_header(s: &mut TcpStream) -> Option<String> {
+    let mut first = [0u8; 16];
+    s.read_exact(&mut first[..6]).ok()?;
+    if &first[..6] == b"PROXY " {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") && line.len() < 120 {
+            s.read_exact(&mut b).ok()?;
+            line.push(b[0]);
+        }
+        return Some(String::from_utf8_lossy(&line[..line.len() - 2]).into_owned());
+    }
+    s.read_exact(&mut first[6..16]).ok()?;
+    if first[..12] != SIG[..] || first[12] >> 4 != 2 {
+        return None;
+    }
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes([first[14], first[15]]))];
+    s.read_exact(&mut body).ok()?;
+    match (first[12] & 0x0F, first[13]) {
+        (0, _) => Some("v2 LOCAL".into()),
+        (1, 0x11) if body.len() >= 12 => {
+            let ip = |a: &[u8]| std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]);
+            let port = |a: &[u8]| u16::from_be_bytes([a[0], a[1]]);
+            Some(format!("v2 PROXY {}:{} {}:{}", ip(&body[0..4]), port(&body[8..10]), ip(&body[4..8]), port(&body[10..12])))
+        }
+        (1, 0x21) if body.len() >= 36 => {
+            let ip = |a: &[u8]| std::net::Ipv6Addr::from(<[u8; 16]>::try_from(a).unwrap_or_default());
+            let port = |a: &[u8]| u16::from_be_bytes([a[0], a[1]]);
+            Some(format!("v2 PROXY [{}]:{} [{}]:{}", ip(&body[0..16]), port(&body[32..34]), ip(&body[16..32]), port(&body[34..36])))
+        }
+        _ => None,
+    }
+}
+
+impl ProxyParsingBackend {
+    fn start(http: bool) -> ProxyParsingBackend {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let list = seen.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let list = list.clone();
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                    let header = read_proxy_header(&mut conn).unwrap_or_else(|| "none".into());
+                    let index = {
+                        let mut l = list.lock().expect("seen");
+                        l.push(SeenConn { header: header.clone(), requests: 0 });
+                        l.len() - 1
+                    };
+                    if !http {
+                        if conn.write_all(format!("hdr={header}\n").as_bytes()).is_err() {
+                            return;
+                        }
+                        let mut buf = [0u8; 4096];
+                        while let Ok(n) = conn.read(&mut buf) {
+                            if n == 0 || conn.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        return;
+                    }
+                    let mut head = Vec::new();
+                    let mut b = [0u8; 1];
+                    while let Ok(1) = conn.read(&mut b) {
+                        head.push(b[0]);
+                        if head.ends_with(b"\r\n\r\n") {
+                            head.clear();
+                            let n = {
+                                let mut l = list.lock().expect("seen");
+                                l[index].requests += 1;
+                                l[index].requests
+                            };
+                            let body = format!("hdr={header} n={n}");
+                            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                            if conn.write_all(resp.as_bytes()).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        ProxyParsingBackend { addr, seen }
+    }
+
+    fn seen(&self) -> Vec<SeenConn> {
+        self.seen.lock().expect("seen").clone()
+    }
+}
+
+/// Reads one Content-Length response from `s`; returns its body.
+fn read_response(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut b) {
+            Ok(1) => head.push(b[0]),
+            _ => return String::new(),
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let len: usize = text.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    let mut body = vec![0u8; len];
+    let _ = s.read_exact(&mut body);
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+#[test]
+fn send_proxy_tells_servers_the_client_and_checks_send_their_own() {
+    let dir = TempDir::new("proxy-send");
+    let (tcp_v2, tcp_v1, checked) =
+        (ProxyParsingBackend::start(false), ProxyParsingBackend::start(false), ProxyParsingBackend::start(false));
+    let (relay, direct, checks) = (free_port(), free_port(), free_port());
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, timeout: (connect: "2s", client: "5s", server: "5s")),
+  listen: [
+    (name: "relay", bind: ["127.0.0.1:{relay}"], accept_proxy: true,
+     servers: [(name: "s", addr: "{}", send_proxy: v2)]),
+    (name: "direct", bind: ["127.0.0.1:{direct}"], servers: [(name: "s", addr: "{}", send_proxy: v1)]),
+    (name: "checked", bind: ["127.0.0.1:{checks}"],
+     servers: [(name: "s", addr: "{}", send_proxy: v2, check_send_proxy: true, check: (inter: "300ms"))]),
+  ],
+)"#,
+            tcp_v2.addr, tcp_v1.addr, checked.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["worker", "checker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || listening(relay) && listening(direct)), "not listening:\n{}", hk.log_text());
+
+    // A received v1 header with an IPv6 source goes on as v2, the stream after it unchanged.
+    let relay_addr = SocketAddr::from(([127, 0, 0, 1], relay));
+    let got = send_and_read(relay_addr, b"PROXY TCP6 2001:db8::7 2001:db8::5 40000 3306\r\nping", Duration::from_secs(5));
+    assert_eq!(got.as_deref(), Some("hdr=v2 PROXY [2001:db8::7]:40000 [2001:db8::5]:3306\nping"), "{}", hk.log_text());
+    let got = send_and_read(relay_addr, b"PROXY TCP4 192.0.2.7 10.0.0.5 40001 3306\r\nping", Duration::from_secs(5));
+    assert_eq!(got.as_deref(), Some("hdr=v2 PROXY 192.0.2.7:40001 10.0.0.5:3306\nping"));
+
+    // Without accept-proxy: the client's own address and the one it connected to.
+    let mut c = TcpStream::connect(("127.0.0.1", direct)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let local = c.local_addr().expect("local");
+    let mut greeting = [0u8; 128];
+    let n = c.read(&mut greeting).expect("greeting");
+    assert_eq!(
+        String::from_utf8_lossy(&greeting[..n]),
+        format!("hdr=TCP4 127.0.0.1 127.0.0.1 {} {direct}\n", local.port()),
+        "the v1 line names this client"
+    );
+
+    // check-send-proxy with send-proxy-v2: checks open with a v2 LOCAL header.
+    assert!(
+        wait_until(Duration::from_secs(5), || checked.seen().iter().filter(|c| c.header == "v2 LOCAL").count() >= 2),
+        "checks: {:?}\n{}",
+        checked.seen(),
+        hk.log_text()
+    );
+    assert!(checked.seen().iter().all(|c| c.header == "v2 LOCAL"), "only checks reached it: {:?}", checked.seen());
+}
+
+#[test]
+fn http_connections_with_a_proxy_header_are_private_to_their_client() {
+    let dir = TempDir::new("proxy-reuse");
+    let backend = ProxyParsingBackend::start(true);
+    let port = free_port();
+    let config = dir.file("h.ron");
+    // `http-reuse always` would share any idle connection (of the one thread): the PROXY header
+    // must still keep one client's connection from carrying another's requests.
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody", nbthread: 1),
+  defaults: (mode: http, timeout: (connect: "2s", client: "5s", server: "5s")),
+  listen: [(name: "web", bind: ["127.0.0.1:{port}"], accept_proxy: true, http_reuse: always,
+            servers: [(name: "s", addr: "{}", send_proxy: v1)])],
+)"#,
+            backend.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || listening(port)), "not listening:\n{}", hk.log_text());
+    let get = "GET / HTTP/1.1\r\nHost: www.abc.com\r\n\r\n";
+    let connect = |src: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        s.write_all(format!("PROXY TCP4 {src} 10.0.0.5 40000 80\r\n").as_bytes()).expect("header");
+        s
+    };
+    let ask = |s: &mut TcpStream| {
+        s.write_all(get.as_bytes()).expect("request");
+        read_response(s)
+    };
+    let a_hdr = "hdr=TCP4 192.0.2.1 10.0.0.5 40000 80";
+    // Client A's requests share its connection (its own, reused); between them it is idle.
+    let mut a = connect("192.0.2.1");
+    assert_eq!([ask(&mut a), ask(&mut a)], [format!("{a_hdr} n=1"), format!("{a_hdr} n=2")]);
+    // Client B never gets A's idle connection, whose header names A.
+    let mut b = connect("192.0.2.2");
+    assert_eq!(ask(&mut b), "hdr=TCP4 192.0.2.2 10.0.0.5 40000 80 n=1");
+    assert_eq!(ask(&mut a), format!("{a_hdr} n=3"));
+    drop((a, b));
+    let seen = backend.seen();
+    assert_eq!(seen.len(), 2, "one server connection per client: {seen:?}");
+}

@@ -47,3 +47,26 @@ backend be
     let fe = imported.config.frontend.iter().find(|p| p.name == "fe").expect("fe");
     assert_eq!(fe.accept_proxy, None, "the first bind decides");
 }
+
+#[test]
+fn send_proxy_keywords_on_servers() {
+    let text = "\
+backend be
+  mode tcp
+  default-server send-proxy
+  server s1 10.0.0.1:8066
+  server s2 10.0.0.2:8066 send-proxy-v2 check check-send-proxy
+  server s3 10.0.0.3:8066 no-send-proxy
+  server s4 10.0.0.4:8066 send-proxy-v2 no-send-proxy-v2
+frontend fe
+  mode tcp
+  bind 127.0.0.1:8066
+  default_backend be
+";
+    let imported = import_ok(text);
+    let be = imported.config.backend.iter().find(|p| p.name == "be").expect("be");
+    let got: Vec<_> = be.servers.iter().map(|s| (s.name.as_str(), s.send_proxy, s.check_send_proxy)).collect();
+    use crate::config::raw::RawProxyVersion::{V1, V2};
+    assert_eq!(got, [("s1", Some(V1), false), ("s2", Some(V2), true), ("s3", None, false), ("s4", Some(V1), false)]);
+    assert!(!printed(&imported).join("\n").contains("send-proxy"), "translated, not reported: {:?}", printed(&imported));
+}
