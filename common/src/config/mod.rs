@@ -8,6 +8,7 @@ pub mod http_syntax;
 pub mod locate;
 pub mod model;
 pub mod raw;
+pub mod tcp;
 pub mod validate;
 
 pub use error::{ConfigError, Diagnostic};

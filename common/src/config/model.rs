@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use super::http::*;
 pub use super::raw::RawMode as Mode;
+pub use super::tcp::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {

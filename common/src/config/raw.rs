@@ -208,6 +208,12 @@ pub struct RawProxy {
     /// `use_backend NAME if COND`: the first rule whose condition holds picks the backend.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub use_backend: Vec<RawUseBackend>,
+    /// `tcp-request connection` rules in HAProxy's syntax, run on each connection before
+    /// anything is allocated for it: `"reject if badnet"`, `"accept if { src 10.0.0.0/8 }"`.
+    /// Their ACLs may use only layer-4 fetches (`src`, `src_port`, `dst`, `dst_port`, `fe_name`,
+    /// `nbsrv(BACKEND)`, `always_true`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tcp_request_connection: Vec<String>,
     /// `http-request` rules in HAProxy's syntax: `"deny deny_status 403 if bad"`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub http_request: Vec<String>,

@@ -110,7 +110,7 @@ impl Session {
     fn proxy_accepted(&mut self, ctx: &mut Ctx<'_>, backend: Option<usize>) -> Step {
         let shared = ctx.shared;
         let fe = &shared.config.frontends[self.frontend];
-        if let Some(be) = backend {
+        if let (Some(be), false) = (backend, crate::tcp_rules::tcp_switching(shared, self.frontend)) {
             shared.stats.backends[be].counters.session_opened();
         }
         self.up.backend = backend;

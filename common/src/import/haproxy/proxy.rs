@@ -126,7 +126,8 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
             "hakeeper has no `use-server` rules yet",
         ),
         _ if HTTP_KEYWORDS.contains(&kw) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)")),
-        ("tcp-request" | "tcp-response", _) => {
+        ("tcp-request", _) => http_rules::tcp_request(ctx, s, n, args),
+        ("tcp-response", _) => {
             lossy::report(ctx, n, words, &format!("hakeeper has no `{kw}` rules yet"), format!("`{what}` not translated"))
         }
         _ if lossy::REMOVED_ACCESS.contains(&kw) => lossy::report(ctx, n, words, lossy::REMOVED_WHY, format!("`{what}` not translated")),

@@ -70,3 +70,36 @@ frontend fe
     assert_eq!(got, [("s1", Some(V1), false), ("s2", Some(V2), true), ("s3", None, false), ("s4", Some(V1), false)]);
     assert!(!printed(&imported).join("\n").contains("send-proxy"), "translated, not reported: {:?}", printed(&imported));
 }
+
+#[test]
+fn tcp_request_connection_rules_and_tcp_switching_are_translated() {
+    let text = "\
+frontend mysql
+  mode tcp
+  bind 127.0.0.1:3306
+  acl writers src 10.0.1.0/24
+  acl blocked src 192.0.2.0/24
+  acl primary_down nbsrv(primary) lt 1
+  tcp-request connection accept if { src 10.0.1.5 }
+  tcp-request connection reject if blocked
+  tcp-request connection reject if { path_beg /x }
+  tcp-request content reject if blocked
+  use_backend replica if writers primary_down
+  use_backend primary if writers
+  default_backend replica
+backend primary
+  mode tcp
+  server p 10.0.0.1:3306
+backend replica
+  mode tcp
+  server r 10.0.0.2:3306
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    let fe = &imported.config.frontend[0];
+    assert_eq!(fe.tcp_request_connection, ["accept if { src 10.0.1.5 }", "reject if blocked"]);
+    assert_eq!(fe.use_backend.len(), 2);
+    assert_warned(&imported, text, "reject if { path_beg", WarningKind::Lossy, "reads the request");
+    assert_warned(&imported, text, "tcp-request content", WarningKind::Lossy, "would have refused matching connections");
+    let ron = crate::config::to_ron(&imported.config).expect("ron");
+    crate::config::load_str("t.ron", &ron).unwrap_or_else(|e| panic!("{e}\n{ron}"));
+}
