@@ -9,13 +9,14 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 
-/// Source-based routing in a tcp frontend, TLS on the listener, and a deny rule hakeeper cannot
-/// evaluate: three lines whose loss would weaken routing, encryption and access control.
+/// Routing on the stream's content in a tcp frontend (no inspect-delay in hakeeper), TLS on the
+/// listener, and a deny rule hakeeper cannot evaluate: three lines whose loss would weaken
+/// routing, encryption and access control.
 const LOSSY_CFG: &str = "\
 frontend mysql
   mode tcp
   bind :3306
-  acl app_hosts src 10.0.1.0/24
+  acl app_hosts hdr(host) -i db.example
   use_backend primary if app_hosts
   default_backend replica
 frontend https

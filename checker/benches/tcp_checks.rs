@@ -78,6 +78,8 @@ fn main() {
                 cookie: None,
                 check: Some(check),
                 pool: Default::default(),
+                send_proxy: None,
+                check_send_proxy: false,
             }
         })
         .collect();

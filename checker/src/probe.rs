@@ -4,6 +4,7 @@
 use crate::http::{parse_status_line, status_passes, StatusLine};
 use crate::mysql::{decode_greeting, decode_login_reply, split_packet, DecodeError, Reply};
 use crate::status::{os_error_text, CheckResult, CheckStatus};
+use hakeeper_common::proxy_protocol::{self, Version};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{ErrorKind, Read, Write};
@@ -62,15 +63,24 @@ pub struct Probe {
     out: Vec<u8>,
     out_pos: usize,
     input: Vec<u8>,
+    /// `check-send-proxy`: the header written first once connected.
+    proxy: Option<Version>,
 }
 
 impl Probe {
     /// Starts connecting; an immediate failure is already the check's result.
-    pub fn start(addr: SocketAddr, protocol: &Protocol, registry: &Registry, token: Token, now: Instant) -> Result<Probe, CheckResult> {
+    pub fn start(
+        addr: SocketAddr,
+        protocol: &Protocol,
+        proxy: Option<Version>,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> Result<Probe, CheckResult> {
         let fail = |status, e: &std::io::Error| CheckResult::new(status, now.elapsed()).with_info(os_error_text(e));
         let mut stream = connect(addr, protocol).map_err(|(status, e)| fail(status, &e))?;
         registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE).map_err(|e| fail(CheckStatus::SocketError, &e))?;
-        Ok(Probe { stream, started: now, stage: Stage::Connecting, out: Vec::new(), out_pos: 0, input: Vec::new() })
+        Ok(Probe { stream, started: now, stage: Stage::Connecting, out: Vec::new(), out_pos: 0, input: Vec::new(), proxy })
     }
 
     fn result(&self, status: CheckStatus, now: Instant) -> CheckResult {
@@ -97,10 +107,22 @@ impl Probe {
                 Err(e) => return Progress::Done(self.result(CheckStatus::L4Connection, now).with_info(os_error_text(&e))),
             }
         }
+        self.out = match self.proxy_header() {
+            Ok(h) => h,
+            Err(e) => return Progress::Done(self.result(CheckStatus::SocketError, now).with_info(os_error_text(&e))),
+        };
         match protocol {
-            Protocol::Tcp => return Progress::Done(self.result(CheckStatus::L4Ok, now)),
+            // The connection is the check; a PROXY header goes out first, in one write on a
+            // fresh socket (as HAProxy's conn_send_proxy() completes before the check ends).
+            Protocol::Tcp => {
+                return match self.flush() {
+                    Ok(()) if self.out_pos == self.out.len() => Progress::Done(self.result(CheckStatus::L4Ok, now)),
+                    Ok(()) => Progress::Done(self.result(CheckStatus::SocketError, now).with_info("PROXY header not sent whole")),
+                    Err(e) => Progress::Done(self.result(CheckStatus::SocketError, now).with_info(os_error_text(&e))),
+                };
+            }
             Protocol::Http { request, .. } => {
-                self.out = request.clone();
+                self.out.extend_from_slice(request);
                 self.stage = Stage::HttpResponse;
             }
             Protocol::Mysql { .. } => self.stage = Stage::MysqlGreeting,
@@ -109,6 +131,16 @@ impl Probe {
             Progress::Waiting => Progress::Connected,
             other => other,
         }
+    }
+
+    /// The PROXY header a check starts with, as HAProxy makes it for a connection it opens
+    /// itself: v1 names the check connection's own addresses, v2 is a `LOCAL` header.
+    fn proxy_header(&self) -> std::io::Result<Vec<u8>> {
+        Ok(match self.proxy {
+            None => Vec::new(),
+            Some(Version::V1) => proxy_protocol::v1(self.stream.local_addr()?, self.stream.peer_addr()?).into_bytes(),
+            Some(Version::V2) => proxy_protocol::v2_local(),
+        })
     }
 
     /// The verdict when the loop's deadline passes first.

@@ -9,6 +9,7 @@ use crate::script_process::ScriptProcess;
 use crate::server_script::{ServerScript, WeightVerdict};
 use crate::status::{os_error_text, CheckResult, CheckStatus};
 use hakeeper_common::config::{Backend, Check, HealthCheck, Server};
+use hakeeper_common::proxy_protocol::Version;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use std::net::{IpAddr, SocketAddr};
@@ -105,6 +106,16 @@ pub struct ServerCheck {
     pub weight: u32,
     /// What the script that just ended asked for, applied by `conclude`.
     asked_weight: Option<WeightVerdict>,
+    /// The PROXY header each network check starts with (see [`check_proxy`]).
+    proxy: Option<Version>,
+}
+
+/// HAProxy's rule for PROXY headers on checks: always with `check-send-proxy`, and by default
+/// when the server's traffic gets one and the check goes to the traffic port; of the server's
+/// version (v1 without `send-proxy-v2`).
+pub fn check_proxy(server: &Server, check: &Check) -> Option<Version> {
+    let by_default = server.send_proxy.is_some() && check.port == server.addr.port();
+    (server.check_send_proxy || by_default).then(|| server.send_proxy.unwrap_or(Version::V1))
 }
 
 impl ServerCheck {
@@ -139,6 +150,7 @@ impl ServerCheck {
             configured_weight: server.weight,
             weight: server.weight,
             asked_weight: None,
+            proxy: check_proxy(server, check),
         }
     }
 
@@ -163,7 +175,7 @@ impl ServerCheck {
     pub fn begin(&mut self, registry: &Registry, token: Token, now: Instant) -> Result<Instant, CheckResult> {
         match &self.method {
             Method::Network(protocol) => {
-                let probe = Probe::start(self.target, protocol, registry, token, now)?;
+                let probe = Probe::start(self.target, protocol, self.proxy, registry, token, now)?;
                 self.in_flight = Some(InFlight::Probe(probe));
                 Ok(now + self.timing.connect)
             }
@@ -298,5 +310,43 @@ mod tests {
         assert_eq!(t.interval(Pace::Inter), Duration::from_millis(1000));
         assert_eq!(t.interval(Pace::Fast), Duration::from_millis(500));
         assert_eq!(t.interval(Pace::Down), Duration::from_millis(2000));
+    }
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::*;
+
+    fn server(send_proxy: Option<Version>, check_send_proxy: bool) -> Server {
+        Server {
+            name: "s".into(),
+            id: 1,
+            addr: "10.0.0.1:8066".parse().unwrap(),
+            weight: 1,
+            maxconn: 0,
+            backup: false,
+            disabled: false,
+            cookie: None,
+            check: None,
+            pool: Default::default(),
+            send_proxy,
+            check_send_proxy,
+        }
+    }
+
+    fn check(port: u16) -> Check {
+        let d = Duration::from_secs(2);
+        Check { inter: d, fastinter: d, downinter: d, rise: 2, fall: 3, port, initial_up: true }
+    }
+
+    #[test]
+    fn checks_send_a_proxy_header_as_haproxy_decides() {
+        // check-send-proxy alone: v1.
+        assert_eq!(check_proxy(&server(None, true), &check(8066)), Some(Version::V1));
+        // The traffic's version, on the traffic port by default, elsewhere only when asked.
+        assert_eq!(check_proxy(&server(Some(Version::V2), false), &check(8066)), Some(Version::V2));
+        assert_eq!(check_proxy(&server(Some(Version::V2), false), &check(9000)), None);
+        assert_eq!(check_proxy(&server(Some(Version::V2), true), &check(9000)), Some(Version::V2));
+        assert_eq!(check_proxy(&server(None, false), &check(8066)), None);
     }
 }

@@ -6,3 +6,4 @@ pub mod duration;
 pub mod import;
 pub mod ipc;
 pub mod logging;
+pub mod proxy_protocol;

@@ -33,10 +33,13 @@ pub struct Counters {
     pub queue_max: AtomicU64,
     /// Sessions that were balanced onto this server or backend (`lbtot`).
     pub lb_total: AtomicU64,
-    /// HTTP requests refused as invalid or timed out before their head was complete (`ereq`).
+    /// Requests refused as invalid or timed out before their head was complete, and PROXY
+    /// headers refused or not received in time (`ereq`).
     pub request_errors: AtomicU64,
     /// Sessions per second (`rate`, `rate_max`).
     pub rate: FreqCtr,
+    /// Connections refused by `tcp-request connection` rules before any allocation (`dcon`).
+    pub denied_conns: AtomicU64,
 }
 
 impl Counters {

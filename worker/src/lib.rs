@@ -24,6 +24,7 @@ mod shared;
 mod start;
 pub mod stats;
 mod stick;
+mod tcp_rules;
 mod tcplog;
 mod termination;
 #[doc(hidden)]

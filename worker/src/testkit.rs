@@ -37,6 +37,8 @@ pub fn server(index: usize, name: &str, addr: SocketAddr) -> Server {
         cookie: None,
         check: None,
         pool: Default::default(),
+        send_proxy: None,
+        check_send_proxy: false,
     }
 }
 
@@ -75,6 +77,7 @@ pub fn tcp_frontend(name: &str, bind: SocketAddr) -> Frontend {
         log: true,
         log_format: None,
         dontlognull: false,
+        accept_proxy: false,
     }
 }
 

@@ -141,6 +141,8 @@ pub fn server(name: &str, addr: SocketAddr, check: Option<Check>) -> Server {
         cookie: None,
         check,
         pool: Default::default(),
+        send_proxy: None,
+        check_send_proxy: false,
     }
 }
 

@@ -30,6 +30,10 @@ pub struct FrontendHttp {
     /// For a `listen`: the backend made from the same section. Its rules are these very rules,
     /// which must not run twice when the request stays in it.
     pub listen_backend: Option<usize>,
+    /// `tcp-request connection` rules (any mode), run on each accepted connection before
+    /// anything is allocated for it.
+    #[serde(default)]
+    pub tcp_connection: Vec<super::tcp::TcpRule>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -177,8 +181,42 @@ pub enum AclTest {
     Version(StrMatcher),
     /// `src`: the client address is in one of the blocks.
     Src(Vec<IpNet>),
+    /// `src_port`: the client's port (layer 4; mode tcp only for now).
+    SrcPort(super::tcp::IntMatcher),
+    /// `dst`: the address the client connected to (a received PROXY header's destination).
+    Dst(Vec<IpNet>),
+    /// `dst_port`: the port the client connected to.
+    DstPort(super::tcp::IntMatcher),
+    /// `fe_name`: the frontend's name.
+    FeName(StrMatcher),
+    /// `nbsrv(BACKEND)`: how many servers of the backend are usable (HAProxy's
+    /// `be_usable_srv()`); `id` is its index in `Config::backends`, set by validation.
+    Nbsrv { backend: String, id: usize, ints: super::tcp::IntMatcher },
     /// `always_true` / `always_false` (the predefined `TRUE` / `FALSE`).
     Const(bool),
+}
+
+impl AclTest {
+    /// Whether the test reads only what a connection has before any byte of data (layer 4),
+    /// so that `tcp-request connection` rules and mode tcp can use it.
+    pub fn is_layer4(&self) -> bool {
+        matches!(
+            self,
+            AclTest::Src(_)
+                | AclTest::SrcPort(_)
+                | AclTest::Dst(_)
+                | AclTest::DstPort(_)
+                | AclTest::FeName(_)
+                | AclTest::Nbsrv { .. }
+                | AclTest::Const(_)
+        )
+    }
+
+    /// Whether HTTP rules cannot evaluate it yet (the HTTP session passes only the client
+    /// address to its ACLs).
+    pub fn needs_connection(&self) -> bool {
+        matches!(self, AclTest::SrcPort(_) | AclTest::Dst(_) | AclTest::DstPort(_) | AclTest::FeName(_) | AclTest::Nbsrv { .. })
+    }
 }
 
 /// A named ACL: HAProxy ORs every `acl` line that shares a name.

@@ -5,6 +5,7 @@
 //! validation attaches to the field.
 
 use super::http::*;
+use super::tcp::{IntMatcher, TcpAction, TcpRule};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -138,6 +139,17 @@ impl AclTable {
     pub fn into_acls(self) -> Vec<Acl> {
         self.acls
     }
+
+    /// The first ACL `cond` refers to that is not made of layer-4 tests only (so that a rule
+    /// running before any data cannot use it), by name.
+    pub fn first_layer7(&self, cond: &Cond) -> Option<&str> {
+        cond.any_of
+            .iter()
+            .flatten()
+            .filter_map(|r| self.acls.get(r.acl))
+            .find(|a| !a.tests.iter().all(AclTest::is_layer4))
+            .map(|a| a.name.as_str())
+    }
 }
 
 fn exact(patterns: &[&str]) -> StrMatcher {
@@ -182,11 +194,22 @@ enum Sample {
     Version,
     Src,
     Const(bool),
+    SrcPort,
+    Dst,
+    DstPort,
+    FeName,
+    Nbsrv(String),
 }
 
 fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
     if let Some((f, rest)) = word.split_once('(') {
         let arg = rest.strip_suffix(')').ok_or_else(|| format!("missing ')' in {word:?}"))?;
+        if f == "nbsrv" {
+            if arg.is_empty() {
+                return Err("nbsrv needs a backend name in parentheses (the current backend is not known in a frontend)".into());
+            }
+            return Ok((Sample::Nbsrv(arg.to_string()), StrMatch::Exact));
+        }
         if arg.is_empty() || arg.contains(',') || !arg.bytes().all(is_token_byte) {
             return Err(format!("{word:?}: expected one header name in parentheses (occurrence arguments are not supported)"));
         }
@@ -211,12 +234,17 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "method" => (Sample::Method, StrMatch::Exact),
         "req.ver" | "req_ver" => (Sample::Version, StrMatch::Exact),
         "src" => (Sample::Src, StrMatch::Exact),
+        "src_port" => (Sample::SrcPort, StrMatch::Exact),
+        "dst" => (Sample::Dst, StrMatch::Exact),
+        "dst_port" => (Sample::DstPort, StrMatch::Exact),
+        "fe_name" => (Sample::FeName, StrMatch::Exact),
         "always_true" => (Sample::Const(true), StrMatch::Exact),
         "always_false" => (Sample::Const(false), StrMatch::Exact),
         _ => {
             return Err(format!(
                 "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, path, path_beg, path_end, path_sub, \
-                 url, url_beg, url_end, url_sub, method, req.ver, src, always_true or always_false"
+                 url, url_beg, url_end, url_sub, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
+                 always_true or always_false"
             ))
         }
     })
@@ -246,7 +274,8 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
                     Some("end") => StrMatch::Suffix,
                     Some("sub") => StrMatch::Substring,
                     Some("found") => StrMatch::Found,
-                    Some("ip") if matches!(sample, Sample::Src) => StrMatch::Exact,
+                    Some("ip") if matches!(sample, Sample::Src | Sample::Dst) => StrMatch::Exact,
+                    Some("int") if matches!(sample, Sample::SrcPort | Sample::DstPort | Sample::Nbsrv(_)) => StrMatch::Exact,
                     other => return Err(format!("-m {}: expected str, beg, end, sub or found", other.unwrap_or("(nothing)"))),
                 };
             }
@@ -282,6 +311,11 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
                 AclTest::Src(patterns.iter().map(|p| parse_net(p)).collect::<Result<_, _>>()?)
             }
         }
+        Sample::Dst => AclTest::Dst(patterns.iter().map(|p| parse_net(p)).collect::<Result<_, _>>()?),
+        Sample::SrcPort => AclTest::SrcPort(IntMatcher::parse(patterns)?),
+        Sample::DstPort => AclTest::DstPort(IntMatcher::parse(patterns)?),
+        Sample::FeName => AclTest::FeName(matcher()),
+        Sample::Nbsrv(backend) => AclTest::Nbsrv { backend, id: usize::MAX, ints: IntMatcher::parse(patterns)? },
         Sample::Const(v) => {
             if !patterns.is_empty() {
                 return Err(format!("{first} takes no pattern"));
@@ -447,6 +481,20 @@ fn redirect(args: &[String]) -> Result<Redirect, String> {
         i += 1;
     }
     Ok(r)
+}
+
+/// Parses a `tcp-request connection` rule (the words after `tcp-request connection`):
+/// `accept|reject [if|unless COND]`.
+pub fn parse_tcp_connection_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+    let words = split_words(line)?;
+    let (args, cond) = split_cond(&words, table)?;
+    let action = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["accept"] => TcpAction::Accept,
+        ["reject"] => TcpAction::Reject,
+        [] => return Err("empty tcp-request connection rule".into()),
+        [verb, ..] => return Err(format!("tcp-request connection action {verb:?} is not supported (accept and reject are)")),
+    };
+    Ok(TcpRule { action, cond })
 }
 
 /// Parses an `http-request` rule (the words after `http-request`).

@@ -10,6 +10,7 @@ pub mod model;
 pub mod raw;
 mod suggest;
 mod syntax;
+pub mod tcp;
 pub mod validate;
 
 pub use error::{ConfigError, Diagnostic};

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use super::http::*;
 pub use super::raw::RawMode as Mode;
+pub use super::tcp::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -94,6 +95,10 @@ pub struct Frontend {
     pub log: bool,
     pub log_format: Option<LogFormat>,
     pub dontlognull: bool,
+    /// HAProxy's `accept-proxy` on the binds: each client first sends a PROXY header (v1 or
+    /// v2), whose source address is the client's for everything after it.
+    #[serde(default)]
+    pub accept_proxy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +182,13 @@ pub struct Server {
     pub check: Option<Check>,
     #[serde(default)]
     pub pool: ServerPool,
+    /// `send-proxy` / `send-proxy-v2`: the header each new connection to the server starts with.
+    #[serde(default)]
+    pub send_proxy: Option<crate::proxy_protocol::Version>,
+    /// `check-send-proxy`: health checks start with a header too (of `send_proxy`'s version,
+    /// v1 when unset).
+    #[serde(default)]
+    pub check_send_proxy: bool,
 }
 
 /// How idle connections to a server are kept (HAProxy's `pool-max-conn`, `pool-purge-delay`,

@@ -187,6 +187,11 @@ pub struct RawProxy {
     pub log_format: Option<RawLogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dontlognull: Option<bool>,
+    /// HAProxy's `accept-proxy`: every client of this section's binds first sends a PROXY
+    /// protocol header (v1 or v2); a connection without a valid one is closed after at most
+    /// `timeout.client`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_proxy: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_backend: Option<String>,
     /// Stick table on the client address (`stick on src`, keepalived `persistence_timeout`).
@@ -203,6 +208,12 @@ pub struct RawProxy {
     /// `use_backend NAME if COND`: the first rule whose condition holds picks the backend.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub use_backend: Vec<RawUseBackend>,
+    /// `tcp-request connection` rules in HAProxy's syntax, run on each connection before
+    /// anything is allocated for it: `"reject if badnet"`, `"accept if { src 10.0.0.0/8 }"`.
+    /// Their ACLs may use only layer-4 fetches (`src`, `src_port`, `dst`, `dst_port`, `fe_name`,
+    /// `nbsrv(BACKEND)`, `always_true`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tcp_request_connection: Vec<String>,
     /// `http-request` rules in HAProxy's syntax: `"deny deny_status 403 if bad"`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub http_request: Vec<String>,
@@ -407,6 +418,20 @@ pub struct RawServer {
     /// `max-reuse`: most requests sent on one connection after its first (absent: no limit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_reuse: Option<u32>,
+    /// `send-proxy` (`v1`) / `send-proxy-v2` (`v2`): each connection to the server starts with
+    /// a PROXY header carrying the client's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_proxy: Option<RawProxyVersion>,
+    /// `check-send-proxy`: health checks start with a PROXY header too.
+    #[serde(skip_serializing_if = "is_default")]
+    pub check_send_proxy: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProxyVersion {
+    V1,
+    V2,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -410,13 +410,36 @@ fn l7_settings_in_tcp_mode_warn() {
     assert!(loaded.warnings.iter().any(|w| w.field == "frontend[0].http_request" && w.message.contains("ignored in mode tcp")));
 }
 
-/// HAProxy 2.6 applies use_backend in mode tcp (e.g. routing by `src`); the worker does not yet,
-/// so `check` refuses the rules instead of letting every connection reach default_backend.
+/// Content switching in mode tcp reads layer-4 fetches only (HAProxy refuses layer-7 ones
+/// without inspect-delay): a Host ACL is an error at the rule, a `src` one is fine.
 #[test]
-fn use_backend_in_a_tcp_frontend_is_an_error_at_its_position() {
+fn use_backend_in_a_tcp_frontend_needs_layer4_acls() {
     let text = "(\n frontend: [(name: \"db\", bind: [\":3306\"], default_backend: \"replica\",\n  acls: [(name: \"app\", criterion: \"hdr(host) -i x\")],\n  use_backend: [(backend: \"primary\", cond: \"if app\")])],\n backend: [(name: \"primary\", servers: [(name: \"p\", addr: \"127.0.0.1:1\")]), (name: \"replica\", servers: [(name: \"r\", addr: \"127.0.0.1:2\")])],\n)";
-    assert_error(text, 4, 3, "use_backend rules in mode tcp are not supported");
-    assert!(!errors(text).iter().any(|d| d.to_string().contains("HAProxy ignores")));
+    assert_error(text, 4, 17, "reads the request (layer 7)");
+    let good = text.replace("hdr(host) -i x", "src 10.0.1.0/24").replace("if app", "if app || { nbsrv(replica) lt 1 }");
+    if let Err(e) = load_str("t.ron", &good) {
+        panic!("{e}");
+    }
+    let unknown = good.replace("nbsrv(replica)", "nbsrv(nosuch)");
+    assert!(errors(&unknown).iter().any(|d| d.to_string().contains("no backend named \"nosuch\"")));
+}
+
+#[test]
+fn tcp_request_connection_rules_validate() {
+    let text = "(\n frontend: [(name: \"db\", bind: [\":3306\"], default_backend: \"b\",\n  acls: [(name: \"bad\", criterion: \"src 192.0.2.0/24\")],\n  tcp_request_connection: [\"accept if { src_port 1024: }\", \"reject if bad\"])],\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\")])],\n)";
+    let loaded = load_str("t.ron", text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.http.frontends[0].tcp_connection.len(), 2);
+    let layer7 = text.replace("src 192.0.2.0/24", "path_beg /x");
+    assert!(errors(&layer7).iter().any(|d| d.to_string().contains("tcp_request_connection[1]") && d.to_string().contains("layer 7")));
+    let bad_verb = text.replace("reject if bad", "silent-drop if bad");
+    assert!(errors(&bad_verb).iter().any(|d| d.to_string().contains("not supported (accept and reject are)")));
+    // HTTP rules do not read connection fetches yet: refused rather than always false.
+    let http =
+        text.replace("bind: [\":3306\"],", "bind: [\":80\"], mode: http,").replace("(name: \"b\",", "(name: \"b\", mode: http,").replace(
+            "tcp_request_connection: [\"accept if { src_port 1024: }\", \"reject if bad\"]",
+            "use_backend: [(backend: \"b\", cond: \"if { dst_port 80 }\")]",
+        );
+    assert!(errors(&http).iter().any(|d| d.to_string().contains("not in HTTP rules yet")), "{:?}", errors(&http));
 }
 
 #[test]

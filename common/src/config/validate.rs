@@ -271,8 +271,12 @@ fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
     if !d.name.is_empty() {
         c.error("defaults.name", "defaults takes no name");
     }
-    for (field, set) in [("bind", !d.bind.is_empty()), ("servers", !d.servers.is_empty()), ("default_backend", d.default_backend.is_some())]
-    {
+    for (field, set) in [
+        ("bind", !d.bind.is_empty()),
+        ("servers", !d.servers.is_empty()),
+        ("default_backend", d.default_backend.is_some()),
+        ("accept_proxy", d.accept_proxy.is_some()),
+    ] {
         if set {
             c.error(format!("defaults.{field}"), format!("`{field}` is not allowed in defaults"));
         }
@@ -334,7 +338,11 @@ fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
         let path = format!("{}[{i}]", section.key());
         match section {
             Section::Backend => {
-                for (field, set) in [("bind", !p.bind.is_empty()), ("default_backend", p.default_backend.is_some())] {
+                for (field, set) in [
+                    ("bind", !p.bind.is_empty()),
+                    ("default_backend", p.default_backend.is_some()),
+                    ("accept_proxy", p.accept_proxy.is_some()),
+                ] {
                     if set {
                         c.error(format!("{path}.{field}"), format!("`{field}` is not allowed in a backend"));
                     }
@@ -421,6 +429,8 @@ fn frontend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy, default_bac
         log: inherit(&p.log, &d.log).unwrap_or(true),
         log_format,
         dontlognull: inherit(&p.dontlognull, &d.dontlognull).unwrap_or(false),
+        // Per section, never inherited: `bind` options do not live in defaults.
+        accept_proxy: p.accept_proxy.unwrap_or(false),
     }
 }
 
@@ -544,6 +554,11 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
                 low_conn: s.pool_low_conn.unwrap_or(0),
                 max_reuse: s.max_reuse,
             },
+            send_proxy: s.send_proxy.map(|v| match v {
+                RawProxyVersion::V1 => crate::proxy_protocol::Version::V1,
+                RawProxyVersion::V2 => crate::proxy_protocol::Version::V2,
+            }),
+            check_send_proxy: s.check_send_proxy,
         });
     }
     Backend {

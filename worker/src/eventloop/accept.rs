@@ -3,7 +3,10 @@
 //! clients wait in the kernel backlog, and it resumes when a session ends anywhere.
 
 use super::EventLoop;
+use crate::counters::Counters;
 use crate::session::{Origin, Session};
+use crate::tcp_rules;
+use hakeeper_common::config::TcpAction;
 use mio::net::TcpStream;
 use mio::Interest;
 use std::io;
@@ -125,7 +128,31 @@ impl EventLoop {
         }
     }
 
+    /// `tcp-request connection` rules, before anything is allocated for the connection: a
+    /// rejected one is closed with a reset (HAProxy sets SO_LINGER 0 to send one RST), counted
+    /// in the frontend's and listener's `dcon`, and not logged, as in HAProxy.
+    fn connection_rejected(&self, stream: &TcpStream, addr: SocketAddr, frontend: usize, bind: usize) -> bool {
+        let Some(h) = self.shared.config.http.frontends.get(frontend).filter(|h| !h.tcp_connection.is_empty()) else { return false };
+        let fe = &self.shared.config.frontends[frontend];
+        let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
+        let view = tcp_rules::ConnView { src: addr, dst, frontend: &fe.name, shared: &self.shared };
+        if tcp_rules::connection_verdict(&h.tcp_connection, &h.acls, &view) == TcpAction::Accept {
+            return false;
+        }
+        let stats = &self.shared.stats.frontends[frontend];
+        Counters::add(&stats.counters.denied_conns, 1);
+        Counters::add(&stats.listeners[bind].counters.denied_conns, 1);
+        let _ = nix::sys::socket::setsockopt(stream, nix::sys::socket::sockopt::Linger, &nix::libc::linger { l_onoff: 1, l_linger: 0 });
+        log::debug!("connection from {addr} to {} rejected by tcp-request connection", fe.name);
+        true
+    }
+
     fn start_session(&mut self, mut stream: TcpStream, addr: SocketAddr, frontend: usize, bind: usize) {
+        if self.connection_rejected(&stream, addr, frontend, bind) {
+            drop(stream);
+            self.unreserve(frontend);
+            return;
+        }
         let shared = self.shared.clone();
         let stats = &shared.stats;
         stats.process.confirm();
@@ -133,10 +160,13 @@ impl EventLoop {
         stats.frontends[frontend].listeners[bind].counters.session_opened();
         let fe = &shared.config.frontends[frontend];
         let backend = fe.default_backend;
-        if let Some(be) = backend {
+        // Behind `accept-proxy`, the backend and the connect log wait for the header.
+        let proxy_deadline = fe.accept_proxy.then(|| self.now + fe.timeout_client);
+        // A frontend that switches by content counts its backend once it is chosen.
+        if let (Some(be), None, false) = (backend, proxy_deadline, tcp_rules::tcp_switching(&shared, frontend)) {
             stats.backends[be].counters.session_opened();
         }
-        if fe.log && fe.log_format.is_none() {
+        if fe.log && fe.log_format.is_none() && proxy_deadline.is_none() {
             let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
             log::info!("Connect from {addr} to {local} ({}/TCP)", fe.name);
         }
@@ -144,7 +174,7 @@ impl EventLoop {
         let key = entry.key();
         let registered = self.poll.registry().register(&mut stream, crate::tokens::client(key), Interest::READABLE | Interest::WRITABLE);
         let http = crate::session::http::is_http_frontend(&shared, frontend);
-        let origin = Origin { frontend, listener: bind, backend, http };
+        let origin = Origin { frontend, listener: bind, backend, http, proxy_deadline };
         entry.insert(Session::new(shared.new_session_id(), origin, stream, addr, self.now));
         if let Err(e) = registered {
             log::error!("cannot register a client of {}: {e}", fe.name);

@@ -21,7 +21,11 @@ impl EventLoop {
             self.shared.backend(be).withdraw(s.id, server);
         }
         // Logged before the counters drop: HAProxy's counts include the session being logged.
-        if s.proto.is_http() {
+        if s.proxy_failure().is_some() {
+            if let Some(line) = s.proxy_failure_log(&self.shared) {
+                log::info!("{line}");
+            }
+        } else if s.proto.is_http() {
             s.http_log_on_close(&self.shared, term, self.now);
         } else {
             self.log_session(&s, term);

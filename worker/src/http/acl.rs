@@ -41,6 +41,8 @@ fn test_holds(test: &AclTest, req: &RequestView<'_>) -> bool {
         }),
         AclTest::Src(nets) => nets.iter().any(|n| n.contains(req.client)),
         AclTest::Const(v) => *v,
+        // Connection fetches: validation keeps them out of HTTP rules for now.
+        AclTest::SrcPort(_) | AclTest::Dst(_) | AclTest::DstPort(_) | AclTest::FeName(_) | AclTest::Nbsrv { .. } => false,
     }
 }
 

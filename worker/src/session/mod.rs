@@ -9,6 +9,7 @@
 //! Transitions are driven by socket events, queue grants and deadlines; each handler returns a
 //! [`Step`] telling the event loop whether the session goes on.
 
+pub mod handshake;
 pub mod http;
 pub mod tcp;
 pub mod upstream;
@@ -90,6 +91,8 @@ pub struct Origin {
     pub backend: Option<usize>,
     /// The frontend speaks HTTP.
     pub http: bool,
+    /// `accept-proxy`: the PROXY header is due by then, before the protocol starts.
+    pub proxy_deadline: Option<Instant>,
 }
 
 pub struct Session {
@@ -106,12 +109,17 @@ pub struct Session {
     left_counts: bool,
     pub up: Upstream,
     pub proto: Proto,
+    /// `accept-proxy` binds only: the PROXY header awaited, or what it said.
+    pub proxied: Option<Box<handshake::Proxied>>,
 }
 
 impl Session {
     /// A new session accepted by `origin`'s listener.
     pub fn new(id: u64, origin: Origin, client: TcpStream, client_addr: SocketAddr, now: Instant) -> Self {
-        let Origin { frontend, listener, backend, http } = origin;
+        let Origin { frontend, listener, backend, http, proxy_deadline } = origin;
+        // Behind `accept-proxy` the backend is the session's only once the header is in.
+        let proxied = proxy_deadline.map(|d| Box::new(handshake::Proxied::new(d, backend)));
+        let backend = if proxied.is_some() { None } else { backend };
         let proto = if http { Proto::Http(Box::new(http::HttpState::new(now))) } else { Proto::Tcp(Box::new(tcp::TcpProto::new(now))) };
         Session {
             id,
@@ -126,6 +134,7 @@ impl Session {
             left_counts: false,
             up: Upstream::new(backend),
             proto,
+            proxied,
         }
     }
 
@@ -163,6 +172,9 @@ impl Session {
     pub fn on_event(&mut self, ctx: &mut Ctx<'_>, side: Side, ev: &mio::event::Event) -> Step {
         if side == Side::Client {
             self.client_ready.update(ev);
+        }
+        if self.awaits_proxy_header() {
+            return self.proxy_handshake(ctx);
         }
         match &self.proto {
             Proto::Http(_) => self.http_on_event(ctx, side, ev),
@@ -237,6 +249,9 @@ impl Session {
 impl Session {
     /// Starts a new session.
     pub fn start(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        if self.awaits_proxy_header() {
+            return self.proxy_handshake(ctx);
+        }
         match &self.proto {
             Proto::Http(_) => self.http_start(ctx),
             Proto::Tcp(_) => self.tcp_start(ctx),
@@ -254,6 +269,9 @@ impl Session {
 
     /// Re-evaluates which sides are expected to act; call after every handler.
     pub fn update_armed(&mut self, now: Instant) {
+        if self.awaits_proxy_header() {
+            return;
+        }
         if let Proto::Tcp(_) = self.proto {
             self.tcp_update_armed(now);
         }
@@ -261,6 +279,9 @@ impl Session {
 
     /// The earliest moment something must be checked.
     pub fn next_deadline(&self, shared: &Shared) -> Option<Instant> {
+        if self.awaits_proxy_header() {
+            return self.proxy_deadline();
+        }
         match &self.proto {
             Proto::Http(_) => self.http_next_deadline(shared),
             Proto::Tcp(_) => self.tcp_next_deadline(shared),
@@ -269,6 +290,9 @@ impl Session {
 
     /// A deadline entry fired: acts on whatever expired.
     pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        if self.awaits_proxy_header() {
+            return self.proxy_on_timeout(ctx);
+        }
         match &self.proto {
             Proto::Http(_) => self.http_on_timeout(ctx),
             Proto::Tcp(_) => self.tcp_on_timeout(ctx),

@@ -161,7 +161,8 @@ pub fn fields(row: &Row) -> Vec<String> {
     }
     f.set("dresp", 0);
     if row.kind == RowKind::Frontend {
-        f.set("ereq", 0);
+        f.opt("ereq", row.ereq);
+        f.opt("dcon", row.dcon);
     } else {
         f.opt("econ", row.econ);
         f.set("eresp", 0);

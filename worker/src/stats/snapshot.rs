@@ -64,6 +64,10 @@ pub struct Row {
     pub bin: u64,
     pub bout: u64,
     pub econ: Option<u64>,
+    /// Frontends only: requests refused as invalid, PROXY headers refused included (`ereq`).
+    pub ereq: Option<u64>,
+    /// Frontends only: connections refused by `tcp-request connection` rules (`dcon`).
+    pub dcon: Option<u64>,
     pub wretr: Option<u64>,
     pub wredis: Option<u64>,
     pub status: String,
@@ -194,6 +198,8 @@ fn server_rows(config: &Backend, b: usize, iid: usize, stats: &Stats, hub: &Stat
                 bin: get(&c.bytes_in),
                 bout: get(&c.bytes_out),
                 econ: Some(get(&c.connect_errors)),
+                ereq: None,
+                dcon: None,
                 wretr: Some(get(&c.retries)),
                 wredis: Some(get(&c.redispatches)),
                 status: server_status(up, admin, checked).to_string(),
@@ -240,6 +246,8 @@ fn backend_row(config: &Backend, b: usize, iid: usize, servers: &[Row], stats: &
         None => (None, None, None),
     });
     Row {
+        ereq: None,
+        dcon: None,
         kind: RowKind::Backend,
         pxname: config.name.clone(),
         svname: "BACKEND".into(),
@@ -298,6 +306,8 @@ impl Snapshot {
                 bin: get(&c.bytes_in),
                 bout: get(&c.bytes_out),
                 econ: None,
+                ereq: Some(get(&c.request_errors)),
+                dcon: Some(get(&c.denied_conns)),
                 wretr: None,
                 wredis: None,
                 status: "OPEN".into(),

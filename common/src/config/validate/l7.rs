@@ -4,8 +4,10 @@
 
 use super::super::http::*;
 use super::super::http_syntax::{
-    is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, split_words, AclTable,
+    is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, parse_tcp_connection_rule, split_words,
+    AclTable,
 };
+use super::super::tcp::TcpRule;
 use super::{Checker, Section};
 use crate::config::model::{Backend, Frontend, Mode};
 use crate::config::raw::*;
@@ -30,6 +32,7 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         ("use_backend", !d.use_backend.is_empty()),
         ("http_request", !d.http_request.is_empty()),
         ("http_response", !d.http_response.is_empty()),
+        ("tcp_request_connection", !d.tcp_request_connection.is_empty()),
     ] {
         if set {
             c.error(format!("defaults.{field}"), format!("`{field}` is not allowed in defaults; put it in a frontend, listen or backend"));
@@ -82,14 +85,25 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             };
             use_backend.push(UseBackend { backend, cond });
         }
+        let mut tcp_connection = Vec::new();
+        for (j, line) in p.tcp_request_connection.iter().enumerate() {
+            match parse_tcp_connection_rule(line, &mut table) {
+                Ok(r) => tcp_connection.push(r),
+                Err(e) => c.error(format!("{path}.tcp_request_connection[{j}]"), e),
+            }
+        }
         if section == Section::Frontend {
             reject_backend_only(c, &path, p);
         }
         if fe.mode == Mode::Tcp {
             warn_tcp(c, &path, p);
         }
+        let mut acls = table.into_acls();
+        resolve_nbsrv(c, &path, &mut acls, &backend_ids);
+        check_layers(c, &path, fe.mode, &acls, &use_backend, &request_rules, &response_rules, &tcp_connection);
         http.frontends.push(FrontendHttp {
-            acls: table.into_acls(),
+            tcp_connection,
+            acls,
             use_backend,
             request_rules,
             response_rules,
@@ -118,6 +132,9 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             if !p.use_backend.is_empty() {
                 c.error(format!("{path}.use_backend"), "`use_backend` is not allowed in a backend");
             }
+            if !p.tcp_request_connection.is_empty() {
+                c.error(format!("{path}.tcp_request_connection"), "`tcp_request_connection` is not allowed in a backend");
+            }
             if be.mode == Mode::Tcp {
                 warn_tcp(c, &path, p);
             }
@@ -137,11 +154,16 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         if let Some(k) = &cookie_cfg {
             check_server_cookies(c, &path, p, be, k);
         }
+        let mut acls = acls.into_acls();
+        resolve_nbsrv(&mut Checker::default(), &path, &mut acls, &backend_ids);
+        if be.mode == Mode::Http && section == Section::Backend {
+            check_layers(c, &path, Mode::Http, &acls, &[], &request_rules, &response_rules, &[]);
+        }
         let quiet_fe = section == Section::Listen;
         let mut scratch = Checker::default();
         let ck: &mut Checker = if quiet_fe { &mut scratch } else { c };
         http.backends.push(BackendHttp {
-            acls: acls.into_acls(),
+            acls,
             request_rules,
             response_rules,
             forwardfor: own_forwardfor(ck, &path, p, &inherited),
@@ -156,6 +178,81 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         });
     }
     http
+}
+
+/// Points each `nbsrv(NAME)` test at its backend.
+fn resolve_nbsrv(c: &mut Checker, path: &str, acls: &mut [Acl], backend_ids: &HashMap<&str, usize>) {
+    for acl in acls {
+        for test in &mut acl.tests {
+            if let AclTest::Nbsrv { backend, id, .. } = test {
+                match backend_ids.get(backend.as_str()) {
+                    Some(&i) => *id = i,
+                    None => c.error(format!("{path}.acls"), format!("ACL {:?}: nbsrv({backend}): no backend named {backend:?}", acl.name)),
+                }
+            }
+        }
+    }
+}
+
+/// What each rule may look at: `tcp-request connection` and mode tcp see a connection before
+/// any data (HAProxy refuses layer-7 fetches there); HTTP rules do not see the connection's
+/// ports, destination, frontend name or `nbsrv` yet.
+#[allow(clippy::too_many_arguments)]
+fn check_layers(
+    c: &mut Checker,
+    path: &str,
+    mode: Mode,
+    acls: &[Acl],
+    use_backend: &[UseBackend],
+    request: &[HttpRule<RequestAction>],
+    response: &[HttpRule<ResponseAction>],
+    tcp_connection: &[TcpRule],
+) {
+    let acls_of = |cond: Option<&Cond>| -> Vec<&Acl> {
+        cond.map(|c| c.any_of.iter().flatten().filter_map(|r| acls.get(r.acl)).collect()).unwrap_or_default()
+    };
+    let need_l4 = |c: &mut Checker, field: String, cond: Option<&Cond>| {
+        for acl in acls_of(cond) {
+            if !acl.tests.iter().all(AclTest::is_layer4) {
+                c.error(
+                    field.clone(),
+                    format!(
+                        "ACL {:?} reads the request (layer 7), which this rule runs before; only layer-4 fetches can be used",
+                        acl.name
+                    ),
+                );
+            }
+        }
+    };
+    for (j, r) in tcp_connection.iter().enumerate() {
+        need_l4(c, format!("{path}.tcp_request_connection[{j}]"), r.cond.as_ref());
+    }
+    if mode == Mode::Tcp {
+        for (j, u) in use_backend.iter().enumerate() {
+            need_l4(c, format!("{path}.use_backend[{j}]"), u.cond.as_ref());
+        }
+        return;
+    }
+    let conds = use_backend
+        .iter()
+        .enumerate()
+        .map(|(j, u)| (format!("use_backend[{j}]"), u.cond.as_ref()))
+        .chain(request.iter().enumerate().map(|(j, r)| (format!("http_request[{j}]"), r.cond.as_ref())))
+        .chain(response.iter().enumerate().map(|(j, r)| (format!("http_response[{j}]"), r.cond.as_ref())));
+    for (field, cond) in conds {
+        for acl in acls_of(cond) {
+            if acl.tests.iter().any(AclTest::needs_connection) {
+                c.error(
+                    format!("{path}.{field}"),
+                    format!(
+                        "ACL {:?}: src_port, dst, dst_port, fe_name and nbsrv are supported in mode tcp and tcp_request_connection \
+                         only, not in HTTP rules yet",
+                        acl.name
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// ACLs and http rules of one section.
@@ -203,18 +300,9 @@ fn reject_backend_only(c: &mut Checker, path: &str, p: &RawProxy) {
 }
 
 /// HTTP settings written in a tcp-mode section are ignored, as HAProxy ignores them (with a
-/// warning). `use_backend` is not: HAProxy 2.6 switches TCP connections by content (e.g. on
-/// `src`), which the worker does not do yet, so such rules are an error rather than traffic sent
-/// silently to the default backend. ACLs alone decide nothing.
+/// warning). `use_backend` switches TCP connections on layer-4 ACLs (see [`check_layers`]).
 fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
-    if !p.use_backend.is_empty() {
-        c.error(
-            format!("{path}.use_backend"),
-            "use_backend rules in mode tcp are not supported yet: HAProxy 2.6 applies them, hakeeper would send every connection \
-             to default_backend",
-        );
-    }
-    if !p.acls.is_empty() {
+    if !p.acls.is_empty() && p.use_backend.is_empty() && p.tcp_request_connection.is_empty() {
         c.warn(format!("{path}.acls"), "`acls` are used by no rule hakeeper applies in mode tcp");
     }
     for (field, set) in [

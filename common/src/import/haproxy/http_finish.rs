@@ -27,8 +27,9 @@ pub fn resolve_unset_connection(sections: &mut [Section]) {
 }
 
 /// Drops, as a lossy line, each `use_backend` rule whose backend does not exist, became the
-/// stats page, or is a tcp backend behind an http frontend (HAProxy refuses both), and every rule
-/// of a tcp-mode frontend (content switching in mode tcp is not implemented yet).
+/// stats page, or is a tcp backend behind an http frontend (HAProxy refuses both), and each rule
+/// of a tcp-mode frontend whose condition reads the request (hakeeper switches TCP connections
+/// on layer-4 fetches only: there is no `tcp-request inspect-delay` yet).
 pub fn check_use_backend(ctx: &mut Ctx, sections: &mut [Section], removed: &[bool]) {
     for i in 0..sections.len() {
         if removed[i] || !sections[i].kind.listens() || sections[i].proxy.use_backend.is_empty() {
@@ -41,12 +42,9 @@ pub fn check_use_backend(ctx: &mut Ctx, sections: &mut [Section], removed: &[boo
             let target =
                 |gone: bool| sections.iter().enumerate().position(|(k, b)| removed[k] == gone && b.kind.serves() && b.name == rule.backend);
             let problem = match target(false) {
-                // HAProxy 2.6 switches TCP connections by content too (e.g. on `src`); the worker
-                // does not yet, so every connection would go to the default backend.
-                _ if fe_mode == RawMode::Tcp => Some(format!(
-                    "hakeeper does not switch connections by content in mode tcp yet ({} {} is in tcp mode): they would all go to the default backend",
-                    sections[i].kind.word(),
-                    sections[i].name
+                _ if fe_mode == RawMode::Tcp && sections[i].use_backend_layer7[j].is_some() => Some(format!(
+                    "hakeeper switches connections in mode tcp on layer-4 fetches only, and ACL {} reads the stream's content",
+                    sections[i].use_backend_layer7[j].as_deref().unwrap_or_default()
                 )),
                 Some(b) if fe_mode == RawMode::Http && mode_of(sections, b) != RawMode::Http => Some(format!(
                     "backend {} is in tcp mode and {} {} in http mode",
@@ -72,9 +70,11 @@ pub fn check_use_backend(ctx: &mut Ctx, sections: &mut [Section], removed: &[boo
         let s = &mut sections[i];
         let rules = std::mem::take(&mut s.proxy.use_backend);
         let lines = std::mem::take(&mut s.use_backend_lines);
+        let layer7 = std::mem::take(&mut s.use_backend_layer7);
         for j in keep {
             s.proxy.use_backend.push(rules[j].clone());
             s.use_backend_lines.push(lines[j]);
+            s.use_backend_layer7.push(layer7[j].clone());
         }
     }
 }

@@ -68,11 +68,16 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         ctx.notes.lossy(&ctx.file, n, meant, "backend names built at run time (log-format) are not supported");
         return;
     }
+    let mut layer7 = None;
     let cond = if cond.is_empty() {
         None
     } else {
         match parse_cond(cond, &mut s.acl_table) {
-            Ok(_) => Some(rule_text(cond)),
+            Ok(parsed) => {
+                // Whether mode tcp could evaluate it is known once the section's mode is.
+                layer7 = s.acl_table.first_layer7(&parsed).map(str::to_string);
+                Some(rule_text(cond))
+            }
             Err(e) => {
                 ctx.notes.lossy(&ctx.file, n, meant, format!("hakeeper cannot evaluate its condition: {e}"));
                 return;
@@ -81,6 +86,39 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     };
     s.proxy.use_backend.push(RawUseBackend { backend: backend.clone(), cond });
     s.use_backend_lines.push(n);
+    s.use_backend_layer7.push(layer7);
+}
+
+/// `tcp-request connection accept|reject [if|unless COND]` on layer-4 fetches; other
+/// `tcp-request` forms are reported (lossy when they refuse connections).
+pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let what = format!("tcp-request {}", directive(args));
+    let words = [&["tcp-request".to_string()][..], args].concat();
+    let translatable = args.first().map(String::as_str) == Some("connection")
+        && matches!(args.get(1).map(String::as_str), Some("accept" | "reject"))
+        && s.kind.listens();
+    if !translatable {
+        let why = if s.kind.listens() {
+            "hakeeper has only `tcp-request connection accept|reject` rules yet"
+        } else {
+            "hakeeper takes `tcp-request connection` rules in frontend and listen sections only"
+        };
+        lossy::report(ctx, n, &words, why, format!("`{what}` not translated"));
+        return;
+    }
+    let text = rule_text(&args[1..]);
+    let meant = format!("`{what}` would have decided which connections are accepted");
+    match crate::config::http_syntax::parse_tcp_connection_rule(&text, &mut s.acl_table) {
+        Ok(rule) => {
+            if let Some(acl) = rule.cond.as_ref().and_then(|c| s.acl_table.first_layer7(c)) {
+                let why = format!("ACL {acl} reads the request, which these rules run before (HAProxy refuses it too)");
+                ctx.notes.lossy(&ctx.file, n, meant, why);
+                return;
+            }
+            s.proxy.tcp_request_connection.push(text);
+        }
+        Err(e) => ctx.notes.lossy(&ctx.file, n, meant, format!("hakeeper cannot evaluate it: {e}")),
+    }
 }
 
 /// `http-request ACTION...` (`response` false) or `http-response ACTION...`.

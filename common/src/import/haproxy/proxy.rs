@@ -126,7 +126,8 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
             "hakeeper has no `use-server` rules yet",
         ),
         _ if HTTP_KEYWORDS.contains(&kw) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)")),
-        ("tcp-request" | "tcp-response", _) => {
+        ("tcp-request", _) => http_rules::tcp_request(ctx, s, n, args),
+        ("tcp-response", _) => {
             lossy::report(ctx, n, words, &format!("hakeeper has no `{kw}` rules yet"), format!("`{what}` not translated"))
         }
         _ if lossy::REMOVED_ACCESS.contains(&kw) => lossy::report(ctx, n, words, lossy::REMOVED_WHY, format!("`{what}` not translated")),
@@ -284,10 +285,11 @@ fn option(ctx: &mut Ctx, s: &mut Section, n: usize, negate: bool, args: &[String
 }
 
 fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
-    let b = bind::parse(args);
-    for e in b.bad_addrs {
+    let mut b = bind::parse(args);
+    for e in std::mem::take(&mut b.bad_addrs) {
         ctx.notes.untranslated(&ctx.file, n, e);
     }
+    accept_proxy(ctx, s, n, args, &mut b);
     if b.options.iter().any(|o| o == "ssl") {
         // The listener would answer in plaintext where clients expect TLS.
         ctx.notes.lossy(
@@ -313,6 +315,30 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));
     }
     s.proxy.bind.extend(b.addrs);
+}
+
+/// `accept-proxy`: hakeeper's `accept_proxy` covers all binds of a section, so the first bind
+/// line decides and a later one that differs is lossy (either real clients would be refused, or
+/// any client could claim any source address).
+fn accept_proxy(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], b: &mut bind::Bind) {
+    let before = b.options.len();
+    b.options.retain(|o| o != "accept-proxy");
+    let wants = b.options.len() != before;
+    let first = s.proxy.bind.is_empty();
+    let has = s.proxy.accept_proxy == Some(true);
+    if first {
+        s.proxy.accept_proxy = wants.then_some(true);
+    } else if wants != has {
+        let (meant, why) = if wants {
+            ("would have expected a PROXY header first", "hakeeper's accept_proxy is per section, and the section's first bind has none")
+        } else {
+            (
+                "would have taken clients without a PROXY header",
+                "hakeeper's accept_proxy is per section, and the section's first bind has it",
+            )
+        };
+        ctx.notes.lossy(&ctx.file, n, format!("`bind {}` {meant}", directive(args)), why);
+    }
 }
 
 fn server_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {

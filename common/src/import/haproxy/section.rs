@@ -65,6 +65,9 @@ pub struct Section {
     pub acl_table: AclTable,
     /// Line of each rule, in `proxy.use_backend` order.
     pub use_backend_lines: Vec<usize>,
+    /// For each rule: the first ACL of its condition that reads the request (mode tcp cannot
+    /// switch on it), in `proxy.use_backend` order.
+    pub use_backend_layer7: Vec<Option<String>>,
     /// `no option httpclose|http-server-close` with no mode of the section's own: it resets the
     /// inherited mode only if that is the one named, which is known once the file is read.
     pub unset_connection: Option<RawHttpConnection>,
@@ -91,6 +94,7 @@ impl Section {
             http_check: None,
             acl_table: AclTable::default(),
             use_backend_lines: Vec::new(),
+            use_backend_layer7: Vec::new(),
             unset_connection: None,
             legacy_redirects: Vec::new(),
         }

@@ -1,7 +1,7 @@
 //! `server` and `default-server` lines: the address and the parameters RawServer can hold;
 //! everything else is listed in one warning per line.
 
-use crate::config::raw::{RawCheck, RawServer};
+use crate::config::raw::{RawCheck, RawProxyVersion, RawServer};
 use crate::import::units::{haproxy_time, number};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
@@ -25,6 +25,11 @@ pub struct ServerParams {
     pub pool_purge_delay: Option<String>,
     pub pool_low_conn: Option<u32>,
     pub max_reuse: Option<u32>,
+    /// `send-proxy` / `send-proxy-v2` (v2 wins when both are set, as in HAProxy's
+    /// `make_proxy_line()`).
+    pub send_proxy_v1: bool,
+    pub send_proxy_v2: bool,
+    pub check_send_proxy: bool,
 }
 
 impl ServerParams {
@@ -39,7 +44,6 @@ const FLAGS: &[&str] = &[
     "agent-check",
     "no-agent-check",
     "allow-0rtt",
-    "check-send-proxy",
     "check-ssl",
     "no-check-ssl",
     "force-sslv3",
@@ -52,8 +56,6 @@ const FLAGS: &[&str] = &[
     "no-tlsv11",
     "no-tlsv12",
     "no-tlsv13",
-    "no-send-proxy",
-    "no-send-proxy-v2",
     "no-send-proxy-v2-ssl",
     "no-send-proxy-v2-ssl-cn",
     "no-ssl",
@@ -62,8 +64,6 @@ const FLAGS: &[&str] = &[
     "no-verifyhost",
     "non-stick",
     "stick",
-    "send-proxy",
-    "send-proxy-v2",
     "send-proxy-v2-ssl",
     "send-proxy-v2-ssl-cn",
     "ssl",
@@ -100,6 +100,11 @@ pub fn parse_params(p: &mut ServerParams, words: &[String], allow_server_only: b
             "enabled" => p.disabled = false,
             "check" => p.check = true,
             "no-check" => p.check = false,
+            "send-proxy" => p.send_proxy_v1 = true,
+            "no-send-proxy" => p.send_proxy_v1 = false,
+            "send-proxy-v2" => p.send_proxy_v2 = true,
+            "no-send-proxy-v2" => p.send_proxy_v2 = false,
+            "check-send-proxy" => p.check_send_proxy = true,
             "weight" | "maxconn" | "id" | "rise" | "fall" | "port" | "cookie" | "inter" | "fastinter" | "downinter" | "pool-max-conn"
             | "pool-purge-delay" | "pool-low-conn" | "max-reuse" => {
                 needs_arg(&mut out);
@@ -137,6 +142,11 @@ fn is_known(word: &str) -> bool {
                 | "enabled"
                 | "check"
                 | "no-check"
+                | "send-proxy"
+                | "no-send-proxy"
+                | "send-proxy-v2"
+                | "no-send-proxy-v2"
+                | "check-send-proxy"
                 | "weight"
                 | "maxconn"
                 | "id"
@@ -290,6 +300,8 @@ pub fn build(name: &str, addr: String, p: &ServerParams) -> (RawServer, Option<S
         pool_purge_delay: p.pool_purge_delay.clone(),
         pool_low_conn: p.pool_low_conn,
         max_reuse: p.max_reuse,
+        send_proxy: if p.send_proxy_v2 { Some(RawProxyVersion::V2) } else { p.send_proxy_v1.then_some(RawProxyVersion::V1) },
+        check_send_proxy: p.check_send_proxy,
     };
     (server, lint)
 }
@@ -318,8 +330,8 @@ mod tests {
     #[test]
     fn untranslated_options_are_listed_with_their_values() {
         let mut p = ServerParams::default();
-        let out = parse_params(&mut p, &w("check send-proxy slowstart 10s backup observe layer4 maxconn 7"), true);
-        assert_eq!(out.untranslated, ["send-proxy", "slowstart 10s", "observe layer4"]);
+        let out = parse_params(&mut p, &w("check send-proxy-v2-ssl slowstart 10s backup observe layer4 maxconn 7"), true);
+        assert_eq!(out.untranslated, ["send-proxy-v2-ssl", "slowstart 10s", "observe layer4"]);
         assert!(p.backup && p.check);
         assert_eq!(p.maxconn, Some(7));
     }

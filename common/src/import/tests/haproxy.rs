@@ -168,7 +168,7 @@ listen db
   option mysql-check user haproxy
   stick-table type ip size 200k expire 30m
   stick on src
-  server db1 10.0.0.1 check inter 1500 downinter 5s fastinter 500ms send-proxy slowstart 10s
+  server db1 10.0.0.1 check inter 1500 downinter 5s fastinter 500ms send-proxy-v2-ssl slowstart 10s
   server db2 10.0.0.2:3306 backup weight 0 maxconn 50 id 7 disabled
   server db3 10.0.0.2:3306 inter 2s
   foo bar
@@ -229,7 +229,7 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
     assert_eq!(db1.addr, "10.0.0.1:3306", "no port: the port the client connected to, the only bind port");
     let c1 = db1.check.as_ref().unwrap();
     assert_eq!((c1.inter.as_deref(), c1.downinter.as_deref(), c1.fastinter.as_deref()), (Some("1500ms"), Some("5s"), Some("500ms")));
-    assert_warned(&imported, t, "server db1", Untranslated, "options not translated: send-proxy, slowstart 10s");
+    assert_warned(&imported, t, "server db1", Untranslated, "options not translated: send-proxy-v2-ssl, slowstart 10s");
     let db2 = &db.servers[1];
     assert_eq!(
         (db2.backup, db2.weight, db2.maxconn, db2.id, db2.disabled, db2.check.is_none()),

@@ -24,14 +24,17 @@ fn assert_lossy(imported: &Imported, text: &str, expected: &[(&str, &str)]) {
 }
 
 #[test]
-fn tcp_content_switching_is_lossy_not_left_to_the_default_backend() {
-    // Source-based routing to a primary database: without it every client would reach the replica.
+fn tcp_content_switching_on_layer7_acls_is_lossy_not_left_to_the_default_backend() {
+    // Routing on the stream's content needs inspect-delay, which hakeeper lacks: without the
+    // rule every client would reach the replica, so it is lossy. Layer-4 rules are kept.
     let text = "\
 frontend mysql
   mode tcp
   bind :3306
   acl app_hosts src 10.0.1.0/24
+  acl named hdr(host) -i db.example
   use_backend primary if app_hosts
+  use_backend primary if named
   default_backend replica
 backend primary
   mode tcp
@@ -41,8 +44,10 @@ backend replica
   server r 10.0.0.2:3306
 ";
     let imported = import_haproxy_str("t.cfg", text).unwrap();
-    assert_lossy(&imported, text, &[("use_backend primary", "does not switch connections by content in mode tcp")]);
-    assert!(imported.config.frontend[0].use_backend.is_empty(), "the rule is not written for a worker that would ignore it");
+    assert_lossy(&imported, text, &[("use_backend primary if named", "layer-4 fetches only, and ACL named")]);
+    let rules = &imported.config.frontend[0].use_backend;
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].cond.as_deref(), Some("if app_hosts"));
 }
 
 #[test]
@@ -57,7 +62,7 @@ frontend web
   http-request tarpit if { path_beg /wp-login }
   http-request auth realm ops if { path_beg /ops }
   http-response deny if { res.hdr(x-leak) -m found }
-  tcp-request connection reject if { src 192.0.2.66 }
+  tcp-request content reject if { src 192.0.2.66 }
   tcp-request inspect-delay 5s
   block if { path_beg /old }
   use-server s2 if { path_beg /two }
@@ -79,7 +84,7 @@ backend app
             ("tarpit", "would have applied `tarpit`"),
             ("auth realm ops", "would have applied `auth`"),
             ("x-leak", "would have applied `deny`"),
-            ("connection reject", "would have refused matching connections"),
+            ("content reject", "would have refused matching connections"),
             ("block if", "2.6 refuses it"),
             ("use-server", "would have sent matching requests to server s2"),
             ("use_backend app", "would have routed matching requests to app"),

@@ -2,6 +2,7 @@
 //! half-closes passed on ([`flow`]) and HAProxy's inactivity timeouts ([`timeouts`]).
 
 pub mod flow;
+mod switching;
 pub(crate) mod timeouts;
 
 use super::upstream::Progress;
@@ -42,6 +43,7 @@ fn internal(phase: Phase) -> Step {
 impl Session {
     /// Starts a TCP session: no backend means nothing to connect to.
     pub(crate) fn tcp_start(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        self.tcp_choose_backend(ctx);
         if self.up.backend.is_none() {
             return Step::Close(Termination::new(Cause::ServerAbort, Phase::Connect));
         }

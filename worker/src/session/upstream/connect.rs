@@ -180,6 +180,9 @@ impl Session {
     }
 
     fn established(&mut self, ctx: &mut Ctx<'_>) -> Progress {
+        if !self.send_proxy_header(ctx) {
+            return self.connect_failed(ctx, Failure::Error);
+        }
         self.up.stage = Stage::Established;
         self.up.stage_deadline = None;
         self.up.established_at = Some(ctx.now);

@@ -6,6 +6,7 @@
 pub(crate) mod connect;
 pub mod conns;
 mod reuse;
+mod send_proxy;
 
 use crate::termination::Termination;
 pub use connect::RequestHints;

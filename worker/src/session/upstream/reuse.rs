@@ -11,6 +11,7 @@ impl Session {
     /// own (`http-reuse never`), else one of the thread's shared ones.
     pub(super) fn take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
         let Some(hints) = self.up.hints else { return false };
+        let reuse = Session::reuse_for(ctx, be, server, hints.reuse);
         let private = self.up.private.take();
         let mut key = private.and_then(|r| ctx.conns.take_private(r, be, server, ctx.key, &ctx.shared.stats));
         if key.is_none() {
@@ -18,7 +19,7 @@ impl Session {
                 // One private connection per session: the one to another server goes.
                 ctx.conns.close_private(r, &ctx.shared.stats);
             }
-            key = ctx.conns.take(be, server, hints.reuse, hints.first, ctx.key, &ctx.shared.stats);
+            key = ctx.conns.take(be, server, reuse, hints.first, ctx.key, &ctx.shared.stats);
         }
         self.up.conn = key;
         key.is_some()
@@ -29,7 +30,7 @@ impl Session {
     /// next one. `unread`: bytes or a FIN may wait on it; `keep_client`: the client stays.
     pub(crate) fn park_conn(&mut self, ctx: &mut Ctx<'_>, keep_client: bool) {
         let (Some(key), Some(be), Some(server)) = (self.up.conn.take(), self.up.backend, self.up.target) else { return };
-        let reuse = self.up.hints.map(|h| h.reuse).unwrap_or_default();
+        let reuse = Session::reuse_for(ctx, be, server, self.up.hints.map(|h| h.reuse).unwrap_or_default());
         let Some(c) = ctx.conns.get_mut(key) else { return };
         let unread = c.ready.readable || c.ready.hup;
         c.requests += 1;

@@ -1,0 +1,105 @@
+//! The PROXY protocol in haproxy.cfg: `accept-proxy` on binds, `send-proxy`, `send-proxy-v2`
+//! and `check-send-proxy` on servers.
+
+use super::haproxy::{assert_warned, import_ok};
+use super::*;
+
+#[test]
+fn accept_proxy_on_every_bind_is_the_sections() {
+    let text = "\
+frontend fe
+  mode tcp
+  bind 127.0.0.1:8066 accept-proxy
+  bind 127.0.0.1:8067 accept-proxy
+  default_backend be
+backend be
+  mode tcp
+  server s1 10.0.0.1:8066
+";
+    let imported = import_ok(text);
+    let fe = imported.config.frontend.iter().find(|p| p.name == "fe").expect("fe");
+    assert_eq!(fe.accept_proxy, Some(true));
+    assert_eq!(fe.bind.len(), 2);
+    assert!(imported.lossy().next().is_none(), "{:?}", printed(&imported));
+    assert!(!printed(&imported).join("\n").contains("accept-proxy"), "accept-proxy is translated, not reported");
+}
+
+#[test]
+fn binds_disagreeing_on_accept_proxy_are_lossy() {
+    let text = "\
+frontend fe
+  mode tcp
+  bind 127.0.0.1:8066
+  bind 127.0.0.1:8067 accept-proxy
+  default_backend be
+frontend fe2
+  mode tcp
+  bind 127.0.0.1:8068 accept-proxy
+  bind 127.0.0.1:8069
+  default_backend be
+backend be
+  mode tcp
+  server s1 10.0.0.1:8066
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    assert_warned(&imported, text, "8067 accept-proxy", WarningKind::Lossy, "would have expected a PROXY header first");
+    assert_warned(&imported, text, "bind 127.0.0.1:8069", WarningKind::Lossy, "without a PROXY header");
+    let fe = imported.config.frontend.iter().find(|p| p.name == "fe").expect("fe");
+    assert_eq!(fe.accept_proxy, None, "the first bind decides");
+}
+
+#[test]
+fn send_proxy_keywords_on_servers() {
+    let text = "\
+backend be
+  mode tcp
+  default-server send-proxy
+  server s1 10.0.0.1:8066
+  server s2 10.0.0.2:8066 send-proxy-v2 check check-send-proxy
+  server s3 10.0.0.3:8066 no-send-proxy
+  server s4 10.0.0.4:8066 send-proxy-v2 no-send-proxy-v2
+frontend fe
+  mode tcp
+  bind 127.0.0.1:8066
+  default_backend be
+";
+    let imported = import_ok(text);
+    let be = imported.config.backend.iter().find(|p| p.name == "be").expect("be");
+    let got: Vec<_> = be.servers.iter().map(|s| (s.name.as_str(), s.send_proxy, s.check_send_proxy)).collect();
+    use crate::config::raw::RawProxyVersion::{V1, V2};
+    assert_eq!(got, [("s1", Some(V1), false), ("s2", Some(V2), true), ("s3", None, false), ("s4", Some(V1), false)]);
+    assert!(!printed(&imported).join("\n").contains("send-proxy"), "translated, not reported: {:?}", printed(&imported));
+}
+
+#[test]
+fn tcp_request_connection_rules_and_tcp_switching_are_translated() {
+    let text = "\
+frontend mysql
+  mode tcp
+  bind 127.0.0.1:3306
+  acl writers src 10.0.1.0/24
+  acl blocked src 192.0.2.0/24
+  acl primary_down nbsrv(primary) lt 1
+  tcp-request connection accept if { src 10.0.1.5 }
+  tcp-request connection reject if blocked
+  tcp-request connection reject if { path_beg /x }
+  tcp-request content reject if blocked
+  use_backend replica if writers primary_down
+  use_backend primary if writers
+  default_backend replica
+backend primary
+  mode tcp
+  server p 10.0.0.1:3306
+backend replica
+  mode tcp
+  server r 10.0.0.2:3306
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    let fe = &imported.config.frontend[0];
+    assert_eq!(fe.tcp_request_connection, ["accept if { src 10.0.1.5 }", "reject if blocked"]);
+    assert_eq!(fe.use_backend.len(), 2);
+    assert_warned(&imported, text, "reject if { path_beg", WarningKind::Lossy, "reads the request");
+    assert_warned(&imported, text, "tcp-request content", WarningKind::Lossy, "would have refused matching connections");
+    let ron = crate::config::to_ron(&imported.config).expect("ron");
+    crate::config::load_str("t.ron", &ron).unwrap_or_else(|e| panic!("{e}\n{ron}"));
+}

@@ -1,0 +1,133 @@
+//! `tcp-request connection accept|reject` and content switching in mode tcp (issue #17), end to
+//! end: loopback clients bound to different 127.0.0.x sources, real backends that count what
+//! they accept. A rejected connection never reaches a server (its accept count stays 0) and is
+//! counted in the frontend's `dcon`; `use_backend` routes by source, falls back on `nbsrv`, and
+//! sees the address of a PROXY header where `tcp-request connection` sees the socket's.
+
+mod harness;
+
+use harness::backends::NamedEcho;
+use harness::differential_haproxy::listening;
+use harness::process::{free_port, refused_port, wait_until, Appliance, TempDir};
+use harness::stats::{http, MLDN};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::time::Duration;
+
+/// A connection to `dst` from `src` (any 127.0.0.0/8 address works on loopback).
+fn connect_from(src: Ipv4Addr, dst: SocketAddr) -> std::io::Result<TcpStream> {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrStorage};
+    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    let o = src.octets();
+    bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::new(o[0], o[1], o[2], o[3], 0))?;
+    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(dst))?;
+    // SAFETY: the descriptor is a connected TCP socket this function owns and hands over.
+    let s = unsafe { TcpStream::from_raw_fd(fd.into_raw_fd()) };
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    Ok(s)
+}
+
+/// The greeting line of the backend the connection reached, or `None` if the proxy closed it.
+fn reached(src: Ipv4Addr, dst: SocketAddr, first: &[u8]) -> Option<String> {
+    let mut s = connect_from(src, dst).ok()?;
+    if !first.is_empty() {
+        s.write_all(first).ok()?;
+    }
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    while !got.ends_with(b"\n") {
+        match s.read(&mut b) {
+            Ok(1) => got.push(b[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&got).trim_end().to_string())
+}
+
+/// A column of `frontend`'s FRONTEND row on the stats page.
+fn frontend_column(stats: SocketAddr, frontend: &str, column: &str) -> u64 {
+    let csv = http(stats, "GET", "/admin;csv", Some(MLDN), None).expect("stats csv").body;
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let col = header.iter().position(|c| *c == column).expect("the column");
+    let row = csv.lines().find(|l| l.starts_with(&format!("{frontend},FRONTEND,"))).expect("the frontend's row");
+    row.split(',').nth(col).and_then(|v| v.parse().ok()).expect("a number")
+}
+
+const CLIENT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+const BLOCKED: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+const WRITER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+
+#[test]
+fn reject_rules_open_no_server_connection_and_routing_follows_the_source() {
+    let dir = TempDir::new("tcp-rules");
+    let (primary, replica, fallback) = (NamedEcho::start("primary"), NamedEcho::start("replica"), NamedEcho::start("fallback"));
+    let (mysql, relay, guard, stats_port) = (free_port(), free_port(), free_port(), free_port());
+    let dead = refused_port();
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, log_format: tcplog, timeout: (connect: "1s", client: "5s", server: "5s")),
+  frontend: [
+    (name: "mysql", bind: ["127.0.0.1:{mysql}"], default_backend: "replica",
+     acls: [(name: "blocked", criterion: "src 127.0.0.2"), (name: "writers", criterion: "src 127.0.0.3")],
+     tcp_request_connection: ["reject if blocked"],
+     use_backend: [(backend: "primary", cond: "if writers {{ fe_name mysql }} {{ dst_port {mysql} }}")]),
+    (name: "relay", bind: ["127.0.0.1:{relay}"], accept_proxy: true, default_backend: "replica",
+     tcp_request_connection: ["reject if {{ src 127.0.0.2 }}"],
+     use_backend: [(backend: "primary", cond: "if {{ src 192.0.2.0/24 }}")]),
+    (name: "guard", bind: ["127.0.0.1:{guard}"], default_backend: "guarded",
+     use_backend: [(backend: "fallback", cond: "if {{ nbsrv(guarded) lt 1 }}")]),
+  ],
+  backend: [
+    (name: "primary", servers: [(name: "p", addr: "{}")]),
+    (name: "replica", servers: [(name: "r", addr: "{}")]),
+    (name: "fallback", servers: [(name: "f", addr: "{}")]),
+    (name: "guarded", servers: [(name: "g", addr: "127.0.0.1:{dead}", check: (inter: "200ms", fall: 1, rise: 1))]),
+  ],
+  stats: (bind: "127.0.0.1:{stats_port}", uri: "/admin", auth: [("mldn", "java")]),
+)"#,
+            primary.addr, replica.addr, fallback.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["worker", "checker"], Duration::from_secs(10));
+    assert!(
+        wait_until(Duration::from_secs(10), || [mysql, relay, guard, stats_port].iter().all(|p| listening(*p))),
+        "not listening:\n{}",
+        hk.log_text()
+    );
+    let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+
+    // Rejected before anything: no server sees the connection, `dcon` counts it.
+    for _ in 0..3 {
+        assert_eq!(reached(BLOCKED, at(mysql), b""), None);
+    }
+    assert_eq!(reached(BLOCKED, at(relay), b"PROXY TCP4 192.0.2.7 10.0.0.5 1 2\r\n"), None, "rules run before the PROXY header");
+    assert_eq!(primary.accepted() + replica.accepted(), 0, "a rejected connection reached a server");
+    assert_eq!(frontend_column(at(stats_port), "mysql", "dcon"), 3);
+    assert_eq!(frontend_column(at(stats_port), "relay", "dcon"), 1);
+
+    // Routing by source: the writers' network to the primary, the others to the replica.
+    assert_eq!(reached(WRITER, at(mysql), b"").as_deref(), Some("primary"));
+    assert_eq!(reached(CLIENT, at(mysql), b"").as_deref(), Some("replica"));
+    // Behind accept-proxy, the header's source decides.
+    assert_eq!(reached(CLIENT, at(relay), b"PROXY TCP4 192.0.2.7 10.0.0.5 1 2\r\n").as_deref(), Some("primary"));
+    assert_eq!(reached(CLIENT, at(relay), b"PROXY TCP4 198.51.100.7 10.0.0.5 1 2\r\n").as_deref(), Some("replica"));
+    assert_eq!((primary.accepted(), replica.accepted()), (2, 2));
+    // Rejected connections are not logged (HAProxy logs none either); routed ones are.
+    assert!(hk.wait_for_log("127.0.0.3:", Duration::from_secs(3)), "{}", hk.log_text());
+    assert!(!hk.log_text().contains("127.0.0.2:"), "a rejected connection was logged:\n{}", hk.log_text());
+
+    // nbsrv: once the guarded backend's only server is DOWN, its clients go to the fallback.
+    assert!(
+        wait_until(Duration::from_secs(5), || reached(CLIENT, at(guard), b"").as_deref() == Some("fallback")),
+        "no fallback when nbsrv(guarded) is 0:\n{}",
+        hk.log_text()
+    );
+    assert!(fallback.accepted() >= 1);
+}

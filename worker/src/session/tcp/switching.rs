@@ -1,0 +1,26 @@
+//! Content switching in mode tcp: `use_backend BACKEND if|unless COND` rules on layer-4 ACLs,
+//! evaluated when the session starts (after a PROXY header, whose addresses they see), the
+//! first that holds choosing the backend, else `default_backend` (HAProxy's
+//! `process_switching_rules()` for a TCP stream without inspect-delay).
+
+use crate::session::{Ctx, Session};
+use crate::tcp_rules::{self, ConnView};
+
+impl Session {
+    /// Picks the backend of a switching frontend and counts the session in it.
+    pub(crate) fn tcp_choose_backend(&mut self, ctx: &mut Ctx<'_>) {
+        if !tcp_rules::tcp_switching(ctx.shared, self.frontend) {
+            return;
+        }
+        let Some(h) = ctx.shared.config.http.frontends.get(self.frontend) else { return };
+        let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
+        let fe = &ctx.shared.config.frontends[self.frontend];
+        let view = ConnView { src: self.client_addr, dst, frontend: &fe.name, shared: ctx.shared };
+        if let Some(be) = tcp_rules::switch_backend(h, &view) {
+            self.up.backend = Some(be);
+        }
+        if let Some(be) = self.up.backend {
+            ctx.shared.stats.backends[be].counters.session_opened();
+        }
+    }
+}
