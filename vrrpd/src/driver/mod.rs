@@ -250,17 +250,30 @@ impl Node {
         self.sync_group_faults(now);
     }
 
+    /// The loop. Once told to stop, it runs on (without the supervisor channel) only while a
+    /// released master still holds its VIPs for the new master (`Machine::releasing`), which a
+    /// bound of about one advert interval ends.
     fn serve(&mut self) -> Result<(), VrrpError> {
         let mut buf = vec![0u8; 65536];
+        let mut stopping: Option<Result<(), VrrpError>> = None;
         loop {
             let now = Instant::now();
             self.fire_timers(now);
+            if let Some(result) = stopping.take() {
+                if !self.releasing() {
+                    return result;
+                }
+                stopping = Some(result);
+            }
             let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
-            for source in self.wait(timeout)? {
+            for source in self.wait(timeout, stopping.is_none())? {
                 match source {
                     Source::Supervisor => {
                         if let Flow::Stop(result) = self.supervisor_readable() {
-                            return result;
+                            if self.releasing() {
+                                log::info!("handing over: keeping the VIPs until the new master advertises");
+                            }
+                            stopping = Some(result);
                         }
                     }
                     Source::Links => {
@@ -275,10 +288,20 @@ impl Node {
         }
     }
 
-    /// Polls channel, link watch and sockets; the ones that are readable.
-    fn wait(&self, timeout: Option<Duration>) -> Result<Vec<Source>, VrrpError> {
-        let mut sources = vec![Source::Supervisor, Source::Links];
-        let mut fds = vec![PollFd::new(self.channel.as_fd(), PollFlags::POLLIN), PollFd::new(self.links.as_fd(), PollFlags::POLLIN)];
+    /// Whether an instance still holds its VIPs after releasing them (priority 0).
+    fn releasing(&self) -> bool {
+        self.instances.iter().any(|i| i.machine.releasing())
+    }
+
+    /// Polls the link watch, the sockets and (unless stopping) the supervisor channel; the ones
+    /// that are readable.
+    fn wait(&self, timeout: Option<Duration>, channel: bool) -> Result<Vec<Source>, VrrpError> {
+        let mut sources = vec![Source::Links];
+        let mut fds = vec![PollFd::new(self.links.as_fd(), PollFlags::POLLIN)];
+        if channel {
+            sources.push(Source::Supervisor);
+            fds.push(PollFd::new(self.channel.as_fd(), PollFlags::POLLIN));
+        }
         for (k, f) in self.ifaces.iter().enumerate() {
             if let Some(s) = &f.sock4 {
                 sources.push(Source::V4(k));

@@ -71,7 +71,7 @@ impl Node {
         for &pos in &plan.stop {
             let changed = new.instances.iter().any(|c| c.name == self.instances[pos].cfg.name);
             log::info!("{} {}; stopping it", self.instances[pos].tag(), if changed { "changed" } else { "was removed" });
-            let actions = self.instances[pos].machine.handle(Event::Shutdown, now);
+            let actions = self.instances[pos].machine.handle(Event::Delete, now);
             self.execute(pos, actions, now);
         }
         let snapshot = iface::snapshot().unwrap_or_else(|e| {
