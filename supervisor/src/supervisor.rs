@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 const SIGNAL_TOKEN: Token = Token(usize::MAX);
 /// How long the stop sequence may take before stragglers are killed (the promise is 5 s).
 const STOP_DEADLINE: Duration = Duration::from_millis(4500);
-/// Longest wait for vrrpd to release the VIPs before the worker drains anyway.
+/// Longest wait for vrrpd to release the VIPs before the worker drains anyway: above vrrpd's
+/// hand-over bound (timing.rs `release_hold`, 1.1 s at most), so the worker serves on the VIPs
+/// until the new master holds them.
 const VRRP_RELEASE_WAIT: Duration = Duration::from_millis(1500);
 /// Longest drain on SIGTERM, leaving room for vrrpd's release within the 5 s promise.
 const STOP_DRAIN: Duration = Duration::from_secs(2);
@@ -643,8 +645,9 @@ impl Supervisor {
     }
 
     /// `hakeeper ctl switchover`: this host gives up its VIPs the way a failed proxy does
-    /// (FAULT: priority-0 adverts, VIPs removed, so a peer takes over after its skew time) while
-    /// the worker keeps serving the connections it has. `switchback` undoes it.
+    /// (FAULT: priority-0 adverts; a pair's backup takes over at once, others after their skew
+    /// time) while the worker keeps serving, on the VIPs too until vrrpd hears the new master
+    /// (vrrpd `state.rs`, `release`). `switchback` undoes it.
     fn switchover(&mut self, release: bool) -> CtlReply {
         if self.pids_of(Role::Vrrpd).is_empty() || self.config.vrrp.instances.is_empty() {
             return CtlReply::Error("no VRRP instance runs on this host".into());
@@ -653,7 +656,11 @@ impl Supervisor {
         if release {
             log::warn!("planned switchover: releasing this host's VIPs; established connections continue");
             self.set_proxy_health(false);
-            CtlReply::Done("switchover: VIPs released (FAULT, priority 0); `hakeeper ctl switchback` takes part in VRRP again".into())
+            CtlReply::Done(
+                "switchover: VIPs released (FAULT, priority 0), handed over once the new master advertises; \
+                 `hakeeper ctl switchback` takes part in VRRP again"
+                    .into(),
+            )
         } else {
             let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(Instant::now()));
             if failing {
@@ -811,7 +818,8 @@ impl Supervisor {
         }
     }
 
-    /// SIGTERM/SIGINT: vrrpd releases the VIPs first (priority 0), then the workers drain.
+    /// SIGTERM/SIGINT: vrrpd releases the VIPs first (priority 0) and exits once the new master
+    /// holds them (or its bound passed); the workers serve until then, then drain.
     fn begin_stop(&mut self) {
         log::info!("stopping: releasing VIPs, then draining connections");
         let now = Instant::now();
