@@ -46,7 +46,8 @@ pub fn watch_move(ha: &HaLab, timeout: Duration) -> (Option<Instant>, Duration) 
             _ => {}
         }
         if backup && !master {
-            return (Some(now), longest);
+            // When the sample that saw it ended: an upper bound.
+            return (Some(Instant::now()), longest);
         }
         if now >= end {
             return (None, longest.max(unheld_since.map_or(Duration::ZERO, |t| now - t)));
