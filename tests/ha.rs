@@ -128,7 +128,12 @@ fn planned_switchover_of_a_multicast_pair_costs_at_most_one_probe() {
     let Some(mut s) = up("swpair", Vrrp::V2_1S.with(Peering::MulticastPair)) else { return };
     let workers_before = s.stack.workers(&s.ha, harness::ha::MASTER);
     let r = scenarios::switchover(&mut s);
-    eprintln!("ctl switchover (multicast, pair: true): VIP moved after {}, unheld {} ms at most; {}", ms(r.moved), r.unheld.as_millis(), r.report);
+    eprintln!(
+        "ctl switchover (multicast, pair: true): VIP moved after {}, unheld {} ms at most; {}",
+        ms(r.moved),
+        r.unheld.as_millis(),
+        r.report
+    );
     let logs = || s.ha.logs();
     assert!(r.moved.is_some_and(|d| d <= AT_ONCE), "the pair's backup did not take over at once: {}\n{}", ms(r.moved), logs());
     assert!(r.unheld <= UNHELD, "nobody held the VIP for {:?}\n{}", r.unheld, logs());

@@ -366,13 +366,7 @@ fn failing_zero_weight_script_faults_a_master_with_two_priority_zero_adverts() {
 #[test]
 fn proxy_down_faults_by_default_and_proxy_up_recovers() {
     let mut steps = master_at_3610();
-    steps.push(step(
-        4000,
-        Event::Proxy { up: false },
-        vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0)],
-        State::Fault,
-        Some(5100),
-    ));
+    steps.push(step(4000, Event::Proxy { up: false }, vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0)], State::Fault, Some(5100)));
     // Healthy again before anyone took over: a backup does not keep the VIPs.
     steps.push(step(5000, Event::Proxy { up: true }, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(8610)));
     run("proxy", params(100), steps);
@@ -577,7 +571,13 @@ fn a_pair_master_hands_over_to_a_pair_backup() {
 fn a_link_down_master_removes_its_vips_at_once() {
     // Cut off, it can neither serve on the VIPs nor hear the new master: no hand-over hold.
     let mut steps = master_at_3610();
-    steps.push(step(4000, Event::Links { up: false }, vec![fault(100, FaultCause::LinkDown), adv(0), adv(0), Action::RemoveVips], State::Fault, None));
+    steps.push(step(
+        4000,
+        Event::Links { up: false },
+        vec![fault(100, FaultCause::LinkDown), adv(0), adv(0), Action::RemoveVips],
+        State::Fault,
+        None,
+    ));
     run("link down master", params(100), steps);
 }
 
@@ -610,7 +610,13 @@ fn an_owner_back_from_a_fault_it_held_through_keeps_its_vips() {
         p,
         vec![
             step(0, Event::Startup, becomes_master(255), State::Master, Some(1000)),
-            step(500, Event::Script { script: 0, ok: false }, vec![fault(255, FaultCause::Script(0)), adv(0), adv(0)], State::Fault, Some(1600)),
+            step(
+                500,
+                Event::Script { script: 0, ok: false },
+                vec![fault(255, FaultCause::Script(0)), adv(0), adv(0)],
+                State::Fault,
+                Some(1600),
+            ),
             step(900, Event::Script { script: 0, ok: true }, becomes_master(255), State::Master, Some(1900)),
         ],
     );
