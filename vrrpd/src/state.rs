@@ -60,6 +60,10 @@ pub enum Event {
     Links {
         up: bool,
     },
+    /// `hakeeper ctl switchover` (on) or `switchback` (off): FAULT while the proxy serves.
+    Switchover {
+        on: bool,
+    },
     /// `vrrp_sync_group`: another member entered (or every member left) FAULT.
     GroupFault {
         on: bool,
@@ -224,6 +228,10 @@ impl Machine {
                 self.tracking.set_links(up);
                 self.reevaluate(now, &mut out);
             }
+            Event::Switchover { on } => {
+                self.tracking.set_switchover(on);
+                self.reevaluate(now, &mut out);
+            }
             Event::GroupFault { on } => {
                 self.tracking.set_group_fault(on);
                 self.reevaluate(now, &mut out);
@@ -308,8 +316,12 @@ impl Machine {
     }
 
     /// keepalived: a master entering FAULT sends two priority-0 adverts, then removes its VIPs
-    /// and stays silent. hakeeper departs from it in when the VIPs go: a master that can still
-    /// serve (any cause but a link down) hands over (see `release`).
+    /// and stays silent. hakeeper departs from it in when the VIPs go (see `release`): a
+    /// planned switchover, whose proxy serves on, hands over; so does a pair's master for any
+    /// cause but a link down, since its backup takes over at once. Otherwise (a crashed proxy,
+    /// a failed check, with several backups) the VIPs go at once as RFC 5798 has it: nothing
+    /// would answer the connections a held VIP accepts during the backup's Skew_Time, and they
+    /// would be reset once it moves, where a client's retried SYN reaches the new master.
     fn enter_fault(&mut self, now: Instant, out: &mut Vec<Action>) {
         let from = self.state;
         self.clear_timers();
@@ -319,11 +331,12 @@ impl Machine {
             State::Master => {
                 out.push(Action::Advertise { priority: 0 });
                 out.push(Action::Advertise { priority: 0 });
-                if self.tracking.fault() == Some(FaultCause::LinkDown) {
+                match self.tracking.fault() {
                     // Cut off: it can neither serve nor hear the new master.
-                    out.push(Action::RemoveVips);
-                } else {
-                    self.release(now);
+                    Some(FaultCause::LinkDown) => out.push(Action::RemoveVips),
+                    Some(FaultCause::Switchover) => self.release(now),
+                    _ if self.p.pair => self.release(now),
+                    _ => out.push(Action::RemoveVips),
                 }
             }
             State::Init => out.push(Action::RemoveVips),

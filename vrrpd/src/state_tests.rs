@@ -346,17 +346,16 @@ fn shutdown_releases_with_priority_zero_only_from_master() {
 fn failing_zero_weight_script_faults_a_master_with_two_priority_zero_adverts() {
     let p = with_track(params(100), &[0]);
     let mut steps = master_at_3610();
+    // Not a pair: the VIPs go at once (nothing would answer on them during Skew_Time).
     steps.push(step(
         4000,
         Event::Script { script: 0, ok: false },
-        vec![fault(100, FaultCause::Script(0)), adv(0), adv(0)],
+        vec![fault(100, FaultCause::Script(0)), adv(0), adv(0), Action::RemoveVips],
         State::Fault,
-        Some(5100),
+        None,
     ));
-    // The VIPs stay until the new master (here at 50) advertises.
-    steps.push(step(4500, advert(50), vec![Action::RemoveVips], State::Fault, None));
     // Silent in FAULT: adverts and timers do nothing.
-    steps.push(step(5500, advert(50), vec![], State::Fault, None));
+    steps.push(step(4500, advert(50), vec![], State::Fault, None));
     steps.push(step(6000, Event::Timer, vec![], State::Fault, None));
     // Recovery goes BACKUP and waits a full MDI.
     steps.push(step(7000, Event::Script { script: 0, ok: true }, vec![to(State::Backup, 100)], State::Backup, Some(10610)));
@@ -364,17 +363,76 @@ fn failing_zero_weight_script_faults_a_master_with_two_priority_zero_adverts() {
 }
 
 #[test]
+fn a_pair_master_in_fault_holds_its_vips_until_the_new_master_advertises() {
+    let p = pair(with_track(params(100), &[0]));
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::Script { script: 0, ok: false },
+        vec![fault(100, FaultCause::Script(0)), adv(0), adv(0)],
+        State::Fault,
+        Some(5100),
+    ));
+    // Another release (priority 0) is no new master.
+    steps.push(step(4001, advert(0), vec![], State::Fault, Some(5100)));
+    steps.push(step(4002, advert(50), vec![Action::RemoveVips], State::Fault, None));
+    steps.push(step(4500, advert(50), vec![], State::Fault, None));
+    steps.push(step(7000, Event::Script { script: 0, ok: true }, vec![to(State::Backup, 100)], State::Backup, Some(10610)));
+    run("pair script fault", p, steps);
+}
+
+#[test]
 fn proxy_down_faults_by_default_and_proxy_up_recovers() {
     let mut steps = master_at_3610();
-    steps.push(step(4000, Event::Proxy { up: false }, vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0)], State::Fault, Some(5100)));
-    // Healthy again before anyone took over: a backup does not keep the VIPs.
-    steps.push(step(5000, Event::Proxy { up: true }, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(8610)));
+    steps.push(step(
+        4000,
+        Event::Proxy { up: false },
+        vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0), Action::RemoveVips],
+        State::Fault,
+        None,
+    ));
+    steps.push(step(5000, Event::Proxy { up: true }, vec![to(State::Backup, 100)], State::Backup, Some(8610)));
     run("proxy", params(100), steps);
+    // A pair holds the VIPs (its backup takes over at once); healthy again before that, it
+    // does not keep them as a backup.
+    let mut steps = master_at_3610();
+    steps.push(step(4000, Event::Proxy { up: false }, vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0)], State::Fault, Some(5100)));
+    steps.push(step(5000, Event::Proxy { up: true }, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(8610)));
+    run("pair proxy", pair(params(100)), steps);
     let mut steps = master_at_3610();
     steps.push(step(4000, Event::Proxy { up: false }, vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0)], State::Fault, Some(5100)));
     steps.push(step(5100, Event::Timer, vec![Action::RemoveVips], State::Fault, None));
     steps.push(step(6000, Event::Proxy { up: true }, vec![to(State::Backup, 100)], State::Backup, Some(9610)));
-    run("proxy, nobody took over", params(100), steps);
+    run("pair proxy, nobody took over", pair(params(100)), steps);
+}
+
+#[test]
+fn a_switchover_hands_over_without_a_pair_and_switchback_recovers() {
+    // The proxy serves on: the VIPs stay until the new master (after its Skew_Time) advertises.
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::Switchover { on: true },
+        vec![fault(100, FaultCause::Switchover), adv(0), adv(0)],
+        State::Fault,
+        Some(5100),
+    ));
+    steps.push(step(4610, advert(90), vec![Action::RemoveVips], State::Fault, None));
+    steps.push(step(6000, Event::Switchover { on: false }, vec![to(State::Backup, 100)], State::Backup, Some(9610)));
+    run("switchover", params(100), steps);
+    // Even with a proxy_down weight (a switchover is no proxy failure).
+    let mut p = params(100);
+    p.proxy_down = ProxyDown::Weight(60);
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::Switchover { on: true },
+        vec![fault(100, FaultCause::Switchover), adv(0), adv(0)],
+        State::Fault,
+        Some(5100),
+    ));
+    steps.push(step(4500, Event::Switchover { on: false }, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(8110)));
+    run("switchover with a weight", p, steps);
 }
 
 #[test]
@@ -501,12 +559,11 @@ fn sync_group_fault_faults_every_member_and_clears_with_it() {
     steps.push(step(
         4000,
         Event::GroupFault { on: true },
-        vec![fault(100, FaultCause::SyncGroup), adv(0), adv(0)],
+        vec![fault(100, FaultCause::SyncGroup), adv(0), adv(0), Action::RemoveVips],
         State::Fault,
-        Some(5100),
+        None,
     ));
-    steps.push(step(4500, Event::GroupMaster, vec![], State::Fault, Some(5100)));
-    steps.push(step(4600, advert(100), vec![Action::RemoveVips], State::Fault, None));
+    steps.push(step(4500, Event::GroupMaster, vec![], State::Fault, None));
     steps.push(step(5000, Event::GroupFault { on: false }, vec![to(State::Backup, 100)], State::Backup, Some(8610)));
     let m = run("group fault", params(100), steps);
     assert!(!m.own_fault());
@@ -584,7 +641,13 @@ fn a_link_down_master_removes_its_vips_at_once() {
 #[test]
 fn shutdown_during_a_fault_hand_over_keeps_waiting_for_the_new_master() {
     let mut steps = master_at_3610();
-    steps.push(step(4000, Event::Proxy { up: false }, vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0)], State::Fault, Some(5100)));
+    steps.push(step(
+        4000,
+        Event::Switchover { on: true },
+        vec![fault(100, FaultCause::Switchover), adv(0), adv(0)],
+        State::Fault,
+        Some(5100),
+    ));
     steps.push(step(4200, Event::Shutdown, vec![to(State::Stopped, 100)], State::Stopped, Some(5100)));
     steps.push(step(4610, advert(90), vec![Action::RemoveVips], State::Stopped, None));
     run("fault then stop", params(100), steps);
@@ -604,7 +667,7 @@ fn delete_by_a_reload_removes_the_vips_at_once() {
 
 #[test]
 fn an_owner_back_from_a_fault_it_held_through_keeps_its_vips() {
-    let p = with_track(params(255), &[0]);
+    let p = pair(with_track(params(255), &[0]));
     run(
         "owner hold",
         p,

@@ -107,6 +107,7 @@ struct Node {
     /// starts (it sends them only when they change).
     script_states: HashMap<usize, bool>,
     proxy_up: bool,
+    switched_over: bool,
     /// When the counters are next sent to the supervisor.
     counters_due: Instant,
 }
@@ -221,6 +222,7 @@ impl Node {
             following: false,
             script_states: HashMap::new(),
             proxy_up: true,
+            switched_over: false,
             counters_due: Instant::now() + counters::COUNTERS_EVERY,
         })
     }
@@ -391,6 +393,11 @@ impl Node {
                 self.proxy_up = up;
                 Event::Proxy { up }
             }
+            ToVrrp::Switchover { on } => {
+                log::info!("{}", if on { "planned switchover: handing the VIPs over" } else { "switchback" });
+                self.switched_over = on;
+                Event::Switchover { on }
+            }
         };
         for i in 0..self.instances.len() {
             let actions = self.instances[i].machine.handle(event.clone(), now);
@@ -464,6 +471,7 @@ impl Node {
             Some(FaultCause::ProxyDown) => " (the local proxy is down)".to_string(),
             Some(FaultCause::LinkDown) => " (a tracked link is down)".to_string(),
             Some(FaultCause::SyncGroup) => " (another member of its sync group is in FAULT)".to_string(),
+            Some(FaultCause::Switchover) => " (planned switchover)".to_string(),
             None => String::new(),
         };
         log::info!("{} Entering {to} STATE, priority {priority}{why}", inst.tag());

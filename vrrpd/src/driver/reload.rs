@@ -153,6 +153,7 @@ impl Node {
             }
         }
         events.push(Event::Proxy { up: self.proxy_up });
+        events.push(Event::Switchover { on: self.switched_over });
         events.push(Event::Startup);
         for event in events {
             let actions = self.instances[i].machine.handle(event, now);
