@@ -27,7 +27,8 @@ pub const USAGE: &str = "commands:
   set server BACKEND/SERVER state ready|drain|maint
   set server BACKEND/SERVER weight N     0..256
   switchover                             planned handover: give up this host's VIPs (FAULT,
-                                         priority 0); established connections carry on
+                                         priority 0), serving on them until the new master
+                                         advertises; established connections carry on
   switchback                             take part in VRRP again (the VIPs come back by preempt)";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 const SIGNAL_TOKEN: Token = Token(usize::MAX);
 /// How long the stop sequence may take before stragglers are killed (the promise is 5 s).
 const STOP_DEADLINE: Duration = Duration::from_millis(4500);
-/// Longest wait for vrrpd to release the VIPs before the worker drains anyway.
+/// Longest wait for vrrpd to release the VIPs before the worker drains anyway: above vrrpd's
+/// hand-over bound (timing.rs `release_hold`, 1.1 s at most), so the worker serves on the VIPs
+/// until the new master holds them.
 const VRRP_RELEASE_WAIT: Duration = Duration::from_millis(1500);
 /// Longest drain on SIGTERM, leaving room for vrrpd's release within the 5 s promise.
 const STOP_DRAIN: Duration = Duration::from_secs(2);
@@ -102,7 +104,8 @@ pub struct Supervisor {
     /// `hakeeper ctl`'s socket; None when it could not be created.
     ctl: Option<CtlServer>,
     proxy_up: bool,
-    /// Set by `hakeeper ctl switchover`: the proxy counts as down for VRRP until `switchback`.
+    /// Set by `hakeeper ctl switchover`: vrrpd holds every instance in FAULT until `switchback`
+    /// (replayed to a restarted vrrpd).
     switched_over: bool,
     stop: Option<StopState>,
 }
@@ -307,6 +310,9 @@ impl Supervisor {
             Role::Vrrpd => {
                 self.send(pid, &ToVrrp::Start(self.config.vrrp.clone()), &[]);
                 self.send(pid, &ToVrrp::ProxyHealth { up: self.proxy_up }, &[]);
+                if self.switched_over {
+                    self.send(pid, &ToVrrp::Switchover { on: true }, &[]);
+                }
                 let states: Vec<(usize, bool)> = self.script_states.iter().map(|(k, v)| (*k, *v)).collect();
                 for (script, ok) in states {
                     self.send(pid, &ToVrrp::ScriptState { script, ok }, &[]);
@@ -642,39 +648,48 @@ impl Supervisor {
         }
     }
 
-    /// `hakeeper ctl switchover`: this host gives up its VIPs the way a failed proxy does
-    /// (FAULT: priority-0 adverts, VIPs removed, so a peer takes over after its skew time) while
-    /// the worker keeps serving the connections it has. `switchback` undoes it.
+    /// `hakeeper ctl switchover`: this host gives up its VIPs (FAULT: priority-0 adverts; a
+    /// pair's backup takes over at once, others after their skew time) while the worker keeps
+    /// serving, on the VIPs too until vrrpd hears the new master (vrrpd `state.rs`, `release`).
+    /// `switchback` undoes it.
     fn switchover(&mut self, release: bool) -> CtlReply {
         if self.pids_of(Role::Vrrpd).is_empty() || self.config.vrrp.instances.is_empty() {
             return CtlReply::Error("no VRRP instance runs on this host".into());
         }
-        self.switched_over = release;
         if release {
             log::warn!("planned switchover: releasing this host's VIPs; established connections continue");
-            self.set_proxy_health(false);
-            CtlReply::Done("switchover: VIPs released (FAULT, priority 0); `hakeeper ctl switchback` takes part in VRRP again".into())
+            self.set_switchover(true);
+            CtlReply::Done(
+                "switchover: VIPs released (FAULT, priority 0), handed over once the new master advertises; \
+                 `hakeeper ctl switchback` takes part in VRRP again"
+                    .into(),
+            )
         } else {
             let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(Instant::now()));
             if failing {
                 return CtlReply::Error("the worker is still failing; the VIPs come back once it is healthy".into());
             }
             log::warn!("switchback: this host takes part in VRRP again");
-            self.set_proxy_health(true);
+            self.set_switchover(false);
             CtlReply::Done("switchback: VRRP instances leave FAULT; preempt brings the VIPs back".into())
         }
     }
 
+    /// A switchover is a FAULT cause of its own in vrrpd (not a proxy down): the proxy serves
+    /// on, so vrrpd hands the VIPs over instead of dropping them (vrrpd `state.rs`, `release`).
+    fn set_switchover(&mut self, on: bool) {
+        self.switched_over = on;
+        for pid in self.pids_of(Role::Vrrpd) {
+            self.send(pid, &ToVrrp::Switchover { on }, &[]);
+        }
+    }
+
     fn set_proxy_health(&mut self, up: bool) {
-        // A planned switchover holds the proxy down for VRRP until switchback.
-        let up = up && !self.switched_over;
         if self.proxy_up == up {
             return;
         }
         self.proxy_up = up;
-        if self.switched_over {
-            // switchover() says why.
-        } else if up {
+        if up {
             log::warn!("worker healthy for {:?}: proxy UP, VRRP priority restored", self.config.global.worker_crash_limit.rise);
         } else {
             let l = self.config.global.worker_crash_limit;
@@ -811,7 +826,8 @@ impl Supervisor {
         }
     }
 
-    /// SIGTERM/SIGINT: vrrpd releases the VIPs first (priority 0), then the workers drain.
+    /// SIGTERM/SIGINT: vrrpd releases the VIPs first (priority 0) and exits once the new master
+    /// holds them (or its bound passed); the workers serve until then, then drain.
     fn begin_stop(&mut self) {
         log::info!("stopping: releasing VIPs, then draining connections");
         let now = Instant::now();

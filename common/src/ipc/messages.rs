@@ -165,6 +165,11 @@ pub enum ToVrrp {
     ProxyHealth {
         up: bool,
     },
+    /// `hakeeper ctl switchover` (`true`) or `switchback`: FAULT for a planned hand-over while
+    /// the proxy keeps serving.
+    Switchover {
+        on: bool,
+    },
     /// Release every VIP (priority 0 adverts) and exit.
     Shutdown,
 }
