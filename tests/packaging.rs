@@ -154,6 +154,7 @@ fn rpm_lists_the_expected_files_and_metadata() {
         "/usr/share/bash-completion/completions/hakeeper",
         "/usr/share/doc/hakeeper/README.md",
         "/usr/share/fish/vendor_completions.d/hakeeper.fish",
+        "/usr/share/man/man5/hakeeper.ron.5.gz",
         "/usr/share/man/man8/hakeeper.8.gz",
         "/usr/share/zsh/site-functions/_hakeeper",
     ]
@@ -264,10 +265,23 @@ fn check_installed_files() {
     ] {
         assert!(Path::new(path).is_file(), "{path} missing");
     }
-    let mut cmd = Command::new("man");
-    cmd.args(["-P", "cat", "hakeeper"]).env("MANWIDTH", "80").env_remove("MANPAGER").env_remove("PAGER");
-    let man = run_command(cmd, Duration::from_secs(30)).expect_ok();
-    assert!(man.stdout.contains("SYNOPSIS") && man.stdout.contains("hakeeper"), "man hakeeper:\n{}{}", man.stdout, man.stderr);
+    let man = |args: &[&str]| {
+        let mut cmd = Command::new("man");
+        cmd.args(args).env("MANWIDTH", "80").env("LC_ALL", "C.UTF-8").env_remove("MANPAGER").env_remove("PAGER");
+        run_command(cmd, Duration::from_secs(30)).expect_ok()
+    };
+    let page = man(&["-P", "cat", "hakeeper"]);
+    assert!(page.stdout.contains("SYNOPSIS") && page.stdout.contains("hakeeper"), "man hakeeper:\n{}{}", page.stdout, page.stderr);
+    // The pages hakeeper(8) points to are installed, and groff renders both without a warning.
+    assert!(page.stdout.contains("hakeeper.ron(5)"), "man hakeeper does not refer to hakeeper.ron(5):\n{}", page.stdout);
+    let reference = man(&["-P", "cat", "5", "hakeeper.ron"]);
+    for field in ["worker_crash_limit", "expect_status_range", "v3_checksum_pseudo_header"] {
+        assert!(reference.stdout.contains(field), "man 5 hakeeper.ron lacks {field}:\n{}", reference.stdout);
+    }
+    for page in ["/usr/share/man/man8/hakeeper.8.gz", "/usr/share/man/man5/hakeeper.ron.5.gz"] {
+        let rendered = man(&["--warnings", "-P", "cat", "-l", page]);
+        assert!(rendered.stderr.trim().is_empty(), "man --warnings -l {page}:\n{}", rendered.stderr);
+    }
 }
 
 fn check_user_and_chroot() {

@@ -174,4 +174,30 @@ mod tests {
         assert!(refs.contains(&"hakeeper.ron(5)"));
         assert!(page.contains("\\fB\\-c\\fR") || page.contains("\\fB\\-c, \\-\\-config"), "options of check:\n{page}");
     }
+
+    /// groff (through man-db) reads both pages without a warning; skipped where `man` is missing
+    /// (tests/packaging.rs checks the installed pages under CI).
+    #[test]
+    fn man_renders_both_pages_without_warnings() {
+        let Ok(probe) = std::process::Command::new("man").arg("--version").output() else {
+            eprintln!("skipping: no man");
+            return;
+        };
+        assert!(probe.status.success());
+        let dir = std::env::temp_dir().join(format!("hakeeper-generate-{}", std::process::id()));
+        generate(&dir).expect("generate");
+        for (page, expect) in [("hakeeper.8", "COMMANDS"), ("hakeeper.ron.5", "pool_purge_delay")] {
+            let out = std::process::Command::new("man")
+                .args(["--warnings", "-P", "cat", "-l"])
+                .arg(dir.join(page))
+                .env("MANWIDTH", "80")
+                .env("LC_ALL", "C.UTF-8")
+                .output()
+                .expect("run man");
+            let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success() && stderr.trim().is_empty(), "man -l {page}:\n{stderr}");
+            assert!(stdout.contains(expect), "man -l {page} lacks {expect}:\n{stdout}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
