@@ -200,4 +200,18 @@ mod tests {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn completions_offer_ctl_keywords_and_no_internal_verb() {
+        let dir = std::env::temp_dir().join(format!("hakeeper-completions-{}", std::process::id()));
+        generate(&dir).expect("generate");
+        for file in ["hakeeper.bash", "_hakeeper", "hakeeper.fish"] {
+            let text = std::fs::read_to_string(dir.join(file)).expect("read completion");
+            assert!(!text.contains(VERB), "{file} offers {VERB}");
+            for keyword in ["servers", "switchover", "maint"] {
+                assert!(text.contains(keyword), "{file} does not offer the ctl keyword {keyword}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
