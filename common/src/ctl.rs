@@ -93,6 +93,27 @@ fn weight(word: &str) -> Result<u32, CtlParseError> {
     }
 }
 
+/// Every keyword `CtlRequest::parse` knows, for shell completion (which offers them at any
+/// position: clap has no per-position values for one list of words).
+pub const KEYWORDS: &[&str] = &[
+    "show",
+    "info",
+    "stat",
+    "servers",
+    "vrrp",
+    "enable",
+    "disable",
+    "set",
+    "server",
+    "state",
+    "weight",
+    "ready",
+    "drain",
+    "maint",
+    "switchover",
+    "switchback",
+];
+
 impl CtlRequest {
     /// Parses one command line. Words are separated by any whitespace; keywords are
     /// case-sensitive lowercase as in HAProxy's CLI.
@@ -250,6 +271,37 @@ pub enum CtlReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One command per form `parse` accepts: each must parse, and its keywords (every word but
+    /// the BACKEND/SERVER target and the weight) must be offered to completion, and nothing else.
+    #[test]
+    fn completion_keywords_are_the_parsed_ones() {
+        let commands = [
+            "show info",
+            "show stat",
+            "show servers",
+            "show vrrp",
+            "switchover",
+            "switchback",
+            "enable server b/s",
+            "disable server b/s",
+            "set server b/s state ready",
+            "set server b/s state drain",
+            "set server b/s state maint",
+            "set server b/s weight 3",
+        ];
+        let mut used: Vec<&str> = Vec::new();
+        for c in commands {
+            assert!(CtlRequest::parse(c).is_ok(), "{c}");
+            used.extend(c.split_whitespace().filter(|w| *w != "b/s" && w.parse::<u32>().is_err()));
+        }
+        for k in KEYWORDS {
+            assert!(used.contains(k), "keyword {k} is in no command");
+        }
+        for w in &used {
+            assert!(KEYWORDS.contains(w), "{w} is not offered to completion");
+        }
+    }
 
     fn set_state(b: &str, s: &str, state: AdminState) -> CtlRequest {
         CtlRequest::SetState { backend: b.into(), server: s.into(), state }
