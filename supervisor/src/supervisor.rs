@@ -12,6 +12,7 @@ use crate::signals::Signals;
 use crate::spawn::{spawn, SpawnError};
 use hakeeper_common::config::{self, BuiltinCheck, Config, ConfigError, ScriptAction};
 use hakeeper_common::ctl::{vrrp_views, CtlReply, CtlRequest};
+use hakeeper_common::duration::format_duration;
 use hakeeper_common::ipc::*;
 use hakeeper_common::logging::LogSpec;
 use mio::{Events, Interest, Poll, Token};
@@ -436,12 +437,13 @@ impl Supervisor {
                     if let Some(p) = self.procs.get_mut(&old) {
                         p.draining = true;
                     }
-                    log::info!("worker (pid {old}) draining (up to {grace:?})");
+                    log::info!("worker (pid {old}) draining (up to {})", format_duration(grace));
                     self.send(old, &ToWorker::Drain { grace }, &[]);
                 }
             }
             FromWorker::AdminChanged { backend, server, state, weight } => {
-                log::info!("worker (pid {pid}): server {backend}/{server} is {state:?} (weight override {weight:?})");
+                let shown = weight.map_or_else(|| "none".to_string(), |w| w.to_string());
+                log::info!("worker (pid {pid}): server {backend}/{server} is {state} (weight override {shown})");
                 if state == AdminState::Ready && weight.is_none() {
                     self.server_admin.remove(&(backend, server));
                 } else {
@@ -507,7 +509,7 @@ impl Supervisor {
                     log::warn!("vrrpd reported unknown instance {instance}");
                     return;
                 };
-                log::info!("VRRP instance {name} is {state:?} (priority {priority})");
+                log::info!("VRRP instance {name} is {state} (priority {priority})");
                 let previous = self.vrrp_states.insert(instance, (state, priority));
                 let views = ToWorker::VrrpStates(self.vrrp_views());
                 for pid in self.pids_of(Role::Worker) {
@@ -690,10 +692,13 @@ impl Supervisor {
         }
         self.proxy_up = up;
         if up {
-            log::warn!("worker healthy for {:?}: proxy UP, VRRP priority restored", self.config.global.worker_crash_limit.rise);
+            log::warn!(
+                "worker healthy for {}: proxy UP, VRRP priority restored",
+                format_duration(self.config.global.worker_crash_limit.rise)
+            );
         } else {
             let l = self.config.global.worker_crash_limit;
-            log::error!("worker exited {} times within {:?}: proxy DOWN, this node gives up its VIPs", l.exits, l.window);
+            log::error!("worker exited {} times within {}: proxy DOWN, this node gives up its VIPs", l.exits, format_duration(l.window));
         }
         for pid in self.pids_of(Role::Vrrpd) {
             self.send(pid, &ToVrrp::ProxyHealth { up }, &[]);
@@ -761,7 +766,7 @@ impl Supervisor {
         if role == Role::Worker && failing {
             self.set_proxy_health(false);
         }
-        log::info!("restarting {} in {delay:?}", role.name());
+        log::info!("restarting {} in {}", role.name(), format_duration(delay));
         self.restarts.push((role, now + delay));
     }
 
