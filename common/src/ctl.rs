@@ -151,11 +151,6 @@ impl CtlRequest {
             [first, ..] => Err(CtlParseError::Unknown(first.to_string())),
         }
     }
-
-    /// Whether the command changes state (logged, and reported to the supervisor).
-    pub fn changes_state(&self) -> bool {
-        matches!(self, CtlRequest::SetState { .. } | CtlRequest::SetWeight { .. })
-    }
 }
 
 impl fmt::Display for CtlRequest {
@@ -178,11 +173,7 @@ impl fmt::Display for CtlRequest {
 
 /// HAProxy's spelling of an admin state.
 pub fn admin_state_name(state: AdminState) -> &'static str {
-    match state {
-        AdminState::Ready => "READY",
-        AdminState::Drain => "DRAIN",
-        AdminState::Maint => "MAINT",
-    }
+    state.name()
 }
 
 /// keepalived's spelling of a VRRP state.

@@ -443,7 +443,8 @@ impl Supervisor {
             }
             FromWorker::AdminChanged { backend, server, state, weight } => {
                 let shown = weight.map_or_else(|| "none".to_string(), |w| w.to_string());
-                log::info!("worker (pid {pid}): server {backend}/{server} is {state} (weight override {shown})");
+                // The worker logged the action and its outcome; this is its report.
+                log::debug!("worker (pid {pid}): server {backend}/{server} is {state} (weight override {shown})");
                 if state == AdminState::Ready && weight.is_none() {
                     self.server_admin.remove(&(backend, server));
                 } else {
@@ -655,7 +656,9 @@ impl Supervisor {
     /// serving, on the VIPs too until vrrpd hears the new master (vrrpd `state.rs`, `release`).
     /// `switchback` undoes it.
     fn switchover(&mut self, release: bool) -> CtlReply {
+        let verb = if release { "switchover" } else { "switchback" };
         if self.pids_of(Role::Vrrpd).is_empty() || self.config.vrrp.instances.is_empty() {
+            log::info!("ctl {verb}: refused: no VRRP instance runs on this host");
             return CtlReply::Error("no VRRP instance runs on this host".into());
         }
         if release {
@@ -669,6 +672,7 @@ impl Supervisor {
         } else {
             let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(Instant::now()));
             if failing {
+                log::info!("ctl {verb}: refused: the worker is still failing");
                 return CtlReply::Error("the worker is still failing; the VIPs come back once it is healthy".into());
             }
             log::warn!("switchback: this host takes part in VRRP again");

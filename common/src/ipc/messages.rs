@@ -46,14 +46,20 @@ pub enum AdminState {
     Maint,
 }
 
-/// As HAProxy's stats page and runtime API write them.
-impl std::fmt::Display for AdminState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl AdminState {
+    /// As HAProxy's stats page and runtime API write them.
+    pub fn name(self) -> &'static str {
+        match self {
             AdminState::Ready => "READY",
             AdminState::Drain => "DRAIN",
             AdminState::Maint => "MAINT",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
