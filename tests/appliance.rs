@@ -332,3 +332,73 @@ fn a_server_configured_initially_down_gets_traffic_only_after_rise_checks() {
     let served = wait_until(Duration::from_secs(2), || matches!(connect_and_name(addr), Ok((_, n)) if n == "s2"));
     assert!(served, "s2 gets traffic once UP");
 }
+
+/// What systemd would read from the notification socket, datagram by datagram.
+struct NotifySocket(std::os::unix::net::UnixDatagram);
+
+impl NotifySocket {
+    /// Datagrams received within `within` until `done` holds for what arrived.
+    fn collect(&self, within: Duration, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let mut got = Vec::new();
+        let end = Instant::now() + within;
+        let mut buf = [0u8; 4096];
+        while Instant::now() < end && !done(&got) {
+            if let Ok(n) = self.0.recv(&mut buf) {
+                got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+        got
+    }
+}
+
+#[test]
+fn under_systemd_readiness_reloads_status_stopping_and_a_watchdog_fed_only_while_children_answer() {
+    let dir = TempDir::new("sdnotify");
+    let backend = NamedEcho::start("s1");
+    let port = free_port();
+    std::fs::write(dir.file("hakeeper.ron"), tcp_config(port, &[&backend], "")).expect("write config");
+    let path = dir.file("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&path).expect("bind notify socket");
+    sock.set_read_timeout(Some(Duration::from_millis(50))).expect("timeout");
+    let sock = NotifySocket(sock);
+    // WatchdogSec=0.6s: a ping round every 300 ms.
+    let env = [("NOTIFY_SOCKET", path.to_str().expect("utf8").to_string()), ("WATCHDOG_USEC", "600000".to_string())];
+    let mut app = Appliance::start_with_env(&dir.file("hakeeper.ron"), &dir.file("hakeeper.log"), &env);
+    let has = |msgs: &[String], needle: &str| msgs.iter().any(|m| m.contains(needle));
+
+    let got = sock.collect(Duration::from_secs(10), |m| has(m, "READY=1"));
+    let ready = got.iter().find(|m| m.contains("READY=1")).unwrap_or_else(|| panic!("no READY=1: {got:?}\nlog:\n{}", app.log_text()));
+    assert!(ready.contains("STATUS=serving generation 1"), "{ready:?}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_ok(), "READY=1 came once the listeners were bound");
+    let roles: &[&str] = if is_root() { &["checker", "vrrpd", "worker"] } else { &["checker", "worker"] };
+    let children = app.wait_for_children(roles, Duration::from_secs(10));
+    for (role, pid) in &children {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&environ).contains("NOTIFY_SOCKET"), "the {role} inherited NOTIFY_SOCKET");
+    }
+    let fed = sock.collect(Duration::from_millis(1500), |_| false);
+    assert!(fed.iter().filter(|m| m.as_str() == "WATCHDOG=1").count() >= 3, "watchdog fed every 300 ms: {fed:?}");
+
+    // A reload: RELOADING=1 with the monotonic clock, then READY=1 for the new generation.
+    signal(app.pid, nix::sys::signal::Signal::SIGHUP);
+    let got = sock.collect(Duration::from_secs(10), |m| has(m, "serving generation 2"));
+    let reloading = got.iter().find(|m| m.starts_with("RELOADING=1\n")).unwrap_or_else(|| panic!("no RELOADING=1: {got:?}"));
+    assert!(reloading.contains("MONOTONIC_USEC="), "{reloading:?}");
+    assert!(got.iter().any(|m| m.starts_with("READY=1\n") && m.contains("serving generation 2")), "{got:?}");
+
+    // A wedged worker (stopped, so it answers no ping): the watchdog starves, then recovers.
+    std::thread::sleep(Duration::from_millis(500));
+    let worker = app.child_pid("worker").expect("a worker");
+    signal(worker, nix::sys::signal::Signal::SIGSTOP);
+    let _ = sock.collect(Duration::from_millis(700), |_| false);
+    let starved = sock.collect(Duration::from_millis(1200), |_| false);
+    signal(worker, nix::sys::signal::Signal::SIGCONT);
+    assert!(!starved.iter().any(|m| m == "WATCHDOG=1"), "fed while the worker was stopped: {starved:?}");
+    let resumed = sock.collect(Duration::from_secs(3), |m| m.iter().any(|x| x == "WATCHDOG=1"));
+    assert!(resumed.iter().any(|m| m == "WATCHDOG=1"), "not fed again once the worker answers: {resumed:?}");
+
+    signal(app.pid, nix::sys::signal::Signal::SIGTERM);
+    let got = sock.collect(Duration::from_secs(5), |m| has(m, "STOPPING=1"));
+    assert!(has(&got, "STOPPING=1"), "{got:?}");
+    assert!(app.terminate(Duration::from_secs(6)).is_some(), "stopped");
+}

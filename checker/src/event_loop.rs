@@ -322,6 +322,7 @@ impl Checker {
                 self.queue_notify(NotifyJob { instance, command, args }, now);
                 Ok(Flow::Continue)
             }
+            ToChecker::Ping(n) => self.checker_to_parent(&FromChecker::Pong(n)),
         }
     }
 

@@ -27,7 +27,7 @@ pub use error::CheckerError;
 pub use event_loop::NotifyLimits;
 pub use security::{command_security_problem, script_security_problem};
 
-use hakeeper_common::ipc::{FrameReader, IpcError, ToChecker};
+use hakeeper_common::ipc::{send, FrameReader, FromChecker, IpcError, ToChecker};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use notify_lanes::NotifyJob;
 use std::os::fd::{AsFd, OwnedFd};
@@ -48,6 +48,7 @@ pub fn run_with_limits(channel: OwnedFd, limits: NotifyLimits) -> Result<(), Che
         match reader.recv_blocking::<ToChecker>(channel.as_fd()) {
             Ok((ToChecker::Start(config), _)) => break config,
             Ok((ToChecker::Notify { instance, command, args }, _)) => early.push(NotifyJob { instance, command, args }),
+            Ok((ToChecker::Ping(n), _)) => send(channel.as_fd(), &FromChecker::Pong(n), &[])?,
             Ok((ToChecker::Stop, _)) | Err(IpcError::Closed) => {
                 for job in early {
                     log::warn!("VRRP_Instance({}) notify script `{}` not run: stopped before the config came", job.instance, job.command);

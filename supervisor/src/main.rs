@@ -14,9 +14,11 @@ mod privileges;
 mod restart;
 mod roff;
 mod run_cmd;
+mod sd_notify;
 mod signals;
 mod spawn;
 mod supervisor;
+mod watchdog;
 
 use clap::Parser;
 use cli::{Cli, Command};

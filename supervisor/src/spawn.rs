@@ -50,6 +50,10 @@ pub fn spawn(role: Role, spec: &ChildSpec) -> Result<Spawned, SpawnError> {
     let spec_fd = spec_read.as_raw_fd();
     let mut cmd = Command::new("/proc/self/exe");
     cmd.arg0(format!("{CHILD_TITLE_PREFIX}{name}")).stdin(Stdio::null());
+    // systemd's notification socket is the supervisor's alone.
+    for var in crate::sd_notify::ENV {
+        cmd.env_remove(var);
+    }
     // SAFETY: the closure only calls fcntl and dup2, which are async-signal-safe. dup2 onto a
     // different descriptor clears close-on-exec on the copy, so both survive exec.
     unsafe {

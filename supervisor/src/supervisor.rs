@@ -8,8 +8,10 @@ use crate::ctl_server::CtlServer;
 use crate::listeners::Listeners;
 use crate::privileges::{self, Privileges};
 use crate::restart::RestartPolicy;
+use crate::sd_notify::{self, Notifier};
 use crate::signals::Signals;
 use crate::spawn::{spawn, SpawnError};
+use crate::watchdog::Watchdog;
 use hakeeper_common::config::{self, BuiltinCheck, Config, ConfigError, ScriptAction};
 use hakeeper_common::ctl::{vrrp_views, CtlReply, CtlRequest};
 use hakeeper_common::duration::format_duration;
@@ -109,6 +111,9 @@ pub struct Supervisor {
     /// (replayed to a restarted vrrpd).
     switched_over: bool,
     stop: Option<StopState>,
+    /// systemd's notifications, when it asked for them.
+    notifier: Option<Notifier>,
+    watchdog: Option<Watchdog>,
 }
 
 struct StopState {
@@ -159,6 +164,7 @@ impl Supervisor {
                 None
             }
         };
+        let notifier = Notifier::from_env();
         let limit = config.global.worker_crash_limit;
         let mut policies = HashMap::new();
         for role in [Role::Worker, Role::Checker, Role::Vrrpd] {
@@ -188,6 +194,8 @@ impl Supervisor {
             proxy_up: true,
             switched_over: false,
             stop: None,
+            watchdog: notifier.as_ref().and_then(Notifier::watchdog).map(|every| Watchdog::new(every, Instant::now())),
+            notifier,
         })
     }
 
@@ -425,6 +433,10 @@ impl Supervisor {
                     p.ready_since = Some(Instant::now());
                 }
                 log::info!("worker (pid {pid}) serving config generation {generation}");
+                if generation == self.generation {
+                    // Started, or a reload done: systemd may consider the service ready again.
+                    self.notify_systemd("READY=1");
+                }
                 // A reload's new worker is up: the older ones stop accepting and drain.
                 let grace = self.config.global.hard_stop_after;
                 let older: Vec<i32> = self
@@ -459,6 +471,11 @@ impl Supervisor {
                     self.send(to, &ToWorker::StickTables(tables.clone()), &[]);
                 }
             }
+            FromWorker::Pong(seq) => {
+                if let Some(w) = self.watchdog.as_mut() {
+                    w.pong(pid, seq);
+                }
+            }
             FromWorker::CtlReply { id, reply } => {
                 if let Some(ctl) = self.ctl.as_mut() {
                     ctl.answer(self.poll.registry(), id, &reply);
@@ -467,8 +484,13 @@ impl Supervisor {
         }
     }
 
-    fn checker_to_parent(&mut self, _pid: i32, msg: FromChecker) {
+    fn checker_to_parent(&mut self, pid: i32, msg: FromChecker) {
         match msg {
+            FromChecker::Pong(seq) => {
+                if let Some(w) = self.watchdog.as_mut() {
+                    w.pong(pid, seq);
+                }
+            }
             FromChecker::ServerHealth { backend, server, up, reason, duration } => {
                 let names = self.config.backends.get(backend).and_then(|b| b.servers.get(server).map(|s| (b.name.clone(), s.name.clone())));
                 let Some(key) = names else {
@@ -503,8 +525,13 @@ impl Supervisor {
         }
     }
 
-    fn vrrpd_to_parent(&mut self, _pid: i32, msg: FromVrrp) {
+    fn vrrpd_to_parent(&mut self, pid: i32, msg: FromVrrp) {
         match msg {
+            FromVrrp::Pong(seq) => {
+                if let Some(w) = self.watchdog.as_mut() {
+                    w.pong(pid, seq);
+                }
+            }
             FromVrrp::InstanceState { instance, state, priority } => {
                 let Some(name) = self.config.vrrp.instances.get(instance).map(|i| i.name.clone()) else {
                     log::warn!("vrrpd reported unknown instance {instance}");
@@ -512,6 +539,7 @@ impl Supervisor {
                 };
                 log::info!("VRRP instance {name} is {state} (priority {priority})");
                 let previous = self.vrrp_states.insert(instance, (state, priority));
+                self.notify_systemd("");
                 let views = ToWorker::VrrpStates(self.vrrp_views());
                 for pid in self.pids_of(Role::Worker) {
                     self.send(pid, &views, &[]);
@@ -724,6 +752,9 @@ impl Supervisor {
                 }
             };
             let Some(mut proc) = self.procs.remove(&pid) else { continue };
+            if let Some(w) = self.watchdog.as_mut() {
+                w.gone(pid);
+            }
             if proc.open {
                 let _ = self.poll.registry().deregister(&mut proc.channel);
             }
@@ -790,6 +821,9 @@ impl Supervisor {
         if let Some(t) = self.ctl.as_ref().and_then(|c| c.next_deadline()) {
             consider(t);
         }
+        if let Some(w) = &self.watchdog {
+            consider(w.next());
+        }
         next
     }
 
@@ -797,6 +831,7 @@ impl Supervisor {
         if let Some(ctl) = self.ctl.as_mut() {
             ctl.expire(self.poll.registry(), now);
         }
+        self.watchdog_round(now);
         if let Some(stop) = &self.stop {
             if !stop.workers_drained && now >= stop.vrrp_wait_until {
                 self.drain_workers_for_stop();
@@ -839,6 +874,7 @@ impl Supervisor {
     /// holds them (or its bound passed); the workers serve until then, then drain.
     fn begin_stop(&mut self) {
         log::info!("stopping: releasing VIPs, then draining connections");
+        self.notify_systemd("STOPPING=1");
         let now = Instant::now();
         self.restarts.clear();
         self.stop = Some(StopState { deadline: now + STOP_DEADLINE, vrrp_wait_until: now + VRRP_RELEASE_WAIT, workers_drained: false });
@@ -882,12 +918,16 @@ impl Supervisor {
     /// the same (or newly bound) listeners, and the old one drains once the new one is ready.
     fn reload(&mut self) {
         log::info!("reloading configuration");
+        if let Some(n) = &self.notifier {
+            n.send(&sd_notify::reloading());
+        }
         let loaded = match self.source.load() {
             Ok(l) => l,
             Err(e) => {
                 for line in e.lines() {
                     log::error!("reload refused, keeping the running config: {line}");
                 }
+                self.reload_refused(e.lines().first().map_or("", String::as_str));
                 return;
             }
         };
@@ -897,12 +937,14 @@ impl Supervisor {
         let new = loaded.config;
         if let Err(e) = self.listeners.sync(&new) {
             log::error!("reload refused, keeping the running config: {e}");
+            self.reload_refused(&e.to_string());
             return;
         }
         let old = std::mem::replace(&mut self.config, new);
         self.generation += 1;
         if let Err(e) = self.start(Role::Worker) {
             log::error!("reload: {e}");
+            self.notify_systemd("READY=1");
         }
         // The checker's capabilities and its scripts' user are fixed when it starts.
         let checker_changed = old.backends != self.config.backends
@@ -926,5 +968,47 @@ impl Supervisor {
             }
         }
         log::info!("configuration generation {} loaded", self.generation);
+    }
+
+    /// Tells systemd `state` (may be empty) with the current status line: what this host serves
+    /// and its VRRP states (`serving generation 3, VI_1 MASTER`).
+    fn notify_systemd(&self, state: &str) {
+        let Some(n) = &self.notifier else { return };
+        let mut status = if self.stop.is_some() { "stopping".to_string() } else { format!("serving generation {}", self.generation) };
+        let mut instances: Vec<_> = self.vrrp_states.iter().collect();
+        instances.sort_by_key(|(i, _)| **i);
+        for (i, (vrrp_state, _)) in instances {
+            if let Some(inst) = self.config.vrrp.instances.get(*i) {
+                status.push_str(&format!(", {} {vrrp_state}", inst.name));
+            }
+        }
+        let head = if state.is_empty() { String::new() } else { format!("{state}\n") };
+        n.send(&format!("{head}STATUS={status}"));
+    }
+
+    /// A refused reload: still serving the previous config, and systemd hears so.
+    fn reload_refused(&self, why: &str) {
+        if let Some(n) = &self.notifier {
+            n.send(&format!("READY=1\nSTATUS=reload refused ({why}); serving generation {}", self.generation));
+        }
+    }
+
+    /// Pings the children and feeds systemd's watchdog if they all answered the last round.
+    fn watchdog_round(&mut self, now: Instant) {
+        let pids: Vec<i32> = self.procs.keys().copied().collect();
+        let Some(round) = self.watchdog.as_mut().and_then(|w| w.tick(now, &pids)) else { return };
+        if round.feed {
+            if let Some(n) = &self.notifier {
+                n.send("WATCHDOG=1");
+            }
+        }
+        for pid in pids {
+            let Some(role) = self.procs.get(&pid).map(|p| p.role) else { continue };
+            match role {
+                Role::Worker => self.send(pid, &ToWorker::Ping(round.ping), &[]),
+                Role::Checker => self.send(pid, &ToChecker::Ping(round.ping), &[]),
+                Role::Vrrpd => self.send(pid, &ToVrrp::Ping(round.ping), &[]),
+            }
+        }
     }
 }

@@ -200,7 +200,7 @@ impl Appliance {
         Appliance::start_with_env(config, log, &[("JOURNAL_STREAM", stream), ("HAKEEPER_JOURNAL_SOCKET", socket)])
     }
 
-    fn start_with_env(config: &Path, log: &Path, env: &[(&str, String)]) -> Appliance {
+    pub fn start_with_env(config: &Path, log: &Path, env: &[(&str, String)]) -> Appliance {
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open log file");
         log_file.set_len(0).expect("truncate log file");
         let child = Command::new(binary())

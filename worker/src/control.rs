@@ -121,6 +121,8 @@ pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Gran
             log::info!("draining: no new connections, {} ms for the open ones to finish", grace.as_millis());
             shared.begin_drain(grace, now);
         }
+        // Answered by the event loop, which holds the channel.
+        ToWorker::Ping(_) => {}
         ToWorker::Start { .. } => log::warn!("ignoring a second Start message from the supervisor"),
         ToWorker::Listeners(_) => log::warn!("ignoring a second Listeners message from the supervisor"),
         // Stats-page and `hakeeper ctl` traffic: the stats module (stats/) takes these over.

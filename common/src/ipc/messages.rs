@@ -111,20 +111,34 @@ pub enum ToWorker {
     },
     /// Stick-table entries from a worker that is draining (a reload), to carry on in this one.
     StickTables(Vec<StickEntries>),
+    /// Are you there? Answered with `FromWorker::Pong` (the supervisor feeds systemd's
+    /// watchdog only while every child answers).
+    Ping(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FromWorker {
     /// Listeners registered; the worker is serving.
-    Ready { generation: u64 },
+    Ready {
+        generation: u64,
+    },
     /// An operator changed a server from the stats page or `hakeeper ctl`: its admin state and,
     /// when it differs from the configured one, its weight, now. The supervisor keeps these and
     /// replays them (`ServerAdmin`, `SetWeight`) to the workers it starts later.
-    AdminChanged { backend: String, server: String, state: AdminState, weight: Option<u32> },
+    AdminChanged {
+        backend: String,
+        server: String,
+        state: AdminState,
+        weight: Option<u32>,
+    },
     /// The answer to `ToWorker::Ctl { id, .. }`.
-    CtlReply { id: u64, reply: CtlReply },
+    CtlReply {
+        id: u64,
+        reply: CtlReply,
+    },
     /// This worker's stick tables, sent when it starts draining so that a reload keeps them.
     StickTables(Vec<StickEntries>),
+    Pong(u64),
 }
 
 /// The checker's slice of the config.
@@ -149,17 +163,33 @@ pub enum ToChecker {
     },
     /// Finish queued notify scripts (bounded), then exit.
     Stop,
+    /// Are you there? Answered with `FromChecker::Pong`.
+    Ping(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FromChecker {
     /// A server crossed its rise/fall threshold.
-    ServerHealth { backend: usize, server: usize, up: bool, reason: String, duration: Duration },
+    ServerHealth {
+        backend: usize,
+        server: usize,
+        up: bool,
+        reason: String,
+        duration: Duration,
+    },
     /// A tracked script's state changed (after its own rise/fall).
-    ScriptState { script: usize, ok: bool },
+    ScriptState {
+        script: usize,
+        ok: bool,
+    },
     /// A script check with `dynamic` set the server's weight (keepalived's `misc_dynamic`);
     /// the supervisor forwards it as `ToWorker::SetWeight`.
-    ServerWeight { backend: usize, server: usize, weight: u32 },
+    ServerWeight {
+        backend: usize,
+        server: usize,
+        weight: u32,
+    },
+    Pong(u64),
 }
 
 /// A VRRP instance's state, as keepalived names them.
@@ -201,6 +231,8 @@ pub enum ToVrrp {
     },
     /// Release every VIP (priority 0 adverts) and exit.
     Shutdown,
+    /// Are you there? Answered with `FromVrrp::Pong`.
+    Ping(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -224,4 +256,5 @@ pub enum FromVrrp {
         received: u64,
         dropped: Vec<(String, u64)>,
     },
+    Pong(u64),
 }

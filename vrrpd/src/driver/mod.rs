@@ -393,6 +393,12 @@ impl Node {
                 self.proxy_up = up;
                 Event::Proxy { up }
             }
+            ToVrrp::Ping(n) => {
+                if let Err(e) = send(self.channel.as_fd(), &FromVrrp::Pong(n), &[]) {
+                    log::warn!("cannot answer the supervisor: {e}");
+                }
+                return Flow::Continue;
+            }
             ToVrrp::Switchover { on } => {
                 log::info!("{}", if on { "planned switchover: handing the VIPs over" } else { "switchback" });
                 self.switched_over = on;

@@ -183,6 +183,10 @@ impl EventLoop {
         let Some(control) = self.control.as_mut() else { return Ok(()) };
         let (msgs, state) = control.read()?;
         for msg in msgs {
+            if let ToWorker::Ping(n) = msg {
+                control.send(&FromWorker::Pong(n))?;
+                continue;
+            }
             if matches!(msg, ToWorker::Drain { .. }) && self.shared.draining().is_none() {
                 // A reload: the next worker carries on with this one's stick tables.
                 let tables = crate::control::stick_dump(&self.shared, self.now);
