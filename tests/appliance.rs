@@ -402,3 +402,36 @@ fn under_systemd_readiness_reloads_status_stopping_and_a_watchdog_fed_only_while
     assert!(has(&got, "STOPPING=1"), "{got:?}");
     assert!(app.terminate(Duration::from_secs(6)).is_some(), "stopped");
 }
+
+#[test]
+fn ctl_reload_answers_with_the_outcome_and_its_exit_status_says_which() {
+    let dir = TempDir::new("ctlreload");
+    let backends: Vec<NamedEcho> = ["s1", "s2"].iter().map(|n| NamedEcho::start(n)).collect();
+    let port = free_port();
+    let ctl = dir.file("ctl.sock");
+    let global = format!("ctl_socket: \"{}\"", ctl.display());
+    let config = dir.file("hakeeper.ron");
+    std::fs::write(&config, tcp_config(port, &[&backends[0], &backends[1]], &global)).expect("write config");
+    let mut app = Appliance::start(&config, &dir.file("hakeeper.log"));
+    app.wait_for_children(&["checker", "worker"], Duration::from_secs(10));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    assert!(wait_until(Duration::from_secs(5), || connect_and_name(addr).is_ok()), "log:\n{}", app.log_text());
+    let socket = ctl.to_str().expect("utf8");
+
+    // A good config: the answer comes once the new worker serves it.
+    std::fs::write(&config, tcp_config(port, &[&backends[1]], &global)).expect("write config");
+    let (code, out, err) = run_cli(&["ctl", "--socket", socket, "reload"], Duration::from_secs(15));
+    assert_eq!(code, 0, "stdout {out}\nstderr {err}\nlog:\n{}", app.log_text());
+    assert!(out.contains("configuration generation 2 loaded and serving"), "{out}");
+    for _ in 0..3 {
+        assert_eq!(connect_and_name(addr).expect("served").1, "s2", "the new config serves when the answer comes");
+    }
+
+    // A broken one: the errors with file:line:col, exit status 1, the running config stays.
+    std::fs::write(&config, "(\n  global: (maxconn: 10),\n  listen: [(name: \"x\", bind: [\"127.0.0.1:notaport\"])],\n)\n").expect("write");
+    let (code, out, err) = run_cli(&["ctl", "--socket", socket, "reload"], Duration::from_secs(15));
+    assert_eq!(code, 1, "stdout {out}\nstderr {err}");
+    let text = format!("{out}{err}");
+    assert!(text.contains("reload refused") && text.contains(&format!("{}:3:", config.display())), "{text}");
+    assert_eq!(connect_and_name(addr).expect("still served").1, "s2");
+}

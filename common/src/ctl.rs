@@ -29,7 +29,9 @@ pub const USAGE: &str = "commands:
   switchover                             planned handover: give up this host's VIPs (FAULT,
                                          priority 0), serving on them until the new master
                                          advertises; established connections carry on
-  switchback                             take part in VRRP again (the VIPs come back by preempt)";
+  switchback                             take part in VRRP again (the VIPs come back by preempt)
+  reload                                 load the config file again; answers once the new
+                                         worker serves, or with the file:line:col errors";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CtlRequest {
@@ -51,6 +53,8 @@ pub enum CtlRequest {
     Switchover,
     /// Undo `Switchover`.
     Switchback,
+    /// Load the config again (as SIGHUP) and answer with the outcome (answered by the supervisor).
+    Reload,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +116,7 @@ pub const KEYWORDS: &[&str] = &[
     "maint",
     "switchover",
     "switchback",
+    "reload",
 ];
 
 impl CtlRequest {
@@ -130,6 +135,8 @@ impl CtlRequest {
             ["switchover"] => Ok(CtlRequest::Switchover),
             ["switchback"] => Ok(CtlRequest::Switchback),
             ["switchover" | "switchback", ..] => Err(CtlParseError::Usage("switchover | switchback")),
+            ["reload"] => Ok(CtlRequest::Reload),
+            ["reload", ..] => Err(CtlParseError::Usage("reload")),
             ["enable", "server", t] => {
                 let (backend, server) = target(t)?;
                 Ok(CtlRequest::SetState { backend, server, state: AdminState::Ready })
@@ -167,6 +174,7 @@ impl fmt::Display for CtlRequest {
             CtlRequest::SetWeight { backend, server, weight } => write!(f, "set server {backend}/{server} weight {weight}"),
             CtlRequest::Switchover => f.write_str("switchover"),
             CtlRequest::Switchback => f.write_str("switchback"),
+            CtlRequest::Reload => f.write_str("reload"),
         }
     }
 }
@@ -274,6 +282,7 @@ mod tests {
             "show vrrp",
             "switchover",
             "switchback",
+            "reload",
             "enable server b/s",
             "disable server b/s",
             "set server b/s state ready",

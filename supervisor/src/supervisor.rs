@@ -114,6 +114,8 @@ pub struct Supervisor {
     /// systemd's notifications, when it asked for them.
     notifier: Option<Notifier>,
     watchdog: Option<Watchdog>,
+    /// `hakeeper ctl reload` clients waiting for the worker of a generation to serve.
+    reload_waiters: Vec<(u64, u64)>,
 }
 
 struct StopState {
@@ -196,6 +198,7 @@ impl Supervisor {
             stop: None,
             watchdog: notifier.as_ref().and_then(Notifier::watchdog).map(|every| Watchdog::new(every, Instant::now())),
             notifier,
+            reload_waiters: Vec::new(),
         })
     }
 
@@ -232,7 +235,8 @@ impl Supervisor {
                 self.begin_stop();
             }
             if pending.reload && self.stop.is_none() {
-                self.reload();
+                // The outcome is logged (and told to systemd); nobody waits for it.
+                let _ = self.reload();
             }
             self.run_timers(Instant::now());
             if self.stop.is_some() && self.procs.is_empty() {
@@ -437,6 +441,7 @@ impl Supervisor {
                     // Started, or a reload done: systemd may consider the service ready again.
                     self.notify_systemd("READY=1");
                 }
+                self.answer_reload_waiters(generation, |g| CtlReply::Done(format!("configuration generation {g} loaded and serving")));
                 // A reload's new worker is up: the older ones stop accepting and drain.
                 let grace = self.config.global.hard_stop_after;
                 let older: Vec<i32> = self
@@ -591,6 +596,17 @@ impl Supervisor {
     /// The newest serving worker answers; without one, the client is told so at once. A planned
     /// switchover is the supervisor's own: it concerns vrrpd, not the worker.
     fn parent_to_worker_ctl(&mut self, id: u64, request: CtlRequest) {
+        if request == CtlRequest::Reload {
+            match self.reload() {
+                Ok(generation) => self.reload_waiters.push((id, generation)),
+                Err(why) => {
+                    if let Some(ctl) = self.ctl.as_mut() {
+                        ctl.answer(self.poll.registry(), id, &CtlReply::Error(why));
+                    }
+                }
+            }
+            return;
+        }
         if matches!(request, CtlRequest::Switchover | CtlRequest::Switchback) {
             let reply = self.switchover(request == CtlRequest::Switchover);
             if let Some(ctl) = self.ctl.as_mut() {
@@ -781,6 +797,9 @@ impl Supervisor {
             log::info!("old worker (pid {}) finished draining ({how})", proc.pid);
             return;
         }
+        if role == Role::Worker && proc.ready_since.is_none() {
+            self.answer_reload_waiters(proc.generation, |g| CtlReply::Error(format!("the worker of generation {g} {how} before serving")));
+        }
         if role == Role::Worker && proc.generation < self.generation {
             // An older generation that had not been told to drain yet: the newer one serves.
             log::info!("old worker (pid {}) {how}", proc.pid);
@@ -916,7 +935,9 @@ impl Supervisor {
 
     /// SIGHUP: a config that fails validation changes nothing; a good one starts a new worker on
     /// the same (or newly bound) listeners, and the old one drains once the new one is ready.
-    fn reload(&mut self) {
+    /// Returns the new generation (serving once its worker says Ready), or why the running
+    /// config stays.
+    fn reload(&mut self) -> Result<u64, String> {
         log::info!("reloading configuration");
         if let Some(n) = &self.notifier {
             n.send(&sd_notify::reloading());
@@ -928,7 +949,7 @@ impl Supervisor {
                     log::error!("reload refused, keeping the running config: {line}");
                 }
                 self.reload_refused(e.lines().first().map_or("", String::as_str));
-                return;
+                return Err(format!("reload refused, the running configuration stays:\n{}", e.report()));
             }
         };
         for w in &loaded.warnings {
@@ -938,13 +959,14 @@ impl Supervisor {
         if let Err(e) = self.listeners.sync(&new) {
             log::error!("reload refused, keeping the running config: {e}");
             self.reload_refused(&e.to_string());
-            return;
+            return Err(format!("reload refused, the running configuration stays: {e}"));
         }
         let old = std::mem::replace(&mut self.config, new);
         self.generation += 1;
         if let Err(e) = self.start(Role::Worker) {
             log::error!("reload: {e}");
             self.notify_systemd("READY=1");
+            return Err(format!("the new configuration is loaded but its worker did not start: {e}"));
         }
         // The checker's capabilities and its scripts' user are fixed when it starts.
         let checker_changed = old.backends != self.config.backends
@@ -968,6 +990,18 @@ impl Supervisor {
             }
         }
         log::info!("configuration generation {} loaded", self.generation);
+        Ok(self.generation)
+    }
+
+    /// Answers the `ctl reload` clients waiting for `generation`.
+    fn answer_reload_waiters(&mut self, generation: u64, reply: impl Fn(u64) -> CtlReply) {
+        let (due, rest): (Vec<_>, Vec<_>) = self.reload_waiters.drain(..).partition(|(_, g)| *g == generation);
+        self.reload_waiters = rest;
+        for (id, g) in due {
+            if let Some(ctl) = self.ctl.as_mut() {
+                ctl.answer(self.poll.registry(), id, &reply(g));
+            }
+        }
     }
 
     /// Tells systemd `state` (may be empty) with the current status line: what this host serves
