@@ -258,6 +258,9 @@ impl Node {
     fn serve(&mut self) -> Result<(), VrrpError> {
         let mut buf = vec![0u8; 65536];
         let mut stopping: Option<Result<(), VrrpError>> = None;
+        if let Flow::Stop(result) = self.dispatch_buffered() {
+            stopping = Some(result);
+        }
         loop {
             let now = Instant::now();
             self.fire_timers(now);
@@ -354,6 +357,13 @@ impl Node {
             }
             Err(e) => return Flow::Stop(Err(e.into())),
         }
+        self.dispatch_buffered()
+    }
+
+    /// Handles the messages already read into the frame buffer. At start-up these include what
+    /// came with `Start` (the proxy's health, script states): the channel will not be readable
+    /// again for them.
+    fn dispatch_buffered(&mut self) -> Flow {
         loop {
             match self.reader.next::<ToVrrp>() {
                 Ok(Some((msg, _fds))) => {
