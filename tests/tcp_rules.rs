@@ -9,7 +9,7 @@ mod harness;
 use harness::backends::NamedEcho;
 use harness::differential_haproxy::listening;
 use harness::process::{free_port, refused_port, wait_until, Appliance, TempDir};
-use harness::stats::{http, MLDN};
+use harness::stats::frontend_column;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::{FromRawFd, IntoRawFd};
@@ -43,15 +43,6 @@ fn reached(src: Ipv4Addr, dst: SocketAddr, first: &[u8]) -> Option<String> {
         }
     }
     Some(String::from_utf8_lossy(&got).trim_end().to_string())
-}
-
-/// A column of `frontend`'s FRONTEND row on the stats page.
-fn frontend_column(stats: SocketAddr, frontend: &str, column: &str) -> u64 {
-    let csv = http(stats, "GET", "/admin;csv", Some(MLDN), None).expect("stats csv").body;
-    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
-    let col = header.iter().position(|c| *c == column).expect("the column");
-    let row = csv.lines().find(|l| l.starts_with(&format!("{frontend},FRONTEND,"))).expect("the frontend's row");
-    row.split(',').nth(col).and_then(|v| v.parse().ok()).expect("a number")
 }
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
