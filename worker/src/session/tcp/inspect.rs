@@ -8,9 +8,11 @@
 //! - the first rule that applies decides; none means accept;
 //! - accept: `use_backend` rules run next and see the same bytes, then the server connection
 //!   starts and the bytes are forwarded first;
-//! - reject: the client is reset (HAProxy's `sc_must_kill_conn()`), the frontend's and
-//!   listener's `dreq` count it (`denied_req`), and the session is logged with the termination
-//!   state `PR` (`SF_ERR_PRXCOND`, `SF_FINST_R`) and the frontend as its backend.
+//! - reject: the connection is closed, the frontend's and listener's `dreq` count it
+//!   (`denied_req`), and the session is logged with the termination state `PR`
+//!   (`SF_ERR_PRXCOND`, `SF_FINST_R`) and the frontend as its backend. HAProxy 2.6 closes it
+//!   with a FIN when it has read everything the client sent (checked against 2.6.12), unlike
+//!   `tcp-request connection reject`'s reset; so does hakeeper.
 //!
 //! Only frontends with content rules get here ([`crate::tcp_rules::content_inspection`]).
 
@@ -90,14 +92,11 @@ impl Session {
         }
     }
 
-    /// `tcp-request content reject`: count, reset, log `PR`.
+    /// `tcp-request content reject`: count, close, log `PR`.
     fn content_rejected(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let stats = &ctx.shared.stats.frontends[self.frontend];
         Counters::add(&stats.counters.denied_requests, 1);
         Counters::add(&stats.listeners[self.listener].counters.denied_requests, 1);
-        let linger = nix::libc::linger { l_onoff: 1, l_linger: 0 };
-        // A peer that already left makes this fail; the close that follows is all that matters.
-        let _ = nix::sys::socket::setsockopt(&self.client, nix::sys::socket::sockopt::Linger, &linger);
         log::debug!("session {} from {} rejected by tcp-request content", self.id, self.client_addr);
         Step::Close(Termination::new(Cause::Proxy, Phase::Request))
     }
