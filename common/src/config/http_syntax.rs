@@ -141,6 +141,17 @@ impl AclTable {
         self.acls
     }
 
+    /// The first ACL `cond` refers to that reads HTTP: neither layer-4 nor content tests
+    /// (`req.len`, `req.payload*`), so that mode tcp cannot evaluate it.
+    pub fn first_http(&self, cond: &Cond) -> Option<&str> {
+        cond.any_of
+            .iter()
+            .flatten()
+            .filter_map(|r| self.acls.get(r.acl))
+            .find(|a| !a.tests.iter().all(|t| t.is_layer4() || t.is_content()))
+            .map(|a| a.name.as_str())
+    }
+
     /// The first ACL `cond` refers to that is not made of layer-4 tests only (so that a rule
     /// running before any data cannot use it), by name.
     pub fn first_layer7(&self, cond: &Cond) -> Option<&str> {
