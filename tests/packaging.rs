@@ -156,6 +156,7 @@ fn rpm_lists_the_expected_files_and_metadata() {
         "/usr/share/doc/hakeeper/README.md",
         "/usr/share/fish/vendor_completions.d/hakeeper.fish",
         "/usr/share/licenses/hakeeper/copyright",
+        "/usr/share/man/man5/hakeeper.ron.5.gz",
         "/usr/share/man/man8/hakeeper.8.gz",
         "/usr/share/zsh/site-functions/_hakeeper",
     ]
@@ -304,10 +305,28 @@ fn check_installed_files() {
     ] {
         assert!(Path::new(path).is_file(), "{path} missing");
     }
-    let mut cmd = Command::new("man");
-    cmd.args(["-P", "cat", "hakeeper"]).env("MANWIDTH", "80").env_remove("MANPAGER").env_remove("PAGER");
-    let man = run_command(cmd, Duration::from_secs(30)).expect_ok();
-    assert!(man.stdout.contains("SYNOPSIS") && man.stdout.contains("hakeeper"), "man hakeeper:\n{}{}", man.stdout, man.stderr);
+    let man = |args: &[&str]| {
+        let mut cmd = Command::new("man");
+        cmd.args(args).env("MANWIDTH", "80").env("LC_ALL", "C.UTF-8").env_remove("MANPAGER").env_remove("PAGER");
+        run_command(cmd, Duration::from_secs(30)).expect_ok()
+    };
+    let page = man(&["-P", "cat", "hakeeper"]);
+    assert!(page.stdout.contains("SYNOPSIS") && page.stdout.contains("hakeeper"), "man hakeeper:\n{}{}", page.stdout, page.stderr);
+    // `man 5 hakeeper.ron` finds the reference. Contents are read with -l from the installed files:
+    // a page looked up by name may come from man-db's cache of an earlier install (same mtime).
+    let found = man(&["-w", "5", "hakeeper.ron"]);
+    assert_eq!(found.stdout.trim(), "/usr/share/man/man5/hakeeper.ron.5.gz", "man -w 5 hakeeper.ron");
+    let render = |page: &str| {
+        let rendered = man(&["--warnings", "-P", "cat", "-l", page]);
+        assert!(rendered.stderr.trim().is_empty(), "man --warnings -l {page}:\n{}", rendered.stderr);
+        rendered.stdout
+    };
+    let commands = render("/usr/share/man/man8/hakeeper.8.gz");
+    assert!(commands.contains("hakeeper.ron(5)") && !commands.contains("hakeeper-check(8)"), "hakeeper(8):\n{commands}");
+    let reference = render("/usr/share/man/man5/hakeeper.ron.5.gz");
+    for field in ["worker_crash_limit", "expect_status_range", "v3_checksum_pseudo_header"] {
+        assert!(reference.contains(field), "hakeeper.ron(5) lacks {field}:\n{reference}");
+    }
 }
 
 fn check_user_and_chroot() {

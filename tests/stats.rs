@@ -158,6 +158,14 @@ fn maint_through_ctl_stops_new_connections_and_enable_brings_them_back() {
     let (code, out, err) = ctl(&s, &["enable", "server", "proxy_status/server_2"]);
     assert_eq!(code, 0, "stdout {out}\nstderr {err}");
     all_servers_get_traffic(&s);
+
+    // Each action is logged once, with its outcome (besides HAProxy's server event line).
+    assert!(s.app.wait_for_log("ctl set server proxy_status/server_2 state READY: done", Duration::from_secs(5)), "{}", s.app.log_text());
+    let log = s.app.log_text();
+    let count = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("ctl set server proxy_status/server_2 state MAINT: done"), 1, "{log}");
+    assert_eq!(count("ctl set server proxy_status/nosuch state DRAIN: refused: no such server"), 1, "{log}");
+    assert_eq!(count("proxy_status/server_2"), 4, "the two actions and their two server events, nothing else:\n{log}");
 }
 
 #[test]

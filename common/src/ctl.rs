@@ -27,7 +27,8 @@ pub const USAGE: &str = "commands:
   set server BACKEND/SERVER state ready|drain|maint
   set server BACKEND/SERVER weight N     0..256
   switchover                             planned handover: give up this host's VIPs (FAULT,
-                                         priority 0); established connections carry on
+                                         priority 0), serving on them until the new master
+                                         advertises; established connections carry on
   switchback                             take part in VRRP again (the VIPs come back by preempt)";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +93,27 @@ fn weight(word: &str) -> Result<u32, CtlParseError> {
     }
 }
 
+/// Every keyword `CtlRequest::parse` knows, for shell completion (which offers them at any
+/// position: clap has no per-position values for one list of words).
+pub const KEYWORDS: &[&str] = &[
+    "show",
+    "info",
+    "stat",
+    "servers",
+    "vrrp",
+    "enable",
+    "disable",
+    "set",
+    "server",
+    "state",
+    "weight",
+    "ready",
+    "drain",
+    "maint",
+    "switchover",
+    "switchback",
+];
+
 impl CtlRequest {
     /// Parses one command line. Words are separated by any whitespace; keywords are
     /// case-sensitive lowercase as in HAProxy's CLI.
@@ -129,11 +151,6 @@ impl CtlRequest {
             [first, ..] => Err(CtlParseError::Unknown(first.to_string())),
         }
     }
-
-    /// Whether the command changes state (logged, and reported to the supervisor).
-    pub fn changes_state(&self) -> bool {
-        matches!(self, CtlRequest::SetState { .. } | CtlRequest::SetWeight { .. })
-    }
 }
 
 impl fmt::Display for CtlRequest {
@@ -156,11 +173,7 @@ impl fmt::Display for CtlRequest {
 
 /// HAProxy's spelling of an admin state.
 pub fn admin_state_name(state: AdminState) -> &'static str {
-    match state {
-        AdminState::Ready => "READY",
-        AdminState::Drain => "DRAIN",
-        AdminState::Maint => "MAINT",
-    }
+    state.name()
 }
 
 /// keepalived's spelling of a VRRP state.
@@ -249,6 +262,37 @@ pub enum CtlReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One command per form `parse` accepts: each must parse, and its keywords (every word but
+    /// the BACKEND/SERVER target and the weight) must be offered to completion, and nothing else.
+    #[test]
+    fn completion_keywords_are_the_parsed_ones() {
+        let commands = [
+            "show info",
+            "show stat",
+            "show servers",
+            "show vrrp",
+            "switchover",
+            "switchback",
+            "enable server b/s",
+            "disable server b/s",
+            "set server b/s state ready",
+            "set server b/s state drain",
+            "set server b/s state maint",
+            "set server b/s weight 3",
+        ];
+        let mut used: Vec<&str> = Vec::new();
+        for c in commands {
+            assert!(CtlRequest::parse(c).is_ok(), "{c}");
+            used.extend(c.split_whitespace().filter(|w| *w != "b/s" && w.parse::<u32>().is_err()));
+        }
+        for k in KEYWORDS {
+            assert!(used.contains(k), "keyword {k} is in no command");
+        }
+        for w in &used {
+            assert!(KEYWORDS.contains(w), "{w} is not offered to completion");
+        }
+    }
 
     fn set_state(b: &str, s: &str, state: AdminState) -> CtlRequest {
         CtlRequest::SetState { backend: b.into(), server: s.into(), state }

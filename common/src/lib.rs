@@ -1,4 +1,5 @@
-//! Types shared by every hakeeper process: the config and the messages they exchange.
+//! Types shared by every hakeeper process: the config and the messages they exchange (and the
+//! reader of the config reference's Markdown, which the man page and the reference test share).
 
 pub mod config;
 pub mod ctl;
@@ -6,4 +7,5 @@ pub mod duration;
 pub mod import;
 pub mod ipc;
 pub mod logging;
+pub mod markdown;
 pub mod proxy_protocol;

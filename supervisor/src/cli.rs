@@ -1,7 +1,9 @@
 //! The command line. These verbs are an interface: scripts, the systemd unit and the tests rely
 //! on them, so they change only with care.
 
-use clap::{Parser, Subcommand};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Parser, Subcommand, ValueHint};
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
 pub const DEFAULT_CONFIG: &str = "/etc/hakeeper/hakeeper.ron";
@@ -17,7 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a config file; print FILE:LINE:COL: message for each problem.
     Check {
-        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        /// The config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG, value_hint = ValueHint::FilePath)]
         config: PathBuf,
         /// Also fail on what this host lacks and `run` would refuse (chroot directory, VRRP
         /// interfaces, user); without it these are warnings.
@@ -26,23 +29,26 @@ pub enum Command {
     },
     /// Run the appliance.
     Run {
-        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        /// The config file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG, value_hint = ValueHint::FilePath)]
         config: PathBuf,
         /// Stay attached to the terminal and log to stderr.
         #[arg(long)]
         foreground: bool,
         /// Write the supervisor's PID to this file.
-        #[arg(long)]
+        #[arg(long, value_hint = ValueHint::FilePath)]
         pidfile: Option<PathBuf>,
     },
     /// Translate haproxy.cfg and/or keepalived.conf into a hakeeper RON config.
     Import {
-        #[arg(long, value_name = "FILE")]
+        /// An haproxy.cfg to translate.
+        #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
         haproxy: Option<PathBuf>,
-        #[arg(long, value_name = "FILE")]
+        /// A keepalived.conf to translate.
+        #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
         keepalived: Option<PathBuf>,
         /// Write the config here instead of standard output.
-        #[arg(short, long, value_name = "OUT")]
+        #[arg(short, long, value_name = "OUT", value_hint = ValueHint::FilePath)]
         output: Option<PathBuf>,
         /// Treat every untranslated directive as an error.
         #[arg(long)]
@@ -56,21 +62,37 @@ pub enum Command {
     /// Run the appliance on loopback with an embedded config and built-in demo backends.
     Demo,
     /// Runtime commands to the running appliance: show info|stat|servers|vrrp,
-    /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N.
+    /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N,
+    /// switchover, switchback.
     Ctl {
         /// The ctl socket (default: the config's `ctl_socket`, else /run/hakeeper/ctl.sock).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
         socket: Option<PathBuf>,
         /// Read `ctl_socket` from this config file.
-        #[arg(short, long, value_name = "FILE")]
+        #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: Option<PathBuf>,
         /// Print the answer as JSON, for scripts.
         #[arg(long)]
         json: bool,
-        #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+        /// The command and its arguments, as listed above.
+        #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND", value_parser = CtlWord, hide_possible_values = true)]
         command: Vec<String>,
     },
-    /// Internal: write the man page and shell completions into DIR (used by packaging).
-    #[command(name = "__generate", hide = true)]
-    Generate { dir: PathBuf },
+}
+
+/// A word of a ctl command: any word is accepted (targets are BACKEND/SERVER, weights numbers;
+/// `CtlRequest::parse` judges the command), and the keywords are offered to shell completion.
+#[derive(Clone)]
+struct CtlWord;
+
+impl TypedValueParser for CtlWord {
+    type Value = String;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &OsStr) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(hakeeper_common::ctl::KEYWORDS.iter().map(|k| PossibleValue::new(*k))))
+    }
 }

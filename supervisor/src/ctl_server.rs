@@ -200,9 +200,9 @@ impl CtlServer {
         let Ok(text) = String::from_utf8(line) else { return self.refuse(registry, id, "command is not UTF-8".into()) };
         match CtlRequest::parse(text.trim_end_matches('\r')) {
             Ok(request) => {
-                if request.changes_state() {
-                    log::info!("ctl: {request}");
-                }
+                // Logged once, with its outcome, where it is carried out (the worker's admin
+                // log, the supervisor's switchover).
+                log::debug!("ctl: {request}");
                 client.stage = Stage::Waiting;
                 Some((id, request))
             }

@@ -12,6 +12,7 @@ mod import_cmd;
 mod listeners;
 mod privileges;
 mod restart;
+mod roff;
 mod run_cmd;
 mod signals;
 mod spawn;
@@ -26,6 +27,9 @@ fn main() -> ExitCode {
     if let Some((role, args)) = child::invoked_as() {
         return if role == demo::BACKENDS_ROLE { demo::backends_main(args.first().map_or("", String::as_str)) } else { child::main(&role) };
     }
+    if let Some(dir) = generate::invoked() {
+        return generate::main(&dir);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config, host } => check_cmd::main(&config, host),
@@ -37,6 +41,5 @@ fn main() -> ExitCode {
         }
         Command::Demo => demo::main(),
         Command::Ctl { socket, config, json, command } => ctl_client::main(socket.as_deref(), config.as_deref(), json, &command),
-        Command::Generate { dir } => generate::main(&dir),
     }
 }

@@ -12,6 +12,7 @@ use crate::signals::Signals;
 use crate::spawn::{spawn, SpawnError};
 use hakeeper_common::config::{self, BuiltinCheck, Config, ConfigError, ScriptAction};
 use hakeeper_common::ctl::{vrrp_views, CtlReply, CtlRequest};
+use hakeeper_common::duration::format_duration;
 use hakeeper_common::ipc::*;
 use hakeeper_common::logging::LogSpec;
 use mio::{Events, Interest, Poll, Token};
@@ -26,7 +27,9 @@ use std::time::{Duration, Instant};
 const SIGNAL_TOKEN: Token = Token(usize::MAX);
 /// How long the stop sequence may take before stragglers are killed (the promise is 5 s).
 const STOP_DEADLINE: Duration = Duration::from_millis(4500);
-/// Longest wait for vrrpd to release the VIPs before the worker drains anyway.
+/// Longest wait for vrrpd to release the VIPs before the worker drains anyway: above vrrpd's
+/// hand-over bound (timing.rs `release_hold`, 1.1 s at most), so the worker serves on the VIPs
+/// until the new master holds them.
 const VRRP_RELEASE_WAIT: Duration = Duration::from_millis(1500);
 /// Longest drain on SIGTERM, leaving room for vrrpd's release within the 5 s promise.
 const STOP_DRAIN: Duration = Duration::from_secs(2);
@@ -102,7 +105,8 @@ pub struct Supervisor {
     /// `hakeeper ctl`'s socket; None when it could not be created.
     ctl: Option<CtlServer>,
     proxy_up: bool,
-    /// Set by `hakeeper ctl switchover`: the proxy counts as down for VRRP until `switchback`.
+    /// Set by `hakeeper ctl switchover`: vrrpd holds every instance in FAULT until `switchback`
+    /// (replayed to a restarted vrrpd).
     switched_over: bool,
     stop: Option<StopState>,
 }
@@ -307,6 +311,9 @@ impl Supervisor {
             Role::Vrrpd => {
                 self.send(pid, &ToVrrp::Start(self.config.vrrp.clone()), &[]);
                 self.send(pid, &ToVrrp::ProxyHealth { up: self.proxy_up }, &[]);
+                if self.switched_over {
+                    self.send(pid, &ToVrrp::Switchover { on: true }, &[]);
+                }
                 let states: Vec<(usize, bool)> = self.script_states.iter().map(|(k, v)| (*k, *v)).collect();
                 for (script, ok) in states {
                     self.send(pid, &ToVrrp::ScriptState { script, ok }, &[]);
@@ -430,12 +437,14 @@ impl Supervisor {
                     if let Some(p) = self.procs.get_mut(&old) {
                         p.draining = true;
                     }
-                    log::info!("worker (pid {old}) draining (up to {grace:?})");
+                    log::info!("worker (pid {old}) draining (up to {})", format_duration(grace));
                     self.send(old, &ToWorker::Drain { grace }, &[]);
                 }
             }
             FromWorker::AdminChanged { backend, server, state, weight } => {
-                log::info!("worker (pid {pid}): server {backend}/{server} is {state:?} (weight override {weight:?})");
+                let shown = weight.map_or_else(|| "none".to_string(), |w| w.to_string());
+                // The worker logged the action and its outcome; this is its report.
+                log::debug!("worker (pid {pid}): server {backend}/{server} is {state} (weight override {shown})");
                 if state == AdminState::Ready && weight.is_none() {
                     self.server_admin.remove(&(backend, server));
                 } else {
@@ -501,7 +510,7 @@ impl Supervisor {
                     log::warn!("vrrpd reported unknown instance {instance}");
                     return;
                 };
-                log::info!("VRRP instance {name} is {state:?} (priority {priority})");
+                log::info!("VRRP instance {name} is {state} (priority {priority})");
                 let previous = self.vrrp_states.insert(instance, (state, priority));
                 let views = ToWorker::VrrpStates(self.vrrp_views());
                 for pid in self.pids_of(Role::Worker) {
@@ -642,43 +651,58 @@ impl Supervisor {
         }
     }
 
-    /// `hakeeper ctl switchover`: this host gives up its VIPs the way a failed proxy does
-    /// (FAULT: priority-0 adverts, VIPs removed, so a peer takes over after its skew time) while
-    /// the worker keeps serving the connections it has. `switchback` undoes it.
+    /// `hakeeper ctl switchover`: this host gives up its VIPs (FAULT: priority-0 adverts; a
+    /// pair's backup takes over at once, others after their skew time) while the worker keeps
+    /// serving, on the VIPs too until vrrpd hears the new master (vrrpd `state.rs`, `release`).
+    /// `switchback` undoes it.
     fn switchover(&mut self, release: bool) -> CtlReply {
+        let verb = if release { "switchover" } else { "switchback" };
         if self.pids_of(Role::Vrrpd).is_empty() || self.config.vrrp.instances.is_empty() {
+            log::info!("ctl {verb}: refused: no VRRP instance runs on this host");
             return CtlReply::Error("no VRRP instance runs on this host".into());
         }
-        self.switched_over = release;
         if release {
             log::warn!("planned switchover: releasing this host's VIPs; established connections continue");
-            self.set_proxy_health(false);
-            CtlReply::Done("switchover: VIPs released (FAULT, priority 0); `hakeeper ctl switchback` takes part in VRRP again".into())
+            self.set_switchover(true);
+            CtlReply::Done(
+                "switchover: VIPs released (FAULT, priority 0), handed over once the new master advertises; \
+                 `hakeeper ctl switchback` takes part in VRRP again"
+                    .into(),
+            )
         } else {
             let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(Instant::now()));
             if failing {
+                log::info!("ctl {verb}: refused: the worker is still failing");
                 return CtlReply::Error("the worker is still failing; the VIPs come back once it is healthy".into());
             }
             log::warn!("switchback: this host takes part in VRRP again");
-            self.set_proxy_health(true);
+            self.set_switchover(false);
             CtlReply::Done("switchback: VRRP instances leave FAULT; preempt brings the VIPs back".into())
         }
     }
 
+    /// A switchover is a FAULT cause of its own in vrrpd (not a proxy down): the proxy serves
+    /// on, so vrrpd hands the VIPs over instead of dropping them (vrrpd `state.rs`, `release`).
+    fn set_switchover(&mut self, on: bool) {
+        self.switched_over = on;
+        for pid in self.pids_of(Role::Vrrpd) {
+            self.send(pid, &ToVrrp::Switchover { on }, &[]);
+        }
+    }
+
     fn set_proxy_health(&mut self, up: bool) {
-        // A planned switchover holds the proxy down for VRRP until switchback.
-        let up = up && !self.switched_over;
         if self.proxy_up == up {
             return;
         }
         self.proxy_up = up;
-        if self.switched_over {
-            // switchover() says why.
-        } else if up {
-            log::warn!("worker healthy for {:?}: proxy UP, VRRP priority restored", self.config.global.worker_crash_limit.rise);
+        if up {
+            log::warn!(
+                "worker healthy for {}: proxy UP, VRRP priority restored",
+                format_duration(self.config.global.worker_crash_limit.rise)
+            );
         } else {
             let l = self.config.global.worker_crash_limit;
-            log::error!("worker exited {} times within {:?}: proxy DOWN, this node gives up its VIPs", l.exits, l.window);
+            log::error!("worker exited {} times within {}: proxy DOWN, this node gives up its VIPs", l.exits, format_duration(l.window));
         }
         for pid in self.pids_of(Role::Vrrpd) {
             self.send(pid, &ToVrrp::ProxyHealth { up }, &[]);
@@ -746,7 +770,7 @@ impl Supervisor {
         if role == Role::Worker && failing {
             self.set_proxy_health(false);
         }
-        log::info!("restarting {} in {delay:?}", role.name());
+        log::info!("restarting {} in {}", role.name(), format_duration(delay));
         self.restarts.push((role, now + delay));
     }
 
@@ -811,7 +835,8 @@ impl Supervisor {
         }
     }
 
-    /// SIGTERM/SIGINT: vrrpd releases the VIPs first (priority 0), then the workers drain.
+    /// SIGTERM/SIGINT: vrrpd releases the VIPs first (priority 0) and exits once the new master
+    /// holds them (or its bound passed); the workers serve until then, then drain.
     fn begin_stop(&mut self) {
         log::info!("stopping: releasing VIPs, then draining connections");
         let now = Instant::now();

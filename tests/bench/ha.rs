@@ -18,7 +18,7 @@ use harness::ha::client::Report;
 use harness::ha::hakeeper::Hakeeper;
 use harness::ha::procfs::{children, cmdline, read_pid};
 use harness::ha::scenarios::{self, Setup};
-use harness::ha::{HaLab, Stack, Vrrp, BACKEND_PORT, VIP_PORT};
+use harness::ha::{HaLab, Peering, Stack, Vrrp, BACKEND_PORT, VIP_PORT};
 use harness::netns::VIP;
 use nix::sys::signal::Signal;
 use std::collections::HashMap;
@@ -94,11 +94,20 @@ impl Seed {
         let check =
             format!("{} {} {}", file("haproxy_check.sh"), file(&format!("{host}-haproxy.pid")), file(&format!("{host}-keepalived.pid")));
         let auth = if ha.vrrp.version == 2 { "    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n" } else { "" };
+        // keepalived has no pair setting: MulticastPair runs it as plain multicast.
+        let unicast = match ha.vrrp.peering {
+            Peering::Unicast => format!(
+                "    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    }}\n",
+                ha.lab.addr(host),
+                ha.lab.addr(Vrrp::peer_of(host))
+            ),
+            Peering::Multicast | Peering::MulticastPair => String::new(),
+        };
         format!(
             "global_defs {{\n    router_id {host}\n    script_user root\n}}\n\
              vrrp_script chk_haproxy {{\n    script \"{check}\"\n    interval 2\n    weight 2\n}}\n\
              vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 35\n    priority {priority}\n    \
-             version {}\n    advert_int {}\n    track_script {{\n        chk_haproxy\n    }}\n{auth}    \
+             version {}\n    advert_int {}\n    track_script {{\n        chk_haproxy\n    }}\n{auth}{unicast}    \
              virtual_ipaddress {{\n        {VIP}\n    }}\n}}\n",
             ha.vrrp.version,
             ha.vrrp.advert_seconds()
@@ -148,6 +157,13 @@ impl Stack for Seed {
         }
     }
 
+    /// The seed's planned hand-over: `systemctl stop keepalived` while haproxy runs on.
+    fn switchover(&mut self, ha: &HaLab, host: &str) {
+        if let Some(ka) = read_pid(&Self::file(ha, &format!("{host}-keepalived.pid"))) {
+            ha.lab.signal(ka as u32, Signal::SIGTERM);
+        }
+    }
+
     fn reload(&mut self, ha: &mut HaLab, host: &str, _priority: u8, servers: &[&str]) {
         // `systemctl reload haproxy`: the config is checked, then the master gets SIGUSR2.
         ha.lab.write(&format!("{host}-haproxy.cfg"), &Self::haproxy_config(ha, servers));
@@ -158,7 +174,8 @@ impl Stack for Seed {
 }
 
 fn ms(d: Option<Duration>) -> String {
-    d.map(|d| format!("{:.2} s", d.as_secs_f64())).unwrap_or_else(|| "never".into())
+    // Milliseconds: hand-over gaps are tens of them (issue 23).
+    d.map(|d| format!("{} ms", d.as_millis())).unwrap_or_else(|| "never".into())
 }
 
 fn counts(r: &Report) -> String {
@@ -169,41 +186,53 @@ fn counts(r: &Report) -> String {
 enum Scenario {
     WorkerKill,
     CrashLoop,
+    CrashLoopPair,
     Unreachable,
     Sigterm,
+    SigtermPair,
     KillAllV2,
     KillAllV3,
     Reloads,
+    Switchover,
+    SwitchoverPair,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 7] = [
+    const ALL: [Scenario; 11] = [
         Scenario::WorkerKill,
         Scenario::CrashLoop,
+        Scenario::CrashLoopPair,
         Scenario::Unreachable,
         Scenario::Sigterm,
+        Scenario::SigtermPair,
         Scenario::KillAllV2,
         Scenario::KillAllV3,
         Scenario::Reloads,
+        Scenario::Switchover,
+        Scenario::SwitchoverPair,
     ];
 
     fn title(self) -> &'static str {
         match self {
             Scenario::WorkerKill => "1. kill -9 of the master's proxy worker",
             Scenario::CrashLoop => "2. master's worker killed 5 times",
+            Scenario::CrashLoopPair => "2b. worker killed 5 times, unicast pair (gap from the last kill)",
             Scenario::Unreachable => "3. all backends unreachable from the master",
             Scenario::Sigterm => "4. SIGTERM of the master's appliance",
+            Scenario::SigtermPair => "4b. SIGTERM of the master, unicast pair",
             Scenario::KillAllV2 => "5a. kill -9 of everything (v2, 1 s)",
             Scenario::KillAllV3 => "5b. kill -9 of everything (v3, 100 ms)",
             Scenario::Reloads => "6. 10 reloads under load (one drops s3)",
+            Scenario::Switchover => "7. planned switchover (ctl / keepalived stopped), multicast",
+            Scenario::SwitchoverPair => "7b. planned switchover, unicast pair",
         }
     }
 
     fn vrrp(self) -> Vrrp {
-        if matches!(self, Scenario::KillAllV3) {
-            Vrrp::V3_100MS
-        } else {
-            Vrrp::V2_1S
+        match self {
+            Scenario::KillAllV3 => Vrrp::V3_100MS,
+            Scenario::CrashLoopPair | Scenario::SigtermPair | Scenario::SwitchoverPair => Vrrp::V2_1S.with(Peering::Unicast),
+            _ => Vrrp::V2_1S,
         }
     }
 
@@ -232,13 +261,31 @@ impl Scenario {
                 );
                 (ms(Some(r.report_move.outage)), detail)
             }
+            Scenario::CrashLoopPair => {
+                let r = scenarios::crash_loop(&mut s, 5, Duration::ZERO);
+                let detail = format!(
+                    "{} kills in {:.1} s; VIP on backup {} after the last; whole loop: gap {}, {}",
+                    r.kills,
+                    r.span.as_secs_f64(),
+                    ms(r.moved),
+                    ms(Some(r.report_move.outage)),
+                    counts(&r.report_move)
+                );
+                (ms(Some(r.report_handover.outage)), detail)
+            }
+            Scenario::Switchover | Scenario::SwitchoverPair => {
+                let r = scenarios::switchover(&mut s);
+                let detail = format!("VIP moved after {}; unheld {} ms; {}", ms(r.moved), r.unheld.as_millis(), counts(&r.report));
+                (ms(Some(r.report.outage)), detail)
+            }
             Scenario::Unreachable => {
                 let r = scenarios::backends_unreachable(&mut s, Duration::from_secs(10));
                 (ms(Some(r.report.outage)), format!("VIP moved after {}; {}", ms(r.moved), counts(&r.report)))
             }
-            Scenario::Sigterm => {
+            Scenario::Sigterm | Scenario::SigtermPair => {
                 let r = scenarios::stop_master(&mut s);
-                (ms(Some(r.report.outage)), format!("VIP moved after {}; {}", ms(r.moved), counts(&r.report)))
+                let detail = format!("VIP moved after {}; unheld {} ms; {}", ms(r.moved), r.unheld.as_millis(), counts(&r.report));
+                (ms(Some(r.report.outage)), detail)
             }
             Scenario::KillAllV2 | Scenario::KillAllV3 => {
                 let r = scenarios::kill_all(&mut s);

@@ -19,6 +19,9 @@ NGINX_PORT, IPERF_PORT = 18100, 18101
 # seed-shaped config.
 NGINX_PORTS3 = (18111, 18112, 18113)
 PORTS = {"haproxy": (18200, 18201), "hakeeper": (18300, 18301)}
+# A frontend with rules (issue "TCP content switching"): a `tcp-request connection reject` and a
+# `use_backend` on two ACLs (source network, destination port), all evaluated for every connection.
+RULES_PORTS = {"haproxy": 18202, "hakeeper": 18302}
 
 
 def cleanup():
@@ -147,6 +150,17 @@ listen l4
 listen bulk
   bind 127.0.0.1:{bulk}
   server s1 127.0.0.1:{IPERF_PORT}
+frontend rules
+  bind 127.0.0.1:{RULES_PORTS['haproxy']}
+  acl blocked src 192.0.2.0/24
+  acl local src 127.0.0.0/8
+  acl l4port dst_port {RULES_PORTS['haproxy']}
+  tcp-request connection reject if blocked
+  use_backend l4be if local l4port
+  default_backend l4be
+backend l4be
+  balance roundrobin
+  server s1 127.0.0.1:{NGINX_PORT}
 """)
     p = start(["haproxy", "-f", conf, "-db"], 1)
     wait_port(port)
@@ -164,6 +178,16 @@ def start_hakeeper():
     (name: "l4", bind: ["127.0.0.1:{port}"], maxconn: {MAXCONN}, balance: roundrobin,
      servers: [(name: "s1", addr: "127.0.0.1:{NGINX_PORT}")]),
     (name: "bulk", bind: ["127.0.0.1:{bulk}"], maxconn: {MAXCONN}, servers: [(name: "s1", addr: "127.0.0.1:{IPERF_PORT}")]),
+  ],
+  frontend: [
+    (name: "rules", bind: ["127.0.0.1:{RULES_PORTS['hakeeper']}"], maxconn: {MAXCONN}, default_backend: "l4be",
+     acls: [(name: "blocked", criterion: "src 192.0.2.0/24"), (name: "local", criterion: "src 127.0.0.0/8"),
+            (name: "l4port", criterion: "dst_port {RULES_PORTS['hakeeper']}")],
+     tcp_request_connection: ["reject if blocked"],
+     use_backend: [(backend: "l4be", cond: "if local l4port")]),
+  ],
+  backend: [
+    (name: "l4be", balance: roundrobin, servers: [(name: "s1", addr: "127.0.0.1:{NGINX_PORT}")]),
   ],
 )
 """)
@@ -221,9 +245,9 @@ def measure(name):
     pids = start_hakeeper() if name == "hakeeper" else start_haproxy()
     port, bulk = PORTS[name]
     r = {}
-    for label, close in (("keepalive", False), ("newconn", True)):
+    for label, close, at in (("keepalive", False, port), ("newconn", True, port), ("rules", True, RULES_PORTS[name])):
         c0 = cpu_seconds(pids)
-        rps, p50, p99, total = wrk(port, close)
+        rps, p50, p99, total = wrk(at, close)
         c1 = cpu_seconds(pids)
         r[label] = (rps, p50, p99, (c1 - c0) / max(total, 1) * 1e6)
     r["gbps"] = iperf(bulk)
@@ -249,6 +273,8 @@ def main():
         return statistics.median(f(r) for r in results[name])
     figures = [
         ("req/s, new connections", lambda r: r["newconn"][0], True),
+        ("req/s, new connections, frontend with 2 ACLs + tcp-request rule", lambda r: r["rules"][0], True),
+        ("CPU us/request, new connections, frontend with rules", lambda r: r["rules"][3], False),
         ("req/s, 50 kept connections", lambda r: r["keepalive"][0], True),
         ("CPU us/request, kept connections", lambda r: r["keepalive"][3], False),
         ("CPU us/request, new connections", lambda r: r["newconn"][3], False),

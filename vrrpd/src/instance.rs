@@ -71,6 +71,7 @@ impl Instance {
             garp: garp.clone(),
             track: cfg.track.clone(),
             proxy_down: cfg.proxy_down,
+            pair: cfg.pair,
         });
         Ok(Instance {
             id,

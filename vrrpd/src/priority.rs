@@ -17,6 +17,8 @@ pub enum FaultCause {
     LinkDown,
     /// Another member of the instance's sync group is in FAULT.
     SyncGroup,
+    /// `hakeeper ctl switchover`: a planned hand-over; the proxy keeps serving.
+    Switchover,
 }
 
 #[derive(Debug, Clone)]
@@ -36,12 +38,13 @@ pub struct Tracking {
     proxy_up: bool,
     links_up: bool,
     group_fault: bool,
+    switched_over: bool,
 }
 
 impl Tracking {
     pub fn new(base: u8, tracks: &[TrackScript], proxy_down: ProxyDown) -> Tracking {
         let tracks = tracks.iter().map(|t| Tracked { script: t.script, weight: t.weight, ok: None }).collect();
-        Tracking { base, tracks, proxy_down, proxy_up: true, links_up: true, group_fault: false }
+        Tracking { base, tracks, proxy_down, proxy_up: true, links_up: true, group_fault: false, switched_over: false }
     }
 
     /// After a reload that renumbered the scripts: the same tracks (in the same order) now name
@@ -76,6 +79,10 @@ impl Tracking {
 
     pub fn set_links(&mut self, up: bool) {
         self.links_up = up;
+    }
+
+    pub fn set_switchover(&mut self, on: bool) {
+        self.switched_over = on;
     }
 
     pub fn set_group_fault(&mut self, on: bool) {
@@ -114,6 +121,9 @@ impl Tracking {
     pub fn own_fault(&self) -> Option<FaultCause> {
         if !self.links_up {
             return Some(FaultCause::LinkDown);
+        }
+        if self.switched_over {
+            return Some(FaultCause::Switchover);
         }
         if !self.proxy_up && self.proxy_down == ProxyDown::Fault {
             return Some(FaultCause::ProxyDown);
@@ -177,6 +187,20 @@ mod tests {
         assert_eq!(t.fault(), Some(FaultCause::ProxyDown));
         t.set_links(false);
         assert_eq!(t.fault(), Some(FaultCause::LinkDown));
+    }
+
+    #[test]
+    fn a_switchover_faults_even_with_a_proxy_down_weight_and_yields_to_a_link_down() {
+        let mut t = Tracking::new(150, &[], ProxyDown::Weight(60));
+        t.set_switchover(true);
+        assert_eq!(t.own_fault(), Some(FaultCause::Switchover));
+        t.set_proxy(false);
+        assert_eq!(t.fault(), Some(FaultCause::Switchover));
+        t.set_links(false);
+        assert_eq!(t.fault(), Some(FaultCause::LinkDown));
+        t.set_links(true);
+        t.set_switchover(false);
+        assert_eq!(t.fault(), None, "the proxy_down weight lowers the priority, no FAULT");
     }
 
     #[test]

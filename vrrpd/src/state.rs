@@ -60,6 +60,10 @@ pub enum Event {
     Links {
         up: bool,
     },
+    /// `hakeeper ctl switchover` (on) or `switchback` (off): FAULT while the proxy serves.
+    Switchover {
+        on: bool,
+    },
     /// `vrrp_sync_group`: another member entered (or every member left) FAULT.
     GroupFault {
         on: bool,
@@ -68,7 +72,11 @@ pub enum Event {
     GroupMaster,
     /// `vrrp_sync_group`: another member left MASTER for BACKUP; a master member follows.
     GroupBackup,
+    /// The process stops: a master releases with priority 0 and hands over (see `release`).
     Shutdown,
+    /// A reload removed or changed the instance: a master releases and removes its VIPs at
+    /// once, since the instance that replaces it may claim them now.
+    Delete,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +112,9 @@ pub struct Params {
     pub track: Vec<TrackScript>,
     /// FAULT (the default) or a lower priority while the local proxy is down.
     pub proxy_down: ProxyDown,
+    /// The only two routers of the virtual router: a backup takes over at once on a
+    /// priority-0 advert instead of after Skew_Time.
+    pub pair: bool,
 }
 
 #[derive(Debug)]
@@ -119,6 +130,9 @@ pub struct Machine {
     garp_refresh_timer: Option<Instant>,
     /// keepalived's preempt_time: lower-priority adverts are accepted until it passes.
     preempt_time: Option<Instant>,
+    /// Set while a master that released (priority 0) still holds its VIPs: until the new
+    /// master's first advert, or this deadline. See [`Machine::releasing`].
+    release: Option<Instant>,
 }
 
 impl Machine {
@@ -135,6 +149,7 @@ impl Machine {
             garp_delay_timer: None,
             garp_refresh_timer: None,
             preempt_time: None,
+            release: None,
         }
     }
 
@@ -168,22 +183,36 @@ impl Machine {
         self.master_adver_int
     }
 
+    /// Whether a released master still holds its VIPs (in FAULT or stopped), waiting for the
+    /// new master's first advert; the driver keeps a stopping vrrpd running until it is false.
+    pub fn releasing(&self) -> bool {
+        self.release.is_some()
+    }
+
     /// The earliest time at which `handle(Event::Timer)` has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.adver_timer, self.down_timer, self.garp_delay_timer, self.garp_refresh_timer].into_iter().flatten().min()
+        [self.adver_timer, self.down_timer, self.garp_delay_timer, self.garp_refresh_timer, self.release].into_iter().flatten().min()
     }
 
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         if self.state == State::Stopped {
+            // Only the hand-over of a stopped master is left to finish.
+            match event {
+                Event::Advert(adv) => self.released_rx(adv, &mut out),
+                Event::Timer => self.release_timer(now, &mut out),
+                Event::Delete => self.release_now(&mut out),
+                _ => {}
+            }
             return out;
         }
         match event {
             Event::Startup => self.start(now, &mut out),
             Event::Advert(adv) => match self.state {
-                State::Backup => self.backup_rx(adv, now),
+                State::Backup => self.backup_rx(adv, now, &mut out),
                 State::Master => self.master_rx(adv, now, &mut out),
-                State::Init | State::Fault | State::Stopped => {}
+                State::Fault => self.released_rx(adv, &mut out),
+                State::Init | State::Stopped => {}
             },
             Event::Timer => self.timers(now, &mut out),
             Event::Script { script, ok } => {
@@ -199,6 +228,10 @@ impl Machine {
                 self.tracking.set_links(up);
                 self.reevaluate(now, &mut out);
             }
+            Event::Switchover { on } => {
+                self.tracking.set_switchover(on);
+                self.reevaluate(now, &mut out);
+            }
             Event::GroupFault { on } => {
                 self.tracking.set_group_fault(on);
                 self.reevaluate(now, &mut out);
@@ -206,7 +239,11 @@ impl Machine {
             Event::GroupMaster if self.state == State::Backup => self.enter_master(now, &mut out),
             Event::GroupBackup if self.state == State::Master => self.enter_backup(now, &mut out),
             Event::GroupMaster | Event::GroupBackup => {}
-            Event::Shutdown => self.shutdown(&mut out),
+            Event::Shutdown => self.shutdown(now, &mut out),
+            Event::Delete => {
+                self.shutdown(now, &mut out);
+                self.release_now(&mut out);
+            }
         }
         out
     }
@@ -239,7 +276,7 @@ impl Machine {
             return;
         }
         if self.tracking.fault().is_some() {
-            self.enter_fault(out);
+            self.enter_fault(now, out);
         } else if self.tracking.base() == OWNER {
             self.enter_master(now, out);
         } else {
@@ -249,6 +286,8 @@ impl Machine {
 
     fn enter_master(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.clear_timers();
+        // A master that released and comes back (the owner leaving FAULT) keeps its VIPs.
+        self.release = None;
         self.master_adver_int = self.p.advert_int;
         self.transition(State::Master, out);
         out.push(Action::AddVips);
@@ -267,16 +306,23 @@ impl Machine {
         let from = self.state;
         self.clear_timers();
         self.transition(State::Backup, out);
-        // From Init too: a VIP left behind by a crashed vrrpd must not stay on a backup.
-        if matches!(from, State::Master | State::Init) {
+        // From Init too: a VIP left behind by a crashed vrrpd must not stay on a backup; and
+        // from a FAULT that still held its VIPs for a hand-over.
+        let held = self.release.take().is_some();
+        if matches!(from, State::Master | State::Init) || held {
             out.push(Action::RemoveVips);
         }
         self.down_timer = Some(now + self.mdi());
     }
 
     /// keepalived: a master entering FAULT sends two priority-0 adverts, then removes its VIPs
-    /// and stays silent.
-    fn enter_fault(&mut self, out: &mut Vec<Action>) {
+    /// and stays silent. hakeeper departs from it in when the VIPs go (see `release`): a
+    /// planned switchover, whose proxy serves on, hands over; so does a pair's master for any
+    /// cause but a link down, since its backup takes over at once. Otherwise (a crashed proxy,
+    /// a failed check, with several backups) the VIPs go at once as RFC 5798 has it: nothing
+    /// would answer the connections a held VIP accepts during the backup's Skew_Time, and they
+    /// would be reset once it moves, where a client's retried SYN reaches the new master.
+    fn enter_fault(&mut self, now: Instant, out: &mut Vec<Action>) {
         let from = self.state;
         self.clear_timers();
         self.preempt_time = None;
@@ -285,7 +331,13 @@ impl Machine {
             State::Master => {
                 out.push(Action::Advertise { priority: 0 });
                 out.push(Action::Advertise { priority: 0 });
-                out.push(Action::RemoveVips);
+                match self.tracking.fault() {
+                    // Cut off: it can neither serve nor hear the new master.
+                    Some(FaultCause::LinkDown) => out.push(Action::RemoveVips),
+                    Some(FaultCause::Switchover) => self.release(now),
+                    _ if self.p.pair => self.release(now),
+                    _ => out.push(Action::RemoveVips),
+                }
             }
             State::Init => out.push(Action::RemoveVips),
             State::Backup | State::Fault | State::Stopped => {}
@@ -297,7 +349,7 @@ impl Machine {
     fn reevaluate(&mut self, now: Instant, out: &mut Vec<Action>) {
         let fault = self.tracking.fault().is_some();
         match self.state {
-            State::Backup | State::Master if fault => self.enter_fault(out),
+            State::Backup | State::Master if fault => self.enter_fault(now, out),
             // Leaving FAULT waits a full Master_Down_Interval, except for the owner.
             State::Fault if !fault && self.tracking.base() == OWNER => self.enter_master(now, out),
             State::Fault if !fault => {
@@ -334,15 +386,52 @@ impl Machine {
                     }
                 }
             }
-            State::Init | State::Fault | State::Stopped => {}
+            State::Fault => self.release_timer(now, out),
+            State::Init | State::Stopped => {}
+        }
+    }
+
+    /// A releasing master keeps its VIPs (and its proxy keeps serving on them) after its
+    /// priority-0 advert, so that the VIP is never unheld: RFC 5798 §6.4.3 removes them at once
+    /// and leaves clients without a server for the backup's Skew_Time. The new master's
+    /// gratuitous ARP / unsolicited NA repoints the clients; its first advert (or the bound, if
+    /// no one takes over) ends the hold. Both holding the VIP for that moment is what any
+    /// takeover looks like to keepalived: the released master stays silent, so nothing flaps.
+    fn release(&mut self, now: Instant) {
+        self.release = Some(now + timing::release_hold(self.p.advert_int));
+    }
+
+    /// A released master hears an advert: a priority above 0 comes from the new master.
+    fn released_rx(&mut self, adv: Received, out: &mut Vec<Action>) {
+        if adv.priority > 0 {
+            self.release_now(out);
+        }
+    }
+
+    fn release_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.release.is_some_and(|t| t <= now) {
+            self.release_now(out);
+        }
+    }
+
+    fn release_now(&mut self, out: &mut Vec<Action>) {
+        if self.release.take().is_some() {
+            out.push(Action::RemoveVips);
         }
     }
 
     /// Backup receiving an advert (RFC §6.4.2, keepalived's `vrrp_state_backup`).
-    fn backup_rx(&mut self, adv: Received, now: Instant) {
+    fn backup_rx(&mut self, adv: Received, now: Instant, out: &mut Vec<Action>) {
         if adv.priority == 0 {
-            // The master is leaving: take over after Skew_Time only.
-            self.down_timer = Some(now + self.skew());
+            if self.p.pair {
+                // The master is leaving and no other backup exists: Skew_Time only decides
+                // which of several backups wins, so a pair's backup takes over at once. The
+                // releasing master holds the VIP until it hears our first advert.
+                self.enter_master(now, out);
+            } else {
+                // RFC 5798 §6.4.2: take over after Skew_Time, so the highest backup wins.
+                self.down_timer = Some(now + self.skew());
+            }
             return;
         }
         let ours = self.priority();
@@ -386,14 +475,15 @@ impl Machine {
         }
     }
 
-    /// Shutdown (RFC §6.4.3): a master releases with one priority-0 advert.
-    fn shutdown(&mut self, out: &mut Vec<Action>) {
+    /// Shutdown (RFC §6.4.3): a master releases with one priority-0 advert and hands over
+    /// (`release`); a FAULT still holding its VIPs keeps waiting for the new master.
+    fn shutdown(&mut self, now: Instant, out: &mut Vec<Action>) {
         let was_master = self.state == State::Master;
         self.clear_timers();
         self.transition(State::Stopped, out);
         if was_master {
             out.push(Action::Advertise { priority: 0 });
-            out.push(Action::RemoveVips);
+            self.release(now);
         }
     }
 }

@@ -19,7 +19,13 @@ fn params(priority: u8) -> Params {
         garp: Garp::default(),
         track: Vec::new(),
         proxy_down: ProxyDown::Fault,
+        pair: false,
     }
+}
+
+fn pair(mut p: Params) -> Params {
+    p.pair = true;
+    p
 }
 
 fn with_track(mut p: Params, weights: &[i32]) -> Params {
@@ -311,10 +317,21 @@ fn v3_master_goes_backup_with_the_new_master_interval_and_back_to_its_own() {
 #[test]
 fn shutdown_releases_with_priority_zero_only_from_master() {
     let mut steps = master_at_3610();
-    steps.push(step(4000, Event::Shutdown, vec![to(State::Stopped, 100), adv(0), Action::RemoveVips], State::Stopped, None));
-    steps.push(step(5000, Event::Timer, vec![], State::Stopped, None));
-    steps.push(step(5000, advert(200), vec![], State::Stopped, None));
+    // The VIPs stay until the new master's first advert (the hold ends 1.1 s later at most).
+    steps.push(step(4000, Event::Shutdown, vec![to(State::Stopped, 100), adv(0)], State::Stopped, Some(5100)));
+    // Another release (priority 0) is no new master.
+    steps.push(step(4100, advert(0), vec![], State::Stopped, Some(5100)));
+    steps.push(step(4610, advert(50), vec![Action::RemoveVips], State::Stopped, None));
+    steps.push(step(5100, Event::Timer, vec![], State::Stopped, None));
+    steps.push(step(5200, advert(200), vec![], State::Stopped, None));
     run("shutdown master", params(100), steps);
+    // Nobody takes over: the VIPs go when the hold ends.
+    let mut steps = master_at_3610();
+    steps.push(step(4000, Event::Shutdown, vec![to(State::Stopped, 100), adv(0)], State::Stopped, Some(5100)));
+    steps.push(step(5099, Event::Timer, vec![], State::Stopped, Some(5100)));
+    steps.push(step(5100, Event::Timer, vec![Action::RemoveVips], State::Stopped, None));
+    let m = run("shutdown alone", params(100), steps);
+    assert!(!m.releasing());
     run(
         "shutdown backup",
         params(100),
@@ -329,6 +346,7 @@ fn shutdown_releases_with_priority_zero_only_from_master() {
 fn failing_zero_weight_script_faults_a_master_with_two_priority_zero_adverts() {
     let p = with_track(params(100), &[0]);
     let mut steps = master_at_3610();
+    // Not a pair: the VIPs go at once (nothing would answer on them during Skew_Time).
     steps.push(step(
         4000,
         Event::Script { script: 0, ok: false },
@@ -345,6 +363,25 @@ fn failing_zero_weight_script_faults_a_master_with_two_priority_zero_adverts() {
 }
 
 #[test]
+fn a_pair_master_in_fault_holds_its_vips_until_the_new_master_advertises() {
+    let p = pair(with_track(params(100), &[0]));
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::Script { script: 0, ok: false },
+        vec![fault(100, FaultCause::Script(0)), adv(0), adv(0)],
+        State::Fault,
+        Some(5100),
+    ));
+    // Another release (priority 0) is no new master.
+    steps.push(step(4001, advert(0), vec![], State::Fault, Some(5100)));
+    steps.push(step(4002, advert(50), vec![Action::RemoveVips], State::Fault, None));
+    steps.push(step(4500, advert(50), vec![], State::Fault, None));
+    steps.push(step(7000, Event::Script { script: 0, ok: true }, vec![to(State::Backup, 100)], State::Backup, Some(10610)));
+    run("pair script fault", p, steps);
+}
+
+#[test]
 fn proxy_down_faults_by_default_and_proxy_up_recovers() {
     let mut steps = master_at_3610();
     steps.push(step(
@@ -356,6 +393,46 @@ fn proxy_down_faults_by_default_and_proxy_up_recovers() {
     ));
     steps.push(step(5000, Event::Proxy { up: true }, vec![to(State::Backup, 100)], State::Backup, Some(8610)));
     run("proxy", params(100), steps);
+    // A pair holds the VIPs (its backup takes over at once); healthy again before that, it
+    // does not keep them as a backup.
+    let mut steps = master_at_3610();
+    steps.push(step(4000, Event::Proxy { up: false }, vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0)], State::Fault, Some(5100)));
+    steps.push(step(5000, Event::Proxy { up: true }, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(8610)));
+    run("pair proxy", pair(params(100)), steps);
+    let mut steps = master_at_3610();
+    steps.push(step(4000, Event::Proxy { up: false }, vec![fault(100, FaultCause::ProxyDown), adv(0), adv(0)], State::Fault, Some(5100)));
+    steps.push(step(5100, Event::Timer, vec![Action::RemoveVips], State::Fault, None));
+    steps.push(step(6000, Event::Proxy { up: true }, vec![to(State::Backup, 100)], State::Backup, Some(9610)));
+    run("pair proxy, nobody took over", pair(params(100)), steps);
+}
+
+#[test]
+fn a_switchover_hands_over_without_a_pair_and_switchback_recovers() {
+    // The proxy serves on: the VIPs stay until the new master (after its Skew_Time) advertises.
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::Switchover { on: true },
+        vec![fault(100, FaultCause::Switchover), adv(0), adv(0)],
+        State::Fault,
+        Some(5100),
+    ));
+    steps.push(step(4610, advert(90), vec![Action::RemoveVips], State::Fault, None));
+    steps.push(step(6000, Event::Switchover { on: false }, vec![to(State::Backup, 100)], State::Backup, Some(9610)));
+    run("switchover", params(100), steps);
+    // Even with a proxy_down weight (a switchover is no proxy failure).
+    let mut p = params(100);
+    p.proxy_down = ProxyDown::Weight(60);
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::Switchover { on: true },
+        vec![fault(100, FaultCause::Switchover), adv(0), adv(0)],
+        State::Fault,
+        Some(5100),
+    ));
+    steps.push(step(4500, Event::Switchover { on: false }, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(8110)));
+    run("switchover with a weight", p, steps);
 }
 
 #[test]
@@ -490,4 +567,120 @@ fn sync_group_fault_faults_every_member_and_clears_with_it() {
     steps.push(step(5000, Event::GroupFault { on: false }, vec![to(State::Backup, 100)], State::Backup, Some(8610)));
     let m = run("group fault", params(100), steps);
     assert!(!m.own_fault());
+}
+
+#[test]
+fn a_pair_backup_takes_over_at_once_on_priority_zero() {
+    for preempt in [true, false] {
+        let mut p = pair(params(100));
+        p.preempt = preempt;
+        run(
+            "pair",
+            p,
+            vec![
+                step(0, Event::Startup, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(3610)),
+                step(1000, advert(150), vec![], State::Backup, Some(4610)),
+                // No Skew_Time: no other backup can be waiting to win.
+                step(1500, advert(0), becomes_master(100), State::Master, Some(2500)),
+                // The leaving master's second priority-0 advert (FAULT sends two) is answered.
+                step(1501, advert(0), vec![adv(100)], State::Master, Some(2501)),
+            ],
+        );
+    }
+}
+
+#[test]
+fn without_pair_a_priority_zero_advert_keeps_rfc_skew() {
+    // Multicast, or several unicast peers: the highest backup must win, so Skew_Time stays.
+    run(
+        "not a pair",
+        params(100),
+        vec![
+            step(0, Event::Startup, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(3610)),
+            step(1000, advert(0), vec![], State::Backup, Some(1610)),
+            step(1609, Event::Timer, vec![], State::Backup, Some(1610)),
+        ],
+    );
+}
+
+#[test]
+fn a_pair_master_hands_over_to_a_pair_backup() {
+    // Both ends of the exchange, with the actions of one fed to the other as the wire would.
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut old = Machine::new(pair(params(150)));
+    let mut new = Machine::new(pair(params(100)));
+    old.handle(Event::Startup, at(0));
+    new.handle(Event::Startup, at(0));
+    old.handle(Event::Timer, at(3415));
+    assert_eq!(old.state(), State::Master);
+    new.handle(advert_from(LOCAL, 150), at(3415));
+    let released = old.handle(Event::Proxy { up: false }, at(5000));
+    assert_eq!(released, vec![fault(150, FaultCause::ProxyDown), adv(0), adv(0)], "the VIPs are kept for now");
+    let took = new.handle(advert_from(LOCAL, 0), at(5001));
+    assert_eq!(took, becomes_master(100));
+    let gone = old.handle(advert(100), at(5002));
+    assert_eq!(gone, vec![Action::RemoveVips], "the new master's first advert ends the hold");
+    assert!(!old.releasing());
+}
+
+#[test]
+fn a_link_down_master_removes_its_vips_at_once() {
+    // Cut off, it can neither serve on the VIPs nor hear the new master: no hand-over hold.
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::Links { up: false },
+        vec![fault(100, FaultCause::LinkDown), adv(0), adv(0), Action::RemoveVips],
+        State::Fault,
+        None,
+    ));
+    run("link down master", params(100), steps);
+}
+
+#[test]
+fn shutdown_during_a_fault_hand_over_keeps_waiting_for_the_new_master() {
+    let mut steps = master_at_3610();
+    steps.push(step(
+        4000,
+        Event::Switchover { on: true },
+        vec![fault(100, FaultCause::Switchover), adv(0), adv(0)],
+        State::Fault,
+        Some(5100),
+    ));
+    steps.push(step(4200, Event::Shutdown, vec![to(State::Stopped, 100)], State::Stopped, Some(5100)));
+    steps.push(step(4610, advert(90), vec![Action::RemoveVips], State::Stopped, None));
+    run("fault then stop", params(100), steps);
+}
+
+#[test]
+fn delete_by_a_reload_removes_the_vips_at_once() {
+    // The instance that replaces it may claim the same VIPs right away.
+    let mut steps = master_at_3610();
+    steps.push(step(4000, Event::Delete, vec![to(State::Stopped, 100), adv(0), Action::RemoveVips], State::Stopped, None));
+    run("delete master", params(100), steps);
+    let mut steps = master_at_3610();
+    steps.push(step(4000, Event::Shutdown, vec![to(State::Stopped, 100), adv(0)], State::Stopped, Some(5100)));
+    steps.push(step(4100, Event::Delete, vec![Action::RemoveVips], State::Stopped, None));
+    run("delete while handing over", params(100), steps);
+}
+
+#[test]
+fn an_owner_back_from_a_fault_it_held_through_keeps_its_vips() {
+    let p = pair(with_track(params(255), &[0]));
+    run(
+        "owner hold",
+        p,
+        vec![
+            step(0, Event::Startup, becomes_master(255), State::Master, Some(1000)),
+            step(
+                500,
+                Event::Script { script: 0, ok: false },
+                vec![fault(255, FaultCause::Script(0)), adv(0), adv(0)],
+                State::Fault,
+                Some(1600),
+            ),
+            step(900, Event::Script { script: 0, ok: true }, becomes_master(255), State::Master, Some(1900)),
+        ],
+    );
 }

@@ -17,6 +17,21 @@ pub fn master_down(version: Version, priority: u8, master_adver_int: Duration) -
     master_adver_int * 3 + skew(version, priority, master_adver_int)
 }
 
+/// The longest a released master holds its VIPs waiting for the new master's first advert.
+/// A backup takes over after its Skew_Time at the latest (a pair's backup at once), and Skew_Time
+/// is always under one advert interval (v2: under 1 s, v3: under the interval), so one interval
+/// plus the slack covers any backup that heard the priority-0 advert (v3 beyond 1 s intervals:
+/// a slow backup may come after the cap, and clients wait for it as RFC 5798 has them wait).
+/// Capped at 1 s: a stopping supervisor waits 1.5 s for vrrpd before it drains the proxy
+/// (supervisor.rs VRRP_RELEASE_WAIT), within its 5 s stop promise.
+pub fn release_hold(advert_int: Duration) -> Duration {
+    advert_int.min(RELEASE_HOLD_CAP) + RELEASE_SLACK
+}
+
+const RELEASE_HOLD_CAP: Duration = Duration::from_secs(1);
+/// For the new master's advert to reach us (scheduling, a busy host).
+const RELEASE_SLACK: Duration = Duration::from_millis(100);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +55,20 @@ mod tests {
         assert_eq!(ms(skew(Version::V3, 100, half)), 304);
         assert_eq!(ms(master_down(Version::V3, 100, half)), 1804);
         assert_eq!(ms(skew(Version::V2, 100, Duration::from_secs(2))), 609);
+    }
+
+    #[test]
+    fn release_hold_outlasts_the_slowest_backups_skew_and_is_capped() {
+        for int in [100, 1000] {
+            let int = Duration::from_millis(int);
+            assert!(release_hold(int) > skew(Version::V3, 1, int), "v3 at {int:?}");
+        }
+        for secs in [1, 3] {
+            let int = Duration::from_secs(secs);
+            assert!(release_hold(int) > skew(Version::V2, 1, int), "v2 at {int:?}: its skew never exceeds 1 s");
+        }
+        assert_eq!(ms(release_hold(Duration::from_secs(1))), 1100);
+        assert_eq!(ms(release_hold(Duration::from_secs(5))), 1100, "within the supervisor's 1.5 s wait");
     }
 
     #[test]

@@ -361,6 +361,9 @@ pub struct VrrpInstance {
     pub proxy_down: ProxyDown,
     /// VRRPv3 over IPv4: checksum with the IPv4 pseudo-header (sent and expected).
     pub v3_checksum_pseudo_header: bool,
+    /// The only two routers of the virtual router (an explicit `pair`, or one unicast peer): a
+    /// backup takes over at once on a priority-0 advert.
+    pub pair: bool,
 }
 
 /// What an instance does while the local proxy is down.

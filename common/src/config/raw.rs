@@ -649,6 +649,13 @@ pub struct RawVrrpInstance {
     /// for routers that omit it (Cisco, old FRR). Absent = true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v3_checksum_pseudo_header: Option<bool>,
+    /// Whether this router and its one peer are the only two in the virtual router. A backup
+    /// of a pair takes over at once on the master's priority-0 advert instead of after
+    /// Skew_Time (RFC 5798 §6.4.2), since no other backup can be waiting to win. Absent = true
+    /// with exactly one `unicast_peers` entry, false otherwise (multicast, or several peers);
+    /// `true` with several unicast peers is an error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair: Option<bool>,
 }
 
 /// An instance's reaction to `ProxyDown` (the local proxy worker keeps dying or cannot start).

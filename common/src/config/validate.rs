@@ -847,6 +847,7 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
         vrrp_options::notify_commands(c, &p, inst);
         let proxy_down = vrrp_options::proxy_down(c, &p, inst);
         let v3_checksum_pseudo_header = vrrp_options::pseudo_header(c, &p, inst, version, v6);
+        let pair = vrrp_options::pair(c, &p, inst);
         instances.push(VrrpInstance {
             name: inst.name.clone(),
             interface: inst.interface.clone(),
@@ -870,6 +871,7 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
             notify: inst.notify.clone(),
             proxy_down,
             v3_checksum_pseudo_header,
+            pair,
         });
     }
 

@@ -46,6 +46,23 @@ pub enum AdminState {
     Maint,
 }
 
+impl AdminState {
+    /// As HAProxy's stats page and runtime API write them.
+    pub fn name(self) -> &'static str {
+        match self {
+            AdminState::Ready => "READY",
+            AdminState::Drain => "DRAIN",
+            AdminState::Maint => "MAINT",
+        }
+    }
+}
+
+impl std::fmt::Display for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 // Start carries a whole config slice and is sent once per worker; boxing it buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +171,18 @@ pub enum VrrpState {
     Fault,
 }
 
+/// As keepalived writes them (`Entering MASTER STATE`).
+impl std::fmt::Display for VrrpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VrrpState::Init => "INIT",
+            VrrpState::Backup => "BACKUP",
+            VrrpState::Master => "MASTER",
+            VrrpState::Fault => "FAULT",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToVrrp {
     Start(Vrrp),
@@ -164,6 +193,11 @@ pub enum ToVrrp {
     /// The local proxy is serving (`true`) or has given up (`false`).
     ProxyHealth {
         up: bool,
+    },
+    /// `hakeeper ctl switchover` (`true`) or `switchback`: FAULT for a planned hand-over while
+    /// the proxy keeps serving.
+    Switchover {
+        on: bool,
     },
     /// Release every VIP (priority 0 adverts) and exit.
     Shutdown,

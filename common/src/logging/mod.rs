@@ -77,7 +77,10 @@ pub fn init(role: &str, spec: &LogSpec) -> Result<(), LogError> {
             // In the foreground the console still logs: a syslog target that is not there (no
             // syslog daemon on a test machine) is reported, not fatal.
             Err(e) if console => {
-                let _ = writeln!(std::io::stderr(), "{}: {e}; logging to the console only", ident(role));
+                // Said once, by the supervisor: its children find the same.
+                if role.is_empty() || role == "supervisor" {
+                    let _ = writeln!(std::io::stderr(), "{}: {e}; logging to the console only", ident(role));
+                }
             }
             Err(e) => return Err(e),
         }

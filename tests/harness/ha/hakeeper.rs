@@ -1,12 +1,13 @@
 //! hakeeper as the lab's appliance: `hakeeper run -c HOST.ron --foreground` on each LB host,
 //! with the built-in tracks that replace the seed's `haproxy_check.sh`.
 
-use super::{HaLab, Stack, VIP_PORT};
+use super::{HaLab, Peering, Stack, Vrrp, VIP_PORT};
 use crate::harness::netns::VIP;
-use crate::harness::process::{binary, children_of};
+use crate::harness::process::{binary, children_of, run_cli};
 use nix::sys::signal::Signal;
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// Worker exits that make a host give up its VIPs, and the window they are counted in: the
 /// design's 5, in a window short enough that a crash-loop test sees the proxy come back.
@@ -34,6 +35,14 @@ pub fn config(ha: &HaLab, host: &str, priority: u8, servers: &[&str]) -> String 
         .map(|s| format!("(name: \"{s}\", addr: \"{}\", check: (inter: \"500ms\", rise: 2, fall: 2))", ha.backend_addr(s)))
         .collect();
     let auth = if ha.vrrp.version == 2 { "auth: pass(\"1111\"), " } else { "" };
+    let peering = match ha.vrrp.peering {
+        Peering::Multicast => String::new(),
+        Peering::MulticastPair => "pair: true, ".to_string(),
+        // One peer: a pair without saying so.
+        Peering::Unicast => {
+            format!("unicast_src_ip: \"{}\", unicast_peers: [\"{}\"], ", ha.lab.addr(host), ha.lab.addr(Vrrp::peer_of(host)))
+        }
+    };
     let ctl = ha.lab.dir.join(format!("{host}-ctl.sock"));
     format!(
         r#"(
@@ -50,7 +59,7 @@ pub fn config(ha: &HaLab, host: &str, priority: u8, servers: &[&str]) -> String 
       (name: "chk_backends", builtin: min_servers_up(backend: "web", servers: 1), weight: 0),
     ],
     instances: [(name: "VI_1", interface: "eth0", vrid: 35, priority: {priority}, version: {version},
-                 state: backup, preempt: true, advert_int: "{advert}", {auth}vips: ["{VIP}"],
+                 state: backup, preempt: true, advert_int: "{advert}", {auth}{peering}vips: ["{VIP}"],
                  track: [(script: "chk_proxy"), (script: "chk_backends")])],
   ),
 )
@@ -80,6 +89,12 @@ impl Stack for Hakeeper {
 
     fn stop(&mut self, ha: &HaLab, host: &str) {
         ha.lab.signal(self.supervisor(host) as u32, Signal::SIGTERM);
+    }
+
+    fn switchover(&mut self, ha: &HaLab, host: &str) {
+        let ctl = ha.lab.dir.join(format!("{host}-ctl.sock")).display().to_string();
+        let (code, out, err) = run_cli(&["ctl", "--socket", &ctl, "switchover"], Duration::from_secs(5));
+        assert_eq!(code, 0, "ctl switchover on {host}: {out}{err}\n{}", ha.logs());
     }
 
     fn reload(&mut self, ha: &mut HaLab, host: &str, priority: u8, servers: &[&str]) {

@@ -26,18 +26,43 @@ pub const BACKUP_PRIORITY: u8 = 100;
 pub const BACKEND_PORT: u16 = 8080;
 pub const VIP_PORT: u16 = 80;
 
-/// VRRP timing, the same on both LB hosts apart from the priority.
+/// How the two LB hosts find each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peering {
+    /// 224.0.0.18, no pair setting: RFC timing (a backup waits Skew_Time on priority 0).
+    Multicast,
+    /// 224.0.0.18 with hakeeper's `pair: true` (keepalived has no such setting).
+    MulticastPair,
+    /// `unicast_src_ip` + one `unicast_peer` each: a pair for hakeeper.
+    Unicast,
+}
+
+/// VRRP timing and peering, the same on both LB hosts apart from the priority.
 #[derive(Debug, Clone, Copy)]
 pub struct Vrrp {
     pub version: u8,
     pub advert_int: Duration,
+    pub peering: Peering,
 }
 
 impl Vrrp {
-    /// keepalived's defaults and the seed's: v2, one advert a second.
-    pub const V2_1S: Vrrp = Vrrp { version: 2, advert_int: Duration::from_secs(1) };
+    /// keepalived's defaults and the seed's: v2, one advert a second, multicast.
+    pub const V2_1S: Vrrp = Vrrp { version: 2, advert_int: Duration::from_secs(1), peering: Peering::Multicast };
     /// v3 at 10 centiseconds.
-    pub const V3_100MS: Vrrp = Vrrp { version: 3, advert_int: Duration::from_millis(100) };
+    pub const V3_100MS: Vrrp = Vrrp { version: 3, advert_int: Duration::from_millis(100), peering: Peering::Multicast };
+
+    pub fn with(self, peering: Peering) -> Vrrp {
+        Vrrp { peering, ..self }
+    }
+
+    /// The peer of `host` (the other LB host).
+    pub fn peer_of(host: &str) -> &'static str {
+        if host == MASTER {
+            BACKUP
+        } else {
+            MASTER
+        }
+    }
 
     /// The advert interval as hakeeper's config writes it.
     pub fn advert_text(&self) -> String {
@@ -71,6 +96,9 @@ pub trait Stack {
     fn workers(&self, ha: &HaLab, host: &str) -> Vec<i32>;
     /// Stops the appliance on `host` the orderly way (SIGTERM).
     fn stop(&mut self, ha: &HaLab, host: &str);
+    /// A planned hand-over of `host`'s VIP while its proxy keeps running (hakeeper: `ctl
+    /// switchover`; the seed: keepalived stopped alone).
+    fn switchover(&mut self, ha: &HaLab, host: &str);
     /// Reloads `host` with a config whose backend has `servers`.
     fn reload(&mut self, ha: &mut HaLab, host: &str, priority: u8, servers: &[&str]);
 }

@@ -29,6 +29,33 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<Ins
     }
 }
 
+/// Waits (bounded) until the backup holds the VIP alone, sampling both hosts; when that was,
+/// and the longest stretch seen in which neither held it (what a hand-over is meant to avoid).
+pub fn watch_move(ha: &HaLab, timeout: Duration) -> (Option<Instant>, Duration) {
+    let end = Instant::now() + timeout;
+    let (mut unheld_since, mut longest) = (None::<Instant>, Duration::ZERO);
+    loop {
+        let now = Instant::now();
+        let (master, backup) = (ha.lab.has_addr(MASTER, VIP), ha.lab.has_addr(BACKUP, VIP));
+        match (master || backup, unheld_since) {
+            (false, None) => unheld_since = Some(now),
+            (true, Some(t)) => {
+                longest = longest.max(now - t);
+                unheld_since = None;
+            }
+            _ => {}
+        }
+        if backup && !master {
+            // When the sample that saw it ended: an upper bound.
+            return (Some(Instant::now()), longest);
+        }
+        if now >= end {
+            return (None, longest.max(unheld_since.map_or(Duration::ZERO, |t| now - t)));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn sleep_until(t: Instant) {
     std::thread::sleep(t.saturating_duration_since(Instant::now()));
 }
@@ -104,6 +131,9 @@ pub struct CrashLoop {
     pub report_move: Report,
     /// The client around the return (2 s either side).
     pub report_back: Report,
+    /// The client from the last kill (when the node gives up) to 2 s after the move: the
+    /// hand-over itself, without the restart backoffs of the loop before it.
+    pub report_handover: Report,
 }
 
 pub fn crash_loop<S: Stack>(s: &mut Setup<S>, kills: usize, back_bound: Duration) -> CrashLoop {
@@ -132,6 +162,7 @@ pub fn crash_loop<S: Stack>(s: &mut Setup<S>, kills: usize, back_bound: Duration
     let move_end = moved.unwrap_or_else(Instant::now) + Duration::from_secs(2);
     sleep_until(move_end);
     let report_move = analyse(&s.ha.client().attempts(), first - Duration::from_secs(1), move_end);
+    let report_handover = analyse(&s.ha.client().attempts(), last, move_end);
     let back = if moved.is_some() { wait_for(back_bound, || s.ha.sole_holder(MASTER)) } else { None };
     let report_back = match back {
         Some(t) => {
@@ -140,7 +171,15 @@ pub fn crash_loop<S: Stack>(s: &mut Setup<S>, kills: usize, back_bound: Duration
         }
         None => Report::default(),
     };
-    CrashLoop { kills: count, span: last - first, moved: moved.map(|t| t - last), back: back.map(|t| t - last), report_move, report_back }
+    CrashLoop {
+        kills: count,
+        span: last - first,
+        moved: moved.map(|t| t - last),
+        back: back.map(|t| t - last),
+        report_move,
+        report_back,
+        report_handover,
+    }
 }
 
 /// Scenario 3: every backend unreachable from the master (blackhole routes on lb1).
@@ -170,6 +209,8 @@ pub fn backends_unreachable<S: Stack>(s: &mut Setup<S>, bound: Duration) -> Unre
 #[derive(Debug)]
 pub struct Stop {
     pub moved: Option<Duration>,
+    /// The longest stretch in which neither host held the VIP.
+    pub unheld: Duration,
     /// Every process of the master's appliance had exited this long after the signal.
     pub exited: Option<Duration>,
     pub report: Report,
@@ -178,12 +219,31 @@ pub struct Stop {
 pub fn stop_master<S: Stack>(s: &mut Setup<S>) -> Stop {
     let event = Instant::now();
     s.stack.stop(&s.ha, MASTER);
-    let moved = wait_for(Duration::from_secs(6), || s.ha.sole_holder(BACKUP));
+    let (moved, unheld) = watch_move(&s.ha, Duration::from_secs(6));
     let exited = wait_for(Duration::from_secs(7), || s.ha.host_pids(MASTER).is_empty());
     let end = moved.unwrap_or(event).max(event + Duration::from_secs(2)) + Duration::from_secs(1);
     sleep_until(end);
     let report = analyse(&s.ha.client().attempts(), event - Duration::from_secs(1), end);
-    Stop { moved: moved.map(|t| t - event), exited: exited.map(|t| t - event), report }
+    Stop { moved: moved.map(|t| t - event), unheld, exited: exited.map(|t| t - event), report }
+}
+
+/// Scenario 7: a planned switchover of the master while its proxy keeps running.
+#[derive(Debug)]
+pub struct Switchover {
+    pub moved: Option<Duration>,
+    /// The longest stretch in which neither host held the VIP.
+    pub unheld: Duration,
+    pub report: Report,
+}
+
+pub fn switchover<S: Stack>(s: &mut Setup<S>) -> Switchover {
+    let event = Instant::now();
+    s.stack.switchover(&s.ha, MASTER);
+    let (moved, unheld) = watch_move(&s.ha, Duration::from_secs(6));
+    let end = moved.unwrap_or(event).max(event + Duration::from_secs(1)) + Duration::from_secs(1);
+    sleep_until(end);
+    let report = analyse(&s.ha.client().attempts(), event - Duration::from_secs(1), end);
+    Switchover { moved: moved.map(|t| t - event), unheld, report }
 }
 
 /// Scenario 5: `kill -9` of every process of the master's appliance. The master's VIP stays

@@ -107,6 +107,7 @@ struct Node {
     /// starts (it sends them only when they change).
     script_states: HashMap<usize, bool>,
     proxy_up: bool,
+    switched_over: bool,
     /// When the counters are next sent to the supervisor.
     counters_due: Instant,
 }
@@ -221,6 +222,7 @@ impl Node {
             following: false,
             script_states: HashMap::new(),
             proxy_up: true,
+            switched_over: false,
             counters_due: Instant::now() + counters::COUNTERS_EVERY,
         })
     }
@@ -250,17 +252,30 @@ impl Node {
         self.sync_group_faults(now);
     }
 
+    /// The loop. Once told to stop, it runs on (without the supervisor channel) only while a
+    /// released master still holds its VIPs for the new master (`Machine::releasing`), which a
+    /// bound of about one advert interval ends.
     fn serve(&mut self) -> Result<(), VrrpError> {
         let mut buf = vec![0u8; 65536];
+        let mut stopping: Option<Result<(), VrrpError>> = None;
         loop {
             let now = Instant::now();
             self.fire_timers(now);
+            if let Some(result) = stopping.take() {
+                if !self.releasing() {
+                    return result;
+                }
+                stopping = Some(result);
+            }
             let timeout = self.next_deadline().map(|d| d.saturating_duration_since(Instant::now()));
-            for source in self.wait(timeout)? {
+            for source in self.wait(timeout, stopping.is_none())? {
                 match source {
                     Source::Supervisor => {
                         if let Flow::Stop(result) = self.supervisor_readable() {
-                            return result;
+                            if self.releasing() {
+                                log::info!("handing over: keeping the VIPs until the new master advertises");
+                            }
+                            stopping = Some(result);
                         }
                     }
                     Source::Links => {
@@ -275,10 +290,20 @@ impl Node {
         }
     }
 
-    /// Polls channel, link watch and sockets; the ones that are readable.
-    fn wait(&self, timeout: Option<Duration>) -> Result<Vec<Source>, VrrpError> {
-        let mut sources = vec![Source::Supervisor, Source::Links];
-        let mut fds = vec![PollFd::new(self.channel.as_fd(), PollFlags::POLLIN), PollFd::new(self.links.as_fd(), PollFlags::POLLIN)];
+    /// Whether an instance still holds its VIPs after releasing them (priority 0).
+    fn releasing(&self) -> bool {
+        self.instances.iter().any(|i| i.machine.releasing())
+    }
+
+    /// Polls the link watch, the sockets and (unless stopping) the supervisor channel; the ones
+    /// that are readable.
+    fn wait(&self, timeout: Option<Duration>, channel: bool) -> Result<Vec<Source>, VrrpError> {
+        let mut sources = vec![Source::Links];
+        let mut fds = vec![PollFd::new(self.links.as_fd(), PollFlags::POLLIN)];
+        if channel {
+            sources.push(Source::Supervisor);
+            fds.push(PollFd::new(self.channel.as_fd(), PollFlags::POLLIN));
+        }
         for (k, f) in self.ifaces.iter().enumerate() {
             if let Some(s) = &f.sock4 {
                 sources.push(Source::V4(k));
@@ -368,6 +393,11 @@ impl Node {
                 self.proxy_up = up;
                 Event::Proxy { up }
             }
+            ToVrrp::Switchover { on } => {
+                log::info!("{}", if on { "planned switchover: handing the VIPs over" } else { "switchback" });
+                self.switched_over = on;
+                Event::Switchover { on }
+            }
         };
         for i in 0..self.instances.len() {
             let actions = self.instances[i].machine.handle(event.clone(), now);
@@ -441,6 +471,7 @@ impl Node {
             Some(FaultCause::ProxyDown) => " (the local proxy is down)".to_string(),
             Some(FaultCause::LinkDown) => " (a tracked link is down)".to_string(),
             Some(FaultCause::SyncGroup) => " (another member of its sync group is in FAULT)".to_string(),
+            Some(FaultCause::Switchover) => " (planned switchover)".to_string(),
             None => String::new(),
         };
         log::info!("{} Entering {to} STATE, priority {priority}{why}", inst.tag());

@@ -71,7 +71,7 @@ impl Node {
         for &pos in &plan.stop {
             let changed = new.instances.iter().any(|c| c.name == self.instances[pos].cfg.name);
             log::info!("{} {}; stopping it", self.instances[pos].tag(), if changed { "changed" } else { "was removed" });
-            let actions = self.instances[pos].machine.handle(Event::Shutdown, now);
+            let actions = self.instances[pos].machine.handle(Event::Delete, now);
             self.execute(pos, actions, now);
         }
         let snapshot = iface::snapshot().unwrap_or_else(|e| {
@@ -153,6 +153,7 @@ impl Node {
             }
         }
         events.push(Event::Proxy { up: self.proxy_up });
+        events.push(Event::Switchover { on: self.switched_over });
         events.push(Event::Startup);
         for event in events {
             let actions = self.instances[i].machine.handle(event, now);

@@ -52,6 +52,46 @@ fn summary(change: &Change) -> String {
 
 /// Applies `action` to `backend`/`server`. Ok: what was done, and the report for the supervisor
 /// (None when nothing changed). Err: why it was refused.
+/// The action as the ctl command and the admin log line write it.
+pub fn describe(action: AdminAction) -> String {
+    match action {
+        AdminAction::State(s) => format!("state {}", admin_state_name(s)),
+        AdminAction::Weight(w) => format!("weight {w}"),
+    }
+}
+
+/// Applies `action`, logging the server's event as HAProxy does when something changed.
+fn change_server(
+    shared: &Shared,
+    backend: usize,
+    server: usize,
+    action: AdminAction,
+    name: &str,
+    grants: &mut Vec<Grant>,
+) -> Result<Change, String> {
+    match action {
+        AdminAction::State(state) => {
+            let change = shared.backend(backend).set_admin(server, state, grants);
+            if change.changed {
+                let what = match state {
+                    AdminState::Ready => "is leaving maintenance/drain (READY)",
+                    AdminState::Drain => "enters drain state",
+                    AdminState::Maint => "is going DOWN for maintenance",
+                };
+                log::warn!("Server {name} {what}. {}", summary(&change));
+            }
+            Ok(change)
+        }
+        AdminAction::Weight(weight) => {
+            let change = shared.backend(backend).set_weight(server, weight, grants)?;
+            if change.changed {
+                log::warn!("Server {name} weight set to {weight}. {}", summary(&change));
+            }
+            Ok(change)
+        }
+    }
+}
+
 pub fn apply(
     shared: &Shared,
     backend: usize,
@@ -63,32 +103,15 @@ pub fn apply(
     let Some(cfg) = shared.config.backends.get(backend) else { return Err(format!("no backend #{backend}")) };
     let Some(srv) = cfg.servers.get(server) else { return Err(format!("backend {} has no server #{server}", cfg.name)) };
     let name = format!("{}/{}", cfg.name, srv.name);
-    let change = match action {
-        AdminAction::State(state) => {
-            let change = shared.backend(backend).set_admin(server, state, grants);
-            if change.changed {
-                let what = match state {
-                    AdminState::Ready => "is leaving maintenance/drain (READY)",
-                    AdminState::Drain => "enters drain state",
-                    AdminState::Maint => "is going DOWN for maintenance",
-                };
-                log::warn!("Server {name} {what}. {}", summary(&change));
-            }
-            change
-        }
-        AdminAction::Weight(weight) => {
-            let change = shared.backend(backend).set_weight(server, weight, grants)?;
-            if change.changed {
-                log::warn!("Server {name} weight set to {weight}. {}", summary(&change));
-            }
-            change
-        }
+    let outcome = change_server(shared, backend, server, action, &name, grants);
+    // One line per action, with its outcome (the HAProxy-style event above is the other).
+    let result = match &outcome {
+        Ok(c) if c.changed => "done".to_string(),
+        Ok(_) => "unchanged".to_string(),
+        Err(e) => format!("refused: {e}"),
     };
-    let what = match action {
-        AdminAction::State(s) => format!("state {}", admin_state_name(s)),
-        AdminAction::Weight(w) => format!("weight {w}"),
-    };
-    log::info!("{who} set server {name} {what}{}", if change.changed { "" } else { " (unchanged)" });
+    log::info!("{who} set server {name} {}: {result}", describe(action));
+    let change = outcome?;
     let report = change.changed.then(|| {
         let st = &shared.stats.backends[backend].servers[server];
         let weight = st.weight.load(Relaxed);
@@ -99,7 +122,7 @@ pub fn apply(
             weight: (weight != srv.weight).then_some(weight),
         }
     });
-    Ok((format!("server {name} {what}"), report))
+    Ok((format!("server {name} {}", describe(action)), report))
 }
 
 #[cfg(test)]

@@ -75,7 +75,10 @@ pub fn answer(shared: &Shared, hub: &StatsHub, request: &CtlRequest, grants: &mu
     let change = |backend: &str, server: &str, action: AdminAction, grants: &mut Vec<Grant>| {
         let (b, s) = match resolve(&shared.config, backend, server) {
             Ok(found) => found,
-            Err(e) => return (CtlReply::Error(e), None),
+            Err(e) => {
+                log::info!("ctl set server {backend}/{server} {}: refused: {e}", admin::describe(action));
+                return (CtlReply::Error(e), None);
+            }
         };
         match admin::apply(shared, b, s, action, "ctl", grants) {
             Ok((done, report)) => (CtlReply::Done(done), report),

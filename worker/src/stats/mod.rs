@@ -114,9 +114,7 @@ pub fn event_loop_turn(shared: &Shared, control: &Control, grants: &mut Vec<Gran
         }
     }
     for (id, request) in ctl {
-        if request.changes_state() {
-            log::info!("ctl: {request}");
-        }
+        // `ctl::answer` logs a change once, with its outcome.
         let (reply, change) = ctl::answer(shared, hub, &request, grants);
         if let Some(msg) = change {
             report(control, &msg);

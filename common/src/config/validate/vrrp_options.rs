@@ -1,5 +1,6 @@
 //! Per-instance VRRP options beyond keepalived's keywords: the reaction to `ProxyDown`, the v3
-//! checksum pseudo-header, and the notify commands (split as keepalived splits them).
+//! checksum pseudo-header, the two-router `pair` fast takeover, and the notify commands (split
+//! as keepalived splits them).
 
 use super::command_line::{shell_syntax, split_command_line};
 use super::Checker;
@@ -40,6 +41,24 @@ pub(super) fn pseudo_header(c: &mut Checker, p: &str, inst: &RawVrrpInstance, ve
         c.error(format!("{p}.v3_checksum_pseudo_header"), "VRRPv3 over IPv6 always checksums the pseudo-header (the kernel does it)");
     }
     on
+}
+
+/// `pair`: explicit, or implied by exactly one unicast peer (keepalived's `unicast_peer` with one
+/// address names the only other router). A pair with several unicast peers contradicts itself:
+/// the fast takeover would let the wrong backup win.
+pub(super) fn pair(c: &mut Checker, p: &str, inst: &RawVrrpInstance) -> bool {
+    let peers = inst.unicast_peers.len();
+    match inst.pair {
+        None => peers == 1,
+        Some(true) if peers > 1 => {
+            c.error(
+                format!("{p}.pair"),
+                format!("pair: true with {peers} unicast peers: a pair has one peer; remove `pair` to keep RFC timing with several"),
+            );
+            false
+        }
+        Some(on) => on,
+    }
 }
 
 /// Each notify command must split into words; shell syntax in it is worth a warning, since the
@@ -90,6 +109,23 @@ mod tests {
             Err(e) => panic!("expected one error, got {e}"),
             Ok(_) => panic!("config unexpectedly valid:\n{text}"),
         }
+    }
+
+    #[test]
+    fn pair_follows_a_single_unicast_peer_unless_set() {
+        let pair = |extra: &str| load(&instance(extra)).config.vrrp.instances[0].pair;
+        assert!(!pair(""), "multicast without the setting keeps RFC timing");
+        assert!(pair("pair: true"), "multicast with the setting");
+        assert!(pair("unicast_peers: [\"192.0.2.2\"]"), "one unicast peer implies a pair");
+        assert!(!pair("unicast_peers: [\"192.0.2.2\"], pair: false"), "an explicit false wins");
+        assert!(!pair("unicast_peers: [\"192.0.2.2\", \"192.0.2.3\"]"), "three routers keep RFC timing");
+    }
+
+    #[test]
+    fn pair_with_several_unicast_peers_is_positioned() {
+        let (line, _, message) = error_at(&instance("unicast_peers: [\"192.0.2.2\", \"192.0.2.3\"],\n  pair: true"));
+        assert_eq!(line, 3);
+        assert!(message.contains("a pair has one peer"), "{message}");
     }
 
     #[test]

@@ -293,6 +293,12 @@ pub fn instance(ctx: &mut Ctx, g: &mut Globals, node: &Node, replaced: &HashMap<
             format!("vrrp_instance {name} has no virtual_router_id; the imported config will not pass check until one is set"),
         );
     }
+    // One `unicast_peer` names the only other router: written out as `pair: true` so the reader
+    // of the imported config sees the fast takeover on a priority-0 advert (keepalived itself
+    // waits Skew_Time, RFC 5798 §6.4.2; the pair has no other backup that timer would favour).
+    if inst.unicast_peers.len() == 1 {
+        inst.pair = Some(true);
+    }
     if inst.state == Some(RawVrrpState::Master) {
         if let Some(n) = nopreempt_line {
             ctx.lint(

@@ -159,6 +159,7 @@ fn every_instance_keyword() {
     );
     assert_eq!(a.unicast_src_ip.as_deref(), Some("192.0.2.1"));
     assert_eq!(a.unicast_peers, ["192.0.2.2", "192.0.2.3"]);
+    assert_eq!(a.pair, None, "two unicast peers: three routers, RFC timing");
     assert_warned(&imported, t, "192.0.2.3 min_ttl", Untranslated, "min_ttl 250");
     assert_eq!(a.vips, ["192.0.2.100/24", "192.0.2.101"]);
     assert_warned(&imported, t, "dev eth0 label", Untranslated, "`dev eth0 label eth0:vip` not translated");
@@ -220,6 +221,17 @@ fn nopreempt_and_preempt_delay_with_master_are_linted() {
     assert_eq!(printed.len(), 2, "{printed:?}");
     assert!(printed[0].starts_with("k.conf:5: warning: nopreempt with state MASTER"), "{}", printed[0]);
     assert!(printed[1].starts_with("k.conf:6: warning: preempt_delay with state MASTER"), "{}", printed[1]);
+}
+
+#[test]
+fn a_single_unicast_peer_becomes_a_pair() {
+    let text = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  192.0.2.2\n }\n virtual_ipaddress {\n  192.0.2.100\n }\n}\n";
+    let imported = import_ok("k.conf", text);
+    let inst = &imported.config.vrrp.instances[0];
+    assert_eq!(inst.pair, Some(true));
+    let ron = to_ron(&imported.config).unwrap();
+    assert!(ron.contains("pair: true"), "the setting is written out for the reader:\n{ron}");
+    assert!(load_str("t.ron", &ron).unwrap().config.vrrp.instances[0].pair);
 }
 
 #[test]
