@@ -22,6 +22,7 @@ const CASES: &[&str] = &[
     "http-rules.cfg",
     "limits.cfg",
     "sections.cfg",
+    "tcp-rules.cfg",
 ];
 
 #[test]
@@ -72,6 +73,11 @@ fn limits_and_queues_behave_as_haproxy() {
 #[test]
 fn section_forms_behave_as_haproxy() {
     run_case("sections.cfg");
+}
+
+#[test]
+fn tcp_rules_and_content_inspection_behave_as_haproxy() {
+    run_case("tcp-rules.cfg");
 }
 
 #[test]
@@ -127,7 +133,11 @@ fn steps_and_placeholders_are_read() {
             background: false,
         })
     );
-    assert!(matches!(&c.steps[1], Step::Send(r) if r.background && r.kind == Kind::Tcp { hold: true }));
+    assert!(matches!(&c.steps[1], Step::Send(r) if r.background && r.kind == Kind::Tcp { hold: true, from: None, send: vec![] }));
+    let t = parse("#> t1 - mux tcp from=127.0.0.3 send=SSH%0D%0A\n").expect("parse tcp options");
+    let want = Kind::Tcp { hold: false, from: Some(std::net::Ipv4Addr::new(127, 0, 0, 3)), send: b"SSH\r\n".to_vec() };
+    assert!(matches!(&t.steps[0], Step::Send(r) if r.kind == want));
+    assert!(parse("#> t1 - mux tcp send=%G1\n").is_err());
     assert_eq!(c.steps[2], Step::Release("t1".into()));
     assert_eq!(substitute("a @X@ b @Y@\n", |p| p.to_lowercase()), "a x b y\n");
     assert!(parse("#> r1 - www GET /\n#> r1 - www GET /\n").is_err());

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(10);
 
-/// Routing on the stream's content in a tcp frontend (no inspect-delay in hakeeper), TLS on the
+/// Routing on HTTP in a tcp frontend (mode tcp does not parse it), TLS on the
 /// listener, and a deny rule hakeeper cannot evaluate: three lines whose loss would weaken
 /// routing, encryption and access control.
 const LOSSY_CFG: &str = "\

@@ -9,21 +9,14 @@ mod harness;
 use harness::backends::NamedEcho;
 use harness::differential_haproxy::listening;
 use harness::process::{free_port, refused_port, wait_until, Appliance, TempDir};
-use harness::stats::{http, MLDN};
+use harness::stats::frontend_column;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::fd::{FromRawFd, IntoRawFd};
 use std::time::Duration;
 
 /// A connection to `dst` from `src` (any 127.0.0.0/8 address works on loopback).
 fn connect_from(src: Ipv4Addr, dst: SocketAddr) -> std::io::Result<TcpStream> {
-    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrStorage};
-    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
-    let o = src.octets();
-    bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::new(o[0], o[1], o[2], o[3], 0))?;
-    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(dst))?;
-    // SAFETY: the descriptor is a connected TCP socket this function owns and hands over.
-    let s = unsafe { TcpStream::from_raw_fd(fd.into_raw_fd()) };
+    let s = harness::relay::connect_from(src, dst)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
     Ok(s)
 }
@@ -43,15 +36,6 @@ fn reached(src: Ipv4Addr, dst: SocketAddr, first: &[u8]) -> Option<String> {
         }
     }
     Some(String::from_utf8_lossy(&got).trim_end().to_string())
-}
-
-/// A column of `frontend`'s FRONTEND row on the stats page.
-fn frontend_column(stats: SocketAddr, frontend: &str, column: &str) -> u64 {
-    let csv = http(stats, "GET", "/admin;csv", Some(MLDN), None).expect("stats csv").body;
-    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
-    let col = header.iter().position(|c| *c == column).expect("the column");
-    let row = csv.lines().find(|l| l.starts_with(&format!("{frontend},FRONTEND,"))).expect("the frontend's row");
-    row.split(',').nth(col).and_then(|v| v.parse().ok()).expect("a number")
 }
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);

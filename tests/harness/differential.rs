@@ -55,6 +55,8 @@ pub fn run_case(file: &str) -> usize {
                 b.addr().to_string()
             } else if let Some(port) = ports.get(p) {
                 format!("127.0.0.1:{port}")
+            } else if let Some(port) = p.strip_prefix("PORTOF_").and_then(|f| ports.get(&format!("FE_{f}"))) {
+                port.to_string()
             } else if p == "LOG" {
                 log_addr.to_string()
             } else if p == "DIR" {

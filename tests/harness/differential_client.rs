@@ -122,17 +122,25 @@ fn remember_cookies(jar: &mut BTreeMap<String, String>, set_cookie: &[String]) {
 
 fn send(r: &Request, addr: SocketAddr, jar: &BTreeMap<String, String>) -> (Outcome, Option<TcpStream>) {
     match &r.kind {
-        Kind::Tcp { hold } => tcp(addr, *hold),
+        Kind::Tcp { hold, from, send } => tcp(addr, *hold, *from, send),
         Kind::Http { method, path, headers } => (http(addr, method, path, headers, jar), None),
     }
 }
 
-fn tcp(addr: SocketAddr, hold: bool) -> (Outcome, Option<TcpStream>) {
-    let conn = match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+fn tcp(addr: SocketAddr, hold: bool, from: Option<std::net::Ipv4Addr>, send: &[u8]) -> (Outcome, Option<TcpStream>) {
+    let conn = match from {
+        Some(src) => super::relay::connect_from(src, addr),
+        None => TcpStream::connect_timeout(&addr, Duration::from_secs(2)),
+    };
+    let mut conn = match conn {
         Ok(c) => c,
         Err(e) => return (Outcome::failed(format!("error: connect: {e}")), None),
     };
     let _ = conn.set_read_timeout(Some(Duration::from_secs(3)));
+    // A proxy that already reset the connection makes this fail; the read below says how.
+    if !send.is_empty() {
+        let _ = conn.write_all(send);
+    }
     let mut line = String::new();
     let mut r = BufReader::new(&conn);
     let o = match r.read_line(&mut line) {

@@ -4,7 +4,9 @@
 //! ```text
 //! #! settle_ms 1200                      wait this long after both proxies listen
 //! #> ID CLIENT FRONT METHOD PATH [Name=value ...]   an HTTP request (%20 in a value is a blank)
-//! #> ID CLIENT FRONT tcp [hold]          a TCP connection; its first line names the server
+//! #> ID CLIENT FRONT tcp [hold] [from=IP] [send=BYTES]
+//!                                        a TCP connection (from a 127.0.0.x source, sending
+//!                                        BYTES first, %XX escapes); its first line names the server
 //! #> ... &                               (suffix) run in the background, collected by `wait ID`
 //! #> sleep MS | release ID | wait ID
 //! ```
@@ -12,14 +14,15 @@
 //! CLIENT `-` is a fresh client; any other name keeps a cookie jar across its requests.
 //! Placeholders: `@FE_x@` the address of frontend/listen x (one port per proxy), `@HTTP_x@` and
 //! `@TCP_x@` a backend server named x, `@DEAD_x@` a port that refuses connections, `@STATS@`,
-//! `@LOG@` (a UDP sink) and `@DIR@` (this directory, for errorfiles).
+//! `@LOG@` (a UDP sink), `@DIR@` (this directory, for errorfiles) and `@PORTOF_x@` (the port
+//! number of frontend x, for `dst_port` ACLs).
 
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     Http { method: String, path: String, headers: Vec<(String, String)> },
-    Tcp { hold: bool },
+    Tcp { hold: bool, from: Option<std::net::Ipv4Addr>, send: Vec<u8> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,11 +123,16 @@ fn parse_step(rest: &str) -> Result<Step, String> {
         return Err(format!("expected `ID CLIENT FRONT METHOD PATH ...` or `ID CLIENT FRONT tcp [hold]`: {rest:?}"));
     };
     let kind = if *verb == "tcp" {
-        match args {
-            [] => Kind::Tcp { hold: false },
-            ["hold"] => Kind::Tcp { hold: true },
-            _ => return Err(format!("tcp takes only `hold`: {rest:?}")),
+        let (mut hold, mut from, mut send) = (false, None, Vec::new());
+        for a in args {
+            match a.split_once('=') {
+                None if *a == "hold" => hold = true,
+                Some(("from", ip)) => from = Some(ip.parse().map_err(|_| format!("bad source {ip:?}: {rest:?}"))?),
+                Some(("send", bytes)) => send = unescape(bytes)?,
+                _ => return Err(format!("tcp takes `hold`, `from=IP` and `send=BYTES`: {rest:?}")),
+            }
         }
+        Kind::Tcp { hold, from, send }
     } else {
         let [path, headers @ ..] = args else { return Err(format!("{verb} needs a path: {rest:?}")) };
         let headers = headers
@@ -150,4 +158,22 @@ pub fn substitute(text: &str, value: impl Fn(&str) -> String) -> String {
         out.push_str(&l);
     }
     out
+}
+
+/// `%XX` escapes (hex) in `send=` bytes; everything else is taken as it is.
+fn unescape(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = text.get(i + 1..i + 3).ok_or(format!("incomplete escape in {text:?}"))?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| format!("bad escape %{hex} in {text:?}"))?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
 }

@@ -16,4 +16,5 @@ pub mod http_backend;
 pub mod mariadb;
 pub mod netns;
 pub mod process;
+pub mod relay;
 pub mod stats;

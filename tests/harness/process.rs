@@ -139,6 +139,25 @@ pub fn run_cli(args: &[&str], timeout: Duration) -> (i32, String, String) {
     (code, out, err)
 }
 
+/// Runs `cmd` with its output captured, killing it (by its PID) if it has not finished within
+/// `timeout`.
+pub fn output_within(mut cmd: Command, timeout: Duration) -> std::io::Result<std::process::Output> {
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(out) => out,
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = rx.recv_timeout(Duration::from_secs(5));
+            Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("did not finish within {timeout:?}")))
+        }
+    }
+}
+
 /// Children of `pid` as (role, pid), read from /proc.
 pub fn children_of(pid: i32) -> Vec<(String, i32)> {
     let mut out = Vec::new();

@@ -81,3 +81,13 @@ pub fn server_states(html: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// A column of `frontend`'s FRONTEND row on the stats page.
+/// (Stats at `/admin`, user `mldn`.)
+pub fn frontend_column(stats: SocketAddr, frontend: &str, column: &str) -> u64 {
+    let csv = http(stats, "GET", "/admin;csv", Some(MLDN), None).expect("stats csv").body;
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let col = header.iter().position(|c| *c == column).expect("the column");
+    let row = csv.lines().find(|l| l.starts_with(&format!("{frontend},FRONTEND,"))).expect("the frontend's row");
+    row.split(',').nth(col).and_then(|v| v.parse().ok()).expect("a number")
+}

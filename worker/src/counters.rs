@@ -40,6 +40,8 @@ pub struct Counters {
     pub rate: FreqCtr,
     /// Connections refused by `tcp-request connection` rules before any allocation (`dcon`).
     pub denied_conns: AtomicU64,
+    /// Requests refused by `tcp-request content` rules (`dreq`, HAProxy's `denied_req`).
+    pub denied_requests: AtomicU64,
 }
 
 impl Counters {

@@ -8,16 +8,55 @@
 //! `fe_name`, `nbsrv(BACKEND)`, `always_true`/`always_false`.
 
 use crate::shared::Shared;
+use hakeeper_common::config::payload::Slice;
 use hakeeper_common::config::{Acl, AclTest, Cond, FrontendHttp, Mode, TcpAction, TcpRule};
 use std::net::SocketAddr;
 
-/// What layer-4 ACLs look at.
+/// What layer-4 and content ACLs look at.
 pub struct ConnView<'a> {
     pub src: SocketAddr,
     /// `None`: unknown (the ACLs do not read it, or getsockname failed): `dst` tests fail.
     pub dst: Option<SocketAddr>,
     pub frontend: &'a str,
     pub shared: &'a Shared,
+    /// The request bytes received so far (empty before any data).
+    pub data: &'a [u8],
+    /// No more bytes can come (client FIN, full buffer).
+    pub closed: bool,
+    /// The result must be decided now (HAProxy's `SMP_OPT_FINAL`): the inspect delay is over,
+    /// no more data can come, or the rule runs where waiting is impossible.
+    pub final_: bool,
+}
+
+impl<'a> ConnView<'a> {
+    /// A view before any data: connection rules and switching without inspection.
+    pub fn at_accept(src: SocketAddr, dst: Option<SocketAddr>, frontend: &'a str, shared: &'a Shared) -> Self {
+        ConnView { src, dst, frontend, shared, data: &[], closed: false, final_: true }
+    }
+}
+
+/// HAProxy's three-valued ACL result (`ACL_TEST_FAIL` = 0, `ACL_TEST_MISS` = 1,
+/// `ACL_TEST_PASS` = 3), combined with its bit operations: OR is `|`, AND is `&`, and negation
+/// turns PASS and FAIL into each other and keeps MISS ("cannot tell yet").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tri(u8);
+
+impl Tri {
+    pub const FAIL: Tri = Tri(0);
+    pub const MISS: Tri = Tri(1);
+    pub const PASS: Tri = Tri(3);
+
+    fn or(self, o: Tri) -> Tri {
+        Tri(self.0 | o.0)
+    }
+
+    fn and(self, o: Tri) -> Tri {
+        Tri(self.0 & o.0)
+    }
+
+    fn neg(self) -> Tri {
+        Tri((3 >> self.0) & 3)
+    }
 }
 
 /// HAProxy's `be_usable_srv()`: the usable active servers, else 1 when the first backup takes
@@ -39,29 +78,124 @@ pub fn usable_servers(shared: &Shared, backend: usize) -> i64 {
     }
 }
 
-fn test_holds(test: &AclTest, v: &ConnView<'_>) -> bool {
+/// One fetch-and-match: the sample matched or not (and may still change as data arrives), or
+/// could not be fetched (and may be fetchable later).
+enum Outcome {
+    Sample { matched: bool, may_change: bool },
+    Missing { may_change: bool },
+}
+
+fn definite(matched: bool) -> Outcome {
+    Outcome::Sample { matched, may_change: false }
+}
+
+fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
     match test {
-        AclTest::Src(nets) => nets.iter().any(|n| n.contains(v.src.ip())),
-        AclTest::SrcPort(m) => m.matches(i64::from(v.src.port())),
-        AclTest::Dst(nets) => v.dst.is_some_and(|d| nets.iter().any(|n| n.contains(d.ip()))),
-        AclTest::DstPort(m) => v.dst.is_some_and(|d| m.matches(i64::from(d.port()))),
-        AclTest::FeName(m) => m.matches(v.frontend.as_bytes()),
-        AclTest::Nbsrv { id, ints, .. } => ints.matches(usable_servers(v.shared, *id)),
-        AclTest::Const(b) => *b,
+        AclTest::Src(nets) => definite(nets.iter().any(|n| n.contains(v.src.ip()))),
+        AclTest::SrcPort(m) => definite(m.matches(i64::from(v.src.port()))),
+        AclTest::Dst(nets) => definite(v.dst.is_some_and(|d| nets.iter().any(|n| n.contains(d.ip())))),
+        AclTest::DstPort(m) => definite(v.dst.is_some_and(|d| m.matches(i64::from(d.port())))),
+        AclTest::FeName(m) => definite(m.matches(v.frontend.as_bytes())),
+        AclTest::Nbsrv { id, ints, .. } => definite(ints.matches(usable_servers(v.shared, *id))),
+        AclTest::Const(b) => definite(*b),
+        // HAProxy's `smp_fetch_len()` always flags its sample SMP_F_MAY_CHANGE.
+        AclTest::ReqLen(m) => Outcome::Sample { matched: m.matches(v.data.len() as i64), may_change: true },
+        AclTest::Payload { at, matcher } => match at.fetch(v.data, v.closed) {
+            Slice::Found(bytes, may_change) => Outcome::Sample { matched: matcher.matches(bytes), may_change },
+            Slice::TooShort => Outcome::Missing { may_change: true },
+            Slice::Never => Outcome::Missing { may_change: false },
+        },
         // Layer-7 tests: validation keeps them out of these rules.
-        AclTest::Header { .. } | AclTest::Path(_) | AclTest::Url(_) | AclTest::Method(_) | AclTest::Version(_) => false,
+        AclTest::Header { .. } | AclTest::Path(_) | AclTest::Url(_) | AclTest::Method(_) | AclTest::Version(_) => definite(false),
     }
 }
 
-/// Whether `cond` holds: an OR of ANDs of (possibly negated) ACLs, each an OR of its tests.
+/// An ACL: its tests ORed, as HAProxy's `acl_exec_cond()` does for one term. A sample that may
+/// still change makes a non-match a MISS until the result is final.
+fn acl_eval(acl: &Acl, v: &ConnView<'_>) -> Tri {
+    let mut res = Tri::FAIL;
+    for test in &acl.tests {
+        match test_outcome(test, v) {
+            Outcome::Missing { may_change } => {
+                if may_change && !v.final_ {
+                    res = res.or(Tri::MISS);
+                }
+            }
+            Outcome::Sample { matched, may_change } => {
+                if matched {
+                    return Tri::PASS;
+                }
+                if may_change && !v.final_ {
+                    res = res.or(Tri::MISS);
+                }
+            }
+        }
+    }
+    res
+}
+
+/// A condition's OR of ANDs before `unless` is applied: an AND stops at its first term that
+/// does not pass, the OR at the first alternative that passes.
+pub fn cond_eval(cond: &Cond, acls: &[Acl], v: &ConnView<'_>) -> Tri {
+    let mut res = Tri::FAIL;
+    for all in &cond.any_of {
+        let mut suite = Tri::PASS;
+        for r in all {
+            let mut t = acls.get(r.acl).map_or(Tri::FAIL, |a| acl_eval(a, v));
+            if r.negate {
+                t = t.neg();
+            }
+            suite = suite.and(t);
+            if suite != Tri::PASS {
+                break;
+            }
+        }
+        res = res.or(suite);
+        if res == Tri::PASS {
+            break;
+        }
+    }
+    res
+}
+
+/// Whether `cond` holds; anything undecided counts as not matching.
 pub fn cond_holds(cond: &Cond, acls: &[Acl], v: &ConnView<'_>) -> bool {
-    let acl = |i: usize| acls.get(i).is_some_and(|a| a.tests.iter().any(|t| test_holds(t, v)));
-    let any = cond.any_of.iter().any(|all| all.iter().all(|r| acl(r.acl) != r.negate));
-    any != cond.unless
+    (cond_eval(cond, acls, v) == Tri::PASS) != cond.unless
 }
 
 fn applies(cond: Option<&Cond>, acls: &[Acl], v: &ConnView<'_>) -> bool {
     cond.is_none_or(|c| cond_holds(c, acls, v))
+}
+
+/// What `tcp-request content` rules decided so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentVerdict {
+    /// A rule cannot be decided on the data present: wait for more (or for the delay's end).
+    Wait,
+    Accept,
+    Reject,
+}
+
+/// `tcp-request content` rules in order, as HAProxy's `tcp_inspect_request()`: a rule whose
+/// condition is undecided (MISS, with or without `unless`) stops the evaluation and waits;
+/// the first rule that applies decides; none means accept.
+pub fn content_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> ContentVerdict {
+    for r in rules {
+        let applies = match &r.cond {
+            None => true,
+            Some(c) => match cond_eval(c, acls, v) {
+                Tri::MISS => return ContentVerdict::Wait,
+                t => (t == Tri::PASS) != c.unless,
+            },
+        };
+        if applies {
+            return match r.action {
+                TcpAction::Accept => ContentVerdict::Accept,
+                TcpAction::Reject => ContentVerdict::Reject,
+            };
+        }
+    }
+    ContentVerdict::Accept
 }
 
 /// `tcp-request connection` rules in order: the first whose condition holds decides; none
@@ -80,17 +214,30 @@ pub fn reads_dst(acls: &[Acl]) -> bool {
     acls.iter().flat_map(|a| &a.tests).any(|t| matches!(t, AclTest::Dst(_) | AclTest::DstPort(_)))
 }
 
-/// Whether a frontend switches TCP connections by content: its backend is chosen when the
-/// session starts, not at accept.
+/// Whether a frontend switches TCP connections by content or inspects them first: its
+/// backend is chosen when the session starts (or its inspection ends), not at accept.
 pub fn tcp_switching(shared: &Shared, frontend: usize) -> bool {
     shared.config.frontends.get(frontend).is_some_and(|f| f.mode == Mode::Tcp)
-        && shared.config.http.frontends.get(frontend).is_some_and(|h| !h.use_backend.is_empty())
+        && shared.config.http.frontends.get(frontend).is_some_and(|h| !h.use_backend.is_empty() || !h.tcp_content.is_empty())
+}
+
+/// The inspect delay of a mode tcp frontend with `tcp-request content` rules; `None` for every
+/// other frontend, which pays nothing for the feature.
+#[inline]
+pub fn content_inspection(shared: &Shared, frontend: usize) -> Option<std::time::Duration> {
+    let h = shared.config.http.frontends.get(frontend)?;
+    if h.tcp_content.is_empty() || shared.config.frontends.get(frontend).is_none_or(|f| f.mode != Mode::Tcp) {
+        return None;
+    }
+    Some(h.inspect_delay)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hakeeper_common::config::http_syntax::{parse_cond, parse_criterion, parse_tcp_connection_rule, split_words, AclTable};
+    use hakeeper_common::config::http_syntax::{
+        parse_cond, parse_criterion, parse_tcp_connection_rule, parse_tcp_content_rule, split_words, AclTable,
+    };
 
     fn shared() -> (Shared, mio::Poll) {
         use crate::testkit::{server, tcp_backend, tcp_frontend, worker_config};
@@ -109,14 +256,13 @@ mod tests {
         if let AclTest::Nbsrv { id, .. } = &mut test {
             *id = 0;
         }
-        test_holds(&test, v)
+        acl_eval(&Acl { name: "t".into(), tests: vec![test] }, v) == Tri::PASS
     }
 
     #[test]
     fn layer4_fetches() {
         let (sh, _poll) = shared();
-        let v =
-            ConnView { src: "192.0.2.7:40000".parse().unwrap(), dst: Some("10.0.0.5:8066".parse().unwrap()), frontend: "fe", shared: &sh };
+        let v = ConnView::at_accept("192.0.2.7:40000".parse().unwrap(), Some("10.0.0.5:8066".parse().unwrap()), "fe", &sh);
         assert!(holds("src 192.0.2.0/24", &v) && !holds("src 198.51.100.0/24", &v));
         assert!(holds("src_port 1024:", &v) && !holds("src_port lt 1024", &v));
         assert!(holds("dst 10.0.0.5", &v) && holds("dst_port 8066 3306", &v) && !holds("dst_port 3306", &v));
@@ -148,7 +294,7 @@ mod tests {
         let rules: Vec<TcpRule> =
             ["accept if vip", "reject if bad"].iter().map(|r| parse_tcp_connection_rule(r, &mut t).unwrap()).collect();
         let acls = t.into_acls();
-        let at = |src: &str| ConnView { src: src.parse().unwrap(), dst: None, frontend: "fe", shared: &sh };
+        let at = |src: &str| ConnView::at_accept(src.parse().unwrap(), None, "fe", &sh);
         assert_eq!(connection_verdict(&rules, &acls, &at("192.0.2.7:1")), TcpAction::Accept);
         assert_eq!(connection_verdict(&rules, &acls, &at("192.0.2.8:1")), TcpAction::Reject);
         assert_eq!(connection_verdict(&rules, &acls, &at("198.51.100.1:1")), TcpAction::Accept);
@@ -158,5 +304,78 @@ mod tests {
         let acls2 = t2.into_acls();
         assert_eq!(connection_verdict(&rule, &acls2, &at("10.1.1.1:1")), TcpAction::Accept);
         assert_eq!(connection_verdict(&rule, &acls2, &at("192.0.2.8:1")), TcpAction::Reject);
+    }
+
+    fn content_rules(rules: &[&str], acls: &[(&str, &str)]) -> (Vec<TcpRule>, Vec<Acl>) {
+        let mut t = AclTable::default();
+        for (name, c) in acls {
+            t.define(name, parse_criterion(&split_words(c).unwrap()).unwrap());
+        }
+        let rules = rules.iter().map(|r| parse_tcp_content_rule(r, &mut t).unwrap()).collect();
+        (rules, t.into_acls())
+    }
+
+    #[test]
+    fn three_valued_logic_as_haproxy() {
+        assert_eq!(Tri::MISS.neg(), Tri::MISS);
+        assert_eq!(Tri::PASS.neg(), Tri::FAIL);
+        assert_eq!(Tri::FAIL.neg(), Tri::PASS);
+        assert_eq!(Tri::MISS.or(Tri::PASS), Tri::PASS);
+        assert_eq!(Tri::MISS.and(Tri::FAIL), Tri::FAIL);
+        assert_eq!(Tri::MISS.and(Tri::PASS), Tri::MISS);
+    }
+
+    #[test]
+    fn content_rules_wait_for_data_until_final() {
+        let (sh, _poll) = shared();
+        let (rules, acls) = content_rules(
+            &["reject if ssh", "accept if tls", "accept if { req.len ge 4 }"],
+            &[("ssh", "req.payload(0,7) -m str SSH-2.0"), ("tls", "req.payload(0,1) -m bin 16")],
+        );
+        let at = |data: &'static [u8], final_: bool| ConnView {
+            data,
+            final_,
+            ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", &sh)
+        };
+        let v = |data, final_| content_verdict(&rules, &acls, &at(data, final_));
+        assert_eq!(v(b"", false), ContentVerdict::Wait, "nothing yet: the first rule cannot tell");
+        assert_eq!(v(b"SSH-2", false), ContentVerdict::Wait);
+        assert_eq!(v(b"SSH-2.0-x", false), ContentVerdict::Reject);
+        assert_eq!(v(b"\x16\x03\x01", false), ContentVerdict::Wait, "too short to tell it is not SSH");
+        assert_eq!(v(b"\x16\x03\x01\x00\x05\x01\x00", false), ContentVerdict::Accept, "not SSH, and TLS");
+        assert_eq!(v(b"GET / HTTP/1.0", false), ContentVerdict::Accept, "not SSH, not TLS, req.len reached");
+        assert_eq!(v(b"GE", false), ContentVerdict::Wait, "req.len may still grow");
+        assert_eq!(v(b"GE", true), ContentVerdict::Accept, "at expiry nothing matched: the default accept");
+        assert_eq!(v(b"SSH", true), ContentVerdict::Accept, "a short payload is a non-match once final");
+        // `unless` does not turn an undecided condition into a match.
+        let (rules, acls) = content_rules(&["reject unless { req.len gt 0 }"], &[]);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"", false)), ContentVerdict::Wait);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"", true)), ContentVerdict::Reject);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"x", false)), ContentVerdict::Accept);
+        // A layer-4 condition decides at once.
+        let (rules, acls) = content_rules(&["reject if { src 127.0.0.1 }"], &[]);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"", false)), ContentVerdict::Reject);
+    }
+
+    #[test]
+    fn payload_lv_and_negation() {
+        let (sh, _poll) = shared();
+        // A TLS record (type 0x16) whose 2-byte length at 3 is followed by a ClientHello.
+        let hello: &[u8] = b"\x16\x03\x01\x00\x02\x01\x00";
+        let (rules, acls) =
+            content_rules(&["accept if !short hello"], &[("short", "req.len lt 5"), ("hello", "req.payload_lv(3,2) -m bin 0100")]);
+        let at = |data: &'static [u8], final_: bool| ConnView {
+            data,
+            final_,
+            ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", &sh)
+        };
+        assert_eq!(content_verdict(&rules, &acls, &at(&hello[..6], false)), ContentVerdict::Wait);
+        // `req.len` may always change: a negated one stays undecided until the end (HAProxy).
+        assert_eq!(content_verdict(&rules, &acls, &at(hello, false)), ContentVerdict::Wait);
+        assert_eq!(content_verdict(&rules, &acls, &at(hello, true)), ContentVerdict::Accept);
+        let (rules, acls) = content_rules(&["accept if hello"], &[("hello", "req.payload_lv(3,2) -m bin 0100")]);
+        assert_eq!(content_verdict(&rules, &acls, &at(&hello[..6], false)), ContentVerdict::Wait);
+        assert_eq!(content_verdict(&rules, &acls, &at(hello, false)), ContentVerdict::Accept);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"\x16\x03\x01\x00\x01\x02", false)), ContentVerdict::Accept, "other: default");
     }
 }

@@ -34,6 +34,13 @@ pub struct FrontendHttp {
     /// anything is allocated for it.
     #[serde(default)]
     pub tcp_connection: Vec<super::tcp::TcpRule>,
+    /// `tcp-request content` rules (mode tcp), evaluated as the request's first bytes arrive.
+    #[serde(default)]
+    pub tcp_content: Vec<super::tcp::TcpRule>,
+    /// `tcp-request inspect-delay`: how long content rules may wait for data (zero: they
+    /// decide at once on what has arrived).
+    #[serde(default)]
+    pub inspect_delay: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -194,6 +201,10 @@ pub enum AclTest {
     Nbsrv { backend: String, id: usize, ints: super::tcp::IntMatcher },
     /// `always_true` / `always_false` (the predefined `TRUE` / `FALSE`).
     Const(bool),
+    /// `req.len`: how many request bytes have arrived (mode tcp content inspection).
+    ReqLen(super::tcp::IntMatcher),
+    /// `req.payload(off,len)`, `req.payload_lv(off1,len1[,off2])`: bytes of the request.
+    Payload { at: super::payload::PayloadAt, matcher: super::payload::BytesMatcher },
 }
 
 impl AclTest {
@@ -210,6 +221,12 @@ impl AclTest {
                 | AclTest::Nbsrv { .. }
                 | AclTest::Const(_)
         )
+    }
+
+    /// Whether the test reads the request's first bytes (`req.len`, `req.payload*`), which only
+    /// `tcp-request content` rules and `use_backend` in mode tcp can use.
+    pub fn is_content(&self) -> bool {
+        matches!(self, AclTest::ReqLen(_) | AclTest::Payload { .. })
     }
 
     /// Whether HTTP rules cannot evaluate it yet (the HTTP session passes only the client

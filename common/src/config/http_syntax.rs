@@ -5,6 +5,7 @@
 //! validation attaches to the field.
 
 use super::http::*;
+use super::payload::{self, BytesMatcher, PayloadAt};
 use super::tcp::{IntMatcher, TcpAction, TcpRule};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -140,6 +141,17 @@ impl AclTable {
         self.acls
     }
 
+    /// The first ACL `cond` refers to that reads HTTP: neither layer-4 nor content tests
+    /// (`req.len`, `req.payload*`), so that mode tcp cannot evaluate it.
+    pub fn first_http(&self, cond: &Cond) -> Option<&str> {
+        cond.any_of
+            .iter()
+            .flatten()
+            .filter_map(|r| self.acls.get(r.acl))
+            .find(|a| !a.tests.iter().all(|t| t.is_layer4() || t.is_content()))
+            .map(|a| a.name.as_str())
+    }
+
     /// The first ACL `cond` refers to that is not made of layer-4 tests only (so that a rule
     /// running before any data cannot use it), by name.
     pub fn first_layer7(&self, cond: &Cond) -> Option<&str> {
@@ -199,6 +211,8 @@ enum Sample {
     DstPort,
     FeName,
     Nbsrv(String),
+    ReqLen,
+    Payload(PayloadAt),
 }
 
 fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
@@ -209,6 +223,12 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
                 return Err("nbsrv needs a backend name in parentheses (the current backend is not known in a frontend)".into());
             }
             return Ok((Sample::Nbsrv(arg.to_string()), StrMatch::Exact));
+        }
+        // HAProxy's old `payload()` / `payload_lv()` ACL names are the same fetches.
+        match f {
+            "req.payload" | "payload" => return Ok((Sample::Payload(payload::parse_payload_args(arg)?), StrMatch::Exact)),
+            "req.payload_lv" | "payload_lv" => return Ok((Sample::Payload(payload::parse_payload_lv_args(arg)?), StrMatch::Exact)),
+            _ => {}
         }
         if arg.is_empty() || arg.contains(',') || !arg.bytes().all(is_token_byte) {
             return Err(format!("{word:?}: expected one header name in parentheses (occurrence arguments are not supported)"));
@@ -238,13 +258,14 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "dst" => (Sample::Dst, StrMatch::Exact),
         "dst_port" => (Sample::DstPort, StrMatch::Exact),
         "fe_name" => (Sample::FeName, StrMatch::Exact),
+        "req.len" | "req_len" => (Sample::ReqLen, StrMatch::Exact),
         "always_true" => (Sample::Const(true), StrMatch::Exact),
         "always_false" => (Sample::Const(false), StrMatch::Exact),
         _ => {
             return Err(format!(
                 "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, path, path_beg, path_end, path_sub, \
                  url, url_beg, url_end, url_sub, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
-                 always_true or always_false"
+                 req.len, req.payload(OFFSET,LENGTH), req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), always_true or always_false"
             ))
         }
     })
@@ -261,6 +282,8 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
         return Err("empty ACL: expected a fetch such as hdr(host) and patterns".into());
     };
     let (sample, mut how) = fetch(first)?;
+    // Binary samples match `-m bin` (hex patterns) unless another method is named.
+    let mut bin = matches!(sample, Sample::Payload(_));
     let mut ignore_case = false;
     let mut i = 1;
     while let Some(w) = words.get(i) {
@@ -268,6 +291,11 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
             "-i" => ignore_case = true,
             "-m" => {
                 i += 1;
+                bin = matches!(sample, Sample::Payload(_)) && words.get(i).map(String::as_str) == Some("bin");
+                if bin {
+                    i += 1;
+                    continue;
+                }
                 how = match words.get(i).map(String::as_str) {
                     Some("str") => StrMatch::Exact,
                     Some("beg") => StrMatch::Prefix,
@@ -275,7 +303,9 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
                     Some("sub") => StrMatch::Substring,
                     Some("found") => StrMatch::Found,
                     Some("ip") if matches!(sample, Sample::Src | Sample::Dst) => StrMatch::Exact,
-                    Some("int") if matches!(sample, Sample::SrcPort | Sample::DstPort | Sample::Nbsrv(_)) => StrMatch::Exact,
+                    Some("int") if matches!(sample, Sample::SrcPort | Sample::DstPort | Sample::Nbsrv(_) | Sample::ReqLen) => {
+                        StrMatch::Exact
+                    }
                     other => return Err(format!("-m {}: expected str, beg, end, sub or found", other.unwrap_or("(nothing)"))),
                 };
             }
@@ -316,6 +346,15 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
         Sample::DstPort => AclTest::DstPort(IntMatcher::parse(patterns)?),
         Sample::FeName => AclTest::FeName(matcher()),
         Sample::Nbsrv(backend) => AclTest::Nbsrv { backend, id: usize::MAX, ints: IntMatcher::parse(patterns)? },
+        Sample::ReqLen => AclTest::ReqLen(IntMatcher::parse(patterns)?),
+        Sample::Payload(at) => {
+            let matcher = if bin {
+                BytesMatcher::Bin(patterns.iter().map(|p| payload::parse_hex(p)).collect::<Result<_, _>>()?)
+            } else {
+                BytesMatcher::Str(matcher())
+            };
+            AclTest::Payload { at, matcher }
+        }
         Sample::Const(v) => {
             if !patterns.is_empty() {
                 return Err(format!("{first} takes no pattern"));
@@ -493,6 +532,20 @@ pub fn parse_tcp_connection_rule(line: &str, table: &mut AclTable) -> Result<Tcp
         ["reject"] => TcpAction::Reject,
         [] => return Err("empty tcp-request connection rule".into()),
         [verb, ..] => return Err(format!("tcp-request connection action {verb:?} is not supported (accept and reject are)")),
+    };
+    Ok(TcpRule { action, cond })
+}
+
+/// Parses a `tcp-request content` rule (the words after `tcp-request content`):
+/// `accept|reject [if|unless COND]`.
+pub fn parse_tcp_content_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+    let words = split_words(line)?;
+    let (args, cond) = split_cond(&words, table)?;
+    let action = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["accept"] => TcpAction::Accept,
+        ["reject"] => TcpAction::Reject,
+        [] => return Err("empty tcp-request content rule".into()),
+        [verb, ..] => return Err(format!("tcp-request content action {verb:?} is not supported (accept and reject are)")),
     };
     Ok(TcpRule { action, cond })
 }

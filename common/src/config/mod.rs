@@ -7,6 +7,7 @@ pub mod http;
 pub mod http_syntax;
 pub mod locate;
 pub mod model;
+pub mod payload;
 pub mod raw;
 mod suggest;
 mod syntax;

@@ -214,6 +214,17 @@ pub struct RawProxy {
     /// `nbsrv(BACKEND)`, `always_true`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tcp_request_connection: Vec<String>,
+    /// HAProxy's `tcp-request inspect-delay`: how long `tcp_request_content` rules may wait
+    /// for the request's first bytes ("5s"); without it they decide on what is there at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_request_inspect_delay: Option<String>,
+    /// `tcp-request content` rules in HAProxy's syntax (mode tcp frontends and listens):
+    /// `"accept if { req.payload(0,1) -m bin 16 }"`, `"reject if { req.len gt 1000 }"`. They are
+    /// evaluated again as data arrives until one decides or the inspect delay expires; their
+    /// ACLs may also use `req.len`, `req.payload(OFFSET,LENGTH)` and
+    /// `req.payload_lv(OFFSET1,LENGTH1[,OFFSET2])`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tcp_request_content: Vec<String>,
     /// `http-request` rules in HAProxy's syntax: `"deny deny_status 403 if bad"`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub http_request: Vec<String>,

@@ -415,7 +415,7 @@ fn l7_settings_in_tcp_mode_warn() {
 #[test]
 fn use_backend_in_a_tcp_frontend_needs_layer4_acls() {
     let text = "(\n frontend: [(name: \"db\", bind: [\":3306\"], default_backend: \"replica\",\n  acls: [(name: \"app\", criterion: \"hdr(host) -i x\")],\n  use_backend: [(backend: \"primary\", cond: \"if app\")])],\n backend: [(name: \"primary\", servers: [(name: \"p\", addr: \"127.0.0.1:1\")]), (name: \"replica\", servers: [(name: \"r\", addr: \"127.0.0.1:2\")])],\n)";
-    assert_error(text, 4, 17, "reads the request (layer 7)");
+    assert_error(text, 4, 17, "reads HTTP (layer 7)");
     let good = text.replace("hdr(host) -i x", "src 10.0.1.0/24").replace("if app", "if app || { nbsrv(replica) lt 1 }");
     if let Err(e) = load_str("t.ron", &good) {
         panic!("{e}");
@@ -532,4 +532,30 @@ fn stats_limits_have_small_defaults_and_are_checked() {
     assert!(has(bad("timeout: (http_request: \"0s\")"), "stats.timeout.http_request"));
     assert!(has(bad("timeout: (client: \"0s\")"), "must be more than 0"));
     assert!(has(bad("timeout: (server: \"1s\")"), "server"));
+}
+
+#[test]
+fn tcp_request_content_rules_validate() {
+    let text = "(\n defaults: (tcp_request_inspect_delay: \"2s\"),\n frontend: [(name: \"mux\", bind: [\":443\"], default_backend: \"b\",\n  acls: [(name: \"tls\", criterion: \"req.payload(0,1) -m bin 16\")],\n  tcp_request_content: [\"accept if tls\", \"reject if { req.len gt 100 }\"],\n  use_backend: [(backend: \"t\", cond: \"if tls\")])],\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\")]), (name: \"t\", servers: [(name: \"s\", addr: \"127.0.0.1:2\")])],\n)";
+    let loaded = load_str("t.ron", text).unwrap_or_else(|e| panic!("{e}"));
+    let fe = &loaded.config.http.frontends[0];
+    assert_eq!((fe.tcp_content.len(), fe.inspect_delay), (2, std::time::Duration::from_secs(2)), "the delay is inherited");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let no_delay = text.replace("defaults: (tcp_request_inspect_delay: \"2s\"),", "");
+    let w = load_str("t.ron", &no_delay).unwrap_or_else(|e| panic!("{e}")).warnings;
+    assert!(w.iter().any(|d| d.to_string().contains("without `tcp_request_inspect_delay`")), "{w:?}");
+    let layer7 = text.replace("req.len gt 100", "path_beg /x");
+    assert!(errors(&layer7).iter().any(|d| d.to_string().contains("tcp_request_content[1]") && d.to_string().contains("layer 7")));
+    let in_connection = text.replace("tcp_request_content:", "tcp_request_connection:");
+    assert!(errors(&in_connection).iter().any(|d| d.to_string().contains("tcp_request_connection[0]")), "content fetches at accept");
+    let bad_hex = text.replace("-m bin 16", "-m bin 1g");
+    assert!(errors(&bad_hex).iter().any(|d| d.to_string().contains("not a hex string")));
+    let http = text
+        .replace("bind: [\":443\"],", "bind: [\":80\"], mode: http,")
+        .replace("(name: \"b\",", "(name: \"b\", mode: http,")
+        .replace("(name: \"t\",", "(name: \"t\", mode: http,");
+    let e = errors(&http);
+    assert!(e.iter().any(|d| d.to_string().contains("supported in mode tcp only")), "{e:?}");
+    let in_backend = text.replace("(name: \"t\", servers:", "(name: \"t\", tcp_request_content: [\"reject\"], servers:");
+    assert!(errors(&in_backend).iter().any(|d| d.to_string().contains("in a backend is not supported")));
 }

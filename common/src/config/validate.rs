@@ -13,6 +13,7 @@ mod command_line;
 mod l7;
 mod lints;
 mod script_user;
+mod tcp_content;
 mod vrrp_options;
 
 pub use command_line::split_command_line;

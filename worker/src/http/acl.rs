@@ -43,6 +43,8 @@ fn test_holds(test: &AclTest, req: &RequestView<'_>) -> bool {
         AclTest::Const(v) => *v,
         // Connection fetches: validation keeps them out of HTTP rules for now.
         AclTest::SrcPort(_) | AclTest::Dst(_) | AclTest::DstPort(_) | AclTest::FeName(_) | AclTest::Nbsrv { .. } => false,
+        // Content fetches: mode tcp only (validation refuses them in HTTP rules).
+        AclTest::ReqLen(_) | AclTest::Payload { .. } => false,
     }
 }
 

@@ -160,6 +160,8 @@ impl Session {
     /// The phase letter of the termination code for an end now.
     pub fn phase(&self) -> Phase {
         match (self.up.stage, &self.proto) {
+            // Content inspection is HAProxy's request analyser: `R`.
+            (_, Proto::Tcp(t)) if t.inspect.is_some() => Phase::Request,
             (Stage::Queued { .. }, _) => Phase::Queue,
             (Stage::Assigning | Stage::TurnAround | Stage::Connecting, _) => Phase::Connect,
             (Stage::Established, Proto::Tcp(t)) if t.res.eof && t.res.pending() > 0 => Phase::LastData,

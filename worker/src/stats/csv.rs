@@ -157,7 +157,7 @@ pub fn fields(row: &Row) -> Vec<String> {
     f.set("bin", row.bin);
     f.set("bout", row.bout);
     if row.kind != RowKind::Server {
-        f.set("dreq", 0);
+        f.set("dreq", row.dreq.unwrap_or(0));
     }
     f.set("dresp", 0);
     if row.kind == RowKind::Frontend {

@@ -68,6 +68,8 @@ pub struct Row {
     pub ereq: Option<u64>,
     /// Frontends only: connections refused by `tcp-request connection` rules (`dcon`).
     pub dcon: Option<u64>,
+    /// Frontends only: requests refused by `tcp-request content` rules (`dreq`).
+    pub dreq: Option<u64>,
     pub wretr: Option<u64>,
     pub wredis: Option<u64>,
     pub status: String,
@@ -200,6 +202,7 @@ fn server_rows(config: &Backend, b: usize, iid: usize, stats: &Stats, hub: &Stat
                 econ: Some(get(&c.connect_errors)),
                 ereq: None,
                 dcon: None,
+                dreq: None,
                 wretr: Some(get(&c.retries)),
                 wredis: Some(get(&c.redispatches)),
                 status: server_status(up, admin, checked).to_string(),
@@ -248,6 +251,7 @@ fn backend_row(config: &Backend, b: usize, iid: usize, servers: &[Row], stats: &
     Row {
         ereq: None,
         dcon: None,
+        dreq: None,
         kind: RowKind::Backend,
         pxname: config.name.clone(),
         svname: "BACKEND".into(),
@@ -308,6 +312,7 @@ impl Snapshot {
                 econ: None,
                 ereq: Some(get(&c.request_errors)),
                 dcon: Some(get(&c.denied_conns)),
+                dreq: Some(get(&c.denied_requests)),
                 wretr: None,
                 wredis: None,
                 status: "OPEN".into(),

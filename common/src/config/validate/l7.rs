@@ -4,8 +4,8 @@
 
 use super::super::http::*;
 use super::super::http_syntax::{
-    is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, parse_tcp_connection_rule, split_words,
-    AclTable,
+    is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, parse_tcp_connection_rule,
+    parse_tcp_content_rule, split_words, AclTable,
 };
 use super::super::tcp::TcpRule;
 use super::{Checker, Section};
@@ -23,6 +23,7 @@ struct Inherited {
     persist: Option<bool>,
     reuse: Option<HttpReuse>,
     prefer_last_server: Option<bool>,
+    inspect_delay: Option<std::time::Duration>,
 }
 
 pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], backends: &[Backend]) -> HttpConfig {
@@ -33,6 +34,7 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         ("http_request", !d.http_request.is_empty()),
         ("http_response", !d.http_response.is_empty()),
         ("tcp_request_connection", !d.tcp_request_connection.is_empty()),
+        ("tcp_request_content", !d.tcp_request_content.is_empty()),
     ] {
         if set {
             c.error(format!("defaults.{field}"), format!("`{field}` is not allowed in defaults; put it in a frontend, listen or backend"));
@@ -46,6 +48,7 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         persist: d.persist,
         reuse: d.http_reuse.map(reuse_mode),
         prefer_last_server: d.prefer_last_server,
+        inspect_delay: c.opt_duration("defaults.tcp_request_inspect_delay", d.tcp_request_inspect_delay.as_ref()),
     };
     let backend_ids: HashMap<&str, usize> = backends.iter().enumerate().rev().map(|(i, b)| (b.name.as_str(), i)).collect();
 
@@ -92,6 +95,17 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
                 Err(e) => c.error(format!("{path}.tcp_request_connection[{j}]"), e),
             }
         }
+        let mut tcp_content = Vec::new();
+        for (j, line) in p.tcp_request_content.iter().enumerate() {
+            match parse_tcp_content_rule(line, &mut table) {
+                Ok(r) => tcp_content.push(r),
+                Err(e) => c.error(format!("{path}.tcp_request_content[{j}]"), e),
+            }
+        }
+        let inspect_delay = c
+            .opt_duration(&format!("{path}.tcp_request_inspect_delay"), p.tcp_request_inspect_delay.as_ref())
+            .or(inherited.inspect_delay)
+            .unwrap_or_default();
         if section == Section::Frontend {
             reject_backend_only(c, &path, p);
         }
@@ -101,8 +115,11 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         let mut acls = table.into_acls();
         resolve_nbsrv(c, &path, &mut acls, &backend_ids);
         check_layers(c, &path, fe.mode, &acls, &use_backend, &request_rules, &response_rules, &tcp_connection);
+        super::tcp_content::check_content_rules(c, &path, fe.mode, p, &acls, &tcp_content, inspect_delay);
         http.frontends.push(FrontendHttp {
             tcp_connection,
+            tcp_content,
+            inspect_delay,
             acls,
             use_backend,
             request_rules,
@@ -134,6 +151,15 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             }
             if !p.tcp_request_connection.is_empty() {
                 c.error(format!("{path}.tcp_request_connection"), "`tcp_request_connection` is not allowed in a backend");
+            }
+            if !p.tcp_request_content.is_empty() {
+                c.error(
+                    format!("{path}.tcp_request_content"),
+                    "`tcp_request_content` in a backend is not supported; put the rules in the frontend or listen that uses it",
+                );
+            }
+            if p.tcp_request_inspect_delay.is_some() {
+                c.warn(format!("{path}.tcp_request_inspect_delay"), "`tcp_request_inspect_delay` has no effect in a backend");
             }
             if be.mode == Mode::Tcp {
                 warn_tcp(c, &path, p);
@@ -228,8 +254,21 @@ fn check_layers(
         need_l4(c, format!("{path}.tcp_request_connection[{j}]"), r.cond.as_ref());
     }
     if mode == Mode::Tcp {
+        // `use_backend` runs after the content rules, so it may also read the request's
+        // first bytes (HAProxy's switching rules see what inspection waited for).
         for (j, u) in use_backend.iter().enumerate() {
-            need_l4(c, format!("{path}.use_backend[{j}]"), u.cond.as_ref());
+            for acl in acls_of(u.cond.as_ref()) {
+                if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content()) {
+                    c.error(
+                        format!("{path}.use_backend[{j}]"),
+                        format!(
+                            "ACL {:?} reads HTTP (layer 7), which mode tcp does not parse; only layer-4 fetches, req.len and \
+                             req.payload* can be used",
+                            acl.name
+                        ),
+                    );
+                }
+            }
         }
         return;
     }
@@ -241,6 +280,12 @@ fn check_layers(
         .chain(response.iter().enumerate().map(|(j, r)| (format!("http_response[{j}]"), r.cond.as_ref())));
     for (field, cond) in conds {
         for acl in acls_of(cond) {
+            if acl.tests.iter().any(AclTest::is_content) {
+                c.error(
+                    format!("{path}.{field}"),
+                    format!("ACL {:?}: req.len and req.payload* are supported in mode tcp only, not in HTTP rules", acl.name),
+                );
+            }
             if acl.tests.iter().any(AclTest::needs_connection) {
                 c.error(
                     format!("{path}.{field}"),
@@ -302,7 +347,7 @@ fn reject_backend_only(c: &mut Checker, path: &str, p: &RawProxy) {
 /// HTTP settings written in a tcp-mode section are ignored, as HAProxy ignores them (with a
 /// warning). `use_backend` switches TCP connections on layer-4 ACLs (see [`check_layers`]).
 fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
-    if !p.acls.is_empty() && p.use_backend.is_empty() && p.tcp_request_connection.is_empty() {
+    if !p.acls.is_empty() && p.use_backend.is_empty() && p.tcp_request_connection.is_empty() && p.tcp_request_content.is_empty() {
         c.warn(format!("{path}.acls"), "`acls` are used by no rule hakeeper applies in mode tcp");
     }
     for (field, set) in [

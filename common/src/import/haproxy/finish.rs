@@ -21,6 +21,7 @@ pub fn finish(ctx: &mut Ctx, global: GlobalState, mut sections: Vec<Section>, us
     let stats = stats_page(ctx, &sections, &mut removed, userlists);
     http_finish::resolve_unset_connection(&mut sections);
     http_finish::check_use_backend(ctx, &mut sections, &removed);
+    http_finish::check_tcp_content(ctx, &mut sections, &removed);
     http_finish::check_server_cookies(ctx, &mut sections, &removed);
     let defaults = resolve_defaults(&mut sections, &removed);
     lint_cookies(ctx, &sections, &removed);

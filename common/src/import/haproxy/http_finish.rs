@@ -29,7 +29,7 @@ pub fn resolve_unset_connection(sections: &mut [Section]) {
 /// Drops, as a lossy line, each `use_backend` rule whose backend does not exist, became the
 /// stats page, or is a tcp backend behind an http frontend (HAProxy refuses both), and each rule
 /// of a tcp-mode frontend whose condition reads the request (hakeeper switches TCP connections
-/// on layer-4 fetches only: there is no `tcp-request inspect-delay` yet).
+/// on layer-4 and content fetches only).
 pub fn check_use_backend(ctx: &mut Ctx, sections: &mut [Section], removed: &[bool]) {
     for i in 0..sections.len() {
         if removed[i] || !sections[i].kind.listens() || sections[i].proxy.use_backend.is_empty() {
@@ -43,7 +43,7 @@ pub fn check_use_backend(ctx: &mut Ctx, sections: &mut [Section], removed: &[boo
                 |gone: bool| sections.iter().enumerate().position(|(k, b)| removed[k] == gone && b.kind.serves() && b.name == rule.backend);
             let problem = match target(false) {
                 _ if fe_mode == RawMode::Tcp && sections[i].use_backend_layer7[j].is_some() => Some(format!(
-                    "hakeeper switches connections in mode tcp on layer-4 fetches only, and ACL {} reads the stream's content",
+                    "hakeeper switches connections in mode tcp on layer-4 and content fetches only, and ACL {} reads HTTP",
                     sections[i].use_backend_layer7[j].as_deref().unwrap_or_default()
                 )),
                 Some(b) if fe_mode == RawMode::Http && mode_of(sections, b) != RawMode::Http => Some(format!(
@@ -111,6 +111,25 @@ pub fn check_server_cookies(ctx: &mut Ctx, sections: &mut [Section], removed: &[
                     values.insert(v, sv.name.clone());
                 }
             }
+        }
+    }
+}
+
+/// Drops, as lossy lines, the `tcp-request content` rules of http-mode frontends: hakeeper
+/// runs them in mode tcp only.
+pub fn check_tcp_content(ctx: &mut Ctx, sections: &mut [Section], removed: &[bool]) {
+    for i in 0..sections.len() {
+        if removed[i] || sections[i].proxy.tcp_request_content.is_empty() || mode_of(sections, i) != RawMode::Http {
+            continue;
+        }
+        let s = &mut sections[i];
+        for (rule, line) in s.proxy.tcp_request_content.drain(..).zip(s.tcp_content_lines.drain(..)) {
+            ctx.notes.lossy(
+                &ctx.file,
+                line,
+                format!("`tcp-request content {rule}` would have decided which connections are accepted"),
+                "hakeeper runs `tcp-request content` rules in mode tcp only",
+            );
         }
     }
 }

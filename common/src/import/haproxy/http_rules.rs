@@ -75,7 +75,8 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         match parse_cond(cond, &mut s.acl_table) {
             Ok(parsed) => {
                 // Whether mode tcp could evaluate it is known once the section's mode is.
-                layer7 = s.acl_table.first_layer7(&parsed).map(str::to_string);
+                // (Content fetches are fine there: `tcp-request content` waits for the data.)
+                layer7 = s.acl_table.first_http(&parsed).map(str::to_string);
                 Some(rule_text(cond))
             }
             Err(e) => {
@@ -89,28 +90,51 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     s.use_backend_layer7.push(layer7);
 }
 
-/// `tcp-request connection accept|reject [if|unless COND]` on layer-4 fetches; other
-/// `tcp-request` forms are reported (lossy when they refuse connections).
+/// `tcp-request connection accept|reject [if|unless COND]` on layer-4 fetches,
+/// `tcp-request content accept|reject [if|unless COND]` on layer-4 and content fetches,
+/// `tcp-request inspect-delay TIME`; other `tcp-request` forms are reported (lossy when they
+/// refuse connections).
 pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     let what = format!("tcp-request {}", directive(args));
     let words = [&["tcp-request".to_string()][..], args].concat();
-    let translatable = args.first().map(String::as_str) == Some("connection")
-        && matches!(args.get(1).map(String::as_str), Some("accept" | "reject"))
-        && s.kind.listens();
+    let kind = args.first().map(String::as_str);
+    if kind == Some("inspect-delay") {
+        inspect_delay(ctx, s, n, args, &what);
+        return;
+    }
+    let content = kind == Some("content");
+    let translatable =
+        (kind == Some("connection") || content) && matches!(args.get(1).map(String::as_str), Some("accept" | "reject")) && s.kind.listens();
     if !translatable {
         let why = if s.kind.listens() {
-            "hakeeper has only `tcp-request connection accept|reject` rules yet"
+            "hakeeper has only `tcp-request connection|content accept|reject` rules and `tcp-request inspect-delay` yet"
         } else {
-            "hakeeper takes `tcp-request connection` rules in frontend and listen sections only"
+            "hakeeper takes `tcp-request connection|content` rules in frontend and listen sections only"
         };
         lossy::report(ctx, n, &words, why, format!("`{what}` not translated"));
         return;
     }
     let text = rule_text(&args[1..]);
     let meant = format!("`{what}` would have decided which connections are accepted");
-    match crate::config::http_syntax::parse_tcp_connection_rule(&text, &mut s.acl_table) {
+    let parsed = if content {
+        crate::config::http_syntax::parse_tcp_content_rule(&text, &mut s.acl_table)
+    } else {
+        crate::config::http_syntax::parse_tcp_connection_rule(&text, &mut s.acl_table)
+    };
+    match parsed {
         Ok(rule) => {
-            if let Some(acl) = rule.cond.as_ref().and_then(|c| s.acl_table.first_layer7(c)) {
+            let cond = rule.cond.as_ref();
+            if content {
+                if let Some(acl) = cond.and_then(|c| s.acl_table.first_http(c)) {
+                    let why = format!("ACL {acl} reads HTTP, which hakeeper's mode tcp content rules cannot evaluate");
+                    ctx.notes.lossy(&ctx.file, n, meant, why);
+                    return;
+                }
+                s.proxy.tcp_request_content.push(text);
+                s.tcp_content_lines.push(n);
+                return;
+            }
+            if let Some(acl) = cond.and_then(|c| s.acl_table.first_layer7(c)) {
                 let why = format!("ACL {acl} reads the request, which these rules run before (HAProxy refuses it too)");
                 ctx.notes.lossy(&ctx.file, n, meant, why);
                 return;
@@ -118,6 +142,23 @@ pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
             s.proxy.tcp_request_connection.push(text);
         }
         Err(e) => ctx.notes.lossy(&ctx.file, n, meant, format!("hakeeper cannot evaluate it: {e}")),
+    }
+}
+
+/// `tcp-request inspect-delay TIME` in defaults, frontend or listen sections (a backend's
+/// delay serves backend content rules, which hakeeper does not have).
+fn inspect_delay(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], what: &str) {
+    if !s.kind.listens() && s.kind != Kind::Defaults {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}` in a {} section not translated: it has no content rules", s.kind.word()));
+        return;
+    }
+    let [_, value] = args else {
+        ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: expected a time; not translated"));
+        return;
+    };
+    match crate::import::units::haproxy_time(value) {
+        Ok(v) => s.proxy.tcp_request_inspect_delay = Some(v),
+        Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: {e}; not translated")),
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Section {
     /// For each rule: the first ACL of its condition that reads the request (mode tcp cannot
     /// switch on it), in `proxy.use_backend` order.
     pub use_backend_layer7: Vec<Option<String>>,
+    /// Line of each rule, in `proxy.tcp_request_content` order (dropped in mode http).
+    pub tcp_content_lines: Vec<usize>,
     /// `no option httpclose|http-server-close` with no mode of the section's own: it resets the
     /// inherited mode only if that is the one named, which is known once the file is read.
     pub unset_connection: Option<RawHttpConnection>,
@@ -95,6 +97,7 @@ impl Section {
             acl_table: AclTable::default(),
             use_backend_lines: Vec::new(),
             use_backend_layer7: Vec::new(),
+            tcp_content_lines: Vec::new(),
             unset_connection: None,
             legacy_redirects: Vec::new(),
         }

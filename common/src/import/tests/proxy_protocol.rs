@@ -99,7 +99,48 @@ backend replica
     assert_eq!(fe.tcp_request_connection, ["accept if { src 10.0.1.5 }", "reject if blocked"]);
     assert_eq!(fe.use_backend.len(), 2);
     assert_warned(&imported, text, "reject if { path_beg", WarningKind::Lossy, "reads the request");
-    assert_warned(&imported, text, "tcp-request content", WarningKind::Lossy, "would have refused matching connections");
+    assert_eq!(fe.tcp_request_content, ["reject if blocked"]);
     let ron = crate::config::to_ron(&imported.config).expect("ron");
     crate::config::load_str("t.ron", &ron).unwrap_or_else(|e| panic!("{e}\n{ron}"));
+}
+
+#[test]
+fn tcp_request_content_rules_and_inspect_delay_are_translated() {
+    let text = "\
+defaults
+  mode tcp
+  tcp-request inspect-delay 5s
+frontend mux
+  bind 127.0.0.1:443
+  acl tls req.payload(0,1) -m bin 16
+  acl ssh req_len ge 7
+  tcp-request content reject if { req.payload(0,4) -m bin 00000000 }
+  tcp-request content accept if tls
+  tcp-request content reject if { hdr(host) -m found }
+  tcp-request content silent-drop
+  use_backend tls if tls
+  use_backend ssh if { req.payload_lv(0,1) -m str SSH }
+  default_backend web
+backend tls
+  tcp-request inspect-delay 2s
+  tcp-request content reject if { src 10.9.9.9 }
+  server t 10.0.0.1:443
+backend ssh
+  server s 10.0.0.2:22
+backend web
+  server w 10.0.0.3:80
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    let fe = &imported.config.frontend[0];
+    assert_eq!(imported.config.defaults.tcp_request_inspect_delay.as_deref(), Some("5s"));
+    assert_eq!(fe.tcp_request_content, ["reject if { req.payload(0,4) -m bin 00000000 }", "accept if tls"]);
+    assert_eq!(fe.use_backend.len(), 2, "content switching is kept");
+    assert_warned(&imported, text, "hdr(host) -m found", WarningKind::Lossy, "reads HTTP");
+    assert_warned(&imported, text, "silent-drop", WarningKind::Lossy, "would have refused matching connections");
+    assert_warned(&imported, text, "10.9.9.9", WarningKind::Lossy, "frontend and listen sections only");
+    assert_warned(&imported, text, "inspect-delay 2s", WarningKind::Untranslated, "no content rules");
+    let ron = crate::config::to_ron(&imported.config).expect("ron");
+    let loaded = crate::config::load_str("t.ron", &ron).unwrap_or_else(|e| panic!("{e}\n{ron}"));
+    assert_eq!(loaded.config.http.frontends[0].tcp_content.len(), 2);
+    assert_eq!(loaded.config.http.frontends[0].inspect_delay, std::time::Duration::from_secs(5));
 }

@@ -65,6 +65,12 @@ impl Flow {
         self.buffered() + self.in_pipe
     }
 
+    /// The bytes read and not yet written (what content inspection looks at: nothing has been
+    /// written before the server is chosen).
+    pub fn peek(&self) -> &[u8] {
+        self.buf.as_deref().map_or(&[], |b| &b[self.start..])
+    }
+
     /// No room to read more until the sink takes some.
     pub fn is_full(&self) -> bool {
         self.buf.as_ref().is_some_and(|b| b.len() >= BUFFER_SIZE) || self.in_pipe > 0

@@ -2,6 +2,7 @@
 //! half-closes passed on ([`flow`]) and HAProxy's inactivity timeouts ([`timeouts`]).
 
 pub mod flow;
+pub mod inspect;
 mod switching;
 pub(crate) mod timeouts;
 
@@ -21,6 +22,8 @@ pub struct TcpProto {
     server_last: Instant,
     client_armed: bool,
     server_armed: bool,
+    /// `tcp-request content` inspection in progress (before the backend is chosen).
+    pub inspect: Option<inspect::Inspect>,
 }
 
 impl TcpProto {
@@ -32,6 +35,7 @@ impl TcpProto {
             server_last: now,
             client_armed: false,
             server_armed: false,
+            inspect: None,
         }
     }
 }
@@ -43,6 +47,14 @@ fn internal(phase: Phase) -> Step {
 impl Session {
     /// Starts a TCP session: no backend means nothing to connect to.
     pub(crate) fn tcp_start(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        if let Some(delay) = crate::tcp_rules::content_inspection(ctx.shared, self.frontend) {
+            return self.tcp_start_inspect(ctx, delay);
+        }
+        self.tcp_connect_backend(ctx)
+    }
+
+    /// Chooses the backend (content switching) and starts reaching a server.
+    pub(crate) fn tcp_connect_backend(&mut self, ctx: &mut Ctx<'_>) -> Step {
         self.tcp_choose_backend(ctx);
         if self.up.backend.is_none() {
             return Step::Close(Termination::new(Cause::ServerAbort, Phase::Connect));
@@ -70,11 +82,14 @@ impl Session {
             let p = self.check_connect(ctx, ev);
             return self.tcp_upstream(ctx, p);
         }
+        if self.inspecting() {
+            return self.tcp_inspect(ctx);
+        }
         self.tcp_progress(ctx)
     }
 
     /// Moves data as far as the stage allows.
-    fn tcp_progress(&mut self, ctx: &mut Ctx<'_>) -> Step {
+    pub(crate) fn tcp_progress(&mut self, ctx: &mut Ctx<'_>) -> Step {
         if self.up.stage == Stage::Established {
             return self.tcp_forward(ctx);
         }

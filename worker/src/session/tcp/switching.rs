@@ -1,8 +1,11 @@
-//! Content switching in mode tcp: `use_backend BACKEND if|unless COND` rules on layer-4 ACLs,
-//! evaluated when the session starts (after a PROXY header, whose addresses they see), the
-//! first that holds choosing the backend, else `default_backend` (HAProxy's
-//! `process_switching_rules()` for a TCP stream without inspect-delay).
+//! Content switching in mode tcp: `use_backend BACKEND if|unless COND` rules on layer-4 and
+//! content ACLs, evaluated when the session starts (after a PROXY header, whose addresses they
+//! see) or when `tcp-request content` inspection has accepted it (they then see the bytes it
+//! waited for), the first that holds choosing the backend, else `default_backend` (HAProxy's
+//! `process_switching_rules()`, which runs after the inspect analyser and decides at once:
+//! `SMP_OPT_FINAL`).
 
+use super::Proto;
 use crate::session::{Ctx, Session};
 use crate::tcp_rules::{self, ConnView};
 
@@ -15,7 +18,11 @@ impl Session {
         let Some(h) = ctx.shared.config.http.frontends.get(self.frontend) else { return };
         let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
         let fe = &ctx.shared.config.frontends[self.frontend];
-        let view = ConnView { src: self.client_addr, dst, frontend: &fe.name, shared: ctx.shared };
+        let mut view = ConnView::at_accept(self.client_addr, dst, &fe.name, ctx.shared);
+        if let Proto::Tcp(t) = &self.proto {
+            view.data = t.req.peek();
+            view.closed = t.req.eof || t.req.is_full();
+        }
         if let Some(be) = tcp_rules::switch_backend(h, &view) {
             self.up.backend = Some(be);
         }

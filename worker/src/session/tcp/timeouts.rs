@@ -55,11 +55,16 @@ impl Session {
         let Proto::Tcp(t) = &self.proto else { return None };
         let client = if t.client_armed { after(t.client_last, self.client_timeout(shared)) } else { None };
         let server = if t.server_armed { after(t.server_last, self.server_timeout(shared)) } else { None };
-        [self.up.stage_deadline, client, server].into_iter().flatten().min()
+        let inspect = t.inspect.map(|i| i.deadline);
+        [self.up.stage_deadline, client, server, inspect].into_iter().flatten().min()
     }
 
     /// A deadline entry fired: acts on whatever expired.
     pub(crate) fn tcp_on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        // The inspect delay is over: the content rules decide on what has arrived.
+        if self.inspect_deadline().is_some_and(|d| d <= ctx.now) {
+            return self.tcp_inspect(ctx);
+        }
         if let Some(p) = self.upstream_deadline(ctx) {
             return self.tcp_upstream(ctx, p);
         }
