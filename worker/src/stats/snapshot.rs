@@ -305,7 +305,8 @@ impl Snapshot {
                 qmax: None,
                 scur: get(&c.cur),
                 smax: get(&c.max),
-                slim: Some(u64::from(fe.maxconn)),
+                // The limit enforced at accept: the frontend's, within the process's.
+                slim: Some(u64::from(fe.maxconn.min(config.global.maxconn))),
                 stot: get(&c.total),
                 bin: get(&c.bytes_in),
                 bout: get(&c.bytes_out),

@@ -393,3 +393,17 @@ fn ctl_commands_are_answered_on_the_channel() {
         .iter()
         .any(|m| matches!(m, FromWorker::AdminChanged { server, state: AdminState::Maint, .. } if server == "server_1")));
 }
+
+#[test]
+fn the_frontend_limit_shown_is_the_one_enforced() {
+    // A frontend allowed more sessions than the whole process: accept stops at the process's.
+    let mut config = worker_config(false);
+    config.global.maxconn = 100;
+    config.frontends[0].maxconn = 2000;
+    let page = Page::start(config);
+    let r = http(page.addr, "GET", "/admin;csv", Some(MLDN), None);
+    let header = r.body.lines().next().unwrap_or_default().trim_start_matches("# ").to_string();
+    let at = header.split(',').position(|c| c == "slim").expect("slim column");
+    let row = r.body.lines().find(|l| l.starts_with("proxy_status,FRONTEND,")).expect("frontend row");
+    assert_eq!(row.split(',').nth(at), Some("100"), "{row}");
+}
