@@ -19,6 +19,9 @@ use crate::script_process::Outcome;
 use crate::security::command_security_problem;
 use crate::server_check::{Conclusion, ServerCheck, Step};
 use crate::status::CheckResult;
+
+/// Longest a healthy server's unchanged check verdict goes untold to the stats page.
+const REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::timers::TimerQueue;
 use hakeeper_common::config::ScriptAction;
 use hakeeper_common::ipc::{send, CheckerConfig, FrameReader, FromChecker, IpcError, ReadOutcome, ToChecker};
@@ -446,7 +449,15 @@ impl Checker {
                 return Ok(Flow::Stop);
             }
         }
+        let reason = result.reason();
+        let server = &mut self.servers[i];
+        let stale = server.reported.as_ref().is_none_or(|(last, at)| *last != reason || now.duration_since(*at) >= REPORT_EVERY);
+        server.reported = Some((reason.clone(), now));
         let Some(up) = change else {
+            if stale {
+                let msg = FromChecker::CheckResult { backend: server.backend, server: server.server, reason, duration: result.duration };
+                return self.checker_to_parent(&msg);
+            }
             return Ok(Flow::Continue);
         };
         let server = &self.servers[i];

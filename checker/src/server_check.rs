@@ -106,6 +106,8 @@ pub struct ServerCheck {
     pub weight: u32,
     /// What the script that just ended asked for, applied by `conclude`.
     asked_weight: Option<WeightVerdict>,
+    /// The last verdict told to the supervisor, and when.
+    pub reported: Option<(String, Instant)>,
     /// The PROXY header each network check starts with (see [`check_proxy`]).
     proxy: Option<Version>,
 }
@@ -150,6 +152,7 @@ impl ServerCheck {
             configured_weight: server.weight,
             weight: server.weight,
             asked_weight: None,
+            reported: None,
             proxy: check_proxy(server, check),
         }
     }

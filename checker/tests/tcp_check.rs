@@ -191,3 +191,17 @@ fn many_servers_share_one_loop_and_every_one_is_reported() {
     assert_eq!(down, expected);
     checker.stop();
 }
+
+#[test]
+fn a_healthy_servers_last_check_is_told_when_it_changes_not_at_every_check() {
+    let inter = ms(200);
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let _listener = Listener::start(addr);
+    let servers = vec![server("web1", addr, Some(check(inter, 2, 3, port)))];
+    let mut checker = CheckerUnderTest::start(backends_only(vec![backend("webserver", HealthCheck::Tcp, servers)]));
+    // About seven checks pass: the first verdict is told (the stats page shows L4OK), the same
+    // verdict again only after 10 s.
+    assert_eq!(checker.recv(ms(1500)), None, "no transition");
+    assert_eq!(checker.results, vec![(0, 0, "Layer4 check passed".to_string())]);
+}

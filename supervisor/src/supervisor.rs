@@ -496,6 +496,11 @@ impl Supervisor {
                     w.pong(pid, seq);
                 }
             }
+            FromChecker::CheckResult { backend, server, reason, duration } => {
+                for pid in self.pids_of(Role::Worker) {
+                    self.send(pid, &ToWorker::CheckResult { backend, server, reason: reason.clone(), duration }, &[]);
+                }
+            }
             FromChecker::ServerHealth { backend, server, up, reason, duration } => {
                 let names = self.config.backends.get(backend).and_then(|b| b.servers.get(server).map(|s| (b.name.clone(), s.name.clone())));
                 let Some(key) = names else {

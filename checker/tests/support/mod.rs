@@ -20,6 +20,8 @@ pub struct CheckerUnderTest {
     supervisor: OwnedFd,
     reader: FrameReader,
     thread: Option<JoinHandle<Result<(), hakeeper_checker::CheckerError>>>,
+    /// The verdicts of checks that changed nothing (set aside by `recv`).
+    pub results: Vec<(usize, usize, String)>,
 }
 
 impl CheckerUnderTest {
@@ -33,14 +35,19 @@ impl CheckerUnderTest {
         let (supervisor, child) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).expect("socketpair");
         let thread = std::thread::spawn(move || hakeeper_checker::run_with_limits(child, limits));
         send(supervisor.as_fd(), &ToChecker::Start(config), &[]).expect("send Start");
-        CheckerUnderTest { supervisor, reader: FrameReader::new(), thread: Some(thread) }
+        CheckerUnderTest { supervisor, reader: FrameReader::new(), thread: Some(thread), results: Vec::new() }
     }
 
-    /// The next message, or None when `timeout` passes first.
+    /// The next message, or None when `timeout` passes first. Verdicts of checks that changed
+    /// nothing (`CheckResult`) go to `results` instead.
     pub fn recv(&mut self, timeout: Duration) -> Option<FromChecker> {
         let end = Instant::now() + timeout;
         loop {
             if let Some((msg, _)) = self.reader.next::<FromChecker>().expect("decodable message") {
+                if let FromChecker::CheckResult { backend, server, reason, .. } = msg {
+                    self.results.push((backend, server, reason));
+                    continue;
+                }
                 return Some(msg);
             }
             let left = end.saturating_duration_since(Instant::now());

@@ -189,6 +189,15 @@ pub enum FromChecker {
         server: usize,
         weight: u32,
     },
+    /// The verdict of a check that changed no state: sent when its text differs from the last
+    /// one sent for the server, or every 10 s at most while it does not, so that the stats page
+    /// shows the last check (`L7OK/200 in 1ms`) of a healthy server too.
+    CheckResult {
+        backend: usize,
+        server: usize,
+        reason: String,
+        duration: Duration,
+    },
     Pong(u64),
 }
 
