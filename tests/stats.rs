@@ -184,6 +184,12 @@ fn admin_state_survives_a_worker_restart() {
     };
     assert!(wait_until(Duration::from_secs(10), csv_has_maint), "server_2 still MAINT after the restart; log:\n{}", s.app.log_text());
     server_2_gets_nothing_new(&s);
+    // The page says which host it is on, the generation and the worker's restart.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname").trim().to_string();
+    let page = http(s.stats, "GET", "/admin", Some(MLDN), None).expect("page").body;
+    for needle in [format!("data-host=\"{host}\""), "config generation = 1".to_string(), "restarts: worker 1, checker 0".to_string()] {
+        assert!(page.contains(&needle), "{needle} not on the page:\n{page}");
+    }
 }
 
 /// The `column` of the CSV row whose first two fields are `px,sv`.

@@ -217,6 +217,33 @@ pub struct ServerRow {
     pub check: Option<String>,
 }
 
+/// The process summary of this host for the stats page: where, what generation, since when,
+/// how often children restarted, and the VRRP tracks.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProcessView {
+    /// This host's name (the stats page says which host it is on).
+    pub host: String,
+    /// The config generation served (1 at start, one more per reload).
+    pub generation: u64,
+    /// When the supervisor started (seconds since the Unix epoch).
+    pub started_unix: u64,
+    /// Restarts of each child role since the supervisor started.
+    pub restarts: Vec<(String, u32)>,
+    /// The VRRP tracked scripts and built-in tracks.
+    pub tracks: Vec<TrackView>,
+}
+
+/// A tracked script or built-in track and its last result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackView {
+    pub name: String,
+    /// `script: COMMAND`, `builtin: proxy_alive`, `builtin: min_servers_up(BACKEND, N)`.
+    pub what: String,
+    pub weight: i32,
+    /// None until its first result.
+    pub ok: Option<bool>,
+}
+
 /// One VRRP instance of this host, for the stats page and `show vrrp`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VrrpView {

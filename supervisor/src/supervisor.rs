@@ -116,6 +116,9 @@ pub struct Supervisor {
     watchdog: Option<Watchdog>,
     /// `hakeeper ctl reload` clients waiting for the worker of a generation to serve.
     reload_waiters: Vec<(u64, u64)>,
+    /// Restarts of each child role, for the stats page.
+    restart_counts: HashMap<&'static str, u32>,
+    started_wall: std::time::SystemTime,
 }
 
 struct StopState {
@@ -199,6 +202,8 @@ impl Supervisor {
             watchdog: notifier.as_ref().and_then(Notifier::watchdog).map(|every| Watchdog::new(every, Instant::now())),
             notifier,
             reload_waiters: Vec::new(),
+            restart_counts: HashMap::new(),
+            started_wall: std::time::SystemTime::now(),
         })
     }
 
@@ -283,7 +288,10 @@ impl Supervisor {
         self.procs.insert(spawned.pid, proc);
         let pid = spawned.pid;
         match role {
-            Role::Worker => self.parent_to_new_worker(pid),
+            Role::Worker => {
+                self.parent_to_new_worker(pid);
+                self.send_process_view();
+            }
             Role::Checker => {
                 // A new checker starts every server in its configured initial state (UP unless
                 // `initial: down`, as HAProxy) and reports only changes, so the workers are told
@@ -531,6 +539,7 @@ impl Supervisor {
                 for pid in self.pids_of(Role::Vrrpd) {
                     self.send(pid, &ToVrrp::ScriptState { script, ok }, &[]);
                 }
+                self.send_process_view();
             }
         }
     }
@@ -693,6 +702,9 @@ impl Supervisor {
                 log::warn!("track {name} is now {}", if *ok { "OK" } else { "KO" });
             }
         }
+        if !states.is_empty() && !all {
+            self.send_process_view();
+        }
         for pid in self.pids_of(Role::Vrrpd) {
             for (script, ok) in &states {
                 self.send(pid, &ToVrrp::ScriptState { script: *script, ok: *ok }, &[]);
@@ -827,6 +839,8 @@ impl Supervisor {
         }
         log::info!("restarting {} in {}", role.name(), format_duration(delay));
         self.restarts.push((role, now + delay));
+        *self.restart_counts.entry(role.name()).or_default() += 1;
+        self.send_process_view();
     }
 
     fn next_timer(&self) -> Option<Instant> {
@@ -1048,6 +1062,40 @@ impl Supervisor {
                 Role::Checker => self.send(pid, &ToChecker::Ping(round.ping), &[]),
                 Role::Vrrpd => self.send(pid, &ToVrrp::Ping(round.ping), &[]),
             }
+        }
+    }
+
+    /// The stats page's process summary: this host, the generation, the restarts, the tracks.
+    fn send_process_view(&mut self) {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        let started_unix = self.started_wall.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let restarts = [Role::Worker, Role::Checker, Role::Vrrpd]
+            .into_iter()
+            .map(|r| (r.name().to_string(), self.restart_counts.get(r.name()).copied().unwrap_or(0)))
+            .collect();
+        let tracks = self
+            .config
+            .vrrp
+            .scripts
+            .iter()
+            .enumerate()
+            .map(|(i, script)| {
+                let (what, ok) = match &script.action {
+                    ScriptAction::Command(cmd) => (format!("script: {cmd}"), self.script_states.get(&i).copied()),
+                    ScriptAction::Builtin(BuiltinCheck::ProxyAlive) => {
+                        ("builtin: proxy_alive".to_string(), self.builtin_sent.get(&i).copied())
+                    }
+                    ScriptAction::Builtin(BuiltinCheck::MinServersUp { backend, servers }) => {
+                        let name = self.config.backends.get(*backend).map_or("?", |b| b.name.as_str());
+                        (format!("builtin: min_servers_up({name}, {servers})"), self.builtin_sent.get(&i).copied())
+                    }
+                };
+                hakeeper_common::ctl::TrackView { name: script.name.clone(), what, weight: script.weight, ok }
+            })
+            .collect();
+        let view = hakeeper_common::ctl::ProcessView { host, generation: self.generation, started_unix, restarts, tracks };
+        for pid in self.pids_of(Role::Worker) {
+            self.send(pid, &ToWorker::Process(view.clone()), &[]);
         }
     }
 }

@@ -111,6 +111,8 @@ pub enum ToWorker {
     },
     /// Stick-table entries from a worker that is draining (a reload), to carry on in this one.
     StickTables(Vec<StickEntries>),
+    /// The process summary for the stats page (sent when it changes).
+    Process(crate::ctl::ProcessView),
     /// Are you there? Answered with `FromWorker::Pong` (the supervisor feeds systemd's
     /// watchdog only while every child answers).
     Ping(u64),

@@ -4,7 +4,7 @@
 //! weight. Plain HTML and CSS, no script: it must read at a glance and work in any browser.
 
 use super::snapshot::{Row, RowKind, Snapshot};
-use hakeeper_common::ctl::{vrrp_state_name, VrrpView};
+use hakeeper_common::ctl::{vrrp_state_name, ProcessView, VrrpView};
 use hakeeper_common::ipc::VrrpState;
 use std::fmt::Write;
 
@@ -21,6 +21,7 @@ pub struct PageInfo<'a> {
     pub up_only: bool,
     pub dropped_log_lines: u64,
     pub vrrp: &'a [VrrpView],
+    pub process: &'a ProcessView,
 }
 
 /// Escapes text for element content and double-quoted attributes.
@@ -207,6 +208,44 @@ fn proxy_html(out: &mut String, name: &str, rows: &[&Row], info: &PageInfo) {
     }
 }
 
+/// Which host this is, the generation served, since when, the children's restarts; then the
+/// VRRP tracks with their last result.
+fn process_html(out: &mut String, p: &ProcessView) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let restarts: Vec<String> = p.restarts.iter().map(|(role, n)| format!("{} {n}", escape(role))).collect();
+    let _ = writeln!(
+        out,
+        "<table class=\"info\" id=\"process\"><tr><td>host = <b data-host=\"{0}\">{0}</b></td><td>config generation = {1}</td>\
+<td>supervisor uptime = {2}</td><td>restarts: {3}</td></tr></table>",
+        escape(&p.host),
+        p.generation,
+        if p.started_unix == 0 { "-".to_string() } else { human_time(now.saturating_sub(p.started_unix)) },
+        restarts.join(", "),
+    );
+    if p.tracks.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h2 id=\"tracks\">Tracked scripts</h2>\n<table class=\"vrrp\"><tr><th class=\"name\">Track</th><th class=\"name\">What</th>\
+<th>Weight</th><th>State</th></tr>\n",
+    );
+    for t in &p.tracks {
+        let (class, state) = match t.ok {
+            Some(true) => ("master", "OK"),
+            Some(false) => ("fault", "KO"),
+            None => ("init", "-"),
+        };
+        let _ = writeln!(
+            out,
+            "<tr class=\"{class}\" data-track=\"{0}\" data-state=\"{state}\"><td class=\"name\">{0}</td><td class=\"name\">{1}</td><td>{2}</td><td>{state}</td></tr>",
+            escape(&t.name),
+            escape(&t.what),
+            t.weight,
+        );
+    }
+    out.push_str("</table>\n");
+}
+
 fn vrrp_html(out: &mut String, vrrp: &[VrrpView]) {
     out.push_str("<h2 id=\"vrrp\">VRRP instances on this host</h2>\n");
     if vrrp.is_empty() {
@@ -279,6 +318,7 @@ pub fn render(snapshot: &Snapshot, info: &PageInfo) -> String {
 <span style=\"background:#ff9090\">DOWN</span><span style=\"background:#20a0ff\">DRAIN</span>\
 <span style=\"background:#c07820;color:#fff\">MAINT</span><span style=\"background:#e0e0e0\">no check</span></p>\n",
     );
+    process_html(&mut out, info.process);
     vrrp_html(&mut out, info.vrrp);
     for (name, rows) in snapshot.proxies() {
         proxy_html(&mut out, name, &rows, info);
@@ -290,6 +330,29 @@ pub fn render(snapshot: &Snapshot, info: &PageInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_process_summary_names_the_host_and_shows_each_track_with_its_state() {
+        use hakeeper_common::ctl::TrackView;
+        let track = |name: &str, what: &str, ok| TrackView { name: name.into(), what: what.into(), weight: 2, ok };
+        let p = ProcessView {
+            host: "lb1".into(),
+            generation: 3,
+            started_unix: 1,
+            restarts: vec![("worker".into(), 2)],
+            tracks: vec![
+                track("chk", "builtin: proxy_alive", Some(true)),
+                track("ping", "script: /bin/true", None),
+                track("gw", "script: x", Some(false)),
+            ],
+        };
+        let mut out = String::new();
+        process_html(&mut out, &p);
+        assert!(out.contains("data-host=\"lb1\"") && out.contains("config generation = 3") && out.contains("restarts: worker 2"), "{out}");
+        for (name, state) in [("chk", "OK"), ("ping", "-"), ("gw", "KO")] {
+            assert!(out.contains(&format!("data-track=\"{name}\" data-state=\"{state}\"")), "{name}: {out}");
+        }
+    }
 
     #[test]
     fn text_is_escaped() {

@@ -7,7 +7,7 @@ use super::admin::AdminCommand;
 use super::tracker::Tracker;
 use crate::counters::Stats;
 use crate::shared::lock;
-use hakeeper_common::ctl::{CtlRequest, VrrpView};
+use hakeeper_common::ctl::{CtlRequest, ProcessView, VrrpView};
 use hakeeper_common::ipc::WorkerConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -25,6 +25,7 @@ pub struct StatsHub {
     pub started: Instant,
     pub started_wall: SystemTime,
     vrrp: Mutex<Vec<VrrpView>>,
+    process: Mutex<ProcessView>,
     checks: Mutex<Vec<Vec<Option<CheckInfo>>>>,
     tracker: Mutex<Tracker>,
     admin: Mutex<Vec<AdminCommand>>,
@@ -40,6 +41,7 @@ impl StatsHub {
             started: now,
             started_wall: SystemTime::now(),
             vrrp: Mutex::new(Vec::new()),
+            process: Mutex::new(ProcessView::default()),
             checks: Mutex::new(config.backends.iter().map(|b| vec![None; b.servers.len()]).collect()),
             tracker: Mutex::new(Tracker::new(stats, now)),
             admin: Mutex::new(Vec::new()),
@@ -54,6 +56,15 @@ impl StatsHub {
 
     pub fn vrrp(&self) -> Vec<VrrpView> {
         lock(&self.vrrp).clone()
+    }
+
+    /// `ToWorker::Process`: the page's process summary from now on.
+    pub fn set_process(&self, view: ProcessView) {
+        *lock(&self.process) = view;
+    }
+
+    pub fn process(&self) -> ProcessView {
+        lock(&self.process).clone()
     }
 
     pub fn set_check(&self, backend: usize, server: usize, info: CheckInfo) {
