@@ -205,6 +205,17 @@ pub enum AclTest {
     ReqLen(super::tcp::IntMatcher),
     /// `req.payload(off,len)`, `req.payload_lv(off1,len1[,off2])`: bytes of the request.
     Payload { at: super::payload::PayloadAt, matcher: super::payload::BytesMatcher },
+    /// `srv_is_up([BACKEND/]SERVER)`: a boolean, matched without patterns (HAProxy's
+    /// `smp_fetch_srv_is_up()`). `backend` `None`: the proxy's own. `id` is (backend index,
+    /// server index), set by validation.
+    SrvIsUp { backend: Option<String>, server: String, id: (usize, usize) },
+    /// `connslots([BACKEND])`: free connection and queue slots of the backend's servers that
+    /// are not stopped (HAProxy's `smp_fetch_connslots()`). `backend` `None`: the proxy's own;
+    /// `id` `None` once validated: a frontend without servers, whose value is 0.
+    ConnSlots { backend: Option<String>, id: Option<usize>, ints: super::tcp::IntMatcher },
+    /// `so_id`: the id of the listener the connection came through; HAProxy numbers a
+    /// proxy's binds from 1 in config order when no `id` is given, and so does hakeeper.
+    SoId(super::tcp::IntMatcher),
 }
 
 impl AclTest {
@@ -220,6 +231,9 @@ impl AclTest {
                 | AclTest::FeName(_)
                 | AclTest::Nbsrv { .. }
                 | AclTest::Const(_)
+                | AclTest::SrvIsUp { .. }
+                | AclTest::ConnSlots { .. }
+                | AclTest::SoId(_)
         )
     }
 
@@ -229,10 +243,10 @@ impl AclTest {
         matches!(self, AclTest::ReqLen(_) | AclTest::Payload { .. })
     }
 
-    /// Whether HTTP rules cannot evaluate it yet (the HTTP session passes only the client
-    /// address to its ACLs).
-    pub fn needs_connection(&self) -> bool {
-        matches!(self, AclTest::SrcPort(_) | AclTest::Dst(_) | AclTest::DstPort(_) | AclTest::FeName(_) | AclTest::Nbsrv { .. })
+    /// Whether the test reads the connection beyond the client's address (ports, destination,
+    /// frontend, listener, servers' states): HTTP rules then hand their ACLs a view of it.
+    pub fn reads_connection(&self) -> bool {
+        self.is_layer4() && !matches!(self, AclTest::Src(_) | AclTest::Const(_))
     }
 }
 

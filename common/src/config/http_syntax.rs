@@ -213,6 +213,21 @@ enum Sample {
     Nbsrv(String),
     ReqLen,
     Payload(PayloadAt),
+    SrvIsUp(Option<String>, String),
+    ConnSlots(Option<String>),
+    SoId,
+}
+
+/// `[BACKEND/]SERVER`, HAProxy's server argument: without a backend, the proxy's own.
+fn server_arg(arg: &str) -> Result<(Option<String>, String), String> {
+    let (backend, server) = match arg.split_once('/') {
+        Some((b, s)) => (Some(b), s),
+        None => (None, arg),
+    };
+    if server.is_empty() || backend.is_some_and(str::is_empty) {
+        return Err(format!("srv_is_up({arg}): expected BACKEND/SERVER or SERVER"));
+    }
+    Ok((backend.map(str::to_string), server.to_string()))
 }
 
 fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
@@ -223,6 +238,14 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
                 return Err("nbsrv needs a backend name in parentheses (the current backend is not known in a frontend)".into());
             }
             return Ok((Sample::Nbsrv(arg.to_string()), StrMatch::Exact));
+        }
+        match f {
+            "srv_is_up" => {
+                let (backend, server) = server_arg(arg)?;
+                return Ok((Sample::SrvIsUp(backend, server), StrMatch::Exact));
+            }
+            "connslots" => return Ok((Sample::ConnSlots((!arg.is_empty()).then(|| arg.to_string())), StrMatch::Exact)),
+            _ => {}
         }
         // HAProxy's old `payload()` / `payload_lv()` ACL names are the same fetches.
         match f {
@@ -259,13 +282,16 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "dst_port" => (Sample::DstPort, StrMatch::Exact),
         "fe_name" => (Sample::FeName, StrMatch::Exact),
         "req.len" | "req_len" => (Sample::ReqLen, StrMatch::Exact),
+        "connslots" => (Sample::ConnSlots(None), StrMatch::Exact),
+        "so_id" => (Sample::SoId, StrMatch::Exact),
         "always_true" => (Sample::Const(true), StrMatch::Exact),
         "always_false" => (Sample::Const(false), StrMatch::Exact),
         _ => {
             return Err(format!(
                 "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, path, path_beg, path_end, path_sub, \
                  url, url_beg, url_end, url_sub, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
-                 req.len, req.payload(OFFSET,LENGTH), req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), always_true or always_false"
+                 srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, req.len, req.payload(OFFSET,LENGTH), \
+                 req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), always_true or always_false"
             ))
         }
     })
@@ -303,7 +329,12 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
                     Some("sub") => StrMatch::Substring,
                     Some("found") => StrMatch::Found,
                     Some("ip") if matches!(sample, Sample::Src | Sample::Dst) => StrMatch::Exact,
-                    Some("int") if matches!(sample, Sample::SrcPort | Sample::DstPort | Sample::Nbsrv(_) | Sample::ReqLen) => {
+                    Some("int")
+                        if matches!(
+                            sample,
+                            Sample::SrcPort | Sample::DstPort | Sample::Nbsrv(_) | Sample::ReqLen | Sample::ConnSlots(_) | Sample::SoId
+                        ) =>
+                    {
                         StrMatch::Exact
                     }
                     other => return Err(format!("-m {}: expected str, beg, end, sub or found", other.unwrap_or("(nothing)"))),
@@ -320,7 +351,7 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
         i += 1;
     }
     let patterns = &words[i.min(words.len())..];
-    if patterns.is_empty() && how != StrMatch::Found && !matches!(sample, Sample::Const(_)) {
+    if patterns.is_empty() && how != StrMatch::Found && !matches!(sample, Sample::Const(_) | Sample::SrvIsUp(..)) {
         return Err(format!("ACL on {first} has no pattern to match"));
     }
     let matcher = || StrMatcher {
@@ -361,6 +392,15 @@ pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
             }
             AclTest::Const(v)
         }
+        // A boolean sample: HAProxy's ACL passes on a true value and takes no pattern.
+        Sample::SrvIsUp(backend, server) => {
+            if !patterns.is_empty() {
+                return Err(format!("{first} is a boolean and takes no pattern"));
+            }
+            AclTest::SrvIsUp { backend, server, id: (usize::MAX, usize::MAX) }
+        }
+        Sample::ConnSlots(backend) => AclTest::ConnSlots { backend, id: None, ints: IntMatcher::parse(patterns)? },
+        Sample::SoId => AclTest::SoId(IntMatcher::parse(patterns)?),
     })
 }
 
@@ -637,6 +677,23 @@ mod tests {
         assert!(parse_criterion(&w("hdr(host,1) x")).is_err());
         assert!(parse_criterion(&w("cook(x) y")).is_err());
         assert!(parse_criterion(&w("path -f /etc/list")).is_err());
+    }
+
+    #[test]
+    fn server_and_listener_fetches_parse() {
+        assert!(matches!(
+            parse_criterion(&w("srv_is_up(db/primary)")).unwrap(),
+            AclTest::SrvIsUp { backend: Some(b), server, .. } if b == "db" && server == "primary"
+        ));
+        assert!(matches!(parse_criterion(&w("srv_is_up(primary)")).unwrap(), AclTest::SrvIsUp { backend: None, .. }));
+        for bad in ["srv_is_up(db/)", "srv_is_up(/s)", "srv_is_up()", "srv_is_up(db/s) 1", "connslots", "so_id", "so_id x"] {
+            assert!(parse_criterion(&w(bad)).is_err(), "{bad}");
+        }
+        let AclTest::ConnSlots { backend, ints, .. } = parse_criterion(&w("connslots(db) -m int gt 10")).unwrap() else { panic!() };
+        assert_eq!(backend.as_deref(), Some("db"));
+        assert!(ints.matches(11) && !ints.matches(10));
+        assert!(matches!(parse_criterion(&w("connslots lt 0")).unwrap(), AclTest::ConnSlots { backend: None, .. }));
+        assert!(matches!(parse_criterion(&w("so_id 1 3")).unwrap(), AclTest::SoId(m) if m.matches(3) && !m.matches(2)));
     }
 
     #[test]

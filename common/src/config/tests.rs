@@ -433,13 +433,35 @@ fn tcp_request_connection_rules_validate() {
     assert!(errors(&layer7).iter().any(|d| d.to_string().contains("tcp_request_connection[1]") && d.to_string().contains("layer 7")));
     let bad_verb = text.replace("reject if bad", "silent-drop if bad");
     assert!(errors(&bad_verb).iter().any(|d| d.to_string().contains("not supported (accept and reject are)")));
-    // HTTP rules do not read connection fetches yet: refused rather than always false.
+    // HTTP rules read connection fetches, as in HAProxy.
     let http =
         text.replace("bind: [\":3306\"],", "bind: [\":80\"], mode: http,").replace("(name: \"b\",", "(name: \"b\", mode: http,").replace(
             "tcp_request_connection: [\"accept if { src_port 1024: }\", \"reject if bad\"]",
             "use_backend: [(backend: \"b\", cond: \"if { dst_port 80 }\")]",
         );
-    assert!(errors(&http).iter().any(|d| d.to_string().contains("not in HTTP rules yet")), "{:?}", errors(&http));
+    let loaded = load_str("t.ron", &http).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(loaded.config.http.frontends[0].acls[1].tests[0], AclTest::DstPort(_)));
+}
+
+#[test]
+fn server_state_fetches_resolve_their_backend_and_server() {
+    let text = "(\n frontend: [(name: \"fe\", bind: [\":80\"], default_backend: \"b\",\n  use_backend: [(backend: \"c\", cond: \"if ! { srv_is_up(b/s2) } || { connslots(b) lt 0 } || { so_id 2 } || { connslots ge 1 }\")])],\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\"), (name: \"s2\", addr: \"127.0.0.1:2\")]),\n  (name: \"c\", servers: [(name: \"s\", addr: \"127.0.0.1:3\")], acls: [(name: \"own\", criterion: \"srv_is_up(s)\")])],\n)";
+    let loaded = load_str("t.ron", text).unwrap_or_else(|e| panic!("{e}"));
+    let tests: Vec<&AclTest> = loaded.config.http.frontends[0].acls.iter().flat_map(|a| &a.tests).collect();
+    assert!(matches!(tests[0], AclTest::SrvIsUp { id: (0, 1), .. }), "{tests:?}");
+    assert!(matches!(tests[1], AclTest::ConnSlots { id: Some(0), .. }));
+    assert!(matches!(tests[2], AclTest::SoId(_)));
+    assert!(matches!(tests[3], AclTest::ConnSlots { id: None, .. }), "a frontend's own proxy has no servers");
+    // In a backend, a server without a backend name is the backend's own.
+    assert!(matches!(loaded.config.http.backends[1].acls[0].tests[0], AclTest::SrvIsUp { id: (1, 0), .. }));
+    for (broken, why) in [
+        (text.replace("srv_is_up(b/s2)", "srv_is_up(c/s2)"), "no server \"s2\" in a backend named \"c\""),
+        (text.replace("criterion: \"srv_is_up(s)\"", "criterion: \"srv_is_up(t)\""), "no server \"t\" in a backend named \"c\""),
+        (text.replace("connslots(b)", "connslots(nosuch)"), "connslots(nosuch): no backend named \"nosuch\""),
+        (text.replace("srv_is_up(s)", "srv_is_up(s) 1"), "boolean and takes no pattern"),
+    ] {
+        assert!(errors(&broken).iter().any(|d| d.to_string().contains(why)), "{why}: {:?}", errors(&broken));
+    }
 }
 
 #[test]

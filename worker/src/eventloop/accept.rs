@@ -135,7 +135,7 @@ impl EventLoop {
         let Some(h) = self.shared.config.http.frontends.get(frontend).filter(|h| !h.tcp_connection.is_empty()) else { return false };
         let fe = &self.shared.config.frontends[frontend];
         let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
-        let view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, &self.shared);
+        let view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
         if tcp_rules::connection_verdict(&h.tcp_connection, &h.acls, &view) == TcpAction::Accept {
             return false;
         }

@@ -113,7 +113,7 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             warn_tcp(c, &path, p);
         }
         let mut acls = table.into_acls();
-        resolve_nbsrv(c, &path, &mut acls, &backend_ids);
+        resolve_nbsrv(c, &path, &p.name, &mut acls, backends, &backend_ids);
         check_layers(c, &path, fe.mode, &acls, &use_backend, &request_rules, &response_rules, &tcp_connection);
         super::tcp_content::check_content_rules(c, &path, fe.mode, p, &acls, &tcp_content, inspect_delay);
         http.frontends.push(FrontendHttp {
@@ -181,7 +181,9 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             check_server_cookies(c, &path, p, be, k);
         }
         let mut acls = acls.into_acls();
-        resolve_nbsrv(&mut Checker::default(), &path, &mut acls, &backend_ids);
+        // A listen's ACLs were checked (and reported) as its frontend half.
+        let mut quiet = Checker::default();
+        resolve_nbsrv(if section == Section::Listen { &mut quiet } else { c }, &path, &p.name, &mut acls, backends, &backend_ids);
         if be.mode == Mode::Http && section == Section::Backend {
             check_layers(c, &path, Mode::Http, &acls, &[], &request_rules, &response_rules, &[]);
         }
@@ -206,23 +208,48 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
     http
 }
 
-/// Points each `nbsrv(NAME)` test at its backend.
-fn resolve_nbsrv(c: &mut Checker, path: &str, acls: &mut [Acl], backend_ids: &HashMap<&str, usize>) {
+/// Points each `nbsrv(NAME)`, `srv_is_up([NAME/]SERVER)` and `connslots([NAME])` test at its
+/// backend and server; a missing name is the proxy's own (`proxy`), as HAProxy's default
+/// argument is the current proxy.
+fn resolve_nbsrv(c: &mut Checker, path: &str, proxy: &str, acls: &mut [Acl], backends: &[Backend], backend_ids: &HashMap<&str, usize>) {
     for acl in acls {
         for test in &mut acl.tests {
-            if let AclTest::Nbsrv { backend, id, .. } = test {
-                match backend_ids.get(backend.as_str()) {
+            match test {
+                AclTest::Nbsrv { backend, id, .. } => match backend_ids.get(backend.as_str()) {
                     Some(&i) => *id = i,
                     None => c.error(format!("{path}.acls"), format!("ACL {:?}: nbsrv({backend}): no backend named {backend:?}", acl.name)),
+                },
+                AclTest::SrvIsUp { backend, server, id } => {
+                    let name = backend.as_deref().unwrap_or(proxy);
+                    let found =
+                        backend_ids.get(name).and_then(|&b| Some((b, backends.get(b)?.servers.iter().position(|s| s.name == *server)?)));
+                    match found {
+                        Some(ids) => *id = ids,
+                        None => c.error(
+                            format!("{path}.acls"),
+                            format!("ACL {:?}: srv_is_up: no server {server:?} in a backend named {name:?}", acl.name),
+                        ),
+                    }
                 }
+                AclTest::ConnSlots { backend, id, .. } => {
+                    match (backend.as_deref(), backend_ids.get(backend.as_deref().unwrap_or(proxy))) {
+                        (_, Some(&i)) => *id = Some(i),
+                        (Some(name), None) => {
+                            c.error(format!("{path}.acls"), format!("ACL {:?}: connslots({name}): no backend named {name:?}", acl.name))
+                        }
+                        // A frontend's own proxy has no servers: HAProxy counts 0 slots.
+                        (None, None) => *id = None,
+                    }
+                }
+                _ => {}
             }
         }
     }
 }
 
 /// What each rule may look at: `tcp-request connection` and mode tcp see a connection before
-/// any data (HAProxy refuses layer-7 fetches there); HTTP rules do not see the connection's
-/// ports, destination, frontend name or `nbsrv` yet.
+/// any data (HAProxy refuses layer-7 fetches there); HTTP rules see the connection and the
+/// request's head, but not the raw bytes `req.len` and `req.payload*` read.
 #[allow(clippy::too_many_arguments)]
 fn check_layers(
     c: &mut Checker,
@@ -284,16 +311,6 @@ fn check_layers(
                 c.error(
                     format!("{path}.{field}"),
                     format!("ACL {:?}: req.len and req.payload* are supported in mode tcp only, not in HTTP rules", acl.name),
-                );
-            }
-            if acl.tests.iter().any(AclTest::needs_connection) {
-                c.error(
-                    format!("{path}.{field}"),
-                    format!(
-                        "ACL {:?}: src_port, dst, dst_port, fe_name and nbsrv are supported in mode tcp and tcp_request_connection \
-                         only, not in HTTP rules yet",
-                        acl.name
-                    ),
                 );
             }
         }

@@ -65,6 +65,7 @@ impl Session {
                 src: self.client_addr,
                 dst,
                 frontend: &fe.name,
+                so_id: tcp_rules::so_id(self.listener),
                 shared: ctx.shared,
                 data: t.req.peek(),
                 closed,
