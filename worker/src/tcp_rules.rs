@@ -426,6 +426,25 @@ mod tests {
     }
 
     #[test]
+    fn content_match_methods() {
+        let (sh, _poll) = shared();
+        let (rules, acls) = content_rules(
+            &["accept if ssh", "reject if long", "accept if { req.len ge 1 }"],
+            &[("ssh", "req.payload(0,0) -m reg ^SSH-[0-9]+\\.[0-9]+-"), ("long", "req.payload(0,0) -m len gt 8")],
+        );
+        let at = |data: &'static [u8], final_: bool| ConnView {
+            data,
+            final_,
+            ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", 0, &sh)
+        };
+        let v = |data, final_| content_verdict(&rules, &acls, &at(data, final_));
+        assert_eq!(v(b"SSH-2.0-x", false), ContentVerdict::Accept);
+        assert_eq!(v(b"SSH", false), ContentVerdict::Wait, "the rest of the buffer may still grow");
+        assert_eq!(v(b"GET / HTTP/1.0", true), ContentVerdict::Reject);
+        assert_eq!(v(b"GET /", true), ContentVerdict::Accept);
+    }
+
+    #[test]
     fn payload_lv_and_negation() {
         let (sh, _poll) = shared();
         // A TLS record (type 0x16) whose 2-byte length at 3 is followed by a ClientHello.

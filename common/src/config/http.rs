@@ -133,44 +133,7 @@ impl IpNet {
     }
 }
 
-/// How a string sample is compared with the patterns (HAProxy's `-m str|beg|end|sub|found`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StrMatch {
-    Exact,
-    Prefix,
-    Suffix,
-    Substring,
-    /// The sample exists, whatever its value.
-    Found,
-}
-
-/// A string comparison. With `ignore_case` (`-i`) the patterns are stored lowercased.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StrMatcher {
-    pub how: StrMatch,
-    pub ignore_case: bool,
-    pub patterns: Vec<String>,
-}
-
-impl StrMatcher {
-    /// Whether `sample` matches any pattern.
-    pub fn matches(&self, sample: &[u8]) -> bool {
-        if self.how == StrMatch::Found {
-            return true;
-        }
-        self.patterns.iter().any(|p| {
-            let p = p.as_bytes();
-            let eq = |a: &[u8], b: &[u8]| if self.ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
-            match self.how {
-                StrMatch::Exact => eq(sample, p),
-                StrMatch::Prefix => sample.len() >= p.len() && eq(&sample[..p.len()], p),
-                StrMatch::Suffix => sample.len() >= p.len() && eq(&sample[sample.len() - p.len()..], p),
-                StrMatch::Substring => p.is_empty() || sample.windows(p.len()).any(|w| eq(w, p)),
-                StrMatch::Found => true,
-            }
-        })
-    }
-}
+pub use super::pattern::{StrMatch, StrMatcher};
 
 /// One test an ACL makes on a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -412,20 +375,6 @@ mod tests {
         let v6 = IpNet { addr: "2001:db8::".parse().unwrap(), prefix_len: 32 };
         assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
         assert!(!v6.contains("2001:db9::1".parse().unwrap()));
-    }
-
-    #[test]
-    fn string_matchers() {
-        let m = |how, ic, p: &str| StrMatcher { how, ignore_case: ic, patterns: vec![p.to_string()] };
-        assert!(m(StrMatch::Exact, true, "www.abc.com").matches(b"WWW.abc.COM"));
-        assert!(!m(StrMatch::Exact, true, "www.abc.com").matches(b"www.abc.com:80"));
-        assert!(!m(StrMatch::Exact, false, "www.abc.com").matches(b"WWW.abc.com"));
-        assert!(m(StrMatch::Prefix, false, "/api").matches(b"/api/v1"));
-        assert!(!m(StrMatch::Prefix, false, "/api").matches(b"/ap"));
-        assert!(m(StrMatch::Suffix, true, ".JPG").matches(b"/a/b.jpg"));
-        assert!(m(StrMatch::Substring, false, "img").matches(b"/x/img/y"));
-        assert!(!m(StrMatch::Substring, false, "img").matches(b"/x/im"));
-        assert!(m(StrMatch::Found, false, "").matches(b""));
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod http;
 pub mod http_syntax;
 pub mod locate;
 pub mod model;
+pub mod pattern;
+pub mod pattern_file;
 pub mod payload;
 pub mod raw;
 mod suggest;

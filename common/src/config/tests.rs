@@ -458,7 +458,7 @@ fn server_state_fetches_resolve_their_backend_and_server() {
         (text.replace("srv_is_up(b/s2)", "srv_is_up(c/s2)"), "no server \"s2\" in a backend named \"c\""),
         (text.replace("criterion: \"srv_is_up(s)\"", "criterion: \"srv_is_up(t)\""), "no server \"t\" in a backend named \"c\""),
         (text.replace("connslots(b)", "connslots(nosuch)"), "connslots(nosuch): no backend named \"nosuch\""),
-        (text.replace("srv_is_up(s)", "srv_is_up(s) 1"), "boolean and takes no pattern"),
+        (text.replace("srv_is_up(s)", "srv_is_up(s) 1"), "unexpected pattern \"1\" (a boolean takes none)"),
     ] {
         assert!(errors(&broken).iter().any(|d| d.to_string().contains(why)), "{why}: {:?}", errors(&broken));
     }
@@ -580,4 +580,23 @@ fn tcp_request_content_rules_validate() {
     assert!(e.iter().any(|d| d.to_string().contains("supported in mode tcp only")), "{e:?}");
     let in_backend = text.replace("(name: \"t\", servers:", "(name: \"t\", tcp_request_content: [\"reject\"], servers:");
     assert!(errors(&in_backend).iter().any(|d| d.to_string().contains("in a backend is not supported")));
+}
+
+#[test]
+fn pattern_files_are_read_beside_the_config_at_load() {
+    let dir = std::env::temp_dir().join(format!("hakeeper-acl-load-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("acl")).unwrap();
+    std::fs::write(dir.join("acl/writers.lst"), "# the writers' network\n10.1.0.0/16\n").unwrap();
+    std::fs::write(dir.join("acl/broken.lst"), "10.1.0.0/16\nnot-a-network\n").unwrap();
+    let text = "(\n frontend: [(name: \"db\", bind: [\":3306\"], default_backend: \"b\",\n  acls: [(name: \"writers\", criterion: \"src -f acl/writers.lst\")],\n  use_backend: [(backend: \"b\", cond: \"if writers || { src -f acl/writers.lst }\")])],\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\")])],\n)";
+    std::fs::write(dir.join("good.ron"), text).unwrap();
+    std::fs::write(dir.join("bad.ron"), text.replace("acl/writers.lst\")", "acl/broken.lst\")")).unwrap();
+    let good = load_file(&dir.join("good.ron"));
+    let bad = load_file(&dir.join("bad.ron")).err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let c = good.unwrap_or_else(|e| panic!("{e}")).config;
+    let nets: Vec<&AclTest> = c.http.frontends[0].acls.iter().flat_map(|a| &a.tests).collect();
+    assert!(nets.iter().all(|t| matches!(t, AclTest::Src(n) if n.len() == 1 && n[0].contains("10.1.2.3".parse().unwrap()))), "{nets:?}");
+    let err = bad.expect("a bad pattern accepted").to_string();
+    assert!(err.contains("frontend[0].acls[0].criterion: acl/broken.lst:2: invalid network \"not-a-network\""), "{err}");
 }

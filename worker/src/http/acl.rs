@@ -31,7 +31,7 @@ impl<'a> RequestView<'a> {
 fn test_holds(test: &AclTest, req: &RequestView<'_>) -> bool {
     match test {
         AclTest::Header { name, matcher } => {
-            if matcher.how == hakeeper_common::config::StrMatch::Found {
+            if *matcher == hakeeper_common::config::StrMatcher::Found {
                 return req.headers.contains(name);
             }
             req.headers.elements(name).any(|v| matcher.matches(v))
@@ -99,6 +99,20 @@ mod tests {
     }
 
     const WWW: &str = "GET /img/logo.PNG?x=1 HTTP/1.1\r\nHost: WWW.abc.com\r\n\r\n";
+
+    #[test]
+    fn match_methods_on_request_samples() {
+        let req = "POST /api/v2/items HTTP/1.1\r\nHost: shop.example.com\r\nContent-Length: 4096\r\nX-Forwarded-For: 10.2.3.4\r\n\r\n";
+        assert!(check("path -m reg ^/api/v[0-9]+/", req, "192.0.2.1"));
+        assert!(!check("path -m reg ^/api/v1/", req, "192.0.2.1"));
+        assert!(check("hdr(content-length) -m int gt 1024", req, "192.0.2.1"));
+        assert!(!check("hdr(content-length) -m int le 1024", req, "192.0.2.1"));
+        assert!(check("hdr(x-forwarded-for) -m ip 10.0.0.0/8", req, "192.0.2.1"));
+        assert!(check("hdr(host) -m len gt 10", req, "192.0.2.1"));
+        assert!(check("hdr(host) -i -m reg ^SHOP\\.", req, "192.0.2.1"));
+        assert!(check("method -m sub OS", req, "192.0.2.1") && check("method -m end -i st", req, "192.0.2.1"));
+        assert!(!check("method -i -m sub -m end O", req, "192.0.2.1"), "the last -m wins");
+    }
 
     #[test]
     fn host_matches_exactly_and_port_suffix_does_not() {

@@ -4,8 +4,8 @@
 
 use super::super::http::*;
 use super::super::http_syntax::{
-    is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, parse_tcp_connection_rule,
-    parse_tcp_content_rule, split_words, AclTable,
+    is_token_byte, parse_cond, parse_net, parse_request_rule, parse_response_rule, parse_tcp_connection_rule, parse_tcp_content_rule,
+    split_words, AclTable,
 };
 use super::super::tcp::TcpRule;
 use super::{Checker, Section};
@@ -26,7 +26,14 @@ struct Inherited {
     inspect_delay: Option<std::time::Duration>,
 }
 
-pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], backends: &[Backend]) -> HttpConfig {
+/// `pattern_dir`: where ACLs' `-f` pattern files are read from (the config file's directory).
+pub(super) fn http_config(
+    c: &mut Checker,
+    raw: &RawConfig,
+    frontends: &[Frontend],
+    backends: &[Backend],
+    pattern_dir: &std::path::Path,
+) -> HttpConfig {
     let d = &raw.defaults;
     for (field, set) in [
         ("acls", !d.acls.is_empty()),
@@ -61,7 +68,7 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         .chain(raw.frontend.iter().enumerate().map(|(i, p)| (Section::Frontend, i, p)));
     for ((section, i, p), fe) in front_sections.zip(frontends) {
         let path = format!("{}[{i}]", section.key());
-        let (acls, request_rules, response_rules) = proxy_rules(c, &path, p);
+        let (acls, request_rules, response_rules) = proxy_rules(c, &path, p, pattern_dir);
         let mut use_backend = Vec::new();
         let mut table = acls;
         for (j, u) in p.use_backend.iter().enumerate() {
@@ -169,9 +176,9 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         // again quietly for the backend half.
         let (acls, request_rules, response_rules) = if section == Section::Listen {
             let mut quiet = Checker::default();
-            proxy_rules(&mut quiet, &path, p)
+            proxy_rules(&mut quiet, &path, p, pattern_dir)
         } else {
-            proxy_rules(c, &path, p)
+            proxy_rules(c, &path, p, pattern_dir)
         };
         let cookie_cfg = match &p.cookie {
             Some(k) => cookie(c, &path, k),
@@ -318,15 +325,20 @@ fn check_layers(
 }
 
 /// ACLs and http rules of one section.
-fn proxy_rules(c: &mut Checker, path: &str, p: &RawProxy) -> (AclTable, Vec<HttpRule<RequestAction>>, Vec<HttpRule<ResponseAction>>) {
-    let mut table = AclTable::default();
+fn proxy_rules(
+    c: &mut Checker,
+    path: &str,
+    p: &RawProxy,
+    pattern_dir: &std::path::Path,
+) -> (AclTable, Vec<HttpRule<RequestAction>>, Vec<HttpRule<ResponseAction>>) {
+    let mut table = AclTable::with_pattern_dir(pattern_dir);
     for (j, a) in p.acls.iter().enumerate() {
         let ap = format!("{path}.acls[{j}]");
         if a.name.is_empty() || !a.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch)) {
             c.error(format!("{ap}.name"), format!("invalid ACL name {:?}: use letters, digits, '-', '_', '.', ':'", a.name));
             continue;
         }
-        match split_words(&a.criterion).and_then(|w| parse_criterion(&w)) {
+        match split_words(&a.criterion).and_then(|w| table.criterion(&w)) {
             Ok(test) => table.define(&a.name, test),
             Err(e) => c.error(format!("{ap}.criterion"), e),
         }

@@ -4,7 +4,7 @@
 
 use super::section::{directive, Kind, Section};
 use super::{lossy, Ctx};
-use crate::config::http_syntax::{parse_cond, parse_criterion, parse_request_rule, parse_response_rule};
+use crate::config::http_syntax::{parse_cond, parse_request_rule, parse_response_rule};
 use crate::config::raw::{RawAcl, RawUseBackend};
 
 /// Words back into one string that [`split_words`] reads as the same words: plain words stay as
@@ -21,6 +21,17 @@ pub fn rule_text(words: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The words with each `-f FILE` made absolute against `dir` (where haproxy.cfg is).
+pub fn absolute_pattern_files(words: &[String], dir: &std::path::Path) -> Vec<String> {
+    let mut out = words.to_vec();
+    for i in 1..out.len() {
+        if words[i - 1] == "-f" && !std::path::Path::new(&words[i]).is_absolute() {
+            out[i] = dir.join(&words[i]).display().to_string();
+        }
+    }
+    out
 }
 
 /// The names the validator accepts for an ACL.
@@ -40,7 +51,7 @@ pub fn acl(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: invalid ACL name {name:?}; not translated"));
         return;
     }
-    match parse_criterion(criterion) {
+    match s.acl_table.criterion(criterion) {
         Ok(test) => {
             s.acl_table.define(name, test);
             s.proxy.acls.push(RawAcl { name: name.clone(), criterion: rule_text(criterion) });

@@ -57,7 +57,18 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         _ => (false, words),
     };
     let kw = words[0].as_str();
-    let args = &words[1..];
+    // Rules may name `-f` pattern files: read (to check them) from haproxy.cfg's directory,
+    // and written with absolute paths, since the RON may be loaded from elsewhere.
+    let rule_words;
+    let args = if matches!(kw, "acl" | "use_backend" | "http-request" | "http-response" | "redirect" | "tcp-request") {
+        let dir = std::path::Path::new(&ctx.file).parent().unwrap_or(std::path::Path::new(""));
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        s.acl_table.set_pattern_dir(&dir);
+        rule_words = http_rules::absolute_pattern_files(&words[1..], &dir);
+        &rule_words[..]
+    } else {
+        &words[1..]
+    };
     let arg = args.first().map(String::as_str);
     if negate && !matches!(kw, "option" | "log") {
         ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated"));
