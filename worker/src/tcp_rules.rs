@@ -212,6 +212,7 @@ pub enum ContentVerdict {
     Wait,
     Accept,
     Reject,
+    SilentDrop,
 }
 
 /// `tcp-request content` rules in order, as HAProxy's `tcp_inspect_request()`: a rule whose
@@ -230,16 +231,24 @@ pub fn content_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> Con
             return match r.action {
                 TcpAction::Accept => ContentVerdict::Accept,
                 TcpAction::Reject => ContentVerdict::Reject,
+                TcpAction::SilentDrop => ContentVerdict::SilentDrop,
             };
         }
     }
     ContentVerdict::Accept
 }
 
-/// `tcp-request connection` rules in order: the first whose condition holds decides; none
-/// means accept.
+/// `tcp-request connection` and `tcp-request session` rules in order: the first whose
+/// condition holds decides; none means accept.
 pub fn connection_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> TcpAction {
     rules.iter().find(|r| applies(r.cond.as_ref(), acls, v)).map_or(TcpAction::Accept, |r| r.action)
+}
+
+/// The `tcp-request session` rules of a frontend that has some; `None` (nothing to pay) for
+/// every other frontend.
+#[inline]
+pub fn session_rules(shared: &Shared, frontend: usize) -> Option<&hakeeper_common::config::FrontendHttp> {
+    shared.config.http.frontends.get(frontend).filter(|h| !h.tcp_session.is_empty())
 }
 
 /// The backend of the first `use_backend` rule whose condition holds.
@@ -423,6 +432,10 @@ mod tests {
         // A layer-4 condition decides at once.
         let (rules, acls) = content_rules(&["reject if { src 127.0.0.1 }"], &[]);
         assert_eq!(content_verdict(&rules, &acls, &at(b"", false)), ContentVerdict::Reject);
+        let (rules, acls) = content_rules(&["silent-drop if { req.payload(0,4) -m str DROP }"], &[]);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"DR", false)), ContentVerdict::Wait);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"DROP", false)), ContentVerdict::SilentDrop);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"KEEP", false)), ContentVerdict::Accept);
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct FrontendHttp {
     /// anything is allocated for it.
     #[serde(default)]
     pub tcp_connection: Vec<super::tcp::TcpRule>,
+    /// `tcp-request session` rules (any mode), run after the PROXY header if any, before data.
+    #[serde(default)]
+    pub tcp_session: Vec<super::tcp::TcpRule>,
     /// `tcp-request content` rules (mode tcp), evaluated as the request's first bytes arrive.
     #[serde(default)]
     pub tcp_content: Vec<super::tcp::TcpRule>,

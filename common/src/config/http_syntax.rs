@@ -699,32 +699,34 @@ fn redirect(args: &[String]) -> Result<Redirect, String> {
     Ok(r)
 }
 
-/// Parses a `tcp-request connection` rule (the words after `tcp-request connection`):
-/// `accept|reject [if|unless COND]`.
-pub fn parse_tcp_connection_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+/// Parses a `tcp-request connection|session|content` rule (the words after the stage):
+/// `accept|reject|silent-drop [if|unless COND]`.
+fn parse_tcp_rule(stage: &str, line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
     let words = split_words(line)?;
     let (args, cond) = split_cond(&words, table)?;
     let action = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["accept"] => TcpAction::Accept,
         ["reject"] => TcpAction::Reject,
-        [] => return Err("empty tcp-request connection rule".into()),
-        [verb, ..] => return Err(format!("tcp-request connection action {verb:?} is not supported (accept and reject are)")),
+        ["silent-drop"] => TcpAction::SilentDrop,
+        [] => return Err(format!("empty tcp-request {stage} rule")),
+        [verb, ..] => return Err(format!("tcp-request {stage} action {verb:?} is not supported (accept, reject and silent-drop are)")),
     };
     Ok(TcpRule { action, cond })
 }
 
-/// Parses a `tcp-request content` rule (the words after `tcp-request content`):
-/// `accept|reject [if|unless COND]`.
+/// Parses a `tcp-request connection` rule (the words after `tcp-request connection`).
+pub fn parse_tcp_connection_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+    parse_tcp_rule("connection", line, table)
+}
+
+/// Parses a `tcp-request session` rule (the words after `tcp-request session`).
+pub fn parse_tcp_session_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+    parse_tcp_rule("session", line, table)
+}
+
+/// Parses a `tcp-request content` rule (the words after `tcp-request content`).
 pub fn parse_tcp_content_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
-    let words = split_words(line)?;
-    let (args, cond) = split_cond(&words, table)?;
-    let action = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["accept"] => TcpAction::Accept,
-        ["reject"] => TcpAction::Reject,
-        [] => return Err("empty tcp-request content rule".into()),
-        [verb, ..] => return Err(format!("tcp-request content action {verb:?} is not supported (accept and reject are)")),
-    };
-    Ok(TcpRule { action, cond })
+    parse_tcp_rule("content", line, table)
 }
 
 /// Parses an `http-request` rule (the words after `http-request`).

@@ -431,8 +431,26 @@ fn tcp_request_connection_rules_validate() {
     assert_eq!(loaded.config.http.frontends[0].tcp_connection.len(), 2);
     let layer7 = text.replace("src 192.0.2.0/24", "path_beg /x");
     assert!(errors(&layer7).iter().any(|d| d.to_string().contains("tcp_request_connection[1]") && d.to_string().contains("layer 7")));
-    let bad_verb = text.replace("reject if bad", "silent-drop if bad");
-    assert!(errors(&bad_verb).iter().any(|d| d.to_string().contains("not supported (accept and reject are)")));
+    let bad_verb = text.replace("reject if bad", "tarpit if bad");
+    assert!(errors(&bad_verb).iter().any(|d| d.to_string().contains("not supported (accept, reject and silent-drop are)")));
+    let dropped = load_str("t.ron", &text.replace("reject if bad", "silent-drop if bad")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dropped.config.http.frontends[0].tcp_connection[1].action, crate::config::tcp::TcpAction::SilentDrop);
+    // Session rules: layer 4 only (they run before any data), not in backends nor defaults.
+    let session = text.replace("tcp_request_connection:", "tcp_request_session:");
+    let loaded = load_str("t.ron", &session).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.http.frontends[0].tcp_session.len(), 2);
+    let layer7 = session.replace("src 192.0.2.0/24", "path_beg /x");
+    assert!(errors(&layer7).iter().any(|d| d.to_string().contains("tcp_request_session[1]") && d.to_string().contains("layer 7")));
+    let content = session.replace("src 192.0.2.0/24", "req.len gt 1");
+    assert!(errors(&content).iter().any(|d| d.to_string().contains("tcp_request_session[1]")));
+    let in_backend = session
+        .replace("  tcp_request_session: [\"accept if { src_port 1024: }\", \"reject if bad\"])],", "  )],")
+        .replace("(name: \"b\", servers:", "(name: \"b\", tcp_request_session: [\"reject\"], servers:");
+    assert!(
+        errors(&in_backend).iter().any(|d| d.to_string().contains("`tcp_request_session` is not allowed in a backend")),
+        "{:?}",
+        errors(&in_backend)
+    );
     // HTTP rules read connection fetches, as in HAProxy.
     let http =
         text.replace("bind: [\":3306\"],", "bind: [\":80\"], mode: http,").replace("(name: \"b\",", "(name: \"b\", mode: http,").replace(

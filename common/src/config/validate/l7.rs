@@ -5,7 +5,7 @@
 use super::super::http::*;
 use super::super::http_syntax::{
     is_token_byte, parse_cond, parse_net, parse_request_rule, parse_response_rule, parse_tcp_connection_rule, parse_tcp_content_rule,
-    split_words, AclTable,
+    parse_tcp_session_rule, split_words, AclTable,
 };
 use super::super::tcp::TcpRule;
 use super::{Checker, Section};
@@ -41,6 +41,7 @@ pub(super) fn http_config(
         ("http_request", !d.http_request.is_empty()),
         ("http_response", !d.http_response.is_empty()),
         ("tcp_request_connection", !d.tcp_request_connection.is_empty()),
+        ("tcp_request_session", !d.tcp_request_session.is_empty()),
         ("tcp_request_content", !d.tcp_request_content.is_empty()),
     ] {
         if set {
@@ -102,6 +103,13 @@ pub(super) fn http_config(
                 Err(e) => c.error(format!("{path}.tcp_request_connection[{j}]"), e),
             }
         }
+        let mut tcp_session = Vec::new();
+        for (j, line) in p.tcp_request_session.iter().enumerate() {
+            match parse_tcp_session_rule(line, &mut table) {
+                Ok(r) => tcp_session.push(r),
+                Err(e) => c.error(format!("{path}.tcp_request_session[{j}]"), e),
+            }
+        }
         let mut tcp_content = Vec::new();
         for (j, line) in p.tcp_request_content.iter().enumerate() {
             match parse_tcp_content_rule(line, &mut table) {
@@ -121,10 +129,11 @@ pub(super) fn http_config(
         }
         let mut acls = table.into_acls();
         resolve_nbsrv(c, &path, &p.name, &mut acls, backends, &backend_ids);
-        check_layers(c, &path, fe.mode, &acls, &use_backend, &request_rules, &response_rules, &tcp_connection);
+        check_layers(c, &path, fe.mode, &acls, &use_backend, &request_rules, &response_rules, [&tcp_connection, &tcp_session]);
         super::tcp_content::check_content_rules(c, &path, fe.mode, p, &acls, &tcp_content, inspect_delay);
         http.frontends.push(FrontendHttp {
             tcp_connection,
+            tcp_session,
             tcp_content,
             inspect_delay,
             acls,
@@ -159,6 +168,9 @@ pub(super) fn http_config(
             if !p.tcp_request_connection.is_empty() {
                 c.error(format!("{path}.tcp_request_connection"), "`tcp_request_connection` is not allowed in a backend");
             }
+            if !p.tcp_request_session.is_empty() {
+                c.error(format!("{path}.tcp_request_session"), "`tcp_request_session` is not allowed in a backend");
+            }
             if !p.tcp_request_content.is_empty() {
                 c.error(
                     format!("{path}.tcp_request_content"),
@@ -192,7 +204,7 @@ pub(super) fn http_config(
         let mut quiet = Checker::default();
         resolve_nbsrv(if section == Section::Listen { &mut quiet } else { c }, &path, &p.name, &mut acls, backends, &backend_ids);
         if be.mode == Mode::Http && section == Section::Backend {
-            check_layers(c, &path, Mode::Http, &acls, &[], &request_rules, &response_rules, &[]);
+            check_layers(c, &path, Mode::Http, &acls, &[], &request_rules, &response_rules, [&[], &[]]);
         }
         let quiet_fe = section == Section::Listen;
         let mut scratch = Checker::default();
@@ -266,7 +278,7 @@ fn check_layers(
     use_backend: &[UseBackend],
     request: &[HttpRule<RequestAction>],
     response: &[HttpRule<ResponseAction>],
-    tcp_connection: &[TcpRule],
+    tcp_connection: [&[TcpRule]; 2],
 ) {
     let acls_of = |cond: Option<&Cond>| -> Vec<&Acl> {
         cond.map(|c| c.any_of.iter().flatten().filter_map(|r| acls.get(r.acl)).collect()).unwrap_or_default()
@@ -284,8 +296,10 @@ fn check_layers(
             }
         }
     };
-    for (j, r) in tcp_connection.iter().enumerate() {
-        need_l4(c, format!("{path}.tcp_request_connection[{j}]"), r.cond.as_ref());
+    for (field, rules) in ["tcp_request_connection", "tcp_request_session"].iter().zip(tcp_connection) {
+        for (j, r) in rules.iter().enumerate() {
+            need_l4(c, format!("{path}.{field}[{j}]"), r.cond.as_ref());
+        }
     }
     if mode == Mode::Tcp {
         // `use_backend` runs after the content rules, so it may also read the request's
@@ -376,7 +390,12 @@ fn reject_backend_only(c: &mut Checker, path: &str, p: &RawProxy) {
 /// HTTP settings written in a tcp-mode section are ignored, as HAProxy ignores them (with a
 /// warning). `use_backend` switches TCP connections on layer-4 ACLs (see [`check_layers`]).
 fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
-    if !p.acls.is_empty() && p.use_backend.is_empty() && p.tcp_request_connection.is_empty() && p.tcp_request_content.is_empty() {
+    if !p.acls.is_empty()
+        && p.use_backend.is_empty()
+        && p.tcp_request_connection.is_empty()
+        && p.tcp_request_session.is_empty()
+        && p.tcp_request_content.is_empty()
+    {
         c.warn(format!("{path}.acls"), "`acls` are used by no rule hakeeper applies in mode tcp");
     }
     for (field, set) in [
