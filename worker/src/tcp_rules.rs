@@ -133,6 +133,12 @@ fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
         AclTest::SoId(m) => definite(m.matches(i64::from(v.so_id))),
         // HAProxy's `smp_fetch_len()` always flags its sample SMP_F_MAY_CHANGE.
         AclTest::ReqLen(m) => Outcome::Sample { matched: m.matches(v.data.len() as i64), may_change: true },
+        AclTest::SslSni(m) => slice_outcome(hakeeper_common::config::tls_hello::sni(v.data), |name| m.matches(name)),
+        AclTest::SslHelloType(m) => match hakeeper_common::config::tls_hello::hello_type(v.data) {
+            Some(Ok(t)) => definite(m.matches(t)),
+            Some(Err(())) => Outcome::Missing { may_change: true },
+            None => Outcome::Missing { may_change: false },
+        },
         AclTest::Payload { at, matcher } => match at.fetch(v.data, v.closed) {
             Slice::Found(bytes, may_change) => Outcome::Sample { matched: matcher.matches(bytes), may_change },
             Slice::TooShort => Outcome::Missing { may_change: true },
@@ -146,6 +152,15 @@ fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
 /// A layer-4 test for HTTP ACLs, which see the connection as it is once the head has arrived.
 pub fn layer4_holds(test: &AclTest, v: &ConnView<'_>) -> bool {
     matches!(test_outcome(test, v), Outcome::Sample { matched: true, .. })
+}
+
+/// A content sample's outcome: found (and matched or not), or missing for now or for good.
+fn slice_outcome(s: Slice<'_>, matches: impl Fn(&[u8]) -> bool) -> Outcome {
+    match s {
+        Slice::Found(bytes, may_change) => Outcome::Sample { matched: matches(bytes), may_change },
+        Slice::TooShort => Outcome::Missing { may_change: true },
+        Slice::Never => Outcome::Missing { may_change: false },
+    }
 }
 
 /// An ACL: its tests ORed, as HAProxy's `acl_exec_cond()` does for one term. A sample that may
@@ -455,6 +470,28 @@ mod tests {
         assert_eq!(v(b"SSH", false), ContentVerdict::Wait, "the rest of the buffer may still grow");
         assert_eq!(v(b"GET / HTTP/1.0", true), ContentVerdict::Reject);
         assert_eq!(v(b"GET /", true), ContentVerdict::Accept);
+    }
+
+    #[test]
+    fn tls_passthrough_by_server_name() {
+        use hakeeper_common::config::tls_hello::client_hello;
+        let (sh, _poll) = shared();
+        let (rules, acls) = content_rules(
+            &["accept if { req.ssl_hello_type 1 }", "reject if { req.len ge 5 } !tls"],
+            &[("a", "req.ssl_sni -i a.example"), ("b", "req.ssl_sni -m end .b.example"), ("tls", "req.ssl_hello_type 1")],
+        );
+        let at = |data: &[u8], final_: bool| -> (ContentVerdict, bool, bool) {
+            let data: &'static [u8] = Box::leak(data.to_vec().into_boxed_slice());
+            let v = ConnView { data, final_, ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", 0, &sh) };
+            let holds = |name: &str| acls.iter().find(|a| a.name == name).is_some_and(|a| acl_eval(a, &v) == Tri::PASS);
+            (content_verdict(&rules, &acls, &v), holds("a"), holds("b"))
+        };
+        let hello = client_hello("A.Example");
+        assert_eq!(at(&hello, false), (ContentVerdict::Accept, true, false), "-i matches the name whatever its case");
+        assert_eq!(at(&client_hello("www.b.example"), false), (ContentVerdict::Accept, false, true));
+        assert_eq!(at(&hello[..20], false).0, ContentVerdict::Wait, "half a hello waits");
+        assert_eq!(at(&hello[..20], true).0, ContentVerdict::Reject, "at the delay's end an incomplete hello is not TLS");
+        assert_eq!(at(b"GET / HTTP/1.1\r\n", false).0, ContentVerdict::Reject, "not TLS: decided at once");
     }
 
     #[test]

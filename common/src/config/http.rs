@@ -179,6 +179,11 @@ pub enum AclTest {
     /// are not stopped (HAProxy's `smp_fetch_connslots()`). `backend` `None`: the proxy's own;
     /// `id` `None` once validated: a frontend without servers, whose value is 0.
     ConnSlots { backend: Option<String>, id: Option<usize>, ints: super::tcp::IntMatcher },
+    /// `req.ssl_sni`: the server name of a TLS ClientHello at the start of the request.
+    SslSni(StrMatcher),
+    /// `req.ssl_hello_type`: the handshake type of a TLS record at the start of the request
+    /// (1: ClientHello).
+    SslHelloType(super::tcp::IntMatcher),
     /// `so_id`: the id of the listener the connection came through; HAProxy numbers a
     /// proxy's binds from 1 in config order when no `id` is given, and so does hakeeper.
     SoId(super::tcp::IntMatcher),
@@ -206,7 +211,7 @@ impl AclTest {
     /// Whether the test reads the request's first bytes (`req.len`, `req.payload*`), which only
     /// `tcp-request content` rules and `use_backend` in mode tcp can use.
     pub fn is_content(&self) -> bool {
-        matches!(self, AclTest::ReqLen(_) | AclTest::Payload { .. })
+        matches!(self, AclTest::ReqLen(_) | AclTest::Payload { .. } | AclTest::SslSni(_) | AclTest::SslHelloType(_))
     }
 
     /// Whether the test reads the connection beyond the client's address (ports, destination,

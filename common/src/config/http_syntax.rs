@@ -231,6 +231,8 @@ enum Sample {
     SrvIsUp(Option<String>, String),
     ConnSlots(Option<String>),
     SoId,
+    SslSni,
+    SslHelloType,
 }
 
 /// `[BACKEND/]SERVER`, HAProxy's server argument: without a backend, the proxy's own.
@@ -299,13 +301,15 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "req.len" | "req_len" => (Sample::ReqLen, StrMatch::Exact),
         "connslots" => (Sample::ConnSlots(None), StrMatch::Exact),
         "so_id" => (Sample::SoId, StrMatch::Exact),
+        "req.ssl_sni" | "req_ssl_sni" => (Sample::SslSni, StrMatch::Exact),
+        "req.ssl_hello_type" | "req_ssl_hello_type" => (Sample::SslHelloType, StrMatch::Exact),
         "always_true" => (Sample::Const(true), StrMatch::Exact),
         "always_false" => (Sample::Const(false), StrMatch::Exact),
         _ => {
             return Err(format!(
                 "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, path, path_beg, path_end, path_sub, \
                  url, url_beg, url_end, url_sub, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
-                 srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, req.len, req.payload(OFFSET,LENGTH), \
+                 srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, req.len, req.ssl_sni, req.ssl_hello_type, req.payload(OFFSET,LENGTH), \
                  req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), always_true or always_false"
             ))
         }
@@ -486,6 +490,8 @@ pub fn parse_criterion_in(words: &[String], files: Option<&std::path::Path>) -> 
         Sample::SrvIsUp(backend, server) => AclTest::SrvIsUp { backend, server, id: (usize::MAX, usize::MAX) },
         Sample::ConnSlots(backend) => AclTest::ConnSlots { backend, id: None, ints: int()? },
         Sample::SoId => AclTest::SoId(int()?),
+        Sample::SslSni => AclTest::SslSni(text()?),
+        Sample::SslHelloType => AclTest::SslHelloType(int()?),
     })
 }
 
@@ -503,10 +509,18 @@ enum SampleKind {
 impl SampleKind {
     fn of(sample: &Sample) -> SampleKind {
         match sample {
-            Sample::Header(_) | Sample::Path | Sample::Url | Sample::Method | Sample::Version | Sample::FeName => SampleKind::Str,
+            Sample::Header(_) | Sample::Path | Sample::Url | Sample::Method | Sample::Version | Sample::FeName | Sample::SslSni => {
+                SampleKind::Str
+            }
             Sample::Payload(_) => SampleKind::Bin,
             Sample::Src | Sample::Dst => SampleKind::Addr,
-            Sample::SrcPort | Sample::DstPort | Sample::Nbsrv(_) | Sample::ReqLen | Sample::ConnSlots(_) | Sample::SoId => SampleKind::Int,
+            Sample::SrcPort
+            | Sample::DstPort
+            | Sample::Nbsrv(_)
+            | Sample::ReqLen
+            | Sample::ConnSlots(_)
+            | Sample::SoId
+            | Sample::SslHelloType => SampleKind::Int,
             Sample::Const(_) | Sample::SrvIsUp(..) => SampleKind::Bool,
         }
     }
@@ -897,6 +911,10 @@ mod tests {
         assert!(ints.matches(11) && !ints.matches(10));
         assert!(matches!(parse_criterion(&w("connslots lt 0")).unwrap(), AclTest::ConnSlots { backend: None, .. }));
         assert!(matches!(parse_criterion(&w("so_id 1 3")).unwrap(), AclTest::SoId(m) if m.matches(3) && !m.matches(2)));
+        let sni = parse_criterion(&w("req.ssl_sni -i A.example")).unwrap();
+        assert!(matches!(&sni, AclTest::SslSni(m) if m.matches(b"a.EXAMPLE")) && sni.is_content());
+        assert!(matches!(parse_criterion(&w("req_ssl_hello_type 1")).unwrap(), AclTest::SslHelloType(m) if m.matches(1)));
+        assert!(parse_criterion(&w("req.ssl_hello_type -m reg 1")).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod raw;
 mod suggest;
 mod syntax;
 pub mod tcp;
+pub mod tls_hello;
 pub mod validate;
 
 pub use error::{ConfigError, Diagnostic};

@@ -311,7 +311,7 @@ fn check_layers(
                         format!("{path}.use_backend[{j}]"),
                         format!(
                             "ACL {:?} reads HTTP (layer 7), which mode tcp does not parse; only layer-4 fetches, req.len and \
-                             req.payload* can be used",
+                             req.payload*, req.ssl_sni and req.ssl_hello_type can be used",
                             acl.name
                         ),
                     );
@@ -331,7 +331,11 @@ fn check_layers(
             if acl.tests.iter().any(AclTest::is_content) {
                 c.error(
                     format!("{path}.{field}"),
-                    format!("ACL {:?}: req.len and req.payload* are supported in mode tcp only, not in HTTP rules", acl.name),
+                    format!(
+                        "ACL {:?}: req.len, req.payload*, req.ssl_sni and req.ssl_hello_type are supported in mode tcp only, not in HTTP \
+                         rules",
+                        acl.name
+                    ),
                 );
             }
         }

@@ -428,6 +428,7 @@ frontend f
   acl sshre req.payload(0,0) -m reg -i ^ssh-
   use_backend primary if writers { srv_is_up(primary/p1) } { so_id 1 }
   use_backend primary if { connslots(primary) lt 0 } sshre big
+  use_backend replica if { req.ssl_sni -i a.example } { req.ssl_hello_type 1 }
   default_backend replica
 backend primary
   mode tcp
@@ -445,6 +446,6 @@ backend replica
     let writers = acls.iter().find(|a| a.name == "writers").unwrap();
     assert_eq!(writers.criterion, format!("src -f {}", dir.join("writers.lst").display()), "made absolute");
     assert!(acls.iter().any(|a| a.criterion == "req.payload(0,0) -m reg -i ^ssh-"));
-    assert_eq!(imported.config.frontend[0].use_backend.len(), 2, "{:?}", imported.config.frontend[0].use_backend);
+    assert_eq!(imported.config.frontend[0].use_backend.len(), 3, "{:?}", imported.config.frontend[0].use_backend);
     assert_warned(&imported, text, "acl missing", Lossy, "cannot read pattern file");
 }
