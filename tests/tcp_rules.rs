@@ -3,6 +3,8 @@
 //! they accept. A rejected connection never reaches a server (its accept count stays 0) and is
 //! counted in the frontend's `dcon`; `use_backend` routes by source, falls back on `nbsrv`, and
 //! sees the address of a PROXY header where `tcp-request connection` sees the socket's.
+//! `tcp-request session` rules see the header's address and count in `dses`; `silent-drop` sends no
+//! FIN; a real TLS client (openssl s_client) is passed through by `req.ssl_sni`.
 
 mod harness;
 
@@ -203,4 +205,45 @@ fn session_rules_see_the_proxy_header_and_silent_drop_sends_no_fin() {
     // A content silent-drop is logged with PR, as HAProxy logs it; the refused session is not.
     assert!(hk.wait_for_log(" PR ", Duration::from_secs(3)), "{}", hk.log_text());
     assert!(!hk.log_text().contains("192.0.2.7"), "a refused session was logged:\n{}", hk.log_text());
+}
+
+#[test]
+fn tls_passthrough_routes_openssl_by_server_name() {
+    use harness::process::output_within;
+    let dir = TempDir::new("tcp-sni");
+    let (a, other) = (NamedEcho::start("a"), NamedEcho::start("other"));
+    let port = free_port();
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, timeout: (connect: "1s", client: "5s", server: "5s")),
+  frontend: [
+    (name: "tls", bind: ["127.0.0.1:{port}"], default_backend: "other", tcp_request_inspect_delay: "3s",
+     tcp_request_content: ["accept if {{ req.ssl_hello_type 1 }}"],
+     use_backend: [(backend: "a", cond: "if {{ req.ssl_sni -i a.example }}")]),
+  ],
+  backend: [(name: "a", servers: [(name: "a", addr: "{}")]), (name: "other", servers: [(name: "o", addr: "{}")])],
+)"#,
+            a.addr, other.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || listening(port)), "not listening:\n{}", hk.log_text());
+    // A real client's ClientHello (TLS 1.3, many extensions); the backends do not speak TLS,
+    // so the handshake fails after the proxy has chosen: which backend accepted tells.
+    let hello = |name: &str| {
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", name]).stdin(std::process::Stdio::null());
+        let _ = output_within(cmd, Duration::from_secs(10)).expect("openssl s_client");
+    };
+    hello("A.EXAMPLE");
+    assert!(wait_until(Duration::from_secs(3), || a.accepted() == 1), "a.example did not reach a:\n{}", hk.log_text());
+    hello("b.example");
+    assert!(wait_until(Duration::from_secs(3), || other.accepted() == 1), "b.example did not reach other:\n{}", hk.log_text());
+    assert_eq!(a.accepted(), 1);
 }
