@@ -156,3 +156,23 @@ backend web
     assert_eq!(loaded.config.http.frontends[0].tcp_session.len(), 2);
     assert_eq!(loaded.config.http.frontends[0].inspect_delay, std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn bind_ids_follow_hakeepers_numbering_or_are_reported() {
+    let text = "\
+frontend f
+  mode tcp
+  bind 127.0.0.1:1000 id 1
+  bind 127.0.0.1:1001 id 7
+  use_backend b if { so_id 2 }
+  default_backend b
+backend b
+  mode tcp
+  server s 10.0.0.1:1
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    assert_eq!(imported.config.frontend[0].bind.len(), 2);
+    assert_warned(&imported, text, "id 7", WarningKind::Untranslated, "`so_id` sees 2 for this bind");
+    let line_of_first = text.lines().position(|l| l.contains("id 1")).unwrap() + 1;
+    assert!(imported.warnings.iter().all(|w| w.line != line_of_first), "the same number is kept silently");
+}
