@@ -42,6 +42,8 @@ pub struct Counters {
     pub denied_conns: AtomicU64,
     /// Requests refused by `tcp-request content` rules (`dreq`, HAProxy's `denied_req`).
     pub denied_requests: AtomicU64,
+    /// Sessions refused by `tcp-request session` rules (`dses`, HAProxy's `denied_sess`).
+    pub denied_sessions: AtomicU64,
 }
 
 impl Counters {

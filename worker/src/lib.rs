@@ -21,6 +21,7 @@ mod pipe;
 mod ready;
 mod session;
 mod shared;
+mod silent_drop;
 mod start;
 pub mod stats;
 mod stick;

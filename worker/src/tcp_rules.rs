@@ -5,7 +5,8 @@
 //!
 //! Fetches: `src`, `src_port`, `dst`, `dst_port` (the socket's, or a received PROXY header's
 //! for `use_backend`; `tcp-request connection` runs before that header, as in HAProxy),
-//! `fe_name`, `nbsrv(BACKEND)`, `always_true`/`always_false`.
+//! `fe_name`, `so_id`, `nbsrv(BACKEND)`, `srv_is_up([BACKEND/]SERVER)`, `connslots([BACKEND])`,
+//! `always_true`/`always_false`; HTTP ACLs reach the same fetches through [`layer4_holds`].
 
 use crate::shared::Shared;
 use hakeeper_common::config::payload::Slice;
@@ -18,6 +19,8 @@ pub struct ConnView<'a> {
     /// `None`: unknown (the ACLs do not read it, or getsockname failed): `dst` tests fail.
     pub dst: Option<SocketAddr>,
     pub frontend: &'a str,
+    /// `so_id`: the listener's id (its bind's 1-based position in the frontend).
+    pub so_id: u32,
     pub shared: &'a Shared,
     /// The request bytes received so far (empty before any data).
     pub data: &'a [u8],
@@ -30,9 +33,15 @@ pub struct ConnView<'a> {
 
 impl<'a> ConnView<'a> {
     /// A view before any data: connection rules and switching without inspection.
-    pub fn at_accept(src: SocketAddr, dst: Option<SocketAddr>, frontend: &'a str, shared: &'a Shared) -> Self {
-        ConnView { src, dst, frontend, shared, data: &[], closed: false, final_: true }
+    pub fn at_accept(src: SocketAddr, dst: Option<SocketAddr>, frontend: &'a str, listener: usize, shared: &'a Shared) -> Self {
+        ConnView { src, dst, frontend, so_id: so_id(listener), shared, data: &[], closed: false, final_: true }
     }
+}
+
+/// HAProxy numbers a proxy's listeners from 1 in config order (`get_next_id()` from 1 when a
+/// bind has no `id`); hakeeper's binds have no `id` keyword.
+pub fn so_id(listener: usize) -> u32 {
+    u32::try_from(listener).map_or(u32::MAX, |l| l.saturating_add(1))
 }
 
 /// HAProxy's three-valued ACL result (`ACL_TEST_FAIL` = 0, `ACL_TEST_MISS` = 1,
@@ -78,6 +87,27 @@ pub fn usable_servers(shared: &Shared, backend: usize) -> i64 {
     }
 }
 
+/// HAProxy's `smp_fetch_srv_is_up()`: not in maintenance, and UP or not checked (a server
+/// without `check` stays UP here). DRAIN is up: it only leaves the balancing.
+pub fn server_is_up(shared: &Shared, backend: usize, server: usize) -> bool {
+    shared.stats.backends.get(backend).and_then(|b| b.servers.get(server)).is_some_and(|s| s.running())
+}
+
+/// HAProxy's `smp_fetch_connslots()`: over the servers that are not stopped (DOWN or MAINT),
+/// `(maxconn - current sessions) + (maxqueue - queued)`, or -1 as soon as one has no
+/// `maxconn` or no `maxqueue` (HAProxy's "configuration is stupid" value). hakeeper has no
+/// `maxqueue`, which is HAProxy's default of 0 (unlimited): so, as HAProxy for the same
+/// config, any server not stopped gives -1, and a backend whose servers are all stopped, or a
+/// frontend without servers (`None`), gives 0.
+pub fn conn_slots(shared: &Shared, backend: Option<usize>) -> i64 {
+    let Some(stats) = backend.and_then(|b| shared.stats.backends.get(b)) else { return 0 };
+    if stats.servers.iter().any(|s| s.running()) {
+        -1
+    } else {
+        0
+    }
+}
+
 /// One fetch-and-match: the sample matched or not (and may still change as data arrives), or
 /// could not be fetched (and may be fetchable later).
 enum Outcome {
@@ -98,8 +128,17 @@ fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
         AclTest::FeName(m) => definite(m.matches(v.frontend.as_bytes())),
         AclTest::Nbsrv { id, ints, .. } => definite(ints.matches(usable_servers(v.shared, *id))),
         AclTest::Const(b) => definite(*b),
+        AclTest::SrvIsUp { id: (b, s), .. } => definite(server_is_up(v.shared, *b, *s)),
+        AclTest::ConnSlots { id, ints, .. } => definite(ints.matches(conn_slots(v.shared, *id))),
+        AclTest::SoId(m) => definite(m.matches(i64::from(v.so_id))),
         // HAProxy's `smp_fetch_len()` always flags its sample SMP_F_MAY_CHANGE.
         AclTest::ReqLen(m) => Outcome::Sample { matched: m.matches(v.data.len() as i64), may_change: true },
+        AclTest::SslSni(m) => slice_outcome(hakeeper_common::config::tls_hello::sni(v.data), |name| m.matches(name)),
+        AclTest::SslHelloType(m) => match hakeeper_common::config::tls_hello::hello_type(v.data) {
+            Some(Ok(t)) => definite(m.matches(t)),
+            Some(Err(())) => Outcome::Missing { may_change: true },
+            None => Outcome::Missing { may_change: false },
+        },
         AclTest::Payload { at, matcher } => match at.fetch(v.data, v.closed) {
             Slice::Found(bytes, may_change) => Outcome::Sample { matched: matcher.matches(bytes), may_change },
             Slice::TooShort => Outcome::Missing { may_change: true },
@@ -107,6 +146,20 @@ fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
         },
         // Layer-7 tests: validation keeps them out of these rules.
         AclTest::Header { .. } | AclTest::Path(_) | AclTest::Url(_) | AclTest::Method(_) | AclTest::Version(_) => definite(false),
+    }
+}
+
+/// A layer-4 test for HTTP ACLs, which see the connection as it is once the head has arrived.
+pub fn layer4_holds(test: &AclTest, v: &ConnView<'_>) -> bool {
+    matches!(test_outcome(test, v), Outcome::Sample { matched: true, .. })
+}
+
+/// A content sample's outcome: found (and matched or not), or missing for now or for good.
+fn slice_outcome(s: Slice<'_>, matches: impl Fn(&[u8]) -> bool) -> Outcome {
+    match s {
+        Slice::Found(bytes, may_change) => Outcome::Sample { matched: matches(bytes), may_change },
+        Slice::TooShort => Outcome::Missing { may_change: true },
+        Slice::Never => Outcome::Missing { may_change: false },
     }
 }
 
@@ -174,6 +227,7 @@ pub enum ContentVerdict {
     Wait,
     Accept,
     Reject,
+    SilentDrop,
 }
 
 /// `tcp-request content` rules in order, as HAProxy's `tcp_inspect_request()`: a rule whose
@@ -192,16 +246,24 @@ pub fn content_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> Con
             return match r.action {
                 TcpAction::Accept => ContentVerdict::Accept,
                 TcpAction::Reject => ContentVerdict::Reject,
+                TcpAction::SilentDrop => ContentVerdict::SilentDrop,
             };
         }
     }
     ContentVerdict::Accept
 }
 
-/// `tcp-request connection` rules in order: the first whose condition holds decides; none
-/// means accept.
+/// `tcp-request connection` and `tcp-request session` rules in order: the first whose
+/// condition holds decides; none means accept.
 pub fn connection_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> TcpAction {
     rules.iter().find(|r| applies(r.cond.as_ref(), acls, v)).map_or(TcpAction::Accept, |r| r.action)
+}
+
+/// The `tcp-request session` rules of a frontend that has some; `None` (nothing to pay) for
+/// every other frontend.
+#[inline]
+pub fn session_rules(shared: &Shared, frontend: usize) -> Option<&hakeeper_common::config::FrontendHttp> {
+    shared.config.http.frontends.get(frontend).filter(|h| !h.tcp_session.is_empty())
 }
 
 /// The backend of the first `use_backend` rule whose condition holds.
@@ -253,8 +315,12 @@ mod tests {
 
     fn holds(criterion: &str, v: &ConnView<'_>) -> bool {
         let mut test = parse_criterion(&split_words(criterion).unwrap()).unwrap();
-        if let AclTest::Nbsrv { id, .. } = &mut test {
-            *id = 0;
+        // Validation's resolution, by hand: backend "db" is 0, its servers a and b are 0 and 1.
+        match &mut test {
+            AclTest::Nbsrv { id, .. } => *id = 0,
+            AclTest::SrvIsUp { server, id, .. } => *id = (0, usize::from(server == "b")),
+            AclTest::ConnSlots { backend, id, .. } => *id = backend.as_ref().map(|_| 0),
+            _ => {}
         }
         acl_eval(&Acl { name: "t".into(), tests: vec![test] }, v) == Tri::PASS
     }
@@ -262,7 +328,7 @@ mod tests {
     #[test]
     fn layer4_fetches() {
         let (sh, _poll) = shared();
-        let v = ConnView::at_accept("192.0.2.7:40000".parse().unwrap(), Some("10.0.0.5:8066".parse().unwrap()), "fe", &sh);
+        let v = ConnView::at_accept("192.0.2.7:40000".parse().unwrap(), Some("10.0.0.5:8066".parse().unwrap()), "fe", 0, &sh);
         assert!(holds("src 192.0.2.0/24", &v) && !holds("src 198.51.100.0/24", &v));
         assert!(holds("src_port 1024:", &v) && !holds("src_port lt 1024", &v));
         assert!(holds("dst 10.0.0.5", &v) && holds("dst_port 8066 3306", &v) && !holds("dst_port 3306", &v));
@@ -286,6 +352,32 @@ mod tests {
     }
 
     #[test]
+    fn server_state_and_listener_fetches_as_haproxy() {
+        use hakeeper_common::ipc::AdminState;
+        use std::sync::atomic::Ordering::Relaxed;
+        let (sh, _poll) = shared();
+        let v = ConnView::at_accept("192.0.2.7:40000".parse().unwrap(), None, "fe", 1, &sh);
+        assert!(holds("so_id 2", &v) && !holds("so_id 1", &v), "the second bind is listener 2");
+        assert!(holds("srv_is_up(db/a)", &v) && holds("srv_is_up(db/b)", &v));
+        // Both servers have no maxconn: HAProxy's "stupid configuration" value.
+        assert_eq!(conn_slots(&sh, Some(0)), -1);
+        assert!(holds("connslots(db) lt 0", &v) && !holds("connslots(db) ge 0", &v));
+        assert!(holds("connslots eq 0", &v), "a frontend without servers has none");
+        let st = &sh.stats.backends[0].servers;
+        st[0].up.store(false, Relaxed);
+        assert!(!holds("srv_is_up(db/a)", &v) && holds("srv_is_up(db/b)", &v));
+        // DRAIN leaves the balancing but the server is up; MAINT is not.
+        st[1].admin.store(crate::counters::admin_code(AdminState::Drain), Relaxed);
+        assert!(holds("srv_is_up(db/b)", &v));
+        assert_eq!(conn_slots(&sh, Some(0)), -1, "a draining server is not stopped");
+        st[1].admin.store(crate::counters::admin_code(AdminState::Maint), Relaxed);
+        assert!(!holds("srv_is_up(db/b)", &v));
+        assert_eq!(conn_slots(&sh, Some(0)), 0, "stopped servers are skipped");
+        assert!(!server_is_up(&sh, 0, 7) && !server_is_up(&sh, 3, 0), "out of range");
+        assert_eq!(so_id(0), 1);
+    }
+
+    #[test]
     fn connection_rules_first_match_decides() {
         let (sh, _poll) = shared();
         let mut t = AclTable::default();
@@ -294,7 +386,7 @@ mod tests {
         let rules: Vec<TcpRule> =
             ["accept if vip", "reject if bad"].iter().map(|r| parse_tcp_connection_rule(r, &mut t).unwrap()).collect();
         let acls = t.into_acls();
-        let at = |src: &str| ConnView::at_accept(src.parse().unwrap(), None, "fe", &sh);
+        let at = |src: &str| ConnView::at_accept(src.parse().unwrap(), None, "fe", 0, &sh);
         assert_eq!(connection_verdict(&rules, &acls, &at("192.0.2.7:1")), TcpAction::Accept);
         assert_eq!(connection_verdict(&rules, &acls, &at("192.0.2.8:1")), TcpAction::Reject);
         assert_eq!(connection_verdict(&rules, &acls, &at("198.51.100.1:1")), TcpAction::Accept);
@@ -335,7 +427,7 @@ mod tests {
         let at = |data: &'static [u8], final_: bool| ConnView {
             data,
             final_,
-            ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", &sh)
+            ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", 0, &sh)
         };
         let v = |data, final_| content_verdict(&rules, &acls, &at(data, final_));
         assert_eq!(v(b"", false), ContentVerdict::Wait, "nothing yet: the first rule cannot tell");
@@ -355,6 +447,51 @@ mod tests {
         // A layer-4 condition decides at once.
         let (rules, acls) = content_rules(&["reject if { src 127.0.0.1 }"], &[]);
         assert_eq!(content_verdict(&rules, &acls, &at(b"", false)), ContentVerdict::Reject);
+        let (rules, acls) = content_rules(&["silent-drop if { req.payload(0,4) -m str DROP }"], &[]);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"DR", false)), ContentVerdict::Wait);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"DROP", false)), ContentVerdict::SilentDrop);
+        assert_eq!(content_verdict(&rules, &acls, &at(b"KEEP", false)), ContentVerdict::Accept);
+    }
+
+    #[test]
+    fn content_match_methods() {
+        let (sh, _poll) = shared();
+        let (rules, acls) = content_rules(
+            &["accept if ssh", "reject if long", "accept if { req.len ge 1 }"],
+            &[("ssh", "req.payload(0,0) -m reg ^SSH-[0-9]+\\.[0-9]+-"), ("long", "req.payload(0,0) -m len gt 8")],
+        );
+        let at = |data: &'static [u8], final_: bool| ConnView {
+            data,
+            final_,
+            ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", 0, &sh)
+        };
+        let v = |data, final_| content_verdict(&rules, &acls, &at(data, final_));
+        assert_eq!(v(b"SSH-2.0-x", false), ContentVerdict::Accept);
+        assert_eq!(v(b"SSH", false), ContentVerdict::Wait, "the rest of the buffer may still grow");
+        assert_eq!(v(b"GET / HTTP/1.0", true), ContentVerdict::Reject);
+        assert_eq!(v(b"GET /", true), ContentVerdict::Accept);
+    }
+
+    #[test]
+    fn tls_passthrough_by_server_name() {
+        use hakeeper_common::config::tls_hello::client_hello;
+        let (sh, _poll) = shared();
+        let (rules, acls) = content_rules(
+            &["accept if { req.ssl_hello_type 1 }", "reject if { req.len ge 5 } !tls"],
+            &[("a", "req.ssl_sni -i a.example"), ("b", "req.ssl_sni -m end .b.example"), ("tls", "req.ssl_hello_type 1")],
+        );
+        let at = |data: &[u8], final_: bool| -> (ContentVerdict, bool, bool) {
+            let data: &'static [u8] = Box::leak(data.to_vec().into_boxed_slice());
+            let v = ConnView { data, final_, ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", 0, &sh) };
+            let holds = |name: &str| acls.iter().find(|a| a.name == name).is_some_and(|a| acl_eval(a, &v) == Tri::PASS);
+            (content_verdict(&rules, &acls, &v), holds("a"), holds("b"))
+        };
+        let hello = client_hello("A.Example");
+        assert_eq!(at(&hello, false), (ContentVerdict::Accept, true, false), "-i matches the name whatever its case");
+        assert_eq!(at(&client_hello("www.b.example"), false), (ContentVerdict::Accept, false, true));
+        assert_eq!(at(&hello[..20], false).0, ContentVerdict::Wait, "half a hello waits");
+        assert_eq!(at(&hello[..20], true).0, ContentVerdict::Reject, "at the delay's end an incomplete hello is not TLS");
+        assert_eq!(at(b"GET / HTTP/1.1\r\n", false).0, ContentVerdict::Reject, "not TLS: decided at once");
     }
 
     #[test]
@@ -367,7 +504,7 @@ mod tests {
         let at = |data: &'static [u8], final_: bool| ConnView {
             data,
             final_,
-            ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", &sh)
+            ..ConnView::at_accept("127.0.0.1:5".parse().unwrap(), None, "fe", 0, &sh)
         };
         assert_eq!(content_verdict(&rules, &acls, &at(&hello[..6], false)), ContentVerdict::Wait);
         // `req.len` may always change: a negated one stays undecided until the end (HAProxy).

@@ -34,6 +34,9 @@ pub struct FrontendHttp {
     /// anything is allocated for it.
     #[serde(default)]
     pub tcp_connection: Vec<super::tcp::TcpRule>,
+    /// `tcp-request session` rules (any mode), run after the PROXY header if any, before data.
+    #[serde(default)]
+    pub tcp_session: Vec<super::tcp::TcpRule>,
     /// `tcp-request content` rules (mode tcp), evaluated as the request's first bytes arrive.
     #[serde(default)]
     pub tcp_content: Vec<super::tcp::TcpRule>,
@@ -133,44 +136,7 @@ impl IpNet {
     }
 }
 
-/// How a string sample is compared with the patterns (HAProxy's `-m str|beg|end|sub|found`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StrMatch {
-    Exact,
-    Prefix,
-    Suffix,
-    Substring,
-    /// The sample exists, whatever its value.
-    Found,
-}
-
-/// A string comparison. With `ignore_case` (`-i`) the patterns are stored lowercased.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StrMatcher {
-    pub how: StrMatch,
-    pub ignore_case: bool,
-    pub patterns: Vec<String>,
-}
-
-impl StrMatcher {
-    /// Whether `sample` matches any pattern.
-    pub fn matches(&self, sample: &[u8]) -> bool {
-        if self.how == StrMatch::Found {
-            return true;
-        }
-        self.patterns.iter().any(|p| {
-            let p = p.as_bytes();
-            let eq = |a: &[u8], b: &[u8]| if self.ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
-            match self.how {
-                StrMatch::Exact => eq(sample, p),
-                StrMatch::Prefix => sample.len() >= p.len() && eq(&sample[..p.len()], p),
-                StrMatch::Suffix => sample.len() >= p.len() && eq(&sample[sample.len() - p.len()..], p),
-                StrMatch::Substring => p.is_empty() || sample.windows(p.len()).any(|w| eq(w, p)),
-                StrMatch::Found => true,
-            }
-        })
-    }
-}
+pub use super::pattern::{StrMatch, StrMatcher};
 
 /// One test an ACL makes on a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +171,22 @@ pub enum AclTest {
     ReqLen(super::tcp::IntMatcher),
     /// `req.payload(off,len)`, `req.payload_lv(off1,len1[,off2])`: bytes of the request.
     Payload { at: super::payload::PayloadAt, matcher: super::payload::BytesMatcher },
+    /// `srv_is_up([BACKEND/]SERVER)`: a boolean, matched without patterns (HAProxy's
+    /// `smp_fetch_srv_is_up()`). `backend` `None`: the proxy's own. `id` is (backend index,
+    /// server index), set by validation.
+    SrvIsUp { backend: Option<String>, server: String, id: (usize, usize) },
+    /// `connslots([BACKEND])`: free connection and queue slots of the backend's servers that
+    /// are not stopped (HAProxy's `smp_fetch_connslots()`). `backend` `None`: the proxy's own;
+    /// `id` `None` once validated: a frontend without servers, whose value is 0.
+    ConnSlots { backend: Option<String>, id: Option<usize>, ints: super::tcp::IntMatcher },
+    /// `req.ssl_sni`: the server name of a TLS ClientHello at the start of the request.
+    SslSni(StrMatcher),
+    /// `req.ssl_hello_type`: the handshake type of a TLS record at the start of the request
+    /// (1: ClientHello).
+    SslHelloType(super::tcp::IntMatcher),
+    /// `so_id`: the id of the listener the connection came through; HAProxy numbers a
+    /// proxy's binds from 1 in config order when no `id` is given, and so does hakeeper.
+    SoId(super::tcp::IntMatcher),
 }
 
 impl AclTest {
@@ -220,19 +202,22 @@ impl AclTest {
                 | AclTest::FeName(_)
                 | AclTest::Nbsrv { .. }
                 | AclTest::Const(_)
+                | AclTest::SrvIsUp { .. }
+                | AclTest::ConnSlots { .. }
+                | AclTest::SoId(_)
         )
     }
 
     /// Whether the test reads the request's first bytes (`req.len`, `req.payload*`), which only
     /// `tcp-request content` rules and `use_backend` in mode tcp can use.
     pub fn is_content(&self) -> bool {
-        matches!(self, AclTest::ReqLen(_) | AclTest::Payload { .. })
+        matches!(self, AclTest::ReqLen(_) | AclTest::Payload { .. } | AclTest::SslSni(_) | AclTest::SslHelloType(_))
     }
 
-    /// Whether HTTP rules cannot evaluate it yet (the HTTP session passes only the client
-    /// address to its ACLs).
-    pub fn needs_connection(&self) -> bool {
-        matches!(self, AclTest::SrcPort(_) | AclTest::Dst(_) | AclTest::DstPort(_) | AclTest::FeName(_) | AclTest::Nbsrv { .. })
+    /// Whether the test reads the connection beyond the client's address (ports, destination,
+    /// frontend, listener, servers' states): HTTP rules then hand their ACLs a view of it.
+    pub fn reads_connection(&self) -> bool {
+        self.is_layer4() && !matches!(self, AclTest::Src(_) | AclTest::Const(_))
     }
 }
 
@@ -398,20 +383,6 @@ mod tests {
         let v6 = IpNet { addr: "2001:db8::".parse().unwrap(), prefix_len: 32 };
         assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
         assert!(!v6.contains("2001:db9::1".parse().unwrap()));
-    }
-
-    #[test]
-    fn string_matchers() {
-        let m = |how, ic, p: &str| StrMatcher { how, ignore_case: ic, patterns: vec![p.to_string()] };
-        assert!(m(StrMatch::Exact, true, "www.abc.com").matches(b"WWW.abc.COM"));
-        assert!(!m(StrMatch::Exact, true, "www.abc.com").matches(b"www.abc.com:80"));
-        assert!(!m(StrMatch::Exact, false, "www.abc.com").matches(b"WWW.abc.com"));
-        assert!(m(StrMatch::Prefix, false, "/api").matches(b"/api/v1"));
-        assert!(!m(StrMatch::Prefix, false, "/api").matches(b"/ap"));
-        assert!(m(StrMatch::Suffix, true, ".JPG").matches(b"/a/b.jpg"));
-        assert!(m(StrMatch::Substring, false, "img").matches(b"/x/img/y"));
-        assert!(!m(StrMatch::Substring, false, "img").matches(b"/x/im"));
-        assert!(m(StrMatch::Found, false, "").matches(b""));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! validation attaches to the field.
 
 use super::http::*;
+use super::pattern::Regex;
 use super::payload::{self, BytesMatcher, PayloadAt};
-use super::tcp::{IntMatcher, TcpAction, TcpRule};
+use super::tcp::{IntMatcher, IntPattern, TcpAction, TcpRule};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -104,9 +105,25 @@ pub fn parse_net(text: &str) -> Result<IpNet, String> {
 pub struct AclTable {
     acls: Vec<Acl>,
     by_name: HashMap<String, usize>,
+    /// Where `-f FILE` pattern files are read from (the config's directory); `None`: refused.
+    pattern_dir: Option<std::path::PathBuf>,
 }
 
 impl AclTable {
+    /// A table whose ACLs may read `-f` pattern files from `dir`.
+    pub fn with_pattern_dir(dir: &std::path::Path) -> AclTable {
+        AclTable { pattern_dir: Some(dir.to_path_buf()), ..AclTable::default() }
+    }
+
+    pub fn set_pattern_dir(&mut self, dir: &std::path::Path) {
+        self.pattern_dir = Some(dir.to_path_buf());
+    }
+
+    /// Parses a criterion, reading its `-f` files from this table's directory.
+    pub fn criterion(&self, words: &[String]) -> Result<AclTest, String> {
+        parse_criterion_in(words, self.pattern_dir.as_deref())
+    }
+
     /// Adds a test under `name`; a name used twice ORs its tests, as in HAProxy.
     pub fn define(&mut self, name: &str, test: AclTest) {
         match self.by_name.get(name) {
@@ -165,7 +182,7 @@ impl AclTable {
 }
 
 fn exact(patterns: &[&str]) -> StrMatcher {
-    StrMatcher { how: StrMatch::Exact, ignore_case: false, patterns: patterns.iter().map(|p| p.to_string()).collect() }
+    StrMatcher::text(StrMatch::Exact, false, patterns.iter().map(|p| p.to_string()).collect())
 }
 
 /// HAProxy's predefined ACLs that make sense here.
@@ -188,11 +205,9 @@ fn predefined(name: &str) -> Option<AclTest> {
         "METH_TRACE" => AclTest::Method(exact(&["TRACE"])),
         "HTTP_1.0" => AclTest::Version(exact(&["1.0"])),
         "HTTP_1.1" => AclTest::Version(exact(&["1.1"])),
-        "HTTP_URL_SLASH" => AclTest::Url(StrMatcher { how: StrMatch::Prefix, ignore_case: false, patterns: vec!["/".into()] }),
+        "HTTP_URL_SLASH" => AclTest::Url(StrMatcher::text(StrMatch::Prefix, false, vec!["/".into()])),
         "HTTP_URL_STAR" => AclTest::Url(exact(&["*"])),
-        "HTTP_URL_ABS" => {
-            AclTest::Url(StrMatcher { how: StrMatch::Prefix, ignore_case: true, patterns: vec!["http://".into(), "https://".into()] })
-        }
+        "HTTP_URL_ABS" => AclTest::Url(StrMatcher::text(StrMatch::Prefix, true, vec!["http://".into(), "https://".into()])),
         _ => return None,
     })
 }
@@ -213,6 +228,23 @@ enum Sample {
     Nbsrv(String),
     ReqLen,
     Payload(PayloadAt),
+    SrvIsUp(Option<String>, String),
+    ConnSlots(Option<String>),
+    SoId,
+    SslSni,
+    SslHelloType,
+}
+
+/// `[BACKEND/]SERVER`, HAProxy's server argument: without a backend, the proxy's own.
+fn server_arg(arg: &str) -> Result<(Option<String>, String), String> {
+    let (backend, server) = match arg.split_once('/') {
+        Some((b, s)) => (Some(b), s),
+        None => (None, arg),
+    };
+    if server.is_empty() || backend.is_some_and(str::is_empty) {
+        return Err(format!("srv_is_up({arg}): expected BACKEND/SERVER or SERVER"));
+    }
+    Ok((backend.map(str::to_string), server.to_string()))
 }
 
 fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
@@ -223,6 +255,14 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
                 return Err("nbsrv needs a backend name in parentheses (the current backend is not known in a frontend)".into());
             }
             return Ok((Sample::Nbsrv(arg.to_string()), StrMatch::Exact));
+        }
+        match f {
+            "srv_is_up" => {
+                let (backend, server) = server_arg(arg)?;
+                return Ok((Sample::SrvIsUp(backend, server), StrMatch::Exact));
+            }
+            "connslots" => return Ok((Sample::ConnSlots((!arg.is_empty()).then(|| arg.to_string())), StrMatch::Exact)),
+            _ => {}
         }
         // HAProxy's old `payload()` / `payload_lv()` ACL names are the same fetches.
         match f {
@@ -259,13 +299,18 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "dst_port" => (Sample::DstPort, StrMatch::Exact),
         "fe_name" => (Sample::FeName, StrMatch::Exact),
         "req.len" | "req_len" => (Sample::ReqLen, StrMatch::Exact),
+        "connslots" => (Sample::ConnSlots(None), StrMatch::Exact),
+        "so_id" => (Sample::SoId, StrMatch::Exact),
+        "req.ssl_sni" | "req_ssl_sni" => (Sample::SslSni, StrMatch::Exact),
+        "req.ssl_hello_type" | "req_ssl_hello_type" => (Sample::SslHelloType, StrMatch::Exact),
         "always_true" => (Sample::Const(true), StrMatch::Exact),
         "always_false" => (Sample::Const(false), StrMatch::Exact),
         _ => {
             return Err(format!(
                 "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, path, path_beg, path_end, path_sub, \
                  url, url_beg, url_end, url_sub, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
-                 req.len, req.payload(OFFSET,LENGTH), req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), always_true or always_false"
+                 srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, req.len, req.ssl_sni, req.ssl_hello_type, req.payload(OFFSET,LENGTH), \
+                 req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), always_true or always_false"
             ))
         }
     })
@@ -276,92 +321,238 @@ pub fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Parses an ACL criterion: `FETCH [-i] [-m METHOD] [--] PATTERN...`.
+/// A match method named by `-m`, or implied by the fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Text(StrMatch),
+    Found,
+    Reg,
+    Len,
+    Int,
+    Ip,
+    Bin,
+}
+
+fn method(word: Option<&str>) -> Result<Method, String> {
+    Ok(match word {
+        Some("str") => Method::Text(StrMatch::Exact),
+        Some("beg") => Method::Text(StrMatch::Prefix),
+        Some("end") => Method::Text(StrMatch::Suffix),
+        Some("sub") => Method::Text(StrMatch::Substring),
+        Some("found") => Method::Found,
+        Some("reg") => Method::Reg,
+        Some("len") => Method::Len,
+        Some("int") => Method::Int,
+        Some("ip") => Method::Ip,
+        Some("bin") => Method::Bin,
+        other => return Err(format!("-m {}: expected str, beg, end, sub, reg, found, len, int, ip or bin", other.unwrap_or("(nothing)"))),
+    })
+}
+
+/// A pattern and, when it came from a `-f` file, where.
+struct Pattern {
+    text: String,
+    from: Option<(String, usize)>,
+}
+
+/// Converts each pattern, naming the file and line of one that fails.
+fn each<T>(patterns: &[Pattern], f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    patterns
+        .iter()
+        .map(|p| {
+            f(&p.text).map_err(|e| match &p.from {
+                Some((file, line)) => format!("{file}:{line}: {e}"),
+                None => e,
+            })
+        })
+        .collect()
+}
+
+/// Integer patterns: the inline words read together (an operator applies to the word after
+/// it: `lt 5`), each line of a file on its own.
+fn ints(patterns: &[Pattern]) -> Result<IntMatcher, String> {
+    let inline: Vec<String> = patterns.iter().filter(|p| p.from.is_none()).map(|p| p.text.clone()).collect();
+    let mut all = IntMatcher { patterns: Vec::new() };
+    if !inline.is_empty() {
+        all.patterns.extend(IntMatcher::parse(&inline)?.patterns);
+    }
+    for p in patterns {
+        if let Some((file, line)) = &p.from {
+            let words: Vec<String> = p.text.split_whitespace().map(str::to_string).collect();
+            all.patterns.extend(IntMatcher::parse(&words).map_err(|e| format!("{file}:{line}: {e}"))?.patterns);
+        }
+    }
+    if all.patterns.is_empty() {
+        return Err("no integer pattern".into());
+    }
+    Ok(all)
+}
+
+/// A string sample's matcher for `method`.
+fn string_matcher(method: Method, ignore_case: bool, patterns: &[Pattern]) -> Result<StrMatcher, String> {
+    Ok(match method {
+        Method::Text(how) => StrMatcher::text(how, ignore_case, patterns.iter().map(|p| p.text.clone()).collect()),
+        Method::Found => StrMatcher::Found,
+        Method::Reg => StrMatcher::Regex(each(patterns, |p| Regex::new(p, ignore_case))?),
+        Method::Len => StrMatcher::Len(ints(patterns)?),
+        Method::Int => StrMatcher::Int(ints(patterns)?),
+        Method::Ip => StrMatcher::Ip(each(patterns, parse_net)?),
+        Method::Bin => return Err("-m bin is for the binary samples req.payload and req.payload_lv".into()),
+    })
+}
+
+/// Parses an ACL criterion without pattern files (`-f` is refused).
 pub fn parse_criterion(words: &[String]) -> Result<AclTest, String> {
+    parse_criterion_in(words, None)
+}
+
+/// Parses an ACL criterion: `FETCH [-i] [-m METHOD] [-f FILE]... [--] PATTERN...`. `-f` reads
+/// its file relative to `files` (the config's directory); without it `-f` is refused.
+pub fn parse_criterion_in(words: &[String], files: Option<&std::path::Path>) -> Result<AclTest, String> {
     let Some(first) = words.first() else {
         return Err("empty ACL: expected a fetch such as hdr(host) and patterns".into());
     };
-    let (sample, mut how) = fetch(first)?;
-    // Binary samples match `-m bin` (hex patterns) unless another method is named.
-    let mut bin = matches!(sample, Sample::Payload(_));
+    let (sample, how) = fetch(first)?;
+    let mut chosen: Option<Method> = None;
     let mut ignore_case = false;
+    let mut patterns = Vec::new();
     let mut i = 1;
     while let Some(w) = words.get(i) {
         match w.as_str() {
             "-i" => ignore_case = true,
             "-m" => {
                 i += 1;
-                bin = matches!(sample, Sample::Payload(_)) && words.get(i).map(String::as_str) == Some("bin");
-                if bin {
-                    i += 1;
-                    continue;
-                }
-                how = match words.get(i).map(String::as_str) {
-                    Some("str") => StrMatch::Exact,
-                    Some("beg") => StrMatch::Prefix,
-                    Some("end") => StrMatch::Suffix,
-                    Some("sub") => StrMatch::Substring,
-                    Some("found") => StrMatch::Found,
-                    Some("ip") if matches!(sample, Sample::Src | Sample::Dst) => StrMatch::Exact,
-                    Some("int") if matches!(sample, Sample::SrcPort | Sample::DstPort | Sample::Nbsrv(_) | Sample::ReqLen) => {
-                        StrMatch::Exact
-                    }
-                    other => return Err(format!("-m {}: expected str, beg, end, sub or found", other.unwrap_or("(nothing)"))),
+                chosen = Some(method(words.get(i).map(String::as_str))?);
+            }
+            "-f" => {
+                i += 1;
+                let file = words.get(i).ok_or("-f needs a file name")?;
+                let Some(dir) = files else {
+                    return Err(format!("-f {file}: pattern files are read only when a config file is loaded"));
                 };
+                let read = super::pattern_file::read_patterns(file, dir)?;
+                patterns.extend(read.into_iter().map(|p| Pattern { text: p.text, from: Some((file.clone(), p.line)) }));
             }
             "--" => {
                 i += 1;
                 break;
             }
-            "-f" => return Err("-f (patterns from a file) is not supported; list the patterns inline".into()),
-            "-n" | "-u" => return Err(format!("flag {w} is not supported")),
+            "-n" | "-u" | "-M" => return Err(format!("flag {w} is not supported")),
             _ => break,
         }
         i += 1;
     }
-    let patterns = &words[i.min(words.len())..];
-    if patterns.is_empty() && how != StrMatch::Found && !matches!(sample, Sample::Const(_)) {
+    patterns.extend(words[i.min(words.len())..].iter().map(|p| Pattern { text: p.clone(), from: None }));
+    let kind = SampleKind::of(&sample);
+    let method = match chosen {
+        Some(m) => {
+            kind.allows(m).map_err(|e| format!("{first}: {e}"))?;
+            m
+        }
+        None => kind.default_method(how),
+    };
+    if patterns.is_empty() && method != Method::Found && kind != SampleKind::Bool {
         return Err(format!("ACL on {first} has no pattern to match"));
     }
-    let matcher = || StrMatcher {
-        how,
-        ignore_case,
-        patterns: patterns.iter().map(|p| if ignore_case { p.to_ascii_lowercase() } else { p.clone() }).collect(),
-    };
-    Ok(match sample {
-        Sample::Header(name) => AclTest::Header { name, matcher: matcher() },
-        Sample::Path => AclTest::Path(matcher()),
-        Sample::Url => AclTest::Url(matcher()),
-        Sample::Method => AclTest::Method(matcher()),
-        Sample::Version => AclTest::Version(matcher()),
-        Sample::Src => {
-            if how == StrMatch::Found {
-                AclTest::Const(true)
-            } else {
-                AclTest::Src(patterns.iter().map(|p| parse_net(p)).collect::<Result<_, _>>()?)
-            }
+    if method == Method::Found || kind == SampleKind::Bool {
+        if let Some(p) = patterns.first() {
+            return Err(format!(
+                "{first}: unexpected pattern {:?} ({})",
+                p.text,
+                if kind == SampleKind::Bool { "a boolean takes none" } else { "-m found takes none" }
+            ));
         }
-        Sample::Dst => AclTest::Dst(patterns.iter().map(|p| parse_net(p)).collect::<Result<_, _>>()?),
-        Sample::SrcPort => AclTest::SrcPort(IntMatcher::parse(patterns)?),
-        Sample::DstPort => AclTest::DstPort(IntMatcher::parse(patterns)?),
-        Sample::FeName => AclTest::FeName(matcher()),
-        Sample::Nbsrv(backend) => AclTest::Nbsrv { backend, id: usize::MAX, ints: IntMatcher::parse(patterns)? },
-        Sample::ReqLen => AclTest::ReqLen(IntMatcher::parse(patterns)?),
+    }
+    let text = || string_matcher(method, ignore_case, &patterns);
+    // Addresses and integers are always present: `-m found` holds.
+    let int_found = || IntMatcher { patterns: vec![IntPattern::Range(i64::MIN, i64::MAX)] };
+    let int = || if method == Method::Found { Ok(int_found()) } else { ints(&patterns) };
+    Ok(match sample {
+        Sample::Header(name) => AclTest::Header { name, matcher: text()? },
+        Sample::Path => AclTest::Path(text()?),
+        Sample::Url => AclTest::Url(text()?),
+        Sample::Method => AclTest::Method(text()?),
+        Sample::Version => AclTest::Version(text()?),
+        Sample::FeName => AclTest::FeName(text()?),
+        Sample::Src | Sample::Dst if method == Method::Found => AclTest::Const(true),
+        Sample::Src => AclTest::Src(each(&patterns, parse_net)?),
+        Sample::Dst => AclTest::Dst(each(&patterns, parse_net)?),
+        Sample::SrcPort => AclTest::SrcPort(int()?),
+        Sample::DstPort => AclTest::DstPort(int()?),
+        Sample::Nbsrv(backend) => AclTest::Nbsrv { backend, id: usize::MAX, ints: int()? },
+        Sample::ReqLen => AclTest::ReqLen(int()?),
         Sample::Payload(at) => {
-            let matcher = if bin {
-                BytesMatcher::Bin(patterns.iter().map(|p| payload::parse_hex(p)).collect::<Result<_, _>>()?)
-            } else {
-                BytesMatcher::Str(matcher())
-            };
+            let matcher =
+                if method == Method::Bin { BytesMatcher::Bin(each(&patterns, payload::parse_hex)?) } else { BytesMatcher::Str(text()?) };
             AclTest::Payload { at, matcher }
         }
-        Sample::Const(v) => {
-            if !patterns.is_empty() {
-                return Err(format!("{first} takes no pattern"));
-            }
-            AclTest::Const(v)
-        }
+        Sample::Const(v) => AclTest::Const(v),
+        Sample::SrvIsUp(backend, server) => AclTest::SrvIsUp { backend, server, id: (usize::MAX, usize::MAX) },
+        Sample::ConnSlots(backend) => AclTest::ConnSlots { backend, id: None, ints: int()? },
+        Sample::SoId => AclTest::SoId(int()?),
+        Sample::SslSni => AclTest::SslSni(text()?),
+        Sample::SslHelloType => AclTest::SslHelloType(int()?),
     })
+}
+
+/// A sample's type, which decides the match methods it takes (HAProxy casts between them;
+/// these are the casts that mean something here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SampleKind {
+    Str,
+    Bin,
+    Addr,
+    Int,
+    Bool,
+}
+
+impl SampleKind {
+    fn of(sample: &Sample) -> SampleKind {
+        match sample {
+            Sample::Header(_) | Sample::Path | Sample::Url | Sample::Method | Sample::Version | Sample::FeName | Sample::SslSni => {
+                SampleKind::Str
+            }
+            Sample::Payload(_) => SampleKind::Bin,
+            Sample::Src | Sample::Dst => SampleKind::Addr,
+            Sample::SrcPort
+            | Sample::DstPort
+            | Sample::Nbsrv(_)
+            | Sample::ReqLen
+            | Sample::ConnSlots(_)
+            | Sample::SoId
+            | Sample::SslHelloType => SampleKind::Int,
+            Sample::Const(_) | Sample::SrvIsUp(..) => SampleKind::Bool,
+        }
+    }
+
+    fn default_method(self, how: StrMatch) -> Method {
+        match self {
+            SampleKind::Str => Method::Text(how),
+            SampleKind::Bin => Method::Bin,
+            SampleKind::Addr => Method::Ip,
+            SampleKind::Int | SampleKind::Bool => Method::Int,
+        }
+    }
+
+    fn allows(self, m: Method) -> Result<(), String> {
+        let ok = match self {
+            SampleKind::Str => m != Method::Bin,
+            SampleKind::Bin => !matches!(m, Method::Int | Method::Ip),
+            SampleKind::Addr => matches!(m, Method::Ip | Method::Found),
+            SampleKind::Int => matches!(m, Method::Int | Method::Found),
+            SampleKind::Bool => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(match self {
+            SampleKind::Str => "-m bin is for the binary samples req.payload and req.payload_lv".into(),
+            SampleKind::Bin => "a binary sample takes -m bin, str, beg, end, sub, reg, len or found".into(),
+            SampleKind::Addr => "an address takes -m ip or found".into(),
+            SampleKind::Int => "an integer takes -m int or found".into(),
+            SampleKind::Bool => "a boolean takes no -m".into(),
+        })
+    }
 }
 
 /// Parses a condition: `if|unless TERM...` where terms are ACL names (`!` negates), `{ ... }`
@@ -387,7 +578,7 @@ pub fn parse_cond(words: &[String], table: &mut AclTable) -> Result<Cond, String
             "!" => negate = !negate,
             "{" => {
                 let close = words[i..].iter().position(|w| w == "}").ok_or("unmatched `{` in condition")?;
-                let test = parse_criterion(&words[i + 1..i + close])?;
+                let test = table.criterion(&words[i + 1..i + close])?;
                 let acl = table.anonymous(test);
                 push_term(&mut any_of, AclRef { negate, acl });
                 negate = false;
@@ -522,32 +713,34 @@ fn redirect(args: &[String]) -> Result<Redirect, String> {
     Ok(r)
 }
 
-/// Parses a `tcp-request connection` rule (the words after `tcp-request connection`):
-/// `accept|reject [if|unless COND]`.
-pub fn parse_tcp_connection_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+/// Parses a `tcp-request connection|session|content` rule (the words after the stage):
+/// `accept|reject|silent-drop [if|unless COND]`.
+fn parse_tcp_rule(stage: &str, line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
     let words = split_words(line)?;
     let (args, cond) = split_cond(&words, table)?;
     let action = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["accept"] => TcpAction::Accept,
         ["reject"] => TcpAction::Reject,
-        [] => return Err("empty tcp-request connection rule".into()),
-        [verb, ..] => return Err(format!("tcp-request connection action {verb:?} is not supported (accept and reject are)")),
+        ["silent-drop"] => TcpAction::SilentDrop,
+        [] => return Err(format!("empty tcp-request {stage} rule")),
+        [verb, ..] => return Err(format!("tcp-request {stage} action {verb:?} is not supported (accept, reject and silent-drop are)")),
     };
     Ok(TcpRule { action, cond })
 }
 
-/// Parses a `tcp-request content` rule (the words after `tcp-request content`):
-/// `accept|reject [if|unless COND]`.
+/// Parses a `tcp-request connection` rule (the words after `tcp-request connection`).
+pub fn parse_tcp_connection_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+    parse_tcp_rule("connection", line, table)
+}
+
+/// Parses a `tcp-request session` rule (the words after `tcp-request session`).
+pub fn parse_tcp_session_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+    parse_tcp_rule("session", line, table)
+}
+
+/// Parses a `tcp-request content` rule (the words after `tcp-request content`).
 pub fn parse_tcp_content_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
-    let words = split_words(line)?;
-    let (args, cond) = split_cond(&words, table)?;
-    let action = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["accept"] => TcpAction::Accept,
-        ["reject"] => TcpAction::Reject,
-        [] => return Err("empty tcp-request content rule".into()),
-        [verb, ..] => return Err(format!("tcp-request content action {verb:?} is not supported (accept and reject are)")),
-    };
-    Ok(TcpRule { action, cond })
+    parse_tcp_rule("content", line, table)
 }
 
 /// Parses an `http-request` rule (the words after `http-request`).
@@ -600,6 +793,7 @@ pub fn parse_response_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn w(s: &str) -> Vec<String> {
         split_words(s).unwrap()
@@ -618,13 +812,12 @@ mod tests {
         let t = parse_criterion(&w("hdr(Host) -i www.ABC.com")).unwrap();
         let AclTest::Header { name, matcher } = t else { panic!() };
         assert_eq!(name, "host");
-        assert_eq!(matcher, StrMatcher { how: StrMatch::Exact, ignore_case: true, patterns: vec!["www.abc.com".into()] });
-        assert!(
-            matches!(parse_criterion(&w("path_beg /api /static")).unwrap(), AclTest::Path(m) if m.how == StrMatch::Prefix && m.patterns.len() == 2)
-        );
-        assert!(
-            matches!(parse_criterion(&w("hdr(x-a) -m found")).unwrap(), AclTest::Header { matcher, .. } if matcher.how == StrMatch::Found)
-        );
+        assert_eq!(matcher, StrMatcher::text(StrMatch::Exact, true, vec!["www.abc.com".into()]));
+        assert!(matches!(
+            parse_criterion(&w("path_beg /api /static")).unwrap(),
+            AclTest::Path(StrMatcher::Text { how: StrMatch::Prefix, patterns, .. }) if patterns.len() == 2
+        ));
+        assert!(matches!(parse_criterion(&w("hdr(x-a) -m found")).unwrap(), AclTest::Header { matcher: StrMatcher::Found, .. }));
         let AclTest::Src(nets) = parse_criterion(&w("src 10.0.0.0/8 192.0.2.1 2001:db8::/32 172.16.0.0/255.240.0.0")).unwrap() else {
             panic!()
         };
@@ -636,7 +829,92 @@ mod tests {
         assert!(parse_criterion(&w("hdr(host)")).is_err(), "no pattern");
         assert!(parse_criterion(&w("hdr(host,1) x")).is_err());
         assert!(parse_criterion(&w("cook(x) y")).is_err());
-        assert!(parse_criterion(&w("path -f /etc/list")).is_err());
+        assert!(parse_criterion(&w("path -f /etc/list")).is_err(), "no pattern directory");
+    }
+
+    #[test]
+    fn match_methods_as_haproxy() {
+        let holds = |c: &str, sample: &[u8]| match parse_criterion(&w(c)).unwrap() {
+            AclTest::Header { matcher, .. } | AclTest::Path(matcher) => matcher.matches(sample),
+            AclTest::Payload { matcher, .. } => matcher.matches(sample),
+            other => panic!("{other:?}"),
+        };
+        assert!(holds("path -m reg ^/api/v[0-9]+$", b"/api/v12") && !holds("path -m reg ^/api/v[0-9]+$", b"/API/v1"));
+        assert!(holds("path -i -m reg ^/api/", b"/API/x"), "-i before -m applies");
+        assert!(holds("hdr(content-length) -m int gt 1000", b"4096") && !holds("hdr(content-length) -m int gt 1000", b"12"));
+        assert!(holds("hdr(x-forwarded-for) -m ip 10.0.0.0/8", b"10.2.3.4") && !holds("hdr(x-forwarded-for) -m ip 10.0.0.0/8", b"junk"));
+        assert!(holds("hdr(host) -m len le 3", b"a.b") && !holds("hdr(host) -m len le 3", b"a.bc"));
+        assert!(holds("path -m beg -i /IMG", b"/img/x") && holds("path -m end .js", b"/a.js") && holds("path -m sub /v2/", b"/a/v2/b"));
+        assert!(holds("path -m str /x", b"/x") && !holds("path -m str /x", b"/x/"));
+        assert!(holds("req.payload(0,0) -m reg ^SSH-[0-9.]+-", b"SSH-2.0-x") && holds("req.payload(0,0) -m len 3", b"abc"));
+        assert!(holds("hdr(x) -m found", b""));
+        // Methods the sample's type has no meaning for, and patterns where none are taken.
+        for bad in [
+            "path -m reg (",
+            "path -m bin 00",
+            "src -m str 1.2.3.4",
+            "src_port -m reg ^1",
+            "req.payload(0,1) -m int 1",
+            "srv_is_up(b/s) -m int 1",
+            "path -m found /x",
+            "path -m nope x",
+            "hdr(x) -m len abc",
+            "hdr(x) -m ip 10.0.0.0/33",
+        ] {
+            assert!(parse_criterion(&w(bad)).is_err(), "{bad}");
+        }
+        assert!(matches!(parse_criterion(&w("src -m found")).unwrap(), AclTest::Const(true)));
+        assert!(matches!(parse_criterion(&w("dst_port -m found")).unwrap(), AclTest::DstPort(m) if m.matches(0) && m.matches(65535)));
+        assert!(matches!(parse_criterion(&w("src_port -m int lt 1024")).unwrap(), AclTest::SrcPort(m) if m.matches(80)));
+    }
+
+    #[test]
+    fn pattern_files_add_to_inline_patterns_and_errors_name_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("hakeeper-acl-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("nets.lst"), "# offices\n10.0.0.0/8\n  192.0.2.0/24\n").unwrap();
+        std::fs::write(dir.join("bad.lst"), "10.0.0.0/8\n\n300.1.1.1\n").unwrap();
+        std::fs::write(dir.join("ports.lst"), "80\nge 8000\n").unwrap();
+        std::fs::write(dir.join("paths.lst"), "^/a/\n(\n").unwrap();
+        let nets = parse_criterion_in(&w("src -f nets.lst 172.16.0.0/12"), Some(&dir));
+        let bad = parse_criterion_in(&w("src -f bad.lst"), Some(&dir));
+        let ports = parse_criterion_in(&w("dst_port -f ports.lst"), Some(&dir));
+        let regs = parse_criterion_in(&w("path -m reg -f paths.lst"), Some(&dir));
+        let missing = parse_criterion_in(&w("src -f nope.lst"), Some(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let AclTest::Src(nets) = nets.unwrap() else { panic!() };
+        assert_eq!(nets.len(), 3);
+        assert!(
+            nets.iter().any(|n| n.contains("192.0.2.9".parse().unwrap())) && nets.iter().any(|n| n.contains("172.20.0.1".parse().unwrap()))
+        );
+        let e = bad.unwrap_err();
+        assert!(e.starts_with("bad.lst:3: invalid network \"300.1.1.1\""), "{e}");
+        assert!(matches!(ports.unwrap(), AclTest::DstPort(m) if m.matches(80) && m.matches(9000) && !m.matches(81)));
+        assert!(regs.unwrap_err().starts_with("paths.lst:2: invalid regular expression"));
+        assert!(missing.unwrap_err().starts_with("cannot read pattern file"));
+        assert!(parse_criterion(&w("src -f nets.lst")).unwrap_err().contains("only when a config file is loaded"));
+        assert!(parse_criterion_in(&w("src -f"), Some(Path::new("/"))).is_err());
+    }
+
+    #[test]
+    fn server_and_listener_fetches_parse() {
+        assert!(matches!(
+            parse_criterion(&w("srv_is_up(db/primary)")).unwrap(),
+            AclTest::SrvIsUp { backend: Some(b), server, .. } if b == "db" && server == "primary"
+        ));
+        assert!(matches!(parse_criterion(&w("srv_is_up(primary)")).unwrap(), AclTest::SrvIsUp { backend: None, .. }));
+        for bad in ["srv_is_up(db/)", "srv_is_up(/s)", "srv_is_up()", "srv_is_up(db/s) 1", "connslots", "so_id", "so_id x"] {
+            assert!(parse_criterion(&w(bad)).is_err(), "{bad}");
+        }
+        let AclTest::ConnSlots { backend, ints, .. } = parse_criterion(&w("connslots(db) -m int gt 10")).unwrap() else { panic!() };
+        assert_eq!(backend.as_deref(), Some("db"));
+        assert!(ints.matches(11) && !ints.matches(10));
+        assert!(matches!(parse_criterion(&w("connslots lt 0")).unwrap(), AclTest::ConnSlots { backend: None, .. }));
+        assert!(matches!(parse_criterion(&w("so_id 1 3")).unwrap(), AclTest::SoId(m) if m.matches(3) && !m.matches(2)));
+        let sni = parse_criterion(&w("req.ssl_sni -i A.example")).unwrap();
+        assert!(matches!(&sni, AclTest::SslSni(m) if m.matches(b"a.EXAMPLE")) && sni.is_content());
+        assert!(matches!(parse_criterion(&w("req_ssl_hello_type 1")).unwrap(), AclTest::SslHelloType(m) if m.matches(1)));
+        assert!(parse_criterion(&w("req.ssl_hello_type -m reg 1")).is_err());
     }
 
     #[test]

@@ -7,11 +7,14 @@ pub mod http;
 pub mod http_syntax;
 pub mod locate;
 pub mod model;
+pub mod pattern;
+pub mod pattern_file;
 pub mod payload;
 pub mod raw;
 mod suggest;
 mod syntax;
 pub mod tcp;
+pub mod tls_hello;
 pub mod validate;
 
 pub use error::{ConfigError, Diagnostic};

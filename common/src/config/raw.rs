@@ -214,6 +214,10 @@ pub struct RawProxy {
     /// `nbsrv(BACKEND)`, `always_true`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tcp_request_connection: Vec<String>,
+    /// `tcp-request session` rules in HAProxy's syntax, run once a connection is a session:
+    /// after a PROXY header (whose addresses they see), before any data. Layer-4 fetches only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tcp_request_session: Vec<String>,
     /// HAProxy's `tcp-request inspect-delay`: how long `tcp_request_content` rules may wait
     /// for the request's first bytes ("5s"); without it they decide on what is there at once.
     #[serde(skip_serializing_if = "Option::is_none")]

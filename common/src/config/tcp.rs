@@ -1,4 +1,5 @@
-//! Layer-4 rules and samples: `tcp-request connection accept|reject [if|unless COND]` and the
+//! Layer-4 rules and samples: `tcp-request connection|session|content accept|reject|silent-drop
+//! [if|unless COND]` and the
 //! integer matching of `src_port`, `dst_port` and `nbsrv()` ACLs (HAProxy's `-m int`).
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,10 @@ pub enum TcpAction {
     Accept,
     /// The connection is closed at once (counted in `dcon`, not logged, as HAProxy).
     Reject,
+    /// The connection is closed without telling the client (HAProxy's `silent-drop`): no FIN;
+    /// a TCP_REPAIR close when the worker may, else a reset that dies at the first hop
+    /// (TTL 1). Counted in `dreq`, as HAProxy's action counts it at every stage.
+    SilentDrop,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -431,15 +431,55 @@ fn tcp_request_connection_rules_validate() {
     assert_eq!(loaded.config.http.frontends[0].tcp_connection.len(), 2);
     let layer7 = text.replace("src 192.0.2.0/24", "path_beg /x");
     assert!(errors(&layer7).iter().any(|d| d.to_string().contains("tcp_request_connection[1]") && d.to_string().contains("layer 7")));
-    let bad_verb = text.replace("reject if bad", "silent-drop if bad");
-    assert!(errors(&bad_verb).iter().any(|d| d.to_string().contains("not supported (accept and reject are)")));
-    // HTTP rules do not read connection fetches yet: refused rather than always false.
+    let bad_verb = text.replace("reject if bad", "tarpit if bad");
+    assert!(errors(&bad_verb).iter().any(|d| d.to_string().contains("not supported (accept, reject and silent-drop are)")));
+    let dropped = load_str("t.ron", &text.replace("reject if bad", "silent-drop if bad")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dropped.config.http.frontends[0].tcp_connection[1].action, crate::config::tcp::TcpAction::SilentDrop);
+    // Session rules: layer 4 only (they run before any data), not in backends nor defaults.
+    let session = text.replace("tcp_request_connection:", "tcp_request_session:");
+    let loaded = load_str("t.ron", &session).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.http.frontends[0].tcp_session.len(), 2);
+    let layer7 = session.replace("src 192.0.2.0/24", "path_beg /x");
+    assert!(errors(&layer7).iter().any(|d| d.to_string().contains("tcp_request_session[1]") && d.to_string().contains("layer 7")));
+    let content = session.replace("src 192.0.2.0/24", "req.len gt 1");
+    assert!(errors(&content).iter().any(|d| d.to_string().contains("tcp_request_session[1]")));
+    let in_backend = session
+        .replace("  tcp_request_session: [\"accept if { src_port 1024: }\", \"reject if bad\"])],", "  )],")
+        .replace("(name: \"b\", servers:", "(name: \"b\", tcp_request_session: [\"reject\"], servers:");
+    assert!(
+        errors(&in_backend).iter().any(|d| d.to_string().contains("`tcp_request_session` is not allowed in a backend")),
+        "{:?}",
+        errors(&in_backend)
+    );
+    // HTTP rules read connection fetches, as in HAProxy.
     let http =
         text.replace("bind: [\":3306\"],", "bind: [\":80\"], mode: http,").replace("(name: \"b\",", "(name: \"b\", mode: http,").replace(
             "tcp_request_connection: [\"accept if { src_port 1024: }\", \"reject if bad\"]",
             "use_backend: [(backend: \"b\", cond: \"if { dst_port 80 }\")]",
         );
-    assert!(errors(&http).iter().any(|d| d.to_string().contains("not in HTTP rules yet")), "{:?}", errors(&http));
+    let loaded = load_str("t.ron", &http).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(loaded.config.http.frontends[0].acls[1].tests[0], AclTest::DstPort(_)));
+}
+
+#[test]
+fn server_state_fetches_resolve_their_backend_and_server() {
+    let text = "(\n frontend: [(name: \"fe\", bind: [\":80\"], default_backend: \"b\",\n  use_backend: [(backend: \"c\", cond: \"if ! { srv_is_up(b/s2) } || { connslots(b) lt 0 } || { so_id 2 } || { connslots ge 1 }\")])],\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\"), (name: \"s2\", addr: \"127.0.0.1:2\")]),\n  (name: \"c\", servers: [(name: \"s\", addr: \"127.0.0.1:3\")], acls: [(name: \"own\", criterion: \"srv_is_up(s)\")])],\n)";
+    let loaded = load_str("t.ron", text).unwrap_or_else(|e| panic!("{e}"));
+    let tests: Vec<&AclTest> = loaded.config.http.frontends[0].acls.iter().flat_map(|a| &a.tests).collect();
+    assert!(matches!(tests[0], AclTest::SrvIsUp { id: (0, 1), .. }), "{tests:?}");
+    assert!(matches!(tests[1], AclTest::ConnSlots { id: Some(0), .. }));
+    assert!(matches!(tests[2], AclTest::SoId(_)));
+    assert!(matches!(tests[3], AclTest::ConnSlots { id: None, .. }), "a frontend's own proxy has no servers");
+    // In a backend, a server without a backend name is the backend's own.
+    assert!(matches!(loaded.config.http.backends[1].acls[0].tests[0], AclTest::SrvIsUp { id: (1, 0), .. }));
+    for (broken, why) in [
+        (text.replace("srv_is_up(b/s2)", "srv_is_up(c/s2)"), "no server \"s2\" in a backend named \"c\""),
+        (text.replace("criterion: \"srv_is_up(s)\"", "criterion: \"srv_is_up(t)\""), "no server \"t\" in a backend named \"c\""),
+        (text.replace("connslots(b)", "connslots(nosuch)"), "connslots(nosuch): no backend named \"nosuch\""),
+        (text.replace("srv_is_up(s)", "srv_is_up(s) 1"), "unexpected pattern \"1\" (a boolean takes none)"),
+    ] {
+        assert!(errors(&broken).iter().any(|d| d.to_string().contains(why)), "{why}: {:?}", errors(&broken));
+    }
 }
 
 #[test]
@@ -558,4 +598,23 @@ fn tcp_request_content_rules_validate() {
     assert!(e.iter().any(|d| d.to_string().contains("supported in mode tcp only")), "{e:?}");
     let in_backend = text.replace("(name: \"t\", servers:", "(name: \"t\", tcp_request_content: [\"reject\"], servers:");
     assert!(errors(&in_backend).iter().any(|d| d.to_string().contains("in a backend is not supported")));
+}
+
+#[test]
+fn pattern_files_are_read_beside_the_config_at_load() {
+    let dir = std::env::temp_dir().join(format!("hakeeper-acl-load-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("acl")).unwrap();
+    std::fs::write(dir.join("acl/writers.lst"), "# the writers' network\n10.1.0.0/16\n").unwrap();
+    std::fs::write(dir.join("acl/broken.lst"), "10.1.0.0/16\nnot-a-network\n").unwrap();
+    let text = "(\n frontend: [(name: \"db\", bind: [\":3306\"], default_backend: \"b\",\n  acls: [(name: \"writers\", criterion: \"src -f acl/writers.lst\")],\n  use_backend: [(backend: \"b\", cond: \"if writers || { src -f acl/writers.lst }\")])],\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\")])],\n)";
+    std::fs::write(dir.join("good.ron"), text).unwrap();
+    std::fs::write(dir.join("bad.ron"), text.replace("acl/writers.lst\")", "acl/broken.lst\")")).unwrap();
+    let good = load_file(&dir.join("good.ron"));
+    let bad = load_file(&dir.join("bad.ron")).err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let c = good.unwrap_or_else(|e| panic!("{e}")).config;
+    let nets: Vec<&AclTest> = c.http.frontends[0].acls.iter().flat_map(|a| &a.tests).collect();
+    assert!(nets.iter().all(|t| matches!(t, AclTest::Src(n) if n.len() == 1 && n[0].contains("10.1.2.3".parse().unwrap()))), "{nets:?}");
+    let err = bad.expect("a bad pattern accepted").to_string();
+    assert!(err.contains("frontend[0].acls[0].criterion: acl/broken.lst:2: invalid network \"not-a-network\""), "{err}");
 }

@@ -6,7 +6,7 @@ use super::raw::*;
 use crate::duration::parse_duration;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod command_line;
@@ -75,7 +75,9 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     let (frontends, backends) = proxies(&mut c, raw);
     let stats = raw.stats.as_ref().map(|s| stats(&mut c, s));
     check_bind_conflicts(&mut c, raw, &frontends, stats.as_ref());
-    let http = l7::http_config(&mut c, raw, &frontends, &backends);
+    // Pattern files are read now, at start-up and on each reload, as HAProxy reads them.
+    let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
+    let http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
     let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
     lints::lint(&mut c, raw);
     if c.errors.is_empty() {

@@ -23,6 +23,31 @@ fn is_resource_shortage(e: &io::Error) -> bool {
     matches!(e.raw_os_error().map(Errno::from_raw), Some(Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM))
 }
 
+/// A connection refused by `tcp-request session reject` (counted in `dses`, closed, not
+/// logged: HAProxy's `tcp_exec_l5_rules()`), or by `silent-drop` at any stage before a
+/// stream exists (counted in `dreq` as HAProxy's action counts it, dropped without a word).
+pub(crate) fn deny_session<F: std::os::fd::AsFd>(
+    shared: &crate::shared::Shared,
+    sock: &F,
+    addr: SocketAddr,
+    frontend: usize,
+    bind: usize,
+    action: TcpAction,
+) {
+    let stats = &shared.stats.frontends[frontend];
+    let name = &shared.config.frontends[frontend].name;
+    if action == TcpAction::SilentDrop {
+        Counters::add(&stats.counters.denied_requests, 1);
+        Counters::add(&stats.listeners[bind].counters.denied_requests, 1);
+        let how = crate::silent_drop::prepare(sock, addr);
+        log::debug!("connection from {addr} to {name} silently dropped ({how:?})");
+    } else {
+        Counters::add(&stats.counters.denied_sessions, 1);
+        Counters::add(&stats.listeners[bind].counters.denied_sessions, 1);
+        log::debug!("session from {addr} to {name} rejected by tcp-request session");
+    }
+}
+
 impl EventLoop {
     fn has_room(&self, frontend: usize) -> bool {
         let stats = &self.shared.stats;
@@ -130,21 +155,44 @@ impl EventLoop {
 
     /// `tcp-request connection` rules, before anything is allocated for the connection: a
     /// rejected one is closed with a reset (HAProxy sets SO_LINGER 0 to send one RST), counted
-    /// in the frontend's and listener's `dcon`, and not logged, as in HAProxy.
+    /// in the frontend's and listener's `dcon`, and not logged, as in HAProxy. Then, on a bind
+    /// without `accept-proxy` (where the session starts at once), the `tcp-request session`
+    /// rules: see [`deny_session`].
     fn connection_rejected(&self, stream: &TcpStream, addr: SocketAddr, frontend: usize, bind: usize) -> bool {
-        let Some(h) = self.shared.config.http.frontends.get(frontend).filter(|h| !h.tcp_connection.is_empty()) else { return false };
         let fe = &self.shared.config.frontends[frontend];
-        let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
-        let view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, &self.shared);
-        if tcp_rules::connection_verdict(&h.tcp_connection, &h.acls, &view) == TcpAction::Accept {
+        if let Some(h) = self.shared.config.http.frontends.get(frontend).filter(|h| !h.tcp_connection.is_empty()) {
+            let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
+            let view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
+            match tcp_rules::connection_verdict(&h.tcp_connection, &h.acls, &view) {
+                TcpAction::Accept => {}
+                TcpAction::Reject => {
+                    let stats = &self.shared.stats.frontends[frontend];
+                    Counters::add(&stats.counters.denied_conns, 1);
+                    Counters::add(&stats.listeners[bind].counters.denied_conns, 1);
+                    let linger = nix::libc::linger { l_onoff: 1, l_linger: 0 };
+                    let _ = nix::sys::socket::setsockopt(stream, nix::sys::socket::sockopt::Linger, &linger);
+                    log::debug!("connection from {addr} to {} rejected by tcp-request connection", fe.name);
+                    return true;
+                }
+                TcpAction::SilentDrop => {
+                    deny_session(&self.shared, stream, addr, frontend, bind, TcpAction::SilentDrop);
+                    return true;
+                }
+            }
+        }
+        if fe.accept_proxy {
             return false;
         }
-        let stats = &self.shared.stats.frontends[frontend];
-        Counters::add(&stats.counters.denied_conns, 1);
-        Counters::add(&stats.listeners[bind].counters.denied_conns, 1);
-        let _ = nix::sys::socket::setsockopt(stream, nix::sys::socket::sockopt::Linger, &nix::libc::linger { l_onoff: 1, l_linger: 0 });
-        log::debug!("connection from {addr} to {} rejected by tcp-request connection", fe.name);
-        true
+        let Some(h) = tcp_rules::session_rules(&self.shared, frontend) else { return false };
+        let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
+        let view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
+        match tcp_rules::connection_verdict(&h.tcp_session, &h.acls, &view) {
+            TcpAction::Accept => false,
+            action => {
+                deny_session(&self.shared, stream, addr, frontend, bind, action);
+                true
+            }
+        }
     }
 
     fn start_session(&mut self, mut stream: TcpStream, addr: SocketAddr, frontend: usize, bind: usize) {

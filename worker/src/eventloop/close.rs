@@ -21,7 +21,9 @@ impl EventLoop {
             self.shared.backend(be).withdraw(s.id, server);
         }
         // Logged before the counters drop: HAProxy's counts include the session being logged.
-        if s.proxy_failure().is_some() {
+        if s.session_denied() {
+            // Refused by `tcp-request session`: counted in `dses` (or `dreq`), not logged.
+        } else if s.proxy_failure().is_some() {
             if let Some(line) = s.proxy_failure_log(&self.shared) {
                 log::info!("{line}");
             }

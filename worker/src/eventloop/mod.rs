@@ -6,6 +6,7 @@
 //! due deadlines.
 
 mod accept;
+pub(crate) use accept::deny_session;
 mod close;
 
 use crate::backend::Grant;

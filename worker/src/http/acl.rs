@@ -5,6 +5,7 @@
 use super::head::{RequestHead, Version};
 use super::headers::Headers;
 use super::uri;
+use crate::tcp_rules::{self, ConnView};
 use hakeeper_common::config::{Acl, AclTest, Cond};
 use std::net::IpAddr;
 
@@ -16,18 +17,21 @@ pub struct RequestView<'a> {
     /// (as HAProxy's `hdr` means `res.hdr` there).
     pub headers: &'a Headers,
     pub client: IpAddr,
+    /// The connection, for layer-4 fetches (`dst`, `so_id`, `srv_is_up`, ...); `None` where
+    /// no ACL of the proxy reads it (they then fail), so that other proxies pay nothing.
+    pub conn: Option<&'a ConnView<'a>>,
 }
 
 impl<'a> RequestView<'a> {
-    pub fn new(head: &'a RequestHead, client: IpAddr) -> Self {
-        RequestView { head, headers: &head.headers, client }
+    pub fn new(head: &'a RequestHead, client: IpAddr, conn: Option<&'a ConnView<'a>>) -> Self {
+        RequestView { head, headers: &head.headers, client, conn }
     }
 }
 
 fn test_holds(test: &AclTest, req: &RequestView<'_>) -> bool {
     match test {
         AclTest::Header { name, matcher } => {
-            if matcher.how == hakeeper_common::config::StrMatch::Found {
+            if *matcher == hakeeper_common::config::StrMatcher::Found {
                 return req.headers.contains(name);
             }
             req.headers.elements(name).any(|v| matcher.matches(v))
@@ -41,10 +45,16 @@ fn test_holds(test: &AclTest, req: &RequestView<'_>) -> bool {
         }),
         AclTest::Src(nets) => nets.iter().any(|n| n.contains(req.client)),
         AclTest::Const(v) => *v,
-        // Connection fetches: validation keeps them out of HTTP rules for now.
-        AclTest::SrcPort(_) | AclTest::Dst(_) | AclTest::DstPort(_) | AclTest::FeName(_) | AclTest::Nbsrv { .. } => false,
+        AclTest::SrcPort(_)
+        | AclTest::Dst(_)
+        | AclTest::DstPort(_)
+        | AclTest::FeName(_)
+        | AclTest::Nbsrv { .. }
+        | AclTest::SrvIsUp { .. }
+        | AclTest::ConnSlots { .. }
+        | AclTest::SoId(_) => req.conn.is_some_and(|c| tcp_rules::layer4_holds(test, c)),
         // Content fetches: mode tcp only (validation refuses them in HTTP rules).
-        AclTest::ReqLen(_) | AclTest::Payload { .. } => false,
+        AclTest::ReqLen(_) | AclTest::Payload { .. } | AclTest::SslSni(_) | AclTest::SslHelloType(_) => false,
     }
 }
 
@@ -58,6 +68,12 @@ pub fn acl_holds(acl: &Acl, req: &RequestView<'_>) -> bool {
 pub fn cond_holds(cond: &Cond, acls: &[Acl], req: &RequestView<'_>) -> bool {
     let any = cond.any_of.iter().any(|all| all.iter().all(|r| acls.get(r.acl).is_some_and(|a| acl_holds(a, req)) != r.negate));
     any != cond.unless
+}
+
+/// Whether any of `acls` reads the connection beyond the client's address: only then does an
+/// HTTP session build a [`ConnView`] for its rules.
+pub fn reads_connection(acls: &[Acl]) -> bool {
+    acls.iter().flat_map(|a| &a.tests).any(AclTest::reads_connection)
 }
 
 /// A rule's optional condition: none means always.
@@ -79,10 +95,24 @@ mod tests {
         let test = parse_criterion(&split_words(criterion).unwrap()).unwrap();
         let h = head(request);
         let acl = Acl { name: "t".into(), tests: vec![test] };
-        acl_holds(&acl, &RequestView::new(&h, client.parse().unwrap()))
+        acl_holds(&acl, &RequestView::new(&h, client.parse().unwrap(), None))
     }
 
     const WWW: &str = "GET /img/logo.PNG?x=1 HTTP/1.1\r\nHost: WWW.abc.com\r\n\r\n";
+
+    #[test]
+    fn match_methods_on_request_samples() {
+        let req = "POST /api/v2/items HTTP/1.1\r\nHost: shop.example.com\r\nContent-Length: 4096\r\nX-Forwarded-For: 10.2.3.4\r\n\r\n";
+        assert!(check("path -m reg ^/api/v[0-9]+/", req, "192.0.2.1"));
+        assert!(!check("path -m reg ^/api/v1/", req, "192.0.2.1"));
+        assert!(check("hdr(content-length) -m int gt 1024", req, "192.0.2.1"));
+        assert!(!check("hdr(content-length) -m int le 1024", req, "192.0.2.1"));
+        assert!(check("hdr(x-forwarded-for) -m ip 10.0.0.0/8", req, "192.0.2.1"));
+        assert!(check("hdr(host) -m len gt 10", req, "192.0.2.1"));
+        assert!(check("hdr(host) -i -m reg ^SHOP\\.", req, "192.0.2.1"));
+        assert!(check("method -m sub OS", req, "192.0.2.1") && check("method -m end -i st", req, "192.0.2.1"));
+        assert!(!check("method -i -m sub -m end O", req, "192.0.2.1"), "the last -m wins");
+    }
 
     #[test]
     fn host_matches_exactly_and_port_suffix_does_not() {
@@ -125,6 +155,34 @@ mod tests {
     }
 
     #[test]
+    fn connection_fetches_need_the_connection_view() {
+        let poll = mio::Poll::new().unwrap();
+        let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
+        let link = crate::shared::ThreadLink { waker, inbox: std::sync::Mutex::new(Vec::new()) };
+        let config = crate::testkit::worker_config(vec![crate::testkit::tcp_backend(
+            "web",
+            vec![crate::testkit::server(0, "w1", "127.0.0.1:1".parse().unwrap())],
+        )]);
+        let shared = crate::shared::Shared::new(config, vec![link], 1);
+        let conn = ConnView::at_accept("10.0.0.1:5000".parse().unwrap(), Some("10.0.0.9:8080".parse().unwrap()), "site", 0, &shared);
+        let h = head(WWW);
+        let acl = |c: &str| Acl { name: "t".into(), tests: vec![parse_criterion(&split_words(c).unwrap()).unwrap()] };
+        let mut up = acl("srv_is_up(web/w1)");
+        if let AclTest::SrvIsUp { id, .. } = &mut up.tests[0] {
+            *id = (0, 0);
+        }
+        let with = RequestView::new(&h, "10.0.0.1".parse().unwrap(), Some(&conn));
+        let without = RequestView::new(&h, "10.0.0.1".parse().unwrap(), None);
+        for c in ["so_id 1", "dst 10.0.0.9", "dst_port 8080", "src_port 5000", "fe_name site"] {
+            assert!(acl_holds(&acl(c), &with), "{c}");
+            assert!(!acl_holds(&acl(c), &without), "{c} without a view");
+        }
+        assert!(acl_holds(&up, &with));
+        assert!(!acl_holds(&acl("so_id 2"), &with));
+        assert!(reads_connection(&[acl("so_id 1")]) && !reads_connection(&[acl("src 10.0.0.0/8"), acl("path /")]));
+    }
+
+    #[test]
     fn conditions_combine_and_negate() {
         let mut t = AclTable::default();
         t.define("www", parse_criterion(&split_words("hdr(host) -i www.abc.com").unwrap()).unwrap());
@@ -145,7 +203,7 @@ mod tests {
             conds.iter().map(|(c, want)| (parse_cond(&split_words(c).unwrap(), &mut t).unwrap(), *want)).collect();
         let acls = t.into_acls();
         let h = head(WWW);
-        let req = RequestView::new(&h, "10.0.0.1".parse().unwrap());
+        let req = RequestView::new(&h, "10.0.0.1".parse().unwrap(), None);
         for ((cond, want), (text, _)) in parsed.iter().zip(&conds) {
             assert_eq!(cond_holds(cond, &acls, &req), *want, "{text}");
         }

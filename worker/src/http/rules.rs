@@ -5,6 +5,7 @@
 use super::acl::{applies, RequestView};
 use super::head::{RequestHead, ResponseHead};
 use super::headers::Headers;
+use crate::tcp_rules::ConnView;
 use hakeeper_common::config::{Acl, HttpRule, Redirect, RequestAction, ResponseAction};
 use std::net::IpAddr;
 
@@ -30,16 +31,28 @@ fn set(headers: &mut Headers, name: &str, value: &str) {
     headers.set(name.as_bytes(), value.as_bytes());
 }
 
-pub fn run_request_rules(rules: &[HttpRule<RequestAction>], acls: &[Acl], head: &mut RequestHead, client: IpAddr) -> RequestVerdict {
-    let verdict = request_verdict(rules, acls, head, client);
+pub fn run_request_rules(
+    rules: &[HttpRule<RequestAction>],
+    acls: &[Acl],
+    head: &mut RequestHead,
+    client: IpAddr,
+    conn: Option<&ConnView<'_>>,
+) -> RequestVerdict {
+    let verdict = request_verdict(rules, acls, head, client, conn);
     // Rules may have edited Connection.
     head.refresh_connection();
     verdict
 }
 
-fn request_verdict(rules: &[HttpRule<RequestAction>], acls: &[Acl], head: &mut RequestHead, client: IpAddr) -> RequestVerdict {
+fn request_verdict(
+    rules: &[HttpRule<RequestAction>],
+    acls: &[Acl],
+    head: &mut RequestHead,
+    client: IpAddr,
+    conn: Option<&ConnView<'_>>,
+) -> RequestVerdict {
     for rule in rules {
-        if !applies(rule.cond.as_ref(), acls, &RequestView::new(head, client)) {
+        if !applies(rule.cond.as_ref(), acls, &RequestView::new(head, client, conn)) {
             continue;
         }
         match &rule.action {
@@ -62,8 +75,9 @@ pub fn run_response_rules(
     req: &RequestHead,
     resp: &mut ResponseHead,
     client: IpAddr,
+    conn: Option<&ConnView<'_>>,
 ) -> ResponseVerdict {
-    let verdict = response_verdict(rules, acls, req, resp, client);
+    let verdict = response_verdict(rules, acls, req, resp, client, conn);
     resp.refresh_connection();
     verdict
 }
@@ -74,9 +88,10 @@ fn response_verdict(
     req: &RequestHead,
     resp: &mut ResponseHead,
     client: IpAddr,
+    conn: Option<&ConnView<'_>>,
 ) -> ResponseVerdict {
     for rule in rules {
-        let view = RequestView { head: req, headers: &resp.headers, client };
+        let view = RequestView { head: req, headers: &resp.headers, client, conn };
         if !applies(rule.cond.as_ref(), acls, &view) {
             continue;
         }
@@ -116,7 +131,7 @@ mod tests {
     fn run(lines: &[&str], request: &str, client: &str) -> (RequestVerdict, RequestHead) {
         let (rules, acls) = request_rules(lines);
         let mut head = parse_request(request.as_bytes()).unwrap().unwrap();
-        let v = run_request_rules(&rules, &acls, &mut head, client.parse().unwrap());
+        let v = run_request_rules(&rules, &acls, &mut head, client.parse().unwrap(), None);
         (v, head)
     }
 
@@ -168,10 +183,10 @@ mod tests {
         let acls = t.into_acls();
         let req = parse_request(b"GET /api HTTP/1.1\r\nContent-Type: text/plain\r\n\r\n").unwrap().unwrap();
         let mut resp = parse_response(b"HTTP/1.1 200 OK\r\nServer: x\r\nContent-Type: application/json\r\n\r\n").unwrap().unwrap();
-        assert_eq!(run_response_rules(&rules, &acls, &req, &mut resp, "192.0.2.1".parse().unwrap()), ResponseVerdict::Continue);
+        assert_eq!(run_response_rules(&rules, &acls, &req, &mut resp, "192.0.2.1".parse().unwrap(), None), ResponseVerdict::Continue);
         assert_eq!(resp.headers.get("x-kind"), Some(&b"json"[..]));
         assert!(!resp.headers.contains("server"));
         let admin = parse_request(b"GET /admin HTTP/1.1\r\n\r\n").unwrap().unwrap();
-        assert_eq!(run_response_rules(&rules, &acls, &admin, &mut resp, "192.0.2.1".parse().unwrap()), ResponseVerdict::Deny(502));
+        assert_eq!(run_response_rules(&rules, &acls, &admin, &mut resp, "192.0.2.1".parse().unwrap(), None), ResponseVerdict::Deny(502));
     }
 }

@@ -17,6 +17,7 @@ use super::head::{RequestHead, ResponseHead};
 use super::reply::{error_response, redirect};
 use super::rules::{run_request_rules, run_response_rules, RequestVerdict, ResponseVerdict};
 use super::HeadError;
+use crate::tcp_rules::ConnView;
 use crate::termination::{Cause, Phase, Termination};
 use hakeeper_common::config::{Backend, BackendHttp, Frontend, FrontendHttp, HttpConnMode};
 use std::net::IpAddr;
@@ -82,12 +83,12 @@ fn verdict_reply(v: RequestVerdict, head: &RequestHead, fe: &FrontendHttp, be: O
 
 /// Frontend rules, then backend selection: the first `use_backend` whose condition holds, else
 /// `default_backend`, else 503.
-pub fn route_request(fe: &Frontend, fe_http: &FrontendHttp, head: &mut RequestHead, client: IpAddr) -> Routed {
-    let verdict = run_request_rules(&fe_http.request_rules, &fe_http.acls, head, client);
+pub fn route_request(fe: &Frontend, fe_http: &FrontendHttp, head: &mut RequestHead, client: IpAddr, conn: Option<&ConnView<'_>>) -> Routed {
+    let verdict = run_request_rules(&fe_http.request_rules, &fe_http.acls, head, client, conn);
     if let Some(reply) = verdict_reply(verdict, head, fe_http, None) {
         return Routed::Reply(reply);
     }
-    let view = RequestView::new(head, client);
+    let view = RequestView::new(head, client, conn);
     let chosen =
         fe_http.use_backend.iter().find(|u| applies(u.cond.as_ref(), &fe_http.acls, &view)).map(|u| u.backend).or(fe.default_backend);
     match chosen {
@@ -134,10 +135,11 @@ pub fn prepare_for_backend(
     servers: &[CookieServer<'_>],
     mut head: RequestHead,
     client: IpAddr,
+    conn: Option<&ConnView<'_>>,
 ) -> Prepared {
     let same_proxy = fe_http.listen_backend == Some(backend);
     if !same_proxy {
-        let verdict = run_request_rules(&be_http.request_rules, &be_http.acls, &mut head, client);
+        let verdict = run_request_rules(&be_http.request_rules, &be_http.acls, &mut head, client, conn);
         if let Some(reply) = verdict_reply(verdict, &head, fe_http, Some(be_http)) {
             return Prepared::Reply(reply);
         }
@@ -198,6 +200,7 @@ impl Txn {
         servers: &[CookieServer<'_>],
         served: Option<usize>,
         resp: &mut ResponseHead,
+        conn: Option<&ConnView<'_>>,
     ) -> Responded {
         let framing = match response_framing(resp.status, resp.framing_headers, self.head.kind()) {
             Ok(f) => f,
@@ -206,9 +209,9 @@ impl Txn {
         if resp.is_interim() {
             return Responded::Forward { framing, interim: true, conn: self.conn };
         }
-        let mut verdict = run_response_rules(&be_http.response_rules, &be_http.acls, &self.head, resp, self.client);
+        let mut verdict = run_response_rules(&be_http.response_rules, &be_http.acls, &self.head, resp, self.client, conn);
         if verdict == ResponseVerdict::Continue && !self.same_proxy {
-            verdict = run_response_rules(&fe_http.response_rules, &fe_http.acls, &self.head, resp, self.client);
+            verdict = run_response_rules(&fe_http.response_rules, &fe_http.acls, &self.head, resp, self.client, conn);
         }
         if let ResponseVerdict::Deny(status) = verdict {
             let t = self.termination(Cause::Proxy, Phase::Headers);
@@ -265,7 +268,7 @@ mod tests {
 
     fn backend_name(c: &Config, fe: usize, text: &str) -> String {
         let mut h = head(text);
-        match route_request(&c.frontends[fe], &c.http.frontends[fe], &mut h, "192.0.2.50".parse().unwrap()) {
+        match route_request(&c.frontends[fe], &c.http.frontends[fe], &mut h, "192.0.2.50".parse().unwrap(), None) {
             Routed::Backend(b) => c.backends[b].name.clone(),
             Routed::Reply(r) => format!("reply {}", r.status),
         }
@@ -304,13 +307,15 @@ mod tests {
         let bare = fe_index(&c, "bare");
         assert_eq!(backend_name(&c, bare, "GET / HTTP/1.1\r\n\r\n"), "reply 503");
         let mut h = head("GET /x HTTP/1.1\r\n\r\n");
-        let Routed::Reply(r) = route_request(&c.frontends[bare], &c.http.frontends[bare], &mut h, "192.0.2.50".parse().unwrap()) else {
+        let Routed::Reply(r) = route_request(&c.frontends[bare], &c.http.frontends[bare], &mut h, "192.0.2.50".parse().unwrap(), None)
+        else {
             panic!()
         };
         assert_eq!((r.status, r.termination.http().to_string().as_str(), r.close), (429, "PR--", true), "httpclose from defaults");
         assert!(r.bytes.starts_with(b"HTTP/1.1 429 Too Many Requests\r\n"));
         let mut h = head("POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n");
-        let Routed::Reply(r) = route_request(&c.frontends[bare], &c.http.frontends[bare], &mut h, "192.0.2.50".parse().unwrap()) else {
+        let Routed::Reply(r) = route_request(&c.frontends[bare], &c.http.frontends[bare], &mut h, "192.0.2.50".parse().unwrap(), None)
+        else {
             panic!()
         };
         assert!(r.close);
@@ -324,8 +329,8 @@ mod tests {
         let main = fe_index(c, "main");
         let mut h = head(text);
         let client = "192.0.2.50".parse().unwrap();
-        let Routed::Backend(b) = route_request(&c.frontends[main], &c.http.frontends[main], &mut h, client) else { panic!() };
-        match prepare_for_backend(&c.http.frontends[main], b, &c.backends[b], &c.http.backends[b], &servers(web2_up), h, client) {
+        let Routed::Backend(b) = route_request(&c.frontends[main], &c.http.frontends[main], &mut h, client, None) else { panic!() };
+        match prepare_for_backend(&c.http.frontends[main], b, &c.backends[b], &c.http.backends[b], &servers(web2_up), h, client, None) {
             Prepared::Forward(t) => t,
             Prepared::Reply(r) => panic!("unexpected reply {}", r.status),
         }
@@ -352,7 +357,7 @@ mod tests {
         // ETag makes it cacheable, so `nocache` marks it private.
         let mut resp = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: \"v1\"\r\n\r\n").unwrap().unwrap();
         let Responded::Forward { framing, conn, .. } =
-            t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(1), &mut resp)
+            t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(1), &mut resp, None)
         else {
             panic!()
         };
@@ -371,7 +376,7 @@ mod tests {
         assert_eq!(t.persist_to, Some(1));
         assert!(written(&t).contains("\r\nCookie: lang=en\r\n"));
         let mut resp = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap().unwrap();
-        t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(1), &mut resp);
+        t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(1), &mut resp, None);
         assert!(!resp.headers.contains("set-cookie"));
         assert_eq!(t.termination(Cause::Normal, Phase::None).http().to_string(), "--VN");
 
@@ -380,7 +385,7 @@ mod tests {
         assert_eq!(t.persist_to, None);
         assert!(!written(&t).contains("Cookie:"));
         let mut resp = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap().unwrap();
-        t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(false), Some(0), &mut resp);
+        t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(false), Some(0), &mut resp, None);
         assert_eq!(resp.headers.get("set-cookie"), Some(&b"SERVERID=1; path=/"[..]));
         assert_eq!(t.termination(Cause::Normal, Phase::None).http().to_string(), "--DI");
     }
@@ -392,16 +397,17 @@ mod tests {
         let b = c.frontends[site].default_backend.unwrap();
         let client = "192.0.2.50".parse().unwrap();
         let mut h = head("GET /p HTTP/1.1\r\nHost: h\r\n\r\n");
-        let Routed::Backend(routed) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client) else { panic!() };
+        let Routed::Backend(routed) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client, None) else { panic!() };
         assert_eq!(routed, b);
-        let Prepared::Forward(t) = prepare_for_backend(&c.http.frontends[site], b, &c.backends[b], &c.http.backends[b], &[], h, client)
+        let Prepared::Forward(t) =
+            prepare_for_backend(&c.http.frontends[site], b, &c.backends[b], &c.http.backends[b], &[], h, client, None)
         else {
             panic!()
         };
         assert_eq!(t.head.headers.get_all("x-seen").count(), 1, "a listen's rules must not run twice");
         assert!(t.conn.client_keep_alive && t.conn.server_keep_alive);
         let mut h = head("GET /p?q HTTP/1.1\r\nHost: h\r\nX-Proto: http\r\n\r\n");
-        let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client) else { panic!() };
+        let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client, None) else { panic!() };
         assert_eq!(r.bytes, b"HTTP/1.1 301 Moved Permanently\r\nContent-length: 0\r\nLocation: https://h/p?q\r\n\r\n");
         assert_eq!((r.status, r.termination.http().to_string().as_str(), r.close), (301, "LR--", false));
     }
@@ -412,11 +418,11 @@ mod tests {
         let site = fe_index(&c, "site");
         let client = "192.0.2.50".parse().unwrap();
         let mut h = head("POST /p HTTP/1.1\r\nHost: h\r\nX-Proto: http\r\nContent-Length: 10\r\n\r\n");
-        let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client) else { panic!() };
+        let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client, None) else { panic!() };
         assert!(r.close, "the unread body would be taken for the next request");
         assert!(r.bytes.ends_with(b"Connection: close\r\n\r\n"));
         let mut h = head("GET /p HTTP/1.0\r\nHost: h\r\nX-Proto: http\r\n\r\n");
-        let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client) else { panic!() };
+        let Routed::Reply(r) = route_request(&c.frontends[site], &c.http.frontends[site], &mut h, client, None) else { panic!() };
         assert!(r.close, "an HTTP/1.0 client without keep-alive");
     }
 
@@ -427,7 +433,8 @@ mod tests {
         let b = c.backends.iter().position(|b| b.name == "imgserver").unwrap();
         let client = "192.0.2.50".parse().unwrap();
         let h = head("GET /logo.png?v=2 HTTP/1.1\r\nHost: img.abc.com\r\n\r\n");
-        let Prepared::Forward(t) = prepare_for_backend(&c.http.frontends[main], b, &c.backends[b], &c.http.backends[b], &[], h, client)
+        let Prepared::Forward(t) =
+            prepare_for_backend(&c.http.frontends[main], b, &c.backends[b], &c.http.backends[b], &[], h, client, None)
         else {
             panic!()
         };
@@ -445,11 +452,12 @@ mod tests {
         assert_eq!(t.request_body().advance(b"abcNEXT").unwrap().consumed, 3);
         let mut cont = parse_response(b"HTTP/1.1 100 Continue\r\n\r\n").unwrap().unwrap();
         assert!(matches!(
-            t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(0), &mut cont),
+            t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(0), &mut cont, None),
             Responded::Forward { interim: true, framing: BodyFraming::None, .. }
         ));
         let mut switch = parse_response(b"HTTP/1.1 101 Switching Protocols\r\n\r\n").unwrap().unwrap();
-        let Responded::Reply(r) = t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(0), &mut switch) else {
+        let Responded::Reply(r) = t.on_response(&c.http.frontends[main], &c.http.backends[b], &servers(true), Some(0), &mut switch, None)
+        else {
             panic!()
         };
         assert_eq!((r.status, r.termination.http().to_string().as_str()), (502, "PHNN"));

@@ -33,6 +33,9 @@ pub struct Proxied {
     pub failed: Option<ProxyError>,
     /// The destination the header named (`None`: `UNKNOWN`/`LOCAL`, the socket's own).
     pub dst: Option<SocketAddr>,
+    /// A `tcp-request session` rule refused the session (or silently dropped it) after the
+    /// header: it ends without a log line, as HAProxy's rejected sessions do.
+    pub denied: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +46,7 @@ pub struct Waiting {
 
 impl Proxied {
     pub fn new(deadline: Instant, backend: Option<usize>) -> Self {
-        Proxied { waiting: Some(Waiting { deadline, backend }), failed: None, dst: None }
+        Proxied { waiting: Some(Waiting { deadline, backend }), failed: None, dst: None, denied: false }
     }
 }
 
@@ -105,9 +108,35 @@ impl Session {
         self.proxy_accepted(ctx, backend)
     }
 
+    /// Whether a `tcp-request session` rule refused the session.
+    pub fn session_denied(&self) -> bool {
+        self.proxied.as_ref().is_some_and(|p| p.denied)
+    }
+
+    /// `tcp-request session` rules, which run once the header's addresses are known (HAProxy
+    /// evaluates them when the session is made, after the PROXY handshake).
+    fn session_rules_deny(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let Some(h) = crate::tcp_rules::session_rules(ctx.shared, self.frontend) else { return false };
+        let fe = &ctx.shared.config.frontends[self.frontend];
+        let dst = if crate::tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
+        let view = crate::tcp_rules::ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, ctx.shared);
+        let action = crate::tcp_rules::connection_verdict(&h.tcp_session, &h.acls, &view);
+        if action == hakeeper_common::config::TcpAction::Accept {
+            return false;
+        }
+        crate::eventloop::deny_session(ctx.shared, &self.client, self.client_addr, self.frontend, self.listener, action);
+        if let Some(p) = self.proxied.as_mut() {
+            p.denied = true;
+        }
+        true
+    }
+
     /// The header is in: the session is what a plain accept would have made, with the
     /// header's addresses.
     fn proxy_accepted(&mut self, ctx: &mut Ctx<'_>, backend: Option<usize>) -> Step {
+        if self.session_rules_deny(ctx) {
+            return Step::Close(Termination::new(Cause::Proxy, Phase::Request));
+        }
         let shared = ctx.shared;
         let fe = &shared.config.frontends[self.frontend];
         if let (Some(be), false) = (backend, crate::tcp_rules::tcp_switching(shared, self.frontend)) {

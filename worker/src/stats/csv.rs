@@ -163,6 +163,7 @@ pub fn fields(row: &Row) -> Vec<String> {
     if row.kind == RowKind::Frontend {
         f.opt("ereq", row.ereq);
         f.opt("dcon", row.dcon);
+        f.opt("dses", row.dses);
     } else {
         f.opt("econ", row.econ);
         f.set("eresp", 0);

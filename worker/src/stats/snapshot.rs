@@ -68,6 +68,8 @@ pub struct Row {
     pub ereq: Option<u64>,
     /// Frontends only: connections refused by `tcp-request connection` rules (`dcon`).
     pub dcon: Option<u64>,
+    /// Frontends only: sessions refused by `tcp-request session` rules (`dses`).
+    pub dses: Option<u64>,
     /// Frontends only: requests refused by `tcp-request content` rules (`dreq`).
     pub dreq: Option<u64>,
     pub wretr: Option<u64>,
@@ -202,6 +204,7 @@ fn server_rows(config: &Backend, b: usize, iid: usize, stats: &Stats, hub: &Stat
                 econ: Some(get(&c.connect_errors)),
                 ereq: None,
                 dcon: None,
+                dses: None,
                 dreq: None,
                 wretr: Some(get(&c.retries)),
                 wredis: Some(get(&c.redispatches)),
@@ -251,6 +254,7 @@ fn backend_row(config: &Backend, b: usize, iid: usize, servers: &[Row], stats: &
     Row {
         ereq: None,
         dcon: None,
+        dses: None,
         dreq: None,
         kind: RowKind::Backend,
         pxname: config.name.clone(),
@@ -313,6 +317,7 @@ impl Snapshot {
                 econ: None,
                 ereq: Some(get(&c.request_errors)),
                 dcon: Some(get(&c.denied_conns)),
+                dses: Some(get(&c.denied_sessions)),
                 dreq: Some(get(&c.denied_requests)),
                 wretr: None,
                 wredis: None,

@@ -4,8 +4,8 @@
 
 use super::super::http::*;
 use super::super::http_syntax::{
-    is_token_byte, parse_cond, parse_criterion, parse_net, parse_request_rule, parse_response_rule, parse_tcp_connection_rule,
-    parse_tcp_content_rule, split_words, AclTable,
+    is_token_byte, parse_cond, parse_net, parse_request_rule, parse_response_rule, parse_tcp_connection_rule, parse_tcp_content_rule,
+    parse_tcp_session_rule, split_words, AclTable,
 };
 use super::super::tcp::TcpRule;
 use super::{Checker, Section};
@@ -26,7 +26,14 @@ struct Inherited {
     inspect_delay: Option<std::time::Duration>,
 }
 
-pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], backends: &[Backend]) -> HttpConfig {
+/// `pattern_dir`: where ACLs' `-f` pattern files are read from (the config file's directory).
+pub(super) fn http_config(
+    c: &mut Checker,
+    raw: &RawConfig,
+    frontends: &[Frontend],
+    backends: &[Backend],
+    pattern_dir: &std::path::Path,
+) -> HttpConfig {
     let d = &raw.defaults;
     for (field, set) in [
         ("acls", !d.acls.is_empty()),
@@ -34,6 +41,7 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         ("http_request", !d.http_request.is_empty()),
         ("http_response", !d.http_response.is_empty()),
         ("tcp_request_connection", !d.tcp_request_connection.is_empty()),
+        ("tcp_request_session", !d.tcp_request_session.is_empty()),
         ("tcp_request_content", !d.tcp_request_content.is_empty()),
     ] {
         if set {
@@ -61,7 +69,7 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         .chain(raw.frontend.iter().enumerate().map(|(i, p)| (Section::Frontend, i, p)));
     for ((section, i, p), fe) in front_sections.zip(frontends) {
         let path = format!("{}[{i}]", section.key());
-        let (acls, request_rules, response_rules) = proxy_rules(c, &path, p);
+        let (acls, request_rules, response_rules) = proxy_rules(c, &path, p, pattern_dir);
         let mut use_backend = Vec::new();
         let mut table = acls;
         for (j, u) in p.use_backend.iter().enumerate() {
@@ -95,6 +103,13 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
                 Err(e) => c.error(format!("{path}.tcp_request_connection[{j}]"), e),
             }
         }
+        let mut tcp_session = Vec::new();
+        for (j, line) in p.tcp_request_session.iter().enumerate() {
+            match parse_tcp_session_rule(line, &mut table) {
+                Ok(r) => tcp_session.push(r),
+                Err(e) => c.error(format!("{path}.tcp_request_session[{j}]"), e),
+            }
+        }
         let mut tcp_content = Vec::new();
         for (j, line) in p.tcp_request_content.iter().enumerate() {
             match parse_tcp_content_rule(line, &mut table) {
@@ -113,11 +128,12 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             warn_tcp(c, &path, p);
         }
         let mut acls = table.into_acls();
-        resolve_nbsrv(c, &path, &mut acls, &backend_ids);
-        check_layers(c, &path, fe.mode, &acls, &use_backend, &request_rules, &response_rules, &tcp_connection);
+        resolve_nbsrv(c, &path, &p.name, &mut acls, backends, &backend_ids);
+        check_layers(c, &path, fe.mode, &acls, &use_backend, &request_rules, &response_rules, [&tcp_connection, &tcp_session]);
         super::tcp_content::check_content_rules(c, &path, fe.mode, p, &acls, &tcp_content, inspect_delay);
         http.frontends.push(FrontendHttp {
             tcp_connection,
+            tcp_session,
             tcp_content,
             inspect_delay,
             acls,
@@ -152,6 +168,9 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             if !p.tcp_request_connection.is_empty() {
                 c.error(format!("{path}.tcp_request_connection"), "`tcp_request_connection` is not allowed in a backend");
             }
+            if !p.tcp_request_session.is_empty() {
+                c.error(format!("{path}.tcp_request_session"), "`tcp_request_session` is not allowed in a backend");
+            }
             if !p.tcp_request_content.is_empty() {
                 c.error(
                     format!("{path}.tcp_request_content"),
@@ -169,9 +188,9 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
         // again quietly for the backend half.
         let (acls, request_rules, response_rules) = if section == Section::Listen {
             let mut quiet = Checker::default();
-            proxy_rules(&mut quiet, &path, p)
+            proxy_rules(&mut quiet, &path, p, pattern_dir)
         } else {
-            proxy_rules(c, &path, p)
+            proxy_rules(c, &path, p, pattern_dir)
         };
         let cookie_cfg = match &p.cookie {
             Some(k) => cookie(c, &path, k),
@@ -181,9 +200,11 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
             check_server_cookies(c, &path, p, be, k);
         }
         let mut acls = acls.into_acls();
-        resolve_nbsrv(&mut Checker::default(), &path, &mut acls, &backend_ids);
+        // A listen's ACLs were checked (and reported) as its frontend half.
+        let mut quiet = Checker::default();
+        resolve_nbsrv(if section == Section::Listen { &mut quiet } else { c }, &path, &p.name, &mut acls, backends, &backend_ids);
         if be.mode == Mode::Http && section == Section::Backend {
-            check_layers(c, &path, Mode::Http, &acls, &[], &request_rules, &response_rules, &[]);
+            check_layers(c, &path, Mode::Http, &acls, &[], &request_rules, &response_rules, [&[], &[]]);
         }
         let quiet_fe = section == Section::Listen;
         let mut scratch = Checker::default();
@@ -206,23 +227,48 @@ pub(super) fn http_config(c: &mut Checker, raw: &RawConfig, frontends: &[Fronten
     http
 }
 
-/// Points each `nbsrv(NAME)` test at its backend.
-fn resolve_nbsrv(c: &mut Checker, path: &str, acls: &mut [Acl], backend_ids: &HashMap<&str, usize>) {
+/// Points each `nbsrv(NAME)`, `srv_is_up([NAME/]SERVER)` and `connslots([NAME])` test at its
+/// backend and server; a missing name is the proxy's own (`proxy`), as HAProxy's default
+/// argument is the current proxy.
+fn resolve_nbsrv(c: &mut Checker, path: &str, proxy: &str, acls: &mut [Acl], backends: &[Backend], backend_ids: &HashMap<&str, usize>) {
     for acl in acls {
         for test in &mut acl.tests {
-            if let AclTest::Nbsrv { backend, id, .. } = test {
-                match backend_ids.get(backend.as_str()) {
+            match test {
+                AclTest::Nbsrv { backend, id, .. } => match backend_ids.get(backend.as_str()) {
                     Some(&i) => *id = i,
                     None => c.error(format!("{path}.acls"), format!("ACL {:?}: nbsrv({backend}): no backend named {backend:?}", acl.name)),
+                },
+                AclTest::SrvIsUp { backend, server, id } => {
+                    let name = backend.as_deref().unwrap_or(proxy);
+                    let found =
+                        backend_ids.get(name).and_then(|&b| Some((b, backends.get(b)?.servers.iter().position(|s| s.name == *server)?)));
+                    match found {
+                        Some(ids) => *id = ids,
+                        None => c.error(
+                            format!("{path}.acls"),
+                            format!("ACL {:?}: srv_is_up: no server {server:?} in a backend named {name:?}", acl.name),
+                        ),
+                    }
                 }
+                AclTest::ConnSlots { backend, id, .. } => {
+                    match (backend.as_deref(), backend_ids.get(backend.as_deref().unwrap_or(proxy))) {
+                        (_, Some(&i)) => *id = Some(i),
+                        (Some(name), None) => {
+                            c.error(format!("{path}.acls"), format!("ACL {:?}: connslots({name}): no backend named {name:?}", acl.name))
+                        }
+                        // A frontend's own proxy has no servers: HAProxy counts 0 slots.
+                        (None, None) => *id = None,
+                    }
+                }
+                _ => {}
             }
         }
     }
 }
 
 /// What each rule may look at: `tcp-request connection` and mode tcp see a connection before
-/// any data (HAProxy refuses layer-7 fetches there); HTTP rules do not see the connection's
-/// ports, destination, frontend name or `nbsrv` yet.
+/// any data (HAProxy refuses layer-7 fetches there); HTTP rules see the connection and the
+/// request's head, but not the raw bytes `req.len` and `req.payload*` read.
 #[allow(clippy::too_many_arguments)]
 fn check_layers(
     c: &mut Checker,
@@ -232,7 +278,7 @@ fn check_layers(
     use_backend: &[UseBackend],
     request: &[HttpRule<RequestAction>],
     response: &[HttpRule<ResponseAction>],
-    tcp_connection: &[TcpRule],
+    tcp_connection: [&[TcpRule]; 2],
 ) {
     let acls_of = |cond: Option<&Cond>| -> Vec<&Acl> {
         cond.map(|c| c.any_of.iter().flatten().filter_map(|r| acls.get(r.acl)).collect()).unwrap_or_default()
@@ -250,8 +296,10 @@ fn check_layers(
             }
         }
     };
-    for (j, r) in tcp_connection.iter().enumerate() {
-        need_l4(c, format!("{path}.tcp_request_connection[{j}]"), r.cond.as_ref());
+    for (field, rules) in ["tcp_request_connection", "tcp_request_session"].iter().zip(tcp_connection) {
+        for (j, r) in rules.iter().enumerate() {
+            need_l4(c, format!("{path}.{field}[{j}]"), r.cond.as_ref());
+        }
     }
     if mode == Mode::Tcp {
         // `use_backend` runs after the content rules, so it may also read the request's
@@ -263,7 +311,7 @@ fn check_layers(
                         format!("{path}.use_backend[{j}]"),
                         format!(
                             "ACL {:?} reads HTTP (layer 7), which mode tcp does not parse; only layer-4 fetches, req.len and \
-                             req.payload* can be used",
+                             req.payload*, req.ssl_sni and req.ssl_hello_type can be used",
                             acl.name
                         ),
                     );
@@ -283,15 +331,9 @@ fn check_layers(
             if acl.tests.iter().any(AclTest::is_content) {
                 c.error(
                     format!("{path}.{field}"),
-                    format!("ACL {:?}: req.len and req.payload* are supported in mode tcp only, not in HTTP rules", acl.name),
-                );
-            }
-            if acl.tests.iter().any(AclTest::needs_connection) {
-                c.error(
-                    format!("{path}.{field}"),
                     format!(
-                        "ACL {:?}: src_port, dst, dst_port, fe_name and nbsrv are supported in mode tcp and tcp_request_connection \
-                         only, not in HTTP rules yet",
+                        "ACL {:?}: req.len, req.payload*, req.ssl_sni and req.ssl_hello_type are supported in mode tcp only, not in HTTP \
+                         rules",
                         acl.name
                     ),
                 );
@@ -301,15 +343,20 @@ fn check_layers(
 }
 
 /// ACLs and http rules of one section.
-fn proxy_rules(c: &mut Checker, path: &str, p: &RawProxy) -> (AclTable, Vec<HttpRule<RequestAction>>, Vec<HttpRule<ResponseAction>>) {
-    let mut table = AclTable::default();
+fn proxy_rules(
+    c: &mut Checker,
+    path: &str,
+    p: &RawProxy,
+    pattern_dir: &std::path::Path,
+) -> (AclTable, Vec<HttpRule<RequestAction>>, Vec<HttpRule<ResponseAction>>) {
+    let mut table = AclTable::with_pattern_dir(pattern_dir);
     for (j, a) in p.acls.iter().enumerate() {
         let ap = format!("{path}.acls[{j}]");
         if a.name.is_empty() || !a.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch)) {
             c.error(format!("{ap}.name"), format!("invalid ACL name {:?}: use letters, digits, '-', '_', '.', ':'", a.name));
             continue;
         }
-        match split_words(&a.criterion).and_then(|w| parse_criterion(&w)) {
+        match split_words(&a.criterion).and_then(|w| table.criterion(&w)) {
             Ok(test) => table.define(&a.name, test),
             Err(e) => c.error(format!("{ap}.criterion"), e),
         }
@@ -347,7 +394,12 @@ fn reject_backend_only(c: &mut Checker, path: &str, p: &RawProxy) {
 /// HTTP settings written in a tcp-mode section are ignored, as HAProxy ignores them (with a
 /// warning). `use_backend` switches TCP connections on layer-4 ACLs (see [`check_layers`]).
 fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
-    if !p.acls.is_empty() && p.use_backend.is_empty() && p.tcp_request_connection.is_empty() && p.tcp_request_content.is_empty() {
+    if !p.acls.is_empty()
+        && p.use_backend.is_empty()
+        && p.tcp_request_connection.is_empty()
+        && p.tcp_request_session.is_empty()
+        && p.tcp_request_content.is_empty()
+    {
         c.warn(format!("{path}.acls"), "`acls` are used by no rule hakeeper applies in mode tcp");
     }
     for (field, set) in [

@@ -34,7 +34,7 @@ pub(super) fn check_content_rules(c: &mut Checker, path: &str, mode: Mode, p: &R
                 c.error(
                     format!("{path}.tcp_request_content[{j}]"),
                     format!(
-                        "ACL {:?} reads HTTP (layer 7), which mode tcp does not parse; only layer-4 fetches, req.len and req.payload* \
+                        "ACL {:?} reads HTTP (layer 7), which mode tcp does not parse; only layer-4 fetches, req.len, req.payload*, req.ssl_* \
                          can be used",
                         acl.name
                     ),

@@ -4,7 +4,7 @@
 
 use super::section::{directive, Kind, Section};
 use super::{lossy, Ctx};
-use crate::config::http_syntax::{parse_cond, parse_criterion, parse_request_rule, parse_response_rule};
+use crate::config::http_syntax::{parse_cond, parse_request_rule, parse_response_rule};
 use crate::config::raw::{RawAcl, RawUseBackend};
 
 /// Words back into one string that [`split_words`] reads as the same words: plain words stay as
@@ -21,6 +21,17 @@ pub fn rule_text(words: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The words with each `-f FILE` made absolute against `dir` (where haproxy.cfg is).
+pub fn absolute_pattern_files(words: &[String], dir: &std::path::Path) -> Vec<String> {
+    let mut out = words.to_vec();
+    for i in 1..out.len() {
+        if words[i - 1] == "-f" && !std::path::Path::new(&words[i]).is_absolute() {
+            out[i] = dir.join(&words[i]).display().to_string();
+        }
+    }
+    out
 }
 
 /// The names the validator accepts for an ACL.
@@ -40,7 +51,7 @@ pub fn acl(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: invalid ACL name {name:?}; not translated"));
         return;
     }
-    match parse_criterion(criterion) {
+    match s.acl_table.criterion(criterion) {
         Ok(test) => {
             s.acl_table.define(name, test);
             s.proxy.acls.push(RawAcl { name: name.clone(), criterion: rule_text(criterion) });
@@ -90,8 +101,9 @@ pub fn use_backend(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     s.use_backend_layer7.push(layer7);
 }
 
-/// `tcp-request connection accept|reject [if|unless COND]` on layer-4 fetches,
-/// `tcp-request content accept|reject [if|unless COND]` on layer-4 and content fetches,
+/// `tcp-request connection|session accept|reject|silent-drop [if|unless COND]` on layer-4
+/// fetches, `tcp-request content accept|reject|silent-drop [if|unless COND]` on layer-4 and
+/// content fetches,
 /// `tcp-request inspect-delay TIME`; other `tcp-request` forms are reported (lossy when they
 /// refuse connections).
 pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
@@ -103,13 +115,16 @@ pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         return;
     }
     let content = kind == Some("content");
-    let translatable =
-        (kind == Some("connection") || content) && matches!(args.get(1).map(String::as_str), Some("accept" | "reject")) && s.kind.listens();
+    let session = kind == Some("session");
+    let translatable = matches!(kind, Some("connection" | "session" | "content"))
+        && matches!(args.get(1).map(String::as_str), Some("accept" | "reject" | "silent-drop"))
+        && s.kind.listens();
     if !translatable {
         let why = if s.kind.listens() {
-            "hakeeper has only `tcp-request connection|content accept|reject` rules and `tcp-request inspect-delay` yet"
+            "hakeeper has only `tcp-request connection|session|content accept|reject|silent-drop` rules and \
+             `tcp-request inspect-delay` yet"
         } else {
-            "hakeeper takes `tcp-request connection|content` rules in frontend and listen sections only"
+            "hakeeper takes `tcp-request connection|session|content` rules in frontend and listen sections only"
         };
         lossy::report(ctx, n, &words, why, format!("`{what}` not translated"));
         return;
@@ -118,6 +133,8 @@ pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     let meant = format!("`{what}` would have decided which connections are accepted");
     let parsed = if content {
         crate::config::http_syntax::parse_tcp_content_rule(&text, &mut s.acl_table)
+    } else if session {
+        crate::config::http_syntax::parse_tcp_session_rule(&text, &mut s.acl_table)
     } else {
         crate::config::http_syntax::parse_tcp_connection_rule(&text, &mut s.acl_table)
     };
@@ -139,7 +156,11 @@ pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
                 ctx.notes.lossy(&ctx.file, n, meant, why);
                 return;
             }
-            s.proxy.tcp_request_connection.push(text);
+            if session {
+                s.proxy.tcp_request_session.push(text);
+            } else {
+                s.proxy.tcp_request_connection.push(text);
+            }
         }
         Err(e) => ctx.notes.lossy(&ctx.file, n, meant, format!("hakeeper cannot evaluate it: {e}")),
     }

@@ -57,7 +57,18 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         _ => (false, words),
     };
     let kw = words[0].as_str();
-    let args = &words[1..];
+    // Rules may name `-f` pattern files: read (to check them) from haproxy.cfg's directory,
+    // and written with absolute paths, since the RON may be loaded from elsewhere.
+    let rule_words;
+    let args = if matches!(kw, "acl" | "use_backend" | "http-request" | "http-response" | "redirect" | "tcp-request") {
+        let dir = std::path::Path::new(&ctx.file).parent().unwrap_or(std::path::Path::new(""));
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        s.acl_table.set_pattern_dir(&dir);
+        rule_words = http_rules::absolute_pattern_files(&words[1..], &dir);
+        &rule_words[..]
+    } else {
+        &words[1..]
+    };
     let arg = args.first().map(String::as_str);
     if negate && !matches!(kw, "option" | "log") {
         ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated"));
@@ -290,6 +301,7 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         ctx.notes.untranslated(&ctx.file, n, e);
     }
     accept_proxy(ctx, s, n, args, &mut b);
+    listener_id(ctx, s, n, &mut b);
     if b.options.iter().any(|o| o == "ssl") {
         // The listener would answer in plaintext where clients expect TLS.
         ctx.notes.lossy(
@@ -315,6 +327,25 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));
     }
     s.proxy.bind.extend(b.addrs);
+}
+
+/// `id N` on a bind: hakeeper numbers a section's binds from 1 in order (HAProxy's numbering
+/// without `id`), which `so_id` reads; the same number is kept silently, another is reported.
+fn listener_id(ctx: &mut Ctx, s: &Section, n: usize, b: &mut bind::Bind) {
+    let Some(i) = b.options.iter().position(|o| o == "id") else { return };
+    let value = b.options.get(i + 1).cloned().unwrap_or_default();
+    b.options.drain(i..(i + 2).min(b.options.len()));
+    let position = s.proxy.bind.len() + 1;
+    if value.parse::<usize>().ok() != Some(position) || b.addrs.len() > 1 {
+        ctx.notes.untranslated(
+            &ctx.file,
+            n,
+            format!(
+                "bind option `id {value}` not kept: hakeeper numbers a section's binds from 1 in order, so `so_id` sees {position} \
+                 for this bind"
+            ),
+        );
+    }
 }
 
 /// `accept-proxy`: hakeeper's `accept_proxy` covers all binds of a section, so the first bind

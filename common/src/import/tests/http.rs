@@ -81,10 +81,7 @@ fn acls_and_use_backend_keep_haproxy_syntax() {
     let spaced = fh.acls.iter().find(|a| a.name == "spaced").unwrap();
     assert_eq!(
         spaced.tests,
-        [AclTest::Header {
-            name: "host".into(),
-            matcher: StrMatcher { how: StrMatch::Exact, ignore_case: true, patterns: vec!["a b".into()] }
-        }]
+        [AclTest::Header { name: "host".into(), matcher: StrMatcher::text(StrMatch::Exact, true, vec!["a b".into()]) }]
     );
     assert_eq!(fh.acls.iter().find(|a| a.name == "api").unwrap().tests.len(), 2, "two lines with one name are ORed");
     let first = fh.use_backend[0].cond.as_ref().unwrap();
@@ -414,4 +411,41 @@ backend b
     assert_eq!(f.http_request, ["deny if { path_beg /private }", "redirect prefix https://new.example.com code 301 if old"]);
     assert_warned(&imported, text, "set-cookie GONE", Lossy, "not supported");
     assert_eq!(untranslated(&imported).len(), 1, "{:#?}", untranslated(&imported));
+}
+
+#[test]
+fn match_methods_pattern_files_and_server_fetches_are_kept() {
+    let dir = std::env::temp_dir().join(format!("hakeeper-import-lst-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("writers.lst"), "# writers\n10.1.0.0/16\n").unwrap();
+    let text = "\
+frontend f
+  mode tcp
+  bind :3306
+  acl writers src -f writers.lst
+  acl missing src -f nosuch.lst
+  acl big req.len -m int gt 100
+  acl sshre req.payload(0,0) -m reg -i ^ssh-
+  use_backend primary if writers { srv_is_up(primary/p1) } { so_id 1 }
+  use_backend primary if { connslots(primary) lt 0 } sshre big
+  use_backend replica if { req.ssl_sni -i a.example } { req.ssl_hello_type 1 }
+  default_backend replica
+backend primary
+  mode tcp
+  server p1 127.0.0.1:3307 check
+backend replica
+  mode tcp
+  server r1 127.0.0.1:3308
+";
+    let cfg = dir.join("haproxy.cfg");
+    std::fs::write(&cfg, text).unwrap();
+    let imported = crate::import::import(Some(&cfg), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let imported = imported.unwrap_or_else(|e| panic!("{e}"));
+    let acls = &imported.config.frontend[0].acls;
+    let writers = acls.iter().find(|a| a.name == "writers").unwrap();
+    assert_eq!(writers.criterion, format!("src -f {}", dir.join("writers.lst").display()), "made absolute");
+    assert!(acls.iter().any(|a| a.criterion == "req.payload(0,0) -m reg -i ^ssh-"));
+    assert_eq!(imported.config.frontend[0].use_backend.len(), 3, "{:?}", imported.config.frontend[0].use_backend);
+    assert_warned(&imported, text, "acl missing", Lossy, "cannot read pattern file");
 }

@@ -117,7 +117,12 @@ frontend mux
   tcp-request content reject if { req.payload(0,4) -m bin 00000000 }
   tcp-request content accept if tls
   tcp-request content reject if { hdr(host) -m found }
-  tcp-request content silent-drop
+  tcp-request content silent-drop if { req.len gt 4000 }
+  tcp-request content set-var(sess.x) str(a)
+  tcp-request session reject if { src 10.9.0.0/16 }
+  tcp-request session silent-drop if { src_port lt 1024 }
+  tcp-request session reject if { req.len gt 1 }
+  tcp-request connection silent-drop if { src 10.8.0.0/16 }
   use_backend tls if tls
   use_backend ssh if { req.payload_lv(0,1) -m str SSH }
   default_backend web
@@ -133,14 +138,41 @@ backend web
     let imported = import_haproxy_str("t.cfg", text).expect("import");
     let fe = &imported.config.frontend[0];
     assert_eq!(imported.config.defaults.tcp_request_inspect_delay.as_deref(), Some("5s"));
-    assert_eq!(fe.tcp_request_content, ["reject if { req.payload(0,4) -m bin 00000000 }", "accept if tls"]);
+    assert_eq!(
+        fe.tcp_request_content,
+        ["reject if { req.payload(0,4) -m bin 00000000 }", "accept if tls", "silent-drop if { req.len gt 4000 }"]
+    );
+    assert_eq!(fe.tcp_request_session, ["reject if { src 10.9.0.0/16 }", "silent-drop if { src_port lt 1024 }"]);
+    assert_eq!(fe.tcp_request_connection, ["silent-drop if { src 10.8.0.0/16 }"]);
+    assert_warned(&imported, text, "session reject if { req.len", WarningKind::Lossy, "reads the request");
+    assert_warned(&imported, text, "set-var", WarningKind::Untranslated, "not translated");
     assert_eq!(fe.use_backend.len(), 2, "content switching is kept");
     assert_warned(&imported, text, "hdr(host) -m found", WarningKind::Lossy, "reads HTTP");
-    assert_warned(&imported, text, "silent-drop", WarningKind::Lossy, "would have refused matching connections");
     assert_warned(&imported, text, "10.9.9.9", WarningKind::Lossy, "frontend and listen sections only");
     assert_warned(&imported, text, "inspect-delay 2s", WarningKind::Untranslated, "no content rules");
     let ron = crate::config::to_ron(&imported.config).expect("ron");
     let loaded = crate::config::load_str("t.ron", &ron).unwrap_or_else(|e| panic!("{e}\n{ron}"));
-    assert_eq!(loaded.config.http.frontends[0].tcp_content.len(), 2);
+    assert_eq!(loaded.config.http.frontends[0].tcp_content.len(), 3);
+    assert_eq!(loaded.config.http.frontends[0].tcp_session.len(), 2);
     assert_eq!(loaded.config.http.frontends[0].inspect_delay, std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn bind_ids_follow_hakeepers_numbering_or_are_reported() {
+    let text = "\
+frontend f
+  mode tcp
+  bind 127.0.0.1:1000 id 1
+  bind 127.0.0.1:1001 id 7
+  use_backend b if { so_id 2 }
+  default_backend b
+backend b
+  mode tcp
+  server s 10.0.0.1:1
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    assert_eq!(imported.config.frontend[0].bind.len(), 2);
+    assert_warned(&imported, text, "id 7", WarningKind::Untranslated, "`so_id` sees 2 for this bind");
+    let line_of_first = text.lines().position(|l| l.contains("id 1")).unwrap() + 1;
+    assert!(imported.warnings.iter().all(|w| w.line != line_of_first), "the same number is kept silently");
 }

@@ -111,7 +111,8 @@ impl Session {
         // The previous request's server timings must not show in this request's log line.
         self.up.queue_left = None;
         self.up.established_at = None;
-        let b = match route_request(fe, fe_http, &mut head, client) {
+        let conn = self.http_conn_view(shared, &[&fe_http.acls]);
+        let b = match route_request(fe, fe_http, &mut head, client, conn.as_ref()) {
             Routed::Backend(b) => b,
             Routed::Reply(r) => return self.http_reply(ctx, r),
         };
@@ -127,7 +128,8 @@ impl Session {
         let Some(h) = self.proto.http_mut() else { return };
         let mut ups = std::mem::take(&mut h.ups);
         fill_ups(&mut ups, shared, b, be_http.cookie.is_some());
-        let txn = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client) {
+        let conn = self.http_conn_view(shared, &[&be_http.acls]);
+        let txn = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client, conn.as_ref()) {
             Prepared::Forward(t) => t,
             Prepared::Reply(r) => {
                 if let Some(h) = self.proto.http_mut() {
@@ -315,6 +317,7 @@ impl Session {
         let (Some(fe_http), Some(b)) = (shared.config.http.frontends.get(self.frontend), self.up.backend) else { return internal() };
         let (Some(be_http), be) = (shared.config.http.backends.get(b), &shared.config.backends[b]) else { return internal() };
         let mut turn = Turn::Still;
+        let conn = self.http_conn_view(shared, &[&be_http.acls, &fe_http.acls]);
         loop {
             let Some(h) = self.proto.http_mut() else { return internal() };
             let x: &mut Exchange = h;
@@ -337,7 +340,7 @@ impl Session {
                 }
             };
             x.response_head.get_or_insert(ctx.now);
-            match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp) {
+            match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp, conn.as_ref()) {
                 Responded::Forward { framing, interim, conn } => {
                     let before = x.to_client.len();
                     resp.write(x.to_client.tail(ctx.pools));

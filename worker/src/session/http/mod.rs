@@ -7,6 +7,7 @@
 //! Server connections that may be kept alive go back to the thread's idle connections after
 //! each response (see [`crate::session::upstream::conns`]), so an idle client holds none.
 
+mod conn_view;
 mod exchange;
 mod log;
 mod timeouts;

@@ -65,6 +65,7 @@ impl Session {
                 src: self.client_addr,
                 dst,
                 frontend: &fe.name,
+                so_id: tcp_rules::so_id(self.listener),
                 shared: ctx.shared,
                 data: t.req.peek(),
                 closed,
@@ -75,6 +76,11 @@ impl Session {
         match verdict {
             ContentVerdict::Wait => Step::Continue,
             ContentVerdict::Reject => self.content_rejected(ctx),
+            ContentVerdict::SilentDrop => {
+                let how = crate::silent_drop::prepare(&self.client, self.client_addr);
+                log::debug!("session {} from {} silently dropped by tcp-request content ({how:?})", self.id, self.client_addr);
+                self.content_rejected(ctx)
+            }
             ContentVerdict::Accept => {
                 if let Proto::Tcp(t) = &mut self.proto {
                     self.up.backend = t.inspect.take().and_then(|i| i.backend);
@@ -92,7 +98,8 @@ impl Session {
         }
     }
 
-    /// `tcp-request content reject`: count, close, log `PR`.
+    /// `tcp-request content reject` or `silent-drop`: count, close, log `PR` (HAProxy's
+    /// silent-drop sets SF_ERR_PRXCOND and SF_FINST_R too).
     fn content_rejected(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let stats = &ctx.shared.stats.frontends[self.frontend];
         Counters::add(&stats.counters.denied_requests, 1);

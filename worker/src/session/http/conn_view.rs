@@ -1,0 +1,24 @@
+//! The connection as HTTP ACLs see it: `src_port`, `dst`, `dst_port`, `fe_name`, `so_id`,
+//! `nbsrv`, `srv_is_up`, `connslots` read it, as in HAProxy, where every layer-4 fetch is
+//! valid in `http-request`, `http-response` and `use_backend` rules. Built only for proxies
+//! whose ACLs read it, so that others pay nothing per request; `getsockname` only when `dst`
+//! or `dst_port` is read.
+
+use crate::http::acl::reads_connection;
+use crate::session::Session;
+use crate::shared::Shared;
+use crate::tcp_rules::{self, ConnView};
+use hakeeper_common::config::Acl;
+
+impl Session {
+    /// A view for rules reading `acls` (the frontend's, the backend's or both), or `None` when
+    /// none of them reads the connection.
+    pub(crate) fn http_conn_view<'s>(&self, shared: &'s Shared, acls: &[&[Acl]]) -> Option<ConnView<'s>> {
+        if !acls.iter().any(|a| reads_connection(a)) {
+            return None;
+        }
+        let fe = shared.config.frontends.get(self.frontend)?;
+        let dst = if acls.iter().any(|a| tcp_rules::reads_dst(a)) { self.local_addr() } else { None };
+        Some(ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, shared))
+    }
+}
