@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn udp_syslog_receives_lines_with_facility_local1() {
     let dir = TempDir::new("syslog");
-    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
-    sink.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
-    let sink_addr = sink.local_addr().expect("addr");
+    let (sink, sink_addr) = udp_sink(Duration::from_millis(500));
     let port = free_port();
     let config = dir.file("h.ron");
     std::fs::write(
@@ -73,9 +71,7 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
     use harness::http_backend::HttpBackend;
     use std::io::{Read, Write};
     let dir = TempDir::new("httplog");
-    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
-    sink.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
-    let sink_addr = sink.local_addr().expect("addr");
+    let (sink, sink_addr) = udp_sink(Duration::from_millis(500));
     let backend = HttpBackend::start("web1");
     let port = free_port();
     let config = dir.file("h.ron");
@@ -134,6 +130,14 @@ fn udp_syslog_receives_httplog_lines_in_haproxy_format() {
     drop(guard);
 }
 
+/// A syslog listener on loopback whose reads give up after `timeout`, and its address.
+fn udp_sink(timeout: Duration) -> (UdpSocket, std::net::SocketAddr) {
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
+    sink.set_read_timeout(Some(timeout)).expect("timeout");
+    let addr = sink.local_addr().expect("addr");
+    (sink, addr)
+}
+
 /// Receives datagrams on `sink` until `done` holds for what arrived or `within` passes.
 fn collect(sink: &UdpSocket, within: Duration, done: impl Fn(&[String]) -> bool) -> Vec<String> {
     let mut lines = Vec::new();
@@ -150,13 +154,7 @@ fn collect(sink: &UdpSocket, within: Duration, done: impl Fn(&[String]) -> bool)
 #[test]
 fn several_log_targets_each_get_the_lines_their_level_admits() {
     let dir = TempDir::new("twolog");
-    let open_sink = || {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
-        s.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
-        s
-    };
-    let (all, notice) = (open_sink(), open_sink());
-    let (all_addr, notice_addr) = (all.local_addr().expect("addr"), notice.local_addr().expect("addr"));
+    let ((all, all_addr), (notice, notice_addr)) = (udp_sink(Duration::from_millis(200)), udp_sink(Duration::from_millis(200)));
     let port = free_port();
     // A server nobody listens on, checked: the worker logs the failed connection (info), the
     // checker logs the server going DOWN (warning).
@@ -279,9 +277,7 @@ fn under_systemd_the_foreground_logs_to_the_journal_natively_with_priorities_and
 fn the_foreground_keeps_the_configured_syslog_targets() {
     use harness::process::Appliance;
     let dir = TempDir::new("fgsyslog");
-    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
-    sink.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
-    let sink_addr = sink.local_addr().expect("addr");
+    let (sink, sink_addr) = udp_sink(Duration::from_millis(500));
     let port = free_port();
     let config = dir.file("h.ron");
     std::fs::write(
@@ -305,9 +301,7 @@ fn the_foreground_keeps_the_configured_syslog_targets() {
 fn httplog_bytes_count_each_byte_once_when_the_body_comes_after_the_head() {
     use std::io::{BufRead, BufReader, Read, Write};
     let dir = TempDir::new("httplogbytes");
-    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind syslog sink");
-    sink.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
-    let sink_addr = sink.local_addr().expect("addr");
+    let (sink, sink_addr) = udp_sink(Duration::from_millis(500));
     // A server that sends its head, then its body 300 ms later: the head is forwarded before
     // the transaction ends.
     let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind server");

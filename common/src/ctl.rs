@@ -186,12 +186,7 @@ pub fn admin_state_name(state: AdminState) -> &'static str {
 
 /// keepalived's spelling of a VRRP state.
 pub fn vrrp_state_name(state: VrrpState) -> &'static str {
-    match state {
-        VrrpState::Init => "INIT",
-        VrrpState::Backup => "BACKUP",
-        VrrpState::Master => "MASTER",
-        VrrpState::Fault => "FAULT",
-    }
+    state.name()
 }
 
 /// One server as `show servers` lists it.

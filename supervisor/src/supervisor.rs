@@ -485,9 +485,7 @@ impl Supervisor {
                 }
             }
             FromWorker::Pong(seq) => {
-                if let Some(w) = self.watchdog.as_mut() {
-                    w.pong(pid, seq);
-                }
+                self.pong(pid, seq);
             }
             FromWorker::CtlReply { id, reply } => {
                 if let Some(ctl) = self.ctl.as_mut() {
@@ -500,9 +498,7 @@ impl Supervisor {
     fn checker_to_parent(&mut self, pid: i32, msg: FromChecker) {
         match msg {
             FromChecker::Pong(seq) => {
-                if let Some(w) = self.watchdog.as_mut() {
-                    w.pong(pid, seq);
-                }
+                self.pong(pid, seq);
             }
             FromChecker::CheckResult { backend, server, reason, duration } => {
                 for pid in self.pids_of(Role::Worker) {
@@ -547,9 +543,7 @@ impl Supervisor {
     fn vrrpd_to_parent(&mut self, pid: i32, msg: FromVrrp) {
         match msg {
             FromVrrp::Pong(seq) => {
-                if let Some(w) = self.watchdog.as_mut() {
-                    w.pong(pid, seq);
-                }
+                self.pong(pid, seq);
             }
             FromVrrp::InstanceState { instance, state, priority } => {
                 let Some(name) = self.config.vrrp.instances.get(instance).map(|i| i.name.clone()) else {
@@ -563,14 +557,8 @@ impl Supervisor {
                 for pid in self.pids_of(Role::Worker) {
                     self.send(pid, &views, &[]);
                 }
-                if previous.map(|(s, _)| s) != Some(state) {
-                    let word = match state {
-                        VrrpState::Master => "MASTER",
-                        VrrpState::Backup => "BACKUP",
-                        VrrpState::Fault => "FAULT",
-                        VrrpState::Init => return,
-                    };
-                    self.notify(instance, word, priority);
+                if previous.map(|(s, _)| s) != Some(state) && state != VrrpState::Init {
+                    self.notify(instance, state.name(), priority);
                 }
             }
             FromVrrp::ReloadKept { instances } => {
@@ -1043,6 +1031,13 @@ impl Supervisor {
     fn reload_refused(&self, why: &str) {
         if let Some(n) = &self.notifier {
             n.send(&format!("READY=1\nSTATUS=reload refused ({why}); serving generation {}", self.generation));
+        }
+    }
+
+    /// A child answered the watchdog's ping `seq`.
+    fn pong(&mut self, pid: i32, seq: u64) {
+        if let Some(w) = self.watchdog.as_mut() {
+            w.pong(pid, seq);
         }
     }
 

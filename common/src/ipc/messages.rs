@@ -212,15 +212,21 @@ pub enum VrrpState {
     Fault,
 }
 
-/// As keepalived writes them (`Entering MASTER STATE`).
-impl std::fmt::Display for VrrpState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl VrrpState {
+    /// As keepalived writes them (`Entering MASTER STATE`).
+    pub fn name(self) -> &'static str {
+        match self {
             VrrpState::Init => "INIT",
             VrrpState::Backup => "BACKUP",
             VrrpState::Master => "MASTER",
             VrrpState::Fault => "FAULT",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for VrrpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
