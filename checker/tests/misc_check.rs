@@ -47,10 +47,12 @@ fn misc_dynamic_exit_codes_set_the_weight_and_the_health() {
     let code = dir.0.join("code");
     let env = dir.0.join("env");
     set_code(&code, 0);
+    // The script runs every 100 ms: it writes aside and renames, so the test never reads the
+    // file between a later run's truncation and its write.
     let command = format!(
-        "echo \"$HAPROXY_PROXY_NAME $HAPROXY_SERVER_NAME $HAPROXY_SERVER_ADDR $HAPROXY_SERVER_PORT\" > {}; exit $(cat {})",
-        env.display(),
-        code.display()
+        "echo \"$HAPROXY_PROXY_NAME $HAPROXY_SERVER_NAME $HAPROXY_SERVER_ADDR $HAPROXY_SERVER_PORT\" > {env}.$$; mv {env}.$$ {env}; exit $(cat {})",
+        code.display(),
+        env = env.display(),
     );
     let mut checker = CheckerUnderTest::start(script_backend(command, Some(ms(2000)), true, 3));
     // Exit 0 keeps the configured weight and the initial UP: nothing to report.
