@@ -278,7 +278,9 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
             "hdr_beg" => StrMatch::Prefix,
             "hdr_end" => StrMatch::Suffix,
             "hdr_sub" => StrMatch::Substring,
-            _ => return Err(format!("unknown fetch {f:?}: expected hdr, hdr_beg, hdr_end or hdr_sub")),
+            "hdr_dir" => StrMatch::Dir,
+            "hdr_dom" => StrMatch::Dom,
+            _ => return Err(format!("unknown fetch {f:?}: expected hdr, hdr_beg, hdr_end, hdr_sub, hdr_dir or hdr_dom")),
         };
         return Ok((Sample::Header(arg.to_ascii_lowercase()), how));
     }
@@ -287,10 +289,14 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "path_beg" => (Sample::Path, StrMatch::Prefix),
         "path_end" => (Sample::Path, StrMatch::Suffix),
         "path_sub" => (Sample::Path, StrMatch::Substring),
+        "path_dir" => (Sample::Path, StrMatch::Dir),
+        "path_dom" => (Sample::Path, StrMatch::Dom),
         "url" => (Sample::Url, StrMatch::Exact),
         "url_beg" => (Sample::Url, StrMatch::Prefix),
         "url_end" => (Sample::Url, StrMatch::Suffix),
         "url_sub" => (Sample::Url, StrMatch::Substring),
+        "url_dir" => (Sample::Url, StrMatch::Dir),
+        "url_dom" => (Sample::Url, StrMatch::Dom),
         "method" => (Sample::Method, StrMatch::Exact),
         "req.ver" | "req_ver" => (Sample::Version, StrMatch::Exact),
         "src" => (Sample::Src, StrMatch::Exact),
@@ -307,8 +313,8 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "always_false" => (Sample::Const(false), StrMatch::Exact),
         _ => {
             return Err(format!(
-                "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, path, path_beg, path_end, path_sub, \
-                 url, url_beg, url_end, url_sub, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
+                "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, hdr_dir, hdr_dom, path, path_beg, path_end, \
+                 path_sub, path_dir, path_dom, url, url_beg, url_end, url_sub, url_dir, url_dom, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
                  srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, req.len, req.ssl_sni, req.ssl_hello_type, req.payload(OFFSET,LENGTH), \
                  req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), always_true or always_false"
             ))
@@ -339,13 +345,20 @@ fn method(word: Option<&str>) -> Result<Method, String> {
         Some("beg") => Method::Text(StrMatch::Prefix),
         Some("end") => Method::Text(StrMatch::Suffix),
         Some("sub") => Method::Text(StrMatch::Substring),
+        Some("dir") => Method::Text(StrMatch::Dir),
+        Some("dom") => Method::Text(StrMatch::Dom),
         Some("found") => Method::Found,
         Some("reg") => Method::Reg,
         Some("len") => Method::Len,
         Some("int") => Method::Int,
         Some("ip") => Method::Ip,
         Some("bin") => Method::Bin,
-        other => return Err(format!("-m {}: expected str, beg, end, sub, reg, found, len, int, ip or bin", other.unwrap_or("(nothing)"))),
+        other => {
+            return Err(format!(
+                "-m {}: expected str, beg, end, sub, dir, dom, reg, found, len, int, ip or bin",
+                other.unwrap_or("(nothing)")
+            ))
+        }
     })
 }
 

@@ -1,5 +1,5 @@
 //! How an ACL compares a sample with its patterns: HAProxy's match methods (configuration.txt
-//! section 7.1.3) `-m str|beg|end|sub|reg|found|len|int|ip`, with `-i` for case-insensitive
+//! section 7.1.3) `-m str|beg|end|sub|dir|dom|reg|found|len|int|ip`, with `-i` for case-insensitive
 //! text. A string sample is cast as HAProxy's `c_str2int()` and `c_str2addr()` do before an
 //! integer or address match, and a sample that cannot be cast matches nothing.
 //!
@@ -11,13 +11,28 @@ use super::tcp::IntMatcher;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::IpAddr;
 
-/// Text comparisons (`-m str|beg|end|sub`).
+/// Text comparisons (`-m str|beg|end|sub|dir|dom`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StrMatch {
     Exact,
     Prefix,
     Suffix,
     Substring,
+    /// `-m dir`: a `/`-delimited part of the sample (`?` also ends one) equals the pattern.
+    Dir,
+    /// `-m dom`: a part delimited by `/`, `?`, `.` or `:` equals the pattern.
+    Dom,
+}
+
+impl StrMatch {
+    /// The delimiters of a word match (HAProxy's `match_word()`), none for the other methods.
+    fn delimiters(self) -> &'static [u8] {
+        match self {
+            StrMatch::Dir => b"/?",
+            StrMatch::Dom => b"/?.:",
+            _ => b"",
+        }
+    }
 }
 
 /// A compiled `-m reg` pattern; in the config it travels as its source text (and `-i`), and
@@ -111,7 +126,27 @@ fn text_matches(how: StrMatch, ignore_case: bool, sample: &[u8], p: &[u8]) -> bo
         StrMatch::Prefix => sample.len() >= p.len() && eq(&sample[..p.len()], p),
         StrMatch::Suffix => sample.len() >= p.len() && eq(&sample[sample.len() - p.len()..], p),
         StrMatch::Substring => p.is_empty() || sample.windows(p.len()).any(|w| eq(w, p)),
+        StrMatch::Dir | StrMatch::Dom => word_matches(how.delimiters(), sample, p, eq),
     }
+}
+
+/// HAProxy's `match_word()`: the pattern, stripped of delimiters at both ends, equals a run of
+/// the sample that starts at its beginning or after a delimiter and ends at its end or before a
+/// delimiter. `-m dom` with `abc.com` matches `www.abc.com:80` but not `xabc.com`.
+fn word_matches(delims: &[u8], sample: &[u8], p: &[u8], eq: impl Fn(&[u8], &[u8]) -> bool) -> bool {
+    let is_delim = |b: &u8| delims.contains(b);
+    let start = p.iter().position(|b| !is_delim(b)).unwrap_or(p.len());
+    let end = p.iter().rposition(|b| !is_delim(b)).map_or(start, |i| i + 1);
+    let word = &p[start..end];
+    if word.len() > sample.len() {
+        return false;
+    }
+    (0..=sample.len() - word.len()).any(|at| {
+        let starts_word = at == 0 || is_delim(&sample[at - 1]);
+        let after = at + word.len();
+        let ends_word = after == sample.len() || is_delim(&sample[after]);
+        starts_word && ends_word && eq(&sample[at..after], word)
+    })
 }
 
 /// HAProxy's `c_str2int()` (`read_int64()`): an empty sample cannot be cast; otherwise an
@@ -158,6 +193,21 @@ mod tests {
         assert!(m(StrMatch::Substring, false, "img").matches(b"/x/img/y"));
         assert!(!m(StrMatch::Substring, false, "img").matches(b"/x/im"));
         assert!(StrMatcher::Found.matches(b""));
+    }
+
+    #[test]
+    fn word_methods_as_haproxy_match_word() {
+        let m = |how, ic, p: &str| StrMatcher::text(how, ic, vec![p.to_string()]);
+        let dom = m(StrMatch::Dom, true, "abc.com");
+        assert!(dom.matches(b"www.ABC.com") && dom.matches(b"abc.com") && dom.matches(b"www.abc.com:8080"));
+        assert!(!dom.matches(b"xabc.com") && !dom.matches(b"abc.community") && !dom.matches(b"ab"));
+        assert!(m(StrMatch::Dom, false, ".abc.").matches(b"www.abc.com"), "delimiters around the pattern are dropped");
+        assert!(!m(StrMatch::Dom, false, "ABC").matches(b"www.abc.com"), "case counts without -i");
+        let dir = m(StrMatch::Dir, false, "img");
+        assert!(dir.matches(b"/static/img/a.png") && dir.matches(b"/img") && dir.matches(b"/x/img?y=1"));
+        assert!(!dir.matches(b"/images/a.png") && !dir.matches(b"/x/img.png"), "a dot does not end a directory");
+        assert!(m(StrMatch::Dir, false, "/api/v1/").matches(b"/api/v1/users"), "a pattern may span several parts");
+        assert!(!m(StrMatch::Dir, false, "/api/v1/").matches(b"/xapi/v1/users"));
     }
 
     #[test]
