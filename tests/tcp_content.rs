@@ -3,7 +3,9 @@
 //! client that speaks first, a TLS ClientHello, HTTP) each reach their own real backend, the
 //! inspected bytes are forwarded, a client that sends nothing is routed once the delay is
 //! over, and a rejected one is closed before any server sees it, counted in `dreq` and logged
-//! with the termination state `PR`, as HAProxy 2.6 does.
+//! with the termination state `PR`, as HAProxy 2.6 does. On the response side,
+//! `tcp-response content` holds a server's first bytes for its rules: a refused response
+//! never reaches the client, is counted in `dresp` and logged `PD`, as HAProxy 2.6 does.
 
 mod harness;
 
@@ -11,7 +13,7 @@ use harness::backends::NamedEcho;
 use harness::differential_haproxy::listening;
 use harness::http_backend::{HttpBackend, HttpClient};
 use harness::process::{free_port, wait_until, Appliance, TempDir};
-use harness::stats::frontend_column;
+use harness::stats::{frontend_column, row_column};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -129,4 +131,59 @@ fn payload_routing_of_several_protocols_on_one_port_after_inspect_delay() {
     let line = log.lines().find(|l| l.contains(" mux mux/<NOSRV> ")).unwrap_or_default();
     assert!(line.contains(" PR "), "the reject's log line: {line}");
     assert!(log.lines().any(|l| l.contains(" mux ssh/s ") && l.contains(" -- ")), "{log}");
+}
+
+#[test]
+fn a_response_refused_by_tcp_response_content_never_reaches_the_client() {
+    let dir = TempDir::new("tcp-response");
+    let (bad, good) = (NamedEcho::start("bad"), NamedEcho::start("good"));
+    let (port, good_port, stats_port) = (free_port(), free_port(), free_port());
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, log_format: tcplog, timeout: (connect: "1s", client: "10s", server: "10s")),
+  listen: [
+    (name: "refuse", bind: ["127.0.0.1:{port}"], tcp_response_inspect_delay: "2s",
+     tcp_response_content: ["reject if {{ res.payload(0,3) -m str bad }}"],
+     servers: [(name: "b", addr: "{}")]),
+    (name: "pass", bind: ["127.0.0.1:{good_port}"], tcp_response_inspect_delay: "2s",
+     tcp_response_content: ["reject if {{ res.payload(0,3) -m str bad }}"],
+     servers: [(name: "g", addr: "{}")]),
+  ],
+  stats: (bind: "127.0.0.1:{stats_port}", uri: "/admin", auth: [("mldn", "java")]),
+)"#,
+            bad.addr, good.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || listening(port) && listening(stats_port)), "not listening:\n{}", hk.log_text());
+
+    // The good server's greeting and the echo pass once the rule has seen "goo".
+    let started = Instant::now();
+    let (name, echoed) = speak_first(SocketAddr::from(([127, 0, 0, 1], good_port)), &[b"ping\n"]).expect("through the proxy");
+    assert_eq!((name.as_str(), echoed.as_slice()), ("good", &b"ping\n"[..]));
+    assert!(started.elapsed() < Duration::from_secs(2), "decided on the first bytes, not at the delay's end");
+
+    // The bad one's never do: the client is closed with nothing, the server was reached.
+    let mut c = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut got = Vec::new();
+    let end = c.read_to_end(&mut got);
+    assert!(end.is_ok() && got.is_empty(), "expected a close with no data, got {end:?} {got:?}");
+    assert!(bad.accepted() >= 1);
+    let stats = SocketAddr::from(([127, 0, 0, 1], stats_port));
+    assert_eq!(frontend_column(stats, "refuse", "dresp"), 1);
+    assert_eq!(row_column(stats, "refuse", "BACKEND", "dresp"), 1);
+    assert_eq!(row_column(stats, "refuse", "b", "dresp"), 1);
+    assert_eq!(frontend_column(stats, "pass", "dresp"), 0);
+    assert!(hk.wait_for_log(" refuse refuse/b ", Duration::from_secs(3)), "{}", hk.log_text());
+    let log = hk.log_text();
+    let line = log.lines().find(|l| l.contains(" refuse refuse/b ")).unwrap_or_default();
+    // As HAProxy 2.6.12 logs it: `PD`, and the 4 bytes read from the server ("bad\n").
+    assert!(line.contains(" PD ") && line.contains(" 4 PD "), "the reject's log line: {line}");
 }

@@ -85,9 +85,15 @@ pub fn server_states(html: &str) -> Vec<(String, String)> {
 /// A column of `frontend`'s FRONTEND row on the stats page.
 /// (Stats at `/admin`, user `mldn`.)
 pub fn frontend_column(stats: SocketAddr, frontend: &str, column: &str) -> u64 {
+    row_column(stats, frontend, "FRONTEND", column)
+}
+
+/// A column of the `pxname,svname` row on the stats page (`svname` `BACKEND`, `FRONTEND` or a
+/// server's name).
+pub fn row_column(stats: SocketAddr, pxname: &str, svname: &str, column: &str) -> u64 {
     let csv = http(stats, "GET", "/admin;csv", Some(MLDN), None).expect("stats csv").body;
     let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
     let col = header.iter().position(|c| *c == column).expect("the column");
-    let row = csv.lines().find(|l| l.starts_with(&format!("{frontend},FRONTEND,"))).expect("the frontend's row");
+    let row = csv.lines().find(|l| l.starts_with(&format!("{pxname},{svname},"))).expect("the row");
     row.split(',').nth(col).and_then(|v| v.parse().ok()).expect("a number")
 }

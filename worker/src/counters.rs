@@ -44,6 +44,8 @@ pub struct Counters {
     pub denied_requests: AtomicU64,
     /// Sessions refused by `tcp-request session` rules (`dses`, HAProxy's `denied_sess`).
     pub denied_sessions: AtomicU64,
+    /// Responses refused by `tcp-response content` rules (`dresp`, HAProxy's `denied_resp`).
+    pub denied_responses: AtomicU64,
 }
 
 impl Counters {

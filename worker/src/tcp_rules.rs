@@ -132,14 +132,15 @@ fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
         AclTest::ConnSlots { id, ints, .. } => definite(ints.matches(conn_slots(v.shared, *id))),
         AclTest::SoId(m) => definite(m.matches(i64::from(v.so_id))),
         // HAProxy's `smp_fetch_len()` always flags its sample SMP_F_MAY_CHANGE.
-        AclTest::ReqLen(m) => Outcome::Sample { matched: m.matches(v.data.len() as i64), may_change: true },
+        // `res.*` read the same view: a `tcp-response content` rule's view holds the response.
+        AclTest::ReqLen(m) | AclTest::ResLen(m) => Outcome::Sample { matched: m.matches(v.data.len() as i64), may_change: true },
         AclTest::SslSni(m) => slice_outcome(hakeeper_common::config::tls_hello::sni(v.data), |name| m.matches(name)),
         AclTest::SslHelloType(m) => match hakeeper_common::config::tls_hello::hello_type(v.data) {
             Some(Ok(t)) => definite(m.matches(t)),
             Some(Err(())) => Outcome::Missing { may_change: true },
             None => Outcome::Missing { may_change: false },
         },
-        AclTest::Payload { at, matcher } => match at.fetch(v.data, v.closed) {
+        AclTest::Payload { at, matcher } | AclTest::ResPayload { at, matcher } => match at.fetch(v.data, v.closed) {
             Slice::Found(bytes, may_change) => Outcome::Sample { matched: matcher.matches(bytes), may_change },
             Slice::TooShort => Outcome::Missing { may_change: true },
             Slice::Never => Outcome::Missing { may_change: false },
@@ -228,9 +229,12 @@ pub enum ContentVerdict {
     Accept,
     Reject,
     SilentDrop,
+    /// `tcp-response content close`.
+    Close,
 }
 
-/// `tcp-request content` rules in order, as HAProxy's `tcp_inspect_request()`: a rule whose
+/// `tcp-request content` rules in order, as HAProxy's `tcp_inspect_request()` (and
+/// `tcp-response content` rules, as `tcp_inspect_response()`): a rule whose
 /// condition is undecided (MISS, with or without `unless`) stops the evaluation and waits;
 /// the first rule that applies decides; none means accept.
 pub fn content_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> ContentVerdict {
@@ -247,6 +251,7 @@ pub fn content_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> Con
                 TcpAction::Accept => ContentVerdict::Accept,
                 TcpAction::Reject => ContentVerdict::Reject,
                 TcpAction::SilentDrop => ContentVerdict::SilentDrop,
+                TcpAction::Close => ContentVerdict::Close,
             };
         }
     }

@@ -67,6 +67,14 @@ pub struct BackendHttp {
     /// request used while the session still holds a connection to it.
     #[serde(default)]
     pub prefer_last_server: bool,
+    /// `tcp-response content` rules (mode tcp backends and listens), evaluated as the server's
+    /// first bytes arrive, before they are forwarded.
+    #[serde(default)]
+    pub tcp_response: Vec<super::tcp::TcpRule>,
+    /// `tcp-response inspect-delay`: how long those rules may hold the response (zero: they
+    /// decide at once, when the server connection is established).
+    #[serde(default)]
+    pub response_inspect_delay: std::time::Duration,
 }
 
 /// HAProxy's `http-reuse`: which idle server connections a request may be sent over. An idle
@@ -184,6 +192,10 @@ pub enum AclTest {
     /// `req.ssl_hello_type`: the handshake type of a TLS record at the start of the request
     /// (1: ClientHello).
     SslHelloType(super::tcp::IntMatcher),
+    /// `res.len`: how many response bytes have arrived (`tcp-response content` inspection).
+    ResLen(super::tcp::IntMatcher),
+    /// `res.payload(off,len)`, `res.payload_lv(off1,len1[,off2])`: bytes of the response.
+    ResPayload { at: super::payload::PayloadAt, matcher: super::payload::BytesMatcher },
     /// `so_id`: the id of the listener the connection came through; HAProxy numbers a
     /// proxy's binds from 1 in config order when no `id` is given, and so does hakeeper.
     SoId(super::tcp::IntMatcher),
@@ -212,6 +224,12 @@ impl AclTest {
     /// `tcp-request content` rules and `use_backend` in mode tcp can use.
     pub fn is_content(&self) -> bool {
         matches!(self, AclTest::ReqLen(_) | AclTest::Payload { .. } | AclTest::SslSni(_) | AclTest::SslHelloType(_))
+    }
+
+    /// Whether the test reads the response's first bytes (`res.len`, `res.payload*`), which only
+    /// `tcp-response content` rules can use.
+    pub fn is_response_content(&self) -> bool {
+        matches!(self, AclTest::ResLen(_) | AclTest::ResPayload { .. })
     }
 
     /// Whether the test reads the connection beyond the client's address (ports, destination,

@@ -169,6 +169,17 @@ impl AclTable {
             .map(|a| a.name.as_str())
     }
 
+    /// The first ACL `cond` refers to that a `tcp-response content` rule cannot evaluate:
+    /// neither layer-4 nor response content tests (`res.len`, `res.payload*`).
+    pub fn first_not_response(&self, cond: &Cond) -> Option<&str> {
+        cond.any_of
+            .iter()
+            .flatten()
+            .filter_map(|r| self.acls.get(r.acl))
+            .find(|a| !a.tests.iter().all(|t| t.is_layer4() || t.is_response_content()))
+            .map(|a| a.name.as_str())
+    }
+
     /// The first ACL `cond` refers to that is not made of layer-4 tests only (so that a rule
     /// running before any data cannot use it), by name.
     pub fn first_layer7(&self, cond: &Cond) -> Option<&str> {
@@ -228,6 +239,8 @@ enum Sample {
     Nbsrv(String),
     ReqLen,
     Payload(PayloadAt),
+    ResLen,
+    ResPayload(PayloadAt),
     SrvIsUp(Option<String>, String),
     ConnSlots(Option<String>),
     SoId,
@@ -268,6 +281,8 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         match f {
             "req.payload" | "payload" => return Ok((Sample::Payload(payload::parse_payload_args(arg)?), StrMatch::Exact)),
             "req.payload_lv" | "payload_lv" => return Ok((Sample::Payload(payload::parse_payload_lv_args(arg)?), StrMatch::Exact)),
+            "res.payload" => return Ok((Sample::ResPayload(payload::parse_payload_args(arg)?), StrMatch::Exact)),
+            "res.payload_lv" => return Ok((Sample::ResPayload(payload::parse_payload_lv_args(arg)?), StrMatch::Exact)),
             _ => {}
         }
         if arg.is_empty() || arg.contains(',') || !arg.bytes().all(is_token_byte) {
@@ -305,6 +320,7 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "dst_port" => (Sample::DstPort, StrMatch::Exact),
         "fe_name" => (Sample::FeName, StrMatch::Exact),
         "req.len" | "req_len" => (Sample::ReqLen, StrMatch::Exact),
+        "res.len" => (Sample::ResLen, StrMatch::Exact),
         "connslots" => (Sample::ConnSlots(None), StrMatch::Exact),
         "so_id" => (Sample::SoId, StrMatch::Exact),
         "req.ssl_sni" | "req_ssl_sni" => (Sample::SslSni, StrMatch::Exact),
@@ -316,7 +332,8 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
                 "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, hdr_dir, hdr_dom, path, path_beg, path_end, \
                  path_sub, path_dir, path_dom, url, url_beg, url_end, url_sub, url_dir, url_dom, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
                  srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, req.len, req.ssl_sni, req.ssl_hello_type, req.payload(OFFSET,LENGTH), \
-                 req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), always_true or always_false"
+                 req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), res.len, res.payload(OFFSET,LENGTH), res.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), \
+                 always_true or always_false"
             ))
         }
     })
@@ -499,6 +516,12 @@ pub fn parse_criterion_in(words: &[String], files: Option<&std::path::Path>) -> 
                 if method == Method::Bin { BytesMatcher::Bin(each(&patterns, payload::parse_hex)?) } else { BytesMatcher::Str(text()?) };
             AclTest::Payload { at, matcher }
         }
+        Sample::ResLen => AclTest::ResLen(int()?),
+        Sample::ResPayload(at) => {
+            let matcher =
+                if method == Method::Bin { BytesMatcher::Bin(each(&patterns, payload::parse_hex)?) } else { BytesMatcher::Str(text()?) };
+            AclTest::ResPayload { at, matcher }
+        }
         Sample::Const(v) => AclTest::Const(v),
         Sample::SrvIsUp(backend, server) => AclTest::SrvIsUp { backend, server, id: (usize::MAX, usize::MAX) },
         Sample::ConnSlots(backend) => AclTest::ConnSlots { backend, id: None, ints: int()? },
@@ -525,12 +548,13 @@ impl SampleKind {
             Sample::Header(_) | Sample::Path | Sample::Url | Sample::Method | Sample::Version | Sample::FeName | Sample::SslSni => {
                 SampleKind::Str
             }
-            Sample::Payload(_) => SampleKind::Bin,
+            Sample::Payload(_) | Sample::ResPayload(_) => SampleKind::Bin,
             Sample::Src | Sample::Dst => SampleKind::Addr,
             Sample::SrcPort
             | Sample::DstPort
             | Sample::Nbsrv(_)
             | Sample::ReqLen
+            | Sample::ResLen
             | Sample::ConnSlots(_)
             | Sample::SoId
             | Sample::SslHelloType => SampleKind::Int,
@@ -737,6 +761,21 @@ fn parse_tcp_rule(stage: &str, line: &str, table: &mut AclTable) -> Result<TcpRu
         ["silent-drop"] => TcpAction::SilentDrop,
         [] => return Err(format!("empty tcp-request {stage} rule")),
         [verb, ..] => return Err(format!("tcp-request {stage} action {verb:?} is not supported (accept, reject and silent-drop are)")),
+    };
+    Ok(TcpRule { action, cond })
+}
+
+/// Parses a `tcp-response content` rule (the words after `tcp-response content`):
+/// `accept|reject|close [if|unless COND]`.
+pub fn parse_tcp_response_rule(line: &str, table: &mut AclTable) -> Result<TcpRule, String> {
+    let words = split_words(line)?;
+    let (args, cond) = split_cond(&words, table)?;
+    let action = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["accept"] => TcpAction::Accept,
+        ["reject"] => TcpAction::Reject,
+        ["close"] => TcpAction::Close,
+        [] => return Err("empty tcp-response content rule".into()),
+        [verb, ..] => return Err(format!("tcp-response content action {verb:?} is not supported (accept, reject and close are)")),
     };
     Ok(TcpRule { action, cond })
 }

@@ -229,6 +229,17 @@ pub struct RawProxy {
     /// `req.payload_lv(OFFSET1,LENGTH1[,OFFSET2])`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tcp_request_content: Vec<String>,
+    /// HAProxy's `tcp-response inspect-delay` (backends and listens in mode tcp): how long
+    /// `tcp_response_content` rules may hold the server's first bytes ("2s").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp_response_inspect_delay: Option<String>,
+    /// `tcp-response content` rules in HAProxy's syntax (backends and listens in mode tcp):
+    /// `"reject if { res.payload(0,4) -m str -ERR }"`, `"close if { res.len gt 0 }"`. Evaluated
+    /// when the server connection is established and again as its bytes arrive, until one
+    /// decides or the inspect delay expires; their ACLs may use layer-4 fetches, `res.len`,
+    /// `res.payload(OFFSET,LENGTH)` and `res.payload_lv(OFFSET1,LENGTH1[,OFFSET2])`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tcp_response_content: Vec<String>,
     /// `http-request` rules in HAProxy's syntax: `"deny deny_status 403 if bad"`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub http_request: Vec<String>,

@@ -1,5 +1,5 @@
 //! Layer-4 rules and samples: `tcp-request connection|session|content accept|reject|silent-drop
-//! [if|unless COND]` and the
+//! [if|unless COND]`, `tcp-response content accept|reject|close [if|unless COND]`, and the
 //! integer matching of `src_port`, `dst_port` and `nbsrv()` ACLs (HAProxy's `-m int`).
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,9 @@ pub enum TcpAction {
     /// a TCP_REPAIR close when the worker may, else a reset that dies at the first hop
     /// (TTL 1). Counted in `dreq`, as HAProxy's action counts it at every stage.
     SilentDrop,
+    /// `tcp-response content close`: the server connection is closed at once (no linger);
+    /// what was already read from it still goes to the client, which is then closed too.
+    Close,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

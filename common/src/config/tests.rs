@@ -618,3 +618,35 @@ fn pattern_files_are_read_beside_the_config_at_load() {
     let err = bad.expect("a bad pattern accepted").to_string();
     assert!(err.contains("frontend[0].acls[0].criterion: acl/broken.lst:2: invalid network \"not-a-network\""), "{err}");
 }
+
+#[test]
+fn tcp_response_rules_are_for_tcp_backends_and_read_the_response() {
+    let good = "(\n listen: [(name: \"l\", bind: [\":80\"], tcp_response_inspect_delay: \"1s\",\n  tcp_response_content: [\"reject if { res.payload(0,3) -m str bad }\", \"close if { res.len gt 10 } { src 10.0.0.0/8 }\"],\n  servers: [(name: \"s\", addr: \"127.0.0.1:81\")])],\n)";
+    let loaded = load_str("t.ron", good).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.http.backends[0].tcp_response.len(), 2);
+    assert_eq!(loaded.config.http.backends[0].tcp_response[1].action, crate::config::tcp::TcpAction::Close);
+    assert_error(
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], default_backend: \"b\",\n  tcp_response_content: [\"accept\"])],\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:81\")])],\n)",
+        3,
+        3,
+        "not allowed in a frontend",
+    );
+    assert_error(
+        "(\n backend: [(name: \"b\", mode: http,\n  tcp_response_content: [\"accept\"], servers: [(name: \"s\", addr: \"127.0.0.1:81\")])],\n)",
+        3,
+        3,
+        "mode tcp only",
+    );
+    assert_error(
+        "(\n listen: [(name: \"l\", bind: [\":80\"],\n  tcp_response_content: [\"reject if { req.len gt 1 }\"], servers: [(name: \"s\", addr: \"127.0.0.1:81\")])],\n)",
+        3,
+        26,
+        "reads the request",
+    );
+    assert_error(
+        "(\n listen: [(name: \"l\", bind: [\":80\"], tcp_request_inspect_delay: \"1s\",\n  tcp_request_content: [\"reject if { res.len gt 1 }\"], servers: [(name: \"s\", addr: \"127.0.0.1:81\")])],\n)",
+        3,
+        25,
+        "only `tcp_response_content` rules",
+    );
+}

@@ -14,6 +14,7 @@ mod l7;
 mod lints;
 mod script_user;
 mod tcp_content;
+mod tcp_response;
 mod vrrp_options;
 
 pub use command_line::split_command_line;

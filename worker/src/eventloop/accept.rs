@@ -165,7 +165,8 @@ impl EventLoop {
             let view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
             match tcp_rules::connection_verdict(&h.tcp_connection, &h.acls, &view) {
                 TcpAction::Accept => {}
-                TcpAction::Reject => {
+                // `close` is a tcp-response action; validation keeps it out of these rules.
+                TcpAction::Reject | TcpAction::Close => {
                     let stats = &self.shared.stats.frontends[frontend];
                     Counters::add(&stats.counters.denied_conns, 1);
                     Counters::add(&stats.listeners[bind].counters.denied_conns, 1);

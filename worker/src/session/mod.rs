@@ -161,7 +161,9 @@ impl Session {
     pub fn phase(&self) -> Phase {
         match (self.up.stage, &self.proto) {
             // Content inspection is HAProxy's request analyser: `R`.
-            (_, Proto::Tcp(t)) if t.inspect.is_some() => Phase::Request,
+            (_, Proto::Tcp(t)) if matches!(t.inspect, Some(tcp::inspect::Inspect { of: tcp::inspect::Inspected::Request { .. }, .. })) => {
+                Phase::Request
+            }
             (Stage::Queued { .. }, _) => Phase::Queue,
             (Stage::Assigning | Stage::TurnAround | Stage::Connecting, _) => Phase::Connect,
             (Stage::Established, Proto::Tcp(t)) if t.res.eof && t.res.pending() > 0 => Phase::LastData,

@@ -159,7 +159,7 @@ pub fn fields(row: &Row) -> Vec<String> {
     if row.kind != RowKind::Server {
         f.set("dreq", row.dreq.unwrap_or(0));
     }
-    f.set("dresp", 0);
+    f.set("dresp", row.dresp);
     if row.kind == RowKind::Frontend {
         f.opt("ereq", row.ereq);
         f.opt("dcon", row.dcon);

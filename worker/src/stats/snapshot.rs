@@ -72,6 +72,8 @@ pub struct Row {
     pub dses: Option<u64>,
     /// Frontends only: requests refused by `tcp-request content` rules (`dreq`).
     pub dreq: Option<u64>,
+    /// Responses refused by `tcp-response content` rules (`dresp`).
+    pub dresp: u64,
     pub wretr: Option<u64>,
     pub wredis: Option<u64>,
     pub status: String,
@@ -206,6 +208,7 @@ fn server_rows(config: &Backend, b: usize, iid: usize, stats: &Stats, hub: &Stat
                 dcon: None,
                 dses: None,
                 dreq: None,
+                dresp: get(&c.denied_responses),
                 wretr: Some(get(&c.retries)),
                 wredis: Some(get(&c.redispatches)),
                 status: server_status(up, admin, checked).to_string(),
@@ -256,6 +259,7 @@ fn backend_row(config: &Backend, b: usize, iid: usize, servers: &[Row], stats: &
         dcon: None,
         dses: None,
         dreq: None,
+        dresp: get(&c.denied_responses),
         kind: RowKind::Backend,
         pxname: config.name.clone(),
         svname: "BACKEND".into(),
@@ -319,6 +323,7 @@ impl Snapshot {
                 dcon: Some(get(&c.denied_conns)),
                 dses: Some(get(&c.denied_sessions)),
                 dreq: Some(get(&c.denied_requests)),
+                dresp: get(&c.denied_responses),
                 wretr: None,
                 wredis: None,
                 status: "OPEN".into(),

@@ -24,6 +24,7 @@ struct Inherited {
     reuse: Option<HttpReuse>,
     prefer_last_server: Option<bool>,
     inspect_delay: Option<std::time::Duration>,
+    response_inspect_delay: Option<std::time::Duration>,
 }
 
 /// `pattern_dir`: where ACLs' `-f` pattern files are read from (the config file's directory).
@@ -43,6 +44,7 @@ pub(super) fn http_config(
         ("tcp_request_connection", !d.tcp_request_connection.is_empty()),
         ("tcp_request_session", !d.tcp_request_session.is_empty()),
         ("tcp_request_content", !d.tcp_request_content.is_empty()),
+        ("tcp_response_content", !d.tcp_response_content.is_empty()),
     ] {
         if set {
             c.error(format!("defaults.{field}"), format!("`{field}` is not allowed in defaults; put it in a frontend, listen or backend"));
@@ -57,6 +59,7 @@ pub(super) fn http_config(
         reuse: d.http_reuse.map(reuse_mode),
         prefer_last_server: d.prefer_last_server,
         inspect_delay: c.opt_duration("defaults.tcp_request_inspect_delay", d.tcp_request_inspect_delay.as_ref()),
+        response_inspect_delay: c.opt_duration("defaults.tcp_response_inspect_delay", d.tcp_response_inspect_delay.as_ref()),
     };
     let backend_ids: HashMap<&str, usize> = backends.iter().enumerate().rev().map(|(i, b)| (b.name.as_str(), i)).collect();
 
@@ -123,6 +126,7 @@ pub(super) fn http_config(
             .unwrap_or_default();
         if section == Section::Frontend {
             reject_backend_only(c, &path, p);
+            super::tcp_response::reject_in_frontend(c, &path, p);
         }
         if fe.mode == Mode::Tcp {
             warn_tcp(c, &path, p);
@@ -199,7 +203,14 @@ pub(super) fn http_config(
         if let Some(k) = &cookie_cfg {
             check_server_cookies(c, &path, p, be, k);
         }
-        let mut acls = acls.into_acls();
+        let mut table = acls;
+        let tcp_response = super::tcp_response::parse_rules(c, &path, p, &mut table);
+        let response_inspect_delay = c
+            .opt_duration(&format!("{path}.tcp_response_inspect_delay"), p.tcp_response_inspect_delay.as_ref())
+            .or(inherited.response_inspect_delay)
+            .unwrap_or_default();
+        let mut acls = table.into_acls();
+        super::tcp_response::check_rules(c, &path, be.mode, p, &acls, &tcp_response, response_inspect_delay);
         // A listen's ACLs were checked (and reported) as its frontend half.
         let mut quiet = Checker::default();
         resolve_nbsrv(if section == Section::Listen { &mut quiet } else { c }, &path, &p.name, &mut acls, backends, &backend_ids);
@@ -222,6 +233,8 @@ pub(super) fn http_config(
                 .opt_duration(&format!("{path}.timeout.tunnel"), super::inherit_timeouts(&p.timeout, &d.timeout).tunnel.as_ref()),
             reuse: p.http_reuse.map(reuse_mode).or(inherited.reuse).unwrap_or_default(),
             prefer_last_server: p.prefer_last_server.or(inherited.prefer_last_server).unwrap_or(false),
+            tcp_response,
+            response_inspect_delay,
         });
     }
     http
@@ -306,7 +319,9 @@ fn check_layers(
         // first bytes (HAProxy's switching rules see what inspection waited for).
         for (j, u) in use_backend.iter().enumerate() {
             for acl in acls_of(u.cond.as_ref()) {
-                if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content()) {
+                if acl.tests.iter().any(AclTest::is_response_content) {
+                    c.error(format!("{path}.use_backend[{j}]"), super::tcp_response::response_only(&acl.name));
+                } else if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content()) {
                     c.error(
                         format!("{path}.use_backend[{j}]"),
                         format!(
@@ -337,6 +352,9 @@ fn check_layers(
                         acl.name
                     ),
                 );
+            }
+            if acl.tests.iter().any(AclTest::is_response_content) {
+                c.error(format!("{path}.{field}"), super::tcp_response::response_only(&acl.name));
             }
         }
     }
@@ -399,6 +417,7 @@ fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
         && p.tcp_request_connection.is_empty()
         && p.tcp_request_session.is_empty()
         && p.tcp_request_content.is_empty()
+        && p.tcp_response_content.is_empty()
     {
         c.warn(format!("{path}.acls"), "`acls` are used by no rule hakeeper applies in mode tcp");
     }

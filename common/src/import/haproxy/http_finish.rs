@@ -115,8 +115,8 @@ pub fn check_server_cookies(ctx: &mut Ctx, sections: &mut [Section], removed: &[
     }
 }
 
-/// Drops, as lossy lines, the `tcp-request content` rules of http-mode frontends: hakeeper
-/// runs them in mode tcp only.
+/// Drops, as lossy lines, the `tcp-request content` rules of http-mode frontends and the
+/// `tcp-response content` rules of http-mode backends: hakeeper runs them in mode tcp only.
 pub fn check_tcp_content(ctx: &mut Ctx, sections: &mut [Section], removed: &[bool]) {
     for i in 0..sections.len() {
         if removed[i] || sections[i].proxy.tcp_request_content.is_empty() || mode_of(sections, i) != RawMode::Http {
@@ -129,6 +129,20 @@ pub fn check_tcp_content(ctx: &mut Ctx, sections: &mut [Section], removed: &[boo
                 line,
                 format!("`tcp-request content {rule}` would have decided which connections are accepted"),
                 "hakeeper runs `tcp-request content` rules in mode tcp only",
+            );
+        }
+    }
+    for i in 0..sections.len() {
+        if removed[i] || sections[i].proxy.tcp_response_content.is_empty() || mode_of(sections, i) != RawMode::Http {
+            continue;
+        }
+        let s = &mut sections[i];
+        for (rule, line) in s.proxy.tcp_response_content.drain(..).zip(s.tcp_response_lines.drain(..)) {
+            ctx.notes.lossy(
+                &ctx.file,
+                line,
+                format!("`tcp-response content {rule}` would have decided which responses are forwarded"),
+                "hakeeper runs `tcp-response content` rules in mode tcp only",
             );
         }
     }

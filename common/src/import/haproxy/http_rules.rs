@@ -166,6 +166,59 @@ pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     }
 }
 
+/// `tcp-response content accept|reject|close [if|unless COND]` on layer-4 and response content
+/// fetches and `tcp-response inspect-delay TIME`, in backend and listen sections (and the
+/// delay in defaults); other forms are reported (lossy when they refuse responses).
+pub fn tcp_response(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
+    let what = format!("tcp-response {}", directive(args));
+    let words = [&["tcp-response".to_string()][..], args].concat();
+    match args.first().map(String::as_str) {
+        Some("inspect-delay") => {
+            if !s.kind.serves() && s.kind != Kind::Defaults {
+                ctx.notes.untranslated(
+                    &ctx.file,
+                    n,
+                    format!("`{what}` in a {} section not translated: HAProxy uses it in backends", s.kind.word()),
+                );
+                return;
+            }
+            let [_, value] = args else {
+                ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: expected a time; not translated"));
+                return;
+            };
+            match crate::import::units::haproxy_time(value) {
+                Ok(v) => s.proxy.tcp_response_inspect_delay = Some(v),
+                Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: {e}; not translated")),
+            }
+            return;
+        }
+        Some("content") if s.kind.serves() && matches!(args.get(1).map(String::as_str), Some("accept" | "reject" | "close")) => {}
+        _ => {
+            let why = if s.kind.serves() {
+                "hakeeper has only `tcp-response content accept|reject|close` rules and `tcp-response inspect-delay` yet"
+            } else {
+                "hakeeper takes `tcp-response content` rules in backend and listen sections only (HAProxy too)"
+            };
+            lossy::report(ctx, n, &words, why, format!("`{what}` not translated"));
+            return;
+        }
+    }
+    let text = rule_text(&args[1..]);
+    let meant = format!("`{what}` would have decided which responses are forwarded");
+    match crate::config::http_syntax::parse_tcp_response_rule(&text, &mut s.acl_table) {
+        Ok(rule) => {
+            if let Some(acl) = rule.cond.as_ref().and_then(|c| s.acl_table.first_not_response(c)) {
+                let why = format!("ACL {acl} reads the request or HTTP, which tcp-response content rules cannot evaluate");
+                ctx.notes.lossy(&ctx.file, n, meant, why);
+                return;
+            }
+            s.proxy.tcp_response_content.push(text);
+            s.tcp_response_lines.push(n);
+        }
+        Err(e) => ctx.notes.lossy(&ctx.file, n, meant, format!("hakeeper cannot evaluate it: {e}")),
+    }
+}
+
 /// `tcp-request inspect-delay TIME` in defaults, frontend or listen sections (a backend's
 /// delay serves backend content rules, which hakeeper does not have).
 fn inspect_delay(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], what: &str) {

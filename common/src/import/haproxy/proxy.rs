@@ -60,7 +60,7 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
     // Rules may name `-f` pattern files: read (to check them) from haproxy.cfg's directory,
     // and written with absolute paths, since the RON may be loaded from elsewhere.
     let rule_words;
-    let args = if matches!(kw, "acl" | "use_backend" | "http-request" | "http-response" | "redirect" | "tcp-request") {
+    let args = if matches!(kw, "acl" | "use_backend" | "http-request" | "http-response" | "redirect" | "tcp-request" | "tcp-response") {
         let dir = std::path::Path::new(&ctx.file).parent().unwrap_or(std::path::Path::new(""));
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         s.acl_table.set_pattern_dir(&dir);
@@ -138,9 +138,7 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
         ),
         _ if HTTP_KEYWORDS.contains(&kw) => ctx.notes.untranslated(&ctx.file, n, format!("`{what}` not translated yet (HTTP feature)")),
         ("tcp-request", _) => http_rules::tcp_request(ctx, s, n, args),
-        ("tcp-response", _) => {
-            lossy::report(ctx, n, words, &format!("hakeeper has no `{kw}` rules yet"), format!("`{what}` not translated"))
-        }
+        ("tcp-response", _) => http_rules::tcp_response(ctx, s, n, args),
         _ if lossy::REMOVED_ACCESS.contains(&kw) => lossy::report(ctx, n, words, lossy::REMOVED_WHY, format!("`{what}` not translated")),
         ("bind" | "server" | "default-server" | "default_backend" | "stick" | "stick-table", _) => ctx.notes.untranslated(
             &ctx.file,

@@ -70,6 +70,8 @@ pub struct Section {
     pub use_backend_layer7: Vec<Option<String>>,
     /// Line of each rule, in `proxy.tcp_request_content` order (dropped in mode http).
     pub tcp_content_lines: Vec<usize>,
+    /// Line of each rule, in `proxy.tcp_response_content` order (dropped in mode http).
+    pub tcp_response_lines: Vec<usize>,
     /// `no option httpclose|http-server-close` with no mode of the section's own: it resets the
     /// inherited mode only if that is the one named, which is known once the file is read.
     pub unset_connection: Option<RawHttpConnection>,
@@ -98,6 +100,7 @@ impl Section {
             use_backend_lines: Vec::new(),
             use_backend_layer7: Vec::new(),
             tcp_content_lines: Vec::new(),
+            tcp_response_lines: Vec::new(),
             unset_connection: None,
             legacy_redirects: Vec::new(),
         }

@@ -176,3 +176,43 @@ backend b
     let line_of_first = text.lines().position(|l| l.contains("id 1")).unwrap() + 1;
     assert!(imported.warnings.iter().all(|w| w.line != line_of_first), "the same number is kept silently");
 }
+
+#[test]
+fn tcp_response_content_rules_and_inspect_delay_are_translated() {
+    let text = "\
+defaults
+  mode tcp
+frontend f
+  bind 127.0.0.1:3306
+  tcp-response content reject if { res.len gt 2 }
+  default_backend db
+backend db
+  tcp-response inspect-delay 2s
+  tcp-response content reject if { res.payload(0,4) -m str -ERR }
+  tcp-response content close if { res.len gt 4000 }
+  tcp-response content accept if { src 10.0.0.0/8 }
+  tcp-response content reject if { req.len gt 1 }
+  tcp-response content set-var(sess.x) str(a)
+  server s 10.0.0.2:3306
+backend web
+  mode http
+  tcp-response content reject if { res.len gt 3 }
+  server w 10.0.0.3:80
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    let db = &imported.config.backend[0];
+    assert_eq!(db.tcp_response_inspect_delay.as_deref(), Some("2s"));
+    assert_eq!(
+        db.tcp_response_content,
+        ["reject if { res.payload(0,4) -m str -ERR }", "close if { res.len gt 4000 }", "accept if { src 10.0.0.0/8 }"]
+    );
+    assert_warned(&imported, text, "reject if { req.len", WarningKind::Lossy, "reads the request");
+    assert_warned(&imported, text, "set-var", WarningKind::Untranslated, "not translated");
+    assert_warned(&imported, text, "res.len gt 2", WarningKind::Lossy, "backend and listen");
+    assert_warned(&imported, text, "res.len gt 3", WarningKind::Lossy, "mode tcp only");
+    assert!(imported.config.backend[1].tcp_response_content.is_empty(), "dropped in mode http");
+    let ron = crate::config::to_ron(&imported.config).expect("ron");
+    let loaded = crate::config::load_str("t.ron", &ron).unwrap_or_else(|e| panic!("{e}\n{ron}"));
+    assert_eq!(loaded.config.http.backends[0].tcp_response.len(), 3);
+    assert_eq!(loaded.config.http.backends[0].response_inspect_delay, std::time::Duration::from_secs(2));
+}

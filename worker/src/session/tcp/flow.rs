@@ -76,6 +76,19 @@ impl Flow {
         self.buf.as_ref().is_some_and(|b| b.len() >= BUFFER_SIZE) || self.in_pipe > 0
     }
 
+    /// Drops what waits for the sink and ends the flow: its sink is gone (`tcp-response
+    /// content close` shut the server connection).
+    pub fn discard(&mut self, pools: &mut Pools) {
+        if let Some(b) = self.buf.take() {
+            pools.buffers.give(b);
+        }
+        self.start = 0;
+        self.pipe = None;
+        self.in_pipe = 0;
+        self.eof = true;
+        self.shut = true;
+    }
+
     pub fn done(&self) -> bool {
         self.eof && self.shut
     }

@@ -23,28 +23,37 @@ use crate::tcp_rules::{self, ConnView, ContentVerdict};
 use crate::termination::{Cause, Phase, Termination};
 use std::time::{Duration, Instant};
 
-/// A session under inspection.
+/// A session under inspection: its request (before the backend is chosen) or, once the server
+/// is connected, its response ([`super::response_inspect`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Inspect {
     /// The end of the inspect delay: the rules decide on what has arrived by then.
     pub deadline: Instant,
-    /// The backend the session starts with once accepted (the frontend's default, or a PROXY
-    /// header's choice), not counted in it before then.
-    pub backend: Option<usize>,
+    pub of: Inspected,
+}
+
+/// Which direction is held for the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inspected {
+    /// `tcp-request content`; `backend` is the one the session starts with once accepted (the
+    /// frontend's default, or a PROXY header's choice), not counted in it before then.
+    Request { backend: Option<usize> },
+    /// `tcp-response content`.
+    Response,
 }
 
 impl Session {
-    /// Whether the session is still being inspected.
+    /// Whether the session's request is still being inspected.
     #[inline]
     pub(crate) fn inspecting(&self) -> bool {
-        matches!(&self.proto, Proto::Tcp(t) if t.inspect.is_some())
+        matches!(&self.proto, Proto::Tcp(t) if matches!(t.inspect, Some(Inspect { of: Inspected::Request { .. }, .. })))
     }
 
     /// Starts the inspection of a new session.
     pub(crate) fn tcp_start_inspect(&mut self, ctx: &mut Ctx<'_>, delay: Duration) -> Step {
         let backend = self.up.backend.take();
         if let Proto::Tcp(t) = &mut self.proto {
-            t.inspect = Some(Inspect { deadline: ctx.now + delay, backend });
+            t.inspect = Some(Inspect { deadline: ctx.now + delay, of: Inspected::Request { backend } });
         }
         self.tcp_inspect(ctx)
     }
@@ -56,7 +65,7 @@ impl Session {
         }
         let verdict = {
             let Proto::Tcp(t) = &self.proto else { return Step::Continue };
-            let Some(inspect) = t.inspect else { return Step::Continue };
+            let Some(inspect) = t.inspect.filter(|i| matches!(i.of, Inspected::Request { .. })) else { return Step::Continue };
             let Some(h) = ctx.shared.config.http.frontends.get(self.frontend) else { return Step::Continue };
             let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
             let closed = t.req.eof || t.req.is_full();
@@ -75,7 +84,8 @@ impl Session {
         };
         match verdict {
             ContentVerdict::Wait => Step::Continue,
-            ContentVerdict::Reject => self.content_rejected(ctx),
+            // `close` is a tcp-response action; validation keeps it out of these rules.
+            ContentVerdict::Reject | ContentVerdict::Close => self.content_rejected(ctx),
             ContentVerdict::SilentDrop => {
                 let how = crate::silent_drop::prepare(&self.client, self.client_addr);
                 log::debug!("session {} from {} silently dropped by tcp-request content ({how:?})", self.id, self.client_addr);
@@ -83,7 +93,10 @@ impl Session {
             }
             ContentVerdict::Accept => {
                 if let Proto::Tcp(t) = &mut self.proto {
-                    self.up.backend = t.inspect.take().and_then(|i| i.backend);
+                    self.up.backend = match t.inspect.take() {
+                        Some(Inspect { of: Inspected::Request { backend }, .. }) => backend,
+                        _ => None,
+                    };
                 }
                 self.tcp_connect_backend(ctx)
             }

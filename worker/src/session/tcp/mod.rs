@@ -3,6 +3,7 @@
 
 pub mod flow;
 pub mod inspect;
+mod response_inspect;
 mod switching;
 pub(crate) mod timeouts;
 
@@ -70,6 +71,14 @@ impl Session {
                 if let Proto::Tcp(t) = &mut self.proto {
                     t.server_last = ctx.now;
                 }
+                self.tcp_hold_response(ctx);
+                // HAProxy's response analyser first runs as the connection is established,
+                // before anything is read: without an inspect delay that run decides.
+                if self.holding_response() {
+                    if let response_inspect::Held::End(step) = self.tcp_response_verdict(ctx) {
+                        return step;
+                    }
+                }
                 self.tcp_forward(ctx)
             }
             Progress::Pending => Step::Continue,
@@ -112,8 +121,23 @@ impl Session {
         Step::Continue
     }
 
-    /// Forwards both directions of an established session.
+    /// Forwards both directions of an established session; a response held for
+    /// `tcp-response content` rules is only read until they decide.
     fn tcp_forward(&mut self, ctx: &mut Ctx<'_>) -> Step {
+        let hold = self.holding_response();
+        let step = self.tcp_pump(ctx, hold);
+        if !hold || step != Step::Continue {
+            return step;
+        }
+        match self.tcp_response_verdict(ctx) {
+            response_inspect::Held::Wait => Step::Continue,
+            response_inspect::Held::End(step) => step,
+            response_inspect::Held::Release => self.tcp_pump(ctx, false),
+        }
+    }
+
+    /// One round of pumping both directions (`hold`: the response is read, not written).
+    fn tcp_pump(&mut self, ctx: &mut Ctx<'_>, hold: bool) -> Step {
         let Proto::Tcp(t) = &mut self.proto else { return internal(Phase::Data) };
         let Some(server) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) else {
             return internal(Phase::Data);
@@ -125,7 +149,8 @@ impl Session {
             Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
         };
         t.res.other_done = t.req.done();
-        let down = match t.res.pump(&server.stream, &mut server.ready, Some((&self.client, &mut self.client_ready)), ctx.pools) {
+        let sink = if hold { None } else { Some((&self.client, &mut self.client_ready)) };
+        let down = match t.res.pump(&server.stream, &mut server.ready, sink, ctx.pools) {
             Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Client, e),
@@ -136,7 +161,8 @@ impl Session {
         if up.written > 0 || down.read > 0 {
             t.server_last = ctx.now;
         }
-        let done = t.req.done() && t.res.done();
+        // A held response whose server closed is not done until the rules let it through.
+        let done = t.req.done() && t.res.done() && !hold;
         if up.read > 0 {
             self.count_in(ctx, up.read);
         }

@@ -63,6 +63,9 @@ impl Session {
     pub(crate) fn tcp_on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
         // The inspect delay is over: the content rules decide on what has arrived.
         if self.inspect_deadline().is_some_and(|d| d <= ctx.now) {
+            if self.holding_response() {
+                return self.tcp_progress(ctx);
+            }
             return self.tcp_inspect(ctx);
         }
         if let Some(p) = self.upstream_deadline(ctx) {
