@@ -187,3 +187,54 @@ fn a_response_refused_by_tcp_response_content_never_reaches_the_client() {
     // As HAProxy 2.6.12 logs it: `PD`, and the 4 bytes read from the server ("bad\n").
     assert!(line.contains(" PD ") && line.contains(" 4 PD "), "the reject's log line: {line}");
 }
+
+#[test]
+fn a_tcp_frontend_using_an_http_backend_is_upgraded_and_logs_each_request() {
+    let dir = TempDir::new("tcp-upgrade");
+    let web = harness::differential_backends::EchoHttp::start("web");
+    let (port, stats_port) = (free_port(), free_port());
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (timeout: (connect: "1s", client: "10s", server: "10s")),
+  frontend: [(name: "raw", bind: ["127.0.0.1:{port}"], mode: tcp, log_format: tcplog, default_backend: "web")],
+  backend: [(name: "web", mode: http, forwardfor: (), http_request: ["set-header X-Up yes"],
+             servers: [(name: "w", addr: "{}")])],
+  stats: (bind: "127.0.0.1:{stats_port}", uri: "/admin", auth: [("mldn", "java")]),
+)"#,
+            web.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || listening(port)), "not listening:\n{}", hk.log_text());
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+
+    // Two requests on one connection: both HTTP, with the backend's rules and forwardfor.
+    let mut c = HttpClient::connect(addr).expect("connect");
+    for _ in 0..2 {
+        let a = c.get("x", "").expect("a response through the upgraded connection");
+        assert_eq!((a.status, a.server()), (200, "web"));
+        assert!(a.body.contains("seen=x-up: yes") && a.body.contains("seen=x-forwarded-for: 127.0.0.1"), "{}", a.body);
+    }
+    drop(c);
+    // One tcplog line per request, as HAProxy 2.6 writes one per stream.
+    assert!(
+        wait_until(Duration::from_secs(3), || hk.log_text().lines().filter(|l| l.contains(" raw web/w ") && l.contains(" -- ")).count()
+            == 2),
+        "{}",
+        hk.log_text()
+    );
+
+    // Not HTTP: 400, as HAProxy answers an upgraded connection.
+    let mut bad = TcpStream::connect(addr).expect("connect");
+    bad.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    bad.write_all(b"\x16\x03\x01garbage\r\n\r\n").expect("send");
+    let mut got = Vec::new();
+    let _ = bad.read_to_end(&mut got);
+    assert!(got.starts_with(b"HTTP/1.1 400"), "{:?}", String::from_utf8_lossy(&got));
+}

@@ -370,7 +370,9 @@ fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
                 let fe = frontend(c, &path, p, d, default_backend);
                 if let Some(b) = fe.default_backend.and_then(|id| backends.get(id)) {
                     let b: &Backend = b;
-                    if b.mode != fe.mode {
+                    // A mode tcp frontend may use an http backend: the connection is upgraded
+                    // to HTTP once the backend is chosen, as HAProxy 2.6 does. Not the reverse.
+                    if fe.mode == Mode::Http && b.mode == Mode::Tcp {
                         c.error(
                             format!("{path}.mode"),
                             format!(

@@ -111,8 +111,16 @@ impl Session {
         // The previous request's server timings must not show in this request's log line.
         self.up.queue_left = None;
         self.up.established_at = None;
-        let conn = self.http_conn_view(shared, &[&fe_http.acls]);
-        let b = match route_request(fe, fe_http, &mut head, client, conn.as_ref()) {
+        let routed = match self.upgraded_backend(ctx) {
+            // A mode tcp frontend upgraded to HTTP: no HTTP rules of its own, the backend chosen.
+            Some(Some(b)) => Routed::Backend(b),
+            Some(None) => Routed::Reply(error_reply(503, Some(fe_http), None, Termination::new(Cause::ServerAbort, Phase::Connect), true)),
+            None => {
+                let conn = self.http_conn_view(shared, &[&fe_http.acls]);
+                route_request(fe, fe_http, &mut head, client, conn.as_ref())
+            }
+        };
+        let b = match routed {
             Routed::Backend(b) => b,
             Routed::Reply(r) => return self.http_reply(ctx, r),
         };

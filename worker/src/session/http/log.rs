@@ -22,6 +22,9 @@ impl Session {
         }
         h.logged = true;
         let fe = &shared.config.frontends[self.frontend];
+        if fe.log && fe.log_format == Some(LogFormat::Tcplog) && fe.mode == hakeeper_common::config::Mode::Tcp {
+            return self.upgraded_tcplog(shared, termination, now);
+        }
         if !fe.log || fe.log_format != Some(LogFormat::Httplog) || !::log::log_enabled!(::log::Level::Info) {
             return;
         }
@@ -64,6 +67,45 @@ impl Session {
             termination,
             counts,
             request_line: h.request_line.as_deref(),
+        }
+        .line();
+        ::log::info!("{line}");
+    }
+
+    /// A transaction of a mode tcp frontend upgraded to HTTP, in its `tcplog` format: one line
+    /// per request, as HAProxy 2.6 logs each stream (timers from the request's wait).
+    fn upgraded_tcplog(&mut self, shared: &Shared, termination: Termination, now: Instant) {
+        if !::log::log_enabled!(::log::Level::Info) {
+            return;
+        }
+        let fe = &shared.config.frontends[self.frontend];
+        let Some(h) = self.proto.http() else { return };
+        if fe.dontlognull && h.request_start.is_none() {
+            return;
+        }
+        let log_backend = h.log_backend;
+        let counts = self.log_counts(shared, log_backend);
+        let backend = log_backend.map(|b| &shared.config.backends[b]);
+        let server = match (backend, self.up.target) {
+            (Some(b), Some(t)) if self.up.queue_left.is_some() => Some(b.servers[t].name.as_str()),
+            _ => None,
+        };
+        let start = h.wait_start;
+        let line = crate::tcplog::TcpLog {
+            client: self.client_addr,
+            accepted: if h.requests == 0 { self.accepted_wall } else { h.request_wall },
+            frontend: &fe.name,
+            backend: backend.map_or(fe.name.as_str(), |b| b.name.as_str()),
+            server,
+            queue_ms: self.up.queue_left.map(|q| millis(q.saturating_duration_since(start))),
+            connect_ms: match (self.up.queue_left, self.up.established_at) {
+                (Some(q), Some(e)) => Some(millis(e.saturating_duration_since(q))),
+                _ => None,
+            },
+            total_ms: millis(now.saturating_duration_since(start)),
+            bytes: h.bytes_out,
+            termination,
+            counts,
         }
         .line();
         ::log::info!("{line}");

@@ -208,6 +208,15 @@ impl HttpState {
 }
 
 impl HttpState {
+    /// The start of an upgraded TCP session (see `session::tcp::upgrade`): what the client
+    /// sent while the connection was TCP is the start of its first request.
+    pub fn take_upgraded(&mut self, read: &[u8], eof: bool, pools: &mut crate::buffer::Pools) {
+        if !read.is_empty() {
+            self.cin.extend(read, pools);
+        }
+        self.client_eof = eof;
+    }
+
     /// Gives the buffers that hold nothing back to the thread's pool (all of them when the
     /// session ends), so that an idle keep-alive client holds none.
     pub fn release_buffers(&mut self, pools: &mut crate::buffer::Pools, all: bool) {

@@ -6,6 +6,7 @@ pub mod inspect;
 mod response_inspect;
 mod switching;
 pub(crate) mod timeouts;
+mod upgrade;
 
 use super::upstream::Progress;
 use super::{Ctx, Proto, Session, Side, Stage, Step};
@@ -59,6 +60,9 @@ impl Session {
         self.tcp_choose_backend(ctx);
         if self.up.backend.is_none() {
             return Step::Close(Termination::new(Cause::ServerAbort, Phase::Connect));
+        }
+        if self.tcp_backend_is_http(ctx) {
+            return self.tcp_upgrade_to_http(ctx);
         }
         let p = self.assign(ctx, None);
         self.tcp_upstream(ctx, p)
