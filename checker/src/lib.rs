@@ -11,6 +11,7 @@ mod mysql;
 mod notify_command;
 mod notify_lanes;
 mod probe;
+mod probe_tls;
 mod report;
 mod rng;
 mod run_as;
