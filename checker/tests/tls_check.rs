@@ -5,7 +5,7 @@
 
 mod support;
 #[allow(dead_code)]
-#[path = "support/tls.rs"]
+#[path = "../../tests/harness/pki.rs"]
 mod tls;
 
 use hakeeper_common::config::{CheckTls, HealthCheck, Server, ServerTls, Sni, TlsMaterial, TlsVersion, Verify};

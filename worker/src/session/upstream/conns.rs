@@ -10,6 +10,8 @@
 //! something unasked: it is closed, as HAProxy does. Threads never take each other's
 //! connections, so `pool-low-conn` only keeps that many per thread from being purged.
 
+use super::tls::{ServerClients, TlsConn};
+use crate::buffer::{Buf, Pools, ReadOutcome};
 use crate::counters::Stats;
 use crate::ready::Ready;
 use hakeeper_common::config::{Backend, Global, HttpReuse, ServerPool};
@@ -46,9 +48,41 @@ pub struct ServerConn {
     /// Requests sent on it.
     pub requests: u32,
     state: State,
+    /// `ssl`: the TLS layer over `stream` (see [`super::tls`]).
+    pub tls: Option<Box<TlsConn>>,
+    /// The SNI it was opened with: only requests wanting the same one reuse it.
+    pub sni: Option<Box<str>>,
+    /// The TCP connection is established (with TLS, the handshake may still run).
+    pub connected: bool,
 }
 
 impl ServerConn {
+    /// Reads what the server sent (decrypted under TLS) into `buf`.
+    pub fn recv_into(&mut self, buf: &mut Buf, pools: &mut Pools) -> io::Result<ReadOutcome> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.recv(&self.stream, &mut self.ready, buf, pools),
+            None => buf.recv(&self.stream, &mut self.ready, pools),
+        }
+    }
+
+    /// Writes `buf` to the server (encrypted under TLS); returns the bytes taken.
+    pub fn flush_from(&mut self, buf: &mut Buf) -> io::Result<usize> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.flush(&self.stream, &mut self.ready, buf),
+            None => buf.flush(&self.stream, &mut self.ready),
+        }
+    }
+
+    /// Half-closes towards the server (close_notify first under TLS).
+    pub fn shutdown_write(&mut self) {
+        match self.tls.as_mut() {
+            Some(tls) => tls.shutdown_write(&self.stream, &mut self.ready),
+            None => {
+                let _ = self.stream.shutdown(std::net::Shutdown::Write);
+            }
+        }
+    }
+
     /// Proved reusable: it has carried a request that was not its first (HAProxy's "safe"
     /// list, `H1S_F_NOT_FIRST`).
     fn safe(&self) -> bool {
@@ -98,6 +132,8 @@ pub struct ServerConns {
     /// (HAProxy's `pool_low_count` / `pool_high_count`).
     fd_low: u64,
     fd_high: u64,
+    /// The servers' TLS clients (`ssl`).
+    clients: ServerClients,
 }
 
 /// The descriptors in use: the sessions' client sockets and the server connections.
@@ -119,12 +155,15 @@ impl ServerConns {
             next_purge: None,
             fd_low: maxsock * u64::from(low) / 100,
             fd_high: maxsock * u64::from(high) / 100,
+            clients: ServerClients::new(backends),
         }
     }
 
     /// Starts a non-blocking connect for `session`; the connection is busy from the start. Over
     /// `pool_high_count` descriptors, an idle connection to the same server goes first, as
-    /// HAProxy's `connect_server()` kills one.
+    /// HAProxy's `connect_server()` kills one. A TLS server's connection gets its TLS layer
+    /// (sending `sni`) now; the handshake starts once the TCP connection is up.
+    #[allow(clippy::too_many_arguments)]
     pub fn connect(
         &mut self,
         registry: &Registry,
@@ -132,8 +171,17 @@ impl ServerConns {
         backend: usize,
         server: usize,
         session: usize,
+        sni: Option<&str>,
         stats: &Stats,
     ) -> io::Result<usize> {
+        let tls = match self.clients.get(backend, server) {
+            Ok(None) => None,
+            Ok(Some(client)) => {
+                let conn = client.connect(sni).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+                Some(Box::new(TlsConn::new(conn)))
+            }
+            Err(why) => return Err(io::Error::new(io::ErrorKind::InvalidInput, why.to_string())),
+        };
         if used_fds(stats) > self.fd_high {
             if let Some(&oldest) = self.idle.get(backend).and_then(|b| b.get(server)).and_then(|l| l.first()) {
                 self.close(oldest, stats);
@@ -153,6 +201,9 @@ impl ServerConns {
             serial,
             requests: 0,
             state: State::Busy { session },
+            sni: if tls.is_some() { sni.map(Box::from) } else { None },
+            tls,
+            connected: false,
         });
         stats.server_conns.fetch_add(1, Relaxed);
         count_busy(stats, backend, server);
@@ -276,7 +327,17 @@ impl ServerConns {
 
     /// An idle connection to `server` for a request of `session` (slab key), chosen as
     /// `http-reuse` says (see [`HttpReuse`]); `first`: the client connection's first request.
-    pub fn take(&mut self, backend: usize, server: usize, reuse: HttpReuse, first: bool, session: usize, stats: &Stats) -> Option<usize> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn take(
+        &mut self,
+        backend: usize,
+        server: usize,
+        reuse: HttpReuse,
+        first: bool,
+        session: usize,
+        sni: Option<&str>,
+        stats: &Stats,
+    ) -> Option<usize> {
         // Whether a safe connection is wanted, in order of preference.
         let order: &[bool] = match (reuse, first) {
             (HttpReuse::Never, _) => &[],
@@ -287,7 +348,9 @@ impl ServerConns {
         let list = self.idle.get(backend)?.get(server)?;
         // One parked before the server's last stop is closed by the next sweep, not reused.
         let epoch = stats.backends[backend].servers[server].stopped_epoch.load(Relaxed);
-        let usable = |c: &ServerConn, safe: bool| c.safe() == safe && matches!(c.state, State::Idle { epoch: e, .. } if e == epoch);
+        let usable = |c: &ServerConn, safe: bool| {
+            c.safe() == safe && c.sni.as_deref() == sni && matches!(c.state, State::Idle { epoch: e, .. } if e == epoch)
+        };
         let found = order.iter().find_map(|&safe| list.iter().rposition(|&k| self.conns.get(k).is_some_and(|c| usable(c, safe))));
         let i = found?;
         let key = self.idle[backend][server].remove(i);
@@ -297,10 +360,22 @@ impl ServerConns {
     }
 
     /// The session's own idle connection (`http-reuse never`), if still open and to `server`.
-    pub fn take_private(&mut self, r: ConnRef, backend: usize, server: usize, session: usize, stats: &Stats) -> Option<usize> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn take_private(
+        &mut self,
+        r: ConnRef,
+        backend: usize,
+        server: usize,
+        session: usize,
+        sni: Option<&str>,
+        stats: &Stats,
+    ) -> Option<usize> {
         let c = self.conns.get(r.key)?;
-        let ok =
-            c.serial == r.serial && c.backend == backend && c.server == server && matches!(c.state, State::Idle { private: Some(_), .. });
+        let ok = c.serial == r.serial
+            && c.backend == backend
+            && c.server == server
+            && c.sni.as_deref() == sni
+            && matches!(c.state, State::Idle { private: Some(_), .. });
         if !ok {
             return None;
         }

@@ -1,0 +1,127 @@
+//! Re-encryption (`server … ssl`): hakeeper's plain HTTP bind in front of TLS servers (a rustls
+//! backend with certificates the test makes with openssl). Verified connections carry requests
+//! (curl through); a certificate from another CA is a failed connect (503, `SC--`, the reason
+//! logged, `econ` counted); `verify: none` accepts it; the SNI is the configured one, per
+//! request with `req.hdr(host)`; keep-alive requests reuse one TLS connection, and never one
+//! opened with another SNI.
+
+mod harness;
+
+use harness::differential_haproxy::listening;
+use harness::pki::{openssl_available, Pki};
+use harness::process::{free_port, output_within, wait_until, Appliance, TempDir};
+use harness::stats::{http, MLDN};
+use harness::tls_backend::TlsBackend;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+/// `curl` GETs of `urls` on one client connection (keep-alive): (status codes, bodies).
+fn curl(urls: &[String], host: Option<&str>) -> (Vec<u16>, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "--max-time", "10", "-w", "|%{http_code}\n"]);
+    if let Some(h) = host {
+        cmd.args(["-H", &format!("Host: {h}")]);
+    }
+    cmd.args(urls);
+    let out = output_within(cmd, Duration::from_secs(15)).expect("run curl (tests/install-deps installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let codes = text.lines().filter_map(|l| l.rsplit_once('|')).filter_map(|(_, c)| c.parse().ok()).collect();
+    (codes, text)
+}
+
+/// A column of one server's row in the stats CSV.
+fn server_stat(stats: SocketAddr, backend: &str, server: &str, column: &str) -> u64 {
+    let csv = http(stats, "GET", "/admin;csv", Some(MLDN), None).expect("stats csv").body;
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let col = header.iter().position(|c| *c == column).unwrap_or_else(|| panic!("no {column} column"));
+    let row = csv.lines().find(|l| l.starts_with(&format!("{backend},{server},"))).unwrap_or_else(|| panic!("no row {backend}/{server}"));
+    row.split(',').nth(col).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{column} of {backend}/{server} is not a number"))
+}
+
+#[test]
+fn re_encryption_verifies_sends_sni_and_reuses_tls_connections() {
+    if !openssl_available("re_encryption_verifies_sends_sni_and_reuses_tls_connections") {
+        return;
+    }
+    let pki = Pki::new(&["app.example", "www.example", "other.example"]);
+    let (good, wrong, lax, per_host) = (
+        TlsBackend::start(&pki.path("server.crt"), &pki.path("server.key")),
+        TlsBackend::start(&pki.path("server.crt"), &pki.path("server.key")),
+        TlsBackend::start(&pki.path("server.crt"), &pki.path("server.key")),
+        TlsBackend::start(&pki.path("server.crt"), &pki.path("server.key")),
+    );
+    let dir = TempDir::new("tls-upstream");
+    let ports = [free_port(), free_port(), free_port(), free_port()];
+    let stats_port = free_port();
+    let (ca, other) = (pki.path("ca.pem").display().to_string(), pki.path("other-ca.pem").display().to_string());
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, log_format: httplog, retries: 1, timeout: (connect: "2s", client: "5s", server: "5s")),
+  frontend: [(name: "fe_good", bind: ["127.0.0.1:{}"], default_backend: "good"),
+             (name: "fe_wrong", bind: ["127.0.0.1:{}"], default_backend: "wrong"),
+             (name: "fe_lax", bind: ["127.0.0.1:{}"], default_backend: "lax"),
+             (name: "fe_host", bind: ["127.0.0.1:{}"], default_backend: "per_host")],
+  backend: [(name: "good", servers: [(name: "s1", addr: "{}",
+                 ssl: (verify: required, ca_file: "{ca}", sni: "str(app.example)", alpn: ["http/1.1"]))]),
+            (name: "wrong", servers: [(name: "s1", addr: "{}",
+                 ssl: (ca_file: "{other}", sni: "str(app.example)"))]),
+            (name: "lax", servers: [(name: "s1", addr: "{}", ssl: (verify: none, ca_file: "{other}"))]),
+            (name: "per_host", http_reuse: always,
+             servers: [(name: "s1", addr: "{}", ssl: (ca_file: "{ca}", sni: "req.hdr(host)"))])],
+  stats: (bind: "127.0.0.1:{stats_port}", uri: "/admin", auth: [("mldn", "java")]),
+)"#,
+            ports[0], ports[1], ports[2], ports[3], good.addr, wrong.addr, lax.addr, per_host.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(
+        wait_until(Duration::from_secs(10), || ports.iter().chain([&stats_port]).all(|p| listening(*p))),
+        "not listening:\n{}",
+        hk.log_text()
+    );
+    let url = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
+
+    // Verified, with the configured SNI; three keep-alive requests, one TLS connection.
+    let (codes, text) = curl(&[url(ports[0], "/a"), url(ports[0], "/b"), url(ports[0], "/c")], None);
+    assert_eq!(codes, [200, 200, 200], "{text}\n{}", hk.log_text());
+    assert_eq!(text.matches("sni=app.example conn=1").count(), 3, "{text}");
+    assert_eq!(good.handshakes(), 1, "keep-alive requests reuse the TLS connection");
+    assert_eq!(good.snis(), [Some("app.example".to_string())]);
+
+    // A certificate from another CA: no request reaches the server; 503, SC--, why, econ.
+    let (codes, text) = curl(&[url(ports[1], "/")], None);
+    assert_eq!(codes, [503], "{text}");
+    assert_eq!(wrong.handshakes(), 0);
+    assert!(hk.wait_for_log("Connection to server wrong/s1 failed: SSL handshake failure", Duration::from_secs(5)), "{}", hk.log_text());
+    assert!(hk.log_text().contains("UnknownIssuer"), "{}", hk.log_text());
+    assert!(hk.wait_for_log(" fe_wrong wrong/s1 ", Duration::from_secs(5)), "{}", hk.log_text());
+    let line = hk.log_text().lines().find(|l| l.contains(" fe_wrong wrong/s1 ")).unwrap_or_default().to_string();
+    assert!(line.contains(" 503 ") && line.contains(" SC-- "), "httplog line: {line}");
+    assert_eq!(server_stat(SocketAddr::from(([127, 0, 0, 1], stats_port)), "wrong", "s1", "econ"), 1);
+
+    // verify: none accepts it (and sends no SNI: none is configured).
+    let (codes, text) = curl(&[url(ports[2], "/")], None);
+    assert_eq!(codes, [200], "{text}\n{}", hk.log_text());
+    assert_eq!(lax.snis(), [None]);
+
+    // SNI from the Host header, per request; an idle connection is reused only for its own SNI.
+    let (codes, text) = curl(&[url(ports[3], "/")], Some("www.example"));
+    assert_eq!((codes, text.contains("sni=www.example conn=1")), (vec![200], true), "{text}\n{}", hk.log_text());
+    let (codes, text) = curl(&[url(ports[3], "/")], Some("other.example"));
+    assert_eq!((codes, text.contains("sni=other.example conn=2")), (vec![200], true), "{text}");
+    let (codes, text) = curl(&[url(ports[3], "/")], Some("www.example"));
+    assert_eq!((codes, text.contains("sni=www.example conn=1")), (vec![200], true), "reused by SNI (http-reuse always): {text}");
+    assert_eq!(per_host.handshakes(), 2);
+    // A name the certificate does not carry fails verification.
+    let (codes, _) = curl(&[url(ports[3], "/")], Some("evil.example"));
+    assert_eq!(codes, [503]);
+    assert!(hk.wait_for_log("not valid for name", Duration::from_secs(5)), "{}", hk.log_text());
+    hk.terminate(Duration::from_secs(10));
+}
