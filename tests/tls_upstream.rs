@@ -45,6 +45,8 @@ fn re_encryption_verifies_sends_sni_and_reuses_tls_connections() {
         return;
     }
     let pki = Pki::new(&["app.example", "www.example", "other.example"]);
+    let tcp = TlsBackend::start(&pki.path("server.crt"), &pki.path("server.key"));
+    let tcp_port = free_port();
     let (good, wrong, lax, per_host) = (
         TlsBackend::start(&pki.path("server.crt"), &pki.path("server.key")),
         TlsBackend::start(&pki.path("server.crt"), &pki.path("server.key")),
@@ -73,16 +75,26 @@ fn re_encryption_verifies_sends_sni_and_reuses_tls_connections() {
             (name: "lax", servers: [(name: "s1", addr: "{}", ssl: (verify: none, ca_file: "{other}"))]),
             (name: "per_host", http_reuse: always,
              servers: [(name: "s1", addr: "{}", ssl: (ca_file: "{ca}", sni: "req.hdr(host)"))])],
+  listen: [(name: "tcp_tls", mode: tcp, log_format: tcplog, bind: ["127.0.0.1:{tcp_port}"],
+            servers: [(name: "s1", addr: "{tcp}", ssl: (ca_file: "{ca}", sni: "str(app.example)"))])],
   stats: (bind: "127.0.0.1:{stats_port}", uri: "/admin", auth: [("mldn", "java")]),
 )"#,
-            ports[0], ports[1], ports[2], ports[3], good.addr, wrong.addr, lax.addr, per_host.addr
+            ports[0],
+            ports[1],
+            ports[2],
+            ports[3],
+            good.addr,
+            wrong.addr,
+            lax.addr,
+            per_host.addr,
+            tcp = tcp.addr,
         ),
     )
     .expect("write config");
     let mut hk = Appliance::start(&config, &dir.file("h.log"));
     hk.wait_for_children(&["worker"], Duration::from_secs(10));
     assert!(
-        wait_until(Duration::from_secs(10), || ports.iter().chain([&stats_port]).all(|p| listening(*p))),
+        wait_until(Duration::from_secs(10), || ports.iter().chain([&stats_port, &tcp_port]).all(|p| listening(*p))),
         "not listening:\n{}",
         hk.log_text()
     );
@@ -123,5 +135,13 @@ fn re_encryption_verifies_sends_sni_and_reuses_tls_connections() {
     let (codes, _) = curl(&[url(ports[3], "/")], Some("evil.example"));
     assert_eq!(codes, [503]);
     assert!(hk.wait_for_log("not valid for name", Duration::from_secs(5)), "{}", hk.log_text());
+
+    // mode tcp: the bytes are re-encrypted as they are; two requests on one client connection
+    // travel on its one TLS connection, and the client's close ends it.
+    let (codes, text) = curl(&[url(tcp_port, "/a"), url(tcp_port, "/b")], None);
+    assert_eq!(codes, [200, 200], "{text}\n{}", hk.log_text());
+    assert_eq!(text.matches("sni=app.example conn=1").count(), 2, "{text}");
+    assert_eq!(tcp.snis(), [Some("app.example".to_string())]);
+    assert!(hk.wait_for_log(" tcp_tls tcp_tls/s1 ", Duration::from_secs(5)), "a tcplog line:\n{}", hk.log_text());
     hk.terminate(Duration::from_secs(10));
 }

@@ -18,7 +18,7 @@ use hakeeper_common::config::{Backend, Global, HttpReuse, ServerPool};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
 use slab::Slab;
-use std::io;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -70,6 +70,46 @@ impl ServerConn {
         match self.tls.as_mut() {
             Some(tls) => tls.flush(&self.stream, &mut self.ready, buf),
             None => buf.flush(&self.stream, &mut self.ready),
+        }
+    }
+
+    /// Writes plaintext `data` (encrypted under TLS), and any records still queued; returns the
+    /// bytes taken (0: the socket or the TLS buffer is full until the next event).
+    pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.send(&self.stream, &mut self.ready, data),
+            None if data.is_empty() => Ok(0),
+            None => match (&self.stream).write(data) {
+                Ok(n) => Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.ready.writable = false;
+                    Ok(0)
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Appends up to `max` bytes the server sent (decrypted under TLS) to `out`: `Some(0)` at
+    /// the end of the stream, `None` when nothing came.
+    pub fn recv_plain(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<Option<usize>> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.recv_plain(&self.stream, &mut self.ready, out, max),
+            None => {
+                if !self.ready.readable {
+                    return Ok(None);
+                }
+                match crate::buffer::recv_spare(&self.stream, out, max) {
+                    Ok(0) => Ok(Some(0)),
+                    Ok(n) => Ok(Some(n)),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.ready.readable = false;
+                        Ok(None)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
         }
     }
 

@@ -154,27 +154,41 @@ impl TlsConn {
         Ok(())
     }
 
-    /// Reads decrypted bytes into `buf` (as [`Buf::recv`] does from a plain socket), until `buf`
-    /// is full or the socket is drained (edge-triggered: `ready.readable` then reads false).
+    /// Reads decrypted bytes into `buf` (as [`Buf::recv`] does from a plain socket).
     pub fn recv(&mut self, stream: &TcpStream, ready: &mut Ready, buf: &mut Buf, pools: &mut Pools) -> io::Result<ReadOutcome> {
+        let room = buf.room();
+        if room == 0 {
+            return Ok(ReadOutcome::Empty);
+        }
+        Ok(match self.recv_plain(stream, ready, buf.tail(pools), room)? {
+            Some(0) => ReadOutcome::Eof,
+            Some(n) => ReadOutcome::Data(n),
+            None => ReadOutcome::Empty,
+        })
+    }
+
+    /// Appends up to `max` decrypted bytes to `out`, until `max` or the socket is drained
+    /// (edge-triggered: `ready.readable` then reads false). `Some(0)` at the end of the stream,
+    /// `None` when nothing came.
+    pub fn recv_plain(&mut self, stream: &TcpStream, ready: &mut Ready, out: &mut Vec<u8>, max: usize) -> io::Result<Option<usize>> {
         let mut chunk = [0u8; 16 * 1024];
         let mut total = 0;
         loop {
             self.pump(stream, ready, false).map_err(into_io)?;
-            let want = buf.room().min(chunk.len());
+            let want = (max - total).min(chunk.len());
             if want == 0 {
                 break;
             }
             match self.conn.reader().read(&mut chunk[..want]) {
-                Ok(0) if total == 0 => return Ok(ReadOutcome::Eof),
+                Ok(0) if total == 0 => return Ok(Some(0)),
                 Ok(0) => break,
                 Ok(n) => {
-                    buf.extend(&chunk[..n], pools);
+                    out.extend_from_slice(&chunk[..n]);
                     total += n;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     if self.socket_eof && total == 0 {
-                        return Ok(ReadOutcome::Eof);
+                        return Ok(Some(0));
                     }
                     // Drained, or rustls wants nothing more now: wait for the next event.
                     if !ready.readable || self.socket_eof || !self.conn.wants_read() {
@@ -182,12 +196,20 @@ impl TlsConn {
                     }
                 }
                 // Closed without close_notify: many servers do; the framing tells a truncated body.
-                Err(e) if e.kind() == ErrorKind::UnexpectedEof && total == 0 => return Ok(ReadOutcome::Eof),
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof && total == 0 => return Ok(Some(0)),
                 Err(e) if e.kind() == ErrorKind::UnexpectedEof => break,
                 Err(e) => return Err(e),
             }
         }
-        Ok(if total > 0 { ReadOutcome::Data(total) } else { ReadOutcome::Empty })
+        Ok((total > 0).then_some(total))
+    }
+
+    /// Takes what rustls accepts of `data` (its buffer of unsent data is bounded) and writes
+    /// records while the socket takes them; returns the bytes taken.
+    pub fn send(&mut self, stream: &TcpStream, ready: &mut Ready, data: &[u8]) -> io::Result<usize> {
+        let n = if data.is_empty() { 0 } else { self.conn.writer().write(data)? };
+        self.write_records(stream, ready)?;
+        Ok(n)
     }
 
     /// Encrypts what `buf` holds and writes what the socket takes; returns the bytes taken
