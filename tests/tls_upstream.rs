@@ -145,3 +145,48 @@ fn re_encryption_verifies_sends_sni_and_reuses_tls_connections() {
     assert!(hk.wait_for_log(" tcp_tls tcp_tls/s1 ", Duration::from_secs(5)), "a tcplog line:\n{}", hk.log_text());
     hk.terminate(Duration::from_secs(10));
 }
+
+#[test]
+fn client_certificate_is_shown_to_servers_that_require_one() {
+    if !openssl_available("client_certificate_is_shown_to_servers_that_require_one") {
+        return;
+    }
+    let pki = Pki::new(&["app.example"]);
+    let (cert, key, ca) = (pki.path("server.crt"), pki.path("server.key"), pki.path("ca.pem"));
+    let (with, without) =
+        (TlsBackend::start_requiring_client_cert(&cert, &key, &ca), TlsBackend::start_requiring_client_cert(&cert, &key, &ca));
+    let dir = TempDir::new("tls-upstream-crt");
+    let (p1, p2) = (free_port(), free_port());
+    let (ca, crt) = (ca.display().to_string(), pki.path("client.pem").display().to_string());
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, log_format: httplog, retries: 0, timeout: (connect: "2s", client: "5s", server: "5s")),
+  frontend: [(name: "fe_crt", bind: ["127.0.0.1:{p1}"], default_backend: "crt"),
+             (name: "fe_none", bind: ["127.0.0.1:{p2}"], default_backend: "none")],
+  backend: [(name: "crt", servers: [(name: "s1", addr: "{}", ssl: (ca_file: "{ca}", sni: "str(app.example)", crt: "{crt}"))]),
+            (name: "none", servers: [(name: "s1", addr: "{}", ssl: (ca_file: "{ca}", sni: "str(app.example)"))])],
+)"#,
+            with.addr, without.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || listening(p1) && listening(p2)), "not listening:\n{}", hk.log_text());
+    let (codes, text) = curl(&[format!("http://127.0.0.1:{p1}/")], None);
+    assert_eq!(codes, [200], "{text}\n{}", hk.log_text());
+    // Without one the server refuses it. Under TLSv1.3 the refusal (an alert) comes after the
+    // client's side of the handshake is over, with the answer (as it does to HAProxy): the
+    // server aborted the request, nothing reaches the client.
+    let (codes, text) = curl(&[format!("http://127.0.0.1:{p2}/")], None);
+    assert_eq!(without.handshakes(), 0);
+    assert!(hk.wait_for_log(" fe_none none/s1 ", Duration::from_secs(5)), "{}", hk.log_text());
+    let line = hk.log_text().lines().find(|l| l.contains(" fe_none none/s1 ")).unwrap_or_default().to_string();
+    assert!(!codes.contains(&200) && line.contains(" SH-"), "{codes:?} {text}; httplog line: {line}");
+    assert!(!hk.log_text().contains("PRIVATE KEY"), "the key is never logged");
+    hk.terminate(Duration::from_secs(10));
+}

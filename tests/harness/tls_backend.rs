@@ -21,15 +21,34 @@ pub struct TlsBackend {
 impl TlsBackend {
     /// Serves with `cert` and `key` (PEM files).
     pub fn start(cert: &std::path::Path, key: &std::path::Path) -> TlsBackend {
+        TlsBackend::start_with(cert, key, None)
+    }
+
+    /// As [`TlsBackend::start`], requiring a client certificate signed by the CA in `client_ca`.
+    pub fn start_requiring_client_cert(cert: &std::path::Path, key: &std::path::Path, client_ca: &std::path::Path) -> TlsBackend {
+        TlsBackend::start_with(cert, key, Some(client_ca))
+    }
+
+    fn start_with(cert: &std::path::Path, key: &std::path::Path, client_ca: Option<&std::path::Path>) -> TlsBackend {
         let chain: Vec<CertificateDer<'static>> =
             CertificateDer::pem_file_iter(cert).expect("cert file").collect::<Result<_, _>>().expect("cert pem");
         let key = PrivateKeyDer::from_pem_file(key).expect("key pem");
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .expect("server config");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().expect("versions");
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for c in CertificateDer::pem_file_iter(ca).expect("client ca") {
+                    roots.add(c.expect("client ca pem")).expect("client ca cert");
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .expect("client verifier");
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder.with_single_cert(chain, key).expect("server config");
         let config = Arc::new(config);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
