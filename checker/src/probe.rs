@@ -34,7 +34,9 @@ enum Stage {
     Handshake,
     HttpResponse,
     MysqlGreeting,
-    MysqlReply { version: String },
+    MysqlReply {
+        version: String,
+    },
 }
 
 /// What an event said about the socket.
@@ -70,8 +72,8 @@ pub struct Probe {
     /// `check-send-proxy`: the header written first once connected.
     proxy: Option<Version>,
     /// `check-ssl`: the TLS layer, set up when connected (after any PROXY header).
-    tls: Option<TlsLayer>,
-    pending_tls: Option<rustls::ClientConnection>,
+    tls: Option<Box<TlsLayer>>,
+    pending_tls: Option<Box<rustls::ClientConnection>>,
 }
 
 impl Probe {
@@ -97,7 +99,7 @@ impl Probe {
             input: Vec::new(),
             proxy,
             tls: None,
-            pending_tls: tls,
+            pending_tls: tls.map(Box::new),
         })
     }
 
@@ -137,7 +139,7 @@ impl Probe {
         };
         if let Some(conn) = self.pending_tls.take() {
             // The PROXY header goes first, in clear (HAProxy sends it before the handshake).
-            self.tls = Some(TlsLayer::new(conn));
+            self.tls = Some(Box::new(TlsLayer::new(*conn)));
             self.stage = Stage::Handshake;
             return match self.advance(protocol, now) {
                 Progress::Waiting if self.stage != Stage::Handshake => Progress::Connected,

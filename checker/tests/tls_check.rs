@@ -101,7 +101,8 @@ fn verify_none_accepts_any_certificate_and_a_wrong_name_fails_verification() {
     let mut checker = CheckerUnderTest::start(backends_only(vec![backend("be", HealthCheck::Tcp, vec![lax, misnamed])]));
     let mut verdicts = Vec::new();
     for _ in 0..2 {
-        let (_, server, up, reason, _, _) = checker.server_change(ms(5000)).unwrap_or_else(|| panic!("no verdict; results: {:?}", checker.results));
+        let (_, server, up, reason, _, _) =
+            checker.server_change(ms(5000)).unwrap_or_else(|| panic!("no verdict; results: {:?}", checker.results));
         verdicts.push((server, up, reason));
     }
     verdicts.sort();
@@ -127,7 +128,8 @@ fn check_sni_is_sent() {
     let mut checker = CheckerUnderTest::start(backends_only(vec![backend("be", HealthCheck::Tcp, vec![good, bad])]));
     let mut verdicts = Vec::new();
     for _ in 0..2 {
-        let (_, server, up, reason, _, _) = checker.server_change(ms(5000)).unwrap_or_else(|| panic!("no verdict; results: {:?}", checker.results));
+        let (_, server, up, reason, _, _) =
+            checker.server_change(ms(5000)).unwrap_or_else(|| panic!("no verdict; results: {:?}", checker.results));
         verdicts.push((server, up, reason));
     }
     verdicts.sort();
@@ -139,11 +141,7 @@ fn check_sni_is_sent() {
 
 #[test]
 fn plain_text_server_is_a_layer6_failure() {
-    let pki_free = ServerTls {
-        ca_file: None,
-        material: TlsMaterial::default(),
-        ..tls_settings_without_files(Verify::None)
-    };
+    let pki_free = ServerTls { ca_file: None, material: TlsMaterial::default(), ..tls_settings_without_files(Verify::None) };
     // A plain HTTP server: answers anything with a 400 and closes.
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -178,7 +176,8 @@ fn silent_server_is_a_layer6_timeout() {
     let addr = listener.local_addr().expect("addr");
     let srv = tls_server(addr, tls_settings_without_files(Verify::None), None, true);
     let mut checker = CheckerUnderTest::start(backends_only(vec![backend("be", HealthCheck::Tcp, vec![srv])]));
-    let (_, _, up, reason, duration, _) = checker.server_change(ms(5000)).unwrap_or_else(|| panic!("no verdict; results: {:?}", checker.results));
+    let (_, _, up, reason, duration, _) =
+        checker.server_change(ms(5000)).unwrap_or_else(|| panic!("no verdict; results: {:?}", checker.results));
     assert!(!up);
     assert_eq!(reason, "Layer6 timeout");
     assert!(duration >= ms(250), "the connect deadline (inter) bounds the handshake: {duration:?}");

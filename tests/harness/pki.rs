@@ -51,12 +51,34 @@ impl Pki {
         for (who, cn) in [("server", names.first().copied().unwrap_or("localhost")), ("client", "hakeeper client")] {
             let mut args = vec!["req"];
             args.extend(ec);
-            let (key, csr, pem, ext, subj) = (format!("{who}.key"), format!("{who}.csr"), format!("{who}.crt"), format!("{who}.ext"), format!("/CN={cn}"));
+            let (key, csr, pem, ext, subj) =
+                (format!("{who}.key"), format!("{who}.csr"), format!("{who}.crt"), format!("{who}.ext"), format!("/CN={cn}"));
             args.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
             openssl(&dir, &args);
-            openssl(&dir, &["x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", &pem, "-days", "2", "-extfile", &ext]);
+            openssl(
+                &dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    &pem,
+                    "-days",
+                    "2",
+                    "-extfile",
+                    &ext,
+                ],
+            );
         }
-        let client = [std::fs::read_to_string(dir.join("client.crt")).expect("crt"), std::fs::read_to_string(dir.join("client.key")).expect("key")].concat();
+        let client =
+            [std::fs::read_to_string(dir.join("client.crt")).expect("crt"), std::fs::read_to_string(dir.join("client.key")).expect("key")]
+                .concat();
         std::fs::write(dir.join("client.pem"), client).expect("client.pem");
         Pki { dir }
     }

@@ -34,7 +34,8 @@ impl TlsBackend {
             CertificateDer::pem_file_iter(cert).expect("cert file").collect::<Result<_, _>>().expect("cert pem");
         let key = PrivateKeyDer::from_pem_file(key).expect("key pem");
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let builder = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().expect("versions");
+        let builder =
+            rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().expect("versions");
         let builder = match client_ca {
             None => builder.with_no_client_auth(),
             Some(ca) => {

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use super::http::*;
-pub use super::server_tls::*;
 pub use super::raw::RawMode as Mode;
+pub use super::server_tls::*;
 pub use super::tcp::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

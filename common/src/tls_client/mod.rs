@@ -98,8 +98,9 @@ fn roots(tls: &ServerTls) -> Result<RootCertStore, TlsClientError> {
     let Some(file) = &tls.ca_file else { return Ok(roots) };
     let file = file.display().to_string();
     let bad = |why: String| TlsClientError::CaFile { file: file.clone(), why };
-    let certs =
-        CertificateDer::pem_slice_iter(tls.material.ca_pem.as_bytes()).collect::<Result<Vec<_>, _>>().map_err(|e| bad(format!("bad PEM: {e}")))?;
+    let certs = CertificateDer::pem_slice_iter(tls.material.ca_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("bad PEM: {e}")))?;
     if certs.is_empty() {
         return Err(bad("no certificate in the file".into()));
     }

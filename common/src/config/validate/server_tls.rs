@@ -184,7 +184,8 @@ mod load_tests {
         let text: Vec<String> = errs.iter().map(|d| d.to_string()).collect();
         assert!(text.iter().any(|e| e.contains("ssl.sni: unsupported sni expression")), "{text:?}");
         assert!(text.iter().any(|e| e.contains("ssl.min_version: TLSv1.0 is not offered")), "{text:?}");
-        let c = load_str("t.ron", &config(r#"(name: "s", addr: "192.0.2.1:443", ssl: (verify: none, sni: "req.hdr(Host)"))"#)).unwrap().config;
+        let c =
+            load_str("t.ron", &config(r#"(name: "s", addr: "192.0.2.1:443", ssl: (verify: none, sni: "req.hdr(Host)"))"#)).unwrap().config;
         assert_eq!(c.backends[0].servers[0].tls.as_ref().unwrap().sni, Some(Sni::ReqHdr("host".into())));
         let tcp = "(\n  backend: [(name: \"be\", mode: tcp,\n    servers: [\n      (name: \"s\", addr: \"192.0.2.1:443\", ssl: (verify: none, sni: \"req.hdr(host)\"))])],\n)";
         assert!(errors(tcp)[0].to_string().contains("needs mode http"));

@@ -61,7 +61,10 @@ pub struct TlsGlobals {
 /// Why a global `ssl-default-server-*` setting cannot be kept, or `None` when it is translated.
 pub fn global_tls_why(kw: &str) -> &'static str {
     match kw {
-        "ssl-default-server-ciphers" | "ssl-default-server-ciphersuites" | "ssl-default-server-curves" | "ssl-default-server-sigalgs"
+        "ssl-default-server-ciphers"
+        | "ssl-default-server-ciphersuites"
+        | "ssl-default-server-curves"
+        | "ssl-default-server-sigalgs"
         | "ssl-default-server-client-sigalgs" => tls_lossy_why("ciphers"),
         _ => "hakeeper has no equivalent",
     }
@@ -80,7 +83,11 @@ pub fn default_server_options(g: &mut TlsGlobals, n: usize, words: &[String]) {
                 match words.get(i).map(String::as_str) {
                     Some("TLSv1.3") => g.min_ver = Some("TLSv1.3".into()),
                     Some("SSLv3" | "TLSv1.0" | "TLSv1.1" | "TLSv1.2") => {}
-                    other => g.lossy.push((n, format!("ssl-default-server-options ssl-min-ver {}", other.unwrap_or_default()), "unknown TLS version")),
+                    other => g.lossy.push((
+                        n,
+                        format!("ssl-default-server-options ssl-min-ver {}", other.unwrap_or_default()),
+                        "unknown TLS version",
+                    )),
                 }
             }
             "ssl-max-ver" => {
@@ -100,8 +107,7 @@ pub fn default_server_options(g: &mut TlsGlobals, n: usize, words: &[String]) {
 /// encryption towards the server, so the import fails on them (a lossy warning).
 const TLS_LOSSY_WITH_VALUE: &[&str] =
     &["ciphers", "ciphersuites", "crl-file", "ssl-max-ver", "curves", "sigalgs", "client-sigalgs", "npn", "check-alpn"];
-const TLS_LOSSY_FLAGS: &[&str] =
-    &["force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "no-tlsv13"];
+const TLS_LOSSY_FLAGS: &[&str] = &["force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "no-tlsv13"];
 
 /// Why a TLS keyword cannot be kept.
 fn tls_lossy_why(kw: &str) -> &'static str {

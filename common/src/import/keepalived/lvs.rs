@@ -4,9 +4,8 @@
 use super::tree::Node;
 use super::{words_text, Ctx};
 use crate::config::raw::{
-    RawServerSsl, RawVerify,
     RawBalance, RawCheck, RawConfig, RawHealthCheck, RawHttpCheck, RawInitialHealth, RawMode, RawProxy, RawScriptCheck, RawServer,
-    RawStick, RawTimeouts,
+    RawServerSsl, RawStick, RawTimeouts, RawVerify,
 };
 use crate::duration::format_duration;
 use crate::import::units::{keepalived_duration, number};

@@ -42,7 +42,10 @@ backend app
     assert_eq!((s2.enabled, s2.verify), (Some(false), Some(RawVerify::None)));
     assert_eq!(be.servers[1].check_ssl, Some(true));
     let s3 = be.servers[2].ssl.as_ref().expect("s3 ssl");
-    assert_eq!((s3.sni.as_deref(), s3.verifyhost.as_deref(), s3.min_version.as_deref()), (Some("str(app.example)"), Some("app.example"), Some("TLSv1.3")));
+    assert_eq!(
+        (s3.sni.as_deref(), s3.verifyhost.as_deref(), s3.min_version.as_deref()),
+        (Some("str(app.example)"), Some("app.example"), Some("TLSv1.3"))
+    );
 }
 
 #[test]

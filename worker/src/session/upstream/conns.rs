@@ -561,7 +561,7 @@ mod tests {
         /// A connected, busy connection of session `session` to `server`.
         fn open(&mut self, server: usize, session: usize) -> usize {
             let addr = self.listener.local_addr().unwrap();
-            let key = self.conns.connect(self.poll.registry(), addr, 0, server, session, &self.stats).unwrap();
+            let key = self.conns.connect(self.poll.registry(), addr, 0, server, session, None, &self.stats).unwrap();
             let (peer, _) = self.listener.accept().unwrap();
             self.peers.push(peer);
             key
@@ -600,16 +600,16 @@ mod tests {
         l.finish(a, HttpReuse::Safe, now).unwrap();
         assert_eq!(l.idle_gauge(0), 1);
         // Served one request only: another client's first request does not take it...
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, true, 2, &l.stats), None);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, true, 2, None, &l.stats), None);
         // ...a later request of any client does.
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 2, &l.stats), Some(a));
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 2, None, &l.stats), Some(a));
         assert_eq!(l.idle_gauge(0), 0);
         l.finish(a, HttpReuse::Safe, now).unwrap();
         // Two requests carried: safe now, so a new client's first request may use it.
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, true, 3, &l.stats), Some(a));
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, true, 3, None, &l.stats), Some(a));
         // Never another server's.
         l.finish(a, HttpReuse::Safe, now).unwrap();
-        assert_eq!(l.conns.take(0, 1, HttpReuse::Safe, false, 3, &l.stats), None);
+        assert_eq!(l.conns.take(0, 1, HttpReuse::Safe, false, 3, None, &l.stats), None);
     }
 
     #[test]
@@ -620,14 +620,14 @@ mod tests {
         l.finish(a, HttpReuse::Never, now).unwrap();
         let r = l.conns.reference(a).unwrap();
         assert_eq!(l.idle_gauge(0), 0, "not in the shared list");
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, &l.stats), None, "no other session gets it");
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, None, &l.stats), None, "no other session gets it");
         assert_eq!(l.conns.private_target(r), Some((0, 0)));
-        assert_eq!(l.conns.take_private(r, 0, 1, 1, &l.stats), None, "another server");
-        assert_eq!(l.conns.take_private(r, 0, 0, 1, &l.stats), Some(a));
+        assert_eq!(l.conns.take_private(r, 0, 1, 1, None, &l.stats), None, "another server");
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, None, &l.stats), Some(a));
         l.finish(a, HttpReuse::Never, now).unwrap();
         l.conns.close_private(r, &l.stats);
         assert_eq!(l.conns.open(), 0);
-        assert_eq!(l.conns.take_private(r, 0, 0, 1, &l.stats), None, "closed");
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, None, &l.stats), None, "closed");
     }
 
     #[test]
@@ -636,8 +636,25 @@ mod tests {
         let now = Instant::now();
         let a = l.open(0, 1);
         l.finish(a, HttpReuse::Always, now).unwrap();
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Aggressive, true, 2, &l.stats), None, "aggressive: safe ones only");
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, true, 2, &l.stats), Some(a), "always: an idle one too");
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Aggressive, true, 2, None, &l.stats), None, "aggressive: safe ones only");
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, true, 2, None, &l.stats), Some(a), "always: an idle one too");
+    }
+
+    #[test]
+    fn an_idle_connection_serves_only_requests_wanting_its_sni() {
+        let mut l = lab(ServerPool::default());
+        let now = Instant::now();
+        let a = l.open(0, 1);
+        l.conns.get_mut(a).unwrap().sni = Some("www.example".into());
+        l.finish(a, HttpReuse::Always, now).unwrap();
+        // HAProxy keeps the SNI in the connection hash.
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, Some("other.example"), &l.stats), None);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, None, &l.stats), None);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, Some("www.example"), &l.stats), Some(a));
+        l.finish(a, HttpReuse::Never, now).unwrap();
+        let r = l.conns.reference(a).unwrap();
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, Some("other.example"), &l.stats), None);
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, Some("www.example"), &l.stats), Some(a));
     }
 
     #[test]
@@ -653,7 +670,7 @@ mod tests {
         assert_eq!(l.conns.idle_count(0, 0), 2, "not yet");
         l.conns.maintain(&l.backends, &l.stats, t0 + Duration::from_secs(10));
         assert_eq!(l.conns.idle_count(0, 0), 1, "the oldest went, pool-low-conn keeps one");
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 3, &l.stats), Some(b));
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 3, None, &l.stats), Some(b));
         assert_eq!(l.idle_gauge(0), 0);
         assert_eq!(l.conns.open(), 1);
     }
@@ -677,7 +694,7 @@ mod tests {
         assert!(seen.contains(&ConnEvent::Closed), "{seen:?}");
         assert_eq!(l.conns.open(), 0);
         assert_eq!(l.idle_gauge(0), 0);
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, &l.stats), None);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, None, &l.stats), None);
     }
 
     #[test]
@@ -691,7 +708,7 @@ mod tests {
         srv.up.store(false, Relaxed);
         srv.stopped_epoch.fetch_add(1, Relaxed);
         l.stats.backends[0].stopped_epoch.fetch_add(1, Relaxed);
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 9, &l.stats), None, "parked before the stop: not reused");
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 9, None, &l.stats), None, "parked before the stop: not reused");
         assert!(l.conns.maintain(&l.backends, &l.stats, now), "the sweep saw the stop");
         assert_eq!((l.conns.idle_count(0, 0), l.conns.idle_count(0, 1)), (0, 1), "only the stopped server's");
         // A request finishing on a stopped server does not park its connection either.
@@ -709,7 +726,7 @@ mod tests {
         l.finish(a, HttpReuse::Safe, now).unwrap();
         let b = l.open(0, 2);
         assert_eq!(l.finish(b, HttpReuse::Safe, now), Err(NotKept::PoolFull), "pool-max-conn 1");
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 3, &l.stats), Some(a));
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 3, None, &l.stats), Some(a));
         // Reused once: a third request would be its second reuse.
         assert_eq!(l.finish(a, HttpReuse::Safe, now), Err(NotKept::MaxReuse));
         assert_eq!(l.conns.open(), 0);

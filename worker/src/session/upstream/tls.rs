@@ -254,7 +254,9 @@ mod tests {
 
     #[test]
     fn sni_is_the_constant_or_the_last_header() {
-        let host = |v: Option<&str>| move |name: &str| if name == "host" { v.map(String::from) } else { None };
+        fn host(v: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
+            move |name| if name == "host" { v.map(String::from) } else { None }
+        }
         assert_eq!(sni_for(Some(&Sni::Const("app.example".into())), host(None)), Some("app.example".into()));
         assert_eq!(sni_for(Some(&Sni::ReqHdr("host".into())), host(Some("www.example"))), Some("www.example".into()));
         assert_eq!(sni_for(Some(&Sni::ReqHdr("host".into())), host(None)), None, "no header: no SNI, as HAProxy");

@@ -12,7 +12,13 @@ use std::io::{self, Write};
 
 impl Flow {
     /// Client → TLS server: reads `src`, encrypts towards `server`.
-    pub fn pump_to_tls(&mut self, src: &TcpStream, src_ready: &mut Ready, server: &mut ServerConn, pools: &mut Pools) -> Result<Moved, FlowError> {
+    pub fn pump_to_tls(
+        &mut self,
+        src: &TcpStream,
+        src_ready: &mut Ready,
+        server: &mut ServerConn,
+        pools: &mut Pools,
+    ) -> Result<Moved, FlowError> {
         let mut moved = Moved::default();
         loop {
             if self.buffered() > 0 {
@@ -65,7 +71,13 @@ impl Flow {
     }
 
     /// TLS server → client: decrypts from `server`, writes `dst`.
-    pub fn pump_from_tls(&mut self, server: &mut ServerConn, dst: &TcpStream, dst_ready: &mut Ready, pools: &mut Pools) -> Result<Moved, FlowError> {
+    pub fn pump_from_tls(
+        &mut self,
+        server: &mut ServerConn,
+        dst: &TcpStream,
+        dst_ready: &mut Ready,
+        pools: &mut Pools,
+    ) -> Result<Moved, FlowError> {
         let mut moved = Moved::default();
         loop {
             if self.buffered() > 0 {
