@@ -190,3 +190,68 @@ fn client_certificate_is_shown_to_servers_that_require_one() {
     assert!(!hk.log_text().contains("PRIVATE KEY"), "the key is never logged");
     hk.terminate(Duration::from_secs(10));
 }
+
+/// The same haproxy.cfg run by HAProxy 2.6 and, imported, by hakeeper: the same answers for a
+/// verified server, one with a certificate from another CA, one not verified, and a wrong name.
+#[test]
+fn same_answers_as_haproxy_for_the_same_server_tls_config() {
+    let test = "same_answers_as_haproxy_for_the_same_server_tls_config";
+    if !openssl_available(test) {
+        return;
+    }
+    let Some(haproxy) = harness::differential_haproxy::binary(test) else { return };
+    let pki = Pki::new(&["app.example"]);
+    let backend = TlsBackend::start(&pki.path("server.crt"), &pki.path("server.key"));
+    let dir = TempDir::new("tls-upstream-diff");
+    let (ca, other) = (pki.path("ca.pem").display().to_string(), pki.path("other-ca.pem").display().to_string());
+    let cases = [
+        ("good", format!("ssl verify required ca-file {ca} sni str(app.example)")),
+        ("wrong_ca", format!("ssl verify required ca-file {other} sni str(app.example)")),
+        ("unverified", format!("ssl verify none ca-file {other}")),
+        ("wrong_name", format!("ssl verify required ca-file {ca} sni str(evil.example)")),
+    ];
+    let cfg = |ports: &[u16]| {
+        let mut text =
+            "global\n  user nobody\ndefaults\n  mode http\n  retries 1\n  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n"
+                .to_string();
+        for ((name, params), port) in cases.iter().zip(ports) {
+            text += &format!("frontend fe_{name}\n  bind 127.0.0.1:{port}\n  default_backend {name}\n");
+            text += &format!("backend {name}\n  server s1 {} {params}\n", backend.addr);
+        }
+        text
+    };
+    let hap_ports: Vec<u16> = cases.iter().map(|_| free_port()).collect();
+    let hk_ports: Vec<u16> = cases.iter().map(|_| free_port()).collect();
+    std::fs::write(dir.file("haproxy.cfg"), cfg(&hap_ports)).expect("write haproxy.cfg");
+    std::fs::write(dir.file("hk.cfg"), cfg(&hk_ports)).expect("write hk.cfg");
+    let ron = dir.file("hk.ron");
+    let (code, out, err) = harness::process::run_cli(
+        &["import", "--haproxy", dir.file("hk.cfg").to_str().expect("path"), "-o", ron.to_str().expect("path")],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "the import keeps every TLS setting: {out}{err}");
+    let mut hap = harness::differential_haproxy::Haproxy::start(&haproxy, &dir.file("haproxy.cfg"), &dir.file("haproxy.log"));
+    let mut hk = Appliance::start(&ron, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    let all: Vec<u16> = hap_ports.iter().chain(&hk_ports).copied().collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || all.iter().all(|p| listening(*p))),
+        "not listening:\nhaproxy: {}\nhakeeper: {}",
+        hap.log_text(),
+        hk.log_text()
+    );
+    assert!(!hap.exited(), "{}", hap.log_text());
+    let mut answers = Vec::new();
+    for ((name, _), (hp, kp)) in cases.iter().zip(hap_ports.iter().zip(&hk_ports)) {
+        let (h, _) = curl(&[format!("http://127.0.0.1:{hp}/")], None);
+        let (k, text) = curl(&[format!("http://127.0.0.1:{kp}/")], None);
+        assert_eq!(k, h, "{name}: hakeeper {text} vs haproxy\n{}", hk.log_text());
+        answers.push((*name, k));
+    }
+    assert_eq!(
+        answers,
+        [("good", vec![200]), ("wrong_ca", vec![503]), ("unverified", vec![200]), ("wrong_name", vec![503])],
+        "the expected answers, from both"
+    );
+    hk.terminate(Duration::from_secs(10));
+}
