@@ -57,6 +57,9 @@ pub(super) fn server_tls(c: &mut Checker, sp: &str, s: &RawServer, mode: Mode, c
     for (i, proto) in raw.alpn.iter().enumerate() {
         if proto.is_empty() || proto.len() > 255 {
             c.error(format!("{path}.alpn[{i}]"), "an ALPN protocol name is 1 to 255 bytes");
+        } else if mode == Mode::Http && proto != "http/1.1" && proto != "http/1.0" {
+            // A server that picked it would get HTTP/1.1 bytes.
+            c.error(format!("{path}.alpn[{i}]"), format!("hakeeper speaks HTTP/1.x to servers: it cannot offer {proto:?}"));
         }
     }
     let min_version = match raw.min_version.as_deref() {
@@ -189,6 +192,8 @@ mod load_tests {
         assert_eq!(c.backends[0].servers[0].tls.as_ref().unwrap().sni, Some(Sni::ReqHdr("host".into())));
         let tcp = "(\n  backend: [(name: \"be\", mode: tcp,\n    servers: [\n      (name: \"s\", addr: \"192.0.2.1:443\", ssl: (verify: none, sni: \"req.hdr(host)\"))])],\n)";
         assert!(errors(tcp)[0].to_string().contains("needs mode http"));
+        let h2 = errors(&config(r#"(name: "s", addr: "192.0.2.1:443", ssl: (verify: none, alpn: ["h2", "http/1.1"]))"#));
+        assert!(h2[0].to_string().contains("ssl.alpn[0]: hakeeper speaks HTTP/1.x to servers: it cannot offer \"h2\""), "{h2:?}");
     }
 
     #[test]

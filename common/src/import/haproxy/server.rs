@@ -335,7 +335,15 @@ fn set_tls(p: &mut ServerParams, kw: &str, v: &str) -> Result<(), &'static str> 
             p.sni = Some(v.to_string());
         }
         "crt" => p.crt = Some(v.to_string()),
-        "alpn" => p.alpn = Some(v.split(',').map(String::from).collect()),
+        // hakeeper speaks HTTP/1.x to servers: h2 is not offered (HAProxy would use it if the
+        // server picked it; the server then gets HTTP/1.1, which any h2 server also speaks).
+        "alpn" => {
+            let offered: Vec<String> = v.split(',').filter(|p| !p.is_empty() && *p != "h2").map(String::from).collect();
+            if offered.is_empty() {
+                return Err("hakeeper speaks HTTP/1.x to servers and cannot offer only h2");
+            }
+            p.alpn = Some(offered);
+        }
         "ssl-min-ver" => match v {
             "SSLv3" | "TLSv1.0" | "TLSv1.1" | "TLSv1.2" => p.ssl_min_ver = None,
             "TLSv1.3" => p.ssl_min_ver = Some(v.to_string()),

@@ -33,7 +33,7 @@ backend app
             ca_file: Some("/etc/ssl/hk/ca.pem".into()),
             sni: Some("req.hdr(host)".into()),
             crt: Some("/etc/ssl/client.pem".into()),
-            alpn: vec!["h2".into(), "http/1.1".into()],
+            alpn: vec!["http/1.1".into()],
             ..RawServerSsl::default()
         })
     );

@@ -159,6 +159,11 @@ impl Session {
                 self.release_slot(ctx);
                 failed(Cause::Resource, Phase::Connect)
             }
+            // The TLS layer could not be set up (an SNI that is not a DNS name): said once per try.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                log::warn!("Connection to server {}/{} failed: {e}", backend.name, backend.servers[server].name);
+                self.connect_failed(ctx, Failure::Error)
+            }
             Err(e) => {
                 log::debug!("connect to {}/{} ({addr}) failed at once: {e}", backend.name, backend.servers[server].name);
                 self.connect_failed(ctx, Failure::Error)
