@@ -113,6 +113,12 @@ impl ServerConn {
         }
     }
 
+    /// Bytes or a close may wait on it (in the socket, or decrypted in its TLS layer): such a
+    /// connection is not kept idle.
+    pub fn unread(&mut self) -> bool {
+        self.ready.readable || self.ready.hup || self.tls.as_mut().is_some_and(|t| t.has_unread())
+    }
+
     /// Half-closes towards the server (close_notify first under TLS).
     pub fn shutdown_write(&mut self) {
         match self.tls.as_mut() {

@@ -33,7 +33,7 @@ impl Session {
         let (Some(key), Some(be), Some(server)) = (self.up.conn.take(), self.up.backend, self.up.target) else { return };
         let reuse = Session::reuse_for(ctx, be, server, self.up.hints.map(|h| h.reuse).unwrap_or_default());
         let Some(c) = ctx.conns.get_mut(key) else { return };
-        let unread = c.ready.readable || c.ready.hup;
+        let unread = c.unread();
         c.requests += 1;
         if unread || (reuse == HttpReuse::Never && !keep_client) {
             ctx.conns.close(key, &ctx.shared.stats);

@@ -233,6 +233,14 @@ impl TlsConn {
         Ok(total)
     }
 
+    /// Decrypted bytes wait in rustls (a server that sent more than its answer).
+    pub fn has_unread(&mut self) -> bool {
+        match self.conn.process_new_packets() {
+            Ok(state) => state.plaintext_bytes_to_read() > 0 || state.peer_has_closed(),
+            Err(_) => true,
+        }
+    }
+
     /// Sends close_notify and the FIN (the client half-closed, or the request is over).
     pub fn shutdown_write(&mut self, stream: &TcpStream, ready: &mut Ready) {
         self.conn.send_close_notify();
