@@ -255,3 +255,49 @@ fn same_answers_as_haproxy_for_the_same_server_tls_config() {
     );
     hk.terminate(Duration::from_secs(10));
 }
+
+/// Checks of an `ssl` server run over TLS (HAProxy: checks inherit `ssl` on the traffic port),
+/// verified with the files the supervisor read: UP after a verified handshake, DOWN with the
+/// layer-6 reason when the certificate is from another CA.
+#[test]
+fn health_checks_of_ssl_servers_run_over_verified_tls() {
+    if !openssl_available("health_checks_of_ssl_servers_run_over_verified_tls") {
+        return;
+    }
+    let pki = Pki::new(&["app.example"]);
+    let (cert, key) = (pki.path("server.crt"), pki.path("server.key"));
+    let (good, wrong) = (TlsBackend::start(&cert, &key), TlsBackend::start(&cert, &key));
+    let dir = TempDir::new("tls-upstream-check");
+    let port = free_port();
+    let (ca, other) = (pki.path("ca.pem").display().to_string(), pki.path("other-ca.pem").display().to_string());
+    let config = dir.file("h.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, timeout: (connect: "2s", client: "5s", server: "5s")),
+  listen: [(name: "app", bind: ["127.0.0.1:{port}"],
+            servers: [(name: "good", addr: "{}", check: (inter: "300ms", rise: 1, fall: 1, initial: down),
+                       ssl: (ca_file: "{ca}"), check_sni: "app.example"),
+                      (name: "wrong", addr: "{}", check: (inter: "300ms", rise: 1, fall: 1),
+                       ssl: (ca_file: "{other}"), check_sni: "app.example")])],
+)"#,
+            good.addr, wrong.addr
+        ),
+    )
+    .expect("write config");
+    let mut hk = Appliance::start(&config, &dir.file("h.log"));
+    hk.wait_for_children(&["checker", "worker"], Duration::from_secs(10));
+    assert!(hk.wait_for_log("Server app/good is UP, reason: Layer6 check passed", Duration::from_secs(10)), "{}", hk.log_text());
+    assert!(
+        hk.wait_for_log(
+            "Server app/wrong is DOWN, reason: Layer6 invalid response, info: \"SSL handshake failure: ",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        hk.log_text()
+    );
+    assert!(good.snis().iter().all(|s| s.as_deref() == Some("app.example")), "check_sni: {:?}", good.snis());
+    hk.terminate(Duration::from_secs(10));
+}
