@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 /// Largest certificate file read (Debian's whole CA bundle is about 220 KiB).
 pub const MAX_TLS_FILE: usize = 1024 * 1024;
 
+/// Most PEM text all servers together may carry: well inside the 16 MiB IPC frame that takes
+/// the config to the worker and the checker.
+pub const MAX_TLS_MATERIAL: usize = 8 * 1024 * 1024;
+
 /// HAProxy's `ca-file @system-ca`: the system's trusted CAs.
 pub const SYSTEM_CA: &str = "@system-ca";
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -20,11 +24,24 @@ const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// directory). Returns one finding per problem, naming the field it came from.
 pub fn read_tls_files(config: &mut Config, base: &Path) -> Vec<Finding> {
     let mut problems = Vec::new();
+    let mut total = 0;
     for server in config.backends.iter_mut().flat_map(|b| b.servers.iter_mut()) {
         let Some(tls) = server.tls.as_mut() else { continue };
         if let Err(finding) = read_server_files(tls, base) {
             problems.push(finding);
             continue;
+        }
+        // Each server's copy travels in the children's config message, which has a bound.
+        total += tls.material.ca_pem.len() + tls.material.identity_pem.as_ref().map_or(0, |p| p.0.len());
+        if total > MAX_TLS_MATERIAL {
+            problems.push(Finding {
+                path: tls.field.clone(),
+                message: format!(
+                    "the servers' CA and certificate files total more than {} MiB (each server carries its own copy): use smaller CA files",
+                    MAX_TLS_MATERIAL / (1024 * 1024)
+                ),
+            });
+            return problems;
         }
         if let Err(e) = ClientTls::new(tls, server.addr.ip()) {
             problems.push(Finding { path: tls.field.clone(), message: e.to_string() });

@@ -197,6 +197,21 @@ mod load_tests {
     }
 
     #[test]
+    fn system_ca_reads_the_systems_bundle() {
+        // Debian's ca-certificates bundle (HAProxy's `ca-file @system-ca`).
+        let dir = std::env::temp_dir().join(format!("hakeeper-system-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.ron");
+        std::fs::write(&path, config(r#"(name: "s", addr: "192.0.2.1:443", ssl: (ca_file: "@system-ca", sni: "str(app.example)"))"#))
+            .unwrap();
+        let loaded = load_file(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let c = loaded.unwrap_or_else(|e| panic!("{e}")).config;
+        let tls = c.backends[0].servers[0].tls.as_ref().unwrap();
+        assert!(tls.material.ca_pem.matches("BEGIN CERTIFICATE").count() > 50, "the whole bundle");
+    }
+
+    #[test]
     fn bad_tls_files_name_the_file_and_the_reason() {
         let dir = std::env::temp_dir().join(format!("hakeeper-server-tls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -270,7 +270,10 @@ impl ServerConns {
 
     /// Closes a connection (dropping the socket also takes it out of the poll set).
     pub fn close(&mut self, key: usize, stats: &Stats) {
-        let Some(c) = self.conns.try_remove(key) else { return };
+        let Some(mut c) = self.conns.try_remove(key) else { return };
+        if let Some(tls) = c.tls.as_mut() {
+            tls.close_notify(&c.stream);
+        }
         stats.server_conns.fetch_sub(1, Relaxed);
         match c.state {
             State::Idle { private: None, .. } => self.unlist(&c, key, stats),

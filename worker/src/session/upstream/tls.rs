@@ -241,6 +241,14 @@ impl TlsConn {
         }
     }
 
+    /// Best effort before the socket closes: a close_notify, so that the server sees a clean
+    /// end rather than a truncation (OpenSSL's SSL_shutdown() in HAProxy's ssl_sock_close()).
+    pub fn close_notify(&mut self, stream: &TcpStream) {
+        self.conn.send_close_notify();
+        let mut ready = Ready { readable: false, writable: true, hup: false };
+        let _ = self.write_records(stream, &mut ready);
+    }
+
     /// Sends close_notify and the FIN (the client half-closed, or the request is over).
     pub fn shutdown_write(&mut self, stream: &TcpStream, ready: &mut Ready) {
         self.conn.send_close_notify();
