@@ -133,7 +133,7 @@ impl Session {
         };
         t.res.other_done = t.req.done();
         let down = if tls {
-            t.res.pump_from_tls(server, &self.client, &mut self.client_ready, ctx.pools)
+            t.res.pump_from_tls(server, Some((&self.client, &mut self.client_ready)), ctx.pools)
         } else {
             t.res.pump(&server.stream, &mut server.ready, Some((&self.client, &mut self.client_ready)), ctx.pools)
         };

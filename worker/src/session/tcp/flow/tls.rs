@@ -70,22 +70,22 @@ impl Flow {
         Ok(moved)
     }
 
-    /// TLS server → client: decrypts from `server`, writes `dst`.
+    /// TLS server → client: decrypts from `server`, writes `dst`. Without a sink (a response
+    /// held for inspection) it only buffers, as [`Flow::pump`] does.
     pub fn pump_from_tls(
         &mut self,
         server: &mut ServerConn,
-        dst: &TcpStream,
-        dst_ready: &mut Ready,
+        mut dst: Option<(&TcpStream, &mut Ready)>,
         pools: &mut Pools,
     ) -> Result<Moved, FlowError> {
         let mut moved = Moved::default();
         loop {
-            if self.buffered() > 0 {
+            if let (true, Some((dst, dst_ready))) = (self.buffered() > 0, dst.as_mut()) {
                 if !dst_ready.writable {
                     break;
                 }
                 let Some(buf) = self.buf.as_mut() else { break };
-                match (&*dst).write(&buf[self.start..]) {
+                match (&**dst).write(&buf[self.start..]) {
                     Ok(n) => {
                         moved.written += n as u64;
                         let wanted = buf.len() - self.start;
@@ -109,7 +109,9 @@ impl Flow {
                 continue;
             }
             if self.eof {
-                self.pass_fin(dst);
+                if let Some((dst, _)) = dst.as_ref() {
+                    self.pass_fin(dst);
+                }
                 break;
             }
             if self.is_full() {
