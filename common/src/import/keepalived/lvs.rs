@@ -391,14 +391,15 @@ fn apply_checks(ctx: &mut Ctx, p: &mut RawProxy, checks: &[(&Node, Option<Server
         let Some(c) = check else { continue };
         server.check = Some(c.check.clone());
         if c.tls {
-            // keepalived's SSL_GET does not verify the server's certificate (its checker's
-            // SSL_CTX verifies nothing): the same here, traffic staying plain as with LVS.
+            // keepalived's SSL_GET judges the HTTP answer (status, digest), not the server's
+            // certificate: no CA is configured per check, so none is verified here either.
+            // Traffic stays plain, as with LVS.
             server.check_ssl = Some(true);
             server.ssl = Some(RawServerSsl { enabled: Some(false), verify: Some(RawVerify::None), ..RawServerSsl::default() });
             ctx.replaced(
                 node,
-                "SSL_GET: an HTTP check over TLS (check_ssl) with `verify: none`, as keepalived does not verify the certificate; \
-                 set ssl.ca_file and `verify: required` to verify it",
+                "SSL_GET: an HTTP check over TLS (check_ssl) with `verify: none`: keepalived's SSL_GET judges the answer, not \
+                 the certificate; set ssl.ca_file and `verify: required` to verify it",
             );
         }
         match first {

@@ -103,6 +103,10 @@ virtual_server 192.0.2.100 443 {
     let s = &l.servers[0];
     assert_eq!(s.check_ssl, Some(true));
     let ssl = s.ssl.as_ref().expect("ssl");
-    assert_eq!((ssl.enabled, ssl.verify), (Some(false), Some(RawVerify::None)), "traffic stays plain; keepalived verifies nothing");
+    assert_eq!(
+        (ssl.enabled, ssl.verify),
+        (Some(false), Some(RawVerify::None)),
+        "traffic stays plain; SSL_GET judges the answer, not the certificate"
+    );
     assert!(imported.warnings.iter().any(|w| w.kind == WarningKind::Replaced && w.message.contains("SSL_GET")), "{:?}", printed(&imported));
 }
