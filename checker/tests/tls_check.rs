@@ -199,3 +199,30 @@ fn tls_settings_without_files(verify: Verify) -> ServerTls {
         material: TlsMaterial::default(),
     }
 }
+
+#[test]
+fn without_sni_the_chain_is_verified_and_verifyhost_names_the_certificate() {
+    if !openssl_available("without_sni_the_chain_is_verified_and_verifyhost_names_the_certificate") {
+        return;
+    }
+    let pki = Pki::new(&["app.example"]);
+    let s = SServer::start(&pki, &[]);
+    // HAProxy: with no SNI and no verifyhost, the certificate's names are ignored.
+    let chain_only = tls_server(local(s.port), tls_settings(&pki, Some("ca.pem"), Verify::Required), None, false);
+    let mut named = tls_settings(&pki, Some("ca.pem"), Verify::Required);
+    named.verifyhost = Some("other.example".into());
+    let mut misnamed = tls_server(local(s.port), named, None, true);
+    misnamed.name = "s2".into();
+    let mut checker = CheckerUnderTest::start(backends_only(vec![backend("be", HealthCheck::Tcp, vec![chain_only, misnamed])]));
+    let mut verdicts = Vec::new();
+    for _ in 0..2 {
+        let (_, server, up, reason, _, _) =
+            checker.server_change(ms(5000)).unwrap_or_else(|| panic!("no verdict; results: {:?}", checker.results));
+        verdicts.push((server, up, reason));
+    }
+    verdicts.sort();
+    assert_eq!((verdicts[0].0, verdicts[0].1), (0, true), "{verdicts:?}");
+    assert_eq!((verdicts[1].0, verdicts[1].1), (1, false), "{verdicts:?}");
+    assert!(verdicts[1].2.contains("not valid for name \\\"other.example\\\""), "{verdicts:?}");
+    checker.stop();
+}
