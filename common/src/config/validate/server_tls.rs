@@ -22,7 +22,13 @@ pub(super) fn server_tls(c: &mut Checker, sp: &str, s: &RawServer, mode: Mode, c
     if s.check_sni.is_some() && !check_ssl {
         c.warn(format!("{sp}.check_sni"), "check_sni has no effect: the server's checks do not use TLS");
     }
+    if s.check_ssl == Some(true) && check_port.is_none() {
+        c.warn(format!("{sp}.check_ssl"), "check_ssl has no effect: the server is not checked (no `check`)");
+    }
     if !traffic && !check_ssl {
+        if s.ssl.is_some() {
+            c.warn(format!("{sp}.ssl"), "ssl settings unused: `enabled: false` and the server's checks do not use TLS");
+        }
         return ServerTlsSettings { settings: None, check: None };
     }
     let path = format!("{sp}.ssl");
@@ -177,6 +183,11 @@ mod load_tests {
         assert!(server(", check: (port: 8080), check_ssl: true").check_tls.is_some());
         assert!(server(", check: (), check_ssl: false").check_tls.is_none(), "no-check-ssl");
         assert!(server("").check_tls.is_none(), "no check at all");
+        let unused =
+            load_str("t.ron", &config(r#"(name: "s", addr: "192.0.2.1:443", ssl: (enabled: false, verify: none), check_ssl: true)"#));
+        let warnings: Vec<String> = unused.unwrap().warnings.iter().map(|w| w.to_string()).collect();
+        assert!(warnings.iter().any(|w| w.contains("check_ssl has no effect: the server is not checked")), "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("ssl settings unused")), "{warnings:?}");
         let s = server(r#", check: (), check_sni: "app.example""#);
         assert_eq!(s.check_tls.unwrap().sni.as_deref(), Some("app.example"));
     }
