@@ -442,17 +442,10 @@ pub fn split_host_port(t: &str) -> (&str, Option<&str>) {
 }
 
 /// Builds the RawServer; returns a lint when check timings are given without `check`.
-/// The server's `ssl` section: present when traffic or checks use TLS or TLS keywords are set.
+/// The server's `ssl` section, when its traffic or its checks use TLS (TLS keywords without
+/// `ssl` or `check-ssl`, often from `default-server`, configure nothing HAProxy uses).
 fn build_ssl(p: &ServerParams, g: &TlsGlobals) -> Option<RawServerSsl> {
-    let any = p.ssl == Some(true)
-        || p.check_ssl == Some(true)
-        || p.verify.is_some()
-        || p.ca_file.is_some()
-        || p.verifyhost.is_some()
-        || p.sni.is_some()
-        || p.crt.is_some()
-        || p.alpn.is_some();
-    if !any {
+    if p.ssl != Some(true) && p.check_ssl != Some(true) {
         return None;
     }
     let based = |path: &Option<String>, base: &Option<String>| {

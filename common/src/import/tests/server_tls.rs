@@ -49,6 +49,18 @@ backend app
 }
 
 #[test]
+fn tls_keywords_without_ssl_or_check_ssl_configure_nothing() {
+    let text = "\
+backend app
+  mode http
+  default-server verify none
+  server s1 10.0.0.1:80 check
+";
+    let imported = import_ok(text);
+    assert_eq!(imported.config.backend[0].servers[0].ssl, None);
+}
+
+#[test]
 fn ssl_server_verify_none_is_the_servers_default() {
     let text = "\
 global
