@@ -120,3 +120,31 @@ fn check_warns_about_what_this_host_lacks_and_host_makes_it_fail() {
     assert!(err.lines().any(|l| l.starts_with(&at(2, 12)) && !l.contains("warning:") && l.contains("would refuse to start")), "{err}");
     assert!(err.lines().any(|l| l.starts_with(&at(3, 37)) && !l.contains("warning:")), "{err}");
 }
+
+#[test]
+fn server_tls_it_cannot_keep_fails_the_import_instead_of_becoming_plaintext() {
+    let dir = TempDir::new("import-closed-tls");
+    let cfg = dir.file("haproxy.cfg");
+    std::fs::write(
+        &cfg,
+        "\
+backend web
+  mode http
+  server w1 127.0.0.1:8443 ssl verify required ca-file /etc/ssl/ca.pem crl-file /etc/ssl/crl.pem
+  server w2 127.0.0.1:8444 ssl verify none
+",
+    )
+    .expect("write cfg");
+    let out = dir.file("out.ron");
+    let (code, stdout, err) = run_cli(&["import", "--haproxy", s(&cfg), "-o", s(&out)], T);
+    assert_eq!(code, 2, "{stdout}{err}");
+    assert!(!out.exists());
+    let listed: Vec<&str> = err.lines().filter(|l| l.contains(" — ")).collect();
+    assert_eq!(listed.len(), 1, "{err}");
+    assert!(listed[0].starts_with(&format!("{}:3: ", cfg.display())) && listed[0].contains("crl-file"), "{}", listed[0]);
+    // What translates is kept: w2's TLS.
+    let (code, _, err) = run_cli(&["import", "--allow-lossy", "--haproxy", s(&cfg), "-o", s(&out)], T);
+    assert_eq!(code, 0, "{err}");
+    let ron = std::fs::read_to_string(&out).expect("written");
+    assert!(ron.contains("verify: none"), "{ron}");
+}

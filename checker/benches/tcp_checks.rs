@@ -80,6 +80,8 @@ fn main() {
                 pool: Default::default(),
                 send_proxy: None,
                 check_send_proxy: false,
+                tls: None,
+                check_tls: None,
             }
         })
         .collect();

@@ -1,5 +1,7 @@
 //! The checker role: health checks of backend servers (TCP connect, HTTP status, MySQL
-//! handshake) and keepalived `vrrp_script` commands, all in one mio event loop. Only state
+//! handshake, any of them over TLS with `check-ssl`) and keepalived `vrrp_script` commands, all
+//! in one mio event loop. TLS material (CAs, client certificate) comes inside the config, read
+//! by the supervisor: the checker opens no file for it. Only state
 //! changes go to the supervisor, which forwards server states to the worker and script states
 //! to vrrpd. It also runs vrrpd's notify scripts (the supervisor forwards them), unprivileged.
 
@@ -11,6 +13,7 @@ mod mysql;
 mod notify_command;
 mod notify_lanes;
 mod probe;
+mod probe_tls;
 mod report;
 mod rng;
 mod run_as;

@@ -3,6 +3,7 @@
 
 use crate::http::{parse_status_line, status_passes, StatusLine};
 use crate::mysql::{decode_greeting, decode_login_reply, split_packet, DecodeError, Reply};
+use crate::probe_tls::{failure_text, TlsLayer};
 use crate::status::{os_error_text, CheckResult, CheckStatus};
 use hakeeper_common::proxy_protocol::{self, Version};
 use mio::net::TcpStream;
@@ -28,9 +29,14 @@ pub enum Protocol {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stage {
     Connecting,
+    /// `check-ssl`: connected, the TLS handshake runs (still under the connect deadline, as
+    /// HAProxy's check connection is established once its SSL layer is).
+    Handshake,
     HttpResponse,
     MysqlGreeting,
-    MysqlReply { version: String },
+    MysqlReply {
+        version: String,
+    },
 }
 
 /// What an event said about the socket.
@@ -65,6 +71,9 @@ pub struct Probe {
     input: Vec<u8>,
     /// `check-send-proxy`: the header written first once connected.
     proxy: Option<Version>,
+    /// `check-ssl`: the TLS layer, set up when connected (after any PROXY header).
+    tls: Option<Box<TlsLayer>>,
+    pending_tls: Option<Box<rustls::ClientConnection>>,
 }
 
 impl Probe {
@@ -73,6 +82,7 @@ impl Probe {
         addr: SocketAddr,
         protocol: &Protocol,
         proxy: Option<Version>,
+        tls: Option<rustls::ClientConnection>,
         registry: &Registry,
         token: Token,
         now: Instant,
@@ -80,7 +90,17 @@ impl Probe {
         let fail = |status, e: &std::io::Error| CheckResult::new(status, now.elapsed()).with_info(os_error_text(e));
         let mut stream = connect(addr, protocol).map_err(|(status, e)| fail(status, &e))?;
         registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE).map_err(|e| fail(CheckStatus::SocketError, &e))?;
-        Ok(Probe { stream, started: now, stage: Stage::Connecting, out: Vec::new(), out_pos: 0, input: Vec::new(), proxy })
+        Ok(Probe {
+            stream,
+            started: now,
+            stage: Stage::Connecting,
+            out: Vec::new(),
+            out_pos: 0,
+            input: Vec::new(),
+            proxy,
+            tls: None,
+            pending_tls: tls.map(Box::new),
+        })
     }
 
     fn result(&self, status: CheckStatus, now: Instant) -> CheckResult {
@@ -89,6 +109,12 @@ impl Probe {
 
     /// Handles a readiness event.
     pub fn on_ready(&mut self, ready: Readiness, protocol: &Protocol, now: Instant) -> Progress {
+        if self.stage == Stage::Handshake {
+            return match self.advance(protocol, now) {
+                Progress::Waiting if self.stage != Stage::Handshake => Progress::Connected,
+                other => other,
+            };
+        }
         if self.stage != Stage::Connecting {
             return self.advance(protocol, now);
         }
@@ -111,6 +137,15 @@ impl Probe {
             Ok(h) => h,
             Err(e) => return Progress::Done(self.result(CheckStatus::SocketError, now).with_info(os_error_text(&e))),
         };
+        if let Some(conn) = self.pending_tls.take() {
+            // The PROXY header goes first, in clear (HAProxy sends it before the handshake).
+            self.tls = Some(Box::new(TlsLayer::new(*conn)));
+            self.stage = Stage::Handshake;
+            return match self.advance(protocol, now) {
+                Progress::Waiting if self.stage != Stage::Handshake => Progress::Connected,
+                other => other,
+            };
+        }
         match protocol {
             // The connection is the check; a PROXY header goes out first, in one write on a
             // fresh socket (as HAProxy's conn_send_proxy() completes before the check ends).
@@ -145,7 +180,11 @@ impl Probe {
 
     /// The verdict when the loop's deadline passes first.
     pub fn on_timeout(&self, now: Instant) -> CheckResult {
-        let status = if self.stage == Stage::Connecting { CheckStatus::L4Timeout } else { CheckStatus::L7Timeout };
+        let status = match self.stage {
+            Stage::Connecting => CheckStatus::L4Timeout,
+            Stage::Handshake => CheckStatus::L6Timeout,
+            _ => CheckStatus::L7Timeout,
+        };
         self.result(status, now)
     }
 
@@ -170,6 +209,9 @@ impl Probe {
 
     /// Reads what is available; `Ok(true)` at end of stream.
     fn fill(&mut self) -> std::io::Result<bool> {
+        if let Some(tls) = self.tls.as_mut() {
+            return Ok(tls.read_plain(&mut self.input, MAX_INPUT));
+        }
         let mut chunk = [0u8; 4096];
         while self.input.len() < MAX_INPUT {
             match self.stream.read(&mut chunk) {
@@ -189,13 +231,22 @@ impl Probe {
         if let Err(e) = self.flush() {
             return io(self, e);
         }
+        if let Some(tls) = self.tls.as_mut() {
+            if let Err(f) = tls.drive(&mut self.stream) {
+                let why = failure_text(&f, tls.handshaking());
+                return Progress::Done(self.result(CheckStatus::L6Response, now).with_info(why));
+            }
+        }
+        if self.stage == Stage::Handshake {
+            return self.after_handshake(protocol, now);
+        }
         let eof = match self.fill() {
             Ok(eof) => eof,
             Err(e) => return io(self, e),
         };
         let invalid = |p: &Probe, why: &str| Progress::Done(p.result(CheckStatus::L7Response, now).with_info(why));
         match &self.stage {
-            Stage::Connecting => Progress::Waiting,
+            Stage::Connecting | Stage::Handshake => Progress::Waiting,
             Stage::HttpResponse => {
                 let expect = match protocol {
                     Protocol::Http { expect, .. } => *expect,
@@ -251,6 +302,32 @@ impl Probe {
                 Err(e) => invalid(self, &decode_problem(&e)),
             },
         }
+    }
+}
+
+impl Probe {
+    /// While the handshake runs: wait, or judge it, or go on with the check's protocol.
+    fn after_handshake(&mut self, protocol: &Protocol, now: Instant) -> Progress {
+        let Some(tls) = self.tls.as_mut() else { return Progress::Waiting };
+        if tls.handshaking() {
+            if tls.socket_eof() {
+                let why = "SSL handshake failure: connection closed by the server";
+                return Progress::Done(self.result(CheckStatus::L6Response, now).with_info(why));
+            }
+            return Progress::Waiting;
+        }
+        match protocol {
+            // HAProxy's check-ssl on a TCP check: the handshake is the check.
+            Protocol::Tcp => return Progress::Done(self.result(CheckStatus::L6Ok, now)),
+            Protocol::Http { request, .. } => {
+                if let Err(e) = tls.write_plain(request) {
+                    return Progress::Done(self.result(CheckStatus::SocketError, now).with_info(os_error_text(&e)));
+                }
+                self.stage = Stage::HttpResponse;
+            }
+            Protocol::Mysql { .. } => self.stage = Stage::MysqlGreeting,
+        }
+        self.advance(protocol, now)
     }
 }
 

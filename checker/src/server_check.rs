@@ -10,6 +10,7 @@ use crate::server_script::{ServerScript, WeightVerdict};
 use crate::status::{os_error_text, CheckResult, CheckStatus};
 use hakeeper_common::config::{Backend, Check, HealthCheck, Server};
 use hakeeper_common::proxy_protocol::Version;
+use hakeeper_common::tls_client::ClientTls;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use std::net::{IpAddr, SocketAddr};
@@ -110,6 +111,8 @@ pub struct ServerCheck {
     pub reported: Option<(String, Instant)>,
     /// The PROXY header each network check starts with (see [`check_proxy`]).
     proxy: Option<Version>,
+    /// `check-ssl`: the server's TLS client and `check-sni` (or why the client could not be made).
+    tls: Option<Result<(ClientTls, Option<String>), String>>,
 }
 
 /// HAProxy's rule for PROXY headers on checks: always with `check-send-proxy`, and by default
@@ -118,6 +121,21 @@ pub struct ServerCheck {
 pub fn check_proxy(server: &Server, check: &Check) -> Option<Version> {
     let by_default = server.send_proxy.is_some() && check.port == server.addr.port();
     (server.check_send_proxy || by_default).then(|| server.send_proxy.unwrap_or(Version::V1))
+}
+
+/// `check-ssl`: the server's TLS settings (verify, CA, client certificate) with `check-sni`.
+fn check_tls(server: &Server) -> Option<Result<(ClientTls, Option<String>), String>> {
+    let check = server.check_tls.as_ref()?;
+    let Some(tls) = server.tls.as_ref() else {
+        return Some(Err("check_ssl without TLS settings".into()));
+    };
+    Some(match ClientTls::new(tls, server.addr.ip()) {
+        Ok(client) => Ok((client, check.sni.clone())),
+        Err(e) => {
+            log::error!("TLS checks of server {}: {e}", server.name);
+            Err(e.to_string())
+        }
+    })
 }
 
 impl ServerCheck {
@@ -154,6 +172,7 @@ impl ServerCheck {
             asked_weight: None,
             reported: None,
             proxy: check_proxy(server, check),
+            tls: check_tls(server),
         }
     }
 
@@ -178,7 +197,16 @@ impl ServerCheck {
     pub fn begin(&mut self, registry: &Registry, token: Token, now: Instant) -> Result<Instant, CheckResult> {
         match &self.method {
             Method::Network(protocol) => {
-                let probe = Probe::start(self.target, protocol, self.proxy, registry, token, now)?;
+                let tls = match &self.tls {
+                    None => None,
+                    Some(Ok((client, sni))) => Some(
+                        client
+                            .connect(sni.as_deref())
+                            .map_err(|e| CheckResult::new(CheckStatus::L6Response, Duration::ZERO).with_info(e.to_string()))?,
+                    ),
+                    Some(Err(why)) => return Err(CheckResult::new(CheckStatus::L6Response, Duration::ZERO).with_info(why.clone())),
+                };
+                let probe = Probe::start(self.target, protocol, self.proxy, tls, registry, token, now)?;
                 self.in_flight = Some(InFlight::Probe(probe));
                 Ok(now + self.timing.connect)
             }
@@ -334,6 +362,8 @@ mod proxy_tests {
             pool: Default::default(),
             send_proxy,
             check_send_proxy,
+            tls: None,
+            check_tls: None,
         }
     }
 

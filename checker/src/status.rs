@@ -14,6 +14,12 @@ pub enum CheckStatus {
     L4Timeout,
     /// Connection refused, unreachable, reset before established (`L4CON`).
     L4Connection,
+    /// `check-ssl`: the TLS handshake completed (`L6OK`).
+    L6Ok,
+    /// `check-ssl`: connected, but the TLS handshake did not finish in time (`L6TOUT`).
+    L6Timeout,
+    /// `check-ssl`: the TLS handshake or layer failed (`L6RSP`).
+    L6Response,
     /// Connected, but no complete answer in time (`L7TOUT`).
     L7Timeout,
     /// The answer is not the protocol expected (`L7RSP`).
@@ -38,6 +44,9 @@ impl CheckStatus {
             CheckStatus::L4Ok => "Layer4 check passed",
             CheckStatus::L4Timeout => "Layer4 timeout",
             CheckStatus::L4Connection => "Layer4 connection problem",
+            CheckStatus::L6Ok => "Layer6 check passed",
+            CheckStatus::L6Timeout => "Layer6 timeout",
+            CheckStatus::L6Response => "Layer6 invalid response",
             CheckStatus::L7Timeout => "Layer7 timeout",
             CheckStatus::L7Response => "Layer7 invalid response",
             CheckStatus::L7Ok => "Layer7 check passed",
@@ -49,7 +58,7 @@ impl CheckStatus {
     }
 
     pub fn passed(self) -> bool {
-        matches!(self, CheckStatus::L4Ok | CheckStatus::L7Ok | CheckStatus::ProcOk)
+        matches!(self, CheckStatus::L4Ok | CheckStatus::L6Ok | CheckStatus::L7Ok | CheckStatus::ProcOk)
     }
 
     /// HAProxy prints `code:` for statuses at or above `L57DATA`: layer-7 verdicts and

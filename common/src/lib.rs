@@ -9,3 +9,4 @@ pub mod ipc;
 pub mod logging;
 pub mod markdown;
 pub mod proxy_protocol;
+pub mod tls_client;

@@ -15,6 +15,8 @@ pub mod hostile_backend;
 pub mod http_backend;
 pub mod mariadb;
 pub mod netns;
+pub mod pki;
 pub mod process;
 pub mod relay;
 pub mod stats;
+pub mod tls_backend;

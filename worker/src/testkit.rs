@@ -39,6 +39,8 @@ pub fn server(index: usize, name: &str, addr: SocketAddr) -> Server {
         pool: Default::default(),
         send_proxy: None,
         check_send_proxy: false,
+        tls: None,
+        check_tls: None,
     }
 }
 

@@ -150,6 +150,8 @@ pub fn server(name: &str, addr: SocketAddr, check: Option<Check>) -> Server {
         pool: Default::default(),
         send_proxy: None,
         check_send_proxy: false,
+        tls: None,
+        check_tls: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod pattern;
 pub mod pattern_file;
 pub mod payload;
 pub mod raw;
+pub mod server_tls;
 mod suggest;
 mod syntax;
 pub mod tcp;
@@ -43,7 +44,9 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let mut loaded = load_str(&file, &text)?;
     // Errorfiles are read here, at start-up and on reload, as HAProxy reads them.
     let base = path.parent().unwrap_or(Path::new("."));
-    let problems = errorfile::read_errorfiles(&mut loaded.config, base);
+    let mut problems = errorfile::read_errorfiles(&mut loaded.config, base);
+    // So are the servers' CA and certificate files.
+    problems.extend(crate::tls_client::files::read_tls_files(&mut loaded.config, base));
     if !problems.is_empty() {
         let locator = Locator::new(&text);
         let diags = problems

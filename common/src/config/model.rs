@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use super::http::*;
 pub use super::raw::RawMode as Mode;
+pub use super::server_tls::*;
 pub use super::tcp::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,6 +190,12 @@ pub struct Server {
     /// v1 when unset).
     #[serde(default)]
     pub check_send_proxy: bool,
+    /// TLS settings, when traffic or checks use TLS.
+    #[serde(default)]
+    pub tls: Option<ServerTls>,
+    /// Health checks run over TLS with `tls`'s settings.
+    #[serde(default)]
+    pub check_tls: Option<CheckTls>,
 }
 
 /// How idle connections to a server are kept (HAProxy's `pool-max-conn`, `pool-purge-delay`,

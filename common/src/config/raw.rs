@@ -451,6 +451,53 @@ pub struct RawServer {
     /// `check-send-proxy`: health checks start with a PROXY header too.
     #[serde(skip_serializing_if = "is_default")]
     pub check_send_proxy: bool,
+    /// `ssl` and its settings: TLS towards the server (and its checks, see `check_ssl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<RawServerSsl>,
+    /// `check-ssl` (`true`) / `no-check-ssl` (`false`): health checks over TLS. Absent: over TLS
+    /// when `ssl` is enabled and the check port is the traffic port, as HAProxy decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_ssl: Option<bool>,
+    /// `check-sni`: the server name sent in the TLS handshake of health checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_sni: Option<String>,
+}
+
+/// HAProxy's server-side TLS keywords (`ssl verify ca-file verifyhost sni crt alpn ssl-min-ver`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServerSsl {
+    /// `false` (HAProxy's `no-ssl`): traffic stays plain; the settings serve `check_ssl` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// `required` (the default, as HAProxy's) or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<RawVerify>,
+    /// PEM file of the CAs the server's certificate must chain to; required with `verify: required`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// The name the certificate must carry when no SNI is sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verifyhost: Option<String>,
+    /// The server name sent (and verified): `str(NAME)` or `req.hdr(NAME)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// PEM file with the client certificate (and its chain) and private key shown to the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crt: Option<String>,
+    /// ALPN protocols offered, in order of preference.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alpn: Vec<String>,
+    /// Lowest TLS version offered: `TLSv1.2` (the default) or `TLSv1.3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawVerify {
+    Required,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -13,6 +13,7 @@ mod command_line;
 mod l7;
 mod lints;
 mod script_user;
+mod server_tls;
 mod tcp_content;
 mod tcp_response;
 mod vrrp_options;
@@ -544,6 +545,7 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
                 initial_up: k.initial != Some(RawInitialHealth::Down),
             }
         });
+        let tls = server_tls::server_tls(c, &sp, s, mode, check.as_ref().map(|k| k.port), addr.port());
         servers.push(Server {
             name: s.name.clone(),
             id,
@@ -565,6 +567,8 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
                 RawProxyVersion::V2 => crate::proxy_protocol::Version::V2,
             }),
             check_send_proxy: s.check_send_proxy,
+            tls: tls.settings,
+            check_tls: tls.check,
         });
     }
     Backend {

@@ -129,10 +129,14 @@ fn algo(b: &Balance) -> &'static str {
 
 /// HAProxy's `HCHK_STATUS_*` short name for the checker's description.
 pub fn check_code(reason: &str) -> &'static str {
-    const CODES: [(&str, &str); 8] = [
+    const CODES: [(&str, &str); 11] = [
         ("Layer4 check passed", "L4OK"),
         ("Layer4 timeout", "L4TOUT"),
         ("Layer4 connection problem", "L4CON"),
+        // check-ssl.
+        ("Layer6 check passed", "L6OK"),
+        ("Layer6 timeout", "L6TOUT"),
+        ("Layer6 invalid response", "L6RSP"),
         ("Layer7 check passed", "L7OK"),
         ("Layer7 timeout", "L7TOUT"),
         ("Layer7 invalid response", "L7RSP"),
@@ -391,6 +395,8 @@ mod tests {
         assert_eq!(check_code("Layer4 connection problem, info: \"Connection refused\""), "L4CON");
         assert_eq!(check_code("Layer7 wrong status, code: 500"), "L7STS");
         assert_eq!(check_code("Layer4 check passed"), "L4OK");
+        assert_eq!(check_code("Layer6 invalid response, info: \"SSL handshake failure: x\""), "L6RSP");
+        assert_eq!(check_code("Layer6 timeout"), "L6TOUT");
         assert_eq!(check_code("something else"), "UNK");
     }
 }

@@ -27,7 +27,10 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
         | "hard-stop-after"
         | "nbproc"
         | "tune.pool-low-fd-ratio"
-        | "tune.pool-high-fd-ratio" => 2,
+        | "tune.pool-high-fd-ratio"
+        | "ssl-server-verify"
+        | "ca-base"
+        | "crt-base" => 2,
         "daemon" | "master-worker" => 1,
         _ => usize::MAX,
     };
@@ -59,6 +62,14 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
             Ok(v) => g.raw.hard_stop_after = Some(v),
             Err(e) => bad(ctx, e),
         },
+        ("ssl-server-verify", Some("none")) => ctx.tls.verify = Some(crate::config::raw::RawVerify::None),
+        ("ssl-server-verify", Some("required")) => ctx.tls.verify = Some(crate::config::raw::RawVerify::Required),
+        ("ca-base", Some(v)) => ctx.tls.ca_base = Some(v.to_string()),
+        ("crt-base", Some(v)) => ctx.tls.crt_base = Some(v.to_string()),
+        ("ssl-default-server-options", Some(_)) => super::server::default_server_options(&mut ctx.tls, n, &words[1..]),
+        (k, Some(_)) if k.starts_with("ssl-default-server-") => {
+            ctx.tls.lossy.push((n, what.clone(), super::server::global_tls_why(k)));
+        }
         // hakeeper's supervisor always detaches (unless --foreground) and always runs one worker
         // process under a master, so these say what it does anyway.
         ("daemon" | "master-worker", _) => {}

@@ -25,6 +25,8 @@ use section::{directive, Kind, Section};
 pub struct Ctx {
     pub file: String,
     pub notes: Notes,
+    /// `global`'s TLS settings for servers (read before the proxies, as HAProxy requires).
+    pub tls: server::TlsGlobals,
 }
 
 /// Sections HAProxy knows that hakeeper does not translate; their lines are each reported.
@@ -41,7 +43,7 @@ enum Current {
 }
 
 pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning>), ImportError> {
-    let mut ctx = Ctx { file: file.to_string(), notes: Notes::default() };
+    let mut ctx = Ctx { file: file.to_string(), notes: Notes::default(), tls: Default::default() };
     let lines = tokenize::tokenize(file, text, &mut ctx.notes)?;
     let mut global = global::GlobalState::default();
     let mut sections: Vec<Section> = Vec::new();
@@ -97,6 +99,10 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
                 }
             }
         }
+    }
+    // Global TLS settings no server used are lost harmlessly.
+    for (n, what, why) in std::mem::take(&mut ctx.tls.lossy) {
+        ctx.notes.untranslated(file, n, format!("`{what}` not translated: {why}"));
     }
     let config = finish::finish(&mut ctx, global, sections, &userlists);
     let mut warnings = ctx.notes.list;

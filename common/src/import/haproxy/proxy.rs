@@ -390,7 +390,13 @@ fn server_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
             return;
         }
     };
-    let (raw, lint) = server::build(name, addr, &p);
+    let (raw, lint) = server::build(name, addr, &p, &ctx.tls);
+    if raw.ssl.is_some() {
+        // The global TLS settings it would have inherited and that cannot be kept.
+        for (line, what, why) in std::mem::take(&mut ctx.tls.lossy) {
+            ctx.notes.lossy(&ctx.file, line, format!("`{what}` would have applied to the TLS connections to servers"), why);
+        }
+    }
     if let Some(l) = lint {
         ctx.notes.lint(&ctx.file, n, l);
     }
@@ -405,15 +411,9 @@ fn single_bind_port(binds: &[String]) -> Option<u16> {
     ports.all(|p| p == first).then_some(first)
 }
 
-fn report_server_params(ctx: &mut Ctx, n: usize, who: &str, mut out: server::ParseOutcome) {
-    if let Some(i) = out.untranslated.iter().position(|o| o == "ssl") {
-        out.untranslated.remove(i);
-        ctx.notes.lossy(
-            &ctx.file,
-            n,
-            format!("`{who} … ssl` would have encrypted the connections to the server"),
-            "hakeeper has no TLS to servers: they would be sent in plaintext",
-        );
+fn report_server_params(ctx: &mut Ctx, n: usize, who: &str, out: server::ParseOutcome) {
+    for (what, why) in out.lossy {
+        ctx.notes.lossy(&ctx.file, n, format!("`{who} … {what}` would have applied to the TLS connections to the server"), why);
     }
     for e in out.errors {
         ctx.notes.untranslated(&ctx.file, n, format!("{who}: {e}; not translated"));

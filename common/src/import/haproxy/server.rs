@@ -1,7 +1,7 @@
 //! `server` and `default-server` lines: the address and the parameters RawServer can hold;
 //! everything else is listed in one warning per line.
 
-use crate::config::raw::{RawCheck, RawProxyVersion, RawServer};
+use crate::config::raw::{RawCheck, RawProxyVersion, RawServer, RawServerSsl, RawVerify};
 use crate::import::units::{haproxy_time, number};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
@@ -30,6 +30,96 @@ pub struct ServerParams {
     pub send_proxy_v1: bool,
     pub send_proxy_v2: bool,
     pub check_send_proxy: bool,
+    /// `ssl` / `no-ssl`.
+    pub ssl: Option<bool>,
+    pub verify: Option<RawVerify>,
+    pub ca_file: Option<String>,
+    pub verifyhost: Option<String>,
+    pub sni: Option<String>,
+    pub crt: Option<String>,
+    pub alpn: Option<Vec<String>>,
+    pub ssl_min_ver: Option<String>,
+    /// `check-ssl` / `no-check-ssl`.
+    pub check_ssl: Option<bool>,
+    pub check_sni: Option<String>,
+}
+
+/// TLS settings of `global` that servers inherit: `ssl-server-verify`, the minimum version of
+/// `ssl-default-server-options ssl-min-ver`, and the directories of relative `ca-file`/`crt`
+/// paths (`ca-base`, `crt-base`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsGlobals {
+    pub verify: Option<RawVerify>,
+    pub min_ver: Option<String>,
+    pub ca_base: Option<String>,
+    pub crt_base: Option<String>,
+    /// Global TLS directives for servers that cannot be kept (line, directive, why): lossy once a
+    /// server uses TLS, ordinary warnings otherwise.
+    pub lossy: Vec<(usize, String, &'static str)>,
+}
+
+/// Why a global `ssl-default-server-*` setting cannot be kept, or `None` when it is translated.
+pub fn global_tls_why(kw: &str) -> &'static str {
+    match kw {
+        "ssl-default-server-ciphers"
+        | "ssl-default-server-ciphersuites"
+        | "ssl-default-server-curves"
+        | "ssl-default-server-sigalgs"
+        | "ssl-default-server-client-sigalgs" => tls_lossy_why("ciphers"),
+        _ => "hakeeper has no equivalent",
+    }
+}
+
+/// `ssl-default-server-options`: the version options translate, the others are lossy.
+pub fn default_server_options(g: &mut TlsGlobals, n: usize, words: &[String]) {
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].as_str();
+        match w {
+            "no-sslv3" | "no-tlsv10" | "no-tlsv11" | "ssl-reuse" | "tls-tickets" => {}
+            "no-tlsv12" | "force-tlsv13" => g.min_ver = Some("TLSv1.3".into()),
+            "ssl-min-ver" => {
+                i += 1;
+                match words.get(i).map(String::as_str) {
+                    Some("TLSv1.3") => g.min_ver = Some("TLSv1.3".into()),
+                    Some("SSLv3" | "TLSv1.0" | "TLSv1.1" | "TLSv1.2") => {}
+                    other => g.lossy.push((
+                        n,
+                        format!("ssl-default-server-options ssl-min-ver {}", other.unwrap_or_default()),
+                        "unknown TLS version",
+                    )),
+                }
+            }
+            "ssl-max-ver" => {
+                i += 1;
+                let v = words.get(i).map(String::as_str).unwrap_or_default();
+                if v != "TLSv1.3" {
+                    g.lossy.push((n, format!("ssl-default-server-options ssl-max-ver {v}"), tls_lossy_why("ssl-max-ver")));
+                }
+            }
+            _ => g.lossy.push((n, format!("ssl-default-server-options {w}"), tls_lossy_why(w))),
+        }
+        i += 1;
+    }
+}
+
+/// Server TLS keywords hakeeper cannot honour: dropping them would weaken or change the
+/// encryption towards the server, so the import fails on them (a lossy warning).
+const TLS_LOSSY_WITH_VALUE: &[&str] =
+    &["ciphers", "ciphersuites", "crl-file", "ssl-max-ver", "curves", "sigalgs", "client-sigalgs", "npn", "check-alpn"];
+const TLS_LOSSY_FLAGS: &[&str] = &["force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "no-tlsv13"];
+
+/// Why a TLS keyword cannot be kept.
+fn tls_lossy_why(kw: &str) -> &'static str {
+    match kw {
+        "crl-file" => "hakeeper does not check revocation lists: revoked server certificates would be accepted",
+        "ciphers" | "ciphersuites" | "curves" | "sigalgs" | "client-sigalgs" => {
+            "hakeeper offers rustls' fixed set of algorithms and cannot restrict them as configured"
+        }
+        "force-sslv3" | "force-tlsv10" | "force-tlsv11" => "hakeeper speaks TLSv1.2 and TLSv1.3 only",
+        "force-tlsv12" | "no-tlsv13" | "ssl-max-ver" => "hakeeper cannot cap the TLS version below TLSv1.3",
+        _ => "hakeeper has no equivalent",
+    }
 }
 
 impl ServerParams {
@@ -44,29 +134,20 @@ const FLAGS: &[&str] = &[
     "agent-check",
     "no-agent-check",
     "allow-0rtt",
-    "check-ssl",
-    "no-check-ssl",
     "force-sslv3",
     "force-tlsv10",
     "force-tlsv11",
     "force-tlsv12",
     "force-tlsv13",
-    "no-sslv3",
-    "no-tlsv10",
-    "no-tlsv11",
-    "no-tlsv12",
     "no-tlsv13",
     "no-send-proxy-v2-ssl",
     "no-send-proxy-v2-ssl-cn",
-    "no-ssl",
     "no-ssl-reuse",
     "no-tls-tickets",
-    "no-verifyhost",
     "non-stick",
     "stick",
     "send-proxy-v2-ssl",
     "send-proxy-v2-ssl-cn",
-    "ssl",
     "ssl-reuse",
     "tfo",
     "no-tfo",
@@ -78,6 +159,8 @@ const FLAGS: &[&str] = &[
 pub struct ParseOutcome {
     pub untranslated: Vec<String>,
     pub errors: Vec<String>,
+    /// TLS keywords (with their value) whose loss weakens encryption, and why they are lost.
+    pub lossy: Vec<(String, &'static str)>,
 }
 
 /// Reads the parameters after the address into `p`.
@@ -105,6 +188,29 @@ pub fn parse_params(p: &mut ServerParams, words: &[String], allow_server_only: b
             "send-proxy-v2" => p.send_proxy_v2 = true,
             "no-send-proxy-v2" => p.send_proxy_v2 = false,
             "check-send-proxy" => p.check_send_proxy = true,
+            "ssl" => p.ssl = Some(true),
+            "no-ssl" => p.ssl = Some(false),
+            "check-ssl" => p.check_ssl = Some(true),
+            "no-check-ssl" => p.check_ssl = Some(false),
+            "no-verifyhost" => p.verifyhost = None,
+            // hakeeper never offers these versions anyway.
+            "no-sslv3" | "no-tlsv10" | "no-tlsv11" => {}
+            "no-tlsv12" | "force-tlsv13" => p.ssl_min_ver = Some("TLSv1.3".into()),
+            _ if TLS_LOSSY_FLAGS.contains(&kw) => out.lossy.push((kw.to_string(), tls_lossy_why(kw))),
+            _ if TLS_LOSSY_WITH_VALUE.contains(&kw) => {
+                used = 2;
+                out.lossy.push((format!("{kw} {}", arg.unwrap_or_default()), tls_lossy_why(kw)));
+            }
+            "verify" | "ca-file" | "verifyhost" | "sni" | "crt" | "alpn" | "ssl-min-ver" | "check-sni" => {
+                needs_arg(&mut out);
+                used = 2;
+                if let Some(v) = arg {
+                    match set_tls(p, kw, v) {
+                        Ok(()) => {}
+                        Err(why) => out.lossy.push((format!("{kw} {v}"), why)),
+                    }
+                }
+            }
             "weight" | "maxconn" | "id" | "rise" | "fall" | "port" | "cookie" | "inter" | "fastinter" | "downinter" | "pool-max-conn"
             | "pool-purge-delay" | "pool-low-conn" | "max-reuse" => {
                 needs_arg(&mut out);
@@ -134,6 +240,29 @@ pub fn parse_params(p: &mut ServerParams, words: &[String], allow_server_only: b
 
 fn is_known(word: &str) -> bool {
     FLAGS.contains(&word)
+        || TLS_LOSSY_FLAGS.contains(&word)
+        || TLS_LOSSY_WITH_VALUE.contains(&word)
+        || matches!(
+            word,
+            "ssl"
+                | "no-ssl"
+                | "check-ssl"
+                | "no-check-ssl"
+                | "no-verifyhost"
+                | "no-sslv3"
+                | "no-tlsv10"
+                | "no-tlsv11"
+                | "no-tlsv12"
+                | "force-tlsv13"
+                | "verify"
+                | "ca-file"
+                | "verifyhost"
+                | "sni"
+                | "crt"
+                | "alpn"
+                | "ssl-min-ver"
+                | "check-sni"
+        )
         || matches!(
             word,
             "backup"
@@ -182,6 +311,45 @@ fn set_valued(p: &mut ServerParams, kw: &str, v: &str, allow_server_only: bool) 
         "id" | "cookie" if !allow_server_only => return Err(format!("`{kw}` is not allowed on default-server")),
         "id" => p.id = Some(number(v, "id")?),
         _ => p.cookie = Some(v.to_string()),
+    }
+    Ok(())
+}
+
+/// The server TLS keywords with a value that translate; `Err` says why one cannot.
+fn set_tls(p: &mut ServerParams, kw: &str, v: &str) -> Result<(), &'static str> {
+    match kw {
+        "verify" => {
+            p.verify = Some(match v {
+                "required" => RawVerify::Required,
+                "none" => RawVerify::None,
+                _ => return Err("verify takes `none` or `required`"),
+            })
+        }
+        "ca-file" => p.ca_file = Some(v.to_string()),
+        "verifyhost" => p.verifyhost = Some(v.to_string()),
+        "sni" => {
+            let supported = ["str(", "req.hdr(", "hdr("].iter().any(|f| v.starts_with(f)) && v.ends_with(')') && !v.contains(',');
+            if !supported {
+                return Err("hakeeper's sni is str(NAME) or req.hdr(NAME); this expression is not translated");
+            }
+            p.sni = Some(v.to_string());
+        }
+        "crt" => p.crt = Some(v.to_string()),
+        // hakeeper speaks HTTP/1.x to servers: h2 is not offered (HAProxy would use it if the
+        // server picked it; the server then gets HTTP/1.1, which any h2 server also speaks).
+        "alpn" => {
+            let offered: Vec<String> = v.split(',').filter(|p| !p.is_empty() && *p != "h2").map(String::from).collect();
+            if offered.is_empty() {
+                return Err("hakeeper speaks HTTP/1.x to servers and cannot offer only h2");
+            }
+            p.alpn = Some(offered);
+        }
+        "ssl-min-ver" => match v {
+            "SSLv3" | "TLSv1.0" | "TLSv1.1" | "TLSv1.2" => p.ssl_min_ver = None,
+            "TLSv1.3" => p.ssl_min_ver = Some(v.to_string()),
+            _ => return Err("unknown TLS version"),
+        },
+        _ => p.check_sni = Some(v.to_string()),
     }
     Ok(())
 }
@@ -274,7 +442,32 @@ pub fn split_host_port(t: &str) -> (&str, Option<&str>) {
 }
 
 /// Builds the RawServer; returns a lint when check timings are given without `check`.
-pub fn build(name: &str, addr: String, p: &ServerParams) -> (RawServer, Option<String>) {
+/// The server's `ssl` section, when its traffic or its checks use TLS (TLS keywords without
+/// `ssl` or `check-ssl`, often from `default-server`, configure nothing HAProxy uses).
+fn build_ssl(p: &ServerParams, g: &TlsGlobals) -> Option<RawServerSsl> {
+    if p.ssl != Some(true) && p.check_ssl != Some(true) {
+        return None;
+    }
+    let based = |path: &Option<String>, base: &Option<String>| {
+        path.as_ref().map(|f| match base {
+            // HAProxy's `ca-base`/`crt-base` prefix relative paths.
+            Some(b) if !f.starts_with('/') && f != "@system-ca" => format!("{}/{f}", b.trim_end_matches('/')),
+            _ => f.clone(),
+        })
+    };
+    Some(RawServerSsl {
+        enabled: (p.ssl != Some(true)).then_some(false),
+        verify: p.verify.or(g.verify),
+        ca_file: based(&p.ca_file, &g.ca_base),
+        verifyhost: p.verifyhost.clone(),
+        sni: p.sni.clone(),
+        crt: based(&p.crt, &g.crt_base),
+        alpn: p.alpn.clone().unwrap_or_default(),
+        min_version: p.ssl_min_ver.clone().or_else(|| g.min_ver.clone()),
+    })
+}
+
+pub fn build(name: &str, addr: String, p: &ServerParams, g: &TlsGlobals) -> (RawServer, Option<String>) {
     let check = p.check.then(|| RawCheck {
         inter: p.inter.clone(),
         fastinter: p.fastinter.clone(),
@@ -302,6 +495,9 @@ pub fn build(name: &str, addr: String, p: &ServerParams) -> (RawServer, Option<S
         max_reuse: p.max_reuse,
         send_proxy: if p.send_proxy_v2 { Some(RawProxyVersion::V2) } else { p.send_proxy_v1.then_some(RawProxyVersion::V1) },
         check_send_proxy: p.check_send_proxy,
+        ssl: build_ssl(p, g),
+        check_ssl: p.check_ssl,
+        check_sni: p.check_sni.clone(),
     };
     (server, lint)
 }
@@ -319,7 +515,7 @@ mod tests {
         let mut p = ServerParams::default();
         let out = parse_params(&mut p, &w("cookie 1 weight 5 check inter 2000 rise 2 fall 3"), true);
         assert!(out.untranslated.is_empty() && out.errors.is_empty());
-        let (s, lint) = build("web1", "10.0.0.1:8066".into(), &p);
+        let (s, lint) = build("web1", "10.0.0.1:8066".into(), &p, &TlsGlobals::default());
         assert!(lint.is_none());
         assert_eq!(s.cookie.as_deref(), Some("1"));
         assert_eq!(s.weight, Some(5));
@@ -341,7 +537,7 @@ mod tests {
         let mut p = ServerParams::default();
         let out = parse_params(&mut p, &w("pool-max-conn 20 pool-purge-delay 10s pool-low-conn 2 max-reuse -1"), true);
         assert!(out.untranslated.is_empty() && out.errors.is_empty(), "{out:?}");
-        let (s, _) = build("web1", "10.0.0.1:80".into(), &p);
+        let (s, _) = build("web1", "10.0.0.1:80".into(), &p, &TlsGlobals::default());
         assert_eq!((s.pool_max_conn, s.pool_purge_delay.as_deref(), s.pool_low_conn, s.max_reuse), (Some(20), Some("10s"), Some(2), None));
         let out = parse_params(&mut p, &w("pool-max-conn -1 max-reuse 0"), true);
         assert!(out.errors.is_empty());

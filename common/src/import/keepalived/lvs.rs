@@ -5,7 +5,7 @@ use super::tree::Node;
 use super::{words_text, Ctx};
 use crate::config::raw::{
     RawBalance, RawCheck, RawConfig, RawHealthCheck, RawHttpCheck, RawInitialHealth, RawMode, RawProxy, RawScriptCheck, RawServer,
-    RawStick, RawTimeouts,
+    RawServerSsl, RawStick, RawTimeouts, RawVerify,
 };
 use crate::duration::format_duration;
 use crate::import::units::{keepalived_duration, number};
@@ -73,6 +73,8 @@ struct ServerCheck {
     kind: RawHealthCheck,
     check: RawCheck,
     connect_timeout: Duration,
+    /// SSL_GET: the check runs over TLS.
+    tls: bool,
 }
 
 pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
@@ -261,7 +263,9 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, server: SocketAddr) -
     let mut t = inherited;
     let mut check_port = None;
     // The block of a checker hakeeper lacks is reported once, as a whole.
-    let known = matches!(node.keyword(), "TCP_CHECK" | "HTTP_GET" | "MISC_CHECK");
+    let known = matches!(node.keyword(), "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK");
+    // SSL_GET is HTTP_GET over TLS, with the same url blocks and options.
+    let http_like = matches!(node.keyword(), "HTTP_GET" | "SSL_GET");
     let mut http = RawHttpCheck { method: Some("GET".into()), ..RawHttpCheck::default() };
     let mut url_seen = false;
     let mut misc = RawScriptCheck::default();
@@ -275,7 +279,7 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, server: SocketAddr) -
                 Ok(_) => {}
                 Err(e) => ctx.untranslated(n, format!("`{}`: {e}; not translated", words_text(&n.words))),
             },
-            ("url", None) if n.block.is_some() && node.keyword() == "HTTP_GET" => {
+            ("url", None) if n.block.is_some() && http_like => {
                 if url_seen {
                     ctx.not_translated(n, ": hakeeper checks one URL per server; the first one is used");
                     continue;
@@ -293,7 +297,7 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, server: SocketAddr) -
                     }
                 }
             }
-            ("http_protocol", Some(v)) if node.keyword() == "HTTP_GET" => http.version = Some(format!("HTTP/{}", v.trim_end_matches('C'))),
+            ("http_protocol", Some(v)) if http_like => http.version = Some(format!("HTTP/{}", v.trim_end_matches('C'))),
             ("misc_path", Some(_)) if node.keyword() == "MISC_CHECK" => {
                 let (command, substituted) = misc_command(&n.words[1..], server);
                 if substituted {
@@ -323,7 +327,7 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, server: SocketAddr) -
     }
     let kind = match node.keyword() {
         "TCP_CHECK" => RawHealthCheck::Tcp,
-        "HTTP_GET" => RawHealthCheck::Http(http),
+        "HTTP_GET" | "SSL_GET" => RawHealthCheck::Http(http),
         "MISC_CHECK" if misc.command.is_empty() => {
             ctx.untranslated(node, "MISC_CHECK without misc_path: the server is checked by a TCP connect to its port instead");
             RawHealthCheck::Tcp
@@ -347,7 +351,7 @@ fn checker(ctx: &mut Ctx, node: &Node, inherited: Timings, server: SocketAddr) -
         port: check_port,
         initial: t.alpha.then_some(RawInitialHealth::Down),
     };
-    ServerCheck { kind, check, connect_timeout: t.connect_timeout }
+    ServerCheck { kind, check, connect_timeout: t.connect_timeout, tls: node.keyword() == "SSL_GET" }
 }
 
 /// misc_path's command, with the real server's address (and the port after it) replaced by
@@ -386,6 +390,18 @@ fn apply_checks(ctx: &mut Ctx, p: &mut RawProxy, checks: &[(&Node, Option<Server
     for ((node, check), server) in checks.iter().zip(p.servers.iter_mut()) {
         let Some(c) = check else { continue };
         server.check = Some(c.check.clone());
+        if c.tls {
+            // keepalived's SSL_GET judges the HTTP answer (status, digest), not the server's
+            // certificate: no CA is configured per check, so none is verified here either.
+            // Traffic stays plain, as with LVS.
+            server.check_ssl = Some(true);
+            server.ssl = Some(RawServerSsl { enabled: Some(false), verify: Some(RawVerify::None), ..RawServerSsl::default() });
+            ctx.replaced(
+                node,
+                "SSL_GET: an HTTP check over TLS (check_ssl) with `verify: none`: keepalived's SSL_GET judges the answer, not \
+                 the certificate; set ssl.ca_file and `verify: required` to verify it",
+            );
+        }
         match first {
             None => first = Some((&c.kind, c.connect_timeout)),
             Some((kind, timeout)) => {

@@ -96,8 +96,10 @@ backend app
 }
 
 #[test]
-fn ssl_on_a_bind_or_a_server_is_lossy() {
+fn ssl_on_a_bind_is_lossy_and_server_tls_it_cannot_keep_too() {
     let text = "\
+global
+  ssl-default-server-ciphers ECDHE-RSA-AES128-GCM-SHA256
 frontend https
   mode http
   bind :443 ssl crt /etc/ssl/site.pem
@@ -106,15 +108,20 @@ backend app
   mode http
   default-server ssl verify none
   server s1 10.0.0.1:443 ssl verify required ca-file /etc/ssl/ca.pem
+  server s2 10.0.0.2:443 crl-file /etc/ssl/crl.pem
+  server s3 10.0.0.3:443 sni ssl_fc_sni
+  server s4 10.0.0.4:443 force-tlsv12
 ";
     let imported = import_haproxy_str("t.cfg", text).unwrap();
     assert_lossy(
         &imported,
         text,
         &[
+            ("ssl-default-server-ciphers", "cannot restrict them"),
             ("bind :443", "would serve plaintext"),
-            ("default-server", "would be sent in plaintext"),
-            ("server s1", "would be sent in plaintext"),
+            ("server s2", "revoked server certificates would be accepted"),
+            ("server s3", "str(NAME) or req.hdr(NAME)"),
+            ("server s4", "cannot cap the TLS version"),
         ],
     );
 }

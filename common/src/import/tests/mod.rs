@@ -6,6 +6,7 @@ mod keepalived;
 mod lossy;
 mod proxy_protocol;
 mod seed;
+mod server_tls;
 
 use super::*;
 use std::path::PathBuf;

@@ -27,6 +27,24 @@ fn cookie_servers<'a>(be: &'a hakeeper_common::config::Backend, ups: &[bool]) ->
 
 /// Which of the backend's servers can take persistent traffic, into `ups` (reused), for the
 /// cookie; left empty without one, so that requests skip the backend's lock here.
+/// The request headers the backend's servers take their SNI from (`sni req.hdr(NAME)`), with
+/// their last value (HAProxy's `req.hdr()` without an occurrence).
+fn sni_headers(be: &hakeeper_common::config::Backend, headers: Option<&crate::http::headers::Headers>) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    let Some(headers) = headers else { return found };
+    for tls in be.servers.iter().filter_map(|s| s.tls.as_ref()) {
+        if let Some(hakeeper_common::config::Sni::ReqHdr(name)) = &tls.sni {
+            if found.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            if let Some(value) = headers.get_all(name).last().and_then(|v| std::str::from_utf8(v).ok()) {
+                found.push((name.clone(), value.trim().to_string()));
+            }
+        }
+    }
+    found
+}
+
 fn fill_ups(ups: &mut Vec<bool>, shared: &crate::shared::Shared, b: usize, cookie: bool) {
     ups.clear();
     if cookie {
@@ -168,6 +186,7 @@ impl Session {
             (choice, _) => choice,
         };
         let hints = RequestHints { choice, reuse: be_http.reuse, first };
+        self.up.sni_headers = sni_headers(be, self.proto.http().and_then(|h| h.txn.as_ref()).map(|t| &t.head.headers));
         if let Progress::Failed(t) = self.assign(ctx, Some(hints)) {
             self.http_connect_failed(ctx, t);
         }
@@ -453,8 +472,8 @@ impl Session {
             moved = true;
         }
         if client_eof && x.cin.is_empty() && x.to_server.is_empty() && !x.shut_server {
-            if let Some(c) = self.up.conn.and_then(|k| ctx.conns.get(k)) {
-                let _ = c.stream.shutdown(std::net::Shutdown::Write);
+            if let Some(c) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) {
+                c.shutdown_write();
             }
             x.shut_server = true;
         }

@@ -342,7 +342,7 @@ impl Session {
         let server_open = self.up.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel);
         let server = self.up.conn.and_then(|k| ctx.conns.get_mut(k));
         if let (true, Some(server)) = (server_open && !h.server_eof, server) {
-            match h.sin.recv(&server.stream, &mut server.ready, ctx.pools) {
+            match server.recv_into(&mut h.sin, ctx.pools) {
                 Ok(ReadOutcome::Data(_)) => {
                     h.server_last = ctx.now;
                     moved = true;
@@ -368,7 +368,7 @@ impl Session {
         let mut moved = false;
         if self.up.stage == Stage::Established && matches!(h.phase, HttpPhase::Exchange | HttpPhase::Tunnel) {
             if let Some(server) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) {
-                match h.to_server.flush(&server.stream, &mut server.ready) {
+                match server.flush_from(&mut h.to_server) {
                     Ok(n) => {
                         if n > 0 {
                             h.server_last = ctx.now;

@@ -9,6 +9,8 @@
 //! A direction that shows bulk traffic (a read fills the whole buffer) switches to splice(2):
 //! socket → pipe → socket inside the kernel, without copying through user space.
 
+mod tls;
+
 use crate::buffer::{recv_spare, Pools, BUFFER_SIZE};
 use crate::pipe::Pipe;
 pub use crate::ready::Ready;

@@ -147,14 +147,26 @@ impl Session {
             return internal(Phase::Data);
         };
         t.req.other_done = t.res.done();
-        let up = match t.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools) {
+        // An `ssl` server: its side goes through the TLS layer (see flow/tls.rs).
+        let tls = server.tls.is_some();
+        let up = if tls {
+            t.req.pump_to_tls(&self.client, &mut self.client_ready, server, ctx.pools)
+        } else {
+            t.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools)
+        };
+        let up = match up {
             Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
         };
         t.res.other_done = t.req.done();
         let sink = if hold { None } else { Some((&self.client, &mut self.client_ready)) };
-        let down = match t.res.pump(&server.stream, &mut server.ready, sink, ctx.pools) {
+        let down = if tls {
+            t.res.pump_from_tls(server, sink, ctx.pools)
+        } else {
+            t.res.pump(&server.stream, &mut server.ready, sink, ctx.pools)
+        };
+        let down = match down {
             Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Client, e),

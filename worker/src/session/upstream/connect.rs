@@ -9,7 +9,7 @@
 //!   the server went down, or at once for round-robin algorithms with several active servers
 //!   (unless the stick table chose the server).
 
-use super::{Progress, Stage};
+use super::{tls, Progress, Stage};
 use crate::backend::Assignment;
 use crate::backend::{HttpChoice, Pending};
 use crate::counters::Counters;
@@ -127,12 +127,19 @@ impl Session {
         self.up.holds_slot = false;
     }
 
+    /// The SNI a connection to `server` sends for the current request (`ssl` servers only).
+    pub(super) fn sni(&self, ctx: &Ctx<'_>, be: usize, server: usize) -> Option<String> {
+        let tls = ctx.shared.config.backends[be].servers[server].tls.as_ref().filter(|t| t.traffic)?;
+        tls::sni_for(tls.sni.as_ref(), |name| self.up.sni_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+    }
+
     /// An idle connection to the target when the request may take one, else a new connect.
     fn connect(&mut self, ctx: &mut Ctx<'_>) -> Progress {
         let (Some(be), Some(server)) = (self.up.backend, self.up.target) else {
             return failed(Cause::Internal, Phase::Connect);
         };
-        if self.take_idle(ctx, be, server) {
+        let sni = self.sni(ctx, be, server);
+        if self.take_idle(ctx, be, server, sni.as_deref()) {
             self.up.stage = Stage::Established;
             self.up.stage_deadline = None;
             self.up.established_at = Some(ctx.now);
@@ -142,7 +149,7 @@ impl Session {
         let addr = backend.servers[server].addr;
         self.up.stage = Stage::Connecting;
         self.set_stage_deadline(ctx.now, backend.timeout_connect);
-        match ctx.conns.connect(ctx.registry, addr, be, server, ctx.key, &ctx.shared.stats) {
+        match ctx.conns.connect(ctx.registry, addr, be, server, ctx.key, sni.as_deref(), &ctx.shared.stats) {
             Ok(key) => {
                 self.up.conn = Some(key);
                 Progress::Pending
@@ -151,6 +158,11 @@ impl Session {
                 log::error!("cannot connect to {}/{} ({addr}): {e}", backend.name, backend.servers[server].name);
                 self.release_slot(ctx);
                 failed(Cause::Resource, Phase::Connect)
+            }
+            // The TLS layer could not be set up (an SNI that is not a DNS name): said once per try.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                log::warn!("Connection to server {}/{} failed: {e}", backend.name, backend.servers[server].name);
+                self.connect_failed(ctx, Failure::Error)
             }
             Err(e) => {
                 log::debug!("connect to {}/{} ({addr}) failed at once: {e}", backend.name, backend.servers[server].name);
@@ -163,9 +175,14 @@ impl Session {
     /// A failed connect shows as an error or hang-up event; getpeername then tells a real
     /// connection from a stale event.
     pub(crate) fn check_connect(&mut self, ctx: &mut Ctx<'_>, ev: &mio::event::Event) -> Progress {
-        let Some(stream) = self.up.conn.and_then(|k| ctx.conns.get(k)).map(|c| &c.stream) else {
+        let Some(c) = self.up.conn.and_then(|k| ctx.conns.get(k)) else {
             return failed(Cause::Internal, Phase::Connect);
         };
+        if c.connected {
+            // Connected, the TLS handshake runs.
+            return self.tls_handshake(ctx);
+        }
+        let stream = &c.stream;
         if ev.is_error() || ev.is_write_closed() || ev.is_read_closed() {
             match stream.take_error() {
                 Ok(None) => {}
@@ -173,16 +190,48 @@ impl Session {
             }
         }
         match stream.peer_addr() {
-            Ok(_) => self.established(ctx),
+            Ok(_) => self.tcp_connected(ctx),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Progress::Pending,
             Err(_) => self.connect_failed(ctx, Failure::Error),
         }
     }
 
-    fn established(&mut self, ctx: &mut Ctx<'_>) -> Progress {
+    /// The TCP connection is up: the PROXY header goes first, then the TLS handshake (if any).
+    fn tcp_connected(&mut self, ctx: &mut Ctx<'_>) -> Progress {
         if !self.send_proxy_header(ctx) {
             return self.connect_failed(ctx, Failure::Error);
         }
+        let Some(c) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) else {
+            return failed(Cause::Internal, Phase::Connect);
+        };
+        c.connected = true;
+        if c.tls.is_some() {
+            return self.tls_handshake(ctx);
+        }
+        self.established(ctx)
+    }
+
+    /// Drives the TLS handshake; its failure is a failed connect, as HAProxy counts an SSL
+    /// error towards a server (retried, redispatched, `econ`, `SC--`).
+    fn tls_handshake(&mut self, ctx: &mut Ctx<'_>) -> Progress {
+        let Some(c) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) else {
+            return failed(Cause::Internal, Phase::Connect);
+        };
+        let Some(tls) = c.tls.as_mut() else { return self.established(ctx) };
+        match tls.handshake(&c.stream, &mut c.ready) {
+            Ok(true) => self.established(ctx),
+            Ok(false) => Progress::Pending,
+            Err(e) => {
+                if let (Some(be), Some(server)) = (self.up.backend, self.up.target) {
+                    let cfg = &ctx.shared.config.backends[be];
+                    log::warn!("Connection to server {}/{} failed: {e}", cfg.name, cfg.servers[server].name);
+                }
+                self.connect_failed(ctx, Failure::Error)
+            }
+        }
+    }
+
+    fn established(&mut self, ctx: &mut Ctx<'_>) -> Progress {
         self.up.stage = Stage::Established;
         self.up.stage_deadline = None;
         self.up.established_at = Some(ctx.now);

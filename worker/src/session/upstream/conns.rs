@@ -10,13 +10,15 @@
 //! something unasked: it is closed, as HAProxy does. Threads never take each other's
 //! connections, so `pool-low-conn` only keeps that many per thread from being purged.
 
+use super::tls::{ServerClients, TlsConn};
+use crate::buffer::{Buf, Pools, ReadOutcome};
 use crate::counters::Stats;
 use crate::ready::Ready;
 use hakeeper_common::config::{Backend, Global, HttpReuse, ServerPool};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
 use slab::Slab;
-use std::io;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -46,9 +48,87 @@ pub struct ServerConn {
     /// Requests sent on it.
     pub requests: u32,
     state: State,
+    /// `ssl`: the TLS layer over `stream` (see [`super::tls`]).
+    pub tls: Option<Box<TlsConn>>,
+    /// The SNI it was opened with: only requests wanting the same one reuse it.
+    pub sni: Option<Box<str>>,
+    /// The TCP connection is established (with TLS, the handshake may still run).
+    pub connected: bool,
 }
 
 impl ServerConn {
+    /// Reads what the server sent (decrypted under TLS) into `buf`.
+    pub fn recv_into(&mut self, buf: &mut Buf, pools: &mut Pools) -> io::Result<ReadOutcome> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.recv(&self.stream, &mut self.ready, buf, pools),
+            None => buf.recv(&self.stream, &mut self.ready, pools),
+        }
+    }
+
+    /// Writes `buf` to the server (encrypted under TLS); returns the bytes taken.
+    pub fn flush_from(&mut self, buf: &mut Buf) -> io::Result<usize> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.flush(&self.stream, &mut self.ready, buf),
+            None => buf.flush(&self.stream, &mut self.ready),
+        }
+    }
+
+    /// Writes plaintext `data` (encrypted under TLS), and any records still queued; returns the
+    /// bytes taken (0: the socket or the TLS buffer is full until the next event).
+    pub fn send(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.send(&self.stream, &mut self.ready, data),
+            None if data.is_empty() => Ok(0),
+            None => match (&self.stream).write(data) {
+                Ok(n) => Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.ready.writable = false;
+                    Ok(0)
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Appends up to `max` bytes the server sent (decrypted under TLS) to `out`: `Some(0)` at
+    /// the end of the stream, `None` when nothing came.
+    pub fn recv_plain(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<Option<usize>> {
+        match self.tls.as_mut() {
+            Some(tls) => tls.recv_plain(&self.stream, &mut self.ready, out, max),
+            None => {
+                if !self.ready.readable {
+                    return Ok(None);
+                }
+                match crate::buffer::recv_spare(&self.stream, out, max) {
+                    Ok(0) => Ok(Some(0)),
+                    Ok(n) => Ok(Some(n)),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.ready.readable = false;
+                        Ok(None)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Bytes or a close may wait on it (in the socket, or decrypted in its TLS layer): such a
+    /// connection is not kept idle.
+    pub fn unread(&mut self) -> bool {
+        self.ready.readable || self.ready.hup || self.tls.as_mut().is_some_and(|t| t.has_unread())
+    }
+
+    /// Half-closes towards the server (close_notify first under TLS).
+    pub fn shutdown_write(&mut self) {
+        match self.tls.as_mut() {
+            Some(tls) => tls.shutdown_write(&self.stream, &mut self.ready),
+            None => {
+                let _ = self.stream.shutdown(std::net::Shutdown::Write);
+            }
+        }
+    }
+
     /// Proved reusable: it has carried a request that was not its first (HAProxy's "safe"
     /// list, `H1S_F_NOT_FIRST`).
     fn safe(&self) -> bool {
@@ -98,6 +178,8 @@ pub struct ServerConns {
     /// (HAProxy's `pool_low_count` / `pool_high_count`).
     fd_low: u64,
     fd_high: u64,
+    /// The servers' TLS clients (`ssl`).
+    clients: ServerClients,
 }
 
 /// The descriptors in use: the sessions' client sockets and the server connections.
@@ -119,12 +201,15 @@ impl ServerConns {
             next_purge: None,
             fd_low: maxsock * u64::from(low) / 100,
             fd_high: maxsock * u64::from(high) / 100,
+            clients: ServerClients::new(backends),
         }
     }
 
     /// Starts a non-blocking connect for `session`; the connection is busy from the start. Over
     /// `pool_high_count` descriptors, an idle connection to the same server goes first, as
-    /// HAProxy's `connect_server()` kills one.
+    /// HAProxy's `connect_server()` kills one. A TLS server's connection gets its TLS layer
+    /// (sending `sni`) now; the handshake starts once the TCP connection is up.
+    #[allow(clippy::too_many_arguments)]
     pub fn connect(
         &mut self,
         registry: &Registry,
@@ -132,8 +217,17 @@ impl ServerConns {
         backend: usize,
         server: usize,
         session: usize,
+        sni: Option<&str>,
         stats: &Stats,
     ) -> io::Result<usize> {
+        let tls = match self.clients.get(backend, server) {
+            Ok(None) => None,
+            Ok(Some(client)) => {
+                let conn = client.connect(sni).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+                Some(Box::new(TlsConn::new(conn)))
+            }
+            Err(why) => return Err(io::Error::new(io::ErrorKind::InvalidInput, why.to_string())),
+        };
         if used_fds(stats) > self.fd_high {
             if let Some(&oldest) = self.idle.get(backend).and_then(|b| b.get(server)).and_then(|l| l.first()) {
                 self.close(oldest, stats);
@@ -153,6 +247,9 @@ impl ServerConns {
             serial,
             requests: 0,
             state: State::Busy { session },
+            sni: if tls.is_some() { sni.map(Box::from) } else { None },
+            tls,
+            connected: false,
         });
         stats.server_conns.fetch_add(1, Relaxed);
         count_busy(stats, backend, server);
@@ -173,7 +270,10 @@ impl ServerConns {
 
     /// Closes a connection (dropping the socket also takes it out of the poll set).
     pub fn close(&mut self, key: usize, stats: &Stats) {
-        let Some(c) = self.conns.try_remove(key) else { return };
+        let Some(mut c) = self.conns.try_remove(key) else { return };
+        if let Some(tls) = c.tls.as_mut() {
+            tls.close_notify(&c.stream);
+        }
         stats.server_conns.fetch_sub(1, Relaxed);
         match c.state {
             State::Idle { private: None, .. } => self.unlist(&c, key, stats),
@@ -276,7 +376,17 @@ impl ServerConns {
 
     /// An idle connection to `server` for a request of `session` (slab key), chosen as
     /// `http-reuse` says (see [`HttpReuse`]); `first`: the client connection's first request.
-    pub fn take(&mut self, backend: usize, server: usize, reuse: HttpReuse, first: bool, session: usize, stats: &Stats) -> Option<usize> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn take(
+        &mut self,
+        backend: usize,
+        server: usize,
+        reuse: HttpReuse,
+        first: bool,
+        session: usize,
+        sni: Option<&str>,
+        stats: &Stats,
+    ) -> Option<usize> {
         // Whether a safe connection is wanted, in order of preference.
         let order: &[bool] = match (reuse, first) {
             (HttpReuse::Never, _) => &[],
@@ -287,7 +397,9 @@ impl ServerConns {
         let list = self.idle.get(backend)?.get(server)?;
         // One parked before the server's last stop is closed by the next sweep, not reused.
         let epoch = stats.backends[backend].servers[server].stopped_epoch.load(Relaxed);
-        let usable = |c: &ServerConn, safe: bool| c.safe() == safe && matches!(c.state, State::Idle { epoch: e, .. } if e == epoch);
+        let usable = |c: &ServerConn, safe: bool| {
+            c.safe() == safe && c.sni.as_deref() == sni && matches!(c.state, State::Idle { epoch: e, .. } if e == epoch)
+        };
         let found = order.iter().find_map(|&safe| list.iter().rposition(|&k| self.conns.get(k).is_some_and(|c| usable(c, safe))));
         let i = found?;
         let key = self.idle[backend][server].remove(i);
@@ -297,10 +409,22 @@ impl ServerConns {
     }
 
     /// The session's own idle connection (`http-reuse never`), if still open and to `server`.
-    pub fn take_private(&mut self, r: ConnRef, backend: usize, server: usize, session: usize, stats: &Stats) -> Option<usize> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn take_private(
+        &mut self,
+        r: ConnRef,
+        backend: usize,
+        server: usize,
+        session: usize,
+        sni: Option<&str>,
+        stats: &Stats,
+    ) -> Option<usize> {
         let c = self.conns.get(r.key)?;
-        let ok =
-            c.serial == r.serial && c.backend == backend && c.server == server && matches!(c.state, State::Idle { private: Some(_), .. });
+        let ok = c.serial == r.serial
+            && c.backend == backend
+            && c.server == server
+            && c.sni.as_deref() == sni
+            && matches!(c.state, State::Idle { private: Some(_), .. });
         if !ok {
             return None;
         }
@@ -446,7 +570,7 @@ mod tests {
         /// A connected, busy connection of session `session` to `server`.
         fn open(&mut self, server: usize, session: usize) -> usize {
             let addr = self.listener.local_addr().unwrap();
-            let key = self.conns.connect(self.poll.registry(), addr, 0, server, session, &self.stats).unwrap();
+            let key = self.conns.connect(self.poll.registry(), addr, 0, server, session, None, &self.stats).unwrap();
             let (peer, _) = self.listener.accept().unwrap();
             self.peers.push(peer);
             key
@@ -485,16 +609,16 @@ mod tests {
         l.finish(a, HttpReuse::Safe, now).unwrap();
         assert_eq!(l.idle_gauge(0), 1);
         // Served one request only: another client's first request does not take it...
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, true, 2, &l.stats), None);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, true, 2, None, &l.stats), None);
         // ...a later request of any client does.
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 2, &l.stats), Some(a));
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 2, None, &l.stats), Some(a));
         assert_eq!(l.idle_gauge(0), 0);
         l.finish(a, HttpReuse::Safe, now).unwrap();
         // Two requests carried: safe now, so a new client's first request may use it.
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, true, 3, &l.stats), Some(a));
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, true, 3, None, &l.stats), Some(a));
         // Never another server's.
         l.finish(a, HttpReuse::Safe, now).unwrap();
-        assert_eq!(l.conns.take(0, 1, HttpReuse::Safe, false, 3, &l.stats), None);
+        assert_eq!(l.conns.take(0, 1, HttpReuse::Safe, false, 3, None, &l.stats), None);
     }
 
     #[test]
@@ -505,14 +629,14 @@ mod tests {
         l.finish(a, HttpReuse::Never, now).unwrap();
         let r = l.conns.reference(a).unwrap();
         assert_eq!(l.idle_gauge(0), 0, "not in the shared list");
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, &l.stats), None, "no other session gets it");
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, None, &l.stats), None, "no other session gets it");
         assert_eq!(l.conns.private_target(r), Some((0, 0)));
-        assert_eq!(l.conns.take_private(r, 0, 1, 1, &l.stats), None, "another server");
-        assert_eq!(l.conns.take_private(r, 0, 0, 1, &l.stats), Some(a));
+        assert_eq!(l.conns.take_private(r, 0, 1, 1, None, &l.stats), None, "another server");
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, None, &l.stats), Some(a));
         l.finish(a, HttpReuse::Never, now).unwrap();
         l.conns.close_private(r, &l.stats);
         assert_eq!(l.conns.open(), 0);
-        assert_eq!(l.conns.take_private(r, 0, 0, 1, &l.stats), None, "closed");
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, None, &l.stats), None, "closed");
     }
 
     #[test]
@@ -521,8 +645,25 @@ mod tests {
         let now = Instant::now();
         let a = l.open(0, 1);
         l.finish(a, HttpReuse::Always, now).unwrap();
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Aggressive, true, 2, &l.stats), None, "aggressive: safe ones only");
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, true, 2, &l.stats), Some(a), "always: an idle one too");
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Aggressive, true, 2, None, &l.stats), None, "aggressive: safe ones only");
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, true, 2, None, &l.stats), Some(a), "always: an idle one too");
+    }
+
+    #[test]
+    fn an_idle_connection_serves_only_requests_wanting_its_sni() {
+        let mut l = lab(ServerPool::default());
+        let now = Instant::now();
+        let a = l.open(0, 1);
+        l.conns.get_mut(a).unwrap().sni = Some("www.example".into());
+        l.finish(a, HttpReuse::Always, now).unwrap();
+        // HAProxy keeps the SNI in the connection hash.
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, Some("other.example"), &l.stats), None);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, None, &l.stats), None);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, Some("www.example"), &l.stats), Some(a));
+        l.finish(a, HttpReuse::Never, now).unwrap();
+        let r = l.conns.reference(a).unwrap();
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, Some("other.example"), &l.stats), None);
+        assert_eq!(l.conns.take_private(r, 0, 0, 1, Some("www.example"), &l.stats), Some(a));
     }
 
     #[test]
@@ -538,7 +679,7 @@ mod tests {
         assert_eq!(l.conns.idle_count(0, 0), 2, "not yet");
         l.conns.maintain(&l.backends, &l.stats, t0 + Duration::from_secs(10));
         assert_eq!(l.conns.idle_count(0, 0), 1, "the oldest went, pool-low-conn keeps one");
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 3, &l.stats), Some(b));
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 3, None, &l.stats), Some(b));
         assert_eq!(l.idle_gauge(0), 0);
         assert_eq!(l.conns.open(), 1);
     }
@@ -562,7 +703,7 @@ mod tests {
         assert!(seen.contains(&ConnEvent::Closed), "{seen:?}");
         assert_eq!(l.conns.open(), 0);
         assert_eq!(l.idle_gauge(0), 0);
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, &l.stats), None);
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 2, None, &l.stats), None);
     }
 
     #[test]
@@ -576,7 +717,7 @@ mod tests {
         srv.up.store(false, Relaxed);
         srv.stopped_epoch.fetch_add(1, Relaxed);
         l.stats.backends[0].stopped_epoch.fetch_add(1, Relaxed);
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 9, &l.stats), None, "parked before the stop: not reused");
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Always, false, 9, None, &l.stats), None, "parked before the stop: not reused");
         assert!(l.conns.maintain(&l.backends, &l.stats, now), "the sweep saw the stop");
         assert_eq!((l.conns.idle_count(0, 0), l.conns.idle_count(0, 1)), (0, 1), "only the stopped server's");
         // A request finishing on a stopped server does not park its connection either.
@@ -594,7 +735,7 @@ mod tests {
         l.finish(a, HttpReuse::Safe, now).unwrap();
         let b = l.open(0, 2);
         assert_eq!(l.finish(b, HttpReuse::Safe, now), Err(NotKept::PoolFull), "pool-max-conn 1");
-        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 3, &l.stats), Some(a));
+        assert_eq!(l.conns.take(0, 0, HttpReuse::Safe, false, 3, None, &l.stats), Some(a));
         // Reused once: a third request would be its second reuse.
         assert_eq!(l.finish(a, HttpReuse::Safe, now), Err(NotKept::MaxReuse));
         assert_eq!(l.conns.open(), 0);

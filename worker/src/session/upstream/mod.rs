@@ -7,6 +7,7 @@ pub(crate) mod connect;
 pub mod conns;
 mod reuse;
 mod send_proxy;
+pub mod tls;
 
 use crate::termination::Termination;
 pub use connect::RequestHints;
@@ -69,6 +70,8 @@ pub struct Attempt {
     pub conn: Option<usize>,
     /// What the current HTTP request asks of the assignment and connection (`None`: TCP).
     pub hints: Option<RequestHints>,
+    /// The request headers a server's `sni req.hdr(NAME)` may name (name, last value).
+    pub sni_headers: Vec<(String, String)>,
     /// When the attempt left the queues (its first connect).
     pub queue_left: Option<Instant>,
     pub established_at: Option<Instant>,
@@ -90,6 +93,7 @@ impl Attempt {
         retries: 0,
         conn: None,
         hints: None,
+        sni_headers: Vec::new(),
         queue_left: None,
         established_at: None,
         stage_deadline: None,

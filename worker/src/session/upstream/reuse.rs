@@ -9,17 +9,18 @@ use hakeeper_common::config::{Balance, HttpReuse};
 impl Session {
     /// Takes an idle connection to `server` when the request's hints allow one: the session's
     /// own (`http-reuse never`), else one of the thread's shared ones.
-    pub(super) fn take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize) -> bool {
+    /// Only a connection opened with the same SNI (`sni`) fits.
+    pub(super) fn take_idle(&mut self, ctx: &mut Ctx<'_>, be: usize, server: usize, sni: Option<&str>) -> bool {
         let Some(hints) = self.up.hints else { return false };
         let reuse = Session::reuse_for(ctx, be, server, hints.reuse);
         let private = self.up.private.take();
-        let mut key = private.and_then(|r| ctx.conns.take_private(r, be, server, ctx.key, &ctx.shared.stats));
+        let mut key = private.and_then(|r| ctx.conns.take_private(r, be, server, ctx.key, sni, &ctx.shared.stats));
         if key.is_none() {
             if let Some(r) = private {
                 // One private connection per session: the one to another server goes.
                 ctx.conns.close_private(r, &ctx.shared.stats);
             }
-            key = ctx.conns.take(be, server, reuse, hints.first, ctx.key, &ctx.shared.stats);
+            key = ctx.conns.take(be, server, reuse, hints.first, ctx.key, sni, &ctx.shared.stats);
         }
         self.up.conn = key;
         key.is_some()
@@ -32,7 +33,7 @@ impl Session {
         let (Some(key), Some(be), Some(server)) = (self.up.conn.take(), self.up.backend, self.up.target) else { return };
         let reuse = Session::reuse_for(ctx, be, server, self.up.hints.map(|h| h.reuse).unwrap_or_default());
         let Some(c) = ctx.conns.get_mut(key) else { return };
-        let unread = c.ready.readable || c.ready.hup;
+        let unread = c.unread();
         c.requests += 1;
         if unread || (reuse == HttpReuse::Never && !keep_client) {
             ctx.conns.close(key, &ctx.shared.stats);
