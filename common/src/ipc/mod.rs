@@ -3,7 +3,7 @@
 pub mod frame;
 pub mod messages;
 
-pub use frame::{send, FrameReader, IpcError, ReadOutcome};
+pub use frame::{encode_frame, send, write_some, FrameReader, IpcError, ReadOutcome};
 pub use messages::*;
 
 /// The descriptor number at which a child finds its end of the socketpair.
