@@ -157,6 +157,8 @@ impl Supervisor {
 
     /// Starts the children and runs until stopped. Returns when every child has exited.
     pub fn run(mut self) -> Result<(), SupervisorError> {
+        // After `daemon::detach` this is the forked process: the children watch for this PID.
+        self.policy.set_parent(std::process::id() as i32);
         self.feed(Input::Boot)?;
         let mut events = Events::with_capacity(64);
         while !self.exit {
@@ -330,9 +332,8 @@ impl Supervisor {
                 Ok(())
             }
             Err(e) => {
-                if !matches!(e, IpcError::Closed) {
-                    log::warn!("cannot send to {} (pid {pid}): {e}", ch.role.name());
-                }
+                // A child that died is reaped (and restarted) on SIGCHLD; what it was owed is lost.
+                log::warn!("cannot send to {} (pid {pid}): {e}", ch.role.name());
                 ch.outbox.clear();
                 Ok(())
             }

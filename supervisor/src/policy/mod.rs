@@ -214,6 +214,11 @@ impl Policy {
         self.finish(now)
     }
 
+    /// The supervisor's PID changed (it detached after `new`): children get this one.
+    pub fn set_parent(&mut self, parent: i32) {
+        self.parent = parent;
+    }
+
     /// Whether the stop sequence runs (a SIGHUP is then ignored).
     pub fn stopping(&self) -> bool {
         self.stop.is_some()
