@@ -113,7 +113,7 @@ mod tests {
         let dup = file.as_fd().try_clone_to_owned().expect("dup");
         outbox.push(encode_frame(&ToVrrp::Shutdown, 1).expect("encode"), vec![dup], 10).expect("push");
         drop(file);
-        assert_eq!(outbox.flush(ours.as_fd()).expect("flush"), true);
+        assert!(outbox.flush(ours.as_fd()).expect("flush"), "everything went");
         let mut reader = FrameReader::new();
         let (msg, fds) = reader.recv_blocking::<ToVrrp>(theirs.as_fd()).expect("recv");
         assert_eq!((msg, fds.len()), (ToVrrp::Shutdown, 1));

@@ -415,12 +415,11 @@ impl Supervisor {
     /// error nothing changed (`Listeners::sync` closes nothing then).
     fn reload(&mut self, ctl: Option<u64>) -> Result<(), SupervisorError> {
         let outcome = match self.source.load() {
-            Err(e) => Err(Refused {
-                lines: e.lines(),
-                reply: format!("reload refused, the running configuration stays:\n{}", e.report()),
-            }),
+            Err(e) => Err(Refused { lines: e.lines(), reply: format!("reload refused, the running configuration stays:\n{}", e.report()) }),
             Ok(loaded) => match self.listeners.sync(&loaded.config) {
-                Err(e) => Err(Refused { lines: vec![e.to_string()], reply: format!("reload refused, the running configuration stays: {e}") }),
+                Err(e) => {
+                    Err(Refused { lines: vec![e.to_string()], reply: format!("reload refused, the running configuration stays: {e}") })
+                }
                 Ok(()) => Ok(Loaded { config: loaded.config, warnings: loaded.warnings.iter().map(ToString::to_string).collect() }),
             },
         };

@@ -26,8 +26,11 @@ impl Policy {
             }
             FromWorker::StickTables(tables) => {
                 // A draining worker's persistence carries on in its successors.
-                let successors: Vec<i32> =
-                    self.pids_of(Role::Worker).into_iter().filter(|p| *p != pid && self.procs.get(p).is_some_and(|p| !p.draining)).collect();
+                let successors: Vec<i32> = self
+                    .pids_of(Role::Worker)
+                    .into_iter()
+                    .filter(|p| *p != pid && self.procs.get(p).is_some_and(|p| !p.draining))
+                    .collect();
                 for to in successors {
                     self.send_worker(to, ToWorker::StickTables(tables.clone()));
                 }

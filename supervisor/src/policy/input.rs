@@ -40,27 +40,62 @@ pub enum Input {
     /// Start the children.
     Boot,
     /// The child asked for with `Output::Spawn` runs as `pid`.
-    Spawned { role: Role, pid: i32, why: SpawnWhy },
+    Spawned {
+        role: Role,
+        pid: i32,
+        why: SpawnWhy,
+    },
     /// It could not be started.
-    SpawnFailed { role: Role, why: SpawnWhy, error: String },
-    FromWorker { pid: i32, msg: FromWorker },
-    FromChecker { pid: i32, msg: FromChecker },
-    FromVrrp { pid: i32, msg: FromVrrp },
+    SpawnFailed {
+        role: Role,
+        why: SpawnWhy,
+        error: String,
+    },
+    FromWorker {
+        pid: i32,
+        msg: FromWorker,
+    },
+    FromChecker {
+        pid: i32,
+        msg: FromChecker,
+    },
+    FromVrrp {
+        pid: i32,
+        msg: FromVrrp,
+    },
     /// The child's channel ended (or failed): nothing more is sent to it.
-    ChannelClosed { pid: i32 },
+    ChannelClosed {
+        pid: i32,
+    },
     /// The child sent something that does not decode.
-    BadMessage { pid: i32, error: String },
+    BadMessage {
+        pid: i32,
+        error: String,
+    },
     /// The child's outbox passed its bound: it stopped reading.
-    Wedged { pid: i32, queued: usize },
+    Wedged {
+        pid: i32,
+        queued: usize,
+    },
     /// waitpid reported the child gone: `how` for the log, `code` when it exited.
-    Exited { pid: i32, how: String, code: Option<i32> },
+    Exited {
+        pid: i32,
+        how: String,
+        code: Option<i32>,
+    },
     /// SIGTERM or SIGINT.
     Stop,
     /// SIGHUP (`ctl: None`) or `hakeeper ctl reload` (`ctl: Some(client)`), with what loading
     /// the config gave.
-    Reload { ctl: Option<u64>, outcome: Result<Loaded, Refused> },
+    Reload {
+        ctl: Option<u64>,
+        outcome: Result<Loaded, Refused>,
+    },
     /// Any other `hakeeper ctl` command.
-    Ctl { id: u64, request: CtlRequest },
+    Ctl {
+        id: u64,
+        request: CtlRequest,
+    },
     /// Time passed: whatever is due fires.
     Timer,
 }

@@ -89,8 +89,7 @@ impl Policy {
             return;
         }
         let rise = self.config.global.worker_crash_limit.rise;
-        let serving =
-            self.procs.values().any(|p| p.role == Role::Worker && p.ready_since.is_some_and(|t| now.duration_since(t) >= rise));
+        let serving = self.procs.values().any(|p| p.role == Role::Worker && p.ready_since.is_some_and(|t| now.duration_since(t) >= rise));
         let failing = self.policies.get_mut(Role::Worker.name()).is_some_and(|p| p.failing(now));
         if serving && !failing {
             self.set_proxy_health(true);

@@ -11,7 +11,8 @@ const WORKER: i32 = 101;
 const VRRPD: i32 = 102;
 
 fn config(servers: &[&str], extra_global: &str) -> Config {
-    let servers: Vec<String> = servers.iter().enumerate().map(|(i, n)| format!("(name: \"{n}\", addr: \"127.0.0.1:{}\")", 9000 + i)).collect();
+    let servers: Vec<String> =
+        servers.iter().enumerate().map(|(i, n)| format!("(name: \"{n}\", addr: \"127.0.0.1:{}\")", 9000 + i)).collect();
     let text = format!(
         r#"(
   global: (worker_crash_limit: (exits: 3, window: "30s", rise: "10s"), {extra_global}),
@@ -106,15 +107,21 @@ fn spawns(out: &[Output]) -> Vec<Role> {
 }
 
 fn to_worker(out: &[Output], to: i32) -> Vec<ToWorker> {
-    out.iter().filter_map(|o| if let Output::Send { pid, msg: ToChild::Worker(m) } = o { (*pid == to).then(|| m.clone()) } else { None }).collect()
+    out.iter()
+        .filter_map(|o| if let Output::Send { pid, msg: ToChild::Worker(m) } = o { (*pid == to).then(|| m.clone()) } else { None })
+        .collect()
 }
 
 fn to_checker(out: &[Output], to: i32) -> Vec<ToChecker> {
-    out.iter().filter_map(|o| if let Output::Send { pid, msg: ToChild::Checker(m) } = o { (*pid == to).then(|| m.clone()) } else { None }).collect()
+    out.iter()
+        .filter_map(|o| if let Output::Send { pid, msg: ToChild::Checker(m) } = o { (*pid == to).then(|| m.clone()) } else { None })
+        .collect()
 }
 
 fn to_vrrp(out: &[Output], to: i32) -> Vec<ToVrrp> {
-    out.iter().filter_map(|o| if let Output::Send { pid, msg: ToChild::Vrrp(m) } = o { (*pid == to).then(|| m.clone()) } else { None }).collect()
+    out.iter()
+        .filter_map(|o| if let Output::Send { pid, msg: ToChild::Vrrp(m) } = o { (*pid == to).then(|| m.clone()) } else { None })
+        .collect()
 }
 
 fn logs(out: &[Output]) -> Vec<String> {
@@ -161,7 +168,10 @@ fn boot_starts_the_checker_first_and_gives_the_worker_its_config_listeners_and_v
     assert!(matches!(w[1], ToWorker::VrrpStates(_)) && matches!(w[2], ToWorker::Process(_)), "{w:?}");
     let v = to_vrrp(&out, VRRPD);
     assert!(matches!(v[0], ToVrrp::Start(_)));
-    assert_eq!(v[1..], [ToVrrp::ProxyHealth { up: true }, ToVrrp::ScriptState { script: 0, ok: true }, ToVrrp::ScriptState { script: 1, ok: true }]);
+    assert_eq!(
+        v[1..],
+        [ToVrrp::ProxyHealth { up: true }, ToVrrp::ScriptState { script: 0, ok: true }, ToVrrp::ScriptState { script: 1, ok: true }]
+    );
     let failed = s.on(Input::SpawnFailed { role: Role::Worker, why: SpawnWhy::Boot, error: "cannot start the worker: x".into() });
     assert!(failed.contains(&Output::Abort("cannot start the worker: x".into())), "a child that cannot start at boot ends the supervisor");
 }
@@ -206,12 +216,20 @@ fn a_crash_loop_gives_up_the_vips_and_takes_them_back_once_the_worker_stays_up()
     let mut pid = WORKER;
     for (n, delay) in [(1, 0), (2, 100), (3, 200)] {
         let out = s.exit(pid, 1);
-        assert!(has_log(&out, &format!("restarting worker in {}", if delay == 0 { "0s".into() } else { format!("{delay}ms") })), "{:?}", logs(&out));
+        assert!(
+            has_log(&out, &format!("restarting worker in {}", if delay == 0 { "0s".into() } else { format!("{delay}ms") })),
+            "{:?}",
+            logs(&out)
+        );
         let down = to_vrrp(&out, VRRPD);
         if n < 3 {
             assert!(down.is_empty(), "exit {n}: {down:?}");
         } else {
-            assert_eq!(down, [ToVrrp::ProxyHealth { up: false }, ToVrrp::ScriptState { script: 0, ok: false }], "proxy DOWN, proxy_alive KO");
+            assert_eq!(
+                down,
+                [ToVrrp::ProxyHealth { up: false }, ToVrrp::ScriptState { script: 0, ok: false }],
+                "proxy DOWN, proxy_alive KO"
+            );
             assert!(has_log(&out, "worker exited 3 times within 30s: proxy DOWN"));
         }
         let out = s.advance(Duration::from_millis(delay));
@@ -280,7 +298,10 @@ fn a_vrrpd_crash_replays_proxy_health_switchover_and_track_states_to_the_new_one
 #[test]
 fn sighup_with_a_bad_config_keeps_the_running_one_and_tells_ctl_why() {
     let mut s = Sup::booted(true);
-    let refused = Refused { lines: vec!["test.ron:3:5: unknown field `bnd`".into()], reply: "reload refused, the running configuration stays:\n...".into() };
+    let refused = Refused {
+        lines: vec!["test.ron:3:5: unknown field `bnd`".into()],
+        reply: "reload refused, the running configuration stays:\n...".into(),
+    };
     let out = s.on(Input::Reload { ctl: Some(9), outcome: Err(refused) });
     assert!(spawns(&out).is_empty() && to_worker(&out, WORKER).is_empty() && to_checker(&out, CHECKER).is_empty());
     assert!(has_log(&out, "reload refused, keeping the running config: test.ron:3:5: unknown field `bnd`"));
@@ -311,7 +332,10 @@ fn sighup_with_a_good_config_starts_a_new_worker_drains_the_old_and_hands_stick_
     assert!(matches!(to_worker(&out, WORKER)[..], [ToWorker::Drain { .. }]));
     assert_eq!(notified(&out), ["READY=1\nSTATUS=serving generation 2"]);
 
-    let tables = vec![StickEntries { backend: "web".into(), entries: vec![("192.0.2.1".parse().expect("ip"), "s1".into(), Duration::from_secs(30))] }];
+    let tables = vec![StickEntries {
+        backend: "web".into(),
+        entries: vec![("192.0.2.1".parse().expect("ip"), "s1".into(), Duration::from_secs(30))],
+    }];
     let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::StickTables(tables.clone()) });
     assert_eq!(to_worker(&out, 103), [ToWorker::StickTables(tables)]);
     assert!(to_worker(&out, WORKER).is_empty());
@@ -347,7 +371,17 @@ fn sigterm_releases_the_vips_before_draining_and_ends_within_five_seconds() {
     assert!(s.p.stopping());
     // A SIGHUP meanwhile is for the shell to ignore; a crash is not restarted.
     let out = s.exit(VRRPD, 0);
-    assert_eq!(to_checker(&out, CHECKER)[..2], [ToChecker::Notify { instance: "VI_1".into(), command: "/bin/true all".into(), args: vec!["INSTANCE".into(), "VI_1".into(), "STOP".into(), "100".into()] }, ToChecker::Stop]);
+    assert_eq!(
+        to_checker(&out, CHECKER)[..2],
+        [
+            ToChecker::Notify {
+                instance: "VI_1".into(),
+                command: "/bin/true all".into(),
+                args: vec!["INSTANCE".into(), "VI_1".into(), "STOP".into(), "100".into()]
+            },
+            ToChecker::Stop
+        ]
+    );
     assert_eq!(to_worker(&out, WORKER), [ToWorker::Drain { grace: Duration::from_secs(2) }]);
     s.exit(CHECKER, 0);
     let out = s.exit(WORKER, 0);
@@ -366,7 +400,9 @@ fn sigterm_with_a_silent_vrrpd_drains_after_the_release_wait_and_kills_straggler
     assert_eq!(armed(&out), Some(t0 + stop::STOP_DEADLINE));
     let out = s.advance(stop::STOP_DEADLINE - stop::VRRP_RELEASE_WAIT);
     assert_eq!(kills(&out), [CHECKER, WORKER, VRRPD]);
-    assert!(matches!(out.iter().find(|o| matches!(o, Output::Exit { .. })), Some(Output::Exit { linger }) if *linger < Duration::from_millis(500)));
+    assert!(
+        matches!(out.iter().find(|o| matches!(o, Output::Exit { .. })), Some(Output::Exit { linger }) if *linger < Duration::from_millis(500))
+    );
     assert!(stop::STOP_DEADLINE + Duration::from_millis(500) <= Duration::from_secs(5));
 }
 
@@ -462,7 +498,11 @@ fn vrrp_transitions_run_notify_scripts_through_the_current_checker() {
         to_checker(&out, CHECKER),
         [
             ToChecker::Notify { instance: "VI_1".into(), command: "/bin/true master".into(), args: Vec::new() },
-            ToChecker::Notify { instance: "VI_1".into(), command: "/bin/true all".into(), args: vec!["INSTANCE".into(), "VI_1".into(), "MASTER".into(), "100".into()] },
+            ToChecker::Notify {
+                instance: "VI_1".into(),
+                command: "/bin/true all".into(),
+                args: vec!["INSTANCE".into(), "VI_1".into(), "MASTER".into(), "100".into()]
+            },
         ]
     );
     assert_eq!(notified(&out), ["STATUS=serving generation 1, VI_1 MASTER"]);
