@@ -3,7 +3,7 @@
 
 use super::Policy;
 use crate::child::Role;
-use hakeeper_common::ipc::{FromChecker, ToVrrp, ToWorker};
+use hakeeper_common::ipc::{FromChecker, ScriptId, ServerName, ToVrrp, ToWorker};
 use log::Level;
 
 impl Policy {
@@ -39,6 +39,7 @@ impl Policy {
                 }
             }
             FromChecker::ScriptState { script, ok } => {
+                let script = ScriptId(script);
                 self.script_states.insert(script, ok);
                 for vrrpd in self.pids_of(Role::Vrrpd) {
                     self.send_vrrp(vrrpd, ToVrrp::ScriptState { script, ok });
@@ -48,8 +49,8 @@ impl Policy {
         }
     }
 
-    /// The (backend, server) names of the checker's indexes in the current config.
-    fn server_key(&self, backend: usize, server: usize) -> Option<(String, String)> {
-        self.config.backends.get(backend).and_then(|b| b.servers.get(server).map(|s| (b.name.clone(), s.name.clone())))
+    /// The names of the server at the checker's indexes in the current config.
+    fn server_key(&self, backend: usize, server: usize) -> Option<ServerName> {
+        self.config.backends.get(backend).and_then(|b| b.servers.get(server).map(|s| ServerName::new(&b.name, &s.name)))
     }
 }

@@ -12,8 +12,8 @@ impl Policy {
         match msg {
             FromVrrp::Pong(seq) => self.pong(pid, seq),
             FromVrrp::InstanceState { instance, state, priority } => {
-                let Some(name) = self.config.vrrp.instances.get(instance).map(|i| i.name.clone()) else {
-                    self.log(Level::Warn, format!("vrrpd reported unknown instance {instance}"));
+                let Some(name) = self.config.vrrp.instances.get(instance.0).map(|i| i.name.clone()) else {
+                    self.log(Level::Warn, format!("vrrpd reported unknown instance {}", instance.0));
                     return;
                 };
                 self.log(Level::Info, format!("VRRP instance {name} is {state} (priority {priority})"));
@@ -32,7 +32,7 @@ impl Policy {
                 self.send_vrrp_views();
             }
             FromVrrp::Counters { instance, received, dropped } => {
-                let name = self.config.vrrp.instances.get(instance).map(|i| i.name.clone()).unwrap_or_else(|| "?".into());
+                let name = self.config.vrrp.instances.get(instance.0).map(|i| i.name.clone()).unwrap_or_else(|| "?".into());
                 if !dropped.is_empty() {
                     let reasons: Vec<String> = dropped.iter().map(|(r, n)| format!("{r}={n}")).collect();
                     self.log(Level::Info, format!("VRRP instance {name}: {received} adverts received, dropped: {}", reasons.join(" ")));

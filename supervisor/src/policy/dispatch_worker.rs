@@ -6,7 +6,7 @@ use super::{Output, Policy};
 use crate::child::Role;
 use hakeeper_common::ctl::CtlReply;
 use hakeeper_common::duration::format_duration;
-use hakeeper_common::ipc::{AdminState, FromWorker, ToWorker};
+use hakeeper_common::ipc::{AdminState, FromWorker, ServerName, ToWorker};
 use log::Level;
 use std::time::Instant;
 
@@ -17,11 +17,12 @@ impl Policy {
             FromWorker::AdminChanged { backend, server, state, weight } => {
                 let shown = weight.map_or_else(|| "none".to_string(), |w| w.to_string());
                 // The worker logged the action and its outcome; this is its report.
-                self.log(Level::Debug, format!("worker (pid {pid}): server {backend}/{server} is {state} (weight override {shown})"));
+                let name = ServerName::new(backend, server);
+                self.log(Level::Debug, format!("worker (pid {pid}): server {name} is {state} (weight override {shown})"));
                 if state == AdminState::Ready && weight.is_none() {
-                    self.server_admin.remove(&(backend, server));
+                    self.server_admin.remove(&name);
                 } else {
-                    self.server_admin.insert((backend, server), (state, weight));
+                    self.server_admin.insert(name, (state, weight));
                 }
             }
             FromWorker::StickTables(tables) => {

@@ -7,7 +7,7 @@ use crate::child::Role;
 use hakeeper_common::config::{BuiltinCheck, ScriptAction};
 use hakeeper_common::ctl::CtlReply;
 use hakeeper_common::duration::format_duration;
-use hakeeper_common::ipc::{ToChecker, ToVrrp};
+use hakeeper_common::ipc::{InstanceId, ScriptId, ServerName, ToChecker, ToVrrp};
 use log::Level;
 use std::time::Instant;
 
@@ -15,8 +15,8 @@ impl Policy {
     /// Runs keepalived's notify scripts for a transition, through the checker (which runs
     /// scripts unprivileged, one at a time per instance): the state's own script with its
     /// configured arguments, then the generic `notify` with INSTANCE NAME STATE PRIORITY.
-    pub(super) fn notify(&mut self, instance: usize, state: &str, priority: u8) {
-        let Some(inst) = self.config.vrrp.instances.get(instance) else { return };
+    pub(super) fn notify(&mut self, instance: InstanceId, state: &str, priority: u8) {
+        let Some(inst) = self.config.vrrp.instances.get(instance.0) else { return };
         let specific = match state {
             "MASTER" => &inst.notify_master,
             "BACKUP" => &inst.notify_backup,
@@ -47,6 +47,7 @@ impl Policy {
     pub(super) fn send_builtin_script_states(&mut self, all: bool) {
         let mut states = Vec::new();
         for (i, script) in self.config.vrrp.scripts.iter().enumerate() {
+            let i = ScriptId(i);
             let ok = match &script.action {
                 ScriptAction::Builtin(BuiltinCheck::ProxyAlive) => self.proxy_up,
                 ScriptAction::Builtin(BuiltinCheck::MinServersUp { backend, servers }) => {
@@ -54,7 +55,7 @@ impl Policy {
                     let up = b
                         .servers
                         .iter()
-                        .filter(|s| !s.disabled && self.server_health.get(&(b.name.clone(), s.name.clone())).copied().unwrap_or(true))
+                        .filter(|s| !s.disabled && self.server_health.get(&ServerName::new(&b.name, &s.name)).copied().unwrap_or(true))
                         .count();
                     up >= *servers as usize
                 }
@@ -67,7 +68,7 @@ impl Policy {
         }
         if !all {
             for (script, ok) in &states {
-                let name = self.config.vrrp.scripts[*script].name.clone();
+                let name = self.config.vrrp.scripts.get(script.0).map_or_else(String::new, |s| s.name.clone());
                 self.log(Level::Warn, format!("track {name} is now {}", if *ok { "OK" } else { "KO" }));
             }
         }

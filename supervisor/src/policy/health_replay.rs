@@ -6,7 +6,7 @@
 use super::{Policy, Proc, SpawnWhy};
 use crate::child::Role;
 use crate::listeners::worker_listeners;
-use hakeeper_common::ipc::{CheckerConfig, ToChecker, ToVrrp, ToWorker, WorkerConfig};
+use hakeeper_common::ipc::{CheckerConfig, ScriptId, ServerName, ToChecker, ToVrrp, ToWorker, WorkerConfig};
 use std::collections::HashMap;
 
 impl Policy {
@@ -45,7 +45,7 @@ impl Policy {
         let mut replay = Vec::new();
         for (b, backend) in self.config.backends.iter().enumerate() {
             for (s, server) in backend.servers.iter().enumerate() {
-                let key = (backend.name.clone(), server.name.clone());
+                let key = ServerName::new(&backend.name, &server.name);
                 if let Some(up) = self.server_health.get(&key) {
                     replay.push(ToWorker::ServerHealth { backend: b, server: s, up: *up });
                 }
@@ -78,7 +78,7 @@ impl Policy {
         let mut health = HashMap::new();
         for (b, be) in self.config.backends.iter().enumerate() {
             for (s, sv) in be.servers.iter().enumerate() {
-                let key = (be.name.clone(), sv.name.clone());
+                let key = ServerName::new(&be.name, &sv.name);
                 let initial = sv.check.as_ref().is_none_or(|c| c.initial_up);
                 if self.server_health.get(&key).copied().unwrap_or(true) != initial {
                     changes.push(ToWorker::ServerHealth { backend: b, server: s, up: initial });
@@ -115,7 +115,7 @@ impl Policy {
         if self.switched_over {
             self.send_vrrp(pid, ToVrrp::Switchover { on: true });
         }
-        let mut states: Vec<(usize, bool)> = self.script_states.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut states: Vec<(ScriptId, bool)> = self.script_states.iter().map(|(k, v)| (*k, *v)).collect();
         states.sort_unstable();
         for (script, ok) in states {
             self.send_vrrp(pid, ToVrrp::ScriptState { script, ok });

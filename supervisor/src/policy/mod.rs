@@ -30,7 +30,7 @@ use crate::privileges::Privileges;
 use crate::watchdog::Watchdog;
 use backoff::RestartPolicy;
 use hakeeper_common::config::Config;
-use hakeeper_common::ipc::{AdminState, ToChecker, ToVrrp, ToWorker, VrrpState};
+use hakeeper_common::ipc::{AdminState, InstanceId, ScriptId, ServerName, ToChecker, ToVrrp, ToWorker, VrrpState};
 use hakeeper_common::logging::LogSpec;
 pub use input::{Input, Loaded, Refused, SpawnWhy};
 pub use output::{Output, ToChild};
@@ -101,17 +101,17 @@ pub struct Policy {
     policies: HashMap<&'static str, RestartPolicy>,
     restarts: Vec<(Role, Instant)>,
     /// Health reported by the checker, by (backend, server) name, replayed to new workers.
-    server_health: HashMap<(String, String), bool>,
+    server_health: HashMap<ServerName, bool>,
     /// Weights set by the checker (`misc_dynamic`), by (backend, server) name, replayed too.
-    server_weights: HashMap<(String, String), u32>,
-    script_states: HashMap<usize, bool>,
+    server_weights: HashMap<ServerName, u32>,
+    script_states: HashMap<ScriptId, bool>,
     /// Last state vrrpd reported for each instance.
-    vrrp_states: HashMap<usize, (VrrpState, u8)>,
+    vrrp_states: HashMap<InstanceId, (VrrpState, u8)>,
     /// Last state sent to vrrpd for each built-in track.
-    builtin_sent: HashMap<usize, bool>,
+    builtin_sent: HashMap<ScriptId, bool>,
     /// Operator overrides (admin state, weight) by (backend, server) name, from the stats page
     /// and `hakeeper ctl`, replayed to new workers.
-    server_admin: HashMap<(String, String), (AdminState, Option<u32>)>,
+    server_admin: HashMap<ServerName, (AdminState, Option<u32>)>,
     proxy_up: bool,
     /// Set by `hakeeper ctl switchover`: vrrpd holds every instance in FAULT until `switchback`
     /// (replayed to a restarted vrrpd).

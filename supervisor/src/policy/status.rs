@@ -5,7 +5,7 @@ use super::{Output, Policy};
 use crate::child::Role;
 use hakeeper_common::config::{BuiltinCheck, ScriptAction};
 use hakeeper_common::ctl::{vrrp_views, ProcessView, TrackView, VrrpView};
-use hakeeper_common::ipc::{ToChecker, ToVrrp, ToWorker, VrrpState};
+use hakeeper_common::ipc::{InstanceId, ScriptId, ToChecker, ToVrrp, ToWorker, VrrpState};
 use std::time::Instant;
 
 impl Policy {
@@ -16,7 +16,7 @@ impl Policy {
         let mut instances: Vec<_> = self.vrrp_states.iter().collect();
         instances.sort_by_key(|(i, _)| **i);
         for (i, (vrrp_state, _)) in instances {
-            if let Some(inst) = self.config.vrrp.instances.get(*i) {
+            if let Some(inst) = self.config.vrrp.instances.get(i.0) {
                 status.push_str(&format!(", {} {vrrp_state}", inst.name));
             }
         }
@@ -50,7 +50,7 @@ impl Policy {
     }
 
     pub(super) fn vrrp_views(&self) -> Vec<VrrpView> {
-        let mut states: Vec<(usize, VrrpState, u8)> = self.vrrp_states.iter().map(|(i, (s, p))| (*i, *s, *p)).collect();
+        let mut states: Vec<(InstanceId, VrrpState, u8)> = self.vrrp_states.iter().map(|(i, (s, p))| (*i, *s, *p)).collect();
         states.sort_unstable_by_key(|(i, _, _)| *i);
         vrrp_views(&self.config.vrrp, &states)
     }
@@ -68,6 +68,7 @@ impl Policy {
             .iter()
             .enumerate()
             .map(|(i, script)| {
+                let i = ScriptId(i);
                 let (what, ok) = match &script.action {
                     ScriptAction::Command(cmd) => (format!("script: {cmd}"), self.script_states.get(&i).copied()),
                     ScriptAction::Builtin(BuiltinCheck::ProxyAlive) => {

@@ -5,7 +5,7 @@
 
 use super::{Output, Policy, StopState};
 use crate::child::Role;
-use hakeeper_common::ipc::{ToChecker, ToVrrp, ToWorker};
+use hakeeper_common::ipc::{InstanceId, ToChecker, ToVrrp, ToWorker};
 use log::Level;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ impl Policy {
         }
         stop.workers_drained = true;
         let deadline = stop.deadline;
-        let mut instances: Vec<(usize, u8)> = self.vrrp_states.iter().map(|(i, (_, p))| (*i, *p)).collect();
+        let mut instances: Vec<(InstanceId, u8)> = self.vrrp_states.iter().map(|(i, (_, p))| (*i, *p)).collect();
         instances.sort_unstable();
         for (instance, priority) in instances {
             self.notify(instance, "STOP", priority);

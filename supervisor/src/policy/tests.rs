@@ -170,7 +170,11 @@ fn boot_starts_the_checker_first_and_gives_the_worker_its_config_listeners_and_v
     assert!(matches!(v[0], ToVrrp::Start(_)));
     assert_eq!(
         v[1..],
-        [ToVrrp::ProxyHealth { up: true }, ToVrrp::ScriptState { script: 0, ok: true }, ToVrrp::ScriptState { script: 1, ok: true }]
+        [
+            ToVrrp::ProxyHealth { up: true },
+            ToVrrp::ScriptState { script: ScriptId(0), ok: true },
+            ToVrrp::ScriptState { script: ScriptId(1), ok: true }
+        ]
     );
     let failed = s.on(Input::SpawnFailed { role: Role::Worker, why: SpawnWhy::Boot, error: "cannot start the worker: x".into() });
     assert!(failed.contains(&Output::Abort("cannot start the worker: x".into())), "a child that cannot start at boot ends the supervisor");
@@ -227,7 +231,7 @@ fn a_crash_loop_gives_up_the_vips_and_takes_them_back_once_the_worker_stays_up()
         } else {
             assert_eq!(
                 down,
-                [ToVrrp::ProxyHealth { up: false }, ToVrrp::ScriptState { script: 0, ok: false }],
+                [ToVrrp::ProxyHealth { up: false }, ToVrrp::ScriptState { script: ScriptId(0), ok: false }],
                 "proxy DOWN, proxy_alive KO"
             );
             assert!(has_log(&out, "worker exited 3 times within 30s: proxy DOWN"));
@@ -243,7 +247,7 @@ fn a_crash_loop_gives_up_the_vips_and_takes_them_back_once_the_worker_stays_up()
     let refused = s.on(Input::Ctl { id: 1, request: CtlRequest::Switchback });
     assert!(matches!(&answers(&refused)[..], [(1, CtlReply::Error(e))] if e.contains("still failing")));
     let out = s.advance(Duration::from_secs(20));
-    assert_eq!(to_vrrp(&out, VRRPD), [ToVrrp::ProxyHealth { up: true }, ToVrrp::ScriptState { script: 0, ok: true }]);
+    assert_eq!(to_vrrp(&out, VRRPD), [ToVrrp::ProxyHealth { up: true }, ToVrrp::ScriptState { script: ScriptId(0), ok: true }]);
     assert!(has_log(&out, "proxy UP"));
 }
 
@@ -288,9 +292,9 @@ fn a_vrrpd_crash_replays_proxy_health_switchover_and_track_states_to_the_new_one
         [
             ToVrrp::ProxyHealth { up: true },
             ToVrrp::Switchover { on: true },
-            ToVrrp::ScriptState { script: 2, ok: false },
-            ToVrrp::ScriptState { script: 0, ok: true },
-            ToVrrp::ScriptState { script: 1, ok: false },
+            ToVrrp::ScriptState { script: ScriptId(2), ok: false },
+            ToVrrp::ScriptState { script: ScriptId(0), ok: true },
+            ToVrrp::ScriptState { script: ScriptId(1), ok: false },
         ]
     );
 }
@@ -363,7 +367,7 @@ fn a_reload_whose_worker_dies_before_serving_answers_ctl_with_the_failure() {
 #[test]
 fn sigterm_releases_the_vips_before_draining_and_ends_within_five_seconds() {
     let mut s = Sup::booted(true);
-    s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::InstanceState { instance: 0, state: VrrpState::Master, priority: 100 } });
+    s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::InstanceState { instance: InstanceId(0), state: VrrpState::Master, priority: 100 } });
     let out = s.on(Input::Stop);
     assert!(notified(&out).iter().any(|n| n.starts_with("STOPPING=1\n")));
     assert_eq!(to_vrrp(&out, VRRPD), [ToVrrp::Shutdown], "priority 0 first");
@@ -427,10 +431,10 @@ fn min_servers_up_turns_ko_below_the_count_and_ok_again_above_it() {
     let mut s = Sup::booted(true);
     let table: &[(usize, bool, &[ToVrrp])] = &[
         (0, false, &[]),
-        (1, false, &[ToVrrp::ScriptState { script: 1, ok: false }]),
+        (1, false, &[ToVrrp::ScriptState { script: ScriptId(1), ok: false }]),
         (2, false, &[]),
         (0, true, &[]),
-        (1, true, &[ToVrrp::ScriptState { script: 1, ok: true }]),
+        (1, true, &[ToVrrp::ScriptState { script: ScriptId(1), ok: true }]),
     ];
     for (server, up, expected) in table {
         let out = s.health(*server, *up);
@@ -493,7 +497,10 @@ fn a_failed_restart_is_retried_after_the_backoff() {
 #[test]
 fn vrrp_transitions_run_notify_scripts_through_the_current_checker() {
     let mut s = Sup::booted(true);
-    let out = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::InstanceState { instance: 0, state: VrrpState::Master, priority: 100 } });
+    let out = s.on(Input::FromVrrp {
+        pid: VRRPD,
+        msg: FromVrrp::InstanceState { instance: InstanceId(0), state: VrrpState::Master, priority: 100 },
+    });
     assert_eq!(
         to_checker(&out, CHECKER),
         [
@@ -507,6 +514,9 @@ fn vrrp_transitions_run_notify_scripts_through_the_current_checker() {
     );
     assert_eq!(notified(&out), ["STATUS=serving generation 1, VI_1 MASTER"]);
     assert!(matches!(to_worker(&out, WORKER)[..], [ToWorker::VrrpStates(_)]));
-    let again = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::InstanceState { instance: 0, state: VrrpState::Master, priority: 100 } });
+    let again = s.on(Input::FromVrrp {
+        pid: VRRPD,
+        msg: FromVrrp::InstanceState { instance: InstanceId(0), state: VrrpState::Master, priority: 100 },
+    });
     assert!(to_checker(&again, CHECKER).is_empty(), "no transition, no script");
 }
