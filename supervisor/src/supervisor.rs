@@ -233,14 +233,17 @@ impl Supervisor {
             }
             Output::SendListeners { pid, listeners } => {
                 let (tags, fds) = self.listeners.select(&listeners);
-                let mut owned = Vec::new();
-                for fd in &fds {
-                    // SAFETY: the descriptor is one of `self.listeners`', open for this call.
-                    let borrowed = unsafe { BorrowedFd::borrow_raw(*fd) };
-                    owned.push(borrowed.try_clone_to_owned()?);
+                // Copies travel in the outbox: a reload may close a listener before they go.
+                // SAFETY: each descriptor is one of `self.listeners`', open for this call.
+                let owned: Result<Vec<OwnedFd>, _> =
+                    fds.iter().map(|fd| unsafe { BorrowedFd::borrow_raw(*fd) }.try_clone_to_owned()).collect();
+                match owned {
+                    Ok(owned) => {
+                        let frame = encode_frame(&ToWorker::Listeners(tags), owned.len());
+                        self.queue(pid, frame, owned)?;
+                    }
+                    Err(e) => self.feed(Input::CannotSend { pid, error: format!("cannot copy the listening sockets: {e}") })?,
                 }
-                let frame = encode_frame(&ToWorker::Listeners(tags), owned.len());
-                self.queue(pid, frame, owned)?;
             }
             Output::Kill { pid } => {
                 if let Some(ch) = self.channels.get_mut(&pid) {
@@ -327,8 +330,10 @@ impl Supervisor {
                     return Ok(());
                 }
                 let interest = if done { Interest::READABLE } else { Interest::READABLE | Interest::WRITABLE };
-                self.poll.registry().reregister(&mut ch.stream, Token(pid as usize), interest)?;
-                ch.writable = !done;
+                match self.poll.registry().reregister(&mut ch.stream, Token(pid as usize), interest) {
+                    Ok(()) => ch.writable = !done,
+                    Err(e) => log::warn!("{} (pid {pid}) channel: {e}", ch.role.name()),
+                }
                 Ok(())
             }
             Err(e) => {

@@ -72,6 +72,11 @@ pub enum Input {
         pid: i32,
         error: String,
     },
+    /// What the child needs could not be sent (not for want of room: see `Wedged`).
+    CannotSend {
+        pid: i32,
+        error: String,
+    },
     /// The child's outbox passed its bound: it stopped reading.
     Wedged {
         pid: i32,

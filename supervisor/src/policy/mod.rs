@@ -194,6 +194,11 @@ impl Policy {
                 self.out.push(Output::Kill { pid });
             }
             Input::Wedged { pid, queued } => self.wedged(pid, queued),
+            Input::CannotSend { pid, error } => {
+                let Some(role) = self.procs.get(&pid).map(|p| p.role) else { return self.finish(now) };
+                self.log(log::Level::Error, format!("cannot send to {} (pid {pid}): {error}; killing it", role.name()));
+                self.out.push(Output::Kill { pid });
+            }
             Input::Exited { pid, how, code } => {
                 if let Some(proc) = self.procs.remove(&pid) {
                     if let Some(w) = self.watchdog.as_mut() {

@@ -479,6 +479,12 @@ fn a_child_sending_garbage_is_killed() {
     let mut s = Sup::booted(false);
     let out = s.on(Input::BadMessage { pid: CHECKER, error: "cannot decode message: x".into() });
     assert_eq!(kills(&out), [CHECKER]);
+    let out = s.on(Input::CannotSend { pid: WORKER, error: "cannot copy the listening sockets: EMFILE".into() });
+    assert_eq!(kills(&out), [WORKER], "a worker that cannot get its listeners is restarted");
+    assert!(
+        s.on(Input::BadMessage { pid: 999, error: "x".into() }).iter().all(|o| matches!(o, Output::ArmTimer(_))),
+        "unknown PIDs are ignored"
+    );
 }
 
 #[test]
