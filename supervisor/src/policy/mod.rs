@@ -5,9 +5,9 @@
 //!
 //! What the policy holds: which children run and what each serves, the state to replay to a
 //! restarted child (server health and weights, operator overrides, track states, VRRP states),
-//! the restart backoff and the crash-loop demotion (`worker_crash_limit`, keepalived's
-//! `vrrp_script` weight in spirit: a proxy that keeps dying gives up the VIPs), the reload and
-//! the stop sequence.
+//! the restart backoff and the crash-loop demotion (`worker_crash_limit`: a proxy that keeps
+//! dying gives up the VIPs, what keepalived did with the seed's haproxy_check.sh), the reload
+//! and the stop sequence.
 
 mod backoff;
 mod ctl;
