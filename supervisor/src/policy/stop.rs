@@ -77,6 +77,8 @@ impl Policy {
             }
             self.exited = true;
             self.out.push(Output::Exit { linger: KILL_LINGER });
+            // After the shell reaped what the kills ended.
+            self.log(Level::Info, "all children stopped; exiting".into());
         }
     }
 }

@@ -46,6 +46,10 @@ struct Sup {
 
 impl Sup {
     fn new(config: Config, root: bool) -> Sup {
+        Sup::with_watchdog(config, root, None)
+    }
+
+    fn with_watchdog(config: Config, root: bool, watchdog: Option<Duration>) -> Sup {
         let now = Instant::now();
         let setup = Setup {
             config,
@@ -56,7 +60,7 @@ impl Sup {
             parent: 1,
             host: "lb1".into(),
             started_unix: 0,
-            watchdog: None,
+            watchdog,
         };
         Sup { p: Policy::new(setup, now), now, next_pid: CHECKER }
     }
@@ -525,4 +529,27 @@ fn vrrp_transitions_run_notify_scripts_through_the_current_checker() {
         msg: FromVrrp::InstanceState { instance: InstanceId(0), state: VrrpState::Master, priority: 100 },
     });
     assert!(to_checker(&again, CHECKER).is_empty(), "no transition, no script");
+}
+
+#[test]
+fn systemd_s_watchdog_is_fed_only_while_every_child_answers_its_ping() {
+    let mut s = Sup::with_watchdog(config(&["s1", "s2"], ""), false, Some(Duration::from_millis(600)));
+    s.on(Input::Boot);
+    let ping = |out: &[Output], pid: i32| -> Option<u64> {
+        let w = to_worker(out, pid).into_iter().find_map(|m| if let ToWorker::Ping(n) = m { Some(n) } else { None });
+        w.or_else(|| to_checker(out, pid).into_iter().find_map(|m| if let ToChecker::Ping(n) = m { Some(n) } else { None }))
+    };
+    let out = s.on(Input::Timer);
+    assert_eq!(notified(&out), ["WATCHDOG=1"], "the first round: nothing owed yet");
+    let seq = ping(&out, WORKER).expect("worker pinged");
+    assert_eq!(ping(&out, CHECKER), Some(seq));
+    s.on(Input::FromChecker { pid: CHECKER, msg: FromChecker::Pong(seq) });
+    // The worker does not answer (wedged): the next round does not feed systemd.
+    let out = s.advance(Duration::from_millis(300));
+    assert!(notified(&out).is_empty(), "{:?}", notified(&out));
+    let seq = ping(&out, WORKER).expect("pinged again");
+    s.on(Input::FromChecker { pid: CHECKER, msg: FromChecker::Pong(seq) });
+    s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::Pong(seq) });
+    let out = s.advance(Duration::from_millis(300));
+    assert_eq!(notified(&out), ["WATCHDOG=1"], "fed again once every child answers");
 }
