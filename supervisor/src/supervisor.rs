@@ -445,6 +445,9 @@ impl Supervisor {
                 }
             };
             if self.channels.contains_key(&pid) {
+                // What it wrote before it exited (a draining worker's stick tables, say) is
+                // still in the socket: handled before its exit is.
+                self.read_child(pid)?;
                 self.close_channel(pid);
                 self.channels.remove(&pid);
             }
