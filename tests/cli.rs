@@ -72,10 +72,20 @@ fn children_are_titled_by_role_and_keep_their_spec_off_the_command_line() {
     let mut app = Appliance::start(&config, &dir.file("log"));
     let children = app.wait_for_children(&["checker", "worker"], Duration::from_secs(10));
     for (role, pid) in children {
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
+        // A child sets its title and its name one after the other just after exec: under load
+        // the test may look in between, so both are waited for (bounded).
+        let read = || {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            (cmdline, comm.trim_end().to_string())
+        };
+        wait_until(Duration::from_secs(5), || {
+            let (cmdline, comm) = read();
+            cmdline == format!("hakeeper: {role}\0").into_bytes() && comm == "hakeeper"
+        });
+        let (cmdline, comm) = read();
         assert_eq!(cmdline, format!("hakeeper: {role}\0").into_bytes(), "only the title on the {role}'s command line");
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).expect("comm");
-        assert_eq!(comm.trim_end(), "hakeeper", "the {role}'s process name (ps -e, top, ss -p)");
+        assert_eq!(comm, "hakeeper", "the {role}'s process name (ps -e, top, ss -p)");
     }
     let (_, out, _) = run_cli(&["--help"], Duration::from_secs(5));
     assert!(!out.contains("__child"), "no internal role verb in the help: {out}");
