@@ -161,11 +161,8 @@ impl Session {
         };
         t.res.other_done = t.req.done();
         let sink = if hold { None } else { Some((&self.client, &mut self.client_ready)) };
-        let down = if tls {
-            t.res.pump_from_tls(server, sink, ctx.pools)
-        } else {
-            t.res.pump(&server.stream, &mut server.ready, sink, ctx.pools)
-        };
+        let down =
+            if tls { t.res.pump_from_tls(server, sink, ctx.pools) } else { t.res.pump(&server.stream, &mut server.ready, sink, ctx.pools) };
         let down = match down {
             Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
