@@ -2,6 +2,7 @@
 //! reader of the config reference's Markdown, which the man page and the reference test share).
 
 pub mod config;
+pub mod tls;
 pub mod ctl;
 pub mod duration;
 pub mod import;

@@ -1,6 +1,7 @@
 //! The RON config: [`raw`] as written, [`model`] as validated, and the loading that joins them.
 
 pub mod error;
+mod bind_form;
 pub mod errorfile;
 pub mod host_check;
 pub mod http;
@@ -43,7 +44,9 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let mut loaded = load_str(&file, &text)?;
     // Errorfiles are read here, at start-up and on reload, as HAProxy reads them.
     let base = path.parent().unwrap_or(Path::new("."));
-    let problems = errorfile::read_errorfiles(&mut loaded.config, base);
+    let mut problems = errorfile::read_errorfiles(&mut loaded.config, base);
+    // Certificates too: a reload whose certificate does not load is refused like any error.
+    problems.extend(crate::tls::load::load_config(&mut loaded.config, base));
     if !problems.is_empty() {
         let locator = Locator::new(&text);
         let diags = problems

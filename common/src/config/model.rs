@@ -99,6 +99,9 @@ pub struct Frontend {
     /// v2), whose source address is the client's for everything after it.
     #[serde(default)]
     pub accept_proxy: bool,
+    /// TLS termination per bind, indexed like `binds` (`None`: plaintext).
+    #[serde(default)]
+    pub tls: Vec<Option<crate::tls::BindTls>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

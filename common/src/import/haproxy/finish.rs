@@ -129,7 +129,7 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
             );
         }
         let raw = RawStats {
-            bind: bind.clone(),
+            bind: bind.addr.clone(),
             uri: st.uri.clone(),
             realm: st.realm.clone(),
             auth,

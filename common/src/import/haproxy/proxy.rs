@@ -3,7 +3,7 @@
 use super::section::{directive, Kind, Section};
 use super::server::{self, Address};
 use super::{bind, check, http_options, http_rules, lossy, stats, Ctx};
-use crate::config::raw::{RawBalance, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts};
+use crate::config::raw::{RawBalance, RawBind, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts};
 use crate::import::units::{haproxy_size, haproxy_time, number};
 
 /// HTTP features the RON config cannot hold yet: each such directive gets a "not translated yet"
@@ -326,7 +326,7 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     } else if !b.options.is_empty() {
         ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));
     }
-    s.proxy.bind.extend(b.addrs);
+    s.proxy.bind.extend(b.addrs.into_iter().map(RawBind::from));
 }
 
 /// `id N` on a bind: hakeeper numbers a section's binds from 1 in order (HAProxy's numbering
@@ -401,8 +401,8 @@ fn server_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
 }
 
 /// The port of a section's binds when they all share one.
-fn single_bind_port(binds: &[String]) -> Option<u16> {
-    let mut ports = binds.iter().filter_map(|b| b.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()));
+fn single_bind_port(binds: &[RawBind]) -> Option<u16> {
+    let mut ports = binds.iter().filter_map(|b| b.addr.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()));
     let first = ports.next()?;
     ports.all(|p| p == first).then_some(first)
 }
