@@ -31,6 +31,8 @@ mod termination;
 #[doc(hidden)]
 pub mod testkit;
 mod tokens;
+mod tls;
+mod transport;
 
 pub use error::WorkerError;
 
@@ -94,7 +96,10 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
             log::warn!("frontend {}: mode http is forwarded as plain TCP by this worker", f.name);
         }
     }
-    let shared = Arc::new(Shared::new(startup.config, links, seed()));
+    let tls = tls::Contexts::build(&startup.config.frontends)?;
+    let mut shared = Shared::new(startup.config, links, seed());
+    shared.tls = tls;
+    let shared = Arc::new(shared);
     observe(shared.stats.clone());
     let mut grants = Vec::new();
     for msg in startup.early {

@@ -9,6 +9,8 @@ pub(crate) mod timeouts;
 use super::upstream::Progress;
 use super::{Ctx, Proto, Session, Side, Stage, Step};
 use crate::termination::{Cause, Phase, Termination};
+use crate::tls::TlsEnd;
+use crate::transport::PlainEnd;
 use flow::{Flow, FlowError};
 use std::time::Instant;
 
@@ -95,7 +97,11 @@ impl Session {
         }
         // Before the server is there, only take the client's first bytes and watch for it leaving.
         let Proto::Tcp(t) = &mut self.proto else { return internal(Phase::Connect) };
-        let read = match t.req.pump(&self.client, &mut self.client_ready, None, ctx.pools) {
+        let pumped = match self.tls.as_deref_mut() {
+            None => t.req.pump(&self.client, &mut self.client_ready, None, ctx.pools),
+            Some(tls) => t.req.pump_ends(&mut TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready }, None, ctx.pools),
+        };
+        let read = match pumped {
             Ok(moved) => moved.read,
             Err(FlowError::Source(e) | FlowError::Sink(e)) => return self.aborted(Side::Client, e),
         };
@@ -119,13 +125,29 @@ impl Session {
             return internal(Phase::Data);
         };
         t.req.other_done = t.res.done();
-        let up = match t.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools) {
+        let pumped = match self.tls.as_deref_mut() {
+            None => t.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools),
+            Some(tls) => {
+                let mut client = TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready };
+                let mut sink = PlainEnd { sock: &server.stream, ready: &mut server.ready };
+                t.req.pump_ends(&mut client, Some(&mut sink), ctx.pools)
+            }
+        };
+        let up = match pumped {
             Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
         };
         t.res.other_done = t.req.done();
-        let down = match t.res.pump(&server.stream, &mut server.ready, Some((&self.client, &mut self.client_ready)), ctx.pools) {
+        let pumped = match self.tls.as_deref_mut() {
+            None => t.res.pump(&server.stream, &mut server.ready, Some((&self.client, &mut self.client_ready)), ctx.pools),
+            Some(tls) => {
+                let mut client = TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready };
+                let mut src = PlainEnd { sock: &server.stream, ready: &mut server.ready };
+                t.res.pump_ends(&mut src, Some(&mut client), ctx.pools)
+            }
+        };
+        let down = match pumped {
             Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Client, e),
