@@ -18,3 +18,4 @@ pub mod netns;
 pub mod process;
 pub mod relay;
 pub mod stats;
+pub mod tls_certs;

@@ -179,6 +179,7 @@ pub fn load_cert(file: &Path, now: i64) -> Result<CertKey, String> {
     if chain.is_empty() {
         return Err(format!("certificate {shown}: no certificate in it"));
     }
+    let facts = x509::read(&chain[0]).map_err(|e| format!("certificate {shown}: {e}"))?;
     let key = match key_of(&pem).map_err(|e| format!("certificate {shown}: {e}"))? {
         Some(k) => k,
         None => {
@@ -189,7 +190,6 @@ pub fn load_cert(file: &Path, now: i64) -> Result<CertKey, String> {
             key_of(&bytes).map_err(|e| format!("key {}: {e}", key_path.display()))?.ok_or_else(|| format!("key {}: no private key in it", key_path.display()))?
         }
     };
-    let facts = x509::read(&chain[0]).map_err(|e| format!("certificate {shown}: {e}"))?;
     if facts.not_after < now {
         return Err(format!("certificate {shown}: expired on {}", utc(facts.not_after)));
     }

@@ -1,0 +1,309 @@
+//! TLS termination on binds (`bind … ssl crt …`): certificates made by the test with openssl,
+//! real clients (openssl s_client, curl) and real plaintext backends behind hakeeper.
+
+mod harness;
+
+use harness::backends::NamedEcho;
+use harness::differential_haproxy::listening;
+use harness::http_backend::HttpBackend;
+use harness::process::{free_port, in_ci, output_within, run_cli, signal, wait_until, Appliance, TempDir};
+use harness::tls_certs::{openssl, s_client, subject, Certs};
+use std::process::Command;
+use std::time::Duration;
+
+fn curl_present(test: &str) -> bool {
+    let ok = Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(!in_ci(), "{test}: curl is not installed (tests/install-deps installs it) and CI=true");
+        eprintln!("skipping {test}: curl is not installed");
+    }
+    ok
+}
+
+/// curl with `args`; (exit code, stdout, stderr).
+fn curl(args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--max-time", "10"]).args(args);
+    let out = output_within(cmd, Duration::from_secs(15)).expect("run curl");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+struct Setup {
+    _dir: TempDir,
+    certs: Certs,
+    config: std::path::PathBuf,
+    hk: Appliance,
+}
+
+/// Certificates for default.test, a.test and b.test, and hakeeper started with `config` (its
+/// `{CERTS}` replaced by the certificates' directory), once `ports` listen.
+fn start(name: &str, config: impl Fn(&str) -> String, ports: &[u16]) -> Setup {
+    let dir = TempDir::new(name);
+    let certs = Certs::new(&dir.file("certs"));
+    let served = certs.dir.join("served");
+    std::fs::create_dir_all(&served).expect("served dir");
+    for (file, cn) in [("default.pem", "default.test"), ("a.pem", "a.test"), ("b.pem", "b.test")] {
+        let pem = certs.issue(file, cn, "test", false);
+        std::fs::copy(&pem, served.join(file)).expect("copy");
+    }
+    let path = dir.file("h.ron");
+    std::fs::write(&path, config(certs.dir.to_str().expect("utf8"))).expect("write config");
+    let mut hk = Appliance::start(&path, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || ports.iter().all(|p| listening(*p))), "not listening:\n{}", hk.log_text());
+    Setup { _dir: dir, certs, config: path, hk }
+}
+
+#[test]
+fn sni_alpn_keepalive_resumption_and_handshake_failures_in_mode_http() {
+    let test = "sni_alpn_keepalive_resumption_and_handshake_failures_in_mode_http";
+    if !openssl(test) || !curl_present(test) {
+        return;
+    }
+    let web = HttpBackend::start("web1");
+    let (plain, tls) = (free_port(), free_port());
+    let s = start(
+        "tls-http",
+        |certs| {
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, log_format: httplog, timeout: (connect: "2s", client: "2s", server: "5s")),
+  frontend: [(name: "web", default_backend: "be", bind: ["127.0.0.1:{plain}",
+      (addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/default.pem", "{certs}/a.pem", "{certs}/b.pem"], alpn: ["h2", "http/1.1"]))])],
+  backend: [(name: "be", servers: [(name: "web1", addr: "{}")])],
+)"#,
+                web.addr
+            )
+        },
+        &[plain, tls],
+    );
+    // SNI picks the certificate; an unknown or absent name gets the default (the first).
+    let linger = Duration::from_millis(300);
+    for (args, want) in [
+        (&["-servername", "a.test"][..], "CN = a.test"),
+        (&["-servername", "b.test"][..], "CN = b.test"),
+        (&["-servername", "c.test"][..], "CN = default.test"),
+        (&["-noservername"][..], "CN = default.test"),
+    ] {
+        let out = s_client(tls, args, "", linger);
+        assert!(subject(&out).ends_with(want), "{args:?}: {}\n{out}", subject(&out));
+    }
+    // ALPN: http/1.1 is chosen even when h2 is offered first (HTTP/2 is not served yet).
+    let out = s_client(tls, &["-servername", "a.test", "-alpn", "h2,http/1.1"], "", linger);
+    assert!(out.contains("ALPN protocol: http/1.1"), "{out}");
+
+    // curl through to the plain backend, twice on one kept-alive TLS connection.
+    let url = format!("https://a.test:{tls}/");
+    let resolve = format!("a.test:{tls}:127.0.0.1");
+    let ca = s.certs.ca.to_str().expect("utf8");
+    let (code, out, err) = curl(&["-v", "--cacert", ca, "--resolve", &resolve, &url, &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("server=web1").count(), 2, "{out}");
+    assert!(err.contains("e-using existing connection") || err.contains("eusing existing connection"), "not kept alive:\n{err}");
+    assert_eq!(web.accepted(), 1, "one server connection for both requests");
+
+    // TLS 1.2 session IDs and TLS 1.3 tickets resume.
+    for version in ["-tls1_2", "-tls1_3"] {
+        let sess = s.certs.dir.join(format!("sess{version}"));
+        let sess = sess.to_str().expect("utf8");
+        let first = s_client(tls, &[version, "-sess_out", sess], "", Duration::from_millis(500));
+        assert!(first.contains("New, TLSv1."), "{first}");
+        let again = s_client(tls, &[version, "-sess_in", sess], "", Duration::from_millis(500));
+        assert!(again.contains("Reused, TLSv1."), "{version} not resumed:\n{again}");
+    }
+
+    // Not TLS at all: a handshake failure, logged as HAProxy logs it; nothing reaches a server.
+    let accepted = web.accepted();
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", tls)).expect("connect");
+    use std::io::{Read, Write};
+    sock.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+    sock.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut got = Vec::new();
+    let _ = sock.read_to_end(&mut got);
+    assert!(!String::from_utf8_lossy(&got).contains("HTTP/1."), "a plaintext request was answered: {got:?}");
+    assert!(s.hk.wait_for_log("] web/2: SSL handshake failure", Duration::from_secs(5)), "{}", s.hk.log_text());
+    assert_eq!(web.accepted(), accepted);
+}
+
+#[test]
+fn client_certificates_verify_required() {
+    let test = "client_certificates_verify_required";
+    if !openssl(test) || !curl_present(test) {
+        return;
+    }
+    let web = HttpBackend::start("web1");
+    let tls = free_port();
+    let s = start(
+        "tls-verify",
+        |certs| {
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "2s", client: "2s", server: "5s")),
+  frontend: [(name: "web", default_backend: "be", bind: [
+      (addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/a.pem"], ca_file: "{certs}/ca.pem", verify: required))])],
+  backend: [(name: "be", servers: [(name: "web1", addr: "{}")])],
+)"#,
+                web.addr
+            )
+        },
+        &[tls],
+    );
+    let (crt, key) = s.certs.client();
+    let url = format!("https://a.test:{tls}/");
+    let resolve = format!("a.test:{tls}:127.0.0.1");
+    let ca = s.certs.ca.to_str().expect("utf8");
+    let (code, out, err) = curl(&["--cacert", ca, "--resolve", &resolve, &url]);
+    assert_ne!(code, 0, "served without a client certificate: {out}");
+    assert!(!out.contains("server=web1"), "{out} {err}");
+    let (code, out, err) =
+        curl(&["--cacert", ca, "--resolve", &resolve, "--cert", crt.to_str().expect("utf8"), "--key", key.to_str().expect("utf8"), &url]);
+    assert_eq!((code, out.contains("server=web1")), (0, true), "{out} {err}");
+    // A certificate from another CA is refused too.
+    let other = Certs::new(&s.certs.dir.join("other"));
+    let (ocrt, okey) = other.client();
+    let (code, out, _) =
+        curl(&["--cacert", ca, "--resolve", &resolve, "--cert", ocrt.to_str().expect("utf8"), "--key", okey.to_str().expect("utf8"), &url]);
+    assert_ne!(code, 0, "served with a certificate of an unknown CA: {out}");
+    assert_eq!(web.accepted(), 1);
+}
+
+#[test]
+fn tls_offload_in_mode_tcp() {
+    if !openssl("tls_offload_in_mode_tcp") {
+        return;
+    }
+    let echo = NamedEcho::start("db1");
+    let tls = free_port();
+    let s = start(
+        "tls-tcp",
+        |certs| {
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, log_format: tcplog, timeout: (connect: "2s", client: "3s", server: "5s")),
+  listen: [(name: "db", bind: [(addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/served"]))],
+            servers: [(name: "db1", addr: "{}")])],
+)"#,
+                echo.addr
+            )
+        },
+        &[tls],
+    );
+    // A directory: every certificate in it, SNI among them, the first in name order the default.
+    let out = s_client(tls, &["-servername", "b.test"], "", Duration::from_millis(300));
+    assert!(subject(&out).ends_with("CN = b.test"), "{out}");
+    let out = s_client(tls, &["-servername", "x.test"], "", Duration::from_millis(300));
+    assert!(subject(&out).ends_with("CN = a.test"), "{out}");
+    let before = echo.accepted();
+    let out = s_client(tls, &["-quiet", "-servername", "b.test"], "ping-through-tls", Duration::from_millis(800));
+    assert!(out.contains("db1") && out.contains("ping-through-tls"), "{out}\n{}", s.hk.log_text());
+    assert_eq!(echo.accepted(), before + 1);
+}
+
+#[test]
+fn check_names_the_file_of_a_bad_certificate() {
+    if !openssl("check_names_the_file_of_a_bad_certificate") {
+        return;
+    }
+    let dir = TempDir::new("tls-check");
+    let certs = Certs::new(&dir.file("certs"));
+    let a = certs.issue("a.pem", "a.test", "test", false);
+    let b = certs.issue("b.pem", "b.test", "test", false);
+    // a.test's certificate with b.test's key.
+    let (ta, tb) = (std::fs::read_to_string(&a).expect("a"), std::fs::read_to_string(&b).expect("b"));
+    let key_at = |t: &str| t.find("-----BEGIN PRIVATE KEY-----").expect("key");
+    let mixed = certs.dir.join("mixed.pem");
+    std::fs::write(&mixed, format!("{}{}", &ta[..key_at(&ta)], &tb[key_at(&tb)..])).expect("mixed");
+    let garbage = certs.dir.join("garbage.pem");
+    std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n").expect("garbage");
+    let cases = [
+        (mixed.display().to_string(), "the private key does not match the certificate"),
+        (garbage.display().to_string(), "certificate"),
+        (certs.dir.join("missing.pem").display().to_string(), "cannot read"),
+    ];
+    for (file, why) in cases {
+        let config = dir.file("h.ron");
+        std::fs::write(
+            &config,
+            format!(
+                "(\n  frontend: [(name: \"w\", mode: http, default_backend: \"be\",\n    bind: [(addr: \"127.0.0.1:1\", ssl: (crt: [\"{file}\"]))])],\n  backend: [(name: \"be\", mode: http, servers: [(name: \"s\", addr: \"127.0.0.1:2\")])],\n)"
+            ),
+        )
+        .expect("config");
+        let (code, out, err) = run_cli(&["check", "-c", config.to_str().expect("utf8")], Duration::from_secs(20));
+        let text = format!("{out}{err}");
+        assert_ne!(code, 0, "{file} accepted: {text}");
+        assert!(text.contains(&file) && text.contains(why) && text.contains("frontend[0].bind[0].ssl.crt[0]"), "{file}: {text}");
+        assert!(text.contains("h.ron:3:"), "no line number: {text}");
+    }
+    // A mistake inside the bind struct names the field, line and column.
+    let config = dir.file("typo.ron");
+    std::fs::write(&config, "(\n  frontend: [(name: \"w\", bind: [\"127.0.0.1:1\",\n    (addr: \"127.0.0.1:2\", ssl: (crt: [], tickts: false))])],\n)")
+        .expect("config");
+    let (code, out, err) = run_cli(&["check", "-c", config.to_str().expect("utf8")], Duration::from_secs(20));
+    let text = format!("{out}{err}");
+    assert_ne!(code, 0);
+    assert!(text.contains("typo.ron:3:") && text.contains("tickts") && !text.contains("variant"), "{text}");
+}
+
+#[test]
+fn sighup_serves_a_replaced_certificate_without_a_failed_request() {
+    let test = "sighup_serves_a_replaced_certificate_without_a_failed_request";
+    if !openssl(test) || !curl_present(test) {
+        return;
+    }
+    let web = HttpBackend::start("web1");
+    let tls = free_port();
+    let s = start(
+        "tls-reload",
+        |certs| {
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "2s", client: "2s", server: "5s")),
+  frontend: [(name: "web", default_backend: "be", bind: [(addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/a.pem"]))])],
+  backend: [(name: "be", servers: [(name: "web1", addr: "{}")])],
+)"#,
+                web.addr
+            )
+        },
+        &[tls],
+    );
+    let org = |port| subject(&s_client(port, &["-servername", "a.test"], "", Duration::from_millis(300)));
+    assert!(org(tls).contains("O = test"), "{}", org(tls));
+    // A client loops meanwhile; every request must succeed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (ca, url, resolve) = (s.certs.ca.display().to_string(), format!("https://a.test:{tls}/"), format!("a.test:{tls}:127.0.0.1"));
+    let looping = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut ok, mut failed) = (0, Vec::new());
+            let end = std::time::Instant::now() + Duration::from_secs(30);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && std::time::Instant::now() < end {
+                let (code, out, err) = curl(&["--cacert", &ca, "--resolve", &resolve, &url]);
+                if code == 0 && out.contains("server=web1") {
+                    ok += 1;
+                } else {
+                    failed.push(format!("{code} {out} {err}"));
+                }
+            }
+            (ok, failed)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    s.certs.issue("a.pem", "a.test", "renewed", false);
+    signal(s.hk.pid, nix::sys::signal::Signal::SIGHUP);
+    assert!(wait_until(Duration::from_secs(10), || org(tls).contains("O = renewed")), "the new certificate is not served:\n{}", s.hk.log_text());
+    // A reload whose certificate does not load is refused; the running one keeps serving.
+    std::fs::write(s.certs.dir.join("a.pem"), "garbage").expect("break the certificate");
+    signal(s.hk.pid, nix::sys::signal::Signal::SIGHUP);
+    assert!(s.hk.wait_for_log("a.pem", Duration::from_secs(10)), "the refused reload names no file:\n{}", s.hk.log_text());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(org(tls).contains("O = renewed"));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = looping.join().expect("client loop");
+    assert!(failed.is_empty() && ok > 3, "{ok} ok, failed: {failed:?}");
+    let _ = &s.config;
+}
