@@ -307,3 +307,74 @@ fn sighup_serves_a_replaced_certificate_without_a_failed_request() {
     assert!(failed.is_empty() && ok > 3, "{ok} ok, failed: {failed:?}");
     let _ = &s.config;
 }
+
+/// An HTTP backend answering each request (Connection: close) with the X-Forwarded-Proto it got.
+fn proto_backend() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match conn.read(&mut b) {
+                    Ok(1) => head.push(b[0]),
+                    _ => break,
+                }
+            }
+            let text = String::from_utf8_lossy(&head).to_string();
+            let proto = text
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-proto"))
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_else(|| "-".into());
+            let body = format!("proto={proto}");
+            let _ =
+                conn.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn ssl_fc_redirects_the_plain_bind_and_marks_tls_requests() {
+    let test = "ssl_fc_redirects_the_plain_bind_and_marks_tls_requests";
+    if !openssl(test) || !curl_present(test) {
+        return;
+    }
+    let backend = proto_backend();
+    let (plain, tls) = (free_port(), free_port());
+    let s = start(
+        "tls-fetches",
+        |certs| {
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, log_format: httplog, timeout: (connect: "2s", client: "2s", server: "5s")),
+  frontend: [(name: "web", default_backend: "be",
+      bind: ["127.0.0.1:{plain}", (addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/a.pem"], alpn: ["http/1.1"]))],
+      acls: [(name: "modern", criterion: "ssl_fc_protocol TLSv1.3")],
+      http_request: ["redirect scheme https if !{{ ssl_fc }}",
+                     "set-header X-Forwarded-Proto https if {{ ssl_fc }} {{ ssl_fc_sni a.test }} {{ ssl_fc_alpn http/1.1 }} !{{ ssl_c_used }}",
+                     "set-header X-Tls13 yes if modern"])],
+  backend: [(name: "be", servers: [(name: "s1", addr: "{backend}")])],
+)"#
+            )
+        },
+        &[plain, tls],
+    );
+    let (code, out, err) = curl(&["-i", &format!("http://a.test:{plain}/x?y"), "--resolve", &format!("a.test:{plain}:127.0.0.1")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("HTTP/1.1 302"), "{out}");
+    assert!(out.to_ascii_lowercase().contains(&format!("location: https://a.test:{plain}/x?y")), "{out}");
+    let ca = s.certs.ca.to_str().expect("utf8");
+    let (code, out, err) = curl(&["--cacert", ca, "--resolve", &format!("a.test:{tls}:127.0.0.1"), &format!("https://a.test:{tls}/")]);
+    assert_eq!((code, out.as_str()), (0, "proto=https"), "{err}");
+    // httplog marks the TLS frontend with `~`, as HAProxy prints %ft.
+    assert!(s.hk.wait_for_log("] web~ be/s1 ", Duration::from_secs(5)), "{}", s.hk.log_text());
+    assert!(s.hk.log_text().contains("] web web/<NOSRV> "), "the plain redirect is logged without ~:\n{}", s.hk.log_text());
+}

@@ -38,6 +38,12 @@ const KEYWORDS: &[&str] = &[
     "SEED", "IDEA", "PSK", "SRP", "DSS", "aDSS", "TLSv1.2", "TLSv1", "SSLv3", "SUITEB128", "SUITEB192", "CBC", "GCM",
 ];
 
+/// The OpenSSL name of a rustls suite (by its rustls name), as HAProxy's `ssl_fc_cipher`
+/// reports it.
+pub fn openssl_name(rustls_name: &str) -> Option<&'static str> {
+    TLS12.iter().chain(TLS13).find(|(_, r)| *r == rustls_name).map(|(o, _)| *o)
+}
+
 /// Looks like an OpenSSL suite name that rustls does not implement (CBC, RSA key exchange …).
 fn is_openssl_suite(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();

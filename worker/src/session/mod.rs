@@ -116,6 +116,8 @@ pub struct Session {
     pub tls: Option<Box<crate::tls::TlsConn>>,
     /// Why the TLS handshake failed (the session is closing).
     tls_failed: Option<crate::tls::conn::HandshakeFailure>,
+    /// What rules may ask about the client's TLS, once its handshake is done.
+    pub tls_facts: Option<std::sync::Arc<crate::tls::TlsFacts>>,
 }
 
 impl Session {
@@ -142,6 +144,7 @@ impl Session {
             proxied,
             tls: None,
             tls_failed: None,
+            tls_facts: None,
         }
     }
 

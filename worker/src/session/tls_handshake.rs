@@ -30,7 +30,10 @@ impl Session {
         match tls.handshake(&self.client, &mut self.client_ready) {
             Handshake::Pending => Step::Continue,
             Handshake::Failed(f) => self.tls_failed(ctx, f),
-            Handshake::Done => self.start_proto(ctx),
+            Handshake::Done => {
+                self.tls_facts = Some(std::sync::Arc::new(crate::tls::TlsFacts::of(tls.connection())));
+                self.start_proto(ctx)
+            }
         }
     }
 

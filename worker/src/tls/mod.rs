@@ -10,7 +10,9 @@
 
 pub mod conn;
 pub mod contexts;
+pub mod facts;
 pub mod sni;
 
 pub use conn::{TlsConn, TlsEnd};
 pub use contexts::{Contexts, TlsError};
+pub use facts::TlsFacts;

@@ -306,7 +306,7 @@ fn check_layers(
         // first bytes (HAProxy's switching rules see what inspection waited for).
         for (j, u) in use_backend.iter().enumerate() {
             for acl in acls_of(u.cond.as_ref()) {
-                if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content()) {
+                if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content() || t.is_tls()) {
                     c.error(
                         format!("{path}.use_backend[{j}]"),
                         format!(

@@ -30,7 +30,7 @@ pub(super) fn check_content_rules(c: &mut Checker, path: &str, mode: Mode, p: &R
     let mut reads_content = false;
     for (j, r) in rules.iter().enumerate() {
         for acl in acls_of(acls, r.cond.as_ref()) {
-            if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content()) {
+            if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content() || t.is_tls()) {
                 c.error(
                     format!("{path}.tcp_request_content[{j}]"),
                     format!(
