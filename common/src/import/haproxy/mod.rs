@@ -2,6 +2,7 @@
 //! section, and finished once everything is known (defaults, stats page, lints).
 
 mod bind;
+mod bind_ssl;
 mod check;
 mod finish;
 mod global;
@@ -25,6 +26,8 @@ use section::{directive, Kind, Section};
 pub struct Ctx {
     pub file: String,
     pub notes: Notes,
+    /// `global`'s TLS defaults for binds.
+    pub tls: bind_ssl::Defaults,
 }
 
 /// Sections HAProxy knows that hakeeper does not translate; their lines are each reported.
@@ -41,7 +44,7 @@ enum Current {
 }
 
 pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning>), ImportError> {
-    let mut ctx = Ctx { file: file.to_string(), notes: Notes::default() };
+    let mut ctx = Ctx { file: file.to_string(), notes: Notes::default(), tls: bind_ssl::Defaults::default() };
     let lines = tokenize::tokenize(file, text, &mut ctx.notes)?;
     let mut global = global::GlobalState::default();
     let mut sections: Vec<Section> = Vec::new();
