@@ -378,3 +378,140 @@ fn ssl_fc_redirects_the_plain_bind_and_marks_tls_requests() {
     assert!(s.hk.wait_for_log("] web~ be/s1 ", Duration::from_secs(5)), "{}", s.hk.log_text());
     assert!(s.hk.log_text().contains("] web web/<NOSRV> "), "the plain redirect is logged without ~:\n{}", s.hk.log_text());
 }
+
+/// A TLS 1.2 ClientHello for `a.test` offering ECDHE-RSA-AES128-GCM-SHA256 (built by hand, so
+/// that a test can cut it anywhere).
+fn client_hello() -> Vec<u8> {
+    let name = b"a.test";
+    let mut sni = vec![0x00, 0x00];
+    let list_len = (name.len() + 3) as u16;
+    sni.extend_from_slice(&(list_len + 2).to_be_bytes());
+    sni.extend_from_slice(&list_len.to_be_bytes());
+    sni.push(0);
+    sni.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sni.extend_from_slice(name);
+    let mut ext = sni;
+    ext.extend_from_slice(&[0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17]); // supported_groups: secp256r1
+    ext.extend_from_slice(&[0x00, 0x0b, 0x00, 0x02, 0x01, 0x00]); // ec_point_formats
+    ext.extend_from_slice(&[0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x01]); // signature_algorithms: rsa_pkcs1_sha256
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[7u8; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0x00, 0x02, 0xc0, 0x2f, 0x01, 0x00]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut hs = vec![0x01, 0, (body.len() >> 8) as u8, body.len() as u8];
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+/// Sends `bytes`, then (if `fin`) shuts the write side, and reads until the proxy closes or 6 s
+/// pass: (whether it closed, how long it took).
+fn hostile_client(port: u16, bytes: &[u8], fin: bool) -> (bool, Duration) {
+    use std::io::{Read, Write};
+    let start = std::time::Instant::now();
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return (true, start.elapsed()) };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    let _ = s.write_all(bytes);
+    if fin {
+        let _ = s.shutdown(std::net::Shutdown::Write);
+    }
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < Duration::from_secs(6) {
+        match s.read(&mut buf) {
+            Ok(0) => return (true, start.elapsed()),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return (true, start.elapsed()),
+        }
+    }
+    (false, start.elapsed())
+}
+
+const HOSTILE_HAPROXY_CFG: &str = "defaults
+  mode tcp
+  timeout connect 2s
+  timeout client 2s
+  timeout server 5s
+frontend fe
+  bind @FE@ ssl crt @CRT@
+  default_backend be
+backend be
+  server s1 @SERVER@
+";
+
+#[test]
+fn hostile_handshakes_hakeeper_is_never_more_permissive_than_haproxy() {
+    let test = "hostile_handshakes_hakeeper_is_never_more_permissive_than_haproxy";
+    let Some(haproxy_bin) = harness::differential_haproxy::binary(test) else { return };
+    if !openssl(test) {
+        return;
+    }
+    let dir = TempDir::new("tls-hostile");
+    let certs = Certs::new(&dir.file("certs"));
+    let crt = certs.issue("a.pem", "a.test", "test", false);
+    let (echo_hap, echo_hk) = (NamedEcho::start("s-haproxy"), NamedEcho::start("s-hakeeper"));
+    let (hap_port, hk_port) = (free_port(), free_port());
+    let cfg = |port: u16, server: std::net::SocketAddr| {
+        HOSTILE_HAPROXY_CFG
+            .replace("@FE@", &format!("127.0.0.1:{port}"))
+            .replace("@CRT@", crt.to_str().expect("utf8"))
+            .replace("@SERVER@", &server.to_string())
+    };
+    std::fs::write(dir.file("haproxy.cfg"), cfg(hap_port, echo_hap.addr)).expect("write haproxy.cfg");
+    std::fs::write(dir.file("for-import.cfg"), cfg(hk_port, echo_hk.addr)).expect("write cfg");
+    // The same file, imported: the TLS bind is translated, not dropped.
+    let ron = dir.file("hakeeper.ron");
+    let (code, _, warnings) = run_cli(
+        &["import", "--haproxy", dir.file("for-import.cfg").to_str().expect("utf8"), "-o", ron.to_str().expect("utf8")],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, 0, "hakeeper import failed:\n{warnings}");
+    let mut haproxy = harness::differential_haproxy::Haproxy::start(&haproxy_bin, &dir.file("haproxy.cfg"), &dir.file("haproxy.log"));
+    let mut hk = Appliance::start(&ron, &dir.file("hakeeper.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    let ready = wait_until(Duration::from_secs(10), || (listening(hap_port) && listening(hk_port)) || haproxy.exited());
+    assert!(ready && !haproxy.exited(), "not both listening\nhaproxy:\n{}\nhakeeper:\n{}", haproxy.log_text(), hk.log_text());
+
+    let hello = client_hello();
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("plaintext HTTP instead of a ClientHello", b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n".to_vec(), false),
+        ("random bytes", (0..300u32).map(|i| (i * 7919 % 251) as u8).collect(), false),
+        ("a record header announcing 16 MB", vec![0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0xff, 0xff, 0xff], false),
+        ("a truncated ClientHello, then FIN", hello[..hello.len() / 2].to_vec(), true),
+        ("a truncated ClientHello, then a stall", hello[..hello.len() / 2].to_vec(), false),
+        ("nothing: a stall", Vec::new(), false),
+    ];
+    let results: Vec<((bool, Duration), (bool, Duration))> = std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|(_, bytes, fin)| {
+                let (bytes, fin) = (bytes.clone(), *fin);
+                s.spawn(move || {
+                    let hap = std::thread::spawn({
+                        let bytes = bytes.clone();
+                        move || hostile_client(hap_port, &bytes, fin)
+                    });
+                    let hk = hostile_client(hk_port, &bytes, fin);
+                    (hap.join().expect("haproxy client"), hk)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("case")).collect()
+    });
+    for ((name, _, _), &((hap_closed, hap_t), (hk_closed, hk_t))) in cases.iter().zip(&results) {
+        eprintln!("{name}: haproxy closed={hap_closed} after {hap_t:?}; hakeeper closed={hk_closed} after {hk_t:?}");
+        // Never more permissive: closed whenever HAProxy closed, and not much later (the stalls
+        // end at `timeout client`, 2 s, in both).
+        assert!(hk_closed || !hap_closed, "{name}: HAProxy closed, hakeeper kept the connection");
+        assert!(hk_t <= hap_t + Duration::from_millis(1500), "{name}: hakeeper closed after {hk_t:?}, HAProxy after {hap_t:?}");
+        assert!(hk_closed && hk_t < Duration::from_secs(4), "{name}: not closed within timeout client");
+    }
+    assert_eq!((echo_hap.accepted(), echo_hk.accepted()), (0, 0), "no hostile handshake reaches a server");
+    // Each is logged as HAProxy logs a failed handshake.
+    assert!(hk.wait_for_log("fe/1: SSL handshake failure", Duration::from_secs(3)), "{}", hk.log_text());
+    assert!(hk.wait_for_log("fe/1: Timeout during SSL handshake", Duration::from_secs(3)), "{}", hk.log_text());
+}
