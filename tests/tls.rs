@@ -515,3 +515,44 @@ fn hostile_handshakes_hakeeper_is_never_more_permissive_than_haproxy() {
     assert!(hk.wait_for_log("fe/1: SSL handshake failure", Duration::from_secs(3)), "{}", hk.log_text());
     assert!(hk.wait_for_log("fe/1: Timeout during SSL handshake", Duration::from_secs(3)), "{}", hk.log_text());
 }
+
+#[test]
+fn crt_list_filters_wildcards_and_exclusions() {
+    if !openssl("crt_list_filters_wildcards_and_exclusions") {
+        return;
+    }
+    let web = HttpBackend::start("web1");
+    let tls = free_port();
+    let s = start(
+        "tls-crtlist",
+        |certs| {
+            let wild = Certs { dir: std::path::PathBuf::from(certs), ca: std::path::PathBuf::from(certs).join("ca.pem") };
+            wild.issue("wild.pem", "*.w.test", "wild", false);
+            std::fs::write(
+                format!("{certs}/list.txt"),
+                format!("# default first\n{certs}/default.pem\n\n{certs}/wild.pem *.w.test !secret.w.test\n{certs}/a.pem [] a.test alias.test\n"),
+            )
+            .expect("crt-list");
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "2s", client: "2s", server: "5s")),
+  frontend: [(name: "web", default_backend: "be", bind: [(addr: "127.0.0.1:{tls}", ssl: (crt_list: "{certs}/list.txt"))])],
+  backend: [(name: "be", servers: [(name: "web1", addr: "{}")])],
+)"#,
+                web.addr
+            )
+        },
+        &[tls],
+    );
+    for (name, want) in [
+        ("x.w.test", "CN = *.w.test"),
+        ("secret.w.test", "CN = default.test"),
+        ("alias.test", "CN = a.test"),
+        ("a.test", "CN = a.test"),
+        ("b.test", "CN = default.test"),
+    ] {
+        let out = s_client(tls, &["-servername", name], "", Duration::from_millis(300));
+        assert!(subject(&out).ends_with(want), "{name}: {}\n{}", subject(&out), s.hk.log_text());
+    }
+}
