@@ -240,8 +240,11 @@ fn check_names_the_file_of_a_bad_certificate() {
     }
     // A mistake inside the bind struct names the field, line and column.
     let config = dir.file("typo.ron");
-    std::fs::write(&config, "(\n  frontend: [(name: \"w\", bind: [\"127.0.0.1:1\",\n    (addr: \"127.0.0.1:2\", ssl: (crt: [], tickts: false))])],\n)")
-        .expect("config");
+    std::fs::write(
+        &config,
+        "(\n  frontend: [(name: \"w\", bind: [\"127.0.0.1:1\",\n    (addr: \"127.0.0.1:2\", ssl: (crt: [], tickts: false))])],\n)",
+    )
+    .expect("config");
     let (code, out, err) = run_cli(&["check", "-c", config.to_str().expect("utf8")], Duration::from_secs(20));
     let text = format!("{out}{err}");
     assert_ne!(code, 0);
@@ -295,7 +298,11 @@ fn sighup_serves_a_replaced_certificate_without_a_failed_request() {
     std::thread::sleep(Duration::from_millis(500));
     s.certs.issue("a.pem", "a.test", "renewed", false);
     signal(s.hk.pid, nix::sys::signal::Signal::SIGHUP);
-    assert!(wait_until(Duration::from_secs(10), || org(tls).contains("O = renewed")), "the new certificate is not served:\n{}", s.hk.log_text());
+    assert!(
+        wait_until(Duration::from_secs(10), || org(tls).contains("O = renewed")),
+        "the new certificate is not served:\n{}",
+        s.hk.log_text()
+    );
     // A reload whose certificate does not load is refused; the running one keeps serving.
     std::fs::write(s.certs.dir.join("a.pem"), "garbage").expect("break the certificate");
     signal(s.hk.pid, nix::sys::signal::Signal::SIGHUP);

@@ -2,7 +2,6 @@
 //! reader of the config reference's Markdown, which the man page and the reference test share).
 
 pub mod config;
-pub mod tls;
 pub mod ctl;
 pub mod duration;
 pub mod import;
@@ -10,3 +9,4 @@ pub mod ipc;
 pub mod logging;
 pub mod markdown;
 pub mod proxy_protocol;
+pub mod tls;

@@ -34,7 +34,21 @@ impl Certs {
     pub fn new(dir: &Path) -> Certs {
         std::fs::create_dir_all(dir).expect("cert dir");
         run_openssl(
-            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=hakeeper test CA"],
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=hakeeper test CA",
+            ],
             dir,
         );
         Certs { dir: dir.to_path_buf(), ca: dir.join("ca.pem") }
@@ -50,9 +64,28 @@ impl Certs {
         let usage = if client { "clientAuth" } else { "serverAuth" };
         let san = if cn.contains(' ') { String::new() } else { format!("subjectAltName=DNS:{cn}\n") };
         std::fs::write(self.dir.join(&ext), format!("{san}extendedKeyUsage={usage}\n")).expect("ext file");
-        run_openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", &format!("/O={org}/CN={cn}")], &self.dir);
         run_openssl(
-            &["x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", &crt, "-days", "30", "-extfile", &ext],
+            &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", &format!("/O={org}/CN={cn}")],
+            &self.dir,
+        );
+        run_openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &crt,
+                "-days",
+                "30",
+                "-extfile",
+                &ext,
+            ],
             &self.dir,
         );
         let pem = self.dir.join(file);
@@ -83,7 +116,8 @@ impl Certs {
 /// stdout and stderr together.
 pub fn s_client(port: u16, args: &[&str], stdin: &str, linger: Duration) -> String {
     let connect = format!("127.0.0.1:{port}");
-    let mut script = format!("(printf '%s' '{}'; sleep {}) | openssl s_client -connect {connect}", stdin.replace('\'', ""), linger.as_secs_f64());
+    let mut script =
+        format!("(printf '%s' '{}'; sleep {}) | openssl s_client -connect {connect}", stdin.replace('\'', ""), linger.as_secs_f64());
     for a in args {
         script.push(' ');
         script.push_str(a);

@@ -30,8 +30,8 @@ mod tcplog;
 mod termination;
 #[doc(hidden)]
 pub mod testkit;
-mod tokens;
 mod tls;
+mod tokens;
 mod transport;
 
 pub use error::WorkerError;

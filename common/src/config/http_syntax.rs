@@ -974,7 +974,7 @@ mod tests {
         assert!(parse_cond(&w("when a"), &mut t).is_err());
         // HAProxy's documented `redirect scheme https if !{ ssl_fc }`: the `!` may touch `{`.
         let c = parse_cond(&w("if !{ ssl_fc } !!a"), &mut t).unwrap();
-        assert_eq!(c.any_of[0][0].negate, true);
+        assert!(c.any_of[0][0].negate);
         assert!(matches!(t.acls[c.any_of[0][0].acl].tests[0], AclTest::Tls(TlsFetch::Fc)));
         assert_eq!(c.any_of[0][1], AclRef { negate: false, acl: 0 });
         assert!(parse_cond(&w("if a !"), &mut t).is_err());

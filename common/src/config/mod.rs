@@ -1,7 +1,7 @@
 //! The RON config: [`raw`] as written, [`model`] as validated, and the loading that joins them.
 
-pub mod error;
 mod bind_form;
+pub mod error;
 pub mod errorfile;
 pub mod host_check;
 pub mod http;

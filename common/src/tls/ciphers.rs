@@ -32,10 +32,60 @@ const TLS13: &[(&str, &str)] = &[
 
 /// OpenSSL cipher string keywords: they select by property, which hakeeper does not emulate.
 const KEYWORDS: &[&str] = &[
-    "ALL", "DEFAULT", "COMPLEMENTOFALL", "COMPLEMENTOFDEFAULT", "HIGH", "MEDIUM", "LOW", "EXP", "EXPORT", "eNULL", "NULL", "aNULL",
-    "kRSA", "RSA", "aRSA", "kEDH", "kDHE", "EDH", "DHE", "kECDHE", "kEECDH", "ECDHE", "EECDH", "ECDH", "aECDSA", "ECDSA", "AES",
-    "AES128", "AES256", "AESGCM", "CHACHA20", "3DES", "DES", "RC4", "MD5", "SHA1", "SHA", "SHA256", "SHA384", "CAMELLIA", "ARIA",
-    "SEED", "IDEA", "PSK", "SRP", "DSS", "aDSS", "TLSv1.2", "TLSv1", "SSLv3", "SUITEB128", "SUITEB192", "CBC", "GCM",
+    "ALL",
+    "DEFAULT",
+    "COMPLEMENTOFALL",
+    "COMPLEMENTOFDEFAULT",
+    "HIGH",
+    "MEDIUM",
+    "LOW",
+    "EXP",
+    "EXPORT",
+    "eNULL",
+    "NULL",
+    "aNULL",
+    "kRSA",
+    "RSA",
+    "aRSA",
+    "kEDH",
+    "kDHE",
+    "EDH",
+    "DHE",
+    "kECDHE",
+    "kEECDH",
+    "ECDHE",
+    "EECDH",
+    "ECDH",
+    "aECDSA",
+    "ECDSA",
+    "AES",
+    "AES128",
+    "AES256",
+    "AESGCM",
+    "CHACHA20",
+    "3DES",
+    "DES",
+    "RC4",
+    "MD5",
+    "SHA1",
+    "SHA",
+    "SHA256",
+    "SHA384",
+    "CAMELLIA",
+    "ARIA",
+    "SEED",
+    "IDEA",
+    "PSK",
+    "SRP",
+    "DSS",
+    "aDSS",
+    "TLSv1.2",
+    "TLSv1",
+    "SSLv3",
+    "SUITEB128",
+    "SUITEB192",
+    "CBC",
+    "GCM",
 ];
 
 /// The OpenSSL name of a rustls suite (by its rustls name), as HAProxy's `ssl_fc_cipher`
@@ -47,8 +97,15 @@ pub fn openssl_name(rustls_name: &str) -> Option<&'static str> {
 /// Looks like an OpenSSL suite name that rustls does not implement (CBC, RSA key exchange …).
 fn is_openssl_suite(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    upper.contains("AES") || upper.contains("DES") || upper.contains("RC4") || upper.contains("CAMELLIA") || upper.contains("CHACHA")
-        || upper.contains("ARIA") || upper.contains("SEED") || upper.contains("NULL") || upper.starts_with("TLS_")
+    upper.contains("AES")
+        || upper.contains("DES")
+        || upper.contains("RC4")
+        || upper.contains("CAMELLIA")
+        || upper.contains("CHACHA")
+        || upper.contains("ARIA")
+        || upper.contains("SEED")
+        || upper.contains("NULL")
+        || upper.starts_with("TLS_")
 }
 
 /// The rustls suite names for an OpenSSL list (`:`, `,` or spaces between names).

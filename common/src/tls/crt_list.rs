@@ -35,9 +35,7 @@ pub fn parse(text: &str) -> Result<Vec<CrtListLine>, String> {
             };
             let options = after[..end].trim();
             if !options.is_empty() {
-                return Err(format!(
-                    "line {line}: per-certificate SSL options [{options}] are not supported; set them on the bind"
-                ));
+                return Err(format!("line {line}: per-certificate SSL options [{options}] are not supported; set them on the bind"));
             }
             rest = &after[end + 1..];
         }

@@ -98,7 +98,9 @@ pub fn load_bind(tls: &mut BindTls, base: &Path) -> Vec<Finding> {
                 message: format!("ca_file {}: no certificate in it", path.display()),
             }),
             Ok(list) => tls.client_ca = list,
-            Err(e) => problems.push(Finding { path: format!("{}.ca_file", tls.field), message: format!("ca_file {}: {e}", path.display()) }),
+            Err(e) => {
+                problems.push(Finding { path: format!("{}.ca_file", tls.field), message: format!("ca_file {}: {e}", path.display()) })
+            }
         }
     }
     tls.certs = certs;
@@ -139,9 +141,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 fn certs_of(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    CertificateDer::pem_slice_iter(pem)
-        .map(|c| c.map(|c| c.to_vec()).map_err(|e| format!("bad PEM certificate: {e}")))
-        .collect()
+    CertificateDer::pem_slice_iter(pem).map(|c| c.map(|c| c.to_vec()).map_err(|e| format!("bad PEM certificate: {e}"))).collect()
 }
 
 fn key_of(pem: &[u8]) -> Result<Option<SecretKey>, String> {
@@ -187,7 +187,9 @@ pub fn load_cert(file: &Path, now: i64) -> Result<CertKey, String> {
             key_path.push(".key");
             let key_path = PathBuf::from(key_path);
             let bytes = read_limited(&key_path).map_err(|_| format!("certificate {shown}: no private key in it (nor in {}.key)", shown))?;
-            key_of(&bytes).map_err(|e| format!("key {}: {e}", key_path.display()))?.ok_or_else(|| format!("key {}: no private key in it", key_path.display()))?
+            key_of(&bytes)
+                .map_err(|e| format!("key {}: {e}", key_path.display()))?
+                .ok_or_else(|| format!("key {}: no private key in it", key_path.display()))?
         }
     };
     if facts.not_after < now {

@@ -230,7 +230,10 @@ impl EventLoop {
                 Err(e) => {
                     log::error!("cannot start TLS for a client of {}: {e}", fe.name);
                     entry.insert(session);
-                    self.close(key, crate::termination::Termination::new(crate::termination::Cause::Internal, crate::termination::Phase::Connect));
+                    self.close(
+                        key,
+                        crate::termination::Termination::new(crate::termination::Cause::Internal, crate::termination::Phase::Connect),
+                    );
                     return;
                 }
             }

@@ -68,14 +68,15 @@ fn suites(provider: &CryptoProvider, names: &Option<Vec<String>>, tls13: bool) -
     match names {
         None => of_version.copied().collect(),
         // In the order the operator listed them.
-        Some(names) => names
-            .iter()
-            .filter_map(|n| of_version.clone().find(|s| format!("{:?}", s.suite()) == *n).copied())
-            .collect(),
+        Some(names) => names.iter().filter_map(|n| of_version.clone().find(|s| format!("{:?}", s.suite()) == *n).copied()).collect(),
     }
 }
 
-fn server_config(tls: &BindTls, cache: Arc<dyn StoresServerSessions>, ticketer: Option<Arc<dyn ProducesTickets>>) -> Result<ServerConfig, String> {
+fn server_config(
+    tls: &BindTls,
+    cache: Arc<dyn StoresServerSessions>,
+    ticketer: Option<Arc<dyn ProducesTickets>>,
+) -> Result<ServerConfig, String> {
     let base = rustls::crypto::aws_lc_rs::default_provider();
     let mut cipher_suites = Vec::new();
     if tls.min_version <= TlsVersion::Tls13 && tls.max_version >= TlsVersion::Tls13 {

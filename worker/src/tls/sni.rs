@@ -43,7 +43,7 @@ impl SniResolver {
         }
         let Some(name) = name else { return Some(0) };
         let name = name.trim_end_matches('.').to_ascii_lowercase();
-        let allowed = |i: &&usize| !self.negative[**i].iter().any(|n| *n == name);
+        let allowed = |i: &&usize| !self.negative[**i].contains(&name);
         if let Some(&i) = self.exact.get(&name).and_then(|c| c.iter().find(allowed)) {
             return Some(i);
         }

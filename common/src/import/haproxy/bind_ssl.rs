@@ -140,9 +140,28 @@ fn apply(ssl: &mut RawBindSsl, opts: &[String], d: &Defaults) -> Result<Vec<Stri
 /// HAProxy's other SSL bind keywords (`bind_kws` of ssl_sock.c): none has a hakeeper equivalent.
 fn is_tls_keyword(k: &str) -> bool {
     [
-        "allow-0rtt", "ca-ignore-err", "ca-sign-file", "ca-sign-pass", "ca-verify-file", "crl-file", "crt-ignore-err", "curves",
-        "ecdhe", "generate-certificates", "npn", "prefer-client-ciphers", "sigalgs", "client-sigalgs", "ssl-reuse", "no-ssl-reuse",
-        "strict-sni", "tls-ticket-keys", "no-ca-names", "ocsp-update", "no-alpn", "quic-force-retry",
+        "allow-0rtt",
+        "ca-ignore-err",
+        "ca-sign-file",
+        "ca-sign-pass",
+        "ca-verify-file",
+        "crl-file",
+        "crt-ignore-err",
+        "curves",
+        "ecdhe",
+        "generate-certificates",
+        "npn",
+        "prefer-client-ciphers",
+        "sigalgs",
+        "client-sigalgs",
+        "ssl-reuse",
+        "no-ssl-reuse",
+        "strict-sni",
+        "tls-ticket-keys",
+        "no-ca-names",
+        "ocsp-update",
+        "no-alpn",
+        "quic-force-retry",
     ]
     .contains(&k)
         || k.starts_with("ssl") && k != "ssl"

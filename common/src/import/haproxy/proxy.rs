@@ -3,7 +3,9 @@
 use super::section::{directive, Kind, Section};
 use super::server::{self, Address};
 use super::{bind, check, http_options, http_rules, lossy, stats, Ctx};
-use crate::config::raw::{RawBalance, RawBind, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts};
+use crate::config::raw::{
+    RawBalance, RawBind, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts,
+};
 use crate::import::units::{haproxy_size, haproxy_time, number};
 
 /// HTTP features the RON config cannot hold yet: each such directive gets a "not translated yet"

@@ -10,9 +10,9 @@
 //! socket → pipe → socket inside the kernel, without copying through user space.
 
 use crate::buffer::{recv_spare, Pools, ReadOutcome, BUFFER_SIZE};
-use crate::transport::Endpoint;
 use crate::pipe::Pipe;
 pub use crate::ready::Ready;
+use crate::transport::Endpoint;
 use mio::net::TcpStream;
 use nix::errno::Errno;
 use nix::fcntl::{splice, SpliceFFlags};
