@@ -563,3 +563,37 @@ fn crt_list_filters_wildcards_and_exclusions() {
         assert!(subject(&out).ends_with(want), "{name}: {}\n{}", subject(&out), s.hk.log_text());
     }
 }
+
+#[test]
+fn the_stats_page_is_served_over_tls() {
+    let test = "the_stats_page_is_served_over_tls";
+    if !openssl(test) || !curl_present(test) {
+        return;
+    }
+    let web = HttpBackend::start("web1");
+    let (tls, stats) = (free_port(), free_port());
+    let s = start(
+        "tls-stats",
+        |certs| {
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "2s", client: "2s", server: "5s")),
+  frontend: [(name: "web", default_backend: "be", bind: [(addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/a.pem"]))])],
+  backend: [(name: "be", servers: [(name: "web1", addr: "{}")])],
+  stats: (bind: (addr: "127.0.0.1:{stats}", ssl: (crt: ["{certs}/b.pem"])), uri: "/admin", auth: [("mldn", "java")]),
+)"#,
+                web.addr
+            )
+        },
+        &[tls, stats],
+    );
+    let ca = s.certs.ca.to_str().expect("utf8");
+    let resolve = format!("b.test:{stats}:127.0.0.1");
+    let (code, out, err) = curl(&["--cacert", ca, "--resolve", &resolve, "-u", "mldn:java", &format!("https://b.test:{stats}/admin;csv")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("# pxname,svname") && out.contains("web,FRONTEND,"), "{out}");
+    // Plaintext on the TLS stats port gets no page.
+    let (code, out, _) = curl(&["-u", "mldn:java", &format!("http://127.0.0.1:{stats}/admin;csv")]);
+    assert!(code != 0 && !out.contains("pxname"), "{out}");
+}

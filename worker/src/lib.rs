@@ -96,7 +96,7 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
             log::warn!("frontend {}: mode http is forwarded as plain TCP by this worker", f.name);
         }
     }
-    let tls = tls::Contexts::build(&startup.config.frontends)?;
+    let tls = tls::Contexts::build(&startup.config.frontends, startup.config.stats.as_ref().and_then(|s| s.tls.as_ref()))?;
     let mut shared = Shared::new(startup.config, links, seed());
     shared.tls = tls;
     let shared = Arc::new(shared);

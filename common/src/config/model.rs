@@ -249,6 +249,9 @@ pub struct Stats {
     pub timeout_http_request: Duration,
     /// `timeout client`: the request body and each write of the response.
     pub timeout_client: Duration,
+    /// The page served over TLS (`bind` with `ssl`).
+    #[serde(default)]
+    pub tls: Option<crate::tls::BindTls>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -484,7 +484,8 @@ pub enum RawInitialHealth {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawStats {
-    pub bind: String,
+    /// An address, or a struct with `addr` and `ssl` to serve the page over TLS.
+    pub bind: RawBind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

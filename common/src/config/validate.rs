@@ -598,13 +598,21 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
 }
 
 fn stats(c: &mut Checker, s: &RawStats) -> Stats {
-    let bind = match parse_bind(&s.bind) {
+    let field = if s.bind.ssl.is_some() { "stats.bind.addr" } else { "stats.bind" };
+    let bind = match parse_bind(&s.bind.addr) {
         Ok(a) => a,
         Err(e) => {
-            c.error("stats.bind", e);
+            c.error(field, e);
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1)
         }
     };
+    let tls = s.bind.ssl.as_ref().map(|ssl| {
+        let mut f = crate::tls::spec::Findings::default();
+        let t = crate::tls::spec::check(ssl, "stats.bind.ssl", true, &mut f);
+        c.errors.extend(f.errors);
+        c.warnings.extend(f.warnings);
+        t
+    });
     let uri = s.uri.clone().unwrap_or_else(|| "/haproxy?stats".into());
     if !uri.starts_with('/') {
         c.error("stats.uri", format!("uri {uri:?} must start with '/'"));
@@ -640,6 +648,7 @@ fn stats(c: &mut Checker, s: &RawStats) -> Stats {
         maxconn,
         timeout_http_request,
         timeout_client,
+        tls,
     }
 }
 

@@ -29,6 +29,9 @@ pub fn load_config(config: &mut Config, base: &Path) -> Vec<Finding> {
             problems.extend(load_bind(tls, base));
         }
     }
+    if let Some(tls) = config.stats.as_mut().and_then(|s| s.tls.as_mut()) {
+        problems.extend(load_bind(tls, base));
+    }
     problems
 }
 

@@ -27,10 +27,12 @@ pub enum TlsError {
 #[derive(Default)]
 pub struct Contexts {
     binds: Vec<Vec<Option<Arc<ServerConfig>>>>,
+    /// The stats page's, when its bind has `ssl`.
+    pub stats: Option<Arc<ServerConfig>>,
 }
 
 impl Contexts {
-    pub fn build(frontends: &[Frontend]) -> Result<Self, TlsError> {
+    pub fn build(frontends: &[Frontend], stats: Option<&BindTls>) -> Result<Self, TlsError> {
         let cache: Arc<dyn StoresServerSessions> = ServerSessionMemoryCache::new(SESSION_CACHE);
         let mut ticketer: Option<Arc<dyn ProducesTickets>> = None;
         let mut binds = Vec::new();
@@ -54,7 +56,19 @@ impl Contexts {
             }
             binds.push(list);
         }
-        Ok(Contexts { binds })
+        let stats = match stats {
+            None => None,
+            Some(tls) => {
+                let err = |message: String| TlsError::Bind { frontend: "stats".into(), bind: 1, message };
+                let tickets = if tls.tickets {
+                    Some(rustls::crypto::aws_lc_rs::Ticketer::new().map_err(|e| err(format!("ticket keys: {e}")))?)
+                } else {
+                    None
+                };
+                Some(Arc::new(server_config(tls, cache.clone(), tickets).map_err(err)?))
+            }
+        };
+        Ok(Contexts { binds, stats })
     }
 
     /// The context of a TLS bind; `None` for a plaintext one.

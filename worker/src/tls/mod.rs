@@ -12,6 +12,7 @@ pub mod conn;
 pub mod contexts;
 pub mod facts;
 pub mod sni;
+pub mod stream;
 
 pub use conn::{TlsConn, TlsEnd};
 pub use contexts::{Contexts, TlsError};

@@ -91,16 +91,6 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
         for b in extra {
             ctx.notes.untranslated(&ctx.file, stats_line, format!("the stats page listens on one address; bind {b} not translated"));
         }
-        if bind.ssl.is_some() {
-            // Not served at all rather than in plaintext.
-            ctx.notes.lossy(
-                &ctx.file,
-                stats_line,
-                format!("the stats page of {} {} would have been served over TLS (bind {bind})", s.kind.word(), s.name),
-                "hakeeper's stats page has no TLS yet; the section is not translated",
-            );
-            continue;
-        }
         let why = format!("{} {} becomes hakeeper's stats page, which has no such setting", s.kind.word(), s.name);
         // Its `timeout http-request` and `timeout client` are translated below, as the page's own.
         report_lost_lines(ctx, s, &why, &|w| {
@@ -139,7 +129,7 @@ fn stats_page(ctx: &mut Ctx, sections: &[Section], removed: &mut [bool], userlis
             );
         }
         let raw = RawStats {
-            bind: bind.addr.clone(),
+            bind: bind.clone(),
             uri: st.uri.clone(),
             realm: st.realm.clone(),
             auth,
