@@ -136,7 +136,7 @@ listen two
   stats enable
 ";
     let imported = import_ok(text);
-    assert_eq!(imported.config.stats.as_ref().unwrap().bind, ":81".into());
+    assert_eq!(imported.config.stats.as_ref().unwrap().bind, ":81");
     assert!(imported.config.listen.is_empty());
     assert_warned(&imported, text, "balance leastconn", WarningKind::Untranslated, "becomes hakeeper's stats page");
     assert_warned(&imported, text, "server s", WarningKind::Lossy, "becomes hakeeper's stats page");
