@@ -32,6 +32,10 @@ impl Session {
             Handshake::Failed(f) => self.tls_failed(ctx, f),
             Handshake::Done => {
                 self.tls_facts = Some(std::sync::Arc::new(crate::tls::TlsFacts::of(tls.connection())));
+                match &mut self.proto {
+                    super::Proto::Http(h) => h.restart_wait(ctx.now),
+                    super::Proto::Tcp(t) => t.client_active(ctx.now),
+                }
                 self.start_proto(ctx)
             }
         }

@@ -251,3 +251,129 @@ impl Endpoint for TlsEnd<'_> {
         self.tls.close(self.sock, self.ready);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hakeeper_common::tls::{BindTls, TlsVersion, Verify};
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    fn testdata(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tls/testdata").join(name)
+    }
+
+    fn server_config() -> Arc<ServerConfig> {
+        let cert = hakeeper_common::tls::load::load_cert(&testdata("unit.pem"), 0).expect("test certificate");
+        let tls = BindTls {
+            field: "t".into(),
+            crt: vec![],
+            crt_list: None,
+            alpn: vec!["http/1.1".into()],
+            min_version: TlsVersion::Tls12,
+            max_version: TlsVersion::Tls13,
+            ciphers: None,
+            ciphersuites: None,
+            ca_file: None,
+            verify: Verify::None,
+            tickets: true,
+            certs: vec![cert],
+            client_ca: vec![],
+        };
+        let cache = rustls::server::ServerSessionMemoryCache::new(16);
+        Arc::new(super::super::contexts::server_config(&tls, cache, None).expect("server config"))
+    }
+
+    fn client_config() -> Arc<rustls::ClientConfig> {
+        let pem = std::fs::read(testdata("ca.pem")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let mut c = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+        c.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(c)
+    }
+    use rustls::pki_types::pem::PemObject;
+
+    /// A connected pair: (the server's non-blocking mio socket, the client's blocking one).
+    fn pair() -> (TcpStream, std::net::TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        s.set_nonblocking(true).unwrap();
+        client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        (TcpStream::from_std(s), client)
+    }
+
+    fn ready() -> Ready {
+        Ready { readable: true, writable: true, hup: false }
+    }
+
+    /// Drives the handshake until it is no longer pending, for at most 5 s.
+    fn handshake(tls: &mut TlsConn, sock: &TcpStream) -> Handshake {
+        let end = Instant::now() + Duration::from_secs(5);
+        loop {
+            match tls.handshake(sock, &mut ready()) {
+                Handshake::Pending if Instant::now() < end => std::thread::sleep(Duration::from_millis(5)),
+                other => return other,
+            }
+        }
+    }
+
+    #[test]
+    fn handshake_then_plaintext_both_ways_and_close_notify() {
+        let (sock, client) = pair();
+        let cc = client_config();
+        let peer = std::thread::spawn(move || {
+            let conn = rustls::ClientConnection::new(cc, "unit.test".try_into().unwrap()).unwrap();
+            let mut s = rustls::StreamOwned::new(conn, client);
+            s.write_all(b"ping").unwrap();
+            let mut got = [0u8; 4];
+            s.read_exact(&mut got).unwrap();
+            s.conn.send_close_notify();
+            s.flush().unwrap();
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest);
+            (got, s.conn.alpn_protocol().map(<[u8]>::to_vec))
+        });
+        let mut tls = TlsConn::new(server_config()).unwrap();
+        assert_eq!(handshake(&mut tls, &sock), Handshake::Done);
+        let facts = crate::tls::TlsFacts::of(tls.connection());
+        assert_eq!((facts.sni.as_deref(), facts.alpn.as_deref()), (Some("unit.test"), Some("http/1.1")));
+        let mut r = ready();
+        let mut buf = Vec::new();
+        let end = Instant::now() + Duration::from_secs(5);
+        while buf.len() < 4 && Instant::now() < end {
+            r.readable = true;
+            let _ = TlsEnd { tls: &mut tls, sock: &sock, ready: &mut r }.recv(&mut buf, 100).unwrap();
+        }
+        assert_eq!(buf, b"ping");
+        assert_eq!(TlsEnd { tls: &mut tls, sock: &sock, ready: &mut r }.send(b"pong").unwrap(), 4);
+        // The client's close_notify reads as the end of the stream.
+        let end = Instant::now() + Duration::from_secs(5);
+        let mut eof = false;
+        while !eof && Instant::now() < end {
+            r.readable = true;
+            eof = TlsEnd { tls: &mut tls, sock: &sock, ready: &mut r }.recv(&mut buf, 100).unwrap() == ReadOutcome::Eof;
+        }
+        assert!(eof);
+        tls.close(&sock, &mut r);
+        let (got, alpn) = peer.join().unwrap();
+        assert_eq!((&got, alpn.as_deref()), (b"pong", Some(&b"http/1.1"[..])));
+    }
+
+    #[test]
+    fn garbage_fails_and_a_client_gone_mid_handshake_is_closed() {
+        let (sock, mut client) = pair();
+        client.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut tls = TlsConn::new(server_config()).unwrap();
+        assert_eq!(handshake(&mut tls, &sock), Handshake::Failed(HandshakeFailure::Failure));
+
+        let (sock, mut client) = pair();
+        client.write_all(&[0x16, 0x03, 0x01, 0x00, 0x40, 0x01]).unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut tls = TlsConn::new(server_config()).unwrap();
+        assert_eq!(handshake(&mut tls, &sock), Handshake::Failed(HandshakeFailure::Closed));
+    }
+}

@@ -86,7 +86,7 @@ fn suites(provider: &CryptoProvider, names: &Option<Vec<String>>, tls13: bool) -
     }
 }
 
-fn server_config(
+pub(crate) fn server_config(
     tls: &BindTls,
     cache: Arc<dyn StoresServerSessions>,
     ticketer: Option<Arc<dyn ProducesTickets>>,

@@ -208,6 +208,15 @@ impl HttpState {
 }
 
 impl HttpState {
+    /// The connection's handshakes are done (TLS): waiting for the first request starts now,
+    /// as HAProxy's stream (and its `timeout http-request`) starts after the handshake.
+    pub(crate) fn restart_wait(&mut self, now: Instant) {
+        if self.requests == 0 && self.ex.is_none() {
+            self.wait_start = now;
+            self.client_last = now;
+        }
+    }
+
     /// Gives the buffers that hold nothing back to the thread's pool (all of them when the
     /// session ends), so that an idle keep-alive client holds none.
     pub fn release_buffers(&mut self, pools: &mut crate::buffer::Pools, all: bool) {

@@ -42,6 +42,13 @@ impl TcpProto {
     }
 }
 
+impl TcpProto {
+    /// The client just completed a handshake (TLS): its inactivity counts from now.
+    pub(crate) fn client_active(&mut self, now: Instant) {
+        self.client_last = now;
+    }
+}
+
 fn internal(phase: Phase) -> Step {
     Step::Close(Termination::new(Cause::Internal, phase))
 }
