@@ -218,7 +218,9 @@ fn check_names_the_file_of_a_bad_certificate() {
     std::fs::write(&mixed, format!("{}{}", &ta[..key_at(&ta)], &tb[key_at(&tb)..])).expect("mixed");
     let garbage = certs.dir.join("garbage.pem");
     std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n").expect("garbage");
+    let expired = certs.expired("expired.pem");
     let cases = [
+        (expired.display().to_string(), "expired on 2020-01-02 00:00:00 UTC"),
         (mixed.display().to_string(), "the private key does not match the certificate"),
         (garbage.display().to_string(), "certificate"),
         (certs.dir.join("missing.pem").display().to_string(), "cannot read"),

@@ -100,6 +100,47 @@ impl Certs {
         pem
     }
 
+    /// A self-signed certificate for `expired.test` that expired in January 2020, with its key
+    /// (made with `openssl ca`, which takes explicit dates).
+    pub fn expired(&self, file: &str) -> PathBuf {
+        let work = self.dir.join("expired-ca");
+        std::fs::create_dir_all(&work).expect("ca dir");
+        std::fs::write(work.join("index.txt"), "").expect("index");
+        std::fs::write(work.join("serial"), "01\n").expect("serial");
+        std::fs::write(
+            work.join("ca.cnf"),
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n",
+        )
+        .expect("cnf");
+        run_openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "r.csr", "-subj", "/CN=expired.test"], &work);
+        run_openssl(
+            &[
+                "ca",
+                "-config",
+                "ca.cnf",
+                "-selfsign",
+                "-keyfile",
+                "k.pem",
+                "-in",
+                "r.csr",
+                "-startdate",
+                "200101000000Z",
+                "-enddate",
+                "200102000000Z",
+                "-batch",
+                "-notext",
+                "-out",
+                "c.pem",
+            ],
+            &work,
+        );
+        let pem = self.dir.join(file);
+        let body = [std::fs::read(work.join("c.pem")).expect("crt"), std::fs::read(work.join("k.pem")).expect("key")].concat();
+        std::fs::write(&pem, body).expect("write pem");
+        let _ = std::fs::remove_dir_all(&work);
+        pem
+    }
+
     /// The client certificate and key as separate files (curl's `--cert`/`--key`).
     pub fn client(&self) -> (PathBuf, PathBuf) {
         let pem = self.issue("client.pem", "client one", "clients", true);
