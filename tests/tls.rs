@@ -599,3 +599,66 @@ fn the_stats_page_is_served_over_tls() {
     let (code, out, _) = curl(&["-u", "mldn:java", &format!("http://127.0.0.1:{stats}/admin;csv")]);
     assert!(code != 0 && !out.contains("pxname"), "{out}");
 }
+
+/// An HTTP backend answering every request with `len` bytes and `Connection: close`, then FIN.
+fn big_backend(len: usize) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match conn.read(&mut b) {
+                        Ok(1) => head.push(b[0]),
+                        _ => return,
+                    }
+                }
+                let body: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                let _ = conn.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n").as_bytes());
+                let _ = conn.write_all(&body);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn large_responses_arrive_whole_through_tls_in_both_modes() {
+    let test = "large_responses_arrive_whole_through_tls_in_both_modes";
+    if !openssl(test) || !curl_present(test) {
+        return;
+    }
+    const LEN: usize = 8 * 1024 * 1024;
+    let backend = big_backend(LEN);
+    let (http, tcp) = (free_port(), free_port());
+    let s = start(
+        "tls-large",
+        |certs| {
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (timeout: (connect: "2s", client: "5s", server: "5s")),
+  frontend: [(name: "web", mode: http, default_backend: "be", bind: [(addr: "127.0.0.1:{http}", ssl: (crt: ["{certs}/a.pem"]))])],
+  backend: [(name: "be", mode: http, servers: [(name: "s1", addr: "{backend}")])],
+  listen: [(name: "raw", mode: tcp, bind: [(addr: "127.0.0.1:{tcp}", ssl: (crt: ["{certs}/a.pem"]))],
+            servers: [(name: "s1", addr: "{backend}")])],
+)"#
+            )
+        },
+        &[http, tcp],
+    );
+    let ca = s.certs.ca.to_str().expect("utf8");
+    for port in [http, tcp] {
+        let url = format!("https://a.test:{port}/big");
+        let resolve = format!("a.test:{port}:127.0.0.1");
+        // --limit-rate: a slow reader, so that encrypted bytes wait in the proxy when the server closes.
+        let (code, out, err) =
+            curl(&["--cacert", ca, "--resolve", &resolve, "--limit-rate", "4M", "-o", "/dev/null", "-w", "%{size_download}", &url]);
+        assert_eq!((code, out.trim()), (0, LEN.to_string().as_str()), "port {port}: {err}\n{}", s.hk.log_text());
+    }
+}

@@ -85,6 +85,11 @@ impl TlsConn {
         Ok(TlsConn { conn, eof: false, closing: false, shut: false })
     }
 
+    /// Encrypted bytes wait for the socket (the session must not end before they are out).
+    pub fn holds(&self) -> bool {
+        self.conn.wants_write()
+    }
+
     pub fn is_handshaking(&self) -> bool {
         self.conn.is_handshaking()
     }

@@ -404,6 +404,10 @@ impl Session {
 
     /// Whether the session is over.
     fn http_finished(&mut self, ctx: &Ctx<'_>) -> Option<Step> {
+        if self.tls.as_ref().is_some_and(|t| t.holds()) {
+            // Encrypted bytes still wait for the socket: the next writable event sends them.
+            return None;
+        }
         let h = self.proto.http_mut()?;
         match h.phase {
             HttpPhase::Head if h.client_eof && h.cin.is_empty() && h.to_client.is_empty() => {

@@ -172,7 +172,7 @@ impl Session {
         if down.written > 0 {
             self.count_out(ctx, down.written);
         }
-        if done {
+        if done && !self.tls.as_ref().is_some_and(|t| t.holds()) {
             return Step::Close(Termination::NORMAL);
         }
         Step::Continue
