@@ -61,7 +61,7 @@ fn sni_alpn_keepalive_resumption_and_handshake_failures_in_mode_http() {
         return;
     }
     let web = HttpBackend::start("web1");
-    let (plain, tls) = (free_port(), free_port());
+    let (plain, tls, stats) = (free_port(), free_port(), free_port());
     let s = start(
         "tls-http",
         |certs| {
@@ -72,11 +72,12 @@ fn sni_alpn_keepalive_resumption_and_handshake_failures_in_mode_http() {
   frontend: [(name: "web", default_backend: "be", bind: ["127.0.0.1:{plain}",
       (addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/default.pem", "{certs}/a.pem", "{certs}/b.pem"], alpn: ["h2", "http/1.1"]))])],
   backend: [(name: "be", servers: [(name: "web1", addr: "{}")])],
+  stats: (bind: "127.0.0.1:{stats}", uri: "/admin", auth: [("mldn", "java")]),
 )"#,
                 web.addr
             )
         },
-        &[plain, tls],
+        &[plain, tls, stats],
     );
     // SNI picks the certificate; an unknown or absent name gets the default (the first).
     let linger = Duration::from_millis(300);
@@ -124,6 +125,14 @@ fn sni_alpn_keepalive_resumption_and_handshake_failures_in_mode_http() {
     assert!(!String::from_utf8_lossy(&got).contains("HTTP/1."), "a plaintext request was answered: {got:?}");
     assert!(s.hk.wait_for_log("] web/2: SSL handshake failure", Duration::from_secs(5)), "{}", s.hk.log_text());
     assert_eq!(web.accepted(), accepted);
+    // Counted as a request error of the frontend and of the TLS listener (the stats page's ereq).
+    let csv = harness::stats::http(([127, 0, 0, 1], stats).into(), "GET", "/admin;csv", Some(harness::stats::MLDN), None)
+        .expect("stats csv")
+        .body;
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let col = header.iter().position(|c| *c == "ereq").expect("an ereq column");
+    let ereq = |row: &str| csv.lines().find(|l| l.starts_with(row)).and_then(|l| l.split(',').nth(col)).unwrap_or("").to_string();
+    assert_eq!(ereq("web,FRONTEND,"), "1", "{csv}");
 }
 
 #[test]
