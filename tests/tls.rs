@@ -142,7 +142,7 @@ fn client_certificates_verify_required() {
         return;
     }
     let web = HttpBackend::start("web1");
-    let tls = free_port();
+    let (tls, opt) = (free_port(), free_port());
     let s = start(
         "tls-verify",
         |certs| {
@@ -151,13 +151,15 @@ fn client_certificates_verify_required() {
   global: (user: "nobody"),
   defaults: (mode: http, timeout: (connect: "2s", client: "2s", server: "5s")),
   frontend: [(name: "web", default_backend: "be", bind: [
-      (addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/a.pem"], ca_file: "{certs}/ca.pem", verify: required))])],
+      (addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/a.pem"], ca_file: "{certs}/ca.pem", verify: required))]),
+    (name: "opt", default_backend: "be", http_request: ["deny if !{{ ssl_c_used }}"], bind: [
+      (addr: "127.0.0.1:{opt}", ssl: (crt: ["{certs}/a.pem"], ca_file: "{certs}/ca.pem", verify: optional))])],
   backend: [(name: "be", servers: [(name: "web1", addr: "{}")])],
 )"#,
                 web.addr
             )
         },
-        &[tls],
+        &[tls, opt],
     );
     let (crt, key) = s.certs.client();
     let url = format!("https://a.test:{tls}/");
@@ -176,6 +178,16 @@ fn client_certificates_verify_required() {
         curl(&["--cacert", ca, "--resolve", &resolve, "--cert", ocrt.to_str().expect("utf8"), "--key", okey.to_str().expect("utf8"), &url]);
     assert_ne!(code, 0, "served with a certificate of an unknown CA: {out}");
     assert_eq!(web.accepted(), 1);
+    // verify optional: the handshake succeeds without a certificate, and ssl_c_used tells.
+    let (url, resolve) = (format!("https://a.test:{opt}/"), format!("a.test:{opt}:127.0.0.1"));
+    let (code, out, err) = curl(&["--cacert", ca, "--resolve", &resolve, "-o", "/dev/null", "-w", "%{http_code}", &url]);
+    assert_eq!((code, out.as_str()), (0, "403"), "{err}");
+    let (code, out, err) =
+        curl(&["--cacert", ca, "--resolve", &resolve, "--cert", crt.to_str().expect("utf8"), "--key", key.to_str().expect("utf8"), &url]);
+    assert_eq!((code, out.contains("server=web1")), (0, true), "{out} {err}");
+    let (code, _, _) =
+        curl(&["--cacert", ca, "--resolve", &resolve, "--cert", ocrt.to_str().expect("utf8"), "--key", okey.to_str().expect("utf8"), &url]);
+    assert_ne!(code, 0, "verify optional still refuses a certificate it cannot verify");
 }
 
 #[test]
