@@ -9,4 +9,5 @@ pub mod ipc;
 pub mod logging;
 pub mod markdown;
 pub mod proxy_protocol;
+pub mod tls;
 pub mod tls_client;

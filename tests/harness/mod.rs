@@ -20,3 +20,4 @@ pub mod process;
 pub mod relay;
 pub mod stats;
 pub mod tls_backend;
+pub mod tls_certs;

@@ -226,6 +226,29 @@ impl Buf {
         }
     }
 
+    /// Reads once from a plaintext endpoint (a TLS connection) while there is room.
+    pub fn recv_from(&mut self, src: &mut dyn crate::transport::Endpoint, pools: &mut Pools) -> io::Result<ReadOutcome> {
+        if self.room() == 0 {
+            return Ok(ReadOutcome::Empty);
+        }
+        let d = self.data.get_or_insert_with(|| pools.buffers.take());
+        if d.capacity() - d.len() < BUFFER_SIZE - (d.len() - self.pos) {
+            d.drain(..self.pos);
+            self.pos = 0;
+            d.reserve(BUFFER_SIZE.saturating_sub(d.len()));
+        }
+        let want = BUFFER_SIZE - (d.len() - self.pos);
+        src.recv(d, want)
+    }
+
+    /// Writes what a plaintext endpoint takes (and pushes out what it holds); returns the
+    /// bytes taken.
+    pub fn flush_to(&mut self, dst: &mut dyn crate::transport::Endpoint) -> io::Result<usize> {
+        let n = dst.send(self.bytes())?;
+        self.consume(n);
+        Ok(n)
+    }
+
     /// Writes what the socket takes; returns the bytes written.
     pub fn flush(&mut self, dst: &TcpStream, ready: &mut Ready) -> io::Result<usize> {
         let mut total = 0;

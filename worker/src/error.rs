@@ -21,6 +21,8 @@ pub enum WorkerError {
     Poll(std::io::Error),
     #[error("cannot start event-loop thread {thread}: {source}")]
     Spawn { thread: usize, source: std::io::Error },
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("event-loop thread {0} panicked")]
     ThreadPanicked(usize),
 }

@@ -30,7 +30,9 @@ mod tcplog;
 mod termination;
 #[doc(hidden)]
 pub mod testkit;
+mod tls;
 mod tokens;
+mod transport;
 
 pub use error::WorkerError;
 
@@ -94,7 +96,10 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
             log::warn!("frontend {}: mode http is forwarded as plain TCP by this worker", f.name);
         }
     }
-    let shared = Arc::new(Shared::new(startup.config, links, seed()));
+    let tls = tls::Contexts::build(&startup.config.frontends, startup.config.stats.as_ref().and_then(|s| s.tls.as_ref()))?;
+    let mut shared = Shared::new(startup.config, links, seed());
+    shared.tls = tls;
+    let shared = Arc::new(shared);
     observe(shared.stats.clone());
     let mut grants = Vec::new();
     for msg in startup.early {

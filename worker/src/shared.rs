@@ -23,6 +23,8 @@ pub struct Shared {
     /// The stats page's state beyond the counters, and its queues to thread 0.
     pub stats_hub: Arc<StatsHub>,
     pub backends: Vec<Mutex<BackendState>>,
+    /// The TLS contexts of the TLS binds.
+    pub tls: crate::tls::Contexts,
     pub threads: Vec<ThreadLink>,
     next_session: AtomicU64,
     stop: AtomicBool,
@@ -58,6 +60,7 @@ impl Shared {
             stats,
             stats_hub,
             backends,
+            tls: crate::tls::Contexts::default(),
             threads,
             next_session: AtomicU64::new(1),
             stop: AtomicBool::new(false),

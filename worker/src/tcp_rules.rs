@@ -29,12 +29,14 @@ pub struct ConnView<'a> {
     /// The result must be decided now (HAProxy's `SMP_OPT_FINAL`): the inspect delay is over,
     /// no more data can come, or the rule runs where waiting is impossible.
     pub final_: bool,
+    /// The client connection's TLS, when it has some (`ssl_fc*` fetches).
+    pub tls: Option<std::sync::Arc<crate::tls::TlsFacts>>,
 }
 
 impl<'a> ConnView<'a> {
     /// A view before any data: connection rules and switching without inspection.
     pub fn at_accept(src: SocketAddr, dst: Option<SocketAddr>, frontend: &'a str, listener: usize, shared: &'a Shared) -> Self {
-        ConnView { src, dst, frontend, so_id: so_id(listener), shared, data: &[], closed: false, final_: true }
+        ConnView { src, dst, frontend, so_id: so_id(listener), shared, data: &[], closed: false, final_: true, tls: None }
     }
 }
 
@@ -131,6 +133,7 @@ fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
         AclTest::SrvIsUp { id: (b, s), .. } => definite(server_is_up(v.shared, *b, *s)),
         AclTest::ConnSlots { id, ints, .. } => definite(ints.matches(conn_slots(v.shared, *id))),
         AclTest::SoId(m) => definite(m.matches(i64::from(v.so_id))),
+        AclTest::Tls(f) => definite(crate::tls::facts::holds(f, v.tls.as_deref())),
         // HAProxy's `smp_fetch_len()` always flags its sample SMP_F_MAY_CHANGE.
         // `res.*` read the same view: a `tcp-response content` rule's view holds the response.
         AclTest::ReqLen(m) | AclTest::ResLen(m) => Outcome::Sample { matched: m.matches(v.data.len() as i64), may_change: true },

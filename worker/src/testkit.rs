@@ -80,6 +80,7 @@ pub fn tcp_frontend(name: &str, bind: SocketAddr) -> Frontend {
         log_format: None,
         dontlognull: false,
         accept_proxy: false,
+        tls: vec![None],
     }
 }
 

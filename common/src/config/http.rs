@@ -199,6 +199,28 @@ pub enum AclTest {
     /// `so_id`: the id of the listener the connection came through; HAProxy numbers a
     /// proxy's binds from 1 in config order when no `id` is given, and so does hakeeper.
     SoId(super::tcp::IntMatcher),
+    /// The front connection's TLS (HAProxy's `ssl_fc*`, `ssl_c_*` fetches): see [`TlsFetch`].
+    Tls(TlsFetch),
+}
+
+/// A fetch of the client connection's TLS, available once its handshake is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TlsFetch {
+    /// `ssl_fc`: the connection is TLS (a boolean).
+    Fc,
+    /// `ssl_fc_sni`: the server name the client sent.
+    Sni(StrMatcher),
+    /// `ssl_fc_protocol`: `TLSv1.2` or `TLSv1.3`.
+    Protocol(StrMatcher),
+    /// `ssl_fc_cipher`: the suite, by its OpenSSL name.
+    Cipher(StrMatcher),
+    /// `ssl_fc_alpn`: the protocol ALPN chose.
+    Alpn(StrMatcher),
+    /// `ssl_c_used`: the client sent a certificate (a boolean).
+    CUsed,
+    /// `ssl_c_verify`: the verification result of the client certificate (0: valid; a
+    /// handshake with an invalid one fails, so a session only ever sees 0).
+    CVerify(super::tcp::IntMatcher),
 }
 
 impl AclTest {
@@ -235,7 +257,13 @@ impl AclTest {
     /// Whether the test reads the connection beyond the client's address (ports, destination,
     /// frontend, listener, servers' states): HTTP rules then hand their ACLs a view of it.
     pub fn reads_connection(&self) -> bool {
-        self.is_layer4() && !matches!(self, AclTest::Src(_) | AclTest::Const(_))
+        (self.is_layer4() && !matches!(self, AclTest::Src(_) | AclTest::Const(_))) || self.is_tls()
+    }
+
+    /// Whether the test reads the client connection's TLS, known once its handshake is done
+    /// (so not in `tcp-request connection` or `session` rules, which run before).
+    pub fn is_tls(&self) -> bool {
+        matches!(self, AclTest::Tls(_))
     }
 }
 

@@ -165,7 +165,7 @@ impl AclTable {
             .iter()
             .flatten()
             .filter_map(|r| self.acls.get(r.acl))
-            .find(|a| !a.tests.iter().all(|t| t.is_layer4() || t.is_content()))
+            .find(|a| !a.tests.iter().all(|t| t.is_layer4() || t.is_content() || t.is_tls()))
             .map(|a| a.name.as_str())
     }
 
@@ -176,7 +176,7 @@ impl AclTable {
             .iter()
             .flatten()
             .filter_map(|r| self.acls.get(r.acl))
-            .find(|a| !a.tests.iter().all(|t| t.is_layer4() || t.is_response_content()))
+            .find(|a| !a.tests.iter().all(|t| t.is_layer4() || t.is_tls() || t.is_response_content()))
             .map(|a| a.name.as_str())
     }
 
@@ -246,6 +246,13 @@ enum Sample {
     SoId,
     SslSni,
     SslHelloType,
+    SslFc,
+    SslFcSni,
+    SslFcProtocol,
+    SslFcCipher,
+    SslFcAlpn,
+    SslCUsed,
+    SslCVerify,
 }
 
 /// `[BACKEND/]SERVER`, HAProxy's server argument: without a backend, the proxy's own.
@@ -325,13 +332,21 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
         "so_id" => (Sample::SoId, StrMatch::Exact),
         "req.ssl_sni" | "req_ssl_sni" => (Sample::SslSni, StrMatch::Exact),
         "req.ssl_hello_type" | "req_ssl_hello_type" => (Sample::SslHelloType, StrMatch::Exact),
+        "ssl_fc" => (Sample::SslFc, StrMatch::Exact),
+        "ssl_fc_sni" => (Sample::SslFcSni, StrMatch::Exact),
+        "ssl_fc_protocol" => (Sample::SslFcProtocol, StrMatch::Exact),
+        "ssl_fc_cipher" => (Sample::SslFcCipher, StrMatch::Exact),
+        "ssl_fc_alpn" => (Sample::SslFcAlpn, StrMatch::Exact),
+        "ssl_c_used" => (Sample::SslCUsed, StrMatch::Exact),
+        "ssl_c_verify" => (Sample::SslCVerify, StrMatch::Exact),
         "always_true" => (Sample::Const(true), StrMatch::Exact),
         "always_false" => (Sample::Const(false), StrMatch::Exact),
         _ => {
             return Err(format!(
                 "unknown fetch {word:?}: expected hdr(NAME), hdr_beg, hdr_end, hdr_sub, hdr_dir, hdr_dom, path, path_beg, path_end, \
                  path_sub, path_dir, path_dom, url, url_beg, url_end, url_sub, url_dir, url_dom, method, req.ver, src, src_port, dst, dst_port, fe_name, nbsrv(BACKEND), \
-                 srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, req.len, req.ssl_sni, req.ssl_hello_type, req.payload(OFFSET,LENGTH), \
+                 srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, ssl_fc, ssl_fc_sni, ssl_fc_protocol, ssl_fc_cipher, \
+                 ssl_fc_alpn, ssl_c_used, ssl_c_verify, req.len, req.ssl_sni, req.ssl_hello_type, req.payload(OFFSET,LENGTH), \
                  req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), res.len, res.payload(OFFSET,LENGTH), res.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), \
                  always_true or always_false"
             ))
@@ -528,6 +543,13 @@ pub fn parse_criterion_in(words: &[String], files: Option<&std::path::Path>) -> 
         Sample::SoId => AclTest::SoId(int()?),
         Sample::SslSni => AclTest::SslSni(text()?),
         Sample::SslHelloType => AclTest::SslHelloType(int()?),
+        Sample::SslFc => AclTest::Tls(TlsFetch::Fc),
+        Sample::SslCUsed => AclTest::Tls(TlsFetch::CUsed),
+        Sample::SslFcSni => AclTest::Tls(TlsFetch::Sni(text()?)),
+        Sample::SslFcProtocol => AclTest::Tls(TlsFetch::Protocol(text()?)),
+        Sample::SslFcCipher => AclTest::Tls(TlsFetch::Cipher(text()?)),
+        Sample::SslFcAlpn => AclTest::Tls(TlsFetch::Alpn(text()?)),
+        Sample::SslCVerify => AclTest::Tls(TlsFetch::CVerify(int()?)),
     })
 }
 
@@ -545,9 +567,17 @@ enum SampleKind {
 impl SampleKind {
     fn of(sample: &Sample) -> SampleKind {
         match sample {
-            Sample::Header(_) | Sample::Path | Sample::Url | Sample::Method | Sample::Version | Sample::FeName | Sample::SslSni => {
-                SampleKind::Str
-            }
+            Sample::Header(_)
+            | Sample::Path
+            | Sample::Url
+            | Sample::Method
+            | Sample::Version
+            | Sample::FeName
+            | Sample::SslSni
+            | Sample::SslFcSni
+            | Sample::SslFcProtocol
+            | Sample::SslFcCipher
+            | Sample::SslFcAlpn => SampleKind::Str,
             Sample::Payload(_) | Sample::ResPayload(_) => SampleKind::Bin,
             Sample::Src | Sample::Dst => SampleKind::Addr,
             Sample::SrcPort
@@ -557,8 +587,9 @@ impl SampleKind {
             | Sample::ResLen
             | Sample::ConnSlots(_)
             | Sample::SoId
-            | Sample::SslHelloType => SampleKind::Int,
-            Sample::Const(_) | Sample::SrvIsUp(..) => SampleKind::Bool,
+            | Sample::SslHelloType
+            | Sample::SslCVerify => SampleKind::Int,
+            Sample::Const(_) | Sample::SrvIsUp(..) | Sample::SslFc | Sample::SslCUsed => SampleKind::Bool,
         }
     }
 
@@ -605,14 +636,24 @@ pub fn parse_cond(words: &[String], table: &mut AclTable) -> Result<Cond, String
     let mut i = 1;
     let mut negate = false;
     while let Some(w) = words.get(i) {
-        match w.as_str() {
+        // As HAProxy's `parse_acl_cond()`: leading `!`s negate what follows in the same word
+        // (`!{ ssl_fc }`, `!!name`); a word of `!` alone negates the next one.
+        let bangs = w.len() - w.trim_start_matches('!').len();
+        let w = &w[bangs..];
+        if bangs % 2 == 1 {
+            negate = !negate;
+        }
+        if w.is_empty() {
+            i += 1;
+            continue;
+        }
+        match w {
             "||" | "or" => {
                 if negate || any_of.last().is_some_and(Vec::is_empty) {
                     return Err(format!("`{w}` needs an ACL on each side"));
                 }
                 any_of.push(Vec::new());
             }
-            "!" => negate = !negate,
             "{" => {
                 let close = words[i..].iter().position(|w| w == "}").ok_or("unmatched `{` in condition")?;
                 let test = table.criterion(&words[i + 1..i + close])?;
@@ -623,12 +664,8 @@ pub fn parse_cond(words: &[String], table: &mut AclTable) -> Result<Cond, String
             }
             "}" => return Err("unmatched `}` in condition".into()),
             name => {
-                let (neg, name) = match name.strip_prefix('!') {
-                    Some(rest) => (!negate, rest),
-                    None => (negate, name),
-                };
                 let acl = table.resolve(name).ok_or_else(|| format!("no ACL named {name:?}"))?;
-                push_term(&mut any_of, AclRef { negate: neg, acl });
+                push_term(&mut any_of, AclRef { negate, acl });
                 negate = false;
             }
         }
@@ -987,6 +1024,12 @@ mod tests {
         assert!(parse_cond(&w("if || a"), &mut t).is_err());
         assert!(parse_cond(&w("if { src 1.2.3.4"), &mut t).is_err());
         assert!(parse_cond(&w("when a"), &mut t).is_err());
+        // HAProxy's documented `redirect scheme https if !{ ssl_fc }`: the `!` may touch `{`.
+        let c = parse_cond(&w("if !{ ssl_fc } !!a"), &mut t).unwrap();
+        assert!(c.any_of[0][0].negate);
+        assert!(matches!(t.acls[c.any_of[0][0].acl].tests[0], AclTest::Tls(TlsFetch::Fc)));
+        assert_eq!(c.any_of[0][1], AclRef { negate: false, acl: 0 });
+        assert!(parse_cond(&w("if a !"), &mut t).is_err());
     }
 
     #[test]

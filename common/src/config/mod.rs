@@ -1,5 +1,6 @@
 //! The RON config: [`raw`] as written, [`model`] as validated, and the loading that joins them.
 
+mod bind_form;
 pub mod error;
 pub mod errorfile;
 pub mod host_check;
@@ -47,6 +48,8 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let mut problems = errorfile::read_errorfiles(&mut loaded.config, base);
     // So are the servers' CA and certificate files.
     problems.extend(crate::tls_client::files::read_tls_files(&mut loaded.config, base));
+    // Certificates too: a reload whose certificate does not load is refused like any error.
+    problems.extend(crate::tls::load::load_config(&mut loaded.config, base));
     if !problems.is_empty() {
         let locator = Locator::new(&text);
         let diags = problems

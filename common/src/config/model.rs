@@ -100,6 +100,9 @@ pub struct Frontend {
     /// v2), whose source address is the client's for everything after it.
     #[serde(default)]
     pub accept_proxy: bool,
+    /// TLS termination per bind, indexed like `binds` (`None`: plaintext).
+    #[serde(default)]
+    pub tls: Vec<Option<crate::tls::BindTls>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,6 +256,9 @@ pub struct Stats {
     pub timeout_http_request: Duration,
     /// `timeout client`: the request body and each write of the response.
     pub timeout_client: Duration,
+    /// The page served over TLS (`bind` with `ssl`).
+    #[serde(default)]
+    pub tls: Option<crate::tls::BindTls>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -158,8 +158,10 @@ pub struct RawTimeouts {
 pub struct RawProxy {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// Each entry is an address string (`"*:80"`) or a struct with `addr` and `ssl`
+    /// ([`RawBind`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub bind: Vec<String>,
+    pub bind: Vec<RawBind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<RawMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -540,7 +542,8 @@ pub enum RawInitialHealth {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawStats {
-    pub bind: String,
+    /// An address, or a struct with `addr` and `ssl` to serve the page over TLS.
+    pub bind: RawBind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -735,4 +738,51 @@ pub enum RawProxyDown {
 pub struct RawSyncGroup {
     pub name: String,
     pub instances: Vec<String>,
+}
+
+/// One `bind` of a proxy: written as the address alone (`"*:80"`), or as this struct when it
+/// has options (`(addr: "*:443", ssl: (crt: ["/etc/hakeeper/site.pem"]))`). Its serde
+/// implementations (both forms) are in `bind_form.rs`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawBind {
+    pub addr: String,
+    /// TLS termination on this bind (HAProxy `bind … ssl`).
+    pub ssl: Option<RawBindSsl>,
+}
+
+/// HAProxy's `ssl` options of a `bind`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBindSsl {
+    /// Certificate files (PEM: chain and key) or directories (every certificate in them); the
+    /// first certificate loaded is the default one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub crt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crt_list: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alpn: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ciphers: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ciphersuites: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<RawClientVerify>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tickets: Option<bool>,
+}
+
+/// Client certificates on a TLS bind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawClientVerify {
+    None,
+    Optional,
+    Required,
 }

@@ -406,11 +406,21 @@ fn frontend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy, default_bac
         c.error(format!("{path}.bind"), "at least one bind address is needed");
     }
     let mut binds = Vec::new();
+    let mut tls = Vec::new();
+    let http = inherit(&p.mode, &d.mode) == Some(Mode::Http);
     for (i, b) in p.bind.iter().enumerate() {
-        match parse_bind(b) {
+        let field = if b.ssl.is_some() { format!("{path}.bind[{i}].addr") } else { format!("{path}.bind[{i}]") };
+        match parse_bind(&b.addr) {
             Ok(a) => binds.push(a),
-            Err(e) => c.error(format!("{path}.bind[{i}]"), e),
+            Err(e) => c.error(field, e),
         }
+        tls.push(b.ssl.as_ref().map(|ssl| {
+            let mut f = crate::tls::spec::Findings::default();
+            let t = crate::tls::spec::check(ssl, &format!("{path}.bind[{i}].ssl"), http, &mut f);
+            c.errors.extend(f.errors);
+            c.warnings.extend(f.warnings);
+            t
+        }));
     }
     let t = inherit_timeouts(&p.timeout, &d.timeout);
     let timeout_client = c.duration(&format!("{path}.timeout.client"), t.client.as_ref(), Duration::from_secs(50));
@@ -438,6 +448,7 @@ fn frontend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy, default_bac
         dontlognull: inherit(&p.dontlognull, &d.dontlognull).unwrap_or(false),
         // Per section, never inherited: `bind` options do not live in defaults.
         accept_proxy: p.accept_proxy.unwrap_or(false),
+        tls,
     }
 }
 
@@ -594,13 +605,21 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
 }
 
 fn stats(c: &mut Checker, s: &RawStats) -> Stats {
-    let bind = match parse_bind(&s.bind) {
+    let field = if s.bind.ssl.is_some() { "stats.bind.addr" } else { "stats.bind" };
+    let bind = match parse_bind(&s.bind.addr) {
         Ok(a) => a,
         Err(e) => {
-            c.error("stats.bind", e);
+            c.error(field, e);
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1)
         }
     };
+    let tls = s.bind.ssl.as_ref().map(|ssl| {
+        let mut f = crate::tls::spec::Findings::default();
+        let t = crate::tls::spec::check(ssl, "stats.bind.ssl", true, &mut f);
+        c.errors.extend(f.errors);
+        c.warnings.extend(f.warnings);
+        t
+    });
     let uri = s.uri.clone().unwrap_or_else(|| "/haproxy?stats".into());
     if !uri.starts_with('/') {
         c.error("stats.uri", format!("uri {uri:?} must start with '/'"));
@@ -636,6 +655,7 @@ fn stats(c: &mut Checker, s: &RawStats) -> Stats {
         maxconn,
         timeout_http_request,
         timeout_client,
+        tls,
     }
 }
 

@@ -224,7 +224,22 @@ impl EventLoop {
         let registered = self.poll.registry().register(&mut stream, crate::tokens::client(key), Interest::READABLE | Interest::WRITABLE);
         let http = crate::session::http::is_http_frontend(&shared, frontend);
         let origin = Origin { frontend, listener: bind, backend, http, proxy_deadline };
-        entry.insert(Session::new(shared.new_session_id(), origin, stream, addr, self.now));
+        let mut session = Session::new(shared.new_session_id(), origin, stream, addr, self.now);
+        if let Some(config) = shared.tls.get(frontend, bind) {
+            match crate::tls::TlsConn::new(config.clone()) {
+                Ok(t) => session.tls = Some(Box::new(t)),
+                Err(e) => {
+                    log::error!("cannot start TLS for a client of {}: {e}", fe.name);
+                    entry.insert(session);
+                    self.close(
+                        key,
+                        crate::termination::Termination::new(crate::termination::Cause::Internal, crate::termination::Phase::Connect),
+                    );
+                    return;
+                }
+            }
+        }
+        entry.insert(session);
         if let Err(e) = registered {
             log::error!("cannot register a client of {}: {e}", fe.name);
             self.close(key, crate::termination::Termination::new(crate::termination::Cause::Internal, crate::termination::Phase::Connect));

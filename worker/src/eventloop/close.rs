@@ -23,6 +23,10 @@ impl EventLoop {
         // Logged before the counters drop: HAProxy's counts include the session being logged.
         if s.session_denied() {
             // Refused by `tcp-request session`: counted in `dses` (or `dreq`), not logged.
+        } else if s.tls_failure().is_some() {
+            if let Some(line) = s.tls_failure_log(&self.shared) {
+                log::info!("{line}");
+            }
         } else if s.proxy_failure().is_some() {
             if let Some(line) = s.proxy_failure_log(&self.shared) {
                 log::info!("{line}");

@@ -52,7 +52,8 @@ fn test_holds(test: &AclTest, req: &RequestView<'_>) -> bool {
         | AclTest::Nbsrv { .. }
         | AclTest::SrvIsUp { .. }
         | AclTest::ConnSlots { .. }
-        | AclTest::SoId(_) => req.conn.is_some_and(|c| tcp_rules::layer4_holds(test, c)),
+        | AclTest::SoId(_)
+        | AclTest::Tls(_) => req.conn.is_some_and(|c| tcp_rules::layer4_holds(test, c)),
         // Content fetches: mode tcp only (validation refuses them in HTTP rules).
         AclTest::ReqLen(_)
         | AclTest::Payload { .. }

@@ -17,6 +17,8 @@ pub struct HttpLog<'a> {
     /// `%tr`: when the first byte of the request arrived.
     pub request_date: SystemTime,
     pub frontend: &'a str,
+    /// The client connection is TLS: `%ft` shows the frontend name followed by `~`.
+    pub tls: bool,
     /// The frontend's name when no backend was chosen, as HAProxy logs it.
     pub backend: &'a str,
     /// `None` prints `<NOSRV>`.
@@ -68,11 +70,12 @@ impl HttpLog<'_> {
         let mut s = String::with_capacity(200);
         let _ = write!(
             s,
-            "{}:{} [{}] {} {}/{} {}/{}/{}/{}/{} {} {} - - {} {} \"",
+            "{}:{} [{}] {}{} {}/{} {}/{}/{}/{}/{} {} {} - - {} {} \"",
             self.client.ip(),
             self.client.port(),
             accept_date(self.request_date),
             self.frontend,
+            if self.tls { "~" } else { "" },
             self.backend,
             self.server.unwrap_or("<NOSRV>"),
             ms(self.request_ms),
@@ -110,6 +113,7 @@ mod tests {
             client: "10.0.1.2:33317".parse().unwrap(),
             request_date: UNIX_EPOCH + Duration::from_millis(1_233_922_454_655),
             frontend: "http-in",
+            tls: false,
             backend: "static",
             server: Some("srv1"),
             request_ms: Some(10),

@@ -12,6 +12,7 @@
 pub mod handshake;
 pub mod http;
 pub mod tcp;
+mod tls_handshake;
 pub mod upstream;
 
 use crate::backend::Grant;
@@ -111,6 +112,12 @@ pub struct Session {
     pub proto: Proto,
     /// `accept-proxy` binds only: the PROXY header awaited, or what it said.
     pub proxied: Option<Box<handshake::Proxied>>,
+    /// TLS binds only: the client's TLS connection.
+    pub tls: Option<Box<crate::tls::TlsConn>>,
+    /// Why the TLS handshake failed (the session is closing).
+    tls_failed: Option<crate::tls::conn::HandshakeFailure>,
+    /// What rules may ask about the client's TLS, once its handshake is done.
+    pub tls_facts: Option<std::sync::Arc<crate::tls::TlsFacts>>,
 }
 
 impl Session {
@@ -135,6 +142,9 @@ impl Session {
             up: Upstream::new(backend),
             proto,
             proxied,
+            tls: None,
+            tls_failed: None,
+            tls_facts: None,
         }
     }
 
@@ -179,6 +189,9 @@ impl Session {
         }
         if self.awaits_proxy_header() {
             return self.proxy_handshake(ctx);
+        }
+        if self.awaits_tls_handshake() {
+            return self.tls_handshake(ctx);
         }
         match &self.proto {
             Proto::Http(_) => self.http_on_event(ctx, side, ev),
@@ -256,6 +269,14 @@ impl Session {
         if self.awaits_proxy_header() {
             return self.proxy_handshake(ctx);
         }
+        if self.awaits_tls_handshake() {
+            return self.tls_handshake(ctx);
+        }
+        self.start_proto(ctx)
+    }
+
+    /// Starts the protocol once the connection's handshakes are done.
+    fn start_proto(&mut self, ctx: &mut Ctx<'_>) -> Step {
         match &self.proto {
             Proto::Http(_) => self.http_start(ctx),
             Proto::Tcp(_) => self.tcp_start(ctx),
@@ -273,7 +294,7 @@ impl Session {
 
     /// Re-evaluates which sides are expected to act; call after every handler.
     pub fn update_armed(&mut self, now: Instant) {
-        if self.awaits_proxy_header() {
+        if self.awaits_proxy_header() || self.awaits_tls_handshake() {
             return;
         }
         if let Proto::Tcp(_) = self.proto {
@@ -286,6 +307,9 @@ impl Session {
         if self.awaits_proxy_header() {
             return self.proxy_deadline();
         }
+        if self.awaits_tls_handshake() {
+            return self.tls_deadline(shared);
+        }
         match &self.proto {
             Proto::Http(_) => self.http_next_deadline(shared),
             Proto::Tcp(_) => self.tcp_next_deadline(shared),
@@ -296,6 +320,9 @@ impl Session {
     pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
         if self.awaits_proxy_header() {
             return self.proxy_on_timeout(ctx);
+        }
+        if self.awaits_tls_handshake() {
+            return self.tls_on_timeout(ctx);
         }
         match &self.proto {
             Proto::Http(_) => self.http_on_timeout(ctx),

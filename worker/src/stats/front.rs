@@ -17,11 +17,11 @@
 use super::request::{self, Method, Progress, MAX_HEAD};
 use super::response::refusal;
 use super::server::{handle, precheck, Answer, Ctx, PendingAdmin, StatsError};
-use mio::net::{TcpListener, TcpStream};
+use crate::tls::stream::MaybeTls;
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use std::io::{ErrorKind, Read, Write};
-use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,7 +55,8 @@ enum Phase {
 }
 
 struct Conn {
-    stream: TcpStream,
+    /// The client, in plaintext or TLS (a `bind` with `ssl`): the same TLS as the proxy's binds.
+    stream: MaybeTls,
     buf: Vec<u8>,
     phase: Phase,
     deadline: Instant,
@@ -77,6 +78,8 @@ pub(super) struct Front {
     scratch: Vec<u8>,
     /// Set after accept() failed: when to try again.
     accept_after: Option<Instant>,
+    /// The TLS context when the page's bind has `ssl`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Front {
@@ -87,7 +90,7 @@ impl Front {
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE).map_err(StatsError::Poll)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StatsError::Poll)?);
         let conns = Slab::with_capacity(ctx.config.maxconn as usize);
-        Ok(Front { poll, listener, waker, ctx, stop, conns, scratch: vec![0; READ_CHUNK], accept_after: None })
+        Ok(Front { poll, listener, waker, ctx, stop, conns, scratch: vec![0; READ_CHUNK], accept_after: None, tls: None })
     }
 
     pub fn waker(&self) -> Arc<Waker> {
@@ -128,6 +131,16 @@ impl Front {
                 log::warn!("stats: cannot watch a connection: {e}");
                 continue;
             }
+            let stream = match &self.tls {
+                None => MaybeTls::Plain(stream),
+                Some(config) => match crate::tls::TlsConn::new(config.clone()) {
+                    Ok(t) => MaybeTls::Tls(stream, Box::new(t)),
+                    Err(e) => {
+                        log::warn!("stats: cannot start TLS: {e}");
+                        continue;
+                    }
+                },
+            };
             let phase = Phase::Request { end: None, continue_sent: false };
             let key = entry.key();
             entry.insert(Conn { stream, buf: Vec::new(), phase, deadline: now + self.ctx.config.timeout_http_request });
@@ -138,7 +151,7 @@ impl Front {
 
     fn close(&mut self, key: usize) {
         if let Some(mut conn) = self.conns.try_remove(key) {
-            let _ = self.poll.registry().deregister(&mut conn.stream);
+            let _ = self.poll.registry().deregister(conn.stream.socket());
         }
     }
 
@@ -294,7 +307,7 @@ fn write(conn: &mut Conn, ctx: &Ctx, now: Instant) -> Next {
             Err(_) => return Next::Close,
         }
     }
-    if conn.stream.shutdown(Shutdown::Write).is_err() {
+    if conn.stream.shutdown_write().is_err() {
         return Next::Close;
     }
     conn.phase = Phase::Linger;
@@ -307,6 +320,7 @@ fn write(conn: &mut Conn, ctx: &Ctx, now: Instant) -> Next {
 const DRAIN_PER_EVENT: usize = 64 * 1024;
 
 fn drain(conn: &mut Conn, scratch: &mut [u8]) -> Next {
+    conn.stream.flush_held();
     let mut dropped = 0;
     while dropped < DRAIN_PER_EVENT {
         match conn.stream.read(scratch) {

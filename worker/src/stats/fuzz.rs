@@ -103,6 +103,7 @@ fn ctx() -> &'static Ctx {
             maxconn: 10,
             timeout_http_request: Duration::from_secs(5),
             timeout_client: Duration::from_secs(10),
+            tls: None,
         };
         worker.stats = Some(stats.clone());
         let counters = Arc::new(Counters::new(&worker.frontends, &worker.backends));

@@ -62,7 +62,8 @@ pub fn start(shared: &Arc<Shared>, listener: OwnedFd) -> Result<Option<StatsThre
         None => Err(std::io::Error::other("no event loop")),
     });
     let admin = AdminLink::new(shared.stats_hub.clone(), wake);
-    spawn_stats_thread(std::net::TcpListener::from(listener), config, view, admin).map(Some)
+    let tls = shared.tls.stats.clone();
+    spawn_stats_thread(std::net::TcpListener::from(listener), config, view, admin, tls).map(Some)
 }
 
 /// `ToWorker::VrrpStates`: the page shows these from now on.

@@ -106,10 +106,12 @@ pub fn spawn_stats_thread(
     config: Stats,
     view: StatsView,
     admin: AdminLink,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<StatsThread, StatsError> {
     let ctx = Ctx::new(config, view, admin);
     let stop = Arc::new(AtomicBool::new(false));
-    let front = Front::new(listener, ctx, stop.clone())?;
+    let mut front = Front::new(listener, ctx, stop.clone())?;
+    front.tls = tls;
     let waker = front.waker();
     log::info!("stats page on {} (uri {}, maxconn {})", front.ctx().config.bind, front.ctx().config.uri, front.ctx().config.maxconn);
     let handle = std::thread::Builder::new().name("stats".into()).spawn(move || front::run(front)).map_err(StatsError::Spawn)?;

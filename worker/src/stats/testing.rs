@@ -58,6 +58,7 @@ pub fn stats_config(admin: bool) -> config::Stats {
         maxconn: 10,
         timeout_http_request: Duration::from_secs(5),
         timeout_client: Duration::from_secs(10),
+        tls: None,
     }
 }
 

@@ -321,7 +321,7 @@ fn check_layers(
             for acl in acls_of(u.cond.as_ref()) {
                 if acl.tests.iter().any(AclTest::is_response_content) {
                     c.error(format!("{path}.use_backend[{j}]"), super::tcp_response::response_only(&acl.name));
-                } else if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content()) {
+                } else if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content() || t.is_tls()) {
                     c.error(
                         format!("{path}.use_backend[{j}]"),
                         format!(

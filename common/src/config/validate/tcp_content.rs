@@ -32,7 +32,7 @@ pub(super) fn check_content_rules(c: &mut Checker, path: &str, mode: Mode, p: &R
         for acl in acls_of(acls, r.cond.as_ref()) {
             if acl.tests.iter().any(AclTest::is_response_content) {
                 c.error(format!("{path}.tcp_request_content[{j}]"), super::tcp_response::response_only(&acl.name));
-            } else if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content()) {
+            } else if !acl.tests.iter().all(|t| t.is_layer4() || t.is_content() || t.is_tls()) {
                 c.error(
                     format!("{path}.tcp_request_content[{j}]"),
                     format!(

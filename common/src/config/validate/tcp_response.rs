@@ -56,7 +56,7 @@ pub(super) fn check_rules(c: &mut Checker, path: &str, mode: Mode, p: &RawProxy,
     let mut reads_content = false;
     for (j, r) in rules.iter().enumerate() {
         for acl in acls_of(acls, r.cond.as_ref()) {
-            if !acl.tests.iter().all(|t| t.is_layer4() || t.is_response_content()) {
+            if !acl.tests.iter().all(|t| t.is_layer4() || t.is_tls() || t.is_response_content()) {
                 c.error(
                     format!("{path}.tcp_response_content[{j}]"),
                     format!(

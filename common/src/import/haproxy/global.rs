@@ -17,6 +17,18 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
     let kw = words[0].as_str();
     let arg = words.get(1).map(String::as_str);
     let what = directive(words);
+    if let Some(done) = super::bind_ssl::global_keyword(&mut ctx.bind_tls, words) {
+        // The bases apply to servers' `ca-file`/`crt` too.
+        match (kw, arg) {
+            ("ca-base", Some(v)) => ctx.tls.ca_base = Some(v.to_string()),
+            ("crt-base", Some(v)) => ctx.tls.crt_base = Some(v.to_string()),
+            _ => {}
+        }
+        if let Err(e) = done {
+            ctx.notes.lossy(&ctx.file, n, format!("`{what}` would have applied to the TLS binds"), e);
+        }
+        return;
+    }
     let bad = |ctx: &mut Ctx, e: String| ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: {e}; not translated"));
     let arity = match kw {
         "maxconn"

@@ -2,6 +2,7 @@
 //! section, and finished once everything is known (defaults, stats page, lints).
 
 mod bind;
+mod bind_ssl;
 mod check;
 mod finish;
 mod global;
@@ -27,6 +28,8 @@ pub struct Ctx {
     pub notes: Notes,
     /// `global`'s TLS settings for servers (read before the proxies, as HAProxy requires).
     pub tls: server::TlsGlobals,
+    /// `global`'s TLS defaults for binds.
+    pub bind_tls: bind_ssl::Defaults,
 }
 
 /// Sections HAProxy knows that hakeeper does not translate; their lines are each reported.
@@ -43,7 +46,7 @@ enum Current {
 }
 
 pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning>), ImportError> {
-    let mut ctx = Ctx { file: file.to_string(), notes: Notes::default(), tls: Default::default() };
+    let mut ctx = Ctx { file: file.to_string(), notes: Notes::default(), tls: Default::default(), bind_tls: bind_ssl::Defaults::default() };
     let lines = tokenize::tokenize(file, text, &mut ctx.notes)?;
     let mut global = global::GlobalState::default();
     let mut sections: Vec<Section> = Vec::new();

@@ -3,7 +3,9 @@
 use super::section::{directive, Kind, Section};
 use super::server::{self, Address};
 use super::{bind, check, http_options, http_rules, lossy, stats, Ctx};
-use crate::config::raw::{RawBalance, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts};
+use crate::config::raw::{
+    RawBalance, RawBind, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts,
+};
 use crate::import::units::{haproxy_size, haproxy_time, number};
 
 /// HTTP features the RON config cannot hold yet: each such directive gets a "not translated yet"
@@ -300,15 +302,19 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     }
     accept_proxy(ctx, s, n, args, &mut b);
     listener_id(ctx, s, n, &mut b);
-    if b.options.iter().any(|o| o == "ssl") {
-        // The listener would answer in plaintext where clients expect TLS.
-        ctx.notes.lossy(
-            &ctx.file,
-            n,
-            format!("`bind {}` would have accepted TLS connections", directive(args)),
-            "hakeeper terminates no TLS: the address would serve plaintext",
-        );
-    } else if let Some(i) = b.options.iter().position(|o| o == "interface" || o == "namespace") {
+    let ssl = match super::bind_ssl::translate(&b.options, &ctx.bind_tls) {
+        Ok(Some((ssl, rest))) => {
+            b.options = rest;
+            Some(ssl)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            // Not bound at all rather than bound without the TLS the clients expect.
+            ctx.notes.lossy(&ctx.file, n, format!("`bind {}` would have accepted TLS connections", directive(args)), e);
+            return;
+        }
+    };
+    if let Some(i) = b.options.iter().position(|o| o == "interface" || o == "namespace") {
         // Without it the address is reachable from every interface (or the host's namespace).
         ctx.notes.lossy(
             &ctx.file,
@@ -324,7 +330,7 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     } else if !b.options.is_empty() {
         ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));
     }
-    s.proxy.bind.extend(b.addrs);
+    s.proxy.bind.extend(b.addrs.into_iter().map(|addr| RawBind { addr, ssl: ssl.clone() }));
 }
 
 /// `id N` on a bind: hakeeper numbers a section's binds from 1 in order (HAProxy's numbering
@@ -405,8 +411,8 @@ fn server_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
 }
 
 /// The port of a section's binds when they all share one.
-fn single_bind_port(binds: &[String]) -> Option<u16> {
-    let mut ports = binds.iter().filter_map(|b| b.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()));
+fn single_bind_port(binds: &[RawBind]) -> Option<u16> {
+    let mut ports = binds.iter().filter_map(|b| b.addr.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()));
     let first = ports.next()?;
     ports.all(|p| p == first).then_some(first)
 }

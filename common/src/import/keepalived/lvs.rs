@@ -92,7 +92,7 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || "-_.:".contains(c) { c } else { '_' })
             .collect(),
-        bind: vec![addr.to_string()],
+        bind: vec![addr.to_string().into()],
         mode: Some(RawMode::Tcp),
         balance: Some(RawBalance::Roundrobin),
         // IPVS forgets an idle established TCP connection after 15 minutes (`ipvsadm --set`),
@@ -432,7 +432,7 @@ pub fn lint_vips(ctx: &mut Ctx, config: &RawConfig, origins: &[(String, usize)])
         config.vrrp.instances.iter().flat_map(|i| &i.vips).filter_map(|v| v.split('/').next().and_then(|ip| ip.parse().ok())).collect();
     for (listen, (file, line)) in config.listen.iter().zip(origins) {
         for b in &listen.bind {
-            if let Ok(sa) = b.parse::<SocketAddr>() {
+            if let Ok(sa) = b.addr.parse::<SocketAddr>() {
                 if !vips.contains(&sa.ip()) {
                     ctx.notes.lint(
                         file,

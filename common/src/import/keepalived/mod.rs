@@ -145,7 +145,7 @@ pub fn lint_overlapping_binds(merged: &mut Imported, lvs_first: usize, origins: 
     let mut found = Vec::new();
     for (listen, (file, line)) in config.listen[lvs_first..].iter().zip(origins) {
         for b in &listen.bind {
-            let Some((ip, port)) = b.rsplit_once(':') else { continue };
+            let Some((ip, port)) = b.addr.rsplit_once(':') else { continue };
             for (name, hb) in &haproxy_binds {
                 let Some((hip, hport)) = hb.rsplit_once(':') else { continue };
                 let wildcard = matches!(hip, "" | "*" | "0.0.0.0" | "[::]");

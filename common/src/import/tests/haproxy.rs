@@ -220,8 +220,7 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
     assert_eq!(c.defaults.timeout.as_ref().unwrap().queue.as_deref(), Some("90s"));
 
     let db = proxy(&c.listen, "db");
-    assert_eq!(db.bind, [":3306"]);
-    assert_warned(&imported, t, "bind :3306", Lossy, "hakeeper terminates no TLS");
+    assert_eq!((db.bind[0].addr.as_str(), db.bind[0].ssl.as_ref().map(|s| s.crt.clone())), (":3306", Some(vec!["/etc/x.pem".to_string()])));
     assert_eq!((db.balance.clone(), db.hash_type), (Some(RawBalance::Source), Some(RawHashType::Consistent)));
     assert_eq!(db.health_check, Some(RawHealthCheck::Mysql(RawMysqlCheck { user: "haproxy".into() })));
     assert_eq!(db.stick, Some(RawStick { expire: "30m".into(), size: Some(204_800) }));

@@ -181,7 +181,7 @@ fn every_instance_keyword() {
     assert_eq!(l.len(), 1);
     assert_warned(&imported, t, "virtual_server fwmark 1", Untranslated, "not fwmark");
     let vs = &l[0];
-    assert_eq!((vs.name.as_str(), vs.bind.as_slice()), ("vs_192.0.2.100_3306", &["192.0.2.100:3306".to_string()][..]));
+    assert_eq!((vs.name.as_str(), vs.bind.as_slice()), ("vs_192.0.2.100_3306", &["192.0.2.100:3306".into()][..]));
     assert_eq!(vs.balance, Some(RawBalance::Leastconn));
     assert_eq!(vs.stick, Some(RawStick { expire: "6m".into(), size: None }), "persistence_timeout without value is 360 s");
     assert_eq!(

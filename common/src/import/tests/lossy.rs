@@ -96,13 +96,49 @@ backend app
 }
 
 #[test]
-fn ssl_on_a_bind_is_lossy_and_server_tls_it_cannot_keep_too() {
+fn tls_binds_translate_and_what_they_cannot_keep_is_lossy() {
+    let text = "\
+global
+  ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256
+  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+  crt-base /etc/ssl/hk
+frontend https
+  mode http
+  bind :80
+  bind :443 ssl crt site.pem crt-list /etc/ssl/list.txt alpn h2,http/1.1 ca-file /etc/ssl/ca.pem verify optional
+  bind :8443 ssl crt site.pem ciphers AES128-SHA
+  bind :9443 ssl crt site.pem npn http/1.1
+  default_backend app
+backend app
+  mode http
+  server s1 10.0.0.1:80
+";
+    let imported = import_haproxy_str("t.cfg", text).unwrap();
+    assert_lossy(&imported, text, &[("bind :8443", "AES128-SHA"), ("bind :9443", "`npn`")]);
+    let fe = &imported.config.frontend[0];
+    assert_eq!(fe.bind.len(), 2, "the untranslatable TLS binds are left out, not served in plaintext");
+    assert_eq!(fe.bind[0], ":80");
+    let ssl = fe.bind[1].ssl.as_ref().expect("a TLS bind");
+    assert_eq!(fe.bind[1].addr, ":443");
+    assert_eq!(ssl.crt, ["/etc/ssl/hk/site.pem"]);
+    assert_eq!(ssl.crt_list.as_deref(), Some("/etc/ssl/list.txt"));
+    assert_eq!(ssl.alpn, ["h2", "http/1.1"]);
+    assert_eq!(ssl.ciphers.as_deref(), Some("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"));
+    assert_eq!((ssl.min_version.as_deref(), ssl.tickets, ssl.verify), (Some("TLSv1.2"), Some(false), Some(RawClientVerify::Optional)));
+    assert_eq!(ssl.ca_file.as_deref(), Some("/etc/ssl/ca.pem"));
+    // The output reads back as the same config.
+    let ron = crate::config::to_ron(&imported.config).unwrap();
+    assert_eq!(crate::config::parse_raw("x", &ron).unwrap().frontend[0].bind, fe.bind);
+}
+
+#[test]
+fn ssl_on_a_bind_or_a_server_is_lossy() {
     let text = "\
 global
   ssl-default-server-ciphers ECDHE-RSA-AES128-GCM-SHA256
 frontend https
   mode http
-  bind :443 ssl crt /etc/ssl/site.pem
+  bind :443 ssl crt /etc/ssl/site.pem strict-sni
   default_backend app
 backend app
   mode http
@@ -118,7 +154,7 @@ backend app
         text,
         &[
             ("ssl-default-server-ciphers", "cannot restrict them"),
-            ("bind :443", "would serve plaintext"),
+            ("bind :443", "TLS option `strict-sni` is not translated"),
             ("server s2", "revoked server certificates would be accepted"),
             ("server s3", "str(NAME) or req.hdr(NAME)"),
             ("server s4", "cannot cap the TLS version"),

@@ -57,7 +57,7 @@ fn tcp_seed_with_master_imports_exactly() {
     let l = &c.listen[0];
     assert_eq!(
         (l.name.as_str(), l.bind.as_slice(), l.balance.as_ref()),
-        ("proxy_status", &["*:48066".to_string()][..], Some(&RawBalance::Roundrobin))
+        ("proxy_status", &["*:48066".into()][..], Some(&RawBalance::Roundrobin))
     );
     let servers: Vec<(&str, &str, Option<&str>)> =
         l.servers.iter().map(|s| (s.name.as_str(), s.addr.as_str(), s.check.as_ref().and_then(|c| c.inter.as_deref()))).collect();
@@ -134,7 +134,7 @@ fn http_seed_imports_its_routing_and_persistence() {
         [Some("5s"), Some("30s"), Some("30s"), Some("2s"), Some("10s"), Some("10s"), Some("1m")]
     );
     assert_eq!(c.frontend.len(), 1);
-    assert_eq!((c.frontend[0].bind.as_slice(), c.frontend[0].default_backend.as_deref()), (&["*:80".to_string()][..], Some("dynamic")));
+    assert_eq!((c.frontend[0].bind.as_slice(), c.frontend[0].default_backend.as_deref()), (&["*:80".into()][..], Some("dynamic")));
     let names: Vec<&str> = c.backend.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(names, ["webserver", "imgserver", "dynamic"]);
     let web = &c.backend[0];
@@ -237,7 +237,7 @@ fn full_keepalived_seed_imports_vrrp_and_lvs() {
     assert_eq!(l.len(), 2);
     assert_eq!(
         (l[0].bind.as_slice(), l[0].mode, l[0].health_check.as_ref()),
-        (&["192.168.119.130:80".to_string()][..], Some(RawMode::Tcp), Some(&RawHealthCheck::Tcp))
+        (&["192.168.119.130:80".into()][..], Some(RawMode::Tcp), Some(&RawHealthCheck::Tcp))
     );
     assert_eq!(l[0].timeout.as_ref().unwrap().check.as_deref(), Some("10s"));
     let rs = &l[0].servers[0];

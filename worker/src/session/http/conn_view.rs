@@ -19,6 +19,8 @@ impl Session {
         }
         let fe = shared.config.frontends.get(self.frontend)?;
         let dst = if acls.iter().any(|a| tcp_rules::reads_dst(a)) { self.local_addr() } else { None };
-        Some(ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, shared))
+        let mut view = ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, shared);
+        view.tls = self.tls_facts.clone();
+        Some(view)
     }
 }

@@ -478,8 +478,8 @@ impl Session {
             x.shut_server = true;
         }
         if x.server_eof && x.sin.is_empty() && x.to_client.is_empty() && !x.shut_client {
-            let _ = self.client.shutdown(std::net::Shutdown::Write);
             x.shut_client = true;
+            self.shut_client_write();
         }
         moved
     }

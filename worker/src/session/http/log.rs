@@ -46,6 +46,7 @@ impl Session {
             client: self.client_addr,
             request_date: h.request_wall,
             frontend: &fe.name,
+            tls: self.tls.is_some(),
             backend: backend.map_or(fe.name.as_str(), |b| b.name.as_str()),
             server,
             request_ms: head_done.map(|d| millis(d.saturating_duration_since(start))),

@@ -217,6 +217,15 @@ impl HttpState {
         self.client_eof = eof;
     }
 
+    /// The connection's handshakes are done (TLS): waiting for the first request starts now,
+    /// as HAProxy's stream (and its `timeout http-request`) starts after the handshake.
+    pub(crate) fn restart_wait(&mut self, now: Instant) {
+        if self.requests == 0 && self.ex.is_none() {
+            self.wait_start = now;
+            self.client_last = now;
+        }
+    }
+
     /// Gives the buffers that hold nothing back to the thread's pool (all of them when the
     /// session ends), so that an idle keep-alive client holds none.
     pub fn release_buffers(&mut self, pools: &mut crate::buffer::Pools, all: bool) {
@@ -316,12 +325,17 @@ impl Session {
 
     /// Reads from both sides as far as the buffers allow.
     fn http_read(&mut self, ctx: &mut Ctx<'_>) -> Turn {
+        let readable = self.client_readable();
         let Some(h) = self.proto.http_mut() else { return internal() };
         let mut moved = false;
         let mut client_bytes = 0;
         // Checked first: touching `cin` would give an idle session an exchange.
-        if !h.client_eof && self.client_ready.readable {
-            match h.cin.recv(&self.client, &mut self.client_ready, ctx.pools) {
+        if !h.client_eof && readable {
+            let read = match self.tls.as_deref_mut() {
+                None => h.cin.recv(&self.client, &mut self.client_ready, ctx.pools),
+                Some(tls) => h.cin.recv_from(&mut crate::tls::TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready }, ctx.pools),
+            };
+            match read {
                 Ok(ReadOutcome::Data(n)) => {
                     client_bytes = n;
                     h.client_last = ctx.now;
@@ -380,7 +394,11 @@ impl Session {
             }
         }
         let Some(h) = self.proto.http_mut() else { return internal() };
-        let written = match h.to_client.flush(&self.client, &mut self.client_ready) {
+        let flushed = match self.tls.as_deref_mut() {
+            None => h.to_client.flush(&self.client, &mut self.client_ready),
+            Some(tls) => h.to_client.flush_to(&mut crate::tls::TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready }),
+        };
+        let written = match flushed {
             Ok(n) => n,
             Err(e) => return Turn::End(self.http_abort(ctx, Side::Client, e)),
         };
@@ -395,6 +413,10 @@ impl Session {
 
     /// Whether the session is over.
     fn http_finished(&mut self, ctx: &Ctx<'_>) -> Option<Step> {
+        if self.tls.as_ref().is_some_and(|t| t.holds()) {
+            // Encrypted bytes still wait for the socket: the next writable event sends them.
+            return None;
+        }
         let h = self.proto.http_mut()?;
         match h.phase {
             HttpPhase::Head if h.client_eof && h.cin.is_empty() && h.to_client.is_empty() => {
@@ -408,8 +430,8 @@ impl Session {
             HttpPhase::Closing { shut, until } if !shut && h.to_client.is_empty() => {
                 // Everything is out: FIN, then wait for the client's (its late bytes must not
                 // meet a reset), no longer counted against maxconn.
-                let _ = self.client.shutdown(std::net::Shutdown::Write);
                 h.phase = HttpPhase::Closing { until, shut: true };
+                self.shut_client_write();
                 self.leave_counts(ctx.shared);
                 None
             }

@@ -9,11 +9,10 @@
 //! A direction that shows bulk traffic (a read fills the whole buffer) switches to splice(2):
 //! socket → pipe → socket inside the kernel, without copying through user space.
 
-mod tls;
-
-use crate::buffer::{recv_spare, Pools, BUFFER_SIZE};
+use crate::buffer::{recv_spare, Pools, ReadOutcome, BUFFER_SIZE};
 use crate::pipe::Pipe;
 pub use crate::ready::Ready;
+use crate::transport::Endpoint;
 use mio::net::TcpStream;
 use nix::errno::Errno;
 use nix::fcntl::{splice, SpliceFFlags};
@@ -266,6 +265,61 @@ impl Flow {
             }
         }
         Ok(())
+    }
+
+    /// As [`Flow::pump`] between plaintext endpoints, one of them a TLS connection: always
+    /// through the buffer (splice cannot see plaintext). The FIN is passed on only once the
+    /// sink holds nothing more (a TLS sink sends close_notify first).
+    pub fn pump_ends(&mut self, src: &mut dyn Endpoint, mut dst: Option<&mut dyn Endpoint>, pools: &mut Pools) -> Result<Moved, FlowError> {
+        let mut moved = Moved::default();
+        loop {
+            if let Some(sink) = dst.as_mut() {
+                let pending = self.buffered() > 0;
+                if pending || sink.held() {
+                    let data = self.buf.as_deref().map_or(&[][..], |b| &b[self.start..]);
+                    let n = sink.send(data).map_err(FlowError::Sink)?;
+                    moved.written += n as u64;
+                    self.start += n;
+                    if let Some(buf) = self.buf.as_mut().filter(|b| self.start == b.len()) {
+                        self.start = 0;
+                        buf.clear();
+                    }
+                    if (pending && n == 0) || sink.held() {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if self.eof {
+                if let (Some(sink), false) = (dst.as_mut(), self.shut) {
+                    if !self.other_done {
+                        sink.shutdown_write();
+                    }
+                    self.shut = true;
+                }
+                break;
+            }
+            if !src.readable() || self.is_full() {
+                break;
+            }
+            let buf = self.buf.get_or_insert_with(|| pools.buffers.take());
+            let room = BUFFER_SIZE - buf.len();
+            match src.recv(buf, room).map_err(FlowError::Source)? {
+                ReadOutcome::Eof => self.eof = true,
+                ReadOutcome::Data(n) => {
+                    self.bytes += n as u64;
+                    moved.read += n as u64;
+                }
+                ReadOutcome::Empty => break,
+            }
+        }
+        if self.buffered() == 0 {
+            if let Some(b) = self.buf.take() {
+                pools.buffers.give(b);
+            }
+            self.start = 0;
+        }
+        Ok(moved)
     }
 
     /// Gives the buffer and pipe back (the session is ending). A pipe still holding bytes is

@@ -79,6 +79,7 @@ impl Session {
                 data: t.req.peek(),
                 closed,
                 final_: closed || ctx.now >= inspect.deadline,
+                tls: self.tls_facts.clone(),
             };
             tcp_rules::content_verdict(&h.tcp_content, &h.acls, &view)
         };

@@ -11,6 +11,8 @@ mod upgrade;
 use super::upstream::Progress;
 use super::{Ctx, Proto, Session, Side, Stage, Step};
 use crate::termination::{Cause, Phase, Termination};
+use crate::tls::TlsEnd;
+use crate::transport::PlainEnd;
 use flow::{Flow, FlowError};
 use std::time::Instant;
 
@@ -39,6 +41,13 @@ impl TcpProto {
             server_armed: false,
             inspect: None,
         }
+    }
+}
+
+impl TcpProto {
+    /// The client just completed a handshake (TLS): its inactivity counts from now.
+    pub(crate) fn client_active(&mut self, now: Instant) {
+        self.client_last = now;
     }
 }
 
@@ -108,7 +117,11 @@ impl Session {
         }
         // Before the server is there, only take the client's first bytes and watch for it leaving.
         let Proto::Tcp(t) = &mut self.proto else { return internal(Phase::Connect) };
-        let read = match t.req.pump(&self.client, &mut self.client_ready, None, ctx.pools) {
+        let pumped = match self.tls.as_deref_mut() {
+            None => t.req.pump(&self.client, &mut self.client_ready, None, ctx.pools),
+            Some(tls) => t.req.pump_ends(&mut TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready }, None, ctx.pools),
+        };
+        let read = match pumped {
             Ok(moved) => moved.read,
             Err(FlowError::Source(e) | FlowError::Sink(e)) => return self.aborted(Side::Client, e),
         };
@@ -147,23 +160,36 @@ impl Session {
             return internal(Phase::Data);
         };
         t.req.other_done = t.res.done();
-        // An `ssl` server: its side goes through the TLS layer (see flow/tls.rs).
-        let tls = server.tls.is_some();
-        let up = if tls {
-            t.req.pump_to_tls(&self.client, &mut self.client_ready, server, ctx.pools)
-        } else {
-            t.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools)
+        // A TLS end on either side: through the buffer and the TLS layers (transport.rs);
+        // both plain: the plain pump, splice included.
+        let server_tls = server.tls.is_some();
+        let pumped = match self.tls.as_deref_mut() {
+            None if !server_tls => t.req.pump(&self.client, &mut self.client_ready, Some((&server.stream, &mut server.ready)), ctx.pools),
+            None => t.req.pump_ends(&mut PlainEnd { sock: &self.client, ready: &mut self.client_ready }, Some(server), ctx.pools),
+            Some(tls) => t.req.pump_ends(&mut TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready }, Some(server), ctx.pools),
         };
-        let up = match up {
+        let up = match pumped {
             Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Client, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Server, e),
         };
         t.res.other_done = t.req.done();
-        let sink = if hold { None } else { Some((&self.client, &mut self.client_ready)) };
-        let down =
-            if tls { t.res.pump_from_tls(server, sink, ctx.pools) } else { t.res.pump(&server.stream, &mut server.ready, sink, ctx.pools) };
-        let down = match down {
+        // A response held for `tcp-response content` rules is read, not written.
+        let pumped = match self.tls.as_deref_mut() {
+            None if !server_tls => {
+                let sink = if hold { None } else { Some((&self.client, &mut self.client_ready)) };
+                t.res.pump(&server.stream, &mut server.ready, sink, ctx.pools)
+            }
+            None => {
+                let mut client = PlainEnd { sock: &self.client, ready: &mut self.client_ready };
+                t.res.pump_ends(server, if hold { None } else { Some(&mut client) }, ctx.pools)
+            }
+            Some(tls) => {
+                let mut client = TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready };
+                t.res.pump_ends(server, if hold { None } else { Some(&mut client) }, ctx.pools)
+            }
+        };
+        let down = match pumped {
             Ok(moved) => moved,
             Err(FlowError::Source(e)) => return self.aborted(Side::Server, e),
             Err(FlowError::Sink(e)) => return self.aborted(Side::Client, e),
@@ -182,7 +208,7 @@ impl Session {
         if down.written > 0 {
             self.count_out(ctx, down.written);
         }
-        if done {
+        if done && !self.tls.as_ref().is_some_and(|t| t.holds()) {
             return Step::Close(Termination::NORMAL);
         }
         Step::Continue

@@ -70,6 +70,7 @@ impl Session {
                 data: t.res.peek(),
                 closed,
                 final_: closed || ctx.now >= inspect.deadline,
+                tls: self.tls_facts.clone(),
             };
             tcp_rules::content_verdict(&h.tcp_response, &h.acls, &view)
         };

@@ -19,6 +19,7 @@ impl Session {
         let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
         let fe = &ctx.shared.config.frontends[self.frontend];
         let mut view = ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, ctx.shared);
+        view.tls = self.tls_facts.clone();
         if let Proto::Tcp(t) = &self.proto {
             view.data = t.req.peek();
             view.closed = t.req.eof || t.req.is_full();

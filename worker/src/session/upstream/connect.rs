@@ -180,7 +180,7 @@ impl Session {
         };
         if c.connected {
             // Connected, the TLS handshake runs.
-            return self.tls_handshake(ctx);
+            return self.server_tls_handshake(ctx);
         }
         let stream = &c.stream;
         if ev.is_error() || ev.is_write_closed() || ev.is_read_closed() {
@@ -206,14 +206,14 @@ impl Session {
         };
         c.connected = true;
         if c.tls.is_some() {
-            return self.tls_handshake(ctx);
+            return self.server_tls_handshake(ctx);
         }
         self.established(ctx)
     }
 
     /// Drives the TLS handshake; its failure is a failed connect, as HAProxy counts an SSL
     /// error towards a server (retried, redispatched, `econ`, `SC--`).
-    fn tls_handshake(&mut self, ctx: &mut Ctx<'_>) -> Progress {
+    fn server_tls_handshake(&mut self, ctx: &mut Ctx<'_>) -> Progress {
         let Some(c) = self.up.conn.and_then(|k| ctx.conns.get_mut(k)) else {
             return failed(Cause::Internal, Phase::Connect);
         };

@@ -5,6 +5,7 @@
 
 pub(crate) mod connect;
 pub mod conns;
+mod endpoint;
 mod reuse;
 mod send_proxy;
 pub mod tls;

@@ -234,6 +234,11 @@ impl TlsConn {
     }
 
     /// Decrypted bytes wait in rustls (a server that sent more than its answer).
+    /// Encrypted records wait for the socket.
+    pub fn wants_write(&self) -> bool {
+        self.conn.wants_write()
+    }
+
     pub fn has_unread(&mut self) -> bool {
         match self.conn.process_new_packets() {
             Ok(state) => state.plaintext_bytes_to_read() > 0 || state.peer_has_closed(),

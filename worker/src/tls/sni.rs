@@ -1,0 +1,113 @@
+//! Certificate selection by SNI, as HAProxy's `ssl_sock_switchctx_cbk()` does it: the exact
+//! name first, then a wildcard `*.` of the name's parent, then the bind's default certificate
+//! (the first loaded) when the name matches nothing or the client sent none. A name excluded by
+//! a crt-list `!name` filter is not served by that line's certificate.
+
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct SniResolver {
+    keys: Vec<Arc<CertifiedKey>>,
+    negative: Vec<Vec<String>>,
+    /// Name → candidate certificates, in load order.
+    exact: HashMap<String, Vec<usize>>,
+    /// Parent domain of a `*.` wildcard → candidates.
+    wildcard: HashMap<String, Vec<usize>>,
+}
+
+impl SniResolver {
+    /// `certs`: each key with its names (`*.x` for wildcards) and excluded names.
+    pub fn new(certs: Vec<(Arc<CertifiedKey>, Vec<String>, Vec<String>)>) -> Self {
+        let mut r = SniResolver { keys: Vec::new(), negative: Vec::new(), exact: HashMap::new(), wildcard: HashMap::new() };
+        for (i, (key, names, negative)) in certs.into_iter().enumerate() {
+            for n in names {
+                let n = n.to_ascii_lowercase();
+                match n.strip_prefix("*.") {
+                    Some(parent) => r.wildcard.entry(parent.to_string()).or_default().push(i),
+                    None => r.exact.entry(n).or_default().push(i),
+                }
+            }
+            r.keys.push(key);
+            r.negative.push(negative);
+        }
+        r
+    }
+
+    /// The index of the certificate served for `name`.
+    pub fn select(&self, name: Option<&str>) -> Option<usize> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        let Some(name) = name else { return Some(0) };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let allowed = |i: &&usize| !self.negative[**i].contains(&name);
+        if let Some(&i) = self.exact.get(&name).and_then(|c| c.iter().find(allowed)) {
+            return Some(i);
+        }
+        if let Some((_, parent)) = name.split_once('.') {
+            if let Some(&i) = self.wildcard.get(parent).and_then(|c| c.iter().find(allowed)) {
+                return Some(i);
+            }
+        }
+        Some(0)
+    }
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.select(hello.server_name()).map(|i| self.keys[i].clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::sign::SigningKey;
+
+    #[derive(Debug)]
+    struct NoKey;
+    impl SigningKey for NoKey {
+        fn choose_scheme(&self, _: &[rustls::SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
+            None
+        }
+        fn algorithm(&self) -> rustls::SignatureAlgorithm {
+            rustls::SignatureAlgorithm::ECDSA
+        }
+    }
+
+    fn key() -> Arc<CertifiedKey> {
+        Arc::new(CertifiedKey::new(vec![], Arc::new(NoKey)))
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn exact_then_wildcard_then_default() {
+        let r = SniResolver::new(vec![
+            (key(), names(&["default.test"]), vec![]),
+            (key(), names(&["*.b.test", "b.test"]), names(&["secret.b.test"])),
+            (key(), names(&["a.test", "www.b.test"]), vec![]),
+        ]);
+        assert_eq!(r.select(Some("a.test")), Some(2));
+        assert_eq!(r.select(Some("A.Test.")), Some(2), "case and a final dot do not matter");
+        assert_eq!(r.select(Some("www.b.test")), Some(2), "exact before wildcard");
+        assert_eq!(r.select(Some("x.b.test")), Some(1));
+        assert_eq!(r.select(Some("b.test")), Some(1));
+        assert_eq!(r.select(Some("y.x.b.test")), Some(0), "a wildcard covers one label");
+        assert_eq!(r.select(Some("secret.b.test")), Some(0), "excluded by !name");
+        assert_eq!(r.select(Some("unknown.test")), Some(0));
+        assert_eq!(r.select(None), Some(0));
+    }
+
+    #[test]
+    fn first_loaded_wins_for_a_name() {
+        let r = SniResolver::new(vec![(key(), names(&["a.test"]), vec![]), (key(), names(&["a.test"]), vec![])]);
+        assert_eq!(r.select(Some("a.test")), Some(0));
+        assert_eq!(SniResolver::new(vec![]).select(None), None);
+    }
+}
