@@ -256,13 +256,13 @@ pub struct VrrpView {
 /// The views of every configured instance; `states` holds `(instance index, state, effective
 /// priority)` as vrrpd reported them. Instances not reported yet show as INIT at their base
 /// priority.
-pub fn vrrp_views(config: &Vrrp, states: &[(usize, VrrpState, u8)]) -> Vec<VrrpView> {
+pub fn vrrp_views(config: &Vrrp, states: &[(crate::ipc::InstanceId, VrrpState, u8)]) -> Vec<VrrpView> {
     config
         .instances
         .iter()
         .enumerate()
         .map(|(i, inst)| {
-            let reported = states.iter().rev().find(|(idx, _, _)| *idx == i);
+            let reported = states.iter().rev().find(|(id, _, _)| id.0 == i);
             VrrpView {
                 name: inst.name.clone(),
                 interface: inst.interface.clone(),

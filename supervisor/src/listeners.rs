@@ -40,24 +40,24 @@ impl Listeners {
         Ok(())
     }
 
-    /// The tags and descriptors to hand to a worker for `config`, in matching order.
-    pub fn for_worker(&self, config: &Config) -> (Vec<ListenerTag>, Vec<RawFd>) {
-        let mut tags = Vec::new();
-        let mut fds = Vec::new();
-        for (f, fe) in config.frontends.iter().enumerate() {
-            for (b, addr) in fe.binds.iter().enumerate() {
-                if let Some(fd) = self.sockets.get(addr) {
-                    tags.push(ListenerTag::Frontend { frontend: f, bind: b });
-                    fds.push(fd.as_raw_fd());
-                }
-            }
-        }
-        if let Some(fd) = config.stats.as_ref().and_then(|s| self.sockets.get(&s.bind)) {
-            tags.push(ListenerTag::Stats);
-            fds.push(fd.as_raw_fd());
-        }
-        (tags, fds)
+    /// The tags and descriptors of those of `listeners` that are bound, in their order.
+    pub fn select(&self, listeners: &[(ListenerTag, SocketAddr)]) -> (Vec<ListenerTag>, Vec<RawFd>) {
+        listeners.iter().filter_map(|(tag, addr)| self.sockets.get(addr).map(|fd| (*tag, fd.as_raw_fd()))).unzip()
     }
+}
+
+/// What a worker serving `config` listens on: each frontend bind, then the stats page, tagged.
+pub fn worker_listeners(config: &Config) -> Vec<(ListenerTag, SocketAddr)> {
+    let mut out = Vec::new();
+    for (f, fe) in config.frontends.iter().enumerate() {
+        for (b, addr) in fe.binds.iter().enumerate() {
+            out.push((ListenerTag::Frontend { frontend: f, bind: b }, *addr));
+        }
+    }
+    if let Some(s) = &config.stats {
+        out.push((ListenerTag::Stats, s.bind));
+    }
+    out
 }
 
 fn wanted(config: &Config) -> HashMap<SocketAddr, (String, i32)> {

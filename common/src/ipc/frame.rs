@@ -40,7 +40,9 @@ fn nix_io(e: nix::Error) -> std::io::Error {
     std::io::Error::from_raw_os_error(e as i32)
 }
 
-/// Sends one message with `fds` attached. Blocks (polling) while the socket buffer is full.
+/// Sends one message with `fds` attached. Blocks (polling) while the socket buffer is full: for
+/// the children's reports to the supervisor, which reads whatever it is doing (its own sends
+/// never wait, see [`write_some`]), so the wait ends; the supervisor never calls this.
 pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[RawFd]) -> Result<(), IpcError> {
     let frame = encode_frame(msg, fds.len())?;
     let mut sent = 0;
@@ -59,9 +61,27 @@ pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[RawFd]) -> Resul
     Ok(())
 }
 
-/// One frame's bytes: header announcing `nfds` descriptors, then the RON payload. Public for
-/// the fuzz target's round trip (common/fuzz).
-#[doc(hidden)]
+/// Writes what the (non-blocking) socket takes now of `bytes`, a frame or the rest of one;
+/// `fds` go with the first byte, so pass them only when nothing of the frame was written yet.
+/// Returns how many bytes went, 0 when the socket buffer is full. Never waits: the supervisor's
+/// outboxes (supervisor `outbox.rs`) queue the rest and write it when the socket is writable.
+pub fn write_some(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[RawFd]) -> Result<usize, IpcError> {
+    let iov = [IoSlice::new(bytes)];
+    let rights = [ControlMessage::ScmRights(fds)];
+    let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
+    loop {
+        match sendmsg::<()>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT, None) {
+            Ok(n) => return Ok(n),
+            Err(nix::errno::Errno::EAGAIN) => return Ok(0),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(nix::errno::Errno::EPIPE) | Err(nix::errno::Errno::ECONNRESET) => return Err(IpcError::Closed),
+            Err(e) => return Err(IpcError::Io(nix_io(e))),
+        }
+    }
+}
+
+/// One frame's bytes: header announcing `nfds` descriptors, then the RON payload (queued as is
+/// by the supervisor's outboxes; the fuzz target's round trip uses it too).
 pub fn encode_frame<T: Serialize>(msg: &T, nfds: usize) -> Result<Vec<u8>, IpcError> {
     if nfds > MAX_FDS {
         return Err(IpcError::TooManyFds(nfds));
@@ -269,6 +289,29 @@ mod tests {
         }
         assert_eq!(got, vec![Msg::Hello("x".into()), Msg::Listeners(vec![7])]);
         assert!(matches!(encode_frame(&Msg::Hello("x".into()), MAX_FDS + 1), Err(IpcError::TooManyFds(_))));
+    }
+
+    #[test]
+    fn write_some_never_waits_and_the_rest_follows_with_the_descriptors_first() {
+        let (a, b) = pair();
+        nix::fcntl::fcntl(&a, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).unwrap();
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        let big = encode_frame(&Msg::Hello("y".repeat(4 * 1024 * 1024)), 1).unwrap();
+        let first = write_some(a.as_fd(), &big, &[file.as_raw_fd()]).unwrap();
+        assert!(first > 0 && first < big.len(), "a full buffer takes part of the frame: {first}");
+        assert_eq!(write_some(a.as_fd(), &big[first..], &[]).unwrap(), 0, "and then nothing, at once");
+        let reader = std::thread::spawn(move || {
+            let mut r = FrameReader::new();
+            r.recv_blocking::<Msg>(b.as_fd()).map(|(m, fds)| (m, fds.len()))
+        });
+        let mut sent = first;
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while sent < big.len() {
+            assert!(std::time::Instant::now() < end, "the reader never drained the socket");
+            sent += write_some(a.as_fd(), &big[sent..], &[]).unwrap();
+        }
+        let (m, nfds) = reader.join().unwrap().unwrap();
+        assert_eq!((m, nfds), (Msg::Hello("y".repeat(4 * 1024 * 1024)), 1));
     }
 
     #[test]

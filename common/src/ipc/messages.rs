@@ -4,6 +4,7 @@
 use crate::config::http::HttpConfig;
 use crate::config::{Backend, Frontend, Global, ScriptUser, Stats, Vrrp, VrrpScript};
 use crate::ctl::{CtlReply, CtlRequest, VrrpView};
+use crate::ipc::ids::{InstanceId, ScriptId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -234,7 +235,7 @@ impl std::fmt::Display for VrrpState {
 pub enum ToVrrp {
     Start(Vrrp),
     ScriptState {
-        script: usize,
+        script: ScriptId,
         ok: bool,
     },
     /// The local proxy is serving (`true`) or has given up (`false`).
@@ -255,7 +256,7 @@ pub enum ToVrrp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FromVrrp {
     InstanceState {
-        instance: usize,
+        instance: InstanceId,
         state: VrrpState,
         priority: u8,
     },
@@ -263,13 +264,13 @@ pub enum FromVrrp {
     /// its index in the new config, with its state and priority now. Not a transition: no notify
     /// script is due. Instances the reload started report their transitions as usual.
     ReloadKept {
-        instances: Vec<(usize, VrrpState, u8)>,
+        instances: Vec<(InstanceId, VrrpState, u8)>,
     },
     /// Received-packet counters of `Vrrp::instances[instance]`, sent every 10 s when they
     /// changed: packets for its VRID (accepted or not), and the drops among them by reason
     /// (`ttl`, `checksum`, `password`, `address_list`, …; only reasons seen so far).
     Counters {
-        instance: usize,
+        instance: InstanceId,
         received: u64,
         dropped: Vec<(String, u64)>,
     },

@@ -1,9 +1,11 @@
 //! Supervisor ↔ child channels: framing with descriptor passing, and the message types.
 
 pub mod frame;
+pub mod ids;
 pub mod messages;
 
-pub use frame::{send, FrameReader, IpcError, ReadOutcome};
+pub use frame::{encode_frame, send, write_some, FrameReader, IpcError, ReadOutcome};
+pub use ids::{InstanceId, ScriptId, ServerName};
 pub use messages::*;
 
 /// The descriptor number at which a child finds its end of the socketpair.

@@ -2,7 +2,7 @@
 //! COUNTERS_EVERY, each instance whose counters moved since its last report sends them.
 
 use super::Node;
-use hakeeper_common::ipc::{send, FromVrrp};
+use hakeeper_common::ipc::{send, FromVrrp, InstanceId};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ impl Node {
                 continue;
             }
             inst.counters_sent = Some(current);
-            let msg = FromVrrp::Counters { instance: inst.id, received: inst.received, dropped: inst.drops.by_reason() };
+            let msg = FromVrrp::Counters { instance: InstanceId(inst.id), received: inst.received, dropped: inst.drops.by_reason() };
             if let Err(e) = send(self.channel.as_fd(), &msg, &[]) {
                 log::warn!("cannot send the counters of {} to the supervisor: {e}", inst.tag());
             }

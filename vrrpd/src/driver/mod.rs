@@ -23,7 +23,7 @@ use crate::state::{Action, Event, State};
 use crate::validate::DropCounters;
 use crate::vip::{AddrControl, Outcome};
 use hakeeper_common::config::{Vrrp, VrrpInstance};
-use hakeeper_common::ipc::{send, FrameReader, FromVrrp, IpcError, ReadOutcome, ToVrrp, VrrpState};
+use hakeeper_common::ipc::{send, FrameReader, FromVrrp, InstanceId, IpcError, ReadOutcome, ScriptId, ToVrrp, VrrpState};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -392,7 +392,7 @@ impl Node {
                 self.shutdown();
                 return Flow::Stop(Ok(()));
             }
-            ToVrrp::ScriptState { script, ok } => {
+            ToVrrp::ScriptState { script: ScriptId(script), ok } => {
                 let name = self.vrrp.scripts.get(script).map(|s| s.name.as_str()).unwrap_or("?");
                 log::info!("VRRP_Script({name}) {}", if ok { "succeeded" } else { "failed" });
                 self.script_states.insert(script, ok);
@@ -500,7 +500,7 @@ impl Node {
         // Stopped: the process is about to exit, or a reload removed the instance; the
         // supervisor knows both.
         let Some(state) = wire_state(to) else { return };
-        let msg = FromVrrp::InstanceState { instance: inst.id, state, priority };
+        let msg = FromVrrp::InstanceState { instance: InstanceId(inst.id), state, priority };
         if let Err(e) = send(self.channel.as_fd(), &msg, &[]) {
             log::warn!("cannot tell the supervisor about {}: {e}", inst.tag());
         }

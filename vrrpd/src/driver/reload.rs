@@ -15,7 +15,7 @@ use crate::ndisc::NaSocket;
 use crate::state::{Event, State};
 use crate::vip::Outcome;
 use hakeeper_common::config::{TrackScript, Vrrp, VrrpInstance, VrrpScript};
-use hakeeper_common::ipc::{send, FromVrrp};
+use hakeeper_common::ipc::{send, FromVrrp, InstanceId};
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::time::Instant;
@@ -122,7 +122,7 @@ impl Node {
             .iter()
             .filter_map(|&i| {
                 let inst = &self.instances[i];
-                Some((inst.id, wire_state(inst.reported)?, inst.machine.priority()))
+                Some((InstanceId(inst.id), wire_state(inst.reported)?, inst.machine.priority()))
             })
             .collect();
         if let Err(e) = send(self.channel.as_fd(), &FromVrrp::ReloadKept { instances: carried }, &[]) {

@@ -1,0 +1,29 @@
+//! `hakeeper ctl` requests (a reload comes as `Input::Reload`): a planned switchover is the
+//! supervisor's own; everything else goes to the newest serving worker, or is answered at once
+//! when none serves.
+
+use super::{Output, Policy};
+use crate::child::Role;
+use hakeeper_common::ctl::{CtlReply, CtlRequest};
+use hakeeper_common::ipc::ToWorker;
+use std::time::Instant;
+
+impl Policy {
+    pub(super) fn parent_dispatch_ctl(&mut self, id: u64, request: CtlRequest, now: Instant) {
+        if matches!(request, CtlRequest::Switchover | CtlRequest::Switchback) {
+            let reply = self.switchover(request == CtlRequest::Switchover, now);
+            self.out.push(Output::CtlAnswer { id, reply });
+            return;
+        }
+        let serving = self
+            .procs
+            .values()
+            .filter(|p| p.role == Role::Worker && p.open && !p.draining && p.ready_since.is_some())
+            .max_by_key(|p| p.generation)
+            .map(|p| p.pid);
+        match serving {
+            Some(pid) => self.send_worker(pid, ToWorker::Ctl { id, request }),
+            None => self.out.push(Output::CtlAnswer { id, reply: CtlReply::Error("no worker is serving".into()) }),
+        }
+    }
+}
