@@ -1,6 +1,5 @@
 //! `listen` sections with an `lvs` block: what they become, and each mistake at its position.
 
-use super::model::*;
 use super::*;
 use std::time::Duration;
 
