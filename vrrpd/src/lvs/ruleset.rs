@@ -298,9 +298,8 @@ pub fn ruleset(services: &[LvsService], m: &Membership) -> Transaction {
                         dr.len() - 1
                     }
                 };
-                let mut notes = Vec::new();
-                dr[pos].1.service(s, si, sm, &m.neighbours, &iface, &table, &mut notes, &mut tx.carries);
-                tx.notes.extend(notes);
+                let segment = Segment { iface: &iface, table: &table, neighbours: &m.neighbours };
+                dr[pos].1.service(s, si, sm, &segment, &mut tx);
                 for (counter, server, _) in counted(s, si) {
                     tx.counters.push(CounterRef { table: table.clone(), counter, service: s.name.clone(), server });
                 }
@@ -386,6 +385,13 @@ impl NatTable {
     }
 }
 
+/// A DR table's interface, its name, and the MACs of the hosts on it.
+struct Segment<'a> {
+    iface: &'a str,
+    table: &'a OwnedTable,
+    neighbours: &'a HashMap<Ipv4Addr, [u8; 6]>,
+}
+
 #[derive(Default)]
 struct DrTable {
     own_mac: [u8; 6],
@@ -395,17 +401,11 @@ struct DrTable {
 }
 
 impl DrTable {
-    fn service(
-        &mut self,
-        s: &LvsService,
-        si: usize,
-        m: &ServiceMembership,
-        neighbours: &HashMap<Ipv4Addr, [u8; 6]>,
-        iface: &str,
-        table: &OwnedTable,
-        notes: &mut Vec<String>,
-        carries: &mut Vec<MapCarry>,
-    ) {
+    /// Adds service `s` to this table; what it leaves out goes to `tx.notes`, its dynamic
+    /// maps to `tx.carries`.
+    fn service(&mut self, s: &LvsService, si: usize, m: &ServiceMembership, seg: &Segment, tx: &mut Transaction) {
+        let Segment { iface, table, neighbours } = *seg;
+        let (notes, carries) = (&mut tx.notes, &mut tx.carries);
         let (Some(vip), port, proto) = (v4(s.vip), s.vip.port(), l4(s.protocol)) else { return };
         let mut reachable = Vec::new();
         for t in targets(s, m) {

@@ -128,7 +128,7 @@ fn a_down_server_is_removed_or_inhibited_to_weight_zero() {
     let entry = |key: &str, value: &str| MapEntry { key: key.into(), value: value.into(), expires: 100 };
     carried.entries.insert((nat.clone(), "persist0".into()), vec![entry("198.51.100.7", "192.0.2.12 . 80")]);
     assert_eq!(
-        lines_with(&tx.render(&[nat.clone()], &carried), "add element"),
+        lines_with(&tx.render(std::slice::from_ref(&nat), &carried), "add element"),
         ["add element ip hakeeper_lvs persist0 { 198.51.100.7 expires 100s : 192.0.2.12 . 80 }"]
     );
     // Without inhibit_on_failure, the DOWN server's persistent clients are forgotten.
