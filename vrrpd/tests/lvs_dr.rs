@@ -7,7 +7,7 @@
 mod lvs_lab;
 
 use hakeeper_common::config::model::LvsService;
-use hakeeper_vrrpd::lvs::{ruleset, Applier, Membership, ServerState};
+use hakeeper_vrrpd::lvs::{ruleset, Applier, Membership, Resolver, ServerState};
 use lvs_lab::{echo, read_greeting, Lab};
 use std::net::Ipv4Addr;
 
@@ -64,13 +64,25 @@ fn dr_lab(tag: &str, balance: &str) -> Option<Dr> {
 }
 
 impl Dr {
-    /// The test as owner: membership, with the MACs a neighbour lookup gives.
+    /// The test as owner: membership, with the MACs resolved from the load balancer's
+    /// neighbour table (filled here by a ping to each real server, as health checks would).
     fn membership(&self) -> Membership {
-        let mut m = Membership::all_up(&self.services);
         for i in 1..=3u8 {
-            m.neighbours.insert(Ipv4Addr::new(192, 0, 2, 10 + i), mac(10 + i));
+            let out = self.lab.exec("lb", &["ping", "-c", "1", "-W", "2", &format!("192.0.2.1{i}")]);
+            if !out.status.success() {
+                // No ping on this host: a TCP connection resolves the neighbour as well.
+                let _ = self.lab.connect("lb", None, format!("192.0.2.1{i}:80").parse().unwrap());
+            }
         }
-        m.interfaces.insert("eth0".into(), mac(1));
+        let resolver = Resolver::with_command(vec!["ip".into(), "netns".into(), "exec".into(), self.lab.ns("lb"), "ip".into()]);
+        let (own, neighbours) = resolver.resolve("eth0").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(own, mac(1));
+        for i in 1..=3u8 {
+            assert_eq!(neighbours.get(&Ipv4Addr::new(192, 0, 2, 10 + i)), Some(&mac(10 + i)), "rs{i} resolved");
+        }
+        let mut m = Membership::all_up(&self.services);
+        m.neighbours = neighbours;
+        m.interfaces.insert("eth0".into(), own);
         m
     }
 

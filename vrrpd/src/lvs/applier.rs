@@ -94,6 +94,11 @@ impl Applier {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Runs the command with `args`; its standard output.
+    pub fn output(&self, args: &[&str]) -> Result<String, ApplyError> {
+        self.run(args, None)
+    }
+
     fn json(&self, args: &[&str]) -> Result<Vec<serde_json::Value>, ApplyError> {
         let mut all = vec!["-j"];
         all.extend_from_slice(args);

@@ -6,6 +6,7 @@
 //! - [`ruleset`]: pure; the services and their membership → one nftables transaction that
 //!   deletes and recreates every table hakeeper owns (`ip hakeeper_lvs`, `netdev
 //!   hakeeper_lvs_dr_IFACE`), so a restart or a stale run never leaves duplicates.
+//! - [`neighbours`]: the DR interface's MAC and its real servers' from the neighbour table.
 //! - [`applier`]: feeds a transaction to `nft -f -` (one atomic commit), reads the per-real-
 //!   server counters, removes the owned tables.
 //!
@@ -15,8 +16,10 @@
 
 pub mod applier;
 pub mod membership;
+pub mod neighbours;
 pub mod ruleset;
 
 pub use applier::{Applier, ApplyError, RsCounter};
 pub use membership::{quorum_state, Membership, ServerState, ServiceMembership};
+pub use neighbours::Resolver;
 pub use ruleset::{ruleset, Carried, OwnedTable, Transaction};
