@@ -75,7 +75,8 @@ impl Dr {
             }
         }
         let resolver = Resolver::with_command(vec!["ip".into(), "netns".into(), "exec".into(), self.lab.ns("lb"), "ip".into()]);
-        let (own, neighbours) = resolver.resolve("eth0").unwrap_or_else(|e| panic!("{e}"));
+        let segment = resolver.resolve("eth0").unwrap_or_else(|e| panic!("{e}"));
+        let (own, neighbours) = (segment.own, segment.neighbours);
         assert_eq!(own, mac(1));
         for i in 1..=3u8 {
             assert_eq!(neighbours.get(&Ipv4Addr::new(192, 0, 2, 10 + i)), Some(&mac(10 + i)), "rs{i} resolved");

@@ -8,6 +8,16 @@ use super::applier::{Applier, ApplyError};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+/// A link-layer address.
+pub type Mac = [u8; 6];
+
+/// An interface's own MAC and its IPv4 neighbours'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub own: Mac,
+    pub neighbours: HashMap<Ipv4Addr, Mac>,
+}
+
 /// `aa:bb:cc:dd:ee:ff` → bytes.
 pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
     let mut out = [0u8; 6];
@@ -68,11 +78,11 @@ impl Resolver {
     }
 
     /// The interface's MAC and its IPv4 neighbours.
-    pub fn resolve(&self, iface: &str) -> Result<([u8; 6], HashMap<Ipv4Addr, [u8; 6]>), ApplyError> {
+    pub fn resolve(&self, iface: &str) -> Result<Segment, ApplyError> {
         let link = self.runner.output(&["-j", "link", "show", "dev", iface])?;
         let neigh = self.runner.output(&["-j", "-4", "neigh", "show", "dev", iface])?;
         let bad = |reason: String| ApplyError::Output { command: format!("ip -j … dev {iface}"), reason };
-        Ok((parse_link_mac(&link).map_err(bad)?, parse_neighbours(&neigh).map_err(bad)?))
+        Ok(Segment { own: parse_link_mac(&link).map_err(bad)?, neighbours: parse_neighbours(&neigh).map_err(bad)? })
     }
 }
 
