@@ -89,8 +89,11 @@ impl Lab {
         run("ip", &all)
     }
 
+    /// Sets `key` (dotted, as sysctl names it) through /proc/sys, which shows the namespace of
+    /// the process reading it.
     pub fn sysctl(&self, host: &str, key: &str, value: &str) {
-        let out = self.exec(host, &["sysctl", "-qw", &format!("{key}={value}")]);
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        let out = self.exec(host, &["sh", "-c", &format!("echo {value} > {path}")]);
         assert!(out.status.success(), "sysctl {key} in {host}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
