@@ -164,6 +164,31 @@ fn proxy_only_settings_are_errors_in_an_lvs_listen() {
 }
 
 #[test]
+fn a_real_server_is_listed_once() {
+    assert_error(
+        r#"(listen: [(name: "v", bind: ["192.0.2.100:80"], lvs: (sorry_server: "192.0.2.12:80"),
+  servers: [(name: "a", addr: "192.0.2.11:80"), (name: "b", addr: "192.0.2.11:80"), (name: "c", addr: "192.0.2.12:80")])])"#,
+        2,
+        61,
+        "already servers[0]",
+    );
+    assert_error(
+        r#"(listen: [(name: "v", bind: ["192.0.2.100:80"], lvs: (sorry_server: "192.0.2.12:80"),
+  servers: [(name: "c", addr: "192.0.2.12:80")])])"#,
+        2,
+        25,
+        "also the sorry_server",
+    );
+    assert_error(
+        r#"(listen: [(name: "v", bind: ["192.0.2.100:80"],
+  lvs: (kind: dr, interface: "eth0\"x"), servers: [(name: "c", addr: "192.0.2.12:80")])])"#,
+        2,
+        19,
+        "invalid interface name",
+    );
+}
+
+#[test]
 fn quorum_and_persistence_values_are_checked() {
     assert_error(
         r#"(listen: [(name: "v", bind: ["192.0.2.100:80"],

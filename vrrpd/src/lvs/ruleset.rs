@@ -282,8 +282,8 @@ pub fn ruleset(services: &[LvsService], m: &Membership) -> Transaction {
                 }
             }
             LvsKind::Dr => {
-                let Some(iface) = s.interface.clone() else {
-                    tx.notes.push(format!("{}: kind dr without an interface; not programmed", s.name));
+                let Some(iface) = s.interface.clone().filter(|i| i.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))) else {
+                    tx.notes.push(format!("{}: kind dr without a valid interface name; not programmed", s.name));
                     continue;
                 };
                 let Some(own_mac) = m.interfaces.get(&iface).copied() else {
@@ -424,10 +424,18 @@ impl DrTable {
         if let Some((_, t)) = &persist {
             let _ = writeln!(self.maps, "  map persist{si} {{ type ipv4_addr : ether_addr; flags timeout; timeout {t}s; }}");
         }
-        let counters: Vec<String> = counted(s, si)
-            .iter()
-            .filter_map(|(c, _, a)| v4(*a).and_then(|ip| neighbours.get(&ip)).map(|mac| format!("{} : \"{c}\"", mac_text(*mac))))
-            .collect();
+        // Frames are counted by destination MAC: two addresses of one host share the first's
+        // counter (a map takes each key once).
+        let mut macs_counted: Vec<[u8; 6]> = Vec::new();
+        let mut counters: Vec<String> = Vec::new();
+        for (c, _, a) in counted(s, si) {
+            if let Some(mac) = v4(a).and_then(|ip| neighbours.get(&ip)) {
+                if !macs_counted.contains(mac) {
+                    macs_counted.push(*mac);
+                    counters.push(format!("{} : \"{c}\"", mac_text(*mac)));
+                }
+            }
+        }
         let mut out = String::new();
         if !counters.is_empty() {
             let _ = writeln!(out, "    counter name ether daddr map {{ {} }}", counters.join(", "));

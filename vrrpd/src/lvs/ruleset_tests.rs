@@ -228,3 +228,15 @@ fn stale_tables_are_deleted_and_carried_counters_kept() {
     assert!(text.contains("counter c0_rs1 { packets 7 bytes 700 }"));
     assert_eq!(Transaction::default().render(&[], &Carried::default()), "");
 }
+
+#[test]
+fn dr_counts_two_addresses_of_one_host_once_and_refuses_odd_interface_names() {
+    let mut s = service(LvsKind::Dr, LvsScheduler::Rr, &[1, 1]);
+    let mut m = membership(&[up(1), up(1)], true);
+    m.neighbours.insert(Ipv4Addr::new(192, 0, 2, 12), [2, 0, 0, 0, 0, 11]);
+    let text = script(std::slice::from_ref(&s), &m);
+    assert_eq!(lines_with(&text, "counter name"), ["counter name ether daddr map { 02:00:00:00:00:0b : \"c0_rs1\" }"]);
+    s.interface = Some("eth0\"; flush ruleset".into());
+    let tx = ruleset(&[s], &m);
+    assert!(tx.tables.is_empty() && tx.notes[0].contains("valid interface name"), "{:?}", tx.notes);
+}

@@ -118,7 +118,7 @@ pub(super) fn lvs_service(
         (LvsKind::Dr | LvsKind::Tun, None) => {
             c.error(format!("{lp}.interface"), "kind dr and tun need the interface of the segment shared with the real servers")
         }
-        (_, Some(i)) if i.is_empty() || i.len() > 15 || i.contains(['/', ' ', '\0']) => {
+        (_, Some(i)) if i.is_empty() || i.len() > 15 || !i.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.@".contains(ch)) => {
             c.error(format!("{lp}.interface"), format!("invalid interface name {i:?}"))
         }
         (LvsKind::Nat, Some(_)) => {
@@ -192,9 +192,15 @@ pub(super) fn lvs_service(
             c.error(format!("{lp}.{field}"), format!("{field} needs a command"));
         }
     }
-    let mut real_servers = Vec::new();
+    let mut real_servers: Vec<RealServer> = Vec::new();
     for (i, (s, raw)) in b.servers.iter().zip(&p.servers).enumerate() {
         let sp = format!("{path}.servers[{i}]");
+        // IPVS refuses a destination twice in one service (ipvsadm: "Destination already exists").
+        if let Some(prev) = real_servers.iter().position(|r| r.addr == s.addr) {
+            c.error(format!("{sp}.addr"), format!("{} is already servers[{prev}] of this LVS virtual server", s.addr));
+        } else if sorry_server == Some(s.addr) {
+            c.error(format!("{sp}.addr"), format!("{} is also the sorry_server", s.addr));
+        }
         if s.backup {
             c.error(format!("{sp}.backup"), "LVS has no backup servers: use lvs.sorry_server");
         }
