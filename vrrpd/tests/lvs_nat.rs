@@ -5,7 +5,7 @@
 mod lvs_lab;
 
 use hakeeper_common::config::model::LvsService;
-use hakeeper_vrrpd::lvs::{ruleset, Applier, Membership, ServerState};
+use hakeeper_vrrpd::lvs::{live_weight, quorum_state, ruleset, Applier, Membership, ServerState};
 use lvs_lab::{echo, Lab};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -225,4 +225,34 @@ fn nat_tables_replace_stale_ones_and_are_removed_without_trace() {
     println!("after removal: {tables:?}");
     assert!(!tables.contains("hakeeper"), "{tables}");
     assert!(tables.contains("keep_me"), "tables hakeeper does not own are left alone: {tables}");
+}
+
+#[test]
+fn nat_sorry_server_takes_over_while_quorum_is_lost() {
+    let listen = format!(
+        "(name: \"vs\", bind: [\"{VIP}\"], balance: static_rr, lvs: (sorry_server: \"192.0.2.13:9090\", quorum: 2), {})",
+        servers(&[1, 1])
+    );
+    let Some(mut nat) = nat_lab("sorry", &listen) else { return };
+    nat.lab.server("rs3", "sorry", "192.0.2.13:9090".parse().unwrap(), 0);
+    let mut m = Membership::all_up(&nat.services);
+    nat.apply(&m);
+    assert_eq!(count(&nat.sequence(4)), [("rs1".into(), 2), ("rs2".into(), 2)]);
+    // The test as checker: rs1 fails; live weight 1 is below quorum 2.
+    let (quorum, hysteresis) = (nat.services[0].quorum, nat.services[0].hysteresis);
+    m.services[0].servers[0] = ServerState::Down;
+    m.services[0].quorum_up = quorum_state(true, live_weight(&m.services[0]), quorum, hysteresis);
+    assert!(!m.services[0].quorum_up);
+    nat.apply(&m);
+    let lost = nat.sequence(3);
+    println!("quorum lost: {lost:?}");
+    assert_eq!(lost, ["sorry", "sorry", "sorry"], "the live rs2 is taken out too, as keepalived does with a sorry server");
+    m.services[0].servers[0] = ServerState::Up { weight: 1 };
+    m.services[0].quorum_up = quorum_state(false, live_weight(&m.services[0]), quorum, hysteresis);
+    nat.apply(&m);
+    let back = nat.sequence(4);
+    println!("quorum back: {back:?}");
+    assert_eq!(count(&back), [("rs1".into(), 2), ("rs2".into(), 2)]);
+    let counters = nat.applier.counters(&ruleset(&nat.services, &m)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(counters.iter().any(|c| c.server == "sorry_server" && c.packets > 0), "{counters:?}");
 }

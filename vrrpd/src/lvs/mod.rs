@@ -20,6 +20,6 @@ pub mod neighbours;
 pub mod ruleset;
 
 pub use applier::{Applier, ApplyError, RsCounter};
-pub use membership::{quorum_state, Membership, ServerState, ServiceMembership};
+pub use membership::{live_weight, quorum_state, Membership, ServerState, ServiceMembership};
 pub use neighbours::Resolver;
 pub use ruleset::{ruleset, Carried, OwnedTable, Transaction};
