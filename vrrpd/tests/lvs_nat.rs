@@ -256,3 +256,18 @@ fn nat_sorry_server_takes_over_while_quorum_is_lost() {
     let counters = nat.applier.counters(&ruleset(&nat.services, &m)).unwrap_or_else(|e| panic!("{e}"));
     assert!(counters.iter().any(|c| c.server == "sorry_server" && c.packets > 0), "{counters:?}");
 }
+
+#[test]
+fn nat_udp_flows_are_balanced_and_answered_from_the_vip() {
+    let listen = format!("(name: \"vs\", bind: [\"{VIP}\"], balance: roundrobin, lvs: (protocol: udp), {})", servers(&[1, 1, 1]));
+    let Some(mut nat) = nat_lab("udp", &listen) else { return };
+    for i in 1..=3 {
+        nat.lab.udp_server(&format!("rs{i}"), &format!("rs{i}"), format!("192.0.2.1{i}:8080").parse().unwrap());
+    }
+    nat.apply(&Membership::all_up(&nat.services));
+    let answers: Vec<String> = (0..6).map(|_| nat.lab.udp_who("cl", VIP.parse().unwrap()).unwrap_or_else(|e| panic!("{e}"))).collect();
+    println!("udp rr: {answers:?}");
+    assert_eq!(answers, ["rs1", "rs2", "rs3", "rs1", "rs2", "rs3"]);
+    // TCP to the same port is not part of a UDP virtual server.
+    assert!(nat.lab.who("cl", None, VIP.parse().unwrap()).is_err());
+}

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -153,6 +153,55 @@ impl Lab {
             Ok(Err(e)) => panic!("server {name} in {host}: {e}"),
             Err(_) => panic!("server {name} in {host} did not start"),
         }
+    }
+
+    /// A UDP server in `host` on `addr` answering each datagram with `NAME`.
+    pub fn udp_server(&mut self, host: &str, name: &str, addr: SocketAddr) {
+        let ns = self.ns(host);
+        let stop = self.stop.clone();
+        let own = name.to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let socket = match enter(&ns).and_then(|_| UdpSocket::bind(addr).map_err(|e| e.to_string())) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = socket.set_read_timeout(Some(Duration::from_millis(50)));
+            let _ = tx.send(Ok(()));
+            let mut buf = [0u8; 1500];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok((_, peer)) = socket.recv_from(&mut buf) {
+                    let _ = socket.send_to(own.as_bytes(), peer);
+                }
+            }
+        });
+        match rx.recv_timeout(WAIT) {
+            Ok(Ok(())) => self.threads.push(handle),
+            Ok(Err(e)) => panic!("UDP server {name} in {host}: {e}"),
+            Err(_) => panic!("UDP server {name} in {host} did not start"),
+        }
+    }
+
+    /// Sends a datagram from a new socket (a new flow) in `host` to `dst`; the answer.
+    pub fn udp_who(&self, host: &str, dst: SocketAddr) -> Result<String, String> {
+        let ns = self.ns(host);
+        std::thread::spawn(move || {
+            enter(&ns)?;
+            let s = UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
+            s.set_read_timeout(Some(WAIT)).map_err(|e| e.to_string())?;
+            s.send_to(b"who?", dst).map_err(|e| format!("send to {dst}: {e}"))?;
+            let mut buf = [0u8; 1500];
+            let (n, from) = s.recv_from(&mut buf).map_err(|e| format!("no answer from {dst}: {e}"))?;
+            if from != dst {
+                return Err(format!("answer from {from}, not {dst}"));
+            }
+            Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+        })
+        .join()
+        .map_err(|_| "client thread panicked".to_string())?
     }
 
     /// A connection from `host` (from `src` if given) to `dst`.
