@@ -30,7 +30,7 @@ fn mac_text(last: u8) -> String {
 }
 
 /// Segment 192.0.2.0/24: client .2, lb .1 (+ VIP .100), rs1-rs3 .11-.13 (VIP on lo).
-fn dr_lab(tag: &str, balance: &str) -> Option<Dr> {
+fn dr_lab(tag: &str, balance: &str, lvs: &str) -> Option<Dr> {
     let mut lab = Lab::new(tag)?;
     lab.host("sw");
     lab.ip("sw", &["link", "add", "br0", "type", "bridge"]);
@@ -55,7 +55,7 @@ fn dr_lab(tag: &str, balance: &str) -> Option<Dr> {
     }
     let servers: Vec<String> = (1..=3).map(|i| format!("(name: \"rs{i}\", addr: \"192.0.2.1{i}:80\")")).collect();
     let config = format!(
-        "(listen: [(name: \"vs\", bind: [\"{VIP}\"], balance: {balance}, lvs: (kind: dr, interface: \"eth0\"), servers: [{}])])",
+        "(listen: [(name: \"vs\", bind: [\"{VIP}\"], balance: {balance}, lvs: (kind: dr, interface: \"eth0\"{lvs}), servers: [{}])])",
         servers.join(", ")
     );
     let loaded = hakeeper_common::config::load_str("lab.ron", &config).unwrap_or_else(|e| panic!("{e}"));
@@ -108,7 +108,7 @@ impl Drop for Dr {
 
 #[test]
 fn dr_replies_go_from_the_real_servers_to_the_client_directly() {
-    let Some(dr) = dr_lab("direct", "static_rr") else { return };
+    let Some(dr) = dr_lab("direct", "static_rr", "") else { return };
     dr.apply(&dr.membership());
     let lb_before = dr.lab.if_counters("lb", "eth0");
     let cl_before = dr.lab.if_counters("cl", "eth0");
@@ -146,7 +146,7 @@ fn dr_replies_go_from_the_real_servers_to_the_client_directly() {
 
 #[test]
 fn dr_a_removed_server_gets_no_new_connections_while_established_ones_continue() {
-    let Some(dr) = dr_lab("removal", "roundrobin") else { return };
+    let Some(dr) = dr_lab("removal", "roundrobin", "") else { return };
     let mut m = dr.membership();
     dr.apply(&m);
     let held: Vec<_> = (0..3).map(|_| dr.lab.connect("cl", None, VIP.parse().unwrap()).unwrap_or_else(|e| panic!("{e}"))).collect();
@@ -154,6 +154,10 @@ fn dr_a_removed_server_gets_no_new_connections_while_established_ones_continue()
     assert_eq!(names, ["rs1", "rs2", "rs3"]);
     m.services[0].servers[1] = ServerState::Down;
     dr.apply(&m);
+    // The flows of rs1 and rs3 were carried into the new table (rs2's were dropped with it).
+    let flows = String::from_utf8_lossy(&dr.lab.exec("lb", &["nft", "list", "map", "netdev", "hakeeper_lvs_dr_eth0", "flows0"]).stdout)
+        .into_owned();
+    assert!(flows.contains(&mac_text(11)) && flows.contains(&mac_text(13)) && !flows.contains(&mac_text(12)), "{flows}");
     let after: Vec<String> = (0..4).map(|_| dr.fetch().0).collect();
     println!("dr after rs2 is DOWN: {after:?}");
     assert!(!after.contains(&"rs2".to_string()), "{after:?}");
@@ -163,4 +167,25 @@ fn dr_a_removed_server_gets_no_new_connections_while_established_ones_continue()
     dr.applier.remove().unwrap_or_else(|e| panic!("{e}"));
     let tables = String::from_utf8_lossy(&dr.lab.exec("lb", &["nft", "list", "tables"]).stdout).into_owned();
     assert!(!tables.contains("hakeeper"), "{tables}");
+}
+
+#[test]
+fn dr_persistence_sends_a_source_back_to_its_server() {
+    let Some(dr) = dr_lab("persist", "roundrobin", ", persistence_timeout: \"300s\"") else { return };
+    for a in 3..=5 {
+        dr.lab.ip("cl", &["addr", "add", &format!("192.0.2.{a}/24"), "dev", "eth0"]);
+    }
+    dr.apply(&dr.membership());
+    let who = |a: u8| -> String {
+        let s = dr.lab.connect("cl", Some(format!("192.0.2.{a}").parse().unwrap()), VIP.parse().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+        read_greeting(&s, FILLER).unwrap_or_else(|e| panic!("{e}")).0
+    };
+    let first: Vec<String> = (3..=5).map(who).collect();
+    println!("dr persistence, sources .3-.5: {first:?}");
+    assert_eq!(first, ["rs1", "rs2", "rs3"]);
+    for _ in 0..2 {
+        for (a, name) in (3..=5).zip(&first) {
+            assert_eq!(who(a), *name, "source .{a} persists");
+        }
+    }
 }

@@ -11,8 +11,10 @@
 //!   server counters, removes the owned tables.
 //!
 //! Persistence entries and DR flows are carried into the recreated tables (those naming a server
-//! still listed); counters too. Departure from IPVS: NAT balances connections arriving from
-//! other hosts (the `prerouting` hook), not connections opened on this host.
+//! still listed); counters too. Departures from IPVS: NAT balances connections arriving from
+//! other hosts (the `prerouting` hook), not connections opened on this host; a NAT connection
+//! to a removed real server goes on (conntrack) where IPVS (`expire_nodest_conn=0`) drops its
+//! packets, and a DR flow to a removed server is rescheduled (its new server resets it).
 
 pub mod applier;
 pub mod membership;
