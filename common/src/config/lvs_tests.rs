@@ -29,7 +29,7 @@ const DR: &str = r#"(
                   sorry_server: "192.0.2.50:80", quorum: 4, hysteresis: 1,
                   quorum_up: "/bin/true up", quorum_down: "/bin/true down"),
             servers: [(name: "rs1", addr: "192.0.2.11:80", weight: 3, check: ()),
-                      (name: "rs2", addr: "192.0.2.12:80", check: ())])],
+                      (name: "rs2", addr: "192.0.2.12:80", check: (), mac: "02:00:00:00:00:0c")])],
 )"#;
 
 #[test]
@@ -58,8 +58,8 @@ fn an_lvs_listen_is_a_service_and_a_backend_but_no_frontend() {
     assert_eq!(
         s.real_servers,
         vec![
-            RealServer { name: "rs1".into(), addr: "192.0.2.11:80".parse().unwrap(), weight: 3 },
-            RealServer { name: "rs2".into(), addr: "192.0.2.12:80".parse().unwrap(), weight: 1 },
+            RealServer { name: "rs1".into(), addr: "192.0.2.11:80".parse().unwrap(), weight: 3, mac: None },
+            RealServer { name: "rs2".into(), addr: "192.0.2.12:80".parse().unwrap(), weight: 1, mac: Some([2, 0, 0, 0, 0, 0x0c]) },
         ]
     );
 }
@@ -185,6 +185,31 @@ fn a_real_server_is_listed_once() {
         2,
         19,
         "invalid interface name",
+    );
+}
+
+#[test]
+fn a_mac_is_for_dr_real_servers_only() {
+    assert_error(
+        r#"(listen: [(name: "v", bind: ["192.0.2.100:80"], lvs: (kind: dr, interface: "eth0"),
+  servers: [(name: "a", addr: "192.0.2.11:80", mac: "02:00:00:00:0b")])])"#,
+        2,
+        48,
+        "invalid MAC",
+    );
+    assert_error(
+        r#"(listen: [(name: "v", bind: ["192.0.2.100:80"], lvs: (),
+  servers: [(name: "a", addr: "192.0.2.11:80", mac: "02:00:00:00:00:0b")])])"#,
+        2,
+        48,
+        "kind dr only",
+    );
+    assert_error(
+        r#"(listen: [(name: "v", bind: ["192.0.2.100:80"],
+  servers: [(name: "a", addr: "192.0.2.11:80", mac: "02:00:00:00:00:0b")])])"#,
+        2,
+        48,
+        "LVS virtual server",
     );
 }
 

@@ -423,6 +423,9 @@ pub struct RealServer {
     pub name: String,
     pub addr: SocketAddr,
     pub weight: u32,
+    /// DR: the configured MAC (`None`: from the neighbour table).
+    #[serde(default)]
+    pub mac: Option<[u8; 6]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

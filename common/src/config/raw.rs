@@ -499,6 +499,9 @@ pub struct RawServer {
     /// `check-send-proxy`: health checks start with a PROXY header too.
     #[serde(skip_serializing_if = "is_default")]
     pub check_send_proxy: bool,
+    /// LVS DR: the real server's MAC, when it is not to be taken from the neighbour table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -560,6 +560,9 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
                 initial_up: k.initial != Some(RawInitialHealth::Down),
             }
         });
+        if s.mac.is_some() && p.lvs.is_none() {
+            c.error(format!("{sp}.mac"), "`mac` is for the real servers of an LVS virtual server (lvs kind dr)");
+        }
         servers.push(Server {
             name: s.name.clone(),
             id,

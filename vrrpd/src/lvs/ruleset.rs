@@ -256,6 +256,12 @@ fn counted(s: &LvsService, si: usize) -> Vec<(String, String, SocketAddr)> {
     v
 }
 
+/// A DR target's MAC: the real server's configured one, else the neighbour table's.
+fn dr_mac(s: &LvsService, addr: SocketAddr, neighbours: &HashMap<Ipv4Addr, [u8; 6]>) -> Option<[u8; 6]> {
+    let configured = s.real_servers.iter().find(|r| r.addr == addr).and_then(|r| r.mac);
+    configured.or_else(|| v4(addr).and_then(|ip| neighbours.get(&ip).copied()))
+}
+
 fn v4(a: SocketAddr) -> Option<Ipv4Addr> {
     match a.ip() {
         IpAddr::V4(ip) => Some(ip),
@@ -409,8 +415,8 @@ impl DrTable {
         let (Some(vip), port, proto) = (v4(s.vip), s.vip.port(), l4(s.protocol)) else { return };
         let mut reachable = Vec::new();
         for t in targets(s, m) {
-            match v4(t.addr).and_then(|ip| neighbours.get(&ip)) {
-                Some(mac) => reachable.push((t, *mac)),
+            match dr_mac(s, t.addr, neighbours) {
+                Some(mac) => reachable.push((t, mac)),
                 None => notes.push(format!("{}: no MAC known for {} on {iface}; it takes no connections", s.name, t.addr.ip())),
             }
         }
@@ -429,10 +435,10 @@ impl DrTable {
         let mut macs_counted: Vec<[u8; 6]> = Vec::new();
         let mut counters: Vec<String> = Vec::new();
         for (c, _, a) in counted(s, si) {
-            if let Some(mac) = v4(a).and_then(|ip| neighbours.get(&ip)) {
-                if !macs_counted.contains(mac) {
-                    macs_counted.push(*mac);
-                    counters.push(format!("{} : \"{c}\"", mac_text(*mac)));
+            if let Some(mac) = dr_mac(s, a, neighbours) {
+                if !macs_counted.contains(&mac) {
+                    macs_counted.push(mac);
+                    counters.push(format!("{} : \"{c}\"", mac_text(mac)));
                 }
             }
         }

@@ -24,7 +24,12 @@ fn service(kind: LvsKind, scheduler: LvsScheduler, weights: &[u32]) -> LvsServic
         real_servers: weights
             .iter()
             .enumerate()
-            .map(|(i, w)| RealServer { name: format!("rs{}", i + 1), addr: format!("192.0.2.{}:80", 11 + i).parse().unwrap(), weight: *w })
+            .map(|(i, w)| RealServer {
+                name: format!("rs{}", i + 1),
+                addr: format!("192.0.2.{}:80", 11 + i).parse().unwrap(),
+                weight: *w,
+                mac: None,
+            })
             .collect(),
     }
 }
@@ -239,4 +244,24 @@ fn dr_counts_two_addresses_of_one_host_once_and_refuses_odd_interface_names() {
     s.interface = Some("eth0\"; flush ruleset".into());
     let tx = ruleset(&[s], &m);
     assert!(tx.tables.is_empty() && tx.notes[0].contains("valid interface name"), "{:?}", tx.notes);
+}
+
+#[test]
+fn dr_uses_a_configured_mac_before_the_neighbour_table() {
+    let mut s = service(LvsKind::Dr, LvsScheduler::Rr, &[1, 1, 1]);
+    s.real_servers[2].mac = Some([2, 0, 0, 0, 0, 0x99]);
+    let mut m = membership(&[up(1), up(1), up(1)], true);
+    m.neighbours.remove(&Ipv4Addr::new(192, 0, 2, 13));
+    m.neighbours.insert(Ipv4Addr::new(192, 0, 2, 11), [2, 0, 0, 0, 0, 0x21]);
+    let tx = ruleset(&[s], &m);
+    assert!(tx.notes.is_empty(), "{:?}", tx.notes);
+    let text = tx.render(&[], &Carried::default());
+    assert_eq!(
+        lines_with(&text, "ether daddr set 02"),
+        [
+            "ether daddr set 02:00:00:00:00:21 update @flows0 { ip saddr . th sport : ether daddr } goto s0_out",
+            "ether daddr set 02:00:00:00:00:0c update @flows0 { ip saddr . th sport : ether daddr } goto s0_out",
+            "ether daddr set 02:00:00:00:00:99 update @flows0 { ip saddr . th sport : ether daddr } goto s0_out",
+        ]
+    );
 }

@@ -219,7 +219,18 @@ pub(super) fn lvs_service(
                 ),
             );
         }
-        real_servers.push(RealServer { name: s.name.clone(), addr: s.addr, weight: s.weight });
+        let mac = raw.mac.as_ref().and_then(|m| match parse_mac(m) {
+            Some(_) if kind != LvsKind::Dr => {
+                c.error(format!("{sp}.mac"), "a real server's MAC is used by kind dr only");
+                None
+            }
+            Some(mac) => Some(mac),
+            None => {
+                c.error(format!("{sp}.mac"), format!("invalid MAC address {m:?}: expected six hex bytes such as 02:00:00:00:00:0b"));
+                None
+            }
+        });
+        real_servers.push(RealServer { name: s.name.clone(), addr: s.addr, weight: s.weight, mac });
     }
     // Until the supervisor hands checker results to the data plane's owner, nothing programs it.
     c.warn(
@@ -246,6 +257,20 @@ pub(super) fn lvs_service(
         quorum_down: l.quorum_down.clone(),
         real_servers,
     })
+}
+
+/// `aa:bb:cc:dd:ee:ff` → bytes.
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = text.split(':');
+    for b in &mut out {
+        let part = parts.next()?;
+        if part.len() != 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(part, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 fn inherit<T: Clone>(own: &Option<T>, defaults: &Option<T>) -> Option<T> {
