@@ -302,6 +302,7 @@ pub fn build(name: &str, addr: String, p: &ServerParams) -> (RawServer, Option<S
         max_reuse: p.max_reuse,
         send_proxy: if p.send_proxy_v2 { Some(RawProxyVersion::V2) } else { p.send_proxy_v1.then_some(RawProxyVersion::V1) },
         check_send_proxy: p.check_send_proxy,
+        mac: None,
     };
     (server, lint)
 }
