@@ -16,12 +16,15 @@ mod dispatch_vrrp;
 mod dispatch_worker;
 mod failover;
 mod health_replay;
+mod lvs;
 pub mod input;
 pub mod output;
 mod reload;
 mod restart;
 mod status;
 mod stop;
+#[cfg(test)]
+mod lvs_tests;
 #[cfg(test)]
 mod tests;
 
@@ -30,6 +33,7 @@ use crate::privileges::Privileges;
 use crate::watchdog::Watchdog;
 use backoff::RestartPolicy;
 use hakeeper_common::config::Config;
+use hakeeper_common::ctl::LvsView;
 use hakeeper_common::ipc::{AdminState, InstanceId, ScriptId, ServerName, ToChecker, ToVrrp, ToWorker, VrrpState};
 use hakeeper_common::logging::LogSpec;
 pub use input::{Input, Loaded, Refused, SpawnWhy};
@@ -124,6 +128,10 @@ pub struct Policy {
     pending_reload: Option<PendingReload>,
     /// Restarts of each child role, for the stats page.
     restart_counts: HashMap<&'static str, u32>,
+    /// The last quorum state of each LVS service by name (its scripts run when it flips).
+    lvs_quorum: HashMap<String, bool>,
+    /// vrrpd's last report of the LVS services and their counters.
+    lvs_views: Vec<LvsView>,
     /// Outputs of the input being handled.
     out: Vec<Output>,
 }
@@ -162,6 +170,8 @@ impl Policy {
             reload_waiters: Vec::new(),
             pending_reload: None,
             restart_counts: HashMap::new(),
+            lvs_quorum: HashMap::new(),
+            lvs_views: Vec::new(),
             out: Vec::new(),
         }
     }

@@ -2,7 +2,7 @@
 //! the checker (through the supervisor) and by keepalived's quorum rules.
 
 use hakeeper_common::config::model::LvsService;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 /// A real server as its checker last saw it.
@@ -32,6 +32,8 @@ pub struct Membership {
     pub neighbours: HashMap<Ipv4Addr, [u8; 6]>,
     /// DR: each interface's own MAC, the source of the frames it forwards.
     pub interfaces: HashMap<String, [u8; 6]>,
+    /// Services (by index) that this host does not program now: another host holds their VIP.
+    pub standby: HashSet<usize>,
 }
 
 impl Membership {

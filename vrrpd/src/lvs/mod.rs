@@ -6,6 +6,8 @@
 //! - [`ruleset`]: pure; the services and their membership → one nftables transaction that
 //!   deletes and recreates every table hakeeper owns (`ip hakeeper_lvs`, `netdev
 //!   hakeeper_lvs_dr_IFACE`), so a restart or a stale run never leaves duplicates.
+//! - [`plane`]: pure; the services, the checker's verdicts, the quorum state and which VRRP
+//!   instance carries each VIP → the membership to program now, and the `show lvs` views.
 //! - [`neighbours`]: the DR interface's MAC and its real servers' from the neighbour table.
 //! - [`applier`]: feeds a transaction to `nft -f -` (one atomic commit), reads the per-real-
 //!   server counters, removes the owned tables.
@@ -19,9 +21,11 @@
 pub mod applier;
 pub mod membership;
 pub mod neighbours;
+pub mod plane;
 pub mod ruleset;
 
 pub use applier::{Applier, ApplyError, RsCounter};
 pub use membership::{live_weight, quorum_state, Membership, ServerState, ServiceMembership};
 pub use neighbours::Resolver;
+pub use plane::Plane;
 pub use ruleset::{ruleset, Carried, OwnedTable, Transaction};

@@ -276,6 +276,9 @@ pub fn ruleset(services: &[LvsService], m: &Membership) -> Transaction {
     let mut nat = NatTable::default();
     let mut dr: Vec<(String, DrTable)> = Vec::new();
     for (si, s) in services.iter().enumerate() {
+        if m.standby.contains(&si) {
+            continue;
+        }
         let Some(sm) = m.services.get(si) else {
             tx.notes.push(format!("{}: no membership given; not programmed", s.name));
             continue;

@@ -265,3 +265,20 @@ fn dr_uses_a_configured_mac_before_the_neighbour_table() {
         ]
     );
 }
+
+#[test]
+fn a_standby_service_is_not_programmed_and_keeps_its_index_in_names() {
+    let a = service(LvsKind::Nat, LvsScheduler::Rr, &[1, 1]);
+    let b = LvsService { name: "vs_b".into(), vip: "192.0.2.101:80".parse().unwrap(), ..a.clone() };
+    let mut m = membership(&[up(1), up(1)], true);
+    m.services.push(m.services[0].clone());
+    m.standby.insert(0);
+    let tx = ruleset(&[a.clone(), b.clone()], &m);
+    let text = tx.render(&[], &Carried::default());
+    assert!(!text.contains("192.0.2.100"), "{text}");
+    assert_eq!(lines_with(&text, "th dport 80 goto"), ["ip daddr 192.0.2.101 meta l4proto tcp th dport 80 goto s1"]);
+    assert!(tx.counters.iter().all(|c| c.service == "vs_b"));
+    m.standby.insert(1);
+    let none = ruleset(&[a, b], &m);
+    assert!(none.tables.is_empty(), "nothing to program: the render only deletes the owned tables");
+}

@@ -163,7 +163,7 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
         Format::Csv => Response::new(200, "text/plain; charset=utf-8", csv::render(&snapshot)),
         Format::Json => Response::new(200, "application/json", json::render(&snapshot)),
         Format::Metrics => {
-            let body = prometheus::render(&snapshot, &view.hub.vrrp(), dropped);
+            let body = prometheus::render(&snapshot, &view.hub.vrrp(), &view.hub.lvs(), dropped);
             Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         }
         Format::Html { refresh, admin_status } => {

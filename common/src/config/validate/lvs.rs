@@ -232,11 +232,6 @@ pub(super) fn lvs_service(
         });
         real_servers.push(RealServer { name: s.name.clone(), addr: s.addr, weight: s.weight, mac });
     }
-    // Until the supervisor hands checker results to the data plane's owner, nothing programs it.
-    c.warn(
-        format!("{path}.lvs"),
-        "this version checks the real servers of an LVS virtual server but does not program its nftables data plane yet: the VIP is not balanced",
-    );
     if real_servers.is_empty() && sorry_server.is_none() {
         c.error(format!("{path}.servers"), "an LVS virtual server needs real servers or a sorry_server");
     }
