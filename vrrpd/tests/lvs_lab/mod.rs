@@ -40,6 +40,8 @@ pub struct Lab {
     namespaces: Vec<String>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    /// Each TCP server's own stop (its listener closes: new connections are refused).
+    server_stops: Vec<(String, Arc<AtomicBool>)>,
 }
 
 impl Lab {
@@ -57,7 +59,13 @@ impl Lab {
             return None;
         }
         let _ = run("ip", &["netns", "del", &format!("{prefix}-probe")]);
-        Some(Lab { prefix, namespaces: Vec::new(), stop: Arc::new(AtomicBool::new(false)), threads: Vec::new() })
+        Some(Lab {
+            prefix,
+            namespaces: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            threads: Vec::new(),
+            server_stops: Vec::new(),
+        })
     }
 
     pub fn ns(&self, host: &str) -> String {
@@ -122,6 +130,8 @@ impl Lab {
     pub fn server(&mut self, host: &str, name: &str, addr: SocketAddr, extra: usize) {
         let ns = self.ns(host);
         let stop = self.stop.clone();
+        let killed = Arc::new(AtomicBool::new(false));
+        self.server_stops.push((name.to_string(), killed.clone()));
         let own = name.to_string();
         let (tx, rx) = std::sync::mpsc::channel();
         let handle = std::thread::spawn(move || {
@@ -136,6 +146,12 @@ impl Lab {
             let _ = tx.send(Ok(()));
             let mut conns = Vec::new();
             while !stop.load(Ordering::Relaxed) {
+                if killed.load(Ordering::Relaxed) {
+                    // As a killed server: the port is closed, connections open so far go on
+                    // until the lab ends (the test does not use them).
+                    drop(listener);
+                    break;
+                }
                 match listener.accept() {
                     Ok((s, _)) => {
                         let (name, stop) = (own.clone(), stop.clone());
@@ -153,6 +169,14 @@ impl Lab {
             Ok(Err(e)) => panic!("server {name} in {host}: {e}"),
             Err(_) => panic!("server {name} in {host} did not start"),
         }
+    }
+
+    /// Stops the TCP server `name` accepting: its port is closed, so connections and checks
+    /// to it are refused from now on.
+    pub fn kill_server(&self, name: &str) {
+        let found = self.server_stops.iter().find(|(n, _)| n == name);
+        let (_, flag) = found.unwrap_or_else(|| panic!("no server {name} in this lab"));
+        flag.store(true, Ordering::Relaxed);
     }
 
     /// A UDP server in `host` on `addr` answering each datagram with `NAME`.
