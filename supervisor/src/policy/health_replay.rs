@@ -99,6 +99,10 @@ impl Policy {
                 self.send_worker(worker, msg.clone());
             }
         }
+        // vrrpd balances from that starting point too.
+        for backend in 0..self.config.backends.len() {
+            self.lvs_backend_changed(backend);
+        }
         self.send_builtin_script_states(false);
         let c = &self.config;
         let msg = ToChecker::Start(CheckerConfig {

@@ -126,6 +126,18 @@ fn health_of_other_backends_is_not_sent_and_weights_and_operator_states_are() {
 }
 
 #[test]
+fn a_restarted_checker_starts_vrrpd_over_from_the_configured_states() {
+    let mut s = Sup::booted();
+    s.health(1, 0, false);
+    s.checker(FromChecker::ServerWeight { backend: 1, server: 1, weight: 9 });
+    let out = s.on(Input::Exited { pid: CHECKER, how: "killed".into(), code: None });
+    assert!(to_vrrp(&out, VRRPD).is_empty());
+    s.now += Duration::from_secs(5);
+    let out = s.on(Input::Timer);
+    assert_eq!(to_vrrp(&out, VRRPD), [servers(&[up(2), up(1)])], "the new checker starts every server UP at its weight");
+}
+
+#[test]
 fn quorum_flips_run_their_scripts_once_through_the_checker() {
     let mut s = Sup::booted();
     let lost = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsQuorum { service: 0, up: false } });
