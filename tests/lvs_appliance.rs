@@ -250,3 +250,96 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
     assert!(!vip_here(&lab), "VIP left behind");
     assert!(app.log().contains("LVS: tables removed"), "{}", app.log());
 }
+
+/// One segment (a bridge in a namespace of its own): client .2, lb1 .1, lb2 .3, real servers
+/// .11 and .12 holding the VIP on `lo` with ARP suppressed (keepalived's DR real servers).
+fn dr_lab(tag: &str) -> Option<Lab> {
+    let mut lab = Lab::new(tag)?;
+    lab.host("sw");
+    lab.ip("sw", &["link", "add", "br0", "type", "bridge"]);
+    lab.ip("sw", &["link", "set", "br0", "up"]);
+    for (h, last) in [("cl", 2u8), ("lb1", 1), ("lb2", 3), ("rs1", 11), ("rs2", 12)] {
+        lab.host(h);
+        lab.link("sw", &format!("p-{h}"), &format!("02:00:00:00:04:{:02x}", 100 + last), h, "eth0", &format!("02:00:00:00:03:{last:02x}"));
+        lab.ip("sw", &["link", "set", &format!("p-{h}"), "master", "br0"]);
+        lab.ip(h, &["addr", "add", &format!("192.0.2.{last}/24"), "dev", "eth0"]);
+    }
+    for rs in ["rs1", "rs2"] {
+        for iface in ["all", "eth0"] {
+            lab.sysctl(rs, &format!("net.ipv4.conf.{iface}.arp_ignore"), "1");
+            lab.sysctl(rs, &format!("net.ipv4.conf.{iface}.arp_announce"), "2");
+        }
+        lab.ip(rs, &["addr", "add", "192.0.2.100/32", "dev", "lo"]);
+        // On every address: the VIP for the clients, its own for the load balancers' checks.
+        lab.server(rs, rs, "0.0.0.0:80".parse().expect("addr"), 0);
+    }
+    Some(lab)
+}
+
+/// A VRRP pair in DR mode: the data plane is on the master only and moves with the VIP when
+/// the master's link fails, and back when it returns and preempts; clients reach the real
+/// servers through whichever host holds it.
+#[test]
+fn dr_data_plane_moves_with_the_vip_between_a_vrrp_pair() {
+    let Some(lab) = dr_lab("drpair") else { return };
+    let dir = Dir(std::env::temp_dir().join(format!("hk-lvs-drpair-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).expect("mkdir");
+    let server = |i: u32| format!("(name: \"rs{i}\", addr: \"192.0.2.1{i}:80\", check: (inter: \"300ms\", rise: 1, fall: 2))");
+    let start = |host: &str, priority: u32| {
+        let config = format!(
+            r#"(
+  global: (user: "nobody", ctl_socket: "{ctl}", log: (target: "stderr", facility: "local1", level: "info")),
+  listen: [(name: "vs", bind: ["{VIP}"], balance: static_rr, lvs: (kind: dr, interface: "eth0"), servers: [{s1}, {s2}])],
+  vrrp: (instances: [(name: "VI_1", interface: "eth0", vrid: 52, priority: {priority}, advert_int: "1s", vips: ["192.0.2.100/32"])]),
+)"#,
+            ctl = dir.0.join(format!("{host}.sock")).display(),
+            s1 = server(1),
+            s2 = server(2),
+        );
+        let path = dir.0.join(format!("{host}.ron"));
+        std::fs::write(&path, config).expect("write config");
+        Appliance::start(&lab.ns(host), &path, &dir.0.join(format!("{host}.log")))
+    };
+    let mut lb1 = start("lb1", 150);
+    let mut lb2 = start("lb2", 100);
+    let logs = |a: &Appliance, b: &Appliance| format!("--- lb1\n{}\n--- lb2\n{}", a.log(), b.log());
+    let table = |host: &str| text(&lab.exec(host, &["nft", "list", "tables"])).contains("table netdev hakeeper_lvs_dr_eth0");
+    let vip = |host: &str| lab.ip(host, &["-4", "addr", "show", "dev", "eth0"]).contains("192.0.2.100/32");
+    let holds = |host: &str, other: &str| vip(host) && table(host) && !vip(other) && !table(other);
+    let vs: SocketAddr = VIP.parse().expect("vip");
+    let served = |lab: &Lab| -> Vec<String> { (0..4).filter_map(|_| lab.who("cl", None, vs).ok()).collect() };
+
+    let first = time_until(Duration::from_secs(10), || holds("lb1", "lb2"));
+    assert!(first.is_some(), "lb1 never held the VIP and the DR table alone\n{}", logs(&lb1, &lb2));
+    // The real servers' MACs come from the neighbour entries the checks create.
+    let mut got = Vec::new();
+    let ok = time_until(Duration::from_secs(5), || {
+        got = served(&lab);
+        count(&got) == [("rs1".to_string(), 2), ("rs2".to_string(), 2)]
+    });
+    assert!(ok.is_some(), "through lb1: {got:?}\n{}", logs(&lb1, &lb2));
+
+    // lb1's link fails: FAULT, its VIP and table go; lb2 takes both.
+    lab.ip("sw", &["link", "set", "p-lb1", "down"]);
+    let moved = time_until(Duration::from_secs(8), || vip("lb2") && table("lb2") && !table("lb1"));
+    assert!(moved.is_some(), "the data plane did not move to lb2\n{}", logs(&lb1, &lb2));
+    eprintln!("data plane on lb2 {:?} after lb1's link failed", moved.unwrap_or_default());
+    let ok = time_until(Duration::from_secs(5), || {
+        got = served(&lab);
+        count(&got) == [("rs1".to_string(), 2), ("rs2".to_string(), 2)]
+    });
+    assert!(ok.is_some(), "through lb2: {got:?}\n{}", logs(&lb1, &lb2));
+
+    // The link returns: lb1 preempts, the data plane comes back to it and leaves lb2.
+    lab.ip("sw", &["link", "set", "p-lb1", "up"]);
+    let back = time_until(Duration::from_secs(10), || holds("lb1", "lb2"));
+    assert!(back.is_some(), "the data plane did not come back to lb1\n{}", logs(&lb1, &lb2));
+    let ok = time_until(Duration::from_secs(5), || {
+        got = served(&lab);
+        count(&got) == [("rs1".to_string(), 2), ("rs2".to_string(), 2)]
+    });
+    assert!(ok.is_some(), "through lb1 again: {got:?}\n{}", logs(&lb1, &lb2));
+
+    assert!(lb1.terminate(Duration::from_secs(10)) && lb2.terminate(Duration::from_secs(10)), "{}", logs(&lb1, &lb2));
+    assert!(!table("lb1") && !table("lb2"), "tables left behind\n{}", logs(&lb1, &lb2));
+}
