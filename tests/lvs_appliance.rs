@@ -3,9 +3,10 @@
 //! instance holding the VIP on the client side, the real servers' gateway), three real servers
 //! (tiny TCP servers answering their own name). Checked as a user would: connections to the VIP
 //! are balanced; a real server killed is taken out within its check timing while established
-//! connections to the others go on; `hakeeper ctl show lvs` (text and JSON) and `/metrics` show
-//! the real servers' packets and bytes; the quorum_down script runs; SIGTERM removes the tables
-//! with the VIP. Under CI=true a lab that cannot be built fails.
+//! connections to the others go on; `hakeeper ctl show lvs` (text and JSON), `/metrics` and the
+//! stats page show the real servers' packets and bytes; the quorum_down script runs; SIGTERM
+//! removes the tables with the VIP. A VRRP pair in DR mode: the data plane moves with the VIP.
+//! Under CI=true a lab that cannot be built fails.
 
 #[path = "../vrrpd/tests/lvs_lab/mod.rs"]
 mod lvs_lab;
@@ -141,11 +142,11 @@ fn text(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// `GET /metrics` on the stats listener, from inside the lb namespace.
-fn metrics(lab: &Lab) -> String {
+/// `GET PATH` on the stats listener, from inside the lb namespace.
+fn stats_get(lab: &Lab, path: &str) -> String {
     let stream = lab.connect("lb", None, STATS.parse().expect("addr"));
     let Ok(mut s) = stream else { return String::new() };
-    if s.write_all(b"GET /metrics HTTP/1.0\r\nHost: lb\r\n\r\n").is_err() {
+    if s.write_all(format!("GET {path} HTTP/1.0\r\nHost: lb\r\n\r\n").as_bytes()).is_err() {
         return String::new();
     }
     let mut body = String::new();
@@ -237,11 +238,14 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
     assert!(human.lines().any(|l| l.starts_with("vs ") && l.contains("active") && l.contains("quorum lost")), "{human}");
     let mut m = String::new();
     let scraped = time_until(Duration::from_secs(5), || {
-        m = metrics(&lab);
+        m = stats_get(&lab, "/metrics");
         m.lines().any(|l| l.starts_with("hakeeper_lvs_server_packets_total{") && l.contains("server=\"rs1\"") && !l.ends_with(" 0"))
     });
     assert!(scraped.is_some(), "/metrics:\n{m}");
     assert!(m.contains("hakeeper_lvs_server_up{service=\"vs\",vip=\"192.0.2.100:80\",protocol=\"tcp\",server=\"rs2\",addr=\"192.0.2.12:8080\"} 0"), "{m}");
+    let page = stats_get(&lab, "/stats");
+    assert!(page.contains("LVS virtual services on this host"), "{page}");
+    assert!(page.contains("<td class=\"name\">192.0.2.12:8080</td><td>DOWN</td>"), "{page}");
 
     // SIGTERM: priority 0, the VIP and the tables go, the process exits.
     assert!(app.terminate(Duration::from_secs(10)), "hakeeper did not exit within 10 s of SIGTERM\n{}", app.log());

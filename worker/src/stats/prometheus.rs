@@ -1,6 +1,6 @@
 //! `/metrics`: Prometheus text exposition format 0.0.4, with the metric names of HAProxy's
 //! built-in exporter (`haproxy_frontend_*`, `haproxy_backend_*`, `haproxy_server_*`) plus
-//! hakeeper's own (`hakeeper_vrrp_*`, dropped log lines).
+//! hakeeper's own (`hakeeper_vrrp_*`, `hakeeper_lvs_*`, dropped log lines).
 
 use super::snapshot::{Row, RowKind, Snapshot};
 use hakeeper_common::ctl::{vrrp_state_name, LvsView, VrrpView};
@@ -186,5 +186,38 @@ fn lvs_metrics(e: &mut Exposition, lvs: &[LvsView]) {
             e.add("hakeeper_lvs_server_packets_total", "Packets of the real server's connections, both directions.", "counter", l.clone(), s.packets);
             e.add("hakeeper_lvs_server_bytes_total", "Bytes of the real server's connections, both directions.", "counter", l, s.bytes);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hakeeper_common::ctl::LvsServerView;
+
+    #[test]
+    fn lvs_real_servers_get_one_sample_per_family_with_escaped_labels() {
+        let view = LvsView {
+            name: "vs\"x".into(),
+            vip: "192.0.2.100:80".into(),
+            protocol: "tcp".into(),
+            kind: "nat".into(),
+            scheduler: "rr".into(),
+            active: true,
+            quorum_up: false,
+            servers: vec![
+                LvsServerView { name: "rs1".into(), addr: "192.0.2.11:80".into(), up: true, weight: 2, packets: 7, bytes: 900 },
+                LvsServerView { name: "rs2".into(), addr: "192.0.2.12:80".into(), up: false, weight: 0, packets: 0, bytes: 0 },
+            ],
+        };
+        let mut e = Exposition { families: Vec::new() };
+        lvs_metrics(&mut e, &[view]);
+        let text = e.render();
+        let base = r#"service="vs\"x",vip="192.0.2.100:80",protocol="tcp""#;
+        assert!(text.contains(&format!("hakeeper_lvs_service_active{{{base}}} 1\n")), "{text}");
+        assert!(text.contains(&format!("hakeeper_lvs_service_quorum_up{{{base}}} 0\n")), "{text}");
+        assert!(text.contains(&format!("hakeeper_lvs_server_packets_total{{{base},server=\"rs1\",addr=\"192.0.2.11:80\"}} 7\n")), "{text}");
+        assert!(text.contains(&format!("hakeeper_lvs_server_bytes_total{{{base},server=\"rs1\",addr=\"192.0.2.11:80\"}} 900\n")), "{text}");
+        assert!(text.contains(&format!("hakeeper_lvs_server_up{{{base},server=\"rs2\",addr=\"192.0.2.12:80\"}} 0\n")), "{text}");
+        assert_eq!(text.matches("# TYPE hakeeper_lvs_server_bytes_total counter").count(), 1);
     }
 }

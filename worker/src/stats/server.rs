@@ -169,6 +169,7 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
         Format::Html { refresh, admin_status } => {
             let refresh_secs = ctx.config.refresh.filter(|_| *refresh).map(|d| d.as_secs().max(1));
             let vrrp = view.hub.vrrp();
+            let lvs = view.hub.lvs();
             let process = view.hub.process();
             let info = html::PageInfo {
                 uri: &ctx.config.uri,
@@ -180,6 +181,7 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
                 up_only,
                 dropped_log_lines: dropped,
                 vrrp: &vrrp,
+                lvs: &lvs,
                 process: &process,
             };
             let page = Response::new(200, "text/html; charset=utf-8", html::render(&snapshot, &info));
