@@ -237,3 +237,19 @@ fn an_lvs_vip_conflicts_with_a_proxy_bind_on_the_same_port() {
         "already bound",
     );
 }
+
+#[test]
+fn a_vip_no_vrrp_instance_carries_is_warned_about_at_its_bind() {
+    let text = r#"(
+  listen: [(name: "vs", bind: ["192.0.2.100:80"], lvs: (), servers: [(name: "a", addr: "192.0.2.11:80")]),
+           (name: "free", bind: ["192.0.2.200:80"], lvs: (), servers: [(name: "b", addr: "192.0.2.12:80")])],
+  vrrp: (instances: [(name: "VI_1", interface: "eth0", vrid: 1, priority: 100, vips: ["192.0.2.100/24"])]),
+)"#;
+    let loaded = load_str("t.ron", text).unwrap_or_else(|e| panic!("{e}"));
+    let found: Vec<String> = loaded.warnings.iter().filter(|w| w.to_string().contains("among its vips")).map(|w| w.to_string()).collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(loaded.warnings.iter().any(|w| w.line == 3 && w.to_string().contains("192.0.2.200")), "{:?}", loaded.warnings);
+    let alone = r#"(listen: [(name: "vs", bind: ["192.0.2.100:80"], lvs: (), servers: [(name: "a", addr: "192.0.2.11:80")])])"#;
+    let loaded = load_str("t.ron", alone).unwrap_or_else(|e| panic!("{e}"));
+    assert!(loaded.warnings.iter().all(|w| !w.to_string().contains("among its vips")), "no VRRP at all: a single director");
+}

@@ -81,6 +81,7 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
     let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
+    lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
     if c.errors.is_empty() {
         Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp, lvs }, warnings: c.warnings })

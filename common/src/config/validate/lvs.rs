@@ -287,3 +287,25 @@ mod tests {
         assert!(granularity("wide").is_err());
     }
 }
+
+/// The data plane follows the VRRP instance whose `vips` include a service's VIP (vrrpd
+/// programs it while that instance is MASTER). With VRRP instances configured but none carrying
+/// the VIP, the service is programmed on every host running this config, whatever VRRP does.
+pub(super) fn vip_carriers(c: &mut Checker, raw: &RawConfig, services: &[LvsService], vrrp: &Vrrp) {
+    if vrrp.instances.is_empty() {
+        return;
+    }
+    for s in services {
+        if vrrp.instances.iter().any(|i| i.vips.iter().any(|v| v.addr == s.vip.ip())) {
+            continue;
+        }
+        let Some(i) = raw.listen.iter().position(|p| p.name == s.name) else { continue };
+        c.warn(
+            format!("listen[{i}].bind[0]"),
+            format!(
+                "no VRRP instance has {} among its vips: this virtual server is programmed on every host running this config, whatever VRRP does",
+                s.vip.ip()
+            ),
+        );
+    }
+}
