@@ -205,7 +205,9 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
     let names: Vec<String> = held.iter().map(|s| read_greeting(s, 0).map(|g| g.0).unwrap_or_else(|e| panic!("{e}"))).collect();
     assert_eq!(count(&names), [("rs1".into(), 1), ("rs2".into(), 1), ("rs3".into(), 1)]);
     lab.kill_server("rs2");
-    let gone = time_until(Duration::from_secs(5), || !text(&lab.exec("lb", &["nft", "list", "table", "ip", "hakeeper_lvs"])).contains("to 192.0.2.12:8080"));
+    let gone = time_until(Duration::from_secs(5), || {
+        !text(&lab.exec("lb", &["nft", "list", "table", "ip", "hakeeper_lvs"])).contains("to 192.0.2.12:8080")
+    });
     // fall 2 × inter 300 ms, plus a check's connect and the commit's debounce.
     let gone = gone.unwrap_or_else(|| panic!("rs2 still balanced 5 s after it died\n{}", app.log()));
     eprintln!("rs2 removed from the data plane {gone:?} after it died");
@@ -242,7 +244,12 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
         m.lines().any(|l| l.starts_with("hakeeper_lvs_server_packets_total{") && l.contains("server=\"rs1\"") && !l.ends_with(" 0"))
     });
     assert!(scraped.is_some(), "/metrics:\n{m}");
-    assert!(m.contains("hakeeper_lvs_server_up{service=\"vs\",vip=\"192.0.2.100:80\",protocol=\"tcp\",server=\"rs2\",addr=\"192.0.2.12:8080\"} 0"), "{m}");
+    assert!(
+        m.contains(
+            "hakeeper_lvs_server_up{service=\"vs\",vip=\"192.0.2.100:80\",protocol=\"tcp\",server=\"rs2\",addr=\"192.0.2.12:8080\"} 0"
+        ),
+        "{m}"
+    );
     let page = stats_get(&lab, "/stats");
     assert!(page.contains("LVS virtual services on this host"), "{page}");
     assert!(page.contains("<td class=\"name\">192.0.2.12:8080</td><td>DOWN</td>"), "{page}");

@@ -134,11 +134,7 @@ pub fn human(reply: &CtlReply) -> String {
             // One row per real server under its service, as `ipvsadm -L --stats` groups them.
             let mut rows: Vec<Vec<String>> = Vec::new();
             for v in views {
-                let state = format!(
-                    "{}{}",
-                    if v.active { "active" } else { "standby" },
-                    if v.quorum_up { "" } else { ", quorum lost" }
-                );
+                let state = format!("{}{}", if v.active { "active" } else { "standby" }, if v.quorum_up { "" } else { ", quorum lost" });
                 rows.push(vec![
                     v.name.clone(),
                     format!("{} {}", v.protocol.to_ascii_uppercase(), v.vip),
@@ -277,7 +273,13 @@ mod tests {
         }]));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "{text}");
-        assert!(lines[1].starts_with("vs ") && lines[1].contains("TCP 192.0.2.100:80") && lines[1].contains("nat wrr") && lines[1].ends_with("active"), "{text}");
+        assert!(
+            lines[1].starts_with("vs ")
+                && lines[1].contains("TCP 192.0.2.100:80")
+                && lines[1].contains("nat wrr")
+                && lines[1].ends_with("active"),
+            "{text}"
+        );
         assert!(lines[2].contains("-> 192.0.2.11:8080") && lines[2].contains("UP") && lines[2].ends_with("2       10       600"), "{text}");
         assert!(lines[3].contains("DOWN"), "{text}");
         assert_eq!(human(&CtlReply::Lvs(Vec::new())), "no LVS virtual service on this host\n");

@@ -2,8 +2,8 @@
 //! who talks to whom. Children never talk to each other; the supervisor forwards.
 
 use crate::config::http::HttpConfig;
-use crate::config::{Backend, Frontend, Global, ScriptUser, Stats, Vrrp, VrrpScript};
 use crate::config::model::LvsService;
+use crate::config::{Backend, Frontend, Global, ScriptUser, Stats, Vrrp, VrrpScript};
 use crate::ctl::{CtlReply, CtlRequest, LvsView, VrrpView};
 use crate::ipc::ids::{InstanceId, ScriptId};
 use serde::{Deserialize, Serialize};
@@ -271,7 +271,9 @@ pub enum ToVrrp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LvsServerState {
     /// Alive, at this weight (the configured one, or a MISC_CHECK's dynamic one).
-    Up { weight: u32 },
+    Up {
+        weight: u32,
+    },
     Down,
 }
 

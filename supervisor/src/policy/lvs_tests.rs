@@ -76,7 +76,9 @@ impl Sup {
 }
 
 fn to_vrrp(out: &[Output], to: i32) -> Vec<ToVrrp> {
-    out.iter().filter_map(|o| if let Output::Send { pid, msg: ToChild::Vrrp(m) } = o { (*pid == to).then(|| m.clone()) } else { None }).collect()
+    out.iter()
+        .filter_map(|o| if let Output::Send { pid, msg: ToChild::Vrrp(m) } = o { (*pid == to).then(|| m.clone()) } else { None })
+        .collect()
 }
 
 fn to_checker(out: &[Output], to: i32) -> Vec<ToChecker> {
@@ -148,10 +150,7 @@ fn quorum_flips_run_their_scripts_once_through_the_checker() {
     let again = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsQuorum { service: 0, up: false } });
     assert!(to_checker(&again, CHECKER).is_empty(), "a restarted vrrpd reporting the same state runs nothing");
     let back = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsQuorum { service: 0, up: true } });
-    assert_eq!(
-        to_checker(&back, CHECKER),
-        [ToChecker::Notify { instance: "vs".into(), command: "/bin/true up".into(), args: Vec::new() }]
-    );
+    assert_eq!(to_checker(&back, CHECKER), [ToChecker::Notify { instance: "vs".into(), command: "/bin/true up".into(), args: Vec::new() }]);
     let unknown = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsQuorum { service: 9, up: false } });
     assert!(to_checker(&unknown, CHECKER).is_empty());
 }
@@ -175,7 +174,9 @@ fn show_lvs_answers_from_vrrpds_last_report_which_the_workers_get_too() {
         servers: vec![LvsServerView { name: "rs1".into(), addr: "192.0.2.11:80".into(), up: true, weight: 2, packets: 5, bytes: 300 }],
     };
     let out = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsStats(vec![view.clone()]) });
-    assert!(out.iter().any(|o| matches!(o, Output::Send { pid: WORKER, msg: ToChild::Worker(ToWorker::LvsStates(v)) } if *v == [view.clone()])));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Send { pid: WORKER, msg: ToChild::Worker(ToWorker::LvsStates(v)) } if *v == [view.clone()])));
     let out = s.on(Input::Ctl { id: 2, request: CtlRequest::ShowLvs });
     assert!(out.contains(&Output::CtlAnswer { id: 2, reply: CtlReply::Lvs(vec![view]) }), "{out:?}");
 }

@@ -16,15 +16,15 @@ mod dispatch_vrrp;
 mod dispatch_worker;
 mod failover;
 mod health_replay;
-mod lvs;
 pub mod input;
+mod lvs;
+#[cfg(test)]
+mod lvs_tests;
 pub mod output;
 mod reload;
 mod restart;
 mod status;
 mod stop;
-#[cfg(test)]
-mod lvs_tests;
 #[cfg(test)]
 mod tests;
 

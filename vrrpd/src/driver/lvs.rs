@@ -128,8 +128,7 @@ impl Node {
         self.lvs.last_commit = Some(now);
         match self.lvs.applier.apply(&tx) {
             Ok(()) => {
-                let names: Vec<&str> = tx.counters.iter().map(|c| c.service.as_str()).collect::<Vec<_>>();
-                let mut names = names;
+                let mut names: Vec<&str> = tx.counters.iter().map(|c| c.service.as_str()).collect();
                 names.dedup();
                 if names.is_empty() {
                     log::info!("LVS: no virtual service programmed on this host");

@@ -208,11 +208,10 @@ mod tests {
         assert!(p.set_servers(0, vec![ServerState::Down]).is_err(), "wrong length");
         assert!(p.set_servers(7, Vec::new()).is_err());
         let views = p.views(&HashSet::new(), &[]);
-        assert_eq!(views[0].servers.iter().map(|s| (s.name.as_str(), s.up, s.weight)).collect::<Vec<_>>(), [
-            ("a", true, 1),
-            ("b", false, 0),
-            ("sorry_server", true, 1)
-        ]);
+        assert_eq!(
+            views[0].servers.iter().map(|s| (s.name.as_str(), s.up, s.weight)).collect::<Vec<_>>(),
+            [("a", true, 1), ("b", false, 0), ("sorry_server", true, 1)]
+        );
         assert!(!views[0].quorum_up && !views[0].active);
         assert_eq!((views[1].protocol.as_str(), views[1].kind.as_str(), views[1].scheduler.as_str()), ("udp", "nat", "wrr"));
         // A reload keeps b DOWN and the lost quorum.

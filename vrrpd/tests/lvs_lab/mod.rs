@@ -59,13 +59,7 @@ impl Lab {
             return None;
         }
         let _ = run("ip", &["netns", "del", &format!("{prefix}-probe")]);
-        Some(Lab {
-            prefix,
-            namespaces: Vec::new(),
-            stop: Arc::new(AtomicBool::new(false)),
-            threads: Vec::new(),
-            server_stops: Vec::new(),
-        })
+        Some(Lab { prefix, namespaces: Vec::new(), stop: Arc::new(AtomicBool::new(false)), threads: Vec::new(), server_stops: Vec::new() })
     }
 
     pub fn ns(&self, host: &str) -> String {

@@ -70,7 +70,14 @@ mod tests {
             scheduler: "wrr".into(),
             active: false,
             quorum_up: true,
-            servers: vec![LvsServerView { name: "rs1".into(), addr: "192.0.2.11:80".into(), up: false, weight: 0, packets: 12, bytes: 3400 }],
+            servers: vec![LvsServerView {
+                name: "rs1".into(),
+                addr: "192.0.2.11:80".into(),
+                up: false,
+                weight: 0,
+                packets: 12,
+                bytes: 3400,
+            }],
         };
         lvs_html(&mut out, &[view]);
         assert!(out.contains("vs&lt;1&gt;") && !out.contains("vs<1>"), "{out}");

@@ -177,13 +177,31 @@ pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], lvs: &[LvsView], dropped_l
 fn lvs_metrics(e: &mut Exposition, lvs: &[LvsView]) {
     for v in lvs {
         let base = format!("service=\"{}\",vip=\"{}\",protocol=\"{}\"", label(&v.name), label(&v.vip), label(&v.protocol));
-        e.add("hakeeper_lvs_service_active", "1 while this host programs the LVS virtual service (it holds the VIP).", "gauge", base.clone(), u64::from(v.active));
-        e.add("hakeeper_lvs_service_quorum_up", "keepalived's quorum state of the LVS virtual service.", "gauge", base.clone(), u64::from(v.quorum_up));
+        e.add(
+            "hakeeper_lvs_service_active",
+            "1 while this host programs the LVS virtual service (it holds the VIP).",
+            "gauge",
+            base.clone(),
+            u64::from(v.active),
+        );
+        e.add(
+            "hakeeper_lvs_service_quorum_up",
+            "keepalived's quorum state of the LVS virtual service.",
+            "gauge",
+            base.clone(),
+            u64::from(v.quorum_up),
+        );
         for s in &v.servers {
             let l = format!("{base},server=\"{}\",addr=\"{}\"", label(&s.name), label(&s.addr));
             e.add("hakeeper_lvs_server_up", "1 while the real server passes its checks.", "gauge", l.clone(), u64::from(s.up));
             e.add("hakeeper_lvs_server_weight", "Weight the real server is balanced with now.", "gauge", l.clone(), u64::from(s.weight));
-            e.add("hakeeper_lvs_server_packets_total", "Packets of the real server's connections, both directions.", "counter", l.clone(), s.packets);
+            e.add(
+                "hakeeper_lvs_server_packets_total",
+                "Packets of the real server's connections, both directions.",
+                "counter",
+                l.clone(),
+                s.packets,
+            );
             e.add("hakeeper_lvs_server_bytes_total", "Bytes of the real server's connections, both directions.", "counter", l, s.bytes);
         }
     }

@@ -272,22 +272,6 @@ fn inherit<T: Clone>(own: &Option<T>, defaults: &Option<T>) -> Option<T> {
     own.clone().or_else(|| defaults.clone())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::granularity;
-
-    #[test]
-    fn granularity_reads_netmasks_and_prefix_lengths() {
-        assert_eq!(granularity("255.255.255.0"), Ok(24));
-        assert_eq!(granularity("255.255.255.255"), Ok(32));
-        assert_eq!(granularity("0.0.0.0"), Ok(0));
-        assert_eq!(granularity("/16"), Ok(16));
-        assert!(granularity("255.0.255.0").is_err());
-        assert!(granularity("33").is_err());
-        assert!(granularity("wide").is_err());
-    }
-}
-
 /// The data plane follows the VRRP instance whose `vips` include a service's VIP (vrrpd
 /// programs it while that instance is MASTER). With VRRP instances configured but none carrying
 /// the VIP, the service is programmed on every host running this config, whatever VRRP does.
@@ -307,5 +291,21 @@ pub(super) fn vip_carriers(c: &mut Checker, raw: &RawConfig, services: &[LvsServ
                 s.vip.ip()
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::granularity;
+
+    #[test]
+    fn granularity_reads_netmasks_and_prefix_lengths() {
+        assert_eq!(granularity("255.255.255.0"), Ok(24));
+        assert_eq!(granularity("255.255.255.255"), Ok(32));
+        assert_eq!(granularity("0.0.0.0"), Ok(0));
+        assert_eq!(granularity("/16"), Ok(16));
+        assert!(granularity("255.0.255.0").is_err());
+        assert!(granularity("33").is_err());
+        assert!(granularity("wide").is_err());
     }
 }
