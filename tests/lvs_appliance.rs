@@ -3,7 +3,8 @@
 //! instance holding the VIP on the client side, the real servers' gateway), three real servers
 //! (tiny TCP servers answering their own name). Checked as a user would: connections to the VIP
 //! are balanced; a real server killed is taken out within its check timing while established
-//! connections to the others go on; `hakeeper ctl show lvs` (text and JSON), `/metrics` and the
+//! connections to the others go on; a killed run's tables are replaced at start, a reload's
+//! weights reach the kernel; `hakeeper ctl show lvs` (text and JSON), `/metrics` and the
 //! stats page show the real servers' packets and bytes; the quorum_down script runs; SIGTERM
 //! removes the tables with the VIP. A VRRP pair in DR mode: the data plane moves with the VIP.
 //! Under CI=true a lab that cannot be built fails.
@@ -62,6 +63,11 @@ impl Appliance {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn reload(&self) {
+        let Some(child) = &self.child else { return };
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGHUP);
     }
 
     /// SIGTERM, then waits (bounded) for the exit; whether it exited in time.
@@ -164,6 +170,7 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
     let ctl = dir.0.join("ctl.sock");
     let quorum_file = dir.0.join("quorum_down");
     let server = |i: u32| format!("(name: \"rs{i}\", addr: \"192.0.2.1{i}:8080\", check: (inter: \"300ms\", rise: 1, fall: 2))");
+    let rs3_weight_0 = server(3).replace("check:", "weight: 0, check:");
     let config = format!(
         r#"(
   global: (user: "nobody", ctl_socket: "{ctl}", log: (target: "stderr", facility: "local1", level: "info")),
@@ -186,8 +193,16 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
     assert!(check.status.success(), "{}", text(&check));
     assert!(!text(&check).contains("data plane"), "no warning that the data plane is missing: {}", text(&check));
 
+    // What a killed run may have left: replaced (NAT) or removed (a DR interface no longer used).
+    let stale = "add table ip hakeeper_lvs\nadd chain ip hakeeper_lvs stale_chain\nadd table netdev hakeeper_lvs_dr_gone\n";
+    let nft_f = lab.exec("lb", &["sh", "-c", &format!("printf '{stale}' | nft -f -")]);
+    assert!(nft_f.status.success(), "{}", text(&nft_f));
     let mut app = Appliance::start(&lab.ns("lb"), &path, &dir.0.join("lb.log"));
     let tables = |lab: &Lab| text(&lab.exec("lb", &["nft", "list", "tables"]));
+    let stale_gone = time_until(Duration::from_secs(5), || {
+        !tables(&lab).contains("hakeeper_lvs_dr_gone") && !text(&lab.exec("lb", &["nft", "list", "ruleset"])).contains("stale_chain")
+    });
+    assert!(stale_gone.is_some(), "stale tables kept\n{}\n{}", tables(&lab), app.log());
     let vip_here = |lab: &Lab| lab.ip("lb", &["-4", "addr", "show", "dev", "c0"]).contains("192.0.2.100/32");
     // BACKUP first (Master_Down_Interval ≈ 3.4 s), then MASTER: the VIP and the tables come.
     let up = time_until(Duration::from_secs(10), || vip_here(&lab) && tables(&lab).contains("table ip hakeeper_lvs"));
@@ -253,6 +268,20 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
     let page = stats_get(&lab, "/stats");
     assert!(page.contains("LVS virtual services on this host"), "{page}");
     assert!(page.contains("<td class=\"name\">192.0.2.12:8080</td><td>DOWN</td>"), "{page}");
+
+    // A reload that sets rs3's weight to 0 (IPVS: no new connections): only rs1 is left in the
+    // scheduler's ring. The reload changed the checks, so a new checker starts every server UP
+    // (as HAProxy without a server-state file): rs2 is back until it fails twice again.
+    std::fs::write(&path, config.replace(&server(3), &rs3_weight_0)).expect("rewrite config");
+    app.reload();
+    let nft = |lab: &Lab| text(&lab.exec("lb", &["nft", "list", "table", "ip", "hakeeper_lvs"]));
+    let reloaded = time_until(Duration::from_secs(5), || nft(&lab).contains("numgen inc mod 1 vmap"));
+    assert!(reloaded.is_some(), "the reload's weight 0 did not reach the data plane\n{}\n{}", nft(&lab), app.log());
+    let after: Vec<String> = (0..4).map(|_| who(&lab).unwrap_or_else(|e| panic!("after the reload: {e}"))).collect();
+    assert_eq!(count(&after), [("rs1".into(), 4)], "rs2 still DOWN after the reload, rs3 at weight 0");
+    for (s, name) in held.iter().zip(&names).filter(|(_, n)| *n != "rs2") {
+        echo(s, &format!("still there after the reload, {name}?")).unwrap_or_else(|e| panic!("established connection to {name}: {e}"));
+    }
 
     // SIGTERM: priority 0, the VIP and the tables go, the process exits.
     assert!(app.terminate(Duration::from_secs(10)), "hakeeper did not exit within 10 s of SIGTERM\n{}", app.log());
