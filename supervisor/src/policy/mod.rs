@@ -5,10 +5,10 @@
 //!
 //! What the policy holds: which children run and what each serves, the state to replay to a
 //! restarted child (server health and weights, operator overrides, track states, VRRP states,
-//! the LVS services' real-server states for vrrpd),
-//! the restart backoff and the crash-loop demotion (`worker_crash_limit`: a proxy that keeps
-//! dying gives up the VIPs, what keepalived did with the seed's haproxy_check.sh), the reload
-//! and the stop sequence; the LVS services' quorum (its scripts) and counters (`show lvs`).
+//! the LVS services' real-server states for vrrpd), the restart backoff and the crash-loop
+//! demotion (`worker_crash_limit`: a proxy that keeps dying gives up the VIPs, what keepalived
+//! did with the seed's haproxy_check.sh), the reload and the stop sequence, and the LVS
+//! services' quorum (its scripts) and counters (`show lvs`).
 
 mod backoff;
 mod ctl;
