@@ -383,3 +383,36 @@ fn dr_data_plane_moves_with_the_vip_between_a_vrrp_pair() {
     assert!(lb1.terminate(Duration::from_secs(10)) && lb2.terminate(Duration::from_secs(10)), "{}", logs(&lb1, &lb2));
     assert!(!table("lb1") && !table("lb2"), "tables left behind\n{}", logs(&lb1, &lb2));
 }
+
+/// A run whose config has no LVS service any more removes what a killed earlier run left.
+#[test]
+fn tables_a_killed_run_left_are_removed_by_a_run_without_lvs_services() {
+    let Some(mut lab) = Lab::new("stale") else { return };
+    lab.host("cl");
+    lab.host("lb");
+    lab.link("cl", "eth0", "02:00:00:00:05:02", "lb", "eth0", "02:00:00:00:05:01");
+    lab.ip("lb", &["addr", "add", "192.0.2.1/24", "dev", "eth0"]);
+    let stale = "add table ip hakeeper_lvs\nadd table netdev hakeeper_lvs_dr_eth0\nadd table ip not_ours\n";
+    let nft_f = lab.exec("lb", &["sh", "-c", &format!("printf '{stale}' | nft -f -")]);
+    assert!(nft_f.status.success(), "{}", text(&nft_f));
+    let dir = Dir(std::env::temp_dir().join(format!("hk-lvs-stale-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).expect("mkdir");
+    let config = format!(
+        r#"(
+  global: (user: "nobody", ctl_socket: "{}", log: (target: "stderr", facility: "local1", level: "info")),
+  listen: [(name: "p", bind: ["127.0.0.1:8080"], servers: [(name: "s", addr: "127.0.0.1:9")])],
+  vrrp: (instances: [(name: "VI_1", interface: "eth0", vrid: 53, priority: 100, advert_int: "1s", vips: ["192.0.2.100/32"])]),
+)"#,
+        dir.0.join("ctl.sock").display()
+    );
+    let path = dir.0.join("lb.ron");
+    std::fs::write(&path, config).expect("write config");
+    let mut app = Appliance::start(&lab.ns("lb"), &path, &dir.0.join("lb.log"));
+    let tables = |lab: &Lab| text(&lab.exec("lb", &["nft", "list", "tables"]));
+    let gone = time_until(Duration::from_secs(5), || !tables(&lab).contains("hakeeper_lvs"));
+    assert!(gone.is_some(), "stale tables kept\n{}\n{}", tables(&lab), app.log());
+    assert!(tables(&lab).contains("table ip not_ours"), "only hakeeper's own tables go: {}", tables(&lab));
+    assert!(app.log().contains("removed tables left by an earlier run"), "{}", app.log());
+    assert!(app.terminate(Duration::from_secs(10)), "{}", app.log());
+    let _ = lab.exec("lb", &["nft", "delete", "table", "ip", "not_ours"]);
+}

@@ -2,7 +2,8 @@
 //! `ToVrrp::Lvs` / `LvsServers` update the [`Plane`]; every change of membership or of an
 //! instance's state schedules one rebuild, applied as one `nft -f` transaction, at most
 //! [`MIN_GAP`] after the previous one (a burst of health flips is one commit). The first apply
-//! replaces a killed run's tables; the last one, at exit, removes them. Quorum flips go to the
+//! replaces a killed run's tables (without services, they are removed at start); at exit they
+//! are removed. Quorum flips go to the
 //! supervisor (it runs `quorum_up` / `quorum_down`), counters every [`STATS_EVERY`].
 
 use super::Node;
@@ -167,6 +168,25 @@ impl Node {
             log::warn!("cannot send the LVS counters to the supervisor: {e}");
         }
         self.lvs.stats_sent = Some(views);
+    }
+
+    /// At start, when no LVS service came with the config: tables a killed run left (its
+    /// config may have had services this one has not) go. Quiet where nft is missing.
+    pub(super) fn lvs_clean_stale(&mut self) {
+        if self.lvs.applied.is_some() || !self.lvs.plane.services().is_empty() {
+            return;
+        }
+        match self.lvs.applier.owned_tables() {
+            Ok(tables) if tables.is_empty() => {}
+            Ok(tables) => {
+                let names: Vec<String> = tables.iter().map(|t| format!("{} {}", t.family, t.name)).collect();
+                match self.lvs.applier.remove() {
+                    Ok(()) => log::info!("LVS: removed tables left by an earlier run: {}", names.join(", ")),
+                    Err(e) => log::error!("LVS: cannot remove tables left by an earlier run ({}): {e}", names.join(", ")),
+                }
+            }
+            Err(e) => log::debug!("LVS: no nftables tables to look at: {e}"),
+        }
     }
 
     /// At exit: the tables this run programmed (or replaced) go.

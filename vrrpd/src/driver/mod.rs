@@ -254,6 +254,7 @@ impl Node {
             self.execute(i, actions, now);
         }
         self.sync_group_faults(now);
+        self.lvs_clean_stale();
     }
 
     /// The loop. Once told to stop, it runs on (without the supervisor channel) only while a
