@@ -234,6 +234,7 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
     }
     // Live weight 2 < quorum 3: keepalived's quorum_down runs (as script_user).
     assert!(time_until(Duration::from_secs(5), || quorum_file.exists()).is_some(), "quorum_down did not run\n{}", app.log());
+    assert!(app.log().contains("LVS service vs running notify script"), "{}", app.log());
 
     // What an operator sees: ctl (text, JSON) and /metrics, with counters from nftables.
     let socket = ctl.to_str().expect("utf8");

@@ -157,12 +157,17 @@ pub struct CheckerConfig {
     pub enable_script_security: bool,
 }
 
+/// Marks a [`ToChecker::Notify`] for an LVS service's quorum script (its own lane, its own
+/// name in the log).
+pub const LVS_NOTIFY_PREFIX: &str = "lvs:";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToChecker {
     Start(CheckerConfig),
     /// Run a VRRP notify script (keepalived's notify_* and generic `notify`): `command` is the
     /// configured command line, `args` are appended. Scripts of one `instance` run in order,
-    /// one at a time; different instances do not wait for each other.
+    /// one at a time; different instances do not wait for each other. An LVS service's
+    /// `quorum_up` / `quorum_down` come as `instance` [`LVS_NOTIFY_PREFIX`] + its name.
     Notify {
         instance: String,
         command: String,

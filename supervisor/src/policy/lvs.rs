@@ -9,7 +9,7 @@
 use super::{Output, Policy};
 use crate::child::Role;
 use hakeeper_common::ctl::{CtlReply, LvsView};
-use hakeeper_common::ipc::{AdminState, LvsServerState, ServerName, ToChecker, ToVrrp, ToWorker};
+use hakeeper_common::ipc::{AdminState, LvsServerState, ServerName, ToChecker, ToVrrp, ToWorker, LVS_NOTIFY_PREFIX};
 use log::Level;
 
 impl Policy {
@@ -84,7 +84,8 @@ impl Policy {
         let checkers: Vec<i32> =
             self.pids_of(Role::Checker).into_iter().filter(|p| self.procs.get(p).is_some_and(|p| !p.draining)).collect();
         for pid in checkers {
-            self.send_checker(pid, ToChecker::Notify { instance: name.clone(), command: command.clone(), args: Vec::new() });
+            let instance = format!("{LVS_NOTIFY_PREFIX}{name}");
+            self.send_checker(pid, ToChecker::Notify { instance, command: command.clone(), args: Vec::new() });
         }
     }
 

@@ -145,12 +145,15 @@ fn quorum_flips_run_their_scripts_once_through_the_checker() {
     let lost = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsQuorum { service: 0, up: false } });
     assert_eq!(
         to_checker(&lost, CHECKER),
-        [ToChecker::Notify { instance: "vs".into(), command: "/bin/true down".into(), args: Vec::new() }]
+        [ToChecker::Notify { instance: "lvs:vs".into(), command: "/bin/true down".into(), args: Vec::new() }]
     );
     let again = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsQuorum { service: 0, up: false } });
     assert!(to_checker(&again, CHECKER).is_empty(), "a restarted vrrpd reporting the same state runs nothing");
     let back = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsQuorum { service: 0, up: true } });
-    assert_eq!(to_checker(&back, CHECKER), [ToChecker::Notify { instance: "vs".into(), command: "/bin/true up".into(), args: Vec::new() }]);
+    assert_eq!(
+        to_checker(&back, CHECKER),
+        [ToChecker::Notify { instance: "lvs:vs".into(), command: "/bin/true up".into(), args: Vec::new() }]
+    );
     let unknown = s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::LvsQuorum { service: 9, up: false } });
     assert!(to_checker(&unknown, CHECKER).is_empty());
 }
