@@ -290,6 +290,9 @@ fn nat_virtual_server_balances_drops_a_killed_real_server_and_leaves_with_sigter
     assert!(!left.contains("hakeeper_lvs"), "tables left behind: {left}\n{}", app.log());
     assert!(!vip_here(&lab), "VIP left behind");
     assert!(app.log().contains("LVS: tables removed"), "{}", app.log());
+    for line in app.log().lines().filter(|l| l.contains("LVS: programmed") || l.contains("no virtual service programmed")) {
+        eprintln!("{line}");
+    }
 }
 
 /// One segment (a bridge in a namespace of its own): client .2, lb1 .1, lb2 .3, real servers

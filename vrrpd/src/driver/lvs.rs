@@ -127,20 +127,25 @@ impl Node {
             return;
         }
         self.lvs.last_commit = Some(now);
-        match self.lvs.applier.apply(&tx) {
+        // vrrpd waits for nft here (bounded by the applier's timeout): logged, so that a slow
+        // commit next to VRRP timing shows.
+        let started = Instant::now();
+        let result = self.lvs.applier.apply(&tx);
+        let took = started.elapsed().as_millis();
+        match result {
             Ok(()) => {
                 let mut names: Vec<&str> = tx.counters.iter().map(|c| c.service.as_str()).collect();
                 names.dedup();
                 if names.is_empty() {
-                    log::info!("LVS: no virtual service programmed on this host");
+                    log::info!("LVS: no virtual service programmed on this host ({took} ms)");
                 } else {
-                    log::info!("LVS: programmed {}", names.join(", "));
+                    log::info!("LVS: programmed {} ({took} ms)", names.join(", "));
                 }
                 self.lvs.applied = Some(tx);
                 self.lvs.stats_due = Some(now);
             }
             Err(e) => {
-                log::error!("LVS: cannot program nftables: {e}; retrying in {}s", RETRY.as_secs());
+                log::error!("LVS: cannot program nftables ({took} ms): {e}; retrying in {}s", RETRY.as_secs());
                 self.lvs.due = Some(now + RETRY);
             }
         }
