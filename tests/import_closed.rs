@@ -149,3 +149,36 @@ backend web
     let ron = std::fs::read_to_string(&out).expect("written");
     assert!(ron.contains("verify: none"), "{ron}");
 }
+
+/// keepalived's virtual_server becomes an `lvs` listen (the kernel balances it) by default, and
+/// the L4 proxy translation of before with `--lvs-as-proxy`; both pass `hakeeper check`, and
+/// neither warns that the data plane is missing.
+#[test]
+fn import_keeps_virtual_servers_in_the_kernel_unless_lvs_as_proxy() {
+    let dir = TempDir::new("import-lvs");
+    let conf = dir.file("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "vrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n    192.0.2.100\n  }\n}\n\
+         virtual_server 192.0.2.100 80 {\n  delay_loop 2\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 192.0.2.11 8080 {\n    weight 1\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n",
+    )
+    .expect("write conf");
+    let kernel = dir.file("kernel.ron");
+    let (code, o, e) = run_cli(&["import", "--keepalived", s(&conf), "-o", s(&kernel)], T);
+    assert_eq!(code, 0, "{o}{e}");
+    let ron = std::fs::read_to_string(&kernel).expect("written");
+    assert!(ron.contains("lvs:"), "an lvs listen: {ron}");
+    let (code, o, e) = run_cli(&["check", "-c", s(&kernel)], T);
+    assert_eq!(code, 0, "{o}{e}");
+    assert!(!e.contains("data plane"), "no round-1 warning: {e}");
+
+    let proxy = dir.file("proxy.ron");
+    let (code, o, e) = run_cli(&["import", "--lvs-as-proxy", "--keepalived", s(&conf), "-o", s(&proxy)], T);
+    assert_eq!(code, 0, "{o}{e}");
+    let ron = std::fs::read_to_string(&proxy).expect("written");
+    assert!(!ron.contains("lvs:") && ron.contains("192.0.2.100:80"), "an L4 proxy listen on the VIP: {ron}");
+    let (code, o, e) = run_cli(&["check", "-c", s(&proxy)], T);
+    assert_eq!(code, 0, "{o}{e}");
+    let (_, help, _) = run_cli(&["import", "--help"], T);
+    assert!(help.contains("--lvs-as-proxy"), "{help}");
+}

@@ -22,6 +22,7 @@ pub const USAGE: &str = "commands:
   show stat                              HAProxy-compatible CSV statistics
   show servers                           one line per server: state, weight, sessions
   show vrrp                              this host's VRRP instances
+  show lvs                               LVS virtual services: real servers, packets, bytes
   enable server BACKEND/SERVER           leave maintenance (state READY)
   disable server BACKEND/SERVER          enter maintenance (state MAINT)
   set server BACKEND/SERVER state ready|drain|maint
@@ -39,6 +40,9 @@ pub enum CtlRequest {
     ShowStat,
     ShowServers,
     ShowVrrp,
+    /// The LVS virtual services and real servers with their counters (answered by the
+    /// supervisor from what vrrpd last reported).
+    ShowLvs,
     SetState {
         backend: String,
         server: String,
@@ -105,6 +109,7 @@ pub const KEYWORDS: &[&str] = &[
     "stat",
     "servers",
     "vrrp",
+    "lvs",
     "enable",
     "disable",
     "set",
@@ -131,7 +136,8 @@ impl CtlRequest {
             ["show", "stat"] => Ok(CtlRequest::ShowStat),
             ["show", "servers"] => Ok(CtlRequest::ShowServers),
             ["show", "vrrp"] => Ok(CtlRequest::ShowVrrp),
-            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp")),
+            ["show", "lvs"] => Ok(CtlRequest::ShowLvs),
+            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp|lvs")),
             ["switchover"] => Ok(CtlRequest::Switchover),
             ["switchback"] => Ok(CtlRequest::Switchback),
             ["switchover" | "switchback", ..] => Err(CtlParseError::Usage("switchover | switchback")),
@@ -168,6 +174,7 @@ impl fmt::Display for CtlRequest {
             CtlRequest::ShowStat => f.write_str("show stat"),
             CtlRequest::ShowServers => f.write_str("show servers"),
             CtlRequest::ShowVrrp => f.write_str("show vrrp"),
+            CtlRequest::ShowLvs => f.write_str("show lvs"),
             CtlRequest::SetState { backend, server, state } => {
                 write!(f, "set server {backend}/{server} state {}", admin_state_name(*state).to_ascii_lowercase())
             }
@@ -276,6 +283,41 @@ pub fn vrrp_views(config: &Vrrp, states: &[(crate::ipc::InstanceId, VrrpState, u
         .collect()
 }
 
+/// One LVS virtual service of this host, for `show lvs` and `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsView {
+    pub name: String,
+    /// `VIP:PORT`.
+    pub vip: String,
+    /// `tcp` / `udp`.
+    pub protocol: String,
+    /// `nat` / `dr` / `tun`.
+    pub kind: String,
+    /// IPVS' scheduler name: `rr`, `wrr`, `sh`.
+    pub scheduler: String,
+    /// Programmed on this host now (it holds the VIP).
+    pub active: bool,
+    /// keepalived's quorum state.
+    pub quorum_up: bool,
+    /// The real servers, then the sorry server if any.
+    pub servers: Vec<LvsServerView>,
+}
+
+/// A real server (or the sorry server) of an LVS service and its counters: packets and bytes
+/// of its connections, both directions (NAT), or frames forwarded to it (DR).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsServerView {
+    /// The real server's name, or `sorry_server`.
+    pub name: String,
+    pub addr: String,
+    /// Alive as the checker says (the sorry server: always).
+    pub up: bool,
+    /// The weight it balances with now (0 when it takes no new connections).
+    pub weight: u32,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CtlReply {
     /// `show info`: ordered `name: value` pairs, HAProxy's field names where they exist.
@@ -284,6 +326,7 @@ pub enum CtlReply {
     Stat(String),
     Servers(Vec<ServerRow>),
     Vrrp(Vec<VrrpView>),
+    Lvs(Vec<LvsView>),
     /// A state change was applied; the message says what.
     Done(String),
     Error(String),
@@ -302,6 +345,7 @@ mod tests {
             "show stat",
             "show servers",
             "show vrrp",
+            "show lvs",
             "switchover",
             "switchback",
             "reload",
@@ -335,6 +379,7 @@ mod tests {
         assert_eq!(CtlRequest::parse("  show   stat \n"), Ok(CtlRequest::ShowStat));
         assert_eq!(CtlRequest::parse("show servers"), Ok(CtlRequest::ShowServers));
         assert_eq!(CtlRequest::parse("show vrrp"), Ok(CtlRequest::ShowVrrp));
+        assert_eq!(CtlRequest::parse("show lvs"), Ok(CtlRequest::ShowLvs));
         assert_eq!(CtlRequest::parse("enable server web/s1"), Ok(set_state("web", "s1", AdminState::Ready)));
         assert_eq!(CtlRequest::parse("disable server web/s1"), Ok(set_state("web", "s1", AdminState::Maint)));
         assert_eq!(CtlRequest::parse("set server web/s1 state drain"), Ok(set_state("web", "s1", AdminState::Drain)));
@@ -378,6 +423,7 @@ mod tests {
             "show stat",
             "show servers",
             "show vrrp",
+            "show lvs",
             "set server b/s state ready",
             "set server b/s state drain",
             "set server b/s state maint",

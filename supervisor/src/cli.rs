@@ -58,10 +58,14 @@ pub enum Command {
         /// without it such an import fails with exit status 2 and lists those lines.
         #[arg(long)]
         allow_lossy: bool,
+        /// Translate keepalived's virtual_servers into L4 proxy listens (the translation before
+        /// the kernel data plane) instead of `lvs` listens balanced by nftables.
+        #[arg(long)]
+        lvs_as_proxy: bool,
     },
     /// Run the appliance on loopback with an embedded config and built-in demo backends.
     Demo,
-    /// Runtime commands to the running appliance: show info|stat|servers|vrrp,
+    /// Runtime commands to the running appliance: show info|stat|servers|vrrp|lvs,
     /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N,
     /// switchover, switchback.
     Ctl {

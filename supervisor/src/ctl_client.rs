@@ -127,6 +127,37 @@ pub fn human(reply: &CtlReply) -> String {
                 .collect();
             table(&["INSTANCE", "INTERFACE", "VRID", "STATE", "PRIORITY", "BASE", "VIPS"], &rows)
         }
+        CtlReply::Lvs(views) => {
+            if views.is_empty() {
+                return "no LVS virtual service on this host\n".into();
+            }
+            // One row per real server under its service, as `ipvsadm -L --stats` groups them.
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            for v in views {
+                let state = format!("{}{}", if v.active { "active" } else { "standby" }, if v.quorum_up { "" } else { ", quorum lost" });
+                rows.push(vec![
+                    v.name.clone(),
+                    format!("{} {}", v.protocol.to_ascii_uppercase(), v.vip),
+                    format!("{} {}", v.kind, v.scheduler),
+                    state,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+                for s in &v.servers {
+                    rows.push(vec![
+                        format!("  {}", s.name),
+                        format!("  -> {}", s.addr),
+                        String::new(),
+                        if s.up { "UP".into() } else { "DOWN".into() },
+                        s.weight.to_string(),
+                        s.packets.to_string(),
+                        s.bytes.to_string(),
+                    ]);
+                }
+            }
+            table(&["SERVICE", "ADDRESS", "KIND", "STATE", "WEIGHT", "PACKETS", "BYTES"], &rows)
+        }
         CtlReply::Done(msg) => format!("{msg}\n"),
         CtlReply::Error(msg) => format!("error: {msg}\n"),
     }
@@ -222,6 +253,36 @@ mod tests {
         }]));
         assert_eq!(text.lines().nth(1), Some("VI_1      eth1       35    MASTER  122       120   10.0.0.5/32"));
         assert_eq!(human(&CtlReply::Vrrp(Vec::new())), "no VRRP instance on this host\n");
+    }
+
+    #[test]
+    fn lvs_lists_each_service_then_its_real_servers() {
+        use hakeeper_common::ctl::{LvsServerView, LvsView};
+        let text = human(&CtlReply::Lvs(vec![LvsView {
+            name: "vs".into(),
+            vip: "192.0.2.100:80".into(),
+            protocol: "tcp".into(),
+            kind: "nat".into(),
+            scheduler: "wrr".into(),
+            active: true,
+            quorum_up: true,
+            servers: vec![
+                LvsServerView { name: "rs1".into(), addr: "192.0.2.11:8080".into(), up: true, weight: 2, packets: 10, bytes: 600 },
+                LvsServerView { name: "rs2".into(), addr: "192.0.2.12:8080".into(), up: false, weight: 0, packets: 0, bytes: 0 },
+            ],
+        }]));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(
+            lines[1].starts_with("vs ")
+                && lines[1].contains("TCP 192.0.2.100:80")
+                && lines[1].contains("nat wrr")
+                && lines[1].ends_with("active"),
+            "{text}"
+        );
+        assert!(lines[2].contains("-> 192.0.2.11:8080") && lines[2].contains("UP") && lines[2].ends_with("2       10       600"), "{text}");
+        assert!(lines[3].contains("DOWN"), "{text}");
+        assert_eq!(human(&CtlReply::Lvs(Vec::new())), "no LVS virtual service on this host\n");
     }
 
     #[test]

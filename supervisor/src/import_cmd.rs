@@ -20,12 +20,18 @@ pub struct Policy {
     pub allow_lossy: bool,
 }
 
-pub fn main(haproxy: Option<&Path>, keepalived: Option<&Path>, output: Option<&Path>, policy: Policy) -> ExitCode {
+pub fn main(
+    haproxy: Option<&Path>,
+    keepalived: Option<&Path>,
+    output: Option<&Path>,
+    policy: Policy,
+    options: &import::ImportOptions,
+) -> ExitCode {
     if haproxy.is_none() && keepalived.is_none() {
         eprintln!("hakeeper import: give --haproxy FILE and/or --keepalived FILE");
         return ExitCode::from(1);
     }
-    let imported = match import::import(haproxy, keepalived) {
+    let imported = match import::import_with(haproxy, keepalived, options) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("{e}");

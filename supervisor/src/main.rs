@@ -39,9 +39,13 @@ fn main() -> ExitCode {
         Command::Run { config, foreground, pidfile } => {
             run_cmd::main(supervisor::ConfigSource::File(config), foreground, pidfile.as_deref())
         }
-        Command::Import { haproxy, keepalived, output, strict, allow_lossy } => {
-            import_cmd::main(haproxy.as_deref(), keepalived.as_deref(), output.as_deref(), import_cmd::Policy { strict, allow_lossy })
-        }
+        Command::Import { haproxy, keepalived, output, strict, allow_lossy, lvs_as_proxy } => import_cmd::main(
+            haproxy.as_deref(),
+            keepalived.as_deref(),
+            output.as_deref(),
+            import_cmd::Policy { strict, allow_lossy },
+            &hakeeper_common::import::ImportOptions { lvs_as_proxy },
+        ),
         Command::Demo => demo::main(),
         Command::Ctl { socket, config, json, command } => ctl_client::main(socket.as_deref(), config.as_deref(), json, &command),
     }

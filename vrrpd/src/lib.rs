@@ -11,6 +11,7 @@ pub mod garp;
 pub mod iface;
 mod instance;
 mod linkwatch;
+pub mod lvs;
 mod ndisc;
 pub mod packet;
 pub mod priority;

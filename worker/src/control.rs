@@ -128,6 +128,7 @@ pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Gran
         // Stats-page and `hakeeper ctl` traffic: the stats module (stats/) takes these over.
         ToWorker::VrrpStates(views) => crate::stats::vrrp_states(shared, views),
         ToWorker::Process(view) => shared.stats_hub.set_process(view),
+        ToWorker::LvsStates(views) => shared.stats_hub.set_lvs(views),
         ToWorker::CheckResult { backend, server, reason, duration } => {
             crate::stats::check_result(shared, backend, server, reason, duration)
         }

@@ -37,7 +37,10 @@ pub struct RunningNotify {
 const NOTIFY_POLL: Duration = Duration::from_millis(50);
 
 fn tag(instance: &str) -> String {
-    format!("VRRP_Instance({instance})")
+    match instance.strip_prefix(hakeeper_common::ipc::LVS_NOTIFY_PREFIX) {
+        Some(service) => format!("LVS service {service}"),
+        None => format!("VRRP_Instance({instance})"),
+    }
 }
 
 impl Checker {
@@ -172,5 +175,16 @@ impl Checker {
         for job in queued {
             log::warn!("{} notify script `{}` not run: shutting down", tag(&job.instance), job.command);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag;
+
+    #[test]
+    fn lvs_quorum_scripts_are_logged_under_their_service() {
+        assert_eq!(tag("VI_1"), "VRRP_Instance(VI_1)");
+        assert_eq!(tag("lvs:vs_web"), "LVS service vs_web");
     }
 }

@@ -115,4 +115,6 @@ pub fn to_ron(raw: &RawConfig) -> Result<String, ron::Error> {
 }
 
 #[cfg(test)]
+mod lvs_tests;
+#[cfg(test)]
 mod tests;

@@ -22,6 +22,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub stats: Option<Stats>,
     pub vrrp: Vrrp,
+    /// LVS virtual servers (listens with an `lvs` block), balanced by the kernel.
+    #[serde(default)]
+    pub lvs: Vec<LvsService>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -401,4 +404,67 @@ pub struct SyncGroup {
     pub name: String,
     /// Indexes into `Vrrp::instances`.
     pub instances: Vec<usize>,
+}
+
+/// keepalived's LVS virtual server (a `listen` with an `lvs` block): the kernel balances the
+/// VIP through hakeeper's nftables tables; no user-space listener is bound for it, so it is
+/// not among `Config::frontends`. Its servers are checked as those of `Config::backends[backend]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LvsService {
+    pub name: String,
+    /// Index into `Config::backends` (the listen's backend: servers, checks).
+    pub backend: usize,
+    pub vip: SocketAddr,
+    pub protocol: LvsProtocol,
+    pub kind: LvsKind,
+    /// DR/TUN: the segment shared with the real servers.
+    pub interface: Option<String>,
+    pub scheduler: LvsScheduler,
+    pub persistence: Option<LvsPersistence>,
+    pub inhibit_on_failure: bool,
+    pub sorry_server: Option<SocketAddr>,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<String>,
+    pub quorum_down: Option<String>,
+    /// The backend's non-backup servers, in config order.
+    pub real_servers: Vec<RealServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealServer {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub weight: u32,
+    /// DR: the configured MAC (`None`: from the neighbour table).
+    #[serde(default)]
+    pub mac: Option<[u8; 6]>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LvsProtocol {
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LvsKind {
+    Nat,
+    Dr,
+    Tun,
+}
+
+/// IPVS schedulers hakeeper reproduces: `rr` (weights only say 0 or not), `wrr`, `sh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LvsScheduler {
+    Rr,
+    Wrr,
+    Sh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsPersistence {
+    pub timeout: Duration,
+    /// `persistence_granularity` as a prefix length (32 = one client address).
+    pub prefix_len: u8,
 }

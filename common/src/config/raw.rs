@@ -266,6 +266,65 @@ pub struct RawProxy {
     /// `option prefer-last-server`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prefer_last_server: Option<bool>,
+    /// keepalived's LVS `virtual_server`: the kernel balances this listen's VIP (nftables),
+    /// hakeeper proxies nothing. Only in a `listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lvs: Option<RawLvs>,
+}
+
+/// keepalived's `lb_kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawLvsKind {
+    Nat,
+    Dr,
+    Tun,
+}
+
+/// keepalived's `protocol` of a virtual server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawLvsProtocol {
+    Tcp,
+    Udp,
+}
+
+/// The LVS part of keepalived's `virtual_server` block; the servers, their weights and checks,
+/// and the scheduler (`balance`) are the listen's own.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLvs {
+    /// `lb_kind`; default `nat` as in keepalived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<RawLvsKind>,
+    /// DR/TUN: the interface of the segment shared with the real servers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// `persistence_timeout`: a client (see `persistence_granularity`) goes back to the same
+    /// real server for this long after its last new connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_timeout: Option<String>,
+    /// `persistence_granularity`: the netmask applied to the client address for persistence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_granularity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<RawLvsProtocol>,
+    /// A DOWN real server keeps weight 0 (no new clients, persistent ones still go to it).
+    #[serde(skip_serializing_if = "is_default")]
+    pub inhibit_on_failure: bool,
+    /// `IP:PORT` used when quorum is lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorry_server: Option<String>,
+    /// Least sum of the weights of the live real servers for the service to be up (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hysteresis: Option<u32>,
+    /// Commands run when quorum is gained / lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum_up: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum_down: Option<String>,
 }
 
 /// `http-reuse never|safe|aggressive|always`.
@@ -463,6 +522,9 @@ pub struct RawServer {
     /// `check-sni`: the server name sent in the TLS handshake of health checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_sni: Option<String>,
+    /// LVS DR: the real server's MAC, when it is not to be taken from the neighbour table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// HAProxy's server-side TLS keywords (`ssl verify ca-file verifyhost sni crt alpn ssl-min-ver`).

@@ -12,6 +12,7 @@ use std::time::Duration;
 mod command_line;
 mod l7;
 mod lints;
+mod lvs;
 mod script_user;
 mod server_tls;
 mod tcp_content;
@@ -74,16 +75,17 @@ pub struct Validated {
 pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Finding>, Vec<Finding>)> {
     let mut c = Checker::default();
     let global = global(&mut c, &raw.global);
-    let (frontends, backends) = proxies(&mut c, raw);
+    let (frontends, backends, lvs) = proxies(&mut c, raw);
     let stats = raw.stats.as_ref().map(|s| stats(&mut c, s));
-    check_bind_conflicts(&mut c, raw, &frontends, stats.as_ref());
+    check_bind_conflicts(&mut c, raw, &frontends, &lvs, stats.as_ref());
     // Pattern files are read now, at start-up and on each reload, as HAProxy reads them.
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
     let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
+    lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
     if c.errors.is_empty() {
-        Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp }, warnings: c.warnings })
+        Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp, lvs }, warnings: c.warnings })
     } else {
         Err((c.errors, c.warnings))
     }
@@ -271,7 +273,7 @@ impl Section {
     }
 }
 
-fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
+fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>, Vec<LvsService>) {
     let d = &raw.defaults;
     if !d.name.is_empty() {
         c.error("defaults.name", "defaults takes no name");
@@ -281,6 +283,7 @@ fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
         ("servers", !d.servers.is_empty()),
         ("default_backend", d.default_backend.is_some()),
         ("accept_proxy", d.accept_proxy.is_some()),
+        ("lvs", d.lvs.is_some()),
     ] {
         if set {
             c.error(format!("defaults.{field}"), format!("`{field}` is not allowed in defaults"));
@@ -339,8 +342,25 @@ fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
     }
 
     let mut frontends = Vec::new();
+    let mut lvs_services = Vec::new();
+    let ipip = raw.listen.iter().any(|p| p.lvs.as_ref().is_some_and(|l| l.kind == Some(RawLvsKind::Tun))) && lvs::kernel_has_ipip();
     for (section, i, p) in &sections {
         let path = format!("{}[{i}]", section.key());
+        if p.lvs.is_some() && *section != Section::Listen {
+            c.error(format!("{path}.lvs"), format!("`lvs` is allowed only in a listen, not in a {}", section.key()));
+        }
+        if *section == Section::Listen && p.lvs.is_some() {
+            // No user-space listener: the kernel balances the VIP (see `Config::lvs`).
+            if let Some((id, _)) = backend_ids.get(p.name.as_str()) {
+                if let Some(s) = lvs::lvs_service(c, &path, p, d, *id, &backends[*id], ipip) {
+                    lvs_services.push(s);
+                }
+            }
+            if p.default_backend.is_some() || !p.use_backend.is_empty() {
+                c.error(format!("{path}.default_backend"), "an LVS virtual server balances over its own servers only");
+            }
+            continue;
+        }
         match section {
             Section::Backend => {
                 for (field, set) in [
@@ -391,7 +411,7 @@ fn proxies(c: &mut Checker, raw: &RawConfig) -> (Vec<Frontend>, Vec<Backend>) {
             }
         }
     }
-    (frontends, backends)
+    (frontends, backends, lvs_services)
 }
 
 fn mode_name(m: Mode) -> &'static str {
@@ -556,6 +576,9 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
                 initial_up: k.initial != Some(RawInitialHealth::Down),
             }
         });
+        if s.mac.is_some() && p.lvs.is_none() {
+            c.error(format!("{sp}.mac"), "`mac` is for the real servers of an LVS virtual server (lvs kind dr)");
+        }
         let tls = server_tls::server_tls(c, &sp, s, mode, check.as_ref().map(|k| k.port), addr.port());
         servers.push(Server {
             name: s.name.clone(),
@@ -659,12 +682,20 @@ fn stats(c: &mut Checker, s: &RawStats) -> Stats {
     }
 }
 
-fn check_bind_conflicts(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], stats: Option<&Stats>) {
+fn check_bind_conflicts(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], lvs: &[LvsService], stats: Option<&Stats>) {
     let mut seen: HashMap<SocketAddr, String> = HashMap::new();
+    // An LVS VIP:PORT takes the port's packets before any local socket could see them.
+    let lvs_paths = raw.listen.iter().enumerate().filter(|(_, p)| p.lvs.is_some()).map(|(i, _)| format!("listen[{i}]"));
+    for (s, path) in lvs.iter().zip(lvs_paths) {
+        if let Some(prev) = seen.insert(s.vip, format!("{path}.bind[0]")) {
+            c.error(format!("{path}.bind[0]"), format!("address {} is already bound by {prev}", s.vip));
+        }
+    }
     let paths = raw
         .listen
         .iter()
         .enumerate()
+        .filter(|(_, p)| p.lvs.is_none())
         .map(|(i, _)| format!("listen[{i}]"))
         .chain(raw.frontend.iter().enumerate().map(|(i, _)| format!("frontend[{i}]")));
     for (fe, path) in frontends.iter().zip(paths) {
@@ -932,4 +963,9 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
         instances,
         sync_groups,
     }
+}
+
+#[cfg(test)]
+pub(super) fn kernel_has_ipip_for_tests() -> bool {
+    lvs::kernel_has_ipip()
 }

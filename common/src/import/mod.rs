@@ -36,15 +36,28 @@ impl Imported {
     }
 }
 
-/// Translates the given files into one config: the proxies from HAProxy, VRRP (and LVS virtual
-/// servers as L4 listeners) from keepalived.
+/// How the importer translates what has more than one translation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// keepalived's `virtual_server`s become L4 listeners that hakeeper proxies (the importer's
+    /// `--lvs-as-proxy`), instead of listens balanced by the kernel (`lvs` blocks).
+    pub lvs_as_proxy: bool,
+}
+
+/// Translates the given files into one config: the proxies from HAProxy, VRRP and LVS virtual
+/// servers from keepalived.
 pub fn import(haproxy: Option<&Path>, keepalived: Option<&Path>) -> Result<Imported, ImportError> {
+    import_with(haproxy, keepalived, &ImportOptions::default())
+}
+
+/// [`import`] with options.
+pub fn import_with(haproxy: Option<&Path>, keepalived: Option<&Path>, options: &ImportOptions) -> Result<Imported, ImportError> {
     let h = match haproxy {
         Some(path) => Some(import_haproxy_str(&path.display().to_string(), &error::read_text(path)?)?),
         None => None,
     };
     let k = match keepalived {
-        Some(path) => Some(keepalived::translate_file(path)?),
+        Some(path) => Some(keepalived::translate_file(path, options)?),
         None => None,
     };
     match (h, k) {
@@ -64,11 +77,16 @@ pub fn import_haproxy_str(name: &str, text: &str) -> Result<Imported, ImportErro
 /// Translates keepalived.conf text; `name` is the file name used in warnings, and `include`
 /// paths are relative to its directory.
 pub fn import_keepalived_str(name: &str, text: &str) -> Result<Imported, ImportError> {
-    keepalived::translate_str(name, text)
+    keepalived::translate_str(name, text, &ImportOptions::default())
+}
+
+/// [`import_keepalived_str`] with options.
+pub fn import_keepalived_str_with(name: &str, text: &str, options: &ImportOptions) -> Result<Imported, ImportError> {
+    keepalived::translate_str(name, text, options)
 }
 
 /// One config from both: HAProxy's global, defaults, proxies and stats; keepalived's VRRP and
-/// its virtual servers as extra listeners.
+/// its virtual servers as extra listens.
 fn merge(h: Imported, k: keepalived::Translation) -> Imported {
     let mut config = h.config;
     let mut warnings = h.warnings;

@@ -2,8 +2,9 @@
 //! who talks to whom. Children never talk to each other; the supervisor forwards.
 
 use crate::config::http::HttpConfig;
+use crate::config::model::LvsService;
 use crate::config::{Backend, Frontend, Global, ScriptUser, Stats, Vrrp, VrrpScript};
-use crate::ctl::{CtlReply, CtlRequest, VrrpView};
+use crate::ctl::{CtlReply, CtlRequest, LvsView, VrrpView};
 use crate::ipc::ids::{InstanceId, ScriptId};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -117,6 +118,9 @@ pub enum ToWorker {
     /// Are you there? Answered with `FromWorker::Pong` (the supervisor feeds systemd's
     /// watchdog only while every child answers).
     Ping(u64),
+    /// This host's LVS virtual services and their counters, for `/metrics` (sent when they
+    /// change).
+    LvsStates(Vec<LvsView>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,12 +157,17 @@ pub struct CheckerConfig {
     pub enable_script_security: bool,
 }
 
+/// Marks a [`ToChecker::Notify`] for an LVS service's quorum script (its own lane, its own
+/// name in the log).
+pub const LVS_NOTIFY_PREFIX: &str = "lvs:";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToChecker {
     Start(CheckerConfig),
     /// Run a VRRP notify script (keepalived's notify_* and generic `notify`): `command` is the
     /// configured command line, `args` are appended. Scripts of one `instance` run in order,
-    /// one at a time; different instances do not wait for each other.
+    /// one at a time; different instances do not wait for each other. An LVS service's
+    /// `quorum_up` / `quorum_down` come as `instance` [`LVS_NOTIFY_PREFIX`] + its name.
     Notify {
         instance: String,
         command: String,
@@ -251,6 +260,26 @@ pub enum ToVrrp {
     Shutdown,
     /// Are you there? Answered with `FromVrrp::Pong`.
     Ping(u64),
+    /// The LVS virtual services (`Config::lvs`), sent after each `Start` (also a reload's).
+    /// vrrpd programs the kernel for those whose VIP this host holds; every real server is
+    /// up at its configured weight until an `LvsServers` says otherwise.
+    Lvs(Vec<LvsService>),
+    /// The checker's view of the real servers of `Lvs[service]`, one per `real_servers`, in
+    /// order: the whole service each time (replayed to a restarted vrrpd).
+    LvsServers {
+        service: usize,
+        servers: Vec<LvsServerState>,
+    },
+}
+
+/// A real server as the checker last saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LvsServerState {
+    /// Alive, at this weight (the configured one, or a MISC_CHECK's dynamic one).
+    Up {
+        weight: u32,
+    },
+    Down,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -274,5 +303,14 @@ pub enum FromVrrp {
         received: u64,
         dropped: Vec<(String, u64)>,
     },
+    /// keepalived's quorum of `Lvs[service]` was gained (`up`) or lost: the supervisor runs
+    /// its `quorum_up` / `quorum_down` script through the checker.
+    LvsQuorum {
+        service: usize,
+        up: bool,
+    },
+    /// The LVS services with their real servers' packet and byte counters, read from
+    /// nftables; sent every few seconds when they changed.
+    LvsStats(Vec<LvsView>),
     Pong(u64),
 }

@@ -10,6 +10,10 @@ use std::time::Instant;
 
 impl Policy {
     pub(super) fn parent_dispatch_ctl(&mut self, id: u64, request: CtlRequest, now: Instant) {
+        if request == CtlRequest::ShowLvs {
+            self.show_lvs(id);
+            return;
+        }
         if matches!(request, CtlRequest::Switchover | CtlRequest::Switchback) {
             let reply = self.switchover(request == CtlRequest::Switchover, now);
             self.out.push(Output::CtlAnswer { id, reply });

@@ -27,6 +27,7 @@ impl Policy {
                     self.send_worker(worker, ToWorker::CheckResult { backend, server, reason: reason.clone(), duration });
                 }
                 self.send_builtin_script_states(false);
+                self.lvs_backend_changed(backend);
             }
             FromChecker::ServerWeight { backend, server, weight } => {
                 let Some(key) = self.server_key(backend, server) else {
@@ -37,6 +38,7 @@ impl Policy {
                 for worker in self.pids_of(Role::Worker) {
                     self.send_worker(worker, ToWorker::SetWeight { backend, server, weight });
                 }
+                self.lvs_backend_changed(backend);
             }
             FromChecker::ScriptState { script, ok } => {
                 let script = ScriptId(script);

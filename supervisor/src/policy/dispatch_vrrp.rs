@@ -31,6 +31,8 @@ impl Policy {
                 }
                 self.send_vrrp_views();
             }
+            FromVrrp::LvsQuorum { service, up } => self.lvs_quorum(service, up),
+            FromVrrp::LvsStats(views) => self.lvs_stats(views),
             FromVrrp::Counters { instance, received, dropped } => {
                 let name = self.config.vrrp.instances.get(instance.0).map(|i| i.name.clone()).unwrap_or_else(|| "?".into());
                 if !dropped.is_empty() {

@@ -18,12 +18,14 @@ impl Policy {
                 let shown = weight.map_or_else(|| "none".to_string(), |w| w.to_string());
                 // The worker logged the action and its outcome; this is its report.
                 let name = ServerName::new(backend, server);
+                let backend = name.backend.clone();
                 self.log(Level::Debug, format!("worker (pid {pid}): server {name} is {state} (weight override {shown})"));
                 if state == AdminState::Ready && weight.is_none() {
                     self.server_admin.remove(&name);
                 } else {
                     self.server_admin.insert(name, (state, weight));
                 }
+                self.lvs_backend_named(&backend);
             }
             FromWorker::StickTables(tables) => {
                 // A draining worker's persistence carries on in its successors.

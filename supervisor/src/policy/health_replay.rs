@@ -61,6 +61,9 @@ impl Policy {
             }
         }
         replay.push(ToWorker::VrrpStates(self.vrrp_views()));
+        if !self.lvs_views.is_empty() {
+            replay.push(ToWorker::LvsStates(self.lvs_views.clone()));
+        }
         self.send_worker(pid, start);
         if self.procs.get(&pid).is_some_and(|p| p.open) {
             self.out.push(super::Output::SendListeners { pid, listeners });
@@ -96,6 +99,10 @@ impl Policy {
                 self.send_worker(worker, msg.clone());
             }
         }
+        // vrrpd balances from that starting point too.
+        for backend in 0..self.config.backends.len() {
+            self.lvs_backend_changed(backend);
+        }
         self.send_builtin_script_states(false);
         let c = &self.config;
         let msg = ToChecker::Start(CheckerConfig {
@@ -111,6 +118,9 @@ impl Policy {
     /// track's last state.
     fn parent_to_new_vrrp(&mut self, pid: i32) {
         self.send_vrrp(pid, ToVrrp::Start(self.config.vrrp.clone()));
+        if !self.config.lvs.is_empty() {
+            self.parent_to_vrrp_lvs(pid);
+        }
         self.send_vrrp(pid, ToVrrp::ProxyHealth { up: self.proxy_up });
         if self.switched_over {
             self.send_vrrp(pid, ToVrrp::Switchover { on: true });

@@ -4,10 +4,11 @@
 //! `supervisor.rs` does what the outputs say and feeds back what happened.
 //!
 //! What the policy holds: which children run and what each serves, the state to replay to a
-//! restarted child (server health and weights, operator overrides, track states, VRRP states),
-//! the restart backoff and the crash-loop demotion (`worker_crash_limit`: a proxy that keeps
-//! dying gives up the VIPs, what keepalived did with the seed's haproxy_check.sh), the reload
-//! and the stop sequence.
+//! restarted child (server health and weights, operator overrides, track states, VRRP states,
+//! the LVS services' real-server states for vrrpd), the restart backoff and the crash-loop
+//! demotion (`worker_crash_limit`: a proxy that keeps dying gives up the VIPs, what keepalived
+//! did with the seed's haproxy_check.sh), the reload and the stop sequence, and the LVS
+//! services' quorum (its scripts) and counters (`show lvs`).
 
 mod backoff;
 mod ctl;
@@ -17,6 +18,9 @@ mod dispatch_worker;
 mod failover;
 mod health_replay;
 pub mod input;
+mod lvs;
+#[cfg(test)]
+mod lvs_tests;
 pub mod output;
 mod reload;
 mod restart;
@@ -30,6 +34,7 @@ use crate::privileges::Privileges;
 use crate::watchdog::Watchdog;
 use backoff::RestartPolicy;
 use hakeeper_common::config::Config;
+use hakeeper_common::ctl::LvsView;
 use hakeeper_common::ipc::{AdminState, InstanceId, ScriptId, ServerName, ToChecker, ToVrrp, ToWorker, VrrpState};
 use hakeeper_common::logging::LogSpec;
 pub use input::{Input, Loaded, Refused, SpawnWhy};
@@ -124,6 +129,10 @@ pub struct Policy {
     pending_reload: Option<PendingReload>,
     /// Restarts of each child role, for the stats page.
     restart_counts: HashMap<&'static str, u32>,
+    /// The last quorum state of each LVS service by name (its scripts run when it flips).
+    lvs_quorum: HashMap<String, bool>,
+    /// vrrpd's last report of the LVS services and their counters.
+    lvs_views: Vec<LvsView>,
     /// Outputs of the input being handled.
     out: Vec<Output>,
 }
@@ -162,6 +171,8 @@ impl Policy {
             reload_waiters: Vec::new(),
             pending_reload: None,
             restart_counts: HashMap::new(),
+            lvs_quorum: HashMap::new(),
+            lvs_views: Vec::new(),
             out: Vec::new(),
         }
     }

@@ -62,6 +62,13 @@ impl Policy {
                 self.send_vrrp(pid, ToVrrp::Start(self.config.vrrp.clone()));
             }
         }
+        let lvs_changed = old.vrrp != self.config.vrrp || old.lvs != self.config.lvs || old.backends != self.config.backends;
+        if lvs_changed && !(old.lvs.is_empty() && self.config.lvs.is_empty()) {
+            // The services, the instances carrying their VIPs, or their servers changed.
+            for pid in self.pids_of(Role::Vrrpd) {
+                self.parent_to_vrrp_lvs(pid);
+            }
+        }
         self.log(Level::Info, format!("configuration generation {} loaded", self.generation));
         if let Some(id) = ctl {
             self.reload_waiters.push((id, self.generation));

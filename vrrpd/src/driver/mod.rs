@@ -6,6 +6,7 @@
 
 mod announce;
 mod counters;
+mod lvs;
 mod receive;
 mod reload;
 mod sync_group;
@@ -110,6 +111,8 @@ struct Node {
     switched_over: bool,
     /// When the counters are next sent to the supervisor.
     counters_due: Instant,
+    /// The LVS data plane.
+    lvs: lvs::Lvs,
 }
 
 /// Whether the loop goes on.
@@ -224,6 +227,7 @@ impl Node {
             proxy_up: true,
             switched_over: false,
             counters_due: Instant::now() + counters::COUNTERS_EVERY,
+            lvs: lvs::Lvs::default(),
         })
     }
 
@@ -250,6 +254,7 @@ impl Node {
             self.execute(i, actions, now);
         }
         self.sync_group_faults(now);
+        self.lvs_clean_stale();
     }
 
     /// The loop. Once told to stop, it runs on (without the supervisor channel) only while a
@@ -266,6 +271,8 @@ impl Node {
             self.fire_timers(now);
             if let Some(result) = stopping.take() {
                 if !self.releasing() {
+                    // After the priority-0 release: the data plane leaves with the VIPs.
+                    self.lvs_remove();
                     return result;
                 }
                 stopping = Some(result);
@@ -333,7 +340,7 @@ impl Node {
 
     fn next_deadline(&self) -> Option<Instant> {
         let instances = self.instances.iter().flat_map(|i| [i.machine.next_deadline(), i.garp.deadline()]).flatten();
-        instances.chain(std::iter::once(self.counters_due)).min()
+        instances.chain(std::iter::once(self.counters_due)).chain(self.lvs.deadline()).min()
     }
 
     fn fire_timers(&mut self, now: Instant) {
@@ -345,6 +352,7 @@ impl Node {
             self.pump_garp(i, now);
         }
         self.report_counters(now);
+        self.lvs_timers(now);
     }
 
     fn supervisor_readable(&mut self) -> Flow {
@@ -407,6 +415,14 @@ impl Node {
                 if let Err(e) = send(self.channel.as_fd(), &FromVrrp::Pong(n), &[]) {
                     log::warn!("cannot answer the supervisor: {e}");
                 }
+                return Flow::Continue;
+            }
+            ToVrrp::Lvs(services) => {
+                self.lvs_services(services, now);
+                return Flow::Continue;
+            }
+            ToVrrp::LvsServers { service, servers } => {
+                self.lvs_servers(service, &servers, now);
                 return Flow::Continue;
             }
             ToVrrp::Switchover { on } => {
@@ -474,6 +490,7 @@ impl Node {
             }
         }
         if let Some((from, to)) = moved {
+            self.lvs_instances_changed(now);
             self.sync_group_follow(i, from, to, now);
         }
     }

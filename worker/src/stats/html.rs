@@ -4,7 +4,7 @@
 //! weight. Plain HTML and CSS, no script: it must read at a glance and work in any browser.
 
 use super::snapshot::{Row, RowKind, Snapshot};
-use hakeeper_common::ctl::{vrrp_state_name, ProcessView, VrrpView};
+use hakeeper_common::ctl::{vrrp_state_name, LvsView, ProcessView, VrrpView};
 use hakeeper_common::ipc::VrrpState;
 use std::fmt::Write;
 
@@ -21,6 +21,7 @@ pub struct PageInfo<'a> {
     pub up_only: bool,
     pub dropped_log_lines: u64,
     pub vrrp: &'a [VrrpView],
+    pub lvs: &'a [LvsView],
     pub process: &'a ProcessView,
 }
 
@@ -320,6 +321,7 @@ pub fn render(snapshot: &Snapshot, info: &PageInfo) -> String {
     );
     process_html(&mut out, info.process);
     vrrp_html(&mut out, info.vrrp);
+    super::html_lvs::lvs_html(&mut out, info.lvs);
     for (name, rows) in snapshot.proxies() {
         proxy_html(&mut out, name, &rows, info);
     }

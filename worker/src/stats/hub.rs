@@ -7,7 +7,7 @@ use super::admin::AdminCommand;
 use super::tracker::Tracker;
 use crate::counters::Stats;
 use crate::shared::lock;
-use hakeeper_common::ctl::{CtlRequest, ProcessView, VrrpView};
+use hakeeper_common::ctl::{CtlRequest, LvsView, ProcessView, VrrpView};
 use hakeeper_common::ipc::WorkerConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -25,6 +25,8 @@ pub struct StatsHub {
     pub started: Instant,
     pub started_wall: SystemTime,
     vrrp: Mutex<Vec<VrrpView>>,
+    /// This host's LVS virtual services and counters, as vrrpd last read them.
+    lvs: Mutex<Vec<LvsView>>,
     process: Mutex<ProcessView>,
     checks: Mutex<Vec<Vec<Option<CheckInfo>>>>,
     tracker: Mutex<Tracker>,
@@ -41,6 +43,7 @@ impl StatsHub {
             started: now,
             started_wall: SystemTime::now(),
             vrrp: Mutex::new(Vec::new()),
+            lvs: Mutex::new(Vec::new()),
             process: Mutex::new(ProcessView::default()),
             checks: Mutex::new(config.backends.iter().map(|b| vec![None; b.servers.len()]).collect()),
             tracker: Mutex::new(Tracker::new(stats, now)),
@@ -56,6 +59,15 @@ impl StatsHub {
 
     pub fn vrrp(&self) -> Vec<VrrpView> {
         lock(&self.vrrp).clone()
+    }
+
+    /// `ToWorker::LvsStates`: `/metrics` shows these from now on.
+    pub fn set_lvs(&self, views: Vec<LvsView>) {
+        *lock(&self.lvs) = views;
+    }
+
+    pub fn lvs(&self) -> Vec<LvsView> {
+        lock(&self.lvs).clone()
     }
 
     /// `ToWorker::Process`: the page's process summary from now on.

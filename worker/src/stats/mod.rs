@@ -19,6 +19,7 @@ mod front_tests;
 #[doc(hidden)]
 pub mod fuzz;
 mod html;
+mod html_lvs;
 mod hub;
 mod json;
 mod prometheus;

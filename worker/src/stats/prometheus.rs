@@ -1,9 +1,9 @@
 //! `/metrics`: Prometheus text exposition format 0.0.4, with the metric names of HAProxy's
 //! built-in exporter (`haproxy_frontend_*`, `haproxy_backend_*`, `haproxy_server_*`) plus
-//! hakeeper's own (`hakeeper_vrrp_*`, dropped log lines).
+//! hakeeper's own (`hakeeper_vrrp_*`, `hakeeper_lvs_*`, dropped log lines).
 
 use super::snapshot::{Row, RowKind, Snapshot};
-use hakeeper_common::ctl::{vrrp_state_name, VrrpView};
+use hakeeper_common::ctl::{vrrp_state_name, LvsView, VrrpView};
 use std::fmt::Write;
 
 struct Family {
@@ -124,7 +124,7 @@ fn row_metrics(e: &mut Exposition, row: &Row) {
     }
 }
 
-pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], dropped_log_lines: u64) -> String {
+pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], lvs: &[LvsView], dropped_log_lines: u64) -> String {
     let mut e = Exposition { families: Vec::new() };
     e.add("haproxy_process_current_connections", "Number of active sessions.", "gauge", String::new(), snapshot.process_cur);
     e.add(
@@ -167,5 +167,75 @@ pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], dropped_log_lines: u64) ->
         );
         e.add("hakeeper_vrrp_base_priority", "Configured VRRP priority.", "gauge", base, u64::from(v.base_priority));
     }
+    lvs_metrics(&mut e, lvs);
     e.render()
+}
+
+/// The LVS virtual services (kernel data plane, read from nftables by vrrpd): per real server,
+/// the packets and bytes of its connections, its state and weight, as keepalived's SNMP
+/// `realServer*` tables give them.
+fn lvs_metrics(e: &mut Exposition, lvs: &[LvsView]) {
+    for v in lvs {
+        let base = format!("service=\"{}\",vip=\"{}\",protocol=\"{}\"", label(&v.name), label(&v.vip), label(&v.protocol));
+        e.add(
+            "hakeeper_lvs_service_active",
+            "1 while this host programs the LVS virtual service (it holds the VIP).",
+            "gauge",
+            base.clone(),
+            u64::from(v.active),
+        );
+        e.add(
+            "hakeeper_lvs_service_quorum_up",
+            "keepalived's quorum state of the LVS virtual service.",
+            "gauge",
+            base.clone(),
+            u64::from(v.quorum_up),
+        );
+        for s in &v.servers {
+            let l = format!("{base},server=\"{}\",addr=\"{}\"", label(&s.name), label(&s.addr));
+            e.add("hakeeper_lvs_server_up", "1 while the real server passes its checks.", "gauge", l.clone(), u64::from(s.up));
+            e.add("hakeeper_lvs_server_weight", "Weight the real server is balanced with now.", "gauge", l.clone(), u64::from(s.weight));
+            e.add(
+                "hakeeper_lvs_server_packets_total",
+                "Packets of the real server's connections, both directions.",
+                "counter",
+                l.clone(),
+                s.packets,
+            );
+            e.add("hakeeper_lvs_server_bytes_total", "Bytes of the real server's connections, both directions.", "counter", l, s.bytes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hakeeper_common::ctl::LvsServerView;
+
+    #[test]
+    fn lvs_real_servers_get_one_sample_per_family_with_escaped_labels() {
+        let view = LvsView {
+            name: "vs\"x".into(),
+            vip: "192.0.2.100:80".into(),
+            protocol: "tcp".into(),
+            kind: "nat".into(),
+            scheduler: "rr".into(),
+            active: true,
+            quorum_up: false,
+            servers: vec![
+                LvsServerView { name: "rs1".into(), addr: "192.0.2.11:80".into(), up: true, weight: 2, packets: 7, bytes: 900 },
+                LvsServerView { name: "rs2".into(), addr: "192.0.2.12:80".into(), up: false, weight: 0, packets: 0, bytes: 0 },
+            ],
+        };
+        let mut e = Exposition { families: Vec::new() };
+        lvs_metrics(&mut e, &[view]);
+        let text = e.render();
+        let base = r#"service="vs\"x",vip="192.0.2.100:80",protocol="tcp""#;
+        assert!(text.contains(&format!("hakeeper_lvs_service_active{{{base}}} 1\n")), "{text}");
+        assert!(text.contains(&format!("hakeeper_lvs_service_quorum_up{{{base}}} 0\n")), "{text}");
+        assert!(text.contains(&format!("hakeeper_lvs_server_packets_total{{{base},server=\"rs1\",addr=\"192.0.2.11:80\"}} 7\n")), "{text}");
+        assert!(text.contains(&format!("hakeeper_lvs_server_bytes_total{{{base},server=\"rs1\",addr=\"192.0.2.11:80\"}} 900\n")), "{text}");
+        assert!(text.contains(&format!("hakeeper_lvs_server_up{{{base},server=\"rs2\",addr=\"192.0.2.12:80\"}} 0\n")), "{text}");
+        assert_eq!(text.matches("# TYPE hakeeper_lvs_server_bytes_total counter").count(), 1);
+    }
 }

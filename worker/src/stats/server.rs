@@ -165,12 +165,13 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
         Format::Csv => Response::new(200, "text/plain; charset=utf-8", csv::render(&snapshot)),
         Format::Json => Response::new(200, "application/json", json::render(&snapshot)),
         Format::Metrics => {
-            let body = prometheus::render(&snapshot, &view.hub.vrrp(), dropped);
+            let body = prometheus::render(&snapshot, &view.hub.vrrp(), &view.hub.lvs(), dropped);
             Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         }
         Format::Html { refresh, admin_status } => {
             let refresh_secs = ctx.config.refresh.filter(|_| *refresh).map(|d| d.as_secs().max(1));
             let vrrp = view.hub.vrrp();
+            let lvs = view.hub.lvs();
             let process = view.hub.process();
             let info = html::PageInfo {
                 uri: &ctx.config.uri,
@@ -182,6 +183,7 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
                 up_only,
                 dropped_log_lines: dropped,
                 vrrp: &vrrp,
+                lvs: &lvs,
                 process: &process,
             };
             let page = Response::new(200, "text/html; charset=utf-8", html::render(&snapshot, &info));

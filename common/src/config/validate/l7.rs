@@ -68,8 +68,10 @@ pub(super) fn http_config(
         .listen
         .iter()
         .enumerate()
+        .filter(|(_, p)| p.lvs.is_none())
         .map(|(i, p)| (Section::Listen, i, p))
         .chain(raw.frontend.iter().enumerate().map(|(i, p)| (Section::Frontend, i, p)));
+    // LVS listens have no frontend (no user-space listener): they are not among `frontends`.
     for ((section, i, p), fe) in front_sections.zip(frontends) {
         let path = format!("{}[{i}]", section.key());
         let (acls, request_rules, response_rules) = proxy_rules(c, &path, p, pattern_dir);

@@ -498,6 +498,7 @@ pub fn build(name: &str, addr: String, p: &ServerParams, g: &TlsGlobals) -> (Raw
         ssl: build_ssl(p, g),
         check_ssl: p.check_ssl,
         check_sni: p.check_sni.clone(),
+        mac: None,
     };
     (server, lint)
 }

@@ -1,11 +1,13 @@
-//! LVS `virtual_server IP PORT { … real_server IP PORT { … } }` as an L4 listener: hakeeper
-//! proxies the connections instead of programming IPVS.
+//! LVS `virtual_server IP PORT { … real_server IP PORT { … } }` as a `listen` with an `lvs`
+//! block: the kernel balances it (nftables) as IPVS would, with the listen's servers, weights
+//! and checks. With `lvs_as_proxy` (the importer's `--lvs-as-proxy`), as before: an L4 listener
+//! through which hakeeper proxies the connections.
 
 use super::tree::Node;
 use super::{words_text, Ctx};
 use crate::config::raw::{
-    RawBalance, RawCheck, RawConfig, RawHealthCheck, RawHttpCheck, RawInitialHealth, RawMode, RawProxy, RawScriptCheck, RawServer,
-    RawServerSsl, RawStick, RawTimeouts, RawVerify,
+    RawBalance, RawCheck, RawConfig, RawHealthCheck, RawHttpCheck, RawInitialHealth, RawLvs, RawLvsKind, RawLvsProtocol, RawMode, RawProxy,
+    RawScriptCheck, RawServer, RawServerSsl, RawStick, RawTimeouts, RawVerify,
 };
 use crate::duration::format_duration;
 use crate::import::units::{keepalived_duration, number};
@@ -77,7 +79,8 @@ struct ServerCheck {
     tls: bool,
 }
 
-pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
+/// `as_proxy`: the importer's `--lvs-as-proxy`, hakeeper proxies instead of the kernel.
+pub fn virtual_server(ctx: &mut Ctx, node: &Node, as_proxy: bool) -> Option<RawProxy> {
     let (Some(ip), Some(port)) = (node.arg(0), node.arg(1)) else {
         ctx.not_translated(node, ": only `virtual_server IP PORT` is translated (not fwmark or group)");
         return None;
@@ -94,10 +97,13 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
             .collect(),
         bind: vec![addr.to_string().into()],
         mode: Some(RawMode::Tcp),
+        // keepalived's default scheduler, wlc, has no kernel equivalent here: wrr (see
+        // `kernel_balance`), as the proxy's roundrobin.
         balance: Some(RawBalance::Roundrobin),
         // IPVS forgets an idle established TCP connection after 15 minutes (`ipvsadm --set`),
         // not after a proxy's usual client/server timeouts.
-        timeout: Some(RawTimeouts { client: Some("15m".into()), server: Some("15m".into()), ..RawTimeouts::default() }),
+        timeout: as_proxy.then(|| RawTimeouts { client: Some("15m".into()), server: Some("15m".into()), ..RawTimeouts::default() }),
+        lvs: (!as_proxy).then(RawLvs::default),
         ..RawProxy::default()
     };
     let mut timings = Timings::default();
@@ -114,6 +120,51 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
         let arg = n.arg(0);
         match (n.keyword(), arg) {
             ("delay_loop" | "connect_timeout" | "delay_before_retry" | "retry" | "nb_get_retry", Some(_)) | ("alpha", None) => {}
+            ("lb_algo" | "lvs_sched", Some(a)) if !as_proxy => p.balance = Some(kernel_balance(ctx, n, a)),
+            ("lb_kind" | "lvs_method", Some(kind)) if !as_proxy => {
+                kind_seen = true;
+                let kind = match kind {
+                    "NAT" => RawLvsKind::Nat,
+                    "DR" => RawLvsKind::Dr,
+                    "TUN" => RawLvsKind::Tun,
+                    _ => {
+                        ctx.not_translated(n, ": expected NAT, DR or TUN; NAT is used");
+                        RawLvsKind::Nat
+                    }
+                };
+                lvs(&mut p).kind = (kind != RawLvsKind::Nat).then_some(kind);
+            }
+            ("protocol", Some(proto)) if !as_proxy => match proto {
+                "TCP" => {}
+                "UDP" => lvs(&mut p).protocol = Some(RawLvsProtocol::Udp),
+                _ => {
+                    ctx.not_translated(n, ": hakeeper's LVS balances TCP and UDP; the virtual server is not translated");
+                    return None;
+                }
+            },
+            ("persistence_granularity", Some(mask)) if !as_proxy => lvs(&mut p).persistence_granularity = Some(mask.to_string()),
+            ("inhibit_on_failure", None) if !as_proxy => lvs(&mut p).inhibit_on_failure = true,
+            ("quorum" | "hysteresis", Some(v)) if !as_proxy => match number::<u32>(v, n.keyword()) {
+                Ok(v) if n.keyword() == "quorum" => lvs(&mut p).quorum = Some(v),
+                Ok(v) => lvs(&mut p).hysteresis = Some(v),
+                Err(e) => ctx.untranslated(n, format!("`{}`: {e}; not translated", words_text(&n.words))),
+            },
+            ("quorum_up" | "quorum_down", Some(_)) if !as_proxy => {
+                let command = match &n.words[1..] {
+                    [one] => one.clone(),
+                    more => words_text(more),
+                };
+                if n.keyword() == "quorum_up" {
+                    lvs(&mut p).quorum_up = Some(command);
+                } else {
+                    lvs(&mut p).quorum_down = Some(command);
+                }
+            }
+            ("sorry_server", Some(sip)) if !as_proxy => {
+                if let Some(s) = sorry_server(ctx, n, sip) {
+                    lvs(&mut p).sorry_server = Some(s.addr);
+                }
+            }
             ("lb_algo" | "lvs_sched", Some(a)) => {
                 p.balance = balance(ctx, n, a);
                 algo = Some((a.to_string(), n));
@@ -143,6 +194,7 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
                     Some(v) => keepalived_duration(v),
                 };
                 match expire {
+                    Ok(d) if !as_proxy => lvs(&mut p).persistence_timeout = Some(format_duration(d)),
                     Ok(d) => p.stick = Some(RawStick { expire: format_duration(d), size: None }),
                     Err(e) => ctx.untranslated(n, format!("`{}`: {e}; not translated", words_text(&n.words))),
                 }
@@ -154,7 +206,7 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
                 }
             }
             ("real_server", Some(_)) if n.block.is_some() || n.words.len() == 3 => {
-                if let Some((server, check)) = real_server(ctx, n, timings) {
+                if let Some((server, check)) = real_server(ctx, n, timings, &mut p, as_proxy) {
                     p.servers.push(server);
                     checks.push((n, check));
                 }
@@ -162,8 +214,11 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
             _ => ctx.not_translated(n, ""),
         }
     }
-    if !kind_seen {
+    if !kind_seen && as_proxy {
         ctx.replaced(node, format!("no lb_kind (NAT by default): {NAT_NOTE}"));
+    }
+    if !as_proxy {
+        same_port_for_dr(ctx, node, &mut p, addr);
     }
     apply_checks(ctx, &mut p, &checks);
     if let Some((a, n)) = algo {
@@ -179,6 +234,87 @@ pub fn virtual_server(ctx: &mut Ctx, node: &Node) -> Option<RawProxy> {
         }
     }
     Some(p)
+}
+
+/// The `lvs` block of a listen being built for the kernel.
+fn lvs(p: &mut RawProxy) -> &mut RawLvs {
+    p.lvs.get_or_insert_with(RawLvs::default)
+}
+
+/// `lb_algo` for the kernel data plane: `rr` → static_rr (a weight only says 0 or not, as in
+/// IPVS rr), `wrr` → roundrobin, `sh` → source; the others have no equivalent there.
+fn kernel_balance(ctx: &mut Ctx, n: &Node, algo: &str) -> RawBalance {
+    match algo {
+        "rr" => RawBalance::StaticRr,
+        "wrr" => RawBalance::Roundrobin,
+        "sh" => {
+            if n.words.len() > 2 {
+                ctx.untranslated(n, format!("lb_algo flags `{}` not translated", words_text(&n.words[2..])));
+            }
+            RawBalance::Source
+        }
+        _ => {
+            ctx.lossy(
+                n,
+                format!("lb_algo {algo}"),
+                "the kernel data plane schedules rr, wrr and sh only; wrr (roundrobin) is used. \
+                 Without the `lvs` block hakeeper proxies the virtual server, and `balance: leastconn` is available",
+            );
+            RawBalance::Roundrobin
+        }
+    }
+}
+
+/// IPVS DR and TUN keep the packet's destination port: a real server's own port is unused.
+fn same_port_for_dr(ctx: &mut Ctx, node: &Node, p: &mut RawProxy, vip: SocketAddr) {
+    let dr = matches!(p.lvs.as_ref().and_then(|l| l.kind), Some(RawLvsKind::Dr | RawLvsKind::Tun));
+    if !dr {
+        return;
+    }
+    for s in &mut p.servers {
+        if let Ok(addr) = s.addr.parse::<SocketAddr>() {
+            if addr.port() != vip.port() {
+                ctx.replaced(
+                    node,
+                    format!("real_server {}: with lb_kind DR/TUN packets keep the VIP's port {}, as IPVS sends them", s.addr, vip.port()),
+                );
+                s.addr = SocketAddr::new(addr.ip(), vip.port()).to_string();
+            }
+        }
+    }
+    if let Some(sorry) = p.lvs.as_mut().and_then(|l| l.sorry_server.as_mut()) {
+        if let Ok(addr) = sorry.parse::<SocketAddr>() {
+            if addr.port() != vip.port() {
+                ctx.replaced(node, format!("sorry_server {sorry}: with lb_kind DR/TUN packets keep the VIP's port {}", vip.port()));
+                *sorry = SocketAddr::new(addr.ip(), vip.port()).to_string();
+            }
+        }
+    }
+}
+
+/// DR and TUN need the interface of the segment shared with the real servers: keepalived
+/// finds it from routing; hakeeper takes that of the VRRP instance holding the VIP.
+pub fn dr_interfaces(ctx: &mut Ctx, config: &mut RawConfig, origins: &[(String, usize)]) {
+    for (listen, (file, line)) in config.listen.iter_mut().zip(origins) {
+        let Some(l) = listen.lvs.as_mut() else { continue };
+        if !matches!(l.kind, Some(RawLvsKind::Dr | RawLvsKind::Tun)) || l.interface.is_some() {
+            continue;
+        }
+        let Some(vip) = listen.bind.first().and_then(|b| b.addr.parse::<SocketAddr>().ok()).map(|a| a.ip()) else { continue };
+        let holder = config
+            .vrrp
+            .instances
+            .iter()
+            .find(|i| i.vips.iter().any(|v| v.split('/').next().and_then(|ip| ip.parse::<IpAddr>().ok()) == Some(vip)));
+        match holder {
+            Some(i) => l.interface = Some(i.interface.clone()),
+            None => ctx.notes.untranslated(
+                file,
+                *line,
+                format!("virtual_server {}: lb_kind DR/TUN needs lvs.interface (the real servers' segment); no vrrp_instance holds {vip} to take it from", listen.bind[0]),
+            ),
+        }
+    }
 }
 
 fn balance(ctx: &mut Ctx, n: &Node, algo: &str) -> Option<RawBalance> {
@@ -208,7 +344,13 @@ fn sorry_server(ctx: &mut Ctx, n: &Node, ip: &str) -> Option<RawServer> {
     Some(RawServer { name: "sorry_server".into(), addr: addr.to_string(), backup: true, ..RawServer::default() })
 }
 
-fn real_server(ctx: &mut Ctx, node: &Node, inherited: Timings) -> Option<(RawServer, Option<ServerCheck>)> {
+fn real_server(
+    ctx: &mut Ctx,
+    node: &Node,
+    inherited: Timings,
+    p: &mut RawProxy,
+    as_proxy: bool,
+) -> Option<(RawServer, Option<ServerCheck>)> {
     let addr = node.arg(0).and_then(|ip| ip.parse::<IpAddr>().ok()).zip(node.arg(1).and_then(|p| p.parse::<u16>().ok()));
     let Some((ip, port)) = addr else {
         ctx.not_translated(node, ": expected `real_server IP PORT`");
@@ -233,6 +375,16 @@ fn real_server(ctx: &mut Ctx, node: &Node, inherited: Timings) -> Option<(RawSer
                 Ok(w) => server.weight = Some(w),
                 Err(e) => ctx.untranslated(n, format!("`{what}`: {e}; not translated")),
             },
+            ("uthreshold", Some(_)) if !as_proxy => {
+                ctx.not_translated(n, ": the kernel data plane has no connection limit per real server")
+            }
+            ("inhibit_on_failure", None) if !as_proxy => {
+                // keepalived sets it per real server; hakeeper per virtual server.
+                if !lvs(p).inhibit_on_failure {
+                    ctx.replaced(n, "inhibit_on_failure applies to every real server of this virtual server in hakeeper");
+                }
+                lvs(p).inhibit_on_failure = true;
+            }
             ("uthreshold", Some(v)) => match number(v, "uthreshold") {
                 Ok(v) => server.maxconn = Some(v),
                 Err(e) => ctx.untranslated(n, format!("`{what}`: {e}; not translated")),

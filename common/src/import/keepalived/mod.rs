@@ -1,5 +1,6 @@
 //! keepalived.conf → RawConfig: VRRP from `global_defs`, `vrrp_script`, `vrrp_instance` and
-//! `vrrp_sync_group`; LVS `virtual_server`s become L4 listeners.
+//! `vrrp_sync_group`; LVS `virtual_server`s become listens with an `lvs` block (or, with
+//! `lvs_as_proxy`, L4 listeners).
 
 mod global_defs;
 mod lvs;
@@ -8,7 +9,7 @@ mod vrrp;
 
 use super::error::{read_text, ImportError};
 use super::warning::{ImportWarning, Notes};
-use super::Imported;
+use super::{ImportOptions, Imported};
 use crate::config::raw::RawConfig;
 use std::collections::HashMap;
 use std::path::Path;
@@ -61,16 +62,16 @@ pub struct Translation {
     pub listen_origins: Vec<(String, usize)>,
 }
 
-pub fn translate_file(path: &Path) -> Result<Translation, ImportError> {
+pub fn translate_file(path: &Path, options: &ImportOptions) -> Result<Translation, ImportError> {
     let text = read_text(path)?;
-    translate(&path.display().to_string(), &text)
+    translate(&path.display().to_string(), &text, options)
 }
 
-pub fn translate_str(name: &str, text: &str) -> Result<Imported, ImportError> {
-    translate(name, text).map(|t| t.imported)
+pub fn translate_str(name: &str, text: &str, options: &ImportOptions) -> Result<Imported, ImportError> {
+    translate(name, text, options).map(|t| t.imported)
 }
 
-fn translate(name: &str, text: &str) -> Result<Translation, ImportError> {
+fn translate(name: &str, text: &str, options: &ImportOptions) -> Result<Translation, ImportError> {
     let mut ctx = Ctx::default();
     let nodes = tree::parse(name, text, &mut ctx.notes)?;
     let mut config = RawConfig::default();
@@ -105,7 +106,7 @@ fn translate(name: &str, text: &str) -> Result<Translation, ImportError> {
                 }
             }
             "virtual_server" => {
-                if let Some(listen) = lvs::virtual_server(&mut ctx, node) {
+                if let Some(listen) = lvs::virtual_server(&mut ctx, node, options.lvs_as_proxy) {
                     listen_origins.push((node.file.to_string(), node.line));
                     config.listen.push(listen);
                 }
@@ -115,6 +116,7 @@ fn translate(name: &str, text: &str) -> Result<Translation, ImportError> {
     }
     globals.apply(&mut config.vrrp);
     vrrp::lint_owner_weights(&mut ctx, &config.vrrp, &instance_nodes);
+    lvs::dr_interfaces(&mut ctx, &mut config, &listen_origins);
     lvs::lint_vips(&mut ctx, &config, &listen_origins);
     let mut warnings = ctx.notes.list;
     sort_by_file_then_line(&mut warnings, name);

@@ -427,7 +427,7 @@ mod tests {
     fn notify_words_after_the_command_are_keepalived_user_and_group() {
         let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n \
                     notify_master /etc/ka/master.sh keepalived_script\n notify \"/etc/ka/notify.sh 'a b'\"\n}\n";
-        let imported = super::super::translate_str("k.conf", text).unwrap();
+        let imported = super::super::translate_str("k.conf", text, &Default::default()).unwrap();
         let inst = &imported.config.vrrp.instances[0];
         assert_eq!(inst.notify_master.as_deref(), Some("/etc/ka/master.sh"));
         assert_eq!(inst.notify.as_deref(), Some("/etc/ka/notify.sh 'a b'"));
@@ -442,11 +442,11 @@ mod tests {
     fn weights_on_the_address_owner_are_linted() {
         let text = "vrrp_script chk {\n script /bin/true\n weight 10\n}\nvrrp_instance VI_1 {\n interface eth0\n \
                     virtual_router_id 1\n priority 255\n virtual_ipaddress {\n  192.0.2.1\n }\n track_script {\n  chk\n }\n}\n";
-        let imported = super::super::translate_str("k.conf", text).unwrap();
+        let imported = super::super::translate_str("k.conf", text, &Default::default()).unwrap();
         let lint: Vec<_> = imported.warnings.iter().filter(|w| w.kind == WarningKind::Lint).collect();
         assert!(lint.len() == 1 && lint[0].line == 8 && lint[0].message.contains("weights of chk are ignored"), "{lint:?}");
         let lower = text.replace("priority 255", "priority 254");
-        let imported = super::super::translate_str("k.conf", &lower).unwrap();
+        let imported = super::super::translate_str("k.conf", &lower, &Default::default()).unwrap();
         assert!(imported.warnings.iter().all(|w| w.kind != WarningKind::Lint));
     }
 

@@ -328,7 +328,7 @@ virtual_server 192.0.2.10 80 {
     }
 }
 ";
-    let imported = import_keepalived_str("k.conf", text).unwrap();
+    let imported = import_keepalived_str_with("k.conf", text, &ImportOptions { lvs_as_proxy: true }).unwrap();
     assert_lossy(&imported, text, &[("auth_type AH", "unauthenticated adverts")]);
     assert_eq!(imported.config.vrrp.instances[0].auth, None);
     let nat = line_of(text, "lb_kind NAT");

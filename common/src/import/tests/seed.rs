@@ -239,6 +239,13 @@ fn full_keepalived_seed_imports_vrrp_and_lvs() {
         (l[0].bind.as_slice(), l[0].mode, l[0].health_check.as_ref()),
         (&["192.168.119.130:80".into()][..], Some(RawMode::Tcp), Some(&RawHealthCheck::Tcp))
     );
+    // lb_kind DR, lb_algo rr: the kernel's DR on the interface of the instance holding the VIP.
+    let lvs = l[0].lvs.as_ref().unwrap();
+    assert_eq!(
+        (lvs.kind, lvs.interface.as_deref(), l[0].balance.as_ref()),
+        (Some(RawLvsKind::Dr), Some("ens33"), Some(&RawBalance::StaticRr))
+    );
+    assert_eq!(l[1].lvs.as_ref().and_then(|l| l.interface.as_deref()), Some("ens33"));
     assert_eq!(l[0].timeout.as_ref().unwrap().check.as_deref(), Some("10s"));
     let rs = &l[0].servers[0];
     assert_eq!((rs.addr.as_str(), rs.weight), ("192.168.119.120:80", Some(1)));
@@ -259,15 +266,24 @@ fn full_keepalived_seed_imports_vrrp_and_lvs() {
             (f, 12, Lint),
             (f, 13, Lint),
             (f, 14, Lint),
-            (f, 49, Replaced),
-            (f, 88, Replaced),
         ],
     );
     assert!(message_at(&imported, 4).contains("sends no e-mail") && message_at(&imported, 4).contains("syslog"));
     assert!(message_at(&imported, 12).contains("DROP rules"));
     assert!(message_at(&imported, 13).contains("rejects an interval of 0"));
+    assert_eq!((loaded.config.frontends.len(), loaded.config.lvs.len()), (0, 2), "no user-space listener: the kernel balances");
+}
+
+#[test]
+fn full_keepalived_seed_as_proxy_keeps_l4_listeners() {
+    let dir = seed_dir();
+    let k = dir.join("keepalived-full.conf");
+    let imported = import_with(None, Some(&k), &ImportOptions { lvs_as_proxy: true }).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_str("imported.ron", &to_ron(&imported.config).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(imported.config.listen.iter().all(|l| l.lvs.is_none()));
     assert!(message_at(&imported, 49).contains("NAT-like"));
-    assert_eq!(loaded.config.frontends.len(), 2);
+    assert!(message_at(&imported, 88).contains("NAT-like"));
+    assert_eq!((loaded.config.frontends.len(), loaded.config.lvs.len()), (2, 0));
 }
 
 #[test]
