@@ -9,10 +9,11 @@ RSA-2048 certificate in turn:
 - keep-alive HTTPS requests (64 B responses, 50 connections; wrk, OpenSSL client);
 - memory per idle TLS client: RSS of HAProxy's process / hakeeper's worker before and after N
   clients that each made one request and stay open (`idle`)."""
-import os, signal, statistics, subprocess, sys, time
+import os, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import l4  # noqa: E402  (shared helpers: processes, backends, wrk parsing, /proc readings)
+from l7 import stop  # noqa: E402  (stops one proxy and waits for it to exit)
 
 PORTS = {"haproxy": 18443, "hakeeper": 18543}
 SNI = "bench.test"
@@ -84,18 +85,6 @@ def start_hakeeper(pem):
         raise SystemExit("no hakeeper worker process found")
     time.sleep(0.3)
     return p, [p.pid] + l4.children(p.pid), workers
-
-
-def stop(p):
-    try:
-        os.killpg(p.pid, signal.SIGTERM)
-        p.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
-    except ProcessLookupError:
-        pass
-    time.sleep(0.5)
 
 
 def load(mode, port, seconds, version="TLS13"):
