@@ -227,7 +227,8 @@ def proc_cpu(pids):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            # utime, stime, and cutime, cstime: the `nft` runs vrrpd has reaped.
+            total += sum(int(x) for x in fields[11:15])
         except OSError:
             pass
     return total / CLK
