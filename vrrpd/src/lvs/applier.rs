@@ -139,11 +139,19 @@ impl Applier {
             .collect())
     }
 
-    /// Every named counter and dynamic map entry of the given tables.
-    fn table_state(&self, tables: &[OwnedTable]) -> Result<Carried, ApplyError> {
+    /// Every named counter of the given tables, and with `maps` every dynamic map entry.
+    /// Without, only the counters are listed: a DR flow map under load holds tens of thousands
+    /// of entries, which the periodic counter read has no use for.
+    fn table_state(&self, tables: &[OwnedTable], maps: bool) -> Result<Carried, ApplyError> {
         let mut out = Carried::default();
         for t in tables {
-            for item in self.json(&["list", "table", &t.family, &t.name])? {
+            let what = if maps { "table" } else { "counters" };
+            let listed = if maps {
+                self.json(&["list", what, &t.family, &t.name])?
+            } else {
+                self.json(&["list", what, "table", &t.family, &t.name])?
+            };
+            for item in listed {
                 if let Some(c) = item.get("counter") {
                     let (Some(name), Some(p), Some(b)) = (
                         c.get("name").and_then(|v| v.as_str()),
@@ -168,7 +176,7 @@ impl Applier {
     /// that stay are carried over.
     pub fn apply(&self, tx: &Transaction) -> Result<(), ApplyError> {
         let existing = self.owned_tables()?;
-        let carried = self.table_state(&existing)?;
+        let carried = self.table_state(&existing, true)?;
         let script = tx.render(&existing, &carried);
         self.run(&["-f", "-"], Some(&script)).map(|_| ())
     }
@@ -176,7 +184,7 @@ impl Applier {
     /// The real servers' counters, as the transaction names them.
     pub fn counters(&self, tx: &Transaction) -> Result<Vec<RsCounter>, ApplyError> {
         let tables: Vec<OwnedTable> = tx.tables.iter().map(|t| t.table.clone()).collect();
-        let values = self.table_state(&tables)?.counters;
+        let values = self.table_state(&tables, false)?.counters;
         Ok(tx
             .counters
             .iter()
