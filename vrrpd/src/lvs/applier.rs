@@ -7,7 +7,7 @@
 //! executable. The text script keeps the rules readable in tests and in `nft list ruleset`.
 
 use super::ruleset::{Carried, MapEntry, OwnedTable, Transaction};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -67,31 +67,46 @@ impl Applier {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|source| ApplyError::Spawn { command: text.clone(), source })?;
-        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(input.as_bytes()).map_err(|source| ApplyError::Spawn { command: text.clone(), source })?;
-        }
+        // Both pipes are drained while nft runs: a listing larger than the pipe's buffer (64 KiB;
+        // a DR flow map under load holds tens of thousands of entries) would otherwise block nft
+        // on its write until the timeout killed it.
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let written = match (stdin, child.stdin.take()) {
+            // Dropping the pipe after the write closes nft's stdin.
+            (Some(input), Some(mut pipe)) => pipe.write_all(input.as_bytes()),
+            _ => Ok(()),
+        };
         let deadline = Instant::now() + NFT_TIMEOUT;
-        loop {
+        let status = loop {
             match child.try_wait() {
-                Ok(Some(_)) => break,
+                Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
                 Ok(None) => {
                     let _ = child.kill();
                     let _ = child.wait();
+                    // Not joined: a grandchild may still hold the pipes; the readers end
+                    // with it.
                     return Err(ApplyError::Timeout { command: text });
                 }
-                Err(source) => return Err(ApplyError::Spawn { command: text, source }),
+                Err(source) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(ApplyError::Spawn { command: text, source });
+                }
             }
-        }
-        let out = child.wait_with_output().map_err(|source| ApplyError::Spawn { command: text.clone(), source })?;
-        if !out.status.success() {
+        };
+        let (out, err) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+        if !status.success() {
             return Err(ApplyError::Failed {
                 command: text,
-                status: out.status.to_string(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                status: status.to_string(),
+                stderr: String::from_utf8_lossy(&err).trim().to_string(),
             });
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        // nft exited 0 but did not take the whole script: it cannot have applied it.
+        written.map_err(|source| ApplyError::Spawn { command: text.clone(), source })?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
     /// Runs the command with `args`; its standard output.
@@ -124,11 +139,19 @@ impl Applier {
             .collect())
     }
 
-    /// Every named counter and dynamic map entry of the given tables.
-    fn table_state(&self, tables: &[OwnedTable]) -> Result<Carried, ApplyError> {
+    /// Every named counter of the given tables, and with `maps` every dynamic map entry.
+    /// Without, only the counters are listed: a DR flow map under load holds tens of thousands
+    /// of entries, which the periodic counter read has no use for.
+    fn table_state(&self, tables: &[OwnedTable], maps: bool) -> Result<Carried, ApplyError> {
         let mut out = Carried::default();
         for t in tables {
-            for item in self.json(&["list", "table", &t.family, &t.name])? {
+            let what = if maps { "table" } else { "counters" };
+            let listed = if maps {
+                self.json(&["list", what, &t.family, &t.name])?
+            } else {
+                self.json(&["list", what, "table", &t.family, &t.name])?
+            };
+            for item in listed {
                 if let Some(c) = item.get("counter") {
                     let (Some(name), Some(p), Some(b)) = (
                         c.get("name").and_then(|v| v.as_str()),
@@ -153,7 +176,7 @@ impl Applier {
     /// that stay are carried over.
     pub fn apply(&self, tx: &Transaction) -> Result<(), ApplyError> {
         let existing = self.owned_tables()?;
-        let carried = self.table_state(&existing)?;
+        let carried = self.table_state(&existing, true)?;
         let script = tx.render(&existing, &carried);
         self.run(&["-f", "-"], Some(&script)).map(|_| ())
     }
@@ -161,7 +184,7 @@ impl Applier {
     /// The real servers' counters, as the transaction names them.
     pub fn counters(&self, tx: &Transaction) -> Result<Vec<RsCounter>, ApplyError> {
         let tables: Vec<OwnedTable> = tx.tables.iter().map(|t| t.table.clone()).collect();
-        let values = self.table_state(&tables)?.counters;
+        let values = self.table_state(&tables, false)?.counters;
         Ok(tx
             .counters
             .iter()
@@ -181,6 +204,17 @@ impl Applier {
         let script = Transaction::default().render(&existing, &Carried::default());
         self.run(&["-f", "-"], Some(&script)).map(|_| ())
     }
+}
+
+/// Reads `pipe` to its end on a thread of its own; the bytes read.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 /// nft's JSON for a key or value: `"10.0.0.1"`, `80`, `{"concat": ["192.0.2.11", 80]}`, as
@@ -220,5 +254,39 @@ mod tests {
         assert_eq!(map_entry(&flow), Some(MapEntry { key: "10.0.0.1 . 4000".into(), value: "02:00:00:00:00:0b".into(), expires: 49 }));
         let odd: serde_json::Value = serde_json::from_str(r#"[{"elem": {"val": [1]}}, true]"#).unwrap();
         assert_eq!(map_entry(&odd), None);
+    }
+
+    fn sh(script: &str) -> Applier {
+        Applier::with_command(vec!["sh".into(), "-c".into(), script.into(), "sh".into()])
+    }
+
+    #[test]
+    fn a_listing_larger_than_a_pipe_buffer_is_read_whole_and_in_time() {
+        // A DR flow map under load lists megabytes; nft must not block on a full pipe.
+        let started = Instant::now();
+        let out = sh("head -c 1000000 /dev/zero | tr '\\0' x").output(&[]).unwrap();
+        assert_eq!(out.len(), 1_000_000);
+        assert!(out.bytes().all(|b| b == b'x'));
+        assert!(started.elapsed() < NFT_TIMEOUT / 2, "took {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_large_script_in_and_a_large_answer_out_do_not_deadlock() {
+        let script: String = (0..40_000).map(|i| format!("add element ip t m {{ 10.0.{}.{} }}\n", i / 256 % 256, i % 256)).collect();
+        assert!(script.len() > 1 << 20);
+        let out = Applier::with_command(vec!["cat".into()]).run(&[], Some(&script)).unwrap();
+        assert_eq!(out, script);
+    }
+
+    #[test]
+    fn a_failure_with_a_large_stderr_reports_it() {
+        let err = sh("head -c 300000 /dev/zero | tr '\\0' e >&2; exit 3").output(&[]).unwrap_err();
+        match err {
+            ApplyError::Failed { status, stderr, .. } => {
+                assert!(status.contains('3'), "{status}");
+                assert_eq!(stderr.len(), 300_000);
+            }
+            other => panic!("{other}"),
+        }
     }
 }
