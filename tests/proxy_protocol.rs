@@ -9,7 +9,6 @@ mod harness;
 use harness::backends::NamedEcho;
 use harness::differential_haproxy::{binary as haproxy_binary, listening, Haproxy};
 use harness::process::{free_port, run_cli, wait_until, Appliance, TempDir};
-use harness::stats::{http, MLDN};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -71,11 +70,7 @@ fn send_and_read(proxy: SocketAddr, bytes: &[u8], wait: Duration) -> Option<Stri
 
 /// The `ereq` column of `frontend`'s FRONTEND row on the stats page.
 fn frontend_ereq(stats: SocketAddr, frontend: &str) -> u64 {
-    let csv = http(stats, "GET", "/admin;csv", Some(MLDN), None).expect("stats csv").body;
-    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
-    let col = header.iter().position(|c| *c == "ereq").expect("an ereq column");
-    let row = csv.lines().find(|l| l.starts_with(&format!("{frontend},FRONTEND,"))).expect("the frontend's row");
-    row.split(',').nth(col).and_then(|v| v.parse().ok()).expect("a number")
+    harness::stats::frontend_column(stats, frontend, "ereq")
 }
 
 #[test]

@@ -126,13 +126,7 @@ fn sni_alpn_keepalive_resumption_and_handshake_failures_in_mode_http() {
     assert!(s.hk.wait_for_log("] web/2: SSL handshake failure", Duration::from_secs(5)), "{}", s.hk.log_text());
     assert_eq!(web.accepted(), accepted);
     // Counted as a request error of the frontend and of the TLS listener (the stats page's ereq).
-    let csv = harness::stats::http(([127, 0, 0, 1], stats).into(), "GET", "/admin;csv", Some(harness::stats::MLDN), None)
-        .expect("stats csv")
-        .body;
-    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
-    let col = header.iter().position(|c| *c == "ereq").expect("an ereq column");
-    let ereq = |row: &str| csv.lines().find(|l| l.starts_with(row)).and_then(|l| l.split(',').nth(col)).unwrap_or("").to_string();
-    assert_eq!(ereq("web,FRONTEND,"), "1", "{csv}");
+    assert_eq!(harness::stats::frontend_column(([127, 0, 0, 1], stats).into(), "web", "ereq"), 1);
 }
 
 #[test]

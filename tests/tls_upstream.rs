@@ -10,7 +10,6 @@ mod harness;
 use harness::differential_haproxy::listening;
 use harness::pki::{openssl_available, Pki};
 use harness::process::{free_port, output_within, wait_until, Appliance, TempDir};
-use harness::stats::{http, MLDN};
 use harness::tls_backend::TlsBackend;
 use std::net::SocketAddr;
 use std::process::Command;
@@ -32,11 +31,7 @@ fn curl(urls: &[String], host: Option<&str>) -> (Vec<u16>, String) {
 
 /// A column of one server's row in the stats CSV.
 fn server_stat(stats: SocketAddr, backend: &str, server: &str, column: &str) -> u64 {
-    let csv = http(stats, "GET", "/admin;csv", Some(MLDN), None).expect("stats csv").body;
-    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
-    let col = header.iter().position(|c| *c == column).unwrap_or_else(|| panic!("no {column} column"));
-    let row = csv.lines().find(|l| l.starts_with(&format!("{backend},{server},"))).unwrap_or_else(|| panic!("no row {backend}/{server}"));
-    row.split(',').nth(col).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{column} of {backend}/{server} is not a number"))
+    harness::stats::row_column(stats, backend, server, column)
 }
 
 #[test]
