@@ -594,3 +594,185 @@ fn http_connections_with_a_proxy_header_are_private_to_their_client() {
     let seen = backend.seen();
     assert_eq!(seen.len(), 2, "one server connection per client: {seen:?}");
 }
+
+/// The TLVs of a version 2 header in words: `alpn=… authority=… ssl[…] crc32c=ok|bad`.
+fn describe_tlvs(header: &[u8]) -> String {
+    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    let walk = |mut b: &[u8]| {
+        let mut out = Vec::new();
+        while b.len() >= 3 {
+            let len = usize::from(u16::from_be_bytes([b[1], b[2]]));
+            let Some(value) = b.get(3..3 + len) else {
+                out.push((0xff, b.to_vec()));
+                break;
+            };
+            out.push((b[0], value.to_vec()));
+            b = &b[3 + len..];
+        }
+        out
+    };
+    let addrs = match header[13] {
+        0x11 => 12,
+        0x21 => 36,
+        _ => 0,
+    };
+    let mut words = Vec::new();
+    for (kind, value) in walk(&header[16 + addrs..]) {
+        match kind {
+            0x01 => words.push(format!("alpn={}", text(&value))),
+            0x02 => words.push(format!("authority={}", text(&value))),
+            0x03 => {
+                // HAProxy writes the checksum as the first TLV.
+                let at = 16 + addrs + 3;
+                let mut zeroed = header.to_vec();
+                zeroed[at..at + 4].copy_from_slice(&[0; 4]);
+                let ok = crc32c(&zeroed) == u32::from_be_bytes([value[0], value[1], value[2], value[3]]);
+                words.push(format!("crc32c={}", if ok { "ok" } else { "bad" }));
+            }
+            0x20 if value.len() >= 5 => {
+                let mut ssl = format!("ssl[client={} verify={}", value[0], u32::from_be_bytes([value[1], value[2], value[3], value[4]]));
+                for (sub, v) in walk(&value[5..]) {
+                    let name = match sub {
+                        0x21 => "version",
+                        0x22 => "cn",
+                        0x23 => "cipher",
+                        0x24 => "sig",
+                        0x25 => "key",
+                        _ => "other",
+                    };
+                    ssl += &format!(" {name}={}", text(&v));
+                }
+                words.push(ssl + "]");
+            }
+            other => words.push(format!("tlv{other:#x}")),
+        }
+    }
+    words.join(" ")
+}
+
+/// A server that answers each connection's first HTTP request with the TLVs of its PROXY v2
+/// header, then closes.
+fn tlv_backend() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut head = [0u8; 16];
+                if conn.read_exact(&mut head).is_err() || head[..12] != SIG[..] {
+                    return;
+                }
+                let mut rest = vec![0u8; usize::from(u16::from_be_bytes([head[14], head[15]]))];
+                if conn.read_exact(&mut rest).is_err() {
+                    return;
+                }
+                let body = describe_tlvs(&[&head[..], &rest].concat());
+                let mut req = Vec::new();
+                let mut b = [0u8; 1];
+                while !req.ends_with(b"\r\n\r\n") && conn.read(&mut b).is_ok_and(|n| n == 1) {
+                    req.push(b[0]);
+                }
+                let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let _ = conn.write_all(resp.as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// `proxy-v2-options`, `send-proxy-v2-ssl` and `send-proxy-v2-ssl-cn`: the same haproxy.cfg run
+/// by HAProxy 2.6 and, imported, by hakeeper gives servers the same TLVs, for a client with a
+/// certificate, one without, and a plaintext one.
+#[test]
+fn proxy_v2_tls_tlvs_are_haproxys() {
+    let test = "proxy_v2_tls_tlvs_are_haproxys";
+    if !harness::tls_certs::openssl(test) {
+        return;
+    }
+    let Some(haproxy) = haproxy_binary(test) else { return };
+    let dir = TempDir::new("proxy-tlv");
+    let certs = harness::tls_certs::Certs::new(&dir.file("pki"));
+    let www = certs.issue("www.pem", "www.test", "web", false);
+    let (client_crt, client_key) = certs.client();
+    let backend = tlv_backend();
+    let servers = [
+        ("all", "send-proxy-v2 proxy-v2-options ssl,cert-cn,ssl-cipher,cert-sig,cert-key,authority,crc32c"),
+        ("ssl_cn", "send-proxy-v2-ssl-cn"),
+        ("plain_v2", "send-proxy-v2"),
+    ];
+    let cfg = |tls_ports: &[u16], plain: u16| {
+        let mut text =
+            "global\n  user nobody\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n".to_string();
+        for ((name, params), port) in servers.iter().zip(tls_ports) {
+            text += &format!(
+                "frontend fe_{name}\n  bind 127.0.0.1:{port} ssl crt {} ca-file {} verify optional alpn http/1.1\n  default_backend {name}\n",
+                www.display(),
+                certs.ca.display()
+            );
+            text += &format!("backend {name}\n  server s1 {backend} {params}\n");
+        }
+        text += &format!("frontend fe_plain\n  bind 127.0.0.1:{plain}\n  default_backend all\n");
+        text
+    };
+    let (hap_tls, hk_tls): (Vec<u16>, Vec<u16>) = servers.iter().map(|_| (free_port(), free_port())).unzip();
+    let (hap_plain, hk_plain) = (free_port(), free_port());
+    std::fs::write(dir.file("haproxy.cfg"), cfg(&hap_tls, hap_plain)).expect("write haproxy.cfg");
+    std::fs::write(dir.file("hk.cfg"), cfg(&hk_tls, hk_plain)).expect("write hk.cfg");
+    let ron = dir.file("hk.ron");
+    let (code, out, err) = run_cli(
+        &["import", "--haproxy", dir.file("hk.cfg").to_str().expect("path"), "-o", ron.to_str().expect("path")],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "the import keeps the proxy v2 options: {out}{err}");
+    let mut hap = Haproxy::start(&haproxy, &dir.file("haproxy.cfg"), &dir.file("haproxy.log"));
+    let mut hk = Appliance::start(&ron, &dir.file("hk.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    let all: Vec<u16> = hap_tls.iter().chain(&hk_tls).chain([&hap_plain, &hk_plain]).copied().collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || all.iter().all(|p| listening(*p))),
+        "not listening:\nhaproxy: {}\nhakeeper: {}",
+        hap.log_text(),
+        hk.log_text()
+    );
+    assert!(!hap.exited(), "{}", hap.log_text());
+    let curl = |port: u16, tls: bool, with_cert: bool| {
+        let mut cmd = std::process::Command::new("curl");
+        cmd.args(["-sS", "--max-time", "5", "--http1.1"]);
+        if tls {
+            cmd.args(["--cacert", certs.ca.to_str().expect("path"), "--resolve", &format!("www.test:{port}:127.0.0.1")]);
+            // One suite for both proxies: OpenSSL and rustls prefer different ones.
+            cmd.args(["--tls13-ciphers", "TLS_AES_128_GCM_SHA256"]);
+            if with_cert {
+                cmd.args(["--cert", client_crt.to_str().expect("path"), "--key", client_key.to_str().expect("path")]);
+            }
+            cmd.arg(format!("https://www.test:{port}/"));
+        } else {
+            cmd.arg(format!("http://127.0.0.1:{port}/"));
+        }
+        let out = harness::process::output_within(cmd, Duration::from_secs(10)).expect("run curl");
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let mut seen = Vec::new();
+    for (i, (name, _)) in servers.iter().enumerate() {
+        for with_cert in [true, false] {
+            let h = curl(hap_tls[i], true, with_cert);
+            let k = curl(hk_tls[i], true, with_cert);
+            assert_eq!(k, h, "{name}, client certificate {with_cert}: hakeeper vs HAProxy\n{}", hk.log_text());
+            seen.push(k);
+        }
+    }
+    let (h, k) = (curl(hap_plain, false, false), curl(hk_plain, false, false));
+    assert_eq!(k, h, "plaintext client: hakeeper vs HAProxy");
+    seen.push(k);
+    hk.terminate(Duration::from_secs(10));
+    drop(hap);
+    // What both sent, spelled out.
+    let full = "ssl[client=7 verify=0 version=TLSv1.3 cn=client one key=RSA2048 sig=RSA-SHA256 cipher=TLS_AES_128_GCM_SHA256]";
+    assert_eq!(seen[0], format!("crc32c=ok alpn=http/1.1 authority=www.test {full}"));
+    assert_eq!(seen[1], "crc32c=ok alpn=http/1.1 authority=www.test ssl[client=1 verify=0 version=TLSv1.3 key=RSA2048 sig=RSA-SHA256 cipher=TLS_AES_128_GCM_SHA256]");
+    assert_eq!(seen[2], "alpn=http/1.1 ssl[client=7 verify=0 version=TLSv1.3 cn=client one]");
+    assert_eq!(seen[4], "alpn=http/1.1", "send-proxy-v2 alone: only the ALPN TLV");
+    assert_eq!(seen[6], "crc32c=ok ssl[client=0 verify=0]", "a plaintext client");
+}

@@ -80,6 +80,7 @@ fn main() {
                 pool: Default::default(),
                 send_proxy: None,
                 check_send_proxy: false,
+                proxy_v2: Default::default(),
                 tls: None,
                 check_tls: None,
             }

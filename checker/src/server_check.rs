@@ -362,6 +362,7 @@ mod proxy_tests {
             pool: Default::default(),
             send_proxy,
             check_send_proxy,
+            proxy_v2: Default::default(),
             tls: None,
             check_tls: None,
         }

@@ -39,6 +39,7 @@ pub fn server(index: usize, name: &str, addr: SocketAddr) -> Server {
         pool: Default::default(),
         send_proxy: None,
         check_send_proxy: false,
+        proxy_v2: Default::default(),
         tls: None,
         check_tls: None,
     }

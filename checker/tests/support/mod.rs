@@ -150,6 +150,7 @@ pub fn server(name: &str, addr: SocketAddr, check: Option<Check>) -> Server {
         pool: Default::default(),
         send_proxy: None,
         check_send_proxy: false,
+        proxy_v2: Default::default(),
         tls: None,
         check_tls: None,
     }

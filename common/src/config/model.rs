@@ -192,6 +192,9 @@ pub struct Server {
     /// `send-proxy` / `send-proxy-v2`: the header each new connection to the server starts with.
     #[serde(default)]
     pub send_proxy: Option<crate::proxy_protocol::Version>,
+    /// `proxy-v2-options`: the TLVs a version 2 header carries.
+    #[serde(default)]
+    pub proxy_v2: crate::proxy_protocol::V2Options,
     /// `check-send-proxy`: health checks start with a header too (of `send_proxy`'s version,
     /// v1 when unset).
     #[serde(default)]

@@ -509,6 +509,9 @@ pub struct RawServer {
     /// a PROXY header carrying the client's address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_proxy: Option<RawProxyVersion>,
+    /// `proxy-v2-options`: TLVs the version 2 header carries (`send_proxy: v2` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxy_v2_options: Vec<RawProxyV2Option>,
     /// `check-send-proxy`: health checks start with a PROXY header too.
     #[serde(skip_serializing_if = "is_default")]
     pub check_send_proxy: bool,
@@ -569,6 +572,19 @@ pub enum RawVerify {
 pub enum RawProxyVersion {
     V1,
     V2,
+}
+
+/// One `proxy-v2-options` word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProxyV2Option {
+    Ssl,
+    CertCn,
+    SslCipher,
+    CertSig,
+    CertKey,
+    Authority,
+    Crc32c,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -650,3 +650,20 @@ fn tcp_response_rules_are_for_tcp_backends_and_read_the_response() {
         "only `tcp_response_content` rules",
     );
 }
+
+#[test]
+fn proxy_v2_options_need_a_version_2_header() {
+    assert_error(
+        "(\n backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\",\n   send_proxy: v1, proxy_v2_options: [ssl])])],\n)",
+        3,
+        20,
+        "set `send_proxy: v2`",
+    );
+    let ok = load_str(
+        "t.ron",
+        "(backend: [(name: \"b\", servers: [(name: \"s\", addr: \"127.0.0.1:1\", send_proxy: v2, proxy_v2_options: [cert_cn, crc32c])])])",
+    )
+    .expect("valid");
+    let o = ok.config.backends[0].servers[0].proxy_v2;
+    assert!(o.cert_cn && o.crc32c && o.sends_ssl() && !o.authority);
+}

@@ -580,6 +580,7 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
             c.error(format!("{sp}.mac"), "`mac` is for the real servers of an LVS virtual server (lvs kind dr)");
         }
         let tls = server_tls::server_tls(c, &sp, s, mode, check.as_ref().map(|k| k.port), addr.port());
+        let proxy_v2 = proxy_v2_options(c, &sp, s);
         servers.push(Server {
             name: s.name.clone(),
             id,
@@ -601,6 +602,7 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
                 RawProxyVersion::V2 => crate::proxy_protocol::Version::V2,
             }),
             check_send_proxy: s.check_send_proxy,
+            proxy_v2,
             tls: tls.settings,
             check_tls: tls.check,
         });
@@ -968,4 +970,29 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
 #[cfg(test)]
 pub(super) fn kernel_has_ipip_for_tests() -> bool {
     lvs::kernel_has_ipip()
+}
+
+/// `proxy_v2_options` of server `sp`: the TLVs only a version 2 header can carry.
+fn proxy_v2_options(c: &mut Checker, sp: &str, s: &RawServer) -> crate::proxy_protocol::V2Options {
+    let mut o = crate::proxy_protocol::V2Options::default();
+    if s.proxy_v2_options.is_empty() {
+        return o;
+    }
+    // HAProxy ignores the options without `send-proxy-v2`; said here, since nothing would
+    // carry them.
+    if s.send_proxy != Some(RawProxyVersion::V2) {
+        c.error(format!("{sp}.proxy_v2_options"), "the TLVs are sent only in a version 2 header: set `send_proxy: v2`");
+    }
+    for opt in &s.proxy_v2_options {
+        match opt {
+            RawProxyV2Option::Ssl => o.ssl = true,
+            RawProxyV2Option::CertCn => o.cert_cn = true,
+            RawProxyV2Option::SslCipher => o.ssl_cipher = true,
+            RawProxyV2Option::CertSig => o.cert_sig = true,
+            RawProxyV2Option::CertKey => o.cert_key = true,
+            RawProxyV2Option::Authority => o.authority = true,
+            RawProxyV2Option::Crc32c => o.crc32c = true,
+        }
+    }
+    o
 }

@@ -7,9 +7,11 @@
 
 mod crc32c;
 pub mod parse;
+pub mod tlv;
 pub mod write;
 
 pub use parse::{parse, Parsed, ProxyError};
+pub use tlv::{ClientTls, V2Options};
 pub use write::{v1, v2, v2_local, Version};
 
 /// The 12 bytes that start every version 2 header.

@@ -3,7 +3,7 @@
 //!
 //! - an IPv4 source and an IPv6 destination (or the reverse) are both written as IPv6, the IPv4
 //!   one mapped (`::ffff:a.b.c.d`), since a header has one family;
-//! - version 2 carries no TLV (HAProxy adds them only with `proxy-v2-options`);
+//! - version 2 TLVs (ALPN, and what `proxy-v2-options` asks for) are added by [`super::tlv`];
 //! - a connection the proxy opens on its own (a health check) gets a version 2 `LOCAL` header
 //!   with no address, or a version 1 line with the check connection's own addresses.
 

@@ -20,6 +20,12 @@ pub struct CertFacts {
     pub dns_names: Vec<String>,
     /// `notAfter`, in seconds since the Unix epoch.
     pub not_after: i64,
+    /// The signature algorithm by OpenSSL's short name (`RSA-SHA256`, `ecdsa-with-SHA256`), as
+    /// HAProxy's `ssl_sock_get_cert_sig()` names it for `proxy-v2-options cert-sig`.
+    pub signature: Option<&'static str>,
+    /// The key as `RSA2048` or `EC256` (HAProxy's `ssl_sock_get_pkey_algo()`); none for other
+    /// kinds of key, as there.
+    pub key: Option<String>,
 }
 
 impl CertFacts {
@@ -91,11 +97,11 @@ pub fn read(der: &[u8]) -> Result<CertFacts, DerError> {
         rest = tlv(rest)?.2;
     }
     let (_serial, _, r) = tlv(rest)?;
-    let (_sig, r) = expect(r, SEQUENCE)?;
+    let (sig, r) = expect(r, SEQUENCE)?;
     let (_issuer, r) = expect(r, SEQUENCE)?;
     let (validity, r) = expect(r, SEQUENCE)?;
     let (subject, r) = expect(r, SEQUENCE)?;
-    let (_spki, mut r) = expect(r, SEQUENCE)?;
+    let (spki, mut r) = expect(r, SEQUENCE)?;
     let (_, v) = time(validity)?;
     let (not_after, _) = time(v)?;
     let common_name = common_name(subject)?;
@@ -107,7 +113,64 @@ pub fn read(der: &[u8]) -> Result<CertFacts, DerError> {
         }
         r = next;
     }
-    Ok(CertFacts { common_name, dns_names, not_after })
+    let (sig_oid, _) = expect(sig, OID)?;
+    Ok(CertFacts { common_name, dns_names, not_after, signature: signature_name(sig_oid), key: key_name(spki)? })
+}
+
+/// OpenSSL's short names of the usual certificate signature algorithms.
+fn signature_name(oid: &[u8]) -> Option<&'static str> {
+    const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
+    const ECDSA: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04];
+    match oid {
+        [rsa @ .., n] if rsa == RSA => match n {
+            5 => Some("RSA-SHA1"),
+            10 => Some("RSASSA-PSS"),
+            11 => Some("RSA-SHA256"),
+            12 => Some("RSA-SHA384"),
+            13 => Some("RSA-SHA512"),
+            14 => Some("RSA-SHA224"),
+            _ => None,
+        },
+        [ec @ .., 1] if ec == ECDSA => Some("ecdsa-with-SHA1"),
+        [ec @ .., 3, n] if ec == ECDSA => match n {
+            1 => Some("ecdsa-with-SHA224"),
+            2 => Some("ecdsa-with-SHA256"),
+            3 => Some("ecdsa-with-SHA384"),
+            4 => Some("ecdsa-with-SHA512"),
+            _ => None,
+        },
+        [0x2b, 0x65, 0x70] => Some("ED25519"),
+        [0x2b, 0x65, 0x71] => Some("ED448"),
+        _ => None,
+    }
+}
+
+/// `RSA<bits>` or `EC<bits>` from a SubjectPublicKeyInfo.
+fn key_name(spki: &[u8]) -> Result<Option<String>, DerError> {
+    const RSA_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    const EC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    let (alg, r) = expect(spki, SEQUENCE)?;
+    let (oid, params) = expect(alg, OID)?;
+    if oid == RSA_KEY {
+        let (bits, _) = expect(r, 0x03)?;
+        let key = bits.get(1..).ok_or(DerError("empty key"))?;
+        let (rsa, _) = expect(key, SEQUENCE)?;
+        let (modulus, _) = expect(rsa, 0x02)?;
+        let significant: Vec<u8> = modulus.iter().copied().skip_while(|&b| b == 0).collect();
+        let n = significant.first().map_or(0, |&b| significant.len() * 8 - b.leading_zeros() as usize);
+        return Ok(Some(format!("RSA{n}")));
+    }
+    if oid == EC_KEY {
+        let curve = expect(params, OID).map(|(c, _)| c).unwrap_or_default();
+        let bits = match curve {
+            [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07] => 256,
+            [0x2b, 0x81, 0x04, 0x00, 0x22] => 384,
+            [0x2b, 0x81, 0x04, 0x00, 0x23] => 521,
+            _ => return Ok(None),
+        };
+        return Ok(Some(format!("EC{bits}")));
+    }
+    Ok(None)
 }
 
 fn common_name(name: &[u8]) -> Result<Option<String>, DerError> {
@@ -207,6 +270,40 @@ mod tests {
         assert_eq!(time(b"\x17\x0d700101000010Z").unwrap().0, 10);
         assert_eq!(time(b"\x18\x0f20380119031407Z").unwrap().0, 2147483647);
         assert!(time(b"\x17\x0b7001010000Z").is_err());
+    }
+
+    /// A self-signed certificate made by `openssl req` with `key_args`, as DER.
+    fn openssl_cert(key_args: &[&str], digest: &str) -> Vec<u8> {
+        let dir = std::env::temp_dir().join(format!("hk-x509-{}-{}", std::process::id(), key_args.join("-").replace([':', '/'], "_")));
+        std::fs::create_dir_all(&dir).unwrap();
+        let der = dir.join("c.der");
+        let out = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-nodes", "-newkey"])
+            .args(key_args)
+            .args(["-subj", "/CN=unit.test", "-days", "2", "-outform", "DER", digest])
+            .arg("-keyout")
+            .arg(dir.join("k.pem"))
+            .arg("-out")
+            .arg(&der)
+            .output()
+            .expect("openssl (installed by tests/install-deps)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&der).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        bytes
+    }
+
+    #[test]
+    fn signature_and_key_names_are_openssls() {
+        let rsa = read(&openssl_cert(&["rsa:2048"], "-sha256")).unwrap();
+        assert_eq!((rsa.signature, rsa.key.as_deref()), (Some("RSA-SHA256"), Some("RSA2048")));
+        assert_eq!(rsa.common_name.as_deref(), Some("unit.test"));
+        let rsa3 = read(&openssl_cert(&["rsa:3072"], "-sha384")).unwrap();
+        assert_eq!((rsa3.signature, rsa3.key.as_deref()), (Some("RSA-SHA384"), Some("RSA3072")));
+        let ec = read(&openssl_cert(&["ec", "-pkeyopt", "ec_paramgen_curve:P-384"], "-sha384")).unwrap();
+        assert_eq!((ec.signature, ec.key.as_deref()), (Some("ecdsa-with-SHA384"), Some("EC384")));
+        let ed = read(&openssl_cert(&["ed25519"], "-sha256")).unwrap();
+        assert_eq!((ed.signature, ed.key), (Some("ED25519"), None), "HAProxy names no key algorithm for Ed25519");
     }
 
     #[test]

@@ -269,6 +269,10 @@ mod tests {
     }
 
     fn server_config() -> Arc<ServerConfig> {
+        Arc::new(server_config_and_resolver().0)
+    }
+
+    fn server_config_and_resolver() -> (ServerConfig, Arc<crate::tls::sni::SniResolver>) {
         let cert = hakeeper_common::tls::load::load_cert(&testdata("unit.pem"), 0).expect("test certificate");
         let tls = BindTls {
             field: "t".into(),
@@ -286,7 +290,7 @@ mod tests {
             client_ca: vec![],
         };
         let cache = rustls::server::ServerSessionMemoryCache::new(16);
-        Arc::new(super::super::contexts::server_config(&tls, cache, None).expect("server config"))
+        super::super::contexts::server_config(&tls, cache, None).expect("server config")
     }
 
     fn client_config() -> Arc<rustls::ClientConfig> {
@@ -342,10 +346,13 @@ mod tests {
             let _ = s.read_to_end(&mut rest);
             (got, s.conn.alpn_protocol().map(<[u8]>::to_vec))
         });
-        let mut tls = TlsConn::new(server_config()).unwrap();
+        let (config, resolver) = server_config_and_resolver();
+        let mut tls = TlsConn::new(Arc::new(config)).unwrap();
         assert_eq!(handshake(&mut tls, &sock), Handshake::Done);
-        let facts = crate::tls::TlsFacts::of(tls.connection());
+        let facts = crate::tls::TlsFacts::of(tls.connection(), resolver.local(tls.connection().server_name()));
         assert_eq!((facts.sni.as_deref(), facts.alpn.as_deref()), (Some("unit.test"), Some("http/1.1")));
+        // What `proxy-v2-options` would tell of this full handshake with the bind's P-256 key.
+        assert_eq!((facts.local.signature, facts.local.key.as_deref(), facts.resumed), (Some("ecdsa-with-SHA256"), Some("EC256"), false));
         let mut r = ready();
         let mut buf = Vec::new();
         let end = Instant::now() + Duration::from_secs(5);

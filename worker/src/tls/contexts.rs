@@ -5,7 +5,7 @@
 //! of the same worker; a reload starts a new worker and with it new keys (HAProxy without
 //! `tls-ticket-keys` does the same).
 
-use super::sni::SniResolver;
+use super::sni::{LocalCert, SniResolver};
 use hakeeper_common::config::Frontend;
 use hakeeper_common::tls::{BindTls, TlsVersion, Verify};
 use rustls::crypto::CryptoProvider;
@@ -27,6 +27,8 @@ pub enum TlsError {
 #[derive(Default)]
 pub struct Contexts {
     binds: Vec<Vec<Option<Arc<ServerConfig>>>>,
+    /// Each TLS bind's certificate selection, to tell which certificate a client was shown.
+    resolvers: Vec<Vec<Option<Arc<SniResolver>>>>,
     /// The stats page's, when its bind has `ssl`.
     pub stats: Option<Arc<ServerConfig>>,
 }
@@ -36,11 +38,14 @@ impl Contexts {
         let cache: Arc<dyn StoresServerSessions> = ServerSessionMemoryCache::new(SESSION_CACHE);
         let mut ticketer: Option<Arc<dyn ProducesTickets>> = None;
         let mut binds = Vec::new();
+        let mut resolvers = Vec::new();
         for fe in frontends {
             let mut list = Vec::new();
+            let mut chosen = Vec::new();
             for (b, tls) in fe.tls.iter().enumerate() {
                 let Some(tls) = tls else {
                     list.push(None);
+                    chosen.push(None);
                     continue;
                 };
                 let err = |message: String| TlsError::Bind { frontend: fe.name.clone(), bind: b + 1, message };
@@ -52,9 +57,12 @@ impl Contexts {
                 } else {
                     None
                 };
-                list.push(Some(Arc::new(server_config(tls, cache.clone(), tickets).map_err(err)?)));
+                let (config, resolver) = server_config(tls, cache.clone(), tickets).map_err(err)?;
+                list.push(Some(Arc::new(config)));
+                chosen.push(Some(resolver));
             }
             binds.push(list);
+            resolvers.push(chosen);
         }
         let stats = match stats {
             None => None,
@@ -65,15 +73,20 @@ impl Contexts {
                 } else {
                     None
                 };
-                Some(Arc::new(server_config(tls, cache.clone(), tickets).map_err(err)?))
+                Some(Arc::new(server_config(tls, cache.clone(), tickets).map_err(err)?.0))
             }
         };
-        Ok(Contexts { binds, stats })
+        Ok(Contexts { binds, resolvers, stats })
     }
 
     /// The context of a TLS bind; `None` for a plaintext one.
     pub fn get(&self, frontend: usize, bind: usize) -> Option<&Arc<ServerConfig>> {
         self.binds.get(frontend)?.get(bind)?.as_ref()
+    }
+
+    /// The certificate a TLS bind shows a client that asked for `sni`.
+    pub fn local_cert(&self, frontend: usize, bind: usize, sni: Option<&str>) -> Option<&LocalCert> {
+        self.resolvers.get(frontend)?.get(bind)?.as_ref()?.local(sni)
     }
 }
 
@@ -90,7 +103,7 @@ pub(crate) fn server_config(
     tls: &BindTls,
     cache: Arc<dyn StoresServerSessions>,
     ticketer: Option<Arc<dyn ProducesTickets>>,
-) -> Result<ServerConfig, String> {
+) -> Result<(ServerConfig, Arc<SniResolver>), String> {
     let base = rustls::crypto::aws_lc_rs::default_provider();
     let mut cipher_suites = Vec::new();
     if tls.min_version <= TlsVersion::Tls13 && tls.max_version >= TlsVersion::Tls13 {
@@ -129,7 +142,8 @@ pub(crate) fn server_config(
     if keys.is_empty() {
         return Err("no certificate".into());
     }
-    let mut config = builder.with_cert_resolver(Arc::new(SniResolver::new(keys)));
+    let resolver = Arc::new(SniResolver::new(keys));
+    let mut config = builder.with_cert_resolver(resolver.clone());
     config.alpn_protocols = tls.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.session_storage = cache;
     if let Some(t) = ticketer {
@@ -138,5 +152,5 @@ pub(crate) fn server_config(
     // HAProxy (OpenSSL with SSL_OP_CIPHER_SERVER_PREFERENCE) picks by its own order unless
     // `prefer-client-ciphers`.
     config.ignore_client_order = true;
-    Ok(config)
+    Ok((config, resolver))
 }

@@ -1,7 +1,9 @@
 //! What rules may ask about a client's TLS (HAProxy's `ssl_fc*` and `ssl_c_*` fetches), read
 //! once from the connection when its handshake is done.
 
+use super::sni::LocalCert;
 use hakeeper_common::config::http::TlsFetch;
+use hakeeper_common::proxy_protocol::ClientTls;
 use rustls::ServerConnection;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,10 +16,16 @@ pub struct TlsFacts {
     pub alpn: Option<String>,
     /// The client sent a certificate (verified: rustls ends the handshake on a bad one).
     pub client_cert: bool,
+    /// The common name of that certificate.
+    pub client_cn: Option<String>,
+    /// The session was resumed: a client certificate was sent on an earlier connection.
+    pub resumed: bool,
+    /// The certificate this bind showed the client.
+    pub local: LocalCert,
 }
 
 impl TlsFacts {
-    pub fn of(conn: &ServerConnection) -> TlsFacts {
+    pub fn of(conn: &ServerConnection, local: Option<&LocalCert>) -> TlsFacts {
         let protocol = match conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
             _ => "TLSv1.2",
@@ -29,12 +37,37 @@ impl TlsFacts {
                 hakeeper_common::tls::ciphers::openssl_name(&name).map_or(name, str::to_string)
             })
             .unwrap_or_default();
+        let client_cn = conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(|der| hakeeper_common::tls::x509::read(der).ok())
+            .and_then(|f| f.common_name);
         TlsFacts {
+            client_cn,
+            resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+            local: local.cloned().unwrap_or_default(),
             sni: conn.server_name().map(str::to_string),
             protocol,
             cipher,
             alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
             client_cert: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+        }
+    }
+}
+
+impl TlsFacts {
+    /// What a PROXY header's TLVs tell a server about this connection.
+    pub fn for_proxy_header(&self) -> ClientTls<'_> {
+        ClientTls {
+            version: self.protocol,
+            cipher: &self.cipher,
+            sni: self.sni.as_deref(),
+            alpn: self.alpn.as_deref().map(str::as_bytes),
+            cert_in_session: self.client_cert,
+            cert_on_connection: self.client_cert && !self.resumed,
+            client_cn: self.client_cn.as_deref(),
+            cert_sig: self.local.signature,
+            cert_key: self.local.key.as_deref(),
         }
     }
 }
@@ -74,6 +107,9 @@ mod tests {
             cipher: "TLS_AES_128_GCM_SHA256".into(),
             alpn: Some("http/1.1".into()),
             client_cert: false,
+            client_cn: None,
+            resumed: false,
+            local: LocalCert::default(),
         };
         for (words, tls, plain) in [
             ("ssl_fc", true, false),

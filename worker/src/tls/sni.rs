@@ -8,9 +8,18 @@ use rustls::sign::CertifiedKey;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// What `proxy-v2-options cert-sig`/`cert-key` tell of the certificate a client was shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalCert {
+    pub signature: Option<&'static str>,
+    pub key: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct SniResolver {
     keys: Vec<Arc<CertifiedKey>>,
+    /// Each key's certificate, read once when the bind is set up.
+    local: Vec<LocalCert>,
     negative: Vec<Vec<String>>,
     /// Name → candidate certificates, in load order.
     exact: HashMap<String, Vec<usize>>,
@@ -21,7 +30,8 @@ pub struct SniResolver {
 impl SniResolver {
     /// `certs`: each key with its names (`*.x` for wildcards) and excluded names.
     pub fn new(certs: Vec<(Arc<CertifiedKey>, Vec<String>, Vec<String>)>) -> Self {
-        let mut r = SniResolver { keys: Vec::new(), negative: Vec::new(), exact: HashMap::new(), wildcard: HashMap::new() };
+        let mut r =
+            SniResolver { keys: Vec::new(), local: Vec::new(), negative: Vec::new(), exact: HashMap::new(), wildcard: HashMap::new() };
         for (i, (key, names, negative)) in certs.into_iter().enumerate() {
             for n in names {
                 let n = n.to_ascii_lowercase();
@@ -30,6 +40,8 @@ impl SniResolver {
                     None => r.exact.entry(n).or_default().push(i),
                 }
             }
+            let facts = key.end_entity_cert().ok().and_then(|der| hakeeper_common::tls::x509::read(der).ok());
+            r.local.push(facts.map(|f| LocalCert { signature: f.signature, key: f.key }).unwrap_or_default());
             r.keys.push(key);
             r.negative.push(negative);
         }
@@ -53,6 +65,13 @@ impl SniResolver {
             }
         }
         Some(0)
+    }
+}
+
+impl SniResolver {
+    /// The certificate served for `name`, as [`Self::select`] picks it.
+    pub fn local(&self, name: Option<&str>) -> Option<&LocalCert> {
+        self.local.get(self.select(name)?)
     }
 }
 

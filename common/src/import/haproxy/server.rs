@@ -1,7 +1,7 @@
 //! `server` and `default-server` lines: the address and the parameters RawServer can hold;
 //! everything else is listed in one warning per line.
 
-use crate::config::raw::{RawCheck, RawProxyVersion, RawServer, RawServerSsl, RawVerify};
+use crate::config::raw::{RawCheck, RawProxyV2Option, RawProxyVersion, RawServer, RawServerSsl, RawVerify};
 use crate::import::units::{haproxy_time, number};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
@@ -30,6 +30,8 @@ pub struct ServerParams {
     pub send_proxy_v1: bool,
     pub send_proxy_v2: bool,
     pub check_send_proxy: bool,
+    /// `proxy-v2-options`, `send-proxy-v2-ssl`, `send-proxy-v2-ssl-cn`.
+    pub proxy_v2: crate::proxy_protocol::V2Options,
     /// `ssl` / `no-ssl`.
     pub ssl: Option<bool>,
     pub verify: Option<RawVerify>,
@@ -140,14 +142,10 @@ const FLAGS: &[&str] = &[
     "force-tlsv12",
     "force-tlsv13",
     "no-tlsv13",
-    "no-send-proxy-v2-ssl",
-    "no-send-proxy-v2-ssl-cn",
     "no-ssl-reuse",
     "no-tls-tickets",
     "non-stick",
     "stick",
-    "send-proxy-v2-ssl",
-    "send-proxy-v2-ssl-cn",
     "ssl-reuse",
     "tfo",
     "no-tfo",
@@ -188,6 +186,37 @@ pub fn parse_params(p: &mut ServerParams, words: &[String], allow_server_only: b
             "send-proxy-v2" => p.send_proxy_v2 = true,
             "no-send-proxy-v2" => p.send_proxy_v2 = false,
             "check-send-proxy" => p.check_send_proxy = true,
+            // HAProxy's `srv_parse_send_proxy_v2_ssl[_cn]()`: version 2 with the SSL TLV (and
+            // the client certificate's CN).
+            "send-proxy-v2-ssl" => {
+                p.send_proxy_v2 = true;
+                p.proxy_v2.ssl = true;
+            }
+            "send-proxy-v2-ssl-cn" => {
+                p.send_proxy_v2 = true;
+                p.proxy_v2.ssl = true;
+                p.proxy_v2.cert_cn = true;
+            }
+            "no-send-proxy-v2-ssl" => p.proxy_v2.ssl = false,
+            "no-send-proxy-v2-ssl-cn" => p.proxy_v2.cert_cn = false,
+            "proxy-v2-options" => {
+                needs_arg(&mut out);
+                used = 2;
+                for opt in arg.unwrap_or_default().split(',') {
+                    match opt {
+                        "ssl" => p.proxy_v2.ssl = true,
+                        "cert-cn" => p.proxy_v2.cert_cn = true,
+                        "ssl-cipher" => p.proxy_v2.ssl_cipher = true,
+                        "cert-sig" => p.proxy_v2.cert_sig = true,
+                        "cert-key" => p.proxy_v2.cert_key = true,
+                        "authority" => p.proxy_v2.authority = true,
+                        "crc32c" => p.proxy_v2.crc32c = true,
+                        // It needs `unique-id-format`, which hakeeper does not have.
+                        "unique-id" => out.untranslated.push("proxy-v2-options unique-id".into()),
+                        other => out.errors.push(format!("`proxy-v2-options {other}`: not a proxy v2 option (HAProxy refuses it too)")),
+                    }
+                }
+            }
             "ssl" => p.ssl = Some(true),
             "no-ssl" => p.ssl = Some(false),
             "check-ssl" => p.check_ssl = Some(true),
@@ -276,6 +305,11 @@ fn is_known(word: &str) -> bool {
                 | "send-proxy-v2"
                 | "no-send-proxy-v2"
                 | "check-send-proxy"
+                | "send-proxy-v2-ssl"
+                | "send-proxy-v2-ssl-cn"
+                | "no-send-proxy-v2-ssl"
+                | "no-send-proxy-v2-ssl-cn"
+                | "proxy-v2-options"
                 | "weight"
                 | "maxconn"
                 | "id"
@@ -494,6 +528,7 @@ pub fn build(name: &str, addr: String, p: &ServerParams, g: &TlsGlobals) -> (Raw
         pool_low_conn: p.pool_low_conn,
         max_reuse: p.max_reuse,
         send_proxy: if p.send_proxy_v2 { Some(RawProxyVersion::V2) } else { p.send_proxy_v1.then_some(RawProxyVersion::V1) },
+        proxy_v2_options: if p.send_proxy_v2 { proxy_v2_options(&p.proxy_v2) } else { Vec::new() },
         check_send_proxy: p.check_send_proxy,
         ssl: build_ssl(p, g),
         check_ssl: p.check_ssl,
@@ -501,6 +536,23 @@ pub fn build(name: &str, addr: String, p: &ServerParams, g: &TlsGlobals) -> (Raw
         mac: None,
     };
     (server, lint)
+}
+
+/// The native words for `proxy-v2-options` (none without `send-proxy-v2`, where HAProxy sends
+/// no TLV either).
+fn proxy_v2_options(o: &crate::proxy_protocol::V2Options) -> Vec<RawProxyV2Option> {
+    [
+        (o.ssl, RawProxyV2Option::Ssl),
+        (o.cert_cn, RawProxyV2Option::CertCn),
+        (o.ssl_cipher, RawProxyV2Option::SslCipher),
+        (o.cert_sig, RawProxyV2Option::CertSig),
+        (o.cert_key, RawProxyV2Option::CertKey),
+        (o.authority, RawProxyV2Option::Authority),
+        (o.crc32c, RawProxyV2Option::Crc32c),
+    ]
+    .into_iter()
+    .filter_map(|(on, w)| on.then_some(w))
+    .collect()
 }
 
 #[cfg(test)]
@@ -527,8 +579,8 @@ mod tests {
     #[test]
     fn untranslated_options_are_listed_with_their_values() {
         let mut p = ServerParams::default();
-        let out = parse_params(&mut p, &w("check send-proxy-v2-ssl slowstart 10s backup observe layer4 maxconn 7"), true);
-        assert_eq!(out.untranslated, ["send-proxy-v2-ssl", "slowstart 10s", "observe layer4"]);
+        let out = parse_params(&mut p, &w("check tfo slowstart 10s backup observe layer4 maxconn 7"), true);
+        assert_eq!(out.untranslated, ["tfo", "slowstart 10s", "observe layer4"]);
         assert!(p.backup && p.check);
         assert_eq!(p.maxconn, Some(7));
     }

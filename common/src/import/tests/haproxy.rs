@@ -228,7 +228,8 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
     assert_eq!(db1.addr, "10.0.0.1:3306", "no port: the port the client connected to, the only bind port");
     let c1 = db1.check.as_ref().unwrap();
     assert_eq!((c1.inter.as_deref(), c1.downinter.as_deref(), c1.fastinter.as_deref()), (Some("1500ms"), Some("5s"), Some("500ms")));
-    assert_warned(&imported, t, "server db1", Untranslated, "options not translated: send-proxy-v2-ssl, slowstart 10s");
+    assert_warned(&imported, t, "server db1", Untranslated, "options not translated: slowstart 10s");
+    assert_eq!((db1.send_proxy, db1.proxy_v2_options.as_slice()), (Some(RawProxyVersion::V2), &[RawProxyV2Option::Ssl][..]));
     let db2 = &db.servers[1];
     assert_eq!(
         (db2.backup, db2.weight, db2.maxconn, db2.id, db2.disabled, db2.check.is_none()),

@@ -72,6 +72,36 @@ frontend fe
 }
 
 #[test]
+fn proxy_v2_options_and_the_ssl_shorthands() {
+    let text = "\
+backend be
+  mode tcp
+  server s1 10.0.0.1:8066 send-proxy-v2 proxy-v2-options ssl-cipher,authority,crc32c,unique-id
+  server s2 10.0.0.2:8066 send-proxy-v2-ssl-cn
+  server s3 10.0.0.3:8066 proxy-v2-options cert-key
+frontend fe
+  mode tcp
+  bind 127.0.0.1:8066
+  default_backend be
+";
+    let imported = import_haproxy_str("t.cfg", text).expect("import");
+    let be = imported.config.backend.iter().find(|p| p.name == "be").expect("be");
+    use crate::config::raw::RawProxyV2Option::*;
+    use crate::config::raw::RawProxyVersion::V2;
+    let got: Vec<_> = be.servers.iter().map(|s| (s.send_proxy, s.proxy_v2_options.clone())).collect();
+    assert_eq!(
+        got,
+        [(Some(V2), vec![SslCipher, Authority, Crc32c]), (Some(V2), vec![Ssl, CertCn]), (None, vec![])],
+        "without send-proxy-v2 the options do nothing in HAProxy, and are left out"
+    );
+    assert_warned(&imported, text, "server s1", WarningKind::Untranslated, "proxy-v2-options unique-id");
+    let ron = crate::config::to_ron(&imported.config).expect("ron");
+    crate::config::load_str("t.ron", &ron).unwrap_or_else(|e| panic!("{e}\n{ron}"));
+    let bad = import_haproxy_str("t.cfg", &text.replace("cert-key", "cert-key,bogus"));
+    assert!(format!("{bad:?}").contains("bogus"), "an unknown option is named: {bad:?}");
+}
+
+#[test]
 fn tcp_request_connection_rules_and_tcp_switching_are_translated() {
     let text = "\
 frontend mysql

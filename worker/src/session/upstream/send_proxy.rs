@@ -21,11 +21,18 @@ impl Session {
         let Some(dst) = self.local_addr() else { return false };
         let header = match version {
             Version::V1 => proxy_protocol::v1(self.client_addr, dst).into_bytes(),
-            Version::V2 => proxy_protocol::v2(self.client_addr, dst),
+            Version::V2 => {
+                let mut h = proxy_protocol::v2(self.client_addr, dst);
+                let options = &ctx.shared.config.backends[be].servers[server].proxy_v2;
+                let tls = self.tls_facts.as_ref().map(|f| f.for_proxy_header());
+                proxy_protocol::tlv::append(&mut h, options, tls.as_ref());
+                h
+            }
         };
         let Some(conn) = self.up.conn.and_then(|k| ctx.conns.get(k)) else { return false };
         // A fresh connection's send buffer is empty and the header is at most 107 (v1) or 52
-        // (v2) bytes: one write takes it whole, or the socket is broken.
+        // (v2) bytes plus TLVs of a few hundred: one write takes it whole, or the socket is
+        // broken.
         match (&conn.stream).write(&header) {
             Ok(n) if n == header.len() => true,
             Ok(_) | Err(_) => {
