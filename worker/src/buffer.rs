@@ -5,6 +5,8 @@
 
 use crate::pipe::PipePool;
 use crate::ready::Ready;
+// The socket-level read shared with the transports, where it lives.
+pub use crate::transport::{recv_spare, ReadOutcome};
 use mio::net::TcpStream;
 use std::io::{self, Write};
 
@@ -63,36 +65,6 @@ impl BufferPool {
     pub fn pooled(&self) -> usize {
         self.free.len()
     }
-}
-
-/// One `recv` into `buf`'s spare capacity (at most `max` bytes). Zeroing the space first (as
-/// `resize` + `read` would) cost more CPU than parsing a small request.
-pub fn recv_spare(src: &TcpStream, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    let old = buf.len();
-    let spare = buf.spare_capacity_mut();
-    let want = spare.len().min(max);
-    // SAFETY: recv writes at most `want` bytes into the spare capacity, which has at least that
-    // many, and `set_len` exposes only the bytes it reports written.
-    let n = unsafe { nix::libc::recv(src.as_raw_fd(), spare.as_mut_ptr().cast(), want, 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let n = n as usize;
-    // SAFETY: see above; n <= want <= spare capacity.
-    unsafe { buf.set_len(old + n) };
-    Ok(n)
-}
-
-/// What a read found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadOutcome {
-    /// `n` bytes appended.
-    Data(usize),
-    /// The peer sent FIN.
-    Eof,
-    /// Nothing to read now (or no room).
-    Empty,
 }
 
 /// Bytes read from one socket or prepared for one, not yet consumed.

@@ -1,10 +1,13 @@
 //! The supervisor's channel, read by thread 0's event loop: health and admin changes from the
-//! checker and the operator, weight changes, and the drain order. Messages are named after who
-//! sends them (relayd's `parent_dispatch_*` style): `supervisor_dispatch` handles one.
+//! checker and the operator, weight changes, the drain order, and `hakeeper ctl` requests
+//! (answered by [`crate::runtime`]). Messages are named after who sends them (relayd's
+//! `parent_dispatch_*` style): `supervisor_dispatch` handles one.
 
 use crate::backend::{Change, Grant};
+use crate::runtime::{self, events};
 use crate::shared::{lock, Shared};
-use hakeeper_common::ipc::{self, AdminState, FrameReader, FromWorker, IpcError, ReadOutcome, StickEntries, ToWorker};
+use crate::status::CheckInfo;
+use hakeeper_common::ipc::{self, FrameReader, FromWorker, IpcError, ReadOutcome, StickEntries, ToWorker};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Instant;
 
@@ -27,6 +30,13 @@ impl Control {
 
     pub fn send(&self, msg: &FromWorker) -> Result<(), IpcError> {
         ipc::send(self.fd.as_fd(), msg, &[])
+    }
+
+    /// Sends a report whose loss the worker survives (the supervisor's next resync repairs it).
+    pub fn report(&self, msg: &FromWorker) {
+        if let Err(e) = self.send(msg) {
+            log::error!("cannot report to the supervisor: {e}");
+        }
     }
 
     /// Reads everything available and returns the complete messages.
@@ -58,21 +68,15 @@ fn server_name(shared: &Shared, backend: usize, server: usize) -> Option<String>
     Some(format!("{}/{}", b.name, s.name))
 }
 
-fn summary(change: &Change) -> String {
-    format!(
-        "{} active and {} backup servers left. {} sessions active, {} requeued, {} remaining in queue.",
-        change.active, change.backup, change.served, change.requeued, change.queued
-    )
-}
-
 fn no_server_left(shared: &Shared, backend: usize, change: &Change) {
-    if change.active == 0 && change.backup == 0 {
-        log::error!("backend {} has no server available!", shared.config.backends[backend].name);
+    if let Some(line) = events::no_server_left(&shared.config.backends[backend].name, change) {
+        log::error!("{line}");
     }
 }
 
-/// Applies one message from the supervisor. Queue slots it frees are added to `grants`.
-pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Grant>, now: Instant) {
+/// Applies one message from the supervisor, answering on `control` those that ask. Queue slots
+/// it frees are added to `grants`.
+pub fn supervisor_dispatch(shared: &Shared, control: &Control, msg: ToWorker, grants: &mut Vec<Grant>, now: Instant) {
     match msg {
         ToWorker::ServerHealth { backend, server, up } => {
             let Some(name) = server_name(shared, backend, server) else {
@@ -81,8 +85,7 @@ pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Gran
             };
             let change = shared.backend(backend).set_health(server, up, grants);
             if change.changed {
-                let state = if up { "UP" } else { "DOWN" };
-                log::warn!("Server {name} is {state}. {}", summary(&change));
+                log::warn!("{}", events::health(&name, up, &change));
                 no_server_left(shared, backend, &change);
             }
         }
@@ -93,12 +96,7 @@ pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Gran
             };
             let change = shared.backend(backend).set_admin(server, state, grants);
             if change.changed {
-                let what = match state {
-                    AdminState::Ready => "is leaving maintenance/drain (READY)",
-                    AdminState::Drain => "enters drain state",
-                    AdminState::Maint => "is going DOWN for maintenance",
-                };
-                log::warn!("Server {name} {what}. {}", summary(&change));
+                log::warn!("{}", events::admin(&name, state, &change));
                 no_server_left(shared, backend, &change);
             }
         }
@@ -110,7 +108,7 @@ pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Gran
             match shared.backend(backend).set_weight(server, weight, grants) {
                 Ok(change) => {
                     if change.changed {
-                        log::info!("Server {name} weight set to {weight}. {}", summary(&change));
+                        log::info!("{}", events::weight(&name, weight, &change));
                         no_server_left(shared, backend, &change);
                     }
                 }
@@ -125,14 +123,22 @@ pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Gran
         ToWorker::Ping(_) => {}
         ToWorker::Start { .. } => log::warn!("ignoring a second Start message from the supervisor"),
         ToWorker::Listeners(_) => log::warn!("ignoring a second Listeners message from the supervisor"),
-        // Stats-page and `hakeeper ctl` traffic: the stats module (stats/) takes these over.
-        ToWorker::VrrpStates(views) => crate::stats::vrrp_states(shared, views),
+        // What the stats page shows beyond the counters.
+        ToWorker::VrrpStates(views) => shared.stats_hub.set_vrrp(views),
         ToWorker::Process(view) => shared.stats_hub.set_process(view),
         ToWorker::LvsStates(views) => shared.stats_hub.set_lvs(views),
+        // The checker's verdict at a transition, for the check columns.
         ToWorker::CheckResult { backend, server, reason, duration } => {
-            crate::stats::check_result(shared, backend, server, reason, duration)
+            shared.stats_hub.set_check(backend, server, CheckInfo { reason, duration })
         }
-        ToWorker::Ctl { id, request } => crate::stats::ctl_request(shared, id, request),
+        ToWorker::Ctl { id, request } => {
+            // `runtime::answer` logs a change once, with its outcome.
+            let (reply, change) = runtime::answer(shared, &request, grants);
+            if let Some(msg) = change {
+                control.report(&msg);
+            }
+            control.report(&FromWorker::CtlReply { id, reply });
+        }
         ToWorker::StickTables(tables) => stick_load(shared, tables, now),
     }
 }

@@ -6,24 +6,29 @@
 //! caller's and also reads the supervisor's channel), and returns when told to drain and done,
 //! or when the supervisor is gone.
 
+mod admin;
 mod backend;
 mod balance;
 mod buffer;
 mod control;
 pub mod counters;
 mod deadline;
+mod deny;
 mod error;
 mod eventloop;
 pub mod freq;
 pub mod http;
 mod listeners;
+mod locking;
 mod pipe;
 mod ready;
+mod runtime;
 mod session;
 mod shared;
 mod silent_drop;
 mod start;
 pub mod stats;
+mod status;
 mod stick;
 mod tcp_rules;
 mod tcplog;
@@ -101,9 +106,10 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
     shared.tls = tls;
     let shared = Arc::new(shared);
     observe(shared.stats.clone());
+    let control = Control::new(channel, startup.reader);
     let mut grants = Vec::new();
     for msg in startup.early {
-        supervisor_dispatch(&shared, msg, &mut grants, Instant::now());
+        supervisor_dispatch(&shared, &control, msg, &mut grants, Instant::now());
     }
     let mut per_thread: Vec<Vec<Listener>> = (0..threads).map(|_| Vec::new()).collect();
     for (frontend, bind, fd) in startup.listeners {
@@ -121,7 +127,7 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
     }
     // The stats page is served from this process until it ends.
     let _stats_page = match startup.stats_listener {
-        Some(fd) => stats::start(&shared, fd).unwrap_or_else(|e| {
+        Some(fd) => runtime::start_page(&shared, fd).unwrap_or_else(|e| {
             log::error!("{e}: the stats page is not served");
             None
         }),
@@ -149,7 +155,6 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
             }
         }
     }
-    let control = Control::new(channel, startup.reader);
     let result = EventLoop::new(0, poll0, shared.clone(), list0, Some(control)).run(Some(startup.generation));
     if result.is_err() {
         shared.stop();

@@ -1,9 +1,11 @@
 //! State shared by the event-loop threads: the config, the counters, each backend's locked
 //! balancing state, and a way to reach each thread (a waker and an inbox for queue grants).
 
+use crate::admin::AdminQueue;
 use crate::backend::{BackendState, Grant};
 use crate::counters::Stats;
-use crate::stats::StatsHub;
+pub use crate::locking::lock;
+use crate::status::StatsHub;
 use hakeeper_common::ipc::WorkerConfig;
 use mio::Waker;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,8 +22,10 @@ pub struct ThreadLink {
 pub struct Shared {
     pub config: WorkerConfig,
     pub stats: Arc<Stats>,
-    /// The stats page's state beyond the counters, and its queues to thread 0.
+    /// The stats page's state beyond the counters.
     pub stats_hub: Arc<StatsHub>,
+    /// The stats page's admin actions waiting for thread 0.
+    pub admin: Arc<AdminQueue>,
     pub backends: Vec<Mutex<BackendState>>,
     /// The TLS contexts of the TLS binds.
     pub tls: crate::tls::Contexts,
@@ -35,12 +39,6 @@ pub struct Shared {
     /// Threads whose loop has ended, read and set under that thread's inbox lock: a grant for
     /// one of them is released at once instead of waiting in an inbox nobody reads.
     exited: Vec<AtomicBool>,
-}
-
-/// Locks ignoring poisoning: a panicking thread ends the worker anyway, and the state it guards
-/// stays consistent between the short critical sections.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
@@ -59,6 +57,7 @@ impl Shared {
             config,
             stats,
             stats_hub,
+            admin: Arc::default(),
             backends,
             tls: crate::tls::Contexts::default(),
             threads,

@@ -3,10 +3,39 @@
 //! encrypts under it. The fast paths (`Buf::recv`/`flush`, splice in `mode tcp`) stay on
 //! plain sockets; a TLS session's bytes go through this interface.
 
-use crate::buffer::ReadOutcome;
 use crate::ready::Ready;
 use mio::net::TcpStream;
 use std::io::{self, Write};
+
+/// One `recv` into `buf`'s spare capacity (at most `max` bytes). Zeroing the space first (as
+/// `resize` + `read` would) cost more CPU than parsing a small request.
+pub fn recv_spare(src: &TcpStream, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let old = buf.len();
+    let spare = buf.spare_capacity_mut();
+    let want = spare.len().min(max);
+    // SAFETY: recv writes at most `want` bytes into the spare capacity, which has at least that
+    // many, and `set_len` exposes only the bytes it reports written.
+    let n = unsafe { nix::libc::recv(src.as_raw_fd(), spare.as_mut_ptr().cast(), want, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: see above; n <= want <= spare capacity.
+    unsafe { buf.set_len(old + n) };
+    Ok(n)
+}
+
+/// What a read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// `n` bytes appended.
+    Data(usize),
+    /// The peer sent FIN.
+    Eof,
+    /// Nothing to read now (or no room).
+    Empty,
+}
 
 pub trait Endpoint {
     /// Appends at most `max` plaintext bytes to `buf`.
@@ -33,7 +62,7 @@ impl Endpoint for PlainEnd<'_> {
         if !self.ready.readable || max == 0 {
             return Ok(ReadOutcome::Empty);
         }
-        match crate::buffer::recv_spare(self.sock, buf, max) {
+        match recv_spare(self.sock, buf, max) {
             Ok(0) => {
                 self.ready.readable = false;
                 Ok(ReadOutcome::Eof)

@@ -1,5 +1,6 @@
 //! The RON config: [`raw`] as written, [`model`] as validated, and the loading that joins them.
 
+pub mod acl;
 mod bind_form;
 pub mod error;
 pub mod errorfile;

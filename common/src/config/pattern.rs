@@ -6,8 +6,6 @@
 //! Regular expressions use the `regex` crate, not PCRE: backreferences and look-around are
 //! refused at load time instead of being matched differently.
 
-use super::http::IpNet;
-use super::tcp::IntMatcher;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::IpAddr;
 
@@ -170,6 +168,107 @@ pub fn str_to_int(sample: &[u8]) -> Option<i64> {
 /// HAProxy's `c_str2addr()`: the whole sample as an IPv4, else IPv6, address.
 pub fn str_to_addr(sample: &[u8]) -> Option<IpAddr> {
     std::str::from_utf8(sample).ok()?.parse().ok()
+}
+
+/// An address block, as `src` ACLs and `forwardfor except` take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this block. An IPv4-mapped IPv6 address counts as its IPv4 address.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = if self.prefix_len == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix_len.min(32))) };
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = if self.prefix_len == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix_len.min(128))) };
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An integer comparison operator (`eq`, `ge`, `gt`, `le`, `lt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntOp {
+    Eq,
+    Ge,
+    Gt,
+    Le,
+    Lt,
+}
+
+/// One integer pattern: an inclusive range (`80`, `1024:65535`, `:1023`, `1024:`) or a
+/// comparison with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntPattern {
+    Range(i64, i64),
+    Cmp(IntOp, i64),
+}
+
+/// Integer matching: the sample matches if any pattern does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntMatcher {
+    pub patterns: Vec<IntPattern>,
+}
+
+impl IntMatcher {
+    pub fn matches(&self, v: i64) -> bool {
+        self.patterns.iter().any(|p| match *p {
+            IntPattern::Range(lo, hi) => lo <= v && v <= hi,
+            IntPattern::Cmp(IntOp::Eq, x) => v == x,
+            IntPattern::Cmp(IntOp::Ge, x) => v >= x,
+            IntPattern::Cmp(IntOp::Gt, x) => v > x,
+            IntPattern::Cmp(IntOp::Le, x) => v <= x,
+            IntPattern::Cmp(IntOp::Lt, x) => v < x,
+        })
+    }
+
+    /// Parses the patterns as HAProxy does: an operator applies to the one value after it.
+    pub fn parse(words: &[String]) -> Result<IntMatcher, String> {
+        let int = |w: &str| w.parse::<i64>().map_err(|_| format!("{w:?} is not an integer"));
+        let mut patterns = Vec::new();
+        let mut it = words.iter();
+        while let Some(w) = it.next() {
+            let op = match w.as_str() {
+                "eq" => Some(IntOp::Eq),
+                "ge" => Some(IntOp::Ge),
+                "gt" => Some(IntOp::Gt),
+                "le" => Some(IntOp::Le),
+                "lt" => Some(IntOp::Lt),
+                _ => None,
+            };
+            if let Some(op) = op {
+                let v = it.next().ok_or_else(|| format!("`{w}` needs a value"))?;
+                patterns.push(IntPattern::Cmp(op, int(v)?));
+                continue;
+            }
+            let pattern = match w.split_once(':') {
+                Some(("", hi)) => IntPattern::Range(i64::MIN, int(hi)?),
+                Some((lo, "")) => IntPattern::Range(int(lo)?, i64::MAX),
+                Some((lo, hi)) => IntPattern::Range(int(lo)?, int(hi)?),
+                None => {
+                    let v = int(w)?;
+                    IntPattern::Range(v, v)
+                }
+            };
+            patterns.push(pattern);
+        }
+        if patterns.is_empty() {
+            return Err("no integer pattern".into());
+        }
+        Ok(IntMatcher { patterns })
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! sample `SMP_F_MAY_CHANGE`, and a `tcp-request content` rule reading it waits (until the
 //! inspect delay expires) instead of taking it as a non-match. [`Slice`] says which case holds.
 
-use super::http::StrMatcher;
+use super::pattern::StrMatcher;
 use serde::{Deserialize, Serialize};
 
 /// HAProxy's `tune.bufsize`: a block beyond it can never be in the buffer, so a fetch for it

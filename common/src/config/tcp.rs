@@ -1,8 +1,11 @@
 //! Layer-4 rules and samples: `tcp-request connection|session|content accept|reject|silent-drop
-//! [if|unless COND]`, `tcp-response content accept|reject|close [if|unless COND]`, and the
-//! integer matching of `src_port`, `dst_port` and `nbsrv()` ACLs (HAProxy's `-m int`).
+//! [if|unless COND]`, `tcp-response content accept|reject|close [if|unless COND]`. The
+//! integer matching of `src_port`, `dst_port` and `nbsrv()` ACLs (HAProxy's `-m int`) is in
+//! [`super::pattern`].
 
 use serde::{Deserialize, Serialize};
+
+pub use super::pattern::{IntMatcher, IntOp, IntPattern};
 
 /// What a `tcp-request connection` rule does when its condition holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,80 +26,7 @@ pub enum TcpAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TcpRule {
     pub action: TcpAction,
-    pub cond: Option<super::http::Cond>,
-}
-
-/// An integer comparison operator (`eq`, `ge`, `gt`, `le`, `lt`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IntOp {
-    Eq,
-    Ge,
-    Gt,
-    Le,
-    Lt,
-}
-
-/// One integer pattern: an inclusive range (`80`, `1024:65535`, `:1023`, `1024:`) or a
-/// comparison with a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IntPattern {
-    Range(i64, i64),
-    Cmp(IntOp, i64),
-}
-
-/// Integer matching: the sample matches if any pattern does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntMatcher {
-    pub patterns: Vec<IntPattern>,
-}
-
-impl IntMatcher {
-    pub fn matches(&self, v: i64) -> bool {
-        self.patterns.iter().any(|p| match *p {
-            IntPattern::Range(lo, hi) => lo <= v && v <= hi,
-            IntPattern::Cmp(IntOp::Eq, x) => v == x,
-            IntPattern::Cmp(IntOp::Ge, x) => v >= x,
-            IntPattern::Cmp(IntOp::Gt, x) => v > x,
-            IntPattern::Cmp(IntOp::Le, x) => v <= x,
-            IntPattern::Cmp(IntOp::Lt, x) => v < x,
-        })
-    }
-
-    /// Parses the patterns as HAProxy does: an operator applies to the one value after it.
-    pub fn parse(words: &[String]) -> Result<IntMatcher, String> {
-        let int = |w: &str| w.parse::<i64>().map_err(|_| format!("{w:?} is not an integer"));
-        let mut patterns = Vec::new();
-        let mut it = words.iter();
-        while let Some(w) = it.next() {
-            let op = match w.as_str() {
-                "eq" => Some(IntOp::Eq),
-                "ge" => Some(IntOp::Ge),
-                "gt" => Some(IntOp::Gt),
-                "le" => Some(IntOp::Le),
-                "lt" => Some(IntOp::Lt),
-                _ => None,
-            };
-            if let Some(op) = op {
-                let v = it.next().ok_or_else(|| format!("`{w}` needs a value"))?;
-                patterns.push(IntPattern::Cmp(op, int(v)?));
-                continue;
-            }
-            let pattern = match w.split_once(':') {
-                Some(("", hi)) => IntPattern::Range(i64::MIN, int(hi)?),
-                Some((lo, "")) => IntPattern::Range(int(lo)?, i64::MAX),
-                Some((lo, hi)) => IntPattern::Range(int(lo)?, int(hi)?),
-                None => {
-                    let v = int(w)?;
-                    IntPattern::Range(v, v)
-                }
-            };
-            patterns.push(pattern);
-        }
-        if patterns.is_empty() {
-            return Err("no integer pattern".into());
-        }
-        Ok(IntMatcher { patterns })
-    }
+    pub cond: Option<super::acl::Cond>,
 }
 
 #[cfg(test)]

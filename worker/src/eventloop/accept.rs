@@ -4,6 +4,7 @@
 
 use super::EventLoop;
 use crate::counters::Counters;
+use crate::deny::deny_session;
 use crate::session::{Origin, Session};
 use crate::tcp_rules;
 use hakeeper_common::config::TcpAction;
@@ -21,31 +22,6 @@ const RESOURCE_PAUSE: Duration = Duration::from_millis(100);
 fn is_resource_shortage(e: &io::Error) -> bool {
     use nix::errno::Errno;
     matches!(e.raw_os_error().map(Errno::from_raw), Some(Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM))
-}
-
-/// A connection refused by `tcp-request session reject` (counted in `dses`, closed, not
-/// logged: HAProxy's `tcp_exec_l5_rules()`), or by `silent-drop` at any stage before a
-/// stream exists (counted in `dreq` as HAProxy's action counts it, dropped without a word).
-pub(crate) fn deny_session<F: std::os::fd::AsFd>(
-    shared: &crate::shared::Shared,
-    sock: &F,
-    addr: SocketAddr,
-    frontend: usize,
-    bind: usize,
-    action: TcpAction,
-) {
-    let stats = &shared.stats.frontends[frontend];
-    let name = &shared.config.frontends[frontend].name;
-    if action == TcpAction::SilentDrop {
-        Counters::add(&stats.counters.denied_requests, 1);
-        Counters::add(&stats.listeners[bind].counters.denied_requests, 1);
-        let how = crate::silent_drop::prepare(sock, addr);
-        log::debug!("connection from {addr} to {name} silently dropped ({how:?})");
-    } else {
-        Counters::add(&stats.counters.denied_sessions, 1);
-        Counters::add(&stats.listeners[bind].counters.denied_sessions, 1);
-        log::debug!("session from {addr} to {name} rejected by tcp-request session");
-    }
 }
 
 impl EventLoop {

@@ -6,7 +6,6 @@
 //! due deadlines.
 
 mod accept;
-pub(crate) use accept::deny_session;
 mod close;
 
 use crate::backend::Grant;
@@ -148,8 +147,8 @@ impl EventLoop {
                 }
             }
             if let Some(control) = &self.control {
-                // Admin actions and ctl commands queued by the stats page and the supervisor.
-                crate::stats::event_loop_turn(&self.shared, control, &mut self.grants, self.now);
+                // Admin actions queued by the stats page.
+                crate::runtime::turn(&self.shared, &mut self.grants, self.now, |msg| control.report(msg));
                 self.flush_grants();
             }
             self.take_inbox();
@@ -195,7 +194,7 @@ impl EventLoop {
                     control.send(&FromWorker::StickTables(tables))?;
                 }
             }
-            supervisor_dispatch(&self.shared, msg, &mut self.grants, self.now);
+            supervisor_dispatch(&self.shared, control, msg, &mut self.grants, self.now);
         }
         self.flush_grants();
         if state == ChannelState::Closed {

@@ -124,7 +124,7 @@ impl Session {
         if action == hakeeper_common::config::TcpAction::Accept {
             return false;
         }
-        crate::eventloop::deny_session(ctx.shared, &self.client, self.client_addr, self.frontend, self.listener, action);
+        crate::deny::deny_session(ctx.shared, &self.client, self.client_addr, self.frontend, self.listener, action);
         if let Some(p) = self.proxied.as_mut() {
             p.denied = true;
         }

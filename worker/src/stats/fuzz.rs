@@ -11,9 +11,11 @@ use super::auth;
 use super::form::MAX_BODY;
 use super::request::{self, Progress, MAX_HEAD};
 use super::server::{handle, Answer, Ctx};
-use super::{AdminLink, StatsHub, StatsView};
+use super::StatsView;
+use crate::admin::{AdminLink, AdminQueue};
 use crate::counters::Stats as Counters;
 use crate::http::head::parse_response;
+use crate::status::StatsHub;
 use crate::testkit;
 use hakeeper_common::config;
 use std::net::SocketAddr;
@@ -62,7 +64,7 @@ fn answer(req: &request::Request) {
         Answer::Now(r) => r,
         Answer::Admin(mut pending) => {
             // Nobody applies the actions here: dropping them answers "refused".
-            drop(ctx.view.hub.take_pending());
+            drop(queue().take());
             pending.poll(Instant::now() + Duration::from_secs(5)).expect("an admin answer once its wait is over")
         }
     };
@@ -82,6 +84,12 @@ fn answer(req: &request::Request) {
         assert_eq!(len, Some(response.body.len()));
         assert_eq!(bytes.len() - head.head_len, if head_only { 0 } else { response.body.len() });
     }
+}
+
+/// Where the page's admin actions go; nobody applies them.
+fn queue() -> &'static Arc<AdminQueue> {
+    static QUEUE: OnceLock<Arc<AdminQueue>> = OnceLock::new();
+    QUEUE.get_or_init(Arc::default)
 }
 
 /// One page for every input: admin on, two users, two backends.
@@ -109,7 +117,7 @@ fn ctx() -> &'static Ctx {
         let counters = Arc::new(Counters::new(&worker.frontends, &worker.backends));
         let hub = Arc::new(StatsHub::new(&worker, &counters));
         let view = StatsView { config: Arc::new(worker), counters, hub: hub.clone() };
-        let admin = AdminLink::new(hub, Arc::new(|| Ok(())));
+        let admin = AdminLink::new(queue().clone(), Arc::new(|| Ok(())));
         Ctx::new(stats, view, admin)
     })
 }

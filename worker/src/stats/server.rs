@@ -1,20 +1,19 @@
 //! What the stats page answers, once the front ([`super::front`]) has read a whole request:
 //! authentication, routing to the HTML/CSV/JSON/Prometheus outputs, and the admin form's POST,
-//! which is handed to event-loop thread 0 and waited for (without blocking the front) so that
+//! which is handed to event-loop thread 0 ([`crate::admin`]'s queue) and waited for (without blocking the front) so that
 //! the redirect reports what happened.
 
-use super::admin::{AdminAction, AdminCommand, AdminOutcome};
 use super::auth::{self, Access};
-use super::ctl::resolve;
 use super::form;
 use super::front::{self, Front};
-use super::hub::StatsHub;
 use super::request::{Method, Request};
 use super::response::Response;
 use super::route::{route, Format, Route};
 use super::snapshot::Snapshot;
 use super::{csv, html, json, prometheus, VERSION};
+use crate::admin::{resolve, AdminAction, AdminCommand, AdminLink, AdminOutcome};
 use crate::counters::Stats as Counters;
+use crate::status::StatsHub;
 use hakeeper_common::config::Stats;
 use hakeeper_common::ipc::WorkerConfig;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,27 +41,6 @@ pub struct StatsView {
     pub config: Arc<WorkerConfig>,
     pub counters: Arc<Counters>,
     pub hub: Arc<StatsHub>,
-}
-
-/// How the page hands admin actions to event-loop thread 0: the hub's queue plus a wake-up of
-/// that thread's `mio::Waker`.
-#[derive(Clone)]
-pub struct AdminLink {
-    hub: Arc<StatsHub>,
-    wake: Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>,
-}
-
-impl AdminLink {
-    pub fn new(hub: Arc<StatsHub>, wake: Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>) -> Self {
-        AdminLink { hub, wake }
-    }
-
-    fn submit(&self, cmd: AdminCommand) {
-        self.hub.push_admin(cmd);
-        if let Err(e) = (self.wake)() {
-            log::error!("stats: cannot wake the event loop for an admin action: {e}");
-        }
-    }
 }
 
 /// The page's one thread; dropping it stops the thread and closes its connections.

@@ -2,8 +2,8 @@
 //! (FRONTEND, BACKEND, one per server). The CSV, JSON, Prometheus and HTML outputs and the ctl
 //! answers are all rendered from it.
 
-use super::hub::StatsHub;
 use crate::counters::{Counters, Stats};
+use crate::status::StatsHub;
 use hakeeper_common::config::{Backend, Balance, Mode};
 use hakeeper_common::ipc::{AdminState, WorkerConfig};
 use std::sync::atomic::Ordering::Relaxed;

@@ -1,14 +1,17 @@
 //! Configs and a running stats page for the unit tests: a `Shared` with one event loop whose
-//! thread-0 duties (`event_loop_turn`) a helper thread performs, a supervisor-side end of the
-//! channel to read reports from, and a minimal HTTP client.
+//! thread-0 duties (`runtime::turn`, the supervisor channel) a helper thread performs, a
+//! supervisor-side end of the channel to send requests on and read reports from, and a minimal
+//! HTTP client.
 
-use super::{event_loop_turn, start, StatsThread};
-use crate::control::Control;
+use super::StatsThread;
+use crate::control::{supervisor_dispatch, Control};
 use crate::counters::Stats;
+use crate::runtime::{start_page as start, turn};
 use crate::shared::{Shared, ThreadLink};
 use crate::testkit;
 use hakeeper_common::config::{self, Backend, Check, Frontend, Server};
-use hakeeper_common::ipc::{FrameReader, FromWorker, WorkerConfig};
+use hakeeper_common::ctl::CtlRequest;
+use hakeeper_common::ipc::{FrameReader, FromWorker, ToWorker, WorkerConfig};
 use mio::{Events, Poll, Token, Waker};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -78,6 +81,8 @@ pub struct Page {
     pub addr: SocketAddr,
     /// What the worker reported to the supervisor.
     pub reports: Arc<Mutex<Vec<FromWorker>>>,
+    /// The supervisor's end of the channel, for requests.
+    to_worker: std::os::unix::net::UnixStream,
     stop: Arc<AtomicBool>,
     thread0: Option<std::thread::JoinHandle<()>>,
     reader: Option<std::thread::JoinHandle<()>>,
@@ -93,7 +98,9 @@ impl Page {
         let addr = listener.local_addr().expect("addr");
         let page = start(&shared, OwnedFd::from(listener)).expect("stats page").expect("stats configured");
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
-        let control = Control::new(OwnedFd::from(ours), FrameReader::new());
+        ours.set_nonblocking(true).expect("nonblocking");
+        let to_worker = theirs.try_clone().expect("socket clone");
+        let mut control = Control::new(OwnedFd::from(ours), FrameReader::new());
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (shared.clone(), stop.clone());
         let thread0 = std::thread::spawn(move || {
@@ -101,7 +108,12 @@ impl Page {
             let mut grants = Vec::new();
             while !st.load(Ordering::Acquire) {
                 let _ = poll.poll(&mut events, Some(Duration::from_millis(20)));
-                event_loop_turn(&s, &control, &mut grants, Instant::now());
+                if let Ok((msgs, _)) = control.read() {
+                    for msg in msgs {
+                        supervisor_dispatch(&s, &control, msg, &mut grants, Instant::now());
+                    }
+                }
+                turn(&s, &mut grants, Instant::now(), |m| control.report(m));
                 grants.clear();
             }
         });
@@ -114,7 +126,13 @@ impl Page {
                 r.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
             }
         });
-        Page { shared, addr, reports, stop, thread0: Some(thread0), reader: Some(reader), page: Some(page) }
+        Page { shared, addr, reports, to_worker, stop, thread0: Some(thread0), reader: Some(reader), page: Some(page) }
+    }
+
+    /// Sends a `hakeeper ctl` request as the supervisor forwards it.
+    pub fn ctl(&self, id: u64, request: CtlRequest) {
+        let msg = ToWorker::Ctl { id, request };
+        hakeeper_common::ipc::send(std::os::fd::AsFd::as_fd(&self.to_worker), &msg, &[]).expect("send to the worker");
     }
 }
 

@@ -354,7 +354,7 @@ fn unauthenticated_post_changes_nothing() {
 fn ctl_commands_are_answered_on_the_channel() {
     let page = Page::start(worker_config(true));
     let ask = |id: u64, line: &str| {
-        super::ctl_request(&page.shared, id, CtlRequest::parse(line).expect("parses"));
+        page.ctl(id, CtlRequest::parse(line).expect("parses"));
         let mut reply = None;
         wait_for(line, || {
             reply = lock(&page.reports).iter().find_map(|m| match m {

@@ -1,15 +1,12 @@
 //! What the stats page knows beyond the traffic counters, shared between the stats thread and
-//! event-loop thread 0: this host's VRRP instances, the checker's last verdicts, state-change
-//! history, and the two queues towards thread 0 (admin actions from the page,
-//! `hakeeper ctl` commands from the supervisor).
+//! event-loop thread 0: this host's VRRP instances, the checker's last verdicts, and the
+//! state-change history.
 
-use super::admin::AdminCommand;
 use super::tracker::Tracker;
 use crate::counters::Stats;
-use crate::shared::lock;
-use hakeeper_common::ctl::{CtlRequest, LvsView, ProcessView, VrrpView};
+use crate::locking::lock;
+use hakeeper_common::ctl::{LvsView, ProcessView, VrrpView};
 use hakeeper_common::ipc::WorkerConfig;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,10 +27,6 @@ pub struct StatsHub {
     process: Mutex<ProcessView>,
     checks: Mutex<Vec<Vec<Option<CheckInfo>>>>,
     tracker: Mutex<Tracker>,
-    admin: Mutex<Vec<AdminCommand>>,
-    ctl: Mutex<Vec<(u64, CtlRequest)>>,
-    /// Something waits in `admin` or `ctl`: checked by thread 0 each turn without locking.
-    pending: AtomicBool,
 }
 
 impl StatsHub {
@@ -47,9 +40,6 @@ impl StatsHub {
             process: Mutex::new(ProcessView::default()),
             checks: Mutex::new(config.backends.iter().map(|b| vec![None; b.servers.len()]).collect()),
             tracker: Mutex::new(Tracker::new(stats, now)),
-            admin: Mutex::new(Vec::new()),
-            ctl: Mutex::new(Vec::new()),
-            pending: AtomicBool::new(false),
         }
     }
 
@@ -97,23 +87,5 @@ impl StatsHub {
 
     pub fn with_tracker<T>(&self, f: impl FnOnce(&Tracker) -> T) -> T {
         f(&lock(&self.tracker))
-    }
-
-    pub fn push_admin(&self, cmd: AdminCommand) {
-        lock(&self.admin).push(cmd);
-        self.pending.store(true, Ordering::Release);
-    }
-
-    pub fn push_ctl(&self, id: u64, request: CtlRequest) {
-        lock(&self.ctl).push((id, request));
-        self.pending.store(true, Ordering::Release);
-    }
-
-    /// Everything queued for thread 0, oldest first; empty (without locking) when nothing is.
-    pub fn take_pending(&self) -> (Vec<AdminCommand>, Vec<(u64, CtlRequest)>) {
-        if !self.pending.swap(false, Ordering::AcqRel) {
-            return (Vec::new(), Vec::new());
-        }
-        (std::mem::take(&mut *lock(&self.admin)), std::mem::take(&mut *lock(&self.ctl)))
     }
 }
