@@ -117,6 +117,8 @@ impl Policy {
     /// A new vrrpd gets the VRRP config, the proxy's health, a switchover in force and every
     /// track's last state.
     fn parent_to_new_vrrp(&mut self, pid: i32) {
+        // Before `Start`: the instances carry on from a handed-over state instead of starting.
+        self.parent_to_vrrp_resume(pid);
         self.send_vrrp(pid, ToVrrp::Start(self.config.vrrp.clone()));
         if !self.config.lvs.is_empty() {
             self.parent_to_vrrp_lvs(pid);
