@@ -128,6 +128,7 @@ pub const KEYWORDS: &[&str] = &[
     "switchover",
     "switchback",
     "reload",
+    "upgrade",
 ];
 
 impl CtlRequest {
@@ -358,6 +359,7 @@ mod tests {
             "switchover",
             "switchback",
             "reload",
+            "upgrade",
             "enable server b/s",
             "disable server b/s",
             "set server b/s state ready",
