@@ -176,6 +176,10 @@ fn upgrade_under_load_keeps_the_pid_the_listener_and_every_request() {
     assert_eq!(old_workers.len(), 1, "{old_workers:?}");
     let old = old_workers[0];
 
+    // An operator's override survives the upgrade.
+    let (code, out, err) = run_cli(&["ctl", "--socket", &r.ctl, "set", "server", "web/s1", "state", "maint"], Duration::from_secs(5));
+    assert_eq!(code, 0, "{out}{err}");
+
     let stop = Arc::new(AtomicBool::new(false));
     let threads = load(r.addr, stop.clone(), Duration::from_secs(40));
     std::thread::sleep(Duration::from_millis(500));
@@ -212,6 +216,10 @@ fn upgrade_under_load_keeps_the_pid_the_listener_and_every_request() {
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("exe link");
     assert_eq!(exe, r.exe, "the supervisor runs the new file (not the deleted one)");
     assert!(new.is_some_and(|w| holds_socket(w, inode)), "the new worker accepts on the inherited socket");
+    let (code, out, err) = run_cli(&["ctl", "--socket", &r.ctl, "show", "servers"], Duration::from_secs(5));
+    assert_eq!(code, 0, "{out}{err}");
+    let s1 = out.lines().find(|l| l.contains("s1")).unwrap_or_default();
+    assert!(s1.contains("MAINT"), "the override was lost:\n{out}");
     // systemd's reload semantics: a second upgrade works from the upgraded process.
     replace_binary(&r.exe, Path::new(binary()));
     let (code, out, err) = run_cli(&["ctl", "--socket", &r.ctl, "upgrade"], Duration::from_secs(20));

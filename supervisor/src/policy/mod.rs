@@ -138,6 +138,9 @@ pub struct Policy {
     reload_waiters: Vec<(u64, u64)>,
     pending_reload: Option<PendingReload>,
     pending_upgrade: Option<PendingUpgrade>,
+    /// After a binary upgrade: the previous checker's verdicts, the first checker's starting
+    /// states (`parent_to_new_checker`).
+    carried_health: HashMap<ServerName, bool>,
     /// The VRRP states a vrrpd handed over (by instance name), for the next vrrpd.
     vrrp_resume: Vec<(String, hakeeper_common::ipc::VrrpState)>,
     /// Restarts of each child role, for the stats page.
@@ -185,6 +188,7 @@ impl Policy {
             pending_reload: None,
             pending_upgrade: None,
             vrrp_resume: Vec::new(),
+            carried_health: HashMap::new(),
             restart_counts: HashMap::new(),
             lvs_quorum: HashMap::new(),
             lvs_views: Vec::new(),

@@ -668,6 +668,7 @@ fn the_next_supervisor_adopts_the_old_worker_and_drains_it_once_the_new_one_serv
     let mut s = Sup::new(config(&["s1", "s2", "s3"], ""), true);
     let state = UpgradeState {
         generation: 3,
+        server_health: Vec::new(),
         server_admin: vec![(ServerName::new("web", "s2"), AdminState::Maint, None)],
         vrrp: vec![("VI_1".into(), VrrpState::Master)],
         switched_over: false,
@@ -705,4 +706,41 @@ fn an_unknown_state_version_still_adopts_the_workers_with_a_clean_state() {
     assert!(matches!(to_vrrp(&out, VRRPD)[0], ToVrrp::Start(_)), "no resume without the state");
     let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::Ready { generation: 4 } });
     assert!(matches!(to_worker(&out, 50)[..], [ToWorker::Drain { .. }]));
+}
+
+#[test]
+fn the_next_checker_starts_from_the_previous_verdicts() {
+    let text = r#"(
+  global: (),
+  defaults: (mode: tcp, timeout: (connect: "2s", client: "30s", server: "30s")),
+  listen: [(name: "web", bind: ["127.0.0.1:18080"], servers: [
+    (name: "s1", addr: "127.0.0.1:9000", check: (inter: "1s")),
+    (name: "s2", addr: "127.0.0.1:9001", check: (inter: "1s")),
+  ])],
+)"#;
+    let config = match hakeeper_common::config::load_str("test.ron", text) {
+        Ok(l) => l.config,
+        Err(e) => panic!("test config: {}", e.report()),
+    };
+    let mut s = Sup::new(config, false);
+    let state = UpgradeState {
+        generation: 1,
+        server_health: vec![(ServerName::new("web", "s2"), false)],
+        proxy_up: true,
+        ..UpgradeState::default()
+    };
+    s.p.inherit(inherited(Some(state)), s.now);
+    let out = s.on(Input::Boot);
+    let Some(ToChecker::Start(cfg)) = to_checker(&out, CHECKER).into_iter().next() else { panic!("no checker start: {out:?}") };
+    let initial: Vec<bool> = cfg.backends[0].servers.iter().map(|sv| sv.check.as_ref().is_some_and(|c| c.initial_up)).collect();
+    assert_eq!(initial, [true, false], "s2 starts DOWN in the new checker");
+    assert!(
+        to_worker(&out, WORKER).contains(&ToWorker::ServerHealth { backend: 0, server: 1, up: false }),
+        "the new worker starts with s2 DOWN"
+    );
+    // The carried state seeds only the first checker: a later restart starts from the config.
+    s.exit(CHECKER, 1);
+    let out = s.advance(Duration::from_secs(2));
+    let Some(ToChecker::Start(cfg)) = to_checker(&out, 102).into_iter().next() else { panic!("no restart: {out:?}") };
+    assert!(cfg.backends[0].servers.iter().all(|sv| sv.check.as_ref().is_some_and(|c| c.initial_up)));
 }

@@ -6,9 +6,9 @@
 //! workers' channels and this state. The next supervisor ([`Policy::inherit`]) adopts the
 //! workers as an older generation, starts a new checker, worker and vrrpd (which carries on in
 //! the handed-over states), and the old workers drain once the new one serves, as after a
-//! reload. Departure from HAProxy: server health restarts from the configured initial states
-//! with the new checker (as HAProxy's reload does without `server-state-file`); operator
-//! overrides and weights set by `hakeeper ctl` or the stats page are kept.
+//! reload. Server health (the new checker starts from the old one's verdicts, as HAProxy's
+//! `server-state-file`) and operator overrides set by `hakeeper ctl` or the stats page are kept;
+//! `misc_dynamic` weights come back with the new checker's first results.
 
 use super::{Output, PendingUpgrade, Policy, Proc};
 use crate::child::Role;
@@ -37,6 +37,11 @@ pub struct CarriedWorker {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct UpgradeState {
     pub generation: u64,
+    /// The checker's last verdict on each server, by name: the new checker starts each one in
+    /// it (as HAProxy's `load-server-state-from-file`), so a DOWN server is not sent traffic
+    /// until it passes `rise` checks.
+    #[serde(default)]
+    pub server_health: Vec<(ServerName, bool)>,
     /// Operator overrides (admin state, weight) by server name.
     pub server_admin: Vec<(ServerName, AdminState, Option<u32>)>,
     /// The VRRP instances' states when vrrpd handed over, by instance name.
@@ -154,8 +159,11 @@ impl Policy {
         let mut server_admin: Vec<(ServerName, AdminState, Option<u32>)> =
             self.server_admin.iter().map(|(name, (state, weight))| (name.clone(), *state, *weight)).collect();
         server_admin.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut server_health: Vec<(ServerName, bool)> = self.server_health.iter().map(|(n, up)| (n.clone(), *up)).collect();
+        server_health.sort_unstable();
         let state = UpgradeState {
             generation: self.generation,
+            server_health,
             server_admin,
             vrrp: self.vrrp_resume.clone(),
             switched_over: self.switched_over,
@@ -199,6 +207,8 @@ impl Policy {
             Some(state) => {
                 self.generation = state.generation.max(newest) + 1;
                 self.server_admin = state.server_admin.into_iter().map(|(name, s, w)| (name, (s, w))).collect();
+                self.server_health = state.server_health.into_iter().collect();
+                self.carried_health = self.server_health.clone();
                 self.vrrp_resume = state.vrrp;
                 self.switched_over = state.switched_over;
                 self.proxy_up = state.proxy_up;
