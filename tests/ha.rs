@@ -258,3 +258,74 @@ fn planned_switchover_hands_the_vip_over_and_switchback_takes_it_back() {
     let back = wait_for(Vrrp::V2_1S.master_down(150) + Duration::from_secs(3), || s.ha.sole_holder(MASTER));
     assert!(back.is_some(), "preempt did not bring the VIP back after switchback\n{}", logs());
 }
+
+/// Issue 19: a binary upgrade of the master (`hakeeper ctl upgrade`: the supervisor re-executes
+/// itself, vrrpd hands over) while the backup watches: the VIP never leaves the master (sampled
+/// every 2 ms), the backup never becomes MASTER, no priority-0 advert goes out, the master's
+/// adverts keep their cadence (at most one interval's gap, plus a little), and no request fails.
+#[test]
+fn binary_upgrade_of_the_master_keeps_the_vip_and_the_adverts() {
+    use harness::ha::watch::{capture_adverts, sample_vip};
+    use harness::ha::{BACKUP, MASTER};
+    use harness::process::{alive, run_cli};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    let v = Vrrp::V2_1S;
+    let Some(s) = up("upgrade", v) else { return };
+    let logs = || s.ha.logs();
+    let vip: std::net::Ipv4Addr = harness::netns::VIP.parse().expect("vip");
+    let master_addr: std::net::Ipv4Addr = s.ha.lab.addr(MASTER).parse().expect("addr");
+    let supervisor = s.stack.supervisor(MASTER);
+    let vrrpd_before: Vec<i32> =
+        harness::process::children_of(supervisor).into_iter().filter(|(r, _)| r == "vrrpd").map(|(_, p)| p).collect();
+    let backup_masters = |text: &str| text.matches("Entering MASTER STATE").count();
+    let backup_before = backup_masters(&s.ha.lab.log(BACKUP));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let limit = Duration::from_secs(30);
+    let on_master = sample_vip(&s.ha.lab.ns(MASTER), vip, stop.clone(), limit);
+    let on_backup = sample_vip(&s.ha.lab.ns(BACKUP), vip, stop.clone(), limit);
+    let adverts = capture_adverts(&s.ha.lab.ns(BACKUP), stop.clone(), limit);
+    std::thread::sleep(Duration::from_millis(1500));
+    let start = Instant::now();
+    let ctl = s.ha.lab.dir.join(format!("{MASTER}-ctl.sock")).display().to_string();
+    let (code, out, err) = run_cli(&["ctl", "--socket", &ctl, "upgrade"], Duration::from_secs(20));
+    assert_eq!(code, 0, "ctl upgrade: {out}{err}\n{}", logs());
+    let resumed = harness::ha::scenarios::wait_for(Duration::from_secs(10), || {
+        s.ha.lab.log(MASTER).contains("carrying on after a binary upgrade")
+            && harness::process::children_of(supervisor).iter().any(|(r, p)| r == "vrrpd" && !vrrpd_before.contains(p))
+    });
+    assert!(resumed.is_some(), "no new vrrpd carrying on\n{}", logs());
+    // Several advert intervals after the upgrade, then stop watching.
+    std::thread::sleep(v.advert_int * 4);
+    let end = Instant::now();
+    stop.store(true, Ordering::Relaxed);
+    let on_master = on_master.join().expect("sampler").unwrap_or_else(|e| panic!("{e}"));
+    let on_backup = on_backup.join().expect("sampler").unwrap_or_else(|e| panic!("{e}"));
+    let adverts = adverts.join().expect("capture").unwrap_or_else(|e| panic!("{e}"));
+    let report = harness::ha::client::analyse(&s.ha.client().attempts(), start, end);
+    let from_master: Vec<_> = adverts.iter().filter(|a| a.src == master_addr).collect();
+    let longest = from_master.windows(2).map(|w| w[1].at - w[0].at).max().unwrap_or_default();
+    let zero: Vec<_> = adverts.iter().filter(|a| a.priority == 0).collect();
+    eprintln!(
+        "binary upgrade of the master: VIP sampled {} times on it ({} absent), {} on the backup ({} present); {} adverts from the master, longest gap {} ms; {report}",
+        on_master.samples,
+        on_master.absent,
+        on_backup.samples,
+        on_backup.samples - on_backup.absent,
+        from_master.len(),
+        longest.as_millis()
+    );
+    assert!(on_master.samples > 1000, "the sampler barely ran: {on_master:?}");
+    assert_eq!(on_master.absent, 0, "the VIP left the master (longest {:?})\n{}", on_master.longest_gap, logs());
+    assert_eq!(on_backup.absent, on_backup.samples, "the VIP appeared on the backup\n{}", logs());
+    assert_eq!(backup_masters(&s.ha.lab.log(BACKUP)), backup_before, "the backup became MASTER\n{}", logs());
+    assert!(zero.is_empty(), "priority-0 adverts seen: {zero:?}\n{}", logs());
+    assert!(from_master.len() >= 5, "too few adverts from the master: {}", from_master.len());
+    // At most one advert interval between two adverts, with room for a loaded host.
+    assert!(longest <= v.advert_int + Duration::from_millis(300), "the master fell silent for {longest:?}\n{}", logs());
+    assert!(alive(supervisor), "the supervisor's PID changed\n{}", logs());
+    assert_eq!(report.failures(), 0, "requests failed during the upgrade: {report}\n{}", logs());
+}

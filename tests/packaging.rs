@@ -193,7 +193,7 @@ fn rpm_lists_the_expected_files_and_metadata() {
         "useradd -r -g hakeeper",
         "install -d -o root -g root -m 0755 /var/lib/hakeeper",
         "disable --now hakeeper.service",
-        "try-restart hakeeper.service",
+        "hakeeper ctl -c \"$CONFIG\" upgrade",
     ] {
         assert!(scripts.contains(expected), "rpm scriptlets lack {expected:?}:\n{scripts}");
     }

@@ -32,7 +32,10 @@ pub const USAGE: &str = "commands:
                                          advertises; established connections carry on
   switchback                             take part in VRRP again (the VIPs come back by preempt)
   reload                                 load the config file again; answers once the new
-                                         worker serves, or with the file:line:col errors";
+                                         worker serves, or with the file:line:col errors
+  upgrade                                binary upgrade without a restart: check the config
+                                         with the binary now on disk, then re-execute it in
+                                         place (same PID, listeners and VIPs kept)";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CtlRequest {
@@ -59,6 +62,9 @@ pub enum CtlRequest {
     Switchback,
     /// Load the config again (as SIGHUP) and answer with the outcome (answered by the supervisor).
     Reload,
+    /// Binary upgrade (as SIGUSR2): the supervisor checks the config with the binary now on
+    /// disk and re-executes it, keeping its PID, listeners and VIPs (answered by the supervisor).
+    Upgrade,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +128,7 @@ pub const KEYWORDS: &[&str] = &[
     "switchover",
     "switchback",
     "reload",
+    "upgrade",
 ];
 
 impl CtlRequest {
@@ -143,6 +150,8 @@ impl CtlRequest {
             ["switchover" | "switchback", ..] => Err(CtlParseError::Usage("switchover | switchback")),
             ["reload"] => Ok(CtlRequest::Reload),
             ["reload", ..] => Err(CtlParseError::Usage("reload")),
+            ["upgrade"] => Ok(CtlRequest::Upgrade),
+            ["upgrade", ..] => Err(CtlParseError::Usage("upgrade")),
             ["enable", "server", t] => {
                 let (backend, server) = target(t)?;
                 Ok(CtlRequest::SetState { backend, server, state: AdminState::Ready })
@@ -182,6 +191,7 @@ impl fmt::Display for CtlRequest {
             CtlRequest::Switchover => f.write_str("switchover"),
             CtlRequest::Switchback => f.write_str("switchback"),
             CtlRequest::Reload => f.write_str("reload"),
+            CtlRequest::Upgrade => f.write_str("upgrade"),
         }
     }
 }
@@ -349,6 +359,7 @@ mod tests {
             "switchover",
             "switchback",
             "reload",
+            "upgrade",
             "enable server b/s",
             "disable server b/s",
             "set server b/s state ready",
@@ -402,6 +413,9 @@ mod tests {
         assert_eq!(CtlRequest::parse("switchover"), Ok(CtlRequest::Switchover));
         assert_eq!(CtlRequest::parse(" switchback "), Ok(CtlRequest::Switchback));
         assert!(matches!(CtlRequest::parse("switchover now"), Err(CtlParseError::Usage(_))));
+        assert_eq!(CtlRequest::parse("upgrade"), Ok(CtlRequest::Upgrade));
+        assert_eq!(CtlRequest::Upgrade.to_string(), "upgrade");
+        assert!(matches!(CtlRequest::parse("upgrade now"), Err(CtlParseError::Usage(_))));
         assert!(matches!(CtlRequest::parse("show"), Err(CtlParseError::Usage(_))));
         assert!(matches!(CtlRequest::parse("show stat extra"), Err(CtlParseError::Usage(_))));
         assert!(matches!(CtlRequest::parse("enable server"), Err(CtlParseError::Usage(_))));

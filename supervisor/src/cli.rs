@@ -28,6 +28,15 @@ pub enum Command {
         host: bool,
     },
     /// Run the appliance.
+    ///
+    /// Signals: SIGHUP reloads the config (the new worker takes over the listeners, the old one
+    /// drains; a bad config is logged and the running one stays). SIGUSR2, or `hakeeper ctl
+    /// upgrade`, upgrades the binary in place, as HAProxy's master re-exec: the binary now on
+    /// disk first checks the config (a refusal changes nothing), vrrpd hands over without a
+    /// priority-0 advert and keeps the VIPs, and the supervisor re-executes the new binary under
+    /// the same PID with its listening sockets; the new worker serves at once, the old one
+    /// drains, and the new vrrpd carries on in the old one's states. SIGTERM releases the VIPs,
+    /// drains and stops within 5 seconds.
     Run {
         /// The config file.
         #[arg(short, long, default_value = DEFAULT_CONFIG, value_hint = ValueHint::FilePath)]
@@ -67,7 +76,9 @@ pub enum Command {
     Demo,
     /// Runtime commands to the running appliance: show info|stat|servers|vrrp|lvs,
     /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N,
-    /// switchover, switchback.
+    /// switchover, switchback, reload (answers once the new worker serves, or with the
+    /// file:line:col errors), upgrade (binary upgrade in place: answers once the new binary
+    /// accepted the config and is being executed, or with why not).
     Ctl {
         /// The ctl socket (default: the config's `ctl_socket`, else /run/hakeeper/ctl.sock).
         #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]

@@ -40,6 +40,19 @@ impl Listeners {
         Ok(())
     }
 
+    /// Takes over a socket bound by the supervisor this process replaced (a binary upgrade);
+    /// `sync` then keeps it if the config still listens on `addr`.
+    pub fn adopt(&mut self, addr: SocketAddr, fd: OwnedFd) {
+        self.sockets.insert(addr, fd);
+    }
+
+    /// Every socket with its address, for a binary upgrade's hand-over.
+    pub fn all(&self) -> Vec<(SocketAddr, RawFd)> {
+        let mut all: Vec<(SocketAddr, RawFd)> = self.sockets.iter().map(|(a, fd)| (*a, fd.as_raw_fd())).collect();
+        all.sort_unstable();
+        all
+    }
+
     /// The tags and descriptors of those of `listeners` that are bound, in their order.
     pub fn select(&self, listeners: &[(ListenerTag, SocketAddr)]) -> (Vec<ListenerTag>, Vec<RawFd>) {
         listeners.iter().filter_map(|(tag, addr)| self.sockets.get(addr).map(|fd| (*tag, fd.as_raw_fd()))).unzip()

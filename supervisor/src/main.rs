@@ -19,6 +19,7 @@ mod sd_notify;
 mod signals;
 mod spawn;
 mod supervisor;
+mod upgrade;
 mod watchdog;
 
 use clap::Parser;

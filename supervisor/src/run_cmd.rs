@@ -24,7 +24,18 @@ pub fn main(source: ConfigSource, foreground: bool, pidfile: Option<&Path>) -> E
         eprintln!("hakeeper: {e}");
         return ExitCode::from(1);
     }
-    let supervisor = match Supervisor::new(source, loaded.config, foreground) {
+    // A binary upgrade re-executed this process: it takes over what the previous one handed
+    // down, and stays where it is (no second detach, the PID systemd knows).
+    let taken = match crate::upgrade::take() {
+        Some(Ok(taken)) => Some(taken),
+        Some(Err(e)) => {
+            log::error!("upgrade: {e}; starting without the previous supervisor's sockets");
+            None
+        }
+        None => None,
+    };
+    let upgraded = taken.is_some();
+    let supervisor = match Supervisor::new(source, loaded.config, foreground, taken) {
         Ok(s) => s,
         Err(e) => {
             log::error!("{e}");
@@ -34,7 +45,7 @@ pub fn main(source: ConfigSource, foreground: bool, pidfile: Option<&Path>) -> E
             return ExitCode::from(1);
         }
     };
-    if !foreground {
+    if !foreground && !upgraded {
         if let Err(e) = daemon::detach() {
             eprintln!("hakeeper: {e}");
             return ExitCode::from(1);
@@ -46,7 +57,11 @@ pub fn main(source: ConfigSource, foreground: bool, pidfile: Option<&Path>) -> E
             return ExitCode::from(1);
         }
     }
-    log::info!("hakeeper {} started (pid {})", env!("CARGO_PKG_VERSION"), std::process::id());
+    if upgraded {
+        log::info!("hakeeper {} re-executed by a binary upgrade (pid {})", env!("CARGO_PKG_VERSION"), std::process::id());
+    } else {
+        log::info!("hakeeper {} started (pid {})", env!("CARGO_PKG_VERSION"), std::process::id());
+    }
     let result = supervisor.run();
     if let Some(path) = pidfile {
         let _ = std::fs::remove_file(path);

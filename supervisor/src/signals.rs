@@ -2,7 +2,7 @@
 //! socket that the loop polls, so handlers do nothing but async-signal-safe writes.
 
 use mio::net::UnixStream;
-use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,6 +13,8 @@ pub struct Pending {
     pub child: bool,
     pub reload: bool,
     pub stop: bool,
+    /// SIGUSR2: binary upgrade (HAProxy's master re-executes itself on it).
+    pub upgrade: bool,
 }
 
 pub struct Signals {
@@ -20,6 +22,7 @@ pub struct Signals {
     child: Arc<AtomicBool>,
     reload: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    upgrade: Arc<AtomicBool>,
 }
 
 impl Signals {
@@ -30,11 +33,12 @@ impl Signals {
         let child = Arc::new(AtomicBool::new(false));
         let reload = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
-        for (sig, flag) in [(SIGCHLD, &child), (SIGHUP, &reload), (SIGTERM, &stop), (SIGINT, &stop)] {
+        let upgrade = Arc::new(AtomicBool::new(false));
+        for (sig, flag) in [(SIGCHLD, &child), (SIGHUP, &reload), (SIGTERM, &stop), (SIGINT, &stop), (SIGUSR2, &upgrade)] {
             signal_hook::flag::register(sig, Arc::clone(flag))?;
             signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
         }
-        Ok(Signals { wake: UnixStream::from_std(read), child, reload, stop })
+        Ok(Signals { wake: UnixStream::from_std(read), child, reload, stop, upgrade })
     }
 
     /// Drains the wake-up socket and returns (and clears) the flags.
@@ -45,6 +49,7 @@ impl Signals {
             child: self.child.swap(false, Ordering::AcqRel),
             reload: self.reload.swap(false, Ordering::AcqRel),
             stop: self.stop.swap(false, Ordering::AcqRel),
+            upgrade: self.upgrade.swap(false, Ordering::AcqRel),
         }
     }
 }

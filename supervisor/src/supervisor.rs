@@ -14,6 +14,7 @@ use crate::privileges::{self, Privileges};
 use crate::sd_notify::{self, Notifier};
 use crate::signals::Signals;
 use crate::spawn::{spawn, SpawnError};
+use crate::upgrade::{self, RecordWorker, Taken};
 use hakeeper_common::config::{self, Config, ConfigError};
 use hakeeper_common::ctl::CtlRequest;
 use hakeeper_common::ipc::*;
@@ -22,7 +23,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::collections::HashMap;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -86,7 +87,8 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(source: ConfigSource, config: Config, foreground: bool) -> Result<Supervisor, SupervisorError> {
+    /// `taken`: what a binary upgrade handed over (this process re-executed itself).
+    pub fn new(source: ConfigSource, config: Config, foreground: bool, taken: Option<Taken>) -> Result<Supervisor, SupervisorError> {
         let root = nix::unistd::geteuid().is_root();
         let (worker_privs, checker_privs) = if root {
             let id = privileges::resolve_identity(config.global.user.as_deref(), config.global.group.as_deref())?;
@@ -110,6 +112,19 @@ impl Supervisor {
             (Privileges::Unprivileged, Privileges::Unprivileged)
         };
         let mut listeners = Listeners::default();
+        let (channels, inherited) = match taken {
+            Some(taken) => {
+                for note in &taken.notes {
+                    log::warn!("upgrade: {note}");
+                }
+                for (addr, fd) in taken.listeners {
+                    listeners.adopt(addr, fd);
+                }
+                (taken.channels, Some(taken.inherited))
+            }
+            None => (Vec::new(), None),
+        };
+        // Inherited sockets whose address the config still has are kept; the others close.
         listeners.sync(&config)?;
         let poll = Poll::new()?;
         let mut signals = Signals::install()?;
@@ -141,24 +156,34 @@ impl Supervisor {
             started_unix,
             watchdog: notifier.as_ref().and_then(Notifier::watchdog),
         };
-        Ok(Supervisor {
-            source,
-            listeners,
-            poll,
-            signals,
-            channels: HashMap::new(),
-            ctl,
-            notifier,
-            policy: Policy::new(setup, Instant::now()),
-            timer: None,
-            exit: false,
-        })
+        let mut policy = Policy::new(setup, Instant::now());
+        let mut adopted = HashMap::new();
+        if let Some(inherited) = inherited {
+            // An old worker carries on on its channel; it drains once the new one serves.
+            let mut workers = Vec::new();
+            for (pid, fd, pending) in channels {
+                let mut stream = mio::net::UnixStream::from_std(std::os::unix::net::UnixStream::from(fd));
+                if let Err(e) = poll.registry().register(&mut stream, Token(pid as usize), Interest::READABLE) {
+                    log::warn!("upgrade: cannot watch the channel of worker pid {pid}: {e}");
+                    continue;
+                }
+                let mut reader = FrameReader::new();
+                reader.push_bytes(&pending);
+                adopted.insert(pid, Channel { role: Role::Worker, stream, reader, outbox: Outbox::default(), open: true, writable: false });
+                workers.extend(inherited.workers.iter().filter(|w| w.pid == pid).cloned());
+            }
+            policy.inherit(crate::policy::Inherited { workers, state: inherited.state }, Instant::now());
+        }
+        Ok(Supervisor { source, listeners, poll, signals, channels: adopted, ctl, notifier, policy, timer: None, exit: false })
     }
 
     /// Starts the children and runs until stopped. Returns when every child has exited.
     pub fn run(mut self) -> Result<(), SupervisorError> {
         // After `daemon::detach` this is the forked process: the children watch for this PID.
         self.policy.set_parent(std::process::id() as i32);
+        // After an upgrade's exec: children that ended meanwhile (a vrrpd that handed over, the
+        // old checker) signalled a process that had no handler yet.
+        self.reap()?;
         self.feed(Input::Boot)?;
         let mut events = Events::with_capacity(64);
         while !self.exit {
@@ -196,6 +221,9 @@ impl Supervisor {
             if pending.reload && !self.policy.stopping() {
                 // The outcome is logged (and told to systemd); nobody waits for it.
                 self.reload(None)?;
+            }
+            if pending.upgrade && !self.policy.stopping() {
+                self.upgrade(None)?;
             }
             if let Some(ctl) = self.ctl.as_mut() {
                 ctl.expire(self.poll.registry(), Instant::now());
@@ -275,6 +303,11 @@ impl Supervisor {
                     std::thread::sleep(linger);
                     self.reap()?;
                 }
+            }
+            Output::Exec { binary, workers, state } => {
+                // Returns only when the exec failed.
+                let error = self.exec(&binary, workers, &state);
+                self.feed(Input::ExecFailed { error: error.to_string() })?;
             }
             Output::Abort(why) => return Err(SupervisorError::Boot(why)),
         }
@@ -409,6 +442,8 @@ impl Supervisor {
         for (id, request) in requests {
             if request == CtlRequest::Reload {
                 self.reload(Some(id))?;
+            } else if request == CtlRequest::Upgrade {
+                self.upgrade(Some(id))?;
             } else {
                 self.feed(Input::Ctl { id, request })?;
             }
@@ -429,6 +464,44 @@ impl Supervisor {
             },
         };
         self.feed(Input::Reload { ctl, outcome })
+    }
+
+    /// A binary upgrade: the binary now on disk must accept the config before anything
+    /// changes; the policy decides the rest.
+    fn upgrade(&mut self, ctl: Option<u64>) -> Result<(), SupervisorError> {
+        let outcome = upgrade::new_binary()
+            .and_then(|binary| upgrade::check_config(&binary, &self.source).map(|()| binary.display().to_string()))
+            .map_err(|e| e.to_string());
+        self.feed(Input::Upgrade { ctl, outcome })
+    }
+
+    /// Re-executes `binary` with the listeners and these workers' channels; returns the error
+    /// when that failed (this process then carries on as it was).
+    fn exec(
+        &mut self,
+        binary: &str,
+        workers: Vec<crate::policy::CarriedWorker>,
+        state: &crate::policy::UpgradeState,
+    ) -> upgrade::UpgradeError {
+        let mut carried = Vec::new();
+        for w in workers {
+            // What the outbox still holds would be lost half-written: one last try.
+            let _ = self.flush(w.pid);
+            let Some(ch) = self.channels.get(&w.pid).filter(|c| c.open) else { continue };
+            if !ch.outbox.is_empty() {
+                log::warn!("upgrade: worker (pid {}) has messages queued that it will not get", w.pid);
+            }
+            carried.push(RecordWorker {
+                pid: w.pid,
+                fd: ch.stream.as_raw_fd(),
+                generation: w.generation,
+                draining: w.draining,
+                serving: w.serving,
+                pending: ch.reader.pending().to_vec(),
+            });
+        }
+        // A ctl client's answer was written when it was given (`CtlServer::answer`).
+        upgrade::exec(std::path::Path::new(binary), self.listeners.all(), carried, state)
     }
 
     fn reap(&mut self) -> Result<(), SupervisorError> {

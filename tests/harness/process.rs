@@ -220,9 +220,15 @@ impl Appliance {
     }
 
     pub fn start_with_env(config: &Path, log: &Path, env: &[(&str, String)]) -> Appliance {
+        Appliance::start_program(Path::new(binary()), config, log, env)
+    }
+
+    /// As [`Appliance::start_with_env`], running the binary at `program` (a copy, say, that a
+    /// binary upgrade test replaces).
+    pub fn start_program(program: &Path, config: &Path, log: &Path, env: &[(&str, String)]) -> Appliance {
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open log file");
         log_file.set_len(0).expect("truncate log file");
-        let child = Command::new(binary())
+        let child = Command::new(program)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .args(["run", "-c"])
             .arg(config)

@@ -77,6 +77,17 @@ pub enum Event {
     /// A reload removed or changed the instance: a master releases and removes its VIPs at
     /// once, since the instance that replaces it may claim them now.
     Delete,
+    /// A binary upgrade: the process stops and its successor carries on (`Resume`). Unlike
+    /// `Shutdown`, nothing is released: no priority-0 advert, no VIP removed, no transition
+    /// reported (HAProxy's master re-exec keeps its listeners the same way).
+    HandOver,
+    /// Instead of `Startup`, after a binary upgrade: the previous process was MASTER
+    /// (`master`), so this one carries on as master at once, keeping the VIPs it finds and
+    /// advertising now, with no gratuitous ARP burst (the neighbours' caches already point
+    /// here). Otherwise it starts as `Startup` does.
+    Resume {
+        master: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +219,15 @@ impl Machine {
         }
         match event {
             Event::Startup => self.start(now, &mut out),
+            Event::Resume { master: true } if self.state == State::Init && self.tracking.fault().is_none() => {
+                self.resume_master(now, &mut out)
+            }
+            Event::Resume { .. } => self.start(now, &mut out),
+            Event::HandOver => {
+                self.clear_timers();
+                self.release = None;
+                self.state = State::Stopped;
+            }
             Event::Advert(adv) => match self.state {
                 State::Backup => self.backup_rx(adv, now, &mut out),
                 State::Master => self.master_rx(adv, now, &mut out),
@@ -298,6 +318,19 @@ impl Machine {
                 self.garp_delay_timer = Some(now + self.p.garp.master_delay);
             }
         }
+        self.garp_refresh_timer = self.p.garp.master_refresh.filter(|r| !r.is_zero()).map(|r| now + r);
+        self.adver_timer = Some(now + self.p.advert_int);
+    }
+
+    /// A master carried over a binary upgrade: the state and timers of `enter_master` without
+    /// its gratuitous ARPs. The VIPs are on the interface already (adding them is a no-op).
+    fn resume_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.clear_timers();
+        self.release = None;
+        self.master_adver_int = self.p.advert_int;
+        self.transition(State::Master, out);
+        out.push(Action::AddVips);
+        out.push(Action::Advertise { priority: self.priority() });
         self.garp_refresh_timer = self.p.garp.master_refresh.filter(|r| !r.is_zero()).map(|r| now + r);
         self.adver_timer = Some(now + self.p.advert_int);
     }

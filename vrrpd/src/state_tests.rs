@@ -684,3 +684,47 @@ fn an_owner_back_from_a_fault_it_held_through_keeps_its_vips() {
         ],
     );
 }
+
+#[test]
+fn hand_over_stops_a_master_silently_keeping_its_vips() {
+    let mut steps = master_at_3610();
+    // No priority-0 advert, no RemoveVips, no transition reported, no timer left.
+    steps.push(step(4000, Event::HandOver, vec![], State::Stopped, None));
+    // Stopped is final: a later timer or advert does nothing.
+    steps.push(step(5000, Event::Timer, vec![], State::Stopped, None));
+    steps.push(step(5100, advert(200), vec![], State::Stopped, None));
+    run("hand over from master", params(100), steps);
+}
+
+#[test]
+fn hand_over_of_a_backup_is_silent_too() {
+    let steps = vec![
+        step(0, Event::Startup, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(3610)),
+        step(1000, Event::HandOver, vec![], State::Stopped, None),
+    ];
+    run("hand over from backup", params(100), steps);
+}
+
+#[test]
+fn resumed_master_advertises_at_once_without_garp_and_keeps_its_cadence() {
+    let steps = vec![
+        step(0, Event::Resume { master: true }, vec![to(State::Master, 100), Action::AddVips, adv(100)], State::Master, Some(1000)),
+        step(1000, Event::Timer, vec![adv(100)], State::Master, Some(2000)),
+        // A higher priority still wins as usual.
+        step(1500, advert(200), vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(5110)),
+    ];
+    run("resumed master", params(100), steps);
+}
+
+#[test]
+fn resumed_backup_or_faulty_master_starts_as_at_boot() {
+    let steps = vec![step(0, Event::Resume { master: false }, vec![to(State::Backup, 100), Action::RemoveVips], State::Backup, Some(3610))];
+    run("resumed backup", params(100), steps);
+    // A master whose zero-weight track failed meanwhile does not carry on as master.
+    let t0 = Instant::now();
+    let mut m = Machine::new(with_track(params(100), &[0]));
+    let _ = m.handle(Event::Script { script: 0, ok: false }, t0);
+    let actions = m.handle(Event::Resume { master: true }, t0);
+    assert_eq!(m.state(), State::Fault, "{actions:?}");
+    assert!(!actions.contains(&Action::AddVips), "{actions:?}");
+}

@@ -127,8 +127,15 @@ impl FrameReader {
         Self::default()
     }
 
-    /// Queues bytes as if the socket had delivered them: the fuzz target's way in (common/fuzz).
-    #[doc(hidden)]
+    /// The bytes read but not yet taken as a whole frame: what a binary upgrade carries over
+    /// to the next supervisor (which queues them with `push_bytes`), so that a frame split
+    /// across the exec is not lost.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Queues bytes as if the socket had delivered them: the fuzz target's way in (common/fuzz),
+    /// and a binary upgrade's (`pending`).
     pub fn push_bytes(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }

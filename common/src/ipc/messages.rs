@@ -258,6 +258,14 @@ pub enum ToVrrp {
     },
     /// Release every VIP (priority 0 adverts) and exit.
     Shutdown,
+    /// A binary upgrade (`hakeeper ctl upgrade`, SIGUSR2): stop at once without a priority-0
+    /// advert and without removing any VIP or LVS table, answer `FromVrrp::HandedOver` with the
+    /// instances' states, and exit. The next vrrpd carries on from those states (`Resume`).
+    HandOver,
+    /// Sent before `Start` to a vrrpd that follows a binary upgrade: the states the previous
+    /// vrrpd handed over, by instance index in this `Start`'s config. A MASTER carries on as
+    /// master at once (VIPs kept, advert sent, no gratuitous ARP burst); the others start as usual.
+    Resume(Vec<(InstanceId, VrrpState)>),
     /// Are you there? Answered with `FromVrrp::Pong`.
     Ping(u64),
     /// The LVS virtual services (`Config::lvs`), sent after each `Start` (also a reload's).
@@ -312,5 +320,10 @@ pub enum FromVrrp {
     /// The LVS services with their real servers' packet and byte counters, read from
     /// nftables; sent every few seconds when they changed.
     LvsStats(Vec<LvsView>),
+    /// The answer to `ToVrrp::HandOver`: every instance's state and priority when it stopped;
+    /// vrrpd exits right after it, its VIPs and adverts left to its successor.
+    HandedOver {
+        instances: Vec<(InstanceId, VrrpState, u8)>,
+    },
     Pong(u64),
 }

@@ -31,6 +31,7 @@ impl Policy {
                 }
                 self.send_vrrp_views();
             }
+            FromVrrp::HandedOver { instances } => self.vrrp_handed_over(pid, instances),
             FromVrrp::LvsQuorum { service, up } => self.lvs_quorum(service, up),
             FromVrrp::LvsStats(views) => self.lvs_stats(views),
             FromVrrp::Counters { instance, received, dropped } => {

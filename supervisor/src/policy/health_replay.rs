@@ -79,7 +79,17 @@ impl Policy {
     fn parent_to_new_checker(&mut self, pid: i32) {
         let mut changes = Vec::new();
         let mut health = HashMap::new();
-        for (b, be) in self.config.backends.iter().enumerate() {
+        // After a binary upgrade the first checker starts from the previous one's verdicts.
+        let carried = std::mem::take(&mut self.carried_health);
+        let mut backends = self.config.backends.clone();
+        for be in backends.iter_mut() {
+            for sv in be.servers.iter_mut() {
+                if let (Some(up), Some(check)) = (carried.get(&ServerName::new(&be.name, &sv.name)), sv.check.as_mut()) {
+                    check.initial_up = *up;
+                }
+            }
+        }
+        for (b, be) in backends.iter().enumerate() {
             for (s, sv) in be.servers.iter().enumerate() {
                 let key = ServerName::new(&be.name, &sv.name);
                 let initial = sv.check.as_ref().is_none_or(|c| c.initial_up);
@@ -106,7 +116,7 @@ impl Policy {
         self.send_builtin_script_states(false);
         let c = &self.config;
         let msg = ToChecker::Start(CheckerConfig {
-            backends: c.backends.clone(),
+            backends,
             scripts: c.vrrp.scripts.clone(),
             script_user: c.vrrp.script_user.clone(),
             enable_script_security: c.vrrp.enable_script_security,
@@ -117,6 +127,8 @@ impl Policy {
     /// A new vrrpd gets the VRRP config, the proxy's health, a switchover in force and every
     /// track's last state.
     fn parent_to_new_vrrp(&mut self, pid: i32) {
+        // Before `Start`: the instances carry on from a handed-over state instead of starting.
+        self.parent_to_vrrp_resume(pid);
         self.send_vrrp(pid, ToVrrp::Start(self.config.vrrp.clone()));
         if !self.config.lvs.is_empty() {
             self.parent_to_vrrp_lvs(pid);

@@ -96,6 +96,16 @@ pub enum Input {
         ctl: Option<u64>,
         outcome: Result<Loaded, Refused>,
     },
+    /// SIGUSR2 (`ctl: None`) or `hakeeper ctl upgrade`: the binary now on disk checked the
+    /// config (`Ok(its path)`) or refused it, or could not be run (`Err(why)`).
+    Upgrade {
+        ctl: Option<u64>,
+        outcome: Result<String, String>,
+    },
+    /// `Output::Exec` failed: this process carries on.
+    ExecFailed {
+        error: String,
+    },
     /// Any other `hakeeper ctl` command.
     Ctl {
         id: u64,

@@ -28,6 +28,7 @@ mod status;
 mod stop;
 #[cfg(test)]
 mod tests;
+mod upgrade;
 
 use crate::child::{ChildSpec, Role};
 use crate::privileges::Privileges;
@@ -41,6 +42,7 @@ pub use input::{Input, Loaded, Refused, SpawnWhy};
 pub use output::{Output, ToChild};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+pub use upgrade::{CarriedWorker, Inherited, UpgradeState};
 
 /// Frames queued for one child beyond what its socket buffer took, before it counts as wedged
 /// and is killed: this base, plus [`OUTBOX_PER_SERVER`] per configured server. The largest
@@ -86,6 +88,14 @@ struct PendingReload {
     ctl: Option<u64>,
 }
 
+/// An upgrade waiting for vrrpd's hand-over before the exec.
+struct PendingUpgrade {
+    ctl: Option<u64>,
+    /// The binary to execute (for the log and the ctl answer).
+    binary: String,
+    deadline: Instant,
+}
+
 struct StopState {
     deadline: Instant,
     vrrp_wait_until: Instant,
@@ -127,6 +137,12 @@ pub struct Policy {
     /// `hakeeper ctl reload` clients waiting for the worker of a generation to serve.
     reload_waiters: Vec<(u64, u64)>,
     pending_reload: Option<PendingReload>,
+    pending_upgrade: Option<PendingUpgrade>,
+    /// After a binary upgrade: the previous checker's verdicts, the first checker's starting
+    /// states (`parent_to_new_checker`).
+    carried_health: HashMap<ServerName, bool>,
+    /// The VRRP states a vrrpd handed over (by instance name), for the next vrrpd.
+    vrrp_resume: Vec<(String, hakeeper_common::ipc::VrrpState)>,
     /// Restarts of each child role, for the stats page.
     restart_counts: HashMap<&'static str, u32>,
     /// The last quorum state of each LVS service by name (its scripts run when it flips).
@@ -170,6 +186,9 @@ impl Policy {
             watchdog: setup.watchdog.map(|every| Watchdog::new(every, now)),
             reload_waiters: Vec::new(),
             pending_reload: None,
+            pending_upgrade: None,
+            vrrp_resume: Vec::new(),
+            carried_health: HashMap::new(),
             restart_counts: HashMap::new(),
             lvs_quorum: HashMap::new(),
             lvs_views: Vec::new(),
@@ -224,6 +243,8 @@ impl Policy {
                 }
             }
             Input::Reload { ctl, outcome } => self.reload(ctl, outcome),
+            Input::Upgrade { ctl, outcome } => self.upgrade(ctl, outcome, now),
+            Input::ExecFailed { error } => self.exec_failed(error, now),
             Input::Ctl { id, request } => self.parent_dispatch_ctl(id, request, now),
             Input::Timer => self.run_timers(now),
         }
@@ -341,6 +362,9 @@ impl Policy {
         if let Some(w) = &self.watchdog {
             consider(w.next());
         }
+        if let Some(t) = self.upgrade_deadline() {
+            consider(t);
+        }
         next
     }
 
@@ -350,6 +374,7 @@ impl Policy {
             self.stop_timers(now);
             return;
         }
+        self.upgrade_timer(now);
         self.restart_due(now);
         self.proxy_recovery(now);
     }

@@ -1,6 +1,7 @@
 //! What the policy core asks of the I/O shell.
 
 use super::input::SpawnWhy;
+use super::upgrade::{CarriedWorker, UpgradeState};
 use crate::child::{ChildSpec, Role};
 use hakeeper_common::ctl::CtlReply;
 use hakeeper_common::ipc::{ListenerTag, ToChecker, ToVrrp, ToWorker};
@@ -61,6 +62,13 @@ pub enum Output {
     /// Every child is gone (or was killed at the stop deadline): reap for `linger`, then exit.
     Exit {
         linger: Duration,
+    },
+    /// Re-execute `binary` in place (a binary upgrade) handing over the listeners, the
+    /// channels of these workers and `state`; answer with `Input::ExecFailed` if it fails.
+    Exec {
+        binary: String,
+        workers: Vec<CarriedWorker>,
+        state: UpgradeState,
     },
     /// Starting up failed; the supervisor exits with this error.
     Abort(String),

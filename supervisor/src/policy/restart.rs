@@ -22,9 +22,15 @@ impl Policy {
             return;
         }
         if proc.draining && role != Role::Worker {
-            // Told to stop for a reload: its replacement starts now, without counting a crash.
-            self.log(Level::Info, format!("{} (pid {}) {how}; starting its replacement", role.name(), proc.pid));
-            self.restarts.push((role, now));
+            // Told to stop for a reload or an upgrade: its replacement starts now, without
+            // counting a crash, unless one runs or is due already.
+            let replaced = self.procs.values().any(|p| p.role == role && !p.draining) || self.restarts.iter().any(|(r, _)| *r == role);
+            if replaced {
+                self.log(Level::Info, format!("{} (pid {}) {how}; its replacement runs", role.name(), proc.pid));
+            } else {
+                self.log(Level::Info, format!("{} (pid {}) {how}; starting its replacement", role.name(), proc.pid));
+                self.restarts.push((role, now));
+            }
             return;
         }
         if proc.draining {

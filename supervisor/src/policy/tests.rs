@@ -553,3 +553,194 @@ fn systemd_s_watchdog_is_fed_only_while_every_child_answers_its_ping() {
     let out = s.advance(Duration::from_millis(300));
     assert_eq!(notified(&out), ["WATCHDOG=1"], "fed again once every child answers");
 }
+
+// Binary upgrade (`upgrade.rs`): the new binary's check, vrrpd's hand-over, the exec's record,
+// and the next supervisor adopting the old worker.
+
+fn execs(out: &[Output]) -> Vec<(Vec<CarriedWorker>, UpgradeState)> {
+    out.iter()
+        .filter_map(|o| if let Output::Exec { workers, state, .. } = o { Some((workers.clone(), state.clone())) } else { None })
+        .collect()
+}
+
+fn upgrade_ok() -> Input {
+    Input::Upgrade { ctl: Some(7), outcome: Ok("/usr/sbin/hakeeper".into()) }
+}
+
+fn handed_over_master() -> Input {
+    Input::FromVrrp { pid: VRRPD, msg: FromVrrp::HandedOver { instances: vec![(InstanceId(0), VrrpState::Master, 100)] } }
+}
+
+#[test]
+fn upgrade_refused_by_the_new_binary_changes_nothing() {
+    let mut s = Sup::booted(true);
+    let out = s.on(Input::Upgrade { ctl: Some(7), outcome: Err("/x/hakeeper rejects the configuration:\nx.ron:3:5: bad".into()) });
+    assert!(execs(&out).is_empty());
+    assert!(to_vrrp(&out, VRRPD).is_empty(), "vrrpd keeps running");
+    let a = answers(&out);
+    assert!(matches!(&a[..], [(7, CtlReply::Error(e))] if e.contains("refused") && e.contains("x.ron:3:5")), "{a:?}");
+}
+
+#[test]
+fn upgrade_hands_vrrpd_over_then_execs_with_the_workers_and_the_state() {
+    let mut s = Sup::booted(true);
+    s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::InstanceState { instance: InstanceId(0), state: VrrpState::Master, priority: 100 } });
+    let admin = FromWorker::AdminChanged { backend: "web".into(), server: "s3".into(), state: AdminState::Drain, weight: Some(7) };
+    s.on(Input::FromWorker { pid: WORKER, msg: admin });
+    let out = s.on(upgrade_ok());
+    assert_eq!(to_vrrp(&out, VRRPD), [ToVrrp::HandOver]);
+    assert!(out.contains(&Output::NotifyReloading));
+    assert!(execs(&out).is_empty(), "no exec before vrrpd handed over");
+    assert!(answers(&out).is_empty());
+    // A second trigger meanwhile is refused.
+    let again = s.on(Input::Upgrade { ctl: Some(8), outcome: Ok("/usr/sbin/hakeeper".into()) });
+    assert!(matches!(&answers(&again)[..], [(8, CtlReply::Error(e))] if e.contains("already under way")));
+
+    let out = s.on(handed_over_master());
+    let e = execs(&out);
+    assert_eq!(e.len(), 1, "{out:?}");
+    let (workers, state) = &e[0];
+    assert_eq!(workers, &[CarriedWorker { pid: WORKER, generation: 1, draining: false, serving: true }]);
+    assert_eq!(state.generation, 1);
+    assert_eq!(state.vrrp, [("VI_1".to_string(), VrrpState::Master)]);
+    assert_eq!(state.server_admin, [(ServerName::new("web", "s3"), AdminState::Drain, Some(7))]);
+    assert!(matches!(&answers(&out)[..], [(7, CtlReply::Done(d))] if d.contains("re-executing")));
+}
+
+#[test]
+fn upgrade_without_vrrpd_execs_at_once() {
+    let mut s = Sup::booted(false);
+    let out = s.on(upgrade_ok());
+    assert_eq!(execs(&out).len(), 1);
+}
+
+#[test]
+fn upgrade_abandoned_when_vrrpd_does_not_hand_over_and_a_late_hand_over_resumes() {
+    let mut s = Sup::booted(true);
+    s.on(upgrade_ok());
+    let out = s.advance(upgrade::HANDOVER_WAIT);
+    assert!(matches!(&answers(&out)[..], [(7, CtlReply::Error(e))] if e.contains("abandoned")), "{out:?}");
+    assert!(notified(&out).iter().any(|n| n.starts_with("READY=1")));
+    // It answers late: no exec; once it exits, one replacement carries on from its states.
+    let out = s.on(handed_over_master());
+    assert!(execs(&out).is_empty());
+    let out = s.exit(VRRPD, 0);
+    assert!(has_log(&out, "starting its replacement"), "{:?}", logs(&out));
+    let out = s.advance(Duration::from_millis(1));
+    assert_eq!(spawns(&out), [Role::Vrrpd]);
+    let v = to_vrrp(&out, 103);
+    assert_eq!(v[0], ToVrrp::Resume(vec![(InstanceId(0), VrrpState::Master)]), "Resume comes before Start: {v:?}");
+    assert!(matches!(v[1], ToVrrp::Start(_)));
+}
+
+#[test]
+fn a_failed_exec_keeps_serving_and_replaces_the_handed_over_vrrpd_once() {
+    let mut s = Sup::booted(true);
+    s.on(upgrade_ok());
+    s.on(handed_over_master());
+    let out = s.on(Input::ExecFailed { error: "cannot execute /x: ENOENT".into() });
+    assert!(has_log(&out, "upgrade failed"));
+    assert!(notified(&out).iter().any(|n| n.starts_with("READY=1")));
+    let out = s.advance(Duration::from_millis(1));
+    assert_eq!(spawns(&out), [Role::Vrrpd]);
+    assert!(matches!(to_vrrp(&out, 103)[0], ToVrrp::Resume(_)));
+    // The old vrrpd's exit does not start a second one.
+    s.exit(VRRPD, 0);
+    let out = s.advance(Duration::from_secs(5));
+    assert!(spawns(&out).is_empty(), "{out:?}");
+}
+
+#[test]
+fn upgrade_refused_while_stopping() {
+    let mut s = Sup::booted(true);
+    s.on(Input::Stop);
+    let out = s.on(upgrade_ok());
+    assert!(execs(&out).is_empty());
+    assert!(matches!(&answers(&out)[..], [(7, CtlReply::Error(e))] if e.contains("stopping")));
+}
+
+fn inherited(state: Option<UpgradeState>) -> Inherited {
+    Inherited { workers: vec![CarriedWorker { pid: 50, generation: 3, draining: false, serving: true }], state }
+}
+
+#[test]
+fn the_next_supervisor_adopts_the_old_worker_and_drains_it_once_the_new_one_serves() {
+    let mut s = Sup::new(config(&["s1", "s2", "s3"], ""), true);
+    let state = UpgradeState {
+        generation: 3,
+        server_health: Vec::new(),
+        server_admin: vec![(ServerName::new("web", "s2"), AdminState::Maint, None)],
+        vrrp: vec![("VI_1".into(), VrrpState::Master)],
+        switched_over: false,
+        proxy_up: true,
+    };
+    s.p.inherit(inherited(Some(state)), s.now);
+    let out = s.on(Input::Boot);
+    assert_eq!(spawns(&out), [Role::Checker, Role::Worker, Role::Vrrpd]);
+    let w = to_worker(&out, WORKER);
+    assert!(matches!(w[0], ToWorker::Start { generation: 4, .. }), "{w:?}");
+    assert!(w.contains(&ToWorker::ServerAdmin { backend: 0, server: 1, state: AdminState::Maint }), "{w:?}");
+    assert!(to_worker(&out, 50).iter().all(|m| !matches!(m, ToWorker::Drain { .. })), "the old worker serves until the new one does");
+    let v = to_vrrp(&out, VRRPD);
+    assert_eq!(v[0], ToVrrp::Resume(vec![(InstanceId(0), VrrpState::Master)]));
+    assert!(matches!(v[1], ToVrrp::Start(_)));
+
+    let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::Ready { generation: 4 } });
+    assert!(matches!(to_worker(&out, 50)[..], [ToWorker::Drain { .. }]), "{out:?}");
+    assert!(notified(&out).iter().any(|n| n.starts_with("READY=1")));
+    // Its stick tables reach the new worker; its exit is the end of a drain, not a crash.
+    let tables = FromWorker::StickTables(Vec::new());
+    let out = s.on(Input::FromWorker { pid: 50, msg: tables });
+    assert_eq!(to_worker(&out, WORKER), [ToWorker::StickTables(Vec::new())]);
+    let out = s.exit(50, 0);
+    assert!(has_log(&out, "finished draining"), "{:?}", logs(&out));
+    assert!(s.advance(Duration::from_secs(5)).iter().all(|o| !matches!(o, Output::Spawn { .. })));
+}
+
+#[test]
+fn an_unknown_state_version_still_adopts_the_workers_with_a_clean_state() {
+    let mut s = Sup::new(config(&["s1", "s2"], ""), true);
+    s.p.inherit(inherited(None), s.now);
+    let out = s.on(Input::Boot);
+    assert!(matches!(to_worker(&out, WORKER)[0], ToWorker::Start { generation: 4, .. }));
+    assert!(matches!(to_vrrp(&out, VRRPD)[0], ToVrrp::Start(_)), "no resume without the state");
+    let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::Ready { generation: 4 } });
+    assert!(matches!(to_worker(&out, 50)[..], [ToWorker::Drain { .. }]));
+}
+
+#[test]
+fn the_next_checker_starts_from_the_previous_verdicts() {
+    let text = r#"(
+  global: (),
+  defaults: (mode: tcp, timeout: (connect: "2s", client: "30s", server: "30s")),
+  listen: [(name: "web", bind: ["127.0.0.1:18080"], servers: [
+    (name: "s1", addr: "127.0.0.1:9000", check: (inter: "1s")),
+    (name: "s2", addr: "127.0.0.1:9001", check: (inter: "1s")),
+  ])],
+)"#;
+    let config = match hakeeper_common::config::load_str("test.ron", text) {
+        Ok(l) => l.config,
+        Err(e) => panic!("test config: {}", e.report()),
+    };
+    let mut s = Sup::new(config, false);
+    let state = UpgradeState {
+        generation: 1,
+        server_health: vec![(ServerName::new("web", "s2"), false)],
+        proxy_up: true,
+        ..UpgradeState::default()
+    };
+    s.p.inherit(inherited(Some(state)), s.now);
+    let out = s.on(Input::Boot);
+    let Some(ToChecker::Start(cfg)) = to_checker(&out, CHECKER).into_iter().next() else { panic!("no checker start: {out:?}") };
+    let initial: Vec<bool> = cfg.backends[0].servers.iter().map(|sv| sv.check.as_ref().is_some_and(|c| c.initial_up)).collect();
+    assert_eq!(initial, [true, false], "s2 starts DOWN in the new checker");
+    assert!(
+        to_worker(&out, WORKER).contains(&ToWorker::ServerHealth { backend: 0, server: 1, up: false }),
+        "the new worker starts with s2 DOWN"
+    );
+    // The carried state seeds only the first checker: a later restart starts from the config.
+    s.exit(CHECKER, 1);
+    let out = s.advance(Duration::from_secs(2));
+    let Some(ToChecker::Start(cfg)) = to_checker(&out, 102).into_iter().next() else { panic!("no restart: {out:?}") };
+    assert!(cfg.backends[0].servers.iter().all(|sv| sv.check.as_ref().is_some_and(|c| c.initial_up)));
+}

@@ -9,6 +9,7 @@ pub mod client;
 pub mod hakeeper;
 pub mod procfs;
 pub mod scenarios;
+pub mod watch;
 
 use super::netns::{ip, time_until, Lab, VIP};
 use backends::Backends;

@@ -45,6 +45,11 @@ pub fn run(channel: OwnedFd) -> Result<(), VrrpError> {
         match msg {
             ToVrrp::Start(vrrp) => break vrrp,
             ToVrrp::Shutdown => return Ok(()),
+            ToVrrp::HandOver => {
+                // Nothing runs yet: nothing to hand over.
+                send(channel.as_fd(), &FromVrrp::HandedOver { instances: Vec::new() }, &[])?;
+                return Ok(());
+            }
             // Health news that came first still counts once the instances exist.
             other => early.push(other),
         }
@@ -113,6 +118,11 @@ struct Node {
     counters_due: Instant,
     /// The LVS data plane.
     lvs: lvs::Lvs,
+    /// After a binary upgrade (`ToVrrp::Resume`, before `Start`): the previous vrrpd's state
+    /// of each instance, by index.
+    resume: HashMap<usize, VrrpState>,
+    /// Set by `ToVrrp::HandOver`: the process exits leaving the VIPs and the LVS tables.
+    handed_over: bool,
 }
 
 /// Whether the loop goes on.
@@ -228,6 +238,8 @@ impl Node {
             switched_over: false,
             counters_due: Instant::now() + counters::COUNTERS_EVERY,
             lvs: lvs::Lvs::default(),
+            resume: HashMap::new(),
+            handed_over: false,
         })
     }
 
@@ -249,12 +261,23 @@ impl Node {
             // Start and Shutdown never get here.
             let _ = self.supervisor_dispatch(msg);
         }
+        let resumed = !self.resume.is_empty();
+        if resumed {
+            log::info!("carrying on after a binary upgrade: the VIPs held stay, masters advertise at once");
+        }
         for i in 0..self.instances.len() {
-            let actions = self.instances[i].machine.handle(Event::Startup, now);
+            let event = match self.resume.get(&i) {
+                Some(state) => Event::Resume { master: *state == VrrpState::Master },
+                None => Event::Startup,
+            };
+            let actions = self.instances[i].machine.handle(event, now);
             self.execute(i, actions, now);
         }
         self.sync_group_faults(now);
-        self.lvs_clean_stale();
+        // The tables the previous vrrpd left are ours: the next commit replaces them.
+        if !resumed {
+            self.lvs_clean_stale();
+        }
     }
 
     /// The loop. Once told to stop, it runs on (without the supervisor channel) only while a
@@ -270,6 +293,10 @@ impl Node {
             let now = Instant::now();
             self.fire_timers(now);
             if let Some(result) = stopping.take() {
+                if self.handed_over {
+                    // The successor carries the VIPs and the LVS tables on.
+                    return result;
+                }
                 if !self.releasing() {
                     // After the priority-0 release: the data plane leaves with the VIPs.
                     self.lvs_remove();
@@ -400,6 +427,15 @@ impl Node {
                 self.shutdown();
                 return Flow::Stop(Ok(()));
             }
+            ToVrrp::HandOver => return self.hand_over(),
+            ToVrrp::Resume(states) => {
+                if self.instances.iter().any(|i| i.machine.state() != State::Init) {
+                    log::warn!("ignoring a late resume: the instances have started");
+                } else {
+                    self.resume = states.into_iter().map(|(InstanceId(i), s)| (i, s)).collect();
+                }
+                return Flow::Continue;
+            }
             ToVrrp::ScriptState { script: ScriptId(script), ok } => {
                 let name = self.vrrp.scripts.get(script).map(|s| s.name.as_str()).unwrap_or("?");
                 log::info!("VRRP_Script({name}) {}", if ok { "succeeded" } else { "failed" });
@@ -437,6 +473,28 @@ impl Node {
         }
         self.sync_group_faults(now);
         Flow::Continue
+    }
+
+    /// A binary upgrade: every instance stops where it is (no priority-0 advert, VIPs and LVS
+    /// tables left in place), the states go to the supervisor for the next vrrpd, and the loop
+    /// ends.
+    fn hand_over(&mut self) -> Flow {
+        let now = Instant::now();
+        let mut states = Vec::new();
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            if let Some(state) = wire_state(inst.machine.state()) {
+                states.push((InstanceId(inst.id), state, inst.machine.priority()));
+            }
+            log::info!("{} handing over in {} state (binary upgrade)", inst.tag(), inst.machine.state());
+            let actions = self.instances[i].machine.handle(Event::HandOver, now);
+            self.execute(i, actions, now);
+        }
+        self.handed_over = true;
+        if let Err(e) = send(self.channel.as_fd(), &FromVrrp::HandedOver { instances: states }, &[]) {
+            return Flow::Stop(Err(e.into()));
+        }
+        Flow::Stop(Ok(()))
     }
 
     fn shutdown(&mut self) {
