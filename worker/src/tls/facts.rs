@@ -1,10 +1,10 @@
 //! What rules may ask about a client's TLS (HAProxy's `ssl_fc*` and `ssl_c_*` fetches), read
 //! once from the connection when its handshake is done.
 
+use super::conn::TlsConn;
 use super::sni::LocalCert;
 use hakeeper_common::config::http::TlsFetch;
 use hakeeper_common::proxy_protocol::ClientTls;
-use rustls::ServerConnection;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFacts {
@@ -25,7 +25,8 @@ pub struct TlsFacts {
 }
 
 impl TlsFacts {
-    pub fn of(conn: &ServerConnection, local: Option<&LocalCert>) -> TlsFacts {
+    pub fn of(tls: &TlsConn, local: Option<&LocalCert>) -> TlsFacts {
+        let conn = tls.common();
         let protocol = match conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
             _ => "TLSv1.2",
@@ -46,7 +47,7 @@ impl TlsFacts {
             client_cn,
             resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
             local: local.cloned().unwrap_or_default(),
-            sni: conn.server_name().map(str::to_string),
+            sni: tls.server_name().map(str::to_string),
             protocol,
             cipher,
             alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),

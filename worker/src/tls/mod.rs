@@ -12,6 +12,7 @@ pub mod conn;
 pub mod contexts;
 pub mod facts;
 pub mod sni;
+mod spare;
 pub mod stream;
 
 pub use conn::{TlsConn, TlsEnd};

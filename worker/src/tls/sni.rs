@@ -75,8 +75,22 @@ impl SniResolver {
     }
 }
 
+thread_local! {
+    /// The server name of the last ClientHello this thread's resolvers saw. rustls' unbuffered
+    /// server connection does not tell its SNI, but asks the resolver exactly once per
+    /// handshake (resumed ones too), inside the connection's own processing call on this
+    /// thread: [`crate::tls::TlsConn`] clears this before the call and reads it after.
+    static RESOLVED: std::cell::RefCell<Option<Option<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Takes what the resolver recorded since the last call: `Some(sni)` when it ran.
+pub fn take_resolved() -> Option<Option<String>> {
+    RESOLVED.with(|r| r.borrow_mut().take())
+}
+
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        RESOLVED.with(|r| *r.borrow_mut() = Some(hello.server_name().map(str::to_string)));
         self.select(hello.server_name()).map(|i| self.keys[i].clone())
     }
 }
