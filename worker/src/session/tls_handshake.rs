@@ -31,9 +31,8 @@ impl Session {
             Handshake::Pending => Step::Continue,
             Handshake::Failed(f) => self.tls_failed(ctx, f),
             Handshake::Done => {
-                let conn = tls.connection();
-                let local = ctx.shared.tls.local_cert(self.frontend, self.listener, conn.server_name());
-                self.tls_facts = Some(std::sync::Arc::new(crate::tls::TlsFacts::of(conn, local)));
+                let local = ctx.shared.tls.local_cert(self.frontend, self.listener, tls.server_name());
+                self.tls_facts = Some(std::sync::Arc::new(crate::tls::TlsFacts::of(tls, local)));
                 match &mut self.proto {
                     super::Proto::Http(h) => h.restart_wait(ctx.now),
                     super::Proto::Tcp(t) => t.client_active(ctx.now),
