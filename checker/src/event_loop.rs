@@ -8,17 +8,17 @@
 //! Notify scripts (`ToChecker::Notify`) run beside the checks, never blocking them; `Stop` ends
 //! the checks at once and lets queued notify scripts finish within a bound.
 
+use crate::checks::probe::Readiness;
+use crate::checks::report::{no_server_line, transition_line, ServerCounts, Transition};
+use crate::checks::server_check::{Conclusion, ServerCheck, Step};
+use crate::checks::status::CheckResult;
 use crate::error::CheckerError;
-use crate::notify_lanes::{Lanes, NotifyJob};
-use crate::probe::Readiness;
-use crate::report::{no_server_line, transition_line, ServerCounts, Transition};
+use crate::notify::notify_lanes::{Lanes, NotifyJob};
 use crate::rng::Rng;
-use crate::run_as::{drop_script_caps, Credentials, RunAs};
-use crate::script_check::{ScriptCheck, KILL_GRACE};
-use crate::script_process::Outcome;
-use crate::security::command_security_problem;
-use crate::server_check::{Conclusion, ServerCheck, Step};
-use crate::status::CheckResult;
+use crate::scripts::run_as::{drop_script_caps, Credentials, RunAs};
+use crate::scripts::script_check::{ScriptCheck, KILL_GRACE};
+use crate::scripts::script_process::Outcome;
+use crate::scripts::security::command_security_problem;
 
 /// Longest a healthy server's unchanged check verdict goes untold to the stats page.
 const REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -159,7 +159,7 @@ impl Checker {
             self.queue_notify(job, Instant::now());
         }
         // Messages may have arrived together with Start.
-        if let Flow::Stop = self.dispatch_messages(Instant::now())? {
+        if let Flow::Stop = self.dispatch_parent_messages(Instant::now())? {
             return Ok(());
         }
         loop {
@@ -287,7 +287,7 @@ impl Checker {
                 Err(e) => return Err(e.into()),
             }
         }
-        if let Flow::Stop = self.dispatch_messages(now)? {
+        if let Flow::Stop = self.dispatch_parent_messages(now)? {
             return Ok(Flow::Stop);
         }
         if closed {
@@ -298,16 +298,16 @@ impl Checker {
         Ok(Flow::Continue)
     }
 
-    fn dispatch_messages(&mut self, now: Instant) -> Result<Flow, CheckerError> {
+    fn dispatch_parent_messages(&mut self, now: Instant) -> Result<Flow, CheckerError> {
         while let Some((msg, _fds)) = self.reader.next::<ToChecker>()? {
-            if let Flow::Stop = self.parent_to_checker(msg, now)? {
+            if let Flow::Stop = self.checker_dispatch_parent(msg, now)? {
                 return Ok(Flow::Stop);
             }
         }
         Ok(Flow::Continue)
     }
 
-    fn parent_to_checker(&mut self, msg: ToChecker, now: Instant) -> Result<Flow, CheckerError> {
+    fn checker_dispatch_parent(&mut self, msg: ToChecker, now: Instant) -> Result<Flow, CheckerError> {
         match msg {
             ToChecker::Stop => {
                 log::info!("stopping on the supervisor's request");

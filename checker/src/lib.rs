@@ -5,34 +5,21 @@
 //! changes go to the supervisor, which forwards server states to the worker and script states
 //! to vrrpd. It also runs vrrpd's notify scripts (the supervisor forwards them), unprivileged.
 
+mod checks;
 mod error;
 mod event_loop;
-mod health_counter;
-mod http;
-mod mysql;
-mod notify_command;
-mod notify_lanes;
-mod probe;
-mod probe_tls;
-mod report;
+mod notify;
 mod rng;
-mod run_as;
-mod script_check;
-mod script_counter;
-mod script_process;
-mod security;
-mod server_check;
-mod server_script;
-mod status;
+mod scripts;
 mod timers;
 
 pub use error::CheckerError;
 pub use event_loop::NotifyLimits;
-pub use security::{command_security_problem, script_security_problem};
+pub use scripts::security::{command_security_problem, script_security_problem};
 
 use hakeeper_common::ipc::{send, FrameReader, FromChecker, IpcError, ToChecker};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
-use notify_lanes::NotifyJob;
+use notify::notify_lanes::NotifyJob;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// The checker's entry point: waits for its Start message, then checks until Stop.

@@ -5,27 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+// Each test binary uses a part of the harness; these are the workspace's shared helpers.
+#[allow(unused_imports)]
+pub use hakeeper_testkit::{free_port, in_ci, is_root, refused_port, require_root, wait_until};
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_hakeeper")
-}
-
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// True when the test must fail rather than skip for lack of privileges.
-pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
-}
-
-/// Skips (returns false) a root-only test outside CI; fails it under CI=true.
-pub fn require_root(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(!in_ci(), "{test} needs root and CI=true: failing instead of skipping");
-    eprintln!("skipping {test}: needs root");
-    false
 }
 
 /// A private scratch directory, removed on drop.
@@ -51,52 +36,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
-}
-
-/// Polls `cond` every 20 ms until it is true or `timeout` passes.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
-}
-
-/// A port on 127.0.0.1 that is free now, for a process the test starts to bind. It is taken
-/// below the kernel's ephemeral range (32768–60999), where no outbound connection (of a parallel
-/// test, or of a proxy under test keeping idle server connections) can take it meanwhile, and
-/// one test process never hands the same one out twice.
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    const FIRST: u32 = 20_000;
-    const SPAN: u32 = 12_000;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    // Test binaries of one run start at different places of the span.
-    let start = (std::process::id() * 97) % SPAN;
-    for _ in 0..SPAN {
-        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port between {FIRST} and {}", FIRST + SPAN)
-}
-
-/// A port on 127.0.0.1 that refuses connections for the whole test run: bound (without
-/// SO_REUSEADDR) but never listening and never closed, so no parallel test can take it.
-#[allow(dead_code)]
-pub fn refused_port() -> u16 {
-    use nix::sys::socket::{bind, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
-    use std::os::fd::{AsRawFd, OwnedFd};
-    static HELD: std::sync::Mutex<Vec<OwnedFd>> = std::sync::Mutex::new(Vec::new());
-    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).expect("socket");
-    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("bind");
-    let port = getsockname::<SockaddrIn>(fd.as_raw_fd()).expect("getsockname").port();
-    HELD.lock().expect("held ports").push(fd);
-    port
 }
 
 /// Runs `hakeeper ARGS` to completion with a time bound; returns (exit code, stdout, stderr).

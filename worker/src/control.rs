@@ -1,7 +1,8 @@
 //! The supervisor's channel, read by thread 0's event loop: health and admin changes from the
 //! checker and the operator, weight changes, the drain order, and `hakeeper ctl` requests
 //! (answered by [`crate::runtime`]). Messages are named after who sends them (relayd's
-//! `parent_dispatch_*` style): `supervisor_dispatch` handles one.
+//! `hce_dispatch_parent` style, as the supervisor's `parent_dispatch_worker`): `worker_dispatch_parent`
+//! handles one.
 
 use crate::backend::{Change, Grant};
 use crate::runtime::{self, events};
@@ -76,7 +77,7 @@ fn no_server_left(shared: &Shared, backend: usize, change: &Change) {
 
 /// Applies one message from the supervisor, answering on `control` those that ask. Queue slots
 /// it frees are added to `grants`.
-pub fn supervisor_dispatch(shared: &Shared, control: &Control, msg: ToWorker, grants: &mut Vec<Grant>, now: Instant) {
+pub fn worker_dispatch_parent(shared: &Shared, control: &Control, msg: ToWorker, grants: &mut Vec<Grant>, now: Instant) {
     match msg {
         ToWorker::ServerHealth { backend, server, up } => {
             let Some(name) = server_name(shared, backend, server) else {

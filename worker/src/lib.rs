@@ -41,7 +41,7 @@ mod transport;
 
 pub use error::WorkerError;
 
-use control::{supervisor_dispatch, Control};
+use control::{worker_dispatch_parent, Control};
 use counters::Stats;
 use eventloop::EventLoop;
 use hakeeper_common::config::Mode;
@@ -109,7 +109,7 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
     let control = Control::new(channel, startup.reader);
     let mut grants = Vec::new();
     for msg in startup.early {
-        supervisor_dispatch(&shared, &control, msg, &mut grants, Instant::now());
+        worker_dispatch_parent(&shared, &control, msg, &mut grants, Instant::now());
     }
     let mut per_thread: Vec<Vec<Listener>> = (0..threads).map(|_| Vec::new()).collect();
     for (frontend, bind, fd) in startup.listeners {

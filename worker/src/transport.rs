@@ -1,7 +1,9 @@
 //! One end of a byte stream as the protocols see it: plaintext in and out, whatever the
 //! socket carries. [`PlainEnd`] is the socket itself; [`crate::tls::TlsEnd`] decrypts and
 //! encrypts under it. The fast paths (`Buf::recv`/`flush`, splice in `mode tcp`) stay on
-//! plain sockets; a TLS session's bytes go through this interface.
+//! plain sockets; a TLS session's bytes go through this interface. Both read with
+//! [`recv_spare`] and report a [`ReadOutcome`], which live here ([`crate::buffer`] re-exports
+//! them) so that the arrow between the two modules points one way.
 
 use crate::ready::Ready;
 use mio::net::TcpStream;

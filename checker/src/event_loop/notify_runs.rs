@@ -3,9 +3,9 @@
 //! its group at its timeout. Their ends arrive as pidfd events like check scripts'.
 
 use super::{Checker, Flow, TimerKey, NOTIFY_TOKENS};
-use crate::notify_command::prepare;
-use crate::notify_lanes::NotifyJob;
-use crate::script_process::{Outcome, ScriptProcess};
+use crate::notify::notify_command::prepare;
+use crate::notify::notify_lanes::NotifyJob;
+use crate::scripts::script_process::{Outcome, ScriptProcess};
 use hakeeper_common::duration::format_duration;
 use mio::unix::SourceFd;
 use mio::{Interest, Token};

@@ -4,6 +4,8 @@
 
 use hakeeper_common::config::{Backend, Balance, Check, HashType, HealthCheck, Mode, ScriptAction, Server, VrrpScript};
 use hakeeper_common::ipc::{send, CheckerConfig, FrameReader, FromChecker, IpcError, ReadOutcome, ToChecker};
+#[allow(unused_imports)] // each test binary uses a part of the support
+pub use hakeeper_testkit::{free_port, refused_port};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use std::net::SocketAddr;
@@ -186,27 +188,6 @@ pub fn backends_only(backends: Vec<Backend>) -> CheckerConfig {
 
 pub fn scripts_only(scripts: Vec<VrrpScript>, enable_script_security: bool) -> CheckerConfig {
     CheckerConfig { backends: Vec::new(), scripts, script_user: None, enable_script_security }
-}
-
-/// A port on 127.0.0.1 that refuses connections for the whole test run: bound (without
-/// SO_REUSEADDR) but never listening, and never closed, so no test running in parallel can
-/// take it for a listener.
-pub fn refused_port() -> u16 {
-    use nix::sys::socket::{bind, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
-    use std::os::fd::{AsRawFd, OwnedFd};
-    static HELD: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
-    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).expect("socket");
-    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("bind");
-    let port = getsockname::<SockaddrIn>(fd.as_raw_fd()).expect("getsockname").port();
-    HELD.lock().expect("held ports").push(fd);
-    port
-}
-
-/// A port on 127.0.0.1 that nothing listens on yet (bound, then released), for a listener the
-/// test starts later.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 static LINES: OnceLock<Mutex<Vec<String>>> = OnceLock::new();

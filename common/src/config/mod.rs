@@ -103,10 +103,16 @@ pub fn load_str(file: &str, text: &str) -> Result<Loaded, ConfigError> {
             excerpt: syntax::excerpt(text, pos),
         }
     };
-    match validate::validate(&raw, file.into()) {
+    match validate::validate(&raw, file.into(), &host_name()) {
         Ok(v) => Ok(Loaded { config: v.config, warnings: v.warnings.into_iter().map(position).collect() }),
         Err((errors, _warnings)) => Err(ConfigError::Invalid(errors.into_iter().map(position).collect())),
     }
+}
+
+/// This host's name, the default `vrrp.router_id` (keepalived's default `router_id` is the
+/// host name too). Read here so that validation does no I/O of its own.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
 /// Writes a raw config as RON, the way `hakeeper import` prints it.

@@ -259,7 +259,7 @@ impl Node {
         }
         for msg in early {
             // Start and Shutdown never get here.
-            let _ = self.supervisor_dispatch(msg);
+            let _ = self.vrrp_dispatch_parent(msg);
         }
         let resumed = !self.resume.is_empty();
         if resumed {
@@ -402,7 +402,7 @@ impl Node {
         loop {
             match self.reader.next::<ToVrrp>() {
                 Ok(Some((msg, _fds))) => {
-                    if let Flow::Stop(r) = self.supervisor_dispatch(msg) {
+                    if let Flow::Stop(r) = self.vrrp_dispatch_parent(msg) {
                         return Flow::Stop(r);
                     }
                 }
@@ -413,7 +413,7 @@ impl Node {
     }
 
     /// Messages from the supervisor (script states come from the checker through it).
-    fn supervisor_dispatch(&mut self, msg: ToVrrp) -> Flow {
+    fn vrrp_dispatch_parent(&mut self, msg: ToVrrp) -> Flow {
         let now = Instant::now();
         let event = match msg {
             ToVrrp::Start(vrrp) => {

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+use hakeeper_testkit::in_ci;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -16,10 +17,6 @@ use std::time::{Duration, Instant};
 
 /// Every wait in the labs is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(5);
-
-fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
-}
 
 pub fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| Output {

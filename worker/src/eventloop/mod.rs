@@ -10,7 +10,7 @@ mod close;
 
 use crate::backend::Grant;
 use crate::buffer::Pools;
-use crate::control::{supervisor_dispatch, ChannelState, Control};
+use crate::control::{worker_dispatch_parent, ChannelState, Control};
 use crate::deadline::{Deadlines, Wake};
 use crate::error::WorkerError;
 use crate::listeners::{Listener, Listeners};
@@ -194,7 +194,7 @@ impl EventLoop {
                     control.send(&FromWorker::StickTables(tables))?;
                 }
             }
-            supervisor_dispatch(&self.shared, control, msg, &mut self.grants, self.now);
+            worker_dispatch_parent(&self.shared, control, msg, &mut self.grants, self.now);
         }
         self.flush_grants();
         if state == ChannelState::Closed {

@@ -4,7 +4,7 @@
 //! HTTP client.
 
 use super::StatsThread;
-use crate::control::{supervisor_dispatch, Control};
+use crate::control::{worker_dispatch_parent, Control};
 use crate::counters::Stats;
 use crate::runtime::{start_page as start, turn};
 use crate::shared::{Shared, ThreadLink};
@@ -110,7 +110,7 @@ impl Page {
                 let _ = poll.poll(&mut events, Some(Duration::from_millis(20)));
                 if let Ok((msgs, _)) = control.read() {
                     for msg in msgs {
-                        supervisor_dispatch(&s, &control, msg, &mut grants, Instant::now());
+                        worker_dispatch_parent(&s, &control, msg, &mut grants, Instant::now());
                     }
                 }
                 turn(&s, &mut grants, Instant::now(), |m| control.report(m));

@@ -341,22 +341,13 @@ pub fn reset(conn: TcpStream) {
     drop(conn);
 }
 
+/// A port that refuses connections for the whole test run (see `hakeeper_testkit`).
+#[allow(unused_imports)] // each test binary uses a part of the support
+pub use hakeeper_testkit::refused_port as reserved_refused_port;
+
 /// An address where nothing listens (connections are refused).
 pub fn refused_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], reserved_refused_port()))
-}
-
-/// A port that refuses connections for the whole test run: bound (without SO_REUSEADDR) but
-/// never listening, and never closed. A port merely bound and released can be taken by another
-/// test's listener running in parallel, which would then accept what should be refused.
-pub fn reserved_refused_port() -> u16 {
-    use nix::sys::socket::{bind, getsockname, socket, SockaddrIn};
-    static HELD: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
-    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
-    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).unwrap();
-    let port = getsockname::<SockaddrIn>(fd.as_raw_fd()).unwrap().port();
-    HELD.lock().unwrap().push(fd);
-    port
 }
 
 /// Reads the server tag line a `Tag` server sends first.

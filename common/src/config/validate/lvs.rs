@@ -2,6 +2,7 @@
 //! check_parser.c), balanced by the kernel instead of proxied. What IPVS cannot do with a
 //! setting is an error here rather than a silent difference.
 
+use super::defaults::inherit;
 use super::{parse_server_addr, Checker};
 use crate::config::model::*;
 use crate::config::raw::*;
@@ -46,7 +47,50 @@ pub(super) fn lvs_service(
 ) -> Option<LvsService> {
     let l = p.lvs.as_ref()?;
     let lp = format!("{path}.lvs");
-    let vip = match p.bind.as_slice() {
+    let vip = vip(c, path, p);
+    if inherit(&p.mode, &d.mode) == Some(Mode::Http) {
+        c.error(format!("{path}.mode"), "an LVS virtual server forwards packets: mode tcp only");
+    }
+    let scheduler = scheduler(c, path, b);
+    if b.hash_type == HashType::Consistent {
+        c.error(format!("{path}.hash_type"), "IPVS sh is map-based: hash_type consistent is not available with lvs");
+    }
+    packets_only(c, path, p);
+    let (kind, interface) = kind(c, &lp, l, ipip);
+    let protocol = match l.protocol.unwrap_or(RawLvsProtocol::Tcp) {
+        RawLvsProtocol::Tcp => LvsProtocol::Tcp,
+        RawLvsProtocol::Udp => LvsProtocol::Udp,
+    };
+    let persistence = persistence(c, &lp, l);
+    let same_port = matches!(kind, LvsKind::Dr | LvsKind::Tun);
+    let sorry_server = sorry_server(c, &lp, l, vip, same_port);
+    let (quorum, hysteresis) = quorum(c, &lp, l);
+    let real_servers = real_servers(c, path, p, b, kind, vip, sorry_server);
+    if real_servers.is_empty() && sorry_server.is_none() {
+        c.error(format!("{path}.servers"), "an LVS virtual server needs real servers or a sorry_server");
+    }
+    Some(LvsService {
+        name: p.name.clone(),
+        backend,
+        vip: vip.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
+        protocol,
+        kind,
+        interface,
+        scheduler,
+        persistence,
+        inhibit_on_failure: l.inhibit_on_failure,
+        sorry_server,
+        quorum,
+        hysteresis,
+        quorum_up: l.quorum_up.clone(),
+        quorum_down: l.quorum_down.clone(),
+        real_servers,
+    })
+}
+
+/// The one bind of an LVS virtual server: its VIP:PORT, IPv4, no TLS.
+fn vip(c: &mut Checker, path: &str, p: &RawProxy) -> Option<SocketAddr> {
+    match p.bind.as_slice() {
         [bind] if bind.ssl.is_some() => {
             c.error(format!("{path}.bind[0].ssl"), "the kernel balances an LVS virtual server's packets: it cannot terminate TLS");
             None
@@ -73,12 +117,12 @@ pub(super) fn lvs_service(
             c.error(format!("{path}.bind"), "an LVS virtual server has exactly one bind, its VIP:PORT");
             None
         }
-    };
-    if inherit(&p.mode, &d.mode) == Some(Mode::Http) {
-        c.error(format!("{path}.mode"), "an LVS virtual server forwards packets: mode tcp only");
     }
-    // IPVS schedulers: `rr` ignores weights but 0, `wrr` follows them, `sh` hashes the source.
-    let scheduler = match &b.balance {
+}
+
+/// IPVS schedulers: `rr` ignores weights but 0, `wrr` follows them, `sh` hashes the source.
+fn scheduler(c: &mut Checker, path: &str, b: &Backend) -> LvsScheduler {
+    match &b.balance {
         Balance::Roundrobin => LvsScheduler::Wrr,
         Balance::StaticRr => LvsScheduler::Rr,
         Balance::Source => LvsScheduler::Sh,
@@ -89,11 +133,11 @@ pub(super) fn lvs_service(
             );
             LvsScheduler::Wrr
         }
-    };
-    if b.hash_type == HashType::Consistent {
-        c.error(format!("{path}.hash_type"), "IPVS sh is map-based: hash_type consistent is not available with lvs");
     }
-    // The kernel sees packets, not streams: proxy-side settings would be silently ignored.
+}
+
+/// The kernel sees packets, not streams: proxy-side settings would be silently ignored.
+fn packets_only(c: &mut Checker, path: &str, p: &RawProxy) {
     for (field, set) in [
         ("acls", !p.acls.is_empty()),
         ("tcp_request_connection", !p.tcp_request_connection.is_empty()),
@@ -115,6 +159,10 @@ pub(super) fn lvs_service(
     if p.stick.is_some() {
         c.error(format!("{path}.stick"), "use lvs.persistence_timeout: the kernel keeps the persistence, not a stick table");
     }
+}
+
+/// `lvs.kind` (keepalived's `lb_kind`) and the interface dr and tun need.
+fn kind(c: &mut Checker, lp: &str, l: &RawLvs, ipip: bool) -> (LvsKind, Option<String>) {
     let kind = match l.kind.unwrap_or(RawLvsKind::Nat) {
         RawLvsKind::Nat => LvsKind::Nat,
         RawLvsKind::Dr => LvsKind::Dr,
@@ -141,10 +189,11 @@ pub(super) fn lvs_service(
         };
         c.error(format!("{lp}.kind"), reason);
     }
-    let protocol = match l.protocol.unwrap_or(RawLvsProtocol::Tcp) {
-        RawLvsProtocol::Tcp => LvsProtocol::Tcp,
-        RawLvsProtocol::Udp => LvsProtocol::Udp,
-    };
+    (kind, interface)
+}
+
+/// `lvs.persistence_timeout` and `persistence_granularity` (keepalived's `persistence_*`).
+fn persistence(c: &mut Checker, lp: &str, l: &RawLvs) -> Option<LvsPersistence> {
     let persistence = l.persistence_timeout.as_ref().and_then(|t| match parse_duration(t) {
         Ok(d) if d.as_secs() == 0 => {
             c.error(format!("{lp}.persistence_timeout"), "persistence_timeout must be at least 1s");
@@ -167,9 +216,12 @@ pub(super) fn lvs_service(
     if l.persistence_granularity.is_some() && l.persistence_timeout.is_none() {
         c.warn(format!("{lp}.persistence_granularity"), "persistence_granularity has no effect without persistence_timeout");
     }
-    let persistence = persistence.map(|p| LvsPersistence { prefix_len, ..p });
-    let same_port = matches!(kind, LvsKind::Dr | LvsKind::Tun);
-    let sorry_server = l.sorry_server.as_ref().and_then(|s| match parse_server_addr(s) {
+    persistence.map(|p| LvsPersistence { prefix_len, ..p })
+}
+
+/// `lvs.sorry_server`: IPv4, on the VIP's port with kind dr or tun.
+fn sorry_server(c: &mut Checker, lp: &str, l: &RawLvs, vip: Option<SocketAddr>, same_port: bool) -> Option<SocketAddr> {
+    l.sorry_server.as_ref().and_then(|s| match parse_server_addr(s) {
         Ok(a) if a.is_ipv6() => {
             c.error(format!("{lp}.sorry_server"), format!("{s:?}: IPv6 is not supported yet"));
             None
@@ -186,7 +238,11 @@ pub(super) fn lvs_service(
             c.error(format!("{lp}.sorry_server"), e);
             None
         }
-    });
+    })
+}
+
+/// `lvs.quorum` and `hysteresis` (keepalived's), and their commands.
+fn quorum(c: &mut Checker, lp: &str, l: &RawLvs) -> (u32, u32) {
     let quorum = l.quorum.unwrap_or(1);
     let hysteresis = l.hysteresis.unwrap_or(0);
     if quorum == 0 {
@@ -199,6 +255,20 @@ pub(super) fn lvs_service(
             c.error(format!("{lp}.{field}"), format!("{field} needs a command"));
         }
     }
+    (quorum, hysteresis)
+}
+
+/// The backend's servers as IPVS destinations.
+fn real_servers(
+    c: &mut Checker,
+    path: &str,
+    p: &RawProxy,
+    b: &Backend,
+    kind: LvsKind,
+    vip: Option<SocketAddr>,
+    sorry_server: Option<SocketAddr>,
+) -> Vec<RealServer> {
+    let same_port = matches!(kind, LvsKind::Dr | LvsKind::Tun);
     let mut real_servers: Vec<RealServer> = Vec::new();
     for (i, (s, raw)) in b.servers.iter().zip(&p.servers).enumerate() {
         let sp = format!("{path}.servers[{i}]");
@@ -239,26 +309,7 @@ pub(super) fn lvs_service(
         });
         real_servers.push(RealServer { name: s.name.clone(), addr: s.addr, weight: s.weight, mac });
     }
-    if real_servers.is_empty() && sorry_server.is_none() {
-        c.error(format!("{path}.servers"), "an LVS virtual server needs real servers or a sorry_server");
-    }
-    Some(LvsService {
-        name: p.name.clone(),
-        backend,
-        vip: vip.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
-        protocol,
-        kind,
-        interface,
-        scheduler,
-        persistence,
-        inhibit_on_failure: l.inhibit_on_failure,
-        sorry_server,
-        quorum,
-        hysteresis,
-        quorum_up: l.quorum_up.clone(),
-        quorum_down: l.quorum_down.clone(),
-        real_servers,
-    })
+    real_servers
 }
 
 /// `aa:bb:cc:dd:ee:ff` → bytes.
@@ -273,10 +324,6 @@ fn parse_mac(text: &str) -> Option<[u8; 6]> {
         *b = u8::from_str_radix(part, 16).ok()?;
     }
     parts.next().is_none().then_some(out)
-}
-
-fn inherit<T: Clone>(own: &Option<T>, defaults: &Option<T>) -> Option<T> {
-    own.clone().or_else(|| defaults.clone())
 }
 
 /// The data plane follows the VRRP instance whose `vips` include a service's VIP (vrrpd

@@ -4,7 +4,7 @@
 //! `enable_script_security` no one but root may be able to change it or its directories.
 //! keepalived disables a notify script that fails any of this; hakeeper refuses that run.
 
-use crate::security::script_security_problem;
+use crate::scripts::security::script_security_problem;
 use hakeeper_common::config::validate::split_command_line;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

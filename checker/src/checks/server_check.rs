@@ -1,13 +1,13 @@
 //! One checked server: what to check and how often, its health counter and its check in flight
 //! (a network probe, or a check script's process).
 
-use crate::health_counter::{HealthCounter, Pace};
-use crate::http;
-use crate::mysql;
-use crate::probe::{Probe, Progress, Protocol, Readiness};
-use crate::script_process::ScriptProcess;
-use crate::server_script::{ServerScript, WeightVerdict};
-use crate::status::{os_error_text, CheckResult, CheckStatus};
+use crate::checks::health_counter::{HealthCounter, Pace};
+use crate::checks::http;
+use crate::checks::mysql;
+use crate::checks::probe::{Probe, Progress, Protocol, Readiness};
+use crate::checks::server_script::{ServerScript, WeightVerdict};
+use crate::checks::status::{os_error_text, CheckResult, CheckStatus};
+use crate::scripts::script_process::ScriptProcess;
 use hakeeper_common::config::{Backend, Check, HealthCheck, Server};
 use hakeeper_common::proxy_protocol::Version;
 use hakeeper_common::tls_client::ClientTls;

@@ -1,9 +1,9 @@
 //! One `vrrp_script` with a command: keepalived's schedule (a run every `interval`, skipped while
 //! the previous one still runs), its timeout, and its rise/fall counter.
 
-use crate::run_as::RunAs;
-use crate::script_counter::ScriptCounter;
-use crate::script_process::{Outcome, ScriptProcess};
+use crate::scripts::run_as::RunAs;
+use crate::scripts::script_counter::ScriptCounter;
+use crate::scripts::script_process::{Outcome, ScriptProcess};
 use hakeeper_common::config::VrrpScript;
 use std::time::Duration;
 

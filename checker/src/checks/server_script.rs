@@ -2,9 +2,9 @@
 //! external-check. The command runs through `/bin/sh -c` as `script_user`, in a process group of
 //! its own, with HAProxy's external-check variables naming the server.
 
-use crate::run_as::RunAs;
-use crate::script_process::{Outcome, ScriptProcess};
-use crate::status::{CheckResult, CheckStatus};
+use crate::checks::status::{CheckResult, CheckStatus};
+use crate::scripts::run_as::RunAs;
+use crate::scripts::script_process::{Outcome, ScriptProcess};
 use std::net::SocketAddr;
 use std::time::Duration;
 

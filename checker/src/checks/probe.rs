@@ -1,10 +1,10 @@
 //! One network check in flight: a non-blocking connection driven by the event loop's readiness
 //! events, from connect to verdict. It never blocks and never sleeps; deadlines are the loop's.
 
-use crate::http::{parse_status_line, status_passes, StatusLine};
-use crate::mysql::{decode_greeting, decode_login_reply, split_packet, DecodeError, Reply};
-use crate::probe_tls::{failure_text, TlsLayer};
-use crate::status::{os_error_text, CheckResult, CheckStatus};
+use crate::checks::http::{parse_status_line, status_passes, StatusLine};
+use crate::checks::mysql::{decode_greeting, decode_login_reply, split_packet, DecodeError, Reply};
+use crate::checks::probe_tls::{failure_text, TlsLayer};
+use crate::checks::status::{os_error_text, CheckResult, CheckStatus};
 use hakeeper_common::proxy_protocol::{self, Version};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 /// Enough for an HTTP status line or one MySQL packet; a peer sending more is not answering.
-const MAX_INPUT: usize = crate::mysql::MAX_PACKET + 16 * 1024;
+const MAX_INPUT: usize = crate::checks::mysql::MAX_PACKET + 16 * 1024;
 
 /// What a check does once connected.
 #[derive(Debug, Clone, PartialEq, Eq)]

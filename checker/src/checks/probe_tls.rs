@@ -99,6 +99,6 @@ pub fn failure_text(f: &TlsFailure, handshaking: bool) -> String {
     match (f, handshaking) {
         (TlsFailure::Tls(e), true) => format!("SSL handshake failure: {e}"),
         (TlsFailure::Tls(e), false) => format!("SSL error: {e}"),
-        (TlsFailure::Io(e), _) => crate::status::os_error_text(e),
+        (TlsFailure::Io(e), _) => crate::checks::status::os_error_text(e),
     }
 }

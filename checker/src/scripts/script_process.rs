@@ -3,7 +3,7 @@
 //! directly with its arguments (as keepalived runs both). Its exit is noticed through a pidfd in
 //! the event loop (no SIGCHLD handler, no thread).
 
-use crate::run_as::{switch_user, RunAs};
+use crate::scripts::run_as::{switch_user, RunAs};
 use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;

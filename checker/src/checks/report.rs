@@ -2,7 +2,7 @@
 //! operators' greps and alerting keep working:
 //! `Server webserver/web1 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 1 active and 0 backup servers left.`
 
-use crate::status::CheckResult;
+use crate::checks::status::CheckResult;
 
 /// Usable servers of a backend after a change, as HAProxy's `srv_act` / `srv_bck`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub fn no_server_line(backend: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::CheckStatus;
+    use crate::checks::status::CheckStatus;
     use std::time::Duration;
 
     #[test]
