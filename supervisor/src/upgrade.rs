@@ -10,7 +10,7 @@
 use crate::policy::{CarriedWorker, Inherited, UpgradeState};
 use crate::supervisor::ConfigSource;
 use serde::{Deserialize, Serialize};
-use std::ffi::{CString, OsString};
+use std::ffi::CString;
 use std::io::{Read, Seek, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -167,7 +167,7 @@ pub fn exec(binary: &Path, listeners: Vec<(SocketAddr, RawFd)>, workers: Vec<Rec
     let mut env: Vec<CString> = std::env::vars_os()
         .filter(|(k, _)| k != RECORD_ENV)
         .filter_map(|(k, v)| {
-            let mut pair = OsString::from(k);
+            let mut pair = k;
             pair.push("=");
             pair.push(v);
             CString::new(pair.as_bytes()).ok()
@@ -222,7 +222,7 @@ pub fn take() -> Option<Result<Taken, UpgradeError>> {
     if let Err(e) = std::fs::File::from(memfd).take(RECORD_MAX).read_to_string(&mut text) {
         return Some(Err(fail(e.to_string())));
     }
-    Some(decode(&text).map_err(fail).map(|record| adopt(record)))
+    Some(decode(&text).map_err(fail).map(adopt))
 }
 
 /// The record; `Err` only when even its stable part does not decode.
