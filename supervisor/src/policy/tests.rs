@@ -685,6 +685,11 @@ fn the_next_supervisor_adopts_the_old_worker_and_drains_it_once_the_new_one_serv
     assert_eq!(v[0], ToVrrp::Resume(vec![(InstanceId(0), VrrpState::Master)]));
     assert!(matches!(v[1], ToVrrp::Start(_)));
 
+    // The resumed master's first report is no transition: notify_master does not run again.
+    let report = FromVrrp::InstanceState { instance: InstanceId(0), state: VrrpState::Master, priority: 100 };
+    let out = s.on(Input::FromVrrp { pid: VRRPD, msg: report });
+    assert!(!to_checker(&out, CHECKER).iter().any(|m| matches!(m, ToChecker::Notify { .. })), "a notify script ran: {out:?}");
+
     let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::Ready { generation: 4 } });
     assert!(matches!(to_worker(&out, 50)[..], [ToWorker::Drain { .. }]), "{out:?}");
     assert!(notified(&out).iter().any(|n| n.starts_with("READY=1")));

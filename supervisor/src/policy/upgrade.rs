@@ -209,6 +209,13 @@ impl Policy {
                 self.server_admin = state.server_admin.into_iter().map(|(name, s, w)| (name, (s, w))).collect();
                 self.server_health = state.server_health.into_iter().collect();
                 self.carried_health = self.server_health.clone();
+                // Known as they were: the resumed instances' first reports are no transitions, so
+                // no notify script runs again (keepalived's reload does not re-run them either).
+                for (name, vrrp_state) in &state.vrrp {
+                    if let Some(i) = self.config.vrrp.instances.iter().position(|i| &i.name == name) {
+                        self.vrrp_states.insert(InstanceId(i), (*vrrp_state, 0));
+                    }
+                }
                 self.vrrp_resume = state.vrrp;
                 self.switched_over = state.switched_over;
                 self.proxy_up = state.proxy_up;
