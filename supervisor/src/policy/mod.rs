@@ -138,6 +138,8 @@ pub struct Policy {
     reload_waiters: Vec<(u64, u64)>,
     pending_reload: Option<PendingReload>,
     pending_upgrade: Option<PendingUpgrade>,
+    /// The ctl client of an upgrade being executed (answered here only if the exec fails).
+    exec_ctl: Option<u64>,
     /// After a binary upgrade: the previous checker's verdicts, the first checker's starting
     /// states (`parent_to_new_checker`).
     carried_health: HashMap<ServerName, bool>,
@@ -187,6 +189,7 @@ impl Policy {
             reload_waiters: Vec::new(),
             pending_reload: None,
             pending_upgrade: None,
+            exec_ctl: None,
             vrrp_resume: Vec::new(),
             carried_health: HashMap::new(),
             restart_counts: HashMap::new(),

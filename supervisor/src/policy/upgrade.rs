@@ -56,6 +56,9 @@ pub struct UpgradeState {
 pub struct Inherited {
     pub workers: Vec<CarriedWorker>,
     pub state: Option<UpgradeState>,
+    /// The `hakeeper ctl upgrade` client (taken over by the shell's ctl server): answered once
+    /// the new worker serves.
+    pub ctl: Option<u64>,
 }
 
 impl Policy {
@@ -170,11 +173,9 @@ impl Policy {
             proxy_up: self.proxy_up,
         };
         self.log(Level::Info, format!("re-executing {binary} (pid {}); {} worker(s) carry on", self.parent, workers.len()));
-        if let Some(id) = ctl {
-            let reply = CtlReply::Done(format!("upgrade: {binary} accepts the configuration; re-executing it (pid {})", self.parent));
-            self.out.push(Output::CtlAnswer { id, reply });
-        }
-        self.out.push(Output::Exec { binary, workers, state });
+        // The ctl client travels with the exec: the next supervisor answers it once it serves.
+        self.exec_ctl = ctl;
+        self.out.push(Output::Exec { binary, workers, state, ctl });
     }
 
     /// The shell could not execute the new binary: this one keeps serving, and a vrrpd that
@@ -182,6 +183,10 @@ impl Policy {
     pub(super) fn exec_failed(&mut self, error: String, now: Instant) {
         self.log(Level::Error, format!("upgrade failed, the running binary keeps serving: {error}"));
         self.notify_systemd("READY=1");
+        if let Some(id) = self.exec_ctl.take() {
+            let reply = CtlReply::Error(format!("upgrade failed, the running binary keeps serving: {error}"));
+            self.out.push(Output::CtlAnswer { id, reply });
+        }
         let running = self.procs.values().any(|p| p.role == Role::Vrrpd && !p.draining);
         if self.root && !running && !self.restarts.iter().any(|(r, _)| *r == Role::Vrrpd) {
             self.restarts.push((Role::Vrrpd, now));
@@ -221,6 +226,9 @@ impl Policy {
                 self.proxy_up = state.proxy_up;
             }
             None => self.generation = newest + 1,
+        }
+        if let Some(id) = inherited.ctl {
+            self.reload_waiters.push((id, self.generation));
         }
         self.log(
             Level::Info,
