@@ -2,8 +2,9 @@
 //! listeners, runs the poll loop (children's channels, signals, the ctl socket), reaps with
 //! waitpid, forks the children, speaks sd_notify, and otherwise does what the policy core
 //! (`policy/`) says, feeding it back what happened. Messages to a child go through its outbox
-//! (`outbox.rs`): written when its socket is writable, never waited on. It never parses network
-//! input.
+//! (`outbox.rs`): written when its socket is writable, never waited on. A binary upgrade
+//! (`upgrade.rs`) re-executes this process in place; the next one takes over its listeners and
+//! workers' channels here (`Supervisor::new`). It never parses network input.
 
 use crate::child::Role;
 use crate::ctl_server::CtlServer;

@@ -7,8 +7,9 @@
 //! restarted child (server health and weights, operator overrides, track states, VRRP states,
 //! the LVS services' real-server states for vrrpd), the restart backoff and the crash-loop
 //! demotion (`worker_crash_limit`: a proxy that keeps dying gives up the VIPs, what keepalived
-//! did with the seed's haproxy_check.sh), the reload and the stop sequence, and the LVS
-//! services' quorum (its scripts) and counters (`show lvs`).
+//! did with the seed's haproxy_check.sh), the reload, the binary upgrade (`upgrade.rs`: vrrpd's
+//! hand-over, the state carried across the exec, the adopted workers) and the stop sequence,
+//! and the LVS services' quorum (its scripts) and counters (`show lvs`).
 
 mod backoff;
 mod ctl;
