@@ -609,6 +609,16 @@ fn upgrade_hands_vrrpd_over_then_execs_with_the_workers_and_the_state() {
 }
 
 #[test]
+fn a_reload_while_vrrpd_hands_over_is_refused() {
+    let mut s = Sup::booted(true);
+    s.on(upgrade_ok());
+    let loaded = Loaded { config: config(&["s1", "s2"], ""), warnings: Vec::new() };
+    let out = s.on(Input::Reload { ctl: Some(3), outcome: Ok(loaded) });
+    assert!(spawns(&out).is_empty(), "{out:?}");
+    assert!(matches!(&answers(&out)[..], [(3, CtlReply::Error(e))] if e.contains("upgrade is under way")), "{out:?}");
+}
+
+#[test]
 fn upgrade_without_vrrpd_execs_at_once() {
     let mut s = Sup::booted(false);
     let out = s.on(upgrade_ok());
