@@ -176,6 +176,9 @@ fn rpm_lists_the_expected_files_and_metadata() {
         assert_eq!(found, Some(value), "rpm -qpi field {field}:\n{info}");
     }
 
+    let url = info.lines().find_map(|l| l.strip_prefix("URL").and_then(|r| r.trim_start().strip_prefix(':'))).map(str::trim);
+    assert!(url.is_some_and(|u| u.starts_with("https://")), "rpm -qpi URL:\n{info}");
+
     let configs: Vec<String> = query(&["-c"]).lines().map(String::from).collect();
     assert_eq!(
         configs,
@@ -323,6 +326,16 @@ fn check_installed_files() {
     };
     let commands = render("/usr/share/man/man8/hakeeper.8.gz");
     assert!(commands.contains("hakeeper.ron(5)") && !commands.contains("hakeeper-check(8)"), "hakeeper(8):\n{commands}");
+    assert!(commands.contains("SIGUSR2") && commands.contains("upgrade"), "hakeeper(8) does not document the binary upgrade:\n{commands}");
+    // An upgrade re-executes the new binary in place: postinst runs it, and prerm stops the
+    // service only on removal (not on upgrade).
+    let script = |name: &str| std::fs::read_to_string(format!("/var/lib/dpkg/info/{PACKAGE}.{name}")).unwrap_or_default();
+    let postinst = script("postinst");
+    assert!(postinst.contains("/usr/sbin/hakeeper ctl -c \"$CONFIG\" upgrade"), "postinst:\n{postinst}");
+    let prerm = script("prerm");
+    assert!(!prerm.contains("deb-systemd-invoke stop") || prerm.contains("\"$1\" = remove"), "prerm stops on upgrade:\n{prerm}");
+    let homepage = dpkg_field("Homepage");
+    assert!(homepage.starts_with("https://"), "Homepage: {homepage:?}");
     let reference = render("/usr/share/man/man5/hakeeper.ron.5.gz");
     for field in ["worker_crash_limit", "expect_status_range", "v3_checksum_pseudo_header"] {
         assert!(reference.contains(field), "hakeeper.ron(5) lacks {field}:\n{reference}");

@@ -186,7 +186,9 @@ fn upgrade_under_load_keeps_the_pid_the_listener_and_every_request() {
     replace_binary(&r.exe, Path::new(binary()));
     let (code, out, err) = run_cli(&["ctl", "--socket", &r.ctl, "upgrade"], Duration::from_secs(20));
     assert_eq!(code, 0, "ctl upgrade: {out}{err}\nlog:\n{}", r.app.log_text());
-    assert!(out.contains("re-executing"), "{out}");
+    // Answered by the re-executed supervisor once its worker serves.
+    assert!(out.contains("generation 2 loaded and serving"), "{out}");
+    assert!(worker_of(pid).iter().any(|w| *w != old), "answered before a new worker ran");
 
     // A new worker serves (the re-executed supervisor's), the old one drains and exits.
     let mut new = None;

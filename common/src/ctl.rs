@@ -35,7 +35,8 @@ pub const USAGE: &str = "commands:
                                          worker serves, or with the file:line:col errors
   upgrade                                binary upgrade without a restart: check the config
                                          with the binary now on disk, then re-execute it in
-                                         place (same PID, listeners and VIPs kept)";
+                                         place (same PID, listeners and VIPs kept); answers
+                                         once its new worker serves, or with why not";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CtlRequest {

@@ -77,8 +77,8 @@ pub enum Command {
     /// Runtime commands to the running appliance: show info|stat|servers|vrrp|lvs,
     /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N,
     /// switchover, switchback, reload (answers once the new worker serves, or with the
-    /// file:line:col errors), upgrade (binary upgrade in place: answers once the new binary
-    /// accepted the config and is being executed, or with why not).
+    /// file:line:col errors), upgrade (binary upgrade in place: answers once the re-executed
+    /// supervisor's new worker serves, or with why the running binary stays).
     Ctl {
         /// The ctl socket (default: the config's `ctl_socket`, else /run/hakeeper/ctl.sock).
         #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]

@@ -264,6 +264,34 @@ impl CtlServer {
 
     /// Clients past their deadline: a silent one is dropped, a waiting one told the worker did
     /// not answer.
+    /// The connection of client `id` while it waits for its answer: a binary upgrade hands it
+    /// to the re-executed supervisor, which answers it.
+    pub fn waiting_fd(&self, id: u64) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.clients.get(&id).filter(|c| c.stage == Stage::Waiting).map(|c| c.stream.as_raw_fd())
+    }
+
+    /// Takes over a client that the supervisor this process replaced had read a request from
+    /// (`waiting_fd`); it waits for `answer` as if it had been read here.
+    pub fn adopt_waiting(&mut self, registry: &Registry, fd: std::os::fd::OwnedFd, now: Instant) -> Option<u64> {
+        let std_stream = std::os::unix::net::UnixStream::from(fd);
+        if let Err(e) = std_stream.set_nonblocking(true) {
+            log::warn!("ctl: cannot take over the upgrade's client: {e}");
+            return None;
+        }
+        let mut stream = UnixStream::from_std(std_stream);
+        let id = self.next_id;
+        self.next_id += 1;
+        if let Err(e) = registry.register(&mut stream, client_token(id), Interest::READABLE) {
+            log::warn!("ctl: cannot watch the upgrade's client: {e}");
+            return None;
+        }
+        let client =
+            Client { stream, input: Vec::new(), output: Vec::new(), written: 0, stage: Stage::Waiting, deadline: now + CTL_TIMEOUT };
+        self.clients.insert(id, client);
+        Some(id)
+    }
+
     pub fn expire(&mut self, registry: &Registry, now: Instant) {
         let due: Vec<(u64, bool)> =
             self.clients.iter().filter(|(_, c)| c.deadline <= now).map(|(id, c)| (*id, c.stage == Stage::Waiting)).collect();

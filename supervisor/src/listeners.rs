@@ -102,3 +102,55 @@ fn bind_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, nix::Error> 
     socket::listen(&fd, Backlog::new(backlog).unwrap_or(Backlog::MAXCONN))?;
     Ok(fd)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(ports: &[u16]) -> Config {
+        let binds: Vec<String> = ports.iter().map(|p| format!("\"127.0.0.1:{p}\"")).collect();
+        let text = format!(
+            r#"(
+  defaults: (mode: tcp, timeout: (connect: "2s", client: "30s", server: "30s")),
+  listen: [(name: "web", bind: [{}], servers: [(name: "s1", addr: "127.0.0.1:9")])],
+)"#,
+            binds.join(", ")
+        );
+        match hakeeper_common::config::load_str("test.ron", &text) {
+            Ok(l) => l.config,
+            Err(e) => panic!("test config: {}", e.report()),
+        }
+    }
+
+    fn inode(fd: RawFd) -> u64 {
+        // SAFETY: `fd` is open (held by the test or by `Listeners`) for this call.
+        let st = nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).expect("fstat");
+        st.st_ino
+    }
+
+    /// A binary upgrade's sockets: kept where the config still binds their address, closed
+    /// where it no longer does, and new addresses bound.
+    #[test]
+    fn adopted_sockets_are_matched_by_address() {
+        let keep = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let fresh = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (keep_addr, gone_addr, fresh_addr) =
+            (keep.local_addr().expect("addr"), gone.local_addr().expect("addr"), fresh.local_addr().expect("addr"));
+        drop(fresh);
+        let keep_inode = inode(keep.as_raw_fd());
+        let mut l = Listeners::default();
+        l.adopt(keep_addr, OwnedFd::from(keep));
+        l.adopt(gone_addr, OwnedFd::from(gone));
+        l.sync(&config(&[keep_addr.port(), fresh_addr.port()])).expect("sync");
+        let all = l.all();
+        let addrs: Vec<SocketAddr> = all.iter().map(|(a, _)| *a).collect();
+        let mut expected = vec![keep_addr, fresh_addr];
+        expected.sort_unstable();
+        assert_eq!(addrs, expected);
+        let kept = all.iter().find(|(a, _)| *a == keep_addr).map(|(_, fd)| *fd).expect("kept");
+        assert_eq!(inode(kept), keep_inode, "the inherited socket is kept, not bound again");
+        // The address the config dropped is free again: its socket was closed.
+        assert!(std::net::TcpListener::bind(gone_addr).is_ok(), "{gone_addr} still bound");
+    }
+}

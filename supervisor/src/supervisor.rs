@@ -2,8 +2,9 @@
 //! listeners, runs the poll loop (children's channels, signals, the ctl socket), reaps with
 //! waitpid, forks the children, speaks sd_notify, and otherwise does what the policy core
 //! (`policy/`) says, feeding it back what happened. Messages to a child go through its outbox
-//! (`outbox.rs`): written when its socket is writable, never waited on. It never parses network
-//! input.
+//! (`outbox.rs`): written when its socket is writable, never waited on. A binary upgrade
+//! (`upgrade.rs`) re-executes this process in place; the next one takes over its listeners and
+//! workers' channels here (`Supervisor::new`). It never parses network input.
 
 use crate::child::Role;
 use crate::ctl_server::CtlServer;
@@ -112,7 +113,7 @@ impl Supervisor {
             (Privileges::Unprivileged, Privileges::Unprivileged)
         };
         let mut listeners = Listeners::default();
-        let (channels, inherited) = match taken {
+        let (channels, inherited, ctl_client) = match taken {
             Some(taken) => {
                 for note in &taken.notes {
                     log::warn!("upgrade: {note}");
@@ -120,16 +121,16 @@ impl Supervisor {
                 for (addr, fd) in taken.listeners {
                     listeners.adopt(addr, fd);
                 }
-                (taken.channels, Some(taken.inherited))
+                (taken.channels, Some(taken.inherited), taken.ctl_client)
             }
-            None => (Vec::new(), None),
+            None => (Vec::new(), None, None),
         };
         // Inherited sockets whose address the config still has are kept; the others close.
         listeners.sync(&config)?;
         let poll = Poll::new()?;
         let mut signals = Signals::install()?;
         poll.registry().register(&mut signals.wake, SIGNAL_TOKEN, Interest::READABLE)?;
-        let ctl = match CtlServer::bind(&config.global.ctl_socket) {
+        let mut ctl = match CtlServer::bind(&config.global.ctl_socket) {
             Ok(mut c) => match c.register(poll.registry()) {
                 Ok(()) => Some(c),
                 Err(e) => {
@@ -172,7 +173,9 @@ impl Supervisor {
                 adopted.insert(pid, Channel { role: Role::Worker, stream, reader, outbox: Outbox::default(), open: true, writable: false });
                 workers.extend(inherited.workers.iter().filter(|w| w.pid == pid).cloned());
             }
-            policy.inherit(crate::policy::Inherited { workers, state: inherited.state }, Instant::now());
+            // The `hakeeper ctl upgrade` client is answered once the new worker serves.
+            let waiting = ctl_client.and_then(|fd| ctl.as_mut().and_then(|c| c.adopt_waiting(poll.registry(), fd, Instant::now())));
+            policy.inherit(crate::policy::Inherited { workers, state: inherited.state, ctl: waiting }, Instant::now());
         }
         Ok(Supervisor { source, listeners, poll, signals, channels: adopted, ctl, notifier, policy, timer: None, exit: false })
     }
@@ -304,9 +307,9 @@ impl Supervisor {
                     self.reap()?;
                 }
             }
-            Output::Exec { binary, workers, state } => {
+            Output::Exec { binary, workers, state, ctl } => {
                 // Returns only when the exec failed.
-                let error = self.exec(&binary, workers, &state);
+                let error = self.exec(&binary, workers, &state, ctl);
                 self.feed(Input::ExecFailed { error: error.to_string() })?;
             }
             Output::Abort(why) => return Err(SupervisorError::Boot(why)),
@@ -482,6 +485,7 @@ impl Supervisor {
         binary: &str,
         workers: Vec<crate::policy::CarriedWorker>,
         state: &crate::policy::UpgradeState,
+        ctl: Option<u64>,
     ) -> upgrade::UpgradeError {
         let mut carried = Vec::new();
         for w in workers {
@@ -500,8 +504,8 @@ impl Supervisor {
                 pending: ch.reader.pending().to_vec(),
             });
         }
-        // A ctl client's answer was written when it was given (`CtlServer::answer`).
-        upgrade::exec(std::path::Path::new(binary), self.listeners.all(), carried, state)
+        let client = ctl.and_then(|id| self.ctl.as_ref().and_then(|c| c.waiting_fd(id)));
+        upgrade::exec(std::path::Path::new(binary), self.listeners.all(), carried, state, client)
     }
 
     fn reap(&mut self) -> Result<(), SupervisorError> {

@@ -10,7 +10,7 @@
 use crate::policy::{CarriedWorker, Inherited, UpgradeState};
 use crate::supervisor::ConfigSource;
 use serde::{Deserialize, Serialize};
-use std::ffi::{CString, OsString};
+use std::ffi::CString;
 use std::io::{Read, Seek, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -69,6 +69,10 @@ pub struct Record {
     pub workers: Vec<RecordWorker>,
     /// [`UpgradeState`] in RON.
     pub state: String,
+    /// The `hakeeper ctl upgrade` client waiting for the outcome: the new supervisor answers it
+    /// once its worker serves.
+    #[serde(default)]
+    pub ctl_client: Option<RawFd>,
 }
 
 /// What the re-executed supervisor takes over.
@@ -77,6 +81,8 @@ pub struct Taken {
     /// Each adopted worker's channel and the bytes it had pending.
     pub channels: Vec<(i32, OwnedFd, Vec<u8>)>,
     pub inherited: Inherited,
+    /// The waiting `hakeeper ctl upgrade` client's connection.
+    pub ctl_client: Option<OwnedFd>,
     /// What to log once logging runs (an unknown version, a descriptor that was not there).
     pub notes: Vec<String>,
 }
@@ -138,17 +144,24 @@ pub fn check_config(binary: &Path, source: &ConfigSource) -> Result<(), UpgradeE
 
 /// Re-executes `binary` with this process's arguments, keeping `listeners` and the workers'
 /// channels open. Returns only if that failed, with every descriptor as it was.
-pub fn exec(binary: &Path, listeners: Vec<(SocketAddr, RawFd)>, workers: Vec<RecordWorker>, state: &UpgradeState) -> UpgradeError {
+pub fn exec(
+    binary: &Path,
+    listeners: Vec<(SocketAddr, RawFd)>,
+    workers: Vec<RecordWorker>,
+    state: &UpgradeState,
+    ctl_client: Option<RawFd>,
+) -> UpgradeError {
     let state = match ron::to_string(state) {
         Ok(s) => s,
         Err(e) => return UpgradeError::Record(e.to_string()),
     };
-    let record = Record { version: STATE_VERSION, listeners, workers, state };
+    let record = Record { version: STATE_VERSION, listeners, workers, state, ctl_client };
     let memfd = match write_record(&record) {
         Ok(fd) => fd,
         Err(e) => return e,
     };
-    let mut kept: Vec<RawFd> = record.listeners.iter().map(|(_, fd)| *fd).chain(record.workers.iter().map(|w| w.fd)).collect();
+    let mut kept: Vec<RawFd> =
+        record.listeners.iter().map(|(_, fd)| *fd).chain(record.workers.iter().map(|w| w.fd)).chain(record.ctl_client).collect();
     kept.push(memfd.as_raw_fd());
     for (k, fd) in kept.iter().enumerate() {
         if let Err(source) = set_cloexec(*fd, false) {
@@ -167,7 +180,7 @@ pub fn exec(binary: &Path, listeners: Vec<(SocketAddr, RawFd)>, workers: Vec<Rec
     let mut env: Vec<CString> = std::env::vars_os()
         .filter(|(k, _)| k != RECORD_ENV)
         .filter_map(|(k, v)| {
-            let mut pair = OsString::from(k);
+            let mut pair = k;
             pair.push("=");
             pair.push(v);
             CString::new(pair.as_bytes()).ok()
@@ -222,7 +235,7 @@ pub fn take() -> Option<Result<Taken, UpgradeError>> {
     if let Err(e) = std::fs::File::from(memfd).take(RECORD_MAX).read_to_string(&mut text) {
         return Some(Err(fail(e.to_string())));
     }
-    Some(decode(&text).map_err(fail).map(|record| adopt(record)))
+    Some(decode(&text).map_err(fail).map(adopt))
 }
 
 /// The record; `Err` only when even its stable part does not decode.
@@ -258,6 +271,7 @@ fn adopt(record: Record) -> Taken {
             None => notes.push(format!("the channel of worker pid {} (descriptor {}) is not open; not adopting it", w.pid, w.fd)),
         }
     }
+    let ctl_client = record.ctl_client.and_then(own);
     let state = match decode_state(record.version, &record.state) {
         Ok(s) => Some(s),
         Err(why) => {
@@ -265,7 +279,7 @@ fn adopt(record: Record) -> Taken {
             None
         }
     };
-    Taken { listeners, channels, inherited: Inherited { workers, state }, notes }
+    Taken { listeners, channels, inherited: Inherited { workers, state, ctl: None }, ctl_client, notes }
 }
 
 /// Takes over an inherited descriptor if it is open, setting close-on-exec again.
@@ -288,6 +302,7 @@ mod tests {
             listeners: vec![("127.0.0.1:8080".parse().expect("addr"), 7)],
             workers: vec![RecordWorker { pid: 42, fd: 9, generation: 3, draining: false, serving: true, pending: vec![0, 0, 0, 5] }],
             state,
+            ctl_client: Some(11),
         }
     }
 

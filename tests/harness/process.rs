@@ -167,16 +167,28 @@ impl Appliance {
     pub fn start_program(program: &Path, config: &Path, log: &Path, env: &[(&str, String)]) -> Appliance {
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open log file");
         log_file.set_len(0).expect("truncate log file");
-        let child = Command::new(program)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .args(["run", "-c"])
-            .arg(config)
-            .arg("--foreground")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log fd"))
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn hakeeper run");
+        let spawn = || {
+            Command::new(program)
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .args(["run", "-c"])
+                .arg(config)
+                .arg("--foreground")
+                .stdin(Stdio::null())
+                .stdout(log_file.try_clone().expect("log fd"))
+                .stderr(log_file.try_clone().expect("log fd"))
+                .spawn()
+        };
+        // A binary this test process just copied may be "busy" for a moment: a child another
+        // test thread forks meanwhile holds the copy's write descriptor until its exec.
+        let end = Instant::now() + Duration::from_secs(5);
+        let child = loop {
+            match spawn() {
+                Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) && Instant::now() < end => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                other => break other.expect("spawn hakeeper run"),
+            }
+        };
         let pid = child.id() as i32;
         Appliance { child, pid, log: log.to_path_buf(), known: Vec::new() }
     }

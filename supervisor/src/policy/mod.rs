@@ -7,8 +7,9 @@
 //! restarted child (server health and weights, operator overrides, track states, VRRP states,
 //! the LVS services' real-server states for vrrpd), the restart backoff and the crash-loop
 //! demotion (`worker_crash_limit`: a proxy that keeps dying gives up the VIPs, what keepalived
-//! did with the seed's haproxy_check.sh), the reload and the stop sequence, and the LVS
-//! services' quorum (its scripts) and counters (`show lvs`).
+//! did with the seed's haproxy_check.sh), the reload, the binary upgrade (`upgrade.rs`: vrrpd's
+//! hand-over, the state carried across the exec, the adopted workers) and the stop sequence,
+//! and the LVS services' quorum (its scripts) and counters (`show lvs`).
 
 mod backoff;
 mod ctl;
@@ -138,6 +139,8 @@ pub struct Policy {
     reload_waiters: Vec<(u64, u64)>,
     pending_reload: Option<PendingReload>,
     pending_upgrade: Option<PendingUpgrade>,
+    /// The ctl client of an upgrade being executed (answered here only if the exec fails).
+    exec_ctl: Option<u64>,
     /// After a binary upgrade: the previous checker's verdicts, the first checker's starting
     /// states (`parent_to_new_checker`).
     carried_health: HashMap<ServerName, bool>,
@@ -187,6 +190,7 @@ impl Policy {
             reload_waiters: Vec::new(),
             pending_reload: None,
             pending_upgrade: None,
+            exec_ctl: None,
             vrrp_resume: Vec::new(),
             carried_health: HashMap::new(),
             restart_counts: HashMap::new(),

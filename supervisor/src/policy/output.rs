@@ -69,6 +69,8 @@ pub enum Output {
         binary: String,
         workers: Vec<CarriedWorker>,
         state: UpgradeState,
+        /// The waiting `hakeeper ctl upgrade` client, whose connection goes along.
+        ctl: Option<u64>,
     },
     /// Starting up failed; the supervisor exits with this error.
     Abort(String),

@@ -14,6 +14,14 @@ impl Policy {
     pub(super) fn reload(&mut self, ctl: Option<u64>, outcome: Result<Loaded, Refused>) {
         self.log(Level::Info, "reloading configuration".into());
         self.out.push(super::Output::NotifyReloading);
+        // The upgrade's exec re-reads the config anyway; a reload now would race its hand-over.
+        let outcome = match outcome {
+            Ok(_) if self.pending_upgrade.is_some() => Err(Refused {
+                lines: vec!["a binary upgrade is under way (it loads the config file itself)".into()],
+                reply: "reload refused, the running configuration stays: a binary upgrade is under way".into(),
+            }),
+            other => other,
+        };
         let loaded = match outcome {
             Ok(l) => l,
             Err(refused) => {

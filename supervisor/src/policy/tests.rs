@@ -604,7 +604,18 @@ fn upgrade_hands_vrrpd_over_then_execs_with_the_workers_and_the_state() {
     assert_eq!(state.generation, 1);
     assert_eq!(state.vrrp, [("VI_1".to_string(), VrrpState::Master)]);
     assert_eq!(state.server_admin, [(ServerName::new("web", "s3"), AdminState::Drain, Some(7))]);
-    assert!(matches!(&answers(&out)[..], [(7, CtlReply::Done(d))] if d.contains("re-executing")));
+    assert!(answers(&out).is_empty(), "the ctl client goes along with the exec: {out:?}");
+    assert!(out.iter().any(|o| matches!(o, Output::Exec { ctl: Some(7), .. })));
+}
+
+#[test]
+fn a_reload_while_vrrpd_hands_over_is_refused() {
+    let mut s = Sup::booted(true);
+    s.on(upgrade_ok());
+    let loaded = Loaded { config: config(&["s1", "s2"], ""), warnings: Vec::new() };
+    let out = s.on(Input::Reload { ctl: Some(3), outcome: Ok(loaded) });
+    assert!(spawns(&out).is_empty(), "{out:?}");
+    assert!(matches!(&answers(&out)[..], [(3, CtlReply::Error(e))] if e.contains("upgrade is under way")), "{out:?}");
 }
 
 #[test]
@@ -640,6 +651,7 @@ fn a_failed_exec_keeps_serving_and_replaces_the_handed_over_vrrpd_once() {
     s.on(handed_over_master());
     let out = s.on(Input::ExecFailed { error: "cannot execute /x: ENOENT".into() });
     assert!(has_log(&out, "upgrade failed"));
+    assert!(matches!(&answers(&out)[..], [(7, CtlReply::Error(e))] if e.contains("upgrade failed") && e.contains("ENOENT")), "{out:?}");
     assert!(notified(&out).iter().any(|n| n.starts_with("READY=1")));
     let out = s.advance(Duration::from_millis(1));
     assert_eq!(spawns(&out), [Role::Vrrpd]);
@@ -660,7 +672,7 @@ fn upgrade_refused_while_stopping() {
 }
 
 fn inherited(state: Option<UpgradeState>) -> Inherited {
-    Inherited { workers: vec![CarriedWorker { pid: 50, generation: 3, draining: false, serving: true }], state }
+    Inherited { workers: vec![CarriedWorker { pid: 50, generation: 3, draining: false, serving: true }], state, ctl: Some(9) }
 }
 
 #[test]
@@ -685,9 +697,15 @@ fn the_next_supervisor_adopts_the_old_worker_and_drains_it_once_the_new_one_serv
     assert_eq!(v[0], ToVrrp::Resume(vec![(InstanceId(0), VrrpState::Master)]));
     assert!(matches!(v[1], ToVrrp::Start(_)));
 
+    // The resumed master's first report is no transition: notify_master does not run again.
+    let report = FromVrrp::InstanceState { instance: InstanceId(0), state: VrrpState::Master, priority: 100 };
+    let out = s.on(Input::FromVrrp { pid: VRRPD, msg: report });
+    assert!(!to_checker(&out, CHECKER).iter().any(|m| matches!(m, ToChecker::Notify { .. })), "a notify script ran: {out:?}");
+
     let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::Ready { generation: 4 } });
     assert!(matches!(to_worker(&out, 50)[..], [ToWorker::Drain { .. }]), "{out:?}");
     assert!(notified(&out).iter().any(|n| n.starts_with("READY=1")));
+    assert!(matches!(&answers(&out)[..], [(9, CtlReply::Done(d))] if d.contains("generation 4")), "the upgrade's ctl client: {out:?}");
     // Its stick tables reach the new worker; its exit is the end of a drain, not a crash.
     let tables = FromWorker::StickTables(Vec::new());
     let out = s.on(Input::FromWorker { pid: 50, msg: tables });

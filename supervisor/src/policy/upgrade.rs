@@ -56,6 +56,9 @@ pub struct UpgradeState {
 pub struct Inherited {
     pub workers: Vec<CarriedWorker>,
     pub state: Option<UpgradeState>,
+    /// The `hakeeper ctl upgrade` client (taken over by the shell's ctl server): answered once
+    /// the new worker serves.
+    pub ctl: Option<u64>,
 }
 
 impl Policy {
@@ -170,11 +173,9 @@ impl Policy {
             proxy_up: self.proxy_up,
         };
         self.log(Level::Info, format!("re-executing {binary} (pid {}); {} worker(s) carry on", self.parent, workers.len()));
-        if let Some(id) = ctl {
-            let reply = CtlReply::Done(format!("upgrade: {binary} accepts the configuration; re-executing it (pid {})", self.parent));
-            self.out.push(Output::CtlAnswer { id, reply });
-        }
-        self.out.push(Output::Exec { binary, workers, state });
+        // The ctl client travels with the exec: the next supervisor answers it once it serves.
+        self.exec_ctl = ctl;
+        self.out.push(Output::Exec { binary, workers, state, ctl });
     }
 
     /// The shell could not execute the new binary: this one keeps serving, and a vrrpd that
@@ -182,6 +183,10 @@ impl Policy {
     pub(super) fn exec_failed(&mut self, error: String, now: Instant) {
         self.log(Level::Error, format!("upgrade failed, the running binary keeps serving: {error}"));
         self.notify_systemd("READY=1");
+        if let Some(id) = self.exec_ctl.take() {
+            let reply = CtlReply::Error(format!("upgrade failed, the running binary keeps serving: {error}"));
+            self.out.push(Output::CtlAnswer { id, reply });
+        }
         let running = self.procs.values().any(|p| p.role == Role::Vrrpd && !p.draining);
         if self.root && !running && !self.restarts.iter().any(|(r, _)| *r == Role::Vrrpd) {
             self.restarts.push((Role::Vrrpd, now));
@@ -209,11 +214,21 @@ impl Policy {
                 self.server_admin = state.server_admin.into_iter().map(|(name, s, w)| (name, (s, w))).collect();
                 self.server_health = state.server_health.into_iter().collect();
                 self.carried_health = self.server_health.clone();
+                // Known as they were: the resumed instances' first reports are no transitions, so
+                // no notify script runs again (keepalived's reload does not re-run them either).
+                for (name, vrrp_state) in &state.vrrp {
+                    if let Some(i) = self.config.vrrp.instances.iter().position(|i| &i.name == name) {
+                        self.vrrp_states.insert(InstanceId(i), (*vrrp_state, 0));
+                    }
+                }
                 self.vrrp_resume = state.vrrp;
                 self.switched_over = state.switched_over;
                 self.proxy_up = state.proxy_up;
             }
             None => self.generation = newest + 1,
+        }
+        if let Some(id) = inherited.ctl {
+            self.reload_waiters.push((id, self.generation));
         }
         self.log(
             Level::Info,
