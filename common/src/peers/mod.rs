@@ -6,7 +6,7 @@
 //! - [`handshake`]: hello lines and status codes;
 //! - [`message`]: framing, control, error and stick-table messages;
 //! - [`key`], [`data`], [`dict`]: keys, data types by HAProxy id, the server-key dictionary;
-
+//! - [`session`]: one connection's state machine (`on(Input, now, tables) -> Vec<Output>`).
 //!
 //! Byte layouts follow `doc/peers-v2.0.txt` and HAProxy 2.6's `src/peers.c`, where the code
 //! departs from that 2016 document (version 2.1, heartbeats, timed updates, parameters in
@@ -18,6 +18,7 @@ pub mod error;
 pub mod handshake;
 pub mod key;
 pub mod message;
+pub mod session;
 pub mod varint;
 
 pub use data::{DataType, FreqCounter, StoredType, TypedValues, Value};
