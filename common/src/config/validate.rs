@@ -13,6 +13,7 @@ mod command_line;
 mod l7;
 mod lints;
 mod lvs;
+mod peers;
 mod script_user;
 mod server_tls;
 mod tcp_content;
@@ -84,8 +85,9 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
+    let peers = peers::peers(&mut c, raw);
     if c.errors.is_empty() {
-        Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp, lvs }, warnings: c.warnings })
+        Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp, lvs, peers }, warnings: c.warnings })
     } else {
         Err((c.errors, c.warnings))
     }
