@@ -7,6 +7,7 @@
 //! - [`message`]: framing, control, error and stick-table messages;
 //! - [`key`], [`data`], [`dict`]: keys, data types by HAProxy id, the server-key dictionary;
 //! - [`session`]: one connection's state machine (`on(Input, now, tables) -> Vec<Output>`).
+//! - [`node`]: the peers-section level: (re)connect timing and which peer teaches a resync.
 //!
 //! Byte layouts follow `doc/peers-v2.0.txt` and HAProxy 2.6's `src/peers.c`, where the code
 //! departs from that 2016 document (version 2.1, heartbeats, timed updates, parameters in
@@ -18,6 +19,7 @@ pub mod error;
 pub mod handshake;
 pub mod key;
 pub mod message;
+pub mod node;
 pub mod session;
 pub mod varint;
 
