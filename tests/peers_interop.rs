@@ -9,8 +9,12 @@
 //! - `haproxy_connects_learns_our_entries_and_pushes_its_own`: HAProxy connects to our
 //!   listener; it learns our entries (its resync request, or our push) and pushes the entries
 //!   its traffic creates.
-//! - `haproxy_peer_port_rejects_garbage_and_survives`: HAProxy's answer to a bad hello, and its
-//!   listener still working after.
+//! - `haproxy_peer_port_answers_bad_hellos_as_we_do`: HAProxy's answers to bad hellos are
+//!   ours, and its listener survives garbage.
+//! - `worker_transport_shares_with_haproxy_and_shrugs_off_strangers`: the worker's peers
+//!   transport (its own listener and outgoing connections, both hosts connecting at once)
+//!   teaches and learns, pushes later local changes, refuses connections from addresses of no
+//!   peer and answers garbage with 501, and keeps sharing.
 
 mod harness;
 
@@ -19,7 +23,7 @@ use hakeeper_common::peers::session::{Input, LocalTable, Session, SessionConfig}
 use hakeeper_common::peers::{DataType, FreqCounter, Key, KeyType, StoredType, TypedValues, Value};
 use harness::differential_haproxy::{self, listening, Haproxy};
 use harness::http_backend::HttpBackend;
-use harness::peers::{mem_tables, Driver};
+use harness::peers::{mem_tables, Driver, MemTable, SharedMem};
 use harness::process::{free_port, refused_port, wait_until, TempDir};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -272,4 +276,70 @@ fn haproxy_peer_port_answers_bad_hellos_as_we_do() {
     assert!(rest.windows(2).any(|w| w == [1, 0]), "no protocol error message from HAProxy: {rest:?}");
     assert!(!setup.haproxy.exited(), "haproxy died: {}", setup.haproxy.log_text());
     assert!(TcpStream::connect(("127.0.0.1", setup.peer_port)).is_ok());
+}
+
+#[test]
+fn worker_transport_shares_with_haproxy_and_shrugs_off_strangers() {
+    use hakeeper_common::config::{Peer, PeersSection};
+    use hakeeper_worker::peers::{spawn, PeersConfig};
+    use std::sync::atomic::Ordering;
+    use std::sync::{Arc, Mutex};
+
+    let name = "peers-transport";
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind our peer port");
+    let our_addr = listener.local_addr().expect("addr");
+    let Some(setup) = start_haproxy(name, our_addr.port()) else { return };
+    let mut table = MemTable::default();
+    table.touch(Key::Ip(Ipv4Addr::new(127, 0, 0, 9)), 60_000, our_entry(2, 7));
+    let shared = Arc::new(Mutex::new(SharedMem { local: vec![table], ..Default::default() }));
+    let cfg = PeersConfig {
+        section: PeersSection {
+            name: "P".into(),
+            local: Peer { name: "test".into(), addr: our_addr },
+            remotes: vec![Peer { name: "hap".into(), addr: format!("127.0.0.1:{}", setup.peer_port).parse().expect("addr") }],
+        },
+        tables: vec![local_table()],
+    };
+    let handle = spawn(listener, cfg, shared.clone()).expect("start the peers transport");
+    let in_haproxy = |key: &str, field: &str, want: &str| {
+        wait_until(Duration::from_secs(10), || {
+            show_table(&setup.socket).get(key).is_some_and(|f| f.get(field).map(String::as_str) == Some(want))
+        })
+    };
+    assert!(in_haproxy("127.0.0.9", "gpc0", "7"), "HAProxy did not learn our entry: {:?}", show_table(&setup.socket));
+    assert_eq!(request_from(Ipv4Addr::new(127, 0, 0, 9), setup.front), "s2");
+
+    // HAProxy's own entries reach our tables.
+    request_from(Ipv4Addr::new(127, 0, 0, 4), setup.front);
+    let learned = |key: Ipv4Addr| shared.lock().expect("tables").learned.contains_key(&Key::Ip(key));
+    assert!(wait_until(Duration::from_secs(10), || learned(Ipv4Addr::new(127, 0, 0, 4))), "nothing learned");
+
+    // Strangers: an address of no peer is cut at once; garbage from a peer's address gets 501.
+    let mut stranger = harness::relay::connect_from(Ipv4Addr::new(127, 0, 0, 7), our_addr).expect("connect from 127.0.0.7");
+    stranger.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut got = Vec::new();
+    let _ = stranger.read_to_end(&mut got);
+    assert!(got.is_empty(), "a stranger was answered: {got:?}");
+    let mut garbage = TcpStream::connect(our_addr).expect("connect");
+    garbage.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    garbage.write_all(b"GET / HTTP/1.0\r\n\r\n").expect("write");
+    let mut answer = String::new();
+    let _ = garbage.read_to_string(&mut answer);
+    assert_eq!(answer, "501\n");
+    assert!(wait_until(Duration::from_secs(2), || handle.counters.refused.load(Ordering::Relaxed) >= 1));
+    assert!(handle.counters.proto_err.load(Ordering::Relaxed) >= 1);
+
+    // Still sharing, past HAProxy's 5 s peer timeout: a later local change is pushed.
+    std::thread::sleep(Duration::from_secs(6));
+    shared.lock().expect("tables").local[0].touch(Key::Ip(Ipv4Addr::new(127, 0, 0, 10)), 60_000, our_entry(1, 3));
+    handle.local_updates();
+    assert!(in_haproxy("127.0.0.10", "gpc0", "3"), "HAProxy did not get the later update: {:?}", show_table(&setup.socket));
+    request_from(Ipv4Addr::new(127, 0, 0, 5), setup.front);
+    assert!(wait_until(Duration::from_secs(10), || learned(Ipv4Addr::new(127, 0, 0, 5))), "later HAProxy entry not learned");
+    let shown = show_table(&setup.socket);
+    let learned_now = shared.lock().expect("tables").learned.clone();
+    let mut theirs = shown.clone();
+    theirs.retain(|k, _| k != "127.0.0.9" && k != "127.0.0.10");
+    assert_learned_matches(&learned_now, &theirs);
+    drop(handle);
 }

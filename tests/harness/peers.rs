@@ -115,3 +115,28 @@ impl Driver {
 pub fn mem_tables(tables: &[LocalTable]) -> MemTables {
     MemTables(tables.iter().map(|_| MemTable::default()).collect())
 }
+
+/// Tables for the worker's peers transport: local entries, and what peers taught.
+#[derive(Default)]
+pub struct SharedMem {
+    pub local: Vec<MemTable>,
+    pub learned: BTreeMap<Key, (Option<u32>, Vec<TypedValues>)>,
+}
+
+impl TableView for SharedMem {
+    fn last_update_id(&self, table: usize) -> u32 {
+        self.local.get(table).map_or(0, |t| t.last_update)
+    }
+
+    fn entries_after(&self, table: usize, after: u32) -> Vec<LocalEntry> {
+        let mut v: Vec<LocalEntry> = self.local.get(table).map(|t| t.entries.values().cloned().collect()).unwrap_or_default();
+        v.sort_by_key(|e| e.update_id.wrapping_sub(after.wrapping_add(1)));
+        v
+    }
+}
+
+impl hakeeper_worker::peers::SharedTables for SharedMem {
+    fn apply_remote(&mut self, _table: usize, key: Key, expire_ms: Option<u32>, values: Vec<TypedValues>) {
+        self.learned.insert(key, (expire_ms, values));
+    }
+}

@@ -17,6 +17,7 @@ mod eventloop;
 pub mod freq;
 pub mod http;
 mod listeners;
+pub mod peers;
 mod pipe;
 mod ready;
 mod session;
