@@ -30,9 +30,10 @@ impl TableView for MemTables {
         self.0.get(table).map_or(0, |t| t.last_update)
     }
 
-    fn entries_after(&self, table: usize, after: u32) -> Vec<LocalEntry> {
+    fn entries_after(&self, table: usize, after: u32, max: usize) -> Vec<LocalEntry> {
         let mut v: Vec<LocalEntry> = self.0.get(table).map(|t| t.entries.values().cloned().collect()).unwrap_or_default();
         v.sort_by_key(|e| e.update_id.wrapping_sub(after.wrapping_add(1)));
+        v.truncate(max);
         v
     }
 }
@@ -128,9 +129,10 @@ impl TableView for SharedMem {
         self.local.get(table).map_or(0, |t| t.last_update)
     }
 
-    fn entries_after(&self, table: usize, after: u32) -> Vec<LocalEntry> {
+    fn entries_after(&self, table: usize, after: u32, max: usize) -> Vec<LocalEntry> {
         let mut v: Vec<LocalEntry> = self.local.get(table).map(|t| t.entries.values().cloned().collect()).unwrap_or_default();
         v.sort_by_key(|e| e.update_id.wrapping_sub(after.wrapping_add(1)));
+        v.truncate(max);
         v
     }
 }

@@ -35,6 +35,9 @@ use std::time::{Duration, Instant};
 pub const HEARTBEAT: Duration = Duration::from_millis(3000);
 pub const RECONNECT: Duration = Duration::from_millis(5000);
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(5000);
+/// `PEER_DEF_MAX_UPDATES_AT_ONCE`: updates sent per call; the owner calls again (with
+/// [`Input::LocalUpdates`]) while [`Session::wants_to_send`] once the previous ones are written.
+pub const MAX_UPDATES_AT_ONCE: usize = 200;
 
 /// A local table shared with peers, as the definition message describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,9 +65,9 @@ pub struct LocalEntry {
 pub trait TableView {
     /// The id of the latest local update of `table` (0 before any).
     fn last_update_id(&self, table: usize) -> u32;
-    /// Every entry of `table` ordered by update id, starting after `after` and wrapping:
-    /// ascending `update_id.wrapping_sub(after + 1)`.
-    fn entries_after(&self, table: usize, after: u32) -> Vec<LocalEntry>;
+    /// Up to `max` entries of `table` ordered by update id, starting after `after` and
+    /// wrapping: ascending `update_id.wrapping_sub(after + 1)`, over every entry of the table.
+    fn entries_after(&self, table: usize, after: u32, max: usize) -> Vec<LocalEntry>;
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +180,10 @@ struct Shared {
     teaching_origin: u32,
     last_get: u32,
     last_acked: u32,
+    /// During a lesson: the last update id taught (`None`: none yet), and whether the table
+    /// has been taught entirely.
+    lesson_cursor: Option<u32>,
+    lesson_done: bool,
 }
 
 pub struct Session {
@@ -232,6 +239,8 @@ impl Session {
                 teaching_origin: 0,
                 last_get: 0,
                 last_acked: 0,
+                lesson_cursor: None,
+                lesson_done: false,
             })
             .collect();
         Session {
@@ -462,6 +471,8 @@ impl Session {
                 for st in &mut self.tables {
                     st.teaching_origin = st.update;
                     st.last_pushed = st.update;
+                    st.lesson_cursor = None;
+                    st.lesson_done = false;
                 }
                 self.teaching = true;
                 self.teach_finished = false;
@@ -574,9 +585,16 @@ impl Session {
             && self.tables.iter().enumerate().any(|(i, st)| st.last_pushed != view.last_update_id(i))
     }
 
+    /// Whether updates are left to send that the last call did not (see
+    /// [`MAX_UPDATES_AT_ONCE`]): feed [`Input::LocalUpdates`] once the output is written.
+    pub fn wants_to_send(&self, view: &dyn TableView) -> bool {
+        self.phase == Phase::Established && ((self.teaching && !self.teach_finished) || self.has_updates_to_push(view))
+    }
+
     /// `peer_send_msgs()`.
     fn send_msgs(&mut self, now: Instant, view: &dyn TableView, out: &mut Vec<Output>) {
         let before = out.len();
+        let mut budget = MAX_UPDATES_AT_ONCE;
         for i in 0..self.tables.len() {
             let st = &mut self.tables[i];
             if st.last_get != st.last_acked && st.remote_id != 0 {
@@ -586,13 +604,13 @@ impl Session {
             if !self.teaching {
                 // Local updates are not pushed to the peer we are learning from until it is done.
                 if self.learn == Learn::Idle && st.last_pushed != view.last_update_id(i) {
-                    self.push_updates(i, view, false, out);
+                    self.push_updates(i, view, &mut budget, out);
                 }
-            } else if !self.teach_finished {
-                self.push_updates(i, view, true, out);
+            } else if !self.teach_finished && !st.lesson_done {
+                self.teach(i, view, &mut budget, out);
             }
         }
-        if self.teaching && !self.teach_finished {
+        if self.teaching && !self.teach_finished && self.tables.iter().all(|t| t.lesson_done) {
             let m = if self.up_to_date { Message::ResyncFinished } else { Message::ResyncPartial };
             out.push(Output::Send(m.encode()));
             self.teach_finished = true;
@@ -606,47 +624,104 @@ impl Session {
         }
     }
 
-    /// Pushes entries of table `i` after `last_pushed`: up to the latest local update
-    /// (`teach_process`), or every entry in a lesson (`teach_stage1` + `teach_stage2`).
-    fn push_updates(&mut self, i: usize, view: &dyn TableView, lesson: bool, out: &mut Vec<Output>) {
+    /// The definition of table `i`, before its first update on this connection or after
+    /// updates of another table.
+    fn announce(&mut self, i: usize, out: &mut Vec<Output>) {
+        if self.last_local_table != Some(i) {
+            let local = &self.cfg.tables[i];
+            let def = TableDefinition::new(
+                self.tables[i].local_id,
+                &local.name,
+                local.key_type,
+                local.key_size,
+                local.expire_ms,
+                local.stored.clone(),
+            );
+            out.push(Output::Send(Message::Define(def).encode()));
+            self.last_local_table = Some(i);
+        }
+    }
+
+    /// Encodes one entry; `previous`: the id of the update sent just before, if any.
+    fn encode_entry(&mut self, i: usize, e: LocalEntry, previous: Option<u32>, timed: bool, out: &mut Vec<Output>) -> bool {
+        self.announce(i, out);
         let local = &self.cfg.tables[i];
-        let st = &mut self.tables[i];
+        let follows = previous.is_some_and(|p| p.wrapping_add(1) == e.update_id);
+        let u =
+            Update { update_id: (!follows).then_some(e.update_id), expire_ms: timed.then_some(e.expire_ms), key: e.key, values: e.values };
+        let layout = UpdateLayout { key_type: local.key_type, key_size: local.key_size, stored: &local.stored };
+        let bytes = u.encode(layout, &mut self.dict_tx);
+        // HAProxy cannot build a message larger than its buffer either: such an entry (a huge
+        // string key) is not shared.
+        if bytes.len() > MAX_BODY {
+            return false;
+        }
+        self.counters.pushed += 1;
+        out.push(Output::Send(bytes));
+        true
+    }
+
+    /// `teach_process`: entries of table `i` changed after `last_pushed`, up to the latest
+    /// local update, within `budget`.
+    fn push_updates(&mut self, i: usize, view: &dyn TableView, budget: &mut usize, out: &mut Vec<Output>) {
         let latest = view.last_update_id(i);
-        let start = st.last_pushed;
+        let start = self.tables[i].last_pushed;
         let horizon = latest.wrapping_sub(start);
         let mut previous: Option<u32> = None;
-        for e in view.entries_after(i, start) {
-            if !lesson && e.update_id.wrapping_sub(start) > horizon {
+        let mut complete = true;
+        for e in view.entries_after(i, start, *budget + 1) {
+            if e.update_id.wrapping_sub(start) > horizon || e.update_id == start {
                 break;
             }
-            if self.last_local_table != Some(i) {
-                let def =
-                    TableDefinition::new(st.local_id, &local.name, local.key_type, local.key_size, local.expire_ms, local.stored.clone());
-                out.push(Output::Send(Message::Define(def).encode()));
-                self.last_local_table = Some(i);
+            if *budget == 0 {
+                complete = false;
+                break;
             }
-            let follows = previous.is_some_and(|p| p.wrapping_add(1) == e.update_id);
-            let u = Update {
-                update_id: (!follows).then_some(e.update_id),
-                expire_ms: (lesson && !self.downgraded).then_some(e.expire_ms),
-                key: e.key,
-                values: e.values,
-            };
-            let layout = UpdateLayout { key_type: local.key_type, key_size: local.key_size, stored: &local.stored };
-            let bytes = u.encode(layout, &mut self.dict_tx);
-            previous = Some(e.update_id);
-            st.last_pushed = e.update_id;
-            // HAProxy cannot build a message larger than its buffer either: such an entry
-            // (a huge string key) is not shared.
-            if bytes.len() > MAX_BODY {
-                previous = None;
-                continue;
-            }
-            self.counters.pushed += 1;
-            out.push(Output::Send(bytes));
+            *budget -= 1;
+            let id = e.update_id;
+            let sent = self.encode_entry(i, e, previous, false, out);
+            previous = sent.then_some(id);
+            self.tables[i].last_pushed = id;
         }
-        if !lesson {
-            st.last_pushed = latest;
+        if complete {
+            self.tables[i].last_pushed = latest;
+        }
+    }
+
+    /// `teach_stage1` + `teach_stage2`: every entry of table `i`, in update order from the
+    /// position the peer acknowledged, timed (unless the peer speaks 2.0), within `budget`.
+    fn teach(&mut self, i: usize, view: &dyn TableView, budget: &mut usize, out: &mut Vec<Output>) {
+        let origin = self.tables[i].teaching_origin;
+        let pos = |id: u32| id.wrapping_sub(origin.wrapping_add(1));
+        let cursor = self.tables[i].lesson_cursor;
+        let mut previous = cursor;
+        let asked = *budget;
+        if asked == 0 {
+            return;
+        }
+        let entries = view.entries_after(i, cursor.unwrap_or(origin), asked);
+        let fetched = entries.len();
+        for e in entries {
+            // Back at (or past) the start of the lesson: every entry was taught.
+            if cursor.is_some_and(|c| pos(e.update_id) <= pos(c)) {
+                self.tables[i].lesson_done = true;
+                return;
+            }
+            *budget -= 1;
+            let id = e.update_id;
+            let timed = !self.downgraded;
+            let sent = self.encode_entry(i, e, previous, timed, out);
+            previous = sent.then_some(id);
+            self.tables[i].lesson_cursor = Some(id);
+            self.tables[i].last_pushed = id;
+            if pos(id) == u32::MAX {
+                self.tables[i].lesson_done = true;
+                return;
+            }
+        }
+        // Fewer entries than asked for: the whole table went by.
+        if fetched < asked {
+            self.tables[i].lesson_done = true;
         }
     }
 }

@@ -12,9 +12,10 @@ impl TableView for Tables {
     fn last_update_id(&self, table: usize) -> u32 {
         self.entries.get(table).and_then(|t| t.iter().map(|e| e.update_id).max()).unwrap_or(0)
     }
-    fn entries_after(&self, table: usize, after: u32) -> Vec<LocalEntry> {
+    fn entries_after(&self, table: usize, after: u32, max: usize) -> Vec<LocalEntry> {
         let mut v = self.entries.get(table).cloned().unwrap_or_default();
         v.sort_by_key(|e| e.update_id.wrapping_sub(after.wrapping_add(1)));
+        v.truncate(max);
         v
     }
 }
@@ -327,4 +328,52 @@ fn random_input_never_panics() {
             s.on(Input::Received(&chunk), t0, &view);
         }
     }
+}
+
+#[test]
+fn big_tables_go_out_in_batches_of_200() {
+    let t0 = Instant::now();
+    let entries: Vec<LocalEntry> = (1..=450u32).map(|id| entry(id, (id % 250) as u8, 1)).collect();
+    let view = Tables { entries: vec![entries] };
+    let (mut s, out) = established_server(t0, &view);
+    let count = |msgs: &[Message]| msgs.iter().filter(|m| matches!(m, Message::Update { .. })).count();
+    assert_eq!(count(&sent(&out)), MAX_UPDATES_AT_ONCE);
+    assert!(s.wants_to_send(&view));
+    assert_eq!(count(&sent(&s.on(Input::LocalUpdates, t0, &view))), 200);
+    assert_eq!(count(&sent(&s.on(Input::LocalUpdates, t0, &view))), 50);
+    assert!(!s.wants_to_send(&view));
+    // A lesson goes the same way and ends with "finished" once every entry was taught.
+    let mut taught = 0;
+    let mut msgs = sent(&s.on(Input::Received(&Message::ResyncRequest.encode()), t0, &view));
+    for _ in 0..5 {
+        taught += msgs.iter().filter(|m| matches!(m, Message::Update { timed: true, .. })).count();
+        if msgs.last() == Some(&Message::ResyncFinished) {
+            break;
+        }
+        assert!(s.wants_to_send(&view));
+        msgs = sent(&s.on(Input::LocalUpdates, t0, &view));
+    }
+    assert_eq!(msgs.last(), Some(&Message::ResyncFinished));
+    assert_eq!(taught, 450);
+    assert!(!s.wants_to_send(&view));
+}
+
+#[test]
+fn lesson_starts_after_the_acknowledged_position_and_wraps() {
+    let t0 = Instant::now();
+    let view = Tables { entries: vec![vec![entry(1, 1, 1), entry(2, 2, 1), entry(3, 3, 1), entry(4, 4, 1)]] };
+    let (mut s, _) = established_server(t0, &view);
+    s.on(Input::Received(&Message::Ack { table_id: 1, update_id: 2 }.encode()), t0, &view);
+    let msgs = sent(&s.on(Input::Received(&Message::ResyncRequest.encode()), t0, &view));
+    let keys: Vec<u32> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            Message::Update { body, .. } => Some(u32::from_be_bytes([body[0], body[1], body[2], body[3]])),
+            _ => None,
+        })
+        .collect();
+    // Ids 3 and 4 (the first with its id, then an incremental one), then 1 with its id and 2.
+    assert_eq!(msgs.iter().filter(|m| matches!(m, Message::Update { .. })).count(), 4);
+    assert_eq!(keys.first(), Some(&3));
+    assert_eq!(msgs.last(), Some(&Message::ResyncFinished));
 }

@@ -65,6 +65,8 @@ struct Loop<T: SharedTables> {
     /// Per remote peer: per table, the last update it acknowledged.
     acked: Vec<Vec<u32>>,
     rng: u64,
+    /// A session still has batches to send: poll without waiting.
+    pending: bool,
 }
 
 /// Starts the transport of `cfg` on `listener` (bound by the supervisor to the local peer's
@@ -100,6 +102,7 @@ pub fn spawn<T: SharedTables + 'static>(
         listener,
         conns: Slab::new(),
         rng: u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15,
+        pending: false,
     };
     let s = stop.clone();
     let thread = std::thread::Builder::new().name(format!("peers {}", l.cfg.section.name)).spawn(move || l.run(&s))?;
@@ -121,7 +124,10 @@ impl<T: SharedTables> Loop<T> {
         while !stop.load(Ordering::SeqCst) {
             let now = Instant::now();
             let deadline = self.conns.iter().filter_map(|(_, c)| c.session.next_deadline()).chain(self.node.next_deadline()).min();
-            let timeout = deadline.map_or(Duration::from_secs(1), |d| d.saturating_duration_since(now)).min(Duration::from_secs(1));
+            let mut timeout = deadline.map_or(Duration::from_secs(1), |d| d.saturating_duration_since(now)).min(Duration::from_secs(1));
+            if self.pending {
+                timeout = Duration::ZERO;
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != ErrorKind::Interrupted {
                     log::error!("peers {}: poll failed: {e}", self.cfg.section.name);
@@ -141,7 +147,29 @@ impl<T: SharedTables> Loop<T> {
                 }
             }
             self.timers();
+            self.more_to_send();
         }
+    }
+
+    /// Sessions that had more updates than one batch get the next batch once their previous
+    /// output is written.
+    fn more_to_send(&mut self) {
+        let ready: Vec<usize> = {
+            let tables = match self.tables.lock() {
+                Ok(t) => t,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            self.conns.iter().filter(|(_, c)| c.outbuf.is_empty() && c.session.wants_to_send(&*tables)).map(|(i, _)| i).collect()
+        };
+        for id in ready {
+            self.feed(id, Input::LocalUpdates);
+        }
+        // Still more after this batch (written at once): come back without sleeping.
+        let tables = match self.tables.lock() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.pending = self.conns.iter().any(|(_, c)| c.outbuf.is_empty() && c.session.wants_to_send(&*tables));
     }
 
     fn timers(&mut self) {
