@@ -11,6 +11,8 @@
 //!   its traffic creates.
 //! - `haproxy_peer_port_answers_bad_hellos_as_we_do`: HAProxy's answers to bad hellos are
 //!   ours, and its listener survives garbage.
+//! - `haproxy_learns_a_full_table_sent_in_batches`: 1000 entries (five batches of 200) reach
+//!   HAProxy's table of 1024.
 //! - `worker_transport_shares_with_haproxy_and_shrugs_off_strangers`: the worker's peers
 //!   transport (its own listener and outgoing connections, both hosts connecting at once)
 //!   teaches and learns, pushes later local changes, refuses connections from addresses of no
@@ -342,4 +344,47 @@ fn worker_transport_shares_with_haproxy_and_shrugs_off_strangers() {
     theirs.retain(|k, _| k != "127.0.0.9" && k != "127.0.0.10");
     assert_learned_matches(&learned_now, &theirs);
     drop(handle);
+}
+
+/// `show table`'s header count (`used:N`).
+fn used(socket: &Path) -> usize {
+    let mut s = UnixStream::connect(socket).expect("connect stats socket");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    s.write_all(format!("show table {TABLE}\n").as_bytes()).expect("write");
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text.lines().next().and_then(|l| l.rsplit_once("used:")).and_then(|(_, n)| n.trim().parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn haproxy_learns_a_full_table_sent_in_batches() {
+    let name = "peers-batches";
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind our peer port");
+    let our_port = listener.local_addr().expect("addr").port();
+    let mut tables = mem_tables(&[local_table()]);
+    for i in 0..1000u32 {
+        let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 51, 100, 0)) + i);
+        tables.0[0].touch(Key::Ip(ip), 60_000, our_entry(1 + (i % 2) as i32, i));
+    }
+    let Some(setup) = start_haproxy(name, our_port) else { return };
+    listener.set_nonblocking(true).expect("nonblocking");
+    let mut stream = None;
+    wait_until(Duration::from_secs(10), || {
+        stream = listener.accept().ok().map(|(s, _)| s);
+        stream.is_some()
+    });
+    let stream = stream.expect("haproxy did not connect to our peer port");
+    stream.set_nonblocking(false).expect("blocking");
+    let mut d = Driver::new(stream, Session::accept(session_config(), std::time::Instant::now()), tables);
+    let all = wait_until(Duration::from_secs(15), || {
+        d.run_until(Duration::from_millis(100), |_| false);
+        used(&setup.socket) == 1000
+    });
+    assert!(all, "HAProxy holds {} entries of 1000", used(&setup.socket));
+    assert_eq!(d.session.counters.proto_err, 0);
+    assert!(d.session.counters.pushed >= 1000);
+    let shown = show_table(&setup.socket);
+    assert_eq!(shown["198.51.100.0"]["server_id"], "1");
+    assert_eq!(shown["198.51.103.231"]["gpc0"], "999");
+    assert_eq!(shown["198.51.103.231"]["server_id"], "2");
 }

@@ -107,6 +107,10 @@ impl Driver {
             if self.session.next_deadline().is_some_and(|d| Instant::now() >= d) {
                 self.input(Input::Tick);
             }
+            // The next batch of a big table, once the previous one is written (blocking writes).
+            if self.session.wants_to_send(&self.tables) {
+                self.input(Input::LocalUpdates);
+            }
         }
         done(&self.seen)
     }
