@@ -235,3 +235,26 @@ fn check_refuses_a_writable_script_under_enable_script_security() {
     let (code, _, err) = run_cli(&["check", "-c", path.to_str().expect("utf8")], Duration::from_secs(5));
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn check_takes_this_hosts_peer_name_from_dash_l() {
+    // HAProxy's `-L`: the peer of that name is this host; a section without it is dropped
+    // with a warning, as HAProxy drops it.
+    let dir = TempDir::new("cli-peers");
+    let path = dir.file("h.ron");
+    std::fs::write(
+        &path,
+        "(\n  peers: [(name: \"lb\", peers: [\n    (name: \"lb1\", addr: \"192.0.2.1:10000\"),\n    (name: \"lb2\", addr: \"192.0.2.2:10000\"),\n  ])],\n)\n",
+    )
+    .expect("write config");
+    let file = path.to_str().expect("utf8");
+    let (code, _, err) = run_cli(&["check", "-c", file, "-L", "lb2"], Duration::from_secs(5));
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("incomplete section"), "{err}");
+    let (code, _, err) = run_cli(&["check", "-c", file, "-L", "lb9"], Duration::from_secs(5));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: peers[0]: removing incomplete section 'peers lb' (no peer named \"lb9\""), "{err}");
+    let (code, _, err) = run_cli(&["check", "-c", file, "--localpeer", "bad name"], Duration::from_secs(5));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("global.localpeer") && err.contains("invalid peer name"), "{err}");
+}

@@ -8,6 +8,7 @@ pub mod import;
 pub mod ipc;
 pub mod logging;
 pub mod markdown;
+pub mod peers;
 pub mod proxy_protocol;
 pub mod tls;
 pub mod tls_client;

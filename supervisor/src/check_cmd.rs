@@ -1,4 +1,4 @@
-//! `hakeeper check -c FILE [--host]`: exit 0 when valid, else 1 with one `FILE:LINE:COL: message`
+//! `hakeeper check -c FILE [-L NAME] [--host]`: exit 0 when valid, else 1 with one `FILE:LINE:COL: message`
 //! line per problem. Warnings (lints) are printed too but do not fail the check. What this host
 //! lacks and `run` would refuse (chroot directory, VRRP interface, user) is a warning, or an
 //! error with `--host`.
@@ -40,8 +40,8 @@ impl Host for ThisHost {
     }
 }
 
-pub fn main(path: &Path, host_errors: bool) -> ExitCode {
-    match config::load_file(path) {
+pub fn main(path: &Path, localpeer: Option<&str>, host_errors: bool) -> ExitCode {
+    match config::load_file_as(path, localpeer) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("{}", warning_line(w));

@@ -22,6 +22,10 @@ pub enum Command {
         /// The config file.
         #[arg(short, long, default_value = DEFAULT_CONFIG, value_hint = ValueHint::FilePath)]
         config: PathBuf,
+        /// This host's name in `peers` sections, instead of `global.localpeer` or the host
+        /// name (HAProxy's `-L`).
+        #[arg(short = 'L', long, value_name = "NAME")]
+        localpeer: Option<String>,
         /// Also fail on what this host lacks and `run` would refuse (chroot directory, VRRP
         /// interfaces, user); without it these are warnings.
         #[arg(long)]
@@ -41,6 +45,10 @@ pub enum Command {
         /// The config file.
         #[arg(short, long, default_value = DEFAULT_CONFIG, value_hint = ValueHint::FilePath)]
         config: PathBuf,
+        /// This host's name in `peers` sections, instead of `global.localpeer` or the host
+        /// name (HAProxy's `-L`); kept for reloads.
+        #[arg(short = 'L', long, value_name = "NAME")]
+        localpeer: Option<String>,
         /// Stay attached to the terminal and log to stderr.
         #[arg(long)]
         foreground: bool,

@@ -36,9 +36,9 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { config, host } => check_cmd::main(&config, host),
-        Command::Run { config, foreground, pidfile } => {
-            run_cmd::main(supervisor::ConfigSource::File(config), foreground, pidfile.as_deref())
+        Command::Check { config, localpeer, host } => check_cmd::main(&config, localpeer.as_deref(), host),
+        Command::Run { config, localpeer, foreground, pidfile } => {
+            run_cmd::main(supervisor::ConfigSource::File(config, localpeer), foreground, pidfile.as_deref())
         }
         Command::Import { haproxy, keepalived, output, strict, allow_lossy, lvs_as_proxy } => import_cmd::main(
             haproxy.as_deref(),

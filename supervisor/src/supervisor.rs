@@ -33,14 +33,18 @@ const SIGNAL_TOKEN: Token = Token(usize::MAX);
 /// Where the config comes from: a file, or text built into the binary (the demo).
 #[derive(Clone)]
 pub enum ConfigSource {
-    File(PathBuf),
-    Embedded { name: &'static str, text: &'static str },
+    /// A file, and the peer name given with `-L` (kept for reloads).
+    File(PathBuf, Option<String>),
+    Embedded {
+        name: &'static str,
+        text: &'static str,
+    },
 }
 
 impl ConfigSource {
     pub fn load(&self) -> Result<config::Loaded, ConfigError> {
         match self {
-            ConfigSource::File(path) => config::load_file(path),
+            ConfigSource::File(path, localpeer) => config::load_file_as(path, localpeer.as_deref()),
             ConfigSource::Embedded { name, text } => config::load_str(name, text),
         }
     }

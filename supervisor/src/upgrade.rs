@@ -106,7 +106,13 @@ pub fn check_config(binary: &Path, source: &ConfigSource) -> Result<(), UpgradeE
     let shown = binary.display().to_string();
     let mut cmd = Command::new(binary);
     match source {
-        ConfigSource::File(path) => cmd.arg("check").arg("-c").arg(path),
+        ConfigSource::File(path, localpeer) => {
+            cmd.arg("check").arg("-c").arg(path);
+            if let Some(name) = localpeer {
+                cmd.arg("-L").arg(name);
+            }
+            &mut cmd
+        }
         ConfigSource::Embedded { .. } => cmd.arg("--version"),
     };
     for var in crate::sd_notify::ENV {

@@ -15,6 +15,7 @@ pub mod hostile_backend;
 pub mod http_backend;
 pub mod mariadb;
 pub mod netns;
+pub mod peers;
 pub mod pki;
 pub mod process;
 pub mod relay;

@@ -20,6 +20,7 @@ pub mod freq;
 pub mod http;
 mod listeners;
 mod locking;
+pub mod peers;
 mod pipe;
 mod ready;
 mod runtime;

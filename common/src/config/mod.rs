@@ -41,9 +41,15 @@ pub fn ron_options() -> ron::Options {
 
 /// Reads and validates a config file.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
+    load_file_as(path, None)
+}
+
+/// [`load_file`], with this host's peer name given on the command line (HAProxy's `-L`), which
+/// takes the place of `global.localpeer`.
+pub fn load_file_as(path: &Path, localpeer: Option<&str>) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     let file = path.display().to_string();
-    let mut loaded = load_str(&file, &text)?;
+    let mut loaded = load_str_as(&file, &text, localpeer)?;
     // Errorfiles are read here, at start-up and on reload, as HAProxy reads them.
     let base = path.parent().unwrap_or(Path::new("."));
     let mut problems = errorfile::read_errorfiles(&mut loaded.config, base);
@@ -90,7 +96,15 @@ pub fn parse_raw(file: &str, text: &str) -> Result<RawConfig, ConfigError> {
 
 /// Parses and validates RON text; `file` names it in messages.
 pub fn load_str(file: &str, text: &str) -> Result<Loaded, ConfigError> {
-    let raw = parse_raw(file, text)?;
+    load_str_as(file, text, None)
+}
+
+/// [`load_str`] with a command-line peer name (see [`load_file_as`]).
+pub fn load_str_as(file: &str, text: &str, localpeer: Option<&str>) -> Result<Loaded, ConfigError> {
+    let mut raw = parse_raw(file, text)?;
+    if let Some(name) = localpeer {
+        raw.global.localpeer = Some(name.to_string());
+    }
     let locator = Locator::new(text);
     let position = |f: validate::Finding| {
         let pos = locator.find(&f.path);

@@ -25,6 +25,26 @@ pub struct Config {
     /// LVS virtual servers (listens with an `lvs` block), balanced by the kernel.
     #[serde(default)]
     pub lvs: Vec<LvsService>,
+    /// `peers` sections that name this host (the others are dropped with a warning, as HAProxy
+    /// drops them).
+    #[serde(default)]
+    pub peers: Vec<PeersSection>,
+}
+
+/// A `peers` section as this host takes part in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeersSection {
+    pub name: String,
+    /// This host: its peer name and the address its peers listener binds.
+    pub local: Peer,
+    /// The other peers, each connected to and accepted from.
+    pub remotes: Vec<Peer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    pub name: String,
+    pub addr: SocketAddr,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -26,6 +26,26 @@ pub struct RawConfig {
     pub stats: Option<RawStats>,
     #[serde(skip_serializing_if = "is_default")]
     pub vrrp: RawVrrp,
+    /// HAProxy `peers` sections: stick tables shared with other hosts (hakeeper or HAProxy 2.6)
+    /// over HAProxy's peers protocol. A table names its section in its `peers` field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<RawPeers>,
+}
+
+/// `peers NAME` and its `peer NAME ADDR:PORT` lines. The peer whose name is this host's peer
+/// name (`global.localpeer`, else the host name) is this host: its address is where it listens.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPeers {
+    pub name: String,
+    pub peers: Vec<RawPeer>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPeer {
+    pub name: String,
+    pub addr: String,
 }
 
 /// Process-wide settings (HAProxy's `global`, keepalived's process options).
@@ -67,6 +87,10 @@ pub struct RawGlobal {
     /// `tune.pool-high-fd-ratio` (default 25): above it, no server connection is kept idle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_high_fd_ratio: Option<u32>,
+    /// This host's name in `peers` sections (HAProxy's `localpeer`, or `-L`); default: the host
+    /// name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub localpeer: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -20,6 +20,7 @@ mod global;
 mod l7;
 mod lints;
 mod lvs;
+mod peers;
 mod proxies;
 mod script_user;
 mod server;
@@ -103,8 +104,9 @@ pub fn validate(raw: &RawConfig, source: PathBuf, hostname: &str) -> Result<Vali
     let vrrp = vrrp::vrrp(&mut c, &raw.vrrp, &backends, hostname);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
+    let peers = peers::peers(&mut c, raw, hostname);
     if c.errors.is_empty() {
-        Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp, lvs }, warnings: c.warnings })
+        Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp, lvs, peers }, warnings: c.warnings })
     } else {
         Err((c.errors, c.warnings))
     }

@@ -42,7 +42,8 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
         | "tune.pool-high-fd-ratio"
         | "ssl-server-verify"
         | "ca-base"
-        | "crt-base" => 2,
+        | "crt-base"
+        | "localpeer" => 2,
         "daemon" | "master-worker" => 1,
         _ => usize::MAX,
     };
@@ -68,6 +69,7 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
             Err(e) => bad(ctx, e),
         },
         ("chroot", Some(v)) => g.raw.chroot = Some(v.to_string()),
+        ("localpeer", Some(v)) => g.raw.localpeer = Some(v.to_string()),
         ("user", Some(v)) => g.raw.user = Some(v.to_string()),
         ("group", Some(v)) => g.raw.group = Some(v.to_string()),
         ("hard-stop-after", Some(v)) => match haproxy_time(v) {

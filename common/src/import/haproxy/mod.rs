@@ -10,6 +10,7 @@ mod http_finish;
 mod http_options;
 mod http_rules;
 mod lossy;
+mod peers;
 mod proxy;
 mod section;
 mod server;
@@ -34,7 +35,7 @@ pub struct Ctx {
 
 /// Sections HAProxy knows that hakeeper does not translate; their lines are each reported.
 const OTHER_SECTIONS: &[&str] =
-    &["peers", "resolvers", "mailers", "program", "http-errors", "ring", "cache", "fcgi-app", "log-forward", "crt-store", "traces"];
+    &["resolvers", "mailers", "program", "http-errors", "ring", "cache", "fcgi-app", "log-forward", "crt-store", "traces"];
 
 enum Current {
     Nothing,
@@ -43,6 +44,7 @@ enum Current {
     /// An untranslated section: its header text.
     Other(String),
     Userlist(usize),
+    Peers(usize),
 }
 
 pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning>), ImportError> {
@@ -51,6 +53,7 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
     let mut global = global::GlobalState::default();
     let mut sections: Vec<Section> = Vec::new();
     let mut userlists: Vec<userlist::Userlist> = Vec::new();
+    let mut peers: Vec<peers::PeersSection> = Vec::new();
     let mut last_defaults: Option<usize> = None;
     let mut current = Current::Nothing;
     for line in &lines {
@@ -82,6 +85,19 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
             };
             continue;
         }
+        if kw == "peers" {
+            current = match &words[1..] {
+                [name] => {
+                    peers.push(peers::PeersSection::new(name));
+                    Current::Peers(peers.len() - 1)
+                }
+                _ => {
+                    ctx.notes.untranslated(file, n, format!("`{}`: expected one name; section not translated", directive(words)));
+                    Current::Other(directive(words))
+                }
+            };
+            continue;
+        }
         if OTHER_SECTIONS.contains(&kw) {
             ctx.notes.untranslated(file, n, format!("section `{}` not translated", directive(words)));
             current = Current::Other(directive(words));
@@ -91,6 +107,7 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
             Current::Nothing => ctx.notes.untranslated(file, n, format!("`{}` outside any section; not translated", directive(words))),
             Current::Global => global::keyword(&mut ctx, &mut global, n, words),
             Current::Userlist(i) => userlist::keyword(&mut ctx, &mut userlists[*i], n, words),
+            Current::Peers(i) => peers::keyword(&mut ctx, &mut peers[*i], n, words),
             Current::Other(header) => ctx.notes.untranslated(file, n, format!("`{}` (in `{header}`) not translated", directive(words))),
             Current::Section(i) => {
                 let s = &mut sections[*i];
@@ -107,7 +124,8 @@ pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning
     for (n, what, why) in std::mem::take(&mut ctx.tls.lossy) {
         ctx.notes.untranslated(file, n, format!("`{what}` not translated: {why}"));
     }
-    let config = finish::finish(&mut ctx, global, sections, &userlists);
+    let mut config = finish::finish(&mut ctx, global, sections, &userlists);
+    config.peers = peers.into_iter().map(|p| p.finish(&mut ctx)).collect();
     let mut warnings = ctx.notes.list;
     warnings.sort_by_key(|w| w.line);
     Ok((config, warnings))

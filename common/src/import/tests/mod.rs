@@ -4,6 +4,7 @@ mod haproxy;
 mod http;
 mod keepalived;
 mod lossy;
+mod peers;
 mod proxy_protocol;
 mod seed;
 mod server_tls;
