@@ -15,6 +15,7 @@ mod deadline;
 mod error;
 mod eventloop;
 pub mod freq;
+pub mod h2;
 pub mod http;
 mod listeners;
 mod pipe;
