@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod command_line;
+mod h2;
 mod l7;
 mod lints;
 mod lvs;
@@ -168,6 +169,7 @@ fn global(c: &mut Checker, g: &RawGlobal) -> Global {
         worker_crash_limit,
         ctl_socket,
         pool_fd_ratios,
+        h2: h2::tune(c, g.h2.as_ref()),
     }
 }
 
@@ -428,6 +430,7 @@ fn frontend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy, default_bac
     let mut binds = Vec::new();
     let mut tls = Vec::new();
     let http = inherit(&p.mode, &d.mode) == Some(Mode::Http);
+    let bind_proto = p.bind.iter().enumerate().map(|(i, b)| h2::bind_proto(c, path, i, b, http)).collect();
     for (i, b) in p.bind.iter().enumerate() {
         let field = if b.ssl.is_some() { format!("{path}.bind[{i}].addr") } else { format!("{path}.bind[{i}]") };
         match parse_bind(&b.addr) {
@@ -469,6 +472,7 @@ fn frontend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy, default_bac
         // Per section, never inherited: `bind` options do not live in defaults.
         accept_proxy: p.accept_proxy.unwrap_or(false),
         tls,
+        bind_proto,
     }
 }
 
@@ -628,6 +632,7 @@ fn backend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> Backend {
 }
 
 fn stats(c: &mut Checker, s: &RawStats) -> Stats {
+    h2::stats_bind_proto(c, &s.bind);
     let field = if s.bind.ssl.is_some() { "stats.bind.addr" } else { "stats.bind" };
     let bind = match parse_bind(&s.bind.addr) {
         Ok(a) => a,
