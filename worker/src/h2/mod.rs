@@ -12,19 +12,30 @@
 //! - `head.rs`: request heads and trailers as §8.1–§8.3 require them;
 //! - `limits.rs`: the flood guards (rapid reset, CONTINUATION, HPACK bomb, SETTINGS, PING,
 //!   empty frames, unread control frames);
-//! - `conn.rs`: the connection machine that ties them together.
+//! - `conn.rs`: the connection machine that ties them together;
+//! - `h1_request.rs`, `h1_response.rs`: a stream's request as HTTP/1.1 bytes for the existing
+//!   parser and L7 machinery, and a server's response head as HTTP/2 fields.
 //!
 //! Where this departs from HAProxy 2.6 on purpose: no server push, no extended CONNECT
 //! (`:protocol`), no dynamic table in the responses (HAProxy has none either), and the flood
 //! guards of later HAProxy versions (2.9's glitch counter, the rapid-reset bound) are present.
 //!
 //! Not yet done: the driver that puts a [`conn::Connection`] on a client socket and maps each
-//! stream onto an HTTP/1.1 transaction of `session/http` (issue #21, step 3).
+//! stream onto an HTTP/1.1 transaction of `session/http` (issue #21, step 3). The intended
+//! shape, after `DESIGN.md`'s worker layering: `Proto::Http2` beside `Proto::Tcp` and
+//! `Proto::Http` owns the client side and one `Connection`; each stream is a transaction whose
+//! request is the HTTP/1.1 head of `h1_request.rs`, parsed by `http::head::parse_request` and
+//! then routed, rewritten, balanced and logged by the same code as an HTTP/1.1 request, with
+//! its own upstream side taken from the shared idle pools; its response head goes back through
+//! `h1_response.rs` and its body through `Connection::send_data` (flow control), `release`
+//! opening the client's windows as the server consumes the request body.
 
 pub mod conn;
 pub mod error;
 pub mod flow;
 pub mod frame;
+pub mod h1_request;
+pub mod h1_response;
 pub mod head;
 pub mod hpack;
 pub mod limits;
