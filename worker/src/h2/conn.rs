@@ -159,7 +159,9 @@ impl Connection {
         frame::encode_goaway(&mut self.out, self.last_peer_stream, e.goaway_code());
         self.inbuf = Vec::new();
         self.block = None;
-        for (id, _) in self.streams.drain() {
+        let mut ids: Vec<u32> = self.streams.drain().map(|(id, _)| id).collect();
+        ids.sort_unstable();
+        for id in ids {
             self.events.push_back(Event::Reset { stream: id, code: e.goaway_code() });
         }
         self.failed = Some(e);

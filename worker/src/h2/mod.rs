@@ -34,6 +34,8 @@ pub mod conn;
 pub mod error;
 pub mod flow;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod h1_request;
 pub mod h1_response;
 pub mod head;
