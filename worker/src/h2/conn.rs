@@ -656,6 +656,22 @@ impl Connection {
         self.streams.values().filter_map(|s| s.blocked_since).min()
     }
 
+    /// Ends the connection (GOAWAY(ENHANCE_YOUR_CALM), counted and logged) when a response has
+    /// waited for a window for `limit` or more: the driver calls it with `timeout client`.
+    pub fn check_stall(&mut self, now: Instant, limit: std::time::Duration) -> Result<(), H2Error> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.send_blocked_since() {
+            Some(since) if now.saturating_duration_since(since) >= limit => {
+                let e = H2Error::Flood(Flood::ZeroWindow);
+                self.fail(e.clone());
+                Err(e)
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn active_streams(&self) -> usize {
         self.streams.len()
     }

@@ -536,3 +536,19 @@ fn a_connection_error_resets_the_streams_for_the_upper_layer() {
     let _ = c.frame(5, 0, 1, &[0; 4]);
     assert_eq!(c.events(), [Event::Reset { stream: 1, code: ErrorCode::ProtocolError }]);
 }
+
+#[test]
+fn a_zero_window_stall_ends_after_the_limit() {
+    let mut c = Client::new();
+    c.frame(4, 0, 0, &[0, 4, 0, 0, 0, 0]).unwrap();
+    c.frame(1, FLAG_END_HEADERS | FLAG_END_STREAM, 1, &get_block("/")).unwrap();
+    c.events();
+    c.c.send_headers(1, &[(b":status", b"200")], false).unwrap();
+    assert_eq!(c.c.send_data(1, b"body", true, c.now).unwrap(), 0);
+    let limit = Duration::from_secs(50);
+    assert_eq!(c.c.check_stall(c.now + Duration::from_secs(49), limit), Ok(()));
+    assert_eq!(c.c.check_stall(c.now + limit, limit), Err(H2Error::Flood(Flood::ZeroWindow)));
+    assert_eq!(c.goaway_code(), ErrorCode::EnhanceYourCalm);
+    assert_eq!(c.c.floods().zero_window, 1);
+    assert_eq!(c.events(), [Event::Reset { stream: 1, code: ErrorCode::EnhanceYourCalm }]);
+}

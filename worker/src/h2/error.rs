@@ -85,6 +85,8 @@ pub enum Flood {
     Glitches,
     /// The client reads nothing while making us queue control frames.
     ControlBacklog,
+    /// A response waited longer than `timeout client` for the client to open a window.
+    ZeroWindow,
 }
 
 impl Flood {
@@ -97,6 +99,7 @@ impl Flood {
             Flood::Ping => "PING flood",
             Flood::Glitches => "empty-frame flood",
             Flood::ControlBacklog => "unread control frames",
+            Flood::ZeroWindow => "zero-window stall",
         }
     }
 }

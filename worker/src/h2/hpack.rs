@@ -201,6 +201,22 @@ mod tests {
     }
 
     #[test]
+    fn h2spec_hpack_cases_are_compression_errors() {
+        let d = || Decoder::new(4096, 16384, 101);
+        // Index 0 (RFC 7541 §6.1).
+        assert_eq!(d().decode(&[0x80]), Err(DecodeError::Compression));
+        // A dynamic table size update at the end of a block (§4.2).
+        assert_eq!(d().decode(&[0x82, 0x20]), Err(DecodeError::Compression));
+        // Huffman: padding longer than 7 bits, and padding that is not EOS's prefix (§5.2).
+        assert_eq!(d().decode(&[0x00, 0x81, b'a', 0x82, 0x1c, 0xff]), Err(DecodeError::Compression));
+        assert_eq!(d().decode(&[0x00, 0x81, b'a', 0x81, 0x00]), Err(DecodeError::Compression));
+        // A string length past the block.
+        assert_eq!(d().decode(&[0x00, 0x81, b'a', 0x7f, 0x80, 0x01]), Err(DecodeError::Compression));
+        // An integer of too many octets.
+        assert_eq!(d().decode(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), Err(DecodeError::Compression));
+    }
+
+    #[test]
     fn an_hpack_bomb_is_refused_after_decoding_the_whole_block() {
         // One 4000-byte value stored in the dynamic table, then referenced 100 times: 100 bytes
         // on the wire that would decode to 400 kB.

@@ -12,6 +12,9 @@
 //! - SETTINGS, PING: per-second rates, and a bound on control frames queued but unread.
 //! - Glitches (HAProxy 2.9's `tune.h2.fe.glitches-threshold`): frames that carry nothing —
 //!   empty DATA without END_STREAM, PRIORITY, unknown types, WINDOW_UPDATE on closed streams.
+//! - Zero-window stalls: a response that waits for a window longer than `timeout client`
+//!   (the driver calls `Connection::check_stall`), as HAProxy's client timeout ends a
+//!   connection whose client reads nothing.
 //!
 //! Windows are counted in fixed one-second periods from the first event.
 
@@ -98,6 +101,7 @@ pub struct FloodCounts {
     pub ping: u64,
     pub glitches: u64,
     pub control_backlog: u64,
+    pub zero_window: u64,
 }
 
 impl FloodCounts {
@@ -110,6 +114,7 @@ impl FloodCounts {
             Flood::Ping => &mut self.ping,
             Flood::Glitches => &mut self.glitches,
             Flood::ControlBacklog => &mut self.control_backlog,
+            Flood::ZeroWindow => &mut self.zero_window,
         };
         *c += 1;
     }
