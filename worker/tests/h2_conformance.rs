@@ -77,6 +77,8 @@ impl Outcome {
                 "REFUSED_STREAM",
                 "CANCEL",
                 "COMPRESSION_ERROR",
+                "CONNECT_ERROR",
+                "ENHANCE_YOUR_CALM",
             ]
             .get(*c as usize)
             .map_or(format!("0x{c:x}"), |s| s.to_string())
@@ -484,4 +486,96 @@ fn every_case_haproxy_passes_the_h2_layer_passes() {
     drop(hap);
     let _ = server.join();
     assert!(failures.is_empty(), "cases HAProxy passes and hakeeper fails:\n{}", failures.join("\n"));
+}
+
+/// Sends a flood and reads how the connection ends (3 s at most).
+fn flood(port: u16, frames: &[u8]) -> Outcome {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return Outcome::Closed };
+    s.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+    let mut all = PREFACE.to_vec();
+    all.extend(frame(SETTINGS, 0, 0, &[]));
+    all.extend(frame(SETTINGS, 1, 0, &[]));
+    all.extend_from_slice(frames);
+    // Written in pieces: the server may close halfway, which is an answer too.
+    for piece in all.chunks(16 * 1024) {
+        if s.write_all(piece).is_err() {
+            break;
+        }
+    }
+    let mut buf = Vec::new();
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        let mut chunk = [0u8; 65536];
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    let mut p = 0;
+    let mut closed_by = Outcome::Closed;
+    while buf.len() >= p + 9 {
+        let len = u32::from_be_bytes([0, buf[p], buf[p + 1], buf[p + 2]]) as usize;
+        if buf.len() < p + 9 + len {
+            break;
+        }
+        if buf[p + 3] == GOAWAY && len >= 8 {
+            let q = p + 9;
+            closed_by = Outcome::GoAway(u32::from_be_bytes([buf[q + 4], buf[q + 5], buf[q + 6], buf[q + 7]]));
+        }
+        p += 9 + len;
+    }
+    if Instant::now() >= end && closed_by == Outcome::Closed {
+        return Outcome::Nothing;
+    }
+    closed_by
+}
+
+fn floods() -> Vec<(&'static str, Vec<u8>)> {
+    let get = get(&[]);
+    let mut rapid = Vec::new();
+    for i in 0..2000u32 {
+        rapid.extend(frame(HEADERS, EH | ES, 2 * i + 1, &get));
+        rapid.extend(frame(RST, 0, 2 * i + 1, &[0, 0, 0, 8]));
+    }
+    let mut cont = frame(HEADERS, 0, 1, &get[..2]);
+    for _ in 0..5000 {
+        cont.extend(frame(CONT, 0, 1, &[]));
+    }
+    let repeat = |f: Vec<u8>, n: usize| f.repeat(n);
+    let mut bomb = vec![0x40, 0x01, b'x', 0x7f, 0xa1, 0x1e];
+    bomb.extend(std::iter::repeat_n(b'a', 4000));
+    bomb.extend(std::iter::repeat_n(0x80 | 62, 2000));
+    let mut empty_data = frame(HEADERS, EH, 1, &post());
+    empty_data.extend(repeat(frame(DATA, 0, 1, &[]), 5000));
+    vec![
+        ("rapid reset (CVE-2023-44487): 2000 streams opened and reset", rapid),
+        ("CONTINUATION flood (CVE-2024-27316): 5000 empty CONTINUATIONs", cont),
+        ("HPACK bomb: 4 kB value referenced 2000 times", frame(HEADERS, EH | ES, 1, &bomb)),
+        ("SETTINGS flood: 5000 frames", repeat(frame(SETTINGS, 0, 0, &[]), 5000)),
+        ("PING flood: 5000 frames", repeat(frame(PING, 0, 0, b"12345678"), 5000)),
+        ("empty DATA flood: 5000 frames", empty_data),
+    ]
+}
+
+#[test]
+fn every_flood_ends_the_connection_with_enhance_your_calm() {
+    let floods = floods();
+    let hap = haproxy();
+    let (port, server) = h2kit::server(floods.len());
+    let mut table = vec!["| flood | HAProxy 2.6 | hakeeper |".to_string(), "| --- | --- | --- |".to_string()];
+    let mut failures = Vec::new();
+    for (name, bytes) in &floods {
+        let theirs = flood(hap.port, bytes);
+        let ours = flood(port, bytes);
+        table.push(format!("| {name} | {} | {} |", theirs.show(), ours.show()));
+        if ours != Outcome::GoAway(0xb) {
+            failures.push(format!("{name}: {ours:?}"));
+        }
+    }
+    println!("{}", table.join("\n"));
+    drop(hap);
+    let _ = server.join();
+    assert!(failures.is_empty(), "floods not ended with GOAWAY(ENHANCE_YOUR_CALM):\n{}", failures.join("\n"));
 }
