@@ -26,6 +26,8 @@ use super::stream::{State, Stream};
 const OUT_HIGH_WATER: usize = 32 * 1024;
 /// How many closed stream ids are remembered to tell STREAM_CLOSED from PROTOCOL_ERROR.
 const RECENTLY_CLOSED: usize = 128;
+/// The opaque data of the PING that follows the first GOAWAY of a graceful shutdown.
+const GOAWAY_PING: [u8; 8] = *b"hkgoaway";
 
 /// What a connection needs to know from the config.
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,6 +96,8 @@ pub struct Connection {
     settings_seen: bool,
     block: Option<Block>,
     goaway_sent: Option<u32>,
+    /// The first GOAWAY of a graceful shutdown went out, with the PING that times the second.
+    goaway_announced: bool,
     failed: Option<H2Error>,
     guards: Guards,
     floods: FloodCounts,
@@ -123,6 +127,7 @@ impl Connection {
             settings_seen: false,
             block: None,
             goaway_sent: None,
+            goaway_announced: false,
             failed: None,
             guards: Guards::default(),
             floods: FloodCounts::default(),
@@ -242,6 +247,11 @@ impl Connection {
             Frame::PushPromise { .. } => Err(H2Error::conn(ErrorCode::ProtocolError, "PUSH_PROMISE from a client")),
             Frame::Ping { ack, data } => {
                 if ack {
+                    if data == GOAWAY_PING && self.goaway_announced {
+                        // The client has seen the first GOAWAY: what it sent before is in.
+                        self.goaway();
+                        return Ok(());
+                    }
                     return self.glitch(now);
                 }
                 if self.guards.pings.hit(now, self.cfg.limits.pings_per_sec) {
@@ -637,13 +647,24 @@ impl Connection {
         }
     }
 
-    /// Graceful shutdown (reload, stop): GOAWAY(NO_ERROR) naming the last stream accepted;
-    /// those finish, later ones are ignored (§6.8).
+    /// Graceful shutdown (reload, stop), in two steps as RFC 9113 §6.8 advises: a first
+    /// GOAWAY(NO_ERROR) with the largest stream id and a PING; when the PING comes back (or at
+    /// the next call, if the driver will not wait longer), the final GOAWAY names the last
+    /// stream accepted. Requests the client sent before it saw the first one are thus served,
+    /// not dropped; those that follow the final one are ignored and the client retries them
+    /// on a new connection.
     pub fn goaway(&mut self) {
-        if self.goaway_sent.is_none() && self.failed.is_none() {
-            self.goaway_sent = Some(self.last_peer_stream);
-            frame::encode_goaway(&mut self.out, self.last_peer_stream, ErrorCode::NoError);
+        if self.goaway_sent.is_some() || self.failed.is_some() {
+            return;
         }
+        if !self.goaway_announced {
+            self.goaway_announced = true;
+            frame::encode_goaway(&mut self.out, MAX_WINDOW, ErrorCode::NoError);
+            frame::encode_ping(&mut self.out, &GOAWAY_PING);
+            return;
+        }
+        self.goaway_sent = Some(self.last_peer_stream);
+        frame::encode_goaway(&mut self.out, self.last_peer_stream, ErrorCode::NoError);
     }
 
     /// Nothing left to do once the output is written: failed, or gone away with no stream.

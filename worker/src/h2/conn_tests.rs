@@ -410,15 +410,36 @@ fn client_goaway_is_reported_and_ours_lets_streams_finish() {
     let mut c = Client::new();
     c.frame(1, FLAG_END_HEADERS | FLAG_END_STREAM, 1, &get_block("/")).unwrap();
     c.c.goaway();
+    // §6.8: first GOAWAY with the largest id, and a PING.
     let g = c.read();
-    assert_eq!(g[0].kind, Kind::GoAway);
-    assert_eq!(&g[0].payload[..8], &[0, 0, 0, 1, 0, 0, 0, 0]);
-    // A later stream is ignored, the accepted one completes.
+    assert_eq!((g[0].kind, &g[0].payload[..8]), (Kind::GoAway, &[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0][..]));
+    assert_eq!((g[1].kind, g[1].flags), (Kind::Ping, 0));
+    // A request sent before the client saw it is still served.
     c.frame(1, FLAG_END_HEADERS | FLAG_END_STREAM, 3, &get_block("/")).unwrap();
-    assert!(!c.c.is_done());
-    assert_eq!(c.events().len(), 1);
+    c.frame(6, FLAG_ACK, 0, &g[1].payload).unwrap();
+    let g = c.read();
+    assert_eq!((g[0].kind, &g[0].payload[..8]), (Kind::GoAway, &[0, 0, 0, 3, 0, 0, 0, 0][..]));
+    // A later stream is ignored, the accepted ones complete.
+    c.frame(1, FLAG_END_HEADERS | FLAG_END_STREAM, 5, &get_block("/")).unwrap();
+    assert_eq!(c.events().iter().filter(|e| matches!(e, Event::Request { .. })).count(), 2);
+    assert!(c.read().is_empty(), "the ignored stream gets no answer");
     c.c.send_headers(1, &[(b":status", b"204")], true).unwrap();
+    assert!(!c.c.is_done());
+    c.c.send_headers(3, &[(b":status", b"204")], true).unwrap();
     assert!(c.c.is_done());
+}
+
+#[test]
+fn a_client_that_never_acks_gets_the_final_goaway_at_the_second_call() {
+    let mut c = Client::new();
+    c.frame(1, FLAG_END_HEADERS | FLAG_END_STREAM, 1, &get_block("/")).unwrap();
+    c.c.goaway();
+    c.read();
+    c.c.goaway();
+    let g = c.read();
+    assert_eq!(&g[0].payload[..8], &[0, 0, 0, 1, 0, 0, 0, 0]);
+    c.c.goaway();
+    assert!(c.read().is_empty(), "once only");
 }
 
 #[test]

@@ -255,6 +255,10 @@ pub fn encode_settings_ack(out: &mut Vec<u8>) {
     put(out, Kind::Settings, FLAG_ACK, 0, &[]);
 }
 
+pub fn encode_ping(out: &mut Vec<u8>, data: &[u8; 8]) {
+    put(out, Kind::Ping, 0, 0, data);
+}
+
 pub fn encode_ping_ack(out: &mut Vec<u8>, data: &[u8; 8]) {
     put(out, Kind::Ping, FLAG_ACK, 0, data);
 }
