@@ -258,3 +258,31 @@ fn check_takes_this_hosts_peer_name_from_dash_l() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("global.localpeer") && err.contains("invalid peer name"), "{err}");
 }
+
+#[test]
+fn import_translates_h2_keywords_and_check_names_the_h2_bind() {
+    let dir = TempDir::new("importh2");
+    let cfg = dir.file("h2.cfg");
+    std::fs::write(
+        &cfg,
+        "global\n  tune.h2.initial-window-size 1048576\n  tune.h2.max-concurrent-streams 50\n\
+         frontend f\n  mode http\n  bind 127.0.0.1:8080 proto h1\n  bind 127.0.0.1:8081 proto h2\n  default_backend b\n\
+         backend b\n  mode http\n  server s 127.0.0.1:81\n",
+    )
+    .expect("write");
+    let out = dir.file("h2.ron");
+    let (code, _, err) =
+        run_cli(&["import", "--haproxy", cfg.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")], Duration::from_secs(5));
+    assert_eq!(code, 0, "{err}");
+    let ron = std::fs::read_to_string(&out).expect("read");
+    assert!(ron.contains("initial_window_size: 1048576") && ron.contains("max_concurrent_streams: 50"), "{ron}");
+    assert!(ron.contains("proto: h1") && ron.contains("proto: h2"), "{ron}");
+    // HTTP/2 is not served yet: check refuses the h2 bind at its line, and only it.
+    let (code, _, err) = run_cli(&["check", "-c", out.to_str().expect("utf8")], Duration::from_secs(5));
+    assert_eq!(code, 1, "{err}");
+    let h2_line = ron.lines().position(|l| l.contains("proto: h2")).expect("the h2 bind") + 1;
+    let first = err.lines().next().expect("an error line");
+    assert!(first.starts_with(&format!("{}:{h2_line}:", out.display())), "{first} (h2 bind on line {h2_line})\n{ron}");
+    assert!(first.contains("frontend[0].bind[1].proto: HTTP/2 is not served yet"), "{first}");
+    assert_eq!(err.lines().filter(|l| l.contains(".proto:")).count(), 1, "{err}");
+}

@@ -17,6 +17,7 @@ mod deny;
 mod error;
 mod eventloop;
 pub mod freq;
+pub mod h2;
 pub mod http;
 mod listeners;
 mod locking;

@@ -21,6 +21,7 @@ pub fn global() -> Global {
         worker_crash_limit: CrashLimit { exits: 5, window: Duration::from_secs(30), rise: Duration::from_secs(10) },
         ctl_socket: "/run/hakeeper/ctl.sock".into(),
         pool_fd_ratios: hakeeper_common::config::default_pool_fd_ratios(),
+        h2: Default::default(),
     }
 }
 
@@ -82,6 +83,7 @@ pub fn tcp_frontend(name: &str, bind: SocketAddr) -> Frontend {
         dontlognull: false,
         accept_proxy: false,
         tls: vec![None],
+        bind_proto: vec![Default::default()],
     }
 }
 

@@ -3,7 +3,7 @@
 //! `#[serde(untagged)]`: a mistake inside the struct keeps RON's own message and position
 //! (the unknown field, the bad value and where it is) instead of "did not match any variant".
 
-use super::raw::{RawBind, RawBindSsl};
+use super::raw::{RawBind, RawBindProto, RawBindSsl};
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -15,6 +15,8 @@ struct BindStruct {
     addr: String,
     #[serde(default)]
     ssl: Option<RawBindSsl>,
+    #[serde(default)]
+    proto: Option<RawBindProto>,
 }
 
 struct BindVisitor;
@@ -23,20 +25,20 @@ impl<'de> Visitor<'de> for BindVisitor {
     type Value = RawBind;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an address string or a bind struct (addr: \"…\", ssl: (…))")
+        f.write_str("an address string or a bind struct (addr: \"…\", ssl: (…), proto: …)")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<RawBind, E> {
-        Ok(RawBind { addr: v.to_string(), ssl: None })
+        Ok(RawBind { addr: v.to_string(), ssl: None, proto: None })
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<RawBind, E> {
-        Ok(RawBind { addr: v, ssl: None })
+        Ok(RawBind { addr: v, ssl: None, proto: None })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawBind, A::Error> {
         let s = BindStruct::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(RawBind { addr: s.addr, ssl: s.ssl })
+        Ok(RawBind { addr: s.addr, ssl: s.ssl, proto: s.proto })
     }
 }
 
@@ -48,15 +50,20 @@ impl<'de> Deserialize<'de> for RawBind {
 
 impl Serialize for RawBind {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.ssl {
-            None => s.serialize_str(&self.addr),
-            Some(ssl) => {
-                let mut st = s.serialize_struct("RawBind", 2)?;
-                st.serialize_field("addr", &self.addr)?;
-                st.serialize_field("ssl", ssl)?;
-                st.end()
-            }
+        if self.ssl.is_none() && self.proto.is_none() {
+            return s.serialize_str(&self.addr);
         }
+        let mut st = s.serialize_struct("RawBind", 3)?;
+        st.serialize_field("addr", &self.addr)?;
+        match &self.ssl {
+            Some(ssl) => st.serialize_field("ssl", ssl)?,
+            None => st.skip_field("ssl")?,
+        }
+        match &self.proto {
+            Some(p) => st.serialize_field("proto", p)?,
+            None => st.skip_field("proto")?,
+        }
+        st.end()
     }
 }
 
@@ -74,25 +81,25 @@ impl RawBind {
 
 impl From<String> for RawBind {
     fn from(addr: String) -> Self {
-        RawBind { addr, ssl: None }
+        RawBind { addr, ssl: None, proto: None }
     }
 }
 
 impl From<&str> for RawBind {
     fn from(addr: &str) -> Self {
-        RawBind { addr: addr.to_string(), ssl: None }
+        RawBind { addr: addr.to_string(), ssl: None, proto: None }
     }
 }
 
 impl PartialEq<&str> for RawBind {
     fn eq(&self, other: &&str) -> bool {
-        self.ssl.is_none() && self.addr == *other
+        self.ssl.is_none() && self.proto.is_none() && self.addr == *other
     }
 }
 
 impl PartialEq<String> for RawBind {
     fn eq(&self, other: &String) -> bool {
-        self.ssl.is_none() && self.addr == *other
+        self.ssl.is_none() && self.proto.is_none() && self.addr == *other
     }
 }
 

@@ -67,6 +67,36 @@ pub struct Global {
     /// / not at all.
     #[serde(default = "default_pool_fd_ratios")]
     pub pool_fd_ratios: (u32, u32),
+    /// HTTP/2 towards clients (`tune.h2.*`).
+    #[serde(default)]
+    pub h2: H2Settings,
+}
+
+/// HAProxy's `tune.h2.*`, with its defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct H2Settings {
+    pub header_table_size: u32,
+    pub initial_window_size: u32,
+    pub max_concurrent_streams: u32,
+    pub max_frame_size: u32,
+}
+
+impl Default for H2Settings {
+    fn default() -> Self {
+        H2Settings { header_table_size: 4096, initial_window_size: 65_535, max_concurrent_streams: 100, max_frame_size: 16_384 }
+    }
+}
+
+/// The protocol of a bind's connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BindProto {
+    /// HTTP/1.1, or what ALPN picks on a TLS bind.
+    #[default]
+    Auto,
+    /// HTTP/1.1 whatever ALPN says (`proto h1`).
+    H1,
+    /// HTTP/2 with prior knowledge, whatever ALPN says (`proto h2`).
+    H2,
 }
 
 /// HAProxy's defaults for `tune.pool-low-fd-ratio` and `tune.pool-high-fd-ratio`.
@@ -126,6 +156,9 @@ pub struct Frontend {
     /// TLS termination per bind, indexed like `binds` (`None`: plaintext).
     #[serde(default)]
     pub tls: Vec<Option<crate::tls::BindTls>>,
+    /// The protocol per bind, indexed like `binds`.
+    #[serde(default)]
+    pub bind_proto: Vec<BindProto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

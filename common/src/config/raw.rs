@@ -91,6 +91,27 @@ pub struct RawGlobal {
     /// name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub localpeer: Option<String>,
+    /// HTTP/2 towards clients (HAProxy's `tune.h2.*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h2: Option<RawH2>,
+}
+
+/// HAProxy's `tune.h2.*` settings, announced to HTTP/2 clients.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawH2 {
+    /// `tune.h2.header-table-size` (default 4096, at most 65536).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_table_size: Option<u32>,
+    /// `tune.h2.initial-window-size` (default 65535).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_window_size: Option<u32>,
+    /// `tune.h2.max-concurrent-streams` (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_streams: Option<u32>,
+    /// `tune.h2.max-frame-size` (default 16384).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_frame_size: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -850,6 +871,18 @@ pub struct RawBind {
     pub addr: String,
     /// TLS termination on this bind (HAProxy `bind … ssl`).
     pub ssl: Option<RawBindSsl>,
+    /// The protocol spoken on this bind whatever ALPN says (HAProxy `bind … proto`).
+    pub proto: Option<RawBindProto>,
+}
+
+/// HAProxy's `proto` of a `bind`: the multiplexer used on its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawBindProto {
+    /// HTTP/1.1 (`proto h1`).
+    H1,
+    /// HTTP/2 with prior knowledge (`proto h2`).
+    H2,
 }
 
 /// HAProxy's `ssl` options of a `bind`.

@@ -14,6 +14,7 @@ pub(super) fn frontend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy, 
     let mut binds = Vec::new();
     let mut tls = Vec::new();
     let http = inherit(&p.mode, &d.mode) == Some(Mode::Http);
+    let bind_proto = p.bind.iter().enumerate().map(|(i, b)| super::h2::bind_proto(c, path, i, b, http)).collect();
     for (i, b) in p.bind.iter().enumerate() {
         let field = if b.ssl.is_some() { format!("{path}.bind[{i}].addr") } else { format!("{path}.bind[{i}]") };
         match parse_bind(&b.addr) {
@@ -54,6 +55,7 @@ pub(super) fn frontend(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy, 
         dontlognull: inherit(&p.dontlognull, &d.dontlognull).unwrap_or(false),
         // Per section, never inherited: `bind` options do not live in defaults.
         accept_proxy: p.accept_proxy.unwrap_or(false),
+        bind_proto,
         tls,
     }
 }

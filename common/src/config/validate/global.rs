@@ -49,6 +49,7 @@ pub(super) fn global(c: &mut Checker, g: &RawGlobal) -> Global {
         worker_crash_limit,
         ctl_socket,
         pool_fd_ratios,
+        h2: super::h2::tune(c, g.h2.as_ref()),
     }
 }
 

@@ -17,6 +17,7 @@ mod command_line;
 mod defaults;
 mod frontend;
 mod global;
+mod h2;
 mod l7;
 mod lints;
 mod lvs;

@@ -6,6 +6,7 @@ use crate::config::raw::*;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub(super) fn stats(c: &mut Checker, s: &RawStats) -> Stats {
+    super::h2::stats_bind_proto(c, &s.bind);
     let field = if s.bind.ssl.is_some() { "stats.bind.addr" } else { "stats.bind" };
     let bind = match parse_bind(&s.bind.addr) {
         Ok(a) => a,

@@ -29,6 +29,9 @@ pub fn keyword(ctx: &mut Ctx, g: &mut GlobalState, n: usize, words: &[String]) {
         }
         return;
     }
+    if super::h2::tune(ctx, &mut g.raw.h2, n, words) {
+        return;
+    }
     let bad = |ctx: &mut Ctx, e: String| ctx.notes.untranslated(&ctx.file, n, format!("`{what}`: {e}; not translated"));
     let arity = match kw {
         "maxconn"

@@ -6,6 +6,7 @@ mod bind_ssl;
 mod check;
 mod finish;
 mod global;
+mod h2;
 mod http_finish;
 mod http_options;
 mod http_rules;

@@ -314,6 +314,7 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
             return;
         }
     };
+    let proto = super::h2::bind_proto(ctx, n, args, &mut b.options);
     if let Some(i) = b.options.iter().position(|o| o == "interface" || o == "namespace") {
         // Without it the address is reachable from every interface (or the host's namespace).
         ctx.notes.lossy(
@@ -330,7 +331,7 @@ fn bind_line(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     } else if !b.options.is_empty() {
         ctx.notes.untranslated(&ctx.file, n, format!("bind options not translated: {}", directive(&b.options)));
     }
-    s.proxy.bind.extend(b.addrs.into_iter().map(|addr| RawBind { addr, ssl: ssl.clone() }));
+    s.proxy.bind.extend(b.addrs.into_iter().map(|addr| RawBind { addr, ssl: ssl.clone(), proto }));
 }
 
 /// `id N` on a bind: hakeeper numbers a section's binds from 1 in order (HAProxy's numbering

@@ -1,5 +1,6 @@
 //! Importer tests: the seed's files end to end, then each format's details.
 
+mod h2;
 mod haproxy;
 mod http;
 mod keepalived;
