@@ -276,6 +276,22 @@ pub struct Vrrp {
     pub scripts: Vec<VrrpScript>,
     pub instances: Vec<VrrpInstance>,
     pub sync_groups: Vec<SyncGroup>,
+    /// The top-level `announce` section: vrrpd holds these VIPs while the supervisor says so.
+    #[serde(default)]
+    pub announce: Option<Announce>,
+}
+
+/// Active-active announcement (`announce`): see `validate/announce.rs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Announce {
+    /// Name of the TUN device vrrpd creates; its addresses are what the routing daemon exports.
+    pub interface: String,
+    /// Each a /32 or /128.
+    pub vips: Vec<VipAddr>,
+    /// (index into `Config::backends`, servers that must be UP).
+    pub min_servers_up: Vec<(usize, u32)>,
+    pub withdraw_wait: Duration,
+    pub hold_on_lo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod announce;
 mod command_line;
 mod l7;
 mod lints;
@@ -81,7 +82,8 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     // Pattern files are read now, at start-up and on each reload, as HAProxy reads them.
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
-    let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
+    let mut vrrp = vrrp(&mut c, &raw.vrrp, &backends);
+    vrrp.announce = announce::announce(&mut c, raw, &backends, &vrrp);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
     if c.errors.is_empty() {
@@ -964,6 +966,7 @@ fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend]) -> Vrrp {
         scripts,
         instances,
         sync_groups,
+        announce: None,
     }
 }
 
