@@ -270,6 +270,11 @@ pub enum ToVrrp {
         service: usize,
         servers: Vec<LvsServerState>,
     },
+    /// `announce`: hold the announced VIPs on the announce device (`true`), for the routing
+    /// daemon to export, or withdraw them. Answered with `FromVrrp::Announce`.
+    Announce {
+        on: bool,
+    },
 }
 
 /// A real server as the checker last saw it.
@@ -312,5 +317,11 @@ pub enum FromVrrp {
     /// The LVS services with their real servers' packet and byte counters, read from
     /// nftables; sent every few seconds when they changed.
     LvsStats(Vec<LvsView>),
+    /// The announced VIPs are on the announce device (`held`) or not, after a
+    /// `ToVrrp::Announce` or a change vrrpd saw; `error` says what failed.
+    Announce {
+        held: bool,
+        error: Option<String>,
+    },
     Pong(u64),
 }

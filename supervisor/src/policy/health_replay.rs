@@ -118,6 +118,9 @@ impl Policy {
     /// track's last state.
     fn parent_to_new_vrrp(&mut self, pid: i32) {
         self.send_vrrp(pid, ToVrrp::Start(self.config.vrrp.clone()));
+        // A new vrrpd holds nothing: the announcement is sent again when the input ends.
+        self.announce.sent = None;
+        self.announce.held = false;
         if !self.config.lvs.is_empty() {
             self.parent_to_vrrp_lvs(pid);
         }

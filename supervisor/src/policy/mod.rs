@@ -10,6 +10,9 @@
 //! did with the seed's haproxy_check.sh), the reload and the stop sequence, and the LVS
 //! services' quorum (its scripts) and counters (`show lvs`).
 
+mod announce;
+#[cfg(test)]
+mod announce_tests;
 mod backoff;
 mod ctl;
 mod dispatch_checker;
@@ -89,6 +92,8 @@ struct PendingReload {
 struct StopState {
     deadline: Instant,
     vrrp_wait_until: Instant,
+    /// `announce`: the workers do not drain before this, even once vrrpd is gone.
+    withdrawn_until: Option<Instant>,
     workers_drained: bool,
 }
 
@@ -133,6 +138,10 @@ pub struct Policy {
     lvs_quorum: HashMap<String, bool>,
     /// vrrpd's last report of the LVS services and their counters.
     lvs_views: Vec<LvsView>,
+    /// A worker has reported ready since start (`announce` waits for it).
+    worker_served: bool,
+    /// The `announce` decision and vrrpd's report of it.
+    announce: announce::AnnounceState,
     /// Outputs of the input being handled.
     out: Vec<Output>,
 }
@@ -173,6 +182,8 @@ impl Policy {
             restart_counts: HashMap::new(),
             lvs_quorum: HashMap::new(),
             lvs_views: Vec::new(),
+            worker_served: false,
+            announce: announce::AnnounceState::default(),
             out: Vec::new(),
         }
     }
@@ -215,6 +226,11 @@ impl Policy {
                     if let Some(w) = self.watchdog.as_mut() {
                         w.gone(pid);
                     }
+                    if proc.role == Role::Vrrpd {
+                        // Its announce device went with it.
+                        self.announce.sent = None;
+                        self.announce.held = false;
+                    }
                     self.child_exited(proc, how, code, now);
                 }
             }
@@ -247,6 +263,7 @@ impl Policy {
     }
 
     fn finish(&mut self, now: Instant) -> Vec<Output> {
+        self.update_announce();
         if self.stop.is_some() && self.procs.is_empty() && !self.exited {
             self.exited = true;
             self.log(log::Level::Info, "all children stopped; exiting".into());

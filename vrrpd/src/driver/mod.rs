@@ -6,6 +6,7 @@
 
 mod announce;
 mod counters;
+mod ecmp;
 mod lvs;
 mod receive;
 mod reload;
@@ -113,6 +114,8 @@ struct Node {
     counters_due: Instant,
     /// The LVS data plane.
     lvs: lvs::Lvs,
+    /// `announce`: the device whose addresses the routing daemon exports.
+    announcer: Option<ecmp::Announcer>,
 }
 
 /// Whether the loop goes on.
@@ -228,11 +231,13 @@ impl Node {
             switched_over: false,
             counters_due: Instant::now() + counters::COUNTERS_EVERY,
             lvs: lvs::Lvs::default(),
+            announcer: None,
         })
     }
 
     fn start(&mut self, early: Vec<ToVrrp>) {
         let now = Instant::now();
+        self.announce_configure(self.vrrp.announce.clone());
         for f in &self.ifaces {
             let v4 = f.primary.map(|a| format!(", primary address {a}")).unwrap_or_default();
             let v6 = f.link_local.map(|a| format!(", link-local address {a}")).unwrap_or_default();
@@ -390,6 +395,7 @@ impl Node {
         let now = Instant::now();
         let event = match msg {
             ToVrrp::Start(vrrp) => {
+                self.announce_configure(vrrp.announce.clone());
                 if vrrp != self.vrrp {
                     self.reload(vrrp);
                 }
@@ -425,6 +431,10 @@ impl Node {
                 self.lvs_servers(service, &servers, now);
                 return Flow::Continue;
             }
+            ToVrrp::Announce { on } => {
+                self.announce_set(on);
+                return Flow::Continue;
+            }
             ToVrrp::Switchover { on } => {
                 log::info!("{}", if on { "planned switchover: handing the VIPs over" } else { "switchback" });
                 self.switched_over = on;
@@ -440,6 +450,8 @@ impl Node {
     }
 
     fn shutdown(&mut self) {
+        // The route goes first: the router moves new flows while the VIPs are released.
+        self.announce_withdraw();
         let now = Instant::now();
         for i in 0..self.instances.len() {
             let actions = self.instances[i].machine.handle(Event::Shutdown, now);
