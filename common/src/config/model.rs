@@ -277,8 +277,9 @@ pub struct Vrrp {
     pub instances: Vec<VrrpInstance>,
     pub sync_groups: Vec<SyncGroup>,
     /// The top-level `announce` section: vrrpd holds these VIPs while the supervisor says so.
+    /// Boxed: `ToVrrp::Start` carries it, and most configs have none.
     #[serde(default)]
-    pub announce: Option<Announce>,
+    pub announce: Option<Box<Announce>>,
 }
 
 /// Active-active announcement (`announce`): see `validate/announce.rs`.

@@ -83,7 +83,7 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
     let mut vrrp = vrrp(&mut c, &raw.vrrp, &backends);
-    vrrp.announce = announce::announce(&mut c, raw, &backends, &vrrp);
+    vrrp.announce = announce::announce(&mut c, raw, &backends, &vrrp).map(Box::new);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
     if c.errors.is_empty() {

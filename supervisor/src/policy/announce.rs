@@ -193,7 +193,8 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let cases: Vec<(&str, fn(&mut Health), Result<(), Withdrawn>)> = vec![
+        type Case = (&'static str, fn(&mut Health), Result<(), Withdrawn>);
+        let cases: Vec<Case> = vec![
             ("healthy", |_| {}, Ok(())),
             (
                 "stopping wins over everything",

@@ -237,7 +237,7 @@ impl Node {
 
     fn start(&mut self, early: Vec<ToVrrp>) {
         let now = Instant::now();
-        self.announce_configure(self.vrrp.announce.clone());
+        self.announce_configure(self.vrrp.announce.as_deref().cloned());
         for f in &self.ifaces {
             let v4 = f.primary.map(|a| format!(", primary address {a}")).unwrap_or_default();
             let v6 = f.link_local.map(|a| format!(", link-local address {a}")).unwrap_or_default();
@@ -395,7 +395,7 @@ impl Node {
         let now = Instant::now();
         let event = match msg {
             ToVrrp::Start(vrrp) => {
-                self.announce_configure(vrrp.announce.clone());
+                self.announce_configure(vrrp.announce.as_deref().cloned());
                 if vrrp != self.vrrp {
                     self.reload(vrrp);
                 }
