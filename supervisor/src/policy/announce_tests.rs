@@ -179,6 +179,21 @@ fn stop_withdraws_first_and_drains_after_withdraw_wait() {
 }
 
 #[test]
+fn a_short_withdraw_wait_drains_once_vrrpd_is_gone() {
+    let (mut s, _) = Sup::boot();
+    let mut config = s.p.config.clone();
+    if let Some(a) = config.vrrp.announce.as_mut() {
+        a.withdraw_wait = Duration::from_millis(300);
+    }
+    s.p.config = config;
+    s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::Ready { generation: 1 } });
+    s.on(Input::Stop);
+    assert_eq!(drains(&s.exit(VRRPD)), 0);
+    assert_eq!(drains(&s.advance(Duration::from_millis(200))), 0);
+    assert_eq!(drains(&s.advance(Duration::from_millis(150))), 1, "drain at withdraw_wait, not at the VRRP release wait");
+}
+
+#[test]
 fn show_announce_reports_vrrpds_view() {
     let mut s = Sup::serving();
     let ask = |s: &mut Sup| -> Vec<(bool, String)> {

@@ -349,6 +349,10 @@ impl Policy {
             consider(stop.deadline);
             if !stop.workers_drained {
                 consider(stop.vrrp_wait_until);
+                // Once past, vrrpd's exit drains at once (`restart.rs`): no timer needed.
+                if let Some(t) = stop.withdrawn_until.filter(|t| *t > now) {
+                    consider(t);
+                }
             }
         }
         if !self.proxy_up {

@@ -76,7 +76,9 @@ impl Policy {
 
     pub(super) fn stop_timers(&mut self, now: Instant) {
         let Some(stop) = &self.stop else { return };
-        if !stop.workers_drained && now >= stop.vrrp_wait_until {
+        // vrrpd gone (it withdrew and released) and withdraw_wait over: no reason to wait longer.
+        let withdrawn = stop.withdrawn_until.is_some_and(|t| now >= t) && self.pids_of(Role::Vrrpd).is_empty();
+        if !stop.workers_drained && (now >= stop.vrrp_wait_until || withdrawn) {
             self.drain_workers_for_stop(now);
         }
         if self.stop.as_ref().is_some_and(|s| now >= s.deadline) && !self.exited {
