@@ -362,6 +362,7 @@ fn appliance_config(i: usize, dir: &Path) -> String {
   defaults: (mode: tcp, timeout: (connect: "1s", client: "30s", server: "30s")),
   listen: [(name: "web", bind: ["{VIP}:{PORT}"], balance: source, servers: [{s1}, {s2}, {s3}])],
   announce: (vips: ["{VIP}", "{VIP6}"], min_servers_up: [(backend: "web", servers: 1)], withdraw_wait: "1s"),
+  stats: (bind: "127.0.0.1:8404", uri: "/stats"),
 )"#,
         ctl = dir.join(format!("lb{i}.sock")).display(),
         s1 = server(1),
@@ -389,6 +390,12 @@ fn ctl(lab: &Lab, dir: &Path, i: usize, cmd: &str) -> String {
     args.extend(cmd.split_whitespace());
     let out = lab.exec(&format!("lb{i}"), &args);
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// `GET PATH` on host `lb{i}`'s stats listener (its own loopback).
+fn stats_get(lab: &Lab, i: usize, path: &str) -> String {
+    let out = lab.exec(&format!("lb{i}"), &["curl", "-s", "--max-time", "5", &format!("http://127.0.0.1:8404{path}")]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Connections from every source in turn for `span`, counted: (ok, failed, per host, longest
@@ -490,6 +497,11 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     assert!(dev6.contains(VIP6), "the IPv6 VIP is not on lb1's announce device: {dev6}");
     let shown = ctl(&lab, &dir, 1, "show announce");
     assert!(shown.contains(VIP) && shown.contains("announced"), "show announce on lb1: {shown}");
+    let held = format!("hakeeper_announce_held{{vip=\"{VIP}/32\",interface=\"hk-announce\"}} 1");
+    let metrics = stats_get(&lab, 1, "/metrics");
+    assert!(metrics.contains(&held), "/metrics on lb1 lacks {held}:\n{metrics}");
+    let page = stats_get(&lab, 1, "/stats");
+    assert!(page.contains(&format!("data-announce=\"{VIP}/32\" data-held=\"true\"")), "stats page on lb1:\n{page}");
 
     // Traffic: every host carries some; each client keeps one server whatever host its flow hit.
     let client = Arc::new(Client::new(&lab.ns("cl")));
@@ -520,6 +532,8 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     eprintln!("lb3 withdrew {:?} after losing its backends", gone.unwrap_or_default());
     let shown = ctl(&lab, &dir, 3, "show announce");
     assert!(shown.contains("withdrawn") && shown.contains("backend web"), "show announce on lb3: {shown}");
+    let metrics = stats_get(&lab, 3, "/metrics");
+    assert!(metrics.contains(&format!("hakeeper_announce_held{{vip=\"{VIP}/32\",interface=\"hk-announce\"}} 0")), "{metrics}");
     let (ok, failed, by_host, _) = load(&client, Duration::from_millis(800));
     assert!(failed == 0 && !by_host.contains_key("lb3"), "while lb3 is withdrawn: {ok} ok, {failed} failed, {by_host:?}");
     lab.ip("lb3", &["route", "del", "prohibit", "192.0.2.128/26"]);

@@ -252,6 +252,9 @@ pub struct ProcessView {
     pub restarts: Vec<(String, u32)>,
     /// The VRRP tracked scripts and built-in tracks.
     pub tracks: Vec<TrackView>,
+    /// The `announce` VIPs (active-active) and their state, as `show announce` lists them.
+    #[serde(default)]
+    pub announce: Vec<AnnounceView>,
 }
 
 /// A tracked script or built-in track and its last result.

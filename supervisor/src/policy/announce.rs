@@ -128,7 +128,11 @@ impl Policy {
                 Some(r) => self.log(Level::Warn, format!("announce: withdrawing this host's VIPs: {r}")),
             }
         }
+        let reason_changed = reason != self.announce.reason;
         self.announce.reason = reason;
+        if reason_changed {
+            self.send_process_view();
+        }
         if self.announce.sent == Some(on) {
             return;
         }
@@ -147,14 +151,23 @@ impl Policy {
         if let Some(e) = &error {
             self.log(Level::Error, format!("announce: {e}"));
         }
+        let changed = self.announce.held != held || self.announce.error != error;
         self.announce.held = held;
         self.announce.error = error;
+        if changed {
+            self.send_process_view();
+        }
     }
 
     /// `hakeeper ctl show announce`: one row per VIP.
     pub(super) fn show_announce(&self) -> CtlReply {
+        CtlReply::Announce(self.announce_rows())
+    }
+
+    /// One row per VIP, for `show announce`, the stats page and `/metrics`.
+    pub(super) fn announce_rows(&self) -> Vec<AnnounceView> {
         let Some(a) = &self.config.vrrp.announce else {
-            return CtlReply::Announce(Vec::new());
+            return Vec::new();
         };
         let state = match (&self.announce.error, self.announce.held, &self.announce.reason) {
             (Some(e), _, _) => format!("error: {e}"),
@@ -163,8 +176,7 @@ impl Policy {
             (None, false, None) => "announcing".to_string(),
             (None, false, Some(r)) => format!("withdrawn ({r})"),
         };
-        let rows = a
-            .vips
+        a.vips
             .iter()
             .map(|v| AnnounceView {
                 vip: format!("{}/{}", v.addr, v.prefix_len),
@@ -172,8 +184,7 @@ impl Policy {
                 held: self.announce.held,
                 state: state.clone(),
             })
-            .collect();
-        CtlReply::Announce(rows)
+            .collect()
     }
 }
 
