@@ -212,3 +212,28 @@ fn show_announce_reports_vrrpds_view() {
     s.on(Input::FromVrrp { pid: VRRPD, msg: FromVrrp::Announce { held: false, error: Some("cannot create the announce device".into()) } });
     assert!(ask(&mut s)[0].1.starts_with("error: cannot create"));
 }
+
+#[test]
+fn without_root_nothing_is_announced_and_the_log_says_why() {
+    let config = match hakeeper_common::config::load_str("announce.ron", RON) {
+        Ok(l) => l.config,
+        Err(e) => panic!("{}", e.report()),
+    };
+    let setup = Setup {
+        config,
+        foreground: true,
+        root: false,
+        worker_privs: Privileges::Unprivileged,
+        checker_privs: Privileges::Unprivileged,
+        parent: 1,
+        host: "lb1".into(),
+        started_unix: 0,
+        watchdog: None,
+    };
+    let now = Instant::now();
+    let mut s = Sup { p: Policy::new(setup, now), now, next_pid: CHECKER };
+    let out = s.on(Input::Boot);
+    assert!(logs(&out).contains("needs root"), "{}", logs(&out));
+    let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::Ready { generation: 1 } });
+    assert!(out.iter().all(|o| !matches!(o, Output::Send { msg: ToChild::Vrrp(_), .. })), "{out:?}");
+}

@@ -198,6 +198,8 @@ impl Policy {
                 self.spawn(Role::Worker, SpawnWhy::Boot);
                 if self.root {
                     self.spawn(Role::Vrrpd, SpawnWhy::Boot);
+                } else if self.config.vrrp.announce.is_some() {
+                    self.log(log::Level::Error, "announce: the announce device needs root (vrrpd); nothing is announced".into());
                 }
             }
             Input::Spawned { role, pid, why } => self.spawned(role, pid, why),

@@ -16,8 +16,9 @@ pub const DEFAULT_INTERFACE: &str = "hk-announce";
 /// FIB change take milliseconds on a LAN (a withdrawal is not delayed by MRAI, RFC 4271
 /// §9.2.1.1); the rest is margin.
 pub const DEFAULT_WITHDRAW_WAIT: Duration = Duration::from_secs(1);
-/// The longest `withdraw_wait`: the stop sequence grows by it (systemd's stop timeout).
-pub const MAX_WITHDRAW_WAIT: Duration = Duration::from_secs(30);
+/// The longest `withdraw_wait`: the stop sequence (4.5 s) grows by it, and must stay within
+/// the packaged unit's `TimeoutStopSec=15s`.
+pub const MAX_WITHDRAW_WAIT: Duration = Duration::from_secs(10);
 
 pub(super) fn announce(c: &mut Checker, raw: &RawConfig, backends: &[Backend], vrrp: &Vrrp) -> Option<Announce> {
     let a = raw.announce.as_ref()?;
