@@ -655,6 +655,25 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     assert!(by_host.contains_key("lb1"), "{by_host:?}");
     assert!(procs.log("lb2").contains("announce: withdrawing this host's VIPs: stopping"), "{}", procs.log("lb2"));
 
+    // A reload that drops the IPv6 VIP: its route goes, the IPv4 one stays announced.
+    let cfg = dir.join("lb1.ron");
+    let reloaded = appliance_config(1, &dir).replace(&format!(", \"{VIP6}\"]"), "]").replace(&format!(", \"[{VIP6}]:{PORT}\""), "");
+    assert!(!reloaded.contains(VIP6), "{reloaded}");
+    std::fs::write(&cfg, reloaded).expect("rewrite lb1.ron");
+    let monitor = procs.spawn(&lab.ns("rt"), "rt-monitor", &["ip", "-4", "monitor", "route"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(procs.pid("lb1") as i32), nix::sys::signal::Signal::SIGHUP);
+    let gone6 = time_until(Duration::from_secs(5), || nexthops6(&lab).is_empty());
+    assert!(gone6.is_some(), "the dropped IPv6 VIP is still routed to {:?}\n{}", nexthops6(&lab), procs.log("lb1"));
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(monitor as i32), nix::sys::signal::Signal::SIGTERM);
+    procs.wait_exit("rt-monitor", Duration::from_secs(2));
+    let changes = procs.log("rt-monitor");
+    assert!(!changes.contains(VIP), "the IPv4 VIP's route changed during the reload (a flap):\n{changes}");
+    assert_eq!(nexthops(&lab), hosts(&["lb1"]), "the IPv4 VIP must stay announced through the reload");
+    let (ok, failed, _, _) = load(&client, Duration::from_millis(300));
+    assert!(ok > 0 && failed == 0, "after the reload: {ok} ok, {failed} failed");
+
     drop(client);
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(procs.pid("lb1") as i32), nix::sys::signal::Signal::SIGTERM);
     assert!(procs.wait_exit("lb1", Duration::from_secs(8)), "lb1 did not stop\n{}", procs.log("lb1"));

@@ -95,9 +95,16 @@ impl Node {
         }
         let on = self.announcer.as_ref().is_some_and(|a| a.on);
         match (self.announcer.take(), cfg) {
-            (Some(mut old), Some(new)) if old.cfg.interface == new.interface => {
-                // Same device: withdraw what changed by withdrawing all, then announce the new list.
-                old.apply(&mut self.addrs, false);
+            (Some(mut old), Some(new)) if old.cfg.interface == new.interface && old.dev.is_some() => {
+                // Same device: only the VIPs the reload dropped are withdrawn; the others stay
+                // announced without a flap (adding one already there changes nothing).
+                if let Some(dev) = &old.dev {
+                    for vip in old.cfg.vips.iter().filter(|v| !new.vips.contains(v)) {
+                        if let Err(e) = self.addrs.remove(dev.index, vip) {
+                            log::warn!("cannot withdraw {} from {}: {e}", vip.addr, dev.name);
+                        }
+                    }
+                }
                 if new.hold_on_lo {
                     if let Err(e) = hold_on_lo(&mut self.addrs, &new.vips) {
                         old.error = Some(e);
@@ -109,6 +116,7 @@ impl Node {
                 }
                 self.announcer = Some(old);
             }
+            // Another device, none any more, or one that could not be created: start afresh.
             (old, new) => {
                 if let Some(mut old) = old {
                     old.apply(&mut self.addrs, false);
