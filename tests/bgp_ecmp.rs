@@ -674,6 +674,18 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     let (ok, failed, _, _) = load(&client, Duration::from_millis(300));
     assert!(ok > 0 && failed == 0, "after the reload: {ok} ok, {failed} failed");
 
+    // The announce device deleted by hand: vrrpd creates it again with the announcement.
+    let del = lab.exec("lb1", &["ip", "link", "del", "hk-announce"]);
+    assert!(del.status.success(), "ip link del hk-announce: {}", String::from_utf8_lossy(&del.stderr));
+    let back = time_until(Duration::from_secs(3), || {
+        let dev = String::from_utf8_lossy(&lab.exec("lb1", &["ip", "-4", "addr", "show", "dev", "hk-announce"]).stdout).to_string();
+        dev.contains(VIP) && nexthops(&lab) == hosts(&["lb1"])
+    });
+    assert!(back.is_some(), "the deleted announce device did not come back: {:?}\n{}", nexthops(&lab), procs.log("lb1"));
+    eprintln!("announce device deleted by hand: back and announced after {:?}", back.unwrap_or_default());
+    let recreated = time_until(Duration::from_secs(2), || procs.log("lb1").contains("is gone; creating it again"));
+    assert!(recreated.is_some(), "vrrpd did not notice the deleted device\n{}", procs.log("lb1"));
+
     drop(client);
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(procs.pid("lb1") as i32), nix::sys::signal::Signal::SIGTERM);
     assert!(procs.wait_exit("lb1", Duration::from_secs(8)), "lb1 did not stop\n{}", procs.log("lb1"));

@@ -77,6 +77,13 @@ impl TunDevice {
     }
 }
 
+impl TunDevice {
+    /// Sets the device up again (someone set it down: the routing daemon then withdraws).
+    pub fn set_up(&self) -> Result<(), VrrpError> {
+        set_up(&self.name)
+    }
+}
+
 /// `ip link set NAME up`, through SIOCGIFFLAGS / SIOCSIFFLAGS on a datagram socket.
 fn set_up(name: &str) -> Result<(), VrrpError> {
     // SAFETY: plain socket creation; the result is checked.

@@ -6,10 +6,12 @@
 //! supervisor gone, and (by the kernel) vrrpd's death.
 
 use super::Node;
+use crate::iface::IfaceInfo;
 use crate::tundev::TunDevice;
 use crate::vip::AddrControl;
 use hakeeper_common::config::{Announce, VipAddr};
 use hakeeper_common::ipc::{send, FromVrrp};
+use std::collections::HashMap;
 use std::os::fd::AsFd;
 
 pub(super) struct Announcer {
@@ -141,6 +143,33 @@ impl Node {
             return;
         };
         a.apply(&mut self.addrs, on);
+        self.announce_report();
+    }
+
+    /// A link changed: the announce device must still be ours and up. Deleted by hand (or
+    /// replaced), it is created again with the announcement it had; set down, it is set up.
+    pub(super) fn announce_links_changed(&mut self, snapshot: &HashMap<String, IfaceInfo>) {
+        let Some(a) = &mut self.announcer else { return };
+        let Some(dev) = &a.dev else { return };
+        // By name: getifaddrs gives no index for a device without a link-layer address (TUN).
+        if nix::net::if_::if_nametoindex(dev.name.as_str()).ok() == Some(dev.index) {
+            if snapshot.get(&dev.name).is_some_and(|info| !info.up) {
+                log::warn!("announce device {} was set down; setting it up again", dev.name);
+                if let Err(e) = dev.set_up() {
+                    log::error!("announce device: {e}");
+                }
+            }
+            return;
+        }
+        log::error!("announce device {} (index {}) is gone; creating it again", dev.name, dev.index);
+        let (cfg, on) = (a.cfg.clone(), a.on);
+        // The old descriptor goes first: its name must be free for the new device.
+        self.announcer = None;
+        let mut fresh = Announcer::new(cfg, &mut self.addrs);
+        if on {
+            fresh.apply(&mut self.addrs, true);
+        }
+        self.announcer = Some(fresh);
         self.announce_report();
     }
 

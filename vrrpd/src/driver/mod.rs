@@ -467,6 +467,7 @@ impl Node {
                 return;
             }
         };
+        self.announce_links_changed(&snapshot);
         let now = Instant::now();
         for i in 0..self.instances.len() {
             let up = links_up(&snapshot, self.instances[i].watched_links());
