@@ -23,6 +23,7 @@ pub const USAGE: &str = "commands:
   show servers                           one line per server: state, weight, sessions
   show vrrp                              this host's VRRP instances
   show lvs                               LVS virtual services: real servers, packets, bytes
+  show announce                          announced VIPs (active-active): held or withdrawn, why
   enable server BACKEND/SERVER           leave maintenance (state READY)
   disable server BACKEND/SERVER          enter maintenance (state MAINT)
   set server BACKEND/SERVER state ready|drain|maint
@@ -47,6 +48,8 @@ pub enum CtlRequest {
     /// The LVS virtual services and real servers with their counters (answered by the
     /// supervisor from what vrrpd last reported).
     ShowLvs,
+    /// The `announce` VIPs and whether this host announces them (answered by the supervisor).
+    ShowAnnounce,
     SetState {
         backend: String,
         server: String,
@@ -117,6 +120,7 @@ pub const KEYWORDS: &[&str] = &[
     "servers",
     "vrrp",
     "lvs",
+    "announce",
     "enable",
     "disable",
     "set",
@@ -145,7 +149,8 @@ impl CtlRequest {
             ["show", "servers"] => Ok(CtlRequest::ShowServers),
             ["show", "vrrp"] => Ok(CtlRequest::ShowVrrp),
             ["show", "lvs"] => Ok(CtlRequest::ShowLvs),
-            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp|lvs")),
+            ["show", "announce"] => Ok(CtlRequest::ShowAnnounce),
+            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp|lvs|announce")),
             ["switchover"] => Ok(CtlRequest::Switchover),
             ["switchback"] => Ok(CtlRequest::Switchback),
             ["switchover" | "switchback", ..] => Err(CtlParseError::Usage("switchover | switchback")),
@@ -185,6 +190,7 @@ impl fmt::Display for CtlRequest {
             CtlRequest::ShowServers => f.write_str("show servers"),
             CtlRequest::ShowVrrp => f.write_str("show vrrp"),
             CtlRequest::ShowLvs => f.write_str("show lvs"),
+            CtlRequest::ShowAnnounce => f.write_str("show announce"),
             CtlRequest::SetState { backend, server, state } => {
                 write!(f, "set server {backend}/{server} state {}", admin_state_name(*state).to_ascii_lowercase())
             }
@@ -205,6 +211,19 @@ pub fn admin_state_name(state: AdminState) -> &'static str {
 /// keepalived's spelling of a VRRP state.
 pub fn vrrp_state_name(state: VrrpState) -> &'static str {
     state.name()
+}
+
+/// One announced VIP as `show announce` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnounceView {
+    /// `ADDR/PREFIX`.
+    pub vip: String,
+    /// The announce device.
+    pub interface: String,
+    /// vrrpd holds it on the device (the routing daemon exports it).
+    pub held: bool,
+    /// `announced`, `withdrawn (REASON)`, `announcing`, `withdrawing (REASON)` or `error: …`.
+    pub state: String,
 }
 
 /// One server as `show servers` lists it.
@@ -244,6 +263,9 @@ pub struct ProcessView {
     pub restarts: Vec<(String, u32)>,
     /// The VRRP tracked scripts and built-in tracks.
     pub tracks: Vec<TrackView>,
+    /// The `announce` VIPs (active-active) and their state, as `show announce` lists them.
+    #[serde(default)]
+    pub announce: Vec<AnnounceView>,
 }
 
 /// A tracked script or built-in track and its last result.
@@ -338,6 +360,7 @@ pub enum CtlReply {
     Servers(Vec<ServerRow>),
     Vrrp(Vec<VrrpView>),
     Lvs(Vec<LvsView>),
+    Announce(Vec<AnnounceView>),
     /// A state change was applied; the message says what.
     Done(String),
     Error(String),
@@ -357,6 +380,7 @@ mod tests {
             "show servers",
             "show vrrp",
             "show lvs",
+            "show announce",
             "switchover",
             "switchback",
             "reload",

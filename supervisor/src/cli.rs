@@ -82,7 +82,7 @@ pub enum Command {
     },
     /// Run the appliance on loopback with an embedded config and built-in demo backends.
     Demo,
-    /// Runtime commands to the running appliance: show info|stat|servers|vrrp|lvs,
+    /// Runtime commands to the running appliance: show info|stat|servers|vrrp|lvs|announce,
     /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N,
     /// switchover, switchback, reload (answers once the new worker serves, or with the
     /// file:line:col errors), upgrade (binary upgrade in place: answers once the re-executed

@@ -158,6 +158,16 @@ pub fn human(reply: &CtlReply) -> String {
             }
             table(&["SERVICE", "ADDRESS", "KIND", "STATE", "WEIGHT", "PACKETS", "BYTES"], &rows)
         }
+        CtlReply::Announce(rows) => {
+            if rows.is_empty() {
+                return "no announce section on this host\n".into();
+            }
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| vec![r.vip.clone(), r.interface.clone(), if r.held { "yes" } else { "no" }.into(), r.state.clone()])
+                .collect();
+            table(&["VIP", "INTERFACE", "HELD", "STATE"], &rows)
+        }
         CtlReply::Done(msg) => format!("{msg}\n"),
         CtlReply::Error(msg) => format!("error: {msg}\n"),
     }

@@ -94,10 +94,9 @@ fn bind_listener(addr: SocketAddr, backlog: i32) -> Result<OwnedFd, nix::Error> 
     if addr.is_ipv6() {
         socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
     }
-    // A backup node binds its VIP before it holds it, as HAProxy does with ip_nonlocal_bind.
-    if addr.is_ipv4() {
-        socket::setsockopt(&fd, sockopt::IpFreebind, &true)?;
-    }
+    // A backup node binds its VIP before it holds it, as HAProxy does with ip_nonlocal_bind;
+    // IP_FREEBIND at SOL_IP covers IPv6 sockets too (an announced IPv6 VIP is not yet on lo).
+    socket::setsockopt(&fd, sockopt::IpFreebind, &true)?;
     socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
     socket::listen(&fd, Backlog::new(backlog).unwrap_or(Backlog::MAXCONN))?;
     Ok(fd)

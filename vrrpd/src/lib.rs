@@ -20,6 +20,7 @@ mod rawsock6;
 mod sockopt;
 pub mod state;
 pub mod timing;
+mod tundev;
 pub mod validate;
 mod vip;
 

@@ -329,6 +329,23 @@ pub struct Vrrp {
     pub scripts: Vec<VrrpScript>,
     pub instances: Vec<VrrpInstance>,
     pub sync_groups: Vec<SyncGroup>,
+    /// The top-level `announce` section: vrrpd holds these VIPs while the supervisor says so.
+    /// Boxed: `ToVrrp::Start` carries it, and most configs have none.
+    #[serde(default)]
+    pub announce: Option<Box<Announce>>,
+}
+
+/// Active-active announcement (`announce`): see `validate/announce.rs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Announce {
+    /// Name of the TUN device vrrpd creates; its addresses are what the routing daemon exports.
+    pub interface: String,
+    /// Each a /32 or /128.
+    pub vips: Vec<VipAddr>,
+    /// (index into `Config::backends`, servers that must be UP).
+    pub min_servers_up: Vec<(usize, u32)>,
+    pub withdraw_wait: Duration,
+    pub hold_on_lo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -26,6 +26,10 @@ pub struct RawConfig {
     pub stats: Option<RawStats>,
     #[serde(skip_serializing_if = "is_default")]
     pub vrrp: RawVrrp,
+    /// Active-active behind ECMP: the VIPs a routing daemon (BIRD, FRR) announces for this host
+    /// while it is healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub announce: Option<RawAnnounce>,
     /// HAProxy `peers` sections: stick tables shared with other hosts (hakeeper or HAProxy 2.6)
     /// over HAProxy's peers protocol. A table names its section in its `peers` field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -861,6 +865,36 @@ pub enum RawProxyDown {
 pub struct RawSyncGroup {
     pub name: String,
     pub instances: Vec<String>,
+}
+
+/// Active-active: hakeeper holds the VIPs on an interface of its own while this host may carry
+/// them; a routing daemon exports that interface's addresses by BGP (BIRD's `direct` protocol,
+/// FRR's `redistribute connected`). No BGP speaker of hakeeper's own.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAnnounce {
+    /// The device vrrpd creates for the announced VIPs (default `hk-announce`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Addresses announced, each a /32 or /128.
+    pub vips: Vec<String>,
+    /// Backends that must each have at least so many servers UP for this host to announce.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub min_servers_up: Vec<RawMinServersUp>,
+    /// On stop, how long the worker keeps serving after the withdrawal before it drains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdraw_wait: Option<String>,
+    /// Whether vrrpd also keeps the VIPs on `lo`, so this host accepts on them while withdrawn
+    /// (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_on_lo: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMinServersUp {
+    pub backend: String,
+    pub servers: u32,
 }
 
 /// One `bind` of a proxy: written as the address alone (`"*:80"`), or as this struct when it

@@ -278,6 +278,11 @@ pub enum ToVrrp {
         service: usize,
         servers: Vec<LvsServerState>,
     },
+    /// `announce`: hold the announced VIPs on the announce device (`true`), for the routing
+    /// daemon to export, or withdraw them. Answered with `FromVrrp::Announce`.
+    Announce {
+        on: bool,
+    },
 }
 
 /// A real server as the checker last saw it.
@@ -324,6 +329,12 @@ pub enum FromVrrp {
     /// vrrpd exits right after it, its VIPs and adverts left to its successor.
     HandedOver {
         instances: Vec<(InstanceId, VrrpState, u8)>,
+    },
+    /// The announced VIPs are on the announce device (`held`) or not, after a
+    /// `ToVrrp::Announce` or a change vrrpd saw; `error` says what failed.
+    Announce {
+        held: bool,
+        error: Option<String>,
     },
     Pong(u64),
 }

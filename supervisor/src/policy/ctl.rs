@@ -10,6 +10,11 @@ use std::time::Instant;
 
 impl Policy {
     pub(super) fn parent_dispatch_ctl(&mut self, id: u64, request: CtlRequest, now: Instant) {
+        if request == CtlRequest::ShowAnnounce {
+            let reply = self.show_announce();
+            self.out.push(Output::CtlAnswer { id, reply });
+            return;
+        }
         if request == CtlRequest::ShowLvs {
             self.show_lvs(id);
             return;

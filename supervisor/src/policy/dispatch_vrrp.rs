@@ -34,6 +34,7 @@ impl Policy {
             FromVrrp::HandedOver { instances } => self.vrrp_handed_over(pid, instances),
             FromVrrp::LvsQuorum { service, up } => self.lvs_quorum(service, up),
             FromVrrp::LvsStats(views) => self.lvs_stats(views),
+            FromVrrp::Announce { held, error } => self.announce_held(held, error),
             FromVrrp::Counters { instance, received, dropped } => {
                 let name = self.config.vrrp.instances.get(instance.0).map(|i| i.name.clone()).unwrap_or_else(|| "?".into());
                 if !dropped.is_empty() {

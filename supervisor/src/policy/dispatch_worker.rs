@@ -47,6 +47,7 @@ impl Policy {
         if let Some(p) = self.procs.get_mut(&pid) {
             p.ready_since = Some(now);
         }
+        self.worker_served = true;
         self.log(Level::Info, format!("worker (pid {pid}) serving config generation {generation}"));
         if generation == self.generation {
             // Started, or a reload done: systemd may consider the service ready again.

@@ -88,7 +88,9 @@ impl Policy {
     /// `switchback` undoes it.
     pub(super) fn switchover(&mut self, release: bool, now: Instant) -> CtlReply {
         let verb = if release { "switchover" } else { "switchback" };
-        if self.pids_of(Role::Vrrpd).is_empty() || self.config.vrrp.instances.is_empty() {
+        // An `announce` host takes part too: a switchover withdraws its routes (`announce.rs`).
+        let nothing = self.config.vrrp.instances.is_empty() && self.config.vrrp.announce.is_none();
+        if self.pids_of(Role::Vrrpd).is_empty() || nothing {
             self.log(Level::Info, format!("ctl {verb}: refused: no VRRP instance runs on this host"));
             return CtlReply::Error("no VRRP instance runs on this host".into());
         }

@@ -130,6 +130,9 @@ impl Policy {
         // Before `Start`: the instances carry on from a handed-over state instead of starting.
         self.parent_to_vrrp_resume(pid);
         self.send_vrrp(pid, ToVrrp::Start(self.config.vrrp.clone()));
+        // A new vrrpd holds nothing: the announcement is sent again when the input ends.
+        self.announce.sent = None;
+        self.announce.held = false;
         if !self.config.lvs.is_empty() {
             self.parent_to_vrrp_lvs(pid);
         }

@@ -11,6 +11,9 @@
 //! hand-over, the state carried across the exec, the adopted workers) and the stop sequence,
 //! and the LVS services' quorum (its scripts) and counters (`show lvs`).
 
+mod announce;
+#[cfg(test)]
+mod announce_tests;
 mod backoff;
 mod ctl;
 mod dispatch_checker;
@@ -100,6 +103,8 @@ struct PendingUpgrade {
 struct StopState {
     deadline: Instant,
     vrrp_wait_until: Instant,
+    /// `announce`: the workers do not drain before this, even once vrrpd is gone.
+    withdrawn_until: Option<Instant>,
     workers_drained: bool,
 }
 
@@ -152,6 +157,10 @@ pub struct Policy {
     lvs_quorum: HashMap<String, bool>,
     /// vrrpd's last report of the LVS services and their counters.
     lvs_views: Vec<LvsView>,
+    /// A worker has reported ready since start (`announce` waits for it).
+    worker_served: bool,
+    /// The `announce` decision and vrrpd's report of it.
+    announce: announce::AnnounceState,
     /// Outputs of the input being handled.
     out: Vec<Output>,
 }
@@ -196,6 +205,8 @@ impl Policy {
             restart_counts: HashMap::new(),
             lvs_quorum: HashMap::new(),
             lvs_views: Vec::new(),
+            worker_served: false,
+            announce: announce::AnnounceState::default(),
             out: Vec::new(),
         }
     }
@@ -210,6 +221,8 @@ impl Policy {
                 self.spawn(Role::Worker, SpawnWhy::Boot);
                 if self.root {
                     self.spawn(Role::Vrrpd, SpawnWhy::Boot);
+                } else if self.config.vrrp.announce.is_some() {
+                    self.log(log::Level::Error, "announce: the announce device needs root (vrrpd); nothing is announced".into());
                 }
             }
             Input::Spawned { role, pid, why } => self.spawned(role, pid, why),
@@ -237,6 +250,11 @@ impl Policy {
                 if let Some(proc) = self.procs.remove(&pid) {
                     if let Some(w) = self.watchdog.as_mut() {
                         w.gone(pid);
+                    }
+                    if proc.role == Role::Vrrpd {
+                        // Its announce device went with it.
+                        self.announce.sent = None;
+                        self.announce.held = false;
                     }
                     self.child_exited(proc, how, code, now);
                 }
@@ -272,6 +290,7 @@ impl Policy {
     }
 
     fn finish(&mut self, now: Instant) -> Vec<Output> {
+        self.update_announce();
         if self.stop.is_some() && self.procs.is_empty() && !self.exited {
             self.exited = true;
             self.log(log::Level::Info, "all children stopped; exiting".into());
@@ -357,6 +376,10 @@ impl Policy {
             consider(stop.deadline);
             if !stop.workers_drained {
                 consider(stop.vrrp_wait_until);
+                // Once past, vrrpd's exit drains at once (`restart.rs`): no timer needed.
+                if let Some(t) = stop.withdrawn_until.filter(|t| *t > now) {
+                    consider(t);
+                }
             }
         }
         if !self.proxy_up {

@@ -82,7 +82,14 @@ impl Policy {
                 TrackView { name: script.name.clone(), what, weight: script.weight, ok }
             })
             .collect();
-        let view = ProcessView { host: self.host.clone(), generation: self.generation, started_unix: self.started_unix, restarts, tracks };
+        let view = ProcessView {
+            host: self.host.clone(),
+            generation: self.generation,
+            started_unix: self.started_unix,
+            restarts,
+            tracks,
+            announce: self.announce_rows(),
+        };
         for pid in self.pids_of(Role::Worker) {
             self.send_worker(pid, ToWorker::Process(view.clone()));
         }

@@ -25,9 +25,20 @@ impl Policy {
         self.log(Level::Info, "stopping: releasing VIPs, then draining connections".into());
         self.notify_systemd("STOPPING=1");
         self.restarts.clear();
-        self.stop = Some(StopState { deadline: now + STOP_DEADLINE, vrrp_wait_until: now + VRRP_RELEASE_WAIT, workers_drained: false });
+        // `announce`: the route is withdrawn first (vrrpd on Shutdown, at once); the worker
+        // serves on for `withdraw_wait`, while the router moves new flows to the other hosts,
+        // then drains; the whole stop grows by that wait.
+        let withdraw = self.config.vrrp.announce.as_ref().map(|a| a.withdraw_wait);
+        let withdrawn_until = withdraw.map(|w| now + w);
+        let extra = withdraw.unwrap_or_default();
+        self.stop = Some(StopState {
+            deadline: now + STOP_DEADLINE + extra,
+            vrrp_wait_until: now + VRRP_RELEASE_WAIT.max(extra),
+            withdrawn_until,
+            workers_drained: false,
+        });
         let vrrpds = self.pids_of(Role::Vrrpd);
-        if vrrpds.is_empty() {
+        if vrrpds.is_empty() && withdrawn_until.is_none() {
             self.drain_workers_for_stop(now);
         }
         for pid in vrrpds {
@@ -39,7 +50,7 @@ impl Policy {
     /// finish its queued scripts and exit, and the workers drain.
     pub(super) fn drain_workers_for_stop(&mut self, now: Instant) {
         let Some(stop) = &mut self.stop else { return };
-        if stop.workers_drained {
+        if stop.workers_drained || stop.withdrawn_until.is_some_and(|t| now < t) {
             return;
         }
         stop.workers_drained = true;
@@ -65,7 +76,9 @@ impl Policy {
 
     pub(super) fn stop_timers(&mut self, now: Instant) {
         let Some(stop) = &self.stop else { return };
-        if !stop.workers_drained && now >= stop.vrrp_wait_until {
+        // vrrpd gone (it withdrew and released) and withdraw_wait over: no reason to wait longer.
+        let withdrawn = stop.withdrawn_until.is_some_and(|t| now >= t) && self.pids_of(Role::Vrrpd).is_empty();
+        if !stop.workers_drained && (now >= stop.vrrp_wait_until || withdrawn) {
             self.drain_workers_for_stop(now);
         }
         if self.stop.as_ref().is_some_and(|s| now >= s.deadline) && !self.exited {

@@ -6,6 +6,7 @@
 
 mod announce;
 mod counters;
+mod ecmp;
 mod lvs;
 mod receive;
 mod reload;
@@ -123,6 +124,8 @@ struct Node {
     resume: HashMap<usize, VrrpState>,
     /// Set by `ToVrrp::HandOver`: the process exits leaving the VIPs and the LVS tables.
     handed_over: bool,
+    /// `announce`: the device whose addresses the routing daemon exports.
+    announcer: Option<ecmp::Announcer>,
 }
 
 /// Whether the loop goes on.
@@ -240,11 +243,13 @@ impl Node {
             lvs: lvs::Lvs::default(),
             resume: HashMap::new(),
             handed_over: false,
+            announcer: None,
         })
     }
 
     fn start(&mut self, early: Vec<ToVrrp>) {
         let now = Instant::now();
+        self.announce_configure(self.vrrp.announce.as_deref().cloned());
         for f in &self.ifaces {
             let v4 = f.primary.map(|a| format!(", primary address {a}")).unwrap_or_default();
             let v6 = f.link_local.map(|a| format!(", link-local address {a}")).unwrap_or_default();
@@ -417,6 +422,7 @@ impl Node {
         let now = Instant::now();
         let event = match msg {
             ToVrrp::Start(vrrp) => {
+                self.announce_configure(vrrp.announce.as_deref().cloned());
                 if vrrp != self.vrrp {
                     self.reload(vrrp);
                 }
@@ -461,6 +467,10 @@ impl Node {
                 self.lvs_servers(service, &servers, now);
                 return Flow::Continue;
             }
+            ToVrrp::Announce { on } => {
+                self.announce_set(on);
+                return Flow::Continue;
+            }
             ToVrrp::Switchover { on } => {
                 log::info!("{}", if on { "planned switchover: handing the VIPs over" } else { "switchback" });
                 self.switched_over = on;
@@ -498,6 +508,8 @@ impl Node {
     }
 
     fn shutdown(&mut self) {
+        // The route goes first: the router moves new flows while the VIPs are released.
+        self.announce_withdraw();
         let now = Instant::now();
         for i in 0..self.instances.len() {
             let actions = self.instances[i].machine.handle(Event::Shutdown, now);
@@ -513,6 +525,7 @@ impl Node {
                 return;
             }
         };
+        self.announce_links_changed(&snapshot);
         let now = Instant::now();
         for i in 0..self.instances.len() {
             let up = links_up(&snapshot, self.instances[i].watched_links());

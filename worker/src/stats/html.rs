@@ -223,6 +223,7 @@ fn process_html(out: &mut String, p: &ProcessView) {
         if p.started_unix == 0 { "-".to_string() } else { human_time(now.saturating_sub(p.started_unix)) },
         restarts.join(", "),
     );
+    announce_html(out, &p.announce);
     if p.tracks.is_empty() {
         return;
     }
@@ -242,6 +243,29 @@ fn process_html(out: &mut String, p: &ProcessView) {
             escape(&t.name),
             escape(&t.what),
             t.weight,
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+/// The `announce` VIPs (active-active behind ECMP): announced by the routing daemon or not.
+fn announce_html(out: &mut String, rows: &[hakeeper_common::ctl::AnnounceView]) {
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h2 id=\"announce\">Announced VIPs</h2>\n<table class=\"vrrp\"><tr><th class=\"name\">VIP</th>\
+<th class=\"name\">Device</th><th class=\"name\">State</th></tr>\n",
+    );
+    for r in rows {
+        let class = if r.held { "master" } else { "fault" };
+        let _ = writeln!(
+            out,
+            "<tr class=\"{class}\" data-announce=\"{0}\" data-held=\"{1}\"><td class=\"name\">{0}</td><td class=\"name\">{2}</td><td class=\"name\">{3}</td></tr>",
+            escape(&r.vip),
+            r.held,
+            escape(&r.interface),
+            escape(&r.state),
         );
     }
     out.push_str("</table>\n");
@@ -347,10 +371,20 @@ mod tests {
                 track("ping", "script: /bin/true", None),
                 track("gw", "script: x", Some(false)),
             ],
+            announce: vec![hakeeper_common::ctl::AnnounceView {
+                vip: "192.0.2.200/32".into(),
+                interface: "hk-announce".into(),
+                held: false,
+                state: "withdrawn (<stopping>)".into(),
+            }],
         };
         let mut out = String::new();
         process_html(&mut out, &p);
         assert!(out.contains("data-host=\"lb1\"") && out.contains("config generation = 3") && out.contains("restarts: worker 2"), "{out}");
+        assert!(
+            out.contains("data-announce=\"192.0.2.200/32\" data-held=\"false\"") && out.contains("withdrawn (&lt;stopping&gt;)"),
+            "{out}"
+        );
         for (name, state) in [("chk", "OK"), ("ping", "-"), ("gw", "KO")] {
             assert!(out.contains(&format!("data-track=\"{name}\" data-state=\"{state}\"")), "{name}: {out}");
         }

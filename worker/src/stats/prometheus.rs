@@ -171,6 +171,22 @@ pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], lvs: &[LvsView], dropped_l
     e.render()
 }
 
+/// The `announce` VIPs: 1 while this host holds a VIP on its announce device (the routing
+/// daemon announces it), 0 while withdrawn. A block of its own, appended to `render`'s.
+pub fn announce_metrics(rows: &[hakeeper_common::ctl::AnnounceView]) -> String {
+    let mut e = Exposition { families: Vec::new() };
+    for r in rows {
+        e.add(
+            "hakeeper_announce_held",
+            "1 while this host holds the VIP on its announce device, for the routing daemon to announce.",
+            "gauge",
+            format!("vip=\"{}\",interface=\"{}\"", label(&r.vip), label(&r.interface)),
+            u64::from(r.held),
+        );
+    }
+    e.render()
+}
+
 /// The LVS virtual services (kernel data plane, read from nftables by vrrpd): per real server,
 /// the packets and bytes of its connections, its state and weight, as keepalived's SNMP
 /// `realServer*` tables give them.
@@ -237,5 +253,20 @@ mod tests {
         assert!(text.contains(&format!("hakeeper_lvs_server_bytes_total{{{base},server=\"rs1\",addr=\"192.0.2.11:80\"}} 900\n")), "{text}");
         assert!(text.contains(&format!("hakeeper_lvs_server_up{{{base},server=\"rs2\",addr=\"192.0.2.12:80\"}} 0\n")), "{text}");
         assert_eq!(text.matches("# TYPE hakeeper_lvs_server_bytes_total counter").count(), 1);
+    }
+
+    #[test]
+    fn announced_vips_are_one_gauge_each() {
+        let row = |vip: &str, held| hakeeper_common::ctl::AnnounceView {
+            vip: vip.into(),
+            interface: "hk-announce".into(),
+            held,
+            state: String::new(),
+        };
+        let text = announce_metrics(&[row("192.0.2.200/32", true), row("2001:db8::200/128", false)]);
+        assert!(text.contains("hakeeper_announce_held{vip=\"192.0.2.200/32\",interface=\"hk-announce\"} 1\n"), "{text}");
+        assert!(text.contains("hakeeper_announce_held{vip=\"2001:db8::200/128\",interface=\"hk-announce\"} 0\n"), "{text}");
+        assert_eq!(text.matches("# TYPE hakeeper_announce_held gauge").count(), 1);
+        assert_eq!(announce_metrics(&[]), "");
     }
 }

@@ -143,7 +143,8 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
         Format::Csv => Response::new(200, "text/plain; charset=utf-8", csv::render(&snapshot)),
         Format::Json => Response::new(200, "application/json", json::render(&snapshot)),
         Format::Metrics => {
-            let body = prometheus::render(&snapshot, &view.hub.vrrp(), &view.hub.lvs(), dropped);
+            let mut body = prometheus::render(&snapshot, &view.hub.vrrp(), &view.hub.lvs(), dropped);
+            body.push_str(&prometheus::announce_metrics(&view.hub.process().announce));
             Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         }
         Format::Html { refresh, admin_status } => {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod address;
+mod announce;
 mod backend;
 mod bind_conflicts;
 mod command_line;
@@ -102,7 +103,8 @@ pub fn validate(raw: &RawConfig, source: PathBuf, hostname: &str) -> Result<Vali
     // Pattern files are read now, at start-up and on each reload, as HAProxy reads them.
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
-    let vrrp = vrrp::vrrp(&mut c, &raw.vrrp, &backends, hostname);
+    let mut vrrp = vrrp::vrrp(&mut c, &raw.vrrp, &backends, hostname);
+    vrrp.announce = announce::announce(&mut c, raw, &backends, &vrrp).map(Box::new);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
     let peers = peers::peers(&mut c, raw, hostname);

@@ -22,6 +22,7 @@ pub(super) fn vrrp(c: &mut Checker, v: &RawVrrp, backends: &[Backend], hostname:
         scripts,
         instances,
         sync_groups,
+        announce: None,
     }
 }
 
