@@ -9,5 +9,6 @@ pub mod ipc;
 pub mod logging;
 pub mod markdown;
 pub mod proxy_protocol;
+pub mod stick_data;
 pub mod tls;
 pub mod tls_client;
