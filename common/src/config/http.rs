@@ -15,6 +15,9 @@ use std::path::PathBuf;
 pub struct HttpConfig {
     pub frontends: Vec<FrontendHttp>,
     pub backends: Vec<BackendHttp>,
+    /// Every section's `stick_table`, named after its section.
+    #[serde(default)]
+    pub stick_tables: Vec<super::stick_table::StickTableDef>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ mod lints;
 mod lvs;
 mod script_user;
 mod server_tls;
+mod stick_table;
 mod tcp_content;
 mod tcp_response;
 mod vrrp_options;
@@ -80,7 +81,8 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     check_bind_conflicts(&mut c, raw, &frontends, &lvs, stats.as_ref());
     // Pattern files are read now, at start-up and on each reload, as HAProxy reads them.
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
-    let http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
+    let mut http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
+    http.stick_tables = stick_table::tables(&mut c, raw);
     let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
