@@ -57,7 +57,7 @@ impl StickKey {
     pub fn parse(text: &str, kind: StickKeyType) -> Option<StickKey> {
         match kind {
             StickKeyType::Binary { .. } => {
-                if text.len() % 2 != 0 {
+                if !text.len().is_multiple_of(2) {
                     return None;
                 }
                 let bytes: Option<Vec<u8>> = (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect();

@@ -23,6 +23,8 @@ pub struct Shared {
     /// The stats page's state beyond the counters, and its queues to thread 0.
     pub stats_hub: Arc<StatsHub>,
     pub backends: Vec<Mutex<BackendState>>,
+    /// The stick tables (`HttpConfig::stick_tables`), each behind its own lock.
+    pub tables: Vec<Mutex<crate::stick::Table>>,
     /// The TLS contexts of the TLS binds.
     pub tls: crate::tls::Contexts,
     pub threads: Vec<ThreadLink>,
@@ -54,7 +56,9 @@ impl Shared {
             .collect();
         let stats_hub = Arc::new(StatsHub::new(&config, &stats));
         let exited = threads.iter().map(|_| AtomicBool::new(false)).collect();
+        let tables = config.http.stick_tables.iter().map(|d| Mutex::new(crate::stick::Table::new(d.clone()))).collect();
         Shared {
+            tables,
             exited,
             config,
             stats,

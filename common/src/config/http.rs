@@ -204,6 +204,8 @@ pub enum AclTest {
     SoId(super::tcp::IntMatcher),
     /// The front connection's TLS (HAProxy's `ssl_fc*`, `ssl_c_*` fetches): see [`TlsFetch`].
     Tls(TlsFetch),
+    /// A stick-table counter: `sc_*`, `scN_*`, `src_*` (see [`super::stick_syntax`]).
+    Stick(super::stick_syntax::StickFetch),
 }
 
 /// A fetch of the client connection's TLS, available once its handshake is done.
@@ -242,6 +244,7 @@ impl AclTest {
                 | AclTest::SrvIsUp { .. }
                 | AclTest::ConnSlots { .. }
                 | AclTest::SoId(_)
+                | AclTest::Stick(_)
         )
     }
 
@@ -314,6 +317,17 @@ pub enum RequestAction {
         status: u16,
     },
     Redirect(Redirect),
+    /// `track-scN KEY [table T]`: the request is counted in the key's entry.
+    Track(super::stick_syntax::Track),
+    /// `sc-inc-gpc0(N)`: adds one to gpc0 (and its rate) of the entry tracked on counter N.
+    ScIncGpc0 {
+        sc: u8,
+    },
+    /// `sc-set-gpt0(N) VALUE`: sets gpt0 of the entry tracked on counter N.
+    ScSetGpt0 {
+        sc: u8,
+        value: i64,
+    },
     SetHeader {
         name: String,
         value: String,

@@ -13,6 +13,7 @@ pub mod pattern_file;
 pub mod payload;
 pub mod raw;
 pub mod server_tls;
+pub mod stick_syntax;
 pub mod stick_table;
 mod suggest;
 mod syntax;

@@ -7,9 +7,10 @@ pub mod freq;
 pub mod persist;
 pub mod sync;
 pub mod table;
+pub mod track;
 
 pub use persist::StickTable;
-pub use table::{Slot, Table};
+pub use table::Table;
 
 /// The tables' clock: wrapping milliseconds, as HAProxy's `now_ms`.
 pub fn now_ms() -> u32 {

@@ -563,3 +563,30 @@ pub(super) mod tests {
         assert_eq!(t.expire_in(a, 10), None);
     }
 }
+#[cfg(test)]
+mod lru_tests {
+    use super::tests::def;
+    use super::*;
+
+    #[test]
+    fn tracked_then_released_entries_keep_lru_order() {
+        let mut t = Table::new(def(2, Some(60_000), &[(StickDataType::HttpReqCnt, 0)]));
+        let ip = |n| StickKey::V4([127, 0, 0, n]);
+        let req = |t: &mut Table, n: u8, now: u32| {
+            let s = t.get_or_create(&ip(n), now).unwrap();
+            t.acquire(s);
+            t.add(s, StickDataType::HttpReqCnt, 1, now);
+            t.touch_local(s, now);
+            let v = t.read(s, StickDataType::HttpReqCnt, now).unwrap();
+            t.sub_one(s, StickDataType::ConnCur);
+            t.release(s, now);
+            v
+        };
+        assert_eq!(req(&mut t, 11, 1), 1);
+        assert_eq!(req(&mut t, 12, 2), 1);
+        assert_eq!(req(&mut t, 11, 3), 2);
+        assert_eq!(req(&mut t, 13, 4), 1);
+        assert_eq!(req(&mut t, 12, 5), 1);
+        assert_eq!(req(&mut t, 13, 6), 2);
+    }
+}

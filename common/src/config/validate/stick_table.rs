@@ -36,6 +36,17 @@ pub(super) fn tables(c: &mut Checker, raw: &RawConfig) -> Vec<StickTableDef> {
     out
 }
 
+/// The names of the tables [`tables`] makes, in its order: what rules name tables by.
+pub(super) fn names(raw: &RawConfig) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in raw.listen.iter().chain(&raw.frontend).chain(&raw.backend) {
+        if p.stick_table.is_some() && !out.contains(&p.name) {
+            out.push(p.name.clone());
+        }
+    }
+    out
+}
+
 fn table(c: &mut Checker, path: &str, p: &RawProxy, t: &RawStickTable) -> Option<StickTableDef> {
     let len = match (t.key, t.len) {
         (RawStickKey::String | RawStickKey::Binary, Some(0)) => {

@@ -1,0 +1,191 @@
+//! Stick tables with counters (issue #18), end to end: the real binary, real backends, clients
+//! bound to different 127.0.0.x sources. HAProxy's rate-limit recipe (`track-sc0 src`, then
+//! `deny deny_status 429 if { sc_http_req_rate(0) gt N }`) answers 429 to the noisy source only;
+//! `conn_cur` limits concurrent connections per source in mode tcp and frees the slot when one
+//! closes; a full table evicts its least recently used entry.
+
+mod harness;
+
+use harness::backends::NamedEcho;
+use harness::differential_haproxy::listening;
+use harness::http_backend::HttpBackend;
+use harness::process::{free_port, wait_until, Appliance, TempDir};
+use harness::stats::frontend_column;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::Duration;
+
+fn at(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn connect_from(src: Ipv4Addr, dst: SocketAddr) -> std::io::Result<TcpStream> {
+    let s = harness::relay::connect_from(src, dst)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    Ok(s)
+}
+
+/// The status of one `GET /` from `src` on a connection of its own (0 if none came back).
+fn get_status(src: Ipv4Addr, dst: SocketAddr) -> u16 {
+    let Ok(mut s) = connect_from(src, dst) else { return 0 };
+    if s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").is_err() {
+        return 0;
+    }
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn start(dir: &TempDir, config: String, ports: &[u16]) -> Appliance {
+    let path = dir.file("h.ron");
+    std::fs::write(&path, config).expect("write config");
+    let mut hk = Appliance::start(&path, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || ports.iter().all(|p| listening(*p))), "not listening:\n{}", hk.log_text());
+    hk
+}
+
+const NOISY: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+const QUIET: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+
+#[test]
+fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
+    let dir = TempDir::new("stick-rate");
+    let web = HttpBackend::start("web");
+    let port = free_port();
+    let hk = start(
+        &dir,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "1s", client: "5s", server: "5s")),
+  frontend: [(name: "fe", bind: ["127.0.0.1:{port}"], default_backend: "web",
+    stick_table: (key: ip, size: 1000, expire: "30s", store: ["http_req_rate(10s)"]),
+    http_request: ["track-sc0 src", "deny deny_status 429 if {{ sc_http_req_rate(0) gt 5 }}"])],
+  backend: [(name: "web", servers: [(name: "w", addr: "{}")])],
+)"#,
+            web.addr
+        ),
+        &[port],
+    );
+    let noisy: Vec<u16> = (0..8).map(|_| get_status(NOISY, at(port))).collect();
+    assert_eq!(noisy, [200, 200, 200, 200, 200, 429, 429, 429], "{}", hk.log_text());
+    assert_eq!(get_status(QUIET, at(port)), 200, "another source is served");
+    assert_eq!(web.accepted(), 6, "denied requests never reach the server");
+
+    // On one keep-alive connection too: each request counts.
+    let mut s = connect_from(Ipv4Addr::new(127, 0, 0, 4), at(port)).expect("connect");
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("write");
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut b).expect("read"), 1, "closed after {statuses:?}");
+            head.push(b[0]);
+        }
+        let text = String::from_utf8_lossy(&head).to_string();
+        let len: usize = text
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+            .unwrap_or(0);
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).expect("body");
+        statuses.push(text.split(' ').nth(1).and_then(|c| c.parse::<u16>().ok()).unwrap_or(0));
+        if statuses.last() == Some(&429) {
+            break;
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+}
+
+#[test]
+fn conn_cur_limits_concurrent_connections_per_source_in_tcp_mode() {
+    let dir = TempDir::new("stick-conncur");
+    let db = NamedEcho::start("db");
+    let port = free_port();
+    let hk = start(
+        &dir,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, timeout: (connect: "1s", client: "10s", server: "10s")),
+  listen: [(name: "db", bind: ["127.0.0.1:{port}"],
+    stick_table: (key: ip, size: 100, expire: "30s", store: ["conn_cur"]),
+    tcp_request_connection: ["track-sc0 src", "reject if {{ sc_conn_cur(0) gt 2 }}"],
+    servers: [(name: "d", addr: "{}")])],
+)"#,
+            db.addr
+        ),
+        &[port],
+    );
+    let greeting = |s: &mut TcpStream| {
+        let mut got = Vec::new();
+        let mut b = [0u8; 1];
+        while !got.ends_with(b"\n") {
+            match s.read(&mut b) {
+                Ok(1) => got.push(b[0]),
+                _ => return None,
+            }
+        }
+        Some(String::from_utf8_lossy(&got).trim_end().to_string())
+    };
+    let mut first = connect_from(NOISY, at(port)).expect("connect");
+    let mut second = connect_from(NOISY, at(port)).expect("connect");
+    assert_eq!(greeting(&mut first).as_deref(), Some("db"));
+    assert_eq!(greeting(&mut second).as_deref(), Some("db"));
+    let mut third = connect_from(NOISY, at(port)).expect("connect");
+    assert_eq!(greeting(&mut third), None, "a third concurrent connection from one source is rejected\n{}", hk.log_text());
+    let mut other = connect_from(QUIET, at(port)).expect("connect");
+    assert_eq!(greeting(&mut other).as_deref(), Some("db"), "another source is not limited");
+    assert_eq!(db.accepted(), 3);
+    // One closes: the source may connect again.
+    drop(first);
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            connect_from(NOISY, at(port)).ok().and_then(|mut s| greeting(&mut s)).as_deref() == Some("db")
+        }),
+        "the slot of a closed connection was not given back\n{}",
+        hk.log_text()
+    );
+    drop(second);
+}
+
+#[test]
+fn a_full_table_evicts_its_least_recently_used_entry() {
+    let dir = TempDir::new("stick-evict");
+    let web = HttpBackend::start("web");
+    let (port, stats) = (free_port(), free_port());
+    let hk = start(
+        &dir,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "1s", client: "5s", server: "5s")),
+  stats: (bind: "127.0.0.1:{stats}", uri: "/admin", auth: [("mldn", "java")]),
+  listen: [(name: "web", bind: ["127.0.0.1:{port}"],
+    stick_table: (key: ip, size: 2, expire: "1m", store: ["http_req_cnt"]),
+    http_request: ["track-sc0 src", "deny deny_status 429 if {{ sc_http_req_cnt(0) gt 1 }}"],
+    servers: [(name: "w", addr: "{}")])],
+)"#,
+            web.addr
+        ),
+        &[port, stats],
+    );
+    let (a, b, c) = (Ipv4Addr::new(127, 0, 0, 11), Ipv4Addr::new(127, 0, 0, 12), Ipv4Addr::new(127, 0, 0, 13));
+    // An entry a connection still tracks is never evicted (as in HAProxy): each request waits
+    // for the previous connection to be gone from the worker, not only from the client.
+    let get = |src: Ipv4Addr| {
+        assert!(wait_until(Duration::from_secs(5), || frontend_column(at(stats), "web", "scur") == 0), "{}", hk.log_text());
+        get_status(src, at(port))
+    };
+    // A second request from a source the table remembers is denied.
+    assert_eq!(get(a), 200);
+    assert_eq!(get(b), 200);
+    assert_eq!(get(a), 429, "{}", hk.log_text());
+    // C needs room: B, the least recently used, goes; A stays.
+    assert_eq!(get(c), 200);
+    assert_eq!(get(b), 200, "B was evicted: it starts afresh");
+    // B needed room in turn: A was then the least recently used.
+    assert_eq!(get(c), 429, "C was kept");
+}
