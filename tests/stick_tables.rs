@@ -2,7 +2,7 @@
 //! bound to different 127.0.0.x sources. HAProxy's rate-limit recipe (`track-sc0 src`, then
 //! `deny deny_status 429 if { sc_http_req_rate(0) gt N }`) answers 429 to the noisy source only;
 //! `conn_cur` limits concurrent connections per source in mode tcp and frees the slot when one
-//! closes; a full table evicts its least recently used entry.
+//! closes; a full table evicts its least recently used entry; counters survive a reload.
 
 mod harness;
 
@@ -188,4 +188,37 @@ fn a_full_table_evicts_its_least_recently_used_entry() {
     assert_eq!(get(b), 200, "B was evicted: it starts afresh");
     // B needed room in turn: A was then the least recently used.
     assert_eq!(get(c), 429, "C was kept");
+}
+
+#[test]
+fn counters_survive_a_reload() {
+    let dir = TempDir::new("stick-reload");
+    let web = HttpBackend::start("web");
+    let port = free_port();
+    let hk = start(
+        &dir,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "1s", client: "5s", server: "5s")),
+  frontend: [(name: "fe", bind: ["127.0.0.1:{port}"], default_backend: "web",
+    stick_table: (key: ip, size: 1000, expire: "1m", store: ["http_req_cnt", "gpc0"]),
+    http_request: ["track-sc0 src", "deny deny_status 429 if {{ sc_http_req_cnt(0) gt 3 }}"])],
+  backend: [(name: "web", servers: [(name: "w", addr: "{}")])],
+)"#,
+            web.addr
+        ),
+        &[port],
+    );
+    let before: Vec<u16> = (0..3).map(|_| get_status(NOISY, at(port))).collect();
+    assert_eq!(before, [200, 200, 200]);
+    harness::process::signal(hk.pid, nix::sys::signal::Signal::SIGHUP);
+    assert!(
+        hk.wait_for_log("adopted 1 of 1 entries of stick table fe", Duration::from_secs(10)),
+        "the new worker did not take the table over:\n{}",
+        hk.log_text()
+    );
+    // The count went on from 3: the fourth request is the limit's first victim.
+    assert_eq!(get_status(NOISY, at(port)), 429, "{}", hk.log_text());
+    assert_eq!(get_status(QUIET, at(port)), 200);
 }

@@ -134,6 +134,10 @@ pub fn supervisor_dispatch(shared: &Shared, msg: ToWorker, grants: &mut Vec<Gran
         }
         ToWorker::Ctl { id, request } => crate::stats::ctl_request(shared, id, request),
         ToWorker::StickTables(tables) => stick_load(shared, tables, now),
+        ToWorker::StickData(part) => {
+            let n = crate::stick::handover::load(shared, &part);
+            log::info!("adopted {n} of {} entries of stick table {} from the previous worker", part.entries.len(), part.table);
+        }
     }
 }
 

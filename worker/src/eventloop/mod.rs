@@ -194,6 +194,9 @@ impl EventLoop {
                 if !tables.is_empty() {
                     control.send(&FromWorker::StickTables(tables))?;
                 }
+                for part in crate::stick::handover::dump(&self.shared) {
+                    control.send(&FromWorker::StickData(part))?;
+                }
             }
             supervisor_dispatch(&self.shared, msg, &mut self.grants, self.now);
         }

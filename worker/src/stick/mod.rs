@@ -4,6 +4,7 @@
 //! updates to pass on or apply ([`sync`]).
 
 pub mod freq;
+pub mod handover;
 pub mod persist;
 pub mod sync;
 pub mod table;
