@@ -222,3 +222,52 @@ fn counters_survive_a_reload() {
     assert_eq!(get_status(NOISY, at(port)), 429, "{}", hk.log_text());
     assert_eq!(get_status(QUIET, at(port)), 200);
 }
+
+/// The `server=` line of the answer to `GET /` with `cookie` (if any), on its own connection.
+fn served_by(dst: SocketAddr, cookie: Option<&str>) -> String {
+    let Ok(mut s) = connect_from(Ipv4Addr::new(127, 0, 0, 1), dst) else { return String::new() };
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    if s.write_all(format!("GET / HTTP/1.1\r\nHost: t\r\n{cookie}Connection: close\r\n\r\n").as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).lines().find_map(|l| l.strip_prefix("server=")).unwrap_or("").to_string()
+}
+
+#[test]
+fn stick_on_a_session_cookie_keeps_each_session_on_its_server() {
+    let dir = TempDir::new("stick-cookie");
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    let port = free_port();
+    let hk = start(
+        &dir,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "1s", client: "5s", server: "5s")),
+  listen: [(name: "app", bind: ["127.0.0.1:{port}"], balance: roundrobin,
+    stick_table: (key: string, len: 32, size: 1000, expire: "30m"),
+    stick_rules: ["on req.cook(JSESSIONID)"],
+    servers: [(name: "a", addr: "{}"), (name: "b", addr: "{}")])],
+)"#,
+            a.addr, b.addr
+        ),
+        &[port],
+    );
+    // Without the cookie, round robin alternates.
+    let free: Vec<String> = (0..4).map(|_| served_by(at(port), None)).collect();
+    assert!(free.iter().any(|s| s == "a") && free.iter().any(|s| s == "b"), "{free:?}\n{}", hk.log_text());
+    // Each session id sticks to the server that first answered it, whatever the balancer says.
+    let sessions: Vec<(String, String)> =
+        (0..6).map(|i| format!("JSESSIONID=s{i}; theme=dark")).map(|c| (c.clone(), served_by(at(port), Some(&c)))).collect();
+    assert!(sessions.iter().any(|(_, s)| s == "a") && sessions.iter().any(|(_, s)| s == "b"), "{sessions:?}");
+    for _ in 0..3 {
+        // A request without the cookie moves round robin on by one: without stickiness each
+        // session would now land on the other server.
+        served_by(at(port), None);
+        for (cookie, server) in &sessions {
+            assert_eq!(&served_by(at(port), Some(cookie)), server, "{cookie} moved\n{}", hk.log_text());
+        }
+    }
+}

@@ -203,6 +203,10 @@ pub struct RawProxy {
     /// `sc_*`/`src_*` fetches and `stick` rules use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stick_table: Option<RawStickTable>,
+    /// HAProxy's `stick` rules without the word `stick`, in a backend or listen:
+    /// `"on req.cook(JSESSIONID)"`, `"store-response res.cook(JSESSIONID)"`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stick_rules: Vec<String>,
     /// Health check kind used by servers with `check` (HAProxy `option httpchk` etc.).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<RawHealthCheck>,

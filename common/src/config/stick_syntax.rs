@@ -213,6 +213,72 @@ pub fn parse_track(verb: &str, args: &[String], scope: &StickScope) -> Result<Tr
     Ok(Track { sc, key, table })
 }
 
+/// Which `stick` rule (HAProxy's `stick match|on|store-request|store-response`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StickRuleKind {
+    /// Looks the request's key up; a live entry names the server.
+    Match,
+    /// `match` and `store-request` together.
+    On,
+    /// Records the request's key with the server that answered.
+    StoreRequest,
+    /// Records the response's key with the server that sent it.
+    StoreResponse,
+}
+
+/// The key of a `stick` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StickSample {
+    /// A request sample (as `track-sc` keys).
+    Request(TrackKey),
+    /// `res.cook(NAME)`: the value of the first `Set-Cookie` of that name.
+    ResCookie(String),
+    /// `res.hdr(NAME)`: the last value of the response header (name lowercased).
+    ResHeader(String),
+}
+
+/// `stick match|on|store-request|store-response KEY [table T]`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickRule {
+    pub kind: StickRuleKind,
+    pub sample: StickSample,
+    /// Index into `HttpConfig::stick_tables`.
+    pub table: usize,
+}
+
+/// Parses a `stick` rule (the words after `stick`). Conditions (`if`/`unless`) are refused
+/// rather than ignored.
+pub fn parse_stick_rule(line: &str, scope: &StickScope) -> Result<StickRule, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let kind = match words.first().copied() {
+        Some("match") => StickRuleKind::Match,
+        Some("on") => StickRuleKind::On,
+        Some("store-request") => StickRuleKind::StoreRequest,
+        Some("store-response") => StickRuleKind::StoreResponse,
+        other => return Err(format!("expected match, on, store-request or store-response, not {other:?}")),
+    };
+    let key = words.get(1).ok_or("a stick rule needs a key, as `on src`")?;
+    let sample = match kind {
+        StickRuleKind::StoreResponse => {
+            let (f, rest) = key.split_once('(').ok_or_else(|| format!("store-response key {key:?}: res.cook(NAME) or res.hdr(NAME)"))?;
+            let arg = rest.strip_suffix(')').filter(|a| !a.is_empty()).ok_or_else(|| format!("missing name in {key:?}"))?;
+            match f {
+                "res.cook" | "scook" => StickSample::ResCookie(arg.to_string()),
+                "res.hdr" | "shdr" => StickSample::ResHeader(arg.to_ascii_lowercase()),
+                _ => return Err(format!("store-response key {key:?}: res.cook(NAME) or res.hdr(NAME)")),
+            }
+        }
+        _ => StickSample::Request(TrackKey::parse(key)?),
+    };
+    let table = match &words[2..] {
+        [] => scope.resolve(None, "stick")?,
+        ["table", name] => scope.resolve(Some(name), "stick")?,
+        [w, ..] if *w == "if" || *w == "unless" => return Err("conditions on stick rules are not supported".into()),
+        other => return Err(format!("unexpected {:?} (expected `table NAME`)", other.join(" "))),
+    };
+    Ok(StickRule { kind, sample, table })
+}
+
 /// `sc-inc-gpc0(N)` / `sc-set-gpt0(N)`: the counter number.
 pub fn parse_sc_action(verb: &str) -> Result<u8, String> {
     let arg = verb
@@ -262,6 +328,17 @@ mod tests {
         assert!(err("src_conn_cur gt 1", &StickScope::new(vec!["fe".into()], "be")).contains("has no stick_table"));
         assert!(err("sc0_conn_cur", &scope()).contains("no pattern"));
         assert!(err("sc0_conn_cur -m str x", &scope()).contains("-m int"));
+    }
+
+    #[test]
+    fn stick_rules_parse() {
+        let r = parse_stick_rule("on req.cook(JSESSIONID)", &scope()).unwrap();
+        assert_eq!((r.kind, r.sample, r.table), (StickRuleKind::On, StickSample::Request(TrackKey::Cookie("JSESSIONID".into())), 0));
+        let r = parse_stick_rule("store-response res.cook(JSESSIONID) table other", &scope()).unwrap();
+        assert_eq!((r.sample, r.table), (StickSample::ResCookie("JSESSIONID".into()), 1));
+        assert!(parse_stick_rule("store-response src", &scope()).is_err());
+        assert!(parse_stick_rule("on src if TRUE", &scope()).unwrap_err().contains("conditions"));
+        assert!(parse_stick_rule("keep src", &scope()).is_err());
     }
 
     #[test]

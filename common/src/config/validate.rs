@@ -83,6 +83,7 @@ pub fn validate(raw: &RawConfig, source: PathBuf) -> Result<Validated, (Vec<Find
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
     http.stick_tables = stick_table::tables(&mut c, raw);
+    stick_table::stick_rules(&mut c, raw, &backends, &mut http);
     let vrrp = vrrp(&mut c, &raw.vrrp, &backends);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);

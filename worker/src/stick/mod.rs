@@ -6,6 +6,7 @@
 pub mod freq;
 pub mod handover;
 pub mod persist;
+pub mod rules;
 pub mod sync;
 pub mod table;
 pub mod track;

@@ -224,6 +224,8 @@ pub(super) fn http_config(
         let mut scratch = Checker::default();
         let ck: &mut Checker = if quiet_fe { &mut scratch } else { c };
         http.backends.push(BackendHttp {
+            // Filled in by validate/stick_table.rs.
+            stick_rules: Vec::new(),
             acls,
             request_rules,
             response_rules,

@@ -28,12 +28,62 @@ pub(super) fn tables(c: &mut Checker, raw: &RawConfig) -> Vec<StickTableDef> {
                 c.error(&path, format!("duplicate stick table {:?}: a frontend and a backend of that name both have one", p.name));
                 continue;
             }
-            if let Some(def) = table(c, &path, p, t) {
+            if let Some(mut def) = table(c, &path, p, t) {
+                // HAProxy enables server_id on a table that stick rules use.
+                if used_by_stick_rules(raw, &def.name) && !def.stores(StickDataType::ServerId) {
+                    def.store.push(StickStore { data: StickDataType::ServerId, period: Duration::ZERO });
+                }
                 out.push(def);
             }
         }
     }
     out
+}
+
+/// Every backend's and listen's `stick_rules`, into `http.backends` (found by name).
+pub(super) fn stick_rules(c: &mut Checker, raw: &RawConfig, backends: &[crate::config::Backend], http: &mut crate::config::HttpConfig) {
+    if !raw.defaults.stick_rules.is_empty() {
+        c.error("defaults.stick_rules", "`stick_rules` is not allowed in defaults");
+    }
+    let names = names(raw);
+    for (i, p) in raw.frontend.iter().enumerate() {
+        if !p.stick_rules.is_empty() {
+            c.error(format!("frontend[{i}].stick_rules"), "`stick_rules` is allowed in a backend or listen only");
+        }
+    }
+    let sections =
+        raw.listen.iter().enumerate().map(|(i, p)| ("listen", i, p)).chain(raw.backend.iter().enumerate().map(|(i, p)| ("backend", i, p)));
+    for (key, i, p) in sections {
+        if p.stick_rules.is_empty() {
+            continue;
+        }
+        let scope = crate::config::stick_syntax::StickScope::new(names.clone(), &p.name);
+        let mut rules = Vec::new();
+        for (j, line) in p.stick_rules.iter().enumerate() {
+            match crate::config::stick_syntax::parse_stick_rule(line, &scope) {
+                Ok(r) => rules.push(r),
+                Err(e) => c.error(format!("{key}[{i}].stick_rules[{j}]"), e),
+            }
+        }
+        if let Some(b) = backends.iter().position(|b| b.name == p.name) {
+            if let Some(h) = http.backends.get_mut(b) {
+                h.stick_rules = rules;
+            }
+        }
+    }
+}
+
+/// Whether some section's `stick_rules` use table `name` (its own, or by `table NAME`).
+fn used_by_stick_rules(raw: &RawConfig, name: &str) -> bool {
+    raw.listen.iter().chain(&raw.backend).any(|p| {
+        p.stick_rules.iter().any(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.iter().position(|w| *w == "table") {
+                Some(i) => words.get(i + 1) == Some(&name),
+                None => p.name == name,
+            }
+        })
+    })
 }
 
 /// The names of the tables [`tables`] makes, in its order: what rules name tables by.

@@ -169,7 +169,14 @@ impl Session {
             }
         };
         let Some(h) = self.proto.http_mut() else { return };
-        let choice = match (txn.persist_to, txn.balance_hash) {
+        // Cookie persistence first, then `stick match|on` rules.
+        let stuck = match txn.persist_to {
+            None if !be_http.stick_rules.is_empty() => {
+                crate::stick::rules::match_server(shared, be, &be_http.stick_rules, &txn.head, client)
+            }
+            _ => None,
+        };
+        let choice = match (txn.persist_to.or(stuck), txn.balance_hash) {
             (Some(s), _) => HttpChoice::Persist(s),
             (None, Some(hash)) => HttpChoice::Hash(hash),
             (None, None) => HttpChoice::Balance,
@@ -371,6 +378,11 @@ impl Session {
                 }
             };
             x.response_head.get_or_insert(ctx.now);
+            if resp.status >= 200 && !be_http.stick_rules.is_empty() {
+                if let Some(server) = target {
+                    crate::stick::rules::store(shared, be, &be_http.stick_rules, server, &txn.head, &resp.headers, self.client_addr.ip());
+                }
+            }
             match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp, conn.as_ref()) {
                 Responded::Forward { framing, interim, conn } => {
                     let before = x.to_client.len();
