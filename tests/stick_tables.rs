@@ -53,17 +53,19 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     let dir = TempDir::new("stick-rate");
     let web = HttpBackend::start("web");
     let port = free_port();
+    let ctl = dir.file("ctl.sock");
     let hk = start(
         &dir,
         format!(
             r#"(
-  global: (user: "nobody"),
+  global: (user: "nobody", ctl_socket: "{}"),
   defaults: (mode: http, timeout: (connect: "1s", client: "5s", server: "5s")),
   frontend: [(name: "fe", bind: ["127.0.0.1:{port}"], default_backend: "web",
     stick_table: (key: ip, size: 1000, expire: "30s", store: ["http_req_rate(10s)"]),
     http_request: ["track-sc0 src", "deny deny_status 429 if {{ sc_http_req_rate(0) gt 5 }}"])],
   backend: [(name: "web", servers: [(name: "w", addr: "{}")])],
 )"#,
+            ctl.display(),
             web.addr
         ),
         &[port],
@@ -72,6 +74,27 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     assert_eq!(noisy, [200, 200, 200, 200, 200, 429, 429, 429], "{}", hk.log_text());
     assert_eq!(get_status(QUIET, at(port)), 200, "another source is served");
     assert_eq!(web.accepted(), 6, "denied requests never reach the server");
+
+    // The runtime view, as HAProxy's `show table`, and `clear table … key` lets the source in.
+    let ctl_cmd = |args: &[&str]| {
+        let socket = ctl.display().to_string();
+        let mut all = vec!["ctl", "--socket", socket.as_str()];
+        all.extend_from_slice(args);
+        let (code, out, err) = harness::process::run_cli(&all, Duration::from_secs(10));
+        assert_eq!(code, 0, "ctl {args:?}: {out}{err}");
+        out
+    };
+    let summary = ctl_cmd(&["show", "table"]);
+    assert!(summary.contains("# table: fe, type: ip, size:1000, used:2"), "{summary}");
+    let shown = ctl_cmd(&["show", "table", "fe", "data.http_req_rate", "gt", "5"]);
+    assert!(shown.contains("key=127.0.0.2 use=0 exp=") && shown.contains("http_req_rate(10000)=8"), "{shown}");
+    assert!(!shown.contains("127.0.0.3"), "the filter keeps the quiet source out: {shown}");
+    let json = ctl_cmd(&["--json", "show", "table", "fe"]);
+    assert!(json.contains("\"key\": \"127.0.0.3\""), "{json}");
+    ctl_cmd(&["clear", "table", "fe", "key", "127.0.0.2"]);
+    assert_eq!(get_status(NOISY, at(port)), 200, "a cleared entry starts afresh");
+    ctl_cmd(&["set", "table", "fe", "key", "127.0.0.2", "data.http_req_rate", "50"]);
+    assert_eq!(get_status(NOISY, at(port)), 429, "set table raised the rate");
 
     // On one keep-alive connection too: each request counts.
     let mut s = connect_from(Ipv4Addr::new(127, 0, 0, 4), at(port)).expect("connect");

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod ctl;
+pub mod ctl_table;
 pub mod duration;
 pub mod import;
 pub mod ipc;

@@ -67,7 +67,8 @@ pub enum Command {
     Demo,
     /// Runtime commands to the running appliance: show info|stat|servers|vrrp|lvs,
     /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N,
-    /// switchover, switchback.
+    /// switchover, switchback, show table [NAME [data.TYPE OP VALUE]],
+    /// clear table NAME [key KEY | data.TYPE OP VALUE], set table NAME key KEY data.TYPE VALUE...
     Ctl {
         /// The ctl socket (default: the config's `ctl_socket`, else /run/hakeeper/ctl.sock).
         #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]

@@ -90,6 +90,9 @@ pub fn answer(shared: &Shared, hub: &StatsHub, request: &CtlRequest, grants: &mu
         CtlRequest::ShowStat => (CtlReply::Stat(csv::render(&snapshot())), None),
         CtlRequest::ShowServers => (CtlReply::Servers(servers(&snapshot())), None),
         CtlRequest::ShowVrrp => (CtlReply::Vrrp(hub.vrrp()), None),
+        CtlRequest::ShowTable { .. } | CtlRequest::ClearTable { .. } | CtlRequest::SetTable { .. } => {
+            (crate::stick::ctl::answer(shared, request).unwrap_or_else(|| CtlReply::Error("not a table request".into())), None)
+        }
         CtlRequest::SetState { backend, server, state } => change(backend, server, AdminAction::State(*state), grants),
         CtlRequest::SetWeight { backend, server, weight } => change(backend, server, AdminAction::Weight(*weight), grants),
         // VRRP is the supervisor's business; it answers these itself and never forwards them.

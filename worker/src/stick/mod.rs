@@ -3,6 +3,7 @@
 //! counters and rates ([`table`]), their frequency counters ([`freq`]), and its entries as
 //! updates to pass on or apply ([`sync`]).
 
+pub mod ctl;
 pub mod freq;
 pub mod handover;
 pub mod persist;
