@@ -66,6 +66,9 @@ pub(super) fn stick_rules(c: &mut Checker, raw: &RawConfig, backends: &[crate::c
             }
         }
         if let Some(b) = backends.iter().position(|b| b.name == p.name) {
+            if backends[b].mode == crate::config::Mode::Tcp {
+                c.warn(format!("{key}[{i}].stick_rules"), "stick_rules apply in mode http only; in mode tcp use `stick` (stick on src)");
+            }
             if let Some(h) = http.backends.get_mut(b) {
                 h.stick_rules = rules;
             }

@@ -7,6 +7,7 @@ mod lossy;
 mod proxy_protocol;
 mod seed;
 mod server_tls;
+mod stick;
 
 use super::*;
 use std::path::PathBuf;
