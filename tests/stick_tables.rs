@@ -61,7 +61,7 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
   global: (user: "nobody", ctl_socket: "{}"),
   defaults: (mode: http, timeout: (connect: "1s", client: "5s", server: "5s")),
   frontend: [(name: "fe", bind: ["127.0.0.1:{port}"], default_backend: "web",
-    stick_table: (key: ip, size: 1000, expire: "30s", store: ["http_req_rate(10s)"]),
+    stick_table: (key: ip, size: 1000, expire: "30s", store: ["http_req_rate(10s)", "http_err_cnt", "bytes_out_cnt"]),
     http_request: ["track-sc0 src", "deny deny_status 429 if {{ sc_http_req_rate(0) gt 5 }}"])],
   backend: [(name: "web", servers: [(name: "w", addr: "{}")])],
 )"#,
@@ -88,6 +88,8 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     assert!(summary.contains("# table: fe, type: ip, size:1000, used:2"), "{summary}");
     let shown = ctl_cmd(&["show", "table", "fe", "data.http_req_rate", "gt", "5"]);
     assert!(shown.contains("key=127.0.0.2 use=0 exp=") && shown.contains("http_req_rate(10000)=8"), "{shown}");
+    assert!(shown.contains("http_err_cnt=3"), "the three 429s are the client's errors: {shown}");
+    assert!(!shown.contains("bytes_out_cnt=0"), "answers are counted: {shown}");
     assert!(!shown.contains("127.0.0.3"), "the filter keeps the quiet source out: {shown}");
     let json = ctl_cmd(&["--json", "show", "table", "fe"]);
     assert!(json.contains("\"key\": \"127.0.0.3\""), "{json}");

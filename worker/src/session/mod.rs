@@ -211,6 +211,9 @@ impl Session {
     }
 
     fn count_in(&self, ctx: &Ctx<'_>, n: u64) {
+        if let Some(t) = &self.track {
+            t.bytes(ctx.shared, n, 0, crate::stick::now_ms());
+        }
         let stats = &ctx.shared.stats;
         let fe = &stats.frontends[self.frontend];
         Counters::add(&fe.counters.bytes_in, n);
@@ -224,6 +227,9 @@ impl Session {
     }
 
     fn count_out(&self, ctx: &Ctx<'_>, n: u64) {
+        if let Some(t) = &self.track {
+            t.bytes(ctx.shared, 0, n, crate::stick::now_ms());
+        }
         let stats = &ctx.shared.stats;
         let fe = &stats.frontends[self.frontend];
         Counters::add(&fe.counters.bytes_out, n);
