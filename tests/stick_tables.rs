@@ -213,6 +213,10 @@ fn a_full_table_evicts_its_least_recently_used_entry() {
     assert_eq!(get(b), 200, "B was evicted: it starts afresh");
     // B needed room in turn: A was then the least recently used.
     assert_eq!(get(c), 429, "C was kept");
+    // `/metrics` shows the table's usage with the names of HAProxy's exporter.
+    let metrics = harness::stats::http(at(stats), "GET", "/metrics", Some(harness::stats::MLDN), None).expect("metrics").body;
+    assert!(metrics.contains("haproxy_sticktable_size{name=\"web\"} 2\n"), "{metrics}");
+    assert!(metrics.contains("haproxy_sticktable_used{name=\"web\"} 2\n"), "{metrics}");
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub struct Shared {
     pub stats_hub: Arc<StatsHub>,
     pub backends: Vec<Mutex<BackendState>>,
     /// The stick tables (`HttpConfig::stick_tables`), each behind its own lock.
-    pub tables: Vec<Mutex<crate::stick::Table>>,
+    pub tables: Arc<Vec<Mutex<crate::stick::Table>>>,
     /// The TLS contexts of the TLS binds.
     pub tls: crate::tls::Contexts,
     pub threads: Vec<ThreadLink>,
@@ -56,7 +56,7 @@ impl Shared {
             .collect();
         let stats_hub = Arc::new(StatsHub::new(&config, &stats));
         let exited = threads.iter().map(|_| AtomicBool::new(false)).collect();
-        let tables = config.http.stick_tables.iter().map(|d| Mutex::new(crate::stick::Table::new(d.clone()))).collect();
+        let tables = Arc::new(config.http.stick_tables.iter().map(|d| Mutex::new(crate::stick::Table::new(d.clone()))).collect());
         Shared {
             tables,
             exited,

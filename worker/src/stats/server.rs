@@ -42,6 +42,8 @@ pub struct StatsView {
     pub config: Arc<WorkerConfig>,
     pub counters: Arc<Counters>,
     pub hub: Arc<StatsHub>,
+    /// The stick tables, for their usage on `/metrics`.
+    pub tables: Arc<Vec<std::sync::Mutex<crate::stick::Table>>>,
 }
 
 /// How the page hands admin actions to event-loop thread 0: the hub's queue plus a wake-up of
@@ -165,7 +167,8 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
         Format::Csv => Response::new(200, "text/plain; charset=utf-8", csv::render(&snapshot)),
         Format::Json => Response::new(200, "application/json", json::render(&snapshot)),
         Format::Metrics => {
-            let body = prometheus::render(&snapshot, &view.hub.vrrp(), &view.hub.lvs(), dropped);
+            let mut body = prometheus::render(&snapshot, &view.hub.vrrp(), &view.hub.lvs(), dropped);
+            body.push_str(&crate::stick::metrics::render(&view.tables));
             Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         }
         Format::Html { refresh, admin_status } => {

@@ -14,7 +14,7 @@ const PART: usize = 10_000;
 pub fn dump(shared: &Shared) -> Vec<StickTableDump> {
     let now = super::now_ms();
     let mut out = Vec::new();
-    for t in &shared.tables {
+    for t in shared.tables.iter() {
         let mut t = lock(t);
         let entries = t.dump(now);
         for part in entries.chunks(PART) {

@@ -6,6 +6,7 @@
 pub mod ctl;
 pub mod freq;
 pub mod handover;
+pub mod metrics;
 pub mod persist;
 pub mod rules;
 pub mod sync;
