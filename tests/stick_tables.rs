@@ -300,3 +300,43 @@ fn stick_on_a_session_cookie_keeps_each_session_on_its_server() {
         }
     }
 }
+
+/// HAProxy's rate-limit recipe, as written in haproxy.cfg, run by HAProxy 2.6 and by hakeeper
+/// on the file `hakeeper import` makes of it: the same answers for the same clients.
+#[test]
+fn haproxy_and_imported_hakeeper_rate_limit_alike() {
+    let Some(haproxy) = harness::differential_haproxy::binary("haproxy_and_imported_hakeeper_rate_limit_alike") else { return };
+    let dir = TempDir::new("stick-side");
+    let web = HttpBackend::start("web");
+    let cfg = |port: u16| {
+        format!(
+            "global\n  user nobody\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+             frontend fe\n  bind 127.0.0.1:{port}\n  stick-table type ip size 100k expire 30s store http_req_rate(10s),http_req_cnt\n\
+             \x20 http-request track-sc0 src\n  http-request deny deny_status 429 if {{ sc_http_req_rate(0) gt 5 }}\n\
+             \x20 http-request deny deny_status 403 if {{ src_http_req_cnt gt 9 }}\n  default_backend web\n\
+             backend web\n  server w {}\n",
+            web.addr
+        )
+    };
+    let (hp, kp) = (free_port(), free_port());
+    std::fs::write(dir.file("haproxy.cfg"), cfg(hp)).expect("write");
+    std::fs::write(dir.file("import.cfg"), cfg(kp)).expect("write");
+    let ron = dir.file("h.ron");
+    let (code, out, err) = harness::process::run_cli(
+        &["import", "--haproxy", &dir.file("import.cfg").display().to_string(), "-o", &ron.display().to_string()],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "import: {out}{err}");
+    let mut ha = harness::differential_haproxy::Haproxy::start(&haproxy, &dir.file("haproxy.cfg"), &dir.file("haproxy.log"));
+    let hk = Appliance::start(&ron, &dir.file("h.log"));
+    assert!(wait_until(Duration::from_secs(10), || listening(hp) && listening(kp)), "{}\n{}", ha.log_text(), hk.log_text());
+    assert!(!ha.exited(), "{}", ha.log_text());
+    let run = |port: u16| {
+        let mut seen: Vec<u16> = (0..11).map(|_| get_status(NOISY, at(port))).collect();
+        seen.push(get_status(QUIET, at(port)));
+        seen
+    };
+    let (by_haproxy, by_hakeeper) = (run(hp), run(kp));
+    assert_eq!(by_hakeeper, by_haproxy, "hakeeper (left) and HAProxy 2.6 (right)\n{}", hk.log_text());
+    assert_eq!(by_haproxy[..6], [200, 200, 200, 200, 200, 429], "the recipe limits at all");
+}
