@@ -358,7 +358,7 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
                  srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, ssl_fc, ssl_fc_sni, ssl_fc_protocol, ssl_fc_cipher, \
                  ssl_fc_alpn, ssl_c_used, ssl_c_verify, req.len, req.ssl_sni, req.ssl_hello_type, req.payload(OFFSET,LENGTH), \
                  req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), res.len, res.payload(OFFSET,LENGTH), res.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), \
-                 always_true or always_false"
+                 the stick-table counters sc_X(N[,TABLE]), scN_X([TABLE]), src_X([TABLE]), always_true or always_false"
             ))
         }
     })
