@@ -340,3 +340,46 @@ fn haproxy_and_imported_hakeeper_rate_limit_alike() {
     assert_eq!(by_hakeeper, by_haproxy, "hakeeper (left) and HAProxy 2.6 (right)\n{}", hk.log_text());
     assert_eq!(by_haproxy[..6], [200, 200, 200, 200, 200, 429], "the recipe limits at all");
 }
+
+/// HAProxy's "mark the abuser" recipe: `sc-inc-gpc0` on a sensitive path, `deny` once the
+/// mark passes a bound, read back by `src_get_gpc0` in another proxy's table, and `sc-set-gpt0`.
+#[test]
+fn gpc0_marks_an_abuser_for_other_rules_and_tables() {
+    let dir = TempDir::new("stick-gpc0");
+    let web = HttpBackend::start("web");
+    let port = free_port();
+    let hk = start(
+        &dir,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "1s", client: "5s", server: "5s")),
+  frontend: [(name: "fe", bind: ["127.0.0.1:{port}"], default_backend: "web",
+    http_request: ["track-sc1 src table marks",
+                   "sc-inc-gpc0(1) if {{ path_beg /login }}",
+                   "sc-set-gpt0(1) 7 if {{ path_beg /login }}",
+                   "deny deny_status 403 if {{ src_get_gpc0(marks) gt 2 }}",
+                   "deny deny_status 429 if {{ sc1_get_gpt0 eq 7 }} {{ path_beg /api }}"])],
+  backend: [(name: "web", servers: [(name: "w", addr: "{}")]),
+            (name: "marks", stick_table: (key: ip, size: 100, expire: "1m", store: ["gpc0", "gpt0"]))],
+)"#,
+            web.addr
+        ),
+        &[port],
+    );
+    let get = |src: Ipv4Addr, path: &str| {
+        let Ok(mut s) = connect_from(src, at(port)) else { return 0 };
+        let _ = s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        String::from_utf8_lossy(&got).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    };
+    assert_eq!(get(QUIET, "/api"), 200);
+    let logins: Vec<u16> = (0..4).map(|_| get(NOISY, "/login")).collect();
+    assert_eq!(logins, [200, 200, 403, 403], "the third login marks gpc0 past 2\n{}", hk.log_text());
+    assert_eq!(get(NOISY, "/"), 403, "marked: every path is denied");
+    assert_eq!(get(QUIET, "/api"), 200, "the other source is not marked");
+    let once = Ipv4Addr::new(127, 0, 0, 5);
+    assert_eq!(get(once, "/login"), 200);
+    assert_eq!(get(once, "/api"), 429, "gpt0 was set to 7 by the login");
+}
