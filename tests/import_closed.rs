@@ -23,7 +23,7 @@ frontend https
   mode http
   bind :8443 ssl crt /etc/ssl/site.pem strict-sni
   bind :8080
-  http-request deny if { sc_http_req_rate(0) gt 10 }
+  http-request deny if { req.body_size gt 10 }
   default_backend web
 backend primary
   mode tcp

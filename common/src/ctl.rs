@@ -69,6 +69,23 @@ pub enum CtlRequest {
     /// Binary upgrade (as SIGUSR2): the supervisor checks the config with the binary now on
     /// disk and re-executes it, keeping its PID, listeners and VIPs (answered by the supervisor).
     Upgrade,
+    /// `show table [NAME [data.X OP V]]`: every table's summary, or one table's entries.
+    ShowTable {
+        name: Option<String>,
+        filter: Option<crate::ctl_table::DataFilter>,
+    },
+    /// `clear table NAME [key K | data.X OP V]`: removes entries no session tracks.
+    ClearTable {
+        name: String,
+        key: Option<String>,
+        filter: Option<crate::ctl_table::DataFilter>,
+    },
+    /// `set table NAME key K data.X V…`: creates the entry if needed and sets the values.
+    SetTable {
+        name: String,
+        key: String,
+        values: Vec<(crate::config::stick_table::StickDataType, i64)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +102,8 @@ pub enum CtlParseError {
     State(String),
     #[error("bad weight {0:?}: expected an integer from 0 to 256")]
     Weight(String),
+    #[error("{0}")]
+    Table(String),
 }
 
 fn target(word: &str) -> Result<(String, String), CtlParseError> {
@@ -134,6 +153,9 @@ pub const KEYWORDS: &[&str] = &[
     "switchback",
     "reload",
     "upgrade",
+    "table",
+    "clear",
+    "key",
 ];
 
 impl CtlRequest {
@@ -150,7 +172,28 @@ impl CtlRequest {
             ["show", "vrrp"] => Ok(CtlRequest::ShowVrrp),
             ["show", "lvs"] => Ok(CtlRequest::ShowLvs),
             ["show", "announce"] => Ok(CtlRequest::ShowAnnounce),
-            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp|lvs|announce")),
+            ["show", "table"] => Ok(CtlRequest::ShowTable { name: None, filter: None }),
+            ["show", "table", name] => Ok(CtlRequest::ShowTable { name: Some(name.to_string()), filter: None }),
+            ["show", "table", name, rest @ ..] => Ok(CtlRequest::ShowTable {
+                name: Some(name.to_string()),
+                filter: Some(crate::ctl_table::parse_filter(rest).map_err(CtlParseError::Table)?),
+            }),
+            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp|lvs|announce|table [NAME [data.TYPE OP VALUE]]")),
+            ["clear", "table", name] => Ok(CtlRequest::ClearTable { name: name.to_string(), key: None, filter: None }),
+            ["clear", "table", name, "key", k] => {
+                Ok(CtlRequest::ClearTable { name: name.to_string(), key: Some(k.to_string()), filter: None })
+            }
+            ["clear", "table", name, rest @ ..] => Ok(CtlRequest::ClearTable {
+                name: name.to_string(),
+                key: None,
+                filter: Some(crate::ctl_table::parse_filter(rest).map_err(CtlParseError::Table)?),
+            }),
+            ["clear", ..] => Err(CtlParseError::Usage("clear table NAME [key KEY | data.TYPE OP VALUE]")),
+            ["set", "table", name, "key", k, rest @ ..] => Ok(CtlRequest::SetTable {
+                name: name.to_string(),
+                key: k.to_string(),
+                values: crate::ctl_table::parse_values(rest).map_err(CtlParseError::Table)?,
+            }),
             ["switchover"] => Ok(CtlRequest::Switchover),
             ["switchback"] => Ok(CtlRequest::Switchback),
             ["switchover" | "switchback", ..] => Err(CtlParseError::Usage("switchover | switchback")),
@@ -199,8 +242,45 @@ impl fmt::Display for CtlRequest {
             CtlRequest::Switchback => f.write_str("switchback"),
             CtlRequest::Reload => f.write_str("reload"),
             CtlRequest::Upgrade => f.write_str("upgrade"),
+            CtlRequest::ShowTable { name, filter } => {
+                f.write_str("show table")?;
+                if let Some(n) = name {
+                    write!(f, " {n}")?;
+                }
+                if let Some(x) = filter {
+                    write!(f, " {}", filter_text(x))?;
+                }
+                Ok(())
+            }
+            CtlRequest::ClearTable { name, key, filter } => {
+                write!(f, "clear table {name}")?;
+                if let Some(k) = key {
+                    write!(f, " key {k}")?;
+                }
+                if let Some(x) = filter {
+                    write!(f, " {}", filter_text(x))?;
+                }
+                Ok(())
+            }
+            CtlRequest::SetTable { name, key, values } => {
+                write!(f, "set table {name} key {key}")?;
+                values.iter().try_for_each(|(d, v)| write!(f, " data.{} {v}", d.name()))
+            }
         }
     }
+}
+
+fn filter_text(x: &crate::ctl_table::DataFilter) -> String {
+    use crate::config::tcp::IntOp;
+    let op = match x.op {
+        None => "ne",
+        Some(IntOp::Eq) => "eq",
+        Some(IntOp::Le) => "le",
+        Some(IntOp::Lt) => "lt",
+        Some(IntOp::Ge) => "ge",
+        Some(IntOp::Gt) => "gt",
+    };
+    format!("data.{} {op} {}", x.data.name(), x.value)
 }
 
 /// HAProxy's spelling of an admin state.
@@ -361,6 +441,8 @@ pub enum CtlReply {
     Vrrp(Vec<VrrpView>),
     Lvs(Vec<LvsView>),
     Announce(Vec<AnnounceView>),
+    /// `show table`.
+    Tables(Vec<crate::ctl_table::TableView>),
     /// A state change was applied; the message says what.
     Done(String),
     Error(String),
@@ -391,11 +473,20 @@ mod tests {
             "set server b/s state drain",
             "set server b/s state maint",
             "set server b/s weight 3",
+            "show table",
+            "show table t1",
+            "show table t1 data.gpc0 gt 3",
+            "clear table t1",
+            "clear table t1 key k1",
+            "set table t1 key k1 data.gpt0 1",
         ];
         let mut used: Vec<&str> = Vec::new();
         for c in commands {
             assert!(CtlRequest::parse(c).is_ok(), "{c}");
-            used.extend(c.split_whitespace().filter(|w| *w != "b/s" && w.parse::<u32>().is_err()));
+            // Targets, table names, keys, data types and operators are arguments, not keywords.
+            let argument = |w: &str| ["b/s", "t1", "k1", "gt"].contains(&w) || w.starts_with("data.") || w.parse::<u32>().is_ok();
+            used.extend(c.split_whitespace().filter(|w| !argument(w)));
+            assert_eq!(CtlRequest::parse(&CtlRequest::parse(c).unwrap().to_string()), CtlRequest::parse(c), "{c} reads back");
         }
         for k in KEYWORDS {
             assert!(used.contains(k), "keyword {k} is in no command");

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod ctl;
+pub mod ctl_table;
 pub mod duration;
 pub mod import;
 pub mod ipc;
@@ -10,5 +11,6 @@ pub mod logging;
 pub mod markdown;
 pub mod peers;
 pub mod proxy_protocol;
+pub mod stick_data;
 pub mod tls;
 pub mod tls_client;

@@ -84,7 +84,9 @@ pub enum Command {
     Demo,
     /// Runtime commands to the running appliance: show info|stat|servers|vrrp|lvs|announce,
     /// enable|disable server B/S, set server B/S state ready|drain|maint, set server B/S weight N,
-    /// switchover, switchback, reload (answers once the new worker serves, or with the
+    /// switchover, switchback, show table [NAME [data.TYPE OP VALUE]],
+    /// clear table NAME [key KEY | data.TYPE OP VALUE], set table NAME key KEY data.TYPE VALUE...,
+    /// reload (answers once the new worker serves, or with the
     /// file:line:col errors), upgrade (binary upgrade in place: answers once the re-executed
     /// supervisor's new worker serves, or with why the running binary stays).
     Ctl {

@@ -78,6 +78,7 @@ pub fn human(reply: &CtlReply) -> String {
     match reply {
         CtlReply::Info(pairs) => pairs.iter().map(|(k, v)| format!("{k}: {v}\n")).collect(),
         CtlReply::Stat(csv) => csv.clone(),
+        CtlReply::Tables(tables) => hakeeper_common::ctl_table::render(tables),
         CtlReply::Servers(rows) => {
             let rows: Vec<Vec<String>> = rows
                 .iter()

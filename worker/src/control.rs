@@ -141,6 +141,10 @@ pub fn worker_dispatch_parent(shared: &Shared, control: &Control, msg: ToWorker,
             control.report(&FromWorker::CtlReply { id, reply });
         }
         ToWorker::StickTables(tables) => stick_load(shared, tables, now),
+        ToWorker::StickData(part) => {
+            let n = crate::stick::handover::load(shared, &part);
+            log::info!("adopted {n} of {} entries of stick table {} from the previous worker", part.entries.len(), part.table);
+        }
     }
 }
 

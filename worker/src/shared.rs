@@ -27,6 +27,8 @@ pub struct Shared {
     /// The stats page's admin actions waiting for thread 0.
     pub admin: Arc<AdminQueue>,
     pub backends: Vec<Mutex<BackendState>>,
+    /// The stick tables (`HttpConfig::stick_tables`), each behind its own lock.
+    pub tables: Arc<Vec<Mutex<crate::stick::Table>>>,
     /// The TLS contexts of the TLS binds.
     pub tls: crate::tls::Contexts,
     pub threads: Vec<ThreadLink>,
@@ -52,7 +54,9 @@ impl Shared {
             .collect();
         let stats_hub = Arc::new(StatsHub::new(&config, &stats));
         let exited = threads.iter().map(|_| AtomicBool::new(false)).collect();
+        let tables = Arc::new(config.http.stick_tables.iter().map(|d| Mutex::new(crate::stick::Table::new(d.clone()))).collect());
         Shared {
+            tables,
             exited,
             config,
             stats,

@@ -31,12 +31,14 @@ pub struct ConnView<'a> {
     pub final_: bool,
     /// The client connection's TLS, when it has some (`ssl_fc*` fetches).
     pub tls: Option<std::sync::Arc<crate::tls::TlsFacts>>,
+    /// The session's sticky counters (`sc*_` fetches, `track-sc` actions).
+    pub track: Option<&'a crate::stick::track::Trackers>,
 }
 
 impl<'a> ConnView<'a> {
     /// A view before any data: connection rules and switching without inspection.
     pub fn at_accept(src: SocketAddr, dst: Option<SocketAddr>, frontend: &'a str, listener: usize, shared: &'a Shared) -> Self {
-        ConnView { src, dst, frontend, so_id: so_id(listener), shared, data: &[], closed: false, final_: true, tls: None }
+        ConnView { src, dst, frontend, so_id: so_id(listener), shared, data: &[], closed: false, final_: true, tls: None, track: None }
     }
 }
 
@@ -134,6 +136,10 @@ fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
         AclTest::ConnSlots { id, ints, .. } => definite(ints.matches(conn_slots(v.shared, *id))),
         AclTest::SoId(m) => definite(m.matches(i64::from(v.so_id))),
         AclTest::Tls(f) => definite(crate::tls::facts::holds(f, v.tls.as_deref())),
+        AclTest::Stick(f) => match crate::stick::track::fetch(f, v.shared, v.track, v.src.ip()) {
+            Some(n) => definite(f.ints.matches(i64::try_from(n).unwrap_or(i64::MAX))),
+            None => Outcome::Missing { may_change: false },
+        },
         // HAProxy's `smp_fetch_len()` always flags its sample SMP_F_MAY_CHANGE.
         // `res.*` read the same view: a `tcp-response content` rule's view holds the response.
         AclTest::ReqLen(m) | AclTest::ResLen(m) => Outcome::Sample { matched: m.matches(v.data.len() as i64), may_change: true },
@@ -251,6 +257,10 @@ pub fn content_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> Con
         };
         if applies {
             return match r.action {
+                TcpAction::Track { sc, table } => {
+                    track_src(v, sc, table);
+                    continue;
+                }
                 TcpAction::Accept => ContentVerdict::Accept,
                 TcpAction::Reject => ContentVerdict::Reject,
                 TcpAction::SilentDrop => ContentVerdict::SilentDrop,
@@ -263,8 +273,29 @@ pub fn content_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> Con
 
 /// `tcp-request connection` and `tcp-request session` rules in order: the first whose
 /// condition holds decides; none means accept.
+/// `track-scN` goes on to the next rule (HAProxy's `ACT_ACTION_TRK_SC*`).
 pub fn connection_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> TcpAction {
-    rules.iter().find(|r| applies(r.cond.as_ref(), acls, v)).map_or(TcpAction::Accept, |r| r.action)
+    for r in rules {
+        if !applies(r.cond.as_ref(), acls, v) {
+            continue;
+        }
+        match r.action {
+            TcpAction::Track { sc, table } => track_src(v, sc, table),
+            action => return action,
+        }
+    }
+    TcpAction::Accept
+}
+
+/// `track-scN src [table T]` of a tcp-request rule, on the view's counters.
+fn track_src(v: &ConnView<'_>, sc: u8, table: usize) {
+    let Some(trackers) = v.track else { return };
+    let key = crate::stick::track::key_of(v.shared, table, &hakeeper_common::config::stick_syntax::TrackKey::Src, v.src.ip(), None);
+    if let Some(key) = key {
+        if !trackers.track(v.shared, sc, table, &key, crate::stick::track::Level::Connection, crate::stick::now_ms()) {
+            log::debug!("stick table {} full: {} not tracked", v.shared.config.http.stick_tables[table].name, v.src.ip());
+        }
+    }
 }
 
 /// The `tcp-request session` rules of a frontend that has some; `None` (nothing to pay) for

@@ -61,6 +61,8 @@ pub enum AclTest {
     SoId(IntMatcher),
     /// The front connection's TLS (HAProxy's `ssl_fc*`, `ssl_c_*` fetches): see [`TlsFetch`].
     Tls(TlsFetch),
+    /// A stick-table counter: `sc_*`, `scN_*`, `src_*` (see [`super::stick_syntax`]).
+    Stick(super::stick_syntax::StickFetch),
 }
 
 /// A fetch of the client connection's TLS, available once its handshake is done.
@@ -99,6 +101,7 @@ impl AclTest {
                 | AclTest::SrvIsUp { .. }
                 | AclTest::ConnSlots { .. }
                 | AclTest::SoId(_)
+                | AclTest::Stick(_)
         )
     }
 

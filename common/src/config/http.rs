@@ -14,6 +14,9 @@ use std::path::PathBuf;
 pub struct HttpConfig {
     pub frontends: Vec<FrontendHttp>,
     pub backends: Vec<BackendHttp>,
+    /// Every section's `stick_table`, named after its section.
+    #[serde(default)]
+    pub stick_tables: Vec<super::stick_table::StickTableDef>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,6 +51,9 @@ pub struct FrontendHttp {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BackendHttp {
     pub acls: Vec<Acl>,
+    /// `stick match|on|store-request|store-response` rules, in order.
+    #[serde(default)]
+    pub stick_rules: Vec<super::stick_syntax::StickRule>,
     pub request_rules: Vec<HttpRule<RequestAction>>,
     pub response_rules: Vec<HttpRule<ResponseAction>>,
     pub forwardfor: Option<ForwardFor>,
@@ -140,6 +146,17 @@ pub enum RequestAction {
         status: u16,
     },
     Redirect(Redirect),
+    /// `track-scN KEY [table T]`: the request is counted in the key's entry.
+    Track(super::stick_syntax::Track),
+    /// `sc-inc-gpc0(N)`: adds one to gpc0 (and its rate) of the entry tracked on counter N.
+    ScIncGpc0 {
+        sc: u8,
+    },
+    /// `sc-set-gpt0(N) VALUE`: sets gpt0 of the entry tracked on counter N.
+    ScSetGpt0 {
+        sc: u8,
+        value: i64,
+    },
     SetHeader {
         name: String,
         value: String,

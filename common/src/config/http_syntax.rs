@@ -107,6 +107,8 @@ pub struct AclTable {
     by_name: HashMap<String, usize>,
     /// Where `-f FILE` pattern files are read from (the config's directory); `None`: refused.
     pattern_dir: Option<std::path::PathBuf>,
+    /// The stick tables this proxy's rules and fetches may name.
+    stick: super::stick_syntax::StickScope,
 }
 
 impl AclTable {
@@ -119,8 +121,16 @@ impl AclTable {
         self.pattern_dir = Some(dir.to_path_buf());
     }
 
+    /// The stick tables of the config, for `track-sc`, `sc_*` and `src_*`.
+    pub fn set_stick_scope(&mut self, scope: super::stick_syntax::StickScope) {
+        self.stick = scope;
+    }
+
     /// Parses a criterion, reading its `-f` files from this table's directory.
     pub fn criterion(&self, words: &[String]) -> Result<AclTest, String> {
+        if let Some(r) = super::stick_syntax::parse_fetch(words, &self.stick) {
+            return r;
+        }
         parse_criterion_in(words, self.pattern_dir.as_deref())
     }
 
@@ -348,7 +358,7 @@ fn fetch(word: &str) -> Result<(Sample, StrMatch), String> {
                  srv_is_up([BACKEND/]SERVER), connslots([BACKEND]), so_id, ssl_fc, ssl_fc_sni, ssl_fc_protocol, ssl_fc_cipher, \
                  ssl_fc_alpn, ssl_c_used, ssl_c_verify, req.len, req.ssl_sni, req.ssl_hello_type, req.payload(OFFSET,LENGTH), \
                  req.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), res.len, res.payload(OFFSET,LENGTH), res.payload_lv(OFFSET1,LENGTH1[,OFFSET2]), \
-                 always_true or always_false"
+                 the stick-table counters sc_X(N[,TABLE]), scN_X([TABLE]), src_X([TABLE]), always_true or always_false"
             ))
         }
     })
@@ -796,8 +806,17 @@ fn parse_tcp_rule(stage: &str, line: &str, table: &mut AclTable) -> Result<TcpRu
         ["accept"] => TcpAction::Accept,
         ["reject"] => TcpAction::Reject,
         ["silent-drop"] => TcpAction::SilentDrop,
+        [verb, ..] if verb.starts_with("track-sc") => {
+            let t = super::stick_syntax::parse_track(verb, &args[1..], &table.stick)?;
+            if !t.key.is_layer4() {
+                return Err(format!("tcp-request {stage} {verb}: only src can be tracked before HTTP"));
+            }
+            TcpAction::Track { sc: t.sc, table: t.table }
+        }
         [] => return Err(format!("empty tcp-request {stage} rule")),
-        [verb, ..] => return Err(format!("tcp-request {stage} action {verb:?} is not supported (accept, reject and silent-drop are)")),
+        [verb, ..] => {
+            return Err(format!("tcp-request {stage} action {verb:?} is not supported (accept, reject, silent-drop and track-sc0/1/2 are)"))
+        }
     };
     Ok(TcpRule { action, cond })
 }
@@ -841,6 +860,16 @@ pub fn parse_request_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<R
         "allow" if args.len() == 1 => RequestAction::Allow,
         "deny" => RequestAction::Deny { status: deny_status(&args, 403)? },
         "redirect" => RequestAction::Redirect(redirect(&args)?),
+        v if v.starts_with("track-sc") => RequestAction::Track(super::stick_syntax::parse_track(v, &args[1..], &table.stick)?),
+        v if v.starts_with("sc-inc-gpc0(") && args.len() == 1 => RequestAction::ScIncGpc0 { sc: super::stick_syntax::parse_sc_action(v)? },
+        v if v.starts_with("sc-set-gpt0(") => {
+            let sc = super::stick_syntax::parse_sc_action(v)?;
+            let value = match &args[1..] {
+                [n] => n.parse::<i64>().map_err(|_| format!("{v}: expected an integer, not {n:?}"))?,
+                _ => return Err(format!("{v} needs one integer value")),
+            };
+            RequestAction::ScSetGpt0 { sc, value }
+        }
         "set-header" | "add-header" | "del-header" => match header_edit(&args, verb)? {
             (name, None) => RequestAction::DelHeader { name },
             (name, Some(value)) if verb == "set-header" => RequestAction::SetHeader { name, value },
@@ -850,7 +879,8 @@ pub fn parse_request_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<R
         "" => return Err("empty http-request rule".into()),
         other => {
             return Err(format!(
-                "http-request action {other:?} is not supported (allow, deny, redirect, set-header, add-header, del-header are)"
+                "http-request action {other:?} is not supported (allow, deny, redirect, set-header, add-header, del-header, \
+                 track-sc0/1/2, sc-inc-gpc0, sc-set-gpt0 are)"
             ))
         }
     };

@@ -14,6 +14,8 @@ pub mod pattern_file;
 pub mod payload;
 pub mod raw;
 pub mod server_tls;
+pub mod stick_syntax;
+pub mod stick_table;
 mod suggest;
 mod syntax;
 pub mod tcp;

@@ -248,6 +248,14 @@ pub struct RawProxy {
     /// Stick table on the client address (`stick on src`, keepalived `persistence_timeout`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stick: Option<RawStick>,
+    /// HAProxy's `stick-table`: a table named after this section that `track-sc` rules,
+    /// `sc_*`/`src_*` fetches and `stick` rules use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stick_table: Option<RawStickTable>,
+    /// HAProxy's `stick` rules without the word `stick`, in a backend or listen:
+    /// `"on req.cook(JSESSIONID)"`, `"store-response res.cook(JSESSIONID)"`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stick_rules: Vec<String>,
     /// Health check kind used by servers with `check` (HAProxy `option httpchk` etc.).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<RawHealthCheck>,
@@ -470,6 +478,38 @@ pub struct RawStick {
     pub expire: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
+}
+
+/// `stick-table type KEY [len N] size N [expire T] [nopurge] [peers P] store …`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStickTable {
+    pub key: RawStickKey,
+    /// `len` of a `string` or `binary` key (default 32).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub len: Option<u32>,
+    pub size: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub nopurge: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers: Option<String>,
+    /// Data types as HAProxy writes them: `"conn_cur"`, `"http_req_rate(10s)"`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub store: Vec<String>,
+}
+
+/// A stick table's key type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawStickKey {
+    #[default]
+    Ip,
+    Ipv6,
+    Integer,
+    String,
+    Binary,
 }
 
 /// How a backend's servers are checked.

@@ -21,6 +21,10 @@ pub enum TcpAction {
     /// `tcp-response content close`: the server connection is closed at once (no linger);
     /// what was already read from it still goes to the client, which is then closed too.
     Close,
+    /// `track-scN src [table T]`: the connection is counted in the client's entry of table
+    /// `table` (an index into `HttpConfig::stick_tables`) and tracked on counter `sc`; the
+    /// rules go on.
+    Track { sc: u8, table: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

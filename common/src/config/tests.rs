@@ -432,7 +432,7 @@ fn tcp_request_connection_rules_validate() {
     let layer7 = text.replace("src 192.0.2.0/24", "path_beg /x");
     assert!(errors(&layer7).iter().any(|d| d.to_string().contains("tcp_request_connection[1]") && d.to_string().contains("layer 7")));
     let bad_verb = text.replace("reject if bad", "tarpit if bad");
-    assert!(errors(&bad_verb).iter().any(|d| d.to_string().contains("not supported (accept, reject and silent-drop are)")));
+    assert!(errors(&bad_verb).iter().any(|d| d.to_string().contains("not supported (accept, reject, silent-drop and track-sc0/1/2 are)")));
     let dropped = load_str("t.ron", &text.replace("reject if bad", "silent-drop if bad")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(dropped.config.http.frontends[0].tcp_connection[1].action, crate::config::tcp::TcpAction::SilentDrop);
     // Session rules: layer 4 only (they run before any data), not in backends nor defaults.

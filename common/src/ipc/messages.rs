@@ -113,6 +113,8 @@ pub enum ToWorker {
     },
     /// Stick-table entries from a worker that is draining (a reload), to carry on in this one.
     StickTables(Vec<StickEntries>),
+    /// A part of a `stick_table` (its entries with their data) from a draining worker.
+    StickData(crate::stick_data::StickTableDump),
     /// The process summary for the stats page (sent when it changes).
     Process(crate::ctl::ProcessView),
     /// Are you there? Answered with `FromWorker::Pong` (the supervisor feeds systemd's
@@ -145,6 +147,10 @@ pub enum FromWorker {
     },
     /// This worker's stick tables, sent when it starts draining so that a reload keeps them.
     StickTables(Vec<StickEntries>),
+    /// A part of one of this worker's `stick_table`s, sent when it starts draining (as
+    /// HAProxy's old process pushes its tables to the new one): a few messages per table,
+    /// each well under the frame limit.
+    StickData(crate::stick_data::StickTableDump),
     Pong(u64),
 }
 

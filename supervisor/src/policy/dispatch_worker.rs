@@ -29,13 +29,13 @@ impl Policy {
             }
             FromWorker::StickTables(tables) => {
                 // A draining worker's persistence carries on in its successors.
-                let successors: Vec<i32> = self
-                    .pids_of(Role::Worker)
-                    .into_iter()
-                    .filter(|p| *p != pid && self.procs.get(p).is_some_and(|p| !p.draining))
-                    .collect();
-                for to in successors {
+                for to in self.successors_of(pid) {
                     self.send_worker(to, ToWorker::StickTables(tables.clone()));
+                }
+            }
+            FromWorker::StickData(part) => {
+                for to in self.successors_of(pid) {
+                    self.send_worker(to, ToWorker::StickData(part.clone()));
                 }
             }
             FromWorker::Pong(seq) => self.pong(pid, seq),
@@ -68,5 +68,11 @@ impl Policy {
             self.log(Level::Info, format!("worker (pid {old}) draining (up to {})", format_duration(grace)));
             self.send_worker(old, ToWorker::Drain { grace });
         }
+    }
+
+    /// The workers that are not draining, other than `pid`: who takes over a draining worker's
+    /// stick tables.
+    fn successors_of(&self, pid: i32) -> Vec<i32> {
+        self.pids_of(Role::Worker).into_iter().filter(|p| *p != pid && self.procs.get(p).is_some_and(|p| !p.draining)).collect()
     }
 }

@@ -347,6 +347,17 @@ fn sighup_with_a_good_config_starts_a_new_worker_drains_the_old_and_hands_stick_
     let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::StickTables(tables.clone()) });
     assert_eq!(to_worker(&out, 103), [ToWorker::StickTables(tables)]);
     assert!(to_worker(&out, WORKER).is_empty());
+    let part = hakeeper_common::stick_data::StickTableDump {
+        table: "fe".into(),
+        entries: vec![hakeeper_common::stick_data::StickUpdate {
+            key: hakeeper_common::stick_data::StickKey::V4([192, 0, 2, 1]),
+            expire_in_ms: Some(1_000),
+            values: vec![],
+        }],
+    };
+    let out = s.on(Input::FromWorker { pid: WORKER, msg: FromWorker::StickData(part.clone()) });
+    assert_eq!(to_worker(&out, 103), [ToWorker::StickData(part)], "stick_table entries go to the successor too");
+    assert!(to_worker(&out, WORKER).is_empty());
 
     let out = s.exit(WORKER, 0);
     assert!(has_log(&out, "old worker (pid 101) finished draining") && spawns(&out).is_empty());

@@ -6,6 +6,7 @@ use super::EventLoop;
 use crate::counters::Counters;
 use crate::deny::deny_session;
 use crate::session::{Origin, Session};
+use crate::stick::track::Trackers;
 use crate::tcp_rules;
 use hakeeper_common::config::TcpAction;
 use mio::net::TcpStream;
@@ -134,13 +135,16 @@ impl EventLoop {
     /// in the frontend's and listener's `dcon`, and not logged, as in HAProxy. Then, on a bind
     /// without `accept-proxy` (where the session starts at once), the `tcp-request session`
     /// rules: see [`deny_session`].
-    fn connection_rejected(&self, stream: &TcpStream, addr: SocketAddr, frontend: usize, bind: usize) -> bool {
+    /// Counters tracked by these rules go in `trackers`.
+    fn connection_rejected(&self, stream: &TcpStream, addr: SocketAddr, frontend: usize, bind: usize, trackers: &Trackers) -> bool {
         let fe = &self.shared.config.frontends[frontend];
         if let Some(h) = self.shared.config.http.frontends.get(frontend).filter(|h| !h.tcp_connection.is_empty()) {
             let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
-            let view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
+            let mut view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
+            view.track = Some(trackers);
             match tcp_rules::connection_verdict(&h.tcp_connection, &h.acls, &view) {
-                TcpAction::Accept => {}
+                // connection_verdict runs track-sc itself and goes on.
+                TcpAction::Accept | TcpAction::Track { .. } => {}
                 // `close` is a tcp-response action; validation keeps it out of these rules.
                 TcpAction::Reject | TcpAction::Close => {
                     let stats = &self.shared.stats.frontends[frontend];
@@ -162,7 +166,8 @@ impl EventLoop {
         }
         let Some(h) = tcp_rules::session_rules(&self.shared, frontend) else { return false };
         let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
-        let view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
+        let mut view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
+        view.track = Some(trackers);
         match tcp_rules::connection_verdict(&h.tcp_session, &h.acls, &view) {
             TcpAction::Accept => false,
             action => {
@@ -173,7 +178,9 @@ impl EventLoop {
     }
 
     fn start_session(&mut self, mut stream: TcpStream, addr: SocketAddr, frontend: usize, bind: usize) {
-        if self.connection_rejected(&stream, addr, frontend, bind) {
+        let trackers = Trackers::default();
+        if self.connection_rejected(&stream, addr, frontend, bind, &trackers) {
+            trackers.release(&self.shared, crate::stick::now_ms());
             drop(stream);
             self.unreserve(frontend);
             return;
@@ -201,6 +208,9 @@ impl EventLoop {
         let http = crate::session::http::is_http_frontend(&shared, frontend);
         let origin = Origin { frontend, listener: bind, backend, http, proxy_deadline };
         let mut session = Session::new(shared.new_session_id(), origin, stream, addr, self.now);
+        if trackers.any() {
+            session.track = Some(Box::new(trackers));
+        }
         if let Some(config) = shared.tls.get(frontend, bind) {
             match crate::tls::TlsConn::new(config.clone()) {
                 Ok(t) => session.tls = Some(Box::new(t)),

@@ -44,6 +44,9 @@ impl EventLoop {
         s.release_slot(&mut ctx);
         s.release_buffers(ctx.pools);
         s.leave_counts(&self.shared);
+        if let Some(t) = s.track.take() {
+            t.release(&self.shared, crate::stick::now_ms());
+        }
     }
 
     fn log_session(&self, s: &Session, term: Termination) {

@@ -193,6 +193,9 @@ impl EventLoop {
                 if !tables.is_empty() {
                     control.send(&FromWorker::StickTables(tables))?;
                 }
+                for part in crate::stick::handover::dump(&self.shared) {
+                    control.send(&FromWorker::StickData(part))?;
+                }
             }
             worker_dispatch_parent(&self.shared, control, msg, &mut self.grants, self.now);
         }

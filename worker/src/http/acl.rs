@@ -53,6 +53,7 @@ fn test_holds(test: &AclTest, req: &RequestView<'_>) -> bool {
         | AclTest::SrvIsUp { .. }
         | AclTest::ConnSlots { .. }
         | AclTest::SoId(_)
+        | AclTest::Stick(_)
         | AclTest::Tls(_) => req.conn.is_some_and(|c| tcp_rules::layer4_holds(test, c)),
         // Content fetches: mode tcp only (validation refuses them in HTTP rules).
         AclTest::ReqLen(_)

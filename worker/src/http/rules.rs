@@ -64,9 +64,31 @@ fn request_verdict(
             RequestAction::DelHeader { name } => {
                 head.headers.remove(name);
             }
+            RequestAction::Track(t) => track(conn, t, client, head),
+            RequestAction::ScIncGpc0 { sc } => {
+                if let Some((c, tr)) = conn.and_then(|c| Some((c, c.track?))) {
+                    tr.inc_gpc0(c.shared, *sc, crate::stick::now_ms());
+                }
+            }
+            RequestAction::ScSetGpt0 { sc, value } => {
+                if let Some((c, tr)) = conn.and_then(|c| Some((c, c.track?))) {
+                    tr.set_gpt0(c.shared, *sc, *value, crate::stick::now_ms());
+                }
+            }
         }
     }
     RequestVerdict::Continue
+}
+
+/// `http-request track-scN KEY [table T]`: nothing happens without the key (as HAProxy, a
+/// sample that cannot be fetched tracks nothing) or the session's counters.
+fn track(conn: Option<&ConnView<'_>>, t: &hakeeper_common::config::stick_syntax::Track, client: IpAddr, head: &RequestHead) {
+    let Some(c) = conn else { return };
+    let Some(trackers) = c.track else { return };
+    let Some(key) = crate::stick::track::key_of(c.shared, t.table, &t.key, client, Some(head)) else { return };
+    if !trackers.track(c.shared, t.sc, t.table, &key, crate::stick::track::Level::Request, crate::stick::now_ms()) {
+        log::debug!("stick table {} full: {client} not tracked", c.shared.config.http.stick_tables[t.table].name);
+    }
 }
 
 pub fn run_response_rules(

@@ -33,6 +33,9 @@ pub fn answer(shared: &Shared, request: &CtlRequest, grants: &mut Vec<Grant>) ->
         CtlRequest::ShowStat => (CtlReply::Stat(ctl_view::stat(&snapshot())), None),
         CtlRequest::ShowServers => (CtlReply::Servers(ctl_view::servers(&snapshot())), None),
         CtlRequest::ShowVrrp => (CtlReply::Vrrp(hub.vrrp()), None),
+        CtlRequest::ShowTable { .. } | CtlRequest::ClearTable { .. } | CtlRequest::SetTable { .. } => {
+            (crate::stick::ctl::answer(shared, request).unwrap_or_else(|| CtlReply::Error("not a table request".into())), None)
+        }
         CtlRequest::SetState { backend, server, state } => change(backend, server, AdminAction::State(*state), grants),
         CtlRequest::SetWeight { backend, server, weight } => change(backend, server, AdminAction::Weight(*weight), grants),
         // VRRP is the supervisor's business; it answers these itself and never forwards them.

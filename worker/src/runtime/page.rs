@@ -18,7 +18,12 @@ pub fn start_page(shared: &Arc<Shared>, listener: OwnedFd) -> Result<Option<Stat
         log::warn!("a stats socket was passed without a stats section: not serving it");
         return Ok(None);
     };
-    let view = StatsView { config: Arc::new(shared.config.clone()), counters: shared.stats.clone(), hub: shared.stats_hub.clone() };
+    let view = StatsView {
+        config: Arc::new(shared.config.clone()),
+        counters: shared.stats.clone(),
+        hub: shared.stats_hub.clone(),
+        tables: shared.tables.clone(),
+    };
     let waker_of = shared.clone();
     let wake = Arc::new(move || match waker_of.threads.first() {
         Some(link) => link.waker.wake(),

@@ -118,6 +118,9 @@ pub struct Session {
     tls_failed: Option<crate::tls::conn::HandshakeFailure>,
     /// What rules may ask about the client's TLS, once its handshake is done.
     pub tls_facts: Option<std::sync::Arc<crate::tls::TlsFacts>>,
+    /// Sticky counters, once a rule tracked something or a proxy with stick tables runs
+    /// HTTP rules.
+    pub track: Option<Box<crate::stick::track::Trackers>>,
 }
 
 impl Session {
@@ -145,6 +148,7 @@ impl Session {
             tls: None,
             tls_failed: None,
             tls_facts: None,
+            track: None,
         }
     }
 
@@ -207,6 +211,9 @@ impl Session {
     }
 
     fn count_in(&self, ctx: &Ctx<'_>, n: u64) {
+        if let Some(t) = &self.track {
+            t.bytes(ctx.shared, n, 0, crate::stick::now_ms());
+        }
         let stats = &ctx.shared.stats;
         let fe = &stats.frontends[self.frontend];
         Counters::add(&fe.counters.bytes_in, n);
@@ -220,6 +227,9 @@ impl Session {
     }
 
     fn count_out(&self, ctx: &Ctx<'_>, n: u64) {
+        if let Some(t) = &self.track {
+            t.bytes(ctx.shared, 0, n, crate::stick::now_ms());
+        }
         let stats = &ctx.shared.stats;
         let fe = &stats.frontends[self.frontend];
         Counters::add(&fe.counters.bytes_out, n);

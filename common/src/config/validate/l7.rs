@@ -64,6 +64,7 @@ pub(super) fn http_config(
     let backend_ids: HashMap<&str, usize> = backends.iter().enumerate().rev().map(|(i, b)| (b.name.as_str(), i)).collect();
 
     let mut http = HttpConfig::default();
+    let sticks = super::stick_table::names(raw);
     let front_sections = raw
         .listen
         .iter()
@@ -74,7 +75,7 @@ pub(super) fn http_config(
     // LVS listens have no frontend (no user-space listener): they are not among `frontends`.
     for ((section, i, p), fe) in front_sections.zip(frontends) {
         let path = format!("{}[{i}]", section.key());
-        let (acls, request_rules, response_rules) = proxy_rules(c, &path, p, pattern_dir);
+        let (acls, request_rules, response_rules) = proxy_rules(c, &path, p, pattern_dir, &sticks);
         let mut use_backend = Vec::new();
         let mut table = acls;
         for (j, u) in p.use_backend.iter().enumerate() {
@@ -194,9 +195,9 @@ pub(super) fn http_config(
         // again quietly for the backend half.
         let (acls, request_rules, response_rules) = if section == Section::Listen {
             let mut quiet = Checker::default();
-            proxy_rules(&mut quiet, &path, p, pattern_dir)
+            proxy_rules(&mut quiet, &path, p, pattern_dir, &sticks)
         } else {
-            proxy_rules(c, &path, p, pattern_dir)
+            proxy_rules(c, &path, p, pattern_dir, &sticks)
         };
         let cookie_cfg = match &p.cookie {
             Some(k) => cookie(c, &path, k),
@@ -223,6 +224,8 @@ pub(super) fn http_config(
         let mut scratch = Checker::default();
         let ck: &mut Checker = if quiet_fe { &mut scratch } else { c };
         http.backends.push(BackendHttp {
+            // Filled in by validate/stick_table.rs.
+            stick_rules: Vec::new(),
             acls,
             request_rules,
             response_rules,
@@ -368,8 +371,10 @@ fn proxy_rules(
     path: &str,
     p: &RawProxy,
     pattern_dir: &std::path::Path,
+    sticks: &[String],
 ) -> (AclTable, Vec<HttpRule<RequestAction>>, Vec<HttpRule<ResponseAction>>) {
     let mut table = AclTable::with_pattern_dir(pattern_dir);
+    table.set_stick_scope(crate::config::stick_syntax::StickScope::new(sticks.to_vec(), &p.name));
     for (j, a) in p.acls.iter().enumerate() {
         let ap = format!("{path}.acls[{j}]");
         if a.name.is_empty() || !a.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch)) {

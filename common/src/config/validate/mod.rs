@@ -28,6 +28,7 @@ mod script_user;
 mod server;
 mod server_tls;
 mod stats;
+mod stick_table;
 mod tcp_content;
 mod tcp_response;
 mod vrrp;
@@ -102,7 +103,9 @@ pub fn validate(raw: &RawConfig, source: PathBuf, hostname: &str) -> Result<Vali
     bind_conflicts::check_bind_conflicts(&mut c, raw, &frontends, &lvs, stats.as_ref());
     // Pattern files are read now, at start-up and on each reload, as HAProxy reads them.
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
-    let http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
+    let mut http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
+    http.stick_tables = stick_table::tables(&mut c, raw);
+    stick_table::stick_rules(&mut c, raw, &backends, &mut http);
     let mut vrrp = vrrp::vrrp(&mut c, &raw.vrrp, &backends, hostname);
     vrrp.announce = announce::announce(&mut c, raw, &backends, &vrrp).map(Box::new);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);

@@ -117,11 +117,11 @@ pub fn tcp_request(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
     let content = kind == Some("content");
     let session = kind == Some("session");
     let translatable = matches!(kind, Some("connection" | "session" | "content"))
-        && matches!(args.get(1).map(String::as_str), Some("accept" | "reject" | "silent-drop"))
+        && args.get(1).is_some_and(|a| matches!(a.as_str(), "accept" | "reject" | "silent-drop") || a.starts_with("track-sc"))
         && s.kind.listens();
     if !translatable {
         let why = if s.kind.listens() {
-            "hakeeper has only `tcp-request connection|session|content accept|reject|silent-drop` rules and \
+            "hakeeper has only `tcp-request connection|session|content accept|reject|silent-drop|track-sc0/1/2` rules and \
              `tcp-request inspect-delay` yet"
         } else {
             "hakeeper takes `tcp-request connection|session|content` rules in frontend and listen sections only"

@@ -16,6 +16,7 @@ mod proxy;
 mod section;
 mod server;
 mod stats;
+pub mod stick;
 pub mod tokenize;
 mod userlist;
 
@@ -32,6 +33,8 @@ pub struct Ctx {
     pub tls: server::TlsGlobals,
     /// `global`'s TLS defaults for binds.
     pub bind_tls: bind_ssl::Defaults,
+    /// Sections that declare a `stick-table` (rules may name them before they are read).
+    pub stick_tables: Vec<String>,
 }
 
 /// Sections HAProxy knows that hakeeper does not translate; their lines are each reported.
@@ -49,8 +52,15 @@ enum Current {
 }
 
 pub fn translate(file: &str, text: &str) -> Result<(RawConfig, Vec<ImportWarning>), ImportError> {
-    let mut ctx = Ctx { file: file.to_string(), notes: Notes::default(), tls: Default::default(), bind_tls: bind_ssl::Defaults::default() };
+    let mut ctx = Ctx {
+        file: file.to_string(),
+        notes: Notes::default(),
+        tls: Default::default(),
+        bind_tls: bind_ssl::Defaults::default(),
+        stick_tables: Vec::new(),
+    };
     let lines = tokenize::tokenize(file, text, &mut ctx.notes)?;
+    ctx.stick_tables = stick::declared_tables(&lines);
     let mut global = global::GlobalState::default();
     let mut sections: Vec<Section> = Vec::new();
     let mut userlists: Vec<userlist::Userlist> = Vec::new();
@@ -189,7 +199,9 @@ fn start_section(
             return Current::Other(directive(words));
         };
         let default_server = named_defaults.map(|d| sections[d].default_server.clone()).unwrap_or_default();
-        Section::new(kind, name.to_string(), n, named_defaults, default_server)
+        let mut s = Section::new(kind, name.to_string(), n, named_defaults, default_server);
+        s.acl_table.set_stick_scope(crate::config::stick_syntax::StickScope::new(ctx.stick_tables.clone(), name));
+        s
     };
     sections.push(section);
     Current::Section(index)

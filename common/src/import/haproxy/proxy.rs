@@ -3,10 +3,8 @@
 use super::section::{directive, Kind, Section};
 use super::server::{self, Address};
 use super::{bind, check, http_options, http_rules, lossy, stats, Ctx};
-use crate::config::raw::{
-    RawBalance, RawBind, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawStick, RawTimeouts,
-};
-use crate::import::units::{haproxy_size, haproxy_time, number};
+use crate::config::raw::{RawBalance, RawBind, RawHashType, RawHealthCheck, RawHttpConnection, RawLogFormat, RawMode, RawTimeouts};
+use crate::import::units::{haproxy_time, number};
 
 /// HTTP features the RON config cannot hold yet: each such directive gets a "not translated yet"
 /// line.
@@ -115,8 +113,10 @@ pub fn keyword(ctx: &mut Ctx, s: &mut Section, n: usize, words: &[String]) {
             report_server_params(ctx, n, "default-server", out);
         }
         ("http-check", Some(_)) => check::http_check(ctx, s, n, args),
-        ("stick", Some("on")) if s.kind.serves() => stick_on(ctx, s, n, args),
-        ("stick-table", Some(_)) if s.kind != Kind::Defaults => stick_table(ctx, s, n, args),
+        ("stick", Some("on" | "match" | "store-request" | "store-response")) if s.kind.serves() => {
+            super::stick::stick_rule(ctx, s, n, args)
+        }
+        ("stick-table", Some(_)) if s.kind != Kind::Defaults => super::stick::stick_table(ctx, s, n, args),
         ("stats", Some(_)) => stats::keyword(ctx, s, n, args),
         ("acl", Some(_)) => http_rules::acl(ctx, s, n, args),
         ("use_backend", Some(_)) => http_rules::use_backend(ctx, s, n, args),
@@ -428,63 +428,4 @@ fn report_server_params(ctx: &mut Ctx, n: usize, who: &str, out: server::ParseOu
     if !out.untranslated.is_empty() {
         ctx.notes.untranslated(&ctx.file, n, format!("{who}: options not translated: {}", out.untranslated.join(", ")));
     }
-}
-
-/// `stick on src [table T] [if|unless COND]`.
-fn stick_on(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
-    if args.len() == 2 && args[1] == "src" {
-        s.stick_on = Some(n);
-    } else {
-        ctx.notes.untranslated(&ctx.file, n, format!("`stick {}` not translated (only `stick on src` is)", directive(args)));
-    }
-}
-
-/// `stick-table type ip size N [expire T] [nopurge] [peers P] [store …]`.
-fn stick_table(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
-    let mut stick = RawStick::default();
-    let mut expire = None;
-    let mut ignored = Vec::new();
-    let mut kind_ok = false;
-    let mut i = 0;
-    while i < args.len() {
-        let value = args.get(i + 1).map(String::as_str);
-        match (args[i].as_str(), value) {
-            ("type", Some(t)) => kind_ok = t == "ip" || t == "ipv6",
-            ("size", Some(v)) => match haproxy_size(v) {
-                Ok(v) => stick.size = Some(v),
-                Err(e) => ignored.push(e),
-            },
-            ("expire", Some(v)) => match haproxy_time(v) {
-                Ok(v) => expire = Some(v),
-                Err(e) => ignored.push(e),
-            },
-            ("nopurge", _) => {
-                ignored.push("nopurge".into());
-                i += 1;
-                continue;
-            }
-            (kw, Some(v)) => ignored.push(format!("{kw} {v}")),
-            (kw, None) => ignored.push(kw.to_string()),
-        }
-        i += 2;
-    }
-    if !kind_ok {
-        ctx.notes.untranslated(&ctx.file, n, format!("`stick-table {}` not translated (only type ip tables are)", directive(args)));
-        return;
-    }
-    if !ignored.is_empty() {
-        ctx.notes.untranslated(&ctx.file, n, format!("stick-table options not translated: {}", ignored.join(", ")));
-    }
-    stick.expire = match expire {
-        Some(e) => e,
-        None => {
-            ctx.notes.untranslated(
-                &ctx.file,
-                n,
-                "stick-table without expire: HAProxy keeps entries until the table is full; translated as expire 24d",
-            );
-            "24d".into()
-        }
-    };
-    s.stick_table = Some((n, stick));
 }

@@ -4,7 +4,7 @@
 use super::server::ServerParams;
 use super::stats::StatsDirectives;
 use crate::config::http_syntax::AclTable;
-use crate::config::raw::{RawHttpCheck, RawHttpConnection, RawProxy, RawStick};
+use crate::config::raw::{RawHttpCheck, RawHttpConnection, RawProxy};
 use crate::import::warning::Notes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +52,10 @@ pub struct Section {
     pub proxy_lines: Vec<(usize, Vec<String>)>,
     /// Line of a backend `cookie` directive (for the lint on servers without `cookie`).
     pub cookie_line: Option<usize>,
-    /// Line of `stick on src`.
-    pub stick_on: Option<usize>,
+    /// `stick` rules (without the word `stick`) and their lines.
+    pub stick_rules: Vec<(usize, String)>,
     /// Line of `stick-table` and what it translates to.
-    pub stick_table: Option<(usize, RawStick)>,
+    pub stick_table: Option<(usize, crate::config::raw::RawStickTable)>,
     /// Line of each server, in `proxy.servers` order.
     pub server_lines: Vec<usize>,
     /// `http-check` rules (first line, what they set), applied once the check kind is known.
@@ -92,7 +92,7 @@ impl Section {
             stats: StatsDirectives::default(),
             proxy_lines: Vec::new(),
             cookie_line: None,
-            stick_on: None,
+            stick_rules: Vec::new(),
             stick_table: None,
             server_lines: Vec::new(),
             http_check: None,
@@ -106,22 +106,9 @@ impl Section {
         }
     }
 
-    /// Joins `stick on src` with its `stick-table`; either one alone does nothing translatable.
+    /// The section's stick table and rules, once all its lines are read (see [`super::stick`]).
     pub fn resolve_stick(&mut self, file: &str, notes: &mut Notes) {
-        match (self.stick_on, self.stick_table.take()) {
-            (Some(_), Some((_, stick))) => self.proxy.stick = Some(stick),
-            (Some(line), None) => notes.untranslated(
-                file,
-                line,
-                format!("`stick on src` in {} {} has no stick-table in the same section; not translated", self.kind.word(), self.name),
-            ),
-            (None, Some((line, _))) => notes.untranslated(
-                file,
-                line,
-                format!("stick-table in {} {} is not used by `stick on src`; not translated", self.kind.word(), self.name),
-            ),
-            (None, None) => {}
-        }
+        super::stick::resolve(self, file, notes);
     }
 }
 

@@ -9,6 +9,7 @@ mod peers;
 mod proxy_protocol;
 mod seed;
 mod server_tls;
+mod stick;
 
 use super::*;
 use std::path::PathBuf;

@@ -14,13 +14,22 @@ impl Session {
     /// A view for rules reading `acls` (the frontend's, the backend's or both), or `None` when
     /// none of them reads the connection.
     pub(crate) fn http_conn_view<'s>(&self, shared: &'s Shared, acls: &[&[Acl]]) -> Option<ConnView<'s>> {
-        if !acls.iter().any(|a| reads_connection(a)) {
+        // Stick tables: `track-sc` actions and `sc_*` fetches need the session's counters.
+        if !acls.iter().any(|a| reads_connection(a)) && shared.tables.is_empty() {
             return None;
         }
         let fe = shared.config.frontends.get(self.frontend)?;
         let dst = if acls.iter().any(|a| tcp_rules::reads_dst(a)) { self.local_addr() } else { None };
         let mut view = ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, shared);
         view.tls = self.tls_facts.clone();
+        Some(view)
+    }
+
+    /// As [`Self::http_conn_view`], with the session's sticky counters for `track-sc` actions
+    /// and `sc*_` fetches (request rules; response rules see none, which no pattern matches).
+    pub(crate) fn http_conn_view_tracked<'s>(&'s self, shared: &'s Shared, acls: &[&[Acl]]) -> Option<ConnView<'s>> {
+        let mut view = self.http_conn_view(shared, acls)?;
+        view.track = self.track.as_deref();
         Some(view)
     }
 }

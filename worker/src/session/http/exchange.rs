@@ -126,6 +126,10 @@ impl Session {
             let logs = fe.log && fe.log_format == Some(hakeeper_common::config::LogFormat::Httplog);
             h.start_log(logs.then(|| request_line(&head)));
         }
+        if !shared.tables.is_empty() {
+            // HAProxy's stream_inc_http_req_ctr() for counters tracked by the connection.
+            self.track.get_or_insert_with(Box::default).http_request(shared, crate::stick::now_ms());
+        }
         // The previous request's server timings must not show in this request's log line.
         self.up.queue_left = None;
         self.up.established_at = None;
@@ -134,7 +138,7 @@ impl Session {
             Some(Some(b)) => Routed::Backend(b),
             Some(None) => Routed::Reply(error_reply(503, Some(fe_http), None, Termination::new(Cause::ServerAbort, Phase::Connect), true)),
             None => {
-                let conn = self.http_conn_view(shared, &[&fe_http.acls]);
+                let conn = self.http_conn_view_tracked(shared, &[&fe_http.acls]);
                 route_request(fe, fe_http, &mut head, client, conn.as_ref())
             }
         };
@@ -154,7 +158,7 @@ impl Session {
         let Some(h) = self.proto.http_mut() else { return };
         let mut ups = std::mem::take(&mut h.ups);
         fill_ups(&mut ups, shared, b, be_http.cookie.is_some());
-        let conn = self.http_conn_view(shared, &[&be_http.acls]);
+        let conn = self.http_conn_view_tracked(shared, &[&be_http.acls]);
         let txn = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client, conn.as_ref()) {
             Prepared::Forward(t) => t,
             Prepared::Reply(r) => {
@@ -165,7 +169,14 @@ impl Session {
             }
         };
         let Some(h) = self.proto.http_mut() else { return };
-        let choice = match (txn.persist_to, txn.balance_hash) {
+        // Cookie persistence first, then `stick match|on` rules.
+        let stuck = match txn.persist_to {
+            None if !be_http.stick_rules.is_empty() => {
+                crate::stick::rules::match_server(shared, be, &be_http.stick_rules, &txn.head, client)
+            }
+            _ => None,
+        };
+        let choice = match (txn.persist_to.or(stuck), txn.balance_hash) {
             (Some(s), _) => HttpChoice::Persist(s),
             (None, Some(hash)) => HttpChoice::Hash(hash),
             (None, None) => HttpChoice::Balance,
@@ -367,6 +378,11 @@ impl Session {
                 }
             };
             x.response_head.get_or_insert(ctx.now);
+            if resp.status >= 200 && !be_http.stick_rules.is_empty() {
+                if let Some(server) = target {
+                    crate::stick::rules::store(shared, be, &be_http.stick_rules, server, &txn.head, &resp.headers, self.client_addr.ip());
+                }
+            }
             match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp, conn.as_ref()) {
                 Responded::Forward { framing, interim, conn } => {
                     let before = x.to_client.len();

@@ -21,6 +21,12 @@ impl Session {
             return;
         }
         h.logged = true;
+        // HAProxy's http_err_cnt: a 4xx answer (the server's or the proxy's) is the client's error.
+        if let (Some(status), Some(t)) = (h.status, self.track.as_deref()) {
+            if (400..500).contains(&status) {
+                t.http_error(shared, crate::stick::now_ms());
+            }
+        }
         let fe = &shared.config.frontends[self.frontend];
         if fe.log && fe.log_format == Some(LogFormat::Tcplog) && fe.mode == hakeeper_common::config::Mode::Tcp {
             return self.upgraded_tcplog(shared, termination, now);

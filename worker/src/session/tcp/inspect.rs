@@ -63,6 +63,9 @@ impl Session {
         if let step @ Step::Close(_) = self.tcp_progress(ctx) {
             return step;
         }
+        if self.track.is_none() && !ctx.shared.tables.is_empty() {
+            self.track = Some(Box::default());
+        }
         let verdict = {
             let Proto::Tcp(t) = &self.proto else { return Step::Continue };
             let Some(inspect) = t.inspect.filter(|i| matches!(i.of, Inspected::Request { .. })) else { return Step::Continue };
@@ -80,6 +83,7 @@ impl Session {
                 closed,
                 final_: closed || ctx.now >= inspect.deadline,
                 tls: self.tls_facts.clone(),
+                track: self.track.as_deref(),
             };
             tcp_rules::content_verdict(&h.tcp_content, &h.acls, &view)
         };

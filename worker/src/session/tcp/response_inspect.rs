@@ -71,6 +71,7 @@ impl Session {
                 closed,
                 final_: closed || ctx.now >= inspect.deadline,
                 tls: self.tls_facts.clone(),
+                track: self.track.as_deref(),
             };
             tcp_rules::content_verdict(&h.tcp_response, &h.acls, &view)
         };
