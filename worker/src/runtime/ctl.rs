@@ -39,8 +39,11 @@ pub fn answer(shared: &Shared, request: &CtlRequest, grants: &mut Vec<Grant>) ->
         CtlRequest::SetState { backend, server, state } => change(backend, server, AdminAction::State(*state), grants),
         CtlRequest::SetWeight { backend, server, weight } => change(backend, server, AdminAction::Weight(*weight), grants),
         // VRRP is the supervisor's business; it answers these itself and never forwards them.
-        CtlRequest::Switchover | CtlRequest::Switchback | CtlRequest::Reload | CtlRequest::Upgrade | CtlRequest::ShowLvs | CtlRequest::ShowAnnounce => {
-            (CtlReply::Error(format!("`{request}` is handled by the supervisor")), None)
-        }
+        CtlRequest::Switchover
+        | CtlRequest::Switchback
+        | CtlRequest::Reload
+        | CtlRequest::Upgrade
+        | CtlRequest::ShowLvs
+        | CtlRequest::ShowAnnounce => (CtlReply::Error(format!("`{request}` is handled by the supervisor")), None),
     }
 }
