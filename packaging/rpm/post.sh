@@ -1,4 +1,4 @@
-# hakeeper %post: the worker's empty chroot, then systemd as %systemd_post does (presets decide
+# hakeeper %post: the worker's empty chroot, then systemd as the systemd_post macro does (presets decide
 # whether the service is enabled).
 install -d -o root -g root -m 0755 /var/lib/hakeeper /var/lib/hakeeper/empty
 if [ -d /run/systemd/system ]; then
