@@ -16,7 +16,7 @@ use crate::deadline::{Deadlines, Wake};
 use crate::error::WorkerError;
 use crate::listeners::{Listener, Listeners};
 use crate::session::upstream::conns::{ConnEvent, ServerConns};
-use crate::session::{Ctx, Session, Side, Stage, Step};
+use crate::session::{Ctx, Session, Side, Step};
 use crate::shared::{lock, Shared};
 use crate::termination::{Cause, Termination};
 use crate::tokens::{self, Target, CONTROL};
@@ -260,8 +260,8 @@ impl EventLoop {
                 let key = g.pending.key;
                 let (session, mut ctx) = self.ctx(key);
                 match session {
-                    Some(s) if s.id == g.pending.session && matches!(s.up.stage, Stage::Queued { .. }) => {
-                        let step = s.on_grant(&mut ctx, g.server);
+                    Some(s) if s.awaits_grant(g.pending.session) => {
+                        let step = s.on_grant(&mut ctx, g.pending.session, g.server);
                         self.finish(key, step);
                     }
                     _ => {
