@@ -125,3 +125,138 @@ fn a_large_upload_with_flow_control_and_h2load_on_one_connection() {
     assert!(text.contains("500 succeeded, 0 failed"), "h2load: {text}");
     assert!(text.contains("status codes: 500 2xx"), "h2load: {text}");
 }
+
+/// The counts of h2load's `requests:` line: (total, started, succeeded).
+fn h2load_counts(text: &str) -> Option<(u64, u64, u64)> {
+    let line = text.lines().find(|l| l.starts_with("requests:"))?;
+    let num = |label: &str| -> Option<u64> {
+        let before = line.split(label).next()?;
+        before.rsplit([',', ':']).next()?.trim().parse().ok()
+    };
+    Some((num(" total")?, num(" started")?, num(" succeeded")?))
+}
+
+#[test]
+fn reload_sends_a_graceful_goaway_and_no_started_request_fails() {
+    let mut s = start("h2_reload");
+    let url = format!("http://127.0.0.1:{}/", s.port);
+    // One connection, 10 streams at a time, far more requests than it can finish before the
+    // reload: the old worker's GOAWAY ends it early.
+    let mut cmd = Command::new("h2load");
+    cmd.args(["-n", "200000", "-c", "1", "-m", "10", &url]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(output_within(cmd, Duration::from_secs(60)));
+    });
+    let log = &s.appliance;
+    assert!(
+        wait_until(Duration::from_secs(10), || log.log_text().matches("HTTP/2.0").count() >= 200),
+        "h2load made no requests; log:\n{}",
+        log.log_text()
+    );
+    let old = s.appliance.child_pid("worker").expect("the worker's pid");
+    signal(s.appliance.pid, nix::sys::signal::Signal::SIGHUP);
+    let out = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(out)) => out,
+        other => panic!("h2load could not run ({:?}): install it with tests/install-deps", other.err()),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (total, started, succeeded) = h2load_counts(&text).unwrap_or_else(|| panic!("no requests line: {text}"));
+    // Ended by the GOAWAY, not served to the end.
+    assert!(started < total, "the reload did not end the connection: {text}");
+    // The old worker finished as soon as its connection did, well within its drain time (30 s).
+    assert!(
+        s.appliance.wait_for_log("finished draining", Duration::from_secs(10)),
+        "the old worker kept draining; log:\n{}",
+        s.appliance.log_text()
+    );
+    // Every stream that reached the old worker was served whole (`----`) and got to the
+    // client: as many lines as h2load's successes. h2load counts as started, and failed, the
+    // few requests nghttp2 had queued and then refused to send once the GOAWAY came (at most
+    // the 10 concurrent streams); those never reached the proxy and may be retried (§6.8).
+    let log = s.appliance.log_text();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(&format!("hakeeper-worker[{old}]")) && l.contains("HTTP/2.0")).collect();
+    assert!(lines.iter().all(|l| l.contains(" 200 ") && l.contains(" ---- ")), "a stream failed in the old worker: {lines:#?}");
+    assert_eq!(lines.len() as u64, succeeded, "streams served by the old worker vs h2load's successes: {text}");
+    assert!(started - succeeded <= 10, "more failures than streams in flight: {text}");
+    // The new worker serves HTTP/2 too.
+    let out = run(&["h2load", "-n", "200", "-c", "2", "-m", "20", &url], Duration::from_secs(30));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("200 succeeded, 0 failed"), "after the reload: {text}");
+    assert!(s.appliance.terminate(Duration::from_secs(10)).is_some(), "hakeeper did not stop");
+}
+
+/// A frame: header (length, type, flags, stream) and payload.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// A request field block with static-table entries (RFC 7541 appendix A) and a literal
+/// `:authority`.
+fn request_block(post: bool) -> Vec<u8> {
+    // :method GET (2) or POST (3), :scheme http (6), :path / (4).
+    let mut b = vec![if post { 0x83 } else { 0x82 }, 0x86, 0x84];
+    // :authority (name index 1), literal with incremental indexing.
+    b.extend_from_slice(&[0x41, 6]);
+    b.extend_from_slice(b"a.test");
+    b
+}
+
+/// Reads frames until one is HEADERS on `stream`; returns its first block byte.
+fn read_headers_on(conn: &mut std::net::TcpStream, stream: u32) -> Option<u8> {
+    use std::io::Read;
+    loop {
+        let mut head = [0u8; 9];
+        conn.read_exact(&mut head).ok()?;
+        let len = (usize::from(head[0]) << 16) | (usize::from(head[1]) << 8) | usize::from(head[2]);
+        let mut payload = vec![0u8; len];
+        conn.read_exact(&mut payload).ok()?;
+        let id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+        if head[3] == 0x1 && id == stream {
+            return payload.first().copied();
+        }
+        if head[3] == 0x7 {
+            return None;
+        }
+    }
+}
+
+#[test]
+fn reset_streams_end_alone_and_the_connection_goes_on() {
+    use std::io::Write;
+    let s = start("h2_reset");
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend(frame(0x4, 0, 0, &[]));
+    // Stream 1: a GET reset at once (CANCEL). Stream 3: an upload reset halfway.
+    out.extend(frame(0x1, 0x4 | 0x1, 1, &request_block(false)));
+    out.extend(frame(0x3, 0, 1, &8u32.to_be_bytes()));
+    let mut block = request_block(true);
+    // content-length: 100000 (static name index 28, without indexing).
+    block.extend_from_slice(&[0x0f, 0x0d, 6]);
+    block.extend_from_slice(b"100000");
+    out.extend(frame(0x1, 0x4, 3, &block));
+    out.extend(frame(0x0, 0, 3, &[b'x'; 1000]));
+    conn.write_all(&out).expect("write");
+    std::thread::sleep(Duration::from_millis(200));
+    conn.write_all(&frame(0x3, 0, 3, &8u32.to_be_bytes())).expect("write");
+    // Stream 5: a GET on the same connection is served.
+    conn.write_all(&frame(0x1, 0x4 | 0x1, 5, &request_block(false))).expect("write");
+    // `:status: 200` is static entry 8.
+    assert_eq!(read_headers_on(&mut conn, 5), Some(0x88), "stream 5 was not answered 200 after two resets");
+    // The reset upload's transaction is logged as a client abort (`CH`: its response was due).
+    let log = &s.appliance;
+    assert!(
+        wait_until(Duration::from_secs(5), || log
+            .log_text()
+            .lines()
+            .any(|l| l.contains("\"POST / HTTP/2.0\"") && (l.contains(" CH--") || l.contains(" CD--")))),
+        "no client-abort line for the reset upload; log:\n{}",
+        log.log_text()
+    );
+}

@@ -46,6 +46,9 @@ const MAX_FEED: usize = crate::buffer::BUFFER_SIZE;
 const DRAIN_CHECK: Duration = Duration::from_millis(200);
 /// How long the first GOAWAY waits for its PING's answer before the final one.
 const GOAWAY_WAIT: Duration = Duration::from_secs(1);
+/// How long after the PING's answer the final GOAWAY waits for requests the client queued
+/// behind that answer (they follow it on the same connection, without a round trip).
+const ACK_GRACE: Duration = Duration::from_millis(100);
 
 /// The HTTP/2 state of a session.
 pub struct H2State {
@@ -60,6 +63,8 @@ pub struct H2State {
     failed: bool,
     /// When the graceful shutdown's first GOAWAY went out.
     goaway_at: Option<Instant>,
+    /// When the client answered its PING.
+    goaway_acked_at: Option<Instant>,
 }
 
 /// One stream and the transaction it runs.
@@ -119,6 +124,7 @@ impl Session {
             last_active: ctx.now,
             failed: false,
             goaway_at: None,
+            goaway_acked_at: None,
         };
         self.proto = Proto::Http2(Box::new(state));
         self.h2_drive(ctx)
@@ -176,9 +182,10 @@ impl Session {
         };
         let stall = h.conn.send_blocked_since().and_then(|s| crate::deadline::after(s, fe.timeout_client));
         // A draining process is noticed within this (GOAWAY on reload).
-        let drain = match h.goaway_at {
-            None => Some(Instant::now() + DRAIN_CHECK),
-            Some(at) => Some(at + GOAWAY_WAIT),
+        let drain = match (h.goaway_at, h.goaway_acked_at) {
+            (None, _) => Some(Instant::now() + DRAIN_CHECK),
+            (Some(at), None) => Some(at + GOAWAY_WAIT),
+            (Some(at), Some(acked)) => Some((acked + ACK_GRACE).min(at + GOAWAY_WAIT)),
         };
         [streams, idle, stall, drain].into_iter().flatten().min()
     }
@@ -330,13 +337,18 @@ impl Session {
         let draining = ctx.shared.draining().is_some() || ctx.shared.stopping();
         let now = ctx.now;
         let Some(h) = self.h2() else { return };
-        match h.goaway_at {
-            None if draining => {
+        if h.goaway_acked_at.is_none() && h.conn.goaway_acked() {
+            h.goaway_acked_at = Some(now);
+        }
+        match (h.goaway_at, h.goaway_acked_at) {
+            (None, _) if draining => {
                 h.conn.goaway();
                 h.goaway_at = Some(now);
             }
-            // No PING answer in time: the final GOAWAY anyway (a no-op once sent).
-            Some(at) if now >= at + GOAWAY_WAIT => h.conn.goaway(),
+            // The final GOAWAY (a no-op once sent): shortly after the PING's answer, so that
+            // requests the client queued behind it are taken, or when no answer came in time.
+            (Some(_), Some(acked)) if now >= acked + ACK_GRACE => h.conn.goaway(),
+            (Some(at), _) if now >= at + GOAWAY_WAIT => h.conn.goaway(),
             _ => {}
         }
     }
