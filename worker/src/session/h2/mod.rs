@@ -127,6 +127,14 @@ impl Session {
             goaway_acked_at: None,
         };
         self.proto = Proto::Http2(Box::new(state));
+        // The connection itself is no stream of the backend (HAProxy counts streams there):
+        // the count made at accept (or after the PROXY header) is taken back, and each stream
+        // counts on its own.
+        if !crate::tcp_rules::tcp_switching(ctx.shared, self.frontend) {
+            if let Some(be) = self.up.backend.take() {
+                ctx.shared.stats.backends[be].counters.session_closed();
+            }
+        }
         self.h2_drive(ctx)
     }
 

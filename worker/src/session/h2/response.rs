@@ -201,3 +201,127 @@ impl ResponseOut {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buffer::Pools;
+    use crate::h2::conn::Config;
+    use crate::h2::frame::{self, FrameHeader, Kind, HEADER_LEN, PREFACE};
+
+    /// A connection with stream 1 open (a GET from the client).
+    fn open() -> Connection {
+        let mut c = Connection::new(Config::default());
+        let mut input = PREFACE.to_vec();
+        frame::encode_settings(&mut input, &[]);
+        // :method GET, :scheme http, :path /, :authority a.test (RFC 7541 appendix A).
+        let block = [&[0x82, 0x86, 0x84, 0x41, 6][..], b"a.test"].concat();
+        frame::encode_headers(&mut input, 1, &block, true, 16_384);
+        c.recv(&input, Instant::now()).expect("a valid request");
+        let out = c.output().len();
+        c.consume_output(out);
+        c
+    }
+
+    /// The frames written for stream 1: (kind, flags, payload).
+    fn frames(c: &mut Connection) -> Vec<(Kind, u8, Vec<u8>)> {
+        let bytes = c.output().to_vec();
+        c.consume_output(bytes.len());
+        let mut v = Vec::new();
+        let mut p = 0;
+        while let Some(h) = FrameHeader::decode(&bytes[p..]) {
+            let end = p + HEADER_LEN + h.length as usize;
+            if h.stream == 1 {
+                v.push((h.kind, h.flags, bytes[p + HEADER_LEN..end].to_vec()));
+            }
+            p = end;
+        }
+        v
+    }
+
+    fn body(f: &[(Kind, u8, Vec<u8>)]) -> Vec<u8> {
+        f.iter().filter(|(k, _, _)| *k == Kind::Data).flat_map(|(_, _, p)| p.clone()).collect()
+    }
+
+    fn ends(f: &[(Kind, u8, Vec<u8>)]) -> bool {
+        f.last().is_some_and(|(_, flags, _)| flags & 0x1 != 0)
+    }
+
+    fn run(kind: RequestKind, response: &[u8]) -> (ResponseOut, Vec<(Kind, u8, Vec<u8>)>) {
+        let mut c = open();
+        let mut pools = Pools::default();
+        let mut out = Buf::default();
+        out.extend(response, &mut pools);
+        let mut r = ResponseOut::new(kind);
+        r.pump(&mut out, &mut c, 1, Instant::now()).expect("pumped");
+        assert!(out.is_empty() || !r.is_done(), "bytes left after the end");
+        let f = frames(&mut c);
+        (r, f)
+    }
+
+    #[test]
+    fn chunks_are_unwrapped_and_the_last_one_ends_the_stream() {
+        let (r, f) = run(
+            RequestKind::default(),
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: 1\r\n\r\n",
+        );
+        assert!(r.is_done());
+        assert_eq!(f.iter().filter(|(k, _, _)| *k == Kind::Headers).count(), 1, "the 100 is not forwarded");
+        assert_eq!(body(&f), b"hello world");
+        assert!(ends(&f));
+    }
+
+    #[test]
+    fn a_chunked_body_split_anywhere_comes_out_the_same() {
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n3\r\nabc\r\n0\r\n\r\n";
+        for cut in 1..raw.len() {
+            let mut c = open();
+            let mut pools = Pools::default();
+            let mut out = Buf::default();
+            let mut r = ResponseOut::new(RequestKind::default());
+            out.extend(&raw[..cut], &mut pools);
+            r.pump(&mut out, &mut c, 1, Instant::now()).expect("first part");
+            out.extend(&raw[cut..], &mut pools);
+            r.pump(&mut out, &mut c, 1, Instant::now()).expect("second part");
+            let f = frames(&mut c);
+            assert!(r.is_done(), "cut at {cut}");
+            assert_eq!(body(&f), b"0123456789abc", "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn content_length_head_and_no_body_responses() {
+        let (r, f) = run(RequestKind::default(), b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+        assert!(r.is_done() && ends(&f));
+        assert_eq!(body(&f), b"abc");
+        // HEAD: the length is announced, no body follows; END_STREAM on the HEADERS.
+        let (r, f) = run(RequestKind { head: true, ..Default::default() }, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
+        assert!(r.is_done() && ends(&f));
+        assert_eq!(f.len(), 1);
+        let (r, f) = run(RequestKind::default(), b"HTTP/1.1 204 No Content\r\n\r\n");
+        assert!(r.is_done() && ends(&f) && f.len() == 1);
+    }
+
+    #[test]
+    fn a_body_until_close_ends_with_the_transaction_and_bad_framing_is_an_error() {
+        let mut c = open();
+        let (mut pools, mut out) = (Pools::default(), Buf::default());
+        out.extend(b"HTTP/1.0 200 OK\r\n\r\npartial", &mut pools);
+        let mut r = ResponseOut::new(RequestKind::default());
+        r.pump(&mut out, &mut c, 1, Instant::now()).expect("pumped");
+        assert!(!r.is_done());
+        r.finish(&mut c, 1, Instant::now()).expect("finished");
+        let f = frames(&mut c);
+        assert!(r.is_done() && ends(&f));
+        assert_eq!(body(&f), b"partial");
+
+        let mut c = open();
+        out.extend(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", &mut pools);
+        let mut r = ResponseOut::new(RequestKind::default());
+        assert!(matches!(r.pump(&mut out, &mut c, 1, Instant::now()), Err(ResponseError::Chunk)));
+        let mut out = Buf::default();
+        out.extend(b"HTTP/1.1 101 Switching Protocols\r\n\r\n", &mut pools);
+        let mut r = ResponseOut::new(RequestKind { upgrade: true, ..Default::default() });
+        assert!(matches!(r.pump(&mut out, &mut open(), 1, Instant::now()), Err(ResponseError::Tunnel)));
+    }
+}
