@@ -237,7 +237,7 @@ impl Session {
             self.h2_graceful(ctx);
             let sids: Vec<u32> = self.h2().map(|h| h.streams.keys().copied().collect()).unwrap_or_default();
             for sid in sids {
-                self.h2_run(ctx, sid, |s, ctx| s.http_drive(ctx));
+                moved |= self.h2_run(ctx, sid, |s, ctx| s.http_drive(ctx));
             }
             match self.h2_write(ctx) {
                 Ok(m) => moved |= m,
@@ -442,16 +442,18 @@ impl Session {
 
     /// Runs `f` on stream `sid`'s transaction, then moves its request bytes in and its
     /// response out, and ends the stream when its transaction is over.
-    fn h2_run(&mut self, ctx: &mut Ctx<'_>, sid: u32, f: impl FnOnce(&mut Session, &mut Ctx<'_>) -> Step) {
-        let Some(mut s) = self.h2().and_then(|h| h.streams.remove(&sid)) else { return };
+    /// Returns whether request bytes moved into the transaction after it ran (it must run
+    /// again).
+    fn h2_run(&mut self, ctx: &mut Ctx<'_>, sid: u32, f: impl FnOnce(&mut Session, &mut Ctx<'_>) -> Step) -> bool {
+        let Some(mut s) = self.h2().and_then(|h| h.streams.remove(&sid)) else { return false };
         self.feed(ctx, sid, &mut s);
         self.swap_stream(&mut s);
         let step = f(self, ctx);
         s.deadline = self.http_next_deadline(ctx.shared);
         self.swap_stream(&mut s);
-        self.feed(ctx, sid, &mut s);
+        let fed = self.feed(ctx, sid, &mut s);
         let now = ctx.now;
-        let (Proto::Http2(h), Proto::Http(x)) = (&mut self.proto, &mut s.proto) else { return };
+        let (Proto::Http2(h), Proto::Http(x)) = (&mut self.proto, &mut s.proto) else { return false };
         let mut failed = false;
         if let Some(out) = x.stream_output() {
             if let Err(e) = s.resp.pump(out, &mut h.conn, sid, now) {
@@ -471,32 +473,37 @@ impl Session {
             Step::Close(t) => self.h2_end_stream(ctx, sid, Some(t)),
             Step::Continue if failed => self.h2_end_stream(ctx, sid, Some(Termination::new(Cause::Internal, Phase::Data))),
             Step::Continue if over => self.h2_end_stream(ctx, sid, Some(Termination::NORMAL)),
-            Step::Continue => {}
+            Step::Continue => return fed,
         }
+        false
     }
 
     /// Hands request bytes to a (parked) stream's transaction while it keeps up, and gives
     /// the client's windows back what it took.
-    fn feed(&mut self, ctx: &mut Ctx<'_>, sid: u32, s: &mut H2Stream) {
-        let Proto::Http(x) = &mut s.proto else { return };
+    /// Returns whether bytes moved.
+    fn feed(&mut self, ctx: &mut Ctx<'_>, sid: u32, s: &mut H2Stream) -> bool {
+        let Proto::Http(x) = &mut s.proto else { return false };
         let room = MAX_FEED.saturating_sub(x.stream_pending_in());
+        let mut fed = 0;
         if !s.pending.is_empty() && room > 0 {
-            let n = room.min(s.pending.len());
-            x.stream_feed(&s.pending[..n], ctx.now, ctx.pools);
-            s.pending.drain(..n);
+            fed = room.min(s.pending.len());
+            x.stream_feed(&s.pending[..fed], ctx.now, ctx.pools);
+            s.pending.drain(..fed);
         }
-        if s.pending.is_empty() {
-            if s.unreleased > 0 {
-                let n = std::mem::take(&mut s.unreleased);
-                if let Some(h) = self.h2() {
-                    h.conn.release(sid, n);
-                }
-            }
-            if s.req_end && !s.req_told {
-                s.req_told = true;
-                x.stream_end_request();
+        // As many body bytes as were handed on go back to the windows (the head and chunk
+        // framing make the fed bytes a little more than the DATA), the rest once all is in.
+        let release = if s.pending.is_empty() { s.unreleased } else { s.unreleased.min(u32::try_from(fed).unwrap_or(u32::MAX)) };
+        if release > 0 {
+            s.unreleased -= release;
+            if let Some(h) = self.h2() {
+                h.conn.release(sid, release);
             }
         }
+        if s.pending.is_empty() && s.req_end && !s.req_told {
+            s.req_told = true;
+            x.stream_end_request();
+        }
+        fed > 0
     }
 
     /// Ends stream `sid`: its transaction is logged (`t`, or a client abort when the client
