@@ -260,3 +260,96 @@ fn reset_streams_end_alone_and_the_connection_goes_on() {
         log.log_text()
     );
 }
+
+/// A server that reads a Content-Length body slowly (64 KiB every 5 ms) and answers with its
+/// length and byte sum.
+fn slow_reader() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let thread = std::thread::spawn(move || {
+        let Ok((conn, _)) = listener.accept() else { return };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(20)));
+        let Ok(mut w) = conn.try_clone() else { return };
+        let mut r = BufReader::new(conn);
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let (mut got, mut sum) = (0usize, 0u64);
+        let mut buf = vec![0u8; 64 * 1024];
+        while got < len {
+            let want = buf.len().min(len - got);
+            let Ok(n) = r.read(&mut buf[..want]) else { return };
+            if n == 0 {
+                return;
+            }
+            got += n;
+            sum += buf[..n].iter().map(|&b| u64::from(b)).sum::<u64>();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let text = format!("len={got} sum={sum}");
+        let _ = w.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{text}", text.len()).as_bytes());
+    });
+    (addr, thread)
+}
+
+/// The worker's resident memory, in KiB.
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn a_slow_server_slows_the_upload_through_the_windows() {
+    let (server, thread) = slow_reader();
+    let dir = TempDir::new("h2_slow_upload");
+    let port = free_port();
+    let config = format!(
+        r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "2s", client: "30s", server: "30s")),
+  listen: [(name: "up", bind: [(addr: "127.0.0.1:{port}", proto: h2)], servers: [(name: "slow", addr: "{server}")])],
+)"#
+    );
+    std::fs::write(dir.file("hakeeper.ron"), config).expect("write config");
+    let mut appliance = Appliance::start(&dir.file("hakeeper.ron"), &dir.file("hakeeper.log"));
+    appliance.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()), "{}", appliance.log_text());
+    let worker = appliance.child_pid("worker").expect("worker pid");
+    let before = rss_kib(worker);
+    // 48 MiB at about 12 MiB/s: the proxy may hold only its windows and buffers of it.
+    let data: Vec<u8> = (0..48 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let sum: u64 = data.iter().map(|&b| u64::from(b)).sum();
+    let body = dir.file("body.bin");
+    std::fs::write(&body, &data).expect("write body");
+    let at = format!("@{}", body.display());
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "--http2-prior-knowledge", "--data-binary", &at, &url]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(output_within(cmd, Duration::from_secs(60)));
+    });
+    let mut peak = before;
+    let out = loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(out) => break out.expect("curl could not run: install it with tests/install-deps"),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => peak = peak.max(rss_kib(worker)),
+            Err(e) => panic!("curl thread: {e}"),
+        }
+    };
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("len={} sum={sum}", data.len()), "{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("48 MiB upload through a slow server: worker RSS {before} KiB, peak +{} KiB", peak.saturating_sub(before));
+    assert!(peak.saturating_sub(before) < 16 * 1024, "the worker grew by {} KiB for a 48 MiB upload", peak - before);
+    let _ = thread.join();
+}
