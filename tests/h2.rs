@@ -353,3 +353,46 @@ fn a_slow_server_slows_the_upload_through_the_windows() {
     assert!(peak.saturating_sub(before) < 16 * 1024, "the worker grew by {} KiB for a 48 MiB upload", peak - before);
     let _ = thread.join();
 }
+
+#[test]
+fn an_idle_connection_gets_a_goaway_and_is_closed() {
+    use std::io::{Read, Write};
+    let web = HttpBackend::start("w1");
+    let dir = TempDir::new("h2_idle");
+    let port = free_port();
+    let config = format!(
+        r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "2s", client: "30s", server: "30s", http_keep_alive: "300ms")),
+  listen: [(name: "idle", bind: [(addr: "127.0.0.1:{port}", proto: h2)], servers: [(name: "w1", addr: "{}")])],
+)"#,
+        web.addr
+    );
+    std::fs::write(dir.file("hakeeper.ron"), config).expect("write config");
+    let mut appliance = Appliance::start(&dir.file("hakeeper.ron"), &dir.file("hakeeper.log"));
+    appliance.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()), "{}", appliance.log_text());
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(frame(0x4, 0, 0, &[]));
+    hello.extend(frame(0x1, 0x4 | 0x1, 1, &request_block(false)));
+    conn.write_all(&hello).expect("write");
+    assert_eq!(read_headers_on(&mut conn, 1), Some(0x88), "stream 1 not answered");
+    // Then nothing: after `timeout http-keep-alive` a GOAWAY (NO_ERROR, last stream 1) and the
+    // close, well before `timeout client`.
+    let start = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = conn.read_to_end(&mut rest);
+    assert!(start.elapsed() < Duration::from_secs(3), "not closed after the idle timeout");
+    let mut p = 0;
+    let mut goaway = None;
+    while p + 9 <= rest.len() {
+        let len = (usize::from(rest[p]) << 16) | (usize::from(rest[p + 1]) << 8) | usize::from(rest[p + 2]);
+        if rest[p + 3] == 0x7 && p + 9 + 8 <= rest.len() {
+            goaway = Some(rest[p + 9..p + 17].to_vec());
+        }
+        p += 9 + len;
+    }
+    assert_eq!(goaway, Some(vec![0, 0, 0, 1, 0, 0, 0, 0]), "no final GOAWAY(last 1, NO_ERROR) before the close: {rest:?}");
+}

@@ -57,7 +57,8 @@ pub struct H2State {
     inb: Buf,
     outb: Buf,
     client_eof: bool,
-    /// The last time a stream ended or began (idle timeout).
+    /// The last time a stream ended or began, or bytes went to the client (idle timeout, and
+    /// the bound on a closing connection's last writes).
     last_active: Instant,
     /// The layer failed the connection (its GOAWAY is queued): close once it is out.
     failed: bool,
@@ -65,6 +66,8 @@ pub struct H2State {
     goaway_at: Option<Instant>,
     /// When the client answered its PING.
     goaway_acked_at: Option<Instant>,
+    /// The final GOAWAY is queued (graceful shutdown or idle timeout).
+    goaway_done: bool,
 }
 
 /// One stream and the transaction it runs.
@@ -125,6 +128,7 @@ impl Session {
             failed: false,
             goaway_at: None,
             goaway_acked_at: None,
+            goaway_done: false,
         };
         self.proto = Proto::Http2(Box::new(state));
         // The connection itself is no stream of the backend (HAProxy counts streams there):
@@ -182,6 +186,10 @@ impl Session {
         let Proto::Http2(h) = &self.proto else { return None };
         let fe = &shared.config.frontends[self.frontend];
         let streams = h.streams.values().filter_map(|s| s.deadline).min();
+        if h.failed || h.goaway_done {
+            // Closing: the last frames get `timeout client` to go out.
+            return [streams, crate::deadline::after(h.last_active, fe.timeout_client)].into_iter().flatten().min();
+        }
         let idle = if h.streams.is_empty() {
             let t = [fe.timeout_http_keep_alive, fe.timeout_client].into_iter().find(|t| !t.is_zero());
             t.and_then(|t| crate::deadline::after(h.last_active, t))
@@ -191,11 +199,11 @@ impl Session {
         let stall = h.conn.send_blocked_since().and_then(|s| crate::deadline::after(s, fe.timeout_client));
         // A draining process is noticed within this (GOAWAY on reload).
         let drain = match (h.goaway_at, h.goaway_acked_at) {
-            (None, _) => Some(Instant::now() + DRAIN_CHECK),
-            (Some(at), None) => Some(at + GOAWAY_WAIT),
-            (Some(at), Some(acked)) => Some((acked + ACK_GRACE).min(at + GOAWAY_WAIT)),
+            (None, _) => Instant::now() + DRAIN_CHECK,
+            (Some(at), None) => at + GOAWAY_WAIT,
+            (Some(at), Some(acked)) => (acked + ACK_GRACE).min(at + GOAWAY_WAIT),
         };
-        [streams, idle, stall, drain].into_iter().flatten().min()
+        [streams, idle, stall, Some(drain)].into_iter().flatten().min()
     }
 
     pub(crate) fn h2_on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
@@ -210,17 +218,26 @@ impl Session {
         let fe = &ctx.shared.config.frontends[self.frontend];
         let id = self.id;
         let Some(h) = self.h2() else { return internal_step() };
-        if h.conn.check_stall(now, fe.timeout_client).is_err() {
+        if (h.failed || h.goaway_done) && crate::deadline::after(h.last_active, fe.timeout_client).is_some_and(|d| d <= now) {
+            // The client took nothing of the last frames in time.
+            let t = Termination::new(Cause::ClientTimeout, Phase::Data);
+            self.h2_close_streams(ctx, t);
+            return Step::Close(t);
+        }
+        if !h.failed && h.conn.check_stall(now, fe.timeout_client).is_err() {
             ::log::debug!("h2 session {id}: a response waited for a window longer than timeout client");
             h.failed = true;
+            h.last_active = now;
         }
-        if h.streams.is_empty() {
+        if h.streams.is_empty() && !h.goaway_done && !h.failed {
             let t = [fe.timeout_http_keep_alive, fe.timeout_client].into_iter().find(|t| !t.is_zero());
             if t.and_then(|t| crate::deadline::after(h.last_active, t)).is_some_and(|d| d <= now) {
                 // Idle: a final GOAWAY at once, as HAProxy's mux_h2 on its idle timeout.
                 h.conn.goaway();
                 h.conn.goaway();
                 h.goaway_at.get_or_insert(now);
+                h.goaway_done = true;
+                h.last_active = now;
             }
         }
         self.h2_drive(ctx)
@@ -307,6 +324,7 @@ impl Session {
         match flushed {
             Ok(0) => Ok(false),
             Ok(n) => {
+                h.last_active = ctx.now;
                 self.count_out(ctx, n as u64);
                 Ok(true)
             }
@@ -353,10 +371,13 @@ impl Session {
                 h.conn.goaway();
                 h.goaway_at = Some(now);
             }
-            // The final GOAWAY (a no-op once sent): shortly after the PING's answer, so that
-            // requests the client queued behind it are taken, or when no answer came in time.
-            (Some(_), Some(acked)) if now >= acked + ACK_GRACE => h.conn.goaway(),
-            (Some(at), _) if now >= at + GOAWAY_WAIT => h.conn.goaway(),
+            // The final GOAWAY: shortly after the PING's answer, so that requests the client
+            // queued behind it are taken, or when no answer came in time.
+            (Some(at), acked) if !h.goaway_done && (acked.is_some_and(|a| now >= a + ACK_GRACE) || now >= at + GOAWAY_WAIT) => {
+                h.conn.goaway();
+                h.goaway_done = true;
+                h.last_active = now;
+            }
             _ => {}
         }
     }
