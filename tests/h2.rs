@@ -7,10 +7,11 @@ mod harness;
 
 use harness::http_backend::HttpBackend;
 use harness::process::*;
+use harness::stats::row_column;
 use std::process::Command;
 use std::time::Duration;
 
-fn config(port: u16, app: &[&HttpBackend], img: &HttpBackend) -> String {
+fn config(port: u16, stats: u16, app: &[&HttpBackend], img: &HttpBackend) -> String {
     format!(
         r#"(
   global: (user: "nobody", h2: (max_concurrent_streams: 100)),
@@ -23,6 +24,7 @@ fn config(port: u16, app: &[&HttpBackend], img: &HttpBackend) -> String {
   backend: [(name: "app", balance: roundrobin,
              servers: [(name: "a1", addr: "{}"), (name: "a2", addr: "{}"), (name: "a3", addr: "{}")]),
             (name: "img", balance: roundrobin, servers: [(name: "i1", addr: "{}")])],
+  stats: (bind: "127.0.0.1:{stats}", uri: "/admin", auth: [("mldn", "java")]),
 )
 "#,
         app[0].addr, app[1].addr, app[2].addr, img.addr
@@ -43,6 +45,7 @@ struct Setup {
     _dir: TempDir,
     appliance: Appliance,
     port: u16,
+    stats: std::net::SocketAddr,
     _app: Vec<HttpBackend>,
     _img: HttpBackend,
 }
@@ -51,13 +54,16 @@ fn start(name: &str) -> Setup {
     let dir = TempDir::new(name);
     let app: Vec<HttpBackend> = ["a1", "a2", "a3"].iter().map(|n| HttpBackend::start(n)).collect();
     let img = HttpBackend::start("i1");
-    let port = free_port();
-    std::fs::write(dir.file("hakeeper.ron"), config(port, &[&app[0], &app[1], &app[2]], &img)).expect("write config");
+    let (port, stats) = (free_port(), free_port());
+    std::fs::write(dir.file("hakeeper.ron"), config(port, stats, &[&app[0], &app[1], &app[2]], &img)).expect("write config");
     let mut appliance = Appliance::start(&dir.file("hakeeper.ron"), &dir.file("hakeeper.log"));
     appliance.wait_for_children(&["worker"], Duration::from_secs(10));
     let up = wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     assert!(up, "proxy never accepted on {port}; log:\n{}", appliance.log_text());
-    Setup { _dir: dir, appliance, port, _app: app, _img: img }
+    let stats = std::net::SocketAddr::from(([127, 0, 0, 1], stats));
+    let up = wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(stats).is_ok());
+    assert!(up, "stats page never accepted; log:\n{}", appliance.log_text());
+    Setup { _dir: dir, appliance, port, stats, _app: app, _img: img }
 }
 
 #[test]
@@ -81,6 +87,13 @@ fn prior_knowledge_streams_are_transactions_balanced_over_three_servers() {
         let n = text.matches(&format!("server={name}\n")).count();
         assert_eq!(n, 10, "{name} served {n} of 30 streams (round-robin): {text}");
     }
+
+    // The streams' bytes count for their backend and servers, and each stream counted as one of
+    // the backend's sessions until it ended.
+    assert!(row_column(s.stats, "app", "BACKEND", "bout") > 0 && row_column(s.stats, "app", "a1", "bout") > 0);
+    assert!(row_column(s.stats, "app", "BACKEND", "bin") > 0);
+    assert!(row_column(s.stats, "app", "BACKEND", "stot") >= 30);
+    assert!(wait_until(Duration::from_secs(5), || row_column(s.stats, "app", "BACKEND", "scur") == 0), "streams left counted");
 
     // httplog: one line per stream, `HTTP/2.0` as HAProxy logs it.
     let log = &s.appliance;

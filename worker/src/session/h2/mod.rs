@@ -27,6 +27,7 @@ mod response;
 use super::http::HttpState;
 use super::{Ctx, Proto, Session, Side, Stage, Step, Upstream};
 use crate::buffer::{Buf, ReadOutcome};
+use crate::counters::Counters;
 use crate::h2::conn::{Config, Connection, Event};
 use crate::h2::error::ErrorCode;
 use crate::h2::h1_request::{self, BodyFraming};
@@ -477,10 +478,12 @@ impl Session {
         let (Proto::Http2(h), Proto::Http(x)) = (&mut self.proto, &mut s.proto) else { return false };
         let mut failed = false;
         if let Some(out) = x.stream_output() {
+            let before = out.len();
             if let Err(e) = s.resp.pump(out, &mut h.conn, sid, now) {
                 ::log::debug!("h2 session {} stream {sid}: {e}", self.id);
                 failed = true;
             }
+            count_stream(ctx.shared, &s.up, 0, before.saturating_sub(out.len()) as u64);
         }
         let over = x.stream_txn_over() && !x.stream_has_output();
         if over && !failed {
@@ -510,6 +513,7 @@ impl Session {
             fed = room.min(s.pending.len());
             x.stream_feed(&s.pending[..fed], ctx.now, ctx.pools);
             s.pending.drain(..fed);
+            count_stream(ctx.shared, &s.up, fed as u64, 0);
         }
         // As many body bytes as were handed on go back to the windows (the head and chunk
         // framing make the fed bytes a little more than the DATA), the rest once all is in.
@@ -591,6 +595,18 @@ impl Session {
             h.inb.release(pools);
             h.outb.release(pools);
         }
+    }
+}
+
+/// A stream's bytes (as HTTP/1.1) in the counters of its backend and server; the
+/// connection's socket bytes count for the frontend.
+fn count_stream(shared: &Shared, up: &Upstream, bytes_in: u64, bytes_out: u64) {
+    let Some(be) = up.backend else { return };
+    let b = &shared.stats.backends[be];
+    let servers = up.target.and_then(|t| b.servers.get(t));
+    for c in std::iter::once(&b.counters).chain(servers.map(|s| &s.counters)) {
+        Counters::add(&c.bytes_in, bytes_in);
+        Counters::add(&c.bytes_out, bytes_out);
     }
 }
 
