@@ -167,8 +167,17 @@ fn reload_sends_a_graceful_goaway_and_no_started_request_fails() {
         "h2load made no requests; log:\n{}",
         log.log_text()
     );
+    // And an idle connection, which has nothing to wake it but the drain.
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    idle.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(frame(0x4, 0, 0, &[]));
+    hello.extend(frame(0x1, 0x4 | 0x1, 1, &request_block(false)));
+    std::io::Write::write_all(&mut idle, &hello).expect("write");
+    assert_eq!(read_headers_on(&mut idle, 1), Some(0x88), "the idle connection's request");
     let old = s.appliance.child_pid("worker").expect("the worker's pid");
     signal(s.appliance.pid, nix::sys::signal::Signal::SIGHUP);
+    let since = std::time::Instant::now();
     let out = match rx.recv_timeout(Duration::from_secs(60)) {
         Ok(Ok(out)) => out,
         other => panic!("h2load could not run ({:?}): install it with tests/install-deps", other.err()),
@@ -177,6 +186,12 @@ fn reload_sends_a_graceful_goaway_and_no_started_request_fails() {
     let (total, started, succeeded) = h2load_counts(&text).unwrap_or_else(|| panic!("no requests line: {text}"));
     // Ended by the GOAWAY, not served to the end.
     assert!(started < total, "the reload did not end the connection: {text}");
+    // The idle connection got its GOAWAY and was closed at once (not after `timeout
+    // http-keep-alive`, 5 s): the client opens its next stream elsewhere.
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut idle, &mut rest);
+    assert!(since.elapsed() < Duration::from_secs(3), "the idle connection was not closed by the drain");
+    assert!(rest.windows(4).any(|w| w[..3] == [0, 0, 8] && w[3] == 0x7), "no GOAWAY on the idle connection: {rest:?}");
     // The old worker finished as soon as its connection did, well within its drain time (30 s).
     assert!(
         s.appliance.wait_for_log("finished draining", Duration::from_secs(10)),
@@ -190,7 +205,8 @@ fn reload_sends_a_graceful_goaway_and_no_started_request_fails() {
     let log = s.appliance.log_text();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains(&format!("hakeeper-worker[{old}]")) && l.contains("HTTP/2.0")).collect();
     assert!(lines.iter().all(|l| l.contains(" 200 ") && l.contains(" ---- ")), "a stream failed in the old worker: {lines:#?}");
-    assert_eq!(lines.len() as u64, succeeded, "streams served by the old worker vs h2load's successes: {text}");
+    // (One more: the idle connection's request.)
+    assert_eq!(lines.len() as u64, succeeded + 1, "streams served by the old worker vs h2load's successes: {text}");
     assert!(started - succeeded <= 10, "more failures than streams in flight: {text}");
     // The new worker serves HTTP/2 too.
     let out = run(&["h2load", "-n", "200", "-c", "2", "-m", "20", &url], Duration::from_secs(30));

@@ -115,6 +115,7 @@ impl EventLoop {
                 if !self.draining {
                     self.draining = true;
                     self.listeners.close_all(self.poll.registry());
+                    self.drain_h2();
                 }
                 if self.sessions.is_empty() {
                     return Ok(());
@@ -282,6 +283,18 @@ impl EventLoop {
             s.armed.fired(at);
             let step = s.on_timeout(&mut ctx);
             self.finish(wake.key, step);
+        }
+    }
+
+    /// The process drains: HTTP/2 connections send their GOAWAY now (an HTTP/1.1 connection
+    /// closes after its current response by itself).
+    fn drain_h2(&mut self) {
+        let keys: Vec<usize> =
+            self.sessions.iter().filter(|(_, s)| matches!(s.proto, crate::session::Proto::Http2(_))).map(|(k, _)| k).collect();
+        for key in keys {
+            let (Some(s), mut ctx) = self.ctx(key) else { continue };
+            let step = s.h2_drive(&mut ctx);
+            self.finish(key, step);
         }
     }
 

@@ -43,8 +43,6 @@ use std::time::{Duration, Instant};
 /// Request bytes handed to a transaction ahead of what it forwarded (one buffer, as an
 /// HTTP/1.1 client's input).
 const MAX_FEED: usize = crate::buffer::BUFFER_SIZE;
-/// How often a connection looks whether the process drains, to send its GOAWAY.
-const DRAIN_CHECK: Duration = Duration::from_millis(200);
 /// How long the first GOAWAY waits for its PING's answer before the final one.
 const GOAWAY_WAIT: Duration = Duration::from_secs(1);
 /// How long after the PING's answer the final GOAWAY waits for requests the client queued
@@ -198,13 +196,14 @@ impl Session {
             None
         };
         let stall = h.conn.send_blocked_since().and_then(|s| crate::deadline::after(s, fe.timeout_client));
-        // A draining process is noticed within this (GOAWAY on reload).
+        // The final GOAWAY of a graceful shutdown (the event loop starts it when the process
+        // starts draining).
         let drain = match (h.goaway_at, h.goaway_acked_at) {
-            (None, _) => Instant::now() + DRAIN_CHECK,
-            (Some(at), None) => at + GOAWAY_WAIT,
-            (Some(at), Some(acked)) => (acked + ACK_GRACE).min(at + GOAWAY_WAIT),
+            (None, _) => None,
+            (Some(at), None) => Some(at + GOAWAY_WAIT),
+            (Some(at), Some(acked)) => Some((acked + ACK_GRACE).min(at + GOAWAY_WAIT)),
         };
-        [streams, idle, stall, Some(drain)].into_iter().flatten().min()
+        [streams, idle, stall, drain].into_iter().flatten().min()
     }
 
     pub(crate) fn h2_on_timeout(&mut self, ctx: &mut Ctx<'_>) -> Step {
