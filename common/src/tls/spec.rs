@@ -77,10 +77,8 @@ pub fn check(raw: &RawBindSsl, path: &str, http: bool, f: &mut Findings) -> Bind
         let field = format!("{path}.alpn[{i}]");
         if p.is_empty() || p.len() > 255 {
             f.error(field, "an ALPN protocol name has 1 to 255 bytes");
-        } else if http && p == "h2" {
-            f.warn(field, "HTTP/2 is not served yet: h2 is not offered, clients use http/1.1");
-        } else if http && !matches!(p.as_str(), "http/1.1" | "http/1.0") {
-            f.error(field, format!("protocol {p:?} is not served by a mode http frontend (http/1.1, http/1.0)"));
+        } else if http && !matches!(p.as_str(), "h2" | "http/1.1" | "http/1.0") {
+            f.error(field, format!("protocol {p:?} is not served by a mode http frontend (h2, http/1.1, http/1.0)"));
         } else if !alpn.contains(p) {
             alpn.push(p.clone());
         }
@@ -129,11 +127,14 @@ mod tests {
     }
 
     #[test]
-    fn h2_is_a_warning_and_not_offered() {
+    fn h2_is_offered_in_mode_http() {
         let raw = RawBindSsl { crt: vec!["/a.pem".into()], alpn: vec!["h2".into(), "http/1.1".into()], ..Default::default() };
         let (t, f) = run(raw, true);
-        assert_eq!(t.alpn, ["http/1.1"]);
-        assert_eq!(f.warnings[0].path, "frontend[0].bind[1].ssl.alpn[0]");
+        assert_eq!(t.alpn, ["h2", "http/1.1"]);
+        assert!(f.warnings.is_empty() && f.errors.is_empty(), "{:?}", f.warnings);
+        let raw = RawBindSsl { crt: vec!["/a.pem".into()], alpn: vec!["h3".into()], ..Default::default() };
+        let (_, f) = run(raw, true);
+        assert_eq!(f.errors[0].path, "frontend[0].bind[1].ssl.alpn[0]");
     }
 
     #[test]

@@ -37,6 +37,8 @@ impl EventLoop {
             self.log_session(&s, term);
         }
         let (_, mut ctx) = self.ctx(key);
+        // An HTTP/2 connection's streams end with it, each logged.
+        s.h2_close_streams(&mut ctx, term);
         // A connection in use mid-request is closed; a private idle one (`http-reuse never`)
         // dies with its session.
         s.close_conn(&mut ctx);

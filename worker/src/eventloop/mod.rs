@@ -15,7 +15,7 @@ use crate::deadline::{Deadlines, Wake};
 use crate::error::WorkerError;
 use crate::listeners::{Listener, Listeners};
 use crate::session::upstream::conns::{ConnEvent, ServerConns};
-use crate::session::{Ctx, Session, Side, Stage, Step};
+use crate::session::{Ctx, Session, Side, Step};
 use crate::shared::{lock, Shared};
 use crate::termination::{Cause, Termination};
 use crate::tokens::{self, Target, CONTROL};
@@ -114,6 +114,7 @@ impl EventLoop {
                 if !self.draining {
                     self.draining = true;
                     self.listeners.close_all(self.poll.registry());
+                    self.drain_h2();
                 }
                 if self.sessions.is_empty() {
                     return Ok(());
@@ -262,8 +263,8 @@ impl EventLoop {
                 let key = g.pending.key;
                 let (session, mut ctx) = self.ctx(key);
                 match session {
-                    Some(s) if s.id == g.pending.session && matches!(s.up.stage, Stage::Queued { .. }) => {
-                        let step = s.on_grant(&mut ctx, g.server);
+                    Some(s) if s.awaits_grant(g.pending.session) => {
+                        let step = s.on_grant(&mut ctx, g.pending.session, g.server);
                         self.finish(key, step);
                     }
                     _ => {
@@ -284,6 +285,18 @@ impl EventLoop {
             s.armed.fired(at);
             let step = s.on_timeout(&mut ctx);
             self.finish(wake.key, step);
+        }
+    }
+
+    /// The process drains: HTTP/2 connections send their GOAWAY now (an HTTP/1.1 connection
+    /// closes after its current response by itself).
+    fn drain_h2(&mut self) {
+        let keys: Vec<usize> =
+            self.sessions.iter().filter(|(_, s)| matches!(s.proto, crate::session::Proto::Http2(_))).map(|(k, _)| k).collect();
+        for key in keys {
+            let (Some(s), mut ctx) = self.ctx(key) else { continue };
+            let step = s.h2_drive(&mut ctx);
+            self.finish(key, step);
         }
     }
 

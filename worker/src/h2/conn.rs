@@ -98,6 +98,8 @@ pub struct Connection {
     goaway_sent: Option<u32>,
     /// The first GOAWAY of a graceful shutdown went out, with the PING that times the second.
     goaway_announced: bool,
+    /// The PING of the first GOAWAY came back.
+    goaway_acked: bool,
     failed: Option<H2Error>,
     guards: Guards,
     floods: FloodCounts,
@@ -128,6 +130,7 @@ impl Connection {
             block: None,
             goaway_sent: None,
             goaway_announced: false,
+            goaway_acked: false,
             failed: None,
             guards: Guards::default(),
             floods: FloodCounts::default(),
@@ -248,8 +251,10 @@ impl Connection {
             Frame::Ping { ack, data } => {
                 if ack {
                     if data == GOAWAY_PING && self.goaway_announced {
-                        // The client has seen the first GOAWAY: what it sent before is in.
-                        self.goaway();
+                        // The client has seen the first GOAWAY: what it sent before is in,
+                        // except requests it had queued behind this answer; the driver sends
+                        // the final GOAWAY a moment later (see `goaway_acked`).
+                        self.goaway_acked = true;
                         return Ok(());
                     }
                     return self.glitch(now);
@@ -648,9 +653,9 @@ impl Connection {
     }
 
     /// Graceful shutdown (reload, stop), in two steps as RFC 9113 §6.8 advises: a first
-    /// GOAWAY(NO_ERROR) with the largest stream id and a PING; when the PING comes back (or at
-    /// the next call, if the driver will not wait longer), the final GOAWAY names the last
-    /// stream accepted. Requests the client sent before it saw the first one are thus served,
+    /// GOAWAY(NO_ERROR) with the largest stream id and a PING; at the next call, which the
+    /// driver makes shortly after the PING came back (`goaway_acked`) or when it will not wait
+    /// longer, the final GOAWAY names the last stream accepted. Requests the client sent before it saw the first one are thus served,
     /// not dropped; those that follow the final one are ignored and the client retries them
     /// on a new connection.
     pub fn goaway(&mut self) {
@@ -665,6 +670,11 @@ impl Connection {
         }
         self.goaway_sent = Some(self.last_peer_stream);
         frame::encode_goaway(&mut self.out, self.last_peer_stream, ErrorCode::NoError);
+    }
+
+    /// The client answered the PING of the first GOAWAY: it has seen it.
+    pub fn goaway_acked(&self) -> bool {
+        self.goaway_acked
     }
 
     /// Nothing left to do once the output is written: failed, or gone away with no stream.

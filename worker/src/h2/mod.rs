@@ -20,29 +20,11 @@
 //! (`:protocol`), no dynamic table in the responses (HAProxy has none either), and the flood
 //! guards of later HAProxy versions (2.9's glitch counter, the rapid-reset bound) are present.
 //!
-//! Not yet done: the driver that puts a [`conn::Connection`] on a client socket and maps each
-//! stream onto an HTTP/1.1 transaction of `session/http` (issue #21, step 3). Until it exists,
-//! `proto: h2` is refused by `hakeeper check` and `alpn` does not offer `h2`, so every bind
-//! behaves as before. The intended shape, after `DESIGN.md`'s worker layering ("`Proto::{Tcp,
-//! Http}` (later `Http2` streams over one client side)"):
-//!
-//! - `Proto::Http2` beside `Proto::Tcp` and `Proto::Http` owns the client side (socket or TLS
-//!   through `transport::Endpoint`) and one `Connection`, and a table stream id → stream
-//!   transaction, bounded by `tune.h2.max-concurrent-streams`;
-//! - a stream transaction is today's `session::http::Exchange` without its client socket: its
-//!   `cin` is fed the HTTP/1.1 bytes of `h1_request.rs` (head, then DATA as they come, chunked
-//!   if the length is unknown), so `http::head::parse_request`, routing, ACLs, header rules,
-//!   cookies, forwardfor, stick tables and httplog run unchanged per stream; its `to_client`
-//!   bytes are read back with `parse_response` and the existing body framing, and go out with
-//!   `h1_response.rs` + `send_headers` / `send_data` (flow control) / `send_trailers`;
-//! - each stream has its own upstream side (assignment, queue, retries) and takes server
-//!   connections from the shared idle pools; the connection table's owner
-//!   (`upstream::conns`, `Busy { session }`) grows a stream id so a server event reaches its
-//!   stream;
-//! - `release` is called as the server takes the request body, so a slow server slows the
-//!   client through its windows instead of growing buffers; `check_stall` runs with
-//!   `timeout client`; a reload or stop calls `goaway` and the session ends when `is_done`;
-//! - `FloodCounts` are added to the frontend's counters (stats) when a connection ends.
+//! The driver that puts a [`conn::Connection`] on a client socket and runs each stream as an
+//! HTTP/1.1 transaction of `session/http` is `session/h2` (see its module doc): `proto: h2`
+//! binds and `h2` negotiated by ALPN take it. Not done yet: the flood counts
+//! ([`conn::Connection::floods`]) do not reach the stats page, and the stats page itself (its
+//! own HTTP/1.1 server) offers no `h2`.
 
 pub mod conn;
 pub mod error;

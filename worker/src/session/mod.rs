@@ -4,11 +4,13 @@
 //! - the **upstream side** ([`upstream`]): which server (assignment, queues, slots), the
 //!   connection to it (connect, retries, redispatch, idle connection reuse), whatever runs on it;
 //! - the **protocol** ([`Proto`]): [`tcp`] forwards bytes both ways, [`http`] runs HTTP/1.1
-//!   transactions and asks the upstream side for a server per request.
+//!   transactions and asks the upstream side for a server per request, [`h2`] runs each
+//!   HTTP/2 stream as such a transaction.
 //!
 //! Transitions are driven by socket events, queue grants and deadlines; each handler returns a
 //! [`Step`] telling the event loop whether the session goes on.
 
+pub mod h2;
 pub mod handshake;
 pub mod http;
 pub mod tcp;
@@ -61,20 +63,22 @@ pub struct Ctx<'a> {
 pub enum Proto {
     Tcp(Box<tcp::TcpProto>),
     Http(Box<http::HttpState>),
+    /// HTTP/2 towards the client: its streams, each an HTTP transaction.
+    Http2(Box<h2::H2State>),
 }
 
 impl Proto {
     pub fn http(&self) -> Option<&http::HttpState> {
         match self {
             Proto::Http(h) => Some(h),
-            Proto::Tcp(_) => None,
+            Proto::Tcp(_) | Proto::Http2(_) => None,
         }
     }
 
     pub fn http_mut(&mut self) -> Option<&mut http::HttpState> {
         match self {
             Proto::Http(h) => Some(h),
-            Proto::Tcp(_) => None,
+            Proto::Tcp(_) | Proto::Http2(_) => None,
         }
     }
 
@@ -199,6 +203,7 @@ impl Session {
         }
         match &self.proto {
             Proto::Http(_) => self.http_on_event(ctx, side, ev),
+            Proto::Http2(_) => self.h2_on_event(ctx, side, ev),
             Proto::Tcp(_) => self.tcp_on_event(ctx, side, ev),
         }
     }
@@ -268,6 +273,7 @@ impl Session {
                 t.res.release(pools);
             }
             Proto::Http(h) => h.release_buffers(pools, true),
+            Proto::Http2(_) => self.h2_release_buffers(pools),
         }
     }
 }
@@ -288,16 +294,40 @@ impl Session {
     /// Starts the protocol once the connection's handshakes are done.
     fn start_proto(&mut self, ctx: &mut Ctx<'_>) -> Step {
         match &self.proto {
+            Proto::Http(_)
+                if h2::speaks_h2(
+                    ctx.shared,
+                    self.frontend,
+                    self.listener,
+                    self.tls_facts.as_ref().and_then(|f| f.alpn.as_deref()).map(str::as_bytes),
+                ) =>
+            {
+                self.h2_start(ctx)
+            }
             Proto::Http(_) => self.http_start(ctx),
+            Proto::Http2(_) => self.h2_drive(ctx),
             Proto::Tcp(_) => self.tcp_start(ctx),
         }
     }
 
-    /// A waiting session got a slot on `server` from the queue.
-    pub fn on_grant(&mut self, ctx: &mut Ctx<'_>, server: usize) -> Step {
+    /// Whether the grant of a queue slot for `session` (an HTTP/2 stream's id, or the
+    /// session's own) is awaited here.
+    pub fn awaits_grant(&self, session: u64) -> bool {
+        match &self.proto {
+            Proto::Http2(_) => self.h2_awaits_grant(session),
+            _ => self.id == session && matches!(self.up.stage, Stage::Queued { .. }),
+        }
+    }
+
+    /// A waiting session (or HTTP/2 stream `session`) got a slot on `server` from the queue.
+    pub fn on_grant(&mut self, ctx: &mut Ctx<'_>, session: u64, server: usize) -> Step {
+        if let Proto::Http2(_) = self.proto {
+            return self.h2_on_grant(ctx, session, server);
+        }
         let p = self.got_slot(ctx, server);
         match &self.proto {
             Proto::Http(_) => self.http_upstream(ctx, p),
+            Proto::Http2(_) => Step::Continue,
             Proto::Tcp(_) => self.tcp_upstream(ctx, p),
         }
     }
@@ -322,6 +352,7 @@ impl Session {
         }
         match &self.proto {
             Proto::Http(_) => self.http_next_deadline(shared),
+            Proto::Http2(_) => self.h2_next_deadline(shared),
             Proto::Tcp(_) => self.tcp_next_deadline(shared),
         }
     }
@@ -336,6 +367,7 @@ impl Session {
         }
         match &self.proto {
             Proto::Http(_) => self.http_on_timeout(ctx),
+            Proto::Http2(_) => self.h2_on_timeout(ctx),
             Proto::Tcp(_) => self.tcp_on_timeout(ctx),
         }
     }

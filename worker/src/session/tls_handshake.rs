@@ -36,6 +36,7 @@ impl Session {
                 match &mut self.proto {
                     super::Proto::Http(h) => h.restart_wait(ctx.now),
                     super::Proto::Tcp(t) => t.client_active(ctx.now),
+                    super::Proto::Http2(_) => {}
                 }
                 self.start_proto(ctx)
             }

@@ -1,10 +1,7 @@
 //! HTTP/2 settings: `global.h2` (HAProxy's `tune.h2.*`) and a bind's `proto`.
 //!
-//! The worker does not serve HTTP/2 yet (issue #21: the protocol layer is in
-//! `worker/src/h2/`, its driver is not): `proto: h2` is refused here rather than accepted on a
-//! bind that would fail every client, and `alpn` keeps `h2` out of the offer
-//! (`tls/spec.rs`). The `tune.h2.*` ranges are checked already, so that an imported config is
-//! known good before HTTP/2 is switched on.
+//! `proto: h2` (HTTP/2 with prior knowledge, HAProxy's `proto h2`) needs `mode http`; the
+//! worker serves it with `worker/src/session/h2/`. The stats page stays HTTP/1.1.
 
 use super::Checker;
 use crate::config::model::{BindProto, H2Settings};
@@ -72,10 +69,7 @@ pub(super) fn bind_proto(c: &mut Checker, path: &str, i: usize, b: &RawBind, htt
             c.error(field, "proto h2 needs mode http");
             BindProto::Auto
         }
-        Some(RawBindProto::H2) => {
-            c.error(field, "HTTP/2 is not served yet (issue #21): remove proto or use proto: h1");
-            BindProto::Auto
-        }
+        Some(RawBindProto::H2) => BindProto::H2,
     }
 }
 
@@ -125,13 +119,13 @@ mod tests {
     }
 
     #[test]
-    fn bind_proto_h1_is_kept_and_h2_is_refused_until_served() {
+    fn bind_proto_h1_and_h2_are_kept() {
         let c = with_bind(r#"(addr: "*:80", proto: h1)"#, "").unwrap();
         assert_eq!(c.frontends[0].bind_proto, [BindProto::H1]);
         let c = with_bind(r#""*:80""#, "").unwrap();
         assert_eq!(c.frontends[0].bind_proto, [BindProto::Auto]);
-        let e = with_bind(r#"(addr: "*:80", proto: h2)"#, "").unwrap_err();
-        assert!(e.contains("listen[0].bind[0].proto") && e.contains("not served yet"), "{e}");
+        let c = with_bind(r#"(addr: "*:80", proto: h2)"#, "").unwrap();
+        assert_eq!(c.frontends[0].bind_proto, [BindProto::H2]);
         let e =
             check(&format!("({})", BASE.replace("mode: http", "mode: tcp").replace("BIND", r#"(addr: "*:80", proto: h2)"#))).unwrap_err();
         assert!(e.contains("needs mode http"), "{e}");

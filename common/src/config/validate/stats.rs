@@ -17,9 +17,14 @@ pub(super) fn stats(c: &mut Checker, s: &RawStats) -> Stats {
     };
     let tls = s.bind.ssl.as_ref().map(|ssl| {
         let mut f = crate::tls::spec::Findings::default();
-        let t = crate::tls::spec::check(ssl, "stats.bind.ssl", true, &mut f);
+        let mut t = crate::tls::spec::check(ssl, "stats.bind.ssl", true, &mut f);
         c.errors.extend(f.errors);
         c.warnings.extend(f.warnings);
+        if let Some(i) = t.alpn.iter().position(|p| p == "h2") {
+            // The stats page is served by an HTTP/1.1 server of its own.
+            c.warn(format!("stats.bind.ssl.alpn[{i}]"), "the stats page speaks HTTP/1.1: h2 is not offered");
+            t.alpn.retain(|p| p != "h2");
+        }
         t
     });
     let uri = s.uri.clone().unwrap_or_else(|| "/haproxy?stats".into());

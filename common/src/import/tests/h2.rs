@@ -42,9 +42,9 @@ fn bind_proto_is_translated() {
     assert_warned(&imported, text, "proto quic", WarningKind::Untranslated, "proto quic");
     let ron = to_ron(&imported.config).unwrap();
     assert!(ron.contains("proto: h2") && ron.contains("proto: h1"), "{ron}");
-    // Until the worker serves HTTP/2, `hakeeper check` refuses the h2 bind, naming it.
-    let e = load_str("t.ron", &ron).err().expect("proto h2 refused").to_string();
-    assert!(e.contains("frontend[0].bind[0].proto"), "{e}");
+    // The worker serves HTTP/2: the translated binds load as they are.
+    let loaded = load_str("t.ron", &ron).map_err(|e| e.to_string()).expect("proto h2 accepted");
+    assert_eq!(loaded.config.frontends[0].bind_proto[0], crate::config::model::BindProto::H2);
 }
 
 #[test]

@@ -124,7 +124,16 @@ impl Session {
         if let Some(h) = self.proto.http_mut() {
             // The request line is only kept for a log line that will be written.
             let logs = fe.log && fe.log_format == Some(hakeeper_common::config::LogFormat::Httplog);
-            h.start_log(logs.then(|| request_line(&head)));
+            // An HTTP/2 stream's request is logged as HAProxy logs it: `HTTP/2.0`.
+            let stream = h.stream;
+            h.start_log(logs.then(|| {
+                let mut line = request_line(&head);
+                if stream {
+                    line.truncate(line.len().saturating_sub(b"HTTP/1.1".len()));
+                    line.extend_from_slice(b"HTTP/2.0");
+                }
+                line
+            }));
         }
         if !shared.tables.is_empty() {
             // HAProxy's stream_inc_http_req_ctr() for counters tracked by the connection.

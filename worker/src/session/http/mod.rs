@@ -59,6 +59,9 @@ pub struct HttpState {
     request_start: Option<Instant>,
     client_last: Instant,
     ex: Option<Box<Exchange>>,
+    /// An HTTP/2 stream (see [`crate::session::h2`]): no socket of its own, the driver fills
+    /// `cin` and empties `to_client`; one transaction, then the stream ends.
+    stream: bool,
 }
 
 /// A request in flight: its buffers, transaction, body framing and log fields.
@@ -203,7 +206,47 @@ impl HttpState {
             request_start: None,
             client_last: now,
             ex: None,
+            stream: false,
         }
+    }
+
+    /// The state of an HTTP/2 stream whose request starts now.
+    pub(crate) fn for_stream(now: Instant) -> Self {
+        HttpState { request_start: Some(now), stream: true, ..HttpState::new(now) }
+    }
+
+    /// HTTP/2 streams: request bytes (HTTP/1.1 framing) from the driver.
+    pub(crate) fn stream_feed(&mut self, bytes: &[u8], now: Instant, pools: &mut crate::buffer::Pools) {
+        if self.ex.is_none() {
+            self.request_wall = SystemTime::now();
+        }
+        self.cin.extend(bytes, pools);
+        self.client_last = now;
+    }
+
+    /// HTTP/2 streams: request bytes not yet taken by the transaction.
+    pub(crate) fn stream_pending_in(&self) -> usize {
+        self.ex.as_ref().map_or(0, |x| x.cin.len())
+    }
+
+    /// HTTP/2 streams: the request is complete (END_STREAM), as a client's FIN after it.
+    pub(crate) fn stream_end_request(&mut self) {
+        self.client_eof = true;
+    }
+
+    /// HTTP/2 streams: the HTTP/1.1 bytes of the response, for the driver to send as frames.
+    pub(crate) fn stream_output(&mut self) -> Option<&mut Buf> {
+        self.ex.as_deref_mut().map(|x| &mut x.to_client)
+    }
+
+    /// HTTP/2 streams: the transaction is over (answered and logged).
+    pub(crate) fn stream_txn_over(&self) -> bool {
+        self.requests > 0 && matches!(self.phase, HttpPhase::Head | HttpPhase::Closing { .. })
+    }
+
+    /// HTTP/2 streams: bytes wait to be sent.
+    pub(crate) fn stream_has_output(&self) -> bool {
+        self.ex.as_ref().is_some_and(|x| !x.to_client.is_empty())
     }
 }
 
@@ -329,8 +372,9 @@ impl Session {
         let Some(h) = self.proto.http_mut() else { return internal() };
         let mut moved = false;
         let mut client_bytes = 0;
-        // Checked first: touching `cin` would give an idle session an exchange.
-        if !h.client_eof && readable {
+        // Checked first: touching `cin` would give an idle session an exchange. An HTTP/2
+        // stream's bytes come from its driver.
+        if !h.client_eof && readable && !h.stream {
             let read = match self.tls.as_deref_mut() {
                 None => h.cin.recv(&self.client, &mut self.client_ready, ctx.pools),
                 Some(tls) => h.cin.recv_from(&mut crate::tls::TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready }, ctx.pools),
@@ -394,6 +438,10 @@ impl Session {
             }
         }
         let Some(h) = self.proto.http_mut() else { return internal() };
+        if h.stream {
+            // The driver sends the response as frames.
+            return Turn::moved(moved);
+        }
         let flushed = match self.tls.as_deref_mut() {
             None => h.to_client.flush(&self.client, &mut self.client_ready),
             Some(tls) => h.to_client.flush_to(&mut crate::tls::TlsEnd { tls, sock: &self.client, ready: &mut self.client_ready }),
@@ -413,6 +461,10 @@ impl Session {
 
     /// Whether the session is over.
     fn http_finished(&mut self, ctx: &Ctx<'_>) -> Option<Step> {
+        if self.proto.http().is_some_and(|h| h.stream) {
+            // An HTTP/2 stream's end is its driver's to decide (see `stream_txn_over`).
+            return None;
+        }
         if self.tls.as_ref().is_some_and(|t| t.holds()) {
             // Encrypted bytes still wait for the socket: the next writable event sends them.
             return None;

@@ -96,6 +96,8 @@ impl Session {
             HttpPhase::Connecting => [self.up.stage_deadline, self.client_deadline(shared)].into_iter().flatten().min(),
             HttpPhase::Exchange => [self.server_deadline(shared), self.client_deadline(shared)].into_iter().flatten().min(),
             HttpPhase::Tunnel => self.tunnel_deadline(shared),
+            // An HTTP/2 stream's response waits for the client's windows, not a linger.
+            HttpPhase::Closing { .. } if h.stream => self.client_deadline(shared),
             HttpPhase::Closing { until, .. } => Some(until),
         }
     }
@@ -114,6 +116,13 @@ impl Session {
             HttpPhase::Exchange if due(self.server_deadline(shared)) => Expired::Server,
             HttpPhase::Exchange if due(self.client_deadline(shared)) => Expired::Client,
             HttpPhase::Tunnel if due(self.tunnel_deadline(shared)) => Expired::Tunnel,
+            HttpPhase::Closing { .. } if h.stream => {
+                if due(self.client_deadline(shared)) {
+                    Expired::Client
+                } else {
+                    Expired::Nothing
+                }
+            }
             HttpPhase::Closing { until, .. } if until <= now => Expired::Linger,
             _ => Expired::Nothing,
         }

@@ -112,7 +112,7 @@ impl Session {
     pub(crate) fn inspect_deadline(&self) -> Option<Instant> {
         match &self.proto {
             Proto::Tcp(t) => t.inspect.map(|i| i.deadline),
-            Proto::Http(_) => None,
+            Proto::Http(_) | Proto::Http2(_) => None,
         }
     }
 

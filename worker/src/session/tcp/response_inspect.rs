@@ -107,7 +107,7 @@ impl Session {
         // HAProxy's log counts the bytes read from the server, forwarded or not.
         let held = match &self.proto {
             Proto::Tcp(t) => t.res.pending() as u64,
-            Proto::Http(_) => 0,
+            Proto::Http(_) | Proto::Http2(_) => 0,
         };
         self.count_out(ctx, held);
         log::debug!("session {} from {}: response rejected by tcp-response content", self.id, self.client_addr);
