@@ -432,7 +432,7 @@ impl Drop for Haproxy {
 }
 
 fn haproxy() -> Haproxy {
-    let port = h2kit::free_port();
+    let port = hakeeper_testkit::free_port();
     let dir = std::env::temp_dir().join(format!("hakeeper-h2conf-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let cfg = dir.join("haproxy.cfg");

@@ -132,18 +132,3 @@ pub fn server(conns: usize) -> (u16, JoinHandle<()>) {
     (port, h)
 }
 
-/// A free loopback port, found as the root harness finds them (`tests/harness/process.rs`).
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    const FIRST: u32 = 32_000;
-    const SPAN: u32 = 8_000;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let start = (std::process::id() * 97) % SPAN;
-    for _ in 0..SPAN {
-        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port");
-}
