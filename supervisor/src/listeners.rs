@@ -2,7 +2,7 @@
 //! for its whole life: a restarted or reloaded worker gets the same sockets, so connections that
 //! arrive meanwhile wait in the kernel's backlog instead of being refused.
 
-use hakeeper_common::config::Config;
+use hakeeper_common::config::{Config, PeersSection};
 use hakeeper_common::ipc::ListenerTag;
 use nix::sys::socket::{self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage};
 use std::collections::HashMap;
@@ -70,7 +70,17 @@ pub fn worker_listeners(config: &Config) -> Vec<(ListenerTag, SocketAddr)> {
     if let Some(s) = &config.stats {
         out.push((ListenerTag::Stats, s.bind));
     }
+    for (section, p) in shared_peers(config).iter().enumerate() {
+        out.push((ListenerTag::Peers { section }, p.local.addr));
+    }
     out
+}
+
+/// The `peers` sections that some stick table names: only those get a listener and a transport
+/// (HAProxy starts a peers section's listener only when a table uses it: an unused section is
+/// disabled with a warning, `cfgparse.c`'s "peers section 'X' has no stick-table").
+pub fn shared_peers(config: &Config) -> Vec<PeersSection> {
+    config.peers.iter().filter(|p| config.http.stick_tables.iter().any(|t| t.peers.as_deref() == Some(p.name.as_str()))).cloned().collect()
 }
 
 fn wanted(config: &Config) -> HashMap<SocketAddr, (String, i32)> {
@@ -83,6 +93,9 @@ fn wanted(config: &Config) -> HashMap<SocketAddr, (String, i32)> {
     }
     if let Some(s) = &config.stats {
         out.insert(s.bind, ("stats".to_string(), s.maxconn.clamp(16, 65535) as i32));
+    }
+    for p in shared_peers(config) {
+        out.insert(p.local.addr, (format!("peers {}", p.name), 128));
     }
     out
 }
