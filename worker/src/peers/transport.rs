@@ -22,6 +22,8 @@ const MAX_OUTBUF: usize = 8 * 1024 * 1024;
 /// The running transport: wake it after local changes, stop it (and wait) on drop.
 pub struct PeersHandle {
     waker: Arc<Waker>,
+    /// A wake is on its way: further local changes need not wake again.
+    woken: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     pub counters: Arc<PeersCounters>,
@@ -31,6 +33,17 @@ impl PeersHandle {
     /// Tables changed locally: push the changes to every established peer.
     pub fn local_updates(&self) {
         let _ = self.waker.wake();
+    }
+
+    /// A cheap "tables changed" signal for the tables to call on every local change: at most
+    /// one wake-up is pending at a time, so a busy table costs one atomic swap per change.
+    pub fn notifier(&self) -> std::sync::Arc<dyn Fn() + Send + Sync> {
+        let (waker, woken) = (self.waker.clone(), self.woken.clone());
+        Arc::new(move || {
+            if !woken.swap(true, Ordering::AcqRel) {
+                let _ = waker.wake();
+            }
+        })
     }
 }
 
@@ -67,6 +80,7 @@ struct Loop<T: SharedTables> {
     rng: u64,
     /// A session still has batches to send: poll without waiting.
     pending: bool,
+    woken: Arc<AtomicBool>,
 }
 
 /// Starts the transport of `cfg` on `listener` (bound by the supervisor to the local peer's
@@ -83,6 +97,7 @@ pub fn spawn<T: SharedTables + 'static>(
     poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
     let counters = Arc::new(PeersCounters::default());
     let stop = Arc::new(AtomicBool::new(false));
+    let woken = Arc::new(AtomicBool::new(false));
     let session_cfg = SessionConfig {
         local_name: cfg.section.local.name.clone(),
         peers: cfg.section.remotes.iter().map(|p| p.name.clone()).collect(),
@@ -103,10 +118,11 @@ pub fn spawn<T: SharedTables + 'static>(
         conns: Slab::new(),
         rng: u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15,
         pending: false,
+        woken: woken.clone(),
     };
     let s = stop.clone();
     let thread = std::thread::Builder::new().name(format!("peers {}", l.cfg.section.name)).spawn(move || l.run(&s))?;
-    Ok(PeersHandle { waker, stop, thread: Some(thread), counters })
+    Ok(PeersHandle { waker, woken, stop, thread: Some(thread), counters })
 }
 
 impl<T: SharedTables> Loop<T> {
@@ -138,6 +154,8 @@ impl<T: SharedTables> Loop<T> {
                 match ev.token() {
                     LISTENER => self.accept(),
                     WAKER => {
+                        // Cleared before reading the tables: a change after this wakes again.
+                        self.woken.store(false, Ordering::Release);
                         let ids: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
                         for id in ids {
                             self.feed(id, Input::LocalUpdates);
