@@ -11,12 +11,12 @@
 
 mod harness;
 
-use harness::ha::{HaLab, Vrrp, BACKENDS, BACKUP, MASTER, MASTER_PRIORITY, BACKUP_PRIORITY, VIP_PORT};
+use harness::ha::{HaLab, Vrrp, BACKENDS, BACKUP, BACKUP_PRIORITY, MASTER, MASTER_PRIORITY, VIP_PORT};
 use harness::netns::VIP;
 use harness::process::{binary, run_cli};
 use nix::sys::signal::Signal;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PEERS_PORT: u16 = 10000;
 /// The clients' source addresses, added to the client namespace's interface.
@@ -106,7 +106,13 @@ fn pinned(tag: &str) -> Option<(HaLab, Vec<(&'static str, String)>, u32)> {
         assert_eq!(&served_by(&ha, s), b, "{s} is not pinned on lb1\n{}", ha.logs());
     }
     let learned = harness::netns::time_until(Duration::from_secs(10), || known_sources(&ha, BACKUP) == SOURCES.len());
-    assert!(learned.is_some(), "lb2 did not learn the entries from lb1 ({} of {})\n{}", known_sources(&ha, BACKUP), SOURCES.len(), ha.logs());
+    assert!(
+        learned.is_some(),
+        "lb2 did not learn the entries from lb1 ({} of {})\n{}",
+        known_sources(&ha, BACKUP),
+        SOURCES.len(),
+        ha.logs()
+    );
     eprintln!("{tag}: lb2 knew every pin {} ms after the last request", learned.unwrap_or_default().as_millis());
     Some((ha, pins, master))
 }
@@ -142,4 +148,112 @@ fn sigterm_of_the_master_keeps_every_client_on_its_server() {
     ha.lab.signal(master, Signal::SIGTERM);
     check_pins_on_backup(&ha, &pins);
     assert!(ha.lab.wait_exit(master, Duration::from_secs(10)).is_some(), "lb1's supervisor did not exit on SIGTERM\n{}", ha.logs());
+}
+
+/// The haproxy.cfg of lb1 when HAProxy 2.6 is the other peer: the same listen, table and peers.
+fn haproxy_config(ha: &HaLab, stats: &Path) -> String {
+    let servers: String = BACKENDS.iter().map(|s| format!("  server {s} {} check inter 500ms\n", ha.backend_addr(s))).collect();
+    format!(
+        "global\n  localpeer {MASTER}\n  stats socket {stats} level admin\n\
+         defaults\n  mode http\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\n\
+         peers lb\n  peer {MASTER} {m}:{PEERS_PORT}\n  peer {BACKUP} {b}:{PEERS_PORT}\n\
+         listen web\n  bind {m}:{VIP_PORT}\n  balance roundrobin\n\
+         \x20 stick-table type ip size 1k expire 30m peers lb\n  stick on src\n{servers}",
+        stats = stats.display(),
+        m = ha.lab.addr(MASTER),
+        b = ha.lab.addr(BACKUP),
+    )
+}
+
+/// hakeeper on lb2 beside HAProxy on lb1, no VIP: each serves on its own address.
+fn hakeeper_beside_haproxy(ha: &HaLab) -> String {
+    let servers: Vec<String> = BACKENDS
+        .iter()
+        .map(|s| format!("(name: \"{s}\", addr: \"{}\", check: (inter: \"500ms\", rise: 1, fall: 2))", ha.backend_addr(s)))
+        .collect();
+    let ctl = ha.lab.dir.join(format!("{BACKUP}-ctl.sock"));
+    format!(
+        r#"(
+  global: (user: "nobody", hard_stop_after: "5s", ctl_socket: "{ctl}", localpeer: "{BACKUP}"),
+  defaults: (mode: http, log: false, timeout: (connect: "1s", client: "10s", server: "10s")),
+  listen: [(name: "web", bind: ["{b}:{VIP_PORT}"], balance: roundrobin, health_check: tcp,
+            stick_table: (key: ip, size: 1000, expire: "30m", peers: "lb"),
+            stick_rules: ["on src"],
+            servers: [{servers}])],
+  peers: [(name: "lb", peers: [(name: "{MASTER}", addr: "{m}:{PEERS_PORT}"), (name: "{BACKUP}", addr: "{b}:{PEERS_PORT}")])],
+)
+"#,
+        ctl = ctl.display(),
+        servers = servers.join(", "),
+        m = ha.lab.addr(MASTER),
+        b = ha.lab.addr(BACKUP),
+    )
+}
+
+/// `GET /` from `src` to `host`'s own address.
+fn served_by_host(ha: &HaLab, host: &str, src: &str) -> String {
+    let url = format!("http://{}:{VIP_PORT}/", ha.lab.addr(host));
+    let out = ha.lab.exec("cl", &["curl", "-s", "--max-time", "2", "--interface", src, &url]);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// HAProxy's `show table web` over its stats socket.
+fn haproxy_table(stats: &Path) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(stats) else { return String::new() };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = s.write_all(b"show table web\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// HAProxy 2.6 on lb1, hakeeper on lb2, one `peers` section: clients pinned through HAProxy
+/// keep their server through hakeeper, and clients pinned through hakeeper keep theirs through
+/// HAProxy (HAProxy maps `server_id` to its server with that id, as hakeeper does).
+#[test]
+fn haproxy_and_hakeeper_peers_use_each_others_pins() {
+    let Some(haproxy) = harness::differential_haproxy::binary("haproxy_and_hakeeper_peers_use_each_others_pins") else { return };
+    let Some(mut ha) = HaLab::new("phap", Vrrp::V3_100MS) else { return };
+    for s in SOURCES {
+        let out = ha.lab.exec("cl", &["ip", "addr", "add", &format!("{s}/24"), "dev", "eth0"]);
+        assert!(out.status.success(), "ip addr add {s}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let stats = ha.lab.dir.join("haproxy.sock");
+    let cfg = ha.lab.write("haproxy.cfg", &haproxy_config(&ha, &stats));
+    let cfg = cfg.to_string_lossy().into_owned();
+    ha.lab.spawn(MASTER, "haproxy", &haproxy, &["-db", "-f", &cfg]);
+    let ron = ha.lab.write(&format!("{BACKUP}.ron"), &hakeeper_beside_haproxy(&ha));
+    let ron = ron.to_string_lossy().into_owned();
+    ha.lab.spawn(BACKUP, BACKUP, Path::new(binary()), &["run", "-c", &ron, "--foreground"]);
+    let cl = ha.lab.addr("cl");
+    for host in [MASTER, BACKUP] {
+        let up = harness::netns::time_until(Duration::from_secs(10), || !served_by_host(&ha, host, &cl).is_empty());
+        assert!(up.is_some(), "{host} does not serve\n{}", ha.logs());
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let (via_haproxy, via_hakeeper) = SOURCES.split_at(3);
+    // HAProxy -> hakeeper.
+    let pins: Vec<(&str, String)> = via_haproxy.iter().map(|&s| (s, served_by_host(&ha, MASTER, s))).collect();
+    assert!(pins.iter().all(|(_, b)| BACKENDS.contains(&b.as_str())), "pins through HAProxy: {pins:?}\n{}", ha.logs());
+    let learned = harness::netns::time_until(Duration::from_secs(10), || {
+        let ctl = ha.lab.dir.join(format!("{BACKUP}-ctl.sock")).display().to_string();
+        let (_, out, _) = run_cli(&["ctl", "--socket", &ctl, "show", "table", "web"], Duration::from_secs(5));
+        via_haproxy.iter().all(|s| out.contains(&format!("key={s} ")))
+    });
+    assert!(learned.is_some(), "hakeeper did not learn HAProxy's entries\n{}", ha.logs());
+    for (s, b) in pins.iter().rev() {
+        assert_eq!(&served_by_host(&ha, BACKUP, s), b, "{s}: pinned to {b} by HAProxy, hakeeper disagrees\n{}", ha.logs());
+    }
+    // hakeeper -> HAProxy.
+    let pins: Vec<(&str, String)> = via_hakeeper.iter().map(|&s| (s, served_by_host(&ha, BACKUP, s))).collect();
+    assert!(pins.iter().all(|(_, b)| BACKENDS.contains(&b.as_str())), "pins through hakeeper: {pins:?}\n{}", ha.logs());
+    let learned = harness::netns::time_until(Duration::from_secs(10), || {
+        let table = haproxy_table(&stats);
+        via_hakeeper.iter().all(|s| table.contains(&format!("key={s} ")))
+    });
+    assert!(learned.is_some(), "HAProxy did not learn hakeeper's entries: {}\n{}", haproxy_table(&stats), ha.logs());
+    for (s, b) in pins.iter().rev() {
+        assert_eq!(&served_by_host(&ha, MASTER, s), b, "{s}: pinned to {b} by hakeeper, HAProxy disagrees\n{}", ha.logs());
+    }
 }
