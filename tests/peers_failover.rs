@@ -22,6 +22,9 @@ const PEERS_PORT: u16 = 10000;
 /// The clients' source addresses, added to the client namespace's interface.
 const SOURCES: [&str; 6] = ["192.0.2.31", "192.0.2.32", "192.0.2.33", "192.0.2.34", "192.0.2.35", "192.0.2.36"];
 
+/// Each client's source address with the backend it is pinned to.
+type Pins = Vec<(&'static str, String)>;
+
 fn config(ha: &HaLab, host: &str, priority: u8) -> String {
     let servers: Vec<String> = BACKENDS
         .iter()
@@ -81,7 +84,7 @@ fn known_sources(ha: &HaLab, host: &str) -> usize {
 
 /// Sets up the lab, pins the clients through lb1 and waits until lb2 has learned them; the
 /// pinning (source, server) and lb1's supervisor.
-fn pinned(tag: &str) -> Option<(HaLab, Vec<(&'static str, String)>, u32)> {
+fn pinned(tag: &str) -> Option<(HaLab, Pins, u32)> {
     // The test's own clock: every wait below is bounded, the whole well under 60 s.
     let vrrp = Vrrp::V3_100MS;
     let mut ha = HaLab::new(tag, vrrp)?;
@@ -114,6 +117,18 @@ fn pinned(tag: &str) -> Option<(HaLab, Vec<(&'static str, String)>, u32)> {
         ha.logs()
     );
     eprintln!("{tag}: lb2 knew every pin {} ms after the last request", learned.unwrap_or_default().as_millis());
+    // What an operator sees on lb2: the session with lb1 and the updates it received.
+    let ctl = ha.lab.dir.join(format!("{BACKUP}-ctl.sock")).display().to_string();
+    let (code, out, err) = run_cli(&["ctl", "--socket", &ctl, "--json", "show", "peers"], Duration::from_secs(5));
+    assert_eq!(code, 0, "ctl show peers: {out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("show peers JSON: {e}: {out}"));
+    let lb = &v["Peers"][0];
+    assert_eq!(lb["section"], "lb", "{out}");
+    assert_eq!(lb["remotes"][0], serde_json::json!([MASTER, format!("{}:{PEERS_PORT}", ha.lab.addr(MASTER)), true]), "{out}");
+    assert!(lb["updates_received"].as_u64().is_some_and(|n| n >= SOURCES.len() as u64), "{out}");
+    assert_eq!(lb["proto_err"], 0, "{out}");
+    let (_, human, _) = run_cli(&["ctl", "--socket", &ctl, "show", "peers"], Duration::from_secs(5));
+    assert!(human.lines().any(|l| l.starts_with("lb ") && l.contains(MASTER) && l.ends_with("established")), "{human}");
     Some((ha, pins, master))
 }
 
