@@ -4,7 +4,7 @@
 //! master. The master's appliance goes away (kill -9 of every process, or SIGTERM); once the
 //! VIP has moved, every client still reaches the server it was pinned to, because lb2 learned
 //! the entries over the peers protocol (HAProxy's `peers` + `stick on src` recipe for a pair of
-//! load balancers).
+//! load balancers). A reload of the master keeps the sharing going.
 //!
 //! The clients are pinned in one order and asked again in the reverse order: lb2's round robin
 //! alone would send some of them elsewhere, so the test fails without the shared table.
@@ -21,6 +21,8 @@ use std::time::Duration;
 const PEERS_PORT: u16 = 10000;
 /// The clients' source addresses, added to the client namespace's interface.
 const SOURCES: [&str; 6] = ["192.0.2.31", "192.0.2.32", "192.0.2.33", "192.0.2.34", "192.0.2.35", "192.0.2.36"];
+/// A client that first comes after a reload of the master.
+const LATE_SOURCE: &str = "192.0.2.41";
 
 /// Each client's source address with the backend it is pinned to.
 type Pins = Vec<(&'static str, String)>;
@@ -75,10 +77,15 @@ fn served_by(ha: &HaLab, src: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// How many of the clients' addresses `host`'s table holds (`ctl show table web`).
-fn known_sources(ha: &HaLab, host: &str) -> usize {
+/// `host`'s `ctl show table web`.
+fn table_of(ha: &HaLab, host: &str) -> String {
     let ctl = ha.lab.dir.join(format!("{host}-ctl.sock")).display().to_string();
-    let (_, out, _) = run_cli(&["ctl", "--socket", &ctl, "show", "table", "web"], Duration::from_secs(5));
+    run_cli(&["ctl", "--socket", &ctl, "show", "table", "web"], Duration::from_secs(5)).1
+}
+
+/// How many of the clients' addresses `host`'s table holds.
+fn known_sources(ha: &HaLab, host: &str) -> usize {
+    let out = table_of(ha, host);
     SOURCES.iter().filter(|s| out.contains(&format!("key={s} "))).count()
 }
 
@@ -88,7 +95,7 @@ fn pinned(tag: &str) -> Option<(HaLab, Pins, u32)> {
     // The test's own clock: every wait below is bounded, the whole well under 60 s.
     let vrrp = Vrrp::V3_100MS;
     let mut ha = HaLab::new(tag, vrrp)?;
-    for s in SOURCES {
+    for s in SOURCES.iter().chain([&LATE_SOURCE]) {
         let out = ha.lab.exec("cl", &["ip", "addr", "add", &format!("{s}/24"), "dev", "eth0"]);
         assert!(out.status.success(), "ip addr add {s}: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -271,4 +278,26 @@ fn haproxy_and_hakeeper_peers_use_each_others_pins() {
     for (s, b) in pins.iter().rev() {
         assert_eq!(&served_by_host(&ha, MASTER, s), b, "{s}: pinned to {b} by hakeeper, HAProxy disagrees\n{}", ha.logs());
     }
+}
+
+/// A reload of the master: its new worker takes over the peers sessions (the old one stops
+/// sharing when it drains) and pushes what it learns from then on; the backup keeps the pins.
+#[test]
+fn reload_of_the_master_keeps_sharing() {
+    let Some((ha, pins, master)) = pinned("preload") else { return };
+    ha.lab.write(&format!("{MASTER}.ron"), &config(&ha, MASTER, MASTER_PRIORITY));
+    ha.lab.signal(master, Signal::SIGHUP);
+    // The new worker serves, with the entries the old one handed over.
+    let served = harness::netns::time_until(Duration::from_secs(10), || {
+        ha.lab.log(MASTER).contains("serving config generation 2") && !served_by(&ha, LATE_SOURCE).is_empty()
+    });
+    assert!(served.is_some(), "lb1's new worker does not serve\n{}", ha.logs());
+    for (s, b) in pins.iter().rev() {
+        assert_eq!(&served_by(&ha, s), b, "{s} moved on lb1's reload\n{}", ha.logs());
+    }
+    let late = format!("key={LATE_SOURCE} ");
+    let learned = harness::netns::time_until(Duration::from_secs(10), || table_of(&ha, BACKUP).contains(&late));
+    assert!(learned.is_some(), "lb2 did not learn the pin made by lb1's new worker\n{}", ha.logs());
+    let lb1 = table_of(&ha, MASTER);
+    assert!(SOURCES.iter().all(|s| lb1.contains(&format!("key={s} "))), "lb1 lost pins on reload: {lb1}");
 }
