@@ -19,6 +19,8 @@ use std::path::Path;
 use std::time::Duration;
 
 const PEERS_PORT: u16 = 10000;
+/// hakeeper's stats page (and `/metrics`) beside HAProxy.
+const STATS_PORT: u16 = 8404;
 /// The clients' source addresses, added to the client namespace's interface.
 const SOURCES: [&str; 6] = ["192.0.2.31", "192.0.2.32", "192.0.2.33", "192.0.2.34", "192.0.2.35", "192.0.2.36"];
 /// A client that first comes after a reload of the master.
@@ -203,6 +205,7 @@ fn hakeeper_beside_haproxy(ha: &HaLab) -> String {
             stick_rules: ["on src"],
             servers: [{servers}])],
   peers: [(name: "lb", peers: [(name: "{MASTER}", addr: "{m}:{PEERS_PORT}"), (name: "{BACKUP}", addr: "{b}:{PEERS_PORT}")])],
+  stats: (bind: "{b}:{STATS_PORT}", uri: "/stats"),
 )
 "#,
         ctl = ctl.display(),
@@ -278,6 +281,18 @@ fn haproxy_and_hakeeper_peers_use_each_others_pins() {
     for (s, b) in pins.iter().rev() {
         assert_eq!(&served_by_host(&ha, MASTER, s), b, "{s}: pinned to {b} by hakeeper, HAProxy disagrees\n{}", ha.logs());
     }
+    // hakeeper's /metrics counts the session with HAProxy and the updates both ways.
+    let url = format!("http://{}:{STATS_PORT}/metrics", ha.lab.addr(BACKUP));
+    let out = ha.lab.exec("cl", &["curl", "-s", "--max-time", "2", &url]);
+    let metrics = String::from_utf8_lossy(&out.stdout).into_owned();
+    let value = |name: &str| -> u64 {
+        let prefix = format!("{name}{{section=\"lb\"}} ");
+        metrics.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    };
+    assert_eq!(value("hakeeper_peers_connected"), 1, "{metrics}");
+    assert!(value("hakeeper_peers_updates_received_total") >= 3, "{metrics}");
+    assert!(value("hakeeper_peers_updates_sent_total") >= 3, "{metrics}");
+    assert!(metrics.contains("hakeeper_peers_protocol_errors_total{section=\"lb\"} 0\n"), "{metrics}");
 }
 
 /// A reload of the master: its new worker takes over the peers sessions (the old one stops
