@@ -13,7 +13,7 @@ mod harness;
 
 use harness::ha::{HaLab, Vrrp, BACKENDS, BACKUP, BACKUP_PRIORITY, MASTER, MASTER_PRIORITY, VIP_PORT};
 use harness::netns::VIP;
-use harness::process::{binary, run_cli};
+use harness::process::{binary, children_of, run_cli};
 use nix::sys::signal::Signal;
 use std::path::Path;
 use std::time::Duration;
@@ -315,4 +315,26 @@ fn reload_of_the_master_keeps_sharing() {
     assert!(learned.is_some(), "lb2 did not learn the pin made by lb1's new worker\n{}", ha.logs());
     let lb1 = table_of(&ha, MASTER);
     assert!(SOURCES.iter().all(|s| lb1.contains(&format!("key={s} "))), "lb1 lost pins on reload: {lb1}");
+}
+
+/// kill -9 of the master's worker: the new worker starts with empty tables and learns them
+/// back from lb2 (HAProxy's resync from a remote peer at start-up), so the clients stay pinned.
+#[test]
+fn a_new_worker_after_a_crash_learns_the_pins_back_from_the_peer() {
+    let Some((ha, pins, master)) = pinned("pcrash") else { return };
+    let workers = || children_of(master as i32).into_iter().filter(|(role, _)| role == "worker").map(|(_, pid)| pid).collect::<Vec<i32>>();
+    let old = workers();
+    assert_eq!(old.len(), 1, "lb1's workers: {old:?}");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(old[0]), Signal::SIGKILL);
+    let replaced = harness::netns::time_until(Duration::from_secs(10), || workers().iter().any(|p| !old.contains(p)));
+    assert!(replaced.is_some(), "no new worker on lb1\n{}", ha.logs());
+    let learned = harness::netns::time_until(Duration::from_secs(10), || {
+        let t = table_of(&ha, MASTER);
+        SOURCES.iter().all(|s| t.contains(&format!("key={s} ")))
+    });
+    assert!(learned.is_some(), "lb1's new worker did not learn the pins back: {}\n{}", table_of(&ha, MASTER), ha.logs());
+    eprintln!("pcrash: the new worker knew every pin {} ms after it started", learned.unwrap_or_default().as_millis());
+    for (s, b) in pins.iter().rev() {
+        assert_eq!(&served_by(&ha, s), b, "{s} moved after lb1's worker crash\n{}", ha.logs());
+    }
 }

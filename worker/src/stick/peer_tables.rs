@@ -1,7 +1,8 @@
 //! The stick tables as the peers transport sees them ([`SharedTables`]): the tables of one
 //! `peers` section, their local changes by change number (from the table's index, no scan), and
 //! entries learned from peers applied as remote (HAProxy's `peer_treat_updatemsg()`: stored
-//! with the received expiry, no new change number, so they do not go back out as local news).
+//! with the received expiry and numbered as remote, so they do not go back out as local news
+//! but a peer's full resync still gets them).
 //! `server_id` travels as is: `stick match` maps it to the local server with that `id`, as
 //! HAProxy does. Data types HAProxy has and these tables do not (arrays, `server_key`) are
 //! ignored on receipt.
@@ -240,9 +241,12 @@ mod tests {
         let s = t.lookup(&StickKey::V4([192, 0, 2, 9]), now).unwrap();
         assert_eq!(t.read_sint(s, StickDataType::ServerId), Some(3));
         assert!(t.expire_in(s, now).is_some_and(|left| left <= 30_000 && left > 25_000));
-        assert_eq!(t.last_update(), 0);
+        assert_eq!(t.last_update(), 0, "no local change: nothing to push");
         drop(t);
-        assert!(p.entries_after(0, 0, 10).is_empty());
+        // A full resync still teaches it: it is in the index, half the number space away.
+        let all = p.entries_after(0, 0, 10);
+        assert_eq!(all.len(), 1);
+        assert!(all[0].update_id >= 1 << 31, "{}", all[0].update_id);
         assert!(lock(&tables[0]).len() == 0, "only the section's table");
     }
 

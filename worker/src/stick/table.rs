@@ -81,8 +81,10 @@ pub struct Table {
     free: Vec<Slot>,
     newest: u32,
     oldest: u32,
-    /// The last change number given.
+    /// The last change number given, local or not (HAProxy's `stktable.update`).
     update: u32,
+    /// The last local change number (`stktable.localupdate`): what peers are pushed up to.
+    local_update: u32,
     /// Live entries by their change number (those changed locally at least once): what a peers
     /// session walks from a peer's position without scanning the table (HAProxy's
     /// `stktable.updates` tree).
@@ -113,6 +115,7 @@ impl Table {
             newest: NIL,
             oldest: NIL,
             update: 0,
+            local_update: 0,
             by_update: BTreeMap::new(),
             on_change: None,
             def,
@@ -316,15 +319,40 @@ impl Table {
         self.touch(slot, now);
         self.unindex(slot);
         self.update = self.update.wrapping_add(1);
-        self.entries[slot as usize].update = self.update;
-        // After 2^32 changes a number comes back: the entry that held it is news no longer.
-        if let Some(old) = self.by_update.insert(self.update, slot) {
+        if self.update == 0 {
+            self.update = 1;
+        }
+        self.local_update = self.update;
+        self.index(slot, self.update);
+        if let Some(f) = &self.on_change {
+            f();
+        }
+    }
+
+    /// An entry learned from outside (a peer, the previous worker): indexed half the number
+    /// space away from the local changes, so that a full resync teaches it but local pushes
+    /// (up to [`Table::last_update`]) do not send it back out, as HAProxy's
+    /// `stktable_touch_remote()` numbers it (`++update + 2^31`). An entry already indexed keeps
+    /// its number.
+    pub fn touch_remote(&mut self, slot: Slot) {
+        if self.entries[slot as usize].update != 0 {
+            return;
+        }
+        self.update = self.update.wrapping_add(1);
+        let mut key = self.update.wrapping_add(1 << 31);
+        if key == 0 {
+            key = 1;
+        }
+        self.index(slot, key);
+    }
+
+    fn index(&mut self, slot: Slot, key: u32) {
+        self.entries[slot as usize].update = key;
+        // After 2^32 changes a number comes back: the entry that held it leaves the index.
+        if let Some(old) = self.by_update.insert(key, slot) {
             if old != slot {
                 self.entries[old as usize].update = 0;
             }
-        }
-        if let Some(f) = &self.on_change {
-            f();
         }
     }
 
@@ -470,8 +498,9 @@ impl Table {
         self.entries[slot as usize].update
     }
 
+    /// The last local change number.
     pub(super) fn last_update(&self) -> u32 {
-        self.update
+        self.local_update
     }
 
     /// Every live slot, most recently touched first.
