@@ -24,6 +24,7 @@ pub const USAGE: &str = "commands:
   show vrrp                              this host's VRRP instances
   show lvs                               LVS virtual services: real servers, packets, bytes
   show announce                          announced VIPs (active-active): held or withdrawn, why
+  show peers                             peers sections: sessions with each peer, updates sent and received
   enable server BACKEND/SERVER           leave maintenance (state READY)
   disable server BACKEND/SERVER          enter maintenance (state MAINT)
   set server BACKEND/SERVER state ready|drain|maint
@@ -69,6 +70,9 @@ pub enum CtlRequest {
     /// Binary upgrade (as SIGUSR2): the supervisor checks the config with the binary now on
     /// disk and re-executes it, keeping its PID, listeners and VIPs (answered by the supervisor).
     Upgrade,
+    /// `show peers`: each shared `peers` section, its remote peers and counters (HAProxy's
+    /// `show peers`, in short).
+    ShowPeers,
     /// `show table [NAME [data.X OP V]]`: every table's summary, or one table's entries.
     ShowTable {
         name: Option<String>,
@@ -156,6 +160,7 @@ pub const KEYWORDS: &[&str] = &[
     "table",
     "clear",
     "key",
+    "peers",
 ];
 
 impl CtlRequest {
@@ -172,13 +177,14 @@ impl CtlRequest {
             ["show", "vrrp"] => Ok(CtlRequest::ShowVrrp),
             ["show", "lvs"] => Ok(CtlRequest::ShowLvs),
             ["show", "announce"] => Ok(CtlRequest::ShowAnnounce),
+            ["show", "peers"] => Ok(CtlRequest::ShowPeers),
             ["show", "table"] => Ok(CtlRequest::ShowTable { name: None, filter: None }),
             ["show", "table", name] => Ok(CtlRequest::ShowTable { name: Some(name.to_string()), filter: None }),
             ["show", "table", name, rest @ ..] => Ok(CtlRequest::ShowTable {
                 name: Some(name.to_string()),
                 filter: Some(crate::ctl_table::parse_filter(rest).map_err(CtlParseError::Table)?),
             }),
-            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp|lvs|announce|table [NAME [data.TYPE OP VALUE]]")),
+            ["show", ..] => Err(CtlParseError::Usage("show info|stat|servers|vrrp|lvs|announce|peers|table [NAME [data.TYPE OP VALUE]]")),
             ["clear", "table", name] => Ok(CtlRequest::ClearTable { name: name.to_string(), key: None, filter: None }),
             ["clear", "table", name, "key", k] => {
                 Ok(CtlRequest::ClearTable { name: name.to_string(), key: Some(k.to_string()), filter: None })
@@ -234,6 +240,7 @@ impl fmt::Display for CtlRequest {
             CtlRequest::ShowVrrp => f.write_str("show vrrp"),
             CtlRequest::ShowLvs => f.write_str("show lvs"),
             CtlRequest::ShowAnnounce => f.write_str("show announce"),
+            CtlRequest::ShowPeers => f.write_str("show peers"),
             CtlRequest::SetState { backend, server, state } => {
                 write!(f, "set server {backend}/{server} state {}", admin_state_name(*state).to_ascii_lowercase())
             }
@@ -431,6 +438,23 @@ pub struct LvsServerView {
     pub bytes: u64,
 }
 
+/// One shared `peers` section as `show peers` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeersView {
+    pub section: String,
+    /// This host's peer name and listening address.
+    pub local: String,
+    pub addr: String,
+    /// Each remote peer: name, address, whether a session with it is established now.
+    pub remotes: Vec<(String, String, bool)>,
+    pub established: u64,
+    pub disconnects: u64,
+    pub updates_sent: u64,
+    pub updates_received: u64,
+    pub proto_err: u64,
+    pub refused: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CtlReply {
     /// `show info`: ordered `name: value` pairs, HAProxy's field names where they exist.
@@ -443,6 +467,8 @@ pub enum CtlReply {
     Announce(Vec<AnnounceView>),
     /// `show table`.
     Tables(Vec<crate::ctl_table::TableView>),
+    /// `show peers`.
+    Peers(Vec<PeersView>),
     /// A state change was applied; the message says what.
     Done(String),
     Error(String),
@@ -473,6 +499,7 @@ mod tests {
             "set server b/s state drain",
             "set server b/s state maint",
             "set server b/s weight 3",
+            "show peers",
             "show table",
             "show table t1",
             "show table t1 data.gpc0 gt 3",

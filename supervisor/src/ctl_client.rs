@@ -169,6 +169,38 @@ pub fn human(reply: &CtlReply) -> String {
                 .collect();
             table(&["VIP", "INTERFACE", "HELD", "STATE"], &rows)
         }
+        CtlReply::Peers(sections) => {
+            if sections.is_empty() {
+                return "no peers section shared by a stick table on this host\n".into();
+            }
+            let counters: Vec<Vec<String>> = sections
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.section.clone(),
+                        p.local.clone(),
+                        p.addr.clone(),
+                        p.established.to_string(),
+                        p.disconnects.to_string(),
+                        p.updates_sent.to_string(),
+                        p.updates_received.to_string(),
+                        p.proto_err.to_string(),
+                        p.refused.to_string(),
+                    ]
+                })
+                .collect();
+            let remotes: Vec<Vec<String>> = sections
+                .iter()
+                .flat_map(|p| {
+                    p.remotes.iter().map(|(name, addr, up)| {
+                        vec![p.section.clone(), name.clone(), addr.clone(), if *up { "established" } else { "none" }.into()]
+                    })
+                })
+                .collect();
+            table(&["SECTION", "LOCAL", "ADDRESS", "ESTABLISHED", "DISCONNECTS", "SENT", "RECEIVED", "PROTO_ERR", "REFUSED"], &counters)
+                + "\n"
+                + &table(&["SECTION", "PEER", "ADDRESS", "SESSION"], &remotes)
+        }
         CtlReply::Done(msg) => format!("{msg}\n"),
         CtlReply::Error(msg) => format!("error: {msg}\n"),
     }

@@ -2,7 +2,7 @@
 //! for its whole life: a restarted or reloaded worker gets the same sockets, so connections that
 //! arrive meanwhile wait in the kernel's backlog instead of being refused.
 
-use hakeeper_common::config::Config;
+use hakeeper_common::config::{Config, PeersSection};
 use hakeeper_common::ipc::ListenerTag;
 use nix::sys::socket::{self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage};
 use std::collections::HashMap;
@@ -70,7 +70,17 @@ pub fn worker_listeners(config: &Config) -> Vec<(ListenerTag, SocketAddr)> {
     if let Some(s) = &config.stats {
         out.push((ListenerTag::Stats, s.bind));
     }
+    for (section, p) in shared_peers(config).iter().enumerate() {
+        out.push((ListenerTag::Peers { section }, p.local.addr));
+    }
     out
+}
+
+/// The `peers` sections that some stick table names: only those get a listener and a transport
+/// (HAProxy starts a peers section's listener only when a table uses it: an unused section is
+/// disabled with a warning, `cfgparse.c`'s "peers section 'X' has no stick-table").
+pub fn shared_peers(config: &Config) -> Vec<PeersSection> {
+    config.peers.iter().filter(|p| config.http.stick_tables.iter().any(|t| t.peers.as_deref() == Some(p.name.as_str()))).cloned().collect()
 }
 
 fn wanted(config: &Config) -> HashMap<SocketAddr, (String, i32)> {
@@ -83,6 +93,9 @@ fn wanted(config: &Config) -> HashMap<SocketAddr, (String, i32)> {
     }
     if let Some(s) = &config.stats {
         out.insert(s.bind, ("stats".to_string(), s.maxconn.clamp(16, 65535) as i32));
+    }
+    for p in shared_peers(config) {
+        out.insert(p.local.addr, (format!("peers {}", p.name), 128));
     }
     out
 }
@@ -151,5 +164,46 @@ mod tests {
         assert_eq!(inode(kept), keep_inode, "the inherited socket is kept, not bound again");
         // The address the config dropped is free again: its socket was closed.
         assert!(std::net::TcpListener::bind(gone_addr).is_ok(), "{gone_addr} still bound");
+    }
+
+    /// The local peer's address is bound and tagged only for a section a table shares through.
+    #[test]
+    fn peers_listener_only_for_sections_a_table_uses() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let text = |peers: &str| {
+            format!(
+                r#"(
+  global: (localpeer: "lb1"),
+  defaults: (mode: tcp, timeout: (connect: "2s", client: "30s", server: "30s")),
+  listen: [(name: "web", bind: ["127.0.0.1:{p1}"], servers: [(name: "s1", addr: "127.0.0.1:9")],
+            stick_table: (key: ip, size: 10{peers}))],
+  peers: [(name: "lb", peers: [(name: "lb1", addr: "127.0.0.1:{port}"), (name: "lb2", addr: "127.0.0.2:{port}")]),
+          (name: "unused", peers: [(name: "lb1", addr: "127.0.0.1:{p2}")])],
+)"#,
+                p1 = port + 1,
+                p2 = port + 2,
+            )
+        };
+        let load = |t: String| match hakeeper_common::config::load_str("test.ron", &t) {
+            Ok(l) => l.config,
+            Err(e) => panic!("test config: {}", e.report()),
+        };
+        let shared = load(text(", peers: \"lb\""));
+        let tags = worker_listeners(&shared);
+        let peers: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        assert_eq!(tags.last(), Some(&(ListenerTag::Peers { section: 0 }, peers)));
+        assert_eq!(shared_peers(&shared).iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["lb"]);
+        let mut l = Listeners::default();
+        l.sync(&shared).expect("sync");
+        assert!(l.all().iter().any(|(a, _)| *a == peers), "the local peer's address is bound");
+        // A reload that keeps the section keeps the very socket.
+        let before = l.all().iter().find(|(a, _)| *a == peers).map(|(_, fd)| inode(*fd));
+        l.sync(&shared).expect("sync");
+        assert_eq!(l.all().iter().find(|(a, _)| *a == peers).map(|(_, fd)| inode(*fd)), before);
+        // Without a table naming it, no listener.
+        let unshared = load(text(""));
+        assert!(!worker_listeners(&unshared).iter().any(|(t, _)| matches!(t, ListenerTag::Peers { .. })));
+        l.sync(&unshared).expect("sync");
+        assert!(!l.all().iter().any(|(a, _)| *a == peers), "closed when no table shares the section");
     }
 }

@@ -68,6 +68,7 @@ fn config(listen: SocketAddr, server: SocketAddr) -> WorkerConfig {
         }],
         stats: None,
         http: Default::default(),
+        peers: Vec::new(),
     }
 }
 

@@ -119,6 +119,10 @@ pub fn worker_dispatch_parent(shared: &Shared, control: &Control, msg: ToWorker,
         ToWorker::Drain { grace } => {
             log::info!("draining: no new connections, {} ms for the open ones to finish", grace.as_millis());
             shared.begin_drain(grace, now);
+            // The next worker takes over the peers sessions (its tables got ours); two
+            // processes answering as the same peer would replace each other's sessions.
+            let stopped: Vec<_> = std::mem::take(&mut *lock(&shared.peers));
+            drop(stopped);
         }
         // Answered by the event loop, which holds the channel.
         ToWorker::Ping(_) => {}

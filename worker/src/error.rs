@@ -15,6 +15,8 @@ pub enum WorkerError {
     ListenerCount { tags: usize, fds: usize },
     #[error("listener tag frontend {frontend} bind {bind} does not exist in the config")]
     BadListenerTag { frontend: usize, bind: usize },
+    #[error("listener tag peers section {section} does not exist in the config")]
+    BadPeersTag { section: usize },
     #[error("cannot set up listener {addr}: {source}")]
     Listener { addr: String, source: std::io::Error },
     #[error("event loop: {0}")]

@@ -127,6 +127,9 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
             list.push(Listener { frontend, bind, socket: mio::net::TcpListener::from_std(copy), registered: false });
         }
     }
+    // The peers transports run, sharing the tables, until this worker drains or ends (dropping
+    // a handle stops its thread).
+    *locking::lock(&shared.peers) = stick::peer_tables::start_peers(&shared, startup.peers_listeners);
     // The stats page is served from this process until it ends.
     let _stats_page = match startup.stats_listener {
         Some(fd) => runtime::start_page(&shared, fd).unwrap_or_else(|e| {

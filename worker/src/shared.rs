@@ -29,6 +29,9 @@ pub struct Shared {
     pub backends: Vec<Mutex<BackendState>>,
     /// The stick tables (`HttpConfig::stick_tables`), each behind its own lock.
     pub tables: Arc<Vec<Mutex<crate::stick::Table>>>,
+    /// The running peers transports (one per shared `peers` section); emptied when draining,
+    /// so that only the new worker speaks for this host to its peers.
+    pub peers: Mutex<Vec<crate::peers::PeersHandle>>,
     /// The TLS contexts of the TLS binds.
     pub tls: crate::tls::Contexts,
     pub threads: Vec<ThreadLink>,
@@ -57,6 +60,7 @@ impl Shared {
         let tables = Arc::new(config.http.stick_tables.iter().map(|d| Mutex::new(crate::stick::Table::new(d.clone()))).collect());
         Shared {
             tables,
+            peers: Mutex::new(Vec::new()),
             exited,
             config,
             stats,

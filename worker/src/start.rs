@@ -12,6 +12,8 @@ pub struct Startup {
     pub listeners: Vec<(usize, usize, OwnedFd)>,
     /// The stats page's socket, if the config has one.
     pub stats_listener: Option<OwnedFd>,
+    /// (index in `config.peers`, the local peer's socket)
+    pub peers_listeners: Vec<(usize, OwnedFd)>,
     /// Health/admin/weight messages that came before the sockets.
     pub early: Vec<ToWorker>,
     /// The reader, with whatever it buffered after the Listeners message.
@@ -41,6 +43,7 @@ pub fn receive(channel: &OwnedFd) -> Result<Option<Startup>, WorkerError> {
                 }
                 let mut listeners = Vec::new();
                 let mut stats_listener = None;
+                let mut peers_listeners = Vec::new();
                 for (tag, fd) in tags.into_iter().zip(fds) {
                     match tag {
                         ListenerTag::Frontend { frontend, bind } => {
@@ -51,9 +54,15 @@ pub fn receive(channel: &OwnedFd) -> Result<Option<Startup>, WorkerError> {
                             listeners.push((frontend, bind, fd));
                         }
                         ListenerTag::Stats => stats_listener = Some(fd),
+                        ListenerTag::Peers { section } => {
+                            if section >= config.peers.len() {
+                                return Err(WorkerError::BadPeersTag { section });
+                            }
+                            peers_listeners.push((section, fd));
+                        }
                     }
                 }
-                return Ok(Some(Startup { config, generation, listeners, stats_listener, early, reader }));
+                return Ok(Some(Startup { config, generation, listeners, stats_listener, peers_listeners, early, reader }));
             }
             ToWorker::Drain { .. } => return Ok(None),
             ToWorker::Start { .. } => return Err(WorkerError::UnexpectedMessage { expected: "Listeners", got: "Start".into() }),

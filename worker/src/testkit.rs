@@ -100,5 +100,5 @@ pub fn backend(servers: &[(u32, u32, bool)]) -> Backend {
 
 /// A worker config with these backends and no frontend.
 pub fn worker_config(backends: Vec<Backend>) -> WorkerConfig {
-    WorkerConfig { global: global(), frontends: Vec::new(), backends, stats: None, http: Default::default() }
+    WorkerConfig { global: global(), frontends: Vec::new(), backends, stats: None, http: Default::default(), peers: Vec::new() }
 }

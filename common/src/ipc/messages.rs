@@ -19,6 +19,10 @@ pub struct WorkerConfig {
     /// The L7 settings, indexed like `frontends` / `backends`.
     #[serde(default)]
     pub http: HttpConfig,
+    /// The `peers` sections this host takes part in whose listener was passed
+    /// ([`ListenerTag::Peers`] indexes them).
+    #[serde(default)]
+    pub peers: Vec<crate::config::PeersSection>,
 }
 
 /// One backend's stick table: (client address, server name, remaining lifetime) per entry.
@@ -38,6 +42,10 @@ pub enum ListenerTag {
         bind: usize,
     },
     Stats,
+    /// The local peer's address of `WorkerConfig::peers[section]`.
+    Peers {
+        section: usize,
+    },
 }
 
 /// Operator-set state of a server (HAProxy's READY / DRAIN / MAINT).

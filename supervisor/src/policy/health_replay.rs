@@ -38,6 +38,7 @@ impl Policy {
                 backends: c.backends.clone(),
                 stats: c.stats.clone(),
                 http: c.http.clone(),
+                peers: crate::listeners::shared_peers(c),
             },
             generation: self.generation,
         };

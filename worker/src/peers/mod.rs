@@ -14,6 +14,7 @@
 //! relies on the hello's names alone. A peer that sends garbage gets HAProxy's error answer,
 //! is disconnected and counted (`proto_err`); nothing it sends can stop the loop.
 
+pub mod metrics;
 mod transport;
 
 pub use transport::{spawn, PeersHandle};
@@ -47,8 +48,16 @@ pub struct PeersCounters {
     pub proto_err: AtomicU64,
     /// Incoming connections from addresses of no configured peer.
     pub refused: AtomicU64,
-    /// Entries learned from peers.
+    /// Entries learned from peers (updates received).
     pub learned: AtomicU64,
+    /// Sessions established now (a gauge).
+    pub connected: AtomicU64,
+    /// Established sessions that ended (closed by either side, timed out, or replaced).
+    pub disconnects: AtomicU64,
+    /// Updates sent to peers.
+    pub pushed: AtomicU64,
+    /// Per remote peer (in the section's order): a session is established now.
+    pub remote_up: Vec<std::sync::atomic::AtomicBool>,
 }
 
 impl PeersCounters {

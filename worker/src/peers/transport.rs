@@ -22,15 +22,54 @@ const MAX_OUTBUF: usize = 8 * 1024 * 1024;
 /// The running transport: wake it after local changes, stop it (and wait) on drop.
 pub struct PeersHandle {
     waker: Arc<Waker>,
+    /// A wake is on its way: further local changes need not wake again.
+    woken: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     pub counters: Arc<PeersCounters>,
+    /// The section as configured.
+    pub config: hakeeper_common::config::PeersSection,
 }
 
 impl PeersHandle {
     /// Tables changed locally: push the changes to every established peer.
     pub fn local_updates(&self) {
         let _ = self.waker.wake();
+    }
+
+    /// `show peers`: the section, its peers and counters.
+    pub fn view(&self) -> hakeeper_common::ctl::PeersView {
+        let c = &self.counters;
+        let get = PeersCounters::get;
+        hakeeper_common::ctl::PeersView {
+            section: self.config.name.clone(),
+            local: self.config.local.name.clone(),
+            addr: self.config.local.addr.to_string(),
+            remotes: self
+                .config
+                .remotes
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.name.clone(), p.addr.to_string(), c.remote_up.get(i).is_some_and(|u| u.load(Ordering::Relaxed))))
+                .collect(),
+            established: get(&c.established),
+            disconnects: get(&c.disconnects),
+            updates_sent: get(&c.pushed),
+            updates_received: get(&c.learned),
+            proto_err: get(&c.proto_err),
+            refused: get(&c.refused),
+        }
+    }
+
+    /// A cheap "tables changed" signal for the tables to call on every local change: at most
+    /// one wake-up is pending at a time, so a busy table costs one atomic swap per change.
+    pub fn notifier(&self) -> std::sync::Arc<dyn Fn() + Send + Sync> {
+        let (waker, woken) = (self.waker.clone(), self.woken.clone());
+        Arc::new(move || {
+            if !woken.swap(true, Ordering::AcqRel) {
+                let _ = waker.wake();
+            }
+        })
     }
 }
 
@@ -51,6 +90,8 @@ struct Conn {
     peer: Option<usize>,
     connecting: bool,
     outbuf: Vec<u8>,
+    /// Counted in `connected` (the session may already say closed when it is removed).
+    established: bool,
 }
 
 struct Loop<T: SharedTables> {
@@ -67,6 +108,7 @@ struct Loop<T: SharedTables> {
     rng: u64,
     /// A session still has batches to send: poll without waiting.
     pending: bool,
+    woken: Arc<AtomicBool>,
 }
 
 /// Starts the transport of `cfg` on `listener` (bound by the supervisor to the local peer's
@@ -81,8 +123,12 @@ pub fn spawn<T: SharedTables + 'static>(
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let mut listener = TcpListener::from_std(listener);
     poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
-    let counters = Arc::new(PeersCounters::default());
+    let counters = Arc::new(PeersCounters {
+        remote_up: cfg.section.remotes.iter().map(|_| AtomicBool::new(false)).collect(),
+        ..PeersCounters::default()
+    });
     let stop = Arc::new(AtomicBool::new(false));
+    let woken = Arc::new(AtomicBool::new(false));
     let session_cfg = SessionConfig {
         local_name: cfg.section.local.name.clone(),
         peers: cfg.section.remotes.iter().map(|p| p.name.clone()).collect(),
@@ -103,10 +149,12 @@ pub fn spawn<T: SharedTables + 'static>(
         conns: Slab::new(),
         rng: u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15,
         pending: false,
+        woken: woken.clone(),
     };
     let s = stop.clone();
+    let section = l.cfg.section.clone();
     let thread = std::thread::Builder::new().name(format!("peers {}", l.cfg.section.name)).spawn(move || l.run(&s))?;
-    Ok(PeersHandle { waker, stop, thread: Some(thread), counters })
+    Ok(PeersHandle { waker, woken, stop, thread: Some(thread), counters, config: section })
 }
 
 impl<T: SharedTables> Loop<T> {
@@ -138,6 +186,8 @@ impl<T: SharedTables> Loop<T> {
                 match ev.token() {
                     LISTENER => self.accept(),
                     WAKER => {
+                        // Cleared before reading the tables: a change after this wakes again.
+                        self.woken.store(false, Ordering::Release);
                         let ids: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
                         for id in ids {
                             self.feed(id, Input::LocalUpdates);
@@ -212,7 +262,7 @@ impl<T: SharedTables> Loop<T> {
         match TcpStream::connect(addr) {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
-                self.insert(Conn { stream, session, peer: Some(peer), connecting: true, outbuf: Vec::new() });
+                self.insert(Conn { stream, session, peer: Some(peer), connecting: true, outbuf: Vec::new(), established: false });
             }
             Err(e) => {
                 log::debug!("peers {}: connect to {} ({addr}) failed: {e}", self.cfg.section.name, remote.name);
@@ -249,7 +299,7 @@ impl<T: SharedTables> Loop<T> {
             }
             let _ = stream.set_nodelay(true);
             let session = Session::accept(self.session_cfg.clone(), Instant::now());
-            self.insert(Conn { stream, session, peer: None, connecting: false, outbuf: Vec::new() });
+            self.insert(Conn { stream, session, peer: None, connecting: false, outbuf: Vec::new(), established: false });
         }
     }
 
@@ -303,6 +353,7 @@ impl<T: SharedTables> Loop<T> {
     /// Feeds one input to a connection's session and carries out what it says.
     fn feed(&mut self, id: usize, input: Input<'_>) {
         let Some(c) = self.conns.get_mut(id) else { return };
+        let pushed_before = c.session.counters.pushed;
         let out = {
             let tables = match self.tables.lock() {
                 Ok(t) => t,
@@ -310,6 +361,7 @@ impl<T: SharedTables> Loop<T> {
             };
             c.session.on(input, Instant::now(), &*tables)
         };
+        self.counters.pushed.fetch_add(c.session.counters.pushed.saturating_sub(pushed_before), Ordering::Relaxed);
         let mut close = None;
         for o in out {
             match o {
@@ -352,6 +404,7 @@ impl<T: SharedTables> Loop<T> {
     fn established(&mut self, id: usize, name: &str) {
         let Some(peer) = self.cfg.section.remotes.iter().position(|p| p.name == name) else { return };
         self.counters.established.fetch_add(1, Ordering::Relaxed);
+        self.counters.connected.fetch_add(1, Ordering::Relaxed);
         log::info!("peers {}: session with {name} established", self.cfg.section.name);
         // HAProxy: a new session replaces an existing one with the same peer (both hosts
         // connecting at once); the next outgoing try waits a random delay.
@@ -363,6 +416,10 @@ impl<T: SharedTables> Loop<T> {
         }
         if let Some(c) = self.conns.get_mut(id) {
             c.peer = Some(peer);
+            c.established = true;
+        }
+        if let Some(up) = self.counters.remote_up.get(peer) {
+            up.store(true, Ordering::Relaxed);
         }
         self.node.accepted(peer);
         let actions = self.node.on(Event::Established { peer }, Instant::now());
@@ -372,6 +429,13 @@ impl<T: SharedTables> Loop<T> {
     fn remove(&mut self, id: usize) -> Option<Conn> {
         let mut c = self.conns.try_remove(id)?;
         let _ = self.poll.registry().deregister(&mut c.stream);
+        if c.established {
+            if let Some(up) = c.peer.and_then(|p| self.counters.remote_up.get(p)) {
+                up.store(false, Ordering::Relaxed);
+            }
+            let _ = self.counters.connected.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            self.counters.disconnects.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(peer) = c.peer {
             self.acked[peer] = c.session.acked();
         }

@@ -33,6 +33,7 @@ pub fn answer(shared: &Shared, request: &CtlRequest, grants: &mut Vec<Grant>) ->
         CtlRequest::ShowStat => (CtlReply::Stat(ctl_view::stat(&snapshot())), None),
         CtlRequest::ShowServers => (CtlReply::Servers(ctl_view::servers(&snapshot())), None),
         CtlRequest::ShowVrrp => (CtlReply::Vrrp(hub.vrrp()), None),
+        CtlRequest::ShowPeers => (CtlReply::Peers(crate::locking::lock(&shared.peers).iter().map(|h| h.view()).collect()), None),
         CtlRequest::ShowTable { .. } | CtlRequest::ClearTable { .. } | CtlRequest::SetTable { .. } => {
             (crate::stick::ctl::answer(shared, request).unwrap_or_else(|| CtlReply::Error("not a table request".into())), None)
         }

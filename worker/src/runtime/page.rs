@@ -23,6 +23,7 @@ pub fn start_page(shared: &Arc<Shared>, listener: OwnedFd) -> Result<Option<Stat
         counters: shared.stats.clone(),
         hub: shared.stats_hub.clone(),
         tables: shared.tables.clone(),
+        peers: crate::locking::lock(&shared.peers).iter().map(|h| (h.config.name.clone(), h.counters.clone())).collect(),
     };
     let waker_of = shared.clone();
     let wake = Arc::new(move || match waker_of.threads.first() {

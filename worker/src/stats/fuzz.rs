@@ -116,7 +116,7 @@ fn ctx() -> &'static Ctx {
         worker.stats = Some(stats.clone());
         let counters = Arc::new(Counters::new(&worker.frontends, &worker.backends));
         let hub = Arc::new(StatsHub::new(&worker, &counters));
-        let view = StatsView { config: Arc::new(worker), counters, hub: hub.clone(), tables: Default::default() };
+        let view = StatsView { config: Arc::new(worker), counters, hub: hub.clone(), tables: Default::default(), peers: Vec::new() };
         let admin = AdminLink::new(queue().clone(), Arc::new(|| Ok(())));
         Ctx::new(stats, view, admin)
     })

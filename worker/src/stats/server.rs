@@ -43,6 +43,8 @@ pub struct StatsView {
     pub hub: Arc<StatsHub>,
     /// The stick tables, for their usage on `/metrics`.
     pub tables: Arc<Vec<std::sync::Mutex<crate::stick::Table>>>,
+    /// The peers sections' counters (section name), for `/metrics`.
+    pub peers: Vec<(String, Arc<crate::peers::PeersCounters>)>,
 }
 
 /// The page's one thread; dropping it stops the thread and closes its connections.
@@ -148,6 +150,7 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
             let mut body = prometheus::render(&snapshot, &view.hub.vrrp(), &view.hub.lvs(), dropped);
             body.push_str(&prometheus::announce_metrics(&view.hub.process().announce));
             body.push_str(&crate::stick::metrics::render(&view.tables));
+            body.push_str(&crate::peers::metrics::render(&view.peers));
             Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         }
         Format::Html { refresh, admin_status } => {

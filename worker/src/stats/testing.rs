@@ -72,6 +72,7 @@ pub fn worker_config(admin: bool) -> WorkerConfig {
         backends: vec![backend("proxy_status", &["server_1", "server_2", "server_3"]), backend("other", &["o1"])],
         stats: Some(stats_config(admin)),
         http: Default::default(),
+        peers: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod ctl;
 pub mod freq;
 pub mod handover;
 pub mod metrics;
+pub mod peer_tables;
 pub mod persist;
 pub mod rules;
 pub mod sync;

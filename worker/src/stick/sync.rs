@@ -3,7 +3,8 @@
 //! entry (the dump a draining worker hands to its successor, HAProxy's local resync), and the
 //! application of one received from outside (`peer_treat_updatemsg()`): created or updated in
 //! place, its expiry the one received (at most the table's), data types this table does not
-//! store ignored, and no new change number (it is not a local change).
+//! store ignored, and no local change number (it is not news to push; it gets a remote number
+//! so that a peer's full resync includes it, see `Table::touch_remote`).
 
 use super::freq;
 use super::table::{Slot, Table};
@@ -81,6 +82,7 @@ impl Table {
             }
         }
         self.touch(slot, now);
+        self.touch_remote(slot);
         if let Some(left) = update.expire_in_ms {
             self.set_expire_in(slot, left, now);
         }

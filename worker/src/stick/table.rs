@@ -20,7 +20,7 @@
 use super::freq;
 use hakeeper_common::config::stick_table::{StickDataType, StickKeyType, StickStorage, StickTableDef};
 use hakeeper_common::stick_data::StickKey;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// No slot (list ends).
@@ -81,8 +81,17 @@ pub struct Table {
     free: Vec<Slot>,
     newest: u32,
     oldest: u32,
-    /// The last change number given.
+    /// The last change number given, local or not (HAProxy's `stktable.update`).
     update: u32,
+    /// The last local change number (`stktable.localupdate`): what peers are pushed up to.
+    local_update: u32,
+    /// Live entries by their change number (those changed locally at least once): what a peers
+    /// session walks from a peer's position without scanning the table (HAProxy's
+    /// `stktable.updates` tree).
+    by_update: BTreeMap<u32, Slot>,
+    /// Called after each local change when the table is shared with peers (wakes the peers
+    /// transport so that the change is pushed).
+    on_change: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// Is tick `a` at or after tick `b` on the wrapping clock?
@@ -106,6 +115,9 @@ impl Table {
             newest: NIL,
             oldest: NIL,
             update: 0,
+            local_update: 0,
+            by_update: BTreeMap::new(),
+            on_change: None,
             def,
         }
     }
@@ -253,6 +265,7 @@ impl Table {
 
     fn remove_slot(&mut self, slot: Slot) {
         self.unlink(slot);
+        self.unindex(slot);
         let key = std::mem::replace(&mut self.entries[slot as usize].key, StickKey::Int(0));
         self.map.remove(&key);
         self.free.push(slot);
@@ -304,8 +317,63 @@ impl Table {
     /// A local change: touched, and given the next change number.
     pub fn touch_local(&mut self, slot: Slot, now: u32) {
         self.touch(slot, now);
+        self.unindex(slot);
         self.update = self.update.wrapping_add(1);
-        self.entries[slot as usize].update = self.update;
+        if self.update == 0 {
+            self.update = 1;
+        }
+        self.local_update = self.update;
+        self.index(slot, self.update);
+        if let Some(f) = &self.on_change {
+            f();
+        }
+    }
+
+    /// An entry learned from outside (a peer, the previous worker): indexed half the number
+    /// space away from the local changes, so that a full resync teaches it but local pushes
+    /// (up to [`Table::last_update`]) do not send it back out, as HAProxy's
+    /// `stktable_touch_remote()` numbers it (`++update + 2^31`). An entry already indexed keeps
+    /// its number.
+    pub fn touch_remote(&mut self, slot: Slot) {
+        if self.entries[slot as usize].update != 0 {
+            return;
+        }
+        self.update = self.update.wrapping_add(1);
+        let mut key = self.update.wrapping_add(1 << 31);
+        if key == 0 {
+            key = 1;
+        }
+        self.index(slot, key);
+    }
+
+    fn index(&mut self, slot: Slot, key: u32) {
+        self.entries[slot as usize].update = key;
+        // After 2^32 changes a number comes back: the entry that held it leaves the index.
+        if let Some(old) = self.by_update.insert(key, slot) {
+            if old != slot {
+                self.entries[old as usize].update = 0;
+            }
+        }
+    }
+
+    /// Shares the table: `f` is called after each local change.
+    pub fn set_on_change(&mut self, f: std::sync::Arc<dyn Fn() + Send + Sync>) {
+        self.on_change = Some(f);
+    }
+
+    fn unindex(&mut self, slot: Slot) {
+        let u = self.entries[slot as usize].update;
+        if u != 0 && self.by_update.get(&u) == Some(&slot) {
+            self.by_update.remove(&u);
+        }
+        self.entries[slot as usize].update = 0;
+    }
+
+    /// Up to `max` entries changed locally, by change number from the one after `after`,
+    /// wrapping (the order a peers session pushes them in); no scan of the whole table.
+    pub fn changed_after(&self, after: u32, max: usize) -> Vec<(u32, Slot)> {
+        let start = after.wrapping_add(1);
+        self.by_update.range(start..).chain(self.by_update.range(..start)).take(max).map(|(&u, &s)| (u, s)).collect()
     }
 
     /// A session starts tracking `slot`: it stays until released.
@@ -430,8 +498,9 @@ impl Table {
         self.entries[slot as usize].update
     }
 
+    /// The last local change number.
     pub(super) fn last_update(&self) -> u32 {
-        self.update
+        self.local_update
     }
 
     /// Every live slot, most recently touched first.

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The worker's config from a RON config (as `hakeeper` would load and slice it).
 pub fn worker_config(ron: &str) -> WorkerConfig {
     let c = load_str("test.ron", ron).unwrap_or_else(|e| panic!("config: {e}")).config;
-    WorkerConfig { global: c.global, frontends: c.frontends, backends: c.backends, stats: c.stats, http: c.http }
+    WorkerConfig { global: c.global, frontends: c.frontends, backends: c.backends, stats: c.stats, http: c.http, peers: Vec::new() }
 }
 
 /// A request as a server saw it.

@@ -89,7 +89,7 @@ pub fn backend(name: &str, servers: &[SocketAddr]) -> Backend {
 }
 
 pub fn config(fe: Frontend, be: Backend) -> WorkerConfig {
-    WorkerConfig { global: global(), frontends: vec![fe], backends: vec![be], stats: None, http: Default::default() }
+    WorkerConfig { global: global(), frontends: vec![fe], backends: vec![be], stats: None, http: Default::default(), peers: Vec::new() }
 }
 
 // ---------------------------------------------------------------- worker

@@ -6,7 +6,14 @@ use crate::config::raw::*;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-pub(super) fn check_bind_conflicts(c: &mut Checker, raw: &RawConfig, frontends: &[Frontend], lvs: &[LvsService], stats: Option<&Stats>) {
+pub(super) fn check_bind_conflicts(
+    c: &mut Checker,
+    raw: &RawConfig,
+    frontends: &[Frontend],
+    lvs: &[LvsService],
+    stats: Option<&Stats>,
+    peers: &[PeersSection],
+) {
     let mut seen: HashMap<SocketAddr, String> = HashMap::new();
     // An LVS VIP:PORT takes the port's packets before any local socket could see them.
     let lvs_paths = raw.listen.iter().enumerate().filter(|(_, p)| p.lvs.is_some()).map(|(i, _)| format!("listen[{i}]"));
@@ -30,8 +37,18 @@ pub(super) fn check_bind_conflicts(c: &mut Checker, raw: &RawConfig, frontends: 
         }
     }
     if let Some(s) = stats {
-        if let Some(prev) = seen.get(&s.bind) {
+        if let Some(prev) = seen.insert(s.bind, "stats.bind".into()) {
             c.error("stats.bind", format!("address {} is already bound by {prev}", s.bind));
+        }
+    }
+    // The local peer's listener (HAProxy refuses a peers bind on a proxy's address at start-up:
+    // "cannot bind socket"; here it is a config error that names the field).
+    for p in peers {
+        let Some(i) = raw.peers.iter().position(|r| r.name == p.name) else { continue };
+        let Some(j) = raw.peers[i].peers.iter().position(|r| r.name == p.local.name) else { continue };
+        let path = format!("peers[{i}].peers[{j}].addr");
+        if let Some(prev) = seen.get(&p.local.addr) {
+            c.error(&path, format!("peers listener address {} is already bound by {prev}", p.local.addr));
         }
     }
 }

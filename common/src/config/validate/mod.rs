@@ -100,7 +100,8 @@ pub fn validate(raw: &RawConfig, source: PathBuf, hostname: &str) -> Result<Vali
     let global = global::global(&mut c, &raw.global);
     let (frontends, backends, lvs) = proxies::proxies(&mut c, raw);
     let stats = raw.stats.as_ref().map(|s| stats::stats(&mut c, s));
-    bind_conflicts::check_bind_conflicts(&mut c, raw, &frontends, &lvs, stats.as_ref());
+    let peers = peers::peers(&mut c, raw, hostname);
+    bind_conflicts::check_bind_conflicts(&mut c, raw, &frontends, &lvs, stats.as_ref(), &peers);
     // Pattern files are read now, at start-up and on each reload, as HAProxy reads them.
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
@@ -110,7 +111,6 @@ pub fn validate(raw: &RawConfig, source: PathBuf, hostname: &str) -> Result<Vali
     vrrp.announce = announce::announce(&mut c, raw, &backends, &vrrp).map(Box::new);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);
     lints::lint(&mut c, raw);
-    let peers = peers::peers(&mut c, raw, hostname);
     if c.errors.is_empty() {
         Ok(Validated { config: Config { source, global, frontends, backends, http, stats, vrrp, lvs, peers }, warnings: c.warnings })
     } else {

@@ -165,4 +165,42 @@ mod file_tests {
         };
         assert!(err.contains("hakeeper.ron:5:") && err.contains("peers[0].peers[1].addr"), "{err}");
     }
+
+    fn config(bind: &str, table_peers: &str) -> String {
+        format!(
+            r#"(
+  global: (localpeer: "lb1"),
+  defaults: (mode: tcp, timeout: (connect: "2s", client: "30s", server: "30s")),
+  listen: [(name: "web", bind: ["{bind}"], servers: [(name: "s1", addr: "127.0.0.1:9")],
+            stick_table: (key: ip, size: 10, expire: "1m", peers: "{table_peers}"))],
+  peers: [(name: "lb", peers: [
+    (name: "lb1", addr: "127.0.0.1:10000"),
+    (name: "lb2", addr: "127.0.0.2:10000"),
+  ])],
+)
+"#
+        )
+    }
+
+    #[test]
+    fn a_peers_listener_on_a_proxy_address_names_the_field() {
+        let err = match load_str("hakeeper.ron", &config("127.0.0.1:10000", "lb")) {
+            Ok(_) => panic!("a peers bind on a proxy bind must be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("hakeeper.ron:") && err.contains("peers[0].peers[0].addr") && err.contains("already bound by listen[0].bind[0]"),
+            "{err}"
+        );
+        assert!(load_str("hakeeper.ron", &config("127.0.0.1:10001", "lb")).is_ok());
+    }
+
+    #[test]
+    fn a_table_naming_no_peers_section_is_refused() {
+        let err = match load_str("hakeeper.ron", &config("127.0.0.1:10001", "nope")) {
+            Ok(_) => panic!("an unknown peers section must be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("listen[0].stick_table.peers") && err.contains("no peers section named \"nope\""), "{err}");
+    }
 }

@@ -28,6 +28,12 @@ pub(super) fn tables(c: &mut Checker, raw: &RawConfig) -> Vec<StickTableDef> {
                 c.error(&path, format!("duplicate stick table {:?}: a frontend and a backend of that name both have one", p.name));
                 continue;
             }
+            if let Some(peers) = t.peers.as_deref().filter(|n| !n.is_empty()) {
+                // HAProxy: "stick-table: unable to find peers 'X'" is fatal.
+                if !raw.peers.iter().any(|s| s.name == peers) {
+                    c.error(format!("{path}.peers"), format!("no peers section named {peers:?}"));
+                }
+            }
             if let Some(mut def) = table(c, &path, p, t) {
                 // HAProxy enables server_id on a table that stick rules use.
                 if used_by_stick_rules(raw, &def.name) && !def.stores(StickDataType::ServerId) {

@@ -7,7 +7,10 @@ use crate::config::raw::*;
 
 #[test]
 fn rate_limit_recipes_and_cookie_stickiness_translate() {
+    // HAProxy refuses a table naming a peers section that does not exist: the section is here.
     let text = "\
+peers lb
+  peer lb1 192.0.2.1:10000
 frontend fe
   mode http
   bind :80
