@@ -131,4 +131,3 @@ pub fn server(conns: usize) -> (u16, JoinHandle<()>) {
     });
     (port, h)
 }
-
