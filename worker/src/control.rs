@@ -146,7 +146,7 @@ pub fn worker_dispatch_parent(shared: &Shared, control: &Control, msg: ToWorker,
         }
         ToWorker::StickTables(tables) => stick_load(shared, tables, now),
         ToWorker::StickData(part) => {
-            let n = crate::stick::handover::load(shared, &part);
+            let n = crate::stick_runtime::handover::load(shared, &part);
             log::info!("adopted {n} of {} entries of stick table {} from the previous worker", part.entries.len(), part.table);
         }
     }

@@ -32,6 +32,7 @@ mod start;
 pub mod stats;
 mod status;
 mod stick;
+mod stick_runtime;
 mod tcp_rules;
 mod tcplog;
 mod termination;
@@ -129,7 +130,7 @@ pub fn run_observed(channel: OwnedFd, observe: impl FnOnce(Arc<Stats>)) -> Resul
     }
     // The peers transports run, sharing the tables, until this worker drains or ends (dropping
     // a handle stops its thread).
-    *locking::lock(&shared.peers) = stick::peer_tables::start_peers(&shared, startup.peers_listeners);
+    *locking::lock(&shared.peers) = stick_runtime::peer_tables::start_peers(&shared, startup.peers_listeners);
     // The stats page is served from this process until it ends.
     let _stats_page = match startup.stats_listener {
         Some(fd) => runtime::start_page(&shared, fd).unwrap_or_else(|e| {

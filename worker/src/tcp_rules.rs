@@ -32,7 +32,7 @@ pub struct ConnView<'a> {
     /// The client connection's TLS, when it has some (`ssl_fc*` fetches).
     pub tls: Option<std::sync::Arc<crate::tls::TlsFacts>>,
     /// The session's sticky counters (`sc*_` fetches, `track-sc` actions).
-    pub track: Option<&'a crate::stick::track::Trackers>,
+    pub track: Option<&'a crate::stick_runtime::track::Trackers>,
 }
 
 impl<'a> ConnView<'a> {
@@ -136,7 +136,7 @@ fn test_outcome(test: &AclTest, v: &ConnView<'_>) -> Outcome {
         AclTest::ConnSlots { id, ints, .. } => definite(ints.matches(conn_slots(v.shared, *id))),
         AclTest::SoId(m) => definite(m.matches(i64::from(v.so_id))),
         AclTest::Tls(f) => definite(crate::tls::facts::holds(f, v.tls.as_deref())),
-        AclTest::Stick(f) => match crate::stick::track::fetch(f, v.shared, v.track, v.src.ip()) {
+        AclTest::Stick(f) => match crate::stick_runtime::track::fetch(f, v.shared, v.track, v.src.ip()) {
             Some(n) => definite(f.ints.matches(i64::try_from(n).unwrap_or(i64::MAX))),
             None => Outcome::Missing { may_change: false },
         },
@@ -290,9 +290,9 @@ pub fn connection_verdict(rules: &[TcpRule], acls: &[Acl], v: &ConnView<'_>) -> 
 /// `track-scN src [table T]` of a tcp-request rule, on the view's counters.
 fn track_src(v: &ConnView<'_>, sc: u8, table: usize) {
     let Some(trackers) = v.track else { return };
-    let key = crate::stick::track::key_of(v.shared, table, &hakeeper_common::config::stick_syntax::TrackKey::Src, v.src.ip(), None);
+    let key = crate::stick_runtime::track::key_of(v.shared, table, &hakeeper_common::config::stick_syntax::TrackKey::Src, v.src.ip(), None);
     if let Some(key) = key {
-        if !trackers.track(v.shared, sc, table, &key, crate::stick::track::Level::Connection, crate::stick::now_ms()) {
+        if !trackers.track(v.shared, sc, table, &key, crate::stick_runtime::track::Level::Connection, crate::stick::now_ms()) {
             log::debug!("stick table {} full: {} not tracked", v.shared.config.http.stick_tables[table].name, v.src.ip());
         }
     }

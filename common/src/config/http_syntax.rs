@@ -129,7 +129,7 @@ impl AclTable {
     /// Parses a criterion, reading its `-f` files from this table's directory.
     pub fn criterion(&self, words: &[String]) -> Result<AclTest, String> {
         if let Some(r) = super::stick_syntax::parse_fetch(words, &self.stick) {
-            return r;
+            return r.map(AclTest::Stick);
         }
         parse_criterion_in(words, self.pattern_dir.as_deref())
     }

@@ -137,7 +137,7 @@ fn sc_number(text: &str, word: &str) -> Result<u8, String> {
 }
 
 /// Parses a counter fetch and its integer patterns; `None` if `words[0]` is no such fetch.
-pub fn parse_fetch(words: &[String], scope: &StickScope) -> Option<Result<super::http::AclTest, String>> {
+pub fn parse_fetch(words: &[String], scope: &StickScope) -> Option<Result<StickFetch, String>> {
     let word = words.first()?;
     let (name, args) = match word.split_once('(') {
         Some((n, rest)) => (n, Some(rest.strip_suffix(')').unwrap_or(rest))),
@@ -166,7 +166,7 @@ fn fetch(
     args: &[&str],
     patterns: &[String],
     scope: &StickScope,
-) -> Result<super::http::AclTest, String> {
+) -> Result<StickFetch, String> {
     let (counter, table_arg) = match counter {
         Some(c) => {
             if args.len() > 1 {
@@ -198,7 +198,7 @@ fn fetch(
         return Err(format!("ACL on {word} has no pattern to match"));
     }
     let ints = IntMatcher::parse(rest)?;
-    Ok(super::http::AclTest::Stick(StickFetch { counter, data, kilo, table, ints }))
+    Ok(StickFetch { counter, data, kilo, table, ints })
 }
 
 /// `track-scN KEY [table T]`: the words after the verb.
@@ -291,7 +291,6 @@ pub fn parse_sc_action(verb: &str) -> Result<u8, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::http::AclTest;
 
     fn w(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
@@ -303,14 +302,14 @@ mod tests {
 
     #[test]
     fn fetches_parse_in_their_three_forms() {
-        let Some(Ok(AclTest::Stick(f))) = parse_fetch(&w("sc_http_req_rate(0) gt 10"), &scope()) else { panic!() };
+        let Some(Ok(f)) = parse_fetch(&w("sc_http_req_rate(0) gt 10"), &scope()) else { panic!() };
         assert_eq!((f.counter, f.data, f.table), (StickCounter::Sc(0), StickDataType::HttpReqRate, None));
         assert!(f.ints.matches(11) && !f.ints.matches(10));
-        let Some(Ok(AclTest::Stick(f))) = parse_fetch(&w("sc1_get_gpc0(other) -m int ge 1"), &scope()) else { panic!() };
+        let Some(Ok(f)) = parse_fetch(&w("sc1_get_gpc0(other) -m int ge 1"), &scope()) else { panic!() };
         assert_eq!((f.counter, f.data, f.table), (StickCounter::Sc(1), StickDataType::Gpc0, Some(1)));
-        let Some(Ok(AclTest::Stick(f))) = parse_fetch(&w("src_conn_cur ge 3"), &scope()) else { panic!() };
+        let Some(Ok(f)) = parse_fetch(&w("src_conn_cur ge 3"), &scope()) else { panic!() };
         assert_eq!((f.counter, f.data, f.table), (StickCounter::Src, StickDataType::ConnCur, Some(0)));
-        let Some(Ok(AclTest::Stick(f))) = parse_fetch(&w("src_kbytes_in(other) gt 0"), &scope()) else { panic!() };
+        let Some(Ok(f)) = parse_fetch(&w("src_kbytes_in(other) gt 0"), &scope()) else { panic!() };
         assert!(f.kilo && f.data == StickDataType::BytesInCnt);
         assert!(parse_fetch(&w("path /"), &scope()).is_none());
         assert!(parse_fetch(&w("sc_no_such_thing(0) gt 1"), &scope()).is_none());

@@ -6,7 +6,7 @@ use super::EventLoop;
 use crate::counters::Counters;
 use crate::deny::deny_session;
 use crate::session::{Origin, Session};
-use crate::stick::track::Trackers;
+use crate::stick_runtime::track::Trackers;
 use crate::tcp_rules;
 use hakeeper_common::config::TcpAction;
 use mio::net::TcpStream;

@@ -194,7 +194,7 @@ impl EventLoop {
                 if !tables.is_empty() {
                     control.send(&FromWorker::StickTables(tables))?;
                 }
-                for part in crate::stick::handover::dump(&self.shared) {
+                for part in crate::stick_runtime::handover::dump(&self.shared) {
                     control.send(&FromWorker::StickData(part))?;
                 }
             }

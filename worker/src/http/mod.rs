@@ -63,6 +63,7 @@ pub mod headers;
 pub mod httplog;
 pub mod reply;
 pub mod rules;
+pub mod stick_rules;
 pub mod target;
 pub mod txn;
 pub mod uri;

@@ -85,8 +85,12 @@ fn request_verdict(
 fn track(conn: Option<&ConnView<'_>>, t: &hakeeper_common::config::stick_syntax::Track, client: IpAddr, head: &RequestHead) {
     let Some(c) = conn else { return };
     let Some(trackers) = c.track else { return };
-    let Some(key) = crate::stick::track::key_of(c.shared, t.table, &t.key, client, Some(head)) else { return };
-    if !trackers.track(c.shared, t.sc, t.table, &key, crate::stick::track::Level::Request, crate::stick::now_ms()) {
+    let Some(key) =
+        crate::stick_runtime::track::key_of(c.shared, t.table, &t.key, client, super::stick_rules::request_sample(&t.key, head))
+    else {
+        return;
+    };
+    if !trackers.track(c.shared, t.sc, t.table, &key, crate::stick_runtime::track::Level::Request, crate::stick::now_ms()) {
         log::debug!("stick table {} full: {client} not tracked", c.shared.config.http.stick_tables[t.table].name);
     }
 }

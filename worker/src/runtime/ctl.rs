@@ -35,7 +35,7 @@ pub fn answer(shared: &Shared, request: &CtlRequest, grants: &mut Vec<Grant>) ->
         CtlRequest::ShowVrrp => (CtlReply::Vrrp(hub.vrrp()), None),
         CtlRequest::ShowPeers => (CtlReply::Peers(crate::locking::lock(&shared.peers).iter().map(|h| h.view()).collect()), None),
         CtlRequest::ShowTable { .. } | CtlRequest::ClearTable { .. } | CtlRequest::SetTable { .. } => {
-            (crate::stick::ctl::answer(shared, request).unwrap_or_else(|| CtlReply::Error("not a table request".into())), None)
+            (crate::stick_runtime::ctl::answer(shared, request).unwrap_or_else(|| CtlReply::Error("not a table request".into())), None)
         }
         CtlRequest::SetState { backend, server, state } => change(backend, server, AdminAction::State(*state), grants),
         CtlRequest::SetWeight { backend, server, weight } => change(backend, server, AdminAction::Weight(*weight), grants),

@@ -124,7 +124,7 @@ pub struct Session {
     pub tls_facts: Option<std::sync::Arc<crate::tls::TlsFacts>>,
     /// Sticky counters, once a rule tracked something or a proxy with stick tables runs
     /// HTTP rules.
-    pub track: Option<Box<crate::stick::track::Trackers>>,
+    pub track: Option<Box<crate::stick_runtime::track::Trackers>>,
 }
 
 impl Session {

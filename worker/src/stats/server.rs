@@ -149,7 +149,7 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
         Format::Metrics => {
             let mut body = prometheus::render(&snapshot, &view.hub.vrrp(), &view.hub.lvs(), dropped);
             body.push_str(&prometheus::announce_metrics(&view.hub.process().announce));
-            body.push_str(&crate::stick::metrics::render(&view.tables));
+            body.push_str(&crate::stick_runtime::metrics::render(&view.tables));
             body.push_str(&crate::peers::metrics::render(&view.peers));
             Response::new(200, "text/plain; version=0.0.4; charset=utf-8", body)
         }

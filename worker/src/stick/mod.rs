@@ -3,16 +3,10 @@
 //! counters and rates ([`table`]), their frequency counters ([`freq`]), and its entries as
 //! updates to pass on or apply ([`sync`]).
 
-pub mod ctl;
 pub mod freq;
-pub mod handover;
-pub mod metrics;
-pub mod peer_tables;
 pub mod persist;
-pub mod rules;
 pub mod sync;
 pub mod table;
-pub mod track;
 
 pub use persist::StickTable;
 pub use table::Table;

@@ -464,7 +464,7 @@ impl Table {
     }
 
     /// Raw words of a stored data type, for [`super::sync`].
-    pub(super) fn words(&self, slot: Slot, data: StickDataType) -> Option<&[u32]> {
+    pub(crate) fn words(&self, slot: Slot, data: StickDataType) -> Option<&[u32]> {
         let off = self.offset(slot, data);
         let n = match data.storage() {
             StickStorage::Sint | StickStorage::Uint => 1,
@@ -474,7 +474,7 @@ impl Table {
         self.stores(data).then(|| &self.data[off..off + n])
     }
 
-    pub(super) fn words_mut(&mut self, slot: Slot, data: StickDataType) -> Option<&mut [u32]> {
+    pub(crate) fn words_mut(&mut self, slot: Slot, data: StickDataType) -> Option<&mut [u32]> {
         if !self.stores(data) {
             return None;
         }
@@ -488,18 +488,18 @@ impl Table {
     }
 
     /// Sets the expiry of `slot` to `expire_in_ms` from now, at most the table's own.
-    pub(super) fn set_expire_in(&mut self, slot: Slot, expire_in_ms: u32, now: u32) {
+    pub(crate) fn set_expire_in(&mut self, slot: Slot, expire_in_ms: u32, now: u32) {
         if let Some(exp) = self.expire_ms {
             self.entries[slot as usize].expire = now.wrapping_add(expire_in_ms.min(exp));
         }
     }
 
-    pub(super) fn update_of(&self, slot: Slot) -> u32 {
+    pub(crate) fn update_of(&self, slot: Slot) -> u32 {
         self.entries[slot as usize].update
     }
 
     /// The last local change number.
-    pub(super) fn last_update(&self) -> u32 {
+    pub(crate) fn last_update(&self) -> u32 {
         self.local_update
     }
 
@@ -516,7 +516,7 @@ impl Table {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
     use hakeeper_common::config::stick_table::StickStore;
 

@@ -181,7 +181,7 @@ impl Session {
         // Cookie persistence first, then `stick match|on` rules.
         let stuck = match txn.persist_to {
             None if !be_http.stick_rules.is_empty() => {
-                crate::stick::rules::match_server(shared, be, &be_http.stick_rules, &txn.head, client)
+                crate::http::stick_rules::match_server(shared, be, &be_http.stick_rules, &txn.head, client)
             }
             _ => None,
         };
@@ -389,7 +389,15 @@ impl Session {
             x.response_head.get_or_insert(ctx.now);
             if resp.status >= 200 && !be_http.stick_rules.is_empty() {
                 if let Some(server) = target {
-                    crate::stick::rules::store(shared, be, &be_http.stick_rules, server, &txn.head, &resp.headers, self.client_addr.ip());
+                    crate::http::stick_rules::store(
+                        shared,
+                        be,
+                        &be_http.stick_rules,
+                        server,
+                        &txn.head,
+                        &resp.headers,
+                        self.client_addr.ip(),
+                    );
                 }
             }
             match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp, conn.as_ref()) {

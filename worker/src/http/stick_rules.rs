@@ -8,7 +8,7 @@
 use crate::http::head::RequestHead;
 use crate::http::headers::{trim, Headers};
 use crate::shared::{lock, Shared};
-use hakeeper_common::config::stick_syntax::{StickRule, StickRuleKind, StickSample};
+use hakeeper_common::config::stick_syntax::{StickRule, StickRuleKind, StickSample, TrackKey};
 use hakeeper_common::config::stick_table::StickDataType;
 use hakeeper_common::config::Backend;
 use hakeeper_common::stick_data::StickKey;
@@ -16,10 +16,10 @@ use std::net::IpAddr;
 
 /// The server (index in `be.servers`) a `match`/`on` rule sends the request to.
 pub fn match_server(shared: &Shared, be: &Backend, rules: &[StickRule], head: &RequestHead, client: IpAddr) -> Option<usize> {
-    let now = super::now_ms();
+    let now = crate::stick::now_ms();
     rules.iter().filter(|r| matches!(r.kind, StickRuleKind::Match | StickRuleKind::On)).find_map(|r| {
         let StickSample::Request(k) = &r.sample else { return None };
-        let key = super::track::key_of(shared, r.table, k, client, Some(head))?;
+        let key = crate::stick_runtime::track::key_of(shared, r.table, k, client, request_sample(k, head))?;
         let mut t = lock(shared.tables.get(r.table)?);
         let slot = t.lookup(&key, now)?;
         let id = t.read_sint(slot, StickDataType::ServerId)?;
@@ -33,11 +33,11 @@ pub fn match_server(shared: &Shared, be: &Backend, rules: &[StickRule], head: &R
 /// Records the store rules' keys with `server` (index in `be.servers`).
 pub fn store(shared: &Shared, be: &Backend, rules: &[StickRule], server: usize, head: &RequestHead, response: &Headers, client: IpAddr) {
     let Some(id) = be.servers.get(server).map(|s| s.id) else { return };
-    let now = super::now_ms();
+    let now = crate::stick::now_ms();
     for r in rules {
         let key = match (&r.kind, &r.sample) {
             (StickRuleKind::On | StickRuleKind::StoreRequest, StickSample::Request(k)) => {
-                super::track::key_of(shared, r.table, k, client, Some(head))
+                crate::stick_runtime::track::key_of(shared, r.table, k, client, request_sample(k, head))
             }
             (StickRuleKind::StoreResponse, StickSample::ResCookie(name)) => response_key(shared, r.table, set_cookie_value(response, name)),
             (StickRuleKind::StoreResponse, StickSample::ResHeader(name)) => response_key(shared, r.table, response.get_all(name).last()),
@@ -66,5 +66,25 @@ fn set_cookie_value<'a>(headers: &'a Headers, name: &str) -> Option<&'a [u8]> {
         let first = trim(line.split(|&b| b == b';').next()?);
         let eq = first.iter().position(|&b| b == b'=')?;
         (trim(&first[..eq]) == name.as_bytes()).then(|| trim(&first[eq + 1..]))
+    })
+}
+
+/// The request's value for a `track-sc`/`stick` key other than `src`: the last `NAME` header,
+/// the `req.cook(NAME)` cookie or the `url_param(NAME)` value.
+pub fn request_sample<'a>(key: &'a TrackKey, head: &'a RequestHead) -> Option<&'a [u8]> {
+    match key {
+        TrackKey::Src => None,
+        TrackKey::Header(name) => head.headers.get_all(name).last(),
+        TrackKey::Cookie(name) => cookie_value(head, name),
+        TrackKey::UrlParam(name) => super::balance_key::url_param_key(head, name),
+    }
+}
+
+/// The first cookie called `name` of the request's `Cookie` lines (HAProxy's `req.cook`).
+pub fn cookie_value<'a>(head: &'a RequestHead, name: &str) -> Option<&'a [u8]> {
+    head.headers.get_all("cookie").flat_map(|line| line.split(|&b| b == b';')).find_map(|pair| {
+        let pair = trim(pair);
+        let (n, v) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
+        (n == name.as_bytes()).then(|| &v[1..])
     })
 }

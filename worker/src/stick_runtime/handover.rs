@@ -12,7 +12,7 @@ const PART: usize = 10_000;
 
 /// Every table's live entries, in parts.
 pub fn dump(shared: &Shared) -> Vec<StickTableDump> {
-    let now = super::now_ms();
+    let now = crate::stick::now_ms();
     let mut out = Vec::new();
     for t in shared.tables.iter() {
         let mut t = lock(t);
@@ -36,7 +36,7 @@ fn fits(key: &StickKey, kind: StickKeyType) -> bool {
 /// Applies a part from the previous worker; the number of entries adopted.
 pub fn load(shared: &Shared, part: &StickTableDump) -> usize {
     let Some(t) = shared.tables.iter().find(|t| lock(t).def.name == part.table) else { return 0 };
-    let now = super::now_ms();
+    let now = crate::stick::now_ms();
     let mut t = lock(t);
     let kind = t.def.key;
     part.entries.iter().filter(|e| fits(&e.key, kind) && t.apply(e, now)).count()

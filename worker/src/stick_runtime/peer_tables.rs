@@ -7,9 +7,9 @@
 //! HAProxy does. Data types HAProxy has and these tables do not (arrays, `server_key`) are
 //! ignored on receipt.
 
-use super::table::Table;
 use crate::locking::lock;
 use crate::peers::SharedTables;
+use crate::stick::table::Table;
 use hakeeper_common::config::stick_table::{StickDataType, StickKeyType, StickTableDef};
 use hakeeper_common::peers::session::{LocalEntry, LocalTable, TableView};
 use hakeeper_common::peers::{DataType, FreqCounter, Key, KeyType, StoredType, TypedValues, Value};
@@ -118,7 +118,7 @@ impl TableView for PeerTables {
 
     fn entries_after(&self, table: usize, after: u32, max: usize) -> Vec<LocalEntry> {
         let Some(t) = self.table(table) else { return Vec::new() };
-        let now = super::now_ms();
+        let now = crate::stick::now_ms();
         let t = lock(t);
         let kind = t.def.key;
         t.changed_after(after, max)
@@ -144,7 +144,7 @@ impl SharedTables for PeerTables {
         // A table without `expire` keeps entries until evicted, whatever the peer's expiry.
         let expire_in_ms = if t.def.expire.is_some() { expire_ms } else { None };
         let update = StickUpdate { key, expire_in_ms, values: values.into_iter().filter_map(from_wire_value).collect() };
-        if !t.apply(&update, super::now_ms()) {
+        if !t.apply(&update, crate::stick::now_ms()) {
             log::debug!("stick table {}: entry from a peer not stored (table full or entry expired)", t.def.name);
         }
     }
@@ -189,8 +189,8 @@ pub fn start_peers(shared: &crate::shared::Shared, listeners: Vec<(usize, std::o
 
 #[cfg(test)]
 mod tests {
-    use super::super::table::tests::def;
     use super::*;
+    use crate::stick::table::tests::def;
 
     fn shared(n: usize) -> Arc<Vec<Mutex<Table>>> {
         let d = def(100, Some(60_000), &[(StickDataType::ServerId, 0), (StickDataType::HttpReqRate, 10_000)]);

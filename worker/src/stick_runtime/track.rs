@@ -13,8 +13,8 @@
 //!
 //! The counters live in `Cell`s so that rules can track while ACL views borrow them.
 
-use super::table::Slot;
 use crate::shared::{lock, Shared};
+use crate::stick::table::Slot;
 use hakeeper_common::config::stick_syntax::{StickCounter, StickFetch, TrackKey};
 use hakeeper_common::config::stick_table::StickDataType as D;
 use hakeeper_common::stick_data::StickKey;
@@ -94,7 +94,7 @@ impl Trackers {
     }
 
     /// Adds to data of every distinct entry tracked (an entry tracked on two counters counts once).
-    fn each_entry(&self, shared: &Shared, now: u32, mut f: impl FnMut(&mut super::Table, Slot)) {
+    fn each_entry(&self, shared: &Shared, now: u32, mut f: impl FnMut(&mut crate::stick::Table, Slot)) {
         let mut seen: [Option<Tracked>; 2 * COUNTERS] = [None; 2 * COUNTERS];
         for (n, c) in self.req.iter().chain(&self.conn).enumerate() {
             let Some(tr) = c.get() else { continue };
@@ -158,7 +158,7 @@ impl Trackers {
         self.with(shared, sc, now, |t, s| t.set(s, D::Gpt0, value, now));
     }
 
-    fn with(&self, shared: &Shared, sc: u8, now: u32, f: impl FnOnce(&mut super::Table, Slot)) {
+    fn with(&self, shared: &Shared, sc: u8, now: u32, f: impl FnOnce(&mut crate::stick::Table, Slot)) {
         let Some(tr) = self.get(sc) else { return };
         if let Some(t) = shared.tables.get(tr.table) {
             let mut t = lock(t);
@@ -190,37 +190,21 @@ impl Trackers {
     }
 }
 
-/// A `track-sc` key from the connection and, for HTTP, the request; `None` when the sample is
-/// absent or does not convert to the table's key type (nothing is tracked, as in HAProxy).
-pub fn key_of(
-    shared: &Shared,
-    table: usize,
-    key: &TrackKey,
-    client: IpAddr,
-    head: Option<&crate::http::head::RequestHead>,
-) -> Option<StickKey> {
+/// A `track-sc` key: the client's address for `src`, else `sample`, the request's value for the
+/// key (read by [`crate::http::stick_rules::request_sample`]); `None` when the sample is absent
+/// or does not convert to the table's key type (nothing is tracked, as in HAProxy).
+pub fn key_of(shared: &Shared, table: usize, key: &TrackKey, client: IpAddr, sample: Option<&[u8]>) -> Option<StickKey> {
     let kind = shared.config.http.stick_tables.get(table)?.key;
     match key {
         TrackKey::Src => StickKey::from_ip(client, kind),
-        TrackKey::Header(name) => StickKey::from_bytes(head?.headers.get_all(name).last()?, kind),
-        TrackKey::Cookie(name) => StickKey::from_bytes(cookie_value(head?, name)?, kind),
-        TrackKey::UrlParam(name) => StickKey::from_bytes(crate::http::balance_key::url_param_key(head?, name)?, kind),
+        TrackKey::Header(_) | TrackKey::Cookie(_) | TrackKey::UrlParam(_) => StickKey::from_bytes(sample?, kind),
     }
-}
-
-/// The first cookie called `name` of the request's `Cookie` lines (HAProxy's `req.cook`).
-pub fn cookie_value<'a>(head: &'a crate::http::head::RequestHead, name: &str) -> Option<&'a [u8]> {
-    head.headers.get_all("cookie").flat_map(|line| line.split(|&b| b == b';')).find_map(|pair| {
-        let pair = crate::http::headers::trim(pair);
-        let (n, v) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
-        (n == name.as_bytes()).then(|| &v[1..])
-    })
 }
 
 /// An `sc_*`/`src_*` fetch; `None` when it cannot be fetched (counter not tracked, data not
 /// stored, key not convertible), which no pattern matches.
 pub fn fetch(f: &StickFetch, shared: &Shared, trackers: Option<&Trackers>, client: IpAddr) -> Option<u64> {
-    let now = super::now_ms();
+    let now = crate::stick::now_ms();
     let value = match f.counter {
         StickCounter::Src => {
             let table = f.table?;

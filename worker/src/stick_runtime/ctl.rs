@@ -2,8 +2,8 @@
 //! commands of the same names): read and changed under each table's lock, so the event loops
 //! are held only for the time one table takes to walk.
 
-use super::table::{Slot, Table};
 use crate::shared::{lock, Shared};
+use crate::stick::table::{Slot, Table};
 use hakeeper_common::config::stick_table::{StickDataType, StickStorage};
 use hakeeper_common::ctl::{CtlReply, CtlRequest};
 use hakeeper_common::ctl_table::{DataFilter, EntryView, TableView};
@@ -64,7 +64,7 @@ fn view(t: &mut Table, entries: bool, filter: Option<&DataFilter>, now: u32) -> 
 
 /// Answers a table request; `None` for the other requests.
 pub fn answer(shared: &Shared, request: &CtlRequest) -> Option<CtlReply> {
-    let now = super::now_ms();
+    let now = crate::stick::now_ms();
     let reply = match request {
         CtlRequest::ShowTable { name: None, .. } => {
             CtlReply::Tables(shared.tables.iter().map(|t| view(&mut lock(t), false, None, now)).collect())

@@ -2,8 +2,8 @@
 //! (`haproxy_sticktable_size`, `haproxy_sticktable_used`, label `name`), plus hakeeper's
 //! `hakeeper_sticktable_entry_bytes` (the most an entry takes, for memory planning).
 
-use super::Table;
 use crate::shared::lock;
+use crate::stick::Table;
 use std::fmt::Write;
 use std::sync::Mutex;
 
