@@ -161,6 +161,14 @@ pub struct Frontend {
     pub bind_proto: Vec<BindProto>,
 }
 
+impl Frontend {
+    /// The local address of every connection accepted on bind `bind`, when the bind names one
+    /// address (not 0.0.0.0 or ::): then no getsockname(2) is needed to know `dst`.
+    pub fn bind_local(&self, bind: usize) -> Option<SocketAddr> {
+        self.binds.get(bind).copied().filter(|a| !a.ip().is_unspecified() && a.port() != 0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Balance {
     Roundrobin,

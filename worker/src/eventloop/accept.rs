@@ -139,7 +139,7 @@ impl EventLoop {
     fn connection_rejected(&self, stream: &TcpStream, addr: SocketAddr, frontend: usize, bind: usize, trackers: &Trackers) -> bool {
         let fe = &self.shared.config.frontends[frontend];
         if let Some(h) = self.shared.config.http.frontends.get(frontend).filter(|h| !h.tcp_connection.is_empty()) {
-            let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
+            let dst = if tcp_rules::reads_dst(&h.acls) { fe.bind_local(bind).or_else(|| stream.local_addr().ok()) } else { None };
             let mut view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
             view.track = Some(trackers);
             match tcp_rules::connection_verdict(&h.tcp_connection, &h.acls, &view) {
@@ -165,7 +165,7 @@ impl EventLoop {
             return false;
         }
         let Some(h) = tcp_rules::session_rules(&self.shared, frontend) else { return false };
-        let dst = if tcp_rules::reads_dst(&h.acls) { stream.local_addr().ok() } else { None };
+        let dst = if tcp_rules::reads_dst(&h.acls) { fe.bind_local(bind).or_else(|| stream.local_addr().ok()) } else { None };
         let mut view = tcp_rules::ConnView::at_accept(addr, dst, &fe.name, bind, &self.shared);
         view.track = Some(trackers);
         match tcp_rules::connection_verdict(&h.tcp_session, &h.acls, &view) {
@@ -199,7 +199,7 @@ impl EventLoop {
             stats.backends[be].counters.session_opened();
         }
         if fe.log && fe.log_format.is_none() && proxy_deadline.is_none() {
-            let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            let local = fe.bind_local(bind).or_else(|| stream.local_addr().ok()).map(|a| a.to_string()).unwrap_or_default();
             log::info!("Connect from {addr} to {local} ({}/TCP)", fe.name);
         }
         let entry = self.sessions.vacant_entry();

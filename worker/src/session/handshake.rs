@@ -118,7 +118,7 @@ impl Session {
     fn session_rules_deny(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let Some(h) = crate::tcp_rules::session_rules(ctx.shared, self.frontend) else { return false };
         let fe = &ctx.shared.config.frontends[self.frontend];
-        let dst = if crate::tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
+        let dst = if crate::tcp_rules::reads_dst(&h.acls) { self.local_addr(ctx.shared) } else { None };
         let view = crate::tcp_rules::ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, ctx.shared);
         let action = crate::tcp_rules::connection_verdict(&h.tcp_session, &h.acls, &view);
         if action == hakeeper_common::config::TcpAction::Accept {
@@ -144,7 +144,7 @@ impl Session {
         }
         self.up.backend = backend;
         if fe.log && fe.log_format.is_none() {
-            let local = self.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            let local = self.local_addr(shared).map(|a| a.to_string()).unwrap_or_default();
             log::info!("Connect from {} to {local} ({}/TCP)", self.client_addr, fe.name);
         }
         self.start(ctx)
@@ -171,8 +171,9 @@ impl Session {
     }
 
     /// The address the client connected to: the PROXY header's destination when it named one.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.proxied.as_ref().and_then(|p| p.dst).or_else(|| self.client.local_addr().ok())
+    pub fn local_addr(&self, shared: &crate::shared::Shared) -> Option<SocketAddr> {
+        let known = || shared.config.frontends.get(self.frontend).and_then(|fe| fe.bind_local(self.listener));
+        self.proxied.as_ref().and_then(|p| p.dst).or_else(known).or_else(|| self.client.local_addr().ok())
     }
 
     /// HAProxy's embryonic-session log line for a refused header, or `None` when it is not

@@ -597,7 +597,7 @@ mod tests {
     }
 
     fn ready() -> Ready {
-        Ready { readable: true, writable: true, hup: false }
+        Ready { readable: true, writable: true, hup: false, fin: false }
     }
 
     /// Drives the handshake until it is no longer pending, for at most 5 s.

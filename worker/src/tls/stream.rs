@@ -18,7 +18,7 @@ pub enum MaybeTls {
 
 /// The caller retries on every event until `WouldBlock`: each call may try the socket.
 fn fresh() -> Ready {
-    Ready { readable: true, writable: true, hup: false }
+    Ready { readable: true, writable: true, hup: false, fin: false }
 }
 
 impl MaybeTls {

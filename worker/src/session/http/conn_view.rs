@@ -19,7 +19,7 @@ impl Session {
             return None;
         }
         let fe = shared.config.frontends.get(self.frontend)?;
-        let dst = if acls.iter().any(|a| tcp_rules::reads_dst(a)) { self.local_addr() } else { None };
+        let dst = if acls.iter().any(|a| tcp_rules::reads_dst(a)) { self.local_addr(shared) } else { None };
         let mut view = ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, shared);
         view.tls = self.tls_facts.clone();
         Some(view)

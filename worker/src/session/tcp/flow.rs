@@ -16,8 +16,10 @@ use crate::transport::Endpoint;
 use mio::net::TcpStream;
 use nix::errno::Errno;
 use nix::fcntl::{splice, SpliceFFlags};
-use std::io::{self, Write};
+use nix::sys::socket::MsgFlags;
+use std::io;
 use std::net::Shutdown;
+use std::os::fd::AsRawFd;
 
 /// Bytes one pump moved.
 #[derive(Debug, Default, Clone, Copy)]
@@ -54,6 +56,13 @@ pub struct Flow {
 
 fn errno_io(e: Errno) -> io::Error {
     io::Error::from_raw_os_error(e as i32)
+}
+
+/// send(2) with MSG_NOSIGNAL, as std's `TcpStream::write`, plus MSG_MORE when `more` (nix's
+/// `MsgFlags` names no MSG_MORE, so the bit is passed as is).
+fn send(sink: &TcpStream, data: &[u8], more: bool) -> io::Result<usize> {
+    let bits = nix::libc::MSG_NOSIGNAL | if more { nix::libc::MSG_MORE } else { 0 };
+    nix::sys::socket::send(sink.as_raw_fd(), data, MsgFlags::from_bits_retain(bits)).map_err(errno_io)
 }
 
 impl Flow {
@@ -124,7 +133,11 @@ impl Flow {
                     break;
                 }
                 let Some(buf) = self.buf.as_mut() else { break };
-                match (&**sink).write(&buf[self.start..]) {
+                // The source's FIN is already known, and the FIN (shutdown, or close() when the
+                // other direction is done) follows as soon as this is written: MSG_MORE holds the
+                // bytes back so the FIN leaves in the same segment, as HAProxy does when it
+                // forwards data and a shutdown together (saves the client a segment and an ACK).
+                match send(sink, &buf[self.start..], self.eof && !self.shut) {
                     Ok(n) => {
                         moved.written += n as u64;
                         let wanted = buf.len() - self.start;
@@ -175,7 +188,11 @@ impl Flow {
                     if n == BUFFER_SIZE {
                         self.bulk = true;
                     }
-                    if n < room && !src_ready.hup {
+                    if n < room && src_ready.fin {
+                        // Everything before the peer's FIN is read: no read returning 0 needed.
+                        self.eof = true;
+                        src_ready.readable = false;
+                    } else if n < room && !src_ready.hup {
                         src_ready.readable = false;
                     }
                 }
@@ -335,5 +352,64 @@ impl Flow {
         }
         self.start = 0;
         self.in_pipe = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    /// A connected pair: (our non-blocking mio end, the peer's blocking std end).
+    fn pair() -> (TcpStream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        (TcpStream::from_std(ours), peer)
+    }
+
+    #[test]
+    fn data_and_fin_are_passed_on_together() {
+        let (src, mut client) = pair();
+        let (sink, mut server) = pair();
+        client.write_all(b"hello").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let (mut pools, mut flow) = (Pools::default(), Flow::default());
+        let mut src_ready = Ready { readable: true, writable: true, hup: true, fin: true };
+        let mut sink_ready = Ready::default();
+        let moved = flow.pump(&src, &mut src_ready, Some((&sink, &mut sink_ready)), &mut pools).unwrap();
+        assert_eq!((moved.read, moved.written, flow.eof, flow.shut), (5, 5, true, true));
+        let mut got = Vec::new();
+        server.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"hello", "the bytes, then EOF");
+        assert_eq!(pools.buffers.allocated(), pools.buffers.pooled(), "the buffer went back");
+    }
+
+    /// With the FIN reported, a short read is the last one: no read returning 0 follows (the
+    /// peer here has not really closed, so another read would find nothing and leave `eof`
+    /// unset).
+    #[test]
+    fn a_short_read_after_the_fin_ends_the_source_without_another_read() {
+        let (src, mut client) = pair();
+        let (sink, _server) = pair();
+        client.write_all(b"abc").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let (mut pools, mut flow) = (Pools::default(), Flow::default());
+        let mut src_ready = Ready { readable: true, writable: true, hup: true, fin: true };
+        let mut sink_ready = Ready::default();
+        flow.pump(&src, &mut src_ready, None, &mut pools).unwrap();
+        assert!(flow.eof && !src_ready.readable);
+        let mut hup_only = Ready { readable: true, writable: true, hup: true, fin: false };
+        let mut flow2 = Flow::default();
+        client.write_all(b"def").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        flow2.pump(&src, &mut hup_only, Some((&sink, &mut sink_ready)), &mut pools).unwrap();
+        assert!(!flow2.eof && !hup_only.readable, "without the FIN, reading goes on until EAGAIN");
+        flow.release(&mut pools);
+        flow2.release(&mut pools);
     }
 }

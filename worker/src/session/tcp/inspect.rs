@@ -70,7 +70,7 @@ impl Session {
             let Proto::Tcp(t) = &self.proto else { return Step::Continue };
             let Some(inspect) = t.inspect.filter(|i| matches!(i.of, Inspected::Request { .. })) else { return Step::Continue };
             let Some(h) = ctx.shared.config.http.frontends.get(self.frontend) else { return Step::Continue };
-            let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
+            let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr(ctx.shared) } else { None };
             let closed = t.req.eof || t.req.is_full();
             let fe = &ctx.shared.config.frontends[self.frontend];
             let view = ConnView {

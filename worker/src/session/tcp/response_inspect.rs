@@ -58,7 +58,7 @@ impl Session {
             let Proto::Tcp(t) = &self.proto else { return Held::Release };
             let Some(inspect) = t.inspect else { return Held::Release };
             let Some(h) = self.up.backend.and_then(|b| ctx.shared.config.http.backends.get(b)) else { return Held::Release };
-            let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
+            let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr(ctx.shared) } else { None };
             let closed = t.res.eof || t.res.is_full();
             let fe = &ctx.shared.config.frontends[self.frontend];
             let view = ConnView {

@@ -16,7 +16,7 @@ impl Session {
             return;
         }
         let Some(h) = ctx.shared.config.http.frontends.get(self.frontend) else { return };
-        let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr() } else { None };
+        let dst = if tcp_rules::reads_dst(&h.acls) { self.local_addr(ctx.shared) } else { None };
         let fe = &ctx.shared.config.frontends[self.frontend];
         let mut view = ConnView::at_accept(self.client_addr, dst, &fe.name, self.listener, ctx.shared);
         view.tls = self.tls_facts.clone();

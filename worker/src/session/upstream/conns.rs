@@ -241,7 +241,7 @@ impl ServerConns {
         self.next_serial += 1;
         entry.insert(ServerConn {
             stream,
-            ready: Ready { readable: false, writable: false, hup: false },
+            ready: Ready { readable: false, writable: false, hup: false, fin: false },
             backend,
             server,
             serial,
@@ -344,7 +344,7 @@ impl ServerConns {
         if let Some(c) = self.conns.get_mut(key) {
             c.state = State::Idle { since: now, private, epoch };
             // Whatever it said while busy was read; from now on any event closes it.
-            c.ready = Ready { readable: false, writable: true, hup: false };
+            c.ready = Ready { readable: false, writable: true, hup: false, fin: false };
         }
         if private.is_none() {
             self.idle[backend][server].push(key);

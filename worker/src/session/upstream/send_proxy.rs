@@ -18,7 +18,7 @@ impl Session {
     pub(super) fn send_proxy_header(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let (Some(be), Some(server)) = (self.up.backend, self.up.target) else { return true };
         let Some(version) = ctx.shared.config.backends[be].servers[server].send_proxy else { return true };
-        let Some(dst) = self.local_addr() else { return false };
+        let Some(dst) = self.local_addr(ctx.shared) else { return false };
         let header = match version {
             Version::V1 => proxy_protocol::v1(self.client_addr, dst).into_bytes(),
             Version::V2 => {

@@ -250,7 +250,7 @@ impl TlsConn {
     /// end rather than a truncation (OpenSSL's SSL_shutdown() in HAProxy's ssl_sock_close()).
     pub fn close_notify(&mut self, stream: &TcpStream) {
         self.conn.send_close_notify();
-        let mut ready = Ready { readable: false, writable: true, hup: false };
+        let mut ready = Ready { readable: false, writable: true, hup: false, fin: false };
         let _ = self.write_records(stream, &mut ready);
     }
 
