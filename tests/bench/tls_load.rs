@@ -15,7 +15,13 @@
 //! thread per concurrent client, blocking sockets, rustls on aws-lc-rs), so that it is the proxy,
 //! not the load generator, that runs out of CPU first wherever possible.
 //!
-//! Usage: tls_load MODE ADDR SNI CONNS SECONDS [TLS13|TLS12]
+//! Usage: tls_load MODE ADDR SNI CONNS SECONDS [TLS13|TLS12|TLS12-P384]
+//!
+//! Key exchange groups: TLS13 offers rustls' defaults (X25519MLKEM768 first, as current browsers);
+//! TLS12 offers X25519, P-256, P-384 in that order, as OpenSSL's and browsers' TLS 1.2 clients do;
+//! TLS12-P384 offers rustls 0.23's aws-lc-rs default order, P-384 before X25519, which a server
+//! that follows the client's order (rustls, so hakeeper) pays for and HAProxy, which applies its
+//! own order (SSL_OP_CIPHER_SERVER_PREFERENCE), does not.
 //! Prints: `mode=full requests=N errors=E resumed=R seconds=S`
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -82,12 +88,14 @@ struct Args {
     conns: usize,
     seconds: u64,
     tls12: bool,
+    /// TLS12-P384: rustls' default group order (P-384 first) instead of X25519 first.
+    p384_first: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let a: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     if a.len() < 5 {
-        return Err("usage: tls_load full|resume|idle ADDR SNI CONNS SECONDS [TLS13|TLS12]".into());
+        return Err("usage: tls_load full|resume|idle ADDR SNI CONNS SECONDS [TLS13|TLS12|TLS12-P384]".into());
     }
     let mode = match a[0].as_str() {
         "full" => Mode::Full,
@@ -99,12 +107,23 @@ fn parse_args() -> Result<Args, String> {
     let sni = ServerName::try_from(a[2].clone()).map_err(|e| format!("sni {}: {e}", a[2]))?;
     let conns = a[3].parse().map_err(|e| format!("conns {}: {e}", a[3]))?;
     let seconds = a[4].parse().map_err(|e| format!("seconds {}: {e}", a[4]))?;
-    let tls12 = a.get(5).map(|v| v == "TLS12").unwrap_or(false);
-    Ok(Args { mode, addr, sni, conns, seconds, tls12 })
+    let version = a.get(5).map(String::as_str).unwrap_or("TLS13");
+    let (tls12, p384_first) = match version {
+        "TLS13" => (false, false),
+        "TLS12" => (true, false),
+        "TLS12-P384" => (true, true),
+        v => return Err(format!("unknown version {v}")),
+    };
+    Ok(Args { mode, addr, sni, conns, seconds, tls12, p384_first })
 }
 
 fn client_config(args: &Args) -> Result<Arc<ClientConfig>, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    if args.tls12 && !args.p384_first {
+        use rustls::crypto::aws_lc_rs::kx_group;
+        provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1];
+    }
+    let provider = Arc::new(provider);
     let versions: &[&rustls::SupportedProtocolVersion] = if args.tls12 { &[&rustls::version::TLS12] } else { &[&rustls::version::TLS13] };
     let mut config = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)?
