@@ -351,6 +351,7 @@ impl TlsConn {
             let grown = (self.incoming.len() * 2).min(MAX_INCOMING);
             self.incoming.resize(grown, 0);
         }
+        let room = self.incoming.len() - self.in_used;
         match (&*sock).read(&mut self.incoming[self.in_used..]) {
             Ok(0) => {
                 self.eof = true;
@@ -362,6 +363,11 @@ impl TlsConn {
             }
             Ok(n) => {
                 self.in_used += n;
+                // A short read emptied the socket (edge-triggered: the next bytes bring an
+                // event); trying again would only return EAGAIN, one wasted recv per request.
+                if n < room && !ready.hup {
+                    ready.readable = false;
+                }
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -642,6 +648,7 @@ mod tests {
             let _ = TlsEnd { tls: &mut tls, sock: &sock, ready: &mut r }.recv(&mut buf, 100).unwrap();
         }
         assert_eq!(buf, b"ping");
+        assert!(!r.readable, "the short read that brought the record left the socket to its next event: no recv returning EAGAIN");
         assert_eq!(TlsEnd { tls: &mut tls, sock: &sock, ready: &mut r }.send(b"pong").unwrap(), 4);
         // Between requests the connection holds no buffer: everything read was taken, and
         // everything encrypted was written.
