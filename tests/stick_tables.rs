@@ -176,6 +176,57 @@ fn conn_cur_limits_concurrent_connections_per_source_in_tcp_mode() {
     drop(second);
 }
 
+/// `stick on src` in mode tcp, on a table (shareable with peers): each source stays on the
+/// server its first connection got, where round-robin alone would rotate it over the three.
+#[test]
+fn stick_on_src_in_tcp_mode_keeps_each_source_on_its_server() {
+    let dir = TempDir::new("stick-tcp-src");
+    let servers = [NamedEcho::start("s1"), NamedEcho::start("s2"), NamedEcho::start("s3")];
+    let port = free_port();
+    let list: Vec<String> = servers.iter().map(|b| format!("(name: \"{}\", addr: \"{}\")", b.name, b.addr)).collect();
+    let hk = start(
+        &dir,
+        format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, timeout: (connect: "1s", client: "10s", server: "10s")),
+  listen: [(name: "db", bind: ["127.0.0.1:{port}"], balance: roundrobin,
+    stick_table: (key: ip, size: 100, expire: "30s"),
+    stick_rules: ["on src"],
+    servers: [{}])],
+)"#,
+            list.join(", ")
+        ),
+        &[port],
+    );
+    let greeting = |src: Ipv4Addr| -> Option<String> {
+        let mut s = connect_from(src, at(port)).ok()?;
+        let mut got = Vec::new();
+        let mut b = [0u8; 1];
+        while !got.ends_with(b"\n") {
+            match s.read(&mut b) {
+                Ok(1) => got.push(b[0]),
+                _ => return None,
+            }
+        }
+        Some(String::from_utf8_lossy(&got).trim_end().to_string())
+    };
+    let sources: Vec<Ipv4Addr> = (2..6).map(|k| Ipv4Addr::new(127, 0, 0, k)).collect();
+    let mut seen: Vec<std::collections::BTreeSet<String>> = vec![Default::default(); sources.len()];
+    for _ in 0..6 {
+        for (i, src) in sources.iter().enumerate() {
+            let got = greeting(*src).unwrap_or_else(|| panic!("no greeting for {src}\n{}", hk.log_text()));
+            seen[i].insert(got);
+        }
+    }
+    for (src, servers) in sources.iter().zip(&seen) {
+        assert_eq!(servers.len(), 1, "{src} reached {servers:?}: not stuck\n{}", hk.log_text());
+    }
+    let used: std::collections::BTreeSet<&String> = seen.iter().flatten().collect();
+    assert!(used.len() >= 2, "the first connections were not balanced: {used:?}");
+    assert_eq!(servers.iter().map(|b| b.accepted()).sum::<usize>(), 24);
+}
+
 #[test]
 fn a_full_table_evicts_its_least_recently_used_entry() {
     let dir = TempDir::new("stick-evict");

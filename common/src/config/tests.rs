@@ -667,3 +667,22 @@ fn proxy_v2_options_need_a_version_2_header() {
     let o = ok.config.backends[0].servers[0].proxy_v2;
     assert!(o.cert_cn && o.crc32c && o.sends_ssl() && !o.authority);
 }
+
+/// In mode tcp a stick rule can only use the client address; `src` rules load.
+#[test]
+fn tcp_stick_rules_take_src_only() {
+    let base = |rules: &str| {
+        format!(
+            r#"(defaults: (mode: tcp),
+  listen: [(name: "db", bind: ["127.0.0.1:3306"], stick_table: (key: ip, size: 10, expire: "1m"),
+            stick_rules: [{rules}], servers: [(name: "a", addr: "127.0.0.1:3307")])])"#
+        )
+    };
+    assert!(load_str("t.ron", &base(r#""on src""#)).is_ok());
+    let errs = errors(&base(r#""on src", "match hdr(x)""#));
+    assert!(
+        errs.iter().any(|d| d.to_string().contains("stick_rules[1]") && d.to_string().contains("only use `src`")),
+        "{}",
+        errs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+    );
+}

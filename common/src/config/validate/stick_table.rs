@@ -73,7 +73,18 @@ pub(super) fn stick_rules(c: &mut Checker, raw: &RawConfig, backends: &[crate::c
         }
         if let Some(b) = backends.iter().position(|b| b.name == p.name) {
             if backends[b].mode == crate::config::Mode::Tcp {
-                c.warn(format!("{key}[{i}].stick_rules"), "stick_rules apply in mode http only; in mode tcp use `stick` (stick on src)");
+                // A TCP session has no request to take a cookie, header or response from: only
+                // `src` (HAProxy refuses such fetches in a tcp backend for the same reason).
+                use crate::config::stick_syntax::{StickRuleKind, StickSample, TrackKey};
+                for (j, r) in rules.iter().enumerate() {
+                    let src = matches!(r.sample, StickSample::Request(TrackKey::Src));
+                    if !src || r.kind == StickRuleKind::StoreResponse {
+                        c.error(
+                            format!("{key}[{i}].stick_rules[{j}]"),
+                            "in mode tcp, stick rules can only use `src` (match, on, store-request)",
+                        );
+                    }
+                }
             }
             if let Some(h) = http.backends.get_mut(b) {
                 h.stick_rules = rules;

@@ -67,7 +67,12 @@ impl Session {
         let client = self.client_addr.ip();
         let assignment = match self.up.hints {
             Some(h) => ctx.shared.backend(be).assign_http(h.choice, client, self.up.redispatch_from, waiter, ctx.now),
-            None => ctx.shared.backend(be).assign(client, self.up.redispatch_from, waiter, ctx.now),
+            None => match self.tcp_stuck_server(ctx, be) {
+                // The entry's server, as a persistence cookie's: queued on it when full, left
+                // when it cannot take traffic.
+                Some(s) => ctx.shared.backend(be).assign_http(HttpChoice::Persist(s), client, self.up.redispatch_from, waiter, ctx.now),
+                None => ctx.shared.backend(be).assign(client, self.up.redispatch_from, waiter, ctx.now),
+            },
         };
         match assignment {
             Assignment::Server { server, persistent } => {
@@ -243,8 +248,30 @@ impl Session {
             if ctx.shared.config.backends[be].stick.is_some() {
                 ctx.shared.backend(be).stick_store(self.client_addr.ip(), server, ctx.now);
             }
+            // `stick on|store-request src` of a TCP session (HTTP stores after the response).
+            if self.up.hints.is_none() {
+                if let Some(rules) = ctx.shared.config.http.backends.get(be).map(|h| &h.stick_rules).filter(|r| !r.is_empty()) {
+                    crate::stick_runtime::src_rules::store(
+                        ctx.shared,
+                        &ctx.shared.config.backends[be],
+                        rules,
+                        server,
+                        self.client_addr.ip(),
+                    );
+                }
+            }
         }
         Progress::Connected
+    }
+
+    /// The server a `stick match|on src` rule of a TCP session's backend names (not on a
+    /// redispatch, which must leave it).
+    fn tcp_stuck_server(&self, ctx: &Ctx<'_>, be: usize) -> Option<usize> {
+        if self.up.redispatch_from.is_some() {
+            return None;
+        }
+        let rules = ctx.shared.config.http.backends.get(be).map(|h| &h.stick_rules).filter(|r| !r.is_empty())?;
+        crate::stick_runtime::src_rules::match_server(ctx.shared, &ctx.shared.config.backends[be], rules, self.client_addr.ip())
     }
 
     /// An attempt failed: retry, redispatch, or give up, as HAProxy decides.
