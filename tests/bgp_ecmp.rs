@@ -4,13 +4,14 @@
 //! by eBGP), three backends (one namespace, answering `NAME PEER` so the client sees which
 //! server and which LB host served it) and a client with five source addresses. Lab BGP timers:
 //! hold 3 s, keepalive 1 s, connect retry 1 s. Shown: all three hosts carry traffic, for the
-//! /32 and the /128, and `balance source` gives a client the same server on every host (its
-//! flows land on several hosts); `show announce`, `/metrics` and the stats page say announced;
+//! /32 and the /128, and `stick on src` on a table the three hosts share by `peers` gives a
+//! client the same server on every host (its flows land on several hosts, balanced round-robin),
+//! also after its flows moved off a killed host; `show announce`, `/metrics` and the stats page say announced;
 //! a host whose backends are unreachable withdraws and comes back; `kill -9` of one host's
 //! whole appliance withdraws its route within [`KILL_BOUND`] (the announce device dies with
 //! vrrpd), and the survivors' established connections are counted (the router's hash-threshold
 //! ECMP moves about a quarter of them: see the assertion); SIGTERM of one host fails no new
-//! connection. The stick-table variant of "a client keeps its server" waits for `peers`. Everything is stopped by PID and
+//! connection. Everything is stopped by PID and
 //! the namespaces removed, also on failure. Under CI=true a lab that cannot run fails.
 
 #[path = "../vrrpd/tests/lvs_lab/mod.rs"]
@@ -31,6 +32,8 @@ use std::time::{Duration, Instant};
 const VIP: &str = "192.0.2.200";
 const VIP6: &str = "2001:db8::200";
 const PORT: u16 = 80;
+/// The `peers` port on each LB host's link address.
+const PEERS_PORT: u16 = 10000;
 /// The stated bound: after `kill -9` of a host's whole appliance, the router has no route
 /// through it within this (the device goes with vrrpd, BIRD's direct protocol hears it from
 /// netlink, the eBGP withdrawal and the router's FIB update follow at once).
@@ -372,11 +375,16 @@ template bgp lb6 {{
 
 fn appliance_config(i: usize, dir: &Path) -> String {
     let server = |k: u8| format!("(name: \"be{k}\", addr: \"192.0.2.13{}:8080\", check: (inter: \"300ms\", rise: 2, fall: 2))", k - 1);
+    // Each host's link address (192.0.2.{4i+2}) carries the peers sessions, routed by `rt`.
+    let peer = |k: usize| format!("(name: \"lb{k}\", addr: \"192.0.2.{}:{PEERS_PORT}\")", 4 * k + 2);
     format!(
         r#"(
-  global: (user: "nobody", ctl_socket: "{ctl}", log: (target: "stderr", facility: "local1", level: "info")),
+  global: (user: "nobody", ctl_socket: "{ctl}", localpeer: "lb{i}", log: (target: "stderr", facility: "local1", level: "info")),
   defaults: (mode: tcp, timeout: (connect: "1s", client: "30s", server: "30s")),
-  listen: [(name: "web", bind: ["{VIP}:{PORT}", "[{VIP6}]:{PORT}"], balance: source, servers: [{s1}, {s2}, {s3}])],
+  listen: [(name: "web", bind: ["{VIP}:{PORT}", "[{VIP6}]:{PORT}"], balance: roundrobin,
+            stick_table: (key: ipv6, size: 1000, expire: "30m", peers: "lbs"), stick_rules: ["on src"],
+            servers: [{s1}, {s2}, {s3}])],
+  peers: [(name: "lbs", peers: [{p1}, {p2}, {p3}])],
   announce: (vips: ["{VIP}", "{VIP6}"], min_servers_up: [(backend: "web", servers: 1)], withdraw_wait: "1s"),
   stats: (bind: "127.0.0.1:8404", uri: "/stats"),
 )"#,
@@ -384,6 +392,9 @@ fn appliance_config(i: usize, dir: &Path) -> String {
         s1 = server(1),
         s2 = server(2),
         s3 = server(3),
+        p1 = peer(1),
+        p2 = peer(2),
+        p3 = peer(3),
     )
 }
 
@@ -539,8 +550,21 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     let page = stats_get(&lab, 1, "/stats");
     assert!(page.contains(&format!("data-announce=\"{VIP}/32\" data-held=\"true\"")), "stats page on lb1:\n{page}");
 
-    // Traffic: every host carries some; each client keeps one server whatever host its flow hit.
+    // Traffic: every host carries some; each client keeps one server whatever host its flow
+    // hit: `stick on src` on a table the three hosts share by peers (round-robin alone would
+    // give a source a different server on each host). One connection per source first, then
+    // every host knows the five pins before the flows spread.
     let client = Arc::new(Client::new(&lab.ns("cl")));
+    let first: Vec<Result<(String, String), String>> = client.run(|| (0..5).map(who).collect());
+    assert!(first.iter().all(|r| r.is_ok()), "first connections: {first:?}\n{}", procs.logs());
+    let shared = time_until(Duration::from_secs(10), || (1..=3).all(|i| ctl(&lab, &dir, i, "show table web").contains("used:5")));
+    assert!(
+        shared.is_some(),
+        "the five pins did not reach every host: {:?}\n{}",
+        (1..=3).map(|i| ctl(&lab, &dir, i, "show table web")).collect::<Vec<_>>(),
+        procs.logs()
+    );
+    eprintln!("five pins on all three hosts {:?} after the first connections", shared.unwrap_or_default());
     let seen: Vec<(usize, String, String)> = client.run(|| {
         (0..90).map(|k| who(k % 5).map(|(b, h)| (k % 5, b, h)).unwrap_or_else(|e| (k % 5, format!("error: {e}"), String::new()))).collect()
     });
@@ -556,9 +580,13 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     }
     eprintln!("90 connections by host: {per_host:?}; by source (servers, hosts): {per_src:?}");
     assert_eq!(per_host.len(), 3, "not every host carried traffic: {per_host:?}");
+    let mut pinned: BTreeMap<usize, String> = BTreeMap::new();
     for (src, (backends, hosts)) in &per_src {
         assert_eq!(backends.len(), 1, "source .{} got several servers across hosts: {backends:?} via {hosts:?}", 66 + src);
+        pinned.insert(*src, backends.iter().next().map(|b| b.to_string()).unwrap_or_default());
     }
+    let servers_used: BTreeSet<&String> = pinned.values().collect();
+    assert!(servers_used.len() >= 2, "round-robin pinned all five sources to one server: {pinned:?}");
     assert!(per_src.values().any(|(_, h)| h.len() >= 2), "no client's flows landed on two hosts: {per_src:?}");
     // The /128 is announced and served by all three too.
     let seen6: Vec<Result<String, String>> = client.run(|| {
@@ -589,6 +617,22 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     lab.ip("lb3", &["route", "del", "prohibit", "192.0.2.128/26"]);
     let back = time_until(Duration::from_secs(5), || nexthops(&lab) == all);
     assert!(back.is_some(), "lb3 did not announce again: {:?}\n{}", nexthops(&lab), procs.logs());
+    // lb3 announces with one server UP; a source pinned to a server still DOWN there is
+    // balanced anew and its pin moves (HAProxy's `stick on` does the same). The pins are read
+    // again once lb3 sees the three servers UP.
+    let all_up = time_until(Duration::from_secs(5), || {
+        stats_get(&lab, 3, "/metrics")
+            .lines()
+            .any(|l| l.starts_with("haproxy_backend_active_servers{") && l.contains("\"web\"") && l.ends_with(" 3"))
+    });
+    assert!(all_up.is_some(), "lb3 never saw its three servers UP again\n{}", stats_get(&lab, 3, "/metrics"));
+    let again: Vec<(usize, Result<(String, String), String>)> = client.run(|| (0..15).map(|k| (k % 5, who(k % 5))).collect());
+    pinned.clear();
+    for (src, r) in &again {
+        let backend = r.as_ref().map(|(b, _)| b.clone()).unwrap_or_else(|e| panic!("source .{}: {e}", 66 + src));
+        let was = pinned.entry(*src).or_insert_with(|| backend.clone());
+        assert_eq!(*was, backend, "source .{} got two servers with every host up", 66 + src);
+    }
 
     // kill -9 of lb3's whole appliance: its route goes within KILL_BOUND, with no hakeeper
     // process left to withdraw it. Established connections on lb1/lb2 are counted.
@@ -623,6 +667,16 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     let withdrawn_after =
         withdrawn_after.unwrap_or_else(|| panic!("lb3's route stayed after kill -9: {:?}\n{}", nexthops(&lab), procs.logs()));
     assert!(withdrawn_after <= KILL_BOUND, "withdrawn only after {withdrawn_after:?}");
+    // lb3's flows moved to lb1/lb2: every source still reaches the server it was pinned to.
+    let after: Vec<(usize, Result<(String, String), String>)> = client.run(|| (0..30).map(|k| (k % 5, who(k % 5))).collect());
+    for (src, r) in &after {
+        match r {
+            Ok((backend, _)) => assert_eq!(Some(backend), pinned.get(src), "source .{} changed server after lb3's kill -9", 66 + src),
+            Err(e) => panic!("source .{}: {e}\n{}", 66 + src, procs.logs()),
+        }
+    }
+    let hosts_after: BTreeSet<&String> = after.iter().filter_map(|(_, r)| r.as_ref().ok().map(|(_, h)| h)).collect();
+    eprintln!("after lb3's kill -9, 30 connections kept their pins via {hosts_after:?}");
     let survivors: Vec<&(TcpStream, String)> = held.iter().filter(|(_, h)| h != "lb3").collect();
     let alive = survivors.iter().filter(|(s, _)| echo(s, "still there?").is_ok()).count();
     eprintln!(
