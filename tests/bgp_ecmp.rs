@@ -1,18 +1,18 @@
 //! End-to-end (root): active-active behind ECMP, announced by BIRD 2 (issue #20). Namespaces: a
-//! router (`rt`, BIRD with `merge paths` into a kernel multipath route, L4 hashing), three LB
-//! hosts (`lb1`-`lb3`, each the whole appliance plus its own BIRD exporting the announce device
-//! by eBGP), three backends (one namespace, answering `NAME PEER` so the client sees which
-//! server and which LB host served it) and a client with five source addresses. Lab BGP timers:
-//! hold 3 s, keepalive 1 s, connect retry 1 s. Shown: all three hosts carry traffic, for the
-//! /32 and the /128, and `stick on src` on a table the three hosts share by `peers` gives a
-//! client the same server on every host (its flows land on several hosts, balanced round-robin),
-//! also after its flows moved off a killed host; `show announce`, `/metrics` and the stats page say announced;
+//! router (`rt`: BIRD with `merge paths` into a multipath route in table 100, mirrored into a
+//! resilient nexthop group with L4 hashing, see [`ResilientFib`]), three LB hosts (`lb1`-`lb3`,
+//! each the whole appliance plus its own BIRD exporting the announce device by eBGP), three
+//! backends (one namespace, answering `NAME PEER` so the client sees which server and which LB
+//! host served it) and a client with five source addresses. Lab BGP timers: hold 3 s,
+//! keepalive 1 s, connect retry 1 s. Shown: all three hosts carry traffic, for the /32 and the
+//! /128, and `stick on src` on a table the three hosts share by `peers` gives a client the same
+//! server on every host (its flows land on several hosts, balanced round-robin), also after its
+//! flows moved off a killed host; `show announce`, `/metrics` and the stats page say announced;
 //! a host whose backends are unreachable withdraws and comes back; `kill -9` of one host's
 //! whole appliance withdraws its route within [`KILL_BOUND`] (the announce device dies with
-//! vrrpd), and the survivors' established connections are counted (the router's hash-threshold
-//! ECMP moves about a quarter of them: see the assertion); SIGTERM of one host fails no new
-//! connection. Everything is stopped by PID and
-//! the namespaces removed, also on failure. Under CI=true a lab that cannot run fails.
+//! vrrpd) and leaves every established connection of the other hosts working; SIGTERM of one
+//! host fails no new connection. Everything is stopped by PID and the namespaces removed, also
+//! on failure. Under CI=true a lab that cannot run fails.
 
 #[path = "../vrrpd/tests/lvs_lab/mod.rs"]
 mod lvs_lab;
@@ -351,8 +351,8 @@ fn router_bird(dir: &Path) -> String {
         r#"log "{log}" all;
 router id 192.0.2.65;
 protocol device {{ }}
-protocol kernel {{ ipv4 {{ import none; export all; }}; merge paths on; }}
-protocol kernel {{ ipv6 {{ import none; export all; }}; merge paths on; }}
+protocol kernel {{ ipv4 {{ import none; export all; }}; merge paths on; kernel table {BGP_TABLE}; }}
+protocol kernel {{ ipv6 {{ import none; export all; }}; merge paths on; kernel table {BGP_TABLE}; }}
 template bgp lb {{
   local as 65000;
   hold time 3; keepalive time 1; connect delay time 1; connect retry time 1; error wait time 1, 2;
@@ -398,20 +398,115 @@ fn appliance_config(i: usize, dir: &Path) -> String {
     )
 }
 
-/// The router's next hops for the VIP (LB addresses), from its kernel table.
+/// The router's BGP next hops for the VIP (LB addresses): BIRD's multipath route in
+/// [`BGP_TABLE`].
 fn nexthops(lab: &Lab) -> BTreeSet<String> {
-    let out = lab.exec("rt", &["ip", "-4", "route", "show", &format!("{VIP}/32")]);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words.windows(2).filter(|w| w[0] == "via").map(|w| host_of(w[1])).collect()
+    bgp_nexthops(&lab.ns("rt"), false)
 }
 
-/// The router's next hops for the IPv6 VIP, by the link they leave on (`l{i}` → `lb{i}`).
+/// The same for the IPv6 VIP, by the link they leave on (`l{i}` → `lb{i}`).
 fn nexthops6(lab: &Lab) -> BTreeSet<String> {
-    let out = lab.exec("rt", &["ip", "-6", "route", "show", &format!("{VIP6}/128")]);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    bgp_nexthops(&lab.ns("rt"), true)
+}
+
+fn bgp_nexthops(rt: &str, v6: bool) -> BTreeSet<String> {
+    let (family, prefix) = if v6 { ("-6", format!("{VIP6}/128")) } else { ("-4", format!("{VIP}/32")) };
+    let table = BGP_TABLE.to_string();
+    let out = Command::new("ip").args(["-n", rt, family, "route", "show", "table", &table, &prefix]).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
     let words: Vec<&str> = text.split_whitespace().collect();
     words.windows(2).filter(|w| w[0] == "dev").filter_map(|w| w[1].strip_prefix('l').map(|n| format!("lb{n}"))).collect()
+}
+
+/// BIRD 2.0.12 programs only hash-threshold multipath routes, where removing one next hop also
+/// moves part of the survivors' flows. A router with resilient hashing keeps them; the lab's
+/// router gets one this way: BIRD writes its routes to [`BGP_TABLE`], and this agent mirrors
+/// each VIP's next hops into a resilient nexthop group (Linux ≥ 5.13) that the main table's
+/// route uses, every 5 ms. Removing a member reassigns only its own buckets; an added member
+/// gets buckets as they fall idle (`idle_timer 1`).
+struct ResilientFib {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+const BGP_TABLE: u32 = 100;
+const GROUP4: u32 = 100;
+const GROUP6: u32 = 200;
+const BUCKETS: usize = 96;
+
+impl ResilientFib {
+    fn start(rt: String) -> ResilientFib {
+        for i in 1..=3u32 {
+            let dev = format!("l{i}");
+            let (id4, id6) = ((i).to_string(), (10 + i).to_string());
+            let via4 = format!("192.0.2.{}", 4 * i + 2);
+            let via6 = format!("2001:db8:{i}::2");
+            for args in [
+                vec!["-n", rt.as_str(), "nexthop", "add", "id", id4.as_str(), "via", via4.as_str(), "dev", dev.as_str()],
+                vec!["-n", rt.as_str(), "nexthop", "add", "id", id6.as_str(), "via", via6.as_str(), "dev", dev.as_str()],
+            ] {
+                let out = Command::new("ip").args(&args).output().expect("ip nexthop add");
+                assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut current: [BTreeSet<String>; 2] = Default::default();
+            while !flag.load(Ordering::Relaxed) {
+                for (k, v6) in [(0usize, false), (1, true)] {
+                    let want = bgp_nexthops(&rt, v6);
+                    if want != current[k] {
+                        Self::program(&rt, v6, &want);
+                        current[k] = want;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        ResilientFib { stop, thread: Some(thread) }
+    }
+
+    fn program(rt: &str, v6: bool, members: &BTreeSet<String>) {
+        let (family, prefix, group, base) =
+            if v6 { ("-6", format!("{VIP6}/128"), GROUP6, 10) } else { ("-4", format!("{VIP}/32"), GROUP4, 0) };
+        let ip = |args: &[&str]| {
+            let _ = Command::new("ip").args(["-n", rt]).args(args).output();
+        };
+        if members.is_empty() {
+            ip(&[family, "route", "del", &prefix]);
+            ip(&["nexthop", "del", "id", &group.to_string()]);
+            return;
+        }
+        let ids: Vec<String> =
+            members.iter().filter_map(|h| h.strip_prefix("lb")?.parse::<u32>().ok()).map(|i| (base + i).to_string()).collect();
+        let (group, buckets) = (group.to_string(), BUCKETS.to_string());
+        ip(&["nexthop", "replace", "id", &group, "group", &ids.join("/"), "type", "resilient", "buckets", &buckets, "idle_timer", "1"]);
+        ip(&[family, "route", "replace", &prefix, "nhid", &group]);
+    }
+
+    /// Whether the IPv4 group's buckets are spread evenly over `members` next hops.
+    fn balanced(rt: &str, members: usize) -> bool {
+        let out = Command::new("ip").args(["-n", rt, "nexthop", "bucket", "show", "id", &GROUP4.to_string()]).output();
+        let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+        let mut per: BTreeMap<String, usize> = BTreeMap::new();
+        for line in text.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let Some(w) = words.windows(2).find(|w| w[0] == "nhid") {
+                *per.entry(w[1].to_string()).or_default() += 1;
+            }
+        }
+        per.len() == members && per.values().all(|&n| n.abs_diff(BUCKETS / members) <= 1)
+    }
+}
+
+impl Drop for ResilientFib {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn hosts(names: &[&str]) -> BTreeSet<String> {
@@ -523,6 +618,7 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     let rt_conf = write("bird-rt.conf", &router_bird(&dir));
     let rt_sock = dir.join("bird-rt.ctl").display().to_string();
     procs.spawn(&lab.ns("rt"), "bird-rt", &["bird", "-f", "-c", &rt_conf, "-s", &rt_sock]);
+    let _fib = ResilientFib::start(lab.ns("rt"));
     for i in 1..=3 {
         let conf = write(&format!("bird-lb{i}.conf"), &lb_bird(i, &dir));
         let sock = dir.join(format!("bird-lb{i}.ctl")).display().to_string();
@@ -538,6 +634,8 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     let up = time_until(Duration::from_secs(20), || nexthops(&lab) == all);
     assert!(up.is_some(), "the router never had three next hops for {VIP}: {:?}\n{}", nexthops(&lab), procs.logs());
     eprintln!("three next hops {:?} after start", test_start.elapsed());
+    let even = time_until(Duration::from_secs(5), || ResilientFib::balanced(&lab.ns("rt"), 3));
+    assert!(even.is_some(), "the router's resilient group never spread over the three hosts");
     let dev6 = String::from_utf8_lossy(&lab.exec("lb1", &["ip", "-6", "addr", "show", "dev", "hk-announce"]).stdout).to_string();
     assert!(dev6.contains(VIP6), "the IPv6 VIP is not on lb1's announce device: {dev6}");
     let up6 = time_until(Duration::from_secs(10), || nexthops6(&lab) == all);
@@ -620,6 +718,8 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     // lb3 announces with one server UP; a source pinned to a server still DOWN there is
     // balanced anew and its pin moves (HAProxy's `stick on` does the same). The pins are read
     // again once lb3 sees the three servers UP.
+    let even = time_until(Duration::from_secs(5), || ResilientFib::balanced(&lab.ns("rt"), 3));
+    assert!(even.is_some(), "lb3 never got its share of the router's buckets back");
     let all_up = time_until(Duration::from_secs(5), || {
         stats_get(&lab, 3, "/metrics")
             .lines()
@@ -679,15 +779,11 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     eprintln!("after lb3's kill -9, 30 connections kept their pins via {hosts_after:?}");
     let survivors: Vec<&(TcpStream, String)> = held.iter().filter(|(_, h)| h != "lb3").collect();
     let alive = survivors.iter().filter(|(s, _)| echo(s, "still there?").is_ok()).count();
-    eprintln!(
-        "established connections on lb1/lb2 after lb3's withdrawal: {alive} of {} still work (the router's hash-threshold ECMP \
-         moves the flows of the hash range lb3's removal shifted; resilient hashing on the router keeps them all)",
-        survivors.len()
-    );
+    eprintln!("established connections on lb1/lb2 after lb3's withdrawal: {alive} of {} still work", survivors.len());
     assert!(!survivors.is_empty(), "no held connection landed on lb1 or lb2");
-    // Hash-threshold ECMP from three next hops to two keeps 3/4 of the survivors' flows where
-    // they were (the first keeps its range, the second half of it); 40 % leaves room for chance.
-    assert!(alive * 5 >= survivors.len() * 2, "too few of lb1/lb2's established connections survived: {alive}/{}", survivors.len());
+    // With resilient hashing on the router, only lb3's buckets moved: every connection lb1 and
+    // lb2 held is untouched.
+    assert_eq!(alive, survivors.len(), "established connections on lb1/lb2 were broken by lb3's kill -9\n{}", procs.logs());
     drop(held);
 
     // SIGTERM of lb2: withdraw, serve withdraw_wait on, then drain: no new connection fails.
