@@ -226,6 +226,43 @@ fn tls_offload_in_mode_tcp() {
     assert_eq!(echo.accepted(), before + 1);
 }
 
+/// `curves` limits the key exchange groups to those listed: a bind with `P-256` negotiates it
+/// with a client that prefers X25519 and refuses a client that offers X25519 only; the default
+/// bind negotiates X25519 (OpenSSL's `SSL_CTX_set1_curves_list()`, HAProxy's `curves`).
+#[test]
+fn curves_limit_the_key_exchange_groups() {
+    if !openssl("curves_limit_the_key_exchange_groups") {
+        return;
+    }
+    let echo = NamedEcho::start("db1");
+    let (p256, plain) = (free_port(), free_port());
+    let _s = start(
+        "tls-curves",
+        |certs| {
+            format!(
+                r#"(
+  global: (user: "nobody"),
+  defaults: (mode: tcp, timeout: (connect: "2s", client: "3s", server: "5s")),
+  listen: [(name: "db", bind: [(addr: "127.0.0.1:{p256}", ssl: (crt: ["{certs}/served"], curves: "P-256")),
+                               (addr: "127.0.0.1:{plain}", ssl: (crt: ["{certs}/served"]))],
+            servers: [(name: "db1", addr: "{}")])],
+)"#,
+                echo.addr
+            )
+        },
+        &[p256, plain],
+    );
+    let linger = Duration::from_millis(300);
+    for v in ["-tls1_2", "-tls1_3"] {
+        let out = s_client(p256, &[v, "-curves", "X25519:P-256"], "", linger);
+        assert!(out.contains("Server Temp Key: ECDH, prime256v1"), "{v} on the P-256 bind:\n{out}");
+        let out = s_client(p256, &[v, "-curves", "X25519"], "", linger);
+        assert!(!out.contains("Server Temp Key"), "{v}: a client with X25519 only got a key exchange:\n{out}");
+        let out = s_client(plain, &[v, "-curves", "X25519:P-256"], "", linger);
+        assert!(out.contains("Server Temp Key: X25519"), "{v} on the default bind:\n{out}");
+    }
+}
+
 #[test]
 fn check_names_the_file_of_a_bad_certificate() {
     if !openssl("check_names_the_file_of_a_bad_certificate") {

@@ -979,6 +979,9 @@ pub struct RawBindSsl {
     pub ciphers: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ciphersuites: Option<String>,
+    /// Key exchange groups, OpenSSL names separated by `:` (HAProxy `curves`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curves: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,6 +11,7 @@
 
 pub mod ciphers;
 pub mod crt_list;
+pub mod groups;
 pub mod load;
 pub mod spec;
 pub mod x509;
@@ -97,6 +98,9 @@ pub struct BindTls {
     /// rustls suite names for TLS 1.2 (`ciphers`) and 1.3 (`ciphersuites`); `None`: rustls's.
     pub ciphers: Option<Vec<String>>,
     pub ciphersuites: Option<Vec<String>>,
+    /// rustls key exchange group names (`curves`), in the order given; `None`: rustls's.
+    #[serde(default)]
+    pub curves: Option<Vec<String>>,
     pub ca_file: Option<PathBuf>,
     pub verify: Verify,
     /// Stateless session tickets (HAProxy `no-tls-tickets` turns them off).

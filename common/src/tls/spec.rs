@@ -72,6 +72,13 @@ pub fn check(raw: &RawBindSsl, path: &str, http: bool, f: &mut Findings) -> Bind
     };
     let ciphers = suites(&raw.ciphers, "ciphers", Family::Tls12);
     let ciphersuites = suites(&raw.ciphersuites, "ciphersuites", Family::Tls13);
+    let curves = raw.curves.as_ref().and_then(|t| match super::groups::map(t) {
+        Ok(list) => Some(list.into_iter().map(str::to_string).collect::<Vec<_>>()),
+        Err(e) => {
+            f.error(format!("{path}.curves"), e);
+            None
+        }
+    });
     let mut alpn = Vec::new();
     for (i, p) in raw.alpn.iter().enumerate() {
         let field = format!("{path}.alpn[{i}]");
@@ -101,6 +108,7 @@ pub fn check(raw: &RawBindSsl, path: &str, http: bool, f: &mut Findings) -> Bind
         max_version,
         ciphers,
         ciphersuites,
+        curves,
         ca_file: raw.ca_file.as_ref().map(PathBuf::from),
         verify,
         tickets: raw.tickets.unwrap_or(true),

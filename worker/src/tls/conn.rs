@@ -570,6 +570,7 @@ mod tests {
             max_version: TlsVersion::Tls13,
             ciphers: None,
             ciphersuites: None,
+            curves: None,
             ca_file: None,
             verify: Verify::None,
             tickets: true,

@@ -112,7 +112,17 @@ pub(crate) fn server_config(
     if tls.min_version <= TlsVersion::Tls12 {
         cipher_suites.extend(suites(&base, &tls.ciphers, false));
     }
-    let provider = Arc::new(CryptoProvider { cipher_suites, ..base });
+    let kx_groups = match &tls.curves {
+        None => base.kx_groups.clone(),
+        // Only these, in this order (OpenSSL's SSL_CTX_set1_curves_list()).
+        Some(names) => names
+            .iter()
+            .filter_map(|n| {
+                base.kx_groups.iter().chain(rustls::crypto::aws_lc_rs::ALL_KX_GROUPS).find(|g| format!("{:?}", g.name()) == *n).copied()
+            })
+            .collect(),
+    };
+    let provider = Arc::new(CryptoProvider { cipher_suites, kx_groups, ..base });
     let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
     if tls.max_version >= TlsVersion::Tls13 {
         versions.push(&rustls::version::TLS13);

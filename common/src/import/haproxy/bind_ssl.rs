@@ -11,6 +11,8 @@ use crate::tls::ciphers::{self, Family};
 pub struct Defaults {
     pub ciphers: Option<String>,
     pub ciphersuites: Option<String>,
+    /// `ssl-default-bind-curves`.
+    pub curves: Option<String>,
     /// `ssl-default-bind-options` words, applied before the bind's own.
     pub options: Vec<String>,
     pub crt_base: Option<String>,
@@ -31,6 +33,11 @@ pub fn global_keyword(d: &mut Defaults, words: &[String]) -> Option<Result<(), S
         "ssl-default-bind-ciphersuites" => one(arg).and_then(|a| {
             ciphers::map(&a, Family::Tls13)?;
             d.ciphersuites = Some(a);
+            Ok(())
+        }),
+        "ssl-default-bind-curves" => one(arg).and_then(|a| {
+            crate::tls::groups::map(&a)?;
+            d.curves = Some(a);
             Ok(())
         }),
         "ssl-default-bind-options" => {
@@ -104,6 +111,14 @@ fn apply(ssl: &mut RawBindSsl, opts: &[String], d: &Defaults) -> Result<Vec<Stri
                 ssl.ciphersuites = Some(v);
                 takes = 1;
             }
+            // `ecdhe` names the one curve of ECDHE; with OpenSSL 1.1+ HAProxy sets it as the
+            // group list, as `curves` does.
+            "curves" | "ecdhe" => {
+                let v = value()?;
+                crate::tls::groups::map(&v).map_err(|e| format!("`{kw} {v}`: {e}"))?;
+                ssl.curves = Some(v);
+                takes = 1;
+            }
             "ca-file" => {
                 ssl.ca_file = Some(based(&d.ca_base, &value()?));
                 takes = 1;
@@ -147,8 +162,6 @@ fn is_tls_keyword(k: &str) -> bool {
         "ca-verify-file",
         "crl-file",
         "crt-ignore-err",
-        "curves",
-        "ecdhe",
         "generate-certificates",
         "npn",
         "prefer-client-ciphers",
@@ -177,7 +190,8 @@ pub fn translate(options: &[String], d: &Defaults) -> Result<Option<(RawBindSsl,
         }
         return Ok(None);
     }
-    let mut ssl = RawBindSsl { ciphers: d.ciphers.clone(), ciphersuites: d.ciphersuites.clone(), ..Default::default() };
+    let mut ssl =
+        RawBindSsl { ciphers: d.ciphers.clone(), ciphersuites: d.ciphersuites.clone(), curves: d.curves.clone(), ..Default::default() };
     apply(&mut ssl, &d.options, d)?;
     let rest = apply(&mut ssl, options, d)?;
     if ssl.crt.is_empty() && ssl.crt_list.is_none() {
@@ -231,5 +245,17 @@ mod tests {
         assert!(translate(&w("crt a.pem"), &d).is_err());
         assert!(translate(&w("ssl crt"), &d).is_err());
         assert_eq!(translate(&w("accept-proxy"), &d).unwrap(), None);
+        assert!(translate(&w("ssl crt a.pem curves X448:X25519"), &d).unwrap_err().contains("X448"));
+    }
+
+    #[test]
+    fn curves_ecdhe_and_the_global_default() {
+        let mut d = Defaults::default();
+        assert!(global_keyword(&mut d, &w("ssl-default-bind-curves X25519:P-256")).unwrap().is_ok());
+        let (ssl, _) = translate(&w("ssl crt a.pem"), &d).unwrap().unwrap();
+        assert_eq!(ssl.curves.as_deref(), Some("X25519:P-256"));
+        let (ssl, _) = translate(&w("ssl crt a.pem ecdhe secp384r1"), &d).unwrap().unwrap();
+        assert_eq!(ssl.curves.as_deref(), Some("secp384r1"), "the bind's own wins");
+        assert!(global_keyword(&mut d, &w("ssl-default-bind-curves P-521")).unwrap().is_err());
     }
 }
