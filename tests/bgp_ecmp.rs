@@ -155,8 +155,11 @@ impl Drop for Client {
     }
 }
 
+/// What [`who`] saw: (backend, LB host) or why not.
+type Who = Result<(String, String), String>;
+
 /// One connection from source `.{66+src}`: (backend, LB host), then closed.
-fn who(src: usize) -> Result<(String, String), String> {
+fn who(src: usize) -> Who {
     let s = connect_from(Ipv4Addr::new(192, 0, 2, 66 + src as u8), SocketAddrV4::new(VIP.parse().expect("vip"), PORT), CONNECT_TIMEOUT)?;
     let (name, peer) = greeting(&s)?;
     Ok((name, host_of(&peer)))
@@ -653,7 +656,7 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
     // give a source a different server on each host). One connection per source first, then
     // every host knows the five pins before the flows spread.
     let client = Arc::new(Client::new(&lab.ns("cl")));
-    let first: Vec<Result<(String, String), String>> = client.run(|| (0..5).map(who).collect());
+    let first: Vec<Who> = client.run(|| (0..5).map(who).collect());
     assert!(first.iter().all(|r| r.is_ok()), "first connections: {first:?}\n{}", procs.logs());
     let shared = time_until(Duration::from_secs(10), || (1..=3).all(|i| ctl(&lab, &dir, i, "show table web").contains("used:5")));
     assert!(
@@ -726,7 +729,7 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
             .any(|l| l.starts_with("haproxy_backend_active_servers{") && l.contains("\"web\"") && l.ends_with(" 3"))
     });
     assert!(all_up.is_some(), "lb3 never saw its three servers UP again\n{}", stats_get(&lab, 3, "/metrics"));
-    let again: Vec<(usize, Result<(String, String), String>)> = client.run(|| (0..15).map(|k| (k % 5, who(k % 5))).collect());
+    let again: Vec<(usize, Who)> = client.run(|| (0..15).map(|k| (k % 5, who(k % 5))).collect());
     pinned.clear();
     for (src, r) in &again {
         let backend = r.as_ref().map(|(b, _)| b.clone()).unwrap_or_else(|e| panic!("source .{}: {e}", 66 + src));
@@ -768,7 +771,7 @@ fn three_hosts_share_the_vip_by_ecmp_and_withdraw_before_harm() {
         withdrawn_after.unwrap_or_else(|| panic!("lb3's route stayed after kill -9: {:?}\n{}", nexthops(&lab), procs.logs()));
     assert!(withdrawn_after <= KILL_BOUND, "withdrawn only after {withdrawn_after:?}");
     // lb3's flows moved to lb1/lb2: every source still reaches the server it was pinned to.
-    let after: Vec<(usize, Result<(String, String), String>)> = client.run(|| (0..30).map(|k| (k % 5, who(k % 5))).collect());
+    let after: Vec<(usize, Who)> = client.run(|| (0..30).map(|k| (k % 5, who(k % 5))).collect());
     for (src, r) in &after {
         match r {
             Ok((backend, _)) => assert_eq!(Some(backend), pinned.get(src), "source .{} changed server after lb3's kill -9", 66 + src),
