@@ -122,6 +122,20 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
         }
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+
+    // The bulk path, as HAProxy's stats socket takes `;`-separated commands: one line, answered
+    // in order; a non-table command refuses the whole line.
+    let batch: Vec<String> = (10..40).map(|i| format!("set table fe key 127.0.1.{i} data.http_req_rate 1")).collect();
+    let out = ctl_cmd(&[batch.join("; ").as_str()]);
+    assert_eq!(out.lines().filter(|l| l.contains(" set")).count(), 30, "{out}");
+    let summary = ctl_cmd(&["show", "table"]);
+    assert!(summary.contains("# table: fe, type: ip, size:1000, used:33"), "{summary}");
+    let socket = ctl.display().to_string();
+    let (code, _, err) =
+        harness::process::run_cli(&["ctl", "--socket", &socket, "show table fe; disable server web/w"], Duration::from_secs(10));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only `show table`, `clear table` and `set table` can be joined"), "{err}");
+    assert_eq!(get_status(QUIET, at(port)), 200, "the server was not disabled");
 }
 
 #[test]
