@@ -762,7 +762,7 @@ fn deny_status(args: &[String], default: u16) -> Result<u16, String> {
             }
             Ok(code)
         }
-        Some(w) => Err(format!("deny: unexpected {w:?} (expected deny_status N or a condition)")),
+        Some(w) => Err(format!("{}: unexpected {w:?} (expected deny_status N or a condition)", args[0])),
     }
 }
 
@@ -859,6 +859,8 @@ pub fn parse_request_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<R
     let action = match verb {
         "allow" if args.len() == 1 => RequestAction::Allow,
         "deny" => RequestAction::Deny { status: deny_status(&args, 403)? },
+        // HAProxy answers a tarpit with 500 unless deny_status says otherwise.
+        "tarpit" => RequestAction::Tarpit { status: deny_status(&args, 500)? },
         "redirect" => RequestAction::Redirect(redirect(&args)?),
         v if v.starts_with("track-sc") => RequestAction::Track(super::stick_syntax::parse_track(v, &args[1..], &table.stick)?),
         v if v.starts_with("sc-inc-gpc0(") && args.len() == 1 => RequestAction::ScIncGpc0 { sc: super::stick_syntax::parse_sc_action(v)? },
@@ -879,8 +881,8 @@ pub fn parse_request_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<R
         "" => return Err("empty http-request rule".into()),
         other => {
             return Err(format!(
-                "http-request action {other:?} is not supported (allow, deny, redirect, set-header, add-header, del-header, \
-                 track-sc0/1/2, sc-inc-gpc0, sc-set-gpt0 are)"
+                "http-request action {other:?} is not supported (allow, deny, tarpit, redirect, set-header, add-header, \
+                 del-header, track-sc0/1/2, sc-inc-gpc0, sc-set-gpt0 are)"
             ))
         }
     };
@@ -1078,6 +1080,9 @@ mod tests {
         assert_eq!(r.action, RequestAction::Deny { status: 429 });
         assert!(r.cond.is_some());
         assert_eq!(parse_request_rule("deny", &mut t).unwrap().action, RequestAction::Deny { status: 403 });
+        assert_eq!(parse_request_rule("tarpit", &mut t).unwrap().action, RequestAction::Tarpit { status: 500 });
+        let r = parse_request_rule("tarpit deny_status 429 if bad", &mut t).unwrap();
+        assert_eq!((r.action, r.cond.is_some()), (RequestAction::Tarpit { status: 429 }, true));
         let r = parse_request_rule("redirect scheme https code 301 unless bad", &mut t).unwrap();
         assert_eq!(
             r.action,
@@ -1099,7 +1104,8 @@ mod tests {
             "set-header X-A",
             "set-header X-A %[src]",
             "set-header X:A b",
-            "tarpit",
+            "tarpit deny_status 302",
+            "tarpit now",
             "add-header X-A a b",
             "",
         ] {

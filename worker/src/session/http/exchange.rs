@@ -75,6 +75,17 @@ impl Session {
                 h.cin.clear();
                 Turn::Still
             }
+            HttpPhase::Tarpit { .. } => {
+                // HAProxy's http_process_tarpit() erases whatever the client sends meanwhile;
+                // a client that shuts its side ends the hold early (an HTTP/2 stream's
+                // END_STREAM is no such shut: its reset ends the stream in the driver).
+                h.cin.clear();
+                if h.client_eof && !h.stream {
+                    self.http_tarpit_over(ctx);
+                    return Turn::Moved;
+                }
+                Turn::Still
+            }
         }
     }
 
@@ -267,8 +278,20 @@ impl Session {
     }
 
     /// Sends a response of the proxy's own; the transaction ends with it.
-    pub(super) fn http_reply(&mut self, ctx: &mut Ctx<'_>, reply: Reply) {
+    pub(super) fn http_reply(&mut self, ctx: &mut Ctx<'_>, mut reply: Reply) {
         self.http_detach_server(ctx);
+        if reply.denied {
+            reply.denied = false;
+            self.count_denied(ctx);
+        }
+        if let Some(hold) = reply.hold.take() {
+            let Some(h) = self.proto.http_mut() else { return };
+            h.to_server.clear();
+            h.cin.clear();
+            h.phase = HttpPhase::Tarpit { until: ctx.now + hold };
+            h.tarpit = Some(Box::new(reply));
+            return;
+        }
         let Some(h) = self.proto.http_mut() else { return };
         h.to_client.extend(&reply.bytes, ctx.pools);
         h.bytes_out += reply.bytes.len() as u64;
@@ -277,6 +300,26 @@ impl Session {
         self.http_log(ctx.shared, reply.termination, ctx.now);
         let close = reply.close || !self.proto.http().is_some_and(|h| h.req_body.is_done());
         self.http_next(ctx, !close);
+    }
+
+    /// The tarpit's hold is over (or the client shut its side): its reply goes out.
+    pub(super) fn http_tarpit_over(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(h) = self.proto.http_mut() else { return };
+        let Some(reply) = h.tarpit.take() else { return };
+        h.tarpit_end = Some(ctx.now);
+        self.http_reply(ctx, *reply);
+    }
+
+    /// `deny` and `tarpit` count in `dreq` of the frontend, its listener and the backend the
+    /// request reached, as HAProxy's http_process_req_common() does.
+    fn count_denied(&self, ctx: &Ctx<'_>) {
+        let stats = &ctx.shared.stats;
+        let fe = &stats.frontends[self.frontend];
+        Counters::add(&fe.counters.denied_requests, 1);
+        Counters::add(&fe.listeners[self.listener].counters.denied_requests, 1);
+        if let Some(b) = self.proto.http().and_then(|h| h.log_backend) {
+            Counters::add(&stats.backends[b].counters.denied_requests, 1);
+        }
     }
 
     /// Resets the transaction state: wait for the next request, or close.
