@@ -52,7 +52,7 @@ const QUIET: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     let dir = TempDir::new("stick-rate");
     let web = HttpBackend::start("web");
-    let port = free_port();
+    let (port, stats) = (free_port(), free_port());
     let ctl = dir.file("ctl.sock");
     let hk = start(
         &dir,
@@ -64,11 +64,12 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     stick_table: (key: ip, size: 1000, expire: "30s", store: ["http_req_rate(10s)", "http_err_cnt", "bytes_out_cnt"]),
     http_request: ["track-sc0 src", "deny deny_status 429 if {{ sc_http_req_rate(0) gt 5 }}"])],
   backend: [(name: "web", servers: [(name: "w", addr: "{}")])],
+  stats: (bind: "127.0.0.1:{stats}", uri: "/admin", auth: [("mldn", "java")]),
 )"#,
             ctl.display(),
             web.addr
         ),
-        &[port],
+        &[port, stats],
     );
     let noisy: Vec<u16> = (0..8).map(|_| get_status(NOISY, at(port))).collect();
     assert_eq!(noisy, [200, 200, 200, 200, 200, 429, 429, 429], "{}", hk.log_text());
@@ -86,6 +87,13 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     };
     let summary = ctl_cmd(&["show", "table"]);
     assert!(summary.contains("# table: fe, type: ip, size:1000, used:2"), "{summary}");
+    // The stats page shows the table the same way (no peers section: `-`).
+    let page = harness::stats::http(at(stats), "GET", "/admin", Some(harness::stats::MLDN), None).expect("stats page").body;
+    assert!(
+        page.contains("<tr data-table=\"fe\" data-used=\"2\"><td class=\"name\">fe</td><td class=\"name\">ip</td><td>1000</td><td>2</td>")
+            && page.contains("<td class=\"name\">-</td></tr>"),
+        "{page}"
+    );
     let shown = ctl_cmd(&["show", "table", "fe", "data.http_req_rate", "gt", "5"]);
     assert!(shown.contains("key=127.0.0.2 use=0 exp=") && shown.contains("http_req_rate(10000)=8"), "{shown}");
     assert!(shown.contains("http_err_cnt=3"), "the three 429s are the client's errors: {shown}");
