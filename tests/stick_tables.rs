@@ -323,6 +323,81 @@ fn stick_on_a_session_cookie_keeps_each_session_on_its_server() {
     }
 }
 
+/// The `server=` line of the answer to `GET path` with `cookie`, on its own connection.
+fn served_path(dst: SocketAddr, path: &str, cookie: &str) -> String {
+    let Ok(mut s) = connect_from(Ipv4Addr::new(127, 0, 0, 1), dst) else { return String::new() };
+    if s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n").as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).lines().find_map(|l| l.strip_prefix("server=")).unwrap_or("").to_string()
+}
+
+/// `stick on KEY unless COND` (HAProxy evaluates a stick rule's condition on the request, for
+/// the match and the store): HAProxy 2.6 and the imported hakeeper keep a session on its
+/// server for the paths the condition lets through, balance the others and store nothing
+/// for them.
+#[test]
+fn a_condition_on_stick_on_limits_it_to_matching_requests_as_in_haproxy() {
+    let Some(haproxy) = harness::differential_haproxy::binary("a_condition_on_stick_on_limits_it_to_matching_requests_as_in_haproxy")
+    else {
+        return;
+    };
+    let dir = TempDir::new("stick-cond");
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    let cfg = |port: u16, global: &str| {
+        format!(
+            "global\n{global}defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+             listen app\n  bind 127.0.0.1:{port}\n  balance roundrobin\n  acl static path_beg /static\n\
+             \x20 stick-table type string len 32 size 1k expire 30m\n  stick on req.cook(SID) unless static\n\
+             \x20 server a {}\n  server b {}\n",
+            a.addr, b.addr
+        )
+    };
+    let (hp, kp) = (free_port(), free_port());
+    let ha_sock = dir.file("haproxy.sock");
+    std::fs::write(dir.file("haproxy.cfg"), cfg(hp, &format!("  stats socket {} level admin\n", ha_sock.display()))).expect("write");
+    std::fs::write(dir.file("import.cfg"), cfg(kp, "")).expect("write");
+    let ron = dir.file("h.ron");
+    let (code, out, err) = harness::process::run_cli(
+        &["import", "--haproxy", &dir.file("import.cfg").display().to_string(), "-o", &ron.display().to_string()],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "import: {out}{err}");
+    let ctl = dir.file("ctl.sock");
+    let text = std::fs::read_to_string(&ron).expect("read");
+    assert!(text.contains("on req.cook(SID) unless static"), "{text}");
+    // The cfg's global section is empty: the import writes none.
+    assert!(!text.contains("global:") && text.contains("\n(\n"), "{text}");
+    std::fs::write(&ron, text.replacen("\n(\n", &format!("\n(\n  global: (ctl_socket: \"{}\"),\n", ctl.display()), 1)).expect("write");
+    let mut ha = harness::differential_haproxy::Haproxy::start(&haproxy, &dir.file("haproxy.cfg"), &dir.file("haproxy.log"));
+    let mut hk = Appliance::start(&ron, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || listening(hp) && listening(kp)), "{}\n{}", ha.log_text(), hk.log_text());
+    assert!(!ha.exited(), "{}", ha.log_text());
+    let run = |port: u16| {
+        let sticky: Vec<String> = (0..5).map(|_| served_path(at(port), "/app", "SID=s1")).collect();
+        let fresh: Vec<String> = (0..4).map(|_| served_path(at(port), "/static/logo.png", "SID=s2")).collect();
+        (sticky, fresh)
+    };
+    for (name, port) in [("HAProxy", hp), ("hakeeper", kp)] {
+        let (sticky, fresh) = run(port);
+        assert!(sticky.iter().all(|s| s == &sticky[0] && !s.is_empty()), "{name}: /app stays on one server: {sticky:?}");
+        assert!(fresh.iter().any(|s| s == "a") && fresh.iter().any(|s| s == "b"), "{name}: /static is balanced: {fresh:?}");
+    }
+    // Only the sticky session was stored, in both.
+    let mut s = std::os::unix::net::UnixStream::connect(&ha_sock).expect("haproxy stats socket");
+    s.write_all(b"show table\n").expect("write");
+    let mut by_haproxy = String::new();
+    let _ = s.read_to_string(&mut by_haproxy);
+    assert!(by_haproxy.contains("# table: app, type: string, size:1024, used:1"), "{by_haproxy}");
+    let socket = ctl.display().to_string();
+    let (code, shown, err) = harness::process::run_cli(&["ctl", "--socket", &socket, "show", "table", "app"], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    assert!(shown.contains("# table: app, type: string, size:1024, used:1") && shown.contains("key=s1 "), "{shown}");
+}
+
 /// HAProxy's rate-limit recipe, as written in haproxy.cfg, run by HAProxy 2.6 and by hakeeper
 /// on the file `hakeeper import` makes of it: the same answers for the same clients.
 #[test]

@@ -57,7 +57,7 @@ pub struct BackendHttp {
     pub acls: Vec<Acl>,
     /// `stick match|on|store-request|store-response` rules, in order.
     #[serde(default)]
-    pub stick_rules: Vec<super::stick_syntax::StickRule>,
+    pub stick_rules: Vec<super::stick_rule::StickRule>,
     pub request_rules: Vec<HttpRule<RequestAction>>,
     pub response_rules: Vec<HttpRule<ResponseAction>>,
     pub forwardfor: Option<ForwardFor>,

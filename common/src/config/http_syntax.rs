@@ -911,6 +911,21 @@ pub fn parse_response_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<
     Ok(HttpRule { action, cond })
 }
 
+/// Parses a `stick` rule (the words after `stick`): `match|on|store-request|store-response KEY
+/// [table T] [if|unless COND]`, the condition's ACLs going into `acls`, the section's table.
+pub fn parse_stick_rule(
+    line: &str,
+    scope: &super::stick_syntax::StickScope,
+    acls: &mut AclTable,
+) -> Result<super::stick_rule::StickRule, String> {
+    let all = split_words(line)?;
+    let at = all.iter().position(|w| w == "if" || w == "unless").unwrap_or(all.len());
+    let cond = if at < all.len() { Some(parse_cond(&all[at..], acls)?) } else { None };
+    let words: Vec<&str> = all[..at].iter().map(String::as_str).collect();
+    let (kind, sample, table) = super::stick_syntax::parse_stick_target(&words, scope)?;
+    Ok(super::stick_rule::StickRule { kind, sample, table, cond })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1122,5 +1137,29 @@ mod tests {
             ResponseAction::AddHeader { name: "X-Served-By".into(), value: "lb1".into() }
         );
         assert!(parse_response_rule("redirect location /", &mut t).is_err());
+    }
+
+    #[test]
+    fn stick_rules_parse() {
+        use super::super::stick_syntax::{StickRuleKind, StickSample, StickScope, TrackKey};
+        let scope = StickScope::new(vec!["fe".into(), "other".into()], "fe");
+        let mut acls = AclTable::default();
+        let r = parse_stick_rule("on req.cook(JSESSIONID)", &scope, &mut acls).unwrap();
+        assert_eq!((r.kind, r.sample, r.table), (StickRuleKind::On, StickSample::Request(TrackKey::Cookie("JSESSIONID".into())), 0));
+        assert!(r.cond.is_none());
+        let r = parse_stick_rule("store-response res.cook(JSESSIONID) table other", &scope, &mut acls).unwrap();
+        assert_eq!((r.sample, r.table), (StickSample::ResCookie("JSESSIONID".into()), 1));
+        assert!(parse_stick_rule("store-response src", &scope, &mut acls).is_err());
+        assert!(parse_stick_rule("keep src", &scope, &mut acls).is_err());
+        // Conditions, after the table or the key, as HAProxy writes them.
+        let r = parse_stick_rule("on src table other if { path_beg /app }", &scope, &mut acls).unwrap();
+        assert_eq!(r.table, 1);
+        let c = r.cond.expect("a condition");
+        assert!(!c.unless && c.any_of.len() == 1);
+        let r = parse_stick_rule("match req.cook(S) unless { src 192.0.2.0/24 }", &scope, &mut acls).unwrap();
+        assert!(r.cond.expect("a condition").unless);
+        assert!(parse_stick_rule("on src if", &scope, &mut acls).is_err());
+        assert!(parse_stick_rule("on src if no_such_acl", &scope, &mut acls).is_err());
+        assert!(parse_stick_rule("on src table", &scope, &mut acls).is_err());
     }
 }

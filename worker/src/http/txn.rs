@@ -137,6 +137,9 @@ pub struct Txn {
     pub balance_hash: Option<u32>,
     pub conn: ConnPlan,
     pub response_cookie: ResponseCookie,
+    /// The `stick` rules whose condition held on the request (bit N for rule N), for the
+    /// store rules written when the response comes (see [`super::stick_rules`]).
+    pub stick_pass: u64,
 }
 
 /// The backend phase: its `http-request` rules (unless it is the frontend's own `listen`
@@ -179,6 +182,7 @@ pub fn prepare_for_backend(
         conn,
         response_cookie: if be_http.cookie.is_some() { ResponseCookie::None } else { ResponseCookie::NotConfigured },
         head,
+        stick_pass: u64::MAX,
     })
 }
 

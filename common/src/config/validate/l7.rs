@@ -208,6 +208,7 @@ pub(super) fn http_config(
             check_server_cookies(c, &path, p, be, k);
         }
         let mut table = acls;
+        let stick_rules = super::stick_table::parse_rules(c, &path, p, &sticks, &mut table);
         let tcp_response = super::tcp_response::parse_rules(c, &path, p, &mut table);
         let response_inspect_delay = c
             .opt_duration(&format!("{path}.tcp_response_inspect_delay"), p.tcp_response_inspect_delay.as_ref())
@@ -225,8 +226,7 @@ pub(super) fn http_config(
         let mut scratch = Checker::default();
         let ck: &mut Checker = if quiet_fe { &mut scratch } else { c };
         http.backends.push(BackendHttp {
-            // Filled in by validate/stick_table.rs.
-            stick_rules: Vec::new(),
+            stick_rules,
             acls,
             request_rules,
             response_rules,

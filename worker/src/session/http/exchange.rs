@@ -4,6 +4,7 @@
 use super::{internal, Exchange, HttpPhase, Session, Turn, MAX_PENDING};
 use crate::backend::HttpChoice;
 use crate::counters::Counters;
+use crate::http::acl::RequestView;
 use crate::http::body::BodyCursor;
 use crate::http::cookie::CookieServer;
 use crate::http::framing::BodyFraming;
@@ -179,8 +180,20 @@ impl Session {
         let mut ups = std::mem::take(&mut h.ups);
         fill_ups(&mut ups, shared, b, be_http.cookie.is_some());
         let conn = self.http_conn_view_tracked(shared, &[&be_http.acls]);
-        let txn = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client, conn.as_ref()) {
-            Prepared::Forward(t) => t,
+        let (txn, stuck) = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client, conn.as_ref()) {
+            Prepared::Forward(mut t) if !be_http.stick_rules.is_empty() => {
+                // `stick` rules' request conditions; cookie persistence first, then
+                // `stick match|on` rules.
+                let view = RequestView::new(&t.head, client, conn.as_ref());
+                let mask = crate::http::stick_rules::request_conditions(&be_http.stick_rules, &be_http.acls, &view);
+                let stuck = match t.persist_to {
+                    None => crate::http::stick_rules::match_server(shared, be, &be_http.stick_rules, mask, &be_http.acls, &view),
+                    Some(_) => None,
+                };
+                t.stick_pass = mask;
+                (t, stuck)
+            }
+            Prepared::Forward(t) => (t, None),
             Prepared::Reply(r) => {
                 if let Some(h) = self.proto.http_mut() {
                     h.ups = ups;
@@ -189,13 +202,6 @@ impl Session {
             }
         };
         let Some(h) = self.proto.http_mut() else { return };
-        // Cookie persistence first, then `stick match|on` rules.
-        let stuck = match txn.persist_to {
-            None if !be_http.stick_rules.is_empty() => {
-                crate::http::stick_rules::match_server(shared, be, &be_http.stick_rules, &txn.head, client)
-            }
-            _ => None,
-        };
         let choice = match (txn.persist_to.or(stuck), txn.balance_hash) {
             (Some(s), _) => HttpChoice::Persist(s),
             (None, Some(hash)) => HttpChoice::Hash(hash),
@@ -432,15 +438,14 @@ impl Session {
             x.response_head.get_or_insert(ctx.now);
             if resp.status >= 200 && !be_http.stick_rules.is_empty() {
                 if let Some(server) = target {
-                    crate::http::stick_rules::store(
-                        shared,
-                        be,
-                        &be_http.stick_rules,
-                        server,
-                        &txn.head,
-                        &resp.headers,
-                        self.client_addr.ip(),
-                    );
+                    let view = crate::http::stick_rules::StoreView {
+                        head: &txn.head,
+                        mask: txn.stick_pass,
+                        response: &resp.headers,
+                        client: self.client_addr.ip(),
+                        conn: conn.as_ref(),
+                    };
+                    crate::http::stick_rules::store(shared, be, &be_http.stick_rules, &be_http.acls, server, &view);
                 }
             }
             match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp, conn.as_ref()) {
