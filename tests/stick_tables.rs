@@ -52,7 +52,7 @@ const QUIET: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     let dir = TempDir::new("stick-rate");
     let web = HttpBackend::start("web");
-    let port = free_port();
+    let (port, stats) = (free_port(), free_port());
     let ctl = dir.file("ctl.sock");
     let hk = start(
         &dir,
@@ -64,11 +64,12 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     stick_table: (key: ip, size: 1000, expire: "30s", store: ["http_req_rate(10s)", "http_err_cnt", "bytes_out_cnt"]),
     http_request: ["track-sc0 src", "deny deny_status 429 if {{ sc_http_req_rate(0) gt 5 }}"])],
   backend: [(name: "web", servers: [(name: "w", addr: "{}")])],
+  stats: (bind: "127.0.0.1:{stats}", uri: "/admin", auth: [("mldn", "java")]),
 )"#,
             ctl.display(),
             web.addr
         ),
-        &[port],
+        &[port, stats],
     );
     let noisy: Vec<u16> = (0..8).map(|_| get_status(NOISY, at(port))).collect();
     assert_eq!(noisy, [200, 200, 200, 200, 200, 429, 429, 429], "{}", hk.log_text());
@@ -86,6 +87,13 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
     };
     let summary = ctl_cmd(&["show", "table"]);
     assert!(summary.contains("# table: fe, type: ip, size:1000, used:2"), "{summary}");
+    // The stats page shows the table the same way (no peers section: `-`).
+    let page = harness::stats::http(at(stats), "GET", "/admin", Some(harness::stats::MLDN), None).expect("stats page").body;
+    assert!(
+        page.contains("<tr data-table=\"fe\" data-used=\"2\"><td class=\"name\">fe</td><td class=\"name\">ip</td><td>1000</td><td>2</td>")
+            && page.contains("<td class=\"name\">-</td></tr>"),
+        "{page}"
+    );
     let shown = ctl_cmd(&["show", "table", "fe", "data.http_req_rate", "gt", "5"]);
     assert!(shown.contains("key=127.0.0.2 use=0 exp=") && shown.contains("http_req_rate(10000)=8"), "{shown}");
     assert!(shown.contains("http_err_cnt=3"), "the three 429s are the client's errors: {shown}");
@@ -122,6 +130,20 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
         }
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+
+    // The bulk path, as HAProxy's stats socket takes `;`-separated commands: one line, answered
+    // in order; a non-table command refuses the whole line.
+    let batch: Vec<String> = (10..40).map(|i| format!("set table fe key 127.0.1.{i} data.http_req_rate 1")).collect();
+    let out = ctl_cmd(&[batch.join("; ").as_str()]);
+    assert_eq!(out.lines().filter(|l| l.contains(" set")).count(), 30, "{out}");
+    let summary = ctl_cmd(&["show", "table"]);
+    assert!(summary.contains("# table: fe, type: ip, size:1000, used:33"), "{summary}");
+    let socket = ctl.display().to_string();
+    let (code, _, err) =
+        harness::process::run_cli(&["ctl", "--socket", &socket, "show table fe; disable server web/w"], Duration::from_secs(10));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only `show table`, `clear table` and `set table` can be joined"), "{err}");
+    assert_eq!(get_status(QUIET, at(port)), 200, "the server was not disabled");
 }
 
 #[test]
@@ -350,6 +372,81 @@ fn stick_on_a_session_cookie_keeps_each_session_on_its_server() {
             assert_eq!(&served_by(at(port), Some(cookie)), server, "{cookie} moved\n{}", hk.log_text());
         }
     }
+}
+
+/// The `server=` line of the answer to `GET path` with `cookie`, on its own connection.
+fn served_path(dst: SocketAddr, path: &str, cookie: &str) -> String {
+    let Ok(mut s) = connect_from(Ipv4Addr::new(127, 0, 0, 1), dst) else { return String::new() };
+    if s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n").as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).lines().find_map(|l| l.strip_prefix("server=")).unwrap_or("").to_string()
+}
+
+/// `stick on KEY unless COND` (HAProxy evaluates a stick rule's condition on the request, for
+/// the match and the store): HAProxy 2.6 and the imported hakeeper keep a session on its
+/// server for the paths the condition lets through, balance the others and store nothing
+/// for them.
+#[test]
+fn a_condition_on_stick_on_limits_it_to_matching_requests_as_in_haproxy() {
+    let Some(haproxy) = harness::differential_haproxy::binary("a_condition_on_stick_on_limits_it_to_matching_requests_as_in_haproxy")
+    else {
+        return;
+    };
+    let dir = TempDir::new("stick-cond");
+    let (a, b) = (HttpBackend::start("a"), HttpBackend::start("b"));
+    let cfg = |port: u16, global: &str| {
+        format!(
+            "global\n{global}defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+             listen app\n  bind 127.0.0.1:{port}\n  balance roundrobin\n  acl static path_beg /static\n\
+             \x20 stick-table type string len 32 size 1k expire 30m\n  stick on req.cook(SID) unless static\n\
+             \x20 server a {}\n  server b {}\n",
+            a.addr, b.addr
+        )
+    };
+    let (hp, kp) = (free_port(), free_port());
+    let ha_sock = dir.file("haproxy.sock");
+    std::fs::write(dir.file("haproxy.cfg"), cfg(hp, &format!("  stats socket {} level admin\n", ha_sock.display()))).expect("write");
+    std::fs::write(dir.file("import.cfg"), cfg(kp, "")).expect("write");
+    let ron = dir.file("h.ron");
+    let (code, out, err) = harness::process::run_cli(
+        &["import", "--haproxy", &dir.file("import.cfg").display().to_string(), "-o", &ron.display().to_string()],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "import: {out}{err}");
+    let ctl = dir.file("ctl.sock");
+    let text = std::fs::read_to_string(&ron).expect("read");
+    assert!(text.contains("on req.cook(SID) unless static"), "{text}");
+    // The cfg's global section is empty: the import writes none.
+    assert!(!text.contains("global:") && text.contains("\n(\n"), "{text}");
+    std::fs::write(&ron, text.replacen("\n(\n", &format!("\n(\n  global: (ctl_socket: \"{}\"),\n", ctl.display()), 1)).expect("write");
+    let mut ha = harness::differential_haproxy::Haproxy::start(&haproxy, &dir.file("haproxy.cfg"), &dir.file("haproxy.log"));
+    let mut hk = Appliance::start(&ron, &dir.file("h.log"));
+    hk.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(10), || listening(hp) && listening(kp)), "{}\n{}", ha.log_text(), hk.log_text());
+    assert!(!ha.exited(), "{}", ha.log_text());
+    let run = |port: u16| {
+        let sticky: Vec<String> = (0..5).map(|_| served_path(at(port), "/app", "SID=s1")).collect();
+        let fresh: Vec<String> = (0..4).map(|_| served_path(at(port), "/static/logo.png", "SID=s2")).collect();
+        (sticky, fresh)
+    };
+    for (name, port) in [("HAProxy", hp), ("hakeeper", kp)] {
+        let (sticky, fresh) = run(port);
+        assert!(sticky.iter().all(|s| s == &sticky[0] && !s.is_empty()), "{name}: /app stays on one server: {sticky:?}");
+        assert!(fresh.iter().any(|s| s == "a") && fresh.iter().any(|s| s == "b"), "{name}: /static is balanced: {fresh:?}");
+    }
+    // Only the sticky session was stored, in both.
+    let mut s = std::os::unix::net::UnixStream::connect(&ha_sock).expect("haproxy stats socket");
+    s.write_all(b"show table\n").expect("write");
+    let mut by_haproxy = String::new();
+    let _ = s.read_to_string(&mut by_haproxy);
+    assert!(by_haproxy.contains("# table: app, type: string, size:1024, used:1"), "{by_haproxy}");
+    let socket = ctl.display().to_string();
+    let (code, shown, err) = harness::process::run_cli(&["ctl", "--socket", &socket, "show", "table", "app"], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    assert!(shown.contains("# table: app, type: string, size:1024, used:1") && shown.contains("key=s1 "), "{shown}");
 }
 
 /// HAProxy's rate-limit recipe, as written in haproxy.cfg, run by HAProxy 2.6 and by hakeeper

@@ -38,7 +38,12 @@ pub const USAGE: &str = "commands:
   upgrade                                binary upgrade without a restart: check the config
                                          with the binary now on disk, then re-execute it in
                                          place (same PID, listeners and VIPs kept); answers
-                                         once its new worker serves, or with why not";
+                                         once its new worker serves, or with why not
+  show table [NAME [data.TYPE OP VALUE]]  stick tables: summary, or one table's entries
+  clear table NAME [key KEY | data.TYPE OP VALUE]
+  set table NAME key KEY data.TYPE VALUE...
+  CMD; CMD; ...                          table commands joined with `;`, answered in order
+                                         (HAProxy's stats socket takes `;`-separated commands)";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CtlRequest {
@@ -90,6 +95,11 @@ pub enum CtlRequest {
         key: String,
         values: Vec<(crate::config::stick_table::StickDataType, i64)>,
     },
+    /// `CMD; CMD; …`: several table commands on one line, as HAProxy's stats socket accepts
+    /// `;`-separated commands (management.txt, "Unix Socket commands"), answered in order with
+    /// one [`CtlReply::Batch`]. Only `show|clear|set table` may be joined: the bulk path to
+    /// load or clear a table, never a way around the supervisor's own commands.
+    Batch(Vec<CtlRequest>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,6 +118,8 @@ pub enum CtlParseError {
     Weight(String),
     #[error("{0}")]
     Table(String),
+    #[error("only `show table`, `clear table` and `set table` can be joined with `;`, not {0:?}")]
+    NotBatchable(String),
 }
 
 fn target(word: &str) -> Result<(String, String), CtlParseError> {
@@ -167,6 +179,31 @@ impl CtlRequest {
     /// Parses one command line. Words are separated by any whitespace; keywords are
     /// case-sensitive lowercase as in HAProxy's CLI.
     pub fn parse(line: &str) -> Result<CtlRequest, CtlParseError> {
+        if line.contains(';') {
+            return Self::parse_batch(line);
+        }
+        Self::parse_one(line)
+    }
+
+    /// `CMD; CMD; …`: empty commands (`;;`, a trailing `;`) are skipped as HAProxy does; one
+    /// command left is that command.
+    fn parse_batch(line: &str) -> Result<CtlRequest, CtlParseError> {
+        let mut list = Vec::new();
+        for part in line.split(';').filter(|p| !p.trim().is_empty()) {
+            let request = Self::parse_one(part)?;
+            if !matches!(request, CtlRequest::ShowTable { .. } | CtlRequest::ClearTable { .. } | CtlRequest::SetTable { .. }) {
+                return Err(CtlParseError::NotBatchable(part.trim().to_string()));
+            }
+            list.push(request);
+        }
+        match list.len() {
+            0 => Err(CtlParseError::Empty),
+            1 => Ok(list.remove(0)),
+            _ => Ok(CtlRequest::Batch(list)),
+        }
+    }
+
+    fn parse_one(line: &str) -> Result<CtlRequest, CtlParseError> {
         let words: Vec<&str> = line.split_whitespace().collect();
         const SET_USAGE: &str = "set server BACKEND/SERVER state ready|drain|maint | set server BACKEND/SERVER weight N";
         match words.as_slice() {
@@ -272,6 +309,15 @@ impl fmt::Display for CtlRequest {
             CtlRequest::SetTable { name, key, values } => {
                 write!(f, "set table {name} key {key}")?;
                 values.iter().try_for_each(|(d, v)| write!(f, " data.{} {v}", d.name()))
+            }
+            CtlRequest::Batch(list) => {
+                for (i, r) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{r}")?;
+                }
+                Ok(())
             }
         }
     }
@@ -472,6 +518,8 @@ pub enum CtlReply {
     /// A state change was applied; the message says what.
     Done(String),
     Error(String),
+    /// The answers to a [`CtlRequest::Batch`], in its order.
+    Batch(Vec<CtlReply>),
 }
 
 #[cfg(test)]
@@ -590,6 +638,33 @@ mod tests {
             assert_eq!(req.to_string(), line);
             assert_eq!(CtlRequest::parse(&req.to_string()), Ok(req));
         }
+    }
+
+    /// HAProxy's stats socket runs `;`-separated commands in order; only table commands batch.
+    #[test]
+    fn table_commands_batch_with_semicolons() {
+        let line = "set table t key 192.0.2.1 data.http_req_rate 1; set table t key 192.0.2.2 data.http_req_rate 1;show table t;";
+        let req = CtlRequest::parse(line).expect("parses");
+        let CtlRequest::Batch(list) = &req else { panic!("not a batch: {req:?}") };
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[2], CtlRequest::ShowTable { name: Some("t".into()), filter: None });
+        assert_eq!(CtlRequest::parse(&req.to_string()), Ok(req.clone()));
+        assert_eq!(
+            req.to_string(),
+            "set table t key 192.0.2.1 data.http_req_rate 1; set table t key 192.0.2.2 data.http_req_rate 1; show table t"
+        );
+        // One command and empty ones around it: that command.
+        assert_eq!(CtlRequest::parse(";; show table ;"), Ok(CtlRequest::ShowTable { name: None, filter: None }));
+        assert_eq!(CtlRequest::parse(" ; ;"), Err(CtlParseError::Empty));
+        // A supervisor command never rides in a batch; a bad part fails the whole line.
+        assert_eq!(CtlRequest::parse("show table; reload"), Err(CtlParseError::NotBatchable("reload".into())));
+        assert_eq!(
+            CtlRequest::parse("clear table t; set server b/s state maint"),
+            Err(CtlParseError::NotBatchable("set server b/s state maint".into()))
+        );
+        assert!(matches!(CtlRequest::parse("show table t; set table t key k data.nope 1"), Err(CtlParseError::Table(_))));
+        let reply = CtlReply::Batch(vec![CtlReply::Done("a".into()), CtlReply::Error("b".into())]);
+        assert_eq!(ron::from_str::<CtlReply>(&ron::to_string(&reply).expect("encode")).expect("decode"), reply);
     }
 
     #[test]

@@ -203,6 +203,7 @@ pub fn human(reply: &CtlReply) -> String {
         }
         CtlReply::Done(msg) => format!("{msg}\n"),
         CtlReply::Error(msg) => format!("error: {msg}\n"),
+        CtlReply::Batch(replies) => replies.iter().map(human).collect(),
     }
 }
 
@@ -228,7 +229,10 @@ pub fn main(socket: Option<&Path>, config: Option<&Path>, json: bool, words: &[S
             return ExitCode::from(2);
         }
     };
-    let refused = matches!(reply, CtlReply::Error(_));
+    let refused = match &reply {
+        CtlReply::Batch(replies) => replies.iter().any(|r| matches!(r, CtlReply::Error(_))),
+        r => matches!(r, CtlReply::Error(_)),
+    };
     if json {
         match serde_json::to_string_pretty(&reply) {
             Ok(text) => println!("{text}"),

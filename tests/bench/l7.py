@@ -4,7 +4,7 @@
 option forwardfor, three servers with cookies and HTTP checks) written as a haproxy.cfg that
 HAProxy runs as is and that `hakeeper import` translates for hakeeper: throughput, new connection
 per request, idle keep-alive clients (memory, backend connections held) and syscalls per request."""
-import os, re, resource, selectors, signal, socket, statistics, subprocess, sys, time
+import json, os, re, resource, selectors, signal, socket, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import l4  # noqa: E402  (shared helpers: processes, backends, wrk parsing, /proc readings)
@@ -94,9 +94,10 @@ SEED_MAXCONN = IDLE_N + 50
 STRACE_SECONDS = 3  # the syscall phase: one fixed wrk run at 50 connections under strace -c
 
 
-def seed_haproxy_cfg():
-    """The seed's frontend/backend shape, written as HAProxy runs it; hakeeper imports this file."""
-    conf = os.path.join(l4.TMP, "seed-haproxy.cfg")
+def seed_haproxy_cfg(frontend_extra="", name="seed-haproxy.cfg"):
+    """The seed's frontend/backend shape, written as HAProxy runs it; hakeeper imports this file.
+    `frontend_extra`: more lines for the frontend (the stick section's table and rules)."""
+    conf = os.path.join(l4.TMP, name)
     servers = "".join(f"  server web{i} 127.0.0.1:{port} cookie {i} check inter 2s\n"
                       for i, port in enumerate(l4.NGINX_PORTS3, 1))
     with open(conf, "w") as f:
@@ -114,7 +115,7 @@ frontend main
   bind 127.0.0.1:{SEED_PORT}
   maxconn {SEED_MAXCONN}
   option forwardfor
-  acl web hdr(host) -i {HOST}
+{frontend_extra}  acl web hdr(host) -i {HOST}
   use_backend webserver if web
   default_backend webserver
 backend webserver
@@ -128,7 +129,7 @@ backend webserver
 def seed_hakeeper_ron(cfg):
     """`hakeeper import` of the same haproxy.cfg; fails loudly on any import warning (lossy or
     not), then patches only the bench-specific bits."""
-    ron = os.path.join(l4.TMP, "seed-hakeeper.ron")
+    ron = os.path.splitext(cfg)[0] + ".ron"
     r = subprocess.run([l4.HAKEEPER, "import", "--strict", "--haproxy", cfg, "-o", ron], capture_output=True, text=True)
     if r.returncode != 0 or r.stderr.strip():
         raise SystemExit(f"hakeeper import of {cfg} failed or warned (exit {r.returncode}):\n{r.stderr}")
@@ -421,9 +422,233 @@ def seed_main():
     row("syscalls per request", sys_["haproxy"]["per_request"], sys_["hakeeper"]["per_request"], ".2f")
 
 
+# ---------------------------------------------------------------------------------------------
+# Stick tables (issue #18): the tracking cost on the seed-shaped config, and table memory.
+
+# HAProxy's rate-limit recipe with a threshold never reached: every request is tracked in the
+# table and served, so the difference with the plain seed-shaped config is the tracking cost.
+STICK_FRONTEND = """  stick-table type ip size 100k expire 30s store http_req_rate(10s)
+  http-request track-sc0 src
+  http-request deny deny_status 429 if { sc_http_req_rate(0) gt 1000000 }
+"""
+STICK_KEYS = 100_000
+# One stats-socket / ctl line holds many `;`-separated commands; both proxies get the same
+# lines, kept under hakeeper's ctl line limit (4096 bytes; HAProxy's is its bufsize, 16384).
+STICK_LINE_MAX = 4000
+
+
+def measure_stick(name, cfgs):
+    """One round: keep-alive at 50 connections on the plain seed-shaped config, then on the same
+    config with the stick table and its rules."""
+    r = {}
+    for label in ("plain", "stick"):
+        p, pids, _ = start_seed(name, cfgs[label])
+        wait_servers_up()
+        c0 = l4.cpu_seconds(pids)
+        rps, p50, p99, total = seed_wrk(50, l4.SECONDS)
+        c1 = l4.cpu_seconds(pids)
+        stop(p)
+        r[label] = (rps, p50, p99, (c1 - c0) / max(total, 1) * 1e6)
+    return r
+
+
+def stick_mem_cfgs():
+    """A frontend with `stick-table type ip size 200k store http_req_rate(10s)` for both proxies.
+    HAProxy gets `stats socket … level admin`; hakeeper imports the file without that line (its
+    runtime API is `hakeeper ctl`) and gets `ctl_socket` patched in. `expire 10m` keeps the
+    entries for the time of the measurement in both."""
+    sock = {"haproxy": os.path.join(l4.TMP, "haproxy-stats.sock"), "hakeeper": os.path.join(l4.TMP, "hakeeper-ctl.sock")}
+    body = f"""defaults
+  mode http
+  timeout connect 5s
+  timeout client 50s
+  timeout server 50s
+frontend fe_mem
+  bind 127.0.0.1:{SEED_PORT}
+  stick-table type ip size 200k expire 10m store http_req_rate(10s)
+  http-request track-sc0 src
+  default_backend webserver
+backend webserver
+  server web1 127.0.0.1:{l4.NGINX_PORTS3[0]}
+"""
+    cfg = os.path.join(l4.TMP, "stick-mem-haproxy.cfg")
+    with open(cfg, "w") as f:
+        f.write(f"global\n  maxconn 1000\n  nbthread 1\n  stats socket {sock['haproxy']} level admin\n" + body)
+    plain = os.path.join(l4.TMP, "stick-mem.cfg")
+    with open(plain, "w") as f:
+        f.write("global\n  maxconn 1000\n  nbthread 1\n" + body)
+    ron = seed_hakeeper_ron(plain)
+    with open(ron) as f:
+        text = f.read()
+    text, n = re.subn(r"global: \(", f'global: (ctl_socket: "{sock["hakeeper"]}", ', text, count=1)
+    if n != 1:
+        raise SystemExit("cannot patch ctl_socket into the imported RON:\n" + text)
+    with open(ron, "w") as f:
+        f.write(text)
+    return {"cfg": cfg, "ron": ron}, sock
+
+
+def socket_line(path, line):
+    """Sends one command line to a Unix stream socket and reads the answer until the peer closes
+    (HAProxy's non-interactive stats socket and hakeeper's ctl socket both answer so)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(line.encode() + b"\n")
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out.decode(errors="replace")
+            out += b
+
+
+def stick_lines():
+    """STICK_KEYS distinct IPv4 keys from 198.18.0.0/15 (RFC 2544's benchmarking range), as
+    `set table fe_mem key K data.http_req_rate 1` commands joined with `;` into lines."""
+    lines, cur = [], ""
+    for i in range(STICK_KEYS):
+        ip = socket.inet_ntoa((0xC6120000 + i).to_bytes(4, "big"))
+        cmd = f"set table fe_mem key {ip} data.http_req_rate 1"
+        if cur and len(cur) + 2 + len(cmd) > STICK_LINE_MAX:
+            lines.append(cur)
+            cur = ""
+        cur = f"{cur}; {cmd}" if cur else cmd
+    lines.append(cur)
+    return lines
+
+
+def table_used(name, path):
+    """Entries in table fe_mem, read from `show table` (HAProxy: its header line; hakeeper: the
+    JSON answer of its ctl socket)."""
+    if name == "haproxy":
+        out = socket_line(path, "show table")
+        m = re.search(r"# table: fe_mem, type: ip, size:(\d+), used:(\d+)", out)
+        if not m:
+            raise SystemExit(f"HAProxy's show table: {out!r}")
+        return int(m.group(2))
+    out = json.loads(socket_line(path, "show table"))
+    tables = [t for t in out.get("Tables", []) if t["name"] == "fe_mem"]
+    if not tables:
+        raise SystemExit(f"hakeeper's show table: {out!r}")
+    return tables[0]["used"]
+
+
+def fill(name, path, lines):
+    t0 = time.time()
+    for line in lines:
+        out = socket_line(path, line)
+        if name == "haproxy":
+            if out.strip():  # HAProxy answers nothing to a successful `set table`
+                raise SystemExit(f"HAProxy refused a set table line: {out[:300]!r}")
+        else:
+            reply = json.loads(out)
+            errors = [r for r in reply.get("Batch", [reply]) if "Error" in r]
+            if errors:
+                raise SystemExit(f"hakeeper refused a set table line: {errors[:3]}")
+    return time.time() - t0
+
+
+def measure_stick_mem(name, cfg, sock, lines):
+    """Fresh proxy: RSS of HAProxy's process / hakeeper's worker before and after STICK_KEYS
+    entries set over the stats / ctl socket in the same batched lines; the count checked with
+    `show table` before RSS is read."""
+    p, _, mem_pids = start_seed(name, cfg)
+    l4.wait_port(SEED_PORT)
+    end = time.time() + 10
+    while not os.path.exists(sock[name]) and time.time() < end:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    before_used = table_used(name, sock[name])
+    before = l4.rss_kib(mem_pids)
+    seconds = fill(name, sock[name], lines)
+    used = table_used(name, sock[name])
+    time.sleep(0.5)
+    after = l4.rss_kib(mem_pids)
+    stop(p)
+    if before_used != 0 or used != STICK_KEYS:
+        raise SystemExit(f"{name}: table fe_mem holds {used} entries after the fill ({before_used} before), expected {STICK_KEYS}")
+    print(f"  {name}: {used} entries set in {seconds:.1f}s, RSS {before} -> {after} KiB", file=sys.stderr)
+    return {"used": used, "before": before, "after": after, "fill_s": seconds,
+            "per_entry": (after - before) * 1024 / STICK_KEYS}
+
+
+def stick_main():
+    plain_cfg = seed_haproxy_cfg()
+    stick_cfg = seed_haproxy_cfg(STICK_FRONTEND, "stick-haproxy.cfg")
+    cfgs = {"plain": {"cfg": plain_cfg, "ron": seed_hakeeper_ron(plain_cfg)},
+            "stick": {"cfg": stick_cfg, "ron": seed_hakeeper_ron(stick_cfg)}}
+    mem_cfg, sock = stick_mem_cfgs()
+    lines = stick_lines()
+    results = {"haproxy": [], "hakeeper": []}
+    mem = {"haproxy": [], "hakeeper": []}
+    for i in range(l4.ROUNDS):
+        for name in (("haproxy", "hakeeper") if i % 2 == 0 else ("hakeeper", "haproxy")):
+            print(f"round {i + 1}: {name} stick table tracking", file=sys.stderr)
+            results[name].append(measure_stick(name, cfgs))
+            print(f"round {i + 1}: {name} stick table memory", file=sys.stderr)
+            mem[name].append(measure_stick_mem(name, mem_cfg, sock, lines))
+
+    def row(label, a, b, fmt=".1f"):
+        print(f"| {label} | {a:{fmt}} | {b:{fmt}} | {f'{b / a:.2f}' if a else 'n/a'} |")
+
+    def med(d, name, f):
+        return statistics.median(f(r) for r in d[name])
+
+    print(f"\nStick table tracking, seed-shaped config plus `stick-table type ip size 100k expire 30s store "
+          f"http_req_rate(10s)`, `http-request track-sc0 src`, `http-request deny deny_status 429 if "
+          f"{{ sc_http_req_rate(0) gt 1000000 }}` (never denies), imported by `hakeeper import`; 50 keep-alive "
+          f"connections, {l4.ROUNDS} rounds x {l4.SECONDS}s, medians; same pinning\n")
+    print(f"| figure | HAProxy {l4.haproxy_version()} | hakeeper | ratio hakeeper/HAProxy |")
+    print("|---|---|---|---|")
+    for label, idx in (("req/s", 0), ("CPU us/request", 3), ("p50 us", 1), ("p99 us", 2)):
+        row(f"{label}, 50 conns, keep-alive, with track-sc0", med(results, "haproxy", lambda r: r["stick"][idx]),
+            med(results, "hakeeper", lambda r: r["stick"][idx]))
+    for label, idx in (("req/s", 0), ("CPU us/request", 3)):
+        row(f"{label}, 50 conns, keep-alive, same config without the table (same rounds)",
+            med(results, "haproxy", lambda r: r["plain"][idx]), med(results, "hakeeper", lambda r: r["plain"][idx]))
+    row("tracking cost, CPU us/request (with - without)",
+        med(results, "haproxy", lambda r: r["stick"][3] - r["plain"][3]),
+        med(results, "hakeeper", lambda r: r["stick"][3] - r["plain"][3]), ".2f")
+
+    print(f"\nStick table memory: `stick-table type ip size 200k store http_req_rate(10s)`, {STICK_KEYS} distinct keys "
+          f"set over the stats socket (HAProxy) / ctl socket (hakeeper) in {len(lines)} lines of `;`-joined `set table` "
+          f"commands; RSS of HAProxy's process / hakeeper's worker, medians of {l4.ROUNDS} rounds\n")
+    print(f"| figure | HAProxy {l4.haproxy_version()} | hakeeper | ratio hakeeper/HAProxy |")
+    print("|---|---|---|---|")
+    for label, key, fmt in (("entries (show table)", "used", ".0f"), ("RSS before, KiB", "before", ".0f"),
+                            (f"RSS with {STICK_KEYS} entries, KiB", "after", ".0f"),
+                            ("bytes per entry", "per_entry", ".0f"), ("fill time, s", "fill_s", ".2f")):
+        row(label, med(mem, "haproxy", lambda r: r[key]), med(mem, "hakeeper", lambda r: r[key]), fmt)
+
+
+SECTIONS = ("basic", "seed", "stick")
+
+
+def only():
+    """`--only SECTION` or BENCH_ONLY=SECTION: that section alone; default every section."""
+    want = os.environ.get("BENCH_ONLY")
+    if "--only" in sys.argv:
+        i = sys.argv.index("--only")
+        want = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
+    if want and want not in SECTIONS:
+        raise SystemExit(f"--only {want!r}: one of {', '.join(SECTIONS)}")
+    return (want,) if want else SECTIONS
+
+
 def main():
+    sections = only()
     l4.raise_fd_limit()  # the idle clients are opened by this process
     l4.backends()
+    if "basic" in sections:
+        basic_main()
+    if "seed" in sections:
+        seed_main()
+    if "stick" in sections:
+        stick_main()
+
+
+def basic_main():
     print(f"\nL7 benchmark, {l4.ROUNDS} rounds x {l4.SECONDS}s, medians; load on CPU 0, proxy+backend on CPU 1, nbthread 1, 64-byte responses\n")
     print(f"| figure | HAProxy {l4.haproxy_version()} | hakeeper | ratio hakeeper/HAProxy |")
     print("|---|---|---|---|")
@@ -439,7 +664,6 @@ def main():
                 a = statistics.median(r[conns][idx] for r in results["haproxy"])
                 b = statistics.median(r[conns][idx] for r in results["hakeeper"])
                 print(f"| {label}, {conns} conns, {tag} | {a:.1f} | {b:.1f} | {b / a if a else float('nan'):.2f} |")
-    seed_main()
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ pub enum Phase {
     Data,
     /// `L`: the server had finished; the last data was going to the client.
     LastData,
+    /// `T`: held by `http-request tarpit` (HAProxy's SF_FINST_T).
+    Tarpit,
     /// `-`: a normal end.
     None,
 }
@@ -107,6 +109,7 @@ impl Termination {
             Phase::Headers => 'H',
             Phase::Data => 'D',
             Phase::LastData => 'L',
+            Phase::Tarpit => 'T',
             Phase::None => '-',
         };
         (c, p)
@@ -150,6 +153,7 @@ mod tests {
         assert_eq!(Termination::NORMAL.http().to_string(), "----");
         assert_eq!(Termination::new(Cause::ClientTimeout, Phase::Request).http().to_string(), "cR--");
         assert_eq!(Termination::new(Cause::Proxy, Phase::Request).http().to_string(), "PR--");
+        assert_eq!(Termination::new(Cause::Proxy, Phase::Tarpit).http().to_string(), "PT--");
         assert_eq!(Termination::new(Cause::Local, Phase::Request).http().to_string(), "LR--");
         assert_eq!(Termination::new(Cause::ServerTimeout, Phase::Headers).with_cookies('V', 'N').http().to_string(), "sHVN");
         assert_eq!(Termination::NORMAL.with_cookies('N', 'I').http().to_string(), "--NI");

@@ -32,6 +32,10 @@ pub struct FrontendHttp {
     /// For a `listen`: the backend made from the same section. Its rules are these very rules,
     /// which must not run twice when the request stays in it.
     pub listen_backend: Option<usize>,
+    /// How long `http-request tarpit` in this section's rules holds a client (`timeout tarpit`,
+    /// else `timeout connect`).
+    #[serde(default)]
+    pub timeout_tarpit: std::time::Duration,
     /// `tcp-request connection` rules (any mode), run on each accepted connection before
     /// anything is allocated for it.
     #[serde(default)]
@@ -53,7 +57,7 @@ pub struct BackendHttp {
     pub acls: Vec<Acl>,
     /// `stick match|on|store-request|store-response` rules, in order.
     #[serde(default)]
-    pub stick_rules: Vec<super::stick_syntax::StickRule>,
+    pub stick_rules: Vec<super::stick_rule::StickRule>,
     pub request_rules: Vec<HttpRule<RequestAction>>,
     pub response_rules: Vec<HttpRule<ResponseAction>>,
     pub forwardfor: Option<ForwardFor>,
@@ -62,6 +66,10 @@ pub struct BackendHttp {
     pub cookie: Option<CookiePersistence>,
     /// `option persist`: a cookie naming a DOWN server still goes to it.
     pub persist: bool,
+    /// How long `http-request tarpit` in this backend's rules holds a client (`timeout tarpit`,
+    /// else `timeout connect`).
+    #[serde(default)]
+    pub timeout_tarpit: std::time::Duration,
     /// `timeout tunnel`: the inactivity timeout of both sides once the connection is a tunnel
     /// (after `101 Switching Protocols`); `None`: the client and server timeouts apply.
     #[serde(default)]
@@ -143,6 +151,11 @@ pub enum RequestAction {
     Allow,
     /// Answers with the error response for `status` (403 by default).
     Deny {
+        status: u16,
+    },
+    /// `tarpit [deny_status N]`: holds the client for the section's `timeout tarpit`, then
+    /// answers with the error response for `status` (500 by default).
+    Tarpit {
         status: u16,
     },
     Redirect(Redirect),

@@ -762,7 +762,7 @@ fn deny_status(args: &[String], default: u16) -> Result<u16, String> {
             }
             Ok(code)
         }
-        Some(w) => Err(format!("deny: unexpected {w:?} (expected deny_status N or a condition)")),
+        Some(w) => Err(format!("{}: unexpected {w:?} (expected deny_status N or a condition)", args[0])),
     }
 }
 
@@ -859,6 +859,8 @@ pub fn parse_request_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<R
     let action = match verb {
         "allow" if args.len() == 1 => RequestAction::Allow,
         "deny" => RequestAction::Deny { status: deny_status(&args, 403)? },
+        // HAProxy answers a tarpit with 500 unless deny_status says otherwise.
+        "tarpit" => RequestAction::Tarpit { status: deny_status(&args, 500)? },
         "redirect" => RequestAction::Redirect(redirect(&args)?),
         v if v.starts_with("track-sc") => RequestAction::Track(super::stick_syntax::parse_track(v, &args[1..], &table.stick)?),
         v if v.starts_with("sc-inc-gpc0(") && args.len() == 1 => RequestAction::ScIncGpc0 { sc: super::stick_syntax::parse_sc_action(v)? },
@@ -879,8 +881,8 @@ pub fn parse_request_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<R
         "" => return Err("empty http-request rule".into()),
         other => {
             return Err(format!(
-                "http-request action {other:?} is not supported (allow, deny, redirect, set-header, add-header, del-header, \
-                 track-sc0/1/2, sc-inc-gpc0, sc-set-gpt0 are)"
+                "http-request action {other:?} is not supported (allow, deny, tarpit, redirect, set-header, add-header, \
+                 del-header, track-sc0/1/2, sc-inc-gpc0, sc-set-gpt0 are)"
             ))
         }
     };
@@ -907,6 +909,21 @@ pub fn parse_response_rule(line: &str, table: &mut AclTable) -> Result<HttpRule<
         }
     };
     Ok(HttpRule { action, cond })
+}
+
+/// Parses a `stick` rule (the words after `stick`): `match|on|store-request|store-response KEY
+/// [table T] [if|unless COND]`, the condition's ACLs going into `acls`, the section's table.
+pub fn parse_stick_rule(
+    line: &str,
+    scope: &super::stick_syntax::StickScope,
+    acls: &mut AclTable,
+) -> Result<super::stick_rule::StickRule, String> {
+    let all = split_words(line)?;
+    let at = all.iter().position(|w| w == "if" || w == "unless").unwrap_or(all.len());
+    let cond = if at < all.len() { Some(parse_cond(&all[at..], acls)?) } else { None };
+    let words: Vec<&str> = all[..at].iter().map(String::as_str).collect();
+    let (kind, sample, table) = super::stick_syntax::parse_stick_target(&words, scope)?;
+    Ok(super::stick_rule::StickRule { kind, sample, table, cond })
 }
 
 #[cfg(test)]
@@ -1078,6 +1095,9 @@ mod tests {
         assert_eq!(r.action, RequestAction::Deny { status: 429 });
         assert!(r.cond.is_some());
         assert_eq!(parse_request_rule("deny", &mut t).unwrap().action, RequestAction::Deny { status: 403 });
+        assert_eq!(parse_request_rule("tarpit", &mut t).unwrap().action, RequestAction::Tarpit { status: 500 });
+        let r = parse_request_rule("tarpit deny_status 429 if bad", &mut t).unwrap();
+        assert_eq!((r.action, r.cond.is_some()), (RequestAction::Tarpit { status: 429 }, true));
         let r = parse_request_rule("redirect scheme https code 301 unless bad", &mut t).unwrap();
         assert_eq!(
             r.action,
@@ -1099,7 +1119,8 @@ mod tests {
             "set-header X-A",
             "set-header X-A %[src]",
             "set-header X:A b",
-            "tarpit",
+            "tarpit deny_status 302",
+            "tarpit now",
             "add-header X-A a b",
             "",
         ] {
@@ -1116,5 +1137,29 @@ mod tests {
             ResponseAction::AddHeader { name: "X-Served-By".into(), value: "lb1".into() }
         );
         assert!(parse_response_rule("redirect location /", &mut t).is_err());
+    }
+
+    #[test]
+    fn stick_rules_parse() {
+        use super::super::stick_syntax::{StickRuleKind, StickSample, StickScope, TrackKey};
+        let scope = StickScope::new(vec!["fe".into(), "other".into()], "fe");
+        let mut acls = AclTable::default();
+        let r = parse_stick_rule("on req.cook(JSESSIONID)", &scope, &mut acls).unwrap();
+        assert_eq!((r.kind, r.sample, r.table), (StickRuleKind::On, StickSample::Request(TrackKey::Cookie("JSESSIONID".into())), 0));
+        assert!(r.cond.is_none());
+        let r = parse_stick_rule("store-response res.cook(JSESSIONID) table other", &scope, &mut acls).unwrap();
+        assert_eq!((r.sample, r.table), (StickSample::ResCookie("JSESSIONID".into()), 1));
+        assert!(parse_stick_rule("store-response src", &scope, &mut acls).is_err());
+        assert!(parse_stick_rule("keep src", &scope, &mut acls).is_err());
+        // Conditions, after the table or the key, as HAProxy writes them.
+        let r = parse_stick_rule("on src table other if { path_beg /app }", &scope, &mut acls).unwrap();
+        assert_eq!(r.table, 1);
+        let c = r.cond.expect("a condition");
+        assert!(!c.unless && c.any_of.len() == 1);
+        let r = parse_stick_rule("match req.cook(S) unless { src 192.0.2.0/24 }", &scope, &mut acls).unwrap();
+        assert!(r.cond.expect("a condition").unless);
+        assert!(parse_stick_rule("on src if", &scope, &mut acls).is_err());
+        assert!(parse_stick_rule("on src if no_such_acl", &scope, &mut acls).is_err());
+        assert!(parse_stick_rule("on src table", &scope, &mut acls).is_err());
     }
 }

@@ -14,6 +14,7 @@ pub mod pattern_file;
 pub mod payload;
 pub mod raw;
 pub mod server_tls;
+pub mod stick_rule;
 pub mod stick_syntax;
 pub mod stick_table;
 mod suggest;

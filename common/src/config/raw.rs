@@ -197,6 +197,8 @@ pub struct RawTimeouts {
     pub http_keep_alive: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tarpit: Option<String>,
 }
 
 /// One proxy section. HAProxy has one proxy type with capabilities (frontend, backend or both);

@@ -237,19 +237,10 @@ pub enum StickSample {
     ResHeader(String),
 }
 
-/// `stick match|on|store-request|store-response KEY [table T]`, resolved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StickRule {
-    pub kind: StickRuleKind,
-    pub sample: StickSample,
-    /// Index into `HttpConfig::stick_tables`.
-    pub table: usize,
-}
-
-/// Parses a `stick` rule (the words after `stick`). Conditions (`if`/`unless`) are refused
-/// rather than ignored.
-pub fn parse_stick_rule(line: &str, scope: &StickScope) -> Result<StickRule, String> {
-    let words: Vec<&str> = line.split_whitespace().collect();
+/// Parses the words of a `stick` rule before its condition (`match|on|store-request|
+/// store-response KEY [table T]`): the rule's kind, its sample and its table's index. The
+/// condition is [`super::http_syntax::parse_stick_rule`]'s.
+pub fn parse_stick_target(words: &[&str], scope: &StickScope) -> Result<(StickRuleKind, StickSample, usize), String> {
     let kind = match words.first().copied() {
         Some("match") => StickRuleKind::Match,
         Some("on") => StickRuleKind::On,
@@ -273,10 +264,9 @@ pub fn parse_stick_rule(line: &str, scope: &StickScope) -> Result<StickRule, Str
     let table = match &words[2..] {
         [] => scope.resolve(None, "stick")?,
         ["table", name] => scope.resolve(Some(name), "stick")?,
-        [w, ..] if *w == "if" || *w == "unless" => return Err("conditions on stick rules are not supported".into()),
-        other => return Err(format!("unexpected {:?} (expected `table NAME`)", other.join(" "))),
+        other => return Err(format!("unexpected {:?} (expected `table NAME` or a condition)", other.join(" "))),
     };
-    Ok(StickRule { kind, sample, table })
+    Ok((kind, sample, table))
 }
 
 /// `sc-inc-gpc0(N)` / `sc-set-gpt0(N)`: the counter number.
@@ -327,17 +317,6 @@ mod tests {
         assert!(err("src_conn_cur gt 1", &StickScope::new(vec!["fe".into()], "be")).contains("has no stick_table"));
         assert!(err("sc0_conn_cur", &scope()).contains("no pattern"));
         assert!(err("sc0_conn_cur -m str x", &scope()).contains("-m int"));
-    }
-
-    #[test]
-    fn stick_rules_parse() {
-        let r = parse_stick_rule("on req.cook(JSESSIONID)", &scope()).unwrap();
-        assert_eq!((r.kind, r.sample, r.table), (StickRuleKind::On, StickSample::Request(TrackKey::Cookie("JSESSIONID".into())), 0));
-        let r = parse_stick_rule("store-response res.cook(JSESSIONID) table other", &scope()).unwrap();
-        assert_eq!((r.sample, r.table), (StickSample::ResCookie("JSESSIONID".into()), 1));
-        assert!(parse_stick_rule("store-response src", &scope()).is_err());
-        assert!(parse_stick_rule("on src if TRUE", &scope()).unwrap_err().contains("conditions"));
-        assert!(parse_stick_rule("keep src", &scope()).is_err());
     }
 
     #[test]

@@ -358,10 +358,10 @@ fn bad_acls_and_conditions_are_positioned() {
 #[test]
 fn bad_http_rules_are_positioned() {
     assert_error(
-        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  http_request: [\"allow\", \"tarpit\"])],\n)",
+        "(\n frontend: [(name: \"f\", bind: [\":80\"], mode: http,\n  http_request: [\"allow\", \"tarpit now\"])],\n)",
         3,
         27,
-        "http_request[1]: http-request action \"tarpit\" is not supported",
+        "http_request[1]: tarpit: unexpected \"now\"",
     );
     assert_error("(\n backend: [(name: \"b\", mode: http,\n  http_response: [\"deny deny_status 299\"])],\n)", 3, 19, "deny_status 299");
 }

@@ -16,6 +16,9 @@ pub enum RequestVerdict {
     Continue,
     /// Answer with the error response for this status.
     Deny(u16),
+    /// Hold the client for the tarpit timeout, then answer with the error response for this
+    /// status and close.
+    Tarpit(u16),
     Redirect(Redirect),
 }
 
@@ -58,6 +61,7 @@ fn request_verdict(
         match &rule.action {
             RequestAction::Allow => return RequestVerdict::Continue,
             RequestAction::Deny { status } => return RequestVerdict::Deny(*status),
+            RequestAction::Tarpit { status } => return RequestVerdict::Tarpit(*status),
             RequestAction::Redirect(r) => return RequestVerdict::Redirect(r.clone()),
             RequestAction::SetHeader { name, value } => set(&mut head.headers, name, value),
             RequestAction::AddHeader { name, value } => head.headers.append(name.as_bytes(), value.as_bytes()),

@@ -31,6 +31,10 @@ pub struct Reply {
     pub termination: Termination,
     /// Close the client connection after sending it.
     pub close: bool,
+    /// `http-request tarpit`: hold the client this long before sending it.
+    pub hold: Option<std::time::Duration>,
+    /// A `deny` or `tarpit` rule refused the request (counted in `dreq`).
+    pub denied: bool,
 }
 
 /// The error response for `status`, from the backend's errorfiles, the frontend's, or the
@@ -39,7 +43,7 @@ pub fn error_reply(status: u16, fe: Option<&FrontendHttp>, be: Option<&BackendHt
     let bytes = error_response(status, be.map_or(&[][..], |b| &b.errorfiles), fe.map_or(&[][..], |f| &f.errorfiles)).to_vec();
     // HAProxy's own 400/408/431 pages close the connection.
     let close = close || matches!(status, 400 | 408 | 431);
-    Reply { bytes, status, termination, close }
+    Reply { bytes, status, termination, close, hold: None, denied: false }
 }
 
 /// The answer to a request head the parser refused (400 or 431), counted as a request error.
@@ -71,12 +75,24 @@ fn verdict_reply(v: RequestVerdict, head: &RequestHead, fe: &FrontendHttp, be: O
     let close = early_close(head) || mode == HttpConnMode::Close;
     match v {
         RequestVerdict::Continue => None,
-        RequestVerdict::Deny(status) => Some(error_reply(status, Some(fe), be, Termination::new(Cause::Proxy, Phase::Request), close)),
+        RequestVerdict::Deny(status) => {
+            Some(Reply { denied: true, ..error_reply(status, Some(fe), be, Termination::new(Cause::Proxy, Phase::Request), close) })
+        }
+        // HAProxy's http_process_tarpit(): the request is dropped, the client held for the
+        // tarpit timeout of the proxy whose rule fired, then answered (`PT`); HAProxy 2.6 keeps
+        // a keep-alive client's connection after the answer, as after a deny.
+        RequestVerdict::Tarpit(status) => {
+            let hold = be.map_or(fe.timeout_tarpit, |b| b.timeout_tarpit);
+            let t = Termination::new(Cause::Proxy, Phase::Tarpit);
+            Some(Reply { hold: Some(hold), denied: true, ..error_reply(status, Some(fe), be, t, close) })
+        }
         RequestVerdict::Redirect(rule) => Some(Reply {
             bytes: redirect(&rule, head, close),
             status: rule.code,
             termination: Termination::new(Cause::Local, Phase::Request),
             close,
+            hold: None,
+            denied: false,
         }),
     }
 }
@@ -121,6 +137,9 @@ pub struct Txn {
     pub balance_hash: Option<u32>,
     pub conn: ConnPlan,
     pub response_cookie: ResponseCookie,
+    /// The `stick` rules whose condition held on the request (bit N for rule N), for the
+    /// store rules written when the response comes (see [`super::stick_rules`]).
+    pub stick_pass: u64,
 }
 
 /// The backend phase: its `http-request` rules (unless it is the frontend's own `listen`
@@ -163,6 +182,7 @@ pub fn prepare_for_backend(
         conn,
         response_cookie: if be_http.cookie.is_some() { ResponseCookie::None } else { ResponseCookie::NotConfigured },
         head,
+        stick_pass: u64::MAX,
     })
 }
 

@@ -37,6 +37,18 @@ pub fn answer(shared: &Shared, request: &CtlRequest, grants: &mut Vec<Grant>) ->
         CtlRequest::ShowTable { .. } | CtlRequest::ClearTable { .. } | CtlRequest::SetTable { .. } => {
             (crate::stick_runtime::ctl::answer(shared, request).unwrap_or_else(|| CtlReply::Error("not a table request".into())), None)
         }
+        // Parsed batches hold only table commands, which change no server.
+        CtlRequest::Batch(list) => (
+            CtlReply::Batch(
+                list.iter()
+                    .map(|r| {
+                        crate::stick_runtime::ctl::answer(shared, r)
+                            .unwrap_or_else(|| CtlReply::Error(format!("`{r}` cannot be batched: only table commands")))
+                    })
+                    .collect(),
+            ),
+            None,
+        ),
         CtlRequest::SetState { backend, server, state } => change(backend, server, AdminAction::State(*state), grants),
         CtlRequest::SetWeight { backend, server, weight } => change(backend, server, AdminAction::Weight(*weight), grants),
         // VRRP is the supervisor's business; it answers these itself and never forwards them.

@@ -1,5 +1,6 @@
 //! The HTML page: one table per proxy (a `listen` section is one table: its FRONTEND, servers and
-//! BACKEND), rows coloured by state, this host's VRRP instances, and, when admin actions are on
+//! BACKEND), rows coloured by state, this host's VRRP instances, LVS services and stick tables
+//! ([`super::html_lvs`], [`super::html_stick`]), and, when admin actions are on
 //! and the user is authenticated, a form per backend to set servers READY, DRAIN, MAINT or a
 //! weight. Plain HTML and CSS, no script: it must read at a glance and work in any browser.
 
@@ -23,6 +24,7 @@ pub struct PageInfo<'a> {
     pub vrrp: &'a [VrrpView],
     pub lvs: &'a [LvsView],
     pub process: &'a ProcessView,
+    pub stick_tables: &'a [super::html_stick::StickRow],
 }
 
 /// Escapes text for element content and double-quoted attributes.
@@ -346,6 +348,7 @@ pub fn render(snapshot: &Snapshot, info: &PageInfo) -> String {
     process_html(&mut out, info.process);
     vrrp_html(&mut out, info.vrrp);
     super::html_lvs::lvs_html(&mut out, info.lvs);
+    super::html_stick::stick_html(&mut out, info.stick_tables);
     for (name, rows) in snapshot.proxies() {
         proxy_html(&mut out, name, &rows, info);
     }

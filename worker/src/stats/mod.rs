@@ -19,6 +19,7 @@ mod front_tests;
 pub mod fuzz;
 mod html;
 mod html_lvs;
+mod html_stick;
 mod json;
 mod prometheus;
 mod request;

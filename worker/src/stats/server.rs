@@ -41,7 +41,7 @@ pub struct StatsView {
     pub config: Arc<WorkerConfig>,
     pub counters: Arc<Counters>,
     pub hub: Arc<StatsHub>,
-    /// The stick tables, for their usage on `/metrics`.
+    /// The stick tables, for their usage on `/metrics` and the HTML page.
     pub tables: Arc<Vec<std::sync::Mutex<crate::stick::Table>>>,
     /// The peers sections' counters (section name), for `/metrics`.
     pub peers: Vec<(String, Arc<crate::peers::PeersCounters>)>,
@@ -158,6 +158,7 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
             let vrrp = view.hub.vrrp();
             let lvs = view.hub.lvs();
             let process = view.hub.process();
+            let stick_tables = super::html_stick::rows(&view.tables);
             let info = html::PageInfo {
                 uri: &ctx.config.uri,
                 version: (!ctx.config.hide_version).then_some(VERSION),
@@ -170,6 +171,7 @@ fn render(ctx: &Ctx, format: &Format, up_only: bool, access: &Access) -> Respons
                 vrrp: &vrrp,
                 lvs: &lvs,
                 process: &process,
+                stick_tables: &stick_tables,
             };
             let page = Response::new(200, "text/html; charset=utf-8", html::render(&snapshot, &info));
             match refresh_secs {

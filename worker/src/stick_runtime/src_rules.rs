@@ -6,7 +6,8 @@
 //! `src` key in mode tcp: nothing else of a request exists there.
 
 use crate::shared::{lock, Shared};
-use hakeeper_common::config::stick_syntax::{StickRule, StickRuleKind, StickSample, TrackKey};
+use hakeeper_common::config::stick_rule::StickRule;
+use hakeeper_common::config::stick_syntax::{StickRuleKind, StickSample, TrackKey};
 use hakeeper_common::config::stick_table::StickDataType;
 use hakeeper_common::config::Backend;
 use std::net::IpAddr;

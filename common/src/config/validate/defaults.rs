@@ -19,6 +19,7 @@ pub(super) fn inherit_timeouts(own: &Option<RawTimeouts>, defaults: &Option<RawT
         http_request: own.http_request.or(d.http_request),
         http_keep_alive: own.http_keep_alive.or(d.http_keep_alive),
         tunnel: own.tunnel.or(d.tunnel),
+        tarpit: own.tarpit.or(d.tarpit),
     }
 }
 
@@ -49,6 +50,7 @@ pub(super) fn defaults(c: &mut Checker, d: &RawProxy) {
             ("http_request", &t.http_request),
             ("http_keep_alive", &t.http_keep_alive),
             ("tunnel", &t.tunnel),
+            ("tarpit", &t.tarpit),
         ] {
             c.opt_duration(&format!("defaults.timeout.{field}"), value.as_ref());
         }

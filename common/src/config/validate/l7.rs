@@ -151,6 +151,7 @@ pub(super) fn http_config(
             connection: p.http_connection.map(conn_mode).or(inherited.connection).unwrap_or_default(),
             errorfiles: merge_errorfiles(errorfiles(c, &path, &p.errorfiles), &inherited.errorfiles),
             listen_backend: if section == Section::Listen { backend_ids.get(p.name.as_str()).copied() } else { None },
+            timeout_tarpit: tarpit_timeout(c, &path, p, d),
         });
     }
 
@@ -207,6 +208,7 @@ pub(super) fn http_config(
             check_server_cookies(c, &path, p, be, k);
         }
         let mut table = acls;
+        let stick_rules = super::stick_table::parse_rules(c, &path, p, &sticks, &mut table);
         let tcp_response = super::tcp_response::parse_rules(c, &path, p, &mut table);
         let response_inspect_delay = c
             .opt_duration(&format!("{path}.tcp_response_inspect_delay"), p.tcp_response_inspect_delay.as_ref())
@@ -224,8 +226,7 @@ pub(super) fn http_config(
         let mut scratch = Checker::default();
         let ck: &mut Checker = if quiet_fe { &mut scratch } else { c };
         http.backends.push(BackendHttp {
-            // Filled in by validate/stick_table.rs.
-            stick_rules: Vec::new(),
+            stick_rules,
             acls,
             request_rules,
             response_rules,
@@ -240,6 +241,7 @@ pub(super) fn http_config(
             prefer_last_server: p.prefer_last_server.or(inherited.prefer_last_server).unwrap_or(false),
             tcp_response,
             response_inspect_delay,
+            timeout_tarpit: tarpit_timeout(&mut Checker::default(), &path, p, d),
         });
     }
     http
@@ -442,6 +444,15 @@ fn warn_tcp(c: &mut Checker, path: &str, p: &RawProxy) {
             c.warn(format!("{path}.{field}"), format!("`{field}` is ignored in mode tcp: it needs mode http"));
         }
     }
+}
+
+/// `timeout tarpit`, else the section's `timeout connect` (HAProxy's check_config_validity()
+/// gives a proxy without a tarpit timeout its connect timeout), else hakeeper's connect default.
+/// A bad value is reported once, for the frontend half of a section.
+fn tarpit_timeout(c: &mut Checker, path: &str, p: &RawProxy, d: &RawProxy) -> std::time::Duration {
+    let t = super::inherit_timeouts(&p.timeout, &d.timeout);
+    let connect = t.connect.as_deref().and_then(|v| crate::duration::parse_duration(v).ok()).unwrap_or(std::time::Duration::from_secs(5));
+    c.opt_duration(&format!("{path}.timeout.tarpit"), t.tarpit.as_ref()).unwrap_or(connect)
 }
 
 fn reuse_mode(m: RawHttpReuse) -> HttpReuse {

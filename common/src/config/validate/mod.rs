@@ -106,7 +106,7 @@ pub fn validate(raw: &RawConfig, source: PathBuf, hostname: &str) -> Result<Vali
     let pattern_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut http = l7::http_config(&mut c, raw, &frontends, &backends, &pattern_dir);
     http.stick_tables = stick_table::tables(&mut c, raw);
-    stick_table::stick_rules(&mut c, raw, &backends, &mut http);
+    stick_table::stick_rules(&mut c, raw, &backends, &http);
     let mut vrrp = vrrp::vrrp(&mut c, &raw.vrrp, &backends, hostname);
     vrrp.announce = announce::announce(&mut c, raw, &backends, &vrrp).map(Box::new);
     lvs::vip_carriers(&mut c, raw, &lvs, &vrrp);

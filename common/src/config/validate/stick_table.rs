@@ -46,12 +46,34 @@ pub(super) fn tables(c: &mut Checker, raw: &RawConfig) -> Vec<StickTableDef> {
     out
 }
 
-/// Every backend's and listen's `stick_rules`, into `http.backends` (found by name).
-pub(super) fn stick_rules(c: &mut Checker, raw: &RawConfig, backends: &[crate::config::Backend], http: &mut crate::config::HttpConfig) {
+/// A backend's or listen's `stick_rules` (at `path`), their conditions' ACLs added to `acls`,
+/// the section's table (see validate/l7.rs, which keeps them in the backend's `BackendHttp`).
+pub(super) fn parse_rules(
+    c: &mut Checker,
+    path: &str,
+    p: &RawProxy,
+    names: &[String],
+    acls: &mut crate::config::http_syntax::AclTable,
+) -> Vec<crate::config::stick_rule::StickRule> {
+    if p.stick_rules.is_empty() {
+        return Vec::new();
+    }
+    let scope = crate::config::stick_syntax::StickScope::new(names.to_vec(), &p.name);
+    let mut rules = Vec::new();
+    for (j, line) in p.stick_rules.iter().enumerate() {
+        match crate::config::http_syntax::parse_stick_rule(line, &scope, acls) {
+            Ok(r) => rules.push(r),
+            Err(e) => c.error(format!("{path}.stick_rules[{j}]"), e),
+        }
+    }
+    rules
+}
+
+/// Where `stick_rules` may not be (defaults, frontends), and their use in mode tcp.
+pub(super) fn stick_rules(c: &mut Checker, raw: &RawConfig, backends: &[crate::config::Backend], http: &crate::config::HttpConfig) {
     if !raw.defaults.stick_rules.is_empty() {
         c.error("defaults.stick_rules", "`stick_rules` is not allowed in defaults");
     }
-    let names = names(raw);
     for (i, p) in raw.frontend.iter().enumerate() {
         if !p.stick_rules.is_empty() {
             c.error(format!("frontend[{i}].stick_rules"), "`stick_rules` is allowed in a backend or listen only");
@@ -63,31 +85,18 @@ pub(super) fn stick_rules(c: &mut Checker, raw: &RawConfig, backends: &[crate::c
         if p.stick_rules.is_empty() {
             continue;
         }
-        let scope = crate::config::stick_syntax::StickScope::new(names.clone(), &p.name);
-        let mut rules = Vec::new();
-        for (j, line) in p.stick_rules.iter().enumerate() {
-            match crate::config::stick_syntax::parse_stick_rule(line, &scope) {
-                Ok(r) => rules.push(r),
-                Err(e) => c.error(format!("{key}[{i}].stick_rules[{j}]"), e),
-            }
-        }
-        if let Some(b) = backends.iter().position(|b| b.name == p.name) {
-            if backends[b].mode == crate::config::Mode::Tcp {
-                // A TCP session has no request to take a cookie, header or response from: only
-                // `src` (HAProxy refuses such fetches in a tcp backend for the same reason).
-                use crate::config::stick_syntax::{StickRuleKind, StickSample, TrackKey};
-                for (j, r) in rules.iter().enumerate() {
-                    let src = matches!(r.sample, StickSample::Request(TrackKey::Src));
-                    if !src || r.kind == StickRuleKind::StoreResponse {
-                        c.error(
-                            format!("{key}[{i}].stick_rules[{j}]"),
-                            "in mode tcp, stick rules can only use `src` (match, on, store-request)",
-                        );
-                    }
-                }
-            }
-            if let Some(h) = http.backends.get_mut(b) {
-                h.stick_rules = rules;
+        let Some(b) = backends.iter().position(|b| b.name == p.name && b.mode == crate::config::Mode::Tcp) else { continue };
+        // A TCP session has no request to take a cookie, header or response from: only `src`
+        // (HAProxy refuses such fetches in a tcp backend for the same reason), and no
+        // condition (evaluated on HTTP requests here).
+        use crate::config::stick_syntax::{StickRuleKind, StickSample, TrackKey};
+        for (j, r) in http.backends.get(b).map(|h| h.stick_rules.as_slice()).unwrap_or_default().iter().enumerate() {
+            let src = matches!(r.sample, StickSample::Request(TrackKey::Src));
+            if !src || r.kind == StickRuleKind::StoreResponse || r.cond.is_some() {
+                c.error(
+                    format!("{key}[{i}].stick_rules[{j}]"),
+                    "in mode tcp, stick rules can only use `src` (match, on, store-request), without a condition",
+                );
             }
         }
     }
@@ -97,7 +106,7 @@ pub(super) fn stick_rules(c: &mut Checker, raw: &RawConfig, backends: &[crate::c
 fn used_by_stick_rules(raw: &RawConfig, name: &str) -> bool {
     raw.listen.iter().chain(&raw.backend).any(|p| {
         p.stick_rules.iter().any(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
+            let words: Vec<&str> = line.split_whitespace().take_while(|w| *w != "if" && *w != "unless").collect();
             match words.iter().position(|w| *w == "table") {
                 Some(i) => words.get(i + 1) == Some(&name),
                 None => p.name == name,

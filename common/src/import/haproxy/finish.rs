@@ -291,6 +291,7 @@ fn inherit(p: &mut RawProxy, d: &RawProxy, backend_side: bool) {
         fill(&mut t.http_request, &dt.http_request);
         fill(&mut t.http_keep_alive, &dt.http_keep_alive);
         fill(&mut t.tunnel, &dt.tunnel);
+        fill(&mut t.tarpit, &dt.tarpit);
     }
 }
 

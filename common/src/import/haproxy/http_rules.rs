@@ -253,8 +253,8 @@ pub fn http_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String], resp
         return;
     }
     let mut words = args.to_vec();
-    // HAProxy 2.6 takes `deny status N` as well as `deny deny_status N`.
-    if words.len() > 2 && words[0] == "deny" && words[1] == "status" {
+    // HAProxy 2.6 takes `deny|tarpit status N` as well as `deny|tarpit deny_status N`.
+    if words.len() > 2 && (words[0] == "deny" || words[0] == "tarpit") && words[1] == "status" {
         words[1] = "deny_status".into();
     }
     let text = rule_text(&words);

@@ -225,6 +225,7 @@ fn timeout(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         "http-request" => &mut t.http_request,
         "http-keep-alive" => &mut t.http_keep_alive,
         "tunnel" => &mut t.tunnel,
+        "tarpit" => &mut t.tarpit,
         _ => {
             if *t == RawTimeouts::default() {
                 s.proxy.timeout = None;

@@ -95,7 +95,7 @@ pub fn stick_table(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
 
 /// `stick match|on|store-request|store-response KEY [table T] [if|unless COND]`.
 pub fn stick_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
-    let text = args.join(" ");
+    let text = super::http_rules::rule_text(args);
     if s.kind == super::section::Kind::Frontend {
         ctx.notes.untranslated(
             &ctx.file,
@@ -104,16 +104,8 @@ pub fn stick_rule(ctx: &mut Ctx, s: &mut Section, n: usize, args: &[String]) {
         );
         return;
     }
-    if args.iter().any(|w| w == "if" || w == "unless") {
-        ctx.notes.untranslated(
-            &ctx.file,
-            n,
-            format!("`stick {}`: conditions on stick rules are not supported; not translated", directive(args)),
-        );
-        return;
-    }
     let scope = crate::config::stick_syntax::StickScope::new(ctx.stick_tables.clone(), &s.name);
-    match crate::config::stick_syntax::parse_stick_rule(&text, &scope) {
+    match crate::config::http_syntax::parse_stick_rule(&text, &scope, &mut s.acl_table) {
         Ok(_) => s.stick_rules.push((n, text)),
         Err(e) => ctx.notes.untranslated(&ctx.file, n, format!("`stick {}`: {e}; not translated", directive(args))),
     }

@@ -160,6 +160,7 @@ defaults
   no option abortonclose
   option redispatch 2
   timeout tarpit 5s
+  timeout client-fin 5s
   timeout queue 90s
 listen db
   bind :3306 ssl crt /etc/x.pem
@@ -216,7 +217,8 @@ fn many_keywords_translate_or_are_reported_at_their_line() {
 
     assert_eq!((c.defaults.abortonclose, c.defaults.redispatch), (Some(false), Some(true)));
     assert_warned(&imported, t, "option redispatch 2", Untranslated, "interval");
-    assert_warned(&imported, t, "timeout tarpit", Untranslated, "not translated");
+    assert_warned(&imported, t, "timeout client-fin", Untranslated, "not translated");
+    assert_eq!(c.defaults.timeout.as_ref().unwrap().tarpit.as_deref(), Some("5s"));
     assert_eq!(c.defaults.timeout.as_ref().unwrap().queue.as_deref(), Some("90s"));
 
     let db = proxy(&c.listen, "db");

@@ -151,7 +151,7 @@ frontend f
   http-request add-header X-Pct 100%%
   http-request del-header Proxy
   http-request set-header X-Src %[src]
-  http-request tarpit
+  http-request tarpit status 429 if { path_beg /wp-login }
   http-response set-header X-Served-By lb1
   http-response add-header Via hakeeper
   http-response del-header Server if !bad
@@ -176,15 +176,15 @@ defaults
             "set-header X-Proto \"plain http\"",
             "add-header X-Pct 100%%",
             "del-header Proxy",
+            "tarpit deny_status 429 if { path_beg /wp-login }",
         ]
     );
     assert_eq!(f.http_response, ["set-header X-Served-By lb1", "add-header Via hakeeper", "del-header Server if !bad"]);
     assert_eq!(imported.config.backend[0].http_request, ["set-header X-Backend b"]);
     assert_warned(&imported, text, "X-Src", Untranslated, "log-format expressions");
-    assert_warned(&imported, text, "tarpit", Lossy, "not supported");
     assert_warned(&imported, text, "http-response redirect", Lossy, "not supported");
     assert_warned(&imported, text, "# in defaults", Lossy, "in defaults");
-    assert_eq!(untranslated(&imported).len(), 4, "{:#?}", untranslated(&imported));
+    assert_eq!(untranslated(&imported).len(), 3, "{:#?}", untranslated(&imported));
 
     let rules = &cfg.http.frontends[0].request_rules;
     assert_eq!(rules[1].action, RequestAction::Deny { status: 429 });

@@ -60,6 +60,7 @@ frontend web
   acl blocked cook(x) y
   http-request deny if { sc_http_req_rate(0) gt 10 }
   http-request tarpit if { path_beg /wp-login }
+  http-request return status 403 if { path_beg /old-admin }
   http-request auth realm ops if { path_beg /ops }
   http-response deny if { res.hdr(x-leak) -m found }
   tcp-request content reject if { src 192.0.2.66 }
@@ -80,7 +81,7 @@ backend app
         text,
         &[
             ("acl blocked", "would have defined condition blocked"),
-            ("tarpit", "would have applied `tarpit`"),
+            ("return status 403", "would have applied `return`"),
             ("auth realm ops", "would have applied `auth`"),
             ("x-leak", "would have applied `deny`"),
             ("content reject", "rules in mode tcp only"),

@@ -25,8 +25,9 @@ frontend fe
 backend app
   mode http
   stick-table type string len 32 size 1m expire 30m
-  stick on req.cook(JSESSIONID)
-  stick store-response res.cook(JSESSIONID)
+  acl static path_beg /static
+  stick on req.cook(JSESSIONID) unless static
+  stick store-response res.cook(JSESSIONID) unless { hdr(x-no-stick) -m found }
   server s1 10.0.0.1:80
   server s2 10.0.0.2:80
 backend db
@@ -53,7 +54,10 @@ backend db
     assert_eq!(fe.http_request.len(), 4);
     let app = imported.config.backend.iter().find(|b| b.name == "app").unwrap();
     assert_eq!(app.stick_table.as_ref().map(|t| (t.key, t.len, t.size)), Some((RawStickKey::String, Some(32), 1_048_576)));
-    assert_eq!(app.stick_rules, ["on req.cook(JSESSIONID)", "store-response res.cook(JSESSIONID)"]);
+    assert_eq!(
+        app.stick_rules,
+        ["on req.cook(JSESSIONID) unless static", "store-response res.cook(JSESSIONID) unless { hdr(x-no-stick) -m found }"]
+    );
     // `stick on src` alone on an address table stays the client-address persistence.
     let db = imported.config.backend.iter().find(|b| b.name == "db").unwrap();
     assert_eq!((db.stick.is_some(), db.stick_table.is_none(), db.stick_rules.is_empty()), (true, true, true));
@@ -71,7 +75,7 @@ frontend fe
 backend app
   mode http
   stick-table type ip size 1k srvkey addr
-  stick match src if { path_beg /x }
+  stick match src if { no_such_fetch(1) x }
   server s1 10.0.0.1:80
 ";
     let imported = import_haproxy_str("t.cfg", text).unwrap();

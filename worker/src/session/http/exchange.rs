@@ -4,6 +4,7 @@
 use super::{internal, Exchange, HttpPhase, Session, Turn, MAX_PENDING};
 use crate::backend::HttpChoice;
 use crate::counters::Counters;
+use crate::http::acl::RequestView;
 use crate::http::body::BodyCursor;
 use crate::http::cookie::CookieServer;
 use crate::http::framing::BodyFraming;
@@ -73,6 +74,17 @@ impl Session {
             HttpPhase::Tunnel => Turn::moved(self.http_tunnel(ctx)),
             HttpPhase::Closing { .. } => {
                 h.cin.clear();
+                Turn::Still
+            }
+            HttpPhase::Tarpit { .. } => {
+                // HAProxy's http_process_tarpit() erases whatever the client sends meanwhile;
+                // a client that shuts its side ends the hold early (an HTTP/2 stream's
+                // END_STREAM is no such shut: its reset ends the stream in the driver).
+                h.cin.clear();
+                if h.client_eof && !h.stream {
+                    self.http_tarpit_over(ctx);
+                    return Turn::Moved;
+                }
                 Turn::Still
             }
         }
@@ -168,8 +180,20 @@ impl Session {
         let mut ups = std::mem::take(&mut h.ups);
         fill_ups(&mut ups, shared, b, be_http.cookie.is_some());
         let conn = self.http_conn_view_tracked(shared, &[&be_http.acls]);
-        let txn = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client, conn.as_ref()) {
-            Prepared::Forward(t) => t,
+        let (txn, stuck) = match prepare_for_backend(fe_http, b, be, be_http, &cookie_servers(be, &ups), head, client, conn.as_ref()) {
+            Prepared::Forward(mut t) if !be_http.stick_rules.is_empty() => {
+                // `stick` rules' request conditions; cookie persistence first, then
+                // `stick match|on` rules.
+                let view = RequestView::new(&t.head, client, conn.as_ref());
+                let mask = crate::http::stick_rules::request_conditions(&be_http.stick_rules, &be_http.acls, &view);
+                let stuck = match t.persist_to {
+                    None => crate::http::stick_rules::match_server(shared, be, &be_http.stick_rules, mask, &be_http.acls, &view),
+                    Some(_) => None,
+                };
+                t.stick_pass = mask;
+                (t, stuck)
+            }
+            Prepared::Forward(t) => (t, None),
             Prepared::Reply(r) => {
                 if let Some(h) = self.proto.http_mut() {
                     h.ups = ups;
@@ -178,13 +202,6 @@ impl Session {
             }
         };
         let Some(h) = self.proto.http_mut() else { return };
-        // Cookie persistence first, then `stick match|on` rules.
-        let stuck = match txn.persist_to {
-            None if !be_http.stick_rules.is_empty() => {
-                crate::http::stick_rules::match_server(shared, be, &be_http.stick_rules, &txn.head, client)
-            }
-            _ => None,
-        };
         let choice = match (txn.persist_to.or(stuck), txn.balance_hash) {
             (Some(s), _) => HttpChoice::Persist(s),
             (None, Some(hash)) => HttpChoice::Hash(hash),
@@ -267,8 +284,20 @@ impl Session {
     }
 
     /// Sends a response of the proxy's own; the transaction ends with it.
-    pub(super) fn http_reply(&mut self, ctx: &mut Ctx<'_>, reply: Reply) {
+    pub(super) fn http_reply(&mut self, ctx: &mut Ctx<'_>, mut reply: Reply) {
         self.http_detach_server(ctx);
+        if reply.denied {
+            reply.denied = false;
+            self.count_denied(ctx);
+        }
+        if let Some(hold) = reply.hold.take() {
+            let Some(h) = self.proto.http_mut() else { return };
+            h.to_server.clear();
+            h.cin.clear();
+            h.phase = HttpPhase::Tarpit { until: ctx.now + hold };
+            h.tarpit = Some(Box::new(reply));
+            return;
+        }
         let Some(h) = self.proto.http_mut() else { return };
         h.to_client.extend(&reply.bytes, ctx.pools);
         h.bytes_out += reply.bytes.len() as u64;
@@ -277,6 +306,26 @@ impl Session {
         self.http_log(ctx.shared, reply.termination, ctx.now);
         let close = reply.close || !self.proto.http().is_some_and(|h| h.req_body.is_done());
         self.http_next(ctx, !close);
+    }
+
+    /// The tarpit's hold is over (or the client shut its side): its reply goes out.
+    pub(super) fn http_tarpit_over(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(h) = self.proto.http_mut() else { return };
+        let Some(reply) = h.tarpit.take() else { return };
+        h.tarpit_end = Some(ctx.now);
+        self.http_reply(ctx, *reply);
+    }
+
+    /// `deny` and `tarpit` count in `dreq` of the frontend, its listener and the backend the
+    /// request reached, as HAProxy's http_process_req_common() does.
+    fn count_denied(&self, ctx: &Ctx<'_>) {
+        let stats = &ctx.shared.stats;
+        let fe = &stats.frontends[self.frontend];
+        Counters::add(&fe.counters.denied_requests, 1);
+        Counters::add(&fe.listeners[self.listener].counters.denied_requests, 1);
+        if let Some(b) = self.proto.http().and_then(|h| h.log_backend) {
+            Counters::add(&stats.backends[b].counters.denied_requests, 1);
+        }
     }
 
     /// Resets the transaction state: wait for the next request, or close.
@@ -389,15 +438,14 @@ impl Session {
             x.response_head.get_or_insert(ctx.now);
             if resp.status >= 200 && !be_http.stick_rules.is_empty() {
                 if let Some(server) = target {
-                    crate::http::stick_rules::store(
-                        shared,
-                        be,
-                        &be_http.stick_rules,
-                        server,
-                        &txn.head,
-                        &resp.headers,
-                        self.client_addr.ip(),
-                    );
+                    let view = crate::http::stick_rules::StoreView {
+                        head: &txn.head,
+                        mask: txn.stick_pass,
+                        response: &resp.headers,
+                        client: self.client_addr.ip(),
+                        conn: conn.as_ref(),
+                    };
+                    crate::http::stick_rules::store(shared, be, &be_http.stick_rules, &be_http.acls, server, &view);
                 }
             }
             match txn.on_response(fe_http, be_http, &cookie_servers(be, &x.ups), target, &mut resp, conn.as_ref()) {

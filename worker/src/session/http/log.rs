@@ -43,11 +43,13 @@ impl Session {
         let Some(h) = self.proto.http() else { return };
         let backend = h.log_backend.map(|b| &shared.config.backends[b]);
         let server = match (backend, self.up.target) {
-            (Some(b), Some(t)) if self.up.queue_left.is_some() => Some(b.servers[t].name.as_str()),
+            (Some(b), Some(t)) if self.up.queue_left.is_some() && h.tarpit_end.is_none() => Some(b.servers[t].name.as_str()),
             _ => None,
         };
         let start = h.request_start.unwrap_or(h.wait_start);
         let head_done = h.head_done;
+        // A tarpitted request's `Tw` is its hold: HAProxy sets `t_queue` when the tarpit ends.
+        let queue_left = h.tarpit_end.or(self.up.queue_left);
         let line = HttpLog {
             client: self.client_addr,
             request_date: h.request_wall,
@@ -55,8 +57,9 @@ impl Session {
             tls: self.tls.is_some(),
             backend: backend.map_or(fe.name.as_str(), |b| b.name.as_str()),
             server,
-            request_ms: head_done.map(|d| millis(d.saturating_duration_since(start))),
-            queue_ms: match (head_done, self.up.queue_left) {
+            // HAProxy 2.6 logs `TR` -1 for a tarpitted request (`-1/HOLD/-1/-1/TOTAL`).
+            request_ms: head_done.filter(|_| h.tarpit_end.is_none()).map(|d| millis(d.saturating_duration_since(start))),
+            queue_ms: match (head_done, queue_left) {
                 (Some(d), Some(q)) => Some(millis(q.saturating_duration_since(d))),
                 _ => None,
             },

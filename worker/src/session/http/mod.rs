@@ -39,6 +39,9 @@ pub enum HttpPhase {
     /// A final response is going out; then the client's side is shut and its remaining input
     /// drained until it closes or `until` (so the response is not lost to a reset).
     Closing { until: Instant, shut: bool },
+    /// `http-request tarpit`: the client is held until `until` (one deadline, no polling),
+    /// its input dropped; then the reply waiting in the exchange goes out and the session closes.
+    Tarpit { until: Instant },
 }
 
 /// The HTTP state of a session. What waiting for a request needs is here; everything a
@@ -99,6 +102,10 @@ pub struct Exchange {
     /// request's when the frontend answers this one itself).
     log_backend: Option<usize>,
     server_last: Instant,
+    /// The answer a tarpitted request gets once its hold is over.
+    tarpit: Option<Box<crate::http::txn::Reply>>,
+    /// When the tarpit let the request go (the log's `Tw`, as HAProxy's `t_queue`).
+    tarpit_end: Option<Instant>,
 }
 
 impl Exchange {
@@ -125,6 +132,8 @@ impl Exchange {
             logged: true,
             log_backend: None,
             server_last: now,
+            tarpit: None,
+            tarpit_end: None,
         }
     }
 

@@ -30,6 +30,8 @@ enum Expired {
     /// The tunnel was idle both ways (`cD`, as HAProxy reports it from the client's side).
     Tunnel,
     Linger,
+    /// The tarpit's hold is over.
+    Tarpit,
 }
 
 impl Session {
@@ -99,6 +101,7 @@ impl Session {
             // An HTTP/2 stream's response waits for the client's windows, not a linger.
             HttpPhase::Closing { .. } if h.stream => self.client_deadline(shared),
             HttpPhase::Closing { until, .. } => Some(until),
+            HttpPhase::Tarpit { until } => Some(until),
         }
     }
 
@@ -124,6 +127,7 @@ impl Session {
                 }
             }
             HttpPhase::Closing { until, .. } if until <= now => Expired::Linger,
+            HttpPhase::Tarpit { until } if until <= now => Expired::Tarpit,
             _ => Expired::Nothing,
         }
     }
@@ -165,6 +169,7 @@ impl Session {
                 self.http_log_end(ctx, t);
                 return Step::Close(t);
             }
+            Expired::Tarpit => self.http_tarpit_over(ctx),
         }
         self.http_drive(ctx)
     }
