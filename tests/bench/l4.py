@@ -9,7 +9,7 @@ import atexit, os, re, signal, socket, statistics, subprocess, sys, tempfile, ti
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 10
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HAKEEPER = os.path.join(ROOT, "target", "release", "hakeeper")
+HAKEEPER = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "hakeeper")
 TMP = tempfile.mkdtemp(prefix="hakeeper-bench-")
 PROCS = []
 CLK = os.sysconf("SC_CLK_TCK")
