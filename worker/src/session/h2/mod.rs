@@ -15,6 +15,12 @@
 //!   client's windows as the transaction takes it, so a slow server slows the upload;
 //! - response: [`response`] turns the bytes the transaction queued for the client into
 //!   frames; the transaction's buffers stay bounded, so the client's windows slow the server;
+//!   what a server's event produced is written at the end of the event loop's batch of
+//!   events, one write for every stream answered meanwhile (HAProxy's mux_h2 also sends once
+//!   per wakeup), not one per response;
+//! - server connections: a stream is never a client connection's first request for
+//!   `http-reuse` (HAProxy's mux_h2 marks every stream `SE_FL_NOT_FIRST`), so under `safe`
+//!   streams reuse the thread's idle connections;
 //! - a stream ends when its response is out and its transaction logged; a transaction that
 //!   aborts resets its stream (RST_STREAM), a client's RST_STREAM aborts its transaction (`CD`);
 //! - the connection ends on the client's close, a connection error (GOAWAY queued by the
@@ -43,6 +49,8 @@ use std::time::{Duration, Instant};
 /// Request bytes handed to a transaction ahead of what it forwarded (one buffer, as an
 /// HTTP/1.1 client's input).
 const MAX_FEED: usize = crate::buffer::BUFFER_SIZE;
+/// Output held back for the end of a batch of events at most (see `H2State::defer`).
+const DEFER_MAX: usize = 16 * 1024;
 /// How long the first GOAWAY waits for its PING's answer before the final one.
 const GOAWAY_WAIT: Duration = Duration::from_secs(1);
 /// How long after the PING's answer the final GOAWAY waits for requests the client queued
@@ -67,6 +75,11 @@ pub struct H2State {
     goaway_acked_at: Option<Instant>,
     /// The final GOAWAY is queued (graceful shutdown or idle timeout).
     goaway_done: bool,
+    /// This drive runs for a server's event: writes to the client wait for the end of the
+    /// batch of events (the event loop's `flush_deferred`), unless much is waiting.
+    defer: bool,
+    /// The session is on the event loop's deferred list.
+    flush_queued: bool,
 }
 
 /// One stream and the transaction it runs.
@@ -128,6 +141,8 @@ impl Session {
             goaway_at: None,
             goaway_acked_at: None,
             goaway_done: false,
+            defer: false,
+            flush_queued: false,
         };
         self.proto = Proto::Http2(Box::new(state));
         // The connection itself is no stream of the backend (HAProxy counts streams there):
@@ -157,8 +172,26 @@ impl Session {
                     self.h2_run(ctx, sid, |s, ctx| s.http_on_event(ctx, Side::Server, ev));
                 }
             }
+            if let Some(h) = self.h2() {
+                h.defer = true;
+            }
+            let step = self.h2_drive(ctx);
+            if let Some(h) = self.h2() {
+                h.defer = false;
+            }
+            return step;
         }
         self.h2_drive(ctx)
+    }
+
+    /// The end of a batch of events: what was deferred goes to the client. `None`: the session
+    /// (a new one, maybe, at the same key) deferred nothing.
+    pub(crate) fn h2_flush(&mut self, ctx: &mut Ctx<'_>) -> Option<Step> {
+        let h = self.h2()?;
+        if !std::mem::take(&mut h.flush_queued) {
+            return None;
+        }
+        Some(self.h2_drive(ctx))
     }
 
     /// A queue grant for the stream `session` (a stream's id).
@@ -308,6 +341,13 @@ impl Session {
     /// Writes the connection's output to the client.
     fn h2_write(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
         let Proto::Http2(h) = &mut self.proto else { return Err(internal_step()) };
+        if h.defer && h.outb.is_empty() && h.conn.output().len() < DEFER_MAX {
+            if !h.conn.output().is_empty() && !h.flush_queued {
+                h.flush_queued = true;
+                ctx.deferred.push(ctx.key);
+            }
+            return Ok(false);
+        }
         if h.outb.is_empty() && !h.conn.output().is_empty() {
             let n = h.conn.output().len();
             h.outb.extend(h.conn.output(), ctx.pools);
