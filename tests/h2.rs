@@ -425,3 +425,109 @@ fn an_idle_connection_gets_a_goaway_and_is_closed() {
     }
     assert_eq!(goaway, Some(vec![0, 0, 0, 1, 0, 0, 0, 0]), "no final GOAWAY(last 1, NO_ERROR) before the close: {rest:?}");
 }
+
+/// A keep-alive HTTP/1.1 server that answers each request `delay` after it arrived (a thread
+/// per connection), so that streams are in flight whenever the test looks.
+fn delayed_server(delay: Duration) -> std::net::SocketAddr {
+    use std::io::{BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+                let Ok(mut w) = conn.try_clone() else { return };
+                let mut r = BufReader::new(conn);
+                while harness::http_backend::read_head(&mut r).is_some() {
+                    std::thread::sleep(delay);
+                    if w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow\n").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// SIGTERM (systemd's stop) while streams wait for a slow server: HAProxy's soft-stop on an H2
+/// connection (`mux_h2`'s graceful shutdown): GOAWAY in two steps, every stream the proxy took
+/// is answered, then the connection closes and the appliance exits within its 5 s.
+#[test]
+fn stop_sends_a_graceful_goaway_and_streams_in_flight_are_answered() {
+    let server = delayed_server(Duration::from_millis(300));
+    let dir = TempDir::new("h2_stop");
+    let port = free_port();
+    let config = format!(
+        r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, log: true, log_format: httplog,
+             timeout: (connect: "2s", client: "30s", server: "30s", http_keep_alive: "10s")),
+  listen: [(name: "slow", bind: [(addr: "127.0.0.1:{port}", proto: h2)], servers: [(name: "s1", addr: "{server}")])],
+)"#
+    );
+    std::fs::write(dir.file("hakeeper.ron"), config).expect("write config");
+    let mut appliance = Appliance::start(&dir.file("hakeeper.ron"), &dir.file("hakeeper.log"));
+    appliance.wait_for_children(&["worker"], Duration::from_secs(10));
+    assert!(wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()), "{}", appliance.log_text());
+    let url = format!("http://127.0.0.1:{port}/");
+    // Two connections, 10 streams each always waiting for the server: far more requests than
+    // they can make before the stop.
+    let mut cmd = Command::new("h2load");
+    cmd.args(["-n", "100000", "-c", "2", "-m", "10", &url]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(output_within(cmd, Duration::from_secs(60)));
+    });
+    // An idle connection too, which only the stop wakes.
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    idle.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(frame(0x4, 0, 0, &[]));
+    hello.extend(frame(0x1, 0x4 | 0x1, 1, &request_block(false)));
+    std::io::Write::write_all(&mut idle, &hello).expect("write");
+    assert_eq!(read_headers_on(&mut idle, 1), Some(0x88), "the idle connection's request");
+    assert!(
+        wait_until(Duration::from_secs(10), || appliance.log_text().matches("HTTP/2.0").count() >= 40),
+        "h2load made no requests; log:\n{}",
+        appliance.log_text()
+    );
+    let took = appliance.terminate(Duration::from_secs(10));
+    let out = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(out)) => out,
+        other => panic!("h2load could not run ({:?}): install it with tests/install-deps", other.err()),
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let took = took.unwrap_or_else(|| panic!("hakeeper did not stop within 10 s; log:\n{}", appliance.log_text()));
+    assert!(took < Duration::from_secs(5), "the stop took {took:?}");
+    let (total, started, succeeded) = h2load_counts(&text).unwrap_or_else(|| panic!("no requests line: {text}"));
+    assert!(started < total, "the stop did not end h2load's connections: {text}");
+    // The idle connection: a GOAWAY, then the close.
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut idle, &mut rest);
+    assert!(rest.windows(4).any(|w| w[..3] == [0, 0, 8] && w[3] == 0x7), "no GOAWAY on the idle connection: {rest:?}");
+    // Every stream the proxy took was answered whole (`----`, no `K` for killed) and reached
+    // h2load: as many log lines as its successes (plus the idle connection's). What h2load
+    // counts as failed are the streams nghttp2 had queued and did not send after the GOAWAY
+    // (§6.8: safe to retry), at most the 10 concurrent streams of each connection.
+    let log = appliance.log_text();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("\"GET / HTTP/2.0\"")).collect();
+    assert!(lines.iter().all(|l| l.contains(" 200 ") && l.contains(" ---- ")), "a stream failed in the stop: {lines:#?}");
+    assert_eq!(lines.len() as u64, succeeded + 1, "streams served vs h2load's successes: {text}\nlog:\n{log}");
+    assert!(started - succeeded <= 20, "more failures than streams in flight: {text}");
+}
+
+/// Streams reuse the idle server connections (`http-reuse safe`, the default): HAProxy's
+/// mux_h2 counts no stream as a connection's first request, so 300 requests, 5 at a time,
+/// need about 5 server connections per server, not 300.
+#[test]
+fn streams_reuse_idle_server_connections() {
+    let s = start("h2_reuse");
+    let url = format!("http://127.0.0.1:{}/", s.port);
+    let out = run(&["h2load", "-n", "300", "-c", "1", "-m", "5", &url], Duration::from_secs(30));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("300 succeeded, 0 failed"), "h2load: {text}");
+    let opened: usize = s._app.iter().map(|b| b.accepted()).sum();
+    assert!(opened <= 30, "{opened} server connections for 300 streams, 5 at a time");
+}
