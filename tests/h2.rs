@@ -518,6 +518,53 @@ fn stop_sends_a_graceful_goaway_and_streams_in_flight_are_answered() {
     assert!(started - succeeded <= 20, "more failures than streams in flight: {text}");
 }
 
+/// The stats page on a `proto: h2` bind (HAProxy: a stats `listen` with `bind … proto h2`):
+/// curl with prior knowledge reads it and posts the admin form over HTTP/2.
+#[test]
+fn the_stats_page_and_its_admin_form_over_h2() {
+    let web = HttpBackend::start("w1");
+    let dir = TempDir::new("h2_stats");
+    let (port, stats) = (free_port(), free_port());
+    let config = format!(
+        r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "2s", client: "30s", server: "30s")),
+  listen: [(name: "web", bind: ["127.0.0.1:{port}"], servers: [(name: "w1", addr: "{}"), (name: "w2", addr: "{}")])],
+  stats: (bind: (addr: "127.0.0.1:{stats}", proto: h2), uri: "/admin", auth: [("mldn", "java")], admin: true),
+)"#,
+        web.addr, web.addr
+    );
+    std::fs::write(dir.file("hakeeper.ron"), config).expect("write config");
+    let mut appliance = Appliance::start(&dir.file("hakeeper.ron"), &dir.file("hakeeper.log"));
+    appliance.wait_for_children(&["worker"], Duration::from_secs(10));
+    let up = wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", stats)).is_ok());
+    assert!(up, "stats page never accepted; log:\n{}", appliance.log_text());
+    let base = format!("http://127.0.0.1:{stats}/admin");
+    let curl = |extra: &[&str], url: &str| {
+        let mut args = vec!["curl", "-s", "--http2-prior-knowledge", "-u", "mldn:java", "-w", "\n%{http_version} %{http_code}"];
+        args.extend_from_slice(extra);
+        args.push(url);
+        let out = run(&args, Duration::from_secs(20));
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (html, err) = curl(&[], &base);
+    assert!(html.ends_with("\n2 200") && html.contains("<form method=\"post\" action=\"/admin\""), "page over h2: {html}\n{err}");
+    // The admin form: w2 to maintenance; HAProxy's redirect with `;st=DONE`.
+    let (post, err) = curl(&["-d", "b=web&s=w2&action=maint", "-D", "-"], &base);
+    assert!(post.ends_with("\n2 303"), "POST over h2: {post}\n{err}");
+    assert!(post.to_ascii_lowercase().contains("location: /admin;st=done"), "{post}");
+    let (csv, err) = curl(&[], &format!("{base};csv"));
+    assert!(csv.ends_with("\n2 200"), "CSV over h2: {csv}\n{err}");
+    let w2 = csv.lines().find(|l| l.starts_with("web,w2,")).unwrap_or_else(|| panic!("no w2 row: {csv}"));
+    assert!(w2.contains(",MAINT,"), "w2 not in maintenance: {w2}");
+    // Without credentials: 401 over h2 too.
+    let out = run(
+        &["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", &base],
+        Duration::from_secs(20),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2 401");
+}
+
 /// Streams reuse the idle server connections (`http-reuse safe`, the default): HAProxy's
 /// mux_h2 counts no stream as a connection's first request, so 300 requests, 5 at a time,
 /// need about 5 server connections per server, not 300.
