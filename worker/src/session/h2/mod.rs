@@ -320,7 +320,10 @@ impl Session {
                     ::log::debug!("h2 session {} from {}: {e}", self.id, self.client_addr);
                     h.failed = true;
                 }
+                // The machine keeps what it has not parsed: the buffer goes back to the pool, so
+                // that an idle connection holds none.
                 h.inb.clear();
+                h.inb.release_if_empty(ctx.pools);
                 self.count_in(ctx, n as u64);
                 Ok(true)
             }
