@@ -632,3 +632,95 @@ fn idle_connections_hold_no_buffers() {
     assert!(per < 5.0, "{per:.2} KiB per idle HTTP/2 connection");
     drop(conns);
 }
+
+/// A server that records the raw bytes of one request (up to the end of a chunked body's
+/// trailer section, or `len` body bytes after the head) and answers 200.
+fn recording_server() -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else { return };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let complete = |got: &[u8]| {
+            let Some(head) = got.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+            let text = String::from_utf8_lossy(&got[..head]).to_ascii_lowercase();
+            let body = &got[head + 4..];
+            match text.lines().find_map(|l| l.strip_prefix("content-length:")) {
+                Some(n) => body.len() >= n.trim().parse::<usize>().unwrap_or(0),
+                None => body.windows(5).any(|w| w == b"\r\n0\r\n") && body.ends_with(b"\r\n\r\n"),
+            }
+        };
+        while !complete(&got) {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = tx.send(got);
+        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    });
+    (addr, rx)
+}
+
+/// Request trailers: after a body of unknown length they reach the server in the last chunk
+/// of a chunked HTTP/1.1 body (RFC 9112 §7.1.2); after a body with Content-Length they are
+/// dropped, as HAProxy 2.6's mux_h1 drops trailers of a message it does not send chunked.
+#[test]
+fn request_trailers_reach_the_server_in_the_last_chunk() {
+    use std::io::Write;
+    // A literal field without indexing, new name (RFC 7541 §6.2.2).
+    fn literal(name: &str, value: &str) -> Vec<u8> {
+        let mut b = vec![0x00, name.len() as u8];
+        b.extend_from_slice(name.as_bytes());
+        b.push(value.len() as u8);
+        b.extend_from_slice(value.as_bytes());
+        b
+    }
+    for with_length in [false, true] {
+        let (server, rx) = recording_server();
+        let dir = TempDir::new(if with_length { "h2_trailers_cl" } else { "h2_trailers" });
+        let port = free_port();
+        let config = format!(
+            r#"(
+  global: (user: "nobody"),
+  defaults: (mode: http, timeout: (connect: "2s", client: "10s", server: "10s")),
+  listen: [(name: "t", bind: [(addr: "127.0.0.1:{port}", proto: h2)], servers: [(name: "s", addr: "{server}")])],
+)"#
+        );
+        std::fs::write(dir.file("hakeeper.ron"), config).expect("write config");
+        let mut appliance = Appliance::start(&dir.file("hakeeper.ron"), &dir.file("hakeeper.log"));
+        appliance.wait_for_children(&["worker"], Duration::from_secs(10));
+        assert!(
+            wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()),
+            "{}",
+            appliance.log_text()
+        );
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let mut block = request_block(true);
+        if with_length {
+            block.extend(literal("content-length", "11"));
+        }
+        let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        out.extend(frame(0x4, 0, 0, &[]));
+        out.extend(frame(0x1, 0x4, 1, &block));
+        out.extend(frame(0x0, 0, 1, b"hello "));
+        out.extend(frame(0x0, 0, 1, b"world"));
+        out.extend(frame(0x1, 0x4 | 0x1, 1, &[literal("x-checksum", "42"), literal("x-count", "2")].concat()));
+        conn.write_all(&out).expect("write");
+        assert_eq!(read_headers_on(&mut conn, 1), Some(0x88), "the request was not answered 200");
+        let got = rx.recv_timeout(Duration::from_secs(10)).expect("the server got no request");
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if with_length {
+            assert!(text.to_ascii_lowercase().contains("\r\ncontent-length: 11\r\n"), "{text}");
+            assert!(text.ends_with("\r\n\r\nhello world") && !text.contains("x-checksum"), "{text}");
+        } else {
+            assert!(text.to_ascii_lowercase().contains("\r\ntransfer-encoding: chunked\r\n"), "{text}");
+            assert!(text.ends_with("\r\n0\r\nx-checksum: 42\r\nx-count: 2\r\n\r\n"), "trailers not in the last chunk: {text}");
+        }
+    }
+}
