@@ -724,3 +724,42 @@ fn request_trailers_reach_the_server_in_the_last_chunk() {
         }
     }
 }
+
+/// A PING flood ends the connection with GOAWAY(ENHANCE_YOUR_CALM), and the stats page counts
+/// it for the frontend: `/metrics` and the HTML page's flood section.
+#[test]
+fn a_flood_is_counted_on_the_stats_page() {
+    use std::io::{Read, Write};
+    let s = start("h2_flood_stats");
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    out.extend(frame(0x4, 0, 0, &[]));
+    for i in 0..300u64 {
+        out.extend(frame(0x6, 0, 0, &i.to_be_bytes()));
+    }
+    // The proxy may close while these are still arriving.
+    let _ = conn.write_all(&out);
+    let mut rest = Vec::new();
+    let _ = conn.read_to_end(&mut rest);
+    // GOAWAY with ENHANCE_YOUR_CALM (0xb) among what came back.
+    let mut p = 0;
+    let mut code = None;
+    while p + 9 <= rest.len() {
+        let len = (usize::from(rest[p]) << 16) | (usize::from(rest[p + 1]) << 8) | usize::from(rest[p + 2]);
+        if rest[p + 3] == 0x7 && p + 17 <= rest.len() {
+            code = Some(u32::from_be_bytes([rest[p + 13], rest[p + 14], rest[p + 15], rest[p + 16]]));
+        }
+        p += 9 + len;
+    }
+    assert_eq!(code, Some(0xb), "no GOAWAY(ENHANCE_YOUR_CALM) for 300 PINGs");
+    let auth = "bWxkbjpqYXZh";
+    let metrics = harness::stats::http(s.stats, "GET", "/metrics", Some(auth), None).expect("metrics").body;
+    assert!(metrics.contains("hakeeper_h2_floods_total{proxy=\"h2fe\",kind=\"ping\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("hakeeper_h2_floods_total{proxy=\"h2fe\",kind=\"rapid_reset\"} 0\n"), "{metrics}");
+    let html = harness::stats::http(s.stats, "GET", "/admin", Some(auth), None).expect("page").body;
+    assert!(
+        html.contains("<tr data-frontend=\"h2fe\"><td class=\"name\">h2fe</td>") && html.contains("<td data-kind=\"ping\">1</td>"),
+        "{html}"
+    );
+}

@@ -20,6 +20,7 @@ mod front_tests;
 #[doc(hidden)]
 pub mod fuzz;
 mod html;
+mod html_h2;
 mod html_lvs;
 mod json;
 mod prometheus;

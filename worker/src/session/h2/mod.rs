@@ -249,7 +249,7 @@ impl Session {
             self.h2_run(ctx, sid, |s, ctx| s.http_on_timeout(ctx));
         }
         let fe = &ctx.shared.config.frontends[self.frontend];
-        let id = self.id;
+        let (id, frontend) = (self.id, self.frontend);
         let Some(h) = self.h2() else { return internal_step() };
         if (h.failed || h.goaway_done) && crate::deadline::after(h.last_active, fe.timeout_client).is_some_and(|d| d <= now) {
             // The client took nothing of the last frames in time.
@@ -260,6 +260,7 @@ impl Session {
         if !h.failed && h.conn.check_stall(now, fe.timeout_client).is_err() {
             ::log::debug!("h2 session {id}: a response waited for a window longer than timeout client");
             h.failed = true;
+            count_floods(ctx.shared, frontend, &h.conn);
             h.last_active = now;
         }
         if h.streams.is_empty() && !h.goaway_done && !h.failed {
@@ -319,6 +320,7 @@ impl Session {
                 if let Err(e) = h.conn.recv(h.inb.bytes(), now) {
                     ::log::debug!("h2 session {} from {}: {e}", self.id, self.client_addr);
                     h.failed = true;
+                    count_floods(ctx.shared, self.frontend, &h.conn);
                 }
                 // The machine keeps what it has not parsed: the buffer goes back to the pool, so
                 // that an idle connection holds none.
@@ -636,6 +638,17 @@ impl Session {
         if let Some(h) = self.h2() {
             h.inb.release(pools);
             h.outb.release(pools);
+        }
+    }
+}
+
+/// The connection failed (once): what its flood guards counted goes to its frontend's totals
+/// for the stats page.
+fn count_floods(shared: &Shared, frontend: usize, conn: &Connection) {
+    let floods = conn.floods();
+    if floods.total() > 0 {
+        if let Some(f) = shared.stats.frontends.get(frontend) {
+            f.h2_floods.add(&floods);
         }
     }
 }
