@@ -610,7 +610,7 @@ fn idle_connections_hold_no_buffers() {
     hello.extend(frame(0x4, 0, 0, &[]));
     hello.extend(frame(0x1, 0x4 | 0x1, 1, &request_block(false)));
     // A first round warms the pools and the allocator up; the second is measured.
-    let mut open = |n: usize| -> Vec<std::net::TcpStream> {
+    let open = |n: usize| -> Vec<std::net::TcpStream> {
         (0..n)
             .map(|_| {
                 let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
