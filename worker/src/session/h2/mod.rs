@@ -101,6 +101,11 @@ struct H2Stream {
     resp: ResponseOut,
     /// The transaction's next deadline, as of its last run.
     deadline: Option<Instant>,
+    /// `h2_drive` runs the stream: it is new, request bytes came for it or wait to be taken,
+    /// or its response moved or waits for the client's windows. Otherwise only its own
+    /// events (server, timer, queue grant) run it, so that an event of one stream does not
+    /// run every stream of the connection.
+    wake: bool,
 }
 
 /// The connection's settings from `global.h2` (HAProxy's `tune.h2.*`).
@@ -286,8 +291,9 @@ impl Session {
             };
             moved |= self.h2_events(ctx);
             self.h2_graceful(ctx);
-            let sids: Vec<u32> = self.h2().map(|h| h.streams.keys().copied().collect()).unwrap_or_default();
-            for sid in sids {
+            let awake: Vec<u32> =
+                self.h2().map(|h| h.streams.iter().filter(|(_, s)| s.wake).map(|(&k, _)| k).collect()).unwrap_or_default();
+            for sid in awake {
                 moved |= self.h2_run(ctx, sid, |s, ctx| s.http_drive(ctx));
             }
             match self.h2_write(ctx) {
@@ -451,6 +457,7 @@ impl Session {
                             }
                             s.unreleased = s.unreleased.saturating_add(len);
                             s.req_end = end_stream;
+                            s.wake = true;
                         }
                         // A stream already answered and ended: its bytes only open the window.
                         _ => h.conn.release(stream, len),
@@ -463,10 +470,16 @@ impl Session {
                             h1_request::last_chunk(&fields, &mut s.pending);
                         }
                         s.req_end = true;
+                        s.wake = true;
                     }
                 }
                 Event::Reset { stream, .. } => self.h2_end_stream(ctx, stream, None),
-                Event::Writable { .. } | Event::GoAway { .. } => {}
+                Event::Writable { stream } => {
+                    if let Some(s) = self.h2().and_then(|h| h.streams.get_mut(&stream)) {
+                        s.wake = true;
+                    }
+                }
+                Event::GoAway { .. } => {}
             }
         }
     }
@@ -492,6 +505,7 @@ impl Session {
             req_told: false,
             resp: ResponseOut::new(kind),
             deadline: None,
+            wake: true,
         };
         if let Some(h) = self.h2() {
             h.last_active = ctx.now;
@@ -521,15 +535,21 @@ impl Session {
         let now = ctx.now;
         let (Proto::Http2(h), Proto::Http(x)) = (&mut self.proto, &mut s.proto) else { return false };
         let mut failed = false;
+        let mut pumped = false;
         if let Some(out) = x.stream_output() {
             let before = out.len();
             if let Err(e) = s.resp.pump(out, &mut h.conn, sid, now) {
                 ::log::debug!("h2 session {} stream {sid}: {e}", self.id);
                 failed = true;
             }
+            pumped = out.len() != before;
             count_stream(ctx.shared, &s.up, 0, before.saturating_sub(out.len()) as u64);
         }
         let over = x.stream_txn_over() && !x.stream_has_output();
+        // Runs again at the next drive if it may move: bytes fed after it ran, a response that
+        // moved (its transaction may read more from the server now) or waits for the windows
+        // or the output, request bytes still to hand over.
+        s.wake = fed || pumped || x.stream_has_output() || !s.pending.is_empty() || (s.req_end && !s.req_told);
         if over && !failed {
             if let Err(e) = s.resp.finish(&mut h.conn, sid, now) {
                 ::log::debug!("h2 session {} stream {sid}: {e}", self.id);
