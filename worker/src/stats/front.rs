@@ -194,6 +194,14 @@ impl Front {
                 }
                 Phase::H2(page) if page.awaits_admin() => serve_h2(conn, &self.ctx, &mut self.scratch, now),
                 _ if now < conn.deadline => Next::Keep,
+                // A TLS client that chose h2 and sent nothing: our preface and a GOAWAY, not
+                // an HTTP/1.1 answer (HAProxy's mux_h2 on its idle timeout).
+                Phase::Request { .. } if conn.buf.is_empty() && self.ctx.config.bind_proto == BindProto::Auto && alpn_h2(&conn.stream) => {
+                    let mut page = H2Page::new();
+                    page.close_now();
+                    let out = page.output().to_vec();
+                    answer(conn, out, &self.ctx, now)
+                }
                 // HAProxy's 408 when the request did not arrive in time.
                 Phase::Request { .. } => answer(conn, refusal(408, &self.ctx.server_header), &self.ctx, now),
                 Phase::Write { .. } | Phase::Linger => Next::Close,
