@@ -644,7 +644,8 @@ fn the_stats_page_is_served_over_tls() {
   defaults: (mode: http, timeout: (connect: "2s", client: "2s", server: "5s")),
   frontend: [(name: "web", default_backend: "be", bind: [(addr: "127.0.0.1:{tls}", ssl: (crt: ["{certs}/a.pem"]))])],
   backend: [(name: "be", servers: [(name: "web1", addr: "{}")])],
-  stats: (bind: (addr: "127.0.0.1:{stats}", ssl: (crt: ["{certs}/b.pem"])), uri: "/admin", auth: [("mldn", "java")]),
+  stats: (bind: (addr: "127.0.0.1:{stats}", ssl: (crt: ["{certs}/b.pem"], alpn: ["h2", "http/1.1"])), uri: "/admin", auth: [("mldn", "java")],
+         timeout: (http_request: "1s")),
 )"#,
                 web.addr
             )
@@ -653,9 +654,18 @@ fn the_stats_page_is_served_over_tls() {
     );
     let ca = s.certs.ca.to_str().expect("utf8");
     let resolve = format!("b.test:{stats}:127.0.0.1");
-    let (code, out, err) = curl(&["--cacert", ca, "--resolve", &resolve, "-u", "mldn:java", &format!("https://b.test:{stats}/admin;csv")]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("# pxname,svname") && out.contains("web,FRONTEND,"), "{out}");
+    // ALPN picks h2 (curl offers it first), or HTTP/1.1 for a client that offers only that.
+    for (version, want) in [("--http2", "\n2"), ("--http1.1", "\n1.1")] {
+        let url = format!("https://b.test:{stats}/admin;csv");
+        let (code, out, err) = curl(&[version, "--cacert", ca, "--resolve", &resolve, "-u", "mldn:java", "-w", "\n%{http_version}", &url]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("# pxname,svname") && out.contains("web,FRONTEND,") && out.ends_with(want), "{version}: {out}");
+    }
+    // A client that chose h2 and sends nothing gets the server preface and a GOAWAY once
+    // `timeout http-request` is over, not an HTTP/1.1 408.
+    let out = s_client(stats, &["-servername", "b.test", "-alpn", "h2"], "", Duration::from_secs(2));
+    assert!(out.contains("ALPN protocol: h2"), "{out}");
+    assert!(!out.contains("HTTP/1.1 408") && out.contains("\0\0\u{8}\u{7}\0\0\0\0\0"), "no GOAWAY: {out:?}");
     // Plaintext on the TLS stats port gets no page.
     let (code, out, _) = curl(&["-u", "mldn:java", &format!("http://127.0.0.1:{stats}/admin;csv")]);
     assert!(code != 0 && !out.contains("pxname"), "{out}");

@@ -99,6 +99,8 @@ pub struct FrontendStats {
     pub counters: Counters,
     /// One per `bind` line, in config order.
     pub listeners: Vec<ListenerStats>,
+    /// HTTP/2 connections ended by a flood guard, per kind.
+    pub h2_floods: crate::h2::limits::FloodTotals,
 }
 
 /// A server's state as the stats page shows it, mirrored from the balancer's locked state.
@@ -176,6 +178,7 @@ impl Stats {
                     name: f.name.clone(),
                     counters: Counters::default(),
                     listeners: f.binds.iter().map(|&addr| ListenerStats { addr, counters: Counters::default() }).collect(),
+                    h2_floods: Default::default(),
                 })
                 .collect(),
             backends: backends

@@ -326,6 +326,9 @@ pub struct Stats {
     /// The page served over TLS (`bind` with `ssl`).
     #[serde(default)]
     pub tls: Option<crate::tls::BindTls>,
+    /// The protocol of the page's connections (`bind` with `proto`; else ALPN on TLS).
+    #[serde(default)]
+    pub bind_proto: BindProto,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

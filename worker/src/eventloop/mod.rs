@@ -41,6 +41,8 @@ pub struct EventLoop {
     grants: Vec<Grant>,
     /// Slots for this thread's own waiting sessions.
     local: Vec<Grant>,
+    /// HTTP/2 sessions whose writes to the client wait for the end of this batch of events.
+    deferred: Vec<usize>,
     now: Instant,
     draining: bool,
 }
@@ -60,6 +62,7 @@ impl EventLoop {
             control,
             grants: Vec::new(),
             local: Vec::new(),
+            deferred: Vec::new(),
             now: Instant::now(),
             draining: false,
         };
@@ -147,6 +150,7 @@ impl EventLoop {
                     Target::Listener(i) => self.accept(i),
                 }
             }
+            self.flush_deferred();
             if let Some(control) = &self.control {
                 // Admin actions queued by the stats page.
                 crate::runtime::turn(&self.shared, &mut self.grants, self.now, |msg| control.report(msg));
@@ -216,6 +220,7 @@ impl EventLoop {
             pools: &mut self.pools,
             conns: &mut self.conns,
             grants: &mut self.grants,
+            deferred: &mut self.deferred,
             now: self.now,
             thread: self.index,
             key,
@@ -242,6 +247,18 @@ impl EventLoop {
             Step::Close(term) => self.close(key, term),
         }
         self.flush_grants();
+    }
+
+    /// Writes what the HTTP/2 sessions deferred while their servers' responses came in: one
+    /// write per client connection for all the streams answered in this batch of events (as
+    /// HAProxy's mux_h2 sends once per wakeup), not one per response.
+    fn flush_deferred(&mut self) {
+        for key in std::mem::take(&mut self.deferred) {
+            let (Some(s), mut ctx) = self.ctx(key) else { continue };
+            if let Some(step) = s.h2_flush(&mut ctx) {
+                self.finish(key, step);
+            }
+        }
     }
 
     fn flush_grants(&mut self) {

@@ -206,6 +206,10 @@ impl Connection {
             }
         }
         self.inbuf.drain(..pos);
+        if self.inbuf.is_empty() {
+            // Nothing partial kept: an idle connection holds no buffer.
+            self.inbuf = Vec::new();
+        }
         Ok(())
     }
 
@@ -588,6 +592,10 @@ impl Connection {
     /// `n` bytes of the output were written.
     pub fn consume_output(&mut self, n: usize) {
         self.out.drain(..n.min(self.out.len()));
+        if self.out.is_empty() {
+            // All written: an idle connection holds no buffer.
+            self.out = Vec::new();
+        }
     }
 
     fn sendable(&self, stream: u32) -> Result<&Stream, SendError> {

@@ -18,6 +18,7 @@
 //!
 //! Windows are counted in fixed one-second periods from the first event.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use super::error::Flood;
@@ -105,6 +106,24 @@ pub struct FloodCounts {
 }
 
 impl FloodCounts {
+    /// Each kind with its name for metrics and pages, in a fixed order.
+    pub fn kinds(&self) -> [(&'static str, u64); 8] {
+        [
+            ("rapid_reset", self.rapid_reset),
+            ("continuation", self.continuation),
+            ("hpack_bomb", self.hpack_bomb),
+            ("settings", self.settings),
+            ("ping", self.ping),
+            ("glitches", self.glitches),
+            ("control_backlog", self.control_backlog),
+            ("zero_window", self.zero_window),
+        ]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.kinds().iter().map(|(_, n)| n).sum()
+    }
+
     pub fn count(&mut self, f: Flood) {
         let c = match f {
             Flood::RapidReset => &mut self.rapid_reset,
@@ -117,6 +136,37 @@ impl FloodCounts {
             Flood::ZeroWindow => &mut self.zero_window,
         };
         *c += 1;
+    }
+}
+
+/// The floods of a frontend's connections since the worker started, for the stats page: a
+/// connection adds its [`FloodCounts`] once, when a guard ends it.
+#[derive(Debug, Default)]
+pub struct FloodTotals {
+    counts: [AtomicU64; 8],
+}
+
+impl FloodTotals {
+    pub fn add(&self, c: &FloodCounts) {
+        for (total, (_, n)) in self.counts.iter().zip(c.kinds()) {
+            if n > 0 {
+                total.fetch_add(n, Relaxed);
+            }
+        }
+    }
+
+    pub fn get(&self) -> FloodCounts {
+        let n = |i: usize| self.counts[i].load(Relaxed);
+        FloodCounts {
+            rapid_reset: n(0),
+            continuation: n(1),
+            hpack_bomb: n(2),
+            settings: n(3),
+            ping: n(4),
+            glitches: n(5),
+            control_backlog: n(6),
+            zero_window: n(7),
+        }
     }
 }
 
@@ -146,5 +196,19 @@ mod tests {
         c.count(Flood::Ping);
         c.count(Flood::RapidReset);
         assert_eq!((c.ping, c.rapid_reset, c.settings), (2, 1, 0));
+        assert_eq!(c.total(), 3);
+    }
+
+    #[test]
+    fn totals_add_each_kind_in_its_place() {
+        let t = FloodTotals::default();
+        let mut c = FloodCounts::default();
+        c.count(Flood::ZeroWindow);
+        c.count(Flood::Continuation);
+        t.add(&c);
+        t.add(&c);
+        let got = t.get();
+        assert_eq!((got.zero_window, got.continuation, got.rapid_reset, got.total()), (2, 2, 0, 4));
+        assert_eq!(got.kinds().iter().find(|(k, _)| *k == "zero_window").map(|(_, n)| *n), Some(2));
     }
 }

@@ -54,6 +54,8 @@ pub struct Ctx<'a> {
     pub conns: &'a mut ServerConns,
     /// Slots freed by this handler, to be handed to waiting sessions.
     pub grants: &'a mut Vec<Grant>,
+    /// HTTP/2 sessions (slab keys) whose client writes wait for the end of the batch of events.
+    pub deferred: &'a mut Vec<usize>,
     pub now: Instant,
     pub thread: usize,
     pub key: usize,

@@ -9,15 +9,22 @@
 //! - `timeout client`: a POST's body must arrive within it, else 408, and the answer is dropped
 //!   if the client reads none of it for as long.
 //!
-//! Every answer closes the connection. After it the write side is shut and what the client
+//! HTTP/2 connections (`proto: h2` on the bind, or `h2` chosen by ALPN) are [`H2Page`]s: one
+//! `maxconn` slot per connection, each stream a request; `timeout http-request` bounds the
+//! wait for the first request and the idleness between streams (then GOAWAY and the close),
+//! `timeout client` a stream that does not move.
+//!
+//! Every HTTP/1.1 answer closes the connection. After it the write side is shut and what the client
 //! still sends is read and dropped for [`LINGER`], so that it reads the answer rather than a
 //! reset. A lingering connection no longer counts against `maxconn` (HAProxy frees the slot
 //! when it answers), but at most `maxconn` linger at once: beyond, they are closed at once.
 
+use super::front_h2::H2Page;
 use super::request::{self, Method, Progress, MAX_HEAD};
 use super::response::refusal;
 use super::server::{handle, precheck, Answer, Ctx, PendingAdmin, StatsError};
 use crate::tls::stream::MaybeTls;
+use hakeeper_common::config::BindProto;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
@@ -52,6 +59,8 @@ enum Phase {
     },
     /// Answer sent and write side shut: reading and dropping until the client closes.
     Linger,
+    /// An HTTP/2 connection (`proto: h2`, or ALPN `h2`): its streams are the requests.
+    H2(Box<H2Page>),
 }
 
 struct Conn {
@@ -141,7 +150,10 @@ impl Front {
                     }
                 },
             };
-            let phase = Phase::Request { end: None, continue_sent: false };
+            let phase = match self.ctx.config.bind_proto {
+                BindProto::H2 => Phase::H2(Box::default()),
+                BindProto::H1 | BindProto::Auto => Phase::Request { end: None, continue_sent: false },
+            };
             let key = entry.key();
             entry.insert(Conn { stream, buf: Vec::new(), phase, deadline: now + self.ctx.config.timeout_http_request });
             // Bytes may be there already; with edge-triggered events, look now.
@@ -173,10 +185,27 @@ impl Front {
                     Some(response) => answer(conn, response.encode(&self.ctx.server_header, false), &self.ctx, now),
                     None => Next::Keep,
                 },
+                Phase::H2(page) if now >= conn.deadline => {
+                    // Idle for `timeout http-request`, or a stream stuck for `timeout client`:
+                    // a GOAWAY, then the close.
+                    page.close_now();
+                    let out = page.output().to_vec();
+                    answer(conn, out, &self.ctx, now)
+                }
+                Phase::H2(page) if page.awaits_admin() => serve_h2(conn, &self.ctx, &mut self.scratch, now),
                 _ if now < conn.deadline => Next::Keep,
+                // A TLS client that chose h2 and sent nothing: our preface and a GOAWAY, not
+                // an HTTP/1.1 answer (HAProxy's mux_h2 on its idle timeout).
+                Phase::Request { .. } if conn.buf.is_empty() && self.ctx.config.bind_proto == BindProto::Auto && alpn_h2(&conn.stream) => {
+                    let mut page = H2Page::new();
+                    page.close_now();
+                    let out = page.output().to_vec();
+                    answer(conn, out, &self.ctx, now)
+                }
                 // HAProxy's 408 when the request did not arrive in time.
                 Phase::Request { .. } => answer(conn, refusal(408, &self.ctx.server_header), &self.ctx, now),
                 Phase::Write { .. } | Phase::Linger => Next::Close,
+                Phase::H2(_) => Next::Keep,
             };
             if let Next::Close = next {
                 closing.push(key);
@@ -193,6 +222,7 @@ impl Front {
         for (_, conn) in self.conns.iter() {
             let at = match &conn.phase {
                 Phase::Admin(p) => p.deadline().min(now + ADMIN_POLL),
+                Phase::H2(page) if page.awaits_admin() => conn.deadline.min(now + ADMIN_POLL),
                 _ => conn.deadline,
             };
             next = Some(next.map_or(at, |n| n.min(at)));
@@ -231,6 +261,7 @@ fn step(conn: &mut Conn, ctx: &Ctx, scratch: &mut [u8], now: Instant) -> Next {
         Phase::Admin(_) => Next::Keep,
         Phase::Write { .. } => write(conn, ctx, now),
         Phase::Linger => drain(conn, scratch),
+        Phase::H2(_) => serve_h2(conn, ctx, scratch, now),
     }
 }
 
@@ -243,6 +274,15 @@ fn read_request(conn: &mut Conn, ctx: &Ctx, scratch: &mut [u8], now: Instant) ->
             match conn.stream.read(&mut scratch[..room]) {
                 // Closed before a whole request: nothing to answer (HAProxy's silent `CR`).
                 Ok(0) => return Next::Close,
+                Ok(n) if conn.buf.is_empty() && ctx.config.bind_proto == BindProto::Auto && alpn_h2(&conn.stream) => {
+                    // The TLS handshake chose HTTP/2: these are its first bytes.
+                    let mut page = Box::<H2Page>::default();
+                    if page.recv(&scratch[..n], now).is_ok() {
+                        conn.deadline = now + ctx.config.timeout_http_request;
+                    }
+                    conn.phase = Phase::H2(page);
+                    return serve_h2(conn, ctx, scratch, now);
+                }
                 Ok(n) => conn.buf.extend_from_slice(&scratch[..n]),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Next::Keep,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -332,4 +372,68 @@ fn drain(conn: &mut Conn, scratch: &mut [u8]) -> Next {
         }
     }
     Next::Keep
+}
+
+/// Whether the TLS handshake of `stream` chose `h2` by ALPN.
+fn alpn_h2(stream: &MaybeTls) -> bool {
+    match stream {
+        MaybeTls::Tls(_, tls) => tls.common().alpn_protocol() == Some(b"h2"),
+        MaybeTls::Plain(_) => false,
+    }
+}
+
+/// Moves an HTTP/2 connection as far as its socket allows: reads into the connection machine,
+/// answers the streams, writes. `timeout client` runs while a stream is open and nothing moves;
+/// `timeout http-request` while none is (then a GOAWAY and the close, see `expire`).
+fn serve_h2(conn: &mut Conn, ctx: &Ctx, scratch: &mut [u8], now: Instant) -> Next {
+    let Phase::H2(page) = &mut conn.phase else { return Next::Keep };
+    let mut eof = false;
+    loop {
+        let mut moved = false;
+        while !page.is_done() {
+            match conn.stream.read(scratch) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    moved = true;
+                    // An error queued its GOAWAY: it goes out below, then the connection ends.
+                    let _ = page.recv(&scratch[..n], now);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Next::Close,
+            }
+        }
+        moved |= page.turn(ctx, now);
+        while !page.output().is_empty() {
+            match conn.stream.write(page.output()) {
+                Ok(0) => return Next::Close,
+                Ok(n) => {
+                    page.consume_output(n);
+                    moved = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Next::Close,
+            }
+        }
+        conn.stream.flush_held();
+        if moved {
+            let limit = if page.is_idle() { ctx.config.timeout_http_request } else { ctx.config.timeout_client };
+            conn.deadline = now + limit;
+        }
+        if eof {
+            // The client closed: HAProxy's mux_h2 aborts what it had not answered.
+            return Next::Close;
+        }
+        if page.is_done() {
+            let out = page.output().to_vec();
+            return answer(conn, out, ctx, now);
+        }
+        if !moved {
+            return Next::Keep;
+        }
+    }
 }

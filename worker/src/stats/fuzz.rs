@@ -112,6 +112,7 @@ fn ctx() -> &'static Ctx {
             timeout_http_request: Duration::from_secs(5),
             timeout_client: Duration::from_secs(10),
             tls: None,
+            bind_proto: Default::default(),
         };
         worker.stats = Some(stats.clone());
         let counters = Arc::new(Counters::new(&worker.frontends, &worker.backends));

@@ -349,6 +349,7 @@ pub fn render(snapshot: &Snapshot, info: &PageInfo) -> String {
     vrrp_html(&mut out, info.vrrp);
     super::html_lvs::lvs_html(&mut out, info.lvs);
     super::html_stick::stick_html(&mut out, info.stick_tables);
+    super::html_h2::floods_html(&mut out, &snapshot.h2_floods);
     for (name, rows) in snapshot.proxies() {
         proxy_html(&mut out, name, &rows, info);
     }

@@ -4,7 +4,8 @@
 //! [`crate::status`], and changes nothing itself.
 //!
 //! Threads: the page is served from one thread of its own ([`spawn_stats_thread`], `front`),
-//! held to a frontend's `maxconn` and timeouts; the admin form's actions are submitted to
+//! over HTTP/1.1 or HTTP/2 (`front_h2`: `proto: h2`, or ALPN `h2`), held to a frontend's
+//! `maxconn` and timeouts; the admin form's actions are submitted to
 //! [`crate::admin`]'s queue, which wakes event-loop thread 0, where [`crate::runtime`] applies
 //! them and reports them to the supervisor.
 
@@ -13,11 +14,13 @@ mod csv;
 pub mod ctl_view;
 mod form;
 mod front;
+mod front_h2;
 #[cfg(test)]
 mod front_tests;
 #[doc(hidden)]
 pub mod fuzz;
 mod html;
+mod html_h2;
 mod html_lvs;
 mod html_stick;
 mod json;

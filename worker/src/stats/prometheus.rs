@@ -146,6 +146,12 @@ pub fn render(snapshot: &Snapshot, vrrp: &[VrrpView], lvs: &[LvsView], dropped_l
     for row in &snapshot.rows {
         row_metrics(&mut e, row);
     }
+    for (name, floods) in &snapshot.h2_floods {
+        for (kind, n) in floods.kinds() {
+            let labels = format!("proxy=\"{}\",kind=\"{kind}\"", label(name));
+            e.add("hakeeper_h2_floods_total", "HTTP/2 connections ended by a flood guard (GOAWAY).", "counter", labels, n);
+        }
+    }
     for v in vrrp {
         let base = format!("instance=\"{}\",interface=\"{}\",vrid=\"{}\"", label(&v.name), label(&v.interface), v.vrid);
         for state in ["INIT", "BACKUP", "MASTER", "FAULT"] {

@@ -111,6 +111,8 @@ pub struct Snapshot {
     pub process_max: u64,
     pub process_total: u64,
     pub uptime_secs: u64,
+    /// Each `mode http` frontend and the HTTP/2 connections its flood guards ended, per kind.
+    pub h2_floods: Vec<(String, crate::h2::limits::FloodCounts)>,
 }
 
 fn algo(b: &Balance) -> &'static str {
@@ -353,8 +355,16 @@ impl Snapshot {
             rows.extend(servers);
             rows.push(backend);
         }
+        let h2_floods = config
+            .frontends
+            .iter()
+            .zip(&stats.frontends)
+            .filter(|(fe, _)| fe.mode == Mode::Http)
+            .map(|(fe, fs)| (fe.name.clone(), fs.h2_floods.get()))
+            .collect();
         Snapshot {
             rows,
+            h2_floods,
             process_cur: get(&stats.process.cur),
             process_max: get(&stats.process.max),
             process_total: get(&stats.process.total),

@@ -62,6 +62,7 @@ pub fn stats_config(admin: bool) -> config::Stats {
         timeout_http_request: Duration::from_secs(5),
         timeout_client: Duration::from_secs(10),
         tls: None,
+        bind_proto: Default::default(),
     }
 }
 

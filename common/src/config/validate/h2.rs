@@ -73,10 +73,13 @@ pub(super) fn bind_proto(c: &mut Checker, path: &str, i: usize, b: &RawBind, htt
     }
 }
 
-/// The stats page speaks what tiny_http speaks: HTTP/1.1.
-pub(super) fn stats_bind_proto(c: &mut Checker, b: &RawBind) {
-    if b.proto == Some(RawBindProto::H2) {
-        c.error("stats.bind.proto", "the stats page is not served over HTTP/2 yet: remove proto or use proto: h1");
+/// The stats page's bind `proto`: its own front serves HTTP/1.1 and HTTP/2 (prior knowledge,
+/// or ALPN `h2` on TLS), as an HAProxy `listen` with `stats enable` does.
+pub(super) fn stats_bind_proto(b: &RawBind) -> BindProto {
+    match b.proto {
+        None => BindProto::Auto,
+        Some(RawBindProto::H1) => BindProto::H1,
+        Some(RawBindProto::H2) => BindProto::H2,
     }
 }
 

@@ -6,7 +6,7 @@ use crate::config::raw::*;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub(super) fn stats(c: &mut Checker, s: &RawStats) -> Stats {
-    super::h2::stats_bind_proto(c, &s.bind);
+    let bind_proto = super::h2::stats_bind_proto(&s.bind);
     let field = if s.bind.ssl.is_some() { "stats.bind.addr" } else { "stats.bind" };
     let bind = match parse_bind(&s.bind.addr) {
         Ok(a) => a,
@@ -17,14 +17,9 @@ pub(super) fn stats(c: &mut Checker, s: &RawStats) -> Stats {
     };
     let tls = s.bind.ssl.as_ref().map(|ssl| {
         let mut f = crate::tls::spec::Findings::default();
-        let mut t = crate::tls::spec::check(ssl, "stats.bind.ssl", true, &mut f);
+        let t = crate::tls::spec::check(ssl, "stats.bind.ssl", true, &mut f);
         c.errors.extend(f.errors);
         c.warnings.extend(f.warnings);
-        if let Some(i) = t.alpn.iter().position(|p| p == "h2") {
-            // The stats page is served by an HTTP/1.1 server of its own.
-            c.warn(format!("stats.bind.ssl.alpn[{i}]"), "the stats page speaks HTTP/1.1: h2 is not offered");
-            t.alpn.retain(|p| p != "h2");
-        }
         t
     });
     let uri = s.uri.clone().unwrap_or_else(|| "/haproxy?stats".into());
@@ -63,5 +58,6 @@ pub(super) fn stats(c: &mut Checker, s: &RawStats) -> Stats {
         timeout_http_request,
         timeout_client,
         tls,
+        bind_proto,
     }
 }

@@ -54,3 +54,14 @@ fn alpn_h2_is_kept_in_the_offer_list() {
     let ssl = imported.config.frontend[0].bind[0].ssl.as_ref().unwrap();
     assert_eq!(ssl.alpn, ["h2", "http/1.1"]);
 }
+
+#[test]
+fn a_stats_listen_with_proto_h2_serves_the_page_over_h2() {
+    let text = "listen stats\n  mode http\n  bind 127.0.0.1:8404 proto h2\n  stats enable\n  stats uri /admin\n  stats auth mldn:java\n";
+    let imported = import_ok(text);
+    let stats = imported.config.stats.as_ref().expect("a stats page");
+    assert_eq!(stats.bind.proto, Some(RawBindProto::H2));
+    assert!(imported.warnings.is_empty(), "{:?}", printed(&imported));
+    let loaded = load_str("t.ron", &to_ron(&imported.config).unwrap()).map_err(|e| e.to_string()).expect("accepted");
+    assert_eq!(loaded.config.stats.map(|s| s.bind_proto), Some(crate::config::model::BindProto::H2));
+}

@@ -15,6 +15,12 @@
 //!   client's windows as the transaction takes it, so a slow server slows the upload;
 //! - response: [`response`] turns the bytes the transaction queued for the client into
 //!   frames; the transaction's buffers stay bounded, so the client's windows slow the server;
+//!   what a server's event produced is written at the end of the event loop's batch of
+//!   events, one write for every stream answered meanwhile (HAProxy's mux_h2 also sends once
+//!   per wakeup), not one per response;
+//! - server connections: a stream is never a client connection's first request for
+//!   `http-reuse` (HAProxy's mux_h2 marks every stream `SE_FL_NOT_FIRST`), so under `safe`
+//!   streams reuse the thread's idle connections;
 //! - a stream ends when its response is out and its transaction logged; a transaction that
 //!   aborts resets its stream (RST_STREAM), a client's RST_STREAM aborts its transaction (`CD`);
 //! - the connection ends on the client's close, a connection error (GOAWAY queued by the
@@ -43,6 +49,8 @@ use std::time::{Duration, Instant};
 /// Request bytes handed to a transaction ahead of what it forwarded (one buffer, as an
 /// HTTP/1.1 client's input).
 const MAX_FEED: usize = crate::buffer::BUFFER_SIZE;
+/// Output held back for the end of a batch of events at most (see `H2State::defer`).
+const DEFER_MAX: usize = 16 * 1024;
 /// How long the first GOAWAY waits for its PING's answer before the final one.
 const GOAWAY_WAIT: Duration = Duration::from_secs(1);
 /// How long after the PING's answer the final GOAWAY waits for requests the client queued
@@ -67,6 +75,11 @@ pub struct H2State {
     goaway_acked_at: Option<Instant>,
     /// The final GOAWAY is queued (graceful shutdown or idle timeout).
     goaway_done: bool,
+    /// This drive runs for a server's event: writes to the client wait for the end of the
+    /// batch of events (the event loop's `flush_deferred`), unless much is waiting.
+    defer: bool,
+    /// The session is on the event loop's deferred list.
+    flush_queued: bool,
 }
 
 /// One stream and the transaction it runs.
@@ -88,6 +101,11 @@ struct H2Stream {
     resp: ResponseOut,
     /// The transaction's next deadline, as of its last run.
     deadline: Option<Instant>,
+    /// `h2_drive` runs the stream: it is new, request bytes came for it or wait to be taken,
+    /// or its response moved or waits for the client's windows. Otherwise only its own
+    /// events (server, timer, queue grant) run it, so that an event of one stream does not
+    /// run every stream of the connection.
+    wake: bool,
 }
 
 /// The connection's settings from `global.h2` (HAProxy's `tune.h2.*`).
@@ -128,6 +146,8 @@ impl Session {
             goaway_at: None,
             goaway_acked_at: None,
             goaway_done: false,
+            defer: false,
+            flush_queued: false,
         };
         self.proto = Proto::Http2(Box::new(state));
         // The connection itself is no stream of the backend (HAProxy counts streams there):
@@ -157,8 +177,26 @@ impl Session {
                     self.h2_run(ctx, sid, |s, ctx| s.http_on_event(ctx, Side::Server, ev));
                 }
             }
+            if let Some(h) = self.h2() {
+                h.defer = true;
+            }
+            let step = self.h2_drive(ctx);
+            if let Some(h) = self.h2() {
+                h.defer = false;
+            }
+            return step;
         }
         self.h2_drive(ctx)
+    }
+
+    /// The end of a batch of events: what was deferred goes to the client. `None`: the session
+    /// (a new one, maybe, at the same key) deferred nothing.
+    pub(crate) fn h2_flush(&mut self, ctx: &mut Ctx<'_>) -> Option<Step> {
+        let h = self.h2()?;
+        if !std::mem::take(&mut h.flush_queued) {
+            return None;
+        }
+        Some(self.h2_drive(ctx))
     }
 
     /// A queue grant for the stream `session` (a stream's id).
@@ -216,7 +254,7 @@ impl Session {
             self.h2_run(ctx, sid, |s, ctx| s.http_on_timeout(ctx));
         }
         let fe = &ctx.shared.config.frontends[self.frontend];
-        let id = self.id;
+        let (id, frontend) = (self.id, self.frontend);
         let Some(h) = self.h2() else { return internal_step() };
         if (h.failed || h.goaway_done) && crate::deadline::after(h.last_active, fe.timeout_client).is_some_and(|d| d <= now) {
             // The client took nothing of the last frames in time.
@@ -227,6 +265,7 @@ impl Session {
         if !h.failed && h.conn.check_stall(now, fe.timeout_client).is_err() {
             ::log::debug!("h2 session {id}: a response waited for a window longer than timeout client");
             h.failed = true;
+            count_floods(ctx.shared, frontend, &h.conn);
             h.last_active = now;
         }
         if h.streams.is_empty() && !h.goaway_done && !h.failed {
@@ -252,8 +291,9 @@ impl Session {
             };
             moved |= self.h2_events(ctx);
             self.h2_graceful(ctx);
-            let sids: Vec<u32> = self.h2().map(|h| h.streams.keys().copied().collect()).unwrap_or_default();
-            for sid in sids {
+            let awake: Vec<u32> =
+                self.h2().map(|h| h.streams.iter().filter(|(_, s)| s.wake).map(|(&k, _)| k).collect()).unwrap_or_default();
+            for sid in awake {
                 moved |= self.h2_run(ctx, sid, |s, ctx| s.http_drive(ctx));
             }
             match self.h2_write(ctx) {
@@ -286,8 +326,12 @@ impl Session {
                 if let Err(e) = h.conn.recv(h.inb.bytes(), now) {
                     ::log::debug!("h2 session {} from {}: {e}", self.id, self.client_addr);
                     h.failed = true;
+                    count_floods(ctx.shared, self.frontend, &h.conn);
                 }
+                // The machine keeps what it has not parsed: the buffer goes back to the pool, so
+                // that an idle connection holds none.
                 h.inb.clear();
+                h.inb.release_if_empty(ctx.pools);
                 self.count_in(ctx, n as u64);
                 Ok(true)
             }
@@ -308,6 +352,13 @@ impl Session {
     /// Writes the connection's output to the client.
     fn h2_write(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Step> {
         let Proto::Http2(h) = &mut self.proto else { return Err(internal_step()) };
+        if h.defer && h.outb.is_empty() && h.conn.output().len() < DEFER_MAX {
+            if !h.conn.output().is_empty() && !h.flush_queued {
+                h.flush_queued = true;
+                ctx.deferred.push(ctx.key);
+            }
+            return Ok(false);
+        }
         if h.outb.is_empty() && !h.conn.output().is_empty() {
             let n = h.conn.output().len();
             h.outb.extend(h.conn.output(), ctx.pools);
@@ -406,6 +457,7 @@ impl Session {
                             }
                             s.unreleased = s.unreleased.saturating_add(len);
                             s.req_end = end_stream;
+                            s.wake = true;
                         }
                         // A stream already answered and ended: its bytes only open the window.
                         _ => h.conn.release(stream, len),
@@ -418,10 +470,16 @@ impl Session {
                             h1_request::last_chunk(&fields, &mut s.pending);
                         }
                         s.req_end = true;
+                        s.wake = true;
                     }
                 }
                 Event::Reset { stream, .. } => self.h2_end_stream(ctx, stream, None),
-                Event::Writable { .. } | Event::GoAway { .. } => {}
+                Event::Writable { stream } => {
+                    if let Some(s) = self.h2().and_then(|h| h.streams.get_mut(&stream)) {
+                        s.wake = true;
+                    }
+                }
+                Event::GoAway { .. } => {}
             }
         }
     }
@@ -447,6 +505,7 @@ impl Session {
             req_told: false,
             resp: ResponseOut::new(kind),
             deadline: None,
+            wake: true,
         };
         if let Some(h) = self.h2() {
             h.last_active = ctx.now;
@@ -476,15 +535,21 @@ impl Session {
         let now = ctx.now;
         let (Proto::Http2(h), Proto::Http(x)) = (&mut self.proto, &mut s.proto) else { return false };
         let mut failed = false;
+        let mut pumped = false;
         if let Some(out) = x.stream_output() {
             let before = out.len();
             if let Err(e) = s.resp.pump(out, &mut h.conn, sid, now) {
                 ::log::debug!("h2 session {} stream {sid}: {e}", self.id);
                 failed = true;
             }
+            pumped = out.len() != before;
             count_stream(ctx.shared, &s.up, 0, before.saturating_sub(out.len()) as u64);
         }
         let over = x.stream_txn_over() && !x.stream_has_output();
+        // Runs again at the next drive if it may move: bytes fed after it ran, a response that
+        // moved (its transaction may read more from the server now) or waits for the windows
+        // or the output, request bytes still to hand over.
+        s.wake = fed || pumped || x.stream_has_output() || !s.pending.is_empty() || (s.req_end && !s.req_told);
         if over && !failed {
             if let Err(e) = s.resp.finish(&mut h.conn, sid, now) {
                 ::log::debug!("h2 session {} stream {sid}: {e}", self.id);
@@ -593,6 +658,17 @@ impl Session {
         if let Some(h) = self.h2() {
             h.inb.release(pools);
             h.outb.release(pools);
+        }
+    }
+}
+
+/// The connection failed (once): what its flood guards counted goes to its frontend's totals
+/// for the stats page.
+fn count_floods(shared: &Shared, frontend: usize, conn: &Connection) {
+    let floods = conn.floods();
+    if floods.total() > 0 {
+        if let Some(f) = shared.stats.frontends.get(frontend) {
+            f.h2_floods.add(&floods);
         }
     }
 }

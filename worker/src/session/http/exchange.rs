@@ -216,7 +216,10 @@ impl Session {
         h.conn = txn.conn;
         h.txn = Some(txn);
         h.phase = HttpPhase::Connecting;
-        let first = h.requests == 0;
+        // An HTTP/2 stream is never a client connection's first request for `http-reuse`:
+        // HAProxy's mux_h2 marks every stream SE_FL_NOT_FIRST (a client retries what a
+        // closing connection refused), so streams take the thread's idle connections.
+        let first = h.requests == 0 && !h.stream;
         self.up.reset_attempt();
         let choice = match (choice, self.last_server(ctx, b)) {
             (HttpChoice::Balance, Some(last)) => HttpChoice::LastServer(last),
