@@ -308,6 +308,8 @@ impl HttpState {
         self.bytes_out = 0;
         self.response_head = None;
         self.log_backend = None;
+        self.tarpit_end = None;
+        self.err_counted = false;
     }
 }
 
