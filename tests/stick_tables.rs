@@ -133,11 +133,13 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
 
     // The bulk path, as HAProxy's stats socket takes `;`-separated commands: one line, answered
     // in order; a non-table command refuses the whole line.
-    let batch: Vec<String> = (10..40).map(|i| format!("set table fe key 127.0.1.{i} data.http_req_rate 1")).collect();
+    let mut batch: Vec<String> = (10..40).map(|i| format!("set table fe key 127.0.1.{i} data.http_req_rate 1")).collect();
+    // A key alone creates its entry, as HAProxy's `set table T key K` does.
+    batch.push("set table fe key 127.0.1.99".into());
     let out = ctl_cmd(&[batch.join("; ").as_str()]);
-    assert_eq!(out.lines().filter(|l| l.contains(" set")).count(), 30, "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(" set")).count(), 31, "{out}");
     let summary = ctl_cmd(&["show", "table"]);
-    assert!(summary.contains("# table: fe, type: ip, size:1000, used:33"), "{summary}");
+    assert!(summary.contains("# table: fe, type: ip, size:1000, used:34"), "{summary}");
     let socket = ctl.display().to_string();
     let (code, _, err) =
         harness::process::run_cli(&["ctl", "--socket", &socket, "show table fe; disable server web/w"], Duration::from_secs(10));
