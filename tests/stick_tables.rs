@@ -133,11 +133,13 @@ fn http_req_rate_over_the_limit_gets_429_for_that_source_only() {
 
     // The bulk path, as HAProxy's stats socket takes `;`-separated commands: one line, answered
     // in order; a non-table command refuses the whole line.
-    let batch: Vec<String> = (10..40).map(|i| format!("set table fe key 127.0.1.{i} data.http_req_rate 1")).collect();
+    let mut batch: Vec<String> = (10..40).map(|i| format!("set table fe key 127.0.1.{i} data.http_req_rate 1")).collect();
+    // A key alone creates its entry, as HAProxy's `set table T key K` does.
+    batch.push("set table fe key 127.0.1.99".into());
     let out = ctl_cmd(&[batch.join("; ").as_str()]);
-    assert_eq!(out.lines().filter(|l| l.contains(" set")).count(), 30, "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(" set")).count(), 31, "{out}");
     let summary = ctl_cmd(&["show", "table"]);
-    assert!(summary.contains("# table: fe, type: ip, size:1000, used:33"), "{summary}");
+    assert!(summary.contains("# table: fe, type: ip, size:1000, used:34"), "{summary}");
     let socket = ctl.display().to_string();
     let (code, _, err) =
         harness::process::run_cli(&["ctl", "--socket", &socket, "show table fe; disable server web/w"], Duration::from_secs(10));
@@ -323,6 +325,41 @@ fn counters_survive_a_reload() {
     // The count went on from 3: the fourth request is the limit's first victim.
     assert_eq!(get_status(NOISY, at(port)), 429, "{}", hk.log_text());
     assert_eq!(get_status(QUIET, at(port)), 200);
+}
+
+/// The stats page's stick table section names the `peers` section a table is shared with.
+#[test]
+fn the_stats_page_names_the_peers_section_of_a_table() {
+    let dir = TempDir::new("stick-page-peers");
+    let web = HttpBackend::start("web");
+    // The other peer never answers: a port that refuses connections and that no test can take.
+    let (port, stats, me, other) = (free_port(), free_port(), free_port(), harness::process::refused_port());
+    let hk = start(
+        &dir,
+        format!(
+            r#"(
+  global: (user: "nobody", localpeer: "me"),
+  defaults: (mode: http, timeout: (connect: "1s", client: "5s", server: "5s")),
+  frontend: [(name: "fe", bind: ["127.0.0.1:{port}"], default_backend: "web",
+    stick_table: (key: ip, size: 500, expire: "30s", peers: "lb", store: ["http_req_cnt"]),
+    http_request: ["track-sc0 src"])],
+  backend: [(name: "web", servers: [(name: "w", addr: "{}")])],
+  peers: [(name: "lb", peers: [(name: "me", addr: "127.0.0.1:{me}"), (name: "other", addr: "127.0.0.1:{other}")])],
+  stats: (bind: "127.0.0.1:{stats}", uri: "/admin", auth: [("mldn", "java")]),
+)"#,
+            web.addr
+        ),
+        &[port, stats],
+    );
+    assert_eq!(get_status(NOISY, at(port)), 200, "{}", hk.log_text());
+    let page = harness::stats::http(at(stats), "GET", "/admin", Some(harness::stats::MLDN), None).expect("stats page").body;
+    assert!(
+        page.contains(
+            "<tr data-table=\"fe\" data-used=\"1\"><td class=\"name\">fe</td><td class=\"name\">ip</td><td>500</td><td>1</td>\
+<td>0</td><td class=\"name\">lb</td></tr>"
+        ),
+        "{page}"
+    );
 }
 
 /// The `server=` line of the answer to `GET /` with `cookie` (if any), on its own connection.

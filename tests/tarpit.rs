@@ -26,7 +26,7 @@ fn cfg(port: u16, web: SocketAddr, stats_socket: &str) -> String {
         "global\n  log stdout format raw local0\n{stats_socket}\
          defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 700ms\n  timeout client 5s\n  timeout server 5s\n\
          frontend fe\n  bind 127.0.0.1:{port}\n  timeout tarpit 1200ms\n\
-         \x20 stick-table type ip size 1k expire 30s store http_req_rate(10s)\n  http-request track-sc0 src\n\
+         \x20 stick-table type ip size 1k expire 30s store http_req_rate(10s),http_err_cnt\n  http-request track-sc0 src\n\
          \x20 http-request tarpit if {{ path_beg /wp-login }}\n\
          \x20 http-request tarpit deny_status 429 if {{ sc_http_req_rate(0) gt 3 }}\n\
          \x20 use_backend slow if {{ path_beg /slow }}\n  default_backend web\n\
@@ -99,13 +99,23 @@ fn dreq(csv: &str) -> u64 {
     row.split(',').nth(col).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX)
 }
 
-fn haproxy_show_stat(sock: &Path) -> String {
+fn haproxy_command(sock: &Path, command: &str) -> String {
     let mut s = std::os::unix::net::UnixStream::connect(sock).expect("haproxy stats socket");
     s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    s.write_all(b"show stat\n").expect("write");
+    s.write_all(format!("{command}\n").as_bytes()).expect("write");
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
+}
+
+fn haproxy_show_stat(sock: &Path) -> String {
+    haproxy_command(sock, "show stat")
+}
+
+/// `http_err_cnt=N` of the `show table` line of key `src`.
+fn http_err_cnt(table: &str, src: &str) -> Option<u64> {
+    let line = table.lines().find(|l| l.contains(&format!("key={src} ")))?;
+    line.split_whitespace().find_map(|w| w.strip_prefix("http_err_cnt=")).and_then(|v| v.parse().ok())
 }
 
 fn cpu_ticks(pid: i32) -> u64 {
@@ -184,6 +194,18 @@ fn tarpit_holds_then_answers_as_haproxy_does() {
     let (code, csv, err) = run_cli(&["ctl", "--socket", &socket, "show", "stat"], Duration::from_secs(10));
     assert_eq!(code, 0, "{err}");
     assert_eq!((dreq(&haproxy_show_stat(&ha_sock)), dreq(&csv)), (3, 3), "dreq of HAProxy, hakeeper");
+    // And as HTTP errors of the tracked entries, whatever their status: A's two 500s, the
+    // noisy source's 429.
+    let (code, by_hakeeper, err) = run_cli(&["ctl", "--socket", &socket, "show", "table", "fe"], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    let by_haproxy = haproxy_command(&ha_sock, "show table fe");
+    for (src, errors) in [("127.0.0.2", 2), ("127.0.0.3", 1)] {
+        assert_eq!(
+            (http_err_cnt(&by_haproxy, src), http_err_cnt(&by_hakeeper, src)),
+            (Some(errors), Some(errors)),
+            "http_err_cnt of {src}, HAProxy then hakeeper:\n{by_haproxy}\n{by_hakeeper}"
+        );
+    }
 
     // Held clients wait on one deadline each: 40 of them cost the worker next to no CPU.
     let worker = hk.child_pid("worker").expect("worker pid");

@@ -41,7 +41,7 @@ pub const USAGE: &str = "commands:
                                          once its new worker serves, or with why not
   show table [NAME [data.TYPE OP VALUE]]  stick tables: summary, or one table's entries
   clear table NAME [key KEY | data.TYPE OP VALUE]
-  set table NAME key KEY data.TYPE VALUE...
+  set table NAME key KEY [data.TYPE VALUE]...  create or refresh an entry, set its values
   CMD; CMD; ...                          table commands joined with `;`, answered in order
                                          (HAProxy's stats socket takes `;`-separated commands)";
 
@@ -89,7 +89,7 @@ pub enum CtlRequest {
         key: Option<String>,
         filter: Option<crate::ctl_table::DataFilter>,
     },
-    /// `set table NAME key K data.X V…`: creates the entry if needed and sets the values.
+    /// `set table NAME key K [data.X V…]`: creates the entry if needed and sets the values.
     SetTable {
         name: String,
         key: String,

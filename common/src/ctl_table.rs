@@ -56,9 +56,10 @@ pub fn parse_filter(words: &[&str]) -> Result<DataFilter, String> {
     Ok(DataFilter { data: data_name(d)?, op, value })
 }
 
-/// Parses `data.X V [data.Y W]…`.
+/// Parses `[data.X V [data.Y W]…]`: none creates (or refreshes) the entry alone, as HAProxy's
+/// `set table <table> key <key> [data.<data_type> <value>]*`.
 pub fn parse_values(words: &[&str]) -> Result<Vec<(StickDataType, i64)>, String> {
-    if words.is_empty() || !words.len().is_multiple_of(2) {
+    if !words.len().is_multiple_of(2) {
         return Err("expected data.TYPE VALUE pairs".into());
     }
     words.chunks(2).map(|p| Ok((data_name(p[0])?, p[1].parse().map_err(|_| format!("{:?} is not an integer", p[1]))?))).collect()
@@ -119,6 +120,7 @@ mod tests {
         assert!(parse_filter(&["data.gpc0", "like", "1"]).is_err());
         assert_eq!(parse_values(&["data.gpt0", "1", "data.gpc0", "5"]).unwrap(), vec![(StickDataType::Gpt0, 1), (StickDataType::Gpc0, 5)]);
         assert!(parse_values(&["data.gpt0"]).is_err());
+        assert_eq!(parse_values(&[]), Ok(vec![]), "a key alone");
     }
 
     #[test]

@@ -920,9 +920,17 @@ pub fn parse_stick_rule(
 ) -> Result<super::stick_rule::StickRule, String> {
     let all = split_words(line)?;
     let at = all.iter().position(|w| w == "if" || w == "unless").unwrap_or(all.len());
-    let cond = if at < all.len() { Some(parse_cond(&all[at..], acls)?) } else { None };
     let words: Vec<&str> = all[..at].iter().map(String::as_str).collect();
     let (kind, sample, table) = super::stick_syntax::parse_stick_target(&words, scope)?;
+    if at < all.len() && kind == super::stick_syntax::StickRuleKind::StoreResponse {
+        // HAProxy 2.6 evaluates it on the response, where the request's fetches (hdr, path,
+        // req.cook…) never match ("incompatible with 'backend stick-store rule'"); the
+        // response's own (res.hdr, status) are not fetches hakeeper has.
+        return Err("a condition on a store-response rule is not supported (HAProxy 2.6 evaluates it on the response, \
+                    where request fetches never match; hakeeper has no response fetches such as res.hdr or status)"
+            .into());
+    }
+    let cond = if at < all.len() { Some(parse_cond(&all[at..], acls)?) } else { None };
     Ok(super::stick_rule::StickRule { kind, sample, table, cond })
 }
 
@@ -1161,5 +1169,7 @@ mod tests {
         assert!(parse_stick_rule("on src if", &scope, &mut acls).is_err());
         assert!(parse_stick_rule("on src if no_such_acl", &scope, &mut acls).is_err());
         assert!(parse_stick_rule("on src table", &scope, &mut acls).is_err());
+        let err = parse_stick_rule("store-response res.cook(S) if { hdr(x-a) -m found }", &scope, &mut acls).unwrap_err();
+        assert!(err.contains("store-response rule is not supported"), "{err}");
     }
 }

@@ -12,8 +12,8 @@ pub struct StickRule {
     pub sample: StickSample,
     /// Index into `HttpConfig::stick_tables`.
     pub table: usize,
-    /// On the section's ACLs. HAProxy evaluates it on the request for `match`, `on` and
-    /// `store-request`, on the response for `store-response`.
+    /// On the section's ACLs, evaluated on the request as HAProxy does for `match`, `on` and
+    /// `store-request` (none on `store-response`: see `parse_stick_rule`).
     #[serde(default)]
     pub cond: Option<Cond>,
 }

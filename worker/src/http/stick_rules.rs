@@ -7,8 +7,7 @@
 //!
 //! Conditions (`if|unless COND`, on the backend's ACLs): as HAProxy, those of `match`, `on` and
 //! `store-request` rules are evaluated on the request ([`request_conditions`]) and carried to
-//! the response in a mask, those of `store-response` rules on the response (`hdr()` reading
-//! the response's headers, as in `http-response` rules).
+//! the response in a mask. `store-response` rules take none (the config refuses one).
 
 use crate::http::acl::{applies, RequestView};
 use crate::http::head::RequestHead;
@@ -82,10 +81,10 @@ pub fn store(shared: &Shared, be: &Backend, rules: &[StickRule], acls: &[Acl], s
     let now = crate::stick::now_ms();
     let (head, response, client) = (v.head, v.response, v.client);
     let request = RequestView::new(head, client, v.conn);
-    let answer = RequestView { head, headers: response, client, conn: v.conn };
     for (n, r) in rules.iter().enumerate() {
         let holds = match r.kind {
-            StickRuleKind::StoreResponse => applies(r.cond.as_ref(), acls, &answer),
+            // The config takes no condition on these.
+            StickRuleKind::StoreResponse => true,
             StickRuleKind::On | StickRuleKind::StoreRequest => request_rule_holds(n, r, v.mask, acls, &request),
             StickRuleKind::Match => false,
         };
@@ -166,7 +165,7 @@ mod tests {
             "match req.cook(S) if { path_beg /app }",
             "on req.cook(S) unless { src 192.0.2.0/24 }",
             "store-request src",
-            "store-response res.cook(S) if { path_beg /app }",
+            "store-response res.cook(S)",
         ]);
         let mask = |request: &str, client: &str| {
             let head = parse_request(request.as_bytes()).expect("parses").expect("complete");

@@ -320,8 +320,15 @@ impl Session {
     }
 
     /// `deny` and `tarpit` count in `dreq` of the frontend, its listener and the backend the
-    /// request reached, as HAProxy's http_process_req_common() does.
-    fn count_denied(&self, ctx: &Ctx<'_>) {
+    /// request reached, and as an HTTP error of the tracked counters whatever the status, as
+    /// HAProxy's http_process_req_common() does (stream_inc_http_err_ctr()).
+    fn count_denied(&mut self, ctx: &Ctx<'_>) {
+        if let Some(t) = self.track.as_deref() {
+            t.http_error(ctx.shared, crate::stick::now_ms());
+            if let Some(h) = self.proto.http_mut() {
+                h.err_counted = true;
+            }
+        }
         let stats = &ctx.shared.stats;
         let fe = &stats.frontends[self.frontend];
         Counters::add(&fe.counters.denied_requests, 1);

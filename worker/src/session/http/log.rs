@@ -23,7 +23,7 @@ impl Session {
         h.logged = true;
         // HAProxy's http_err_cnt: a 4xx answer (the server's or the proxy's) is the client's error.
         if let (Some(status), Some(t)) = (h.status, self.track.as_deref()) {
-            if (400..500).contains(&status) {
+            if (400..500).contains(&status) && !h.err_counted {
                 t.http_error(shared, crate::stick::now_ms());
             }
         }

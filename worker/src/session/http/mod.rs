@@ -106,6 +106,8 @@ pub struct Exchange {
     tarpit: Option<Box<crate::http::txn::Reply>>,
     /// When the tarpit let the request go (the log's `Tw`, as HAProxy's `t_queue`).
     tarpit_end: Option<Instant>,
+    /// The tracked counters' http_err already counted this transaction (a deny or tarpit).
+    err_counted: bool,
 }
 
 impl Exchange {
@@ -134,6 +136,7 @@ impl Exchange {
             server_last: now,
             tarpit: None,
             tarpit_end: None,
+            err_counted: false,
         }
     }
 
@@ -305,6 +308,8 @@ impl HttpState {
         self.bytes_out = 0;
         self.response_head = None;
         self.log_backend = None;
+        self.tarpit_end = None;
+        self.err_counted = false;
     }
 }
 
