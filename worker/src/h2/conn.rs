@@ -25,7 +25,7 @@ use super::stream::{State, Stream};
 /// answered to the client stay within `Limits::max_control_backlog`.
 const OUT_HIGH_WATER: usize = 32 * 1024;
 /// The output's first allocation after it was written out and given back.
-const OUT_START: usize = 4096;
+const OUT_START: usize = 1024;
 /// How many closed stream ids are remembered to tell STREAM_CLOSED from PROTOCOL_ERROR.
 const RECENTLY_CLOSED: usize = 128;
 /// The opaque data of the PING that follows the first GOAWAY of a graceful shutdown.
