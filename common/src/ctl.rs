@@ -38,7 +38,10 @@ pub const USAGE: &str = "commands:
   upgrade                                binary upgrade without a restart: check the config
                                          with the binary now on disk, then re-execute it in
                                          place (same PID, listeners and VIPs kept); answers
-                                         once its new worker serves, or with why not";
+                                         once its new worker serves, or with why not
+  stop                                   stop as SIGTERM does (systemd's stop): release the
+                                         VIPs, drain (HTTP/2 clients get a graceful GOAWAY),
+                                         exit within 5 s; answers as the stop begins";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CtlRequest {
@@ -70,6 +73,9 @@ pub enum CtlRequest {
     /// Binary upgrade (as SIGUSR2): the supervisor checks the config with the binary now on
     /// disk and re-executes it, keeping its PID, listeners and VIPs (answered by the supervisor).
     Upgrade,
+    /// Stop the appliance as SIGTERM does: HAProxy's soft-stop (answered by the supervisor as
+    /// the stop begins).
+    Stop,
     /// `show peers`: each shared `peers` section, its remote peers and counters (HAProxy's
     /// `show peers`, in short).
     ShowPeers,
@@ -157,6 +163,7 @@ pub const KEYWORDS: &[&str] = &[
     "switchback",
     "reload",
     "upgrade",
+    "stop",
     "table",
     "clear",
     "key",
@@ -207,6 +214,8 @@ impl CtlRequest {
             ["reload", ..] => Err(CtlParseError::Usage("reload")),
             ["upgrade"] => Ok(CtlRequest::Upgrade),
             ["upgrade", ..] => Err(CtlParseError::Usage("upgrade")),
+            ["stop"] => Ok(CtlRequest::Stop),
+            ["stop", ..] => Err(CtlParseError::Usage("stop")),
             ["enable", "server", t] => {
                 let (backend, server) = target(t)?;
                 Ok(CtlRequest::SetState { backend, server, state: AdminState::Ready })
@@ -249,6 +258,7 @@ impl fmt::Display for CtlRequest {
             CtlRequest::Switchback => f.write_str("switchback"),
             CtlRequest::Reload => f.write_str("reload"),
             CtlRequest::Upgrade => f.write_str("upgrade"),
+            CtlRequest::Stop => f.write_str("stop"),
             CtlRequest::ShowTable { name, filter } => {
                 f.write_str("show table")?;
                 if let Some(n) = name {
@@ -493,6 +503,7 @@ mod tests {
             "switchback",
             "reload",
             "upgrade",
+            "stop",
             "enable server b/s",
             "disable server b/s",
             "set server b/s state ready",
