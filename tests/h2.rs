@@ -456,16 +456,28 @@ fn delayed_server(delay: Duration) -> std::net::SocketAddr {
 /// is answered, then the connection closes and the appliance exits within its 5 s.
 #[test]
 fn stop_sends_a_graceful_goaway_and_streams_in_flight_are_answered() {
+    stop_with_streams_in_flight(false);
+}
+
+/// The same stop by `hakeeper ctl stop`.
+#[test]
+fn ctl_stop_sends_a_graceful_goaway_and_streams_in_flight_are_answered() {
+    stop_with_streams_in_flight(true);
+}
+
+fn stop_with_streams_in_flight(by_ctl: bool) {
     let server = delayed_server(Duration::from_millis(300));
-    let dir = TempDir::new("h2_stop");
+    let dir = TempDir::new(if by_ctl { "h2_ctl_stop" } else { "h2_stop" });
     let port = free_port();
+    let ctl = dir.file("ctl.sock");
     let config = format!(
         r#"(
-  global: (user: "nobody"),
+  global: (user: "nobody", ctl_socket: "{}"),
   defaults: (mode: http, log: true, log_format: httplog,
              timeout: (connect: "2s", client: "30s", server: "30s", http_keep_alive: "10s")),
   listen: [(name: "slow", bind: [(addr: "127.0.0.1:{port}", proto: h2)], servers: [(name: "s1", addr: "{server}")])],
-)"#
+)"#,
+        ctl.display()
     );
     std::fs::write(dir.file("hakeeper.ron"), config).expect("write config");
     let mut appliance = Appliance::start(&dir.file("hakeeper.ron"), &dir.file("hakeeper.log"));
@@ -493,7 +505,17 @@ fn stop_sends_a_graceful_goaway_and_streams_in_flight_are_answered() {
         "h2load made no requests; log:\n{}",
         appliance.log_text()
     );
-    let took = appliance.terminate(Duration::from_secs(10));
+    let took = if by_ctl {
+        let since = std::time::Instant::now();
+        let socket = ctl.to_str().expect("utf8");
+        let (code, out, err) = run_cli(&["ctl", "--socket", socket, "stop"], Duration::from_secs(5));
+        assert_eq!(code, 0, "ctl stop: {out}{err}");
+        assert!(out.contains("stopping"), "ctl stop: {out}");
+        let pid = appliance.pid;
+        wait_until(Duration::from_secs(10), || !alive(pid)).then(|| since.elapsed())
+    } else {
+        appliance.terminate(Duration::from_secs(10))
+    };
     let out = match rx.recv_timeout(Duration::from_secs(30)) {
         Ok(Ok(out)) => out,
         other => panic!("h2load could not run ({:?}): install it with tests/install-deps", other.err()),

@@ -39,6 +39,9 @@ pub const USAGE: &str = "commands:
                                          with the binary now on disk, then re-execute it in
                                          place (same PID, listeners and VIPs kept); answers
                                          once its new worker serves, or with why not
+  stop                                   stop as SIGTERM does (systemd's stop): release the
+                                         VIPs, drain (HTTP/2 clients get a graceful GOAWAY),
+                                         exit within 5 s; answers as the stop begins
   show table [NAME [data.TYPE OP VALUE]]  stick tables: summary, or one table's entries
   clear table NAME [key KEY | data.TYPE OP VALUE]
   set table NAME key KEY [data.TYPE VALUE]...  create or refresh an entry, set its values
@@ -75,6 +78,9 @@ pub enum CtlRequest {
     /// Binary upgrade (as SIGUSR2): the supervisor checks the config with the binary now on
     /// disk and re-executes it, keeping its PID, listeners and VIPs (answered by the supervisor).
     Upgrade,
+    /// Stop the appliance as SIGTERM does: HAProxy's soft-stop (answered by the supervisor as
+    /// the stop begins).
+    Stop,
     /// `show peers`: each shared `peers` section, its remote peers and counters (HAProxy's
     /// `show peers`, in short).
     ShowPeers,
@@ -169,6 +175,7 @@ pub const KEYWORDS: &[&str] = &[
     "switchback",
     "reload",
     "upgrade",
+    "stop",
     "table",
     "clear",
     "key",
@@ -244,6 +251,8 @@ impl CtlRequest {
             ["reload", ..] => Err(CtlParseError::Usage("reload")),
             ["upgrade"] => Ok(CtlRequest::Upgrade),
             ["upgrade", ..] => Err(CtlParseError::Usage("upgrade")),
+            ["stop"] => Ok(CtlRequest::Stop),
+            ["stop", ..] => Err(CtlParseError::Usage("stop")),
             ["enable", "server", t] => {
                 let (backend, server) = target(t)?;
                 Ok(CtlRequest::SetState { backend, server, state: AdminState::Ready })
@@ -286,6 +295,7 @@ impl fmt::Display for CtlRequest {
             CtlRequest::Switchback => f.write_str("switchback"),
             CtlRequest::Reload => f.write_str("reload"),
             CtlRequest::Upgrade => f.write_str("upgrade"),
+            CtlRequest::Stop => f.write_str("stop"),
             CtlRequest::ShowTable { name, filter } => {
                 f.write_str("show table")?;
                 if let Some(n) = name {
@@ -541,6 +551,7 @@ mod tests {
             "switchback",
             "reload",
             "upgrade",
+            "stop",
             "enable server b/s",
             "disable server b/s",
             "set server b/s state ready",

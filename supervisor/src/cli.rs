@@ -88,7 +88,8 @@ pub enum Command {
     /// clear table NAME [key KEY | data.TYPE OP VALUE], set table NAME key KEY data.TYPE VALUE...,
     /// reload (answers once the new worker serves, or with the
     /// file:line:col errors), upgrade (binary upgrade in place: answers once the re-executed
-    /// supervisor's new worker serves, or with why the running binary stays).
+    /// supervisor's new worker serves, or with why the running binary stays), stop (as
+    /// SIGTERM: VIPs released, connections drained, exit within 5 s).
     Ctl {
         /// The ctl socket (default: the config's `ctl_socket`, else /run/hakeeper/ctl.sock).
         #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]

@@ -3,8 +3,9 @@ proxy and nginx backends on CPU 1, nbthread 1, CPU per request from /proc, media
 rounds). One haproxy.cfg with a cleartext `proto h2` bind (prior knowledge) in front of three
 nginx servers (roundrobin, 64-byte responses); HAProxy runs it as is and `hakeeper import`
 translates it for hakeeper (the import must not warn):
-- h2load -c 50 -m 10 for SECONDS (-D): requests/s, proxy CPU us/request, mean request time
-  (h2load prints min/max/mean/sd, no percentiles), failed requests;
+- h2load -c 50 -m 10 for SECONDS (-D): requests/s, proxy CPU us/request (HAProxy's process,
+  hakeeper's worker; and all of hakeeper's processes, as l7.py and tls.py count), mean request
+  time (h2load prints min/max/mean/sd, no percentiles), failed requests;
 - memory per idle HTTP/2 client: RSS of HAProxy's process / hakeeper's worker before and after
   N connections that each made one request (stream 1) and stay open and idle."""
 import os, re, selectors, socket, statistics, subprocess, sys, time
@@ -65,8 +66,8 @@ def hakeeper_ron(cfg):
 
 
 def start(name, conf):
-    """Starts one proxy; returns (process, pids for CPU time, pids for memory: HAProxy's
-    process, hakeeper's worker)."""
+    """Starts one proxy; returns (process, all its pids, the proxy's own: HAProxy's process,
+    hakeeper's worker)."""
     if name == "haproxy":
         p = l4.start(["haproxy", "-f", conf["cfg"], "-db"], 1)
         l4.wait_port(PORT)
@@ -77,7 +78,7 @@ def start(name, conf):
     if not workers:
         raise SystemExit("no hakeeper worker process found")
     time.sleep(0.3)
-    # CPU: all of hakeeper's processes (the supervisor and checker idle), as l7.py and tls.py.
+    # CPU: the worker, and all of hakeeper's processes (the supervisor and checker idle).
     return p, [p.pid] + l4.children(p.pid), workers
 
 
@@ -108,12 +109,13 @@ def h2load(seconds):
 
 
 def measure(name, conf):
-    p, pids, _ = start(name, conf)
-    c0 = l4.cpu_seconds(pids)
+    p, pids, proxy = start(name, conf)
+    c0, w0 = l4.cpu_seconds(pids), l4.cpu_seconds(proxy)
     rps, ok, failed, mean_us = h2load(l4.SECONDS)
-    c1 = l4.cpu_seconds(pids)
+    c1, w1 = l4.cpu_seconds(pids), l4.cpu_seconds(proxy)
     stop(p)
-    return {"rps": rps, "cpu_us": (c1 - c0) / max(ok, 1) * 1e6, "mean_us": mean_us, "failed": failed}
+    return {"rps": rps, "cpu_us": (c1 - c0) / max(ok, 1) * 1e6, "proxy_cpu_us": (w1 - w0) / max(ok, 1) * 1e6,
+            "mean_us": mean_us, "failed": failed}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +236,8 @@ def main():
     print("|---|---|---|---|")
     tag = f"h2load -c {CONNS} -m {STREAMS}"
     row(f"req/s, {tag}", load, "rps")
-    row(f"proxy CPU us/request, {tag}", load, "cpu_us", ".2f")
+    row(f"proxy CPU us/request (HAProxy's process, hakeeper's worker), {tag}", load, "proxy_cpu_us", ".2f")
+    row(f"CPU us/request, all of the proxy's processes, {tag}", load, "cpu_us", ".2f")
     row(f"mean request time us, {tag}", load, "mean_us")
     row(f"failed requests, {tag}", load, "failed", ".0f")
     row(f"idle HTTP/2 clients answered (of {IDLE_N})", idle, "answered", ".0f")

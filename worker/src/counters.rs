@@ -100,7 +100,29 @@ pub struct FrontendStats {
     /// One per `bind` line, in config order.
     pub listeners: Vec<ListenerStats>,
     /// HTTP/2 connections ended by a flood guard, per kind.
-    pub h2_floods: crate::h2::limits::FloodTotals,
+    pub h2_floods: H2Floods,
+}
+
+/// The floods of a frontend's HTTP/2 connections since the worker started, in the order of
+/// the h2 layer's `FloodCounts::to_array`: a connection adds its counts once, when a guard
+/// ends it.
+#[derive(Debug, Default)]
+pub struct H2Floods {
+    counts: [AtomicU64; 8],
+}
+
+impl H2Floods {
+    pub fn add(&self, counts: &[u64; 8]) {
+        for (total, &n) in self.counts.iter().zip(counts) {
+            if n > 0 {
+                total.fetch_add(n, Relaxed);
+            }
+        }
+    }
+
+    pub fn get(&self) -> [u64; 8] {
+        std::array::from_fn(|i| self.counts[i].load(Relaxed))
+    }
 }
 
 /// A server's state as the stats page shows it, mirrored from the balancer's locked state.
@@ -214,6 +236,14 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn h2_floods_add_up_per_kind() {
+        let f = H2Floods::default();
+        f.add(&[0, 1, 0, 0, 0, 0, 0, 1]);
+        f.add(&[0, 1, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(f.get(), [0, 2, 0, 0, 2, 0, 0, 1]);
+    }
 
     #[test]
     fn max_follows_the_highest_concurrency() {

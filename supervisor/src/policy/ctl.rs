@@ -1,5 +1,5 @@
-//! `hakeeper ctl` requests (a reload comes as `Input::Reload`): a planned switchover is the
-//! supervisor's own; everything else goes to the newest serving worker, or is answered at once
+//! `hakeeper ctl` requests (a reload comes as `Input::Reload`): a planned switchover and a
+//! stop (as SIGTERM) are the supervisor's own; everything else goes to the newest serving worker, or is answered at once
 //! when none serves.
 
 use super::{Output, Policy};
@@ -17,6 +17,18 @@ impl Policy {
         }
         if request == CtlRequest::ShowLvs {
             self.show_lvs(id);
+            return;
+        }
+        if request == CtlRequest::Stop {
+            // As SIGTERM: the answer goes out at once, the stop takes its course (5 s at most).
+            let reply = match self.stop {
+                Some(_) => CtlReply::Done("already stopping".into()),
+                None => CtlReply::Done("stopping: releasing VIPs, then draining connections".into()),
+            };
+            self.out.push(Output::CtlAnswer { id, reply });
+            if self.stop.is_none() {
+                self.begin_stop(now);
+            }
             return;
         }
         if matches!(request, CtlRequest::Switchover | CtlRequest::Switchback) {

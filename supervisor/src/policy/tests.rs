@@ -426,6 +426,20 @@ fn sigterm_with_a_silent_vrrpd_drains_after_the_release_wait_and_kills_straggler
 }
 
 #[test]
+fn ctl_stop_answers_and_stops_as_sigterm_does() {
+    let mut s = Sup::booted(true);
+    let out = s.on(Input::Ctl { id: 4, request: CtlRequest::Stop });
+    assert!(matches!(&answers(&out)[..], [(4, CtlReply::Done(t))] if t.starts_with("stopping")));
+    assert!(notified(&out).iter().any(|n| n.starts_with("STOPPING=1\n")));
+    assert_eq!(to_vrrp(&out, VRRPD), [ToVrrp::Shutdown], "priority 0 first, as on SIGTERM");
+    assert!(s.p.stopping());
+    // A second one (or a SIGTERM) changes nothing.
+    let out = s.on(Input::Ctl { id: 5, request: CtlRequest::Stop });
+    assert!(matches!(&answers(&out)[..], [(5, CtlReply::Done(t))] if t == "already stopping"));
+    assert!(to_vrrp(&out, VRRPD).is_empty());
+}
+
+#[test]
 fn switchover_and_switchback_go_to_vrrpd_and_are_refused_without_vrrp() {
     let mut s = Sup::booted(true);
     let out = s.on(Input::Ctl { id: 1, request: CtlRequest::Switchover });

@@ -24,6 +24,8 @@ use super::stream::{State, Stream};
 /// DATA is queued only while less than this is waiting to be written, so that control frames
 /// answered to the client stay within `Limits::max_control_backlog`.
 const OUT_HIGH_WATER: usize = 32 * 1024;
+/// The output's first allocation after it was written out and given back.
+const OUT_START: usize = 1024;
 /// How many closed stream ids are remembered to tell STREAM_CLOSED from PROTOCOL_ERROR.
 const RECENTLY_CLOSED: usize = 128;
 /// The opaque data of the PING that follows the first GOAWAY of a graceful shutdown.
@@ -605,6 +607,11 @@ impl Connection {
     /// A response head (`:status` first, names lowercase, no connection-specific field).
     pub fn send_headers(&mut self, stream: u32, fields: &[(&[u8], &[u8])], end_stream: bool) -> Result<(), SendError> {
         self.sendable(stream)?;
+        if self.out.capacity() == 0 {
+            // The output was given back when last written: room for a batch of responses at
+            // once rather than growing from nothing.
+            self.out.reserve(OUT_START);
+        }
         let block = hpack::encode(fields.iter().copied());
         frame::encode_headers(&mut self.out, stream, &block, end_stream, self.peer.max_frame_size as usize);
         if end_stream {

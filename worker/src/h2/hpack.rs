@@ -40,7 +40,8 @@ impl Decoder {
     /// Decodes one complete field block. The size of a field is counted as RFC 9113 §6.5.2
     /// counts it for SETTINGS_MAX_HEADER_LIST_SIZE: name + value + 32.
     pub fn decode(&mut self, block: &[u8]) -> Result<Vec<Field>, DecodeError> {
-        let mut fields = Vec::new();
+        // A request's usual handful of fields without growing.
+        let mut fields = Vec::with_capacity(16);
         let mut size = 0usize;
         let mut over = false;
         let (max_list, max_fields) = (self.max_list, self.max_fields);
@@ -150,7 +151,8 @@ fn put_str(out: &mut Vec<u8>, s: &[u8]) {
 
 /// Encodes a field list (names already lowercase) into a field block.
 pub fn encode<'a>(fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Vec<u8> {
-    let mut out = Vec::new();
+    // Room for most blocks at once: literals are their bytes and a few of prefix.
+    let mut out = Vec::with_capacity(256);
     for (name, value) in fields {
         if let Some(i) = STATIC.iter().position(|(n, v)| n.as_bytes() == name && !v.is_empty() && v.as_bytes() == value) {
             // §6.1 indexed field.

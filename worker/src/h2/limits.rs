@@ -18,7 +18,6 @@
 //!
 //! Windows are counted in fixed one-second periods from the first event.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use super::error::Flood;
@@ -124,6 +123,17 @@ impl FloodCounts {
         self.kinds().iter().map(|(_, n)| n).sum()
     }
 
+    /// The counts in [`FloodCounts::kinds`]' order, for the stats page's atomics
+    /// (`counters::H2Floods`).
+    pub fn to_array(&self) -> [u64; 8] {
+        self.kinds().map(|(_, n)| n)
+    }
+
+    pub fn from_array(a: [u64; 8]) -> FloodCounts {
+        let [rapid_reset, continuation, hpack_bomb, settings, ping, glitches, control_backlog, zero_window] = a;
+        FloodCounts { rapid_reset, continuation, hpack_bomb, settings, ping, glitches, control_backlog, zero_window }
+    }
+
     pub fn count(&mut self, f: Flood) {
         let c = match f {
             Flood::RapidReset => &mut self.rapid_reset,
@@ -136,37 +146,6 @@ impl FloodCounts {
             Flood::ZeroWindow => &mut self.zero_window,
         };
         *c += 1;
-    }
-}
-
-/// The floods of a frontend's connections since the worker started, for the stats page: a
-/// connection adds its [`FloodCounts`] once, when a guard ends it.
-#[derive(Debug, Default)]
-pub struct FloodTotals {
-    counts: [AtomicU64; 8],
-}
-
-impl FloodTotals {
-    pub fn add(&self, c: &FloodCounts) {
-        for (total, (_, n)) in self.counts.iter().zip(c.kinds()) {
-            if n > 0 {
-                total.fetch_add(n, Relaxed);
-            }
-        }
-    }
-
-    pub fn get(&self) -> FloodCounts {
-        let n = |i: usize| self.counts[i].load(Relaxed);
-        FloodCounts {
-            rapid_reset: n(0),
-            continuation: n(1),
-            hpack_bomb: n(2),
-            settings: n(3),
-            ping: n(4),
-            glitches: n(5),
-            control_backlog: n(6),
-            zero_window: n(7),
-        }
     }
 }
 
@@ -200,15 +179,13 @@ mod tests {
     }
 
     #[test]
-    fn totals_add_each_kind_in_its_place() {
-        let t = FloodTotals::default();
+    fn counts_go_to_an_array_and_back() {
         let mut c = FloodCounts::default();
         c.count(Flood::ZeroWindow);
         c.count(Flood::Continuation);
-        t.add(&c);
-        t.add(&c);
-        let got = t.get();
-        assert_eq!((got.zero_window, got.continuation, got.rapid_reset, got.total()), (2, 2, 0, 4));
-        assert_eq!(got.kinds().iter().find(|(k, _)| *k == "zero_window").map(|(_, n)| *n), Some(2));
+        let a = c.to_array();
+        assert_eq!(a, [0, 1, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(FloodCounts::from_array(a), c);
+        assert_eq!(c.kinds().iter().find(|(k, _)| *k == "zero_window").map(|(_, n)| *n), Some(1));
     }
 }

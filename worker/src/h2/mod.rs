@@ -24,7 +24,7 @@
 //! HTTP/1.1 transaction of `session/http` is `session/h2` (see its module doc): `proto: h2`
 //! binds and `h2` negotiated by ALPN take it. The stats page serves its own HTTP/2 streams
 //! with this layer too (`stats/front_h2.rs`). What the flood guards of a frontend's
-//! connections did ([`conn::Connection::floods`], added up in [`limits::FloodTotals`]) is on
+//! connections did ([`conn::Connection::floods`], added up in `counters::H2Floods`) is on
 //! the stats page (`hakeeper_h2_floods_total` in `/metrics`, a section of the HTML page).
 
 pub mod conn;

@@ -56,6 +56,7 @@ pub fn answer(shared: &Shared, request: &CtlRequest, grants: &mut Vec<Grant>) ->
         | CtlRequest::Switchback
         | CtlRequest::Reload
         | CtlRequest::Upgrade
+        | CtlRequest::Stop
         | CtlRequest::ShowLvs
         | CtlRequest::ShowAnnounce => (CtlReply::Error(format!("`{request}` is handled by the supervisor")), None),
     }

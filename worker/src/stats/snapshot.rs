@@ -360,7 +360,7 @@ impl Snapshot {
             .iter()
             .zip(&stats.frontends)
             .filter(|(fe, _)| fe.mode == Mode::Http)
-            .map(|(fe, fs)| (fe.name.clone(), fs.h2_floods.get()))
+            .map(|(fe, fs)| (fe.name.clone(), crate::h2::limits::FloodCounts::from_array(fs.h2_floods.get())))
             .collect();
         Snapshot {
             rows,

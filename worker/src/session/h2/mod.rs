@@ -668,7 +668,7 @@ fn count_floods(shared: &Shared, frontend: usize, conn: &Connection) {
     let floods = conn.floods();
     if floods.total() > 0 {
         if let Some(f) = shared.stats.frontends.get(frontend) {
-            f.h2_floods.add(&floods);
+            f.h2_floods.add(&floods.to_array());
         }
     }
 }

@@ -91,7 +91,7 @@ impl ResponseOut {
                     }
                     let framing = response_framing(resp.status, resp.framing_headers, self.kind)?;
                     let fields = response_fields(&resp);
-                    let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+                    let refs: Vec<(&[u8], &[u8])> = fields.iter().collect();
                     let (end, next) = match framing {
                         BodyFraming::None | BodyFraming::Length(0) => (true, State::Done),
                         BodyFraming::Length(n) => (false, State::Length(n)),
