@@ -12,9 +12,21 @@ use std::time::{Duration, Instant};
 /// Where the counters' seconds are counted from.
 static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-/// Time since [`EPOCH`]: the counters' clock.
+thread_local! {
+    /// The event loop's time of this thread, set once per poll (HAProxy's `now_ms`, updated
+    /// once per polling loop): every counter and stick-table touch of one turn reads it instead
+    /// of the clock. Unset outside an event loop.
+    static LOOP_NOW: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+}
+
+/// Time since [`EPOCH`]: the counters' clock (the loop's time inside an event loop).
 pub fn clock() -> Duration {
-    EPOCH.elapsed()
+    LOOP_NOW.with(|n| n.get()).unwrap_or_else(|| EPOCH.elapsed())
+}
+
+/// Sets this thread's loop time to `now` (after each poll); `None` when the loop ends.
+pub fn set_loop_now(now: Option<Instant>) {
+    LOOP_NOW.with(|n| n.set(now.map(|t| t.saturating_duration_since(*EPOCH))));
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +92,16 @@ impl FreqCtr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inside_a_loop_turn_the_clock_is_the_loops_time() {
+        let turn = Instant::now();
+        set_loop_now(Some(turn));
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(clock(), turn.saturating_duration_since(*EPOCH), "one reading per poll, as HAProxy's now_ms");
+        set_loop_now(None);
+        assert!(clock() >= turn.saturating_duration_since(*EPOCH) + Duration::from_millis(20), "outside a loop: the clock");
+    }
 
     fn at(ms: u64) -> Duration {
         Duration::from_millis(ms)

@@ -96,6 +96,14 @@ impl EventLoop {
     }
 
     fn serve(&mut self, generation: Option<u64>) -> Result<(), WorkerError> {
+        // The loop's time is read by counters and stick tables only while the loop runs.
+        struct LoopClock;
+        impl Drop for LoopClock {
+            fn drop(&mut self) {
+                crate::freq::set_loop_now(None);
+            }
+        }
+        let _clock = LoopClock;
         let mut events = Events::with_capacity(1024);
         if let Some(control) = &self.control {
             let fd = control.fd.as_raw_fd();
@@ -109,6 +117,7 @@ impl EventLoop {
         }
         loop {
             self.now = Instant::now();
+            crate::freq::set_loop_now(Some(self.now));
             if self.shared.stopping() {
                 self.kill_all();
                 return if self.control.is_some() { Err(WorkerError::SupervisorGone) } else { Ok(()) };
@@ -138,6 +147,7 @@ impl EventLoop {
                 return Err(WorkerError::Poll(e));
             }
             self.now = Instant::now();
+            crate::freq::set_loop_now(Some(self.now));
             for ev in events.iter() {
                 match tokens::classify(ev.token()) {
                     Target::Control => self.control_readable()?,
