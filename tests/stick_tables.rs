@@ -25,6 +25,20 @@ fn connect_from(src: Ipv4Addr, dst: SocketAddr) -> std::io::Result<TcpStream> {
     Ok(s)
 }
 
+/// The first line a `NamedEcho` backend sends (its name), read byte by byte so that nothing
+/// after it is consumed; `None` if the connection ends first.
+fn greeting(s: &mut TcpStream) -> Option<String> {
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    while !got.ends_with(b"\n") {
+        match s.read(&mut b) {
+            Ok(1) => got.push(b[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&got).trim_end().to_string())
+}
+
 /// The status of one `GET /` from `src` on a connection of its own (0 if none came back).
 fn get_status(src: Ipv4Addr, dst: SocketAddr) -> u16 {
     let Ok(mut s) = connect_from(src, dst) else { return 0 };
@@ -168,17 +182,6 @@ fn conn_cur_limits_concurrent_connections_per_source_in_tcp_mode() {
         ),
         &[port],
     );
-    let greeting = |s: &mut TcpStream| {
-        let mut got = Vec::new();
-        let mut b = [0u8; 1];
-        while !got.ends_with(b"\n") {
-            match s.read(&mut b) {
-                Ok(1) => got.push(b[0]),
-                _ => return None,
-            }
-        }
-        Some(String::from_utf8_lossy(&got).trim_end().to_string())
-    };
     let mut first = connect_from(NOISY, at(port)).expect("connect");
     let mut second = connect_from(NOISY, at(port)).expect("connect");
     assert_eq!(greeting(&mut first).as_deref(), Some("db"));
@@ -223,23 +226,12 @@ fn stick_on_src_in_tcp_mode_keeps_each_source_on_its_server() {
         ),
         &[port],
     );
-    let greeting = |src: Ipv4Addr| -> Option<String> {
-        let mut s = connect_from(src, at(port)).ok()?;
-        let mut got = Vec::new();
-        let mut b = [0u8; 1];
-        while !got.ends_with(b"\n") {
-            match s.read(&mut b) {
-                Ok(1) => got.push(b[0]),
-                _ => return None,
-            }
-        }
-        Some(String::from_utf8_lossy(&got).trim_end().to_string())
-    };
+    let greeting_from = |src: Ipv4Addr| connect_from(src, at(port)).ok().and_then(|mut s| greeting(&mut s));
     let sources: Vec<Ipv4Addr> = (2..6).map(|k| Ipv4Addr::new(127, 0, 0, k)).collect();
     let mut seen: Vec<std::collections::BTreeSet<String>> = vec![Default::default(); sources.len()];
     for _ in 0..6 {
         for (i, src) in sources.iter().enumerate() {
-            let got = greeting(*src).unwrap_or_else(|| panic!("no greeting for {src}\n{}", hk.log_text()));
+            let got = greeting_from(*src).unwrap_or_else(|| panic!("no greeting for {src}\n{}", hk.log_text()));
             seen[i].insert(got);
         }
     }

@@ -12,11 +12,11 @@
 use crate::http::acl::{applies, RequestView};
 use crate::http::head::RequestHead;
 use crate::http::headers::{trim, Headers};
-use crate::shared::{lock, Shared};
+use crate::shared::Shared;
+use crate::stick_runtime::pins;
 use crate::tcp_rules::ConnView;
 use hakeeper_common::config::stick_rule::StickRule;
 use hakeeper_common::config::stick_syntax::{StickRuleKind, StickSample, TrackKey};
-use hakeeper_common::config::stick_table::StickDataType;
 use hakeeper_common::config::{Acl, Backend};
 use hakeeper_common::stick_data::StickKey;
 use std::net::IpAddr;
@@ -55,13 +55,7 @@ pub fn match_server(shared: &Shared, be: &Backend, rules: &[StickRule], mask: u6
         }
         let StickSample::Request(k) = &r.sample else { return None };
         let key = crate::stick_runtime::track::key_of(shared, r.table, k, client, request_sample(k, head))?;
-        let mut t = lock(shared.tables.get(r.table)?);
-        let slot = t.lookup(&key, now)?;
-        let id = t.read_sint(slot, StickDataType::ServerId)?;
-        let server = be.servers.iter().position(|s| i64::from(s.id) == i64::from(id))?;
-        // A match refreshes the entry, as HAProxy's stick match touches it.
-        t.touch_local(slot, now);
-        Some(server)
+        pins::server_of(shared, be, r.table, &key, now)
     })
 }
 
@@ -99,15 +93,9 @@ pub fn store(shared: &Shared, be: &Backend, rules: &[StickRule], acls: &[Acl], s
             (StickRuleKind::StoreResponse, StickSample::ResHeader(name)) => response_key(shared, r.table, response.get_all(name).last()),
             _ => None,
         };
-        let Some(key) = key else { continue };
-        let Some(t) = shared.tables.get(r.table) else { continue };
-        let mut t = lock(t);
-        let Some(slot) = t.get_or_create(&key, now) else {
-            log::debug!("stick table {} full: no room for a new entry", t.def.name);
-            continue;
-        };
-        t.set(slot, StickDataType::ServerId, i64::from(id), now);
-        t.touch_local(slot, now);
+        if let Some(key) = key {
+            pins::pin(shared, r.table, &key, id, now);
+        }
     }
 }
 

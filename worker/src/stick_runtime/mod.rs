@@ -8,5 +8,6 @@ pub mod ctl;
 pub mod handover;
 pub mod metrics;
 pub mod peer_tables;
+pub mod pins;
 pub mod src_rules;
 pub mod track;

@@ -5,10 +5,10 @@
 //! with peers (the Mycat pair's `stick on src` survives a failover). Validation allows only the
 //! `src` key in mode tcp: nothing else of a request exists there.
 
-use crate::shared::{lock, Shared};
+use super::pins;
+use crate::shared::Shared;
 use hakeeper_common::config::stick_rule::StickRule;
 use hakeeper_common::config::stick_syntax::{StickRuleKind, StickSample, TrackKey};
-use hakeeper_common::config::stick_table::StickDataType;
 use hakeeper_common::config::Backend;
 use std::net::IpAddr;
 
@@ -18,14 +18,7 @@ pub fn match_server(shared: &Shared, be: &Backend, rules: &[StickRule], client: 
     rules.iter().filter(|r| matches!(r.kind, StickRuleKind::Match | StickRuleKind::On)).find_map(|r| {
         let StickSample::Request(TrackKey::Src) = &r.sample else { return None };
         let key = super::track::key_of(shared, r.table, &TrackKey::Src, client, None)?;
-        let mut t = lock(shared.tables.get(r.table)?);
-        let slot = t.lookup(&key, now)?;
-        let id = t.read_sint(slot, StickDataType::ServerId)?;
-        // By server id, so that entries survive a reload that reorders servers, and entries
-        // learned from a peer name the same server there.
-        let server = be.servers.iter().position(|s| i64::from(s.id) == i64::from(id))?;
-        t.touch_local(slot, now);
-        Some(server)
+        pins::server_of(shared, be, r.table, &key, now)
     })
 }
 
@@ -38,14 +31,8 @@ pub fn store(shared: &Shared, be: &Backend, rules: &[StickRule], server: usize, 
         if !matches!((&r.kind, &r.sample), (StickRuleKind::On | StickRuleKind::StoreRequest, StickSample::Request(TrackKey::Src))) {
             continue;
         }
-        let Some(key) = super::track::key_of(shared, r.table, &TrackKey::Src, client, None) else { continue };
-        let Some(t) = shared.tables.get(r.table) else { continue };
-        let mut t = lock(t);
-        let Some(slot) = t.get_or_create(&key, now) else {
-            log::debug!("stick table {} full: no room for a new entry", t.def.name);
-            continue;
-        };
-        t.set(slot, StickDataType::ServerId, i64::from(id), now);
-        t.touch_local(slot, now);
+        if let Some(key) = super::track::key_of(shared, r.table, &TrackKey::Src, client, None) {
+            pins::pin(shared, r.table, &key, id, now);
+        }
     }
 }
